@@ -1,0 +1,46 @@
+"""Shared fixtures. Tests read real data from ../shared/data unless TRANSLATE_DATA says otherwise."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+os.environ.setdefault("TRANSLATE_DATA", str(REPO.parent / "shared" / "data"))
+
+
+@pytest.fixture(scope="session")
+def data_root() -> Path:
+    root = Path(os.environ["TRANSLATE_DATA"])
+    if not (root / "mnist" / "MNIST" / "raw").is_dir():
+        pytest.fail(f"real test data not found under {root}: set TRANSLATE_DATA to the shared data folder")
+    return root
+
+
+@pytest.fixture(scope="session")
+def mnist_test(data_root):
+    from translate.data import load_mnist
+
+    return load_mnist(data_root, "test")
+
+
+@pytest.fixture
+def digit_folder(tmp_path, mnist_test) -> Path:
+    """Real MNIST test digits written as PNGs in one sub-folder per class (4 per class)."""
+    import cv2
+
+    images, labels = mnist_test
+    root = tmp_path / "digits"
+    counts: dict[int, int] = {}
+    for image, label in zip(images.numpy(), labels.tolist(), strict=True):
+        if counts.get(label, 0) == 4:
+            continue
+        counts[label] = counts.get(label, 0) + 1
+        (root / str(label)).mkdir(parents=True, exist_ok=True)
+        cv2.imwrite(str(root / str(label) / f"{label}_{counts[label]}.png"), np.asarray(image))
+        if len(counts) == 10 and all(c == 4 for c in counts.values()):
+            break
+    return root

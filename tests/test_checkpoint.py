@@ -1,0 +1,68 @@
+import pickle
+
+import pytest
+import torch
+
+from translate.checkpoint import find_checkpoint, load_generator, read_checkpoint, save_checkpoint
+from translate.errors import CheckpointError
+from translate.nets.dcgan import DCGANConfig, Discriminator, Generator
+
+CONFIG = DCGANConfig(z_dim=8, n_classes=10, ngf=8, ndf=8)
+
+
+def _save(run, step, family="cdcgan"):
+    torch.manual_seed(step)
+    g, d = Generator(CONFIG), Discriminator(CONFIG)
+    path = save_checkpoint(run, step, family, CONFIG.to_dict(), {"note": step}, {"generator": g, "discriminator": d},
+                           {"step": step})
+    return path, g
+
+
+def test_save_writes_a_complete_folder_and_points_latest_at_it(tmp_path):
+    path, generator = _save(tmp_path, 7)
+    assert sorted(p.name for p in path.iterdir()) == ["config.json", "model.safetensors", "state.pt"]
+    assert find_checkpoint(tmp_path) == path
+    loaded, config = load_generator(tmp_path)
+    assert config == CONFIG and not loaded.training
+    z, labels = torch.randn(3, 8), torch.tensor([0, 4, 9])
+    assert torch.equal(loaded(z, labels), generator.eval()(z, labels))
+    assert read_checkpoint(path).training_state() == {"step": 7}
+
+
+def test_only_the_newest_three_are_kept_and_no_temporary_folder_remains(tmp_path):
+    for step in (1, 2, 3, 4, 5):
+        _save(tmp_path, step)
+    names = sorted(p.name for p in (tmp_path / "checkpoints").iterdir())
+    assert names == ["latest", "step-00000003", "step-00000004", "step-00000005"]
+
+
+def test_wrong_family_missing_and_model_folder_errors(tmp_path):
+    _save(tmp_path, 1, family="dcgan-other")
+    with pytest.raises(CheckpointError, match="dcgan-other checkpoint, but a dcgan or cdcgan one is needed"):
+        load_generator(tmp_path)
+    with pytest.raises(CheckpointError, match="does not exist"):
+        find_checkpoint(tmp_path / "missing")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(CheckpointError, match="no checkpoint in"):
+        find_checkpoint(tmp_path / "empty")
+
+
+def test_a_planted_pickle_is_never_executed(tmp_path):
+    path, _ = _save(tmp_path, 1)
+    marker = tmp_path / "pwned"
+
+    class Exploit:
+        def __reduce__(self):
+            return (open, (str(marker), "w"))
+
+    (path / "state.pt").write_bytes(pickle.dumps({"step": Exploit()}))
+    with pytest.raises(CheckpointError, match="cannot be loaded safely"):
+        read_checkpoint(tmp_path).training_state()
+    assert not marker.exists()
+
+
+def test_corrupt_weights_file_is_a_clear_error(tmp_path):
+    path, _ = _save(tmp_path, 1)
+    (path / "model.safetensors").write_bytes(b"\x00" * 10)
+    with pytest.raises(CheckpointError, match="not a readable safetensors file"):
+        load_generator(tmp_path)

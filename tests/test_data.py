@@ -1,0 +1,93 @@
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from translate.data import (
+    FolderSource,
+    ImageFolder,
+    TensorSource,
+    epoch_order,
+    load_mnist,
+    read_image,
+    resolve_data_root,
+)
+from translate.errors import DataError
+
+
+def test_real_mnist_loads_from_the_idx_files(mnist_test, data_root):
+    images, labels = mnist_test
+    assert images.shape == (10000, 28, 28) and images.dtype == torch.uint8
+    assert labels.shape == (10000,) and set(labels.unique().tolist()) == set(range(10))
+    assert labels[:5].tolist() == [7, 2, 1, 0, 4]  # the well-known first test labels
+    train_images, _ = load_mnist(data_root, "train")
+    assert train_images.shape == (60000, 28, 28)
+
+
+def test_data_root_precedence(monkeypatch, tmp_path):
+    monkeypatch.setenv("TRANSLATE_DATA", str(tmp_path / "env"))
+    assert resolve_data_root(tmp_path / "flag") == tmp_path / "flag"
+    assert resolve_data_root(None) == tmp_path / "env"
+    monkeypatch.delenv("TRANSLATE_DATA")
+    assert str(resolve_data_root(None)) == "data"
+
+
+def test_missing_mnist_names_the_path_and_the_fix(tmp_path):
+    with pytest.raises(DataError) as info:
+        load_mnist(tmp_path)
+    message = str(info.value)
+    assert str(tmp_path / "mnist" / "MNIST" / "raw") in message and "--data" in message and "--download" in message
+    assert "\n" not in message
+
+
+def test_epoch_order_is_a_pure_function_of_seed_and_epoch():
+    assert torch.equal(epoch_order(100, 3, 7), epoch_order(100, 3, 7))
+    assert not torch.equal(epoch_order(100, 3, 7), epoch_order(100, 3, 8))
+    assert sorted(epoch_order(100, 3, 7).tolist()) == list(range(100))
+
+
+def test_tensor_source_resumes_at_a_batch(mnist_test):
+    images, labels = mnist_test
+    source = TensorSource(images[:100].unsqueeze(1), labels[:100], batch_size=16, seed=1)
+    assert source.steps_per_epoch == 6
+    full = list(source.batches(epoch=2))
+    tail = list(source.batches(epoch=2, start=4))
+    assert len(full) == 6 and len(tail) == 2
+    assert torch.equal(full[4][0], tail[0][0]) and torch.equal(full[5][1], tail[1][1])
+    assert full[0][0].min() >= -1 and full[0][0].max() <= 1
+
+
+def test_image_folder_reads_classes_and_skips_a_corrupt_file(digit_folder):
+    (digit_folder / "3" / "broken.png").write_bytes(b"this is not a png")
+    dataset = ImageFolder(digit_folder, 32, 1, class_folders=True)
+    assert dataset.classes == [str(d) for d in range(10)] and len(dataset) == 41
+    source = FolderSource(dataset, batch_size=41, seed=0, workers=0)
+    with pytest.warns(UserWarning, match="broken.png"):
+        [(images, labels)] = list(source.batches(0))
+    assert images.shape == (40, 1, 32, 32)
+    assert sorted(labels.tolist()) == sorted([d for d in range(10) for _ in range(4)])
+
+
+def test_image_folder_errors(tmp_path):
+    with pytest.raises(DataError, match="does not exist"):
+        ImageFolder(tmp_path / "nope", 28, 1)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(DataError, match="no images in"):
+        ImageFolder(tmp_path / "empty", 28, 1)
+    with pytest.raises(DataError, match="no class sub-folders"):
+        ImageFolder(tmp_path / "empty", 28, 1, class_folders=True)
+
+
+def test_read_image_converts_grey_alpha_and_16_bit(tmp_path):
+    rgba = np.zeros((5, 3, 4), np.uint8)
+    rgba[..., 2] = 255  # red in OpenCV's BGRA order
+    cv2.imwrite(str(tmp_path / "a.png"), rgba)
+    rgb = read_image(tmp_path / "a.png", 3)
+    assert rgb.shape == (5, 3, 3) and rgb[0, 0].tolist() == [255, 0, 0]
+    cv2.imwrite(str(tmp_path / "g16.png"), np.full((4, 4), 65535, np.uint16))
+    grey = read_image(tmp_path / "g16.png", 1)
+    assert grey.shape == (4, 4, 1) and grey.dtype == np.uint8 and grey.max() == 255
+    assert read_image(tmp_path / "g16.png", 3).shape == (4, 4, 3)
+    (tmp_path / "empty.jpg").write_bytes(b"")
+    with pytest.raises(DataError, match="empty.jpg is not a readable image"):
+        read_image(tmp_path / "empty.jpg")

@@ -1,0 +1,75 @@
+import math
+
+import pytest
+import torch
+
+from translate.errors import ConfigError
+from translate.losses import LOSS_NAMES, adversarial, cycle_loss, gradient_penalty, identity_loss
+
+REAL = torch.tensor([2.0, -1.0])
+FAKE = torch.tensor([0.5, -3.0])
+
+
+def _log_sigmoid(x: float) -> float:
+    return -math.log1p(math.exp(-x))
+
+
+def test_bce_is_the_non_saturating_loss_with_logits():
+    d, g = adversarial("bce")
+    expected_d = (-_log_sigmoid(2.0) - _log_sigmoid(-1.0)) / 2 + (-_log_sigmoid(-0.5) - _log_sigmoid(3.0)) / 2
+    assert d(REAL, FAKE).item() == pytest.approx(expected_d, rel=1e-6)
+    assert g(FAKE).item() == pytest.approx((-_log_sigmoid(0.5) - _log_sigmoid(-3.0)) / 2, rel=1e-6)
+
+
+def test_lsgan_values():
+    d, g = adversarial("lsgan")
+    assert d(REAL, FAKE).item() == pytest.approx(0.5 * ((1 + 4) / 2 + (0.25 + 9) / 2))
+    assert g(FAKE).item() == pytest.approx((0.25 + 16) / 2)
+
+
+def test_wasserstein_and_hinge_values():
+    d, g = adversarial("wgan-gp")
+    assert d(REAL, FAKE).item() == pytest.approx(-1.25 - 0.5)
+    assert g(FAKE).item() == pytest.approx(1.25)
+    d, g = adversarial("hinge")
+    assert d(REAL, FAKE).item() == pytest.approx((0 + 2) / 2 + (1.5 + 0) / 2)
+    assert g(FAKE).item() == pytest.approx(1.25)
+
+
+def test_unknown_loss_names_the_choices():
+    with pytest.raises(ConfigError, match="unknown loss 'wgan'.*" + ", ".join(LOSS_NAMES)):
+        adversarial("wgan")
+
+
+def test_gradient_penalty_of_a_linear_critic():
+    # f(x) = <w, x> has gradient w everywhere, so the penalty is (||w|| - 1)^2 exactly.
+    w = torch.tensor([[[[3.0, 0.0], [4.0, 0.0]]]])  # ||w|| = 5
+    critic = lambda x: (x * w).flatten(1).sum(1)  # noqa: E731
+    real, fake = torch.randn(4, 1, 2, 2), torch.randn(4, 1, 2, 2)
+    assert gradient_penalty(critic, real, fake).item() == pytest.approx(16.0)
+
+
+def test_gradient_penalty_matches_a_hand_computation_on_interpolates():
+    # f(x) = 0.5 ||x||^2 has gradient x, so the penalty is mean((||x_hat|| - 1)^2).
+    critic = lambda x: 0.5 * x.pow(2).flatten(1).sum(1)  # noqa: E731
+    real, fake = torch.randn(3, 2, 4, 4), torch.randn(3, 2, 4, 4)
+    eps = torch.rand(3, 1, 1, 1, generator=torch.Generator().manual_seed(5))
+    mixed = eps * real + (1 - eps) * fake
+    expected = (mixed.flatten(1).norm(dim=1) - 1).pow(2).mean()
+    got = gradient_penalty(critic, real, fake, generator=torch.Generator().manual_seed(5))
+    assert got.item() == pytest.approx(expected.item(), rel=1e-5)
+
+
+def test_gradient_penalty_trains_the_critic():
+    weight = torch.nn.Parameter(torch.tensor(2.0))
+    critic = lambda x: weight * x.flatten(1).sum(1)  # noqa: E731  # gradient norm = 2 * sqrt(4)
+    penalty = gradient_penalty(critic, torch.randn(2, 1, 2, 2), torch.randn(2, 1, 2, 2))
+    penalty.backward()
+    # d/dw (2w - 1)^2 = 4 (2w - 1) = 12 at w = 2
+    assert weight.grad.item() == pytest.approx(12.0)
+
+
+def test_cycle_and_identity_are_l1():
+    a, b = torch.zeros(2, 3, 4, 4), torch.full((2, 3, 4, 4), 0.5)
+    assert cycle_loss(a, b).item() == pytest.approx(0.5)
+    assert identity_loss(b, a).item() == pytest.approx(0.5)

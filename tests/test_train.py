@@ -1,0 +1,95 @@
+"""Short real training runs on MNIST and image folders, exact resume, and the CLI's errors."""
+
+import json
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from translate.cli import run_cli
+from translate.train import main as train_main
+
+TINY = ["--ngf", "8", "--ndf", "8", "--z-dim", "16", "--batch-size", "16", "--log-every", "1"]
+
+
+def train(*argv: str) -> None:
+    run_cli(train_main, list(argv))
+
+
+def weights(run):
+    latest = (run / "checkpoints" / "latest").read_text().strip()
+    return load_file(run / "checkpoints" / latest / "model.safetensors")
+
+
+@pytest.mark.parametrize(
+    ("family", "loss"),
+    [("dcgan", "bce"), ("dcgan", "lsgan"), ("dcgan", "wgan-gp"), ("dcgan", "hinge"), ("cdcgan", "bce"),
+     ("cdcgan", "wgan-gp")],
+)
+def test_short_real_run_writes_samples_metrics_and_checkpoint(tmp_path, family, loss):
+    run = tmp_path / "run"
+    train(family, "--out", str(run), "--loss", loss, "--max-steps", "3", *TINY)
+    [record] = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert record["step"] == 3 and not record["epoch_complete"]
+    assert all(torch.isfinite(torch.tensor(record[k])) for k in ("d_loss", "g_loss"))
+    if loss == "wgan-gp":
+        assert record["gp"] >= 0
+    [grid] = (run / "samples").glob("*.png")
+    assert grid.stat().st_size > 0
+    assert (run / "checkpoints" / "step-00000003" / "state.pt").is_file()
+    config = json.loads((run / "checkpoints" / "step-00000003" / "config.json").read_text())
+    assert config["family"] == family and config["model"]["n_classes"] == (10 if family == "cdcgan" else 0)
+    assert config["train"]["hyper"]["loss"] == loss
+    assert any((run / "tensorboard").iterdir())
+
+
+def test_resume_mid_epoch_gives_the_same_weights_as_a_straight_run(tmp_path):
+    straight, resumed = tmp_path / "straight", tmp_path / "resumed"
+    train("cdcgan", "--out", str(straight), "--max-steps", "5", *TINY)
+    train("cdcgan", "--out", str(resumed), "--max-steps", "3", *TINY)
+    train("cdcgan", "--out", str(resumed), "--max-steps", "5", "--resume", *TINY)
+    a, b = weights(straight), weights(resumed)
+    assert a.keys() == b.keys()
+    assert all(torch.equal(a[k], b[k]) for k in a), "resumed weights differ from the straight run"
+
+
+def test_resume_across_epochs_on_an_image_folder(tmp_path, digit_folder):
+    # 40 images, batch 8: 5 steps an epoch; stop at 7 (mid epoch 2), go on to 12 (mid epoch 3).
+    common = ["--dataset", "folder", "--data", str(digit_folder), "--workers", "0", "--epochs", "3",
+              "--image-size", "32", *TINY, "--batch-size", "8", "--loss", "wgan-gp", "--n-critic", "2"]
+    straight, resumed = tmp_path / "straight", tmp_path / "resumed"
+    train("cdcgan", "--out", str(straight), "--max-steps", "12", *common)
+    train("cdcgan", "--out", str(resumed), "--max-steps", "7", *common)
+    train("cdcgan", "--out", str(resumed), "--max-steps", "12", "--resume", *common)
+    a, b = weights(straight), weights(resumed)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    epochs = [json.loads(line)["epoch"] for line in (straight / "metrics.jsonl").read_text().splitlines()]
+    assert epochs == [1, 2, 2]  # two full epochs, then the stop at step 12
+    assert sorted(p.name for p in (straight / "samples").iterdir()) == [
+        "epoch-001.png", "epoch-002.png", "step-00000012.png"]
+
+
+def _error(capsys, *argv: str) -> str:
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as info:
+        train(*argv)
+    assert info.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and "\n" not in err and "Traceback" not in err
+    return err
+
+
+def test_bad_input_gets_one_line_errors_and_leaves_no_files(tmp_path, capsys, digit_folder):
+    out = tmp_path / "run"
+    assert "unknown loss 'wgan'" in _error(capsys, "dcgan", "--out", str(out), "--loss", "wgan", *TINY)
+    assert "MNIST not found" in _error(capsys, "dcgan", "--out", str(out), "--data", str(tmp_path / "x"), *TINY)
+    assert "--resume found nothing" in _error(capsys, "dcgan", "--out", str(out), "--resume", *TINY)
+    assert not out.exists()
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert "no images in" in _error(capsys, "dcgan", "--out", str(out), "--dataset", "folder", "--data", str(empty))
+    if not torch.cuda.is_available():
+        assert "no CUDA device" in _error(capsys, "dcgan", "--out", str(out), "--gpu")
+    train("dcgan", "--out", str(out), "--max-steps", "1", *TINY)
+    assert "already holds a run" in _error(capsys, "dcgan", "--out", str(out), *TINY)
+    assert "is a dcgan checkpoint, but a cdcgan one" in _error(capsys, "cdcgan", "--out", str(out), "--resume")

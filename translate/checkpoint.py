@@ -1,0 +1,199 @@
+"""Checkpoints: safetensors weights, a JSON config that rebuilds the architecture, and
+the training state for resume, each checkpoint a folder that appears atomically.
+
+A run folder looks like::
+
+    RUN/checkpoints/step-00001200/{model.safetensors, config.json, state.pt}
+    RUN/checkpoints/latest            (name of the newest complete checkpoint)
+
+A shipped model folder (``models/NAME``) holds just ``model.safetensors`` and
+``config.json``. Nothing here unpickles arbitrary objects: weights come from
+safetensors, the training state through ``torch.load(weights_only=True)``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from translate import __version__
+from translate.errors import CheckpointError, ConfigError
+from translate.fileio import atomic_write, fsync_dir, write_json
+
+WEIGHTS = "model.safetensors"
+CONFIG = "config.json"
+STATE = "state.pt"
+LATEST = "latest"
+FORMAT_VERSION = 1
+
+
+@dataclass
+class Checkpoint:
+    """A checkpoint or model folder, read lazily."""
+
+    path: Path
+    family: str
+    model: dict[str, Any]
+    train: dict[str, Any]
+
+    def weights(self, prefix: str) -> dict[str, torch.Tensor]:
+        """State dict of one module saved under ``prefix`` (e.g. ``generator``)."""
+        try:
+            tensors = load_file(self.path / WEIGHTS)
+        except Exception as exc:  # safetensors raises its own error types for corrupt files
+            raise CheckpointError(f"{self.path / WEIGHTS} is not a readable safetensors file: {exc}") from exc
+        head = prefix + "."
+        picked = {k[len(head) :]: v for k, v in tensors.items() if k.startswith(head)}
+        if not picked:
+            raise CheckpointError(f"{self.path / WEIGHTS} holds no weights for {prefix!r}")
+        return picked
+
+    def training_state(self) -> dict[str, Any]:
+        state_file = self.path / STATE
+        if not state_file.is_file():
+            raise CheckpointError(
+                f"{self.path} has no training state ({STATE}): resume from a run's checkpoint, "
+                "not from a shipped model folder"
+            )
+        try:
+            return torch.load(state_file, map_location="cpu", weights_only=True)
+        except Exception as exc:  # includes pickles that weights_only refuses to execute
+            raise CheckpointError(f"{state_file} cannot be loaded safely: {exc}") from exc
+
+    def expect_family(self, *families: str) -> None:
+        if self.family not in families:
+            raise CheckpointError(
+                f"{self.path} is a {self.family} checkpoint, but a {' or '.join(families)} one is needed"
+            )
+
+
+def checkpoint_root(run_dir: Path) -> Path:
+    return run_dir / "checkpoints"
+
+
+def find_checkpoint(path: str | os.PathLike) -> Path:
+    """Resolve a run folder, a checkpoint folder, a model folder or a file inside one."""
+    path = Path(path)
+    if path.is_file():
+        path = path.parent
+    if (path / CONFIG).is_file() and (path / WEIGHTS).is_file():
+        return path
+    latest = checkpoint_root(path) / LATEST
+    if latest.is_file():
+        candidate = checkpoint_root(path) / latest.read_text().strip()
+        if (candidate / CONFIG).is_file():
+            return candidate
+    if not path.exists():
+        raise CheckpointError(f"{path} does not exist: pass a run folder, a checkpoint folder or a model folder")
+    raise CheckpointError(
+        f"no checkpoint in {path}: expected {CONFIG} and {WEIGHTS} there, or a run folder with "
+        f"checkpoints/{LATEST}"
+    )
+
+
+def read_checkpoint(path: str | os.PathLike) -> Checkpoint:
+    folder = find_checkpoint(path)
+    try:
+        meta = json.loads((folder / CONFIG).read_text())
+    except (OSError, ValueError) as exc:
+        raise CheckpointError(f"{folder / CONFIG} is not valid JSON: {exc}") from exc
+    if not isinstance(meta, dict) or not {"family", "model"} <= set(meta):
+        raise CheckpointError(f"{folder / CONFIG} lacks the 'family' and 'model' keys of a translate checkpoint")
+    return Checkpoint(folder, meta["family"], meta["model"], meta.get("train", {}))
+
+
+def save_checkpoint(
+    run_dir: Path,
+    step: int,
+    family: str,
+    model_config: dict[str, Any],
+    train_config: dict[str, Any],
+    modules: dict[str, nn.Module],
+    state: dict[str, Any],
+    keep: int = 3,
+) -> Path:
+    """Write checkpoint ``step`` into ``run_dir`` atomically and keep the newest ``keep``.
+
+    The folder is assembled under a temporary name and renamed into place, then the
+    ``latest`` pointer is replaced; a crash at any moment leaves the previous
+    checkpoint intact and pointed to.
+    """
+    root = checkpoint_root(run_dir)
+    root.mkdir(parents=True, exist_ok=True)
+    name = f"step-{step:08d}"
+    tmp = root / f".{name}.tmp-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    save_file(_flat_state(modules), str(tmp / WEIGHTS))
+    (tmp / CONFIG).write_text(json.dumps(_meta(family, model_config, train_config), indent=2, sort_keys=True) + "\n")
+    torch.save(state, tmp / STATE)
+    for file in tmp.iterdir():
+        with open(file, "rb") as f:
+            os.fsync(f.fileno())
+    final = root / name
+    if final.exists():  # the same step saved again, e.g. at the end of a resumed run
+        shutil.rmtree(final)
+    os.rename(tmp, final)
+    fsync_dir(root)
+    atomic_write(root / LATEST, lambda p: p.write_text(name + "\n"))
+    for old in sorted(p for p in root.glob("step-*") if p.is_dir())[:-keep]:
+        shutil.rmtree(old, ignore_errors=True)
+    return final
+
+
+def load_weights(module: nn.Module, checkpoint: Checkpoint, prefix: str) -> None:
+    try:
+        module.load_state_dict(checkpoint.weights(prefix))
+    except RuntimeError as exc:
+        raise CheckpointError(
+            f"the weights in {checkpoint.path} do not fit the architecture in its {CONFIG}: {exc}"
+        ) from exc
+
+
+def load_generator(path: str | os.PathLike) -> tuple[nn.Module, Any]:
+    """The generator of a DCGAN / cDCGAN checkpoint, in eval mode, with its config."""
+    from translate.nets.dcgan import DCGANConfig, Generator
+
+    checkpoint = read_checkpoint(path)
+    checkpoint.expect_family("dcgan", "cdcgan")
+    try:
+        config = DCGANConfig.from_dict(checkpoint.model)
+    except ConfigError as exc:
+        raise CheckpointError(f"{checkpoint.path / CONFIG}: {exc}") from exc
+    generator = Generator(config)
+    load_weights(generator, checkpoint, "generator")
+    return generator.eval(), config
+
+
+def write_model_folder(dest: Path, family: str, model_config: dict[str, Any], modules: dict[str, nn.Module]) -> None:
+    """A shipped model folder (weights + config, no training state)."""
+    tensors = _flat_state(modules)
+    atomic_write(dest / WEIGHTS, lambda tmp: save_file(tensors, str(tmp)))
+    write_json(dest / CONFIG, _meta(family, model_config, {}))
+
+
+def _flat_state(modules: dict[str, nn.Module]) -> dict[str, torch.Tensor]:
+    """One flat tensor dict, keys prefixed by module name (safetensors has no nesting)."""
+    return {
+        f"{prefix}.{key}": value.detach().cpu().contiguous()
+        for prefix, module in modules.items()
+        for key, value in module.state_dict().items()
+    }
+
+
+def _meta(family: str, model_config: dict[str, Any], train_config: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "family": family,
+        "format": FORMAT_VERSION,
+        "toolkit_version": __version__,
+        "model": model_config,
+        "train": train_config,
+    }

@@ -1,0 +1,244 @@
+"""Datasets: MNIST from its original IDX files, and image folders decoded with OpenCV.
+
+Images leave this module as float tensors in [-1, 1], N x C x H x W.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import struct
+import warnings
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+from translate.errors import DataError
+
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
+MNIST_FILES = {
+    "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+    "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
+}
+MNIST_CLASSES = tuple(str(d) for d in range(10))
+
+
+def resolve_data_root(path: str | os.PathLike | None = None) -> Path:
+    """The data folder: the given path, else $TRANSLATE_DATA, else ./data."""
+    return Path(path or os.environ.get("TRANSLATE_DATA") or "data")
+
+
+def _read_idx(path: Path) -> np.ndarray:
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rb") as f:
+        data = f.read()
+    zero, dtype_code, ndim = struct.unpack(">HBB", data[:4])
+    if zero != 0 or dtype_code != 0x08:
+        raise DataError(f"{path} is not an unsigned-byte IDX file: replace it with the original MNIST file")
+    shape = struct.unpack(f">{ndim}I", data[4 : 4 + 4 * ndim])
+    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(shape)
+
+
+def _find_idx(raw: Path, stem: str) -> Path | None:
+    for name in (stem, stem + ".gz"):
+        if (raw / name).is_file():
+            return raw / name
+    return None
+
+
+def download_mnist(data_root: Path) -> None:
+    """Fetch MNIST with torchvision into ``<data_root>/mnist`` (needs internet access)."""
+    from torchvision.datasets import MNIST
+
+    try:
+        MNIST(root=str(data_root / "mnist"), train=True, download=True)
+        MNIST(root=str(data_root / "mnist"), train=False, download=True)
+    except Exception as exc:  # network errors come in many types
+        raise DataError(f"could not download MNIST to {data_root / 'mnist'}: {exc}") from exc
+
+
+def load_mnist(data_root: Path, split: str = "train", download: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+    """MNIST images (N x 28 x 28 uint8) and labels (N int64) from ``<data_root>/mnist/MNIST/raw``.
+
+    Reads the original IDX files, gzipped or not, without writing anything, so a
+    read-only copy works. With ``download=True`` a missing copy is fetched first.
+    """
+    if split not in MNIST_FILES:
+        raise DataError(f"unknown MNIST split {split!r}: use 'train' or 'test'")
+    raw = data_root / "mnist" / "MNIST" / "raw"
+    image_stem, label_stem = MNIST_FILES[split]
+    if download and (_find_idx(raw, image_stem) is None or _find_idx(raw, label_stem) is None):
+        download_mnist(data_root)
+    image_file, label_file = _find_idx(raw, image_stem), _find_idx(raw, label_stem)
+    if image_file is None or label_file is None:
+        raise DataError(
+            f"MNIST not found: looked for {image_stem}[.gz] and {label_stem}[.gz] in {raw}; "
+            "pass --data DIR (or set TRANSLATE_DATA) to the folder holding mnist/MNIST/raw, or add --download"
+        )
+    images = torch.from_numpy(_read_idx(image_file).copy())
+    labels = torch.from_numpy(_read_idx(label_file).astype(np.int64))
+    if images.ndim != 3 or len(images) != len(labels):
+        raise DataError(f"{image_file} and {label_file} do not hold matching images and labels")
+    return images, labels
+
+
+def to_unit_range(images: torch.Tensor) -> torch.Tensor:
+    """uint8 images (N x H x W or N x C x H x W) to float in [-1, 1], N x C x H x W."""
+    if images.ndim == 3:
+        images = images.unsqueeze(1)
+    return images.float().div(127.5).sub(1.0)
+
+
+def to_uint8(images: torch.Tensor) -> torch.Tensor:
+    """Float images in [-1, 1] back to uint8 in [0, 255]."""
+    return images.detach().float().add(1.0).mul(127.5).round().clamp(0, 255).to(torch.uint8)
+
+
+def epoch_order(n: int, seed: int, epoch: int) -> torch.Tensor:
+    """The shuffled index order of one epoch, a pure function of (seed, epoch).
+
+    Deriving it rather than drawing it from a running RNG lets a resumed run skip to
+    the exact batch where it stopped.
+    """
+    return torch.randperm(n, generator=torch.Generator().manual_seed(seed * 1_000_003 + epoch))
+
+
+def _batched(order: torch.Tensor, batch_size: int, start: int) -> list[list[int]]:
+    steps = len(order) // batch_size  # the last partial batch is dropped
+    return [order[i * batch_size : (i + 1) * batch_size].tolist() for i in range(start, steps)]
+
+
+class TensorSource:
+    """Batches from images held in memory (MNIST: 47 MB as uint8, no loader processes needed)."""
+
+    def __init__(self, images: torch.Tensor, labels: torch.Tensor, batch_size: int, seed: int):
+        if len(images) < batch_size:
+            raise DataError(f"the dataset has {len(images)} images, fewer than one batch of {batch_size}")
+        self.images, self.labels, self.batch_size, self.seed = images, labels, batch_size, seed
+        self.steps_per_epoch = len(images) // batch_size
+
+    def batches(self, epoch: int, start: int = 0) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        for index in _batched(epoch_order(len(self.images), self.seed, epoch), self.batch_size, start):
+            yield to_unit_range(self.images[index]), self.labels[index]
+
+
+def mnist_images(data_root: Path, image_size: int, channels: int, download: bool = False) -> tuple[
+    torch.Tensor, torch.Tensor
+]:
+    """MNIST train as uint8 N x C x S x S, resized (area-averaged) when S is not 28."""
+    images, labels = load_mnist(data_root, "train", download)
+    images = images.unsqueeze(1)
+    if image_size != 28:
+        resized = torch.nn.functional.interpolate(images.float(), size=image_size, mode="bilinear", antialias=True)
+        images = resized.round().clamp(0, 255).to(torch.uint8)
+    return images.expand(-1, channels, -1, -1).contiguous(), labels
+
+
+def read_image(path: Path, channels: int = 3) -> np.ndarray:
+    """Decode an image file to uint8 RGB (H x W x 3) or grey (H x W x 1).
+
+    Greyscale, alpha and 16-bit files are converted; alpha is dropped. Raises DataError
+    for files OpenCV cannot decode. ``np.fromfile`` + ``imdecode`` handles non-ASCII paths.
+    """
+    try:
+        raw = np.fromfile(str(path), dtype=np.uint8)
+    except OSError as exc:
+        raise DataError(f"cannot read {path}: {exc}") from exc
+    image = cv2.imdecode(raw, cv2.IMREAD_UNCHANGED) if raw.size else None
+    if image is None:
+        raise DataError(f"{path} is not a readable image (empty, truncated or not an image format)")
+    if image.dtype == np.uint16:
+        image = (image // 257).astype(np.uint8)
+    elif image.dtype != np.uint8:
+        raise DataError(f"{path} has pixel type {image.dtype}: convert it to 8-bit or 16-bit")
+    if image.ndim == 2:
+        image = image[:, :, None]
+    if image.shape[2] == 4:
+        image = cv2.cvtColor(image, cv2.COLOR_BGRA2BGR)
+    if channels == 1:
+        grey = image if image.shape[2] == 1 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+        return grey.reshape(*grey.shape[:2], 1)
+    if image.shape[2] == 1:
+        return cv2.cvtColor(image, cv2.COLOR_GRAY2RGB)
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
+def list_images(folder: Path) -> list[Path]:
+    """Image files below ``folder``, sorted, by extension (case-insensitive)."""
+    return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
+
+
+class ImageFolder(Dataset):
+    """Images below a folder, resized and centre-cropped to a square with albumentations.
+
+    With ``class_folders`` each sub-folder is a class (sorted by name). Files that fail
+    to decode are named in a warning and yield ``None``, which :func:`collate_skip_bad`
+    drops, so one bad file never stops an epoch.
+    """
+
+    def __init__(self, root: Path, image_size: int, channels: int, class_folders: bool = False):
+        import albumentations as A
+
+        if not root.is_dir():
+            raise DataError(f"image folder {root} does not exist: pass --data DIR with your images")
+        if class_folders:
+            self.classes = sorted(d.name for d in root.iterdir() if d.is_dir())
+            if not self.classes:
+                raise DataError(f"{root} has no class sub-folders: put each class's images in {root}/<class>/")
+            self.items = [(p, i) for i, c in enumerate(self.classes) for p in list_images(root / c)]
+        else:
+            self.classes = []
+            self.items = [(p, 0) for p in list_images(root)]
+        if not self.items:
+            raise DataError(f"no images in {root}: looked for {', '.join(IMAGE_EXTENSIONS)} files")
+        self.channels = channels
+        self.transform = A.Compose([A.SmallestMaxSize(max_size=image_size), A.CenterCrop(image_size, image_size)])
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, int] | None:
+        path, label = self.items[index]
+        try:
+            image = read_image(path, self.channels)
+        except DataError as exc:
+            warnings.warn(f"skipping {exc}", stacklevel=1)
+            return None
+        image = self.transform(image=image)["image"]
+        return torch.from_numpy(np.ascontiguousarray(image.reshape(*image.shape[:2], -1))).permute(2, 0, 1), label
+
+
+def collate_skip_bad(items: Sequence[tuple[torch.Tensor, int] | None]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Stack the decodable items of a batch (uint8 -> [-1, 1]), dropping the ``None`` ones."""
+    good = [item for item in items if item is not None]
+    if not good:
+        return torch.empty(0), torch.empty(0, dtype=torch.long)
+    return to_unit_range(torch.stack([g[0] for g in good])), torch.tensor([g[1] for g in good])
+
+
+class FolderSource:
+    """Batches from an :class:`ImageFolder` through a DataLoader with worker processes."""
+
+    def __init__(self, dataset: ImageFolder, batch_size: int, seed: int, workers: int, pin_memory: bool = False):
+        if len(dataset) < batch_size:
+            raise DataError(f"the dataset has {len(dataset)} images, fewer than one batch of {batch_size}")
+        self.dataset, self.batch_size, self.seed = dataset, batch_size, seed
+        self.workers, self.pin_memory = workers, pin_memory
+        self.steps_per_epoch = len(dataset) // batch_size
+
+    def batches(self, epoch: int, start: int = 0) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        order = _batched(epoch_order(len(self.dataset), self.seed, epoch), self.batch_size, start)
+        loader = DataLoader(
+            self.dataset,
+            batch_sampler=order,
+            num_workers=self.workers,
+            collate_fn=collate_skip_bad,
+            pin_memory=self.pin_memory,
+            persistent_workers=False,
+        )
+        # A batch whose every file failed to decode comes through empty; the trainer skips it.
+        yield from loader

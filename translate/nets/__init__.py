@@ -1,0 +1,1 @@
+"""Network families, each assembled only from ``translate.blocks``."""

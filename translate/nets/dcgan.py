@@ -1,0 +1,125 @@
+"""DCGAN generator and discriminator; label-conditional (cDCGAN) when ``n_classes > 0``.
+
+Labels enter the generator as a one-hot vector concatenated with the noise, and the
+discriminator as one-hot maps concatenated with the image channels (the classic
+cDCGAN conditioning), so both families share one pair of classes.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from translate.blocks import NORMS, UPSAMPLES, conv_unit, init_dcgan_weights, up_unit
+from translate.config import ConfigBase
+from translate.errors import ConfigError
+
+# Spatial size of the first feature map for each supported image size.
+BASE_SIZES = {28: 7, 32: 4, 64: 4}
+
+
+@dataclass
+class DCGANConfig(ConfigBase):
+    """Everything that fixes the architecture; saved beside the weights."""
+
+    image_size: int = 28
+    channels: int = 1
+    z_dim: int = 100
+    n_classes: int = 0
+    ngf: int = 64
+    ndf: int = 64
+    g_norm: str = "batch"
+    d_norm: str = "batch"
+    upsample: str = "transpose"
+
+    def validate(self) -> None:
+        if self.image_size not in BASE_SIZES:
+            raise ConfigError(
+                f"image size {self.image_size} is not supported: use one of {sorted(BASE_SIZES)}"
+            )
+        if self.channels not in (1, 3):
+            raise ConfigError(f"channels must be 1 or 3, got {self.channels}")
+        if self.z_dim < 1 or self.n_classes < 0 or self.ngf < 1 or self.ndf < 1:
+            raise ConfigError("z_dim, ngf and ndf must be positive and n_classes non-negative")
+        for name, value, choices in (
+            ("g_norm", self.g_norm, NORMS),
+            ("d_norm", self.d_norm, NORMS),
+            ("upsample", self.upsample, UPSAMPLES),
+        ):
+            if value not in choices:
+                raise ConfigError(f"{name} {value!r} is not one of {', '.join(choices)}")
+
+    @property
+    def n_stages(self) -> int:
+        """Number of 2x resolution steps between the base map and the image."""
+        return int(math.log2(self.image_size // BASE_SIZES[self.image_size]))
+
+
+def _stage_channels(base: int, n_stages: int) -> list[int]:
+    """Widths from the coarsest map to the finest, halving per stage (DCGAN's pyramid)."""
+    return [base * 2 ** (n_stages - 1 - i) for i in range(n_stages)]
+
+
+class Generator(nn.Module):
+    """z (and a label) -> image in [-1, 1]."""
+
+    def __init__(self, config: DCGANConfig):
+        super().__init__()
+        config.validate()
+        self.config = config
+        widths = _stage_channels(config.ngf, config.n_stages)
+        base = BASE_SIZES[config.image_size]
+        # Projection of the 1x1 code to the base map: a transposed conv with kernel = base size.
+        self.stem = up_unit(config.z_dim + config.n_classes, widths[0], "transpose", base, 1, 0, norm=config.g_norm)
+        self.body = nn.Sequential(
+            *(up_unit(w, w // 2, config.upsample, norm=config.g_norm) for w in widths[:-1])
+        )
+        self.head = up_unit(widths[-1], config.channels, config.upsample, norm="none", act="tanh")
+        self.apply(init_dcgan_weights)
+
+    def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        code = _with_labels(z, labels, self.config.n_classes)
+        return self.head(self.body(self.stem(code[:, :, None, None])))
+
+
+class Discriminator(nn.Module):
+    """Image (and a label) -> one logit per image; a critic when trained with WGAN-GP."""
+
+    def __init__(self, config: DCGANConfig):
+        super().__init__()
+        config.validate()
+        self.config = config
+        widths = _stage_channels(config.ndf, config.n_stages)[::-1]
+        in_ch = config.channels + config.n_classes
+        # No norm on the first unit, as in DCGAN: it would normalise away the input statistics.
+        units = [conv_unit(in_ch, widths[0], norm="spectral" if config.d_norm == "spectral" else "none")]
+        units += [conv_unit(w, w * 2, norm=config.d_norm) for w in widths[:-1]]
+        self.body = nn.Sequential(*units)
+        base = BASE_SIZES[config.image_size]
+        head_norm = "spectral" if config.d_norm == "spectral" else "none"
+        self.head = conv_unit(widths[-1], 1, base, 1, 0, norm=head_norm, act="none")
+        self.apply(init_dcgan_weights)
+
+    def forward(self, images: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        n_classes = self.config.n_classes
+        if n_classes:
+            maps = _with_labels(images.new_zeros(len(images), 0), labels, n_classes)
+            images = torch.cat([images, maps[:, :, None, None].expand(-1, -1, *images.shape[2:])], 1)
+        elif labels is not None:
+            raise ConfigError("labels were given to an unconditional discriminator")
+        return self.head(self.body(images)).flatten()
+
+
+def _with_labels(z: torch.Tensor, labels: torch.Tensor | None, n_classes: int) -> torch.Tensor:
+    """Append the one-hot label to the code, checking that labels match the model."""
+    if not n_classes:
+        if labels is not None:
+            raise ConfigError("labels were given to an unconditional model")
+        return z
+    if labels is None:
+        raise ConfigError(f"this model is conditional on {n_classes} classes: pass labels")
+    return torch.cat([z, F.one_hot(labels.long(), n_classes).to(z.dtype)], 1)

@@ -1,0 +1,1 @@
+"""Training recipes: what one optimisation step of each family does."""

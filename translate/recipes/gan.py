@@ -1,0 +1,114 @@
+"""The DCGAN / cDCGAN step: a discriminator update on every batch, a generator update
+every ``n_critic`` batches, with any adversarial loss and an optional gradient penalty."""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+
+from translate.losses import adversarial, gradient_penalty
+from translate.nets.dcgan import DCGANConfig, Discriminator, Generator
+
+
+@dataclass
+class GANHyper:
+    """Optimisation settings of a GAN recipe."""
+
+    loss: str = "bce"
+    lr: float = 2e-4
+    beta1: float = 0.5
+    beta2: float = 0.999
+    n_critic: int = 1
+    gp_weight: float = 10.0
+
+
+class GANRecipe:
+    """Owns G, D and their optimisers; ``step`` trains on one real batch."""
+
+    def __init__(self, config: DCGANConfig, hyper: GANHyper, device: torch.device, autocast: AbstractContextManager):
+        self.config, self.hyper, self.device = config, hyper, device
+        self.d_loss, self.g_loss = adversarial(hyper.loss)
+        self.generator = Generator(config).to(device)
+        self.discriminator = Discriminator(config).to(device)
+        betas = (hyper.beta1, hyper.beta2)
+        fused = device.type == "cuda"
+        self.opt_g = torch.optim.Adam(self.generator.parameters(), hyper.lr, betas, fused=fused)
+        self.opt_d = torch.optim.Adam(self.discriminator.parameters(), hyper.lr, betas, fused=fused)
+        self.autocast = autocast
+        # Its own RNG for noise and penalty mixing, saved in checkpoints for exact resume.
+        self.rng = torch.Generator(device=device)
+
+    def modules(self) -> dict[str, nn.Module]:
+        return {"generator": self.generator, "discriminator": self.discriminator}
+
+    def optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        return {"generator": self.opt_g, "discriminator": self.opt_d}
+
+    def _labels(self, labels: torch.Tensor) -> torch.Tensor | None:
+        return labels if self.config.n_classes else None
+
+    def step(self, real: torch.Tensor, labels: torch.Tensor, step: int) -> dict[str, float]:
+        """One discriminator update, plus a generator update on every n_critic-th step."""
+        cond = self._labels(labels)
+        z = torch.randn(len(real), self.config.z_dim, device=self.device, generator=self.rng)
+        with self.autocast:
+            fake = self.generator(z, cond)
+            d_real = self.discriminator(real, cond)
+            d_fake = self.discriminator(fake.detach(), cond)
+            d_loss = self.d_loss(d_real.float(), d_fake.float())
+        logs = {"d_loss": d_loss.item()}
+        if self.hyper.loss == "wgan-gp":
+            # In fp32: the penalty's second-order gradients are sensitive to rounding.
+            penalty = gradient_penalty(self.discriminator, real, fake, self.rng, **_kw(cond))
+            d_loss = d_loss + self.hyper.gp_weight * penalty
+            logs["gp"] = penalty.item()
+        self.opt_d.zero_grad(set_to_none=True)
+        d_loss.backward()
+        self.opt_d.step()
+        if step % self.hyper.n_critic == 0:
+            with self.autocast:
+                g_loss = self.g_loss(self.discriminator(fake, cond).float())
+            self.opt_g.zero_grad(set_to_none=True)
+            g_loss.backward()
+            self.opt_g.step()
+            logs["g_loss"] = g_loss.item()
+        return logs
+
+    @torch.no_grad()
+    def sample(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """Images from fixed inputs, in eval mode (batch norm uses running statistics)."""
+        self.generator.eval()
+        try:
+            return self.generator(z.to(self.device), self._labels(labels.to(self.device))).float()
+        finally:
+            self.generator.train()
+
+    def fixed_inputs(self, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Grid inputs: 64 codes, or for cDCGAN one row per class with shared codes per column."""
+        gen = torch.Generator().manual_seed(seed)
+        n_classes = self.config.n_classes
+        if n_classes:
+            columns = 10
+            z = torch.randn(columns, self.config.z_dim, generator=gen).repeat(n_classes, 1)
+            labels = torch.arange(n_classes).repeat_interleave(columns)
+        else:
+            z = torch.randn(64, self.config.z_dim, generator=gen)
+            labels = torch.zeros(64, dtype=torch.long)
+        return z, labels
+
+    def grid_columns(self) -> int:
+        return 10 if self.config.n_classes else 8
+
+    def extra_state(self) -> dict[str, Any]:
+        return {"rng": self.rng.get_state()}
+
+    def load_extra_state(self, state: dict[str, Any]) -> None:
+        self.rng.set_state(state["rng"])
+
+
+def _kw(cond: torch.Tensor | None) -> dict[str, torch.Tensor]:
+    return {"labels": cond} if cond is not None else {}

@@ -1,0 +1,65 @@
+"""Command line: ``python -m translate.sample RUN_OR_CHECKPOINT --n 64 [--label 7] [--seed 0] --out grid.png``."""
+
+from __future__ import annotations
+
+import argparse
+import math
+from pathlib import Path
+
+import torch
+from torchvision.utils import make_grid
+
+from translate.checkpoint import load_generator
+from translate.cli import run_cli, select_device
+from translate.data import to_uint8
+from translate.errors import ConfigError
+from translate.fileio import write_image
+from translate.nets.dcgan import DCGANConfig
+
+
+@torch.no_grad()
+def generate(
+    generator: torch.nn.Module,
+    config: DCGANConfig,
+    n: int,
+    label: int | None = None,
+    seed: int = 0,
+    device: torch.device | str = "cpu",
+) -> torch.Tensor:
+    """``n`` images in [-1, 1] from seeded noise; for conditional models ``label`` or,
+    when it is None, the classes in turn (0, 1, ..., 9, 0, 1, ...)."""
+    if n < 1:
+        raise ConfigError(f"--n must be at least 1, got {n}")
+    if config.n_classes:
+        if label is not None and not 0 <= label < config.n_classes:
+            raise ConfigError(f"--label {label} is out of range: this model has classes 0..{config.n_classes - 1}")
+        labels = torch.full((n,), label) if label is not None else torch.arange(n) % config.n_classes
+    elif label is not None:
+        raise ConfigError("--label needs a conditional (cdcgan) model; this one is unconditional")
+    else:
+        labels = None
+    z = torch.randn(n, config.z_dim, generator=torch.Generator().manual_seed(seed))
+    generator = generator.to(device)
+    return generator(z.to(device), None if labels is None else labels.to(device)).float().cpu()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m translate.sample", description=__doc__)
+    parser.add_argument("checkpoint", help="run folder, checkpoint folder or model folder (e.g. models/cdcgan-mnist)")
+    parser.add_argument("--n", type=int, default=64, help="number of images")
+    parser.add_argument("--label", type=int, help="class to generate (conditional models only)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", type=Path, default=Path("samples.png"), help="grid image (.png or .jpg)")
+    parser.add_argument("--nrow", type=int, help="images per row (default: 10 for conditional models, else square)")
+    parser.add_argument("--gpu", action="store_true")
+    args = parser.parse_args(argv)
+    generator, config = load_generator(args.checkpoint)
+    images = generate(generator, config, args.n, args.label, args.seed, select_device(args.gpu))
+    nrow = args.nrow or (10 if config.n_classes and args.label is None else math.ceil(math.sqrt(args.n)))
+    grid = make_grid(to_uint8(images), nrow=nrow, padding=2)
+    write_image(args.out, grid.permute(1, 2, 0).numpy())
+    print(f"wrote {args.n} samples to {args.out}")
+
+
+if __name__ == "__main__":
+    run_cli(main)

@@ -1,0 +1,175 @@
+"""The training loop every family shares: epochs of batches, progress bar, sample grids,
+metrics.jsonl, TensorBoard scalars, atomic checkpoints and exact resume.
+
+A recipe (``translate.recipes``) supplies the optimisation step; this module only
+orchestrates, so it never needs to know which family it trains.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import torch
+from torch import nn
+from torchvision.utils import make_grid
+from tqdm import tqdm
+
+from translate.checkpoint import Checkpoint, load_weights, save_checkpoint
+from translate.data import to_uint8
+from translate.fileio import atomic_write, write_image
+
+
+class Recipe(Protocol):
+    def modules(self) -> dict[str, nn.Module]: ...
+    def optimizers(self) -> dict[str, torch.optim.Optimizer]: ...
+    def step(self, images: torch.Tensor, labels: torch.Tensor, step: int) -> dict[str, float]: ...
+    def sample(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor: ...
+    def fixed_inputs(self, seed: int) -> tuple[torch.Tensor, torch.Tensor]: ...
+    def grid_columns(self) -> int: ...
+    def extra_state(self) -> dict[str, Any]: ...
+    def load_extra_state(self, state: dict[str, Any]) -> None: ...
+
+
+class BatchSource(Protocol):
+    steps_per_epoch: int
+
+    def batches(self, epoch: int, start: int = 0): ...
+
+
+@dataclass
+class RunSpec:
+    """Where and how long to train, and what to record with each checkpoint."""
+
+    run_dir: Path
+    family: str
+    model_config: dict[str, Any]
+    train_config: dict[str, Any]
+    epochs: int
+    seed: int
+    max_steps: int | None = None
+    save_every_steps: int | None = None
+    log_every: int = 50
+    device: torch.device = field(default_factory=lambda: torch.device("cpu"))
+
+
+class Trainer:
+    def __init__(self, spec: RunSpec, recipe: Recipe, source: BatchSource):
+        self.spec, self.recipe, self.source = spec, recipe, source
+        self.step = 0
+        self.epoch = 0
+
+    # -- checkpoints -------------------------------------------------------------------
+    def save(self) -> Path:
+        state = {
+            "step": self.step,
+            "epoch": self.epoch,
+            "optimizers": {k: o.state_dict() for k, o in self.recipe.optimizers().items()},
+            "torch_rng": torch.get_rng_state(),
+            "recipe": self.recipe.extra_state(),
+        }
+        return save_checkpoint(
+            self.spec.run_dir,
+            self.step,
+            self.spec.family,
+            self.spec.model_config,
+            self.spec.train_config,
+            self.recipe.modules(),
+            state,
+        )
+
+    def resume(self, checkpoint: Checkpoint) -> None:
+        """Restore weights, optimisers, RNG and position from a checkpoint of this run."""
+        checkpoint.expect_family(self.spec.family)
+        state = checkpoint.training_state()
+        for name, module in self.recipe.modules().items():
+            load_weights(module, checkpoint, name)
+        for name, optimizer in self.recipe.optimizers().items():
+            optimizer.load_state_dict(state["optimizers"][name])
+        torch.set_rng_state(state["torch_rng"])
+        self.recipe.load_extra_state(state["recipe"])
+        self.step, self.epoch = int(state["step"]), int(state["epoch"])
+
+    # -- records -----------------------------------------------------------------------
+    def write_grid(self, name: str) -> None:
+        z, labels = self.recipe.fixed_inputs(self.spec.seed)
+        images = self.recipe.sample(z, labels).cpu()
+        grid = make_grid(to_uint8(images), nrow=self.recipe.grid_columns(), padding=2)
+        write_image(self.spec.run_dir / "samples" / f"{name}.png", grid.permute(1, 2, 0).numpy())
+
+    def append_metrics(self, record: dict[str, Any]) -> None:
+        path = self.spec.run_dir / "metrics.jsonl"
+        previous = path.read_text() if path.exists() else ""
+        atomic_write(path, lambda tmp: tmp.write_text(previous + json.dumps(record) + "\n"))
+
+    # -- the loop ----------------------------------------------------------------------
+    def done(self) -> bool:
+        max_steps = self.spec.max_steps
+        return self.epoch >= self.spec.epochs or (max_steps is not None and self.step >= max_steps)
+
+    def fit(self) -> None:
+        from torch.utils.tensorboard import SummaryWriter
+
+        spec = self.spec
+        spec.run_dir.mkdir(parents=True, exist_ok=True)
+        writer = SummaryWriter(str(spec.run_dir / "tensorboard"), purge_step=self.step or None)
+        try:
+            while not self.done():
+                self._run_epoch(writer)
+        except KeyboardInterrupt:
+            path = self.save()
+            print(f"\ninterrupted at step {self.step}: saved {path}; continue with --resume")
+            raise
+        finally:
+            writer.close()
+
+    def _run_epoch(self, writer) -> None:
+        spec, spe = self.spec, self.source.steps_per_epoch
+        start = self.step - self.epoch * spe
+        sums: dict[str, float] = defaultdict(float)
+        counts: dict[str, int] = defaultdict(int)
+        images_seen, began = 0, time.perf_counter()
+        logs: dict[str, float] = {}
+        bar = tqdm(total=spe, initial=start, desc=f"epoch {self.epoch + 1}/{spec.epochs}", dynamic_ncols=True)
+        for images, labels in self.source.batches(self.epoch, start):
+            if len(images):
+                logs = self.recipe.step(images.to(spec.device, non_blocking=True), labels.to(spec.device), self.step)
+                for key, value in logs.items():
+                    if not math.isfinite(value):
+                        raise FloatingPointError(f"{key} became {value} at step {self.step}")
+                    sums[key] += value
+                    counts[key] += 1
+                images_seen += len(images)
+            self.step += 1
+            rate = images_seen / max(time.perf_counter() - began, 1e-9)
+            bar.update(1)
+            bar.set_postfix({**{k: f"{v:.3f}" for k, v in logs.items()}, "img/s": f"{rate:.0f}"})
+            if self.step % spec.log_every == 0:
+                for key, value in logs.items():
+                    writer.add_scalar(f"loss/{key}", value, self.step)
+                writer.add_scalar("speed/images_per_s", rate, self.step)
+            if spec.save_every_steps and self.step % spec.save_every_steps == 0:
+                self.save()
+            if spec.max_steps is not None and self.step >= spec.max_steps:
+                break
+        bar.close()
+        finished = self.step >= (self.epoch + 1) * spe
+        if finished:
+            self.epoch += 1
+        record = {
+            "epoch": self.epoch,
+            "step": self.step,
+            "epoch_complete": finished,
+            "images_per_s": round(images_seen / max(time.perf_counter() - began, 1e-9), 2),
+            **{k: sums[k] / counts[k] for k in sums},
+        }
+        self.append_metrics(record)
+        for key in sums:
+            writer.add_scalar(f"epoch/{key}", record[key], self.step)
+        self.write_grid(f"epoch-{self.epoch:03d}" if finished else f"step-{self.step:08d}")
+        self.save()
