@@ -151,8 +151,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.family == "cdcgan":
         config.n_classes = len(train["classes"])
     torch.manual_seed(train["seed"])
-    recipe = GANRecipe(config, hyper, device, autocast_for(device))
-    recipe.rng.manual_seed(train["seed"])
+    recipe = GANRecipe(config, hyper, device, autocast_for(device), seed=train["seed"])
     spec = RunSpec(
         run_dir=args.out,
         family=args.family,

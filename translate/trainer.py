@@ -11,6 +11,7 @@ import json
 import math
 import time
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -26,20 +27,23 @@ from translate.fileio import atomic_write, write_image
 
 
 class Recipe(Protocol):
+    """What a family supplies: its modules and optimisers, one step, and a sample grid."""
+
     def modules(self) -> dict[str, nn.Module]: ...
     def optimizers(self) -> dict[str, torch.optim.Optimizer]: ...
-    def step(self, images: torch.Tensor, labels: torch.Tensor, step: int) -> dict[str, float]: ...
-    def sample(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor: ...
-    def fixed_inputs(self, seed: int) -> tuple[torch.Tensor, torch.Tensor]: ...
-    def grid_columns(self) -> int: ...
+    def step(self, batch: tuple[torch.Tensor, ...], step: int) -> dict[str, float]: ...
+    def sample_grid(self) -> tuple[torch.Tensor, int]: ...  # images in [-1, 1], images per row
+    def on_epoch_end(self, epoch: int) -> None: ...
     def extra_state(self) -> dict[str, Any]: ...
     def load_extra_state(self, state: dict[str, Any]) -> None: ...
 
 
 class BatchSource(Protocol):
+    """Batches (tuples of tensors) in an order fixed by (seed, epoch), from any batch on."""
+
     steps_per_epoch: int
 
-    def batches(self, epoch: int, start: int = 0): ...
+    def batches(self, epoch: int, start: int = 0) -> Iterator[tuple[torch.Tensor, ...]]: ...
 
 
 @dataclass
@@ -97,9 +101,8 @@ class Trainer:
 
     # -- records -----------------------------------------------------------------------
     def write_grid(self, name: str) -> None:
-        z, labels = self.recipe.fixed_inputs(self.spec.seed)
-        images = self.recipe.sample(z, labels).cpu()
-        grid = make_grid(to_uint8(images), nrow=self.recipe.grid_columns(), padding=2)
+        images, nrow = self.recipe.sample_grid()
+        grid = make_grid(to_uint8(images.cpu()), nrow=nrow, padding=2)
         write_image(self.spec.run_dir / "samples" / f"{name}.png", grid.permute(1, 2, 0).numpy())
 
     def append_metrics(self, record: dict[str, Any]) -> None:
@@ -136,15 +139,16 @@ class Trainer:
         images_seen, began = 0, time.perf_counter()
         logs: dict[str, float] = {}
         bar = tqdm(total=spe, initial=start, desc=f"epoch {self.epoch + 1}/{spec.epochs}", dynamic_ncols=True)
-        for images, labels in self.source.batches(self.epoch, start):
-            if len(images):
-                logs = self.recipe.step(images.to(spec.device, non_blocking=True), labels.to(spec.device), self.step)
+        for batch in self.source.batches(self.epoch, start):
+            if len(batch[0]):  # empty when every file of the batch failed to decode
+                batch = tuple(t.to(spec.device, non_blocking=True) for t in batch)
+                logs = self.recipe.step(batch, self.step)
                 for key, value in logs.items():
                     if not math.isfinite(value):
                         raise FloatingPointError(f"{key} became {value} at step {self.step}")
                     sums[key] += value
                     counts[key] += 1
-                images_seen += len(images)
+                images_seen += len(batch[0])
             self.step += 1
             rate = images_seen / max(time.perf_counter() - began, 1e-9)
             bar.update(1)
@@ -160,6 +164,7 @@ class Trainer:
         bar.close()
         finished = self.step >= (self.epoch + 1) * spe
         if finished:
+            self.recipe.on_epoch_end(self.epoch)
             self.epoch += 1
         record = {
             "epoch": self.epoch,

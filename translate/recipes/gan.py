@@ -29,7 +29,14 @@ class GANHyper:
 class GANRecipe:
     """Owns G, D and their optimisers; ``step`` trains on one real batch."""
 
-    def __init__(self, config: DCGANConfig, hyper: GANHyper, device: torch.device, autocast: AbstractContextManager):
+    def __init__(
+        self,
+        config: DCGANConfig,
+        hyper: GANHyper,
+        device: torch.device,
+        autocast: AbstractContextManager,
+        seed: int = 0,
+    ):
         self.config, self.hyper, self.device = config, hyper, device
         self.d_loss, self.g_loss = adversarial(hyper.loss)
         self.generator = Generator(config).to(device)
@@ -40,7 +47,8 @@ class GANRecipe:
         self.opt_d = torch.optim.Adam(self.discriminator.parameters(), hyper.lr, betas, fused=fused)
         self.autocast = autocast
         # Its own RNG for noise and penalty mixing, saved in checkpoints for exact resume.
-        self.rng = torch.Generator(device=device)
+        self.rng = torch.Generator(device=device).manual_seed(seed)
+        self.fixed_z, self.fixed_labels = self._fixed_inputs(seed)
 
     def modules(self) -> dict[str, nn.Module]:
         return {"generator": self.generator, "discriminator": self.discriminator}
@@ -51,8 +59,9 @@ class GANRecipe:
     def _labels(self, labels: torch.Tensor) -> torch.Tensor | None:
         return labels if self.config.n_classes else None
 
-    def step(self, real: torch.Tensor, labels: torch.Tensor, step: int) -> dict[str, float]:
+    def step(self, batch: tuple[torch.Tensor, ...], step: int) -> dict[str, float]:
         """One discriminator update, plus a generator update on every n_critic-th step."""
+        real, labels = batch
         cond = self._labels(labels)
         z = torch.randn(len(real), self.config.z_dim, device=self.device, generator=self.rng)
         with self.autocast:
@@ -79,15 +88,19 @@ class GANRecipe:
         return logs
 
     @torch.no_grad()
-    def sample(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        """Images from fixed inputs, in eval mode (batch norm uses running statistics)."""
+    def sample_grid(self) -> tuple[torch.Tensor, int]:
+        """Images from the fixed inputs, in eval mode (batch norm uses running statistics)."""
         self.generator.eval()
         try:
-            return self.generator(z.to(self.device), self._labels(labels.to(self.device))).float()
+            z, labels = self.fixed_z.to(self.device), self._labels(self.fixed_labels.to(self.device))
+            return self.generator(z, labels).float(), 10 if self.config.n_classes else 8
         finally:
             self.generator.train()
 
-    def fixed_inputs(self, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    def on_epoch_end(self, epoch: int) -> None:
+        """Nothing to schedule: DCGAN trains at a constant learning rate."""
+
+    def _fixed_inputs(self, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
         """Grid inputs: 64 codes, or for cDCGAN one row per class with shared codes per column."""
         gen = torch.Generator().manual_seed(seed)
         n_classes = self.config.n_classes
@@ -99,9 +112,6 @@ class GANRecipe:
             z = torch.randn(64, self.config.z_dim, generator=gen)
             labels = torch.zeros(64, dtype=torch.long)
         return z, labels
-
-    def grid_columns(self) -> int:
-        return 10 if self.config.n_classes else 8
 
     def extra_state(self) -> dict[str, Any]:
         return {"rng": self.rng.get_state()}
