@@ -6,8 +6,8 @@ A run folder looks like::
     RUN/checkpoints/step-00001200/{model.safetensors, config.json, state.pt}
     RUN/checkpoints/latest            (name of the newest complete checkpoint)
 
-A shipped model folder (``models/NAME``) holds just ``model.safetensors`` and
-``config.json``. Nothing here unpickles arbitrary objects: weights come from
+A shipped model folder (``models/NAME``) holds a checkpoint's ``model.safetensors``
+and ``config.json`` without the training state. Nothing here unpickles arbitrary objects: weights come from
 safetensors, the training state through ``torch.load(weights_only=True)``.
 """
 
@@ -26,7 +26,7 @@ from torch import nn
 
 from translate import __version__
 from translate.errors import CheckpointError, ConfigError
-from translate.fileio import atomic_write, fsync_dir, write_json
+from translate.fileio import atomic_write, fsync_dir
 
 WEIGHTS = "model.safetensors"
 CONFIG = "config.json"
@@ -171,13 +171,6 @@ def load_generator(path: str | os.PathLike) -> tuple[nn.Module, Any]:
     generator = Generator(config)
     load_weights(generator, checkpoint, "generator")
     return generator.eval(), config
-
-
-def write_model_folder(dest: Path, family: str, model_config: dict[str, Any], modules: dict[str, nn.Module]) -> None:
-    """A shipped model folder (weights + config, no training state)."""
-    tensors = _flat_state(modules)
-    atomic_write(dest / WEIGHTS, lambda tmp: save_file(tensors, str(tmp)))
-    write_json(dest / CONFIG, _meta(family, model_config, {}))
 
 
 def _flat_state(modules: dict[str, nn.Module]) -> dict[str, torch.Tensor]:

@@ -12,14 +12,13 @@ import warnings
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-import cv2
 import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
 from translate.errors import DataError
+from translate.images import IMAGE_EXTENSIONS, read_image
 
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
 MNIST_FILES = {
     "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
     "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
@@ -107,9 +106,26 @@ def epoch_order(n: int, seed: int, epoch: int) -> torch.Tensor:
     return torch.randperm(n, generator=torch.Generator().manual_seed(seed * 1_000_003 + epoch))
 
 
-def _batched(order: torch.Tensor, batch_size: int, start: int) -> list[list[int]]:
-    steps = len(order) // batch_size  # the last partial batch is dropped
-    return [order[i * batch_size : (i + 1) * batch_size].tolist() for i in range(start, steps)]
+def derived_generator(*keys: int, device: torch.device | str = "cpu") -> torch.Generator:
+    """A generator seeded by a hash of ``keys`` (e.g. seed, epoch, index).
+
+    Randomness drawn from it is a pure function of the keys, so a resumed run, another
+    loader worker or another process redraws exactly the same numbers.
+    """
+    entropy = [key % 2**64 for key in keys]
+    seed = int(np.random.SeedSequence(entropy).generate_state(1, np.uint64)[0])
+    return torch.Generator(device=device).manual_seed(seed)
+
+
+def epoch_batches(
+    order: torch.Tensor, batch_size: int, start: int, rank: int = 0, world_size: int = 1
+) -> list[list[int]]:
+    """Batches of ``order`` from step ``start`` on; with ``world_size > 1`` each step's
+    ``batch_size * world_size`` indices are split between the ranks (a distributed sampler)."""
+    per_step = batch_size * world_size
+    steps = len(order) // per_step  # the last partial step is dropped
+    first = rank * batch_size
+    return [order[i * per_step + first : i * per_step + first + batch_size].tolist() for i in range(start, steps)]
 
 
 class TensorSource:
@@ -122,7 +138,7 @@ class TensorSource:
         self.steps_per_epoch = len(images) // batch_size
 
     def batches(self, epoch: int, start: int = 0) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        for index in _batched(epoch_order(len(self.images), self.seed, epoch), self.batch_size, start):
+        for index in epoch_batches(epoch_order(len(self.images), self.seed, epoch), self.batch_size, start):
             yield to_unit_range(self.images[index]), self.labels[index]
 
 
@@ -136,35 +152,6 @@ def mnist_images(data_root: Path, image_size: int, channels: int, download: bool
         resized = torch.nn.functional.interpolate(images.float(), size=image_size, mode="bilinear", antialias=True)
         images = resized.round().clamp(0, 255).to(torch.uint8)
     return images.expand(-1, channels, -1, -1).contiguous(), labels
-
-
-def read_image(path: Path, channels: int = 3) -> np.ndarray:
-    """Decode an image file to uint8 RGB (H x W x 3) or grey (H x W x 1).
-
-    Greyscale, alpha and 16-bit files are converted; alpha is dropped. Raises DataError
-    for files OpenCV cannot decode. ``np.fromfile`` + ``imdecode`` handles non-ASCII paths.
-    """
-    try:
-        raw = np.fromfile(str(path), dtype=np.uint8)
-    except OSError as exc:
-        raise DataError(f"cannot read {path}: {exc}") from exc
-    image = cv2.imdecode(raw, cv2.IMREAD_UNCHANGED) if raw.size else None
-    if image is None:
-        raise DataError(f"{path} is not a readable image (empty, truncated or not an image format)")
-    if image.dtype == np.uint16:
-        image = (image // 257).astype(np.uint8)
-    elif image.dtype != np.uint8:
-        raise DataError(f"{path} has pixel type {image.dtype}: convert it to 8-bit or 16-bit")
-    if image.ndim == 2:
-        image = image[:, :, None]
-    if image.shape[2] == 4:
-        image = cv2.cvtColor(image, cv2.COLOR_BGRA2BGR)
-    if channels == 1:
-        grey = image if image.shape[2] == 1 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
-        return grey.reshape(*grey.shape[:2], 1)
-    if image.shape[2] == 1:
-        return cv2.cvtColor(image, cv2.COLOR_GRAY2RGB)
-    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
 
 def list_images(folder: Path) -> list[Path]:
@@ -231,7 +218,7 @@ class FolderSource:
         self.steps_per_epoch = len(dataset) // batch_size
 
     def batches(self, epoch: int, start: int = 0) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        order = _batched(epoch_order(len(self.dataset), self.seed, epoch), self.batch_size, start)
+        order = epoch_batches(epoch_order(len(self.dataset), self.seed, epoch), self.batch_size, start)
         loader = DataLoader(
             self.dataset,
             batch_sampler=order,

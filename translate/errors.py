@@ -15,3 +15,11 @@ class DataError(TranslateError):
 
 class CheckpointError(TranslateError):
     """A checkpoint that is missing, incomplete or of another model family."""
+
+
+class ModelFileError(TranslateError):
+    """An ONNX model file that is missing, unreadable or lacks the toolkit's metadata."""
+
+
+class InputError(TranslateError):
+    """An input array or argument that a model cannot take (wrong dtype, shape or range)."""

@@ -1,0 +1,81 @@
+import hashlib
+
+import numpy as np
+import onnx
+import pytest
+import torch
+
+from translate import __version__
+from translate.checkpoint import find_checkpoint, load_generator, save_checkpoint
+from translate.cli import run_cli
+from translate.errors import CheckpointError, ConfigError
+from translate.export import FP16_TOLERANCE, ExportError, export
+from translate.export import main as export_main
+from translate.nets.dcgan import DCGANConfig, Generator
+from translate.runtime import Sampler
+
+from .exporting import trained_run
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    root = tmp_path_factory.mktemp("runs")
+    return {family: trained_run(root, family) for family in ("dcgan", "cdcgan")}
+
+
+def _metadata(path):
+    return {p.key: p.value for p in onnx.load(str(path)).metadata_props}
+
+
+@pytest.mark.parametrize("family", ["dcgan", "cdcgan"])
+def test_export_matches_pytorch_and_records_metadata(runs, tmp_path, family):
+    out = tmp_path / f"{family}.onnx"
+    report = export(runs[family], out)
+    assert report["max_abs_diff"] <= 1e-4 and [s[0] for s in report["checked_shapes"]] == [1, 3, 8]
+    meta = _metadata(out)
+    weights = find_checkpoint(runs[family]) / "model.safetensors"
+    assert meta["translate.source_sha256"] == hashlib.sha256(weights.read_bytes()).hexdigest()
+    assert meta["translate.family"] == family and meta["translate.toolkit_version"] == __version__
+    assert meta["translate.z_dim"] == "16" and meta["translate.image_size"] == "28"
+    assert meta["translate.value_range"] == "[-1, 1]" and meta["translate.precision"] == "fp32"
+    expected_classes = [str(d) for d in range(10)] if family == "cdcgan" else []
+    assert Sampler(out).classes == expected_classes
+
+    # The runtime on the same noise reproduces PyTorch's images to within one grey level.
+    generator, config = load_generator(runs[family])
+    z = np.random.default_rng(5).standard_normal((6, 16), dtype=np.float32)
+    labels = torch.arange(6) if family == "cdcgan" else None
+    with torch.no_grad():
+        reference = generator(torch.from_numpy(z), labels).add(1).mul(127.5).round().clamp(0, 255)
+    got = Sampler(out).sample(6, seed=5)
+    assert np.abs(got[..., 0].astype(int) - reference[:, 0].numpy().astype(int)).max() <= 1
+
+
+def test_fp16_export_stays_within_its_tolerance(runs, tmp_path):
+    report = export(runs["cdcgan"], tmp_path / "half.onnx", fp16=True)
+    assert report["max_abs_diff"] <= FP16_TOLERANCE
+    assert _metadata(tmp_path / "half.onnx")["translate.precision"] == "fp16"
+    export(runs["cdcgan"], tmp_path / "full.onnx")
+    assert (tmp_path / "half.onnx").stat().st_size < 0.6 * (tmp_path / "full.onnx").stat().st_size
+
+
+def test_a_failed_check_removes_the_file(runs, tmp_path, monkeypatch):
+    monkeypatch.setattr("translate.export.FP32_TOLERANCE", 0.0)
+    with pytest.raises(ExportError, match="differs from PyTorch"):
+        export(runs["dcgan"], tmp_path / "bad.onnx")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_export_errors(tmp_path, runs, capsys):
+    config = DCGANConfig(ngf=8, ndf=8)
+    save_checkpoint(tmp_path / "cls", 1, "classifier", config.to_dict(), {}, {"net": Generator(config)}, {})
+    with pytest.raises(ConfigError, match="no exporter for that family"):
+        export(tmp_path / "cls", tmp_path / "x.onnx")
+    with pytest.raises(CheckpointError, match="does not exist"):
+        export(tmp_path / "missing", tmp_path / "x.onnx")
+    with pytest.raises(ConfigError, match="--direction applies to CycleGAN"):
+        export(runs["dcgan"], tmp_path / "x.onnx", direction="AtoB")
+    with pytest.raises(SystemExit) as info:
+        run_cli(export_main, [str(tmp_path / "missing"), "--out", str(tmp_path / "x.onnx")])
+    assert info.value.code == 2 and capsys.readouterr().err.startswith("error: ")
+    assert not (tmp_path / "x.onnx").exists()

@@ -1,0 +1,85 @@
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+import torch
+
+from translate.errors import InputError, ModelFileError
+from translate.export import export
+from translate.runtime import Sampler, Translator
+
+from .conftest import REPO
+from .exporting import trained_run
+
+
+@pytest.fixture(scope="module")
+def onnx_files(tmp_path_factory):
+    root = tmp_path_factory.mktemp("onnx")
+    files = {}
+    for family in ("dcgan", "cdcgan"):
+        files[family] = root / f"{family}.onnx"
+        export(trained_run(root, family), files[family])
+    return files
+
+
+def test_runtime_works_where_torch_cannot_be_imported(onnx_files):
+    script = textwrap.dedent(f"""
+        import sys
+        sys.modules["torch"] = None  # any 'import torch' now raises ImportError
+        from translate.runtime import Sampler
+        images = Sampler({str(onnx_files["cdcgan"])!r}).sample(4, labels=3, seed=1)
+        assert images.shape == (4, 28, 28, 1) and images.dtype.name == "uint8", images.shape
+        assert "torch" not in [m for m in sys.modules if sys.modules[m] is not None]
+        print("ok")
+    """)
+    result = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "ok"
+
+
+def test_sampler_is_seeded_and_follows_labels(onnx_files):
+    sampler = Sampler(onnx_files["cdcgan"], threads=1)
+    a = sampler.sample(12, seed=1)
+    assert a.shape == (12, 28, 28, 1) and a.dtype == np.uint8
+    assert np.array_equal(a, sampler.sample(12, seed=1))
+    assert not np.array_equal(a, sampler.sample(12, seed=2))
+    sevens = sampler.sample(12, labels=7, seed=1)
+    assert np.array_equal(a[7], sevens[7]) and not np.array_equal(a[0], sevens[0])
+    mixed, fours = sampler.sample(3, labels=[4, 5, 6], seed=1), sampler.sample(3, labels=4, seed=1)
+    assert np.array_equal(mixed[0], fours[0]) and not np.array_equal(mixed[1], fours[1])
+    assert sampler.sample(300, labels=1, batch_size=128).shape == (300, 28, 28, 1)
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"n": 0}, "positive integer"),
+    ({"n": 2, "labels": 10}, r"0\.\.9"),
+    ({"n": 2, "labels": [1, 2, 3]}, "one integer or 2 integers"),
+    ({"n": 2, "labels": [0.5, 1.0]}, "one integer or 2 integers"),
+])
+def test_sampler_rejects_bad_arguments(onnx_files, kwargs, message):
+    with pytest.raises(InputError, match=message):
+        Sampler(onnx_files["cdcgan"]).sample(**kwargs)
+
+
+def test_unconditional_sampler_refuses_labels(onnx_files):
+    with pytest.raises(InputError, match="unconditional"):
+        Sampler(onnx_files["dcgan"]).sample(2, labels=1)
+
+
+def test_bad_model_files_get_clear_errors(onnx_files, tmp_path):
+    with pytest.raises(ModelFileError, match="does not exist: create it with python -m translate.export"):
+        Sampler(tmp_path / "missing.onnx")
+    truncated = tmp_path / "truncated.onnx"
+    truncated.write_bytes(onnx_files["dcgan"].read_bytes()[:5000])
+    with pytest.raises(ModelFileError, match="not a loadable ONNX model"):
+        Sampler(truncated)
+    plain = tmp_path / "plain.onnx"
+    torch.onnx.export(torch.nn.Conv2d(3, 3, 1), (torch.randn(1, 3, 4, 4),), str(plain), dynamo=False)
+    with pytest.raises(ModelFileError, match="no translate metadata"):
+        Sampler(plain)
+    with pytest.raises(ModelFileError, match="holds a dcgan model"):
+        Translator(onnx_files["dcgan"])
+    with pytest.raises(InputError, match="unknown device"):
+        Sampler(onnx_files["dcgan"], device="tpu")

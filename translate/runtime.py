@@ -1,0 +1,203 @@
+"""ONNX Runtime inference for exported generators: numpy in, uint8 images out, no torch.
+
+Imports only numpy, onnxruntime and OpenCV (through ``translate.images``), so other
+applications can embed it. Everything about pre- and post-processing is read from
+the metadata that ``python -m translate.export`` writes into the file.
+
+    from translate.runtime import Sampler, Translator
+    digits = Sampler("exports/cdcgan-mnist.onnx").sample(10, labels=7, seed=0)  # 10 x 28 x 28 x 1
+    zebra = Translator("exports/horse2zebra.onnx").translate(horse_rgb)         # same size as horse
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+
+from translate.errors import InputError, ModelFileError
+from translate.images import convert_channels, read_image
+
+GENERATOR_FAMILIES = ("dcgan", "cdcgan")
+TRANSLATOR_FAMILIES = ("cyclegan",)
+# Above this many pixels a translation is refused (see Translator); bench/inference.py
+# records ONNX Runtime's peak memory per image size that this bound is chosen from.
+DEFAULT_MAX_PIXELS = 2048 * 2048
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """The facts an application needs, parsed from an exported file's metadata."""
+
+    family: str
+    channels: int
+    pad_multiple: int
+    precision: str
+    metadata: dict[str, str]
+
+    @property
+    def class_names(self) -> list[str]:
+        return json.loads(self.metadata.get("translate.class_names", "[]"))
+
+
+def providers_for(device: str) -> list[str]:
+    """Execution providers for ``"cpu"`` or ``"cuda"`` (CUDA falls back to the CPU per node)."""
+    if device == "cpu":
+        return ["CPUExecutionProvider"]
+    if device == "cuda":
+        if "CUDAExecutionProvider" not in ort.get_available_providers():
+            raise InputError("device 'cuda' asked for, but this onnxruntime has no CUDA provider: "
+                             "install onnxruntime-gpu or use device='cpu'")
+        return ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    raise InputError(f"unknown device {device!r}: use 'cpu' or 'cuda'")
+
+
+def open_session(
+    path: str | os.PathLike, families: Sequence[str], device: str = "cpu", threads: int | None = None
+) -> tuple[ort.InferenceSession, ModelInfo]:
+    """An inference session and its parsed metadata; clear errors for unusable files."""
+    path = Path(path)
+    if not path.is_file():
+        raise ModelFileError(
+            f"{path} does not exist: create it with python -m translate.export CHECKPOINT --out {path}"
+        )
+    providers = providers_for(device)
+    options = ort.SessionOptions()
+    if threads:
+        options.intra_op_num_threads = threads
+    try:
+        session = ort.InferenceSession(str(path), options, providers=providers)
+    except Exception as exc:  # onnxruntime raises its own exception types for bad files
+        raise ModelFileError(f"{path} is not a loadable ONNX model ({type(exc).__name__}): re-export it") from exc
+    metadata = dict(session.get_modelmeta().custom_metadata_map)
+    family = metadata.get("translate.family")
+    if family is None:
+        raise ModelFileError(f"{path} has no translate metadata: export it with python -m translate.export")
+    if family not in families:
+        raise ModelFileError(f"{path} holds a {family} model; this needs one of: {', '.join(families)}")
+    try:
+        info = ModelInfo(family, int(metadata["translate.channels"]), int(metadata["translate.pad_multiple"]),
+                         metadata.get("translate.precision", "fp32"), metadata)
+    except (KeyError, ValueError) as exc:
+        raise ModelFileError(f"{path} has incomplete translate metadata ({exc}): re-export it") from exc
+    return session, info
+
+
+def to_uint8(batch: np.ndarray) -> np.ndarray:
+    """Model output N x C x H x W in [-1, 1] to uint8 N x H x W x C."""
+    pixels = np.clip(np.rint((batch.astype(np.float32) + 1.0) * 127.5), 0, 255).astype(np.uint8)
+    return pixels.transpose(0, 2, 3, 1)
+
+
+class Sampler:
+    """Draws images from an exported DCGAN or cDCGAN generator."""
+
+    def __init__(self, path: str | os.PathLike, device: str = "cpu", threads: int | None = None):
+        self.session, self.info = open_session(path, GENERATOR_FAMILIES, device, threads)
+        names = [i.name for i in self.session.get_inputs()]
+        expected = ["z", "label"] if self.info.family == "cdcgan" else ["z"]
+        if names != expected:
+            raise ModelFileError(f"{path} has inputs {names}, expected {expected}: re-export it")
+        self.z_dim = int(self.info.metadata["translate.z_dim"])
+
+    @property
+    def classes(self) -> list[str]:
+        return self.info.class_names
+
+    def sample(self, n: int, labels: int | Sequence[int] | None = None, seed: int = 0,
+               batch_size: int = 256) -> np.ndarray:
+        """``n`` images, uint8 N x H x W x C. ``labels`` (conditional models): one class
+        index for all, one per image, or None for the classes in turn."""
+        if not isinstance(n, (int, np.integer)) or n < 1:
+            raise InputError(f"n must be a positive integer, got {n!r}")
+        label_array = self._labels(n, labels)
+        z = np.random.default_rng(seed).standard_normal((n, self.z_dim), dtype=np.float32)
+        out = []
+        for start in range(0, n, batch_size):
+            feeds = {"z": z[start : start + batch_size]}
+            if label_array is not None:
+                feeds["label"] = label_array[start : start + batch_size]
+            out.append(to_uint8(self.session.run(None, feeds)[0]))
+        return np.concatenate(out)
+
+    def _labels(self, n: int, labels: int | Sequence[int] | None) -> np.ndarray | None:
+        n_classes = len(self.classes)
+        if not n_classes:
+            if labels is not None:
+                raise InputError("labels were given, but this model is unconditional (dcgan)")
+            return None
+        if labels is None:
+            return np.arange(n, dtype=np.int64) % n_classes
+        array = np.broadcast_to(np.asarray(labels), (n,)) if np.ndim(labels) == 0 else np.asarray(labels)
+        if array.shape != (n,) or not np.issubdtype(array.dtype, np.integer):
+            raise InputError(f"labels must be one integer or {n} integers, got {labels!r}")
+        if array.min() < 0 or array.max() >= n_classes:
+            raise InputError(f"labels must lie in 0..{n_classes - 1} ({', '.join(self.classes)})")
+        return array.astype(np.int64)
+
+
+class Translator:
+    """Translates images of any size with an exported CycleGAN generator.
+
+    Inputs above ``max_pixels`` are refused rather than tiled: instance normalisation
+    makes each tile's colours depend on its own statistics, so tiles would show seams.
+    """
+
+    def __init__(self, path: str | os.PathLike, device: str = "cpu", threads: int | None = None,
+                 max_pixels: int = DEFAULT_MAX_PIXELS):
+        self.session, self.info = open_session(path, TRANSLATOR_FAMILIES, device, threads)
+        self.input_name = self.session.get_inputs()[0].name
+        self.max_pixels = max_pixels
+
+    def translate(self, image: np.ndarray) -> np.ndarray:
+        """uint8 H x W (x 1, 3 or 4) RGB(A) or grey -> uint8 H x W x 3 RGB, same size."""
+        return self.translate_batch([image])[0]
+
+    def translate_file(self, path: str | os.PathLike) -> np.ndarray:
+        return self.translate(read_image(path))
+
+    def translate_batch(self, images: Sequence[np.ndarray], batch_size: int = 8) -> list[np.ndarray]:
+        """Translate many images; those of the same size run together in batches."""
+        prepared = [self._prepare(image) for image in images]
+        results: list[np.ndarray | None] = [None] * len(prepared)
+        by_size: dict[tuple[int, int], list[int]] = {}
+        for index, (padded, _) in enumerate(prepared):
+            by_size.setdefault(padded.shape[1:], []).append(index)
+        for indices in by_size.values():
+            for start in range(0, len(indices), batch_size):
+                chunk = indices[start : start + batch_size]
+                batch = np.stack([prepared[i][0] for i in chunk])
+                out = to_uint8(self.session.run(None, {self.input_name: batch})[0])
+                for i, translated in zip(chunk, out, strict=True):
+                    height, width = prepared[i][1]
+                    results[i] = translated[:height, :width]
+        return results  # type: ignore[return-value]
+
+    def _prepare(self, image: np.ndarray) -> tuple[np.ndarray, tuple[int, int]]:
+        """Check, convert to RGB, reflect-pad to the model's multiple, scale to [-1, 1], CHW."""
+        if not isinstance(image, np.ndarray):
+            raise InputError(f"an image must be a numpy array, got {type(image).__name__}")
+        if image.dtype != np.uint8:
+            raise InputError(f"an image must be uint8 (0..255), got {image.dtype}: convert it first")
+        if image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] not in (1, 3, 4)):
+            raise InputError(f"an image must be H x W or H x W x 1/3/4, got shape {image.shape}")
+        height, width = image.shape[:2]
+        if height * width > self.max_pixels:
+            raise InputError(
+                f"a {width}x{height} image exceeds max_pixels={self.max_pixels}: scale it down first "
+                "or raise max_pixels if the machine has the memory"
+            )
+        rgb = convert_channels(image, 3)
+        multiple = self.info.pad_multiple
+        pad_h, pad_w = -height % multiple, -width % multiple
+        if pad_h or pad_w:
+            # Reflection needs the pad to be smaller than the side; edge-replicate tiny images.
+            mode = "reflect" if pad_h < height and pad_w < width else "edge"
+            rgb = np.pad(rgb, ((0, pad_h), (0, pad_w), (0, 0)), mode=mode)
+        chw = rgb.transpose(2, 0, 1).astype(np.float32) / 127.5 - 1.0
+        return chw, (height, width)
