@@ -129,7 +129,7 @@ def _torch_outputs(plan: ExportPlan) -> list[np.ndarray]:
         return [plan.module(*inputs).float().numpy() for inputs in plan.check_inputs]
 
 
-def _write_onnx(plan: ExportPlan, path: Path, opset: int, fp16: bool) -> None:
+def write_onnx(plan: ExportPlan, path: Path, opset: int, fp16: bool) -> None:
     import onnx
 
     with warnings.catch_warnings():
@@ -207,7 +207,7 @@ def export(
     out = Path(out)
     tolerance = FP16_TOLERANCE if fp16 else FP32_TOLERANCE
     with atomic_path(out) as tmp:  # the final name appears only once every check passed
-        _write_onnx(plan, tmp, opset, fp16)
+        write_onnx(plan, tmp, opset, fp16)
         try:
             worst = _check(plan, tmp, tolerance)
         except ExportError:

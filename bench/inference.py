@@ -1,0 +1,156 @@
+"""Inference benchmark: PyTorch eager vs ONNX Runtime (fp32, fp16) on this machine.
+
+Times the CycleGAN ResNet generator at 256x256 and the cDCGAN digit generator, at batch
+1 and 8, with the same thread count for both runtimes, and relates each to the model's
+FLOP count and this machine's fp32 matrix-multiply rate measured in the same run.
+
+    python bench/inference.py [--threads 2] [--repeats 5] [--out bench/results/inference-cpu.md]
+
+Weights are random (speed does not depend on them); the digit generator uses the shipped
+models/cdcgan-mnist when present.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import onnxruntime as ort
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+from translate.export import ExportPlan, write_onnx
+from translate.nets.cyclegan import CycleGANConfig, ResnetGenerator
+from translate.nets.dcgan import DCGANConfig, Generator
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def timed(fn, repeats: int, warmup: int = 2) -> float:
+    """Median seconds of ``fn()`` over ``repeats`` calls after ``warmup`` calls."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def matmul_peak(threads: int, size: int = 2048, repeats: int = 10) -> float:
+    """Measured fp32 GEMM rate in FLOP/s: the practical ceiling for convolution-heavy work."""
+    torch.set_num_threads(threads)
+    a, b = torch.randn(size, size), torch.randn(size, size)
+    return 2 * size**3 / timed(lambda: a @ b, repeats)
+
+
+def flops(module: torch.nn.Module, inputs: tuple[torch.Tensor, ...]) -> int:
+    counter = FlopCounterMode(display=False)
+    with counter, torch.inference_mode():
+        module(*inputs)
+    return counter.get_total_flops()
+
+
+def models() -> list[tuple[str, torch.nn.Module, callable, list[str]]]:
+    """(name, module, inputs(batch), input names) for each benchmarked generator."""
+    torch.manual_seed(0)
+    cyclegan = ResnetGenerator(CycleGANConfig(n_blocks=9, ngf=64)).eval()
+    shipped = ROOT / "models" / "cdcgan-mnist"
+    if shipped.is_dir():
+        from translate.checkpoint import load_generator
+
+        digits, config = load_generator(shipped)
+    else:
+        config = DCGANConfig(n_classes=10)
+        digits = Generator(config).eval()
+
+    class Digits(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.generator = digits
+
+        def forward(self, z, label):
+            return self.generator(z, label)
+
+    return [
+        ("CycleGAN generator 256x256", cyclegan, lambda n: (torch.rand(n, 3, 256, 256) * 2 - 1,), ["image"]),
+        ("cDCGAN digits 28x28", Digits().eval(), lambda n: (torch.randn(n, config.z_dim), torch.arange(n) % 10),
+         ["z", "label"]),
+    ]
+
+
+def run(threads: int, repeats: int) -> tuple[list[dict], float]:
+    torch.set_num_threads(threads)
+    peak = matmul_peak(threads)
+    rows = []
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, module, make_inputs, names in models():
+            per_image_flops = flops(module, make_inputs(1))
+            sessions = {}
+            for precision in ("fp32", "fp16"):
+                path = Path(tmp) / f"{len(rows)}-{precision}.onnx"
+                axes = {n: {0: "batch"} for n in [*names, "output"]}
+                plan = ExportPlan(module, names, axes, [make_inputs(1)], output_names=["output"])
+                write_onnx(plan, path, 17, precision == "fp16")
+                sessions[precision] = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+            for batch in (1, 8):
+                inputs = make_inputs(batch)
+                feeds = {n: t.numpy() for n, t in zip(names, inputs, strict=True)}
+                candidates = {"PyTorch eager fp32": lambda m=module, x=inputs: m(*x)}
+                for precision, session in sessions.items():
+                    candidates[f"ONNX Runtime {precision}"] = lambda s=session, f=feeds: s.run(None, f)
+                baseline = None
+                for runtime, fn in candidates.items():
+                    with torch.inference_mode():
+                        seconds = timed(fn, repeats)
+                    baseline = baseline or seconds
+                    achieved = per_image_flops * batch / seconds
+                    rows.append({
+                        "model": name, "runtime": runtime, "batch": batch,
+                        "ms_per_image": 1000 * seconds / batch, "images_per_s": batch / seconds,
+                        "speedup_vs_eager": baseline / seconds, "gflop_per_image": per_image_flops / 1e9,
+                        "fraction_of_peak": achieved / peak,
+                    })
+    return rows, peak
+
+
+def table(rows: list[dict], peak: float, threads: int) -> str:
+    lines = [
+        f"Inference on {platform.processor() or platform.machine()}, {threads} threads, torch {torch.__version__}, "
+        f"onnxruntime {ort.__version__}; measured fp32 GEMM peak {peak / 1e9:.1f} GFLOP/s.",
+        "",
+        "| model | runtime | batch | ms / image | images / s | vs eager | GFLOP / image | share of peak |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['model']} | {r['runtime']} | {r['batch']} | {r['ms_per_image']:.3f} | {r['images_per_s']:.1f} "
+            f"| {r['speedup_vs_eager']:.2f}x | {r['gflop_per_image']:.3f} | {100 * r['fraction_of_peak']:.0f}% |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "inference-cpu.md")
+    args = parser.parse_args()
+    rows, peak = run(args.threads, args.repeats)
+    text = table(rows, peak, args.threads)
+    print(text)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(text)
+    args.out.with_suffix(".json").write_text(json.dumps({"peak_flops": peak, "rows": rows}, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
