@@ -18,7 +18,7 @@ import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import torch
 from safetensors.torch import load_file, save_file
@@ -33,6 +33,7 @@ CONFIG = "config.json"
 STATE = "state.pt"
 LATEST = "latest"
 FORMAT_VERSION = 1
+T = TypeVar("T")
 
 
 @dataclass
@@ -158,18 +159,38 @@ def load_weights(module: nn.Module, checkpoint: Checkpoint, prefix: str) -> None
         ) from exc
 
 
+def model_config(checkpoint: Checkpoint, config_class: type[T]) -> T:
+    """The checkpoint's architecture config, as ``config_class`` (a ConfigBase dataclass)."""
+    try:
+        return config_class.from_dict(checkpoint.model)  # type: ignore[attr-defined]
+    except ConfigError as exc:
+        raise CheckpointError(f"{checkpoint.path / CONFIG}: {exc}") from exc
+
+
 def load_generator(path: str | os.PathLike) -> tuple[nn.Module, Any]:
     """The generator of a DCGAN / cDCGAN checkpoint, in eval mode, with its config."""
     from translate.nets.dcgan import DCGANConfig, Generator
 
     checkpoint = read_checkpoint(path)
     checkpoint.expect_family("dcgan", "cdcgan")
-    try:
-        config = DCGANConfig.from_dict(checkpoint.model)
-    except ConfigError as exc:
-        raise CheckpointError(f"{checkpoint.path / CONFIG}: {exc}") from exc
+    config = model_config(checkpoint, DCGANConfig)
     generator = Generator(config)
     load_weights(generator, checkpoint, "generator")
+    return generator.eval(), config
+
+
+def load_cyclegan_generator(path: str | os.PathLike, direction: str = "AtoB") -> tuple[nn.Module, Any]:
+    """One generator of a CycleGAN run, checkpoint or model folder (``AtoB`` or ``BtoA``),
+    in eval mode, with its :class:`~translate.nets.cyclegan.CycleGANConfig`."""
+    from translate.nets.cyclegan import DIRECTIONS, GENERATOR_NAMES, CycleGANConfig, ResnetGenerator
+
+    if direction not in DIRECTIONS:
+        raise ConfigError(f"unknown direction {direction!r}: choose one of {', '.join(DIRECTIONS)}")
+    checkpoint = read_checkpoint(path)
+    checkpoint.expect_family("cyclegan")
+    config = model_config(checkpoint, CycleGANConfig)
+    generator = ResnetGenerator(config)
+    load_weights(generator, checkpoint, GENERATOR_NAMES[direction])
     return generator.eval(), config
 
 

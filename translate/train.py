@@ -1,8 +1,9 @@
-"""Command line: ``python -m translate.train {dcgan,cdcgan} [options]``.
+"""Command line: ``python -m translate.train {dcgan,cdcgan,cyclegan} [options]``.
 
 On ``--resume`` the architecture and optimisation settings come from the run's
 checkpoint; run-length flags (``--epochs``, ``--max-steps``), ``--data``, ``--gpu``
-and ``--workers`` come from the command line.
+and ``--workers`` come from the command line. ``cyclegan`` also trains on several
+processes: ``torchrun --nproc_per_node N -m translate.train cyclegan ...``.
 """
 
 from __future__ import annotations
@@ -14,12 +15,16 @@ from typing import Any
 
 import torch
 
-from translate.checkpoint import read_checkpoint
+from translate import distributed
+from translate.checkpoint import Checkpoint, model_config, read_checkpoint
 from translate.cli import autocast_for, run_cli, select_device
 from translate.data import FolderSource, ImageFolder, TensorSource, mnist_images, resolve_data_root
+from translate.domains import UnpairedImages, UnpairedSource, domain_files, find_domains, fixed_images
 from translate.errors import CheckpointError, ConfigError
 from translate.losses import LOSS_NAMES
+from translate.nets.cyclegan import CycleGANConfig
 from translate.nets.dcgan import BASE_SIZES, DCGANConfig
+from translate.recipes.cyclegan import CycleGANHyper, CycleGANRecipe
 from translate.recipes.gan import GANHyper, GANRecipe
 from translate.trainer import RunSpec, Trainer
 
@@ -28,6 +33,7 @@ LOSS_DEFAULTS: dict[str, dict[str, Any]] = {
     "wgan-gp": {"n_critic": 5, "lr": 1e-4, "beta1": 0.0, "beta2": 0.9, "d_norm": "layer"},
 }
 GENERIC_DEFAULTS = {"n_critic": 1, "lr": 2e-4, "beta1": 0.5, "beta2": 0.999, "d_norm": "batch"}
+GRID_IMAGES = 4  # fixed test images per domain in a CycleGAN sample grid
 
 
 def _positive(value: str) -> int:
@@ -37,22 +43,29 @@ def _positive(value: str) -> int:
     return number
 
 
-def _common(parser: argparse.ArgumentParser) -> None:
+def _non_negative(value: str) -> int:
+    number = int(value)
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    return number
+
+
+def _common(parser: argparse.ArgumentParser, epochs: int | None, epochs_help: str, workers: int) -> None:
     run = parser.add_argument_group("run")
     run.add_argument("--data", help="data folder (default: $TRANSLATE_DATA, else ./data)")
     run.add_argument("--out", type=Path, help="run folder for checkpoints, samples and logs")
-    run.add_argument("--epochs", type=_positive, default=25)
+    run.add_argument("--epochs", type=_positive, default=epochs, help=epochs_help)
     run.add_argument("--max-steps", type=_positive, help="stop after this many optimisation steps in total")
     run.add_argument("--resume", action="store_true", help="continue from the latest checkpoint in --out")
     run.add_argument("--seed", type=int, default=0)
     run.add_argument("--gpu", action="store_true", help="train on CUDA with bf16 autocast")
-    run.add_argument("--workers", type=int, default=2, help="data loader processes for image folders")
+    run.add_argument("--workers", type=_non_negative, default=workers, help="data loader processes for image folders")
     run.add_argument("--save-every-steps", type=_positive, help="also checkpoint every N steps")
     run.add_argument("--log-every", type=_positive, default=50, help="TensorBoard scalars every N steps")
-    run.add_argument("--download", action="store_true", help="fetch MNIST with torchvision if missing")
 
 
 def _gan_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--download", action="store_true", help="fetch MNIST with torchvision if missing")
     data = parser.add_argument_group("data")
     data.add_argument("--dataset", choices=("mnist", "folder"), default="mnist")
     data.add_argument("--image-size", type=int, default=28, choices=sorted(BASE_SIZES))
@@ -74,13 +87,45 @@ def _gan_options(parser: argparse.ArgumentParser) -> None:
     optim.add_argument("--gp-weight", type=float, default=10.0, help="gradient penalty lambda for wgan-gp")
 
 
+def _cyclegan_options(parser: argparse.ArgumentParser) -> None:
+    data = parser.add_argument_group("data")
+    data.add_argument("--domains", nargs=2, metavar=("A", "B"),
+                      help="<data>/A2B/{trainA,trainB} or <data>/A/ and <data>/B/ (e.g. horse zebra)")
+    data.add_argument("--load-size", type=_positive, default=286, help="resize to this square before cropping")
+    data.add_argument("--crop-size", type=_positive, default=256, help="random crop (the training image size)")
+    model = parser.add_argument_group("model")
+    model.add_argument("--ngf", type=_positive, default=64)
+    model.add_argument("--ndf", type=_positive, default=64)
+    model.add_argument("--n-blocks", type=_positive, default=9, help="residual blocks: 9 for 256 px, 6 for 128 px")
+    model.add_argument("--n-layers", type=_positive, default=3, help="PatchGAN depth (3: 70x70 patches)")
+    model.add_argument("--norm", default="instance")
+    model.add_argument("--upsample", choices=("transpose", "resize"), default="transpose")
+    optim = parser.add_argument_group("optimisation")
+    optim.add_argument("--loss", default="lsgan", help=f"one of {', '.join(LOSS_NAMES)}")
+    optim.add_argument("--lambda-cycle", type=float, default=10.0, help="weight of the cycle-consistency L1")
+    optim.add_argument("--lambda-identity", type=float, default=0.5, help="identity L1, times --lambda-cycle")
+    optim.add_argument("--pool-size", type=_non_negative, default=50, help="generated-image history per domain")
+    optim.add_argument("--batch-size", type=_positive, default=1, help="images per process and step")
+    optim.add_argument("--lr", type=float, default=2e-4)
+    optim.add_argument("--beta1", type=float, default=0.5)
+    optim.add_argument("--beta2", type=float, default=0.999)
+    optim.add_argument("--epochs-decay", type=_non_negative,
+                       help="epochs of linear decay to zero after --epochs (default 100)")
+    optim.add_argument("--gp-weight", type=float, default=10.0, help="gradient penalty lambda for wgan-gp")
+    parser.add_argument("--compile", action="store_true", help="torch.compile the networks (worth it on a GPU)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m translate.train", description=__doc__.split("\n")[0])
-    families = parser.add_subparsers(dest="family", required=True, metavar="{dcgan,cdcgan}")
+    families = parser.add_subparsers(dest="family", required=True, metavar="{dcgan,cdcgan,cyclegan}")
     for family, text in (("dcgan", "unconditional DCGAN"), ("cdcgan", "label-conditional DCGAN")):
         sub = families.add_parser(family, help=text, description=f"Train a {text} (MNIST by default).")
-        _common(sub)
+        _common(sub, 25, "", 2)
         _gan_options(sub)
+    sub = families.add_parser("cyclegan", help="unpaired translation between two domains",
+                              description="Train a CycleGAN between two image domains (e.g. --domains horse zebra).")
+    _common(sub, None, "epochs at the full learning rate (default 100)", 4)
+    _cyclegan_options(sub)
     return parser
 
 
@@ -129,24 +174,30 @@ def _source(args: argparse.Namespace, config: DCGANConfig, train: dict[str, Any]
     return source
 
 
-def main(argv: list[str] | None = None) -> None:
-    args = build_parser().parse_args(argv)
-    if args.out is None:
-        args.out = Path("runs") / args.family
+def _resume_checkpoint(args: argparse.Namespace) -> Checkpoint:
+    try:
+        checkpoint = read_checkpoint(args.out)
+    except CheckpointError as exc:
+        raise CheckpointError(f"--resume found nothing to continue: {exc}") from exc
+    checkpoint.expect_family(args.family)
+    return checkpoint
+
+
+def _check_new_run(out: Path) -> None:
+    if (out / "checkpoints").exists():
+        raise ConfigError(f"{out} already holds a run: pass --resume to continue it or choose another --out")
+
+
+def _train_gan(args: argparse.Namespace) -> Trainer:
     device = select_device(args.gpu)
     if args.resume:
-        try:
-            checkpoint = read_checkpoint(args.out)
-        except CheckpointError as exc:
-            raise CheckpointError(f"--resume found nothing to continue: {exc}") from exc
-        checkpoint.expect_family(args.family)
+        checkpoint = _resume_checkpoint(args)
         config = DCGANConfig.from_dict(checkpoint.model)
         hyper = GANHyper(**checkpoint.train["hyper"])
         train = {k: checkpoint.train[k] for k in ("dataset", "batch_size", "seed", "classes")}
     else:
         config, hyper, train = _fresh_configs(args)
-        if (args.out / "checkpoints").exists():
-            raise ConfigError(f"{args.out} already holds a run: pass --resume to continue it or choose another --out")
+        _check_new_run(args.out)
     source = _source(args, config, train, device)
     if args.family == "cdcgan":
         config.n_classes = len(train["classes"])
@@ -168,7 +219,91 @@ def main(argv: list[str] | None = None) -> None:
     if args.resume:
         trainer.resume(checkpoint)
     trainer.fit()
-    print(f"trained {args.family} to step {trainer.step} (epoch {trainer.epoch}); checkpoints in {args.out}")
+    return trainer
+
+
+def _cyclegan_settings(
+    args: argparse.Namespace,
+) -> tuple[CycleGANConfig, CycleGANHyper, dict[str, Any], Checkpoint | None]:
+    """Fresh settings from the flags, or on --resume from the checkpoint (run length from the flags if given)."""
+    if args.resume:
+        checkpoint = _resume_checkpoint(args)
+        config = model_config(checkpoint, CycleGANConfig)
+        hyper = CycleGANHyper.from_dict(checkpoint.train["hyper"])
+        train = {k: checkpoint.train[k] for k in ("domains", "load_size", "batch_size", "seed", "world_size")}
+        if args.domains and list(args.domains) != train["domains"]:
+            raise ConfigError(f"--domains {' '.join(args.domains)} differ from the run's {' '.join(train['domains'])}")
+        hyper.epochs = args.epochs or hyper.epochs
+        hyper.epochs_decay = hyper.epochs_decay if args.epochs_decay is None else args.epochs_decay
+        hyper.validate()
+        return config, hyper, train, checkpoint
+    if not args.domains:
+        raise ConfigError("name the two domains: --domains A B (e.g. --domains horse zebra)")
+    _check_new_run(args.out)
+    domain_a, domain_b = args.domains
+    config = CycleGANConfig(3, args.ngf, args.ndf, args.n_blocks, args.n_layers, args.norm, args.upsample,
+                            args.crop_size, domain_a, domain_b)
+    config.validate()
+    hyper = CycleGANHyper(args.loss, args.lambda_cycle, args.lambda_identity, args.pool_size, args.lr, args.beta1,
+                          args.beta2, args.epochs or 100, 100 if args.epochs_decay is None else args.epochs_decay,
+                          args.gp_weight)
+    hyper.validate()
+    train = {"domains": [domain_a, domain_b], "load_size": args.load_size, "batch_size": args.batch_size,
+             "seed": args.seed}
+    return config, hyper, train, None
+
+
+def _train_cyclegan(args: argparse.Namespace) -> Trainer:
+    config, hyper, train, checkpoint = _cyclegan_settings(args)
+    folders = find_domains(resolve_data_root(args.data), *train["domains"])
+    seed, size = train["seed"], config.image_size
+    dataset = UnpairedImages(domain_files(folders.train_a), domain_files(folders.train_b), train["load_size"], size,
+                             seed)
+    fixed = tuple(fixed_images(test or folder, GRID_IMAGES, size)
+                  for test, folder in ((folders.test_a, folders.train_a), (folders.test_b, folders.train_b)))
+    context = distributed.setup(select_device(args.gpu))
+    try:
+        if checkpoint is not None and train["world_size"] != context.world_size:
+            raise ConfigError(f"this run was trained on {train['world_size']} processes: resume it on as many "
+                              f"(torchrun --nproc_per_node {train['world_size']})")
+        train["world_size"] = context.world_size
+        source = UnpairedSource(dataset, train["batch_size"], seed, args.workers, context.device.type == "cuda",
+                                context.rank, context.world_size)
+        torch.manual_seed(seed)
+        recipe = CycleGANRecipe(config, hyper, context, fixed, seed, compile=args.compile)
+        spec = RunSpec(
+            run_dir=args.out,
+            family="cyclegan",
+            model_config=config.to_dict(),
+            train_config={**train, "hyper": hyper.to_dict()},
+            epochs=hyper.epochs + hyper.epochs_decay,
+            seed=seed,
+            max_steps=args.max_steps,
+            save_every_steps=args.save_every_steps,
+            log_every=args.log_every,
+            device=context.device,
+            rank=context.rank,
+            world_size=context.world_size,
+        )
+        trainer = Trainer(spec, recipe, source)
+        if checkpoint is not None:
+            trainer.resume(checkpoint)
+        trainer.fit()
+        return trainer
+    finally:
+        distributed.shutdown(context)
+
+
+def main(argv: list[str] | None = None) -> Trainer:
+    """Train as the command line says; returns the trainer (its recipe holds the networks)."""
+    args = build_parser().parse_args(argv)
+    if args.out is None:
+        name = f"cyclegan-{args.domains[0]}2{args.domains[1]}" if getattr(args, "domains", None) else args.family
+        args.out = Path("runs") / name
+    trainer = _train_cyclegan(args) if args.family == "cyclegan" else _train_gan(args)
+    if trainer.is_main:
+        print(f"trained {args.family} to step {trainer.step} (epoch {trainer.epoch}); checkpoints in {args.out}")
+    return trainer
 
 
 if __name__ == "__main__":

@@ -2,7 +2,9 @@
 metrics.jsonl, TensorBoard scalars, atomic checkpoints and exact resume.
 
 A recipe (``translate.recipes``) supplies the optimisation step; this module only
-orchestrates, so it never needs to know which family it trains.
+orchestrates, so it never needs to know which family it trains. In a distributed run
+(``world_size > 1``) every rank trains on its own share of each step, and only rank 0
+writes logs, grids and checkpoints.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import torch
+import torch.distributed as dist
 from torch import nn
 from torchvision.utils import make_grid
 from tqdm import tqdm
@@ -34,7 +37,7 @@ class Recipe(Protocol):
     def step(self, batch: tuple[torch.Tensor, ...], step: int) -> dict[str, float]: ...
     def sample_grid(self) -> tuple[torch.Tensor, int]: ...  # images in [-1, 1], images per row
     def on_epoch_end(self, epoch: int) -> None: ...
-    def extra_state(self) -> dict[str, Any]: ...
+    def extra_state(self) -> dict[str, Any]: ...  # called on every rank: it may gather across ranks
     def load_extra_state(self, state: dict[str, Any]) -> None: ...
 
 
@@ -60,6 +63,8 @@ class RunSpec:
     save_every_steps: int | None = None
     log_every: int = 50
     device: torch.device = field(default_factory=lambda: torch.device("cpu"))
+    rank: int = 0
+    world_size: int = 1
 
 
 class Trainer:
@@ -67,9 +72,11 @@ class Trainer:
         self.spec, self.recipe, self.source = spec, recipe, source
         self.step = 0
         self.epoch = 0
+        self.is_main = spec.rank == 0
 
     # -- checkpoints -------------------------------------------------------------------
-    def save(self) -> Path:
+    def save(self) -> Path | None:
+        """Checkpoint on rank 0 (the path; None on other ranks), all ranks waiting for it."""
         state = {
             "step": self.step,
             "epoch": self.epoch,
@@ -77,15 +84,23 @@ class Trainer:
             "torch_rng": torch.get_rng_state(),
             "recipe": self.recipe.extra_state(),
         }
-        return save_checkpoint(
-            self.spec.run_dir,
-            self.step,
-            self.spec.family,
-            self.spec.model_config,
-            self.spec.train_config,
-            self.recipe.modules(),
-            state,
-        )
+        path = None
+        if self.is_main:
+            path = save_checkpoint(
+                self.spec.run_dir,
+                self.step,
+                self.spec.family,
+                self.spec.model_config,
+                self.spec.train_config,
+                self.recipe.modules(),
+                state,
+            )
+        self._barrier()
+        return path
+
+    def _barrier(self) -> None:
+        if self.spec.world_size > 1:
+            dist.barrier()
 
     def resume(self, checkpoint: Checkpoint) -> None:
         """Restore weights, optimisers, RNG and position from a checkpoint of this run."""
@@ -101,11 +116,15 @@ class Trainer:
 
     # -- records -----------------------------------------------------------------------
     def write_grid(self, name: str) -> None:
+        if not self.is_main:
+            return
         images, nrow = self.recipe.sample_grid()
         grid = make_grid(to_uint8(images.cpu()), nrow=nrow, padding=2)
         write_image(self.spec.run_dir / "samples" / f"{name}.png", grid.permute(1, 2, 0).numpy())
 
     def append_metrics(self, record: dict[str, Any]) -> None:
+        if not self.is_main:
+            return
         path = self.spec.run_dir / "metrics.jsonl"
         previous = path.read_text() if path.exists() else ""
         atomic_write(path, lambda tmp: tmp.write_text(previous + json.dumps(record) + "\n"))
@@ -119,17 +138,23 @@ class Trainer:
         from torch.utils.tensorboard import SummaryWriter
 
         spec = self.spec
-        spec.run_dir.mkdir(parents=True, exist_ok=True)
-        writer = SummaryWriter(str(spec.run_dir / "tensorboard"), purge_step=self.step or None)
+        writer = None
+        if self.is_main:
+            spec.run_dir.mkdir(parents=True, exist_ok=True)
+            writer = SummaryWriter(str(spec.run_dir / "tensorboard"), purge_step=self.step or None)
         try:
             while not self.done():
                 self._run_epoch(writer)
         except KeyboardInterrupt:
-            path = self.save()
-            print(f"\ninterrupted at step {self.step}: saved {path}; continue with --resume")
+            if spec.world_size > 1:  # the other ranks may be gone: no collective checkpoint now
+                print(f"\ninterrupted at step {self.step}; continue from the last checkpoint with --resume")
+            else:
+                path = self.save()
+                print(f"\ninterrupted at step {self.step}: saved {path}; continue with --resume")
             raise
         finally:
-            writer.close()
+            if writer is not None:
+                writer.close()
 
     def _run_epoch(self, writer) -> None:
         spec, spe = self.spec, self.source.steps_per_epoch
@@ -138,7 +163,8 @@ class Trainer:
         counts: dict[str, int] = defaultdict(int)
         images_seen, began = 0, time.perf_counter()
         logs: dict[str, float] = {}
-        bar = tqdm(total=spe, initial=start, desc=f"epoch {self.epoch + 1}/{spec.epochs}", dynamic_ncols=True)
+        bar = tqdm(total=spe, initial=start, desc=f"epoch {self.epoch + 1}/{spec.epochs}", dynamic_ncols=True,
+                   disable=not self.is_main)
         for batch in self.source.batches(self.epoch, start):
             if len(batch[0]):  # empty when every file of the batch failed to decode
                 batch = tuple(t.to(spec.device, non_blocking=True) for t in batch)
@@ -148,12 +174,12 @@ class Trainer:
                         raise FloatingPointError(f"{key} became {value} at step {self.step}")
                     sums[key] += value
                     counts[key] += 1
-                images_seen += len(batch[0])
+                images_seen += len(batch[0]) * spec.world_size
             self.step += 1
             rate = images_seen / max(time.perf_counter() - began, 1e-9)
             bar.update(1)
             bar.set_postfix({**{k: f"{v:.3f}" for k, v in logs.items()}, "img/s": f"{rate:.0f}"})
-            if self.step % spec.log_every == 0:
+            if writer is not None and self.step % spec.log_every == 0:
                 for key, value in logs.items():
                     writer.add_scalar(f"loss/{key}", value, self.step)
                 writer.add_scalar("speed/images_per_s", rate, self.step)
@@ -174,7 +200,7 @@ class Trainer:
             **{k: sums[k] / counts[k] for k in sums},
         }
         self.append_metrics(record)
-        for key in sums:
+        for key in sums if writer is not None else ():
             writer.add_scalar(f"epoch/{key}", record[key], self.step)
         self.write_grid(f"epoch-{self.epoch:03d}" if finished else f"step-{self.step:08d}")
         self.save()

@@ -10,8 +10,9 @@ from typing import Any
 import torch
 from torch import nn
 
-from translate.losses import adversarial, gradient_penalty
+from translate.losses import adversarial
 from translate.nets.dcgan import DCGANConfig, Discriminator, Generator
+from translate.recipes.common import adam, critic_loss
 
 
 @dataclass
@@ -41,10 +42,8 @@ class GANRecipe:
         self.d_loss, self.g_loss = adversarial(hyper.loss)
         self.generator = Generator(config).to(device)
         self.discriminator = Discriminator(config).to(device)
-        betas = (hyper.beta1, hyper.beta2)
-        fused = device.type == "cuda"
-        self.opt_g = torch.optim.Adam(self.generator.parameters(), hyper.lr, betas, fused=fused)
-        self.opt_d = torch.optim.Adam(self.discriminator.parameters(), hyper.lr, betas, fused=fused)
+        self.opt_g = adam(self.generator.parameters(), hyper.lr, hyper.beta1, hyper.beta2, device)
+        self.opt_d = adam(self.discriminator.parameters(), hyper.lr, hyper.beta1, hyper.beta2, device)
         self.autocast = autocast
         # Its own RNG for noise and penalty mixing, saved in checkpoints for exact resume.
         self.rng = torch.Generator(device=device).manual_seed(seed)
@@ -66,13 +65,12 @@ class GANRecipe:
         z = torch.randn(len(real), self.config.z_dim, device=self.device, generator=self.rng)
         with self.autocast:
             fake = self.generator(z, cond)
-            d_real = self.discriminator(real, cond)
-            d_fake = self.discriminator(fake.detach(), cond)
-            d_loss = self.d_loss(d_real.float(), d_fake.float())
+        wgan = self.hyper.loss == "wgan-gp"
+        d_loss, penalty = critic_loss(
+            self.discriminator, real, fake, self.d_loss, self.autocast, wgan, self.rng, **_kw(cond)
+        )
         logs = {"d_loss": d_loss.item()}
-        if self.hyper.loss == "wgan-gp":
-            # In fp32: the penalty's second-order gradients are sensitive to rounding.
-            penalty = gradient_penalty(self.discriminator, real, fake, self.rng, **_kw(cond))
+        if penalty is not None:
             d_loss = d_loss + self.hyper.gp_weight * penalty
             logs["gp"] = penalty.item()
         self.opt_d.zero_grad(set_to_none=True)

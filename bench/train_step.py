@@ -1,0 +1,187 @@
+"""Seconds per CycleGAN training iteration: this toolkit's step against a plain eager fp32
+loop written the way the reference implementation (junyanz/pytorch-CycleGAN-and-pix2pix,
+``models/cycle_gan_model.py``) writes it.
+
+Both train the same networks (ResNet generator with 9 blocks and ngf 64, 70x70 PatchGAN),
+with the same losses (LSGAN, cycle 10, identity 0.5), 50-image pools and Adam, at batch 1,
+on in-memory inputs (data loading is not timed). The two run alternately, iteration by
+iteration, so a busy machine slows both alike; the table gives medians.
+
+    python bench/train_step.py [--sizes 128 256] [--warmup 1] [--iters 3] [--gpu] [--compile]
+
+prints a Markdown table and saves it (and a JSON copy) as bench/results/train_step-<device>.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import os
+import platform
+import random
+import statistics
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from translate.cli import select_device
+from translate.distributed import Context
+from translate.fileio import atomic_write, write_json
+from translate.nets.cyclegan import CycleGANConfig, PatchDiscriminator, ResnetGenerator
+from translate.recipes.cyclegan import CycleGANHyper, CycleGANRecipe
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+class ReferencePool:
+    """The reference ImagePool: a Python list, Python's random, torch.cat of the batch."""
+
+    def __init__(self, size: int):
+        self.size, self.images = size, []
+
+    def query(self, images: torch.Tensor) -> torch.Tensor:
+        out = []
+        for image in images:
+            image = image.unsqueeze(0)
+            if len(self.images) < self.size:
+                self.images.append(image)
+                out.append(image)
+            elif random.uniform(0, 1) > 0.5:
+                slot = random.randint(0, self.size - 1)
+                out.append(self.images[slot].clone())
+                self.images[slot] = image
+            else:
+                out.append(image)
+        return torch.cat(out, 0)
+
+
+class PlainCycleGAN:
+    """The reference training step, eager and fp32: four separate generator passes, each
+    discriminator loss on its own, requires_grad toggling, MSE against target tensors."""
+
+    def __init__(self, config: CycleGANConfig, device: torch.device, lambda_cycle: float = 10.0,
+                 lambda_idt: float = 0.5):
+        self.g_a, self.g_b = ResnetGenerator(config).to(device), ResnetGenerator(config).to(device)
+        self.d_a, self.d_b = PatchDiscriminator(config).to(device), PatchDiscriminator(config).to(device)
+        g_params = itertools.chain(self.g_a.parameters(), self.g_b.parameters())
+        d_params = itertools.chain(self.d_a.parameters(), self.d_b.parameters())
+        self.opt_g = torch.optim.Adam(g_params, 2e-4, (0.5, 0.999))
+        self.opt_d = torch.optim.Adam(d_params, 2e-4, (0.5, 0.999))
+        self.pool_a, self.pool_b = ReferencePool(50), ReferencePool(50)
+        self.mse, self.l1 = nn.MSELoss(), nn.L1Loss()
+        self.real_label, self.fake_label = torch.tensor(1.0, device=device), torch.tensor(0.0, device=device)
+        self.lambda_cycle, self.lambda_idt = lambda_cycle, lambda_idt
+
+    def gan_loss(self, prediction: torch.Tensor, real: bool) -> torch.Tensor:
+        target = (self.real_label if real else self.fake_label).expand_as(prediction)
+        return self.mse(prediction, target)
+
+    def backward_d(self, net: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+        loss = (self.gan_loss(net(real), True) + self.gan_loss(net(fake.detach()), False)) * 0.5
+        loss.backward()
+        return loss
+
+    def step(self, real_a: torch.Tensor, real_b: torch.Tensor) -> None:
+        fake_b = self.g_a(real_a)
+        rec_a = self.g_b(fake_b)
+        fake_a = self.g_b(real_b)
+        rec_b = self.g_a(fake_a)
+        for net in (self.d_a, self.d_b):
+            net.requires_grad_(False)
+        self.opt_g.zero_grad()
+        lam = self.lambda_cycle
+        loss_idt_a = self.l1(self.g_a(real_b), real_b) * lam * self.lambda_idt
+        loss_idt_b = self.l1(self.g_b(real_a), real_a) * lam * self.lambda_idt
+        loss_g = (
+            self.gan_loss(self.d_a(fake_b), True)
+            + self.gan_loss(self.d_b(fake_a), True)
+            + self.l1(rec_a, real_a) * lam
+            + self.l1(rec_b, real_b) * lam
+            + loss_idt_a
+            + loss_idt_b
+        )
+        loss_g.backward()
+        self.opt_g.step()
+        for net in (self.d_a, self.d_b):
+            net.requires_grad_(True)
+        self.opt_d.zero_grad()
+        self.backward_d(self.d_a, real_b, self.pool_b.query(fake_b))
+        self.backward_d(self.d_b, real_a, self.pool_a.query(fake_a))
+        self.opt_d.step()
+
+
+def _timed(fn: Callable[[], object], device: torch.device) -> float:
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    began = time.perf_counter()
+    fn()
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    return time.perf_counter() - began
+
+
+def measure(size: int, device: torch.device, warmup: int, iters: int, compile: bool) -> dict[str, float]:
+    """Median seconds per iteration of both loops at one image size."""
+    config = CycleGANConfig(image_size=size)
+    torch.manual_seed(0)
+    batch = tuple(torch.rand(1, 3, size, size, device=device) * 2 - 1 for _ in range(2))
+    fixed = (batch[0].cpu(), batch[1].cpu())
+    toolkit = CycleGANRecipe(config, CycleGANHyper(), Context(device=device), fixed, compile=compile)
+    plain = PlainCycleGAN(config, device)
+    times: dict[str, list[float]] = {"toolkit": [], "plain": []}
+    for i in range(warmup + iters):
+        t_toolkit = _timed(lambda i=i: toolkit.step(batch, i), device)
+        t_plain = _timed(lambda: plain.step(*batch), device)
+        if i >= warmup:
+            times["toolkit"].append(t_toolkit)
+            times["plain"].append(t_plain)
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
+def _table(rows: list[dict[str, float]], header: str) -> str:
+    lines = [header, "", "| size | toolkit s/it | plain loop s/it | speed-up (plain / toolkit) |", "|---|---|---|---|"]
+    for row in rows:
+        lines.append(
+            f"| {row['size']}x{row['size']} | {row['toolkit']:.3f} | {row['plain']:.3f} | "
+            f"{row['plain'] / row['toolkit']:.2f}x |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[128, 256])
+    parser.add_argument("--warmup", type=int, default=1, help="untimed iterations per size (more with --compile)")
+    parser.add_argument("--iters", type=int, default=3, help="timed iterations per size")
+    parser.add_argument("--gpu", action="store_true", help="CUDA: the toolkit uses bf16, channels_last, fused Adam")
+    parser.add_argument("--compile", action="store_true", help="torch.compile the toolkit's networks")
+    parser.add_argument("--note", default="", help="a line to add under the table (e.g. 'machine busy')")
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    args = parser.parse_args()
+    device = select_device(args.gpu)
+    rows = []
+    for size in args.sizes:
+        result = measure(size, device, args.warmup, args.iters, args.compile)
+        rows.append({"size": size, **result})
+        print(f"{size} px: toolkit {result['toolkit']:.3f} s/it, plain {result['plain']:.3f} s/it", flush=True)
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU ({os.cpu_count()} cores)"
+    toolkit_mode = "bf16 autocast, channels_last, fused Adam" if device.type == "cuda" else "fp32"
+    header = (
+        f"CycleGAN training step, batch 1, ngf 64, 9 blocks; {name}, torch {torch.__version__}, "
+        f"{torch.get_num_threads()} threads, {platform.machine()}; toolkit: {toolkit_mode}"
+        f"{', torch.compile' if args.compile else ''}; plain loop: eager fp32; "
+        f"median of {args.iters} timed iterations after {args.warmup} warm-up."
+    )
+    table = _table(rows, header) + (f"\n{args.note}\n" if args.note else "")
+    print(table)
+    stem = f"train_step-{device.type}"
+    atomic_write(args.out / f"{stem}.md", lambda tmp: tmp.write_text(table))
+    write_json(args.out / f"{stem}.json", {"device": name, "torch": torch.__version__, "compile": args.compile,
+                                           "warmup": args.warmup, "iters": args.iters, "note": args.note, "rows": rows})
+
+
+if __name__ == "__main__":
+    main()

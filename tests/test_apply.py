@@ -1,0 +1,87 @@
+"""translate.apply: any image size in, the same size out, names kept, bad files named."""
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from translate.apply import pad_amounts, translate_image
+from translate.checkpoint import save_checkpoint
+from translate.cli import run_cli
+from translate.data import to_uint8, to_unit_range
+from translate.images import read_image
+from translate.nets.cyclegan import CycleGANConfig, PatchDiscriminator, ResnetGenerator
+
+CONFIG = CycleGANConfig(ngf=8, ndf=8, n_blocks=2, image_size=32, domain_a="horse", domain_b="zebra")
+
+
+@pytest.fixture
+def run(tmp_path):
+    """A CycleGAN checkpoint with freshly initialised networks (apply only needs the format)."""
+    torch.manual_seed(0)
+    modules = {"generator_AtoB": ResnetGenerator(CONFIG), "generator_BtoA": ResnetGenerator(CONFIG),
+               "discriminator_A": PatchDiscriminator(CONFIG), "discriminator_B": PatchDiscriminator(CONFIG)}
+    save_checkpoint(tmp_path / "run", 1, "cyclegan", CONFIG.to_dict(), {}, modules, {"step": 1})
+    return tmp_path / "run", modules
+
+
+@pytest.fixture
+def horses(tmp_path, data_root):
+    """Real test horses cut to odd sizes, a greyscale one in a sub-folder, and a corrupt file."""
+    files = sorted((data_root / "horse2zebra" / "testA").iterdir())[:2]
+    folder = tmp_path / "in"
+    (folder / "sub").mkdir(parents=True)
+    first, second = (cv2.imread(str(f)) for f in files)
+    cv2.imwrite(str(folder / "odd.jpg"), first[:101, :57])
+    cv2.imwrite(str(folder / "sub" / "grey.png"), cv2.cvtColor(second[:30, :43], cv2.COLOR_BGR2GRAY))
+    cv2.imwrite(str(folder / "tiny.png"), second[:3, :5])
+    (folder / "broken.jpg").write_bytes(b"\xff\xd8 not really a jpeg")
+    return folder
+
+
+def apply(*argv: str) -> None:
+    from translate.apply import main
+
+    run_cli(main, list(argv))
+
+
+def test_pad_amounts_reach_a_multiple_of_4_of_at_least_8():
+    assert [pad_amounts(n) for n in (3, 8, 57, 101, 256)] == [(2, 3), (0, 0), (1, 2), (1, 2), (0, 0)]
+
+
+def test_odd_sized_images_keep_their_size_and_names(run, horses, tmp_path, capsys):
+    out = tmp_path / "out"
+    apply(str(run[0]), "--input", str(horses), "--output", str(out), "--direction", "BtoA")
+    written = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())
+    assert written == ["odd.jpg", "sub/grey.png", "tiny.png"]
+    assert read_image(out / "odd.jpg").shape == (101, 57, 3)
+    assert read_image(out / "sub" / "grey.png").shape == (30, 43, 3)
+    assert read_image(out / "tiny.png").shape == (3, 5, 3)
+    captured = capsys.readouterr()
+    assert "broken.jpg is not a readable image" in captured.err
+    assert "translated 3 image(s) zebra -> horse" in captured.out and "skipped 1" in captured.out
+
+
+def test_a_multiple_of_4_goes_through_the_generator_unpadded(run, data_root):
+    generator = run[1]["generator_AtoB"].eval()
+    rgb = read_image(sorted((data_root / "horse2zebra" / "testA").iterdir())[0])[:64, :48]
+    tensor = to_unit_range(torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1)[None])
+    with torch.no_grad():
+        expected = to_uint8(generator(tensor)[0])
+    assert np.array_equal(translate_image(generator, rgb), expected.permute(1, 2, 0).numpy())
+
+
+def test_single_file_and_bad_arguments(run, horses, tmp_path, capsys):
+    apply(str(run[0]), "--input", str(horses / "odd.jpg"), "--output", str(tmp_path / "one"))
+    assert [p.name for p in (tmp_path / "one").iterdir()] == ["odd.jpg"]
+    for argv, message in [
+        ((str(run[0]), "--input", str(horses), "--output", str(horses)), "would overwrite the inputs"),
+        ((str(run[0]), "--input", str(tmp_path / "nope"), "--output", str(tmp_path / "o")), "does not exist"),
+        ((str(run[0]), "--input", str(horses / "broken.jpg"), "--output", str(tmp_path / "o")), "none of the 1"),
+        ((str(tmp_path), "--input", str(horses), "--output", str(tmp_path / "o")), "no checkpoint in"),
+    ]:
+        capsys.readouterr()
+        with pytest.raises(SystemExit):
+            apply(*argv)
+        err = capsys.readouterr().err.strip().splitlines()[-1]
+        assert err.startswith("error: ") and message in err

@@ -1,0 +1,111 @@
+"""The CycleGAN step: loss terms on known inputs, the schedule, and one real step."""
+
+from contextlib import nullcontext
+
+import pytest
+import torch
+from torch import nn
+
+from translate.distributed import Context
+from translate.losses import adversarial
+from translate.nets.cyclegan import CycleGANConfig
+from translate.recipes.cyclegan import (
+    CycleDiscriminators,
+    CycleGANHyper,
+    CycleGANRecipe,
+    CycleGenerators,
+    linear_decay,
+)
+
+
+class Scale(nn.Module):
+    def __init__(self, factor: float):
+        super().__init__()
+        self.factor = factor
+
+    def forward(self, x):
+        return x * self.factor
+
+
+class Constant(nn.Module):
+    """A critic whose score is the mean of its input per image, broadcast to a 2x2 patch map."""
+
+    def forward(self, x):
+        return x.mean((1, 2, 3), keepdim=True).expand(-1, 1, 2, 2)
+
+
+@pytest.mark.parametrize("joint", [True, False])
+def test_generator_outputs_on_known_maps(joint):
+    # G halves, F doubles: the cycles are exact, and the identity terms are known.
+    a, b = torch.full((1, 3, 4, 4), 0.8), torch.full((1, 3, 4, 4), -0.4)
+    out = CycleGenerators(Scale(0.5), Scale(2.0), identity=True, joint=joint)(a, b)
+    assert torch.equal(out["fake_B"], a * 0.5) and torch.equal(out["fake_A"], b * 2)
+    assert torch.equal(out["rec_A"], a) and torch.equal(out["rec_B"], b)
+    assert torch.equal(out["idt_A"], a * 2) and torch.equal(out["idt_B"], b * 0.5)
+    assert "idt_A" not in CycleGenerators(Scale(0.5), Scale(2.0), identity=False, joint=joint)(a, b)
+
+
+def test_discriminator_losses_on_known_scores():
+    a_real, a_fake = torch.full((2, 3, 4, 4), 1.0), torch.full((2, 3, 4, 4), 0.0)
+    b_real, b_fake = torch.full((2, 3, 4, 4), 0.5), torch.full((2, 3, 4, 4), 0.25)
+    hyper = CycleGANHyper()
+    d_loss, _ = adversarial("lsgan")
+    discs = CycleDiscriminators(Constant(), Constant(), d_loss, hyper, nullcontext(), joint=True)
+    total, terms = discs(a_real, a_fake, b_real, b_fake)
+    # lsgan, halved as in the reference: 0.5 * ((D(real) - 1)^2 + D(fake)^2)
+    assert terms["d_A"].item() == pytest.approx(0.0)
+    assert terms["d_B"].item() == pytest.approx(0.5 * (0.25 + 0.0625))
+    assert total.item() == pytest.approx(terms["d_A"].item() + terms["d_B"].item())
+    hinge = CycleDiscriminators(Constant(), Constant(), adversarial("hinge")[0], hyper, nullcontext(), joint=False)
+    assert hinge(a_real, a_fake, b_real, b_fake)[1]["d_B"].item() == pytest.approx(0.5 + 1.25)
+
+
+def test_linear_decay_keeps_then_falls_to_zero():
+    factor = linear_decay(epochs=3, epochs_decay=4)
+    assert [round(factor(done), 3) for done in range(8)] == [1.0, 1.0, 1.0, 0.8, 0.6, 0.4, 0.2, 0.0]
+
+
+def _recipe(loss="lsgan", **hyper):
+    torch.manual_seed(0)
+    config = CycleGANConfig(ngf=8, ndf=8, n_blocks=1, image_size=32)
+    fixed = (torch.rand(2, 3, 32, 32) * 2 - 1, torch.rand(3, 3, 32, 32) * 2 - 1)
+    return CycleGANRecipe(config, CycleGANHyper(loss=loss, pool_size=2, **hyper), Context(), fixed, seed=0)
+
+
+@pytest.mark.parametrize("loss", ["lsgan", "wgan-gp"])
+def test_a_step_combines_the_terms_with_the_lambdas_and_trains_all_four_nets(loss):
+    recipe = _recipe(loss, lambda_cycle=3.0, lambda_identity=0.5)
+    before = {k: [p.clone() for p in m.parameters()] for k, m in recipe.modules().items()}
+    batch = (torch.rand(2, 3, 32, 32) * 2 - 1, torch.rand(2, 3, 32, 32) * 2 - 1)
+    logs = recipe.step(batch, 0)
+    adv = logs["g_A"] + logs["g_B"]
+    expected = adv + 3.0 * (logs["cycle_A"] + logs["cycle_B"]) + 1.5 * (logs["idt_A"] + logs["idt_B"])
+    assert logs["g_loss"] == pytest.approx(expected, rel=1e-5)
+    assert {"d_A", "d_B"} <= set(logs) and (("gp_A" in logs) == (loss == "wgan-gp"))
+    for name, module in recipe.modules().items():
+        assert any(not torch.equal(p, q) for p, q in zip(before[name], module.parameters(), strict=True)), name
+    assert all(p.requires_grad for m in recipe.modules().values() for p in m.parameters())
+
+
+def test_grid_rows_are_a_g_a_f_g_a_b_f_b_g_f_b():
+    recipe = _recipe()
+    grid, per_row = recipe.sample_grid()
+    assert per_row == 6 and grid.shape == (2 * 6, 3, 32, 32)
+    a = recipe.fixed[0][:2]
+    assert torch.equal(grid[0::6], a)
+    with torch.no_grad():
+        assert torch.allclose(grid[1::6], recipe.generators["AtoB"](a), atol=1e-6)
+
+
+def test_extra_state_round_trips_schedules_and_pools():
+    recipe = _recipe()
+    batch = (torch.rand(1, 3, 32, 32), torch.rand(1, 3, 32, 32))
+    for step in range(3):
+        recipe.step(batch, step)
+    recipe.on_epoch_end(0)
+    state = recipe.extra_state()
+    assert state["pools"]["A"]["images"].shape == (1, 2, 3, 32, 32)  # ranks x pool size x image
+    other = _recipe()
+    other.load_extra_state(state)
+    assert torch.equal(other.pools["B"].images, recipe.pools["B"].images) and other.pools["B"].count == 2
+    assert other.schedulers["generators"].last_epoch == 1

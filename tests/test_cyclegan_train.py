@@ -1,0 +1,95 @@
+"""Short real CycleGAN runs on horse2zebra files: records, checkpoint contents, exact resume,
+and the command line's errors."""
+
+import json
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from tests.cyclegan_data import TINY, horse2zebra
+from translate.checkpoint import load_cyclegan_generator, read_checkpoint
+from translate.cli import run_cli
+from translate.train import main as train_main
+
+
+def train(*argv: str) -> None:
+    run_cli(train_main, list(argv))
+
+
+def weights(run):
+    latest = (run / "checkpoints" / "latest").read_text().strip()
+    return load_file(run / "checkpoints" / latest / "model.safetensors")
+
+
+@pytest.fixture
+def data(tmp_path):
+    return horse2zebra(tmp_path / "data")
+
+
+def test_a_short_run_writes_grids_metrics_tensorboard_and_a_full_checkpoint(tmp_path, data):
+    run = tmp_path / "run"
+    # 4 horses and 4 zebras: 4 steps an epoch; one epoch and two steps more.
+    train("cyclegan", "--domains", "horse", "zebra", "--data", str(data), "--out", str(run), "--max-steps", "6",
+          "--epochs", "1", "--epochs-decay", "1", *TINY)
+    records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [(r["epoch"], r["step"], r["epoch_complete"]) for r in records] == [(1, 4, True), (1, 6, False)]
+    for key in ("g_loss", "g_A", "g_B", "cycle_A", "cycle_B", "idt_A", "idt_B", "d_A", "d_B"):
+        assert torch.isfinite(torch.tensor(records[0][key])), key
+    assert sorted(p.name for p in (run / "samples").iterdir()) == ["epoch-001.png", "step-00000006.png"]
+    assert any((run / "tensorboard").iterdir())
+
+    checkpoint = read_checkpoint(run)
+    assert checkpoint.path.name == "step-00000006" and checkpoint.family == "cyclegan"
+    assert checkpoint.model["domain_a"] == "horse" and checkpoint.model["image_size"] == 32
+    assert {k.split(".")[0] for k in weights(run)} == {
+        "generator_AtoB", "generator_BtoA", "discriminator_A", "discriminator_B"}
+    state = checkpoint.training_state()  # torch.load(weights_only=True)
+    assert (state["step"], state["epoch"]) == (6, 1)
+    assert set(state["optimizers"]) == {"generators", "discriminators"}
+    assert state["recipe"]["schedulers"]["generators"]["last_epoch"] == 1
+    assert state["optimizers"]["generators"]["param_groups"][0]["lr"] == pytest.approx(1e-4)  # decaying
+    pool = state["recipe"]["pools"]["B"]
+    assert pool["images"].shape == (1, 50, 3, 32, 32) and pool["count"].tolist() == [6]
+    generator, config = load_cyclegan_generator(run, "BtoA")
+    assert config.domain_b == "zebra" and generator(torch.zeros(1, 3, 36, 40)).shape == (1, 3, 36, 40)
+
+
+def test_resume_mid_epoch_matches_a_straight_run_bit_for_bit(tmp_path, data):
+    # Stop at step 3 of epoch 1 and resume to step 10 (into epoch 3, with the learning rate
+    # decaying after epochs 1 and 2); the straight run loads with 2 worker processes.
+    common = ["cyclegan", "--domains", "horse", "zebra", "--data", str(data), "--epochs", "1", "--epochs-decay",
+              "2", "--pool-size", "3", *TINY]
+    straight, resumed = tmp_path / "straight", tmp_path / "resumed"
+    train(*common, "--out", str(straight), "--max-steps", "10", "--workers", "2")
+    train(*common, "--out", str(resumed), "--max-steps", "3")
+    train(*common, "--out", str(resumed), "--max-steps", "10", "--resume")
+    a, b = weights(straight), weights(resumed)
+    assert a.keys() == b.keys()
+    assert all(torch.equal(a[k], b[k]) for k in a), "resumed weights differ from the straight run"
+    sa, sb = (read_checkpoint(r).training_state()["recipe"]["pools"]["A"] for r in (straight, resumed))
+    assert torch.equal(sa["images"], sb["images"])
+
+
+def _error(capsys, *argv: str) -> str:
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as info:
+        train(*argv)
+    assert info.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and "\n" not in err and "Traceback" not in err
+    return err
+
+
+def test_bad_input_gets_one_line_errors(tmp_path, capsys, data):
+    out = str(tmp_path / "run")
+    base = ["cyclegan", "--out", out, "--data", str(data), *TINY]
+    assert "name the two domains: --domains A B" in _error(capsys, *base)
+    assert "no images for domains 'apple' and 'orange'" in _error(capsys, *base, "--domains", "apple", "orange")
+    assert "--crop-size 64 is larger than" in _error(capsys, *base, "--domains", "horse", "zebra", "--crop-size", "64")
+    for file in (data / "horse2zebra" / "trainB").iterdir():
+        file.write_bytes(b"corrupt")
+    assert "none of the 4 image files in" in _error(capsys, *base, "--domains", "horse", "zebra")
+    assert "unknown loss 'wgan'" in _error(capsys, *base, "--domains", "horse", "zebra", "--loss", "wgan")
+    assert "--resume found nothing" in _error(capsys, *base, "--resume")
+    assert not (tmp_path / "run").exists()

@@ -1,0 +1,179 @@
+"""Unpaired two-domain image data (CycleGAN): finding the folders, the augmentation and
+the loader.
+
+Every random choice of a sample (which B image goes with an A image, the crop offset,
+the flip) is drawn from a generator seeded by (seed, epoch, index), so a sample is the
+same whichever worker, process or resumed run loads it.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+from translate.data import derived_generator, epoch_batches, epoch_order, list_images, to_unit_range
+from translate.errors import ConfigError, DataError
+from translate.images import IMAGE_EXTENSIONS, read_image
+
+
+@dataclass(frozen=True)
+class DomainFolders:
+    """Where the two domains' training images (and, if present, test images) are."""
+
+    train_a: Path
+    train_b: Path
+    test_a: Path | None = None
+    test_b: Path | None = None
+
+
+def find_domains(data_root: Path, domain_a: str, domain_b: str) -> DomainFolders:
+    """``<data>/A2B/{trainA,trainB[,testA,testB]}`` (the reference layout), else ``<data>/A/`` and ``<data>/B/``."""
+    paired = data_root / f"{domain_a}2{domain_b}"
+    if (paired / "trainA").is_dir() and (paired / "trainB").is_dir():
+        tests = [paired / f"test{s}" for s in "AB"]
+        return DomainFolders(paired / "trainA", paired / "trainB", *(t if t.is_dir() else None for t in tests))
+    if (data_root / domain_a).is_dir() and (data_root / domain_b).is_dir():
+        return DomainFolders(data_root / domain_a, data_root / domain_b)
+    raise DataError(
+        f"no images for domains {domain_a!r} and {domain_b!r}: looked for {paired}/trainA and trainB, "
+        f"and for {data_root / domain_a} and {data_root / domain_b}; pass --data DIR (or set TRANSLATE_DATA) "
+        "to the folder that holds them"
+    )
+
+
+def domain_files(folder: Path) -> list[Path]:
+    """The image files of one domain; an error when none of them decodes."""
+    files = list_images(folder)
+    if not files:
+        raise DataError(f"no images in {folder}: looked for {', '.join(IMAGE_EXTENSIONS)} files")
+    for path in files:  # stops at the first good file, so this is cheap on healthy data
+        try:
+            read_image(path)
+            return files
+        except DataError:
+            continue
+    raise DataError(f"none of the {len(files)} image files in {folder} could be decoded: replace them with JPEG/PNG")
+
+
+def check_sizes(load_size: int, crop_size: int) -> None:
+    if crop_size > load_size:
+        raise ConfigError(
+            f"--crop-size {crop_size} is larger than the image after resizing (--load-size {load_size}): "
+            "lower --crop-size or raise --load-size"
+        )
+
+
+def _to_tensor(image: np.ndarray) -> torch.Tensor:
+    return to_unit_range(torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1)[None])[0]
+
+
+class UnpairedImages(Dataset):
+    """Pairs (A image, random B image), each resized to ``load_size``, randomly cropped to
+    ``crop_size`` and randomly flipped, as float tensors in [-1, 1].
+
+    Indexed by ``(epoch, index)``: an epoch has ``max(len(A), len(B))`` items, item i uses
+    A image ``i mod len(A)`` (as the reference implementation does). A file that fails to
+    decode is named in a warning and replaced by the next good one, so every batch keeps
+    its size (which distributed training needs).
+    """
+
+    def __init__(
+        self, files_a: list[Path], files_b: list[Path], load_size: int, crop_size: int, seed: int, channels: int = 3
+    ):
+        import albumentations as A
+
+        check_sizes(load_size, crop_size)
+        self.files = (files_a, files_b)
+        self.load_size, self.crop_size, self.seed, self.channels = load_size, crop_size, seed, channels
+        self.resize = A.Resize(load_size, load_size, interpolation=cv2.INTER_CUBIC)
+        self.flip = A.HorizontalFlip(p=1.0)
+
+    def __len__(self) -> int:
+        return max(len(f) for f in self.files)
+
+    def __getitem__(self, key: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor]:
+        epoch, index = key
+        draws = torch.rand(7, generator=derived_generator(self.seed, epoch, index)).tolist()
+        files_a, files_b = self.files
+        image_a = self._augmented(files_a, index % len(files_a), draws[1:4])
+        image_b = self._augmented(files_b, int(draws[0] * len(files_b)), draws[4:7])
+        return image_a, image_b
+
+    def _augmented(self, files: list[Path], index: int, draws: list[float]) -> torch.Tensor:
+        import albumentations as A
+
+        image = self._decode(files, index)
+        room = self.load_size - self.crop_size + 1
+        x, y = int(draws[0] * room), int(draws[1] * room)
+        steps = [self.resize, A.Crop(x_min=x, y_min=y, x_max=x + self.crop_size, y_max=y + self.crop_size)]
+        if draws[2] < 0.5:
+            steps.append(self.flip)
+        return _to_tensor(A.Compose(steps)(image=image)["image"])
+
+    def _decode(self, files: list[Path], index: int) -> np.ndarray:
+        for offset in range(len(files)):
+            try:
+                return read_image(files[(index + offset) % len(files)], self.channels)
+            except DataError as exc:
+                warnings.warn(f"skipping {exc}", stacklevel=1)
+        raise DataError(f"none of the {len(files)} images of a domain could be decoded any more: check the data")
+
+
+def fixed_images(folder: Path, count: int, size: int, channels: int = 3) -> torch.Tensor:
+    """The first ``count`` readable images of a folder, resized to ``size`` (the sample grid's inputs)."""
+    import albumentations as A
+
+    resize = A.Resize(size, size, interpolation=cv2.INTER_AREA)
+    images = []
+    for path in list_images(folder):
+        try:
+            images.append(_to_tensor(resize(image=read_image(path, channels))["image"]))
+        except DataError:
+            continue
+        if len(images) == count:
+            break
+    if not images:
+        raise DataError(f"no readable images in {folder} for the sample grid")
+    return torch.stack(images)
+
+
+class UnpairedSource:
+    """Batches of (A, B) through a DataLoader with worker processes; each rank of a
+    distributed run gets its own share of every step's indices."""
+
+    def __init__(
+        self,
+        dataset: UnpairedImages,
+        batch_size: int,
+        seed: int,
+        workers: int,
+        pin_memory: bool = False,
+        rank: int = 0,
+        world_size: int = 1,
+    ):
+        if len(dataset) < batch_size * world_size:
+            raise DataError(
+                f"the domains have {len(dataset)} images, fewer than one step of {batch_size} x {world_size} ranks"
+            )
+        self.dataset, self.batch_size, self.seed, self.workers = dataset, batch_size, seed, workers
+        self.pin_memory, self.rank, self.world_size = pin_memory, rank, world_size
+        self.steps_per_epoch = len(dataset) // (batch_size * world_size)
+
+    def batches(self, epoch: int, start: int = 0) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        order = epoch_order(len(self.dataset), self.seed, epoch)
+        indices = epoch_batches(order, self.batch_size, start, self.rank, self.world_size)
+        loader = DataLoader(
+            self.dataset,
+            batch_sampler=[[(epoch, i) for i in batch] for batch in indices],
+            num_workers=self.workers,
+            pin_memory=self.pin_memory,
+            prefetch_factor=4 if self.workers else None,
+        )
+        yield from loader

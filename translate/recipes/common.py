@@ -1,0 +1,48 @@
+"""Pieces every GAN recipe shares: its optimiser and the critic's loss."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager
+
+import torch
+from torch import nn
+
+from translate.losses import Loss, gradient_penalty
+
+
+def adam(
+    params: Iterable[nn.Parameter], lr: float, beta1: float, beta2: float, device: torch.device
+) -> torch.optim.Adam:
+    """Adam, fused into one kernel per step on CUDA."""
+    return torch.optim.Adam(list(params), lr, (beta1, beta2), fused=device.type == "cuda")
+
+
+def critic_loss(
+    critic: Callable[..., torch.Tensor],
+    real: torch.Tensor,
+    fake: torch.Tensor,
+    loss: Loss,
+    autocast: AbstractContextManager,
+    penalty: bool = False,
+    generator: torch.Generator | None = None,
+    joint: bool = False,
+    **critic_kwargs: torch.Tensor,
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """(adversarial loss, gradient penalty or None) of a discriminator on real and fake images.
+
+    The loss is taken in fp32 on the critic's (possibly bf16) scores; the penalty is
+    computed outside autocast, as its second-order gradients are sensitive to rounding,
+    and is for the caller to weight and add. ``joint`` scores real and fake in one batch,
+    which is exact only for critics without batch statistics (instance norm or none).
+    """
+    fake = fake.detach()
+    with autocast:
+        if joint:
+            scores_real, scores_fake = critic(torch.cat([real, fake]), **critic_kwargs).float().chunk(2)
+        else:
+            scores_real, scores_fake = critic(real, **critic_kwargs).float(), critic(fake, **critic_kwargs).float()
+        value = loss(scores_real, scores_fake)
+    if not penalty:
+        return value, None
+    return value, gradient_penalty(critic, real.float(), fake.float(), generator, **critic_kwargs)

@@ -1,0 +1,274 @@
+"""The CycleGAN step (Zhu et al., 2017): both generators against their discriminators,
+with cycle-consistency and identity terms, discriminators fed from image pools, and a
+learning rate that is constant for ``epochs`` and decays linearly to zero over
+``epochs_decay``.
+
+Naming: ``generator_AtoB`` (G) maps A to B, ``generator_BtoA`` (F) maps B to A, and
+``discriminator_X`` tells real from generated images of domain X.
+
+Each optimiser step runs one forward of one module (both generators together, or both
+discriminators together), which is what DistributedDataParallel and torch.compile
+handle best. With per-sample normalisation (instance norm, the default) a generator
+maps its two inputs of a step as one batch, which is the same computation with fewer,
+larger kernels.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+
+from translate.cli import autocast_for
+from translate.config import ConfigBase
+from translate.data import derived_generator
+from translate.distributed import Context, gather, wrap
+from translate.errors import ConfigError
+from translate.losses import LOSS_NAMES, Loss, adversarial, cycle_loss, identity_loss
+from translate.nets.cyclegan import (
+    DISCRIMINATOR_NAMES,
+    GENERATOR_NAMES,
+    CycleGANConfig,
+    PatchDiscriminator,
+    ResnetGenerator,
+)
+from translate.pool import ImagePool
+from translate.recipes.common import adam, critic_loss
+
+
+@dataclass
+class CycleGANHyper(ConfigBase):
+    """Optimisation settings, with the reference implementation's defaults."""
+
+    loss: str = "lsgan"
+    lambda_cycle: float = 10.0
+    lambda_identity: float = 0.5
+    pool_size: int = 50
+    lr: float = 2e-4
+    beta1: float = 0.5
+    beta2: float = 0.999
+    epochs: int = 100
+    epochs_decay: int = 100
+    gp_weight: float = 10.0
+
+    def validate(self) -> None:
+        if self.loss not in LOSS_NAMES:
+            raise ConfigError(f"unknown loss {self.loss!r}: choose one of {', '.join(LOSS_NAMES)}")
+        if min(self.lambda_cycle, self.lambda_identity, self.pool_size, self.epochs_decay, self.gp_weight) < 0:
+            raise ConfigError("lambdas, --pool-size, --epochs-decay and --gp-weight must not be negative")
+        if self.epochs < 1 or self.lr <= 0:
+            raise ConfigError("--epochs and --lr must be positive")
+
+
+def linear_decay(epochs: int, epochs_decay: int) -> Callable[[int], float]:
+    """Learning-rate factor after ``done`` finished epochs: 1 for the first ``epochs``,
+    then falling by 1/(epochs_decay + 1) per epoch (the reference's ``linear`` policy)."""
+
+    def factor(done: int) -> float:
+        return 1.0 - max(0, done + 1 - epochs) / (epochs_decay + 1)
+
+    return factor
+
+
+class CycleGenerators(nn.Module):
+    """Both generators as one module: real A and B in, every image the G loss needs out."""
+
+    def __init__(self, a_to_b: nn.Module, b_to_a: nn.Module, identity: bool, joint: bool):
+        super().__init__()
+        self.a_to_b, self.b_to_a, self.identity, self.joint = a_to_b, b_to_a, identity, joint
+
+    def forward(self, real_a: torch.Tensor, real_b: torch.Tensor) -> dict[str, torch.Tensor]:
+        fake_b, fake_a = self.a_to_b(real_a), self.b_to_a(real_b)
+        out = {"fake_A": fake_a, "fake_B": fake_b}
+        # rec_A = F(G(a)); idt_A = F(a), which should leave an A image unchanged.
+        out["rec_A"], out["idt_A"] = self._twice(self.b_to_a, fake_b, real_a)
+        out["rec_B"], out["idt_B"] = self._twice(self.a_to_b, fake_a, real_b)
+        return {k: v for k, v in out.items() if v is not None}
+
+    def _twice(self, net: nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        if not self.identity:
+            return net(x), None
+        if self.joint:
+            first, second = net(torch.cat([x, y])).chunk(2)
+            return first, second
+        return net(x), net(y)
+
+
+class CycleDiscriminators(nn.Module):
+    """Both discriminators as one module: their summed loss on real and (pooled) fake images."""
+
+    def __init__(
+        self,
+        d_a: nn.Module,
+        d_b: nn.Module,
+        loss: Loss,
+        hyper: CycleGANHyper,
+        autocast: AbstractContextManager,
+        joint: bool,
+    ):
+        super().__init__()
+        self.d_a, self.d_b, self.loss, self.autocast, self.joint = d_a, d_b, loss, autocast, joint
+        self.penalty, self.gp_weight = hyper.loss == "wgan-gp", hyper.gp_weight
+
+    def forward(
+        self,
+        real_a: torch.Tensor,
+        fake_a: torch.Tensor,
+        real_b: torch.Tensor,
+        fake_b: torch.Tensor,
+        generator: torch.Generator | None = None,
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        total, logs = real_a.new_zeros((), dtype=torch.float32), {}
+        for name, critic, real, fake in (("A", self.d_a, real_a, fake_a), ("B", self.d_b, real_b, fake_b)):
+            value, penalty = critic_loss(critic, real, fake, self.loss, self.autocast, self.penalty, generator,
+                                         self.joint)
+            logs[f"d_{name}"] = value
+            total = total + value
+            if penalty is not None:
+                logs[f"gp_{name}"] = penalty
+                total = total + self.gp_weight * penalty
+        return total, logs
+
+
+class CycleGANRecipe:
+    """Owns the four networks, two optimisers with their schedules, and the two pools."""
+
+    def __init__(
+        self,
+        config: CycleGANConfig,
+        hyper: CycleGANHyper,
+        context: Context,
+        fixed: tuple[torch.Tensor, torch.Tensor],
+        seed: int = 0,
+        compile: bool = False,
+    ):
+        hyper.validate()
+        self.config, self.hyper, self.context, self.seed = config, hyper, context, seed
+        device = self.device = context.device
+        cuda = device.type == "cuda"
+        self.memory_format = torch.channels_last if cuda else torch.contiguous_format
+        self.autocast = autocast_for(device)
+        self.generators = {d: self._place(ResnetGenerator(config)) for d in GENERATOR_NAMES}
+        self.discriminators = {d: self._place(PatchDiscriminator(config)) for d in DISCRIMINATOR_NAMES}
+        self.d_loss, self.g_loss = adversarial(hyper.loss)
+        joint = config.norm != "batch"  # one batch for two inputs is exact without batch statistics
+        gens = CycleGenerators(self.generators["AtoB"], self.generators["BtoA"], hyper.lambda_identity > 0, joint)
+        discs = CycleDiscriminators(self.discriminators["A"], self.discriminators["B"], self.d_loss, hyper,
+                                    self.autocast, joint)
+        maybe_compile = torch.compile if compile else _identity
+        self.g_step, self.d_step = maybe_compile(wrap(gens, context)), maybe_compile(wrap(discs, context))
+        self.judges = {d: maybe_compile(net) for d, net in self.discriminators.items()}
+        self.opt_g = adam(_parameters(self.generators.values()), hyper.lr, hyper.beta1, hyper.beta2, device)
+        self.opt_d = adam(_parameters(self.discriminators.values()), hyper.lr, hyper.beta1, hyper.beta2, device)
+        decay = linear_decay(hyper.epochs, hyper.epochs_decay)
+        self.schedulers = {
+            "generators": torch.optim.lr_scheduler.LambdaLR(self.opt_g, decay),
+            "discriminators": torch.optim.lr_scheduler.LambdaLR(self.opt_d, decay),
+        }
+        self.pools = {d: ImagePool(hyper.pool_size) for d in "AB"}
+        self.fixed = fixed
+
+    def _place(self, net: nn.Module) -> nn.Module:
+        return net.to(self.device, memory_format=self.memory_format)
+
+    def modules(self) -> dict[str, nn.Module]:
+        """The plain networks (never their DDP or compiled wrappers): what checkpoints hold."""
+        return {
+            **{GENERATOR_NAMES[d]: net for d, net in self.generators.items()},
+            **{DISCRIMINATOR_NAMES[d]: net for d, net in self.discriminators.items()},
+        }
+
+    def optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        return {"generators": self.opt_g, "discriminators": self.opt_d}
+
+    def step(self, batch: tuple[torch.Tensor, ...], step: int) -> dict[str, float]:
+        """One generator update (discriminators frozen), then one discriminator update on pooled fakes."""
+        real_a, real_b = (t.contiguous(memory_format=self.memory_format) for t in batch)
+        hyper = self.hyper
+        _set_requires_grad(self.discriminators.values(), False)
+        with self.autocast:
+            out = self.g_step(real_a, real_b)
+            terms = {
+                "g_A": self.g_loss(self.judges["A"](out["fake_A"]).float()),
+                "g_B": self.g_loss(self.judges["B"](out["fake_B"]).float()),
+            }
+        terms["cycle_A"] = cycle_loss(out["rec_A"].float(), real_a)
+        terms["cycle_B"] = cycle_loss(out["rec_B"].float(), real_b)
+        g_total = terms["g_A"] + terms["g_B"] + hyper.lambda_cycle * (terms["cycle_A"] + terms["cycle_B"])
+        if "idt_A" in out:
+            terms["idt_A"] = identity_loss(out["idt_A"].float(), real_a)
+            terms["idt_B"] = identity_loss(out["idt_B"].float(), real_b)
+            g_total = g_total + hyper.lambda_cycle * hyper.lambda_identity * (terms["idt_A"] + terms["idt_B"])
+        self.opt_g.zero_grad(set_to_none=True)
+        g_total.backward()
+        self.opt_g.step()
+
+        _set_requires_grad(self.discriminators.values(), True)
+        # Coin flips of the pools (and penalty mixing) are a pure function of (seed, step, rank).
+        keys = (self.seed, step, self.context.rank)
+        pooled = {d: self.pools[d].query(out[f"fake_{d}"], derived_generator(*keys, i)) for i, d in enumerate("AB")}
+        mixing = derived_generator(*keys, 2, device=self.device) if hyper.loss == "wgan-gp" else None
+        d_total, d_terms = self.d_step(real_a, pooled["A"], real_b, pooled["B"], mixing)
+        self.opt_d.zero_grad(set_to_none=True)
+        d_total.backward()
+        self.opt_d.step()
+
+        logs = {"g_loss": g_total, **terms, **d_terms}
+        values = torch.stack([v.detach().float() for v in logs.values()]).tolist()  # one device sync
+        return dict(zip(logs, values, strict=True))
+
+    @torch.no_grad()
+    def sample_grid(self) -> tuple[torch.Tensor, int]:
+        """One row per fixed test pair: A, G(A), F(G(A)), B, F(B), G(F(B))."""
+        g, f = self.generators["AtoB"], self.generators["BtoA"]
+        modes = [net.training for net in (g, f)]
+        for net in (g, f):
+            net.eval()
+        try:
+            a, b = (t.to(self.device).contiguous(memory_format=self.memory_format) for t in self.fixed)
+            fake_b, fake_a = g(a), f(b)
+            n = min(len(a), len(b))
+            columns = [a[:n], fake_b[:n], f(fake_b)[:n], b[:n], fake_a[:n], g(fake_a)[:n]]
+            return torch.stack(columns, 1).flatten(0, 1).float(), len(columns)
+        finally:
+            for net, mode in zip((g, f), modes, strict=True):
+                net.train(mode)
+
+    def on_epoch_end(self, epoch: int) -> None:
+        """Advance the learning-rate schedules by one epoch."""
+        for scheduler in self.schedulers.values():
+            scheduler.step()
+
+    def extra_state(self) -> dict[str, Any]:
+        """Schedules, and the pools of every rank (a collective in a distributed run)."""
+        pools = {}
+        for name, pool in self.pools.items():
+            state = pool.state_dict()
+            parts = {k: gather(v.to(self.device), self.context) for k, v in state.items()}
+            pools[name] = {k: torch.stack(v).cpu() for k, v in parts.items()}
+        return {"schedulers": {k: s.state_dict() for k, s in self.schedulers.items()}, "pools": pools}
+
+    def load_extra_state(self, state: dict[str, Any]) -> None:
+        for name, scheduler in self.schedulers.items():
+            scheduler.load_state_dict(state["schedulers"][name])
+        for name, pool in self.pools.items():
+            saved = state["pools"][name]
+            mine = self.context.rank % len(saved["count"])  # a run resumed on fewer/more ranks reuses pools
+            pool.load_state_dict({k: v[mine] for k, v in saved.items()}, self.device)
+
+
+def _identity(module: nn.Module) -> nn.Module:
+    return module
+
+
+def _parameters(nets: Iterable[nn.Module]) -> list[nn.Parameter]:
+    return [p for net in nets for p in net.parameters()]
+
+
+def _set_requires_grad(nets: Iterable[nn.Module], flag: bool) -> None:
+    for net in nets:
+        net.requires_grad_(flag)
