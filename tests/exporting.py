@@ -7,11 +7,19 @@ from pathlib import Path
 from translate.cli import run_cli
 from translate.train import main as train_main
 
+from .cyclegan_data import TINY as CYCLEGAN_TINY
+from .cyclegan_data import horse2zebra
+
 TINY = ["--ngf", "8", "--ndf", "8", "--z-dim", "16", "--batch-size", "16"]
 
 
 def trained_run(root: Path, family: str, steps: int = 4) -> Path:
-    """A tiny DCGAN / cDCGAN trained for a few real MNIST steps."""
+    """A tiny DCGAN / cDCGAN, or a tiny CycleGAN, trained for a few steps on real data."""
     run = root / f"{family}-run"
-    run_cli(train_main, [family, "--out", str(run), "--max-steps", str(steps), *TINY])
+    if family == "cyclegan":
+        data = horse2zebra(root / "data")
+        argv = ["cyclegan", "--domains", "horse", "zebra", "--data", str(data), *CYCLEGAN_TINY]
+    else:
+        argv = [family, *TINY]
+    run_cli(train_main, [*argv, "--out", str(run), "--max-steps", str(steps)])
     return run

@@ -5,12 +5,12 @@ import numpy as np
 import pytest
 import torch
 
-from translate.apply import pad_amounts, translate_image
+from translate.apply import translate_image
 from translate.checkpoint import save_checkpoint
 from translate.cli import run_cli
 from translate.data import to_uint8, to_unit_range
-from translate.images import read_image
-from translate.nets.cyclegan import CycleGANConfig, PatchDiscriminator, ResnetGenerator
+from translate.images import pad_amounts, read_image
+from translate.nets.cyclegan import MIN_SIZE, PAD_MULTIPLE, CycleGANConfig, PatchDiscriminator, ResnetGenerator
 
 CONFIG = CycleGANConfig(ngf=8, ndf=8, n_blocks=2, image_size=32, domain_a="horse", domain_b="zebra")
 
@@ -46,7 +46,8 @@ def apply(*argv: str) -> None:
 
 
 def test_pad_amounts_reach_a_multiple_of_4_of_at_least_8():
-    assert [pad_amounts(n) for n in (3, 8, 57, 101, 256)] == [(2, 3), (0, 0), (1, 2), (1, 2), (0, 0)]
+    padding = [pad_amounts(n, PAD_MULTIPLE, MIN_SIZE) for n in (3, 8, 57, 101, 256)]
+    assert padding == [(2, 3), (0, 0), (1, 2), (1, 2), (0, 0)]
 
 
 def test_odd_sized_images_keep_their_size_and_names(run, horses, tmp_path, capsys):

@@ -20,7 +20,7 @@ from .exporting import trained_run
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     root = tmp_path_factory.mktemp("runs")
-    return {family: trained_run(root, family) for family in ("dcgan", "cdcgan")}
+    return {family: trained_run(root, family) for family in ("dcgan", "cdcgan", "cyclegan")}
 
 
 def _metadata(path):
@@ -49,6 +49,24 @@ def test_export_matches_pytorch_and_records_metadata(runs, tmp_path, family):
         reference = generator(torch.from_numpy(z), labels).add(1).mul(127.5).round().clamp(0, 255)
     got = Sampler(out).sample(6, seed=5)
     assert np.abs(got[..., 0].astype(int) - reference[:, 0].numpy().astype(int)).max() <= 1
+
+
+@pytest.mark.parametrize(("direction", "source", "target"), [("AtoB", "horse", "zebra"), ("BtoA", "zebra", "horse")])
+def test_cyclegan_export_takes_any_size_and_names_its_direction(runs, tmp_path, direction, source, target):
+    out = tmp_path / f"{direction}.onnx"
+    report = export(runs["cyclegan"], out, direction=direction)
+    assert report["max_abs_diff"] <= 1e-4
+    assert report["checked_shapes"] == [(1, 3, 256, 256), (2, 3, 128, 192), (1, 3, 76, 104)]
+    meta = _metadata(out)
+    assert (meta["translate.direction"], meta["translate.source_domain"], meta["translate.target_domain"]) == (
+        direction,
+        source,
+        target,
+    )
+    assert meta["translate.pad_multiple"] == "4" and meta["translate.channel_order"] == "RGB"
+    graph = onnx.load(str(out)).graph
+    dims = [d.dim_param or d.dim_value for d in graph.input[0].type.tensor_type.shape.dim]
+    assert dims == ["batch", 3, "height", "width"]
 
 
 def test_fp16_export_stays_within_its_tolerance(runs, tmp_path):

@@ -52,12 +52,15 @@ def test_sampler_is_seeded_and_follows_labels(onnx_files):
     assert sampler.sample(300, labels=1, batch_size=128).shape == (300, 28, 28, 1)
 
 
-@pytest.mark.parametrize(("kwargs", "message"), [
-    ({"n": 0}, "positive integer"),
-    ({"n": 2, "labels": 10}, r"0\.\.9"),
-    ({"n": 2, "labels": [1, 2, 3]}, "one integer or 2 integers"),
-    ({"n": 2, "labels": [0.5, 1.0]}, "one integer or 2 integers"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"n": 0}, "positive integer"),
+        ({"n": 2, "labels": 10}, r"0\.\.9"),
+        ({"n": 2, "labels": [1, 2, 3]}, "one integer or 2 integers"),
+        ({"n": 2, "labels": [0.5, 1.0]}, "one integer or 2 integers"),
+    ],
+)
 def test_sampler_rejects_bad_arguments(onnx_files, kwargs, message):
     with pytest.raises(InputError, match=message):
         Sampler(onnx_files["cdcgan"]).sample(**kwargs)
@@ -83,3 +86,63 @@ def test_bad_model_files_get_clear_errors(onnx_files, tmp_path):
         Translator(onnx_files["dcgan"])
     with pytest.raises(InputError, match="unknown device"):
         Sampler(onnx_files["dcgan"], device="tpu")
+
+
+@pytest.fixture(scope="module")
+def translator_file(tmp_path_factory):
+    root = tmp_path_factory.mktemp("cyclegan")
+    run = trained_run(root, "cyclegan")
+    export(run, root / "horse2zebra.onnx")
+    return run, root / "horse2zebra.onnx"
+
+
+@pytest.fixture(scope="module")
+def horse(data_root):
+    from translate.images import read_image
+
+    return read_image(sorted((data_root / "horse2zebra" / "testA").iterdir())[0])
+
+
+def test_translator_matches_pytorch_on_odd_sizes(translator_file, horse):
+    from translate.apply import translate_image
+    from translate.checkpoint import load_cyclegan_generator
+
+    run, path = translator_file
+    generator, _ = load_cyclegan_generator(run, "AtoB")
+    translator = Translator(path)
+    for crop in (horse, horse[:101, :57], horse[:3, :5]):
+        got = translator.translate(crop)
+        assert got.shape == crop.shape and got.dtype == np.uint8
+        assert np.abs(got.astype(int) - translate_image(generator, crop).astype(int)).max() <= 1
+
+
+def test_translator_accepts_grey_and_rgba_and_batches_mixed_sizes(translator_file, horse):
+    translator = Translator(translator_file[1])
+    grey = horse[:64, :80, 0]
+    rgba = np.dstack([horse[:50, :50], np.full((50, 50), 255, np.uint8)])
+    assert translator.translate(grey).shape == (64, 80, 3)
+    assert np.array_equal(translator.translate(rgba), translator.translate(horse[:50, :50]))
+    images = [horse, horse[:64, :80], horse[10:74, 5:85]]
+    batched = translator.translate_batch(images, batch_size=2)
+    for image, result in zip(images, batched, strict=True):
+        assert np.abs(result.astype(int) - translator.translate(image).astype(int)).max() <= 1
+
+
+@pytest.mark.parametrize(
+    ("image", "message"),
+    [
+        (np.zeros((8, 8, 3), np.float32), "must be uint8"),
+        (np.zeros((8, 8, 2), np.uint8), "1/3/4"),
+        (np.zeros((2, 8, 8, 3), np.uint8), "1/3/4"),
+        ([[0, 1], [2, 3]], "numpy array"),
+    ],
+)
+def test_translator_rejects_bad_images(translator_file, image, message):
+    with pytest.raises(InputError, match=message):
+        Translator(translator_file[1]).translate(image)
+
+
+def test_translator_refuses_images_above_its_pixel_bound(translator_file):
+    translator = Translator(translator_file[1], max_pixels=100 * 100)
+    with pytest.raises(InputError, match="101x100 image exceeds max_pixels=10000"):
+        translator.translate(np.zeros((100, 101, 3), np.uint8))

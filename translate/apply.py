@@ -15,7 +15,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from translate.checkpoint import load_cyclegan_generator
@@ -23,15 +22,8 @@ from translate.cli import autocast_for, run_cli, select_device
 from translate.data import list_images, to_uint8, to_unit_range
 from translate.errors import ConfigError, DataError
 from translate.fileio import write_image
-from translate.images import IMAGE_EXTENSIONS, read_image
+from translate.images import IMAGE_EXTENSIONS, pad_to_multiple, read_image
 from translate.nets.cyclegan import DIRECTIONS, MIN_SIZE, PAD_MULTIPLE
-
-
-def pad_amounts(size: int) -> tuple[int, int]:
-    """(before, after) padding that takes ``size`` to a multiple of 4 of at least MIN_SIZE, split evenly."""
-    target = max(MIN_SIZE, -(-size // PAD_MULTIPLE) * PAD_MULTIPLE)
-    extra = target - size
-    return extra // 2, extra - extra // 2
 
 
 @torch.no_grad()
@@ -39,11 +31,8 @@ def translate_image(generator: nn.Module, rgb: np.ndarray, device: torch.device 
     """H x W x 3 uint8 RGB in, the translated H x W x 3 uint8 RGB out (same size)."""
     device = torch.device(device)
     height, width = rgb.shape[:2]
-    (top, bottom), (left, right) = pad_amounts(height), pad_amounts(width)
-    image = to_unit_range(torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1)[None]).to(device)
-    # Reflection needs the padding to be smaller than the side; tiny images repeat their edge instead.
-    mode = "reflect" if max(top, bottom) < height and max(left, right) < width else "replicate"
-    image = F.pad(image, (left, right, top, bottom), mode=mode)
+    padded, (top, left) = pad_to_multiple(rgb, PAD_MULTIPLE, MIN_SIZE)
+    image = to_unit_range(torch.from_numpy(np.ascontiguousarray(padded)).permute(2, 0, 1)[None]).to(device)
     with autocast_for(device):
         out = generator(image)
     out = out[:, :, top : top + height, left : left + width]

@@ -22,7 +22,7 @@ import torch
 from torch import nn
 
 from translate import __version__
-from translate.checkpoint import WEIGHTS, Checkpoint, load_generator, read_checkpoint
+from translate.checkpoint import WEIGHTS, Checkpoint, load_cyclegan_generator, load_generator, read_checkpoint
 from translate.cli import run_cli
 from translate.errors import ConfigError, TranslateError
 from translate.fileio import atomic_path
@@ -71,7 +71,9 @@ class _ConditionalGenerator(nn.Module):
 
 def _dcgan_plan(checkpoint: Checkpoint, direction: str | None) -> ExportPlan:
     if direction is not None:
-        raise ConfigError(f"--direction applies to CycleGAN generators; {checkpoint.path} is a {checkpoint.family}")
+        raise ConfigError(
+            f"--direction applies to CycleGAN generators; {checkpoint.path} is a {checkpoint.family} checkpoint"
+        )
     generator, config = load_generator(checkpoint.path)
     gen = torch.Generator().manual_seed(1234)
     conditional = config.n_classes > 0
@@ -94,6 +96,7 @@ def _dcgan_plan(checkpoint: Checkpoint, direction: str | None) -> ExportPlan:
             "channels": str(config.channels),
             "channel_order": "grey" if config.channels == 1 else "RGB",
             "pad_multiple": "1",
+            "min_size": "1",
             "inputs": json.dumps(
                 {"z": "float32, batch x z_dim, standard normal"}
                 | ({"label": "int64, batch, class index into class_names"} if conditional else {})
@@ -102,7 +105,39 @@ def _dcgan_plan(checkpoint: Checkpoint, direction: str | None) -> ExportPlan:
     )
 
 
-PLANS = {"dcgan": _dcgan_plan, "cdcgan": _dcgan_plan}
+def _cyclegan_plan(checkpoint: Checkpoint, direction: str | None) -> ExportPlan:
+    from translate.nets.cyclegan import MIN_SIZE, PAD_MULTIPLE
+
+    direction = direction or "AtoB"
+    generator, config = load_cyclegan_generator(checkpoint.path, direction)
+    source, target = (config.domain_a, config.domain_b) if direction == "AtoB" else (config.domain_b, config.domain_a)
+    gen = torch.Generator().manual_seed(1234)
+    # 256 square, a non-square batch of 2, and 75 x 101 after padding to 76 x 104.
+    shapes = [(1, 256, 256), (2, 128, 192), (1, 76, 104)]
+    check_inputs = [(torch.rand(n, config.channels, h, w, generator=gen) * 2 - 1,) for n, h, w in shapes]
+    return ExportPlan(
+        module=generator,
+        input_names=["image"],
+        output_names=["translated"],
+        dynamic_axes={name: {0: "batch", 2: "height", 3: "width"} for name in ("image", "translated")},
+        check_inputs=check_inputs,
+        metadata={
+            "direction": direction,
+            "source_domain": source,
+            "target_domain": target,
+            "channels": str(config.channels),
+            "channel_order": "RGB",
+            "pad_multiple": str(PAD_MULTIPLE),
+            "min_size": str(MIN_SIZE),
+            "padding": "reflect, split evenly between the sides; crop the output back to the input size",
+            "image_size": str(config.image_size),
+            "inputs": json.dumps({"image": "float32, batch x 3 x height x width, RGB in [-1, 1], "
+                                  "height and width multiples of pad_multiple"}),
+        },
+    )
+
+
+PLANS = {"dcgan": _dcgan_plan, "cdcgan": _dcgan_plan, "cyclegan": _cyclegan_plan}
 
 
 def build_plan(checkpoint: Checkpoint, direction: str | None) -> ExportPlan:

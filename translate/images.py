@@ -60,3 +60,23 @@ def convert_channels(image: np.ndarray, channels: int = 3, bgr: bool = False) ->
     if image.shape[2] == 1:
         return np.repeat(image, 3, axis=2)
     return np.ascontiguousarray(image[:, :, ::-1]) if bgr else image
+
+
+def pad_amounts(size: int, multiple: int, minimum: int = 1) -> tuple[int, int]:
+    """(before, after) padding that takes ``size`` to a multiple of ``multiple`` of at least
+    ``minimum``, split evenly so the model sees the image centred."""
+    target = max(minimum, -(-size // multiple) * multiple)
+    extra = target - size
+    return extra // 2, extra - extra // 2
+
+
+def pad_to_multiple(image: np.ndarray, multiple: int, minimum: int = 1) -> tuple[np.ndarray, tuple[int, int]]:
+    """Pad an H x W x C array on every side to a multiple of ``multiple``; returns it and
+    the (top, left) offset of the original. Reflection where the side allows it, else the
+    edge is repeated (reflection needs the padding to be smaller than the side)."""
+    height, width = image.shape[:2]
+    (top, bottom), (left, right) = pad_amounts(height, multiple, minimum), pad_amounts(width, multiple, minimum)
+    if top or bottom or left or right:
+        mode = "reflect" if max(top, bottom) < height and max(left, right) < width else "edge"
+        image = np.pad(image, ((top, bottom), (left, right), (0, 0)), mode=mode)
+    return image, (top, left)

@@ -21,7 +21,7 @@ import numpy as np
 import onnxruntime as ort
 
 from translate.errors import InputError, ModelFileError
-from translate.images import convert_channels, read_image
+from translate.images import convert_channels, pad_to_multiple, read_image
 
 GENERATOR_FAMILIES = ("dcgan", "cdcgan")
 TRANSLATOR_FAMILIES = ("cyclegan",)
@@ -37,6 +37,7 @@ class ModelInfo:
     family: str
     channels: int
     pad_multiple: int
+    min_size: int
     precision: str
     metadata: dict[str, str]
 
@@ -81,8 +82,14 @@ def open_session(
     if family not in families:
         raise ModelFileError(f"{path} holds a {family} model; this needs one of: {', '.join(families)}")
     try:
-        info = ModelInfo(family, int(metadata["translate.channels"]), int(metadata["translate.pad_multiple"]),
-                         metadata.get("translate.precision", "fp32"), metadata)
+        info = ModelInfo(
+            family,
+            int(metadata["translate.channels"]),
+            int(metadata["translate.pad_multiple"]),
+            int(metadata["translate.min_size"]),
+            metadata.get("translate.precision", "fp32"),
+            metadata,
+        )
     except (KeyError, ValueError) as exc:
         raise ModelFileError(f"{path} has incomplete translate metadata ({exc}): re-export it") from exc
     return session, info
@@ -151,7 +158,10 @@ class Translator:
     def __init__(self, path: str | os.PathLike, device: str = "cpu", threads: int | None = None,
                  max_pixels: int = DEFAULT_MAX_PIXELS):
         self.session, self.info = open_session(path, TRANSLATOR_FAMILIES, device, threads)
-        self.input_name = self.session.get_inputs()[0].name
+        names = [i.name for i in self.session.get_inputs()]
+        if names != ["image"]:
+            raise ModelFileError(f"{path} has inputs {names}, expected ['image']: re-export it")
+        self.input_name = "image"
         self.max_pixels = max_pixels
 
     def translate(self, image: np.ndarray) -> np.ndarray:
@@ -174,12 +184,13 @@ class Translator:
                 batch = np.stack([prepared[i][0] for i in chunk])
                 out = to_uint8(self.session.run(None, {self.input_name: batch})[0])
                 for i, translated in zip(chunk, out, strict=True):
-                    height, width = prepared[i][1]
-                    results[i] = translated[:height, :width]
+                    top, left, height, width = prepared[i][1]
+                    results[i] = translated[top : top + height, left : left + width]
         return results  # type: ignore[return-value]
 
-    def _prepare(self, image: np.ndarray) -> tuple[np.ndarray, tuple[int, int]]:
-        """Check, convert to RGB, reflect-pad to the model's multiple, scale to [-1, 1], CHW."""
+    def _prepare(self, image: np.ndarray) -> tuple[np.ndarray, tuple[int, int, int, int]]:
+        """Check, convert to RGB, pad to the model's multiple, scale to [-1, 1], CHW; with
+        the (top, left, height, width) window to crop the output back to."""
         if not isinstance(image, np.ndarray):
             raise InputError(f"an image must be a numpy array, got {type(image).__name__}")
         if image.dtype != np.uint8:
@@ -192,12 +203,6 @@ class Translator:
                 f"a {width}x{height} image exceeds max_pixels={self.max_pixels}: scale it down first "
                 "or raise max_pixels if the machine has the memory"
             )
-        rgb = convert_channels(image, 3)
-        multiple = self.info.pad_multiple
-        pad_h, pad_w = -height % multiple, -width % multiple
-        if pad_h or pad_w:
-            # Reflection needs the pad to be smaller than the side; edge-replicate tiny images.
-            mode = "reflect" if pad_h < height and pad_w < width else "edge"
-            rgb = np.pad(rgb, ((0, pad_h), (0, pad_w), (0, 0)), mode=mode)
-        chw = rgb.transpose(2, 0, 1).astype(np.float32) / 127.5 - 1.0
-        return chw, (height, width)
+        padded, (top, left) = pad_to_multiple(convert_channels(image, 3), self.info.pad_multiple, self.info.min_size)
+        chw = padded.transpose(2, 0, 1).astype(np.float32) / 127.5 - 1.0
+        return chw, (top, left, height, width)
