@@ -1,0 +1,89 @@
+"""The MNIST classifier: its config, augmentation, training loop, shipped weights and conditional accuracy."""
+
+import json
+
+import pytest
+import torch
+from torch import nn
+
+from translate.blocks import conv_unit
+from translate.classifier import DEFAULT_CLASSIFIER, accuracy, load_classifier, random_shift, save_classifier, train
+from translate.data import to_unit_range
+from translate.errors import CheckpointError, ConfigError
+from translate.metrics import conditional_accuracy
+from translate.nets.classifier import Classifier, ClassifierConfig
+
+
+def test_config_round_trips_through_json_and_rejects_unknown_keys():
+    config = ClassifierConfig(width=8, norm="layer")
+    assert ClassifierConfig.from_dict(json.loads(json.dumps(config.to_dict()))) == config
+    with pytest.raises(ConfigError, match="depth"):
+        ClassifierConfig.from_dict({"depth": 3})
+    with pytest.raises(ConfigError, match="positive"):
+        ClassifierConfig.from_dict({"width": 0})
+
+
+def test_classifier_is_built_from_block_units():
+    model = Classifier(ClassifierConfig(width=4))
+    assert all(type(unit) is type(conv_unit(1, 1)) for unit in model.features)
+    assert isinstance(model.head, nn.Linear)
+    assert model(torch.zeros(3, 1, 28, 28)).shape == (3, 10)
+
+
+def test_random_shift_moves_each_image_by_at_most_the_limit():
+    images = torch.full((64, 1, 28, 28), -1.0)
+    images[:, 0, 14, 14] = 1.0
+    generator = torch.Generator().manual_seed(0)
+    assert torch.equal(random_shift(images, 0, generator), images)
+    shifted = random_shift(images, 2, generator)
+    assert shifted.shape == images.shape
+    bright = (shifted == 1.0).nonzero()
+    assert len(bright) == 64  # one bright pixel per image, nothing else changed
+    assert ((bright[:, 2:] - 14).abs() <= 2).all()
+    assert len({tuple(p) for p in bright[:, 2:].tolist()}) > 10  # offsets vary per image
+
+
+def test_short_training_run_saves_and_reloads(tmp_path, mnist_test):
+    images, labels = to_unit_range(mnist_test[0][:256]), mnist_test[1][:256]
+    model = train(images, labels, ClassifierConfig(width=4), epochs=1, seed=0, batch_size=64)
+    save_classifier(model, tmp_path / "clf", "# card\n", {"note": "test"})
+    assert sorted(p.name for p in (tmp_path / "clf").iterdir()) == ["README.md", "config.json", "model.safetensors"]
+    reloaded = load_classifier(tmp_path / "clf")
+    assert not reloaded.training
+    assert torch.equal(reloaded(images[:8]), model(images[:8]))
+
+
+def test_missing_or_broken_classifier_folder_is_a_checkpoint_error(tmp_path):
+    with pytest.raises(CheckpointError, match="python -m translate.classifier"):
+        load_classifier(tmp_path)
+    (tmp_path / "config.json").write_text("{}")
+    (tmp_path / "model.safetensors").write_bytes(b"junk")
+    with pytest.raises(CheckpointError, match="cannot load"):
+        load_classifier(tmp_path)
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    return load_classifier()
+
+
+def test_shipped_classifier_is_small_and_documented():
+    assert (DEFAULT_CLASSIFIER / "model.safetensors").stat().st_size < 5_000_000
+    assert "Test accuracy" in (DEFAULT_CLASSIFIER / "README.md").read_text()
+
+
+def test_shipped_classifier_reads_real_test_digits(shipped, mnist_test):
+    images, labels = to_unit_range(mnist_test[0][:2000]), mnist_test[1][:2000]
+    assert accuracy(shipped, images, labels) >= 0.99
+
+
+def test_conditional_accuracy_with_true_wrong_resized_and_rgb_images(shipped, mnist_test):
+    images, labels = to_unit_range(mnist_test[0][:500]), mnist_test[1][:500]
+    assert conditional_accuracy(shipped, images, labels) >= 0.98
+    assert conditional_accuracy(shipped, images, (labels + 1) % 10) <= 0.02
+    rgb = images.expand(-1, 3, -1, -1)
+    assert conditional_accuracy(shipped, rgb, labels) == conditional_accuracy(shipped, images, labels)
+    larger = nn.functional.interpolate(images, size=(32, 32), mode="bilinear", align_corners=False)
+    assert conditional_accuracy(shipped, larger, labels) >= 0.95
+    with pytest.raises(ConfigError):
+        conditional_accuracy(shipped, images, labels[:10])

@@ -1,0 +1,79 @@
+"""``python -m translate.evaluate`` end to end on tiny untrained generators, and its errors."""
+
+import json
+
+import pytest
+import torch
+
+from translate.checkpoint import save_checkpoint
+from translate.cli import run_cli
+from translate.evaluate import generate, main
+from translate.nets.dcgan import DCGANConfig, Generator
+from translate.sample import generate as sample_generate
+
+
+def run_folder(path, n_classes=0, image_size=28):
+    """A run folder with one checkpoint of an untrained, tiny generator."""
+    config = DCGANConfig(image_size=image_size, z_dim=8, n_classes=n_classes, ngf=4, ndf=4)
+    family = "cdcgan" if n_classes else "dcgan"
+    save_checkpoint(path, 1, family, config.to_dict(), {}, {"generator": Generator(config)}, {})
+    return path
+
+
+def test_scored_images_are_the_ones_sample_draws_with_the_same_seed():
+    config = DCGANConfig(z_dim=8, n_classes=10, ngf=4, ndf=4)
+    generator = Generator(config).eval()
+    images, labels = generate(generator, 8, 10, 23, seed=5, batch_size=10, device=torch.device("cpu"))
+    assert torch.equal(labels, torch.arange(23) % 10)
+    torch.testing.assert_close(images, sample_generate(generator, config, 23, seed=5))
+
+
+def evaluate(capsys, *argv):
+    run_cli(main, [str(a) for a in argv])
+    out = capsys.readouterr().out
+    assert len(out.strip().splitlines()) == 1  # exactly one JSON object on stdout
+    return json.loads(out)
+
+
+def test_unconditional_model_gets_fid_kid_and_its_protocol(tmp_path, capsys):
+    model = run_folder(tmp_path / "dcgan")
+    result = evaluate(capsys, model, "--n", 6, "--real-n", 6, "--cache-dir", tmp_path / "cache")
+    assert result["fid"] > 0 and result["kid_std"] >= 0
+    assert "conditional_accuracy" not in result
+    protocol = result["protocol"]
+    assert protocol["real_images"] == 6 and protocol["generated_images"] == 6
+    assert protocol["weights"] == "inception-2015-12-05-fid.pt"
+    assert protocol["feature_layer"] == "pool3, 2048-d"
+    assert "bicubic" in protocol["inception_input"] and "none" in protocol["real_resize"]
+    assert len(list((tmp_path / "cache").glob("mnist-test-28px-*.npy"))) == 1
+
+
+def test_conditional_model_at_32px_adds_accuracy_and_is_reproducible(tmp_path, capsys):
+    model = run_folder(tmp_path / "cdcgan", n_classes=10, image_size=32)
+    argv = [model, "--n", 10, "--real-n", 4, "--cache-dir", tmp_path / "cache", "--batch-size", 5]
+    first = evaluate(capsys, *argv)
+    assert 0.0 <= first["conditional_accuracy"] <= 1.0
+    assert "32 px" in first["protocol"]["real_resize"] and "28 px" in first["protocol"]["classifier_input"]
+    assert "n/10 per class" in first["protocol"]["labels"]
+    second = evaluate(capsys, *argv)  # the real features now come from the cache
+    assert (second["fid"], second["kid_mean"]) == (first["fid"], first["kid_mean"])
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["{tmp}/missing"], "does not exist"),
+        (["{model}", "--fid-weights", "{tmp}/none.pt"], "none.pt"),
+        (["{model}", "--n", "1"], "at least 2"),
+        (["{model}", "--batch-size", "0"], "at least 1"),
+        (["{model}", "--classifier", "{tmp}"], "no classifier"),
+    ],
+)
+def test_errors_are_one_line_and_exit_2(tmp_path, capsys, argv, message):
+    model = run_folder(tmp_path / "model", n_classes=10)
+    with pytest.raises(SystemExit) as exit_info:
+        run_cli(main, [a.format(tmp=tmp_path, model=model) for a in argv])
+    assert exit_info.value.code == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.startswith("error: ") and captured.err.count("\n") == 1 and message in captured.err

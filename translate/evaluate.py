@@ -1,0 +1,154 @@
+"""Score a trained MNIST generator: FID and KID against the MNIST test split, and for
+conditional models the share of digits a classifier reads as the requested label.
+
+``python -m translate.evaluate RUN_OR_CHECKPOINT [--n 10000]`` prints one JSON object on
+stdout, with the protocol it measured under; progress (on a terminal) goes to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from translate.checkpoint import load_generator
+from translate.classifier import DEFAULT_CLASSIFIER, load_classifier
+from translate.cli import run_cli, select_device
+from translate.data import load_mnist, resolve_data_root, to_unit_range
+from translate.errors import ConfigError
+from translate.metrics import (
+    FEATURE_LAYER,
+    RESIZE_PROTOCOL,
+    InceptionFeatures,
+    cached_features,
+    conditional_accuracy,
+    fid,
+    kid,
+)
+
+KID_SUBSETS = 100
+KID_SUBSET_SIZE = 1000
+
+
+def generate(
+    generator: nn.Module, z_dim: int, n_classes: int, n: int, seed: int, batch_size: int, device: torch.device
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """``n`` images (on the CPU) from seeded standard-normal noise, with the labels asked for.
+
+    Conditional models get balanced labels, ``i % n_classes`` for sample ``i``, so every
+    class is scored on the same number of samples. Noise and labels are those of
+    ``translate.sample.generate`` with the same seed, drawn here in batches.
+    """
+    z = torch.randn(n, z_dim, generator=torch.Generator().manual_seed(seed))
+    labels = torch.arange(n) % n_classes if n_classes else None
+    batches = []
+    with torch.inference_mode():
+        for start in range(0, n, batch_size):
+            batch_labels = None if labels is None else labels[start : start + batch_size].to(device)
+            batches.append(generator(z[start : start + batch_size].to(device), batch_labels).float().cpu())
+    return torch.cat(batches), labels
+
+
+def real_images(data_root: Path, size: int, limit: int | None = None) -> tuple[torch.Tensor, str]:
+    """The first ``limit`` (default all) MNIST test images in [-1, 1] at the generator's size,
+    and how they were resized."""
+    images = to_unit_range(load_mnist(data_root, "test")[0][:limit])
+    if size == images.shape[-1]:
+        return images, "none (28 px, the model's size)"
+    images = F.interpolate(images, size=(size, size), mode="bilinear", align_corners=False, antialias=True)
+    return (
+        images,
+        f"28 px to the model's {size} px: F.interpolate(bilinear, align_corners=False, antialias=True)",
+    )
+
+
+def evaluate(args: argparse.Namespace) -> dict[str, Any]:
+    """Everything the command prints, as a dict; fails early on bad inputs, before the slow passes."""
+    start = time.perf_counter()
+    progress = sys.stderr.isatty()
+    device = select_device(args.gpu)
+    if args.n < 2 or (args.real_n is not None and args.real_n < 2):
+        raise ConfigError("--n and --real-n must be at least 2: FID needs a covariance")
+    if args.batch_size < 1:
+        raise ConfigError(f"--batch-size must be at least 1, got {args.batch_size}")
+    generator, config = load_generator(args.checkpoint)
+    generator = generator.to(device).eval()
+    classifier = None
+    if config.n_classes:
+        classifier = load_classifier(args.classifier).to(device)
+        if classifier.config.n_classes != config.n_classes:
+            raise ConfigError(
+                f"the model has {config.n_classes} classes but the classifier {classifier.config.n_classes}: "
+                "conditional accuracy needs a classifier for the same labels (--classifier DIR)"
+            )
+    extractor = InceptionFeatures(args.fid_weights, device, args.data)
+    real, real_resize = real_images(resolve_data_root(args.data), config.image_size, args.real_n)
+
+    fake, labels = generate(generator, config.z_dim, config.n_classes, args.n, args.seed, args.batch_size, device)
+    real_feats = cached_features(
+        extractor, real, f"mnist-test-{config.image_size}px", args.cache_dir, args.batch_size, progress
+    )
+    fake_feats = extractor(fake, args.batch_size, progress)
+    kid_mean, kid_std = kid(real_feats, fake_feats, KID_SUBSETS, KID_SUBSET_SIZE, args.seed)
+    result: dict[str, Any] = {
+        "checkpoint": str(args.checkpoint),
+        "fid": fid(real_feats, fake_feats),
+        "kid_mean": kid_mean,
+        "kid_std": kid_std,
+    }
+    protocol: dict[str, Any] = {
+        "real_set": f"MNIST test split, first {len(real)} images" if args.real_n else "MNIST test split",
+        "real_images": len(real),
+        "real_resize": real_resize,
+        "generated_images": args.n,
+        "latent": f"z ~ N(0, I) of dimension {config.z_dim}, torch.Generator seed {args.seed}",
+        "inception_input": RESIZE_PROTOCOL,
+        "feature_layer": FEATURE_LAYER,
+        "weights": extractor.weights_name,
+        "fid": "Frechet distance of Gaussians with unbiased covariances, float64",
+        "kid": f"unbiased MMD^2, kernel (x.y/2048 + 1)^3, {KID_SUBSETS} subsets of "
+        f"{min(KID_SUBSET_SIZE, len(real), args.n)}, mean and std over subsets, seed {args.seed}",
+        "device": str(device),
+    }
+    if classifier is not None:
+        result["conditional_accuracy"] = conditional_accuracy(classifier, fake, labels)
+        protocol["labels"] = (
+            f"balanced: n/{config.n_classes} per class (sample i asks for label i % {config.n_classes})"
+        )
+        protocol["classifier"] = str(args.classifier or DEFAULT_CLASSIFIER)
+        if config.image_size != classifier.config.image_size:
+            protocol["classifier_input"] = (
+                f"generated {config.image_size} px images resized to {classifier.config.image_size} px: "
+                "F.interpolate(bilinear, align_corners=False, antialias=True)"
+            )
+    result["protocol"] = protocol
+    result["seconds"] = round(time.perf_counter() - start, 1)
+    return result
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m translate.evaluate", description=__doc__.split("\n\n")[0])
+    parser.add_argument("checkpoint", type=Path, help="run folder, checkpoint folder or shipped model folder")
+    parser.add_argument("--n", type=int, default=10000, help="generated images to score (default 10000)")
+    parser.add_argument("--real-n", type=int, help="score against only the first N test images (default all)")
+    parser.add_argument("--data", help="folder holding mnist/ and fid/ (default $TRANSLATE_DATA, else ./data)")
+    parser.add_argument("--fid-weights", help="Inception TorchScript (default $TRANSLATE_FID_WEIGHTS, else in --data)")
+    parser.add_argument("--classifier", help=f"classifier folder for conditional models (default {DEFAULT_CLASSIFIER})")
+    parser.add_argument("--batch-size", type=int, default=50, help="images per generator and Inception pass")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the noise and of KID's subsets")
+    parser.add_argument(
+        "--cache-dir", help="where real-set features are kept (default $TRANSLATE_CACHE, else ~/.cache/translate)"
+    )
+    parser.add_argument("--gpu", action="store_true", help="run the generator and Inception on CUDA")
+    print(json.dumps(evaluate(parser.parse_args(argv))))
+
+
+if __name__ == "__main__":
+    run_cli(main)

@@ -1,0 +1,283 @@
+"""FID, KID and conditional accuracy.
+
+Features are TensorFlow's ``inception-2015-12-05`` pool3 activations (2048-d), the
+network FID and KID are defined with. Images are scored as they would be saved:
+
+1. [-1, 1] floats become 0..255 and are rounded to whole grey levels (uint8 levels);
+2. one grey channel is repeated to RGB;
+3. ``F.interpolate(size=(299, 299), mode="bicubic", align_corners=False, antialias=True)``,
+   then clamped to 0..255. ``antialias=True`` selects PyTorch's PIL-compatible kernel
+   (a = -0.5, widened when shrinking), so this is PIL's float bicubic resize, the one
+   clean-fid uses, to within 1e-3 grey levels; ``antialias=False`` (a = -0.75) differs
+   from it by up to ~20 grey levels on MNIST strokes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from tqdm import tqdm
+
+from translate.classifier import accuracy
+from translate.data import resolve_data_root
+from translate.errors import ConfigError
+from translate.fileio import atomic_write
+from translate.nets.classifier import Classifier
+
+WEIGHTS_ENV = "TRANSLATE_FID_WEIGHTS"
+CACHE_ENV = "TRANSLATE_CACHE"
+WEIGHTS_NAME = "inception-2015-12-05-fid.pt"
+FEATURE_LAYER = "pool3, 2048-d"
+INCEPTION_SIZE = 299
+RESIZE_PROTOCOL = (
+    "[-1,1] -> 0..255 rounded to uint8 levels, grey repeated to RGB, "
+    "F.interpolate(299x299, bicubic, align_corners=False, antialias=True) = PIL bicubic as in clean-fid, "
+    "clamp 0..255"
+)
+
+
+def default_cache_dir() -> Path:
+    """$TRANSLATE_CACHE, else ~/.cache/translate."""
+    return Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "translate")
+
+
+def find_fid_weights(path: str | os.PathLike | None = None, data_root: str | os.PathLike | None = None) -> Path | None:
+    """The Inception TorchScript file: ``path``, else $TRANSLATE_FID_WEIGHTS, else ``<data root>/fid/``.
+
+    A path the user named (argument or environment) must exist, so a typo fails loudly
+    instead of silently switching networks; ``None`` means only the default was missing.
+    """
+    named = path or os.environ.get(WEIGHTS_ENV)
+    if named:
+        if not Path(named).is_file():
+            source = "--fid-weights" if path else f"${WEIGHTS_ENV}"
+            raise ConfigError(f"FID weights not found at {named} (from {source}): point it at {WEIGHTS_NAME}")
+        return Path(named)
+    default = resolve_data_root(data_root) / "fid" / WEIGHTS_NAME
+    return default if default.is_file() else None
+
+
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _to_inception_input(images: torch.Tensor) -> torch.Tensor:
+    """[-1, 1] N x C x H x W (C = 1 or 3) to 0..255 float N x 3 x 299 x 299; see the module docstring."""
+    if images.ndim != 4 or images.shape[1] not in (1, 3):
+        raise ConfigError(f"images must be N x 1 x H x W or N x 3 x H x W, got shape {tuple(images.shape)}")
+    x = images.float().add(1.0).mul(127.5).round().clamp(0, 255)
+    if x.shape[1] == 1:
+        x = x.expand(-1, 3, -1, -1)
+    x = F.interpolate(x, size=(INCEPTION_SIZE, INCEPTION_SIZE), mode="bicubic", align_corners=False, antialias=True)
+    return x.clamp(0, 255).contiguous(memory_format=torch.channels_last)
+
+
+class InceptionFeatures:
+    """Pool3 features of the FID Inception network, as float64 numpy arrays N x 2048.
+
+    Loads the TorchScript port (see :func:`find_fid_weights`); without it, torchmetrics'
+    copy of the same network (which downloads its weights on first use).
+    """
+
+    def __init__(
+        self,
+        weights: str | os.PathLike | None = None,
+        device: str | torch.device = "cpu",
+        data_root: str | os.PathLike | None = None,
+    ):
+        self.device = torch.device(device)
+        path = find_fid_weights(weights, data_root)
+        if path is not None:
+            self.weights_path: Path | None = path
+            self.weights_name = path.name
+            self._net = self._load_torchscript(path)
+            self._wants_uint8 = False
+        else:
+            self.weights_path = None
+            self.weights_name = "torchmetrics NoTrainInceptionV3 inception-v3-compat"
+            self._net = self._load_torchmetrics(data_root)
+            self._wants_uint8 = True  # torch-fidelity's extractor accepts only uint8 input
+        self._weights_id: str | None = None
+
+    def _load_torchscript(self, path: Path) -> nn.Module:
+        try:
+            with warnings.catch_warnings():  # torch.jit.load's deprecation notice says nothing to a user
+                warnings.simplefilter("ignore", FutureWarning)
+                net = torch.jit.load(str(path), map_location=self.device)
+        except (RuntimeError, ValueError) as exc:
+            raise ConfigError(f"cannot load FID weights {path}: {exc}; replace it with {WEIGHTS_NAME}") from exc
+        return net.eval().to(memory_format=torch.channels_last)
+
+    def _load_torchmetrics(self, data_root: str | os.PathLike | None) -> nn.Module:
+        try:
+            from torchmetrics.image.fid import NoTrainInceptionV3
+        except ImportError:
+            searched = resolve_data_root(data_root) / "fid" / WEIGHTS_NAME
+            raise ConfigError(
+                f"no FID Inception weights: {searched} does not exist and torchmetrics is not installed; "
+                f"pass --fid-weights PATH or set ${WEIGHTS_ENV} to {WEIGHTS_NAME}, "
+                "or pip install 'torchmetrics[image]' to download them"
+            ) from None
+        return NoTrainInceptionV3(name="inception-v3-compat", features_list=["2048"]).to(self.device)
+
+    @property
+    def weights_id(self) -> str:
+        """Identity of the network for cache keys: file name, size and sha256."""
+        if self._weights_id is None:
+            if self.weights_path is None:
+                self._weights_id = self.weights_name
+            else:
+                size = self.weights_path.stat().st_size
+                self._weights_id = f"{self.weights_name}:{size}:{_file_sha256(self.weights_path)}"
+        return self._weights_id
+
+    def __call__(self, images: torch.Tensor, batch_size: int = 50, progress: bool = False) -> np.ndarray:
+        """Features of images in [-1, 1], N x C x H x W, computed ``batch_size`` at a time.
+
+        Only one batch at a time is held at 299 px, so ``images`` can be a whole evaluation set.
+        """
+        out = np.empty((len(images), 2048), dtype=np.float64)
+        # The JIT's profiling passes cost more than they save on this conv net (several seconds
+        # per new batch shape on a CPU), so the plain graph runs.
+        with (
+            torch.inference_mode(),
+            torch.jit.optimized_execution(False),
+            tqdm(total=len(images), unit="img", disable=not progress, file=sys.stderr) as bar,
+        ):
+            for start in range(0, len(images), batch_size):
+                x = _to_inception_input(images[start : start + batch_size].to(self.device))
+                if self._wants_uint8:
+                    x = x.round().to(torch.uint8)
+                out[start : start + len(x)] = self._net(x).reshape(len(x), -1).double().cpu().numpy()
+                bar.update(len(x))
+        return out
+
+
+def _save_npy(path: Path, array: np.ndarray) -> None:
+    def write(tmp: Path) -> None:
+        with open(tmp, "wb") as f:  # a file object, so np.save adds no ".npy" to the temporary name
+            np.save(f, array, allow_pickle=False)
+
+    atomic_write(path, write)
+
+
+def cached_features(
+    extractor: InceptionFeatures,
+    images: torch.Tensor,
+    name: str,
+    cache_dir: str | os.PathLike | None = None,
+    batch_size: int = 50,
+    progress: bool = False,
+) -> np.ndarray:
+    """Features of a fixed reference set, computed once and kept in ``cache_dir`` as ``.npy``.
+
+    The key hashes the images' bytes (so any change of set, count or preprocessing
+    before this point misses), the resize protocol and the network's identity.
+    """
+    key = json.dumps(
+        {
+            "images_sha256": hashlib.sha256(images.detach().cpu().contiguous().numpy().tobytes()).hexdigest(),
+            "shape": list(images.shape),
+            "resize": RESIZE_PROTOCOL,
+            "weights": extractor.weights_id,
+        },
+        sort_keys=True,
+    )
+    path = Path(cache_dir or default_cache_dir()) / f"{name}-{hashlib.sha256(key.encode()).hexdigest()[:20]}.npy"
+    if path.is_file():
+        try:
+            feats = np.load(path, allow_pickle=False)
+            if feats.shape == (len(images), 2048):
+                return feats
+        except (OSError, ValueError):
+            pass  # a damaged cache file is recomputed and replaced
+    feats = extractor(images, batch_size, progress)
+    _save_npy(path, feats)
+    return feats
+
+
+def _sqrt_psd(matrix: np.ndarray) -> np.ndarray:
+    values, vectors = np.linalg.eigh(matrix)
+    return (vectors * np.sqrt(np.clip(values, 0.0, None))) @ vectors.T
+
+
+def fid_from_stats(mu_a: np.ndarray, sigma_a: np.ndarray, mu_b: np.ndarray, sigma_b: np.ndarray) -> float:
+    """Fréchet distance ``|mu_a - mu_b|^2 + tr(S_a + S_b - 2 (S_a S_b)^(1/2))`` between two Gaussians.
+
+    ``tr (S_a S_b)^(1/2)`` is the sum of square roots of the eigenvalues of the symmetric
+    PSD matrix ``S_a^(1/2) S_b S_a^(1/2)``, which has the same spectrum as ``S_a S_b`` but
+    needs no non-symmetric square root (and no scipy).
+    """
+    root_a = _sqrt_psd(np.asarray(sigma_a, dtype=np.float64))
+    middle = root_a @ np.asarray(sigma_b, dtype=np.float64) @ root_a
+    tr_covmean = np.sqrt(np.clip(np.linalg.eigvalsh((middle + middle.T) / 2), 0.0, None)).sum()
+    diff = np.asarray(mu_a, dtype=np.float64) - np.asarray(mu_b, dtype=np.float64)
+    return float(diff @ diff + np.trace(sigma_a) + np.trace(sigma_b) - 2.0 * tr_covmean)
+
+
+def fid(feats_a: np.ndarray, feats_b: np.ndarray) -> float:
+    """FID between two feature sets (rows are samples; unbiased covariance, as pytorch-fid)."""
+    a, b = np.asarray(feats_a, dtype=np.float64), np.asarray(feats_b, dtype=np.float64)
+    if len(a) < 2 or len(b) < 2:
+        raise ConfigError("FID needs at least 2 samples in each set")
+    return fid_from_stats(a.mean(0), np.cov(a, rowvar=False), b.mean(0), np.cov(b, rowvar=False))
+
+
+def kid(
+    feats_a: np.ndarray, feats_b: np.ndarray, subsets: int = 100, subset_size: int = 1000, seed: int = 0
+) -> tuple[float, float]:
+    """Kernel Inception Distance: mean and std of the unbiased MMD² over random subsets.
+
+    Kernel ``k(x, y) = (x·y / d + 1)^3`` (Bińkowski et al., 2018); each subset draws
+    ``subset_size`` rows without replacement from each set, clipped to the smaller set.
+    """
+    a, b = np.asarray(feats_a, dtype=np.float64), np.asarray(feats_b, dtype=np.float64)
+    m = min(len(a), len(b), subset_size)
+    if m < 2:
+        raise ConfigError("KID needs at least 2 samples in each set")
+    dim = a.shape[1]
+    rng = np.random.default_rng(seed)
+    mmds = np.empty(subsets)
+    for s in range(subsets):
+        x = a[rng.choice(len(a), m, replace=False)]
+        y = b[rng.choice(len(b), m, replace=False)]
+        k_xx = (x @ x.T / dim + 1) ** 3
+        k_yy = (y @ y.T / dim + 1) ** 3
+        k_xy = (x @ y.T / dim + 1) ** 3
+        within = (k_xx.sum() - np.trace(k_xx) + k_yy.sum() - np.trace(k_yy)) / (m * (m - 1))
+        mmds[s] = within - 2.0 * k_xy.mean()
+    return float(mmds.mean()), float(mmds.std())
+
+
+def conditional_accuracy(
+    classifier: Classifier, images: torch.Tensor, labels: torch.Tensor, batch_size: int = 500
+) -> float:
+    """Share of generated images whose classifier-predicted label equals the requested one.
+
+    Images of another size than the classifier's are resized to it (bilinear, antialiased),
+    and RGB images are averaged to grey for a grey classifier.
+    """
+    if len(images) != len(labels) or len(labels) == 0:
+        raise ConfigError("conditional accuracy needs one requested label per generated image")
+    config = classifier.config
+    if images.shape[1] != config.channels:
+        if config.channels != 1:
+            raise ConfigError(f"the classifier takes {config.channels}-channel images, got {images.shape[1]}")
+        images = images.mean(dim=1, keepdim=True)
+    if images.shape[-2:] != (config.image_size, config.image_size):
+        size = (config.image_size, config.image_size)
+        images = F.interpolate(images, size=size, mode="bilinear", align_corners=False, antialias=True)
+    return accuracy(classifier, images, labels, batch_size)
