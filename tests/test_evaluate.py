@@ -2,6 +2,7 @@
 
 import json
 
+import numpy as np
 import pytest
 import torch
 
@@ -10,6 +11,8 @@ from translate.cli import run_cli
 from translate.evaluate import generate, main
 from translate.nets.dcgan import DCGANConfig, Generator
 from translate.sample import generate as sample_generate
+
+from .exporting import trained_run
 
 
 def run_folder(path, n_classes=0, image_size=28):
@@ -77,3 +80,20 @@ def test_errors_are_one_line_and_exit_2(tmp_path, capsys, argv, message):
     captured = capsys.readouterr()
     assert captured.out == ""
     assert captured.err.startswith("error: ") and captured.err.count("\n") == 1 and message in captured.err
+
+
+def test_cyclegan_is_scored_in_both_directions_on_the_test_sets(tmp_path, capsys, data_root):
+    run = trained_run(tmp_path, "cyclegan", steps=2)
+    data = tmp_path / "data"  # trained_run's copy: 2 test horses, 2 test zebras
+    weights = data_root / "fid" / "inception-2015-12-05-fid.pt"
+    capsys.readouterr()  # the training run's output
+    run_cli(
+        main, [str(run), "--data", str(data), "--fid-weights", str(weights), "--cache-dir", str(tmp_path / "cache")]
+    )
+    result = json.loads(capsys.readouterr().out)
+    for key, direction in (("horse_to_zebra", "AtoB"), ("zebra_to_horse", "BtoA")):
+        scores = result[key]
+        assert scores["direction"] == direction and scores["fid"] > 0 and np.isfinite(scores["kid_mean"])
+        assert scores["translated"] == f"2 {key.split('_')[0]} test images"
+    assert "pool3" in result["protocol"]["feature_layer"] and "against the real test set" in result["protocol"]["pairs"]
+    assert len(list((tmp_path / "cache").glob("*.npy"))) == 2  # both real test sets cached

@@ -1,5 +1,6 @@
-"""Score a trained MNIST generator: FID and KID against the MNIST test split, and for
-conditional models the share of digits a classifier reads as the requested label.
+"""Score a trained model. MNIST generators: FID and KID against the MNIST test split, and
+for conditional models the share of digits a classifier reads as the requested label.
+CycleGAN: FID and KID in both directions on the domains' test sets.
 
 ``python -m translate.evaluate RUN_OR_CHECKPOINT [--n 10000]`` prints one JSON object on
 stdout, with the protocol it measured under; progress (on a terminal) goes to stderr.
@@ -18,11 +19,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from translate.checkpoint import load_generator
+from translate.checkpoint import load_generator, read_checkpoint
 from translate.classifier import DEFAULT_CLASSIFIER, load_classifier
 from translate.cli import run_cli, select_device
 from translate.data import load_mnist, resolve_data_root, to_unit_range
 from translate.errors import ConfigError
+from translate.evaluate_cyclegan import evaluate_cyclegan
 from translate.metrics import (
     FEATURE_LAYER,
     RESIZE_PROTOCOL,
@@ -78,6 +80,8 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
         raise ConfigError("--n and --real-n must be at least 2: FID needs a covariance")
     if args.batch_size < 1:
         raise ConfigError(f"--batch-size must be at least 1, got {args.batch_size}")
+    if read_checkpoint(args.checkpoint).family == "cyclegan":
+        return _evaluate_cyclegan(args, device, start)
     generator, config = load_generator(args.checkpoint)
     generator = generator.to(device).eval()
     classifier = None
@@ -131,6 +135,28 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
     result["protocol"] = protocol
     result["seconds"] = round(time.perf_counter() - start, 1)
     return result
+
+
+def _evaluate_cyclegan(args: argparse.Namespace, device: torch.device, start: float) -> dict[str, Any]:
+    extractor = InceptionFeatures(args.fid_weights, device, args.data)
+    result = evaluate_cyclegan(
+        args.checkpoint,
+        resolve_data_root(args.data),
+        extractor,
+        device,
+        args.batch_size,
+        args.seed,
+        args.cache_dir,
+        KID_SUBSETS,
+        KID_SUBSET_SIZE,
+    )
+    result["protocol"].update(
+        inception_input=RESIZE_PROTOCOL,
+        feature_layer=FEATURE_LAYER,
+        weights=extractor.weights_name,
+        device=str(device),
+    )
+    return {"checkpoint": str(args.checkpoint), **result, "seconds": round(time.perf_counter() - start, 1)}
 
 
 def main(argv: list[str] | None = None) -> None:
