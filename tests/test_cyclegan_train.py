@@ -7,6 +7,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+from tests.cli_errors import one_line_error
 from tests.cyclegan_data import TINY, horse2zebra
 from translate.checkpoint import load_cyclegan_generator, read_checkpoint
 from translate.cli import run_cli
@@ -30,8 +31,23 @@ def data(tmp_path):
 def test_a_short_run_writes_grids_metrics_tensorboard_and_a_full_checkpoint(tmp_path, data):
     run = tmp_path / "run"
     # 4 horses and 4 zebras: 4 steps an epoch; one epoch and two steps more.
-    train("cyclegan", "--domains", "horse", "zebra", "--data", str(data), "--out", str(run), "--max-steps", "6",
-          "--epochs", "1", "--epochs-decay", "1", *TINY)
+    train(
+        "cyclegan",
+        "--domains",
+        "horse",
+        "zebra",
+        "--data",
+        str(data),
+        "--out",
+        str(run),
+        "--max-steps",
+        "6",
+        "--epochs",
+        "1",
+        "--epochs-decay",
+        "1",
+        *TINY,
+    )
     records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     assert [(r["epoch"], r["step"], r["epoch_complete"]) for r in records] == [(1, 4, True), (1, 6, False)]
     for key in ("g_loss", "g_A", "g_B", "cycle_A", "cycle_B", "idt_A", "idt_B", "d_A", "d_B"):
@@ -43,7 +59,11 @@ def test_a_short_run_writes_grids_metrics_tensorboard_and_a_full_checkpoint(tmp_
     assert checkpoint.path.name == "step-00000006" and checkpoint.family == "cyclegan"
     assert checkpoint.model["domain_a"] == "horse" and checkpoint.model["image_size"] == 32
     assert {k.split(".")[0] for k in weights(run)} == {
-        "generator_AtoB", "generator_BtoA", "discriminator_A", "discriminator_B"}
+        "generator_AtoB",
+        "generator_BtoA",
+        "discriminator_A",
+        "discriminator_B",
+    }
     state = checkpoint.training_state()  # torch.load(weights_only=True)
     assert (state["step"], state["epoch"]) == (6, 1)
     assert set(state["optimizers"]) == {"generators", "discriminators"}
@@ -58,8 +78,21 @@ def test_a_short_run_writes_grids_metrics_tensorboard_and_a_full_checkpoint(tmp_
 def test_resume_mid_epoch_matches_a_straight_run_bit_for_bit(tmp_path, data):
     # Stop at step 3 of epoch 1 and resume to step 10 (into epoch 3, with the learning rate
     # decaying after epochs 1 and 2); the straight run loads with 2 worker processes.
-    common = ["cyclegan", "--domains", "horse", "zebra", "--data", str(data), "--epochs", "1", "--epochs-decay",
-              "2", "--pool-size", "3", *TINY]
+    common = [
+        "cyclegan",
+        "--domains",
+        "horse",
+        "zebra",
+        "--data",
+        str(data),
+        "--epochs",
+        "1",
+        "--epochs-decay",
+        "2",
+        "--pool-size",
+        "3",
+        *TINY,
+    ]
     straight, resumed = tmp_path / "straight", tmp_path / "resumed"
     train(*common, "--out", str(straight), "--max-steps", "10", "--workers", "2")
     train(*common, "--out", str(resumed), "--max-steps", "3")
@@ -72,13 +105,7 @@ def test_resume_mid_epoch_matches_a_straight_run_bit_for_bit(tmp_path, data):
 
 
 def _error(capsys, *argv: str) -> str:
-    capsys.readouterr()
-    with pytest.raises(SystemExit) as info:
-        train(*argv)
-    assert info.value.code == 2
-    err = capsys.readouterr().err.strip()
-    assert err.startswith("error: ") and "\n" not in err and "Traceback" not in err
-    return err
+    return one_line_error(capsys, train_main, *argv)
 
 
 def test_bad_input_gets_one_line_errors(tmp_path, capsys, data):

@@ -9,6 +9,8 @@ from safetensors.torch import load_file
 from translate.cli import run_cli
 from translate.train import main as train_main
 
+from .cli_errors import one_line_error
+
 TINY = ["--ngf", "8", "--ndf", "8", "--z-dim", "16", "--batch-size", "16", "--log-every", "1"]
 
 
@@ -23,8 +25,14 @@ def weights(run):
 
 @pytest.mark.parametrize(
     ("family", "loss"),
-    [("dcgan", "bce"), ("dcgan", "lsgan"), ("dcgan", "wgan-gp"), ("dcgan", "hinge"), ("cdcgan", "bce"),
-     ("cdcgan", "wgan-gp")],
+    [
+        ("dcgan", "bce"),
+        ("dcgan", "lsgan"),
+        ("dcgan", "wgan-gp"),
+        ("dcgan", "hinge"),
+        ("cdcgan", "bce"),
+        ("cdcgan", "wgan-gp"),
+    ],
 )
 def test_short_real_run_writes_samples_metrics_and_checkpoint(tmp_path, family, loss):
     run = tmp_path / "run"
@@ -55,8 +63,25 @@ def test_resume_mid_epoch_gives_the_same_weights_as_a_straight_run(tmp_path):
 
 def test_resume_across_epochs_on_an_image_folder(tmp_path, digit_folder):
     # 40 images, batch 8: 5 steps an epoch; stop at 7 (mid epoch 2), go on to 12 (mid epoch 3).
-    common = ["--dataset", "folder", "--data", str(digit_folder), "--workers", "0", "--epochs", "3",
-              "--image-size", "32", *TINY, "--batch-size", "8", "--loss", "wgan-gp", "--n-critic", "2"]
+    common = [
+        "--dataset",
+        "folder",
+        "--data",
+        str(digit_folder),
+        "--workers",
+        "0",
+        "--epochs",
+        "3",
+        "--image-size",
+        "32",
+        *TINY,
+        "--batch-size",
+        "8",
+        "--loss",
+        "wgan-gp",
+        "--n-critic",
+        "2",
+    ]
     straight, resumed = tmp_path / "straight", tmp_path / "resumed"
     train("cdcgan", "--out", str(straight), "--max-steps", "12", *common)
     train("cdcgan", "--out", str(resumed), "--max-steps", "7", *common)
@@ -66,17 +91,14 @@ def test_resume_across_epochs_on_an_image_folder(tmp_path, digit_folder):
     epochs = [json.loads(line)["epoch"] for line in (straight / "metrics.jsonl").read_text().splitlines()]
     assert epochs == [1, 2, 2]  # two full epochs, then the stop at step 12
     assert sorted(p.name for p in (straight / "samples").iterdir()) == [
-        "epoch-001.png", "epoch-002.png", "step-00000012.png"]
+        "epoch-001.png",
+        "epoch-002.png",
+        "step-00000012.png",
+    ]
 
 
 def _error(capsys, *argv: str) -> str:
-    capsys.readouterr()
-    with pytest.raises(SystemExit) as info:
-        train(*argv)
-    assert info.value.code == 2
-    err = capsys.readouterr().err.strip()
-    assert err.startswith("error: ") and "\n" not in err and "Traceback" not in err
-    return err
+    return one_line_error(capsys, train_main, *argv)
 
 
 def test_bad_input_gets_one_line_errors_and_leaves_no_files(tmp_path, capsys, digit_folder):

@@ -10,7 +10,6 @@ pre- and post-process (see ``translate.runtime``), so nothing has to be guessed.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import warnings
@@ -25,7 +24,7 @@ from translate import __version__
 from translate.checkpoint import WEIGHTS, Checkpoint, load_cyclegan_generator, load_generator, read_checkpoint
 from translate.cli import run_cli
 from translate.errors import ConfigError, TranslateError
-from translate.fileio import atomic_path
+from translate.fileio import atomic_path, file_sha256
 
 DEFAULT_OPSET = 17
 FP32_TOLERANCE = 1e-4
@@ -48,14 +47,6 @@ class ExportPlan:
     check_inputs: list[tuple[torch.Tensor, ...]]  # the first one is also the trace example
     metadata: dict[str, str] = field(default_factory=dict)
     output_names: list[str] = field(default_factory=lambda: ["image"])
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 class _ConditionalGenerator(nn.Module):
@@ -151,7 +142,7 @@ def build_plan(checkpoint: Checkpoint, direction: str | None) -> ExportPlan:
         "translate.value_range": "[-1, 1]",
         "translate.normalisation": "model = pixel / 127.5 - 1; pixel = (model + 1) * 127.5, rounded, clipped to 0..255",
         "translate.layout": "NCHW",
-        "translate.source_sha256": _sha256(checkpoint.path / WEIGHTS),
+        "translate.source_sha256": file_sha256(checkpoint.path / WEIGHTS),
         "translate.source": str(checkpoint.path),
         "translate.toolkit_version": __version__,
         **{f"translate.{k}": v for k, v in plan.metadata.items()},

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import tempfile
@@ -59,6 +60,15 @@ def write_image(path: Path, rgb: np.ndarray) -> None:
     if not ok:
         raise TranslateError(f"could not encode an image as {path.suffix!r}: use .png or .jpg")
     atomic_write(path, lambda tmp: tmp.write_bytes(encoded.tobytes()))
+
+
+def file_sha256(path: Path) -> str:
+    """Hex sha256 of a file, read in 1 MiB blocks (weights files can be large)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def fsync_dir(path: Path) -> None:

@@ -30,7 +30,7 @@ from tqdm import tqdm
 from translate.classifier import accuracy
 from translate.data import resolve_data_root
 from translate.errors import ConfigError
-from translate.fileio import atomic_write
+from translate.fileio import atomic_write, file_sha256
 from translate.nets.classifier import Classifier
 
 WEIGHTS_ENV = "TRANSLATE_FID_WEIGHTS"
@@ -64,14 +64,6 @@ def find_fid_weights(path: str | os.PathLike | None = None, data_root: str | os.
         return Path(named)
     default = resolve_data_root(data_root) / "fid" / WEIGHTS_NAME
     return default if default.is_file() else None
-
-
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _to_inception_input(images: torch.Tensor) -> torch.Tensor:
@@ -141,7 +133,7 @@ class InceptionFeatures:
                 self._weights_id = self.weights_name
             else:
                 size = self.weights_path.stat().st_size
-                self._weights_id = f"{self.weights_name}:{size}:{_file_sha256(self.weights_path)}"
+                self._weights_id = f"{self.weights_name}:{size}:{file_sha256(self.weights_path)}"
         return self._weights_id
 
     def __call__(self, images: torch.Tensor, batch_size: int = 50, progress: bool = False) -> np.ndarray:
