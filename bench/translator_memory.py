@@ -1,0 +1,92 @@
+"""Peak memory of ONNX Runtime translating one image with the full-size CycleGAN generator.
+
+Each size runs in a fresh process (peak RSS cannot be reset inside one), so the numbers
+are the whole process's high-water mark: runtime, model and activations.
+
+    python bench/translator_memory.py [--sizes 256 512 1024] [--out bench/results/translator-memory.md]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import torch
+
+from translate.export import ExportPlan, write_onnx
+from translate.nets.cyclegan import CycleGANConfig, ResnetGenerator
+
+ROOT = Path(__file__).resolve().parents[1]
+PROBE = """
+import resource, sys, time
+import numpy as np
+from translate.runtime import Translator
+translator = Translator(sys.argv[1], threads=2, max_pixels=1 << 40)
+side = int(sys.argv[2])
+image = np.random.default_rng(0).integers(0, 256, (side, side, 3), dtype=np.uint8)
+start = time.perf_counter()
+translator.translate(image)
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, time.perf_counter() - start)
+"""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[256, 512, 1024])
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "translator-memory.md")
+    args = parser.parse_args()
+    torch.manual_seed(0)
+    generator = ResnetGenerator(CycleGANConfig(n_blocks=9, ngf=64)).eval()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "g.onnx"
+        axes = {name: {0: "batch", 2: "height", 3: "width"} for name in ("image", "translated")}
+        plan = ExportPlan(
+            generator, ["image"], axes, [(torch.rand(1, 3, 64, 64) * 2 - 1,)], output_names=["translated"]
+        )
+        plan.metadata = {
+            "translate.family": "cyclegan",
+            "translate.channels": "3",
+            "translate.pad_multiple": "4",
+            "translate.min_size": "8",
+        }
+        write_onnx(plan, path, 17, fp16=False)
+        rows = []
+        for side in args.sizes:
+            out = subprocess.run(
+                [sys.executable, "-c", PROBE, str(path), str(side)],
+                capture_output=True,
+                text=True,
+                check=True,
+                cwd=ROOT,
+            ).stdout.split()
+            peak, seconds = int(out[0]), float(out[1])
+            rows.append(
+                {"side": side, "megapixels": side * side / 1e6, "peak_rss_mb": peak / 2**20, "seconds": seconds}
+            )
+    lines = [
+        "ONNX Runtime (CPU, 2 threads), CycleGAN ResNet generator (9 blocks, ngf 64), one image, fp32.",
+        "",
+        "| input | megapixels | peak RSS (MB) | MB per extra megapixel (vs the first row) | seconds |",
+        "| --- | ---: | ---: | ---: | ---: |",
+    ]
+    base = rows[0]
+    for row in rows:
+        extra = row["megapixels"] - base["megapixels"]
+        slope = (row["peak_rss_mb"] - base["peak_rss_mb"]) / extra if extra else float("nan")
+        lines.append(
+            f"| {row['side']}x{row['side']} | {row['megapixels']:.2f} | {row['peak_rss_mb']:.0f} | "
+            f"{slope:.0f} | {row['seconds']:.2f} |"
+        )
+    text = "\n".join(lines) + "\n"
+    print(text)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(text)
+    args.out.with_suffix(".json").write_text(json.dumps(rows, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
