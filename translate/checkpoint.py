@@ -26,7 +26,7 @@ from torch import nn
 
 from translate import __version__
 from translate.errors import CheckpointError, ConfigError
-from translate.fileio import atomic_write, fsync_dir
+from translate.fileio import atomic_write, fsync_dir, write_json
 
 WEIGHTS = "model.safetensors"
 CONFIG = "config.json"
@@ -192,6 +192,23 @@ def load_cyclegan_generator(path: str | os.PathLike, direction: str = "AtoB") ->
     generator = ResnetGenerator(config)
     load_weights(generator, checkpoint, GENERATOR_NAMES[direction])
     return generator.eval(), config
+
+
+def write_model_folder(
+    dest: Path,
+    family: str,
+    model_config: dict[str, Any],
+    modules: dict[str, nn.Module],
+    train_config: dict[str, Any] | None = None,
+    metadata: dict[str, str] | None = None,
+) -> None:
+    """A shipped model folder: weights and config as in a checkpoint, without training state.
+
+    Each file is replaced atomically; ``metadata`` goes into the safetensors header.
+    """
+    tensors = _flat_state(modules)
+    atomic_write(dest / WEIGHTS, lambda tmp: save_file(tensors, str(tmp), metadata=metadata))
+    write_json(dest / CONFIG, _meta(family, model_config, train_config or {}))
 
 
 def _flat_state(modules: dict[str, nn.Module]) -> dict[str, torch.Tensor]:

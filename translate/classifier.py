@@ -18,18 +18,17 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from safetensors.torch import load_file, save_file
 from torch import nn
 
+from translate.checkpoint import CONFIG, WEIGHTS, load_weights, model_config, read_checkpoint, write_model_folder
 from translate.cli import run_cli
 from translate.data import load_mnist, resolve_data_root, to_unit_range
 from translate.errors import CheckpointError
-from translate.fileio import atomic_write, write_json
+from translate.fileio import atomic_write
 from translate.nets.classifier import Classifier, ClassifierConfig
 
 DEFAULT_CLASSIFIER = Path(__file__).resolve().parent.parent / "models" / "mnist-classifier"
-WEIGHTS_FILE = "model.safetensors"
-CONFIG_FILE = "config.json"
+FAMILY = "classifier"
 
 
 def random_shift(images: torch.Tensor, max_shift: int, generator: torch.Generator) -> torch.Tensor:
@@ -90,10 +89,8 @@ def train(
 
 
 def save_classifier(model: Classifier, out: Path, card: str, metadata: dict[str, str]) -> None:
-    """Write weights, config and model card; each file appears whole or not at all."""
-    tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    atomic_write(out / WEIGHTS_FILE, lambda tmp: save_file(tensors, str(tmp), metadata=metadata))
-    write_json(out / CONFIG_FILE, model.config.to_dict())
+    """Write a model folder (as for every shipped model) and its card; each file appears whole or not at all."""
+    write_model_folder(out, FAMILY, model.config.to_dict(), {FAMILY: model}, metadata=metadata)
     atomic_write(out / "README.md", lambda tmp: tmp.write_text(card))
 
 
@@ -105,16 +102,17 @@ def load_classifier(path: str | os.PathLike | None = None) -> Classifier:
     folder = Path(path) if path is not None else DEFAULT_CLASSIFIER
     if folder.is_file():
         folder = folder.parent
-    weights, config_file = folder / WEIGHTS_FILE, folder / CONFIG_FILE
-    if not weights.is_file() or not config_file.is_file():
+    if not (folder / WEIGHTS).is_file() or not (folder / CONFIG).is_file():
         raise CheckpointError(
-            f"no classifier in {folder}: expected {WEIGHTS_FILE} and {CONFIG_FILE}; pass --classifier DIR "
+            f"no classifier in {folder}: expected {WEIGHTS} and {CONFIG}; pass --classifier DIR "
             "or train one with python -m translate.classifier --out DIR"
         )
     try:
-        model = Classifier(ClassifierConfig.from_dict(json.loads(config_file.read_text())))
-        model.load_state_dict(load_file(weights))
-    except Exception as exc:  # bad JSON, config, safetensors file or shapes: all a broken folder
+        checkpoint = read_checkpoint(folder)
+        checkpoint.expect_family(FAMILY)
+        model = Classifier(model_config(checkpoint, ClassifierConfig))
+        load_weights(model, checkpoint, FAMILY)
+    except CheckpointError as exc:
         raise CheckpointError(f"cannot load the classifier in {folder}: {exc}; re-train or re-download it") from exc
     return model.eval()
 
