@@ -66,3 +66,17 @@ def test_corrupt_weights_file_is_a_clear_error(tmp_path):
     (path / "model.safetensors").write_bytes(b"\x00" * 10)
     with pytest.raises(CheckpointError, match="not a readable safetensors file"):
         load_generator(tmp_path)
+
+
+def test_model_folder_files_get_the_usual_permissions(tmp_path):
+    import os
+
+    from translate.checkpoint import write_model_folder
+
+    write_model_folder(tmp_path / "model", "dcgan", CONFIG.to_dict(), {"generator": Generator(CONFIG)})
+    umask = os.umask(0)
+    os.umask(umask)
+    for name in ("model.safetensors", "config.json"):  # safetensors replaces the file it writes
+        assert (tmp_path / "model" / name).stat().st_mode & 0o777 == 0o666 & ~umask
+    loaded, config = load_generator(tmp_path / "model")
+    assert config == CONFIG
