@@ -26,10 +26,6 @@ class Context:
     device: torch.device = torch.device("cpu")
 
     @property
-    def is_main(self) -> bool:
-        return self.rank == 0
-
-    @property
     def distributed(self) -> bool:
         return self.world_size > 1
 
@@ -60,11 +56,6 @@ def setup(device: torch.device) -> Context:
 def shutdown(context: Context) -> None:
     if context.distributed and dist.is_initialized():
         dist.destroy_process_group()
-
-
-def barrier(context: Context) -> None:
-    if context.distributed:
-        dist.barrier()
 
 
 def wrap(module: nn.Module, context: Context) -> nn.Module:
