@@ -17,7 +17,6 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 from translate.checkpoint import load_generator, read_checkpoint
 from translate.classifier import DEFAULT_CLASSIFIER, load_classifier
@@ -34,28 +33,10 @@ from translate.metrics import (
     fid,
     kid,
 )
+from translate.sample import generate, requested_labels
 
 KID_SUBSETS = 100
 KID_SUBSET_SIZE = 1000
-
-
-def generate(
-    generator: nn.Module, z_dim: int, n_classes: int, n: int, seed: int, batch_size: int, device: torch.device
-) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """``n`` images (on the CPU) from seeded standard-normal noise, with the labels asked for.
-
-    Conditional models get balanced labels, ``i % n_classes`` for sample ``i``, so every
-    class is scored on the same number of samples. Noise and labels are those of
-    ``translate.sample.generate`` with the same seed, drawn here in batches.
-    """
-    z = torch.randn(n, z_dim, generator=torch.Generator().manual_seed(seed))
-    labels = torch.arange(n) % n_classes if n_classes else None
-    batches = []
-    with torch.inference_mode():
-        for start in range(0, n, batch_size):
-            batch_labels = None if labels is None else labels[start : start + batch_size].to(device)
-            batches.append(generator(z[start : start + batch_size].to(device), batch_labels).float().cpu())
-    return torch.cat(batches), labels
 
 
 def real_images(data_root: Path, size: int, limit: int | None = None) -> tuple[torch.Tensor, str]:
@@ -95,7 +76,9 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
     extractor = InceptionFeatures(args.fid_weights, device, args.data)
     real, real_resize = real_images(resolve_data_root(args.data), config.image_size, args.real_n)
 
-    fake, labels = generate(generator, config.z_dim, config.n_classes, args.n, args.seed, args.batch_size, device)
+    # Exactly the images python -m translate.sample draws with the same seed.
+    fake = generate(generator, config, args.n, None, args.seed, device, args.batch_size)
+    labels = requested_labels(config, args.n)
     real_feats = cached_features(
         extractor, real, f"mnist-test-{config.image_size}px", args.cache_dir, args.batch_size, progress
     )

@@ -17,6 +17,18 @@ from translate.fileio import write_image
 from translate.nets.dcgan import DCGANConfig
 
 
+def requested_labels(config: DCGANConfig, n: int, label: int | None = None) -> torch.Tensor | None:
+    """The labels ``generate`` asks for: ``label`` for every image, or when it is None the
+    classes in turn (0, 1, ..., 9, 0, 1, ...); None for unconditional models."""
+    if config.n_classes:
+        if label is not None and not 0 <= label < config.n_classes:
+            raise ConfigError(f"--label {label} is out of range: this model has classes 0..{config.n_classes - 1}")
+        return torch.full((n,), label) if label is not None else torch.arange(n) % config.n_classes
+    if label is not None:
+        raise ConfigError("--label needs a conditional (cdcgan) model; this one is unconditional")
+    return None
+
+
 @torch.no_grad()
 def generate(
     generator: torch.nn.Module,
@@ -25,22 +37,23 @@ def generate(
     label: int | None = None,
     seed: int = 0,
     device: torch.device | str = "cpu",
+    batch_size: int = 256,
 ) -> torch.Tensor:
-    """``n`` images in [-1, 1] from seeded noise; for conditional models ``label`` or,
-    when it is None, the classes in turn (0, 1, ..., 9, 0, 1, ...)."""
+    """``n`` images in [-1, 1] (on the CPU) from seeded noise with :func:`requested_labels`.
+
+    The noise is drawn at once and run ``batch_size`` at a time, so the images do not
+    depend on the batch size (the generator is in eval mode) and large ``n`` fits in memory.
+    """
     if n < 1:
         raise ConfigError(f"--n must be at least 1, got {n}")
-    if config.n_classes:
-        if label is not None and not 0 <= label < config.n_classes:
-            raise ConfigError(f"--label {label} is out of range: this model has classes 0..{config.n_classes - 1}")
-        labels = torch.full((n,), label) if label is not None else torch.arange(n) % config.n_classes
-    elif label is not None:
-        raise ConfigError("--label needs a conditional (cdcgan) model; this one is unconditional")
-    else:
-        labels = None
+    labels = requested_labels(config, n, label)
     z = torch.randn(n, config.z_dim, generator=torch.Generator().manual_seed(seed))
     generator = generator.to(device)
-    return generator(z.to(device), None if labels is None else labels.to(device)).float().cpu()
+    batches = []
+    for start in range(0, n, batch_size):
+        batch_labels = None if labels is None else labels[start : start + batch_size].to(device)
+        batches.append(generator(z[start : start + batch_size].to(device), batch_labels).float().cpu())
+    return torch.cat(batches)
 
 
 def main(argv: list[str] | None = None) -> None:
