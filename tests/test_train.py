@@ -6,7 +6,9 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+from translate.checkpoint import load_generator
 from translate.cli import run_cli
+from translate.recipes.common import averaged_copy, update_average
 from translate.train import main as train_main
 
 from .cli_errors import one_line_error
@@ -51,13 +53,15 @@ def test_short_real_run_writes_samples_metrics_and_checkpoint(tmp_path, family, 
     assert any((run / "tensorboard").iterdir())
 
 
-def test_resume_mid_epoch_gives_the_same_weights_as_a_straight_run(tmp_path):
+@pytest.mark.parametrize("extra", [[], ["--ema", "0.9"]], ids=["plain", "ema"])
+def test_resume_mid_epoch_gives_the_same_weights_as_a_straight_run(tmp_path, extra):
     straight, resumed = tmp_path / "straight", tmp_path / "resumed"
-    train("cdcgan", "--out", str(straight), "--max-steps", "5", *TINY)
-    train("cdcgan", "--out", str(resumed), "--max-steps", "3", *TINY)
+    train("cdcgan", "--out", str(straight), "--max-steps", "5", *TINY, *extra)
+    train("cdcgan", "--out", str(resumed), "--max-steps", "3", *TINY, *extra)
     train("cdcgan", "--out", str(resumed), "--max-steps", "5", "--resume", *TINY)
     a, b = weights(straight), weights(resumed)
     assert a.keys() == b.keys()
+    assert any(k.startswith("generator_ema.") for k in a) == bool(extra)
     assert all(torch.equal(a[k], b[k]) for k in a), "resumed weights differ from the straight run"
 
 
@@ -97,6 +101,30 @@ def test_resume_across_epochs_on_an_image_folder(tmp_path, digit_folder):
     ]
 
 
+def test_ema_run_ships_the_weight_average(tmp_path):
+    run = tmp_path / "run"
+    train("dcgan", "--out", str(run), "--max-steps", "4", "--ema", "0.5", *TINY)
+    saved = weights(run)
+    generator, _ = load_generator(run)
+    loaded = generator.state_dict()
+    assert all(torch.equal(loaded[k], saved[f"generator_ema.{k}"]) for k in loaded)
+    # After four steps at decay 0.5 the average lags the live weights but has moved off the start.
+    conv = next(k for k in loaded if k.endswith("weight") and loaded[k].dim() == 4)
+    assert not torch.equal(saved[f"generator.{conv}"], loaded[conv])
+
+
+def test_update_average_moves_parameters_by_one_minus_decay_and_copies_buffers():
+    model = torch.nn.BatchNorm1d(3)
+    average = averaged_copy(model)
+    assert not any(p.requires_grad for p in average.parameters())
+    with torch.no_grad():
+        model.weight.fill_(3.0)  # average's weight is still 1
+        model.running_mean.fill_(5.0)
+    update_average(average, model, decay=0.75)
+    assert torch.allclose(average.weight, torch.full((3,), 1.5))  # 0.75 * 1 + 0.25 * 3
+    assert torch.equal(average.running_mean, model.running_mean)
+
+
 def _error(capsys, *argv: str) -> str:
     return one_line_error(capsys, train_main, *argv)
 
@@ -104,6 +132,7 @@ def _error(capsys, *argv: str) -> str:
 def test_bad_input_gets_one_line_errors_and_leaves_no_files(tmp_path, capsys, digit_folder):
     out = tmp_path / "run"
     assert "unknown loss 'wgan'" in _error(capsys, "dcgan", "--out", str(out), "--loss", "wgan", *TINY)
+    assert "--ema must be in [0, 1)" in _error(capsys, "dcgan", "--out", str(out), "--ema", "1", *TINY)
     assert "MNIST not found" in _error(capsys, "dcgan", "--out", str(out), "--data", str(tmp_path / "x"), *TINY)
     assert "--resume found nothing" in _error(capsys, "dcgan", "--out", str(out), "--resume", *TINY)
     assert not out.exists()

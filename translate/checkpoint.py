@@ -21,12 +21,15 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import torch
+from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 from torch import nn
 
 from translate import __version__
 from translate.errors import CheckpointError, ConfigError
 from translate.fileio import atomic_write, fsync_dir, write_json
+
+EMA_NAME = "generator_ema"  # module name of a DCGAN generator's weight average (--ema)
 
 WEIGHTS = "model.safetensors"
 CONFIG = "config.json"
@@ -56,6 +59,16 @@ class Checkpoint:
         if not picked:
             raise CheckpointError(f"{self.path / WEIGHTS} holds no weights for {prefix!r}")
         return picked
+
+    def has_weights(self, prefix: str) -> bool:
+        """Whether the weights file holds a module saved under ``prefix``."""
+        head = prefix + "."
+        try:
+            with safe_open(self.path / WEIGHTS, "pt") as weights:
+                names = weights.keys()  # reads the header only
+        except Exception as exc:  # safetensors raises its own error types for corrupt files
+            raise CheckpointError(f"{self.path / WEIGHTS} is not a readable safetensors file: {exc}") from exc
+        return any(name.startswith(head) for name in names)
 
     def training_state(self) -> dict[str, Any]:
         state_file = self.path / STATE
@@ -168,14 +181,19 @@ def model_config(checkpoint: Checkpoint, config_class: type[T]) -> T:
 
 
 def load_generator(path: str | os.PathLike) -> tuple[nn.Module, Any]:
-    """The generator of a DCGAN / cDCGAN checkpoint, in eval mode, with its config."""
+    """The generator of a DCGAN / cDCGAN checkpoint, in eval mode, with its config.
+
+    A run trained with ``--ema`` also holds the generator's weight average, and that is
+    the one returned: it is the model the run was trained to produce.
+    """
     from translate.nets.dcgan import DCGANConfig, Generator
 
     checkpoint = read_checkpoint(path)
     checkpoint.expect_family("dcgan", "cdcgan")
     config = model_config(checkpoint, DCGANConfig)
     generator = Generator(config)
-    load_weights(generator, checkpoint, "generator")
+    prefix = EMA_NAME if checkpoint.has_weights(EMA_NAME) else "generator"
+    load_weights(generator, checkpoint, prefix)
     return generator.eval(), config
 
 

@@ -85,6 +85,8 @@ def _gan_options(parser: argparse.ArgumentParser) -> None:
     optim.add_argument("--beta2", type=float, help="default 0.999 (0.9 for wgan-gp)")
     optim.add_argument("--n-critic", type=_positive, help="discriminator steps per generator step (5 for wgan-gp)")
     optim.add_argument("--gp-weight", type=float, default=10.0, help="gradient penalty lambda for wgan-gp")
+    optim.add_argument("--ema", type=float, default=0.0, metavar="DECAY",
+                       help="keep an exponential moving average of G's weights (e.g. 0.999) and ship it; 0: off")
 
 
 def _cyclegan_options(parser: argparse.ArgumentParser) -> None:
@@ -152,7 +154,7 @@ def _fresh_configs(args: argparse.Namespace) -> tuple[DCGANConfig, GANHyper, dic
         upsample=args.upsample,
     )
     hyper = GANHyper(args.loss, settings["lr"], settings["beta1"], settings["beta2"], settings["n_critic"],
-                     args.gp_weight)
+                     args.gp_weight, args.ema)
     train = {"dataset": args.dataset, "batch_size": args.batch_size, "seed": args.seed, "classes": []}
     return config, hyper, train
 
@@ -246,7 +248,7 @@ def _cyclegan_settings(
     config.validate()
     hyper = CycleGANHyper(args.loss, args.lambda_cycle, args.lambda_identity, args.pool_size, args.lr, args.beta1,
                           args.beta2, args.epochs or 100, 100 if args.epochs_decay is None else args.epochs_decay,
-                          args.gp_weight)
+                          args.gp_weight, args.ema)
     hyper.validate()
     train = {"domains": [domain_a, domain_b], "load_size": args.load_size, "batch_size": args.batch_size,
              "seed": args.seed}

@@ -10,9 +10,11 @@ from typing import Any
 import torch
 from torch import nn
 
+from translate.checkpoint import EMA_NAME
+from translate.errors import ConfigError
 from translate.losses import adversarial
 from translate.nets.dcgan import DCGANConfig, Discriminator, Generator
-from translate.recipes.common import adam, critic_loss
+from translate.recipes.common import adam, averaged_copy, critic_loss, update_average
 
 
 @dataclass
@@ -25,6 +27,11 @@ class GANHyper:
     beta2: float = 0.999
     n_critic: int = 1
     gp_weight: float = 10.0
+    ema: float = 0.0  # decay of the generator's weight average; 0 trains without one
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.ema < 1.0:
+            raise ConfigError(f"--ema must be in [0, 1) (e.g. 0.999), not {self.ema}")
 
 
 class GANRecipe:
@@ -42,6 +49,8 @@ class GANRecipe:
         self.d_loss, self.g_loss = adversarial(hyper.loss)
         self.generator = Generator(config).to(device)
         self.discriminator = Discriminator(config).to(device)
+        # What sampling, export and evaluation use: the average when there is one.
+        self.generator_ema = averaged_copy(self.generator) if hyper.ema else None
         self.opt_g = adam(self.generator.parameters(), hyper.lr, hyper.beta1, hyper.beta2, device)
         self.opt_d = adam(self.discriminator.parameters(), hyper.lr, hyper.beta1, hyper.beta2, device)
         self.autocast = autocast
@@ -50,7 +59,10 @@ class GANRecipe:
         self.fixed_z, self.fixed_labels = self._fixed_inputs(seed)
 
     def modules(self) -> dict[str, nn.Module]:
-        return {"generator": self.generator, "discriminator": self.discriminator}
+        modules = {"generator": self.generator, "discriminator": self.discriminator}
+        if self.generator_ema is not None:
+            modules[EMA_NAME] = self.generator_ema
+        return modules
 
     def optimizers(self) -> dict[str, torch.optim.Optimizer]:
         return {"generator": self.opt_g, "discriminator": self.opt_d}
@@ -82,16 +94,20 @@ class GANRecipe:
             self.opt_g.zero_grad(set_to_none=True)
             g_loss.backward()
             self.opt_g.step()
+            if self.generator_ema is not None:
+                update_average(self.generator_ema, self.generator, self.hyper.ema)
             logs["g_loss"] = g_loss.item()
         return logs
 
     @torch.no_grad()
     def sample_grid(self) -> tuple[torch.Tensor, int]:
-        """Images from the fixed inputs, in eval mode (batch norm uses running statistics)."""
-        self.generator.eval()
+        """Images from the fixed inputs by the generator that ships (the average if any),
+        in eval mode (batch norm uses running statistics)."""
+        generator = self.generator if self.generator_ema is None else self.generator_ema
+        generator.eval()
         try:
             z, labels = self.fixed_z.to(self.device), self._labels(self.fixed_labels.to(self.device))
-            return self.generator(z, labels).float(), 10 if self.config.n_classes else 8
+            return generator(z, labels).float(), 10 if self.config.n_classes else 8
         finally:
             self.generator.train()
 
