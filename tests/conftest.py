@@ -44,3 +44,17 @@ def digit_folder(tmp_path, mnist_test) -> Path:
         if len(counts) == 10 and all(c == 4 for c in counts.values()):
             break
     return root
+
+
+@pytest.fixture(scope="session")
+def demo_exports(tmp_path_factory, data_root) -> Path:
+    """The demo's exports folder: shipped digit models plus a tiny real-trained CycleGAN both ways."""
+    from .exporting import demo_exports
+
+    return demo_exports(tmp_path_factory.mktemp("demo"))
+
+
+@pytest.fixture(scope="session")
+def horse_photo(data_root) -> Path:
+    """A real horse from the horse2zebra test set (256 x 256 JPEG)."""
+    return data_root / "horse2zebra" / "testA" / "n02381460_1010.jpg"

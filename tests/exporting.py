@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 from translate.cli import run_cli
@@ -10,6 +11,7 @@ from translate.train import main as train_main
 from .cyclegan_data import TINY as CYCLEGAN_TINY
 from .cyclegan_data import horse2zebra
 
+REPO = Path(__file__).resolve().parents[1]
 TINY = ["--ngf", "8", "--ndf", "8", "--z-dim", "16", "--batch-size", "16"]
 
 
@@ -23,3 +25,18 @@ def trained_run(root: Path, family: str, steps: int = 4) -> Path:
         argv = [family, *TINY]
     run_cli(train_main, [*argv, "--out", str(run), "--max-steps", str(steps)])
     return run
+
+
+def demo_exports(root: Path) -> Path:
+    """An exports folder laid out as the demo expects: the shipped digit models, and a tiny
+    CycleGAN trained a few steps on real horse2zebra images, exported both ways."""
+    from translate.export import export
+
+    exports = root / "exports"
+    exports.mkdir(parents=True)
+    for name in ("cdcgan-mnist.onnx", "dcgan-mnist.onnx"):
+        shutil.copy(REPO / "exports" / name, exports / name)
+    run = trained_run(root, "cyclegan")
+    export(run, exports / "horse2zebra.onnx", direction="AtoB")
+    export(run, exports / "zebra2horse.onnx", direction="BtoA")
+    return exports

@@ -66,6 +66,17 @@ def test_sampler_rejects_bad_arguments(onnx_files, kwargs, message):
         Sampler(onnx_files["cdcgan"]).sample(**kwargs)
 
 
+def test_generate_takes_explicit_codes_and_sample_is_generate_of_codes(onnx_files):
+    sampler = Sampler(onnx_files["cdcgan"], threads=1)
+    z = sampler.codes(5, seed=3)
+    assert z.shape == (5, sampler.z_dim) and z.dtype == np.float32
+    assert np.array_equal(sampler.generate(z, labels=2), sampler.sample(5, labels=2, seed=3))
+    assert np.array_equal(sampler.generate(z.astype(np.float64))[1:], sampler.generate(z[1:], labels=[1, 2, 3, 4]))
+    for bad in (z[0], z[:, :-1], z.astype(np.int64), np.full_like(z, np.nan)):
+        with pytest.raises(InputError, match="z "):
+            sampler.generate(bad)
+
+
 def test_unconditional_sampler_refuses_labels(onnx_files):
     with pytest.raises(InputError, match="unconditional"):
         Sampler(onnx_files["dcgan"]).sample(2, labels=1)

@@ -121,10 +121,24 @@ class Sampler:
                batch_size: int = 256) -> np.ndarray:
         """``n`` images, uint8 N x H x W x C. ``labels`` (conditional models): one class
         index for all, one per image, or None for the classes in turn."""
+        return self.generate(self.codes(n, seed), labels, batch_size)
+
+    def codes(self, n: int, seed: int = 0) -> np.ndarray:
+        """The ``n`` x z_dim latent codes that :meth:`sample` draws for ``seed`` (float32)."""
         if not isinstance(n, (int, np.integer)) or n < 1:
             raise InputError(f"n must be a positive integer, got {n!r}")
+        return np.random.default_rng(seed).standard_normal((n, self.z_dim), dtype=np.float32)
+
+    def generate(self, z: np.ndarray, labels: int | Sequence[int] | None = None, batch_size: int = 256) -> np.ndarray:
+        """Images for given latent codes (N x z_dim), e.g. points between two seeds' codes."""
+        z = np.asarray(z)
+        if z.ndim != 2 or z.shape[0] < 1 or z.shape[1] != self.z_dim or not np.issubdtype(z.dtype, np.floating):
+            raise InputError(f"z must be a float array of shape N x {self.z_dim}, got {z.dtype} {z.shape}")
+        if not np.isfinite(z).all():
+            raise InputError("z holds NaN or infinite values")
+        n = len(z)
+        z = z.astype(np.float32)
         label_array = self._labels(n, labels)
-        z = np.random.default_rng(seed).standard_normal((n, self.z_dim), dtype=np.float32)
         out = []
         for start in range(0, n, batch_size):
             feeds = {"z": z[start : start + batch_size]}

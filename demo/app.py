@@ -1,0 +1,302 @@
+"""The browser demo: digits from the exported (c)DCGAN and horse <-> zebra from the exported CycleGAN.
+
+    python demo/app.py [--port 7860] [--share false] [--exports exports]
+
+It runs on the ONNX files in ``--exports`` through :mod:`translate.runtime`, so it needs
+no PyTorch. A missing model file disables only its own tab, which says how to make the
+file. Requests are queued with a small concurrency limit, so several users at once share
+the machine instead of exhausting it, and the page loads no analytics or CDN resources.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from functools import partial, wraps
+from pathlib import Path
+from typing import Any, TypeVar
+
+import cv2
+import gradio as gr
+import numpy as np
+
+from translate.errors import InputError, TranslateError
+from translate.images import decode_image
+from translate.runtime import Sampler, Translator
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = Path(__file__).resolve().parent / "examples"
+DIGIT_FILES = {"cdcgan": "cdcgan-mnist.onnx", "dcgan": "dcgan-mnist.onnx"}
+DIGIT_LABELS = {"cdcgan": "cDCGAN: pick the digit", "dcgan": "DCGAN: unconditional"}
+PHOTO_FILES = {"AtoB": "horse2zebra.onnx", "BtoA": "zebra2horse.onnx"}
+DEFAULT_DOMAINS = ("horse", "zebra")
+MAX_DIGITS = 100
+DIGIT_SCALE = 3  # 28 px digits are shown three times larger, with sharp pixels
+DEFAULT_MAX_SIDE = 1024
+
+HOW_TO_EXPORT = {
+    "cdcgan": "python -m translate.export models/cdcgan-mnist --out {path}",
+    "dcgan": "python -m translate.export models/dcgan-mnist --out {path}",
+    "AtoB": "python -m translate.train cyclegan --domains horse zebra --gpu --out runs/horse2zebra, then "
+    "python -m translate.export runs/horse2zebra --direction AtoB --out {path}",
+    "BtoA": "python -m translate.export runs/horse2zebra --direction BtoA --out {path}",
+}
+
+T = TypeVar("T")
+
+
+@dataclass
+class DemoModels:
+    """The runtime sessions the demo found, and why the others are unavailable."""
+
+    samplers: dict[str, Sampler] = field(default_factory=dict)
+    translators: dict[str, Translator] = field(default_factory=dict)
+    problems: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, exports: Path, threads: int | None = None) -> DemoModels:
+        """Open every model file there is; a missing or broken one becomes a message, not a crash."""
+        models = cls()
+        for key, name in {**DIGIT_FILES, **PHOTO_FILES}.items():
+            path = exports / name
+            try:
+                if key in DIGIT_FILES:
+                    models.samplers[key] = Sampler(path, threads=threads)
+                else:
+                    models.translators[key] = Translator(path, threads=threads)
+            except TranslateError as exc:
+                if path.exists():
+                    models.problems[key] = f"`{path}` cannot be used: {exc}"
+                else:
+                    models.problems[key] = f"`{path}` is missing. To make it: `{HOW_TO_EXPORT[key].format(path=path)}`"
+        return models
+
+    def domains(self) -> tuple[str, str]:
+        """(A, B) domain names, read from the export metadata when there is a translator."""
+        for key, translator in self.translators.items():
+            meta = translator.info.metadata
+            source, target = meta.get("translate.source_domain"), meta.get("translate.target_domain")
+            if source and target:
+                return (source, target) if key == "AtoB" else (target, source)
+        return DEFAULT_DOMAINS
+
+    def direction_choices(self) -> list[tuple[str, str]]:
+        a, b = self.domains()
+        return [(f"{a} → {b}", "AtoB"), (f"{b} → {a}", "BtoA")]
+
+
+def user_errors(function: Callable[..., T]) -> Callable[..., T]:
+    """Show our own errors (bad file, bad setting) as a message in the page, never a traceback."""
+
+    @wraps(function)
+    def wrapper(*args: Any, **kwargs: Any) -> T:
+        try:
+            return function(*args, **kwargs)
+        except TranslateError as exc:
+            raise gr.Error(str(exc), print_exception=False) from exc
+
+    return wrapper
+
+
+def tile(images: np.ndarray, columns: int, pad: int = 2, scale: int = 1) -> np.ndarray:
+    """N x H x W x C uint8 images on a grid with ``columns`` per row, as one RGB image."""
+    n, height, width, _ = images.shape
+    rows = -(-n // columns)
+    grid = np.full((rows * (height + pad) + pad, columns * (width + pad) + pad, 3), 255, np.uint8)
+    for index, image in enumerate(images):
+        top, left = pad + (index // columns) * (height + pad), pad + (index % columns) * (width + pad)
+        grid[top : top + height, left : left + width] = image if image.shape[2] == 3 else image.repeat(3, axis=2)
+    if scale > 1:
+        grid = cv2.resize(grid, None, fx=scale, fy=scale, interpolation=cv2.INTER_NEAREST)
+    return grid
+
+
+def slerp(a: np.ndarray, b: np.ndarray, t: float) -> np.ndarray:
+    """Spherical interpolation per row: Gaussian codes keep their typical norm along the way."""
+    unit_a = a / np.linalg.norm(a, axis=1, keepdims=True)
+    unit_b = b / np.linalg.norm(b, axis=1, keepdims=True)
+    omega = np.arccos(np.clip((unit_a * unit_b).sum(axis=1, keepdims=True), -1.0, 1.0))
+    sin = np.sin(omega)
+    linear = sin < 1e-6
+    weight_a = np.where(linear, 1.0 - t, np.sin((1.0 - t) * omega) / np.where(linear, 1.0, sin))
+    weight_b = np.where(linear, t, np.sin(t * omega) / np.where(linear, 1.0, sin))
+    return (weight_a * a + weight_b * b).astype(np.float32)
+
+
+def digit_grid(models: DemoModels, model: str, digit: str, count: float, seed: float, seed_b: float,
+               walk: float) -> np.ndarray:
+    """A grid of ``count`` digits from ``seed``, moved ``walk`` (0..1) of the way to ``seed_b``'s codes.
+
+    ``digit`` is "all" (the digits in turn, one column each) or one class name.
+    """
+    sampler = models.samplers.get(model)
+    if sampler is None:
+        raise InputError(models.problems.get(model, f"unknown model {model!r}"))
+    n = int(count)
+    if not 1 <= n <= MAX_DIGITS:
+        raise InputError(f"the number of images must be 1..{MAX_DIGITS}, got {count}")
+    if not 0.0 <= walk <= 1.0:
+        raise InputError(f"the walk must lie in 0..1, got {walk}")
+    z = slerp(sampler.codes(n, _seed(seed)), sampler.codes(n, _seed(seed_b)), walk)
+    classes = sampler.classes
+    if not classes or digit == "all":
+        labels = None
+    elif digit in classes:
+        labels = classes.index(digit)
+    else:
+        raise InputError(f"unknown digit {digit!r}: choose one of all, {', '.join(classes)}")
+    columns = len(classes) if classes and labels is None else int(np.ceil(np.sqrt(n)))
+    return tile(sampler.generate(z, labels), min(columns, n), scale=DIGIT_SCALE)
+
+
+def _seed(value: float | None) -> int:
+    if value is None or not float(value).is_integer() or not 0 <= value < 2**63:
+        raise InputError(f"a seed must be a whole number 0 or more, got {value}")
+    return int(value)
+
+
+def load_photo(path: str | os.PathLike | None, max_side: int) -> tuple[np.ndarray, str]:
+    """An uploaded file as RGB, scaled down to ``max_side`` if larger, and a note saying so."""
+    if not path:
+        raise InputError("upload a photo first (or click one of the examples)")
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read the upload {path.name}: {exc}") from exc
+    image = decode_image(data, name=path.name)
+    height, width = image.shape[:2]
+    if max(height, width) <= max_side:
+        return image, f"{path.name}: {width}×{height}"
+    factor = max_side / max(height, width)
+    size = (max(1, round(width * factor)), max(1, round(height * factor)))
+    scaled = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+    return scaled, f"{path.name}: {width}×{height}, scaled down to {size[0]}×{size[1]} (maximum side {max_side})"
+
+
+def translate_photo(models: DemoModels, path: str | None, direction: str, round_trip: bool,
+                    max_side: int = DEFAULT_MAX_SIDE) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, str]:
+    """(input as used, translation, round trip or None, note) for one uploaded photo."""
+    translator = models.translators.get(direction)
+    if translator is None:
+        raise InputError(models.problems.get(direction, f"unknown direction {direction!r}"))
+    image, note = load_photo(path, max_side)
+    translated = translator.translate(image)
+    back = None
+    if round_trip:
+        reverse = "BtoA" if direction == "AtoB" else "AtoB"
+        if reverse in models.translators:
+            back = models.translators[reverse].translate(translated)
+        else:
+            note += f". No round trip: {models.problems[reverse]}"
+    return image, translated, back, note
+
+
+def _problem_notes(models: DemoModels, keys: Sequence[str]) -> str:
+    return "\n\n".join(f"**Unavailable:** {models.problems[key]}" for key in keys if key in models.problems)
+
+
+def build_app(models: DemoModels, max_side: int = DEFAULT_MAX_SIDE, concurrency: int = 2,
+              queue_size: int = 32) -> gr.Blocks:
+    """The Blocks app over ``models``; events are queued, at most ``concurrency`` at a time."""
+    with gr.Blocks(title="translate: GAN demo", analytics_enabled=False) as app:
+        gr.Markdown("# translate\nGANs exported to ONNX, running in ONNX Runtime.")
+        with gr.Tab("Digits"):
+            _digits_tab(models)
+        with gr.Tab("Horse ↔ zebra"):
+            _photo_tab(models, max_side)
+    app.queue(default_concurrency_limit=concurrency, max_size=queue_size)
+    return app
+
+
+def _digits_tab(models: DemoModels) -> None:
+    notes = _problem_notes(models, list(DIGIT_FILES))
+    gr.Markdown(notes, elem_id="digits-problems", visible=bool(notes))
+    choices = [(DIGIT_LABELS[key], key) for key in DIGIT_FILES]
+    first = next((key for key in DIGIT_FILES if key in models.samplers), "cdcgan")
+    classes = models.samplers["cdcgan"].classes if "cdcgan" in models.samplers else [str(d) for d in range(10)]
+    with gr.Row():
+        with gr.Column():
+            model = gr.Radio(choices, value=first, label="Model")
+            digit = gr.Radio([("all 0–9", "all"), *[(c, c) for c in classes]], value="all", label="Digit",
+                             info="cDCGAN only; DCGAN draws any digit")
+            count = gr.Slider(1, MAX_DIGITS, value=20, step=1, label="Images")
+            with gr.Row():
+                seed = gr.Number(0, precision=0, minimum=0, label="Seed")
+                seed_b = gr.Number(1, precision=0, minimum=0, label="Walk towards seed")
+            walk = gr.Slider(0.0, 1.0, value=0.0, step=0.05, label="Walk (0: first seed, 1: second seed)")
+            button = gr.Button("Generate", variant="primary")
+        output = gr.Image(label="Digits", type="numpy", format="png", interactive=False, elem_id="digits-output")
+    generate = user_errors(partial(digit_grid, models))
+    inputs = [model, digit, count, seed, seed_b, walk]
+    button.click(generate, inputs, output, api_name="generate_digits")
+    walk.release(generate, inputs, output, api_name=False)
+
+
+def _photo_tab(models: DemoModels, max_side: int) -> None:
+    notes = _problem_notes(models, list(PHOTO_FILES))
+    gr.Markdown(notes, elem_id="photo-problems", visible=bool(notes))
+    choices = models.direction_choices()
+    first = next((key for key in PHOTO_FILES if key in models.translators), "AtoB")
+    with gr.Row():
+        with gr.Column():
+            photo = gr.File(label=f"Photo (JPEG, PNG, WebP, BMP or TIFF; larger than {max_side} px is scaled down)",
+                            file_types=["image"], type="filepath", elem_id="photo-input")
+            direction = gr.Radio(choices, value=first, label="Direction")
+            round_trip = gr.Checkbox(True, label="Also translate back (round trip)")
+            button = gr.Button("Translate", variant="primary")
+        with gr.Column():
+            note = gr.Markdown(label="note", elem_id="photo-note")
+            with gr.Row():
+                shown = gr.Image(label="Input", type="numpy", format="png", interactive=False, elem_id="photo-shown")
+                translated = gr.Image(label="Translation", type="numpy", format="png", interactive=False,
+                                      elem_id="photo-translated")
+                back = gr.Image(label="Round trip", type="numpy", format="png", interactive=False,
+                                elem_id="photo-round-trip")
+    a, _ = models.domains()
+    available = set(models.translators)
+    rows = [[str(path), "AtoB" if path.name.startswith(a) else "BtoA"] for path in sorted(EXAMPLES.glob("*.jpg"))]
+    rows = [row for row in rows if row[1] in available]
+    if rows:
+        gr.Examples(rows, [photo, direction], label="Examples from the horse2zebra test sets")
+    run = partial(translate_photo, models, max_side=max_side)
+    button.click(user_errors(run), [photo, direction, round_trip], [shown, translated, back, note],
+                 api_name="translate_photo")
+
+
+def _bool(text: str) -> bool:
+    if text.lower() in ("true", "1", "yes"):
+        return True
+    if text.lower() in ("false", "0", "no"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python demo/app.py", description="Serve the translate demo in a browser.")
+    parser.add_argument("--port", type=int, default=7860)
+    parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (0.0.0.0: every interface)")
+    parser.add_argument("--share", type=_bool, default=False, help="make a public gradio.live link (needs internet)")
+    parser.add_argument("--exports", type=Path, default=ROOT / "exports", help="folder of the ONNX files")
+    parser.add_argument("--max-side", type=int, default=DEFAULT_MAX_SIDE, help="uploads larger than this are scaled")
+    parser.add_argument("--concurrency", type=int, default=2, help="requests computed at once; the rest queue")
+    parser.add_argument("--queue-size", type=int, default=32, help="requests waiting at most; more are refused")
+    parser.add_argument("--max-upload", default="25mb", help="largest upload accepted")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    threads = max(1, (os.cpu_count() or 1) // args.concurrency)  # the concurrent requests share the cores
+    models = DemoModels.load(args.exports, threads)
+    for problem in models.problems.values():
+        print(f"warning: {problem}")
+    app = build_app(models, args.max_side, args.concurrency, args.queue_size)
+    app.launch(server_name=args.host, server_port=args.port, share=args.share, max_file_size=args.max_upload,
+               allowed_paths=[str(EXAMPLES)], footer_links=["api"])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,134 @@
+"""The demo's logic on real exported models, without a browser (tests/browser drives the page)."""
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from demo.app import DIGIT_SCALE, DemoModels, digit_grid, load_photo, slerp, tile, translate_photo
+from translate.classifier import load_classifier
+from translate.errors import DataError, InputError
+from translate.metrics import conditional_accuracy
+
+CELL = 28 * DIGIT_SCALE
+PAD = 2 * DIGIT_SCALE
+
+
+@pytest.fixture(scope="module")
+def models(demo_exports):
+    loaded = DemoModels.load(demo_exports, threads=1)
+    assert not loaded.problems
+    return loaded
+
+
+def digits_of(grid: np.ndarray, n: int, columns: int) -> np.ndarray:
+    """Cut a demo grid back into n 28 x 28 grey digits."""
+    cells = []
+    for i in range(n):
+        top, left = PAD + (i // columns) * (CELL + PAD), PAD + (i % columns) * (CELL + PAD)
+        cells.append(grid[top : top + CELL : DIGIT_SCALE, left : left + CELL : DIGIT_SCALE, 0])
+    return np.stack(cells)
+
+
+def as_tensor(digits: np.ndarray) -> torch.Tensor:
+    """uint8 N x 28 x 28 to the generator's N x 1 x 28 x 28 range [-1, 1]."""
+    return torch.from_numpy(digits).float().div(127.5).sub(1).unsqueeze(1)
+
+
+def test_the_picked_digit_is_the_digit_drawn(models):
+    grid = digit_grid(models, "cdcgan", "3", 16, 0, 1, 0.0)
+    assert grid.shape == (4 * (CELL + PAD) + PAD,) * 2 + (3,)
+    assert conditional_accuracy(load_classifier(), as_tensor(digits_of(grid, 16, 4)), torch.full((16,), 3)) >= 0.9
+
+
+def test_all_digits_come_one_per_column_and_seeds_differ(models):
+    grid = digit_grid(models, "cdcgan", "all", 20, 0, 1, 0.0)
+    assert grid.shape[1] == 10 * (CELL + PAD) + PAD and grid.shape[0] == 2 * (CELL + PAD) + PAD
+    labels = torch.arange(10).repeat(2)
+    assert conditional_accuracy(load_classifier(), as_tensor(digits_of(grid, 20, 10)), labels) >= 0.9
+    assert not np.array_equal(grid, digit_grid(models, "cdcgan", "all", 20, 1, 1, 0.0))
+    assert np.array_equal(grid, digit_grid(models, "cdcgan", "all", 20, 0, 1, 0.0))
+
+
+def test_the_walk_goes_from_the_first_seed_to_the_second(models):
+    start, end = (digit_grid(models, "dcgan", "all", 9, 0, 5, t) for t in (0.0, 1.0))
+    assert np.array_equal(start, digit_grid(models, "dcgan", "all", 9, 0, 0, 0.0))
+    assert np.array_equal(end, digit_grid(models, "dcgan", "all", 9, 5, 5, 0.0))
+    middle = digit_grid(models, "dcgan", "all", 9, 0, 5, 0.5)
+    assert not np.array_equal(middle, start) and not np.array_equal(middle, end)
+
+
+def test_slerp_keeps_the_norm_of_gaussian_codes():
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((2, 64, 100))
+    halfway = slerp(a, b, 0.5)
+    assert np.allclose(np.linalg.norm(halfway, axis=1), np.linalg.norm(a + b, axis=1) / np.linalg.norm(
+        a / np.linalg.norm(a, axis=1, keepdims=True) + b / np.linalg.norm(b, axis=1, keepdims=True), axis=1),
+        rtol=1e-4)
+    assert np.allclose(slerp(a, a, 0.3), a, atol=1e-5)  # identical codes: no division by sin(0)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("cdcgan", "3", 0, 0, 1, 0.0), "number of images must be 1..100"),
+        (("cdcgan", "3", 4, -1, 1, 0.0), "a seed must be a whole number"),
+        (("cdcgan", "3", 4, 0, 1, 1.5), "the walk must lie in 0..1"),
+        (("cdcgan", "x", 4, 0, 1, 0.0), "unknown digit 'x'"),
+        (("gan", "3", 4, 0, 1, 0.0), "unknown model 'gan'"),
+    ],
+)
+def test_bad_digit_settings_get_clear_errors(models, args, message):
+    with pytest.raises(InputError, match=message):
+        digit_grid(models, *args)
+
+
+def test_tile_lays_out_rows_and_greys_become_rgb():
+    images = np.arange(5 * 2 * 3, dtype=np.uint8).reshape(5, 2, 3, 1)
+    grid = tile(images, columns=3, pad=1)
+    assert grid.shape == (2 * 3 + 1, 3 * 4 + 1, 3)
+    assert np.array_equal(grid[1:3, 5:8, 1], images[1, :, :, 0])  # second image, first row
+    assert np.array_equal(grid[4:6, 1:4, 2], images[3, :, :, 0])  # fourth image starts row two
+    assert grid[0].min() == 255  # white padding
+
+
+def test_a_horse_becomes_a_same_size_image_and_comes_back(models, horse_photo):
+    shown, translated, back, note = translate_photo(models, str(horse_photo), "AtoB", True)
+    assert shown.shape == translated.shape == back.shape == (256, 256, 3)
+    assert np.abs(translated.astype(int) - shown).mean() > 5
+    assert note == "n02381460_1010.jpg: 256×256"
+
+
+def test_large_uploads_are_scaled_down_with_a_note(tmp_path, horse_photo):
+    big = tmp_path / "big horse.png"
+    cv2.imwrite(str(big), cv2.resize(cv2.imread(str(horse_photo)), (3000, 1500)))
+    image, note = load_photo(big, max_side=1024)
+    assert image.shape == (512, 1024, 3)
+    assert note == "big horse.png: 3000×1500, scaled down to 1024×512 (maximum side 1024)"
+
+
+def test_non_images_and_missing_uploads_get_clear_errors(tmp_path, models):
+    text = tmp_path / "notes.jpg"
+    text.write_text("not a photo")
+    with pytest.raises(DataError, match="notes.jpg is not a readable image"):
+        translate_photo(models, str(text), "AtoB", False)
+    with pytest.raises(InputError, match="upload a photo first"):
+        translate_photo(models, None, "AtoB", False)
+
+
+def test_missing_model_files_name_the_file_and_the_command(tmp_path, demo_exports, horse_photo):
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    (exports / "horse2zebra.onnx").write_bytes((demo_exports / "horse2zebra.onnx").read_bytes())
+    (exports / "dcgan-mnist.onnx").write_bytes(b"truncated")
+    models = DemoModels.load(exports, threads=1)
+    assert set(models.problems) == {"cdcgan", "dcgan", "BtoA"}
+    assert "cdcgan-mnist.onnx` is missing. To make it: `python -m translate.export models/cdcgan-mnist" in (
+        models.problems["cdcgan"])
+    assert "dcgan-mnist.onnx` cannot be used" in models.problems["dcgan"]
+    assert "--direction BtoA --out" in models.problems["BtoA"]
+    with pytest.raises(InputError, match="cdcgan-mnist.onnx` is missing"):
+        digit_grid(models, "cdcgan", "3", 4, 0, 1, 0.0)
+    _, translated, back, note = translate_photo(models, str(horse_photo), "AtoB", True)
+    assert translated.shape == (256, 256, 3) and back is None
+    assert "No round trip" in note and "zebra2horse.onnx` is missing" in note
