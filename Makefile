@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export TRANSLATE_DATA ?= $(abspath ../shared/data)
 
-.PHONY: setup train test lint
+.PHONY: setup browser train test demo lint
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,8 +21,19 @@ train: setup
 	$(BIN)/python -m translate.sample runs/cdcgan-mnist --n 100 --out runs/cdcgan-mnist/digits.png
 	$(BIN)/python -m translate.evaluate runs/cdcgan-mnist --n 10000
 
-test: setup
+# Debian's Chromium for the browser tests in tests/browser. Where it cannot be installed
+# (not root, no apt) they skip, unless TRANSLATE_REQUIRE_BROWSER=1 (CI) makes that a failure.
+browser:
+	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+		apt-get update -qq && apt-get install -y -qq chromium >/dev/null; } || \
+		echo "note: no Chromium (apt-get install chromium); the browser tests will skip"
+
+test: setup browser
 	$(BIN)/python -m pytest -q
+
+# The browser demo on the shipped ONNX files: http://127.0.0.1:7860
+demo: setup
+	$(BIN)/python demo/app.py
 
 lint: setup
 	$(BIN)/ruff check .

@@ -60,7 +60,7 @@ class DemoModels:
         """Open every model file there is; a missing or broken one becomes a message, not a crash."""
         models = cls()
         for key, name in {**DIGIT_FILES, **PHOTO_FILES}.items():
-            path = exports / name
+            path = _relative(exports / name)
             try:
                 if key in DIGIT_FILES:
                     models.samplers[key] = Sampler(path, threads=threads)
@@ -68,9 +68,9 @@ class DemoModels:
                     models.translators[key] = Translator(path, threads=threads)
             except TranslateError as exc:
                 if path.exists():
-                    models.problems[key] = f"`{path}` cannot be used: {exc}"
+                    models.problems[key] = f"{path} cannot be used: {exc}"
                 else:
-                    models.problems[key] = f"`{path}` is missing. To make it: `{HOW_TO_EXPORT[key].format(path=path)}`"
+                    models.problems[key] = f"{path} is missing. To make it: {HOW_TO_EXPORT[key].format(path=path)}"
         return models
 
     def domains(self) -> tuple[str, str]:
@@ -85,6 +85,14 @@ class DemoModels:
     def direction_choices(self) -> list[tuple[str, str]]:
         a, b = self.domains()
         return [(f"{a} → {b}", "AtoB"), (f"{b} → {a}", "BtoA")]
+
+
+def _relative(path: Path) -> Path:
+    """``path`` relative to the working folder where it lies inside it: shorter messages."""
+    try:
+        return path.resolve().relative_to(Path.cwd())
+    except ValueError:
+        return path
 
 
 def user_errors(function: Callable[..., T]) -> Callable[..., T]:
@@ -221,10 +229,10 @@ def _digits_tab(models: DemoModels) -> None:
         with gr.Column():
             model = gr.Radio(choices, value=first, label="Model")
             digit = gr.Radio([("all 0–9", "all"), *[(c, c) for c in classes]], value="all", label="Digit",
-                             info="cDCGAN only; DCGAN draws any digit")
+                             info="cDCGAN only; DCGAN draws any digit", elem_id="digit-choice")
             count = gr.Slider(1, MAX_DIGITS, value=20, step=1, label="Images")
             with gr.Row():
-                seed = gr.Number(0, precision=0, minimum=0, label="Seed")
+                seed = gr.Number(0, precision=0, minimum=0, label="Seed", elem_id="seed")
                 seed_b = gr.Number(1, precision=0, minimum=0, label="Walk towards seed")
             walk = gr.Slider(0.0, 1.0, value=0.0, step=0.05, label="Walk (0: first seed, 1: second seed)")
             button = gr.Button("Generate", variant="primary")

@@ -123,12 +123,12 @@ def test_missing_model_files_name_the_file_and_the_command(tmp_path, demo_export
     (exports / "dcgan-mnist.onnx").write_bytes(b"truncated")
     models = DemoModels.load(exports, threads=1)
     assert set(models.problems) == {"cdcgan", "dcgan", "BtoA"}
-    assert "cdcgan-mnist.onnx` is missing. To make it: `python -m translate.export models/cdcgan-mnist" in (
+    assert "cdcgan-mnist.onnx is missing. To make it: python -m translate.export models/cdcgan-mnist" in (
         models.problems["cdcgan"])
-    assert "dcgan-mnist.onnx` cannot be used" in models.problems["dcgan"]
+    assert "dcgan-mnist.onnx cannot be used" in models.problems["dcgan"]
     assert "--direction BtoA --out" in models.problems["BtoA"]
-    with pytest.raises(InputError, match="cdcgan-mnist.onnx` is missing"):
+    with pytest.raises(InputError, match="cdcgan-mnist.onnx is missing"):
         digit_grid(models, "cdcgan", "3", 4, 0, 1, 0.0)
     _, translated, back, note = translate_photo(models, str(horse_photo), "AtoB", True)
     assert translated.shape == (256, 256, 3) and back is None
-    assert "No round trip" in note and "zebra2horse.onnx` is missing" in note
+    assert "No round trip" in note and "zebra2horse.onnx is missing" in note

@@ -1,0 +1,136 @@
+"""The demo served in a process of its own (where torch cannot be imported), and headless Chromium.
+
+Chromium is Debian's (``apt-get install chromium``), driven by Playwright. Where it is not
+installed the browser tests skip, unless ``TRANSLATE_REQUIRE_BROWSER=1`` (set by CI) makes
+that a failure. Screenshots go to ``test-artifacts/browser/<test>/``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+CHROMIUM = Path(os.environ.get("TRANSLATE_CHROMIUM", "/usr/bin/chromium"))
+# Headless, and no calls home: this machine's network is closed, and the demo must work offline.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+# Runs demo/app.py as __main__ with torch made unimportable: the demo must not need it.
+SERVE = ("import runpy, sys; sys.modules['torch'] = None; sys.argv = sys.argv[1:]; "
+         "runpy.run_path(sys.argv[0], run_name='__main__')")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until_serving(url: str, process: subprocess.Popen | None, log: Path | None, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            pytest.fail(f"the demo exited with {process.returncode}:\n{log.read_text() if log else ''}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    pytest.fail(f"the demo did not answer at {url} within {timeout} s:\n{log.read_text() if log else ''}")
+
+
+@pytest.fixture(scope="session")
+def server(demo_exports, tmp_path_factory) -> Iterator[str]:
+    """URL of ``python demo/app.py`` serving the test exports (shipped digits, tiny CycleGAN)."""
+    root = tmp_path_factory.mktemp("server")
+    port = free_port()
+    log = root / "server.log"
+    env = {**os.environ, "GRADIO_TEMP_DIR": str(root / "gradio"), "PYTHONUNBUFFERED": "1"}
+    argv = [sys.executable, "-c", SERVE, str(REPO / "demo" / "app.py"), "--port", str(port),
+            "--exports", str(demo_exports)]
+    with log.open("w") as out:
+        process = subprocess.Popen(argv, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        wait_until_serving(url, process, log)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Headless Debian Chromium through Playwright."""
+    reason = None
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        reason = "playwright is not installed (pip install -e '.[dev]')"
+    if reason is None and not CHROMIUM.is_file():
+        reason = f"no Chromium at {CHROMIUM}: apt-get install chromium (or set TRANSLATE_CHROMIUM)"
+    if reason is not None:
+        if os.environ.get("TRANSLATE_REQUIRE_BROWSER") == "1":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    """A fresh page that records every request leaving localhost (there must be none)."""
+    context = browser.new_context(viewport={"width": 1280, "height": 1000})
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    outside: list[str] = []
+    page.on("request", lambda request: outside.append(request.url) if not _local(request.url) else None)
+    yield page
+    context.close()
+    assert not outside, f"the page fetched from outside localhost: {outside}"
+
+
+def _local(url: str) -> bool:
+    return url.startswith(("http://127.0.0.1", "http://localhost", "ws://127.0.0.1", "data:", "blob:"))
+
+
+@pytest.fixture
+def artifacts(request) -> Path:
+    """This test's screenshot folder, emptied first."""
+    folder = REPO / "test-artifacts" / "browser" / request.node.name
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    return folder
+
+
+def shown_image(page, selector: str, previous: str | None = None) -> tuple[np.ndarray, str]:
+    """The RGB image an output component shows once its source is new and loaded, and that source."""
+    page.wait_for_function(
+        """([selector, previous]) => {
+            const img = document.querySelector(selector + ' img');
+            return img && img.src && img.src !== previous && img.complete && img.naturalWidth > 0;
+        }""",
+        arg=[selector, previous],
+    )
+    src = page.locator(f"{selector} img").first.get_attribute("src")
+    body = page.request.get(src).body()
+    image = cv2.imdecode(np.frombuffer(body, np.uint8), cv2.IMREAD_COLOR)
+    assert image is not None, f"{selector} shows something that is not an image: {src}"
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB), src

@@ -1,0 +1,43 @@
+"""The demo's API, through gradio_client against the same server the browser tests use."""
+
+from __future__ import annotations
+
+import cv2
+import pytest
+from gradio_client import Client, handle_file
+from gradio_client.exceptions import AppError
+
+
+@pytest.fixture(scope="module")
+def client(server):
+    return Client(server, verbose=False, download_files=True)
+
+
+def _rgb(path: str):
+    image = cv2.imread(path, cv2.IMREAD_COLOR)
+    assert image is not None, f"{path} is not an image"
+    return image
+
+
+def test_generate_digits_is_seeded(client):
+    first = _rgb(client.predict("cdcgan", "7", 9, 4, 5, 0.0, api_name="/generate_digits"))
+    again = _rgb(client.predict("cdcgan", "7", 9, 4, 5, 0.0, api_name="/generate_digits"))
+    other = _rgb(client.predict("cdcgan", "7", 9, 5, 5, 0.0, api_name="/generate_digits"))
+    assert first.shape == again.shape == other.shape and first.std() > 20
+    assert (first == again).all() and not (first == other).all()
+
+
+def test_translate_photo_keeps_the_size(client, horse_photo):
+    shown, translated, back, note = client.predict(handle_file(str(horse_photo)), "AtoB", True,
+                                                   api_name="/translate_photo")
+    assert _rgb(shown).shape == _rgb(translated).shape == _rgb(back).shape == (256, 256, 3)
+    assert note == "n02381460_1010.jpg: 256×256"
+
+
+def test_errors_come_back_as_messages(client, tmp_path):
+    fake = tmp_path / "notes.jpg"
+    fake.write_bytes(b"\xff\xd8\xff\xe0 truncated")
+    with pytest.raises(AppError, match="notes.jpg is not a readable image"):
+        client.predict(handle_file(str(fake)), "AtoB", False, api_name="/translate_photo")
+    with pytest.raises(AppError, match="greater than maximum value 100"):
+        client.predict("cdcgan", "7", 500, 4, 5, 0.0, api_name="/generate_digits")

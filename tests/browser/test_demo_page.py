@@ -1,0 +1,92 @@
+"""The demo in headless Chromium: what a person clicking through the page gets."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from demo.app import DemoModels, build_app
+
+from .conftest import free_port, shown_image, wait_until_serving
+
+
+def test_digits_for_a_chosen_digit_and_a_new_seed(page, server, artifacts):
+    page.goto(server)
+    generate = page.get_by_role("button", name="Generate")
+    generate.wait_for()
+    page.screenshot(path=artifacts / "1-loaded.png")
+    page.locator("#digit-choice").get_by_role("radio", name="3", exact=True).check()
+    page.locator("#seed input").fill("0")
+    generate.click()
+    first, src = shown_image(page, "#digits-output")
+    page.screenshot(path=artifacts / "2-digit-3-seed-0.png")
+    assert first.shape[0] > 100 and first.shape[1] > 100
+    assert first.std() > 20, "the grid is blank"
+    page.locator("#seed input").fill("1")
+    generate.click()
+    second, _ = shown_image(page, "#digits-output", previous=src)
+    page.screenshot(path=artifacts / "3-digit-3-seed-1.png")
+    assert second.shape == first.shape and np.abs(second.astype(int) - first).mean() > 5
+
+
+def _open_photo_tab(page, url: str) -> None:
+    page.goto(url)
+    page.get_by_role("tab", name="Horse ↔ zebra").click()
+    page.get_by_role("button", name="Translate").wait_for()
+
+
+def _upload(page, path) -> None:
+    page.locator("#photo-input input[type=file]").set_input_files(str(path))
+    page.locator("#photo-input").get_by_text(path.stem).first.wait_for()  # shown as stem + suffix
+
+
+def test_a_horse_becomes_a_zebra_of_the_same_size(page, server, artifacts, horse_photo):
+    _open_photo_tab(page, server)
+    page.screenshot(path=artifacts / "1-tab.png")
+    _upload(page, horse_photo)
+    page.screenshot(path=artifacts / "2-uploaded.png")
+    page.get_by_role("button", name="Translate").click()
+    translated, _ = shown_image(page, "#photo-translated")
+    back, _ = shown_image(page, "#photo-round-trip")
+    page.screenshot(path=artifacts / "3-translated.png")
+    horse = cv2.cvtColor(cv2.imread(str(horse_photo)), cv2.COLOR_BGR2RGB)
+    assert translated.shape == back.shape == horse.shape
+    assert np.abs(translated.astype(int) - horse).mean() > 5, "the translation is the input"
+    page.get_by_text("n02381460_1010.jpg: 256×256").wait_for()
+
+
+def test_a_text_file_named_jpg_gets_a_message_in_the_page(page, server, artifacts, tmp_path):
+    fake = tmp_path / "notes.jpg"
+    fake.write_text("these are notes, not a photo\n")
+    _open_photo_tab(page, server)
+    _upload(page, fake)
+    page.get_by_role("button", name="Translate").click()
+    page.get_by_test_id("toast-text").get_by_text("notes.jpg is not a readable image").wait_for()
+    page.wait_for_timeout(500)  # the toast slides in
+    page.screenshot(path=artifacts / "1-error.png")
+    assert page.locator("#photo-translated img").count() == 0
+
+
+def test_a_missing_model_is_named_and_the_rest_still_works(page, artifacts, demo_exports, tmp_path):
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    (exports / "cdcgan-mnist.onnx").write_bytes((demo_exports / "cdcgan-mnist.onnx").read_bytes())
+    app = build_app(DemoModels.load(exports, threads=1))
+    port = free_port()
+    app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    try:
+        url = f"http://127.0.0.1:{port}/"
+        wait_until_serving(url, None, None)
+        _open_photo_tab(page, url)
+        page.get_by_text("horse2zebra.onnx is missing. To make it:").wait_for()
+        page.get_by_role("button", name="Translate").click()
+        page.get_by_test_id("toast-text").get_by_text("horse2zebra.onnx is missing").wait_for()
+        page.wait_for_timeout(500)
+        page.screenshot(path=artifacts / "1-missing-cyclegan.png")
+        page.get_by_role("tab", name="Digits").click()
+        page.get_by_role("button", name="Generate").click()
+        grid, _ = shown_image(page, "#digits-output")
+        page.screenshot(path=artifacts / "2-digits-still-work.png")
+        assert grid.std() > 20
+    finally:
+        app.close()
