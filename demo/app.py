@@ -11,10 +11,16 @@ the machine instead of exhausting it, and the page loads no analytics or CDN res
 from __future__ import annotations
 
 import argparse
+import atexit
 import os
+import shutil
+import tempfile
+import threading
+import uuid
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from functools import partial, wraps
+from functools import wraps
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -23,6 +29,7 @@ import gradio as gr
 import numpy as np
 
 from translate.errors import InputError, TranslateError
+from translate.fileio import write_image
 from translate.images import decode_image
 from translate.runtime import Sampler, Translator
 
@@ -85,6 +92,38 @@ class DemoModels:
     def direction_choices(self) -> list[tuple[str, str]]:
         a, b = self.domains()
         return [(f"{a} → {b}", "AtoB"), (f"{b} → {a}", "BtoA")]
+
+
+class ResultFiles:
+    """Output images as PNG files of their own, which is how the demo hands them to Gradio.
+
+    Gradio caches a returned numpy image under a name derived from its content and rewrites
+    that file in place, so when two requests produce the same image (two users translating
+    the same example photo) one rewrite truncates the file while the other is downloading it
+    ("Too little data for declared Content-Length"). A returned path is instead copied into
+    Gradio's cache under a temporary name and renamed. Each file here is written whole
+    (``write_image`` is atomic) under a unique name; only the newest ``keep`` are kept, as
+    Gradio has its own copy by the time a request completes.
+    """
+
+    def __init__(self, folder: Path | None = None, keep: int = 256):
+        self.folder = folder or Path(tempfile.mkdtemp(prefix="translate-demo-"))
+        self.keep = keep
+        self._saved: deque[Path] = deque()
+        self._lock = threading.Lock()  # requests run in several threads at once
+        if folder is None:
+            atexit.register(shutil.rmtree, self.folder, ignore_errors=True)
+
+    def save(self, image: np.ndarray | None, name: str) -> str | None:
+        if image is None:
+            return None
+        path = self.folder / f"{name}-{uuid.uuid4().hex}.png"
+        write_image(path, image if image.shape[-1] == 3 else image[..., 0])
+        with self._lock:
+            self._saved.append(path)
+            while len(self._saved) > self.keep:
+                self._saved.popleft().unlink(missing_ok=True)
+        return str(path)
 
 
 def _relative(path: Path) -> Path:
@@ -208,18 +247,22 @@ def _problem_notes(models: DemoModels, keys: Sequence[str]) -> str:
 
 def build_app(models: DemoModels, max_side: int = DEFAULT_MAX_SIDE, concurrency: int = 2,
               queue_size: int = 32) -> gr.Blocks:
-    """The Blocks app over ``models``; events are queued, at most ``concurrency`` at a time."""
-    with gr.Blocks(title="translate: GAN demo", analytics_enabled=False) as app:
+    """The Blocks app over ``models``; events are queued, at most ``concurrency`` at a time.
+
+    Gradio's cache of uploads and results is swept every 10 minutes of files older than an hour.
+    """
+    results = ResultFiles()
+    with gr.Blocks(title="translate: GAN demo", analytics_enabled=False, delete_cache=(600, 3600)) as app:
         gr.Markdown("# translate\nGANs exported to ONNX, running in ONNX Runtime.")
         with gr.Tab("Digits"):
-            _digits_tab(models)
+            _digits_tab(models, results)
         with gr.Tab("Horse ↔ zebra"):
-            _photo_tab(models, max_side)
+            _photo_tab(models, results, max_side)
     app.queue(default_concurrency_limit=concurrency, max_size=queue_size)
     return app
 
 
-def _digits_tab(models: DemoModels) -> None:
+def _digits_tab(models: DemoModels, results: ResultFiles) -> None:
     notes = _problem_notes(models, list(DIGIT_FILES))
     gr.Markdown(notes, elem_id="digits-problems", visible=bool(notes))
     choices = [(DIGIT_LABELS[key], key) for key in DIGIT_FILES]
@@ -236,14 +279,17 @@ def _digits_tab(models: DemoModels) -> None:
                 seed_b = gr.Number(1, precision=0, minimum=0, label="Walk towards seed")
             walk = gr.Slider(0.0, 1.0, value=0.0, step=0.05, label="Walk (0: first seed, 1: second seed)")
             button = gr.Button("Generate", variant="primary")
-        output = gr.Image(label="Digits", type="numpy", format="png", interactive=False, elem_id="digits-output")
-    generate = user_errors(partial(digit_grid, models))
+        output = gr.Image(label="Digits", type="filepath", interactive=False, elem_id="digits-output")
+    @user_errors
+    def generate(model: str, digit: str, count: float, seed: float, seed_b: float, walk: float) -> str | None:
+        return results.save(digit_grid(models, model, digit, count, seed, seed_b, walk), "digits")
+
     inputs = [model, digit, count, seed, seed_b, walk]
     button.click(generate, inputs, output, api_name="generate_digits")
     walk.release(generate, inputs, output, api_name=False)
 
 
-def _photo_tab(models: DemoModels, max_side: int) -> None:
+def _photo_tab(models: DemoModels, results: ResultFiles, max_side: int) -> None:
     notes = _problem_notes(models, list(PHOTO_FILES))
     gr.Markdown(notes, elem_id="photo-problems", visible=bool(notes))
     choices = models.direction_choices()
@@ -258,10 +304,10 @@ def _photo_tab(models: DemoModels, max_side: int) -> None:
         with gr.Column():
             note = gr.Markdown(label="note", elem_id="photo-note")
             with gr.Row():
-                shown = gr.Image(label="Input", type="numpy", format="png", interactive=False, elem_id="photo-shown")
-                translated = gr.Image(label="Translation", type="numpy", format="png", interactive=False,
+                shown = gr.Image(label="Input", type="filepath", interactive=False, elem_id="photo-shown")
+                translated = gr.Image(label="Translation", type="filepath", interactive=False,
                                       elem_id="photo-translated")
-                back = gr.Image(label="Round trip", type="numpy", format="png", interactive=False,
+                back = gr.Image(label="Round trip", type="filepath", interactive=False,
                                 elem_id="photo-round-trip")
     a, _ = models.domains()
     available = set(models.translators)
@@ -269,8 +315,14 @@ def _photo_tab(models: DemoModels, max_side: int) -> None:
     rows = [row for row in rows if row[1] in available]
     if rows:
         gr.Examples(rows, [photo, direction], label="Examples from the horse2zebra test sets")
-    run = partial(translate_photo, models, max_side=max_side)
-    button.click(user_errors(run), [photo, direction, round_trip], [shown, translated, back, note],
+    @user_errors
+    def run(path: str | None, key: str, trip: bool) -> tuple[str | None, str | None, str | None, str]:
+        image, out, round_image, text = translate_photo(models, path, key, trip, max_side)
+        saved = [results.save(array, name) for array, name in
+                 ((image, "input"), (out, "translation"), (round_image, "round-trip"))]
+        return saved[0], saved[1], saved[2], text
+
+    button.click(run, [photo, direction, round_trip], [shown, translated, back, note],
                  api_name="translate_photo")
 
 

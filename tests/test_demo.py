@@ -1,11 +1,13 @@
 """The demo's logic on real exported models, without a browser (tests/browser drives the page)."""
 
+from pathlib import Path
+
 import cv2
 import numpy as np
 import pytest
 import torch
 
-from demo.app import DIGIT_SCALE, DemoModels, digit_grid, load_photo, slerp, tile, translate_photo
+from demo.app import DIGIT_SCALE, DemoModels, ResultFiles, digit_grid, load_photo, slerp, tile, translate_photo
 from translate.classifier import load_classifier
 from translate.errors import DataError, InputError
 from translate.metrics import conditional_accuracy
@@ -132,3 +134,16 @@ def test_missing_model_files_name_the_file_and_the_command(tmp_path, demo_export
     _, translated, back, note = translate_photo(models, str(horse_photo), "AtoB", True)
     assert translated.shape == (256, 256, 3) and back is None
     assert "No round trip" in note and "zebra2horse.onnx is missing" in note
+
+
+def test_result_files_are_unique_whole_pngs_and_only_the_newest_are_kept(tmp_path):
+    results = ResultFiles(tmp_path, keep=3)
+    image = np.zeros((5, 7, 3), np.uint8)
+    image[1, 2] = (10, 20, 30)
+    paths = [results.save(image, "same") for _ in range(5)]
+    assert len(set(paths)) == 5, "identical images must still get files of their own"
+    kept = sorted(tmp_path.iterdir())
+    assert kept == sorted(Path(p) for p in paths[-3:])
+    decoded = cv2.cvtColor(cv2.imread(paths[-1]), cv2.COLOR_BGR2RGB)
+    assert np.array_equal(decoded, image)
+    assert results.save(None, "none") is None

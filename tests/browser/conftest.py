@@ -9,11 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,57 +17,25 @@ import cv2
 import numpy as np
 import pytest
 
+from demo.process import served_demo
+
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = Path(os.environ.get("TRANSLATE_CHROMIUM", "/usr/bin/chromium"))
 # Headless, and no calls home: this machine's network is closed, and the demo must work offline.
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-# Runs demo/app.py as __main__ with torch made unimportable: the demo must not need it.
-SERVE = ("import runpy, sys; sys.modules['torch'] = None; sys.argv = sys.argv[1:]; "
-         "runpy.run_path(sys.argv[0], run_name='__main__')")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_until_serving(url: str, process: subprocess.Popen | None, log: Path | None, timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process is not None and process.poll() is not None:
-            pytest.fail(f"the demo exited with {process.returncode}:\n{log.read_text() if log else ''}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.3)
-    pytest.fail(f"the demo did not answer at {url} within {timeout} s:\n{log.read_text() if log else ''}")
 
 
 @pytest.fixture(scope="session")
-def server(demo_exports, tmp_path_factory) -> Iterator[str]:
-    """URL of ``python demo/app.py`` serving the test exports (shipped digits, tiny CycleGAN)."""
-    root = tmp_path_factory.mktemp("server")
-    port = free_port()
-    log = root / "server.log"
-    env = {**os.environ, "GRADIO_TEMP_DIR": str(root / "gradio"), "PYTHONUNBUFFERED": "1"}
-    argv = [sys.executable, "-c", SERVE, str(REPO / "demo" / "app.py"), "--port", str(port),
-            "--exports", str(demo_exports)]
-    with log.open("w") as out:
-        process = subprocess.Popen(argv, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        wait_until_serving(url, process, log)
-        yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+def served(demo_exports, tmp_path_factory) -> Iterator[tuple[str, subprocess.Popen]]:
+    """(URL, process) of ``python demo/app.py`` serving the test exports (shipped digits, tiny CycleGAN)."""
+    with served_demo(demo_exports, tmp_path_factory.mktemp("server")) as started:
+        yield started
+
+
+@pytest.fixture(scope="session")
+def server(served) -> str:
+    return served[0]
 
 
 @pytest.fixture(scope="session")

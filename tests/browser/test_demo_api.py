@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
 import cv2
 import pytest
 from gradio_client import Client, handle_file
@@ -41,3 +44,28 @@ def test_errors_come_back_as_messages(client, tmp_path):
         client.predict(handle_file(str(fake)), "AtoB", False, api_name="/translate_photo")
     with pytest.raises(AppError, match="greater than maximum value 100"):
         client.predict("cdcgan", "7", 500, 4, 5, 0.0, api_name="/generate_digits")
+
+
+def _rss_mb(pid: int, field: str) -> float:
+    line = next(line for line in Path(f"/proc/{pid}/status").read_text().splitlines() if line.startswith(field))
+    return int(line.split()[1]) / 1024
+
+
+def test_eight_clients_at_once_are_all_answered_and_memory_stays_flat(served, horse_photo):
+    url, process = served
+
+    def session(index: int) -> list[tuple[int, ...]]:
+        client = Client(url, verbose=False)
+        digits = client.predict("cdcgan", str(index), 10, index, 0, 0.0, api_name="/generate_digits")
+        _, translated, _, _ = client.predict(handle_file(str(horse_photo)), "AtoB", False,
+                                             api_name="/translate_photo")
+        return [_rgb(digits).shape, _rgb(translated).shape]
+
+    rounds = []
+    for _ in range(2):
+        with ThreadPoolExecutor(8) as pool:
+            shapes = list(pool.map(session, range(8)))
+        assert all(translated == (256, 256, 3) for _, translated in shapes)
+        rounds.append(_rss_mb(process.pid, "VmRSS:"))
+    # A second round of the same load must not grow the server: nothing is kept per request.
+    assert rounds[1] < rounds[0] + 100, f"server memory grew from {rounds[0]:.0f} to {rounds[1]:.0f} MB"

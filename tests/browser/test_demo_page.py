@@ -6,8 +6,9 @@ import cv2
 import numpy as np
 
 from demo.app import DemoModels, build_app
+from demo.process import free_port, wait_until_serving
 
-from .conftest import free_port, shown_image, wait_until_serving
+from .conftest import shown_image
 
 
 def test_digits_for_a_chosen_digit_and_a_new_seed(page, server, artifacts):
@@ -76,7 +77,7 @@ def test_a_missing_model_is_named_and_the_rest_still_works(page, artifacts, demo
     app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
     try:
         url = f"http://127.0.0.1:{port}/"
-        wait_until_serving(url, None, None)
+        wait_until_serving(url)
         _open_photo_tab(page, url)
         page.get_by_text("horse2zebra.onnx is missing. To make it:").wait_for()
         page.get_by_role("button", name="Translate").click()

@@ -1,0 +1,66 @@
+"""Run the demo in a child process and wait until it answers: for the browser tests and the load bench.
+
+The child runs ``demo/app.py`` as ``__main__`` with ``import torch`` made to fail, which
+proves on every use that the demo needs no PyTorch.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+APP = Path(__file__).resolve().parent / "app.py"
+SERVE = ("import runpy, sys; sys.modules['torch'] = None; sys.argv = sys.argv[1:]; "
+         "runpy.run_path(sys.argv[0], run_name='__main__')")
+
+
+def free_port() -> int:
+    """A TCP port on localhost that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until_serving(url: str, process: subprocess.Popen | None = None, log: Path | None = None,
+                       timeout: float = 90) -> None:
+    """Poll ``url`` until it answers 200; RuntimeError (with the log) if the process dies or time runs out."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"the demo exited with {process.returncode}:\n{log.read_text() if log else ''}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise RuntimeError(f"the demo did not answer at {url} within {timeout} s:\n{log.read_text() if log else ''}")
+
+
+@contextmanager
+def served_demo(exports: Path, workdir: Path, *options: str) -> Iterator[tuple[str, subprocess.Popen]]:
+    """(URL, process) of the demo serving ``exports``; its log and upload folder live in ``workdir``."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    log = workdir / "server.log"
+    env = {**os.environ, "GRADIO_TEMP_DIR": str(workdir / "gradio"), "PYTHONUNBUFFERED": "1"}
+    argv = [sys.executable, "-c", SERVE, str(APP), "--port", str(port), "--exports", str(exports), *options]
+    with log.open("w") as out:
+        process = subprocess.Popen(argv, cwd=APP.parent.parent, env=env, stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        wait_until_serving(url, process, log)
+        yield url, process
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
