@@ -248,7 +248,7 @@ def _cyclegan_settings(
     config.validate()
     hyper = CycleGANHyper(args.loss, args.lambda_cycle, args.lambda_identity, args.pool_size, args.lr, args.beta1,
                           args.beta2, args.epochs or 100, 100 if args.epochs_decay is None else args.epochs_decay,
-                          args.gp_weight, args.ema)
+                          args.gp_weight)
     hyper.validate()
     train = {"domains": [domain_a, domain_b], "load_size": args.load_size, "batch_size": args.batch_size,
              "seed": args.seed}
