@@ -44,3 +44,31 @@ def digit_folder(tmp_path, mnist_test) -> Path:
         if len(counts) == 10 and all(c == 4 for c in counts.values()):
             break
     return root
+
+
+@pytest.fixture(scope="session")
+def onnx_files(tmp_path_factory):
+    """Exports of tiny DCGAN and cDCGAN generators, trained for a few steps on MNIST."""
+    from translate.export import export
+
+    from .exporting import trained_run
+
+    root = tmp_path_factory.mktemp("onnx")
+    files = {}
+    for family in ("dcgan", "cdcgan"):
+        files[family] = root / f"{family}.onnx"
+        export(trained_run(root, family), files[family])
+    return files
+
+
+@pytest.fixture(scope="session")
+def translator_file(tmp_path_factory):
+    """(run folder, ONNX export) of a tiny CycleGAN trained for a few steps on horse2zebra."""
+    from translate.export import export
+
+    from .exporting import trained_run
+
+    root = tmp_path_factory.mktemp("cyclegan")
+    run = trained_run(root, "cyclegan")
+    export(run, root / "horse2zebra.onnx")
+    return run, root / "horse2zebra.onnx"

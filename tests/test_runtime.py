@@ -7,21 +7,9 @@ import pytest
 import torch
 
 from translate.errors import InputError, ModelFileError
-from translate.export import export
 from translate.runtime import Sampler, Translator
 
 from .conftest import REPO
-from .exporting import trained_run
-
-
-@pytest.fixture(scope="module")
-def onnx_files(tmp_path_factory):
-    root = tmp_path_factory.mktemp("onnx")
-    files = {}
-    for family in ("dcgan", "cdcgan"):
-        files[family] = root / f"{family}.onnx"
-        export(trained_run(root, family), files[family])
-    return files
 
 
 def test_runtime_works_where_torch_cannot_be_imported(onnx_files):
@@ -86,14 +74,6 @@ def test_bad_model_files_get_clear_errors(onnx_files, tmp_path):
         Translator(onnx_files["dcgan"])
     with pytest.raises(InputError, match="unknown device"):
         Sampler(onnx_files["dcgan"], device="tpu")
-
-
-@pytest.fixture(scope="module")
-def translator_file(tmp_path_factory):
-    root = tmp_path_factory.mktemp("cyclegan")
-    run = trained_run(root, "cyclegan")
-    export(run, root / "horse2zebra.onnx")
-    return run, root / "horse2zebra.onnx"
 
 
 @pytest.fixture(scope="module")

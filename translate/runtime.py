@@ -21,14 +21,10 @@ import numpy as np
 import onnxruntime as ort
 
 from translate.errors import InputError, ModelFileError
-from translate.images import convert_channels, pad_to_multiple, read_image
+from translate.images import TRANSLATE_MAX_PIXELS, convert_channels, pad_to_multiple, read_image
 
 GENERATOR_FAMILIES = ("dcgan", "cdcgan")
 TRANSLATOR_FAMILIES = ("cyclegan",)
-# Above this many pixels a translation is refused (see Translator). bench/translator_memory.py
-# measured ONNX Runtime at about 0.76 GB plus 0.96 GB per megapixel for the full-size
-# CycleGAN generator, so this bound keeps one image near 4.7 GB.
-DEFAULT_MAX_PIXELS = 2048 * 2048
 
 
 @dataclass(frozen=True)
@@ -157,7 +153,7 @@ class Translator:
     """
 
     def __init__(self, path: str | os.PathLike, device: str = "cpu", threads: int | None = None,
-                 max_pixels: int = DEFAULT_MAX_PIXELS):
+                 max_pixels: int = TRANSLATE_MAX_PIXELS):
         self.session, self.info = open_session(path, TRANSLATOR_FAMILIES, device, threads)
         names = [i.name for i in self.session.get_inputs()]
         if names != ["image"]:
@@ -170,7 +166,9 @@ class Translator:
         return self.translate_batch([image])[0]
 
     def translate_file(self, path: str | os.PathLike) -> np.ndarray:
-        return self.translate(read_image(path))
+        """Decode (upright, RGB) and translate an image file; one above ``max_pixels`` is
+        refused from its header, before it is decoded."""
+        return self.translate(read_image(path, max_pixels=self.max_pixels))
 
     def translate_batch(self, images: Sequence[np.ndarray], batch_size: int = 8) -> list[np.ndarray]:
         """Translate many images; those of the same size run together in batches."""
