@@ -21,6 +21,7 @@ from translate.cli import autocast_for, run_cli, select_device
 from translate.data import FolderSource, ImageFolder, TensorSource, mnist_images, resolve_data_root
 from translate.domains import UnpairedImages, UnpairedSource, domain_files, find_domains, fixed_images
 from translate.errors import CheckpointError, ConfigError
+from translate.fileio import check_writable
 from translate.losses import LOSS_NAMES
 from translate.nets.cyclegan import CycleGANConfig
 from translate.nets.dcgan import BASE_SIZES, DCGANConfig
@@ -302,6 +303,7 @@ def main(argv: list[str] | None = None) -> Trainer:
     if args.out is None:
         name = f"cyclegan-{args.domains[0]}2{args.domains[1]}" if getattr(args, "domains", None) else args.family
         args.out = Path("runs") / name
+    check_writable(args.out, "--out")  # before the data loads and the networks are built
     trainer = _train_cyclegan(args) if args.family == "cyclegan" else _train_gan(args)
     if trainer.is_main:
         print(f"trained {args.family} to step {trainer.step} (epoch {trainer.epoch}); checkpoints in {args.out}")

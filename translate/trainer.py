@@ -24,9 +24,10 @@ from torch import nn
 from torchvision.utils import make_grid
 from tqdm import tqdm
 
-from translate.checkpoint import Checkpoint, load_weights, save_checkpoint
+from translate.checkpoint import Checkpoint, checkpoint_root, load_weights, save_checkpoint
 from translate.data import to_uint8
-from translate.fileio import atomic_write, write_image
+from translate.errors import StorageError
+from translate.fileio import atomic_write, remove_temporaries, write_image
 
 
 class Recipe(Protocol):
@@ -86,15 +87,18 @@ class Trainer:
         }
         path = None
         if self.is_main:
-            path = save_checkpoint(
-                self.spec.run_dir,
-                self.step,
-                self.spec.family,
-                self.spec.model_config,
-                self.spec.train_config,
-                self.recipe.modules(),
-                state,
-            )
+            try:
+                path = save_checkpoint(
+                    self.spec.run_dir,
+                    self.step,
+                    self.spec.family,
+                    self.spec.model_config,
+                    self.spec.train_config,
+                    self.recipe.modules(),
+                    state,
+                )
+            except StorageError as exc:
+                raise StorageError(f"{exc}; then continue from the last checkpoint with --resume") from exc
         self._barrier()
         return path
 
@@ -141,6 +145,8 @@ class Trainer:
         writer = None
         if self.is_main:
             spec.run_dir.mkdir(parents=True, exist_ok=True)
+            for folder in (spec.run_dir, checkpoint_root(spec.run_dir), spec.run_dir / "samples"):
+                remove_temporaries(folder)  # what a killed run was writing
             writer = SummaryWriter(str(spec.run_dir / "tensorboard"), purge_step=self.step or None)
         try:
             while not self.done():
@@ -163,31 +169,33 @@ class Trainer:
         counts: dict[str, int] = defaultdict(int)
         images_seen, began = 0, time.perf_counter()
         logs: dict[str, float] = {}
-        bar = tqdm(total=spe, initial=start, desc=f"epoch {self.epoch + 1}/{spec.epochs}", dynamic_ncols=True,
-                   disable=not self.is_main)
-        for batch in self.source.batches(self.epoch, start):
-            if len(batch[0]):  # empty when every file of the batch failed to decode
-                batch = tuple(t.to(spec.device, non_blocking=True) for t in batch)
-                logs = self.recipe.step(batch, self.step)
-                for key, value in logs.items():
-                    if not math.isfinite(value):
-                        raise FloatingPointError(f"{key} became {value} at step {self.step}")
-                    sums[key] += value
-                    counts[key] += 1
-                images_seen += len(batch[0]) * spec.world_size
-            self.step += 1
-            rate = images_seen / max(time.perf_counter() - began, 1e-9)
-            bar.update(1)
-            bar.set_postfix({**{k: f"{v:.3f}" for k, v in logs.items()}, "img/s": f"{rate:.0f}"})
-            if writer is not None and self.step % spec.log_every == 0:
-                for key, value in logs.items():
-                    writer.add_scalar(f"loss/{key}", value, self.step)
-                writer.add_scalar("speed/images_per_s", rate, self.step)
-            if spec.save_every_steps and self.step % spec.save_every_steps == 0:
-                self.save()
-            if spec.max_steps is not None and self.step >= spec.max_steps:
-                break
-        bar.close()
+        with tqdm(total=spe, initial=start, desc=f"epoch {self.epoch + 1}/{spec.epochs}", dynamic_ncols=True,
+                  disable=not self.is_main) as bar:
+            for batch in self.source.batches(self.epoch, start):
+                if len(batch[0]):  # empty when every file of the batch failed to decode
+                    batch = tuple(t.to(spec.device, non_blocking=True) for t in batch)
+                    logs = self.recipe.step(batch, self.step)
+                    for key, value in logs.items():
+                        if not math.isfinite(value):
+                            raise FloatingPointError(f"{key} became {value} at step {self.step}")
+                        sums[key] += value
+                        counts[key] += 1
+                    images_seen += len(batch[0]) * spec.world_size
+                self.step += 1
+                rate = images_seen / max(time.perf_counter() - began, 1e-9)
+                bar.update(1)
+                bar.set_postfix({**{k: f"{v:.3f}" for k, v in logs.items()}, "img/s": f"{rate:.0f}"})
+                if writer is not None and self.step % spec.log_every == 0:
+                    for key, value in logs.items():
+                        writer.add_scalar(f"loss/{key}", value, self.step)
+                    writer.add_scalar("speed/images_per_s", rate, self.step)
+                if spec.max_steps is not None and self.step >= spec.max_steps:
+                    break
+                # Not at the epoch's last step: the end-of-epoch checkpoint below is that step's one.
+                # Each step is saved at most once, so a save never replaces the folder `latest` names.
+                periodic = spec.save_every_steps and self.step % spec.save_every_steps == 0
+                if periodic and self.step < (self.epoch + 1) * spe:
+                    self.save()
         finished = self.step >= (self.epoch + 1) * spe
         if finished:
             self.recipe.on_epoch_end(self.epoch)

@@ -1,0 +1,119 @@
+"""Real training processes killed with SIGKILL at random moments, some of them while a
+checkpoint is being written: what is left on disk always loads, and --resume goes on."""
+
+from __future__ import annotations
+
+import os
+import random
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from translate.checkpoint import LATEST, load_weights, read_checkpoint
+from translate.cli import run_cli
+from translate.nets.dcgan import DCGANConfig, Discriminator, Generator
+from translate.train import main as train_main
+
+from .conftest import REPO
+
+# A checkpoint every step, so that writing checkpoints is much of what the process does.
+ARGS = ["dcgan", "--ngf", "8", "--ndf", "8", "--z-dim", "16", "--batch-size", "16", "--save-every-steps", "1",
+        "--log-every", "1000"]
+
+
+def start_training(run: Path, log: Path, *extra: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "translate.train", *ARGS, "--out", str(run), *extra],
+        cwd=run.parent,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        stdout=subprocess.DEVNULL,
+        stderr=log.open("w"),  # a file, not a pipe: the progress bar would fill a pipe and block
+        start_new_session=True,
+    )
+
+
+def wait_for(condition, process: subprocess.Popen, timeout: float = 120.0):
+    """Poll ``condition`` every half millisecond until it returns something true."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        assert process.poll() is None, f"training exited early with {process.returncode}"
+        time.sleep(0.0005)
+    raise AssertionError("timed out")
+
+
+def steps_on_disk(run: Path) -> set[int]:
+    return {int(m.group(1)) for name in _listing(run) if (m := re.fullmatch(r"step-(\d{8})", name))}
+
+
+def latest_step(run: Path) -> int:
+    try:
+        return int((run / "checkpoints" / LATEST).read_text().strip().removeprefix("step-"))
+    except FileNotFoundError:
+        return 0
+
+
+def temporaries(run: Path) -> list[str]:
+    return [name for name in _listing(run) if name.startswith(".")]
+
+
+def _listing(run: Path) -> list[str]:
+    try:
+        return os.listdir(run / "checkpoints")
+    except FileNotFoundError:
+        return []
+
+
+def assert_everything_under_a_final_name_is_complete(run: Path) -> None:
+    """Every step-* folder loads (weights into the networks, training state), `latest`
+    names one of them, and anything else is a leftover under a temporary name."""
+    root = run / "checkpoints"
+    finals = {name for name in os.listdir(root) if not name.startswith(".")}
+    assert LATEST in finals
+    steps = steps_on_disk(run)
+    assert finals == {LATEST} | {f"step-{s:08d}" for s in steps}, finals
+    assert latest_step(run) in steps
+    for step in steps:
+        checkpoint = read_checkpoint(root / f"step-{step:08d}")
+        config = DCGANConfig.from_dict(checkpoint.model)
+        load_weights(Generator(config), checkpoint, "generator")
+        load_weights(Discriminator(config), checkpoint, "discriminator")
+        assert checkpoint.training_state()["step"] == step
+    assert all(name.endswith(".tmp") for name in temporaries(run)), temporaries(run)
+
+
+def test_sigkill_at_random_moments_never_leaves_a_broken_checkpoint(tmp_path):
+    rng = random.Random(6)
+    run = tmp_path / "run"
+    previous, landed_in_writes = 0, 0
+    # A kill at a random moment; one as soon as a checkpoint is seen being written; one a
+    # random few milliseconds into a write (the rename, the pointer, the clean-up).
+    for kill, moment in enumerate(["random", "writing", "writing+"]):
+        process = start_training(run, tmp_path / f"stderr-{kill}.txt", *(["--resume"] if kill else []))
+        try:
+            # It continues from the last checkpoint: the first step it saves is the next one.
+            done = set(range(previous + 1))
+            seen = wait_for(lambda: steps_on_disk(run) - done, process)  # noqa: B023 (called at once)
+            assert min(seen) == previous + 1, (previous, seen)
+            if moment == "random":
+                time.sleep(rng.uniform(0.0, 0.5))
+            else:
+                wait_for(lambda: any(".step-" in name for name in temporaries(run)), process)
+                time.sleep(rng.uniform(0.0, 0.004) if moment == "writing+" else 0.0)
+        finally:
+            process.kill()
+            process.wait()
+        landed_in_writes += bool(temporaries(run))
+        assert_everything_under_a_final_name_is_complete(run)
+        assert latest_step(run) > previous
+        previous = latest_step(run)
+
+    run_cli(train_main, [*ARGS, "--out", str(run), "--resume", "--max-steps", str(previous + 2)])
+    assert latest_step(run) == previous + 2
+    assert_everything_under_a_final_name_is_complete(run)
+    assert temporaries(run) == []  # the leftovers of the killed writes are gone
+    print(f"{landed_in_writes} of 3 kills left a half-written checkpoint behind (under a temporary name)")
