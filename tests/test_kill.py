@@ -1,11 +1,13 @@
 """Real training processes killed with SIGKILL at random moments, some of them while a
-checkpoint is being written: what is left on disk always loads, and --resume goes on."""
+checkpoint is being written, and stopped with Ctrl-C: what is left on disk always loads,
+and --resume goes on."""
 
 from __future__ import annotations
 
 import os
 import random
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -16,6 +18,7 @@ from translate.cli import run_cli
 from translate.nets.dcgan import DCGANConfig, Discriminator, Generator
 from translate.train import main as train_main
 
+from .cli_errors import message_lines
 from .conftest import REPO
 
 # A checkpoint every step, so that writing checkpoints is much of what the process does.
@@ -23,9 +26,9 @@ ARGS = ["dcgan", "--ngf", "8", "--ndf", "8", "--z-dim", "16", "--batch-size", "1
         "--log-every", "1000"]
 
 
-def start_training(run: Path, log: Path, *extra: str) -> subprocess.Popen:
+def start_training(run: Path, log: Path, *args: str) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "translate.train", *ARGS, "--out", str(run), *extra],
+        [sys.executable, "-m", "translate.train", *args, "--out", str(run)],
         cwd=run.parent,
         env={**os.environ, "PYTHONPATH": str(REPO)},
         stdout=subprocess.DEVNULL,
@@ -44,6 +47,18 @@ def wait_for(condition, process: subprocess.Popen, timeout: float = 120.0):
         assert process.poll() is None, f"training exited early with {process.returncode}"
         time.sleep(0.0005)
     raise AssertionError("timed out")
+
+
+def wait_for_group_to_exit(group: int, timeout: float = 10.0) -> bool:
+    """Whether every process of a process group (a run and its loader workers) is gone."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(group, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.01)
+    return False
 
 
 def steps_on_disk(run: Path) -> set[int]:
@@ -93,7 +108,7 @@ def test_sigkill_at_random_moments_never_leaves_a_broken_checkpoint(tmp_path):
     # A kill at a random moment; one as soon as a checkpoint is seen being written; one a
     # random few milliseconds into a write (the rename, the pointer, the clean-up).
     for kill, moment in enumerate(["random", "writing", "writing+"]):
-        process = start_training(run, tmp_path / f"stderr-{kill}.txt", *(["--resume"] if kill else []))
+        process = start_training(run, tmp_path / f"stderr-{kill}.txt", *ARGS, *(["--resume"] if kill else []))
         try:
             # It continues from the last checkpoint: the first step it saves is the next one.
             done = set(range(previous + 1))
@@ -117,3 +132,32 @@ def test_sigkill_at_random_moments_never_leaves_a_broken_checkpoint(tmp_path):
     assert_everything_under_a_final_name_is_complete(run)
     assert temporaries(run) == []  # the leftovers of the killed writes are gone
     print(f"{landed_in_writes} of 3 kills left a half-written checkpoint behind (under a temporary name)")
+
+
+def test_ctrl_c_stops_after_the_step_with_a_checkpoint_and_a_one_line_message(tmp_path, digit_folder):
+    run, log = tmp_path / "run", tmp_path / "stderr.txt"
+    # An image folder read by a loader worker: Ctrl-C in a terminal reaches the whole
+    # process group, workers included.
+    args = ["cdcgan", "--dataset", "folder", "--data", str(digit_folder), "--workers", "1", "--image-size", "32",
+            "--ngf", "8", "--ndf", "8", "--z-dim", "16", "--batch-size", "8", "--save-every-steps", "2",
+            "--epochs", "1000"]
+    process = start_training(run, log, *args)
+    try:
+        wait_for(lambda: latest_step(run) >= 2, process)
+        time.sleep(random.Random(6).uniform(0.0, 0.3))
+        os.killpg(process.pid, signal.SIGINT)
+        assert process.wait(timeout=60) == 130
+    finally:
+        if process.poll() is None:
+            process.kill()
+    messages = message_lines(log.read_text())
+    assert "Traceback" not in log.read_text() and len(messages) == 1, messages
+    match = re.fullmatch(r"interrupted at step (\d+): saved (.+); continue with --resume", messages[0])
+    assert match, messages
+    step = int(match.group(1))
+    assert match.group(2) == str(run / "checkpoints" / f"step-{step:08d}") and latest_step(run) == step
+    assert read_checkpoint(run).training_state()["step"] == step
+    assert wait_for_group_to_exit(process.pid), "a process of the interrupted run is still alive"
+
+    run_cli(train_main, [*args, "--out", str(run), "--resume", "--max-steps", str(step + 2)])
+    assert latest_step(run) == step + 2

@@ -27,3 +27,7 @@ class InputError(TranslateError):
 
 class StorageError(TranslateError):
     """A file or folder that cannot be written: a full disk, a read-only place, a file in the way."""
+
+
+class DivergedError(TranslateError):
+    """Training produced a NaN or infinite loss or weight."""
