@@ -16,7 +16,9 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import pickle
 import shutil
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -79,9 +81,19 @@ class Checkpoint:
                 "not from a shipped model folder"
             )
         try:
-            return torch.load(state_file, map_location="cpu", weights_only=True)
-        except Exception as exc:  # includes pickles that weights_only refuses to execute
-            raise CheckpointError(f"{state_file} cannot be loaded safely: {exc}") from exc
+            with warnings.catch_warnings():  # e.g. about the pickle protocol: noise on a one-line error
+                warnings.simplefilter("ignore")
+                return torch.load(state_file, map_location="cpu", weights_only=True)
+        except pickle.UnpicklingError as exc:  # weights_only met something that is not tensors or plain data
+            # torch's own message suggests weights_only=False: exactly what must not be done here.
+            raise CheckpointError(
+                f"{state_file} holds objects other than tensors and plain data, which could run code, so it "
+                "was not loaded: resume only from checkpoints that translate.train wrote"
+            ) from exc
+        except Exception as exc:  # a truncated or damaged file
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise CheckpointError(f"{state_file} is not a readable training state ({reason}): "
+                                  "resume from an earlier checkpoint") from exc
 
     def expect_family(self, *families: str) -> None:
         if self.family not in families:
