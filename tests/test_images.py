@@ -106,3 +106,14 @@ def test_a_jpeg_cut_short_is_refused(photo):
     assert read_header(data[: scan - 100]) is None  # cut inside the header: no size to read
     with pytest.raises(DataError, match="cut.jpg is not a readable image"):
         decode_image(data[: scan - 100], "cut.jpg")
+
+
+def test_formats_outside_the_list_are_refused_before_opencv_reads_their_header():
+    # OpenCV decodes PPM too, and would allocate the 3 GB this 20-byte header claims.
+    bomb = b"P6\n32000 32000\n255\n" + bytes(12)
+    with pytest.raises(DataError, match="upload is not a readable image .*not PNG, JPEG, WebP, BMP or TIFF"):
+        decode_image(bomb, "upload")
+    small_ppm = b"P6\n2 1\n255\n" + bytes(6)
+    assert cv2.imdecode(np.frombuffer(small_ppm, np.uint8), cv2.IMREAD_UNCHANGED).shape == (1, 2, 3)
+    with pytest.raises(DataError, match="not PNG, JPEG, WebP, BMP or TIFF"):
+        decode_image(small_ppm, "upload")

@@ -29,30 +29,33 @@ def decode_image(
     """Decode encoded image bytes to uint8 RGB (H x W x 3) or grey (H x W x 1), upright.
 
     Greyscale, 16-bit and CMYK images are converted, alpha is composited over white, the
-    EXIF orientation is applied; anything that cannot be decoded, a truncated JPEG, or an
-    image above ``max_pixels`` raises DataError naming ``name``.
+    EXIF orientation is applied. Only the formats of IMAGE_EXTENSIONS are decoded, and only
+    after their header says the size is within ``max_pixels``: OpenCV reads more formats
+    (PPM, GIF, ...), and allocates whatever size a 20-byte header claims. Anything else, a
+    damaged or truncated file, or an image above ``max_pixels`` raises DataError naming ``name``.
     """
     raw = np.frombuffer(data, dtype=np.uint8) if isinstance(data, bytes) else np.asarray(data).reshape(-1)
     if raw.dtype != np.uint8:
         raise DataError(f"{name}: encoded image data must be bytes or a uint8 array, got {raw.dtype}")
+    unreadable = DataError(f"{name} is not a readable image (empty, damaged, or not PNG, JPEG, WebP, BMP or TIFF)")
     header = read_header(raw.tobytes())
-    if header is not None:
-        _check_size(header.width, header.height, max_pixels, name)
-        if header.truncated:
-            raise DataError(f"{name} is a truncated JPEG (it stops before its end marker): copy or download it again")
+    if header is None:
+        raise unreadable
+    _check_size(header.width, header.height, max_pixels, name)
+    if header.truncated:
+        raise DataError(f"{name} is a truncated JPEG (it stops before its end marker): copy or download it again")
     try:
-        image = cv2.imdecode(raw, cv2.IMREAD_UNCHANGED) if raw.size else None
+        image = cv2.imdecode(raw, cv2.IMREAD_UNCHANGED)
     except cv2.error:  # OpenCV raises rather than returning None for some damaged files
         image = None
     if image is None:
-        raise DataError(f"{name} is not a readable image (empty, truncated or not an image format)")
-    _check_size(image.shape[1], image.shape[0], max_pixels, name)  # formats whose header is not read
+        raise unreadable
+    _check_size(image.shape[1], image.shape[0], max_pixels, name)  # should a header and its pixels disagree
     if image.dtype == np.uint16:
         image = (image // 257).astype(np.uint8)
     elif image.dtype != np.uint8:
         raise DataError(f"{name} has pixel type {image.dtype}: convert it to 8-bit or 16-bit")
-    # OpenCV's TIFF decoder turns images upright itself, even with IMREAD_UNCHANGED.
-    if header is not None and header.format != "tiff":
+    if header.format != "tiff":  # OpenCV's TIFF decoder turns images upright itself, even with IMREAD_UNCHANGED
         image = apply_orientation(image, header.orientation)
     return convert_channels(image, channels, bgr=True)
 
