@@ -13,9 +13,12 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from translate.checkpoint import LATEST, load_weights, read_checkpoint
 from translate.cli import run_cli
 from translate.nets.dcgan import DCGANConfig, Discriminator, Generator
+from translate.stopping import GracefulStop
 from translate.train import main as train_main
 
 from .cli_errors import message_lines
@@ -161,3 +164,15 @@ def test_ctrl_c_stops_after_the_step_with_a_checkpoint_and_a_one_line_message(tm
 
     run_cli(train_main, [*args, "--out", str(run), "--resume", "--max-steps", str(step + 2)])
     assert latest_step(run) == step + 2
+
+
+def test_a_second_ctrl_c_interrupts_at_once_and_the_handler_is_restored():
+    before = signal.getsignal(signal.SIGINT)
+    with GracefulStop() as stop:
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.01)  # the handler runs between bytecodes of the main thread
+        assert stop.requested
+        with pytest.raises(KeyboardInterrupt):
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(1)
+    assert signal.getsignal(signal.SIGINT) is before

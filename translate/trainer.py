@@ -31,6 +31,7 @@ from tqdm import tqdm
 
 from translate.checkpoint import Checkpoint, checkpoint_root, load_weights, save_checkpoint
 from translate.data import to_uint8
+from translate.distributed import Context, any_rank
 from translate.errors import DivergedError, StorageError
 from translate.fileio import atomic_write, remove_temporaries, write_image
 from translate.recipes.common import NonFiniteStep
@@ -90,6 +91,7 @@ class Trainer:
         self.is_main = spec.rank == 0
         self.last_checkpoint: Path | None = None  # the newest checkpoint this run can go on from
         self.stop = GracefulStop(enabled=spec.world_size == 1)
+        self.context = Context(spec.rank, spec.world_size, spec.device)
 
     # -- checkpoints -------------------------------------------------------------------
     def save(self) -> Path | None:
@@ -231,9 +233,9 @@ class Trainer:
             return None
         self.skipped_in_a_row = 0
         bad = [f"{key} = {value}" for key, value in logs.items() if not math.isfinite(value)]
-        if bad:
-            raise DivergedError(f"{', '.join(bad)} at step {self.step + 1}: the run stopped without saving "
-                                f"these weights; {self._way_back()}")
+        if any_rank(bool(bad), self.context):  # every rank stops at the same step, none waits for the others
+            raise DivergedError(f"{', '.join(bad or ['a loss on another process'])} at step {self.step + 1}: the run "
+                                f"stopped without saving these weights; {self._way_back()}")
         return logs
 
     def _run_epoch(self, writer) -> None:
