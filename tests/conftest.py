@@ -47,11 +47,39 @@ def digit_folder(tmp_path, mnist_test) -> Path:
 
 
 @pytest.fixture(scope="session")
-def demo_exports(tmp_path_factory, data_root) -> Path:
-    """The demo's exports folder: shipped digit models plus a tiny real-trained CycleGAN both ways."""
+def onnx_files(tmp_path_factory):
+    """Exports of tiny DCGAN and cDCGAN generators, trained for a few steps on MNIST."""
+    from translate.export import export
+
+    from .exporting import trained_run
+
+    root = tmp_path_factory.mktemp("onnx")
+    files = {}
+    for family in ("dcgan", "cdcgan"):
+        files[family] = root / f"{family}.onnx"
+        export(trained_run(root, family), files[family])
+    return files
+
+
+@pytest.fixture(scope="session")
+def translator_file(tmp_path_factory):
+    """(run folder, ONNX export) of a tiny CycleGAN trained for a few steps on horse2zebra."""
+    from translate.export import export
+
+    from .exporting import trained_run
+
+    root = tmp_path_factory.mktemp("cyclegan")
+    run = trained_run(root, "cyclegan")
+    export(run, root / "horse2zebra.onnx")
+    return run, root / "horse2zebra.onnx"
+
+
+@pytest.fixture(scope="session")
+def demo_exports(tmp_path_factory, translator_file) -> Path:
+    """The demo's exports folder: shipped digit models plus the tiny real-trained CycleGAN both ways."""
     from .exporting import demo_exports
 
-    return demo_exports(tmp_path_factory.mktemp("demo"))
+    return demo_exports(tmp_path_factory.mktemp("demo"), translator_file[0])
 
 
 @pytest.fixture(scope="session")

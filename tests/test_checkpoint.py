@@ -56,16 +56,19 @@ def test_a_planted_pickle_is_never_executed(tmp_path):
             return (open, (str(marker), "w"))
 
     (path / "state.pt").write_bytes(pickle.dumps({"step": Exploit()}))
-    with pytest.raises(CheckpointError, match="cannot be loaded safely"):
+    with pytest.raises(CheckpointError, match="objects other than tensors and plain data, which could run code"):
         read_checkpoint(tmp_path).training_state()
     assert not marker.exists()
 
 
-def test_corrupt_weights_file_is_a_clear_error(tmp_path):
+def test_corrupt_weights_and_state_files_are_clear_errors(tmp_path):
     path, _ = _save(tmp_path, 1)
     (path / "model.safetensors").write_bytes(b"\x00" * 10)
     with pytest.raises(CheckpointError, match="not a readable safetensors file"):
         load_generator(tmp_path)
+    (path / "state.pt").write_bytes((path / "state.pt").read_bytes()[:100])
+    with pytest.raises(CheckpointError, match=r"state.pt is not a readable training state \(PytorchStreamReader"):
+        read_checkpoint(tmp_path).training_state()
 
 
 def test_model_folder_files_get_the_usual_permissions(tmp_path):

@@ -80,7 +80,7 @@ def test_image_folder_errors(tmp_path):
 
 def test_read_image_converts_grey_alpha_and_16_bit(tmp_path):
     rgba = np.zeros((5, 3, 4), np.uint8)
-    rgba[..., 2] = 255  # red in OpenCV's BGRA order
+    rgba[..., 2] = rgba[..., 3] = 255  # opaque red in OpenCV's BGRA order
     cv2.imwrite(str(tmp_path / "a.png"), rgba)
     rgb = read_image(tmp_path / "a.png", 3)
     assert rgb.shape == (5, 3, 3) and rgb[0, 0].tolist() == [255, 0, 0]

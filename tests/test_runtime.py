@@ -1,27 +1,16 @@
 import subprocess
 import sys
 import textwrap
+import warnings
 
 import numpy as np
 import pytest
 import torch
 
 from translate.errors import InputError, ModelFileError
-from translate.export import export
 from translate.runtime import Sampler, Translator
 
 from .conftest import REPO
-from .exporting import trained_run
-
-
-@pytest.fixture(scope="module")
-def onnx_files(tmp_path_factory):
-    root = tmp_path_factory.mktemp("onnx")
-    files = {}
-    for family in ("dcgan", "cdcgan"):
-        files[family] = root / f"{family}.onnx"
-        export(trained_run(root, family), files[family])
-    return files
 
 
 def test_runtime_works_where_torch_cannot_be_imported(onnx_files):
@@ -82,29 +71,75 @@ def test_unconditional_sampler_refuses_labels(onnx_files):
         Sampler(onnx_files["dcgan"]).sample(2, labels=1)
 
 
-def test_bad_model_files_get_clear_errors(onnx_files, tmp_path):
-    with pytest.raises(ModelFileError, match="does not exist: create it with python -m translate.export"):
-        Sampler(tmp_path / "missing.onnx")
-    truncated = tmp_path / "truncated.onnx"
-    truncated.write_bytes(onnx_files["dcgan"].read_bytes()[:5000])
-    with pytest.raises(ModelFileError, match="not a loadable ONNX model"):
-        Sampler(truncated)
-    plain = tmp_path / "plain.onnx"
-    torch.onnx.export(torch.nn.Conv2d(3, 3, 1), (torch.randn(1, 3, 4, 4),), str(plain), dynamo=False)
-    with pytest.raises(ModelFileError, match="no translate metadata"):
-        Sampler(plain)
-    with pytest.raises(ModelFileError, match="holds a dcgan model"):
-        Translator(onnx_files["dcgan"])
+TRANSLATOR_METADATA = {"translate.family": "cyclegan", "translate.channels": "3", "translate.pad_multiple": "4",
+                       "translate.min_size": "8"}
+
+
+def onnx_model(path, metadata=None, input_name="image", any_size=True):
+    """A real ONNX file (a 1x1 convolution) with the given input name and metadata."""
+    import onnx
+
+    axes = {input_name: {0: "batch", 2: "height", 3: "width"}} if any_size else None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notice
+        torch.onnx.export(torch.nn.Conv2d(3, 3, 1), (torch.randn(1, 3, 8, 8),), str(path), input_names=[input_name],
+                          dynamic_axes=axes, dynamo=False)
+    model = onnx.load(str(path))
+    onnx.helper.set_model_props(model, metadata or {})
+    onnx.save(model, str(path))
+    return path
+
+
+def _written(path, data: bytes):
+    path.write_bytes(data)
+    return path
+
+
+def _folder(path):
+    path.mkdir()
+    return path
+
+
+BAD_FILES = {
+    "missing": (Sampler, lambda path, files: path, "does not exist: create it with python -m translate.export"),
+    "a folder": (Sampler, lambda path, files: _folder(path), "is not a file"),
+    "truncated": (Sampler, lambda path, files: _written(path, files["dcgan"].read_bytes()[:5000]),
+                  "is not a loadable ONNX model"),
+    "empty": (Translator, lambda path, files: _written(path, b""), "is not a loadable ONNX model"),
+    "not ONNX": (Translator, lambda path, files: _written(path, b"horse,zebra\n1,2\n"), "is not a loadable ONNX model"),
+    "no metadata": (Translator, lambda path, files: onnx_model(path), "has no translate metadata"),
+    "another family": (Translator, lambda path, files: files["dcgan"], "holds a dcgan model; this needs one of: "
+                       "cyclegan"),
+    "incomplete metadata": (Translator, lambda path, files: onnx_model(path, {"translate.family": "cyclegan"}),
+                            "has incomplete translate metadata"),
+    "wrong input name": (Translator, lambda path, files: onnx_model(path, TRANSLATOR_METADATA, "pixels"),
+                         r"has inputs \['pixels'\], expected \['image'\]: re-export it"),
+    "wrong input for a sampler": (Sampler, lambda path, files: onnx_model(
+        path, {**TRANSLATOR_METADATA, "translate.family": "dcgan", "translate.z_dim": "16"}, "noise"),
+        r"has inputs \['noise'\], expected \['z'\]"),
+}
+
+
+@pytest.mark.parametrize("case", BAD_FILES)
+def test_bad_model_files_raise_our_error_naming_the_file(onnx_files, tmp_path, case):
+    kind, make, message = BAD_FILES[case]
+    path = make(tmp_path / "model.onnx", onnx_files)
+    with pytest.raises(ModelFileError, match=message) as info:
+        kind(path)
+    assert str(path) in str(info.value) and "\n" not in str(info.value)
+
+
+def test_a_graph_that_breaks_its_metadata_promise_fails_with_our_error(tmp_path):
+    path = onnx_model(tmp_path / "fixed.onnx", TRANSLATOR_METADATA, any_size=False)  # takes 8 x 8 only
+    translator = Translator(path)
+    assert translator.translate(np.zeros((8, 8, 3), np.uint8)).shape == (8, 8, 3)
+    with pytest.raises(ModelFileError, match=f"ONNX Runtime could not run {path} on inputs .*re-export it"):
+        translator.translate(np.zeros((12, 16, 3), np.uint8))
+
+
+def test_unknown_device_is_refused(onnx_files):
     with pytest.raises(InputError, match="unknown device"):
         Sampler(onnx_files["dcgan"], device="tpu")
-
-
-@pytest.fixture(scope="module")
-def translator_file(tmp_path_factory):
-    root = tmp_path_factory.mktemp("cyclegan")
-    run = trained_run(root, "cyclegan")
-    export(run, root / "horse2zebra.onnx")
-    return run, root / "horse2zebra.onnx"
 
 
 @pytest.fixture(scope="module")
@@ -157,3 +192,11 @@ def test_translator_refuses_images_above_its_pixel_bound(translator_file):
     translator = Translator(translator_file[1], max_pixels=100 * 100)
     with pytest.raises(InputError, match="101x100 image exceeds max_pixels=10000"):
         translator.translate(np.zeros((100, 101, 3), np.uint8))
+
+
+def test_translate_batch_wants_a_list_and_a_positive_batch_size(translator_file):
+    translator = Translator(translator_file[1])
+    with pytest.raises(InputError, match="takes a list of images: use translate for a single array"):
+        translator.translate_batch(np.zeros((4, 5, 3), np.uint8))  # its rows are not images
+    with pytest.raises(InputError, match="batch_size must be a positive integer, got 0"):
+        translator.translate_batch([np.zeros((4, 5, 3), np.uint8)], batch_size=0)

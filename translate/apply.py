@@ -1,10 +1,11 @@
 """Command line: ``python -m translate.apply RUN_OR_CHECKPOINT --input FILE_OR_DIR --output DIR
 [--direction AtoB|BtoA]``: translate image files of any size with a CycleGAN generator.
 
-Each image is decoded with OpenCV (greyscale and RGBA become RGB), padded by reflection
-to a multiple of 4 (the generator's total stride), translated, cropped back to its own
-size and written under its own name (and sub-folder) in the output folder. Files that
-cannot be decoded are named and skipped.
+Each image is decoded with OpenCV (upright by its EXIF orientation; greyscale, 16-bit,
+CMYK and RGBA become RGB), padded by reflection to a multiple of 4 (the generator's total
+stride), translated, cropped back to its own size and written under its own name (and
+sub-folder) in the output folder. Files that cannot be decoded, and images above
+``--max-pixels``, are named and skipped.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from translate.cli import autocast_for, run_cli, select_device
 from translate.data import list_images, to_uint8, to_unit_range
 from translate.errors import ConfigError, DataError
 from translate.fileio import write_image
-from translate.images import IMAGE_EXTENSIONS, pad_to_multiple, read_image
+from translate.images import IMAGE_EXTENSIONS, TRANSLATE_MAX_PIXELS, pad_to_multiple, read_image
 from translate.nets.cyclegan import DIRECTIONS, MIN_SIZE, PAD_MULTIPLE
 
 
@@ -57,6 +58,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--input", type=Path, required=True, help="an image file or a folder of images")
     parser.add_argument("--output", type=Path, required=True, help="folder for the translated images")
     parser.add_argument("--direction", choices=DIRECTIONS, default="AtoB", help="AtoB (G) or BtoA (F)")
+    parser.add_argument("--max-pixels", type=int, default=TRANSLATE_MAX_PIXELS,
+                        help="skip larger images (default 2048x2048: memory grows with the pixel count)")
     parser.add_argument("--gpu", action="store_true")
     args = parser.parse_args(argv)
     files = input_files(args.input)
@@ -69,7 +72,7 @@ def main(argv: list[str] | None = None) -> None:
     done, skipped = 0, []
     for file, name in files:
         try:
-            rgb = read_image(file, 3)
+            rgb = read_image(file, 3, args.max_pixels)
         except DataError as exc:
             print(f"skipping {exc}", file=sys.stderr)
             skipped.append(file)

@@ -13,9 +13,12 @@ safetensors, the training state through ``torch.load(weights_only=True)``.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import pickle
 import shutil
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -27,7 +30,7 @@ from torch import nn
 
 from translate import __version__
 from translate.errors import CheckpointError, ConfigError
-from translate.fileio import atomic_write, fsync_dir, write_json
+from translate.fileio import atomic_write, fsync_dir, temporary_name, write_failure, write_json
 
 EMA_NAME = "generator_ema"  # module name of a DCGAN generator's weight average (--ema)
 
@@ -78,9 +81,19 @@ class Checkpoint:
                 "not from a shipped model folder"
             )
         try:
-            return torch.load(state_file, map_location="cpu", weights_only=True)
-        except Exception as exc:  # includes pickles that weights_only refuses to execute
-            raise CheckpointError(f"{state_file} cannot be loaded safely: {exc}") from exc
+            with warnings.catch_warnings():  # e.g. about the pickle protocol: noise on a one-line error
+                warnings.simplefilter("ignore")
+                return torch.load(state_file, map_location="cpu", weights_only=True)
+        except pickle.UnpicklingError as exc:  # weights_only met something that is not tensors or plain data
+            # torch's own message suggests weights_only=False: exactly what must not be done here.
+            raise CheckpointError(
+                f"{state_file} holds objects other than tensors and plain data, which could run code, so it "
+                "was not loaded: resume only from checkpoints that translate.train wrote"
+            ) from exc
+        except Exception as exc:  # a truncated or damaged file
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise CheckpointError(f"{state_file} is not a readable training state ({reason}): "
+                                  "resume from an earlier checkpoint") from exc
 
     def expect_family(self, *families: str) -> None:
         if self.family not in families:
@@ -137,30 +150,49 @@ def save_checkpoint(
     """Write checkpoint ``step`` into ``run_dir`` atomically and keep the newest ``keep``.
 
     The folder is assembled under a temporary name and renamed into place, then the
-    ``latest`` pointer is replaced; a crash at any moment leaves the previous
-    checkpoint intact and pointed to.
+    ``latest`` pointer is replaced. Folders leave their final name by a rename before
+    they are deleted, so a kill at any moment leaves only complete ``step-*`` folders,
+    ``latest`` naming one of them, and temporary leftovers (see
+    :func:`~translate.fileio.remove_temporaries`). A failed write (a full disk) raises
+    StorageError and leaves the previous checkpoint as it was.
     """
     root = checkpoint_root(run_dir)
-    root.mkdir(parents=True, exist_ok=True)
     name = f"step-{step:08d}"
-    tmp = root / f".{name}.tmp-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
-    save_file(_flat_state(modules), str(tmp / WEIGHTS))
-    (tmp / CONFIG).write_text(json.dumps(_meta(family, model_config, train_config), indent=2, sort_keys=True) + "\n")
-    torch.save(state, tmp / STATE)
-    for file in tmp.iterdir():
-        with open(file, "rb") as f:
-            os.fsync(f.fileno())
     final = root / name
-    if final.exists():  # the same step saved again, e.g. at the end of a resumed run
-        shutil.rmtree(final)
-    os.rename(tmp, final)
-    fsync_dir(root)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        tmp = temporary_name(root, name)
+        tmp.mkdir()
+        try:
+            save_file(_flat_state(modules), str(tmp / WEIGHTS))
+            meta = _meta(family, model_config, train_config)
+            (tmp / CONFIG).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
+            torch.save(state, tmp / STATE)
+            for file in tmp.iterdir():
+                with open(file, "rb") as f:
+                    os.fsync(f.fileno())
+            replaced = _move_aside(final) if final.exists() else None  # the same step saved again
+            os.rename(tmp, final)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        fsync_dir(root)
+    except OSError as exc:
+        raise write_failure(final, exc) from exc
     atomic_write(root / LATEST, lambda p: p.write_text(name + "\n"))
-    for old in sorted(p for p in root.glob("step-*") if p.is_dir())[:-keep]:
-        shutil.rmtree(old, ignore_errors=True)
+    if replaced is not None:
+        shutil.rmtree(replaced, ignore_errors=True)
+    for folder in sorted(p for p in root.glob("step-*") if p.is_dir())[:-keep]:
+        with contextlib.suppress(OSError):  # an old checkpoint left behind is no reason to stop
+            shutil.rmtree(_move_aside(folder), ignore_errors=True)
     return final
+
+
+def _move_aside(folder: Path) -> Path:
+    """Rename ``folder`` to a temporary name (atomic), where deleting it cannot be seen half done."""
+    aside = temporary_name(folder.parent, folder.name)
+    os.rename(folder, aside)
+    return aside
 
 
 def load_weights(module: nn.Module, checkpoint: Checkpoint, prefix: str) -> None:

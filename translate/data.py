@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import gzip
 import os
+import signal
 import struct
 import warnings
 from collections.abc import Iterator, Sequence
@@ -207,6 +208,13 @@ def collate_skip_bad(items: Sequence[tuple[torch.Tensor, int] | None]) -> tuple[
     return to_unit_range(torch.stack([g[0] for g in good])), torch.tensor([g[1] for g in good])
 
 
+def ignore_interrupts(worker_id: int) -> None:
+    """A loader worker's start: Ctrl-C reaches the whole process group, but the main
+    process alone handles it (it finishes the step and saves, see translate.stopping);
+    a worker that died of it would fail the step in progress."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 class FolderSource:
     """Batches from an :class:`ImageFolder` through a DataLoader with worker processes."""
 
@@ -226,6 +234,7 @@ class FolderSource:
             collate_fn=collate_skip_bad,
             pin_memory=self.pin_memory,
             persistent_workers=False,
+            worker_init_fn=ignore_interrupts,
         )
         # A batch whose every file failed to decode comes through empty; the trainer skips it.
         yield from loader

@@ -76,3 +76,12 @@ def gather(tensor: torch.Tensor, context: Context) -> list[torch.Tensor]:
     parts = [torch.empty_like(tensor) for _ in range(context.world_size)]
     dist.all_gather(parts, tensor.contiguous())
     return parts
+
+
+def any_rank(flag: bool, context: Context | None) -> bool:
+    """Whether ``flag`` is true on any rank (a collective in a distributed run: all ranks call it)."""
+    if context is None or not context.distributed:
+        return flag
+    value = torch.tensor([float(flag)], device=context.device)
+    dist.all_reduce(value, op=dist.ReduceOp.MAX)
+    return bool(value.item())

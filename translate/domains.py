@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from translate.data import derived_generator, epoch_batches, epoch_order, list_images, to_unit_range
+from translate.data import derived_generator, epoch_batches, epoch_order, ignore_interrupts, list_images, to_unit_range
 from translate.errors import ConfigError, DataError
 from translate.images import IMAGE_EXTENSIONS, read_image
 
@@ -175,5 +175,6 @@ class UnpairedSource:
             num_workers=self.workers,
             pin_memory=self.pin_memory,
             prefetch_factor=4 if self.workers else None,
+            worker_init_fn=ignore_interrupts,
         )
         yield from loader

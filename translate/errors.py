@@ -23,3 +23,11 @@ class ModelFileError(TranslateError):
 
 class InputError(TranslateError):
     """An input array or argument that a model cannot take (wrong dtype, shape or range)."""
+
+
+class StorageError(TranslateError):
+    """A file or folder that cannot be written: a full disk, a read-only place, a file in the way."""
+
+
+class DivergedError(TranslateError):
+    """Training produced a NaN or infinite loss or weight."""

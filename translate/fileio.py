@@ -1,12 +1,19 @@
-"""Atomic file writes: a reader never sees a half-written file under its final name."""
+"""Atomic file writes: a reader never sees a half-written file under its final name.
+
+Work in progress lives under a temporary name (``.NAME.XXXX.tmp``) beside its final name,
+so a crash leaves at most such leftovers, which :func:`remove_temporaries` clears.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import os
+import shutil
 import tempfile
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -14,7 +21,9 @@ from typing import Any
 import cv2
 import numpy as np
 
-from translate.errors import TranslateError
+from translate.errors import StorageError, TranslateError
+
+TEMP_SUFFIX = ".tmp"
 
 
 def _current_umask() -> int:
@@ -28,11 +37,15 @@ _UMASK = _current_umask()
 
 @contextlib.contextmanager
 def atomic_path(path: Path) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; on success fsync and rename it into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
+    """Yield a temporary path beside ``path``; on success fsync and rename it into place.
+
+    Any OSError on the way (the writer's included) becomes a StorageError naming ``path``.
+    """
+    tmp = None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=path.parent)
+        os.close(fd)
         yield Path(tmp)
         # After the writer: some writers (safetensors) replace the file, dropping an earlier chmod.
         # mkstemp makes 0600; final files get the usual permissions.
@@ -40,8 +53,10 @@ def atomic_path(path: Path) -> Iterator[Path]:
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
         os.replace(tmp, path)
+    except OSError as exc:
+        raise write_failure(path, exc) from exc
     finally:
-        if os.path.exists(tmp):
+        if tmp is not None and os.path.exists(tmp):
             os.unlink(tmp)
 
 
@@ -71,6 +86,50 @@ def file_sha256(path: Path) -> str:
         for block in iter(lambda: f.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def temporary_name(folder: Path, name: str) -> Path:
+    """A fresh temporary name for ``name`` in ``folder`` (nothing is created)."""
+    return folder / f".{name}.{uuid.uuid4().hex[:8]}{TEMP_SUFFIX}"
+
+
+def remove_temporaries(folder: Path) -> None:
+    """Delete the leftovers of writes that a crash or kill interrupted in ``folder``.
+
+    Call it only where no other process is writing into ``folder``.
+    """
+    for leftover in folder.glob(f".*{TEMP_SUFFIX}"):
+        if leftover.is_dir() and not leftover.is_symlink():
+            shutil.rmtree(leftover, ignore_errors=True)
+        else:
+            leftover.unlink(missing_ok=True)
+
+
+def write_failure(path: Path, exc: OSError) -> StorageError:
+    """A one-line error for an OSError while writing ``path``: the cause and the fix."""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        cause, fix = "the disk is full", "free some space there or choose a folder on another disk"
+    elif exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        cause, fix = "the place is not writable", "choose a folder you can write to"
+    elif exc.errno in (errno.ENOTDIR, errno.EEXIST):
+        cause, fix = "a file is in the way of a folder", "choose another path"
+    else:
+        cause, fix = "the system refused", "check the disk and the path"
+    return StorageError(f"could not write {path}: {cause} ({exc.strerror or exc}): {fix}")
+
+
+def check_writable(folder: Path, flag: str) -> None:
+    """Fail at start-up, not at the first checkpoint hours later, when ``folder`` cannot be
+    created or written. Creates nothing."""
+    existing = folder
+    while not existing.exists() and existing != existing.parent:  # a file in the path also ends here
+        existing = existing.parent
+    if not existing.is_dir():
+        raise StorageError(f"{flag} {folder} cannot be created: {existing} is a file, not a folder: "
+                           f"choose another {flag}")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise StorageError(f"{flag} {folder} is not writable ({existing} does not allow writing): "
+                           f"choose another {flag}")
 
 
 def fsync_dir(path: Path) -> None:

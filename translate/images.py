@@ -11,38 +11,90 @@ import cv2
 import numpy as np
 
 from translate.errors import DataError
+from translate.imageheader import read_header
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
+# Larger images are refused before decoding (from the header where it can be read): 64
+# megapixels decode to 192 MB (384 MB at 16 bits) and hold any full-frame camera's photos.
+DECODE_MAX_PIXELS = 8192 * 8192
+# Above this many pixels translation is refused (see runtime.Translator and translate.apply).
+# bench/translator_memory.py measured ONNX Runtime at about 0.76 GB plus 0.96 GB per
+# megapixel for the full-size CycleGAN generator, so this bound keeps one image near 4.7 GB.
+TRANSLATE_MAX_PIXELS = 2048 * 2048
 
 
-def decode_image(data: bytes | np.ndarray, name: str = "image", channels: int = 3) -> np.ndarray:
-    """Decode encoded image bytes to uint8 RGB (H x W x 3) or grey (H x W x 1).
+def decode_image(
+    data: bytes | np.ndarray, name: str = "image", channels: int = 3, max_pixels: int = DECODE_MAX_PIXELS
+) -> np.ndarray:
+    """Decode encoded image bytes to uint8 RGB (H x W x 3) or grey (H x W x 1), upright.
 
-    Greyscale, alpha and 16-bit images are converted (alpha is dropped); anything
-    OpenCV cannot decode raises DataError naming ``name``.
+    Greyscale, 16-bit and CMYK images are converted, alpha is composited over white, the
+    EXIF orientation is applied. Only the formats of IMAGE_EXTENSIONS are decoded, and only
+    after their header says the size is within ``max_pixels``: OpenCV reads more formats
+    (PPM, GIF, ...), and allocates whatever size a 20-byte header claims. Anything else, a
+    damaged or truncated file, or an image above ``max_pixels`` raises DataError naming ``name``.
     """
-    raw = np.frombuffer(data, dtype=np.uint8) if isinstance(data, bytes) else data
-    image = cv2.imdecode(raw, cv2.IMREAD_UNCHANGED) if raw.size else None
+    raw = np.frombuffer(data, dtype=np.uint8) if isinstance(data, bytes) else np.asarray(data).reshape(-1)
+    if raw.dtype != np.uint8:
+        raise DataError(f"{name}: encoded image data must be bytes or a uint8 array, got {raw.dtype}")
+    unreadable = DataError(f"{name} is not a readable image (empty, damaged, or not PNG, JPEG, WebP, BMP or TIFF)")
+    header = read_header(raw.tobytes())
+    if header is None:
+        raise unreadable
+    _check_size(header.width, header.height, max_pixels, name)
+    if header.truncated:
+        raise DataError(f"{name} is a truncated JPEG (it stops before its end marker): copy or download it again")
+    try:
+        image = cv2.imdecode(raw, cv2.IMREAD_UNCHANGED)
+    except cv2.error:  # OpenCV raises rather than returning None for some damaged files
+        image = None
     if image is None:
-        raise DataError(f"{name} is not a readable image (empty, truncated or not an image format)")
+        raise unreadable
+    _check_size(image.shape[1], image.shape[0], max_pixels, name)  # should a header and its pixels disagree
     if image.dtype == np.uint16:
         image = (image // 257).astype(np.uint8)
     elif image.dtype != np.uint8:
         raise DataError(f"{name} has pixel type {image.dtype}: convert it to 8-bit or 16-bit")
+    if header.format != "tiff":  # OpenCV's TIFF decoder turns images upright itself, even with IMREAD_UNCHANGED
+        image = apply_orientation(image, header.orientation)
     return convert_channels(image, channels, bgr=True)
 
 
-def read_image(path: str | os.PathLike, channels: int = 3) -> np.ndarray:
+def read_image(path: str | os.PathLike, channels: int = 3, max_pixels: int = DECODE_MAX_PIXELS) -> np.ndarray:
     """Decode an image file (any path, non-ASCII included) like :func:`decode_image`."""
     try:
         raw = np.fromfile(str(path), dtype=np.uint8)
     except OSError as exc:
         raise DataError(f"cannot read {path}: {exc}") from exc
-    return decode_image(raw, str(path), channels)
+    return decode_image(raw, str(path), channels, max_pixels)
+
+
+def _check_size(width: int, height: int, max_pixels: int, name: str) -> None:
+    if width * height > max_pixels:
+        raise DataError(
+            f"{name} is {width}x{height} ({width * height / 1e6:.1f} megapixels), above the limit of "
+            f"{max_pixels / 1e6:.1f} megapixels: scale it down first"
+        )
+
+
+def apply_orientation(image: np.ndarray, orientation: int) -> np.ndarray:
+    """Turn an image stored with EXIF orientation 1..8 upright (1 is already upright)."""
+    turned = {
+        1: image,
+        2: image[:, ::-1],
+        3: image[::-1, ::-1],
+        4: image[::-1],
+        5: image.swapaxes(0, 1),
+        6: np.rot90(image, -1),
+        7: image[::-1, ::-1].swapaxes(0, 1),
+        8: np.rot90(image, 1),
+    }[orientation]
+    return np.ascontiguousarray(turned)
 
 
 def convert_channels(image: np.ndarray, channels: int = 3, bgr: bool = False) -> np.ndarray:
-    """H x W, H x W x 1, x 3 or x 4 uint8 to RGB (H x W x 3) or grey (H x W x 1).
+    """H x W, H x W x 1, x 3 or x 4 uint8 to RGB (H x W x 3) or grey (H x W x 1); alpha is
+    composited over white.
 
     ``bgr`` says the colour input is in OpenCV's BGR(A) order rather than RGB(A).
     """
@@ -50,8 +102,9 @@ def convert_channels(image: np.ndarray, channels: int = 3, bgr: bool = False) ->
         image = image[:, :, None]
     if image.ndim != 3 or image.shape[2] not in (1, 3, 4):
         raise DataError(f"an image must be H x W with 1, 3 or 4 channels, got shape {image.shape}")
-    if image.shape[2] == 4:
-        image = image[:, :, :3]
+    if image.shape[2] == 4:  # composite over white: transparent parts look as they do on a page
+        alpha = image[:, :, 3:].astype(np.uint16)
+        image = ((image[:, :, :3] * alpha + 255 * (255 - alpha) + 127) // 255).astype(np.uint8)
     if channels == 1:
         if image.shape[2] == 1:
             return image

@@ -21,14 +21,10 @@ import numpy as np
 import onnxruntime as ort
 
 from translate.errors import InputError, ModelFileError
-from translate.images import convert_channels, pad_to_multiple, read_image
+from translate.images import TRANSLATE_MAX_PIXELS, convert_channels, pad_to_multiple, read_image
 
 GENERATOR_FAMILIES = ("dcgan", "cdcgan")
 TRANSLATOR_FAMILIES = ("cyclegan",)
-# Above this many pixels a translation is refused (see Translator). bench/translator_memory.py
-# measured ONNX Runtime at about 0.76 GB plus 0.96 GB per megapixel for the full-size
-# CycleGAN generator, so this bound keeps one image near 4.7 GB.
-DEFAULT_MAX_PIXELS = 2048 * 2048
 
 
 @dataclass(frozen=True)
@@ -41,10 +37,7 @@ class ModelInfo:
     min_size: int
     precision: str
     metadata: dict[str, str]
-
-    @property
-    def class_names(self) -> list[str]:
-        return json.loads(self.metadata.get("translate.class_names", "[]"))
+    class_names: list[str]
 
 
 def providers_for(device: str) -> list[str]:
@@ -65,9 +58,8 @@ def open_session(
     """An inference session and its parsed metadata; clear errors for unusable files."""
     path = Path(path)
     if not path.is_file():
-        raise ModelFileError(
-            f"{path} does not exist: create it with python -m translate.export CHECKPOINT --out {path}"
-        )
+        problem = "is not a file" if path.exists() else "does not exist"
+        raise ModelFileError(f"{path} {problem}: create it with python -m translate.export CHECKPOINT --out {path}")
     providers = providers_for(device)
     options = ort.SessionOptions()
     if threads:
@@ -90,10 +82,25 @@ def open_session(
             int(metadata["translate.min_size"]),
             metadata.get("translate.precision", "fp32"),
             metadata,
+            json.loads(metadata.get("translate.class_names", "[]")),
         )
+        if min(info.channels, info.pad_multiple, info.min_size) < 1 or not isinstance(info.class_names, list):
+            raise ValueError("channels, pad_multiple, min_size or class_names out of range")
     except (KeyError, ValueError) as exc:
         raise ModelFileError(f"{path} has incomplete translate metadata ({exc}): re-export it") from exc
     return session, info
+
+
+def run_session(session: ort.InferenceSession, feeds: dict[str, np.ndarray], path: Path) -> np.ndarray:
+    """The first output of ``session`` on ``feeds``; ONNX Runtime's own failures (a graph
+    that does not take inputs its metadata promises) become ModelFileError naming the file."""
+    try:
+        return session.run(None, feeds)[0]
+    except Exception as exc:  # onnxruntime raises its own exception types
+        shapes = {name: value.shape for name, value in feeds.items()}
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ModelFileError(f"ONNX Runtime could not run {path} on inputs {shapes} ({reason}): "
+                             "re-export it with python -m translate.export") from exc
 
 
 def to_uint8(batch: np.ndarray) -> np.ndarray:
@@ -106,12 +113,13 @@ class Sampler:
     """Draws images from an exported DCGAN or cDCGAN generator."""
 
     def __init__(self, path: str | os.PathLike, device: str = "cpu", threads: int | None = None):
+        self.path = Path(path)
         self.session, self.info = open_session(path, GENERATOR_FAMILIES, device, threads)
-        names = [i.name for i in self.session.get_inputs()]
-        expected = ["z", "label"] if self.info.family == "cdcgan" else ["z"]
-        if names != expected:
-            raise ModelFileError(f"{path} has inputs {names}, expected {expected}: re-export it")
-        self.z_dim = int(self.info.metadata["translate.z_dim"])
+        _expect_inputs(self.session, ["z", "label"] if self.info.family == "cdcgan" else ["z"], self.path)
+        try:
+            self.z_dim = int(self.info.metadata["translate.z_dim"])
+        except (KeyError, ValueError) as exc:
+            raise ModelFileError(f"{path} has no valid translate.z_dim in its metadata: re-export it") from exc
 
     @property
     def classes(self) -> list[str]:
@@ -125,12 +133,14 @@ class Sampler:
 
     def codes(self, n: int, seed: int = 0) -> np.ndarray:
         """The ``n`` x z_dim latent codes that :meth:`sample` draws for ``seed`` (float32)."""
-        if not isinstance(n, (int, np.integer)) or n < 1:
-            raise InputError(f"n must be a positive integer, got {n!r}")
+        _check_count("n", n)
+        if not _is_integer(seed) or seed < 0:
+            raise InputError(f"seed must be an integer of 0 or more, got {seed!r}")
         return np.random.default_rng(seed).standard_normal((n, self.z_dim), dtype=np.float32)
 
     def generate(self, z: np.ndarray, labels: int | Sequence[int] | None = None, batch_size: int = 256) -> np.ndarray:
         """Images for given latent codes (N x z_dim), e.g. points between two seeds' codes."""
+        _check_count("batch_size", batch_size)
         z = np.asarray(z)
         if z.ndim != 2 or z.shape[0] < 1 or z.shape[1] != self.z_dim or not np.issubdtype(z.dtype, np.floating):
             raise InputError(f"z must be a float array of shape N x {self.z_dim}, got {z.dtype} {z.shape}")
@@ -144,7 +154,7 @@ class Sampler:
             feeds = {"z": z[start : start + batch_size]}
             if label_array is not None:
                 feeds["label"] = label_array[start : start + batch_size]
-            out.append(to_uint8(self.session.run(None, feeds)[0]))
+            out.append(to_uint8(run_session(self.session, feeds, self.path)))
         return np.concatenate(out)
 
     def _labels(self, n: int, labels: int | Sequence[int] | None) -> np.ndarray | None:
@@ -155,7 +165,11 @@ class Sampler:
             return None
         if labels is None:
             return np.arange(n, dtype=np.int64) % n_classes
-        array = np.broadcast_to(np.asarray(labels), (n,)) if np.ndim(labels) == 0 else np.asarray(labels)
+        try:
+            array = np.asarray(labels)
+        except (TypeError, ValueError, OverflowError):  # ragged lists, integers beyond 64 bits
+            array = np.asarray(None)
+        array = np.broadcast_to(array, (n,)) if array.ndim == 0 else array
         if array.shape != (n,) or not np.issubdtype(array.dtype, np.integer):
             raise InputError(f"labels must be one integer or {n} integers, got {labels!r}")
         if array.min() < 0 or array.max() >= n_classes:
@@ -171,11 +185,10 @@ class Translator:
     """
 
     def __init__(self, path: str | os.PathLike, device: str = "cpu", threads: int | None = None,
-                 max_pixels: int = DEFAULT_MAX_PIXELS):
+                 max_pixels: int = TRANSLATE_MAX_PIXELS):
+        self.path = Path(path)
         self.session, self.info = open_session(path, TRANSLATOR_FAMILIES, device, threads)
-        names = [i.name for i in self.session.get_inputs()]
-        if names != ["image"]:
-            raise ModelFileError(f"{path} has inputs {names}, expected ['image']: re-export it")
+        _expect_inputs(self.session, ["image"], self.path)
         self.input_name = "image"
         self.max_pixels = max_pixels
 
@@ -184,10 +197,15 @@ class Translator:
         return self.translate_batch([image])[0]
 
     def translate_file(self, path: str | os.PathLike) -> np.ndarray:
-        return self.translate(read_image(path))
+        """Decode (upright, RGB) and translate an image file; one above ``max_pixels`` is
+        refused from its header, before it is decoded."""
+        return self.translate(read_image(path, max_pixels=self.max_pixels))
 
     def translate_batch(self, images: Sequence[np.ndarray], batch_size: int = 8) -> list[np.ndarray]:
         """Translate many images; those of the same size run together in batches."""
+        if isinstance(images, np.ndarray):  # iterating it would take each row for an image
+            raise InputError("translate_batch takes a list of images: use translate for a single array")
+        _check_count("batch_size", batch_size)
         prepared = [self._prepare(image) for image in images]
         results: list[np.ndarray | None] = [None] * len(prepared)
         by_size: dict[tuple[int, int], list[int]] = {}
@@ -197,7 +215,7 @@ class Translator:
             for start in range(0, len(indices), batch_size):
                 chunk = indices[start : start + batch_size]
                 batch = np.stack([prepared[i][0] for i in chunk])
-                out = to_uint8(self.session.run(None, {self.input_name: batch})[0])
+                out = to_uint8(run_session(self.session, {self.input_name: batch}, self.path))
                 for i, translated in zip(chunk, out, strict=True):
                     top, left, height, width = prepared[i][1]
                     results[i] = translated[top : top + height, left : left + width]
@@ -213,6 +231,8 @@ class Translator:
         if image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] not in (1, 3, 4)):
             raise InputError(f"an image must be H x W or H x W x 1/3/4, got shape {image.shape}")
         height, width = image.shape[:2]
+        if not height or not width:
+            raise InputError(f"an image must have pixels, got shape {image.shape}")
         if height * width > self.max_pixels:
             raise InputError(
                 f"a {width}x{height} image exceeds max_pixels={self.max_pixels}: scale it down first "
@@ -221,3 +241,18 @@ class Translator:
         padded, (top, left) = pad_to_multiple(convert_channels(image, 3), self.info.pad_multiple, self.info.min_size)
         chw = padded.transpose(2, 0, 1).astype(np.float32) / 127.5 - 1.0
         return chw, (top, left, height, width)
+
+
+def _expect_inputs(session: ort.InferenceSession, expected: list[str], path: Path) -> None:
+    names = [i.name for i in session.get_inputs()]
+    if names != expected:
+        raise ModelFileError(f"{path} has inputs {names}, expected {expected}: re-export it")
+
+
+def _is_integer(value: object) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
+def _check_count(name: str, value: object) -> None:
+    if not _is_integer(value) or value < 1:
+        raise InputError(f"{name} must be a positive integer, got {value!r}")

@@ -1,9 +1,11 @@
 """Command line: ``python -m translate.train {dcgan,cdcgan,cyclegan} [options]``.
 
 On ``--resume`` the architecture and optimisation settings come from the run's
-checkpoint; run-length flags (``--epochs``, ``--max-steps``), ``--data``, ``--gpu``
-and ``--workers`` come from the command line. ``cyclegan`` also trains on several
-processes: ``torchrun --nproc_per_node N -m translate.train cyclegan ...``.
+checkpoint; run-length flags (``--epochs``, ``--max-steps``), ``--data``, ``--gpu``,
+``--workers`` and ``--skip-nonfinite`` come from the command line. Ctrl-C stops after
+the current step with a checkpoint (press it twice to stop at once, without one).
+``cyclegan`` also trains on several processes:
+``torchrun --nproc_per_node N -m translate.train cyclegan ...``.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from translate.cli import autocast_for, run_cli, select_device
 from translate.data import FolderSource, ImageFolder, TensorSource, mnist_images, resolve_data_root
 from translate.domains import UnpairedImages, UnpairedSource, domain_files, find_domains, fixed_images
 from translate.errors import CheckpointError, ConfigError
+from translate.fileio import check_writable
 from translate.losses import LOSS_NAMES
 from translate.nets.cyclegan import CycleGANConfig
 from translate.nets.dcgan import BASE_SIZES, DCGANConfig
@@ -62,6 +65,8 @@ def _common(parser: argparse.ArgumentParser, epochs: int | None, epochs_help: st
     run.add_argument("--workers", type=_non_negative, default=workers, help="data loader processes for image folders")
     run.add_argument("--save-every-steps", type=_positive, help="also checkpoint every N steps")
     run.add_argument("--log-every", type=_positive, default=50, help="TensorBoard scalars every N steps")
+    run.add_argument("--skip-nonfinite", action="store_true",
+                     help="skip a step whose loss or gradients are NaN or infinite instead of stopping")
 
 
 def _gan_options(parser: argparse.ArgumentParser) -> None:
@@ -204,7 +209,8 @@ def _train_gan(args: argparse.Namespace) -> Trainer:
     if args.family == "cdcgan":
         config.n_classes = len(train["classes"])
     torch.manual_seed(train["seed"])
-    recipe = GANRecipe(config, hyper, device, autocast_for(device), seed=train["seed"])
+    recipe = GANRecipe(config, hyper, device, autocast_for(device), seed=train["seed"],
+                       skip_nonfinite=args.skip_nonfinite)
     spec = RunSpec(
         run_dir=args.out,
         family=args.family,
@@ -216,6 +222,7 @@ def _train_gan(args: argparse.Namespace) -> Trainer:
         save_every_steps=args.save_every_steps,
         log_every=args.log_every,
         device=device,
+        skip_nonfinite=args.skip_nonfinite,
     )
     trainer = Trainer(spec, recipe, source)
     if args.resume:
@@ -272,7 +279,8 @@ def _train_cyclegan(args: argparse.Namespace) -> Trainer:
         source = UnpairedSource(dataset, train["batch_size"], seed, args.workers, context.device.type == "cuda",
                                 context.rank, context.world_size)
         torch.manual_seed(seed)
-        recipe = CycleGANRecipe(config, hyper, context, fixed, seed, compile=args.compile)
+        recipe = CycleGANRecipe(config, hyper, context, fixed, seed, compile=args.compile,
+                                skip_nonfinite=args.skip_nonfinite)
         spec = RunSpec(
             run_dir=args.out,
             family="cyclegan",
@@ -286,6 +294,7 @@ def _train_cyclegan(args: argparse.Namespace) -> Trainer:
             device=context.device,
             rank=context.rank,
             world_size=context.world_size,
+            skip_nonfinite=args.skip_nonfinite,
         )
         trainer = Trainer(spec, recipe, source)
         if checkpoint is not None:
@@ -302,6 +311,7 @@ def main(argv: list[str] | None = None) -> Trainer:
     if args.out is None:
         name = f"cyclegan-{args.domains[0]}2{args.domains[1]}" if getattr(args, "domains", None) else args.family
         args.out = Path("runs") / name
+    check_writable(args.out, "--out")  # before the data loads and the networks are built
     trainer = _train_cyclegan(args) if args.family == "cyclegan" else _train_gan(args)
     if trainer.is_main:
         print(f"trained {args.family} to step {trainer.step} (epoch {trainer.epoch}); checkpoints in {args.out}")

@@ -5,12 +5,17 @@ A recipe (``translate.recipes``) supplies the optimisation step; this module onl
 orchestrates, so it never needs to know which family it trains. In a distributed run
 (``world_size > 1``) every rank trains on its own share of each step, and only rank 0
 writes logs, grids and checkpoints.
+
+Faults: Ctrl-C stops at the end of a step, with a checkpoint; a NaN or infinite loss
+stops the run without saving the poisoned weights, or with ``skip_nonfinite`` the
+recipe skips that step's update and the loop counts it.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import sys
 import time
 from collections import defaultdict
 from collections.abc import Iterator
@@ -24,9 +29,17 @@ from torch import nn
 from torchvision.utils import make_grid
 from tqdm import tqdm
 
-from translate.checkpoint import Checkpoint, load_weights, save_checkpoint
+from translate.checkpoint import Checkpoint, checkpoint_root, load_weights, save_checkpoint
 from translate.data import to_uint8
-from translate.fileio import atomic_write, write_image
+from translate.distributed import Context, any_rank
+from translate.errors import DivergedError, StorageError
+from translate.fileio import atomic_write, remove_temporaries, write_image
+from translate.recipes.common import NonFiniteStep
+from translate.stopping import GracefulStop
+
+# With --skip-nonfinite, this many skipped steps in a row mean diverged weights, not bad
+# batches (the data order is shuffled): the run stops rather than skip every step to come.
+SKIPS_IN_A_ROW_LIMIT = 25
 
 
 class Recipe(Protocol):
@@ -65,6 +78,7 @@ class RunSpec:
     device: torch.device = field(default_factory=lambda: torch.device("cpu"))
     rank: int = 0
     world_size: int = 1
+    skip_nonfinite: bool = False  # the recipe was told to skip non-finite steps (NonFiniteStep)
 
 
 class Trainer:
@@ -72,31 +86,65 @@ class Trainer:
         self.spec, self.recipe, self.source = spec, recipe, source
         self.step = 0
         self.epoch = 0
+        self.skipped = 0  # steps skipped for a non-finite loss or gradient, over the whole run
+        self.skipped_in_a_row = 0
         self.is_main = spec.rank == 0
+        self.last_checkpoint: Path | None = None  # the newest checkpoint this run can go on from
+        self.stop = GracefulStop(enabled=spec.world_size == 1)
+        self.context = Context(spec.rank, spec.world_size, spec.device)
 
     # -- checkpoints -------------------------------------------------------------------
     def save(self) -> Path | None:
-        """Checkpoint on rank 0 (the path; None on other ranks), all ranks waiting for it."""
+        """Checkpoint on rank 0 (the path; None on other ranks), all ranks waiting for it.
+
+        Weights that are not finite are refused: a diverged run keeps its last good checkpoint.
+        """
+        self._check_weights()
         state = {
             "step": self.step,
             "epoch": self.epoch,
+            "skipped_steps": self.skipped,
             "optimizers": {k: o.state_dict() for k, o in self.recipe.optimizers().items()},
             "torch_rng": torch.get_rng_state(),
             "recipe": self.recipe.extra_state(),
         }
         path = None
         if self.is_main:
-            path = save_checkpoint(
-                self.spec.run_dir,
-                self.step,
-                self.spec.family,
-                self.spec.model_config,
-                self.spec.train_config,
-                self.recipe.modules(),
-                state,
-            )
+            try:
+                path = save_checkpoint(
+                    self.spec.run_dir,
+                    self.step,
+                    self.spec.family,
+                    self.spec.model_config,
+                    self.spec.train_config,
+                    self.recipe.modules(),
+                    state,
+                )
+            except StorageError as exc:
+                raise StorageError(f"{exc}; then continue from the last checkpoint with --resume") from exc
         self._barrier()
+        self.last_checkpoint = path
         return path
+
+    def _check_weights(self) -> None:
+        modules = self.recipe.modules()
+        finite = torch.stack([
+            torch.stack([torch.isfinite(t).all() for t in module.state_dict().values()]).all()
+            for module in modules.values()
+        ]).tolist()
+        bad = [name for name, ok in zip(modules, finite, strict=True) if not ok]
+        if bad:
+            raise DivergedError(f"the weights of {', '.join(bad)} are not finite at step {self.step}: "
+                                f"nothing was saved; {self._way_back()}")
+
+    def _way_back(self) -> str:
+        """How to go on after a divergence, for the error message."""
+        if self.spec.skip_nonfinite:
+            return "start again with a lower --lr"
+        if self.last_checkpoint is None:
+            return "start again with a lower --lr, or with --skip-nonfinite to skip such steps"
+        return (f"the last good checkpoint is {self.last_checkpoint}: continue it with --resume --skip-nonfinite "
+                "to skip such steps, or start again with a lower --lr")
 
     def _barrier(self) -> None:
         if self.spec.world_size > 1:
@@ -113,6 +161,8 @@ class Trainer:
         torch.set_rng_state(state["torch_rng"])
         self.recipe.load_extra_state(state["recipe"])
         self.step, self.epoch = int(state["step"]), int(state["epoch"])
+        self.skipped = int(state.get("skipped_steps", 0))
+        self.last_checkpoint = checkpoint.path
 
     # -- records -----------------------------------------------------------------------
     def write_grid(self, name: str) -> None:
@@ -141,53 +191,86 @@ class Trainer:
         writer = None
         if self.is_main:
             spec.run_dir.mkdir(parents=True, exist_ok=True)
+            for folder in (spec.run_dir, checkpoint_root(spec.run_dir), spec.run_dir / "samples"):
+                remove_temporaries(folder)  # what a killed run was writing
             writer = SummaryWriter(str(spec.run_dir / "tensorboard"), purge_step=self.step or None)
         try:
-            while not self.done():
-                self._run_epoch(writer)
-        except KeyboardInterrupt:
-            if spec.world_size > 1:  # the other ranks may be gone: no collective checkpoint now
-                print(f"\ninterrupted at step {self.step}; continue from the last checkpoint with --resume")
-            else:
-                path = self.save()
-                print(f"\ninterrupted at step {self.step}: saved {path}; continue with --resume")
+            with self.stop:
+                while not self.done() and not self.stop.requested:
+                    self._run_epoch(writer)
+        except KeyboardInterrupt:  # a second Ctrl-C, or any in a distributed run
+            print(f"interrupted at step {self.step} without saving; continue from "
+                  f"{self.last_checkpoint or 'the start'} with --resume", file=sys.stderr)
             raise
         finally:
             if writer is not None:
                 writer.close()
+        if self.stop.requested:
+            print(f"interrupted at step {self.step}: saved {self.last_checkpoint}; continue with --resume",
+                  file=sys.stderr)
+            raise KeyboardInterrupt
+
+    def _step(self, batch: tuple[torch.Tensor, ...]) -> dict[str, float] | None:
+        """One optimisation step: its losses, or None when it was skipped (--skip-nonfinite).
+
+        A skipped step also leaves the buffers as they were: a batch-norm layer that saw
+        a NaN batch would otherwise keep NaN running statistics.
+        """
+        modules = self.recipe.modules().values() if self.spec.skip_nonfinite else ()
+        saved = [(buffer, buffer.clone()) for module in modules for buffer in module.buffers()]
+        try:
+            logs = self.recipe.step(batch, self.step)
+        except NonFiniteStep as exc:
+            for buffer, value in saved:
+                buffer.copy_(value)
+            self.skipped += 1
+            self.skipped_in_a_row += 1
+            if self.is_main:
+                tqdm.write(f"step {self.step + 1}: skipped, {exc} not finite", file=sys.stderr)
+            if self.skipped_in_a_row == SKIPS_IN_A_ROW_LIMIT:
+                raise DivergedError(f"the last {SKIPS_IN_A_ROW_LIMIT} steps up to step {self.step + 1} were all "
+                                    f"skipped: the weights have diverged; {self._way_back()}") from exc
+            return None
+        self.skipped_in_a_row = 0
+        bad = [f"{key} = {value}" for key, value in logs.items() if not math.isfinite(value)]
+        if any_rank(bool(bad), self.context):  # every rank stops at the same step, none waits for the others
+            raise DivergedError(f"{', '.join(bad or ['a loss on another process'])} at step {self.step + 1}: the run "
+                                f"stopped without saving these weights; {self._way_back()}")
+        return logs
 
     def _run_epoch(self, writer) -> None:
         spec, spe = self.spec, self.source.steps_per_epoch
         start = self.step - self.epoch * spe
         sums: dict[str, float] = defaultdict(float)
         counts: dict[str, int] = defaultdict(int)
-        images_seen, began = 0, time.perf_counter()
+        images_seen, began, skipped_before = 0, time.perf_counter(), self.skipped
         logs: dict[str, float] = {}
-        bar = tqdm(total=spe, initial=start, desc=f"epoch {self.epoch + 1}/{spec.epochs}", dynamic_ncols=True,
-                   disable=not self.is_main)
-        for batch in self.source.batches(self.epoch, start):
-            if len(batch[0]):  # empty when every file of the batch failed to decode
-                batch = tuple(t.to(spec.device, non_blocking=True) for t in batch)
-                logs = self.recipe.step(batch, self.step)
-                for key, value in logs.items():
-                    if not math.isfinite(value):
-                        raise FloatingPointError(f"{key} became {value} at step {self.step}")
-                    sums[key] += value
-                    counts[key] += 1
-                images_seen += len(batch[0]) * spec.world_size
-            self.step += 1
-            rate = images_seen / max(time.perf_counter() - began, 1e-9)
-            bar.update(1)
-            bar.set_postfix({**{k: f"{v:.3f}" for k, v in logs.items()}, "img/s": f"{rate:.0f}"})
-            if writer is not None and self.step % spec.log_every == 0:
-                for key, value in logs.items():
-                    writer.add_scalar(f"loss/{key}", value, self.step)
-                writer.add_scalar("speed/images_per_s", rate, self.step)
-            if spec.save_every_steps and self.step % spec.save_every_steps == 0:
-                self.save()
-            if spec.max_steps is not None and self.step >= spec.max_steps:
-                break
-        bar.close()
+        with tqdm(total=spe, initial=start, desc=f"epoch {self.epoch + 1}/{spec.epochs}", dynamic_ncols=True,
+                  disable=not self.is_main) as bar:
+            for batch in self.source.batches(self.epoch, start):
+                if len(batch[0]):  # empty when every file of the batch failed to decode
+                    step_logs = self._step(tuple(t.to(spec.device, non_blocking=True) for t in batch))
+                    for key, value in (step_logs or {}).items():
+                        sums[key] += value
+                        counts[key] += 1
+                    logs = step_logs or logs
+                    images_seen += len(batch[0]) * spec.world_size
+                self.step += 1
+                rate = images_seen / max(time.perf_counter() - began, 1e-9)
+                bar.update(1)
+                skipped = {"skipped": self.skipped} if self.skipped else {}
+                bar.set_postfix({**{k: f"{v:.3f}" for k, v in logs.items()}, "img/s": f"{rate:.0f}", **skipped})
+                if writer is not None and self.step % spec.log_every == 0:
+                    for key, value in logs.items():
+                        writer.add_scalar(f"loss/{key}", value, self.step)
+                    writer.add_scalar("speed/images_per_s", rate, self.step)
+                if self.stop.requested or (spec.max_steps is not None and self.step >= spec.max_steps):
+                    break
+                # Not at the epoch's last step: the end-of-epoch checkpoint below is that step's one.
+                # Each step is saved at most once, so a save never replaces the folder `latest` names.
+                periodic = spec.save_every_steps and self.step % spec.save_every_steps == 0
+                if periodic and self.step < (self.epoch + 1) * spe:
+                    self.save()
         finished = self.step >= (self.epoch + 1) * spe
         if finished:
             self.recipe.on_epoch_end(self.epoch)
@@ -197,6 +280,7 @@ class Trainer:
             "step": self.step,
             "epoch_complete": finished,
             "images_per_s": round(images_seen / max(time.perf_counter() - began, 1e-9), 2),
+            "skipped_steps": self.skipped - skipped_before,
             **{k: sums[k] / counts[k] for k in sums},
         }
         self.append_metrics(record)

@@ -1,4 +1,5 @@
-"""Pieces every GAN recipe shares: its optimiser, the critic's loss and a weight average."""
+"""Pieces every GAN recipe shares: its optimiser and guarded update, the critic's loss and
+a weight average."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from contextlib import AbstractContextManager
 import torch
 from torch import nn
 
+from translate.distributed import Context, any_rank
 from translate.losses import Loss, gradient_penalty
 
 
@@ -17,6 +19,45 @@ def adam(
 ) -> torch.optim.Adam:
     """Adam, fused into one kernel per step on CUDA."""
     return torch.optim.Adam(list(params), lr, (beta1, beta2), fused=device.type == "cuda")
+
+
+class NonFiniteStep(Exception):  # noqa: N818 (a signal to the trainer, not an error)
+    """A loss or gradient of a step was NaN or infinite and its update was not applied (nor
+    any later one of the step); raised only when the recipe was asked to skip such steps."""
+
+    def __init__(self, names: list[str]):
+        super().__init__(", ".join(names))
+        self.names = names
+
+
+def optimise(
+    optimizer: torch.optim.Optimizer,
+    loss: torch.Tensor,
+    terms: dict[str, torch.Tensor],
+    check: bool = False,
+    context: Context | None = None,
+) -> None:
+    """zero_grad, backward and step, the update every recipe makes.
+
+    With ``check`` the update happens only when every loss term and then every gradient
+    is finite; otherwise the gradients are dropped and NonFiniteStep names the terms. The
+    check of the terms runs before ``backward`` and agrees across ranks, so a distributed
+    run skips together (gradients agree already: DDP averages them). It costs two device
+    syncs per update, hence opt-in (``--skip-nonfinite``).
+    """
+    if check:
+        finite = torch.stack([torch.isfinite(value.detach()).all() for value in terms.values()]).tolist()
+        bad = [name for name, ok in zip(terms, finite, strict=True) if not ok]
+        if any_rank(bool(bad), context):
+            raise NonFiniteStep(bad or ["a loss on another process"])
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    if check:
+        grads = [p.grad for group in optimizer.param_groups for p in group["params"] if p.grad is not None]
+        if grads and not torch.stack([torch.isfinite(g).all() for g in grads]).all().item():
+            optimizer.zero_grad(set_to_none=True)
+            raise NonFiniteStep([f"the gradients of {' + '.join(terms)}"])
+    optimizer.step()
 
 
 def critic_loss(

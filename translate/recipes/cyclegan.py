@@ -37,7 +37,7 @@ from translate.nets.cyclegan import (
     ResnetGenerator,
 )
 from translate.pool import ImagePool
-from translate.recipes.common import adam, critic_loss
+from translate.recipes.common import adam, critic_loss, optimise
 
 
 @dataclass
@@ -145,9 +145,11 @@ class CycleGANRecipe:
         fixed: tuple[torch.Tensor, torch.Tensor],
         seed: int = 0,
         compile: bool = False,
+        skip_nonfinite: bool = False,
     ):
         hyper.validate()
         self.config, self.hyper, self.context, self.seed = config, hyper, context, seed
+        self.skip_nonfinite = skip_nonfinite  # see recipes.common.optimise
         device = self.device = context.device
         cuda = device.type == "cuda"
         self.memory_format = torch.channels_last if cuda else torch.contiguous_format
@@ -203,9 +205,7 @@ class CycleGANRecipe:
             terms["idt_A"] = identity_loss(out["idt_A"].float(), real_a)
             terms["idt_B"] = identity_loss(out["idt_B"].float(), real_b)
             g_total = g_total + hyper.lambda_cycle * hyper.lambda_identity * (terms["idt_A"] + terms["idt_B"])
-        self.opt_g.zero_grad(set_to_none=True)
-        g_total.backward()
-        self.opt_g.step()
+        optimise(self.opt_g, g_total, {"g_loss": g_total, **terms}, self.skip_nonfinite, self.context)
 
         _set_requires_grad(self.discriminators.values(), True)
         # Coin flips of the pools (and penalty mixing) are a pure function of (seed, step, rank).
@@ -213,9 +213,7 @@ class CycleGANRecipe:
         pooled = {d: self.pools[d].query(out[f"fake_{d}"], derived_generator(*keys, i)) for i, d in enumerate("AB")}
         mixing = derived_generator(*keys, 2, device=self.device) if hyper.loss == "wgan-gp" else None
         d_total, d_terms = self.d_step(real_a, pooled["A"], real_b, pooled["B"], mixing)
-        self.opt_d.zero_grad(set_to_none=True)
-        d_total.backward()
-        self.opt_d.step()
+        optimise(self.opt_d, d_total, d_terms, self.skip_nonfinite, self.context)
 
         logs = {"g_loss": g_total, **terms, **d_terms}
         values = torch.stack([v.detach().float() for v in logs.values()]).tolist()  # one device sync

@@ -14,7 +14,7 @@ from translate.checkpoint import EMA_NAME
 from translate.errors import ConfigError
 from translate.losses import adversarial
 from translate.nets.dcgan import DCGANConfig, Discriminator, Generator
-from translate.recipes.common import adam, averaged_copy, critic_loss, update_average
+from translate.recipes.common import adam, averaged_copy, critic_loss, optimise, update_average
 
 
 @dataclass
@@ -44,8 +44,10 @@ class GANRecipe:
         device: torch.device,
         autocast: AbstractContextManager,
         seed: int = 0,
+        skip_nonfinite: bool = False,
     ):
         self.config, self.hyper, self.device = config, hyper, device
+        self.skip_nonfinite = skip_nonfinite  # see recipes.common.optimise
         self.d_loss, self.g_loss = adversarial(hyper.loss)
         self.generator = Generator(config).to(device)
         self.discriminator = Discriminator(config).to(device)
@@ -81,19 +83,14 @@ class GANRecipe:
         d_loss, penalty = critic_loss(
             self.discriminator, real, fake, self.d_loss, self.autocast, wgan, self.rng, **_kw(cond)
         )
-        logs = {"d_loss": d_loss.item()}
-        if penalty is not None:
-            d_loss = d_loss + self.hyper.gp_weight * penalty
-            logs["gp"] = penalty.item()
-        self.opt_d.zero_grad(set_to_none=True)
-        d_loss.backward()
-        self.opt_d.step()
+        terms = {"d_loss": d_loss} if penalty is None else {"d_loss": d_loss, "gp": penalty}
+        total = d_loss if penalty is None else d_loss + self.hyper.gp_weight * penalty
+        optimise(self.opt_d, total, terms, self.skip_nonfinite)
+        logs = {name: value.item() for name, value in terms.items()}
         if step % self.hyper.n_critic == 0:
             with self.autocast:
                 g_loss = self.g_loss(self.discriminator(fake, cond).float())
-            self.opt_g.zero_grad(set_to_none=True)
-            g_loss.backward()
-            self.opt_g.step()
+            optimise(self.opt_g, g_loss, {"g_loss": g_loss}, self.skip_nonfinite)
             if self.generator_ema is not None:
                 update_average(self.generator_ema, self.generator, self.hyper.ema)
             logs["g_loss"] = g_loss.item()

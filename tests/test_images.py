@@ -1,0 +1,119 @@
+"""Decoding untrusted image files: a corpus of awkward files, EXIF orientation in every
+format that carries it, and sizes read from headers before anything is decoded."""
+
+import io
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image, ImageOps
+
+from translate.errors import DataError
+from translate.imageheader import read_header
+from translate.images import decode_image, read_image
+
+from .bad_images import HUGE, huge_png, photo_crop, write_corpus
+
+
+@pytest.fixture(scope="module")
+def photo(data_root):
+    return sorted((data_root / "horse2zebra" / "testA").iterdir())[0]
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory, photo):
+    folder = tmp_path_factory.mktemp("corpus")
+    return folder, write_corpus(folder, photo)
+
+
+def test_every_corpus_file_decodes_upright_in_rgb_or_is_refused_by_name(corpus):
+    folder, cases = corpus
+    for case in cases:
+        path = folder / case.name
+        if case.refusal:
+            with pytest.raises(DataError) as info:
+                read_image(path)
+            assert str(path) in str(info.value) and case.refusal in str(info.value), case.name
+            continue
+        image = read_image(path)
+        assert image.dtype == np.uint8 and image.shape == case.expected.shape, case.name
+        assert np.abs(image.astype(float) - case.expected).mean() <= case.tolerance, case.name
+        assert read_image(path, channels=1).shape == case.expected.shape[:2] + (1,)
+
+
+def test_a_huge_image_is_refused_from_its_header_but_is_a_real_image():
+    data = huge_png(HUGE, HUGE)
+    assert len(data) < 64_000  # 144 megapixels in a few kB: a decompression bomb
+    assert (read_header(data).width, read_header(data).height) == (HUGE, HUGE)
+    with pytest.raises(DataError, match=f"upload.png is {HUGE}x{HUGE} \\(144.0 megapixels\\), above the limit"):
+        decode_image(data, "upload.png")
+    # Allowed explicitly, it decodes: the refusal above is about size, not a broken file.
+    assert decode_image(data, channels=1, max_pixels=HUGE * HUGE).shape == (HUGE, HUGE, 1)
+
+
+def _save(image: Image.Image, fmt: str, **options) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, fmt, **options)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+@pytest.mark.parametrize(
+    ("fmt", "options", "tolerance"),
+    [("PNG", {}, 0), ("WEBP", {"lossless": True}, 0), ("TIFF", {}, 0), ("JPEG", {"quality": 95}, 2.0)],
+)
+def test_exif_orientation_is_applied_as_pillow_applies_it(photo, fmt, options, tolerance, orientation):
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    data = _save(Image.fromarray(photo_crop(photo)), fmt, exif=exif.tobytes(), **options)
+    expected = np.asarray(ImageOps.exif_transpose(Image.open(io.BytesIO(data))).convert("RGB"))
+    got = decode_image(data)
+    assert got.shape == expected.shape
+    assert np.abs(got.astype(float) - expected).mean() <= tolerance
+
+
+def test_header_sizes_match_the_decoded_sizes(photo):
+    rgb = photo_crop(photo)[:37, :53]  # odd sizes, wider than tall
+    pil = Image.fromarray(rgb)
+    files = {
+        "png": cv2.imencode(".png", rgb)[1].tobytes(),
+        "png-16-bit-rgba": cv2.imencode(".png", np.dstack([rgb, rgb[..., :1]]).astype(np.uint16) * 257)[1].tobytes(),
+        "jpeg": cv2.imencode(".jpg", rgb)[1].tobytes(),
+        "jpeg-progressive": _save(pil, "JPEG", progressive=True),
+        "jpeg-grey": cv2.imencode(".jpg", rgb[..., 0])[1].tobytes(),
+        "webp-lossy": _save(pil, "WEBP"),
+        "webp-lossless": _save(pil, "WEBP", lossless=True),
+        "webp-extended": _save(pil.convert("RGBA"), "WEBP", exif=Image.Exif().tobytes()),
+        "bmp": cv2.imencode(".bmp", rgb)[1].tobytes(),
+        "tiff": cv2.imencode(".tiff", rgb)[1].tobytes(),
+        "tiff-pillow": _save(pil, "TIFF"),
+    }
+    for name, data in files.items():
+        header = read_header(data)
+        assert header is not None, name
+        assert (header.height, header.width) == (37, 53), name
+        assert (header.orientation, header.truncated) == (1, False), name
+
+
+def test_a_jpeg_cut_short_is_refused(photo):
+    data = photo.read_bytes()
+    assert not read_header(data).truncated
+    scan = data.index(b"\xff\xda")  # the pixels start here
+    for end in (len(data) - 2, len(data) // 2, scan + 10):
+        assert read_header(data[:end]).truncated, end
+        with pytest.raises(DataError, match="cut.jpg is a truncated JPEG"):
+            decode_image(data[:end], "cut.jpg")
+    assert read_header(data[: scan - 100]) is None  # cut inside the header: no size to read
+    with pytest.raises(DataError, match="cut.jpg is not a readable image"):
+        decode_image(data[: scan - 100], "cut.jpg")
+
+
+def test_formats_outside_the_list_are_refused_before_opencv_reads_their_header():
+    # OpenCV decodes PPM too, and would allocate the 3 GB this 20-byte header claims.
+    bomb = b"P6\n32000 32000\n255\n" + bytes(12)
+    with pytest.raises(DataError, match="upload is not a readable image .*not PNG, JPEG, WebP, BMP or TIFF"):
+        decode_image(bomb, "upload")
+    small_ppm = b"P6\n2 1\n255\n" + bytes(6)
+    assert cv2.imdecode(np.frombuffer(small_ppm, np.uint8), cv2.IMREAD_UNCHANGED).shape == (1, 2, 3)
+    with pytest.raises(DataError, match="not PNG, JPEG, WebP, BMP or TIFF"):
+        decode_image(small_ppm, "upload")

@@ -1,0 +1,183 @@
+"""Real training processes killed with SIGKILL at random moments, some of them while a
+checkpoint is being written, and stopped with Ctrl-C: what is left on disk always loads,
+and --resume goes on."""
+
+from __future__ import annotations
+
+import os
+import random
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from translate.checkpoint import LATEST, load_weights, read_checkpoint
+from translate.cli import run_cli
+from translate.nets.dcgan import DCGANConfig, Discriminator, Generator
+from translate.stopping import GracefulStop
+from translate.train import main as train_main
+
+from .cli_errors import message_lines
+from .conftest import REPO
+
+# A checkpoint every step, so that writing checkpoints is much of what the process does.
+ARGS = ["dcgan", "--ngf", "8", "--ndf", "8", "--z-dim", "16", "--batch-size", "16", "--save-every-steps", "1",
+        "--log-every", "1000"]
+
+
+def start_training(run: Path, log: Path, *args: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "translate.train", *args, "--out", str(run)],
+        cwd=run.parent,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        stdout=subprocess.DEVNULL,
+        stderr=log.open("w"),  # a file, not a pipe: the progress bar would fill a pipe and block
+        start_new_session=True,
+    )
+
+
+def wait_for(condition, process: subprocess.Popen, timeout: float = 120.0):
+    """Poll ``condition`` every half millisecond until it returns something true."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        assert process.poll() is None, f"training exited early with {process.returncode}"
+        time.sleep(0.0005)
+    raise AssertionError("timed out")
+
+
+def wait_for_group_to_exit(group: int, timeout: float = 10.0) -> bool:
+    """Whether every process of a process group (a run and its loader workers) is gone."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(group, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.01)
+    return False
+
+
+def first_bar_position(log: Path) -> int:
+    """The step the progress bar started from (tqdm draws ``| 10/3750 [`` first)."""
+    return int(re.search(r"\|\s*(\d+)/\d+ \[", log.read_text()).group(1))
+
+
+def steps_on_disk(run: Path) -> set[int]:
+    return {int(m.group(1)) for name in _listing(run) if (m := re.fullmatch(r"step-(\d{8})", name))}
+
+
+def latest_step(run: Path) -> int:
+    try:
+        return int((run / "checkpoints" / LATEST).read_text().strip().removeprefix("step-"))
+    except FileNotFoundError:
+        return 0
+
+
+def temporaries(run: Path) -> list[str]:
+    return [name for name in _listing(run) if name.startswith(".")]
+
+
+def _listing(run: Path) -> list[str]:
+    try:
+        return os.listdir(run / "checkpoints")
+    except FileNotFoundError:
+        return []
+
+
+def assert_everything_under_a_final_name_is_complete(run: Path) -> None:
+    """Every step-* folder loads (weights into the networks, training state), `latest`
+    names one of them, and anything else is a leftover under a temporary name."""
+    root = run / "checkpoints"
+    finals = {name for name in os.listdir(root) if not name.startswith(".")}
+    assert LATEST in finals
+    steps = steps_on_disk(run)
+    assert finals == {LATEST} | {f"step-{s:08d}" for s in steps}, finals
+    assert latest_step(run) in steps
+    for step in steps:
+        checkpoint = read_checkpoint(root / f"step-{step:08d}")
+        config = DCGANConfig.from_dict(checkpoint.model)
+        load_weights(Generator(config), checkpoint, "generator")
+        load_weights(Discriminator(config), checkpoint, "discriminator")
+        assert checkpoint.training_state()["step"] == step
+    assert all(name.endswith(".tmp") for name in temporaries(run)), temporaries(run)
+
+
+def test_sigkill_at_random_moments_never_leaves_a_broken_checkpoint(tmp_path):
+    rng = random.Random(6)
+    run = tmp_path / "run"
+    previous, landed_in_writes = 0, 0
+    # A kill at a random moment; one as soon as a checkpoint is seen being written; one a
+    # random few milliseconds into a write (the rename, the pointer, the clean-up).
+    for kill, moment in enumerate(["random", "writing", "writing+"]):
+        log = tmp_path / f"stderr-{kill}.txt"
+        process = start_training(run, log, *ARGS, *(["--resume"] if kill else []))
+        try:
+            wait_for(lambda: latest_step(run) > previous, process)  # noqa: B023 (called at once)
+            if moment == "random":
+                time.sleep(rng.uniform(0.0, 0.5))
+            else:
+                wait_for(lambda: any(".step-" in name for name in temporaries(run)), process)
+                time.sleep(rng.uniform(0.0, 0.004) if moment == "writing+" else 0.0)
+        finally:
+            process.kill()
+            process.wait()
+        # It went on from the checkpoint `latest` named (its progress bar starts there) and got further.
+        assert first_bar_position(log) == previous
+        landed_in_writes += bool(temporaries(run))
+        assert_everything_under_a_final_name_is_complete(run)
+        assert latest_step(run) > previous
+        previous = latest_step(run)
+
+    run_cli(train_main, [*ARGS, "--out", str(run), "--resume", "--max-steps", str(previous + 2)])
+    assert latest_step(run) == previous + 2
+    assert_everything_under_a_final_name_is_complete(run)
+    assert temporaries(run) == []  # the leftovers of the killed writes are gone
+    print(f"{landed_in_writes} of 3 kills left a half-written checkpoint behind (under a temporary name)")
+
+
+def test_ctrl_c_stops_after_the_step_with_a_checkpoint_and_a_one_line_message(tmp_path, digit_folder):
+    run, log = tmp_path / "run", tmp_path / "stderr.txt"
+    # An image folder read by a loader worker: Ctrl-C in a terminal reaches the whole
+    # process group, workers included.
+    args = ["cdcgan", "--dataset", "folder", "--data", str(digit_folder), "--workers", "1", "--image-size", "32",
+            "--ngf", "8", "--ndf", "8", "--z-dim", "16", "--batch-size", "8", "--save-every-steps", "2",
+            "--epochs", "1000"]
+    process = start_training(run, log, *args)
+    try:
+        wait_for(lambda: latest_step(run) >= 2, process)
+        time.sleep(random.Random(6).uniform(0.0, 0.3))
+        os.killpg(process.pid, signal.SIGINT)
+        assert process.wait(timeout=60) == 130
+    finally:
+        if process.poll() is None:
+            process.kill()
+    messages = message_lines(log.read_text())
+    assert "Traceback" not in log.read_text() and len(messages) == 1, messages
+    match = re.fullmatch(r"interrupted at step (\d+): saved (.+); continue with --resume", messages[0])
+    assert match, messages
+    step = int(match.group(1))
+    assert match.group(2) == str(run / "checkpoints" / f"step-{step:08d}") and latest_step(run) == step
+    assert read_checkpoint(run).training_state()["step"] == step
+    assert wait_for_group_to_exit(process.pid), "a process of the interrupted run is still alive"
+
+    run_cli(train_main, [*args, "--out", str(run), "--resume", "--max-steps", str(step + 2)])
+    assert latest_step(run) == step + 2
+
+
+def test_a_second_ctrl_c_interrupts_at_once_and_the_handler_is_restored():
+    before = signal.getsignal(signal.SIGINT)
+    with GracefulStop() as stop:
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.01)  # the handler runs between bytecodes of the main thread
+        assert stop.requested
+        with pytest.raises(KeyboardInterrupt):
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(1)
+    assert signal.getsignal(signal.SIGINT) is before
