@@ -25,6 +25,7 @@ from translate.images import TRANSLATE_MAX_PIXELS, convert_channels, pad_to_mult
 
 GENERATOR_FAMILIES = ("dcgan", "cdcgan")
 TRANSLATOR_FAMILIES = ("cyclegan",)
+DEFAULT_MAX_PIXELS = TRANSLATE_MAX_PIXELS  # Translator's bound, kept under its public name (see translate.images)
 
 
 @dataclass(frozen=True)
@@ -185,7 +186,7 @@ class Translator:
     """
 
     def __init__(self, path: str | os.PathLike, device: str = "cpu", threads: int | None = None,
-                 max_pixels: int = TRANSLATE_MAX_PIXELS):
+                 max_pixels: int = DEFAULT_MAX_PIXELS):
         self.path = Path(path)
         self.session, self.info = open_session(path, TRANSLATOR_FAMILIES, device, threads)
         _expect_inputs(self.session, ["image"], self.path)
