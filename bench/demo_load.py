@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import shutil
 import statistics
 import sys
 import tempfile
@@ -28,29 +27,22 @@ from gradio_client import Client, handle_file
 
 from translate.checkpoint import write_model_folder
 from translate.data import resolve_data_root
-from translate.export import export
 from translate.nets.cyclegan import GENERATOR_NAMES, CycleGANConfig, ResnetGenerator
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # demo/ is a folder of the repository, not an installed package
-from demo.process import served_demo  # noqa: E402
+from demo.process import assemble_exports, memory_mb, served_demo  # noqa: E402
 
 PHOTO = "horse2zebra/testA/n02381460_1010.jpg"
 
 
-def demo_exports(folder: Path) -> Path:
-    """The shipped digit exports, and a full-size random-weight CycleGAN exported both ways."""
-    exports = folder / "exports"
-    exports.mkdir()
-    for name in ("cdcgan-mnist.onnx", "dcgan-mnist.onnx"):
-        shutil.copy(ROOT / "exports" / name, exports / name)
+def random_cyclegan(folder: Path) -> Path:
+    """A model folder holding a full-size CycleGAN with random weights (horse, zebra)."""
     torch.manual_seed(0)
     config = CycleGANConfig(domain_a="horse", domain_b="zebra")
     generators = {name: ResnetGenerator(config) for name in GENERATOR_NAMES.values()}
-    write_model_folder(folder / "cyclegan", "cyclegan", config.to_dict(), generators)
-    export(folder / "cyclegan", exports / "horse2zebra.onnx", direction="AtoB")
-    export(folder / "cyclegan", exports / "zebra2horse.onnx", direction="BtoA")
-    return exports
+    write_model_folder(folder, "cyclegan", config.to_dict(), generators)
+    return folder
 
 
 def client_session(url: str, requests: int, photo: Path, index: int) -> list[tuple[str, float, str | None]]:
@@ -72,14 +64,6 @@ def client_session(url: str, requests: int, photo: Path, index: int) -> list[tup
     return results
 
 
-def peak_rss_mb(pid: int) -> float:
-    """The process's peak resident set (VmHWM) so far, in MB."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmHWM in /proc status")
-
-
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
@@ -92,7 +76,7 @@ def run_load(url: str, pid: int, clients: int, requests: int, photo: Path) -> di
     wall = time.perf_counter() - start
     results = [r for session in sessions for r in session]
     row: dict[str, object] = {"clients": clients, "requests": len(results), "wall_s": wall,
-                              "throughput_per_s": len(results) / wall, "peak_rss_mb": peak_rss_mb(pid)}
+                              "throughput_per_s": len(results) / wall, "peak_rss_mb": memory_mb(pid, "VmHWM")}
     row["failed"] = [error for _, _, error in results if error]
     for kind in ("digits", "translate"):
         times = [seconds for k, seconds, error in results if k == kind and not error]
@@ -111,7 +95,7 @@ def main() -> None:
     args = parser.parse_args()
     photo = resolve_data_root(args.data) / PHOTO
     with tempfile.TemporaryDirectory() as tmp:
-        exports = demo_exports(Path(tmp))
+        exports = assemble_exports(Path(tmp) / "exports", random_cyclegan(Path(tmp) / "cyclegan"))
         with served_demo(exports, Path(tmp) / "server") as (url, process):
             client_session(url, 2, photo, 0)  # warm-up: first session runs, first upload
             rows = [run_load(url, process.pid, n, args.requests, photo) for n in (1, args.clients)]

@@ -1,4 +1,5 @@
-"""Run the demo in a child process and wait until it answers: for the browser tests and the load bench.
+"""Run the demo in a child process, give it an exports folder and read its memory: for the
+browser tests and the load bench.
 
 The child runs ``demo/app.py`` as ``__main__`` with ``import torch`` made to fail, which
 proves on every use that the demo needs no PyTorch.
@@ -7,6 +8,7 @@ proves on every use that the demo needs no PyTorch.
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -17,6 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 APP = Path(__file__).resolve().parent / "app.py"
+SHIPPED_EXPORTS = APP.parent.parent / "exports"
 SERVE = ("import runpy, sys; sys.modules['torch'] = None; sys.argv = sys.argv[1:]; "
          "runpy.run_path(sys.argv[0], run_name='__main__')")
 
@@ -64,3 +67,25 @@ def served_demo(exports: Path, workdir: Path, *options: str) -> Iterator[tuple[s
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+def assemble_exports(dest: Path, cyclegan_run: Path) -> Path:
+    """``dest`` laid out as the demo expects: the shipped digit exports, and the CycleGAN of
+    ``cyclegan_run`` (a run, checkpoint or model folder) exported in both directions."""
+    from demo.app import DIGIT_FILES, PHOTO_FILES
+    from translate.export import export  # needs torch, as the callers that build exports do
+
+    dest.mkdir(parents=True)
+    for name in DIGIT_FILES.values():
+        shutil.copy(SHIPPED_EXPORTS / name, dest / name)
+    for direction, name in PHOTO_FILES.items():
+        export(cyclegan_run, dest / name, direction=direction)
+    return dest
+
+
+def memory_mb(pid: int, field: str = "VmRSS") -> float:
+    """A process's memory from /proc (``VmRSS``: resident now, ``VmHWM``: peak so far), in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no {field} in /proc/{pid}/status")

@@ -77,9 +77,9 @@ def translator_file(tmp_path_factory):
 @pytest.fixture(scope="session")
 def demo_exports(tmp_path_factory, translator_file) -> Path:
     """The demo's exports folder: shipped digit models plus the tiny real-trained CycleGAN both ways."""
-    from .exporting import demo_exports
+    from demo.process import assemble_exports
 
-    return demo_exports(tmp_path_factory.mktemp("demo"), translator_file[0])
+    return assemble_exports(tmp_path_factory.mktemp("demo") / "exports", translator_file[0])
 
 
 @pytest.fixture(scope="session")

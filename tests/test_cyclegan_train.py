@@ -8,7 +8,7 @@ import torch
 from safetensors.torch import load_file
 
 from tests.cli_errors import one_line_error
-from tests.cyclegan_data import TINY, horse2zebra
+from tests.cyclegan_data import TINY, horse2zebra, horse_zebra_argv
 from translate.checkpoint import load_cyclegan_generator, read_checkpoint
 from translate.cli import run_cli
 from translate.train import main as train_main
@@ -31,23 +31,7 @@ def data(tmp_path):
 def test_a_short_run_writes_grids_metrics_tensorboard_and_a_full_checkpoint(tmp_path, data):
     run = tmp_path / "run"
     # 4 horses and 4 zebras: 4 steps an epoch; one epoch and two steps more.
-    train(
-        "cyclegan",
-        "--domains",
-        "horse",
-        "zebra",
-        "--data",
-        str(data),
-        "--out",
-        str(run),
-        "--max-steps",
-        "6",
-        "--epochs",
-        "1",
-        "--epochs-decay",
-        "1",
-        *TINY,
-    )
+    train(*horse_zebra_argv(data, "--out", str(run), "--max-steps", "6", "--epochs", "1", "--epochs-decay", "1"))
     records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     assert [(r["epoch"], r["step"], r["epoch_complete"]) for r in records] == [(1, 4, True), (1, 6, False)]
     for key in ("g_loss", "g_A", "g_B", "cycle_A", "cycle_B", "idt_A", "idt_B", "d_A", "d_B"):
@@ -78,21 +62,7 @@ def test_a_short_run_writes_grids_metrics_tensorboard_and_a_full_checkpoint(tmp_
 def test_resume_mid_epoch_matches_a_straight_run_bit_for_bit(tmp_path, data):
     # Stop at step 3 of epoch 1 and resume to step 10 (into epoch 3, with the learning rate
     # decaying after epochs 1 and 2); the straight run loads with 2 worker processes.
-    common = [
-        "cyclegan",
-        "--domains",
-        "horse",
-        "zebra",
-        "--data",
-        str(data),
-        "--epochs",
-        "1",
-        "--epochs-decay",
-        "2",
-        "--pool-size",
-        "3",
-        *TINY,
-    ]
+    common = horse_zebra_argv(data, "--epochs", "1", "--epochs-decay", "2", "--pool-size", "3")
     straight, resumed = tmp_path / "straight", tmp_path / "resumed"
     train(*common, "--out", str(straight), "--max-steps", "10", "--workers", "2")
     train(*common, "--out", str(resumed), "--max-steps", "3")

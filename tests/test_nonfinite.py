@@ -15,8 +15,7 @@ from translate.cli import run_cli
 from translate.train import main as train_main
 
 from .cli_errors import message_lines, one_line_error
-from .cyclegan_data import TINY as CYCLEGAN_TINY
-from .cyclegan_data import horse2zebra
+from .cyclegan_data import horse2zebra, horse_zebra_argv
 from .test_train import TINY
 
 SOURCES = {"dcgan": "TensorSource", "cyclegan": "UnpairedSource"}
@@ -39,7 +38,7 @@ def poison_batches(monkeypatch, family: str, steps: set[int]) -> None:
 def argv(family: str, tmp_path) -> list[str]:
     if family == "cyclegan":
         data = horse2zebra(tmp_path / "data", {"trainA": 8, "trainB": 7, "testA": 1, "testB": 1})
-        return ["cyclegan", "--domains", "horse", "zebra", "--data", str(data), *CYCLEGAN_TINY]
+        return horse_zebra_argv(data)
     return [family, *TINY]
 
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import cv2
 import pytest
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
+
+from demo.process import memory_mb
 
 
 @pytest.fixture(scope="module")
@@ -46,11 +47,6 @@ def test_errors_come_back_as_messages(client, tmp_path):
         client.predict("cdcgan", "7", 500, 4, 5, 0.0, api_name="/generate_digits")
 
 
-def _rss_mb(pid: int, field: str) -> float:
-    line = next(line for line in Path(f"/proc/{pid}/status").read_text().splitlines() if line.startswith(field))
-    return int(line.split()[1]) / 1024
-
-
 def test_eight_clients_at_once_are_all_answered_and_memory_stays_flat(served, horse_photo):
     url, process = served
 
@@ -66,6 +62,6 @@ def test_eight_clients_at_once_are_all_answered_and_memory_stays_flat(served, ho
         with ThreadPoolExecutor(8) as pool:
             shapes = list(pool.map(session, range(8)))
         assert all(translated == (256, 256, 3) for _, translated in shapes)
-        rounds.append(_rss_mb(process.pid, "VmRSS:"))
+        rounds.append(memory_mb(process.pid))
     # A second round of the same load must not grow the server: nothing is kept per request.
     assert rounds[1] < rounds[0] + 100, f"server memory grew from {rounds[0]:.0f} to {rounds[1]:.0f} MB"
