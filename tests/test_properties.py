@@ -89,7 +89,7 @@ def test_translator_takes_any_array_or_raises_our_error(translator, image):
 
 @pytest.fixture(scope="module")
 def samplers(onnx_files):
-    return {family: Sampler(path) for family, path in onnx_files.items()}
+    return {family: Sampler(path, max_samples=20) for family, path in onnx_files.items()}
 
 
 ANYTHING = st.one_of(st.none(), st.booleans(), st.floats(allow_nan=True), st.text(max_size=3),
@@ -112,7 +112,7 @@ def _is_int(value) -> bool:
 def test_sampler_takes_any_arguments_or_raises_our_error(samplers, family, n, labels, seed, batch_size):
     sampler = samplers[family]
     classes = len(sampler.classes)
-    valid = _is_int(n) and n >= 1 and _is_int(seed) and seed >= 0 and _is_int(batch_size) and batch_size >= 1
+    valid = _is_int(n) and 1 <= n <= sampler.max_samples and _is_int(seed) and seed >= 0 and _is_int(batch_size) and batch_size >= 1
     if labels is not None:
         values = np.asarray(labels, dtype=object).reshape(-1)
         shape_ok = np.ndim(labels) == 0 or (np.ndim(labels) == 1 and valid and len(values) == n)

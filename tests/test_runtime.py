@@ -45,6 +45,7 @@ def test_sampler_is_seeded_and_follows_labels(onnx_files):
     ("kwargs", "message"),
     [
         ({"n": 0}, "positive integer"),
+        ({"n": 2**62}, "max_samples=1000000 per call"),  # refused before allocating, not killed for memory
         ({"n": 2, "labels": 10}, r"0\.\.9"),
         ({"n": 2, "labels": [1, 2, 3]}, "one integer or 2 integers"),
         ({"n": 2, "labels": [0.5, 1.0]}, "one integer or 2 integers"),
@@ -53,6 +54,13 @@ def test_sampler_is_seeded_and_follows_labels(onnx_files):
 def test_sampler_rejects_bad_arguments(onnx_files, kwargs, message):
     with pytest.raises(InputError, match=message):
         Sampler(onnx_files["cdcgan"]).sample(**kwargs)
+
+
+def test_sampler_bound_is_inclusive_and_settable(onnx_files):
+    sampler = Sampler(onnx_files["dcgan"], threads=1, max_samples=3)
+    assert sampler.sample(3).shape == (3, 28, 28, 1)
+    with pytest.raises(InputError, match="n=4 exceeds max_samples=3"):
+        sampler.codes(4)
 
 
 def test_generate_takes_explicit_codes_and_sample_is_generate_of_codes(onnx_files):

@@ -26,6 +26,7 @@ from translate.images import TRANSLATE_MAX_PIXELS, convert_channels, pad_to_mult
 GENERATOR_FAMILIES = ("dcgan", "cdcgan")
 TRANSLATOR_FAMILIES = ("cyclegan",)
 DEFAULT_MAX_PIXELS = TRANSLATE_MAX_PIXELS  # Translator's bound, kept under its public name (see translate.images)
+DEFAULT_MAX_SAMPLES = 1_000_000  # Sampler's bound per call: about 0.8 GB of 28 x 28 digits plus 0.4 GB of codes
 
 
 @dataclass(frozen=True)
@@ -111,10 +112,17 @@ def to_uint8(batch: np.ndarray) -> np.ndarray:
 
 
 class Sampler:
-    """Draws images from an exported DCGAN or cDCGAN generator."""
+    """Draws images from an exported DCGAN or cDCGAN generator.
 
-    def __init__(self, path: str | os.PathLike, device: str = "cpu", threads: int | None = None):
+    A call asking for more than ``max_samples`` images is refused before anything is
+    allocated: the codes and images are held in memory, and a count typed one digit too
+    long would otherwise end with the process killed for memory rather than an error.
+    """
+
+    def __init__(self, path: str | os.PathLike, device: str = "cpu", threads: int | None = None,
+                 max_samples: int = DEFAULT_MAX_SAMPLES):
         self.path = Path(path)
+        self.max_samples = max_samples
         self.session, self.info = open_session(path, GENERATOR_FAMILIES, device, threads)
         _expect_inputs(self.session, ["z", "label"] if self.info.family == "cdcgan" else ["z"], self.path)
         try:
@@ -135,6 +143,9 @@ class Sampler:
     def codes(self, n: int, seed: int = 0) -> np.ndarray:
         """The ``n`` x z_dim latent codes that :meth:`sample` draws for ``seed`` (float32)."""
         _check_count("n", n)
+        if n > self.max_samples:
+            raise InputError(f"n={n} exceeds max_samples={self.max_samples} per call: draw them in several "
+                             "calls with different seeds, or raise max_samples if the machine has the memory")
         if not _is_integer(seed) or seed < 0:
             raise InputError(f"seed must be an integer of 0 or more, got {seed!r}")
         return np.random.default_rng(seed).standard_normal((n, self.z_dim), dtype=np.float32)
