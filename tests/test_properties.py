@@ -112,7 +112,8 @@ def _is_int(value) -> bool:
 def test_sampler_takes_any_arguments_or_raises_our_error(samplers, family, n, labels, seed, batch_size):
     sampler = samplers[family]
     classes = len(sampler.classes)
-    valid = _is_int(n) and 1 <= n <= sampler.max_samples and _is_int(seed) and seed >= 0 and _is_int(batch_size) and batch_size >= 1
+    valid = (_is_int(n) and 1 <= n <= sampler.max_samples and _is_int(seed) and seed >= 0
+             and _is_int(batch_size) and batch_size >= 1)
     if labels is not None:
         values = np.asarray(labels, dtype=object).reshape(-1)
         shape_ok = np.ndim(labels) == 0 or (np.ndim(labels) == 1 and valid and len(values) == n)

@@ -44,6 +44,7 @@ def test_generate_is_seeded_and_cycles_classes(tmp_path):
     (0, ["--label", "3"], "needs a conditional"),
     (10, ["--label", "10"], "out of range"),
     (10, ["--n", "0"], "at least 1"),
+    (10, ["--n", "10001"], "10000 at most"),
 ])
 def test_sample_errors(tmp_path, capsys, n_classes, argv, message):
     run = _run(tmp_path, n_classes)

@@ -16,6 +16,8 @@ from translate.errors import ConfigError
 from translate.fileio import write_image
 from translate.nets.dcgan import DCGANConfig
 
+MAX_GRID_IMAGES = 10_000  # a 100 x 100 grid; past that a grid is unreadable and only costs memory
+
 
 def requested_labels(config: DCGANConfig, n: int, label: int | None = None) -> torch.Tensor | None:
     """The labels ``generate`` asks for: ``label`` for every image, or when it is None the
@@ -66,6 +68,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--nrow", type=int, help="images per row (default: 10 for conditional models, else square)")
     parser.add_argument("--gpu", action="store_true")
     args = parser.parse_args(argv)
+    if args.n > MAX_GRID_IMAGES:
+        raise ConfigError(f"--n {args.n} is more than a grid shows ({MAX_GRID_IMAGES} at most): for images in bulk "
+                          "use translate.runtime.Sampler on an exported model, or several --seed values")
     generator, config = load_generator(args.checkpoint)
     images = generate(generator, config, args.n, args.label, args.seed, select_device(args.gpu))
     nrow = args.nrow or (10 if config.n_classes and args.label is None else math.ceil(math.sqrt(args.n)))
