@@ -1,6 +1,7 @@
 """Short real training runs on MNIST and image folders, exact resume, and the CLI's errors."""
 
 import json
+from contextlib import nullcontext
 
 import pytest
 import torch
@@ -8,7 +9,8 @@ from safetensors.torch import load_file
 
 from translate.checkpoint import load_generator
 from translate.cli import run_cli
-from translate.recipes.common import averaged_copy, update_average
+from translate.recipes.common import averaged_copy, estimate_batch_norm, update_average
+from translate.recipes.gan import GANHyper, GANRecipe
 from translate.train import main as train_main
 
 from .cli_errors import one_line_error
@@ -101,9 +103,9 @@ def test_resume_across_epochs_on_an_image_folder(tmp_path, digit_folder):
     ]
 
 
-def test_ema_run_ships_the_weight_average(tmp_path):
+def test_ema_run_ships_the_weight_average_with_its_own_batch_norm_statistics(tmp_path):
     run = tmp_path / "run"
-    train("dcgan", "--out", str(run), "--max-steps", "4", "--ema", "0.5", *TINY)
+    train("cdcgan", "--out", str(run), "--max-steps", "4", "--ema", "0.5", *TINY)
     saved = weights(run)
     generator, _ = load_generator(run)
     loaded = generator.state_dict()
@@ -111,9 +113,16 @@ def test_ema_run_ships_the_weight_average(tmp_path):
     # After four steps at decay 0.5 the average lags the live weights but has moved off the start.
     conv = next(k for k in loaded if k.endswith("weight") and loaded[k].dim() == 4)
     assert not torch.equal(saved[f"generator.{conv}"], loaded[conv])
+    # Its batch-norm statistics are its own, estimated for its weights, not the live model's.
+    means = [k for k in loaded if k.endswith("running_mean")]
+    assert means and not any(torch.equal(saved[f"generator.{k}"], loaded[k]) for k in means)
+    recipe = GANRecipe(generator.config, GANHyper(ema=0.5), torch.device("cpu"), nullcontext())
+    recipe.generator_ema.load_state_dict(loaded)
+    recipe.before_checkpoint()
+    assert all(torch.equal(v, loaded[k]) for k, v in recipe.generator_ema.state_dict().items())
 
 
-def test_update_average_moves_parameters_by_one_minus_decay_and_copies_buffers():
+def test_update_average_moves_parameters_by_one_minus_decay_and_leaves_buffers():
     model = torch.nn.BatchNorm1d(3)
     average = averaged_copy(model)
     assert not any(p.requires_grad for p in average.parameters())
@@ -122,7 +131,31 @@ def test_update_average_moves_parameters_by_one_minus_decay_and_copies_buffers()
         model.running_mean.fill_(5.0)
     update_average(average, model, decay=0.75)
     assert torch.allclose(average.weight, torch.full((3,), 1.5))  # 0.75 * 1 + 0.25 * 3
-    assert torch.equal(average.running_mean, model.running_mean)
+    assert torch.equal(average.running_mean, torch.zeros(3))
+
+
+def _recording_draw():
+    """Inputs for estimate_batch_norm that are also kept, to check what it computed."""
+    drawn = []
+
+    def draw(rng):
+        drawn.append(torch.randn(8, 4, generator=rng))
+        return (drawn[-1],)
+
+    return drawn, draw
+
+
+def test_estimate_batch_norm_is_the_plain_mean_of_the_batches_statistics():
+    model = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.BatchNorm1d(3, momentum=0.1)).eval()
+    batches, draw = _recording_draw()
+    estimate_batch_norm(model, draw, 5, torch.device("cpu"))
+    hidden = [model[0](x).detach() for x in batches]
+    assert torch.allclose(model[1].running_mean, torch.stack([h.mean(0) for h in hidden]).mean(0), atol=1e-6)
+    assert torch.allclose(model[1].running_var, torch.stack([h.var(0) for h in hidden]).mean(0), atol=1e-6)
+    assert model[1].momentum == 0.1 and not model.training  # settings restored, ready to sample
+    again, draw = _recording_draw()
+    estimate_batch_norm(model, draw, 5, torch.device("cpu"))
+    assert all(torch.equal(a, b) for a, b in zip(batches, again, strict=True))  # the same inputs each time
 
 
 def _error(capsys, *argv: str) -> str:

@@ -50,6 +50,7 @@ class Recipe(Protocol):
     def step(self, batch: tuple[torch.Tensor, ...], step: int) -> dict[str, float]: ...
     def sample_grid(self) -> tuple[torch.Tensor, int]: ...  # images in [-1, 1], images per row
     def on_epoch_end(self, epoch: int) -> None: ...
+    def before_checkpoint(self) -> None: ...  # bring derived weights up to date before the grid and the save
     def extra_state(self) -> dict[str, Any]: ...  # called on every rank: it may gather across ranks
     def load_extra_state(self, state: dict[str, Any]) -> None: ...
 
@@ -270,6 +271,7 @@ class Trainer:
                 # Each step is saved at most once, so a save never replaces the folder `latest` names.
                 periodic = spec.save_every_steps and self.step % spec.save_every_steps == 0
                 if periodic and self.step < (self.epoch + 1) * spe:
+                    self.recipe.before_checkpoint()
                     self.save()
         finished = self.step >= (self.epoch + 1) * spe
         if finished:
@@ -286,5 +288,6 @@ class Trainer:
         self.append_metrics(record)
         for key in sums if writer is not None else ():
             writer.add_scalar(f"epoch/{key}", record[key], self.step)
+        self.recipe.before_checkpoint()
         self.write_grid(f"epoch-{self.epoch:03d}" if finished else f"step-{self.step:08d}")
         self.save()

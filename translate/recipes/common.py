@@ -99,14 +99,39 @@ def averaged_copy(model: nn.Module) -> nn.Module:
 
 @torch.no_grad()
 def update_average(average: nn.Module, model: nn.Module, decay: float) -> None:
-    """average <- decay * average + (1 - decay) * model for parameters; buffers are copied.
+    """average <- decay * average + (1 - decay) * model, for parameters only.
 
     Sampling from an average of the generator's recent weights smooths the step-to-step
-    oscillation of GAN training and lowers FID (Yazici et al. 2019, "The unusual
-    effectiveness of averaging in GAN training"); batch-norm statistics are not averaged
-    but taken from the live model, as StyleGAN does.
+    oscillation of GAN training (Yazici et al. 2019, "The unusual effectiveness of averaging
+    in GAN training"). Batch-norm statistics are left alone: the live model's do not fit the
+    averaged weights (copying them made a cDCGAN's FID worse than no average at all), so
+    :func:`estimate_batch_norm` recomputes them before the average is used.
     """
     for avg, live in zip(average.parameters(), model.parameters(), strict=True):
         avg.lerp_(live.detach(), 1.0 - decay)
-    for avg, live in zip(average.buffers(), model.buffers(), strict=True):
-        avg.copy_(live)
+
+
+@torch.no_grad()
+def estimate_batch_norm(
+    model: nn.Module, draw_inputs: Callable[[torch.Generator], tuple[torch.Tensor | None, ...]], batches: int,
+    device: torch.device,
+) -> None:
+    """Recompute ``model``'s batch-norm running statistics from scratch, as the plain mean
+    over ``batches`` forward passes in training mode ("standing statistics", Brock et al.
+    2019). The inputs come from ``draw_inputs`` with a generator of its own, seeded the same
+    each time, so the statistics depend only on the weights and the training RNG is untouched.
+    """
+    norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    momenta = [m.momentum for m in norms]
+    for norm in norms:
+        norm.reset_running_stats()
+        norm.momentum = None  # cumulative average
+    rng = torch.Generator(device=device).manual_seed(0)
+    model.train()
+    try:
+        for _ in range(batches):
+            model(*draw_inputs(rng))
+    finally:
+        for norm, momentum in zip(norms, momenta, strict=True):
+            norm.momentum = momentum
+        model.eval()

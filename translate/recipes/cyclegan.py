@@ -236,6 +236,9 @@ class CycleGANRecipe:
             for net, mode in zip((g, f), modes, strict=True):
                 net.train(mode)
 
+    def before_checkpoint(self) -> None:
+        """Nothing derived to bring up to date: CycleGAN keeps no weight average."""
+
     def on_epoch_end(self, epoch: int) -> None:
         """Advance the learning-rate schedules by one epoch."""
         for scheduler in self.schedulers.values():

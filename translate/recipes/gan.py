@@ -14,7 +14,18 @@ from translate.checkpoint import EMA_NAME
 from translate.errors import ConfigError
 from translate.losses import adversarial
 from translate.nets.dcgan import DCGANConfig, Discriminator, Generator
-from translate.recipes.common import adam, averaged_copy, critic_loss, optimise, update_average
+from translate.recipes.common import (
+    adam,
+    averaged_copy,
+    critic_loss,
+    estimate_batch_norm,
+    optimise,
+    update_average,
+)
+
+# Batch-norm statistics of the weight average: estimated on 100 x 256 generated images.
+AVERAGE_BN_BATCHES = 100
+AVERAGE_BN_BATCH_SIZE = 256
 
 
 @dataclass
@@ -95,6 +106,19 @@ class GANRecipe:
                 update_average(self.generator_ema, self.generator, self.hyper.ema)
             logs["g_loss"] = g_loss.item()
         return logs
+
+    def before_checkpoint(self) -> None:
+        """The average's batch-norm statistics, estimated for its own weights (see
+        recipes.common.update_average) before the grid and the checkpoint use it."""
+        if self.generator_ema is not None:
+            estimate_batch_norm(self.generator_ema, self._noise_inputs, AVERAGE_BN_BATCHES, self.device)
+
+    def _noise_inputs(self, rng: torch.Generator) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """A batch of generator inputs: noise, and for cDCGAN labels drawn uniformly."""
+        z = torch.randn(AVERAGE_BN_BATCH_SIZE, self.config.z_dim, device=self.device, generator=rng)
+        if not self.config.n_classes:
+            return z, None
+        return z, torch.randint(self.config.n_classes, (AVERAGE_BN_BATCH_SIZE,), device=self.device, generator=rng)
 
     @torch.no_grad()
     def sample_grid(self) -> tuple[torch.Tensor, int]:
