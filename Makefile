@@ -17,7 +17,7 @@ setup: $(BIN)/.installed
 # The main job: train the label-conditional DCGAN on MNIST (the shipped model's command),
 # then draw a grid of every digit and measure FID/KID and conditional accuracy.
 train: setup
-	$(BIN)/python -m translate.train cdcgan --out runs/cdcgan-mnist --epochs 20
+	$(BIN)/python -m translate.train cdcgan --out runs/cdcgan-mnist --epochs 30
 	$(BIN)/python -m translate.sample runs/cdcgan-mnist --n 100 --out runs/cdcgan-mnist/digits.png
 	$(BIN)/python -m translate.evaluate runs/cdcgan-mnist --n 10000
 
