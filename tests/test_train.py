@@ -148,13 +148,13 @@ def _recording_draw():
 def test_estimate_batch_norm_is_the_plain_mean_of_the_batches_statistics():
     model = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.BatchNorm1d(3, momentum=0.1)).eval()
     batches, draw = _recording_draw()
-    estimate_batch_norm(model, draw, 5, torch.device("cpu"))
+    estimate_batch_norm(model, draw, 5)
     hidden = [model[0](x).detach() for x in batches]
     assert torch.allclose(model[1].running_mean, torch.stack([h.mean(0) for h in hidden]).mean(0), atol=1e-6)
     assert torch.allclose(model[1].running_var, torch.stack([h.var(0) for h in hidden]).mean(0), atol=1e-6)
     assert model[1].momentum == 0.1 and not model.training  # settings restored, ready to sample
     again, draw = _recording_draw()
-    estimate_batch_norm(model, draw, 5, torch.device("cpu"))
+    estimate_batch_norm(model, draw, 5)
     assert all(torch.equal(a, b) for a, b in zip(batches, again, strict=True))  # the same inputs each time
 
 

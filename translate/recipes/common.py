@@ -113,20 +113,20 @@ def update_average(average: nn.Module, model: nn.Module, decay: float) -> None:
 
 @torch.no_grad()
 def estimate_batch_norm(
-    model: nn.Module, draw_inputs: Callable[[torch.Generator], tuple[torch.Tensor | None, ...]], batches: int,
-    device: torch.device,
+    model: nn.Module, draw_inputs: Callable[[torch.Generator], tuple[torch.Tensor | None, ...]], batches: int
 ) -> None:
     """Recompute ``model``'s batch-norm running statistics from scratch, as the plain mean
     over ``batches`` forward passes in training mode ("standing statistics", Brock et al.
     2019). The inputs come from ``draw_inputs`` with a generator of its own, seeded the same
-    each time, so the statistics depend only on the weights and the training RNG is untouched.
+    each time (on the model's device), so the statistics depend only on the weights and the
+    training RNG is untouched.
     """
     norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
     momenta = [m.momentum for m in norms]
     for norm in norms:
         norm.reset_running_stats()
         norm.momentum = None  # cumulative average
-    rng = torch.Generator(device=device).manual_seed(0)
+    rng = torch.Generator(device=next(model.parameters()).device).manual_seed(0)
     model.train()
     try:
         for _ in range(batches):

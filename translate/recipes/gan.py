@@ -111,7 +111,7 @@ class GANRecipe:
         """The average's batch-norm statistics, estimated for its own weights (see
         recipes.common.update_average) before the grid and the checkpoint use it."""
         if self.generator_ema is not None:
-            estimate_batch_norm(self.generator_ema, self._noise_inputs, AVERAGE_BN_BATCHES, self.device)
+            estimate_batch_norm(self.generator_ema, self._noise_inputs, AVERAGE_BN_BATCHES)
 
     def _noise_inputs(self, rng: torch.Generator) -> tuple[torch.Tensor, torch.Tensor | None]:
         """A batch of generator inputs: noise, and for cDCGAN labels drawn uniformly."""
