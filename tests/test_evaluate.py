@@ -68,6 +68,7 @@ def test_conditional_model_at_32px_adds_accuracy_and_is_reproducible(tmp_path, c
         (["{tmp}/missing"], "does not exist"),
         (["{model}", "--fid-weights", "{tmp}/none.pt"], "none.pt"),
         (["{model}", "--n", "1"], "at least 2"),
+        (["{model}", "--n", "50001"], "more than 50,000"),
         (["{model}", "--batch-size", "0"], "at least 1"),
         (["{model}", "--classifier", "{tmp}"], "no classifier"),
     ],

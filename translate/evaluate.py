@@ -37,6 +37,9 @@ from translate.sample import generate, requested_labels
 
 KID_SUBSETS = 100
 KID_SUBSET_SIZE = 1000
+# FID-50k, the largest count the literature uses; about 0.2 GB of 28 px digits and 0.8 GB of
+# float64 Inception features, all held at once.
+MAX_GENERATED = 50_000
 
 
 def real_images(data_root: Path, size: int, limit: int | None = None) -> tuple[torch.Tensor, str]:
@@ -59,6 +62,11 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
     device = select_device(args.gpu)
     if args.n < 2 or (args.real_n is not None and args.real_n < 2):
         raise ConfigError("--n and --real-n must be at least 2: FID needs a covariance")
+    if args.n > MAX_GENERATED:
+        raise ConfigError(
+            f"--n {args.n} is more than {MAX_GENERATED:,} generated images, which are all held in memory at once: "
+            "use a smaller --n (10000 is the customary count)"
+        )
     if args.batch_size < 1:
         raise ConfigError(f"--batch-size must be at least 1, got {args.batch_size}")
     if read_checkpoint(args.checkpoint).family == "cyclegan":
@@ -145,7 +153,9 @@ def _evaluate_cyclegan(args: argparse.Namespace, device: torch.device, start: fl
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m translate.evaluate", description=__doc__.split("\n\n")[0])
     parser.add_argument("checkpoint", type=Path, help="run folder, checkpoint folder or shipped model folder")
-    parser.add_argument("--n", type=int, default=10000, help="generated images to score (default 10000)")
+    parser.add_argument(
+        "--n", type=int, default=10000, help=f"generated images to score (default 10000, at most {MAX_GENERATED})"
+    )
     parser.add_argument("--real-n", type=int, help="score against only the first N test images (default all)")
     parser.add_argument("--data", help="folder holding mnist/ and fid/ (default $TRANSLATE_DATA, else ./data)")
     parser.add_argument("--fid-weights", help="Inception TorchScript (default $TRANSLATE_FID_WEIGHTS, else in --data)")
