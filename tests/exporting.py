@@ -12,10 +12,10 @@ from .cyclegan_data import horse2zebra, horse_zebra_argv
 TINY = ["--ngf", "8", "--ndf", "8", "--z-dim", "16", "--batch-size", "16"]
 
 
-def trained_run(root: Path, family: str, steps: int = 4) -> Path:
+def trained_run(root: Path, family: str, steps: int = 4, extra: tuple[str, ...] = (), name: str = "") -> Path:
     """A tiny DCGAN / cDCGAN, or a tiny CycleGAN, trained for a few steps on real data."""
-    run = root / f"{family}-run"
+    run = root / f"{name or family}-run"
     argv = horse_zebra_argv(horse2zebra(root / "data")) if family == "cyclegan" else [family, *TINY]
-    run_cli(train_main, [*argv, "--out", str(run), "--max-steps", str(steps)])
+    run_cli(train_main, [*argv, *extra, "--out", str(run), "--max-steps", str(steps)])
     return run
 

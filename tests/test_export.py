@@ -20,20 +20,23 @@ from .exporting import trained_run
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     root = tmp_path_factory.mktemp("runs")
-    return {family: trained_run(root, family) for family in ("dcgan", "cdcgan", "cyclegan")}
+    runs = {family: trained_run(root, family) for family in ("dcgan", "cdcgan", "cyclegan")}
+    runs["dcgan-fc"] = trained_run(root, "dcgan", extra=("--fc-width", "24"), name="dcgan-fc")
+    return runs
 
 
 def _metadata(path):
     return {p.key: p.value for p in onnx.load(str(path)).metadata_props}
 
 
-@pytest.mark.parametrize("family", ["dcgan", "cdcgan"])
-def test_export_matches_pytorch_and_records_metadata(runs, tmp_path, family):
-    out = tmp_path / f"{family}.onnx"
-    report = export(runs[family], out)
+@pytest.mark.parametrize("name", ["dcgan", "cdcgan", "dcgan-fc"])
+def test_export_matches_pytorch_and_records_metadata(runs, tmp_path, name):
+    family = name.split("-")[0]
+    out = tmp_path / f"{name}.onnx"
+    report = export(runs[name], out)
     assert report["max_abs_diff"] <= 1e-4 and [s[0] for s in report["checked_shapes"]] == [1, 3, 8]
     meta = _metadata(out)
-    weights = find_checkpoint(runs[family]) / "model.safetensors"
+    weights = find_checkpoint(runs[name]) / "model.safetensors"
     assert meta["translate.source_sha256"] == hashlib.sha256(weights.read_bytes()).hexdigest()
     assert meta["translate.family"] == family and meta["translate.toolkit_version"] == __version__
     assert meta["translate.z_dim"] == "16" and meta["translate.image_size"] == "28"
@@ -42,7 +45,8 @@ def test_export_matches_pytorch_and_records_metadata(runs, tmp_path, family):
     assert Sampler(out).classes == expected_classes
 
     # The runtime on the same noise reproduces PyTorch's images to within one grey level.
-    generator, config = load_generator(runs[family])
+    generator, config = load_generator(runs[name])
+    assert config.fc_width == (24 if name == "dcgan-fc" else 0)
     z = np.random.default_rng(5).standard_normal((6, 16), dtype=np.float32)
     labels = torch.arange(6) if family == "cdcgan" else None
     with torch.no_grad():

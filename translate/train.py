@@ -82,6 +82,9 @@ def _gan_options(parser: argparse.ArgumentParser) -> None:
     model.add_argument("--g-norm", default="batch")
     model.add_argument("--d-norm", help="default: batch, or layer for wgan-gp (no batch norm in a critic)")
     model.add_argument("--upsample", choices=("transpose", "resize"), default="transpose")
+    model.add_argument("--fc-width", type=_non_negative, default=0,
+                       help="fully connected hidden layer after the code (G) and before the logit (D), "
+                       "as in InfoGAN's MNIST networks (e.g. 1024); 0: plain DCGAN")
     optim = parser.add_argument_group("optimisation")
     optim.add_argument("--loss", default="bce", help=f"one of {', '.join(LOSS_NAMES)}")
     optim.add_argument("--batch-size", type=_positive, default=128)
@@ -157,6 +160,7 @@ def _fresh_configs(args: argparse.Namespace) -> tuple[DCGANConfig, GANHyper, dic
         g_norm=args.g_norm,
         d_norm=settings["d_norm"],
         upsample=args.upsample,
+        fc_width=args.fc_width,
     )
     hyper = GANHyper(args.loss, settings["lr"], settings["beta1"], settings["beta2"], settings["n_critic"],
                      args.gp_weight, args.ema)

@@ -35,6 +35,10 @@ class DCGANConfig(ConfigBase):
     g_norm: str = "batch"
     d_norm: str = "batch"
     upsample: str = "transpose"
+    # Width of a fully connected hidden layer between the code and the first feature map in G,
+    # and between the last feature map and the logit in D: InfoGAN's MNIST networks, the ones
+    # Lucic et al. (2018) benchmark. 0 keeps the plain DCGAN (one linear map at each end).
+    fc_width: int = 0
 
     def validate(self) -> None:
         if self.image_size not in BASE_SIZES:
@@ -43,8 +47,8 @@ class DCGANConfig(ConfigBase):
             )
         if self.channels not in (1, 3):
             raise ConfigError(f"channels must be 1 or 3, got {self.channels}")
-        if self.z_dim < 1 or self.n_classes < 0 or self.ngf < 1 or self.ndf < 1:
-            raise ConfigError("z_dim, ngf and ndf must be positive and n_classes non-negative")
+        if self.z_dim < 1 or self.n_classes < 0 or self.ngf < 1 or self.ndf < 1 or self.fc_width < 0:
+            raise ConfigError("z_dim, ngf and ndf must be positive and n_classes and fc_width non-negative")
         for name, value, choices in (
             ("g_norm", self.g_norm, NORMS),
             ("d_norm", self.d_norm, NORMS),
@@ -52,6 +56,11 @@ class DCGANConfig(ConfigBase):
         ):
             if value not in choices:
                 raise ConfigError(f"{name} {value!r} is not one of {', '.join(choices)}")
+        if self.fc_width and "instance" in (self.g_norm, self.d_norm):
+            raise ConfigError(
+                "instance norm cannot follow the fully connected layer (fc_width): its 1x1 map has no "
+                "spatial extent to normalise over; use batch, layer, spectral or none, or fc_width 0"
+            )
 
     @property
     def n_stages(self) -> int:
@@ -73,8 +82,13 @@ class Generator(nn.Module):
         self.config = config
         widths = _stage_channels(config.ngf, config.n_stages)
         base = BASE_SIZES[config.image_size]
+        code_width = config.z_dim + config.n_classes
+        # The fully connected hidden layer, if any: a 1x1 transposed conv on the 1x1 code.
+        self.dense = nn.Sequential()
+        if config.fc_width:
+            self.dense.append(up_unit(code_width, config.fc_width, "transpose", 1, 1, 0, norm=config.g_norm))
         # Projection of the 1x1 code to the base map: a transposed conv with kernel = base size.
-        self.stem = up_unit(config.z_dim + config.n_classes, widths[0], "transpose", base, 1, 0, norm=config.g_norm)
+        self.stem = up_unit(config.fc_width or code_width, widths[0], "transpose", base, 1, 0, norm=config.g_norm)
         self.body = nn.Sequential(
             *(up_unit(w, w // 2, config.upsample, norm=config.g_norm) for w in widths[:-1])
         )
@@ -83,7 +97,7 @@ class Generator(nn.Module):
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         code = _with_labels(z, labels, self.config.n_classes)
-        return self.head(self.body(self.stem(code[:, :, None, None])))
+        return self.head(self.body(self.stem(self.dense(code[:, :, None, None]))))
 
 
 class Discriminator(nn.Module):
@@ -100,8 +114,13 @@ class Discriminator(nn.Module):
         units += [conv_unit(w, w * 2, norm=config.d_norm) for w in widths[:-1]]
         self.body = nn.Sequential(*units)
         base = BASE_SIZES[config.image_size]
+        # The fully connected hidden layer, if any: a conv whose kernel covers the whole base map.
+        self.dense = nn.Sequential()
+        if config.fc_width:
+            self.dense.append(conv_unit(widths[-1], config.fc_width, base, 1, 0, norm=config.d_norm))
         head_norm = "spectral" if config.d_norm == "spectral" else "none"
-        self.head = conv_unit(widths[-1], 1, base, 1, 0, norm=head_norm, act="none")
+        head_kernel = 1 if config.fc_width else base
+        self.head = conv_unit(config.fc_width or widths[-1], 1, head_kernel, 1, 0, norm=head_norm, act="none")
         self.apply(init_dcgan_weights)
 
     def forward(self, images: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
@@ -111,7 +130,7 @@ class Discriminator(nn.Module):
             images = torch.cat([images, maps[:, :, None, None].expand(-1, -1, *images.shape[2:])], 1)
         elif labels is not None:
             raise ConfigError("labels were given to an unconditional discriminator")
-        return self.head(self.body(images)).flatten()
+        return self.head(self.dense(self.body(images))).flatten()
 
 
 def _with_labels(z: torch.Tensor, labels: torch.Tensor | None, n_classes: int) -> torch.Tensor:
