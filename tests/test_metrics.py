@@ -199,7 +199,8 @@ def test_real_inception_features_of_mnist_digits(inception, mnist_test):
     feats = inception(images, batch_size=8)
     assert feats.shape == (8, 2048) and feats.dtype == np.float64
     assert np.isfinite(feats).all() and (feats >= 0).all()  # pool3 follows a ReLU
-    assert fid(feats, feats) == pytest.approx(0.0, abs=1e-6 * np.trace(np.cov(feats, rowvar=False)))
+    # Zero up to the eigensolver's rounding, relative to the spread of the features.
+    assert fid(feats, feats) == pytest.approx(0.0, abs=1e-5 * np.trace(np.cov(feats, rowvar=False)))
     # Grey repeated to RGB by the caller, or by the extractor, and any batching: the same features.
     rgb = inception(images[:3].expand(-1, 3, -1, -1), batch_size=2)
     np.testing.assert_allclose(rgb, feats[:3], rtol=1e-4, atol=1e-4)

@@ -1,6 +1,7 @@
 """Score a trained model. MNIST generators: FID and KID against the MNIST test split, and
 for conditional models the share of digits a classifier reads as the requested label.
-CycleGAN: FID and KID in both directions on the domains' test sets.
+CycleGAN: FID and KID in both directions on the domains' test sets. Or, with
+``--folders DIR1 DIR2``, FID and KID between the images of two folders.
 
 ``python -m translate.evaluate RUN_OR_CHECKPOINT [--n 10000]`` prints one JSON object on
 stdout, with the protocol it measured under; progress (on a terminal) goes to stderr.
@@ -12,18 +13,21 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
 from translate.checkpoint import load_generator, read_checkpoint
 from translate.classifier import DEFAULT_CLASSIFIER, load_classifier
 from translate.cli import run_cli, select_device
-from translate.data import load_mnist, resolve_data_root, to_unit_range
-from translate.errors import ConfigError
+from translate.data import list_images, load_mnist, resolve_data_root, to_unit_range
+from translate.errors import ConfigError, DataError
 from translate.evaluate_cyclegan import evaluate_cyclegan
+from translate.images import read_image
 from translate.metrics import (
     FEATURE_LAYER,
     RESIZE_PROTOCOL,
@@ -31,6 +35,7 @@ from translate.metrics import (
     cached_features,
     conditional_accuracy,
     fid,
+    image_features,
     kid,
 )
 from translate.sample import generate, requested_labels
@@ -55,11 +60,61 @@ def real_images(data_root: Path, size: int, limit: int | None = None) -> tuple[t
     )
 
 
+def _readable_images(folder: Path, skipped: list[str]) -> Iterator[np.ndarray]:
+    """The RGB images below ``folder`` in file-name order; files that do not decode are named on
+    stderr and in ``skipped``."""
+    for path in list_images(folder):
+        try:
+            yield read_image(path)
+        except DataError as exc:
+            print(f"skipping {exc}", file=sys.stderr)
+            skipped.append(str(path))
+
+
+def evaluate_folders(
+    folders: tuple[Path, Path], extractor: InceptionFeatures, batch_size: int, seed: int, progress: bool
+) -> dict[str, Any]:
+    """FID and KID between the images of two folders (clean-fid's ``compute_fid(dir1, dir2)``)."""
+    for folder in folders:
+        if not folder.is_dir():
+            raise DataError(f"--folders: {folder} is not a folder: name two folders of images")
+    feats, counts, skipped = [], [], []
+    for folder in folders:
+        feats.append(image_features(extractor, _readable_images(folder, skipped), batch_size, progress))
+        counts.append(len(feats[-1]))
+        if counts[-1] < 2:
+            raise DataError(f"--folders: {folder} holds {counts[-1]} readable image(s); FID needs at least 2")
+    kid_mean, kid_std = kid(feats[0], feats[1], KID_SUBSETS, KID_SUBSET_SIZE, seed)
+    return {
+        "folders": [str(f) for f in folders],
+        "fid": fid(*feats),
+        "kid_mean": kid_mean,
+        "kid_std": kid_std,
+        "protocol": {
+            "images": counts,
+            "skipped_files": skipped,
+            "image_input": "every PNG, JPEG, WebP, BMP or TIFF below each folder, decoded upright to RGB, "
+            "each at its own size",
+            "kid": f"unbiased MMD^2, kernel (x.y/2048 + 1)^3, {KID_SUBSETS} subsets of "
+            f"{min(KID_SUBSET_SIZE, *counts)}, mean and std over subsets, seed {seed}",
+        },
+    }
+
+
 def evaluate(args: argparse.Namespace) -> dict[str, Any]:
     """Everything the command prints, as a dict; fails early on bad inputs, before the slow passes."""
     start = time.perf_counter()
     progress = sys.stderr.isatty()
     device = select_device(args.gpu)
+    if (args.checkpoint is None) == (args.folders is None):
+        raise ConfigError("name a run, checkpoint or model folder to score, or two image folders with --folders A B")
+    if args.batch_size < 1:
+        raise ConfigError(f"--batch-size must be at least 1, got {args.batch_size}")
+    if args.folders:
+        extractor = InceptionFeatures(args.fid_weights, device, args.data)
+        result = evaluate_folders(tuple(args.folders), extractor, args.batch_size, args.seed, progress)
+        result["protocol"].update(_network_protocol(extractor, device))
+        return {**result, "seconds": round(time.perf_counter() - start, 1)}
     if args.n < 2 or (args.real_n is not None and args.real_n < 2):
         raise ConfigError("--n and --real-n must be at least 2: FID needs a covariance")
     if args.n > MAX_GENERATED:
@@ -67,8 +122,6 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
             f"--n {args.n} is more than {MAX_GENERATED:,} generated images, which are all held in memory at once: "
             "use a smaller --n (10000 is the customary count)"
         )
-    if args.batch_size < 1:
-        raise ConfigError(f"--batch-size must be at least 1, got {args.batch_size}")
     if read_checkpoint(args.checkpoint).family == "cyclegan":
         return _evaluate_cyclegan(args, device, start)
     generator, config = load_generator(args.checkpoint)
@@ -104,13 +157,9 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
         "real_resize": real_resize,
         "generated_images": args.n,
         "latent": f"z ~ N(0, I) of dimension {config.z_dim}, torch.Generator seed {args.seed}",
-        "inception_input": RESIZE_PROTOCOL,
-        "feature_layer": FEATURE_LAYER,
-        "weights": extractor.weights_name,
-        "fid": "Frechet distance of Gaussians with unbiased covariances, float64",
         "kid": f"unbiased MMD^2, kernel (x.y/2048 + 1)^3, {KID_SUBSETS} subsets of "
         f"{min(KID_SUBSET_SIZE, len(real), args.n)}, mean and std over subsets, seed {args.seed}",
-        "device": str(device),
+        **_network_protocol(extractor, device),
     }
     if classifier is not None:
         result["conditional_accuracy"] = conditional_accuracy(classifier, fake, labels)
@@ -128,6 +177,17 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
     return result
 
 
+def _network_protocol(extractor: InceptionFeatures, device: torch.device) -> dict[str, str]:
+    """How every score here turns images into features and features into FID."""
+    return {
+        "inception_input": RESIZE_PROTOCOL,
+        "feature_layer": FEATURE_LAYER,
+        "weights": extractor.weights_name,
+        "fid": "Frechet distance of Gaussians with unbiased covariances, float64",
+        "device": str(device),
+    }
+
+
 def _evaluate_cyclegan(args: argparse.Namespace, device: torch.device, start: float) -> dict[str, Any]:
     extractor = InceptionFeatures(args.fid_weights, device, args.data)
     result = evaluate_cyclegan(
@@ -141,18 +201,16 @@ def _evaluate_cyclegan(args: argparse.Namespace, device: torch.device, start: fl
         KID_SUBSETS,
         KID_SUBSET_SIZE,
     )
-    result["protocol"].update(
-        inception_input=RESIZE_PROTOCOL,
-        feature_layer=FEATURE_LAYER,
-        weights=extractor.weights_name,
-        device=str(device),
-    )
+    result["protocol"].update(_network_protocol(extractor, device))
     return {"checkpoint": str(args.checkpoint), **result, "seconds": round(time.perf_counter() - start, 1)}
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m translate.evaluate", description=__doc__.split("\n\n")[0])
-    parser.add_argument("checkpoint", type=Path, help="run folder, checkpoint folder or shipped model folder")
+    parser.add_argument("checkpoint", type=Path, nargs="?",
+                        help="run folder, checkpoint folder or shipped model folder")
+    parser.add_argument("--folders", type=Path, nargs=2, metavar=("DIR1", "DIR2"),
+                        help="instead of a model: FID and KID between the images of two folders")
     parser.add_argument(
         "--n", type=int, default=10000, help=f"generated images to score (default 10000, at most {MAX_GENERATED})"
     )

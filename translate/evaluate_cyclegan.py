@@ -15,26 +15,17 @@ from translate.data import to_unit_range
 from translate.domains import domain_files, find_domains
 from translate.errors import DataError
 from translate.images import read_image
-from translate.metrics import InceptionFeatures, cached_features, fid, kid
+from translate.metrics import InceptionFeatures, cached_features, fid, image_features, kid
 
 
-def _as_batch(images: list[np.ndarray]) -> torch.Tensor | None:
-    """H x W x 3 uint8 images as one [-1, 1] tensor, or None when their sizes differ."""
-    if len({image.shape for image in images}) != 1:
-        return None
-    return to_unit_range(torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2))
-
-
-def _features(
-    extractor: InceptionFeatures, images: list[np.ndarray], batch_size: int, cache: dict | None
+def _real_features(
+    extractor: InceptionFeatures, images: list[np.ndarray], batch_size: int, name: str, cache_dir: str | None
 ) -> np.ndarray:
-    """Inception features; same-sized sets go through the cache, mixed sizes one by one."""
-    batch = _as_batch(images)
-    if batch is None:
-        return np.concatenate([extractor(_as_batch([image]), 1) for image in images])
-    if cache is None:
-        return extractor(batch, batch_size)
-    return cached_features(extractor, batch, cache["name"], cache["dir"], batch_size)
+    """Inception features of a real test set; a same-sized set goes through the cache."""
+    if len({image.shape for image in images}) != 1:
+        return image_features(extractor, images, batch_size)
+    batch = to_unit_range(torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2))
+    return cached_features(extractor, batch, name, cache_dir, batch_size)
 
 
 def evaluate_cyclegan(
@@ -64,8 +55,8 @@ def evaluate_cyclegan(
         generator, _ = load_cyclegan_generator(checkpoint, direction)
         generator = generator.to(device)
         translated = [translate_image(generator, image, device) for image in real[source]]
-        real_feats = _features(extractor, real[target], batch_size, {"name": f"{target}-test", "dir": cache_dir})
-        fake_feats = _features(extractor, translated, batch_size, None)
+        real_feats = _real_features(extractor, real[target], batch_size, f"{target}-test", cache_dir)
+        fake_feats = image_features(extractor, translated, batch_size)
         kid_mean, kid_std = kid(real_feats, fake_feats, kid_subsets, kid_subset_size, seed)
         scores[f"{source}_to_{target}"] = {
             "direction": direction,

