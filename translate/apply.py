@@ -19,22 +19,26 @@ import torch
 from torch import nn
 
 from translate.checkpoint import load_cyclegan_generator
-from translate.cli import autocast_for, run_cli, select_device
+from translate.cli import run_cli, select_device
 from translate.data import list_images, to_uint8, to_unit_range
 from translate.errors import ConfigError, DataError
 from translate.fileio import write_image
 from translate.images import IMAGE_EXTENSIONS, TRANSLATE_MAX_PIXELS, pad_to_multiple, read_image
 from translate.nets.cyclegan import DIRECTIONS, MIN_SIZE, PAD_MULTIPLE
+from translate.precision import PRECISIONS, autocast, resolve_precision
 
 
 @torch.no_grad()
-def translate_image(generator: nn.Module, rgb: np.ndarray, device: torch.device | str = "cpu") -> np.ndarray:
-    """H x W x 3 uint8 RGB in, the translated H x W x 3 uint8 RGB out (same size)."""
+def translate_image(
+    generator: nn.Module, rgb: np.ndarray, device: torch.device | str = "cpu", precision: str = "fp32"
+) -> np.ndarray:
+    """H x W x 3 uint8 RGB in, the translated H x W x 3 uint8 RGB out (same size); ``precision``
+    is ``fp32`` or ``bf16`` (see :mod:`translate.precision`)."""
     device = torch.device(device)
     height, width = rgb.shape[:2]
     padded, (top, left) = pad_to_multiple(rgb, PAD_MULTIPLE, MIN_SIZE)
     image = to_unit_range(torch.from_numpy(np.ascontiguousarray(padded)).permute(2, 0, 1)[None]).to(device)
-    with autocast_for(device):
+    with autocast(precision, device):
         out = generator(image)
     out = out[:, :, top : top + height, left : left + width]
     return to_uint8(out[0].cpu()).permute(1, 2, 0).numpy()
@@ -61,6 +65,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--max-pixels", type=int, default=TRANSLATE_MAX_PIXELS,
                         help="skip larger images (default 2048x2048: memory grows with the pixel count)")
     parser.add_argument("--gpu", action="store_true")
+    parser.add_argument("--precision", choices=PRECISIONS, default="auto",
+                        help="auto (default): bf16 on CUDA and on CPUs that compute it natively, else fp32")
     args = parser.parse_args(argv)
     files = input_files(args.input)
     source_dir = args.input if args.input.is_dir() else args.input.parent
@@ -68,6 +74,7 @@ def main(argv: list[str] | None = None) -> None:
         raise ConfigError(f"--output {args.output} would overwrite the inputs: choose another folder")
     generator, config = load_cyclegan_generator(args.checkpoint, args.direction)
     device = select_device(args.gpu)
+    precision = resolve_precision(args.precision, device)
     generator = generator.to(device)
     done, skipped = 0, []
     for file, name in files:
@@ -77,7 +84,7 @@ def main(argv: list[str] | None = None) -> None:
             print(f"skipping {exc}", file=sys.stderr)
             skipped.append(file)
             continue
-        write_image(args.output / name, translate_image(generator, rgb, device))
+        write_image(args.output / name, translate_image(generator, rgb, device, precision))
         done += 1
     if not done:
         raise DataError(f"none of the {len(files)} input files could be decoded: nothing was written")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from contextlib import AbstractContextManager, nullcontext
 
 import torch
 
@@ -22,18 +21,12 @@ def run_cli(main: Callable[[list[str] | None], None], argv: list[str] | None = N
         raise SystemExit(130) from None
 
 
-def select_device(gpu: bool) -> torch.device:
-    """CUDA when asked for and present; a clear error when asked for and absent."""
+def select_device(gpu: bool, cpu_hint: str = "") -> torch.device:
+    """CUDA when asked for and present; a clear error when asked for and absent (``cpu_hint``
+    adds what to run on the CPU instead)."""
     if not gpu:
         return torch.device("cpu")
     if not torch.cuda.is_available():
-        raise ConfigError("--gpu was given but PyTorch sees no CUDA device: drop --gpu to run on the CPU")
+        raise ConfigError(f"--gpu was given but PyTorch sees no CUDA device: drop --gpu to run on the CPU{cpu_hint}")
     torch.backends.cudnn.benchmark = True
     return torch.device("cuda")
-
-
-def autocast_for(device: torch.device) -> AbstractContextManager:
-    """bf16 autocast on CUDA (no loss scaling needed); full fp32 on the CPU."""
-    if device.type == "cuda":
-        return torch.autocast("cuda", dtype=torch.bfloat16)
-    return nullcontext()

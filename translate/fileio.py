@@ -70,6 +70,14 @@ def write_json(path: Path, data: Any) -> None:
     atomic_write(path, lambda tmp: tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n"))
 
 
+def read_json_if_exists(path: Path) -> Any:
+    """The JSON document at ``path``, or None when there is no such file or it does not parse."""
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
 def write_image(path: Path, rgb: np.ndarray) -> None:
     """Save an H x W x 3 (RGB) or H x W uint8 array; the format follows the file extension."""
     bgr = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR) if rgb.ndim == 3 else rgb

@@ -11,6 +11,7 @@ the current step with a checkpoint (press it twice to stop at once, without one)
 from __future__ import annotations
 
 import argparse
+import os
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -18,18 +19,19 @@ from typing import Any
 import torch
 
 from translate import distributed
-from translate.checkpoint import Checkpoint, model_config, read_checkpoint
-from translate.cli import autocast_for, run_cli, select_device
+from translate.checkpoint import Checkpoint, model_config, read_checkpoint, write_model_folder
+from translate.cli import run_cli, select_device
 from translate.data import FolderSource, ImageFolder, TensorSource, mnist_images, resolve_data_root
 from translate.domains import UnpairedImages, UnpairedSource, domain_files, find_domains, fixed_images
 from translate.errors import CheckpointError, ConfigError
-from translate.fileio import check_writable
+from translate.fileio import check_writable, read_json_if_exists, write_json
 from translate.losses import LOSS_NAMES
-from translate.nets.cyclegan import CycleGANConfig
+from translate.nets.cyclegan import GENERATOR_NAMES, CycleGANConfig
 from translate.nets.dcgan import BASE_SIZES, DCGANConfig
+from translate.precision import PRECISIONS, autocast, resolve_precision
 from translate.recipes.cyclegan import CycleGANHyper, CycleGANRecipe
 from translate.recipes.gan import GANHyper, GANRecipe
-from translate.trainer import RunSpec, Trainer
+from translate.trainer import Evaluator, RunSpec, Trainer
 
 # Per-loss defaults from the papers: WGAN-GP trains a layer-normed critic 5x per G step.
 LOSS_DEFAULTS: dict[str, dict[str, Any]] = {
@@ -37,6 +39,14 @@ LOSS_DEFAULTS: dict[str, dict[str, Any]] = {
 }
 GENERIC_DEFAULTS = {"n_critic": 1, "lr": 2e-4, "beta1": 0.5, "beta2": 0.999, "d_norm": "batch"}
 GRID_IMAGES = 4  # fixed test images per domain in a CycleGAN sample grid
+
+# Named recipes: defaults for the cyclegan flags, under whatever flags the user gives.
+# "cpu" was chosen by measurement on a 2-core CPU (see models/cyclegan-horse2zebra/README.md).
+PRESETS: dict[str, dict[str, Any]] = {
+    "cpu": {"ngf": 32, "n_blocks": 9, "load_size": 256, "crop_size": 128, "lambda_identity": 0.5,
+            "epochs": 25, "epochs_decay": 25, "precision": "auto", "compile": True, "eval_every": 5},
+}
+CPU_HINT = "; without a GPU, --preset cpu trains a smaller model in hours (see the README)"
 
 
 def _positive(value: str) -> int:
@@ -53,6 +63,19 @@ def _non_negative(value: str) -> int:
     return number
 
 
+def default_workers(most: int) -> int:
+    """Data-loader processes: ``most``, or as many as this process may run on if that is fewer."""
+    return max(1, min(most, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1))
+
+
+def run_precision(requested: str | None, recorded: str | None, device: torch.device) -> str:
+    """The precision to train in: the flag's; else on --resume the run's own (runs from before
+    --precision trained in bf16 on CUDA, fp32 on the CPU); else ``auto``."""
+    if requested is None and recorded is not None:
+        return recorded
+    return resolve_precision(requested or "auto", device)
+
+
 def _common(parser: argparse.ArgumentParser, epochs: int | None, epochs_help: str, workers: int) -> None:
     run = parser.add_argument_group("run")
     run.add_argument("--data", help="data folder (default: $TRANSLATE_DATA, else ./data)")
@@ -61,7 +84,10 @@ def _common(parser: argparse.ArgumentParser, epochs: int | None, epochs_help: st
     run.add_argument("--max-steps", type=_positive, help="stop after this many optimisation steps in total")
     run.add_argument("--resume", action="store_true", help="continue from the latest checkpoint in --out")
     run.add_argument("--seed", type=int, default=0)
-    run.add_argument("--gpu", action="store_true", help="train on CUDA with bf16 autocast")
+    run.add_argument("--gpu", action="store_true", help="train on CUDA")
+    run.add_argument("--precision", choices=PRECISIONS,
+                     help="auto: bf16 autocast on CUDA and on CPUs that compute bf16 natively (AMX, AVX512-BF16), "
+                     "else fp32 (default auto; on --resume the run's own)")
     run.add_argument("--workers", type=_non_negative, default=workers, help="data loader processes for image folders")
     run.add_argument("--save-every-steps", type=_positive, help="also checkpoint every N steps")
     run.add_argument("--log-every", type=_positive, default=50, help="TensorBoard scalars every N steps")
@@ -122,20 +148,31 @@ def _cyclegan_options(parser: argparse.ArgumentParser) -> None:
     optim.add_argument("--epochs-decay", type=_non_negative,
                        help="epochs of linear decay to zero after --epochs (default 100)")
     optim.add_argument("--gp-weight", type=float, default=10.0, help="gradient penalty lambda for wgan-gp")
-    parser.add_argument("--compile", action="store_true", help="torch.compile the networks (worth it on a GPU)")
+    parser.add_argument("--compile", action=argparse.BooleanOptionalAction,
+                        help="torch.compile the networks: minutes of compiling, then faster steps "
+                        "(on --resume the run's own)")
+    parser.add_argument("--eval-every", type=_positive, metavar="EPOCHS",
+                        help="score FID and KID on the test sets every N epochs and after the last; keep the best "
+                        "generators in RUN/best (on --resume the run's own)")
+    parser.add_argument("--fid-weights", help="FID Inception TorchScript for --eval-every "
+                        "(default $TRANSLATE_FID_WEIGHTS, else <data>/fid/)")
+    parser.add_argument("--preset", choices=sorted(PRESETS),
+                        help="a recipe's defaults under the flags given: 'cpu' trains in hours on a CPU (see README)")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(preset: str | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m translate.train", description=__doc__.split("\n")[0])
     families = parser.add_subparsers(dest="family", required=True, metavar="{dcgan,cdcgan,cyclegan}")
     for family, text in (("dcgan", "unconditional DCGAN"), ("cdcgan", "label-conditional DCGAN")):
         sub = families.add_parser(family, help=text, description=f"Train a {text} (MNIST by default).")
-        _common(sub, 25, "", 2)
+        _common(sub, 25, "", default_workers(2))
         _gan_options(sub)
     sub = families.add_parser("cyclegan", help="unpaired translation between two domains",
                               description="Train a CycleGAN between two image domains (e.g. --domains horse zebra).")
-    _common(sub, None, "epochs at the full learning rate (default 100)", 4)
+    _common(sub, None, "epochs at the full learning rate (default 100)", default_workers(4))
     _cyclegan_options(sub)
+    if preset:
+        sub.set_defaults(**PRESETS[preset])
     return parser
 
 
@@ -206,14 +243,17 @@ def _train_gan(args: argparse.Namespace) -> Trainer:
         config = DCGANConfig.from_dict(checkpoint.model)
         hyper = GANHyper(**checkpoint.train["hyper"])
         train = {k: checkpoint.train[k] for k in ("dataset", "batch_size", "seed", "classes")}
+        recorded = checkpoint.train.get("precision", "bf16" if device.type == "cuda" else "fp32")
     else:
         config, hyper, train = _fresh_configs(args)
         _check_new_run(args.out)
+        recorded = None
+    train["precision"] = run_precision(args.precision, recorded, device)
     source = _source(args, config, train, device)
     if args.family == "cdcgan":
         config.n_classes = len(train["classes"])
     torch.manual_seed(train["seed"])
-    recipe = GANRecipe(config, hyper, device, autocast_for(device), seed=train["seed"],
+    recipe = GANRecipe(config, hyper, device, autocast(train["precision"], device), seed=train["seed"],
                        skip_nonfinite=args.skip_nonfinite)
     spec = RunSpec(
         run_dir=args.out,
@@ -244,6 +284,7 @@ def _cyclegan_settings(
         config = model_config(checkpoint, CycleGANConfig)
         hyper = CycleGANHyper.from_dict(checkpoint.train["hyper"])
         train = {k: checkpoint.train[k] for k in ("domains", "load_size", "batch_size", "seed", "world_size")}
+        train.update({k: checkpoint.train.get(k, default) for k, default in RUN_DEFAULTS.items()})
         if args.domains and list(args.domains) != train["domains"]:
             raise ConfigError(f"--domains {' '.join(args.domains)} differ from the run's {' '.join(train['domains'])}")
         hyper.epochs = args.epochs or hyper.epochs
@@ -262,8 +303,51 @@ def _cyclegan_settings(
                           args.gp_weight)
     hyper.validate()
     train = {"domains": [domain_a, domain_b], "load_size": args.load_size, "batch_size": args.batch_size,
-             "seed": args.seed}
+             "seed": args.seed, **RUN_DEFAULTS, "preset": args.preset}
     return config, hyper, train, None
+
+
+# Run settings of a CycleGAN run that a checkpoint records and --resume reuses unless a flag
+# says otherwise; runs from before they existed get these values.
+RUN_DEFAULTS: dict[str, Any] = {"precision": None, "compile": False, "eval_every": None, "preset": None}
+
+
+def _run_settings(args: argparse.Namespace, train: dict[str, Any], device: torch.device) -> None:
+    """Precision, --compile and --eval-every: the flag's value, else the run's recorded one."""
+    legacy = "bf16" if device.type == "cuda" else "fp32"  # what runs from before --precision trained in
+    recorded = train["precision"] if "precision" in train and train["precision"] else None
+    train["precision"] = run_precision(args.precision, recorded or (legacy if args.resume else None), device)
+    for key in ("compile", "eval_every"):
+        if getattr(args, key) is not None:
+            train[key] = getattr(args, key)
+
+
+def _cyclegan_evaluator(
+    args: argparse.Namespace, config: CycleGANConfig, recipe: CycleGANRecipe, device: torch.device
+) -> Evaluator:
+    """--eval-every: FID and KID of the live generators on the test sets, both directions; the
+    generators with the best A-to-B FID so far are kept as a model folder, RUN/best."""
+    from translate.evaluate_cyclegan import TranslationScorer
+    from translate.metrics import InceptionFeatures
+
+    extractor = InceptionFeatures(args.fid_weights, device, args.data)
+    scorer = TranslationScorer(config, resolve_data_root(args.data), extractor, device)
+    best_dir = args.out / "best"
+    best = read_json_if_exists(best_dir / "evaluation.json") or {}
+
+    def evaluate(epoch: int) -> dict[str, float]:
+        scores = scorer.score(recipe.generators)
+        flat = {f"{name}/{metric}": value[metric] for name, value in scores.items() if name != "protocol"
+                for metric in ("fid", "kid_mean")}
+        primary = next(v["fid"] for v in scores.values() if v.get("direction") == "AtoB")
+        if primary < best.get("fid", float("inf")):
+            best.update(fid=primary, epoch=epoch, scores=scores)
+            modules = {GENERATOR_NAMES[d]: net for d, net in recipe.generators.items()}
+            write_model_folder(best_dir, "cyclegan", config.to_dict(), modules)
+            write_json(best_dir / "evaluation.json", best)
+        return flat
+
+    return evaluate
 
 
 def _train_cyclegan(args: argparse.Namespace) -> Trainer:
@@ -274,17 +358,18 @@ def _train_cyclegan(args: argparse.Namespace) -> Trainer:
                              seed)
     fixed = tuple(fixed_images(test or folder, GRID_IMAGES, size)
                   for test, folder in ((folders.test_a, folders.train_a), (folders.test_b, folders.train_b)))
-    context = distributed.setup(select_device(args.gpu))
+    context = distributed.setup(select_device(args.gpu, CPU_HINT))
     try:
         if checkpoint is not None and train["world_size"] != context.world_size:
             raise ConfigError(f"this run was trained on {train['world_size']} processes: resume it on as many "
                               f"(torchrun --nproc_per_node {train['world_size']})")
         train["world_size"] = context.world_size
+        _run_settings(args, train, context.device)
         source = UnpairedSource(dataset, train["batch_size"], seed, args.workers, context.device.type == "cuda",
                                 context.rank, context.world_size)
         torch.manual_seed(seed)
-        recipe = CycleGANRecipe(config, hyper, context, fixed, seed, compile=args.compile,
-                                skip_nonfinite=args.skip_nonfinite)
+        recipe = CycleGANRecipe(config, hyper, context, fixed, seed, compile=train["compile"],
+                                skip_nonfinite=args.skip_nonfinite, precision=train["precision"])
         spec = RunSpec(
             run_dir=args.out,
             family="cyclegan",
@@ -299,8 +384,12 @@ def _train_cyclegan(args: argparse.Namespace) -> Trainer:
             rank=context.rank,
             world_size=context.world_size,
             skip_nonfinite=args.skip_nonfinite,
+            eval_every=train["eval_every"],
         )
-        trainer = Trainer(spec, recipe, source)
+        evaluator = None
+        if train["eval_every"] and context.rank == 0:
+            evaluator = _cyclegan_evaluator(args, config, recipe, context.device)
+        trainer = Trainer(spec, recipe, source, evaluator)
         if checkpoint is not None:
             trainer.resume(checkpoint)
         trainer.fit()
@@ -312,6 +401,8 @@ def _train_cyclegan(args: argparse.Namespace) -> Trainer:
 def main(argv: list[str] | None = None) -> Trainer:
     """Train as the command line says; returns the trainer (its recipe holds the networks)."""
     args = build_parser().parse_args(argv)
+    if getattr(args, "preset", None) and not args.resume:  # the preset's values, under the flags given
+        args = build_parser(args.preset).parse_args(argv)
     if args.out is None:
         name = f"cyclegan-{args.domains[0]}2{args.domains[1]}" if getattr(args, "domains", None) else args.family
         args.out = Path("runs") / name

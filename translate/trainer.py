@@ -18,7 +18,7 @@ import math
 import sys
 import time
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -80,11 +80,16 @@ class RunSpec:
     rank: int = 0
     world_size: int = 1
     skip_nonfinite: bool = False  # the recipe was told to skip non-finite steps (NonFiniteStep)
+    eval_every: int | None = None  # epochs between calls of the trainer's evaluator (and after the last)
+
+
+# Scores the live networks during training: returns scalars by name (e.g. "horse_to_zebra/fid").
+Evaluator = Callable[[int], dict[str, float]]
 
 
 class Trainer:
-    def __init__(self, spec: RunSpec, recipe: Recipe, source: BatchSource):
-        self.spec, self.recipe, self.source = spec, recipe, source
+    def __init__(self, spec: RunSpec, recipe: Recipe, source: BatchSource, evaluator: Evaluator | None = None):
+        self.spec, self.recipe, self.source, self.evaluator = spec, recipe, source, evaluator
         self.step = 0
         self.epoch = 0
         self.skipped = 0  # steps skipped for a non-finite loss or gradient, over the whole run
@@ -291,3 +296,22 @@ class Trainer:
         self.recipe.before_checkpoint()
         self.write_grid(f"epoch-{self.epoch:03d}" if finished else f"step-{self.step:08d}")
         self.save()
+        if finished and self._evaluation_due():
+            self._evaluate(writer)
+
+    def _evaluation_due(self) -> bool:
+        every = self.spec.eval_every
+        return bool(self.evaluator and every) and (self.epoch % every == 0 or self.epoch == self.spec.epochs)
+
+    def _evaluate(self, writer) -> None:
+        """Score the networks (rank 0; the others wait) into metrics.jsonl and TensorBoard."""
+        if self.is_main:
+            began = time.perf_counter()
+            scores = self.evaluator(self.epoch)
+            seconds = round(time.perf_counter() - began, 1)
+            tqdm.write(f"epoch {self.epoch}: " + ", ".join(f"{k} {v:.4g}" for k, v in scores.items())
+                       + f" ({seconds} s)", file=sys.stderr)
+            self.append_metrics({"epoch": self.epoch, "step": self.step, "eval": scores, "eval_seconds": seconds})
+            for key, value in scores.items():
+                writer.add_scalar(f"eval/{key}", value, self.step)
+        self._barrier()

@@ -23,7 +23,6 @@ from typing import Any
 import torch
 from torch import nn
 
-from translate.cli import autocast_for
 from translate.config import ConfigBase
 from translate.data import derived_generator
 from translate.distributed import Context, gather, wrap
@@ -37,6 +36,7 @@ from translate.nets.cyclegan import (
     ResnetGenerator,
 )
 from translate.pool import ImagePool
+from translate.precision import autocast
 from translate.recipes.common import adam, critic_loss, optimise
 
 
@@ -146,6 +146,7 @@ class CycleGANRecipe:
         seed: int = 0,
         compile: bool = False,
         skip_nonfinite: bool = False,
+        precision: str = "fp32",
     ):
         hyper.validate()
         self.config, self.hyper, self.context, self.seed = config, hyper, context, seed
@@ -153,7 +154,7 @@ class CycleGANRecipe:
         device = self.device = context.device
         cuda = device.type == "cuda"
         self.memory_format = torch.channels_last if cuda else torch.contiguous_format
-        self.autocast = autocast_for(device)
+        self.autocast = autocast(precision, device)
         self.generators = {d: self._place(ResnetGenerator(config)) for d in GENERATOR_NAMES}
         self.discriminators = {d: self._place(PatchDiscriminator(config)) for d in DISCRIMINATOR_NAMES}
         self.d_loss, self.g_loss = adversarial(hyper.loss)
