@@ -19,6 +19,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from translate.data import derived_generator, epoch_batches, epoch_order, ignore_interrupts, list_images, to_unit_range
+from translate.download import CYCLEGAN_DATASETS
 from translate.errors import ConfigError, DataError
 from translate.images import IMAGE_EXTENSIONS, read_image
 
@@ -41,10 +42,11 @@ def find_domains(data_root: Path, domain_a: str, domain_b: str) -> DomainFolders
         return DomainFolders(paired / "trainA", paired / "trainB", *(t if t.is_dir() else None for t in tests))
     if (data_root / domain_a).is_dir() and (data_root / domain_b).is_dir():
         return DomainFolders(data_root / domain_a, data_root / domain_b)
+    online = "; or add --download to fetch it" if paired.name in CYCLEGAN_DATASETS else ""
     raise DataError(
         f"no images for domains {domain_a!r} and {domain_b!r}: looked for {paired}/trainA and trainB, "
         f"and for {data_root / domain_a} and {data_root / domain_b}; pass --data DIR (or set TRANSLATE_DATA) "
-        "to the folder that holds them"
+        f"to the folder that holds them{online}"
     )
 
 

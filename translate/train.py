@@ -22,8 +22,16 @@ from translate import distributed
 from translate.checkpoint import Checkpoint, model_config, read_checkpoint, write_model_folder
 from translate.cli import run_cli, select_device
 from translate.data import FolderSource, ImageFolder, TensorSource, mnist_images, resolve_data_root
-from translate.domains import UnpairedImages, UnpairedSource, domain_files, find_domains, fixed_images
-from translate.errors import CheckpointError, ConfigError
+from translate.domains import (
+    DomainFolders,
+    UnpairedImages,
+    UnpairedSource,
+    domain_files,
+    find_domains,
+    fixed_images,
+)
+from translate.download import download_cyclegan_dataset
+from translate.errors import CheckpointError, ConfigError, DataError
 from translate.fileio import check_writable, read_json_if_exists, write_json
 from translate.losses import LOSS_NAMES
 from translate.nets.cyclegan import GENERATOR_NAMES, CycleGANConfig
@@ -124,6 +132,8 @@ def _gan_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _cyclegan_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--download", action="store_true",
+                        help="fetch the CycleGAN paper's A2B dataset (e.g. horse2zebra) into --data if missing")
     data = parser.add_argument_group("data")
     data.add_argument("--domains", nargs=2, metavar=("A", "B"),
                       help="<data>/A2B/{trainA,trainB} or <data>/A/ and <data>/B/ (e.g. horse zebra)")
@@ -350,9 +360,20 @@ def _cyclegan_evaluator(
     return evaluate
 
 
+def _domain_folders(data_root: Path, domains: list[str], download: bool) -> DomainFolders:
+    """The domains' folders; with --download, fetched first when they are missing."""
+    try:
+        return find_domains(data_root, *domains)
+    except DataError:
+        if not download:
+            raise
+    download_cyclegan_dataset(f"{domains[0]}2{domains[1]}", data_root)
+    return find_domains(data_root, *domains)
+
+
 def _train_cyclegan(args: argparse.Namespace) -> Trainer:
     config, hyper, train, checkpoint = _cyclegan_settings(args)
-    folders = find_domains(resolve_data_root(args.data), *train["domains"])
+    folders = _domain_folders(resolve_data_root(args.data), train["domains"], args.download)
     seed, size = train["seed"], config.image_size
     dataset = UnpairedImages(domain_files(folders.train_a), domain_files(folders.train_b), train["load_size"], size,
                              seed)

@@ -1,0 +1,109 @@
+"""--download against a local HTTP server that serves the real horse2zebra files as the
+authors' server does (one zip, a top folder named after the dataset); never the network."""
+
+import http.server
+import threading
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from tests.cli_errors import one_line_error
+from tests.cyclegan_data import TINY
+from translate.checkpoint import read_checkpoint
+from translate.cli import run_cli
+from translate.download import URL_ENV, download_cyclegan_dataset
+from translate.errors import DataError
+from translate.train import main as train_main
+
+
+def zip_of_real_files(path: Path, data_root: Path, names: dict[str, int], top: str = "horse2zebra") -> Path:
+    with zipfile.ZipFile(path, "w") as archive:
+        for split, count in names.items():
+            for file in sorted((data_root / "horse2zebra" / split).iterdir())[:count]:
+                archive.write(file, f"{top}/{split}/{file.name}")
+    return path
+
+
+@pytest.fixture
+def server(tmp_path, monkeypatch):
+    """Serves tmp_path/site over HTTP on localhost; URL_ENV points the downloader at it."""
+    site = tmp_path / "site"
+    site.mkdir()
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, directory=str(site), **kwargs)
+
+        def log_message(self, *args):
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    monkeypatch.setenv(URL_ENV, f"http://127.0.0.1:{httpd.server_port}/datasets/{{name}}.zip")
+    (site / "datasets").mkdir()
+    yield site / "datasets"
+    httpd.shutdown()
+
+
+def test_train_download_fetches_unpacks_and_trains(tmp_path, server, data_root):
+    zip_of_real_files(server / "horse2zebra.zip", data_root, {"trainA": 3, "trainB": 3, "testA": 1, "testB": 1})
+    data, run = tmp_path / "data", tmp_path / "run"
+    run_cli(train_main, ["cyclegan", "--domains", "horse", "zebra", "--data", str(data), "--download",
+                         "--out", str(run), "--max-steps", "2", *TINY])
+    assert sorted(p.name for p in (data / "horse2zebra").iterdir()) == ["testA", "testB", "trainA", "trainB"]
+    expected = sorted(p.name for p in (data_root / "horse2zebra" / "trainA").iterdir())[:3]
+    assert sorted(p.name for p in (data / "horse2zebra" / "trainA").iterdir()) == expected
+    assert (data / "horse2zebra" / "trainA" / expected[0]).read_bytes() == (
+        data_root / "horse2zebra" / "trainA" / expected[0]).read_bytes()
+    assert read_checkpoint(run).path.name == "step-00000002"
+    assert [p.name for p in data.iterdir()] == ["horse2zebra"]  # no temporary files left
+
+
+def test_a_missing_dataset_without_download_names_the_path_and_the_flag(tmp_path, capsys):
+    argv = ["cyclegan", "--domains", "horse", "zebra", "--data", str(tmp_path), "--out", str(tmp_path / "r"), *TINY]
+    message = one_line_error(capsys, train_main, *argv)
+    assert str(tmp_path / "horse2zebra") in message and "--download" in message
+
+
+def test_a_server_without_the_file_is_a_clear_error_and_leaves_nothing(tmp_path, server):
+    with pytest.raises(DataError, match=r"HTTP 404.*offline, copy the dataset to .*horse2zebra"):
+        download_cyclegan_dataset("horse2zebra", tmp_path / "data")
+    assert list((tmp_path / "data").iterdir()) == []
+
+
+def test_no_network_is_a_clear_error(tmp_path, monkeypatch):
+    monkeypatch.setenv(URL_ENV, "http://127.0.0.1:9/{name}.zip")  # the discard port: connection refused
+    with pytest.raises(DataError, match=r"could not download http://127.0.0.1:9/horse2zebra.zip .*offline"):
+        download_cyclegan_dataset("horse2zebra", tmp_path / "data")
+
+
+@pytest.mark.parametrize(
+    ("member", "message"),
+    [("../evil.txt", "outside the folder"), ("/etc/evil.txt", "outside the folder"),
+     ("other/trainA/x.jpg", "outside the folder")],
+)
+def test_archives_that_would_write_outside_their_folder_are_refused(tmp_path, server, data_root, member, message):
+    archive = zip_of_real_files(server / "horse2zebra.zip", data_root, {"trainA": 1, "trainB": 1})
+    with zipfile.ZipFile(archive, "a") as zipped:
+        zipped.writestr(member, b"x")
+    with pytest.raises(DataError, match=message):
+        download_cyclegan_dataset("horse2zebra", tmp_path / "data")
+    assert list((tmp_path / "data").iterdir()) == [] and not (tmp_path / "evil.txt").exists()
+
+
+def test_not_a_zip_or_not_a_dataset_is_refused(tmp_path, server, data_root):
+    (server / "horse2zebra.zip").write_text("<html>maintenance</html>")
+    with pytest.raises(DataError, match="did not give a zip archive"):
+        download_cyclegan_dataset("horse2zebra", tmp_path / "data")
+    zip_of_real_files(server / "horse2zebra.zip", data_root, {"testA": 1})
+    with pytest.raises(DataError, match="no horse2zebra/trainA and horse2zebra/trainB"):
+        download_cyclegan_dataset("horse2zebra", tmp_path / "data")
+
+
+def test_unknown_names_and_existing_folders_are_refused(tmp_path):
+    with pytest.raises(DataError, match="not one of the CycleGAN datasets"):
+        download_cyclegan_dataset("cat2dog", tmp_path)
+    (tmp_path / "horse2zebra").mkdir()
+    with pytest.raises(DataError, match="already exists"):
+        download_cyclegan_dataset("horse2zebra", tmp_path)
