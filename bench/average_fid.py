@@ -19,13 +19,13 @@ from pathlib import Path
 
 import torch
 
-from translate.checkpoint import EMA_NAME, load_weights, model_config, read_checkpoint
-from translate.data import resolve_data_root
 from translate.evaluate import real_images
-from translate.metrics import InceptionFeatures, cached_features, fid
-from translate.nets.dcgan import DCGANConfig, Generator
-from translate.recipes.gan import GANHyper, GANRecipe
+from translate.evaluation.metrics import InceptionFeatures, cached_features, fid
+from translate.families.dcgan.nets import DCGANConfig, Generator
+from translate.families.dcgan.recipe import GANHyper, GANRecipe
 from translate.sample import generate
+from translate.training.checkpoint import EMA_NAME, load_weights, model_config, read_checkpoint
+from translate.training.data import resolve_data_root
 
 ROOT = Path(__file__).resolve().parents[1]
 

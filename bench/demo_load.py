@@ -25,9 +25,9 @@ from pathlib import Path
 import torch
 from gradio_client import Client, handle_file
 
-from translate.checkpoint import write_model_folder
-from translate.data import resolve_data_root
-from translate.nets.cyclegan import GENERATOR_NAMES, CycleGANConfig, ResnetGenerator
+from translate.families.cyclegan.nets import GENERATOR_NAMES, CycleGANConfig, ResnetGenerator
+from translate.training.checkpoint import write_model_folder
+from translate.training.data import resolve_data_root
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # demo/ is a folder of the repository, not an installed package

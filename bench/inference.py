@@ -25,8 +25,8 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from translate.export import ExportPlan, write_onnx
-from translate.nets.cyclegan import CycleGANConfig, ResnetGenerator
-from translate.nets.dcgan import DCGANConfig, Generator
+from translate.families.cyclegan.nets import CycleGANConfig, ResnetGenerator
+from translate.families.dcgan.nets import DCGANConfig, Generator
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -84,7 +84,7 @@ def models() -> list[tuple[str, torch.nn.Module, callable, list[str]]]:
     cyclegan = ResnetGenerator(CycleGANConfig(n_blocks=9, ngf=64)).eval()
     shipped = ROOT / "models" / "cdcgan-mnist"
     if shipped.is_dir():
-        from translate.checkpoint import load_generator
+        from translate.training.checkpoint import load_generator
 
         digits, config = load_generator(shipped)
     else:

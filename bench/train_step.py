@@ -28,10 +28,10 @@ import torch
 from torch import nn
 
 from translate.cli import select_device
-from translate.distributed import Context
-from translate.fileio import atomic_write, write_json
-from translate.nets.cyclegan import CycleGANConfig, PatchDiscriminator, ResnetGenerator
-from translate.recipes.cyclegan import CycleGANHyper, CycleGANRecipe
+from translate.families.cyclegan.nets import CycleGANConfig, PatchDiscriminator, ResnetGenerator
+from translate.families.cyclegan.recipe import CycleGANHyper, CycleGANRecipe
+from translate.io.fileio import atomic_write, write_json
+from translate.training.distributed import Context
 
 RESULTS = Path(__file__).resolve().parent / "results"
 

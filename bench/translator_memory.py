@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 
 from translate.export import ExportPlan, write_onnx
-from translate.nets.cyclegan import CycleGANConfig, ResnetGenerator
+from translate.families.cyclegan.nets import CycleGANConfig, ResnetGenerator
 
 ROOT = Path(__file__).resolve().parents[1]
 PROBE = """

@@ -29,8 +29,8 @@ import gradio as gr
 import numpy as np
 
 from translate.errors import InputError, TranslateError
-from translate.fileio import write_image
-from translate.images import decode_image
+from translate.io.fileio import write_image
+from translate.io.images import decode_image
 from translate.runtime import Sampler, Translator
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -6,11 +6,11 @@ import pytest
 import torch
 
 from translate.apply import translate_image
-from translate.checkpoint import save_checkpoint
 from translate.cli import run_cli
-from translate.data import to_uint8, to_unit_range
-from translate.images import pad_amounts, read_image
-from translate.nets.cyclegan import MIN_SIZE, PAD_MULTIPLE, CycleGANConfig, PatchDiscriminator, ResnetGenerator
+from translate.families.cyclegan.nets import MIN_SIZE, PAD_MULTIPLE, CycleGANConfig, PatchDiscriminator, ResnetGenerator
+from translate.io.images import pad_amounts, read_image
+from translate.training.checkpoint import save_checkpoint
+from translate.training.data import to_uint8, to_unit_range
 
 CONFIG = CycleGANConfig(ngf=8, ndf=8, n_blocks=2, image_size=32, domain_a="horse", domain_b="zebra")
 

@@ -2,7 +2,8 @@ import pytest
 import torch
 from torch import nn
 
-from translate.blocks import (
+from translate.errors import ConfigError
+from translate.modeling.blocks import (
     ACTIVATIONS,
     NORMS,
     ResidualBlock,
@@ -12,7 +13,6 @@ from translate.blocks import (
     norm_layer,
     up_unit,
 )
-from translate.errors import ConfigError
 
 
 @pytest.mark.parametrize("norm", NORMS)

@@ -6,12 +6,12 @@ import pytest
 import torch
 from torch import nn
 
-from translate.blocks import conv_unit
 from translate.classifier import DEFAULT_CLASSIFIER, accuracy, load_classifier, random_shift, save_classifier, train
-from translate.data import to_unit_range
 from translate.errors import CheckpointError, ConfigError
-from translate.metrics import conditional_accuracy
-from translate.nets.classifier import Classifier, ClassifierConfig
+from translate.evaluation.judge_net import Classifier, ClassifierConfig
+from translate.evaluation.metrics import conditional_accuracy
+from translate.modeling.blocks import conv_unit
+from translate.training.data import to_unit_range
 
 
 def test_config_round_trips_through_json_and_rejects_unknown_keys():

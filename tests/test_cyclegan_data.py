@@ -6,14 +6,14 @@ import pytest
 import torch
 
 from tests.cyclegan_data import GREY_ZEBRA, horse2zebra
-from translate.domains import (
+from translate.errors import ConfigError, DataError
+from translate.training.domains import (
     UnpairedImages,
     UnpairedSource,
     domain_files,
     find_domains,
     fixed_images,
 )
-from translate.errors import ConfigError, DataError
 
 
 @pytest.fixture

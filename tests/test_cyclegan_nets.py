@@ -5,7 +5,7 @@ import torch
 from torch import nn
 
 from translate.errors import ConfigError
-from translate.nets.cyclegan import CycleGANConfig, PatchDiscriminator, ResnetGenerator
+from translate.families.cyclegan.nets import CycleGANConfig, PatchDiscriminator, ResnetGenerator
 
 SMALL = CycleGANConfig(ngf=8, ndf=8, n_blocks=2)
 

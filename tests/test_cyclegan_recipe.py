@@ -6,16 +6,16 @@ import pytest
 import torch
 from torch import nn
 
-from translate.distributed import Context
-from translate.losses import adversarial
-from translate.nets.cyclegan import CycleGANConfig
-from translate.recipes.cyclegan import (
+from translate.families.cyclegan.nets import CycleGANConfig
+from translate.families.cyclegan.recipe import (
     CycleDiscriminators,
     CycleGANHyper,
     CycleGANRecipe,
     CycleGenerators,
     linear_decay,
 )
+from translate.modeling.losses import adversarial
+from translate.training.distributed import Context
 
 
 class Scale(nn.Module):

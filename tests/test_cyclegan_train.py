@@ -9,9 +9,9 @@ from safetensors.torch import load_file
 
 from tests.cli_errors import one_line_error
 from tests.cyclegan_data import TINY, horse2zebra, horse_zebra_argv
-from translate.checkpoint import load_cyclegan_generator, read_checkpoint
 from translate.cli import run_cli
 from translate.train import main as train_main
+from translate.training.checkpoint import load_cyclegan_generator, read_checkpoint
 
 
 def train(*argv: str) -> None:

@@ -3,7 +3,8 @@ import numpy as np
 import pytest
 import torch
 
-from translate.data import (
+from translate.errors import DataError
+from translate.training.data import (
     FolderSource,
     ImageFolder,
     TensorSource,
@@ -12,7 +13,6 @@ from translate.data import (
     read_image,
     resolve_data_root,
 )
-from translate.errors import DataError
 
 
 def test_real_mnist_loads_from_the_idx_files(mnist_test, data_root):

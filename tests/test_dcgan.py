@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from translate.errors import ConfigError
-from translate.nets.dcgan import BASE_SIZES, DCGANConfig, Discriminator, Generator
+from translate.families.dcgan.nets import BASE_SIZES, DCGANConfig, Discriminator, Generator
 
 CASES = list(itertools.product(sorted(BASE_SIZES), (1, 3), (0, 10), ("transpose", "resize"), (0, 32)))
 

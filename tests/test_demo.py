@@ -10,7 +10,7 @@ import torch
 from demo.app import DIGIT_SCALE, DemoModels, ResultFiles, digit_grid, load_photo, slerp, tile, translate_photo
 from translate.classifier import load_classifier
 from translate.errors import DataError, InputError
-from translate.metrics import conditional_accuracy
+from translate.evaluation.metrics import conditional_accuracy
 
 CELL = 28 * DIGIT_SCALE
 PAD = 2 * DIGIT_SCALE

@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 import torch
 
-from translate.checkpoint import save_checkpoint
 from translate.cli import run_cli
 from translate.evaluate import main
-from translate.nets.dcgan import DCGANConfig, Generator
+from translate.families.dcgan.nets import DCGANConfig, Generator
 from translate.sample import generate, requested_labels
+from translate.training.checkpoint import save_checkpoint
 
 from .exporting import trained_run
 

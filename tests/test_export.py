@@ -6,13 +6,13 @@ import pytest
 import torch
 
 from translate import __version__
-from translate.checkpoint import find_checkpoint, load_generator, save_checkpoint
 from translate.cli import run_cli
 from translate.errors import CheckpointError, ConfigError
 from translate.export import FP16_TOLERANCE, ExportError, export
 from translate.export import main as export_main
-from translate.nets.dcgan import DCGANConfig, Generator
+from translate.families.dcgan.nets import DCGANConfig, Generator
 from translate.runtime import Sampler
+from translate.training.checkpoint import find_checkpoint, load_generator, save_checkpoint
 
 from .exporting import trained_run
 

@@ -9,8 +9,8 @@ import pytest
 from PIL import Image, ImageOps
 
 from translate.errors import DataError
-from translate.imageheader import read_header
-from translate.images import decode_image, read_image
+from translate.io.imageheader import read_header
+from translate.io.images import decode_image, read_image
 
 from .bad_images import HUGE, huge_png, photo_crop, write_corpus
 

@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from translate.checkpoint import LATEST, load_weights, read_checkpoint
 from translate.cli import run_cli
-from translate.nets.dcgan import DCGANConfig, Discriminator, Generator
-from translate.stopping import GracefulStop
+from translate.families.dcgan.nets import DCGANConfig, Discriminator, Generator
 from translate.train import main as train_main
+from translate.training.checkpoint import LATEST, load_weights, read_checkpoint
+from translate.training.stopping import GracefulStop
 
 from .cli_errors import message_lines
 from .conftest import REPO

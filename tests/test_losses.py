@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from translate.errors import ConfigError
-from translate.losses import LOSS_NAMES, adversarial, cycle_loss, gradient_penalty, identity_loss
+from translate.modeling.losses import LOSS_NAMES, adversarial, cycle_loss, gradient_penalty, identity_loss
 
 REAL = torch.tensor([2.0, -1.0])
 FAKE = torch.tensor([0.5, -3.0])

@@ -9,9 +9,8 @@ import pytest
 import torch
 from PIL import Image
 
-from translate.data import to_unit_range
 from translate.errors import ConfigError
-from translate.metrics import (
+from translate.evaluation.metrics import (
     WEIGHTS_ENV,
     InceptionFeatures,
     _to_inception_input,
@@ -21,6 +20,7 @@ from translate.metrics import (
     find_fid_weights,
     kid,
 )
+from translate.training.data import to_unit_range
 
 
 @pytest.fixture

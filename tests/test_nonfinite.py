@@ -10,9 +10,9 @@ import torch
 from safetensors.torch import load_file
 
 import translate.train
-from translate.checkpoint import load_generator, read_checkpoint
 from translate.cli import run_cli
 from translate.train import main as train_main
+from translate.training.checkpoint import load_generator, read_checkpoint
 
 from .cli_errors import message_lines, one_line_error
 from .cyclegan_data import horse2zebra, horse_zebra_argv

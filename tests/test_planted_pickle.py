@@ -11,14 +11,14 @@ import pytest
 import torch
 
 from translate.apply import main as apply_main
-from translate.checkpoint import save_checkpoint, write_model_folder
 from translate.cli import run_cli
 from translate.evaluate import main as evaluate_main
 from translate.export import main as export_main
-from translate.nets.cyclegan import CycleGANConfig, PatchDiscriminator, ResnetGenerator
-from translate.nets.dcgan import DCGANConfig, Discriminator, Generator
+from translate.families.cyclegan.nets import CycleGANConfig, PatchDiscriminator, ResnetGenerator
+from translate.families.dcgan.nets import DCGANConfig, Discriminator, Generator
 from translate.sample import main as sample_main
 from translate.train import main as train_main
+from translate.training.checkpoint import save_checkpoint, write_model_folder
 
 from .cli_errors import one_line_error
 from .conftest import REPO

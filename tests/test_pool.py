@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from translate.errors import ConfigError
-from translate.pool import ImagePool
+from translate.training.pool import ImagePool
 
 
 def _images(start: int, n: int) -> torch.Tensor:

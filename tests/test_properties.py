@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import array_shapes, arrays
 
 from translate.errors import TranslateError
-from translate.imageheader import read_header
-from translate.images import decode_image
+from translate.io.imageheader import read_header
+from translate.io.images import decode_image
 from translate.runtime import Sampler, Translator
 
 SETTINGS = {"deadline": None, "database": None}  # no example database written into the repository

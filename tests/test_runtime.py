@@ -152,14 +152,14 @@ def test_unknown_device_is_refused(onnx_files):
 
 @pytest.fixture(scope="module")
 def horse(data_root):
-    from translate.images import read_image
+    from translate.io.images import read_image
 
     return read_image(sorted((data_root / "horse2zebra" / "testA").iterdir())[0])
 
 
 def test_translator_matches_pytorch_on_odd_sizes(translator_file, horse):
     from translate.apply import translate_image
-    from translate.checkpoint import load_cyclegan_generator
+    from translate.training.checkpoint import load_cyclegan_generator
 
     run, path = translator_file
     generator, _ = load_cyclegan_generator(run, "AtoB")

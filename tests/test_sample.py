@@ -2,11 +2,11 @@ import cv2
 import pytest
 import torch
 
-from translate.checkpoint import save_checkpoint
 from translate.cli import run_cli
-from translate.nets.dcgan import DCGANConfig, Discriminator, Generator
+from translate.families.dcgan.nets import DCGANConfig, Discriminator, Generator
 from translate.sample import generate
 from translate.sample import main as sample_main
+from translate.training.checkpoint import save_checkpoint
 
 
 def _run(tmp_path, n_classes):
@@ -27,7 +27,7 @@ def test_sample_writes_a_grid_of_the_asked_label(tmp_path):
 
 def test_generate_is_seeded_and_cycles_classes(tmp_path):
     run = _run(tmp_path, 10)
-    from translate.checkpoint import load_generator
+    from translate.training.checkpoint import load_generator
 
     generator, config = load_generator(run)
     a = generate(generator, config, 12, seed=1)

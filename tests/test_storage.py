@@ -6,11 +6,11 @@ import os
 
 import pytest
 
-from translate import checkpoint as checkpoint_module
-from translate.checkpoint import load_generator, read_checkpoint
 from translate.cli import run_cli
 from translate.sample import main as sample_main
 from translate.train import main as train_main
+from translate.training import checkpoint as checkpoint_module
+from translate.training.checkpoint import load_generator, read_checkpoint
 
 from .cli_errors import one_line_error
 from .test_train import TINY

@@ -7,11 +7,11 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from translate.checkpoint import load_generator
 from translate.cli import run_cli
-from translate.recipes.common import averaged_copy, estimate_batch_norm, update_average
-from translate.recipes.gan import GANHyper, GANRecipe
+from translate.families.dcgan.recipe import GANHyper, GANRecipe
 from translate.train import main as train_main
+from translate.training.checkpoint import load_generator
+from translate.training.optim import averaged_copy, estimate_batch_norm, update_average
 
 from .cli_errors import one_line_error
 

@@ -18,14 +18,14 @@ import numpy as np
 import torch
 from torch import nn
 
-from translate.checkpoint import load_cyclegan_generator
 from translate.cli import run_cli, select_device
-from translate.data import list_images, to_uint8, to_unit_range
 from translate.errors import ConfigError, DataError
-from translate.fileio import write_image
-from translate.images import IMAGE_EXTENSIONS, TRANSLATE_MAX_PIXELS, pad_to_multiple, read_image
-from translate.nets.cyclegan import DIRECTIONS, MIN_SIZE, PAD_MULTIPLE
-from translate.precision import PRECISIONS, autocast, resolve_precision
+from translate.families.cyclegan.nets import DIRECTIONS, MIN_SIZE, PAD_MULTIPLE
+from translate.io.fileio import write_image
+from translate.io.images import IMAGE_EXTENSIONS, TRANSLATE_MAX_PIXELS, pad_to_multiple, read_image
+from translate.training.checkpoint import load_cyclegan_generator
+from translate.training.data import list_images, to_uint8, to_unit_range
+from translate.training.device import PRECISIONS, autocast, resolve_precision
 
 
 @torch.no_grad()
@@ -33,7 +33,7 @@ def translate_image(
     generator: nn.Module, rgb: np.ndarray, device: torch.device | str = "cpu", precision: str = "fp32"
 ) -> np.ndarray:
     """H x W x 3 uint8 RGB in, the translated H x W x 3 uint8 RGB out (same size); ``precision``
-    is ``fp32`` or ``bf16`` (see :mod:`translate.precision`)."""
+    is ``fp32`` or ``bf16`` (see :mod:`translate.training.device`)."""
     device = torch.device(device)
     height, width = rgb.shape[:2]
     padded, (top, left) = pad_to_multiple(rgb, PAD_MULTIPLE, MIN_SIZE)

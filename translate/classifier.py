@@ -20,12 +20,19 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from translate.checkpoint import CONFIG, WEIGHTS, load_weights, model_config, read_checkpoint, write_model_folder
 from translate.cli import run_cli
-from translate.data import load_mnist, resolve_data_root, to_unit_range
 from translate.errors import CheckpointError
-from translate.fileio import atomic_write
-from translate.nets.classifier import Classifier, ClassifierConfig
+from translate.evaluation.judge_net import Classifier, ClassifierConfig
+from translate.io.fileio import atomic_write
+from translate.training.checkpoint import (
+    CONFIG,
+    WEIGHTS,
+    load_weights,
+    model_config,
+    read_checkpoint,
+    write_model_folder,
+)
+from translate.training.data import load_mnist, resolve_data_root, to_unit_range
 
 DEFAULT_CLASSIFIER = Path(__file__).resolve().parent.parent / "models" / "mnist-classifier"
 FAMILY = "classifier"
@@ -137,7 +144,7 @@ generated digits that this network reads as the label the generator was asked fo
 
 - Input: N x 1 x 28 x 28 float images in [-1, 1] (MNIST's uint8 scaled by 1/127.5 - 1).
 - Output: logits for the digits 0-9.
-- Architecture: `translate.nets.classifier.Classifier`, config in `config.json`
+- Architecture: `translate.evaluation.judge_net.Classifier`, config in `config.json`
   (`{json.dumps(config.to_dict())}`), {params:,} parameters.
 - Training: MNIST train split (60,000 images), AdamW with a one-cycle learning rate,
   random shifts of up to 2 px.

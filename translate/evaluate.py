@@ -21,14 +21,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from translate.checkpoint import load_generator, read_checkpoint
 from translate.classifier import DEFAULT_CLASSIFIER, load_classifier
 from translate.cli import run_cli, select_device
-from translate.data import list_images, load_mnist, resolve_data_root, to_unit_range
 from translate.errors import ConfigError, DataError
-from translate.evaluate_cyclegan import evaluate_cyclegan
-from translate.images import read_image
-from translate.metrics import (
+from translate.evaluation.cyclegan import evaluate_cyclegan
+from translate.evaluation.metrics import (
     FEATURE_LAYER,
     RESIZE_PROTOCOL,
     InceptionFeatures,
@@ -38,7 +35,10 @@ from translate.metrics import (
     image_features,
     kid,
 )
+from translate.io.images import read_image
 from translate.sample import generate, requested_labels
+from translate.training.checkpoint import load_generator, read_checkpoint
+from translate.training.data import list_images, load_mnist, resolve_data_root, to_unit_range
 
 KID_SUBSETS = 100
 KID_SUBSET_SIZE = 1000

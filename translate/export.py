@@ -21,10 +21,10 @@ import torch
 from torch import nn
 
 from translate import __version__
-from translate.checkpoint import WEIGHTS, Checkpoint, load_cyclegan_generator, load_generator, read_checkpoint
 from translate.cli import run_cli
 from translate.errors import ConfigError, TranslateError
-from translate.fileio import atomic_path, file_sha256
+from translate.io.fileio import atomic_path, file_sha256
+from translate.training.checkpoint import WEIGHTS, Checkpoint, load_cyclegan_generator, load_generator, read_checkpoint
 
 DEFAULT_OPSET = 17
 FP32_TOLERANCE = 1e-4
@@ -97,7 +97,7 @@ def _dcgan_plan(checkpoint: Checkpoint, direction: str | None) -> ExportPlan:
 
 
 def _cyclegan_plan(checkpoint: Checkpoint, direction: str | None) -> ExportPlan:
-    from translate.nets.cyclegan import MIN_SIZE, PAD_MULTIPLE
+    from translate.families.cyclegan.nets import MIN_SIZE, PAD_MULTIPLE
 
     direction = direction or "AtoB"
     generator, config = load_cyclegan_generator(checkpoint.path, direction)

@@ -1,6 +1,6 @@
 """ONNX Runtime inference for exported generators: numpy in, uint8 images out, no torch.
 
-Imports only numpy, onnxruntime and OpenCV (through ``translate.images``), so other
+Imports only numpy, onnxruntime and OpenCV (through ``translate.io.images``), so other
 applications can embed it. Everything about pre- and post-processing is read from
 the metadata that ``python -m translate.export`` writes into the file.
 
@@ -21,11 +21,11 @@ import numpy as np
 import onnxruntime as ort
 
 from translate.errors import InputError, ModelFileError
-from translate.images import TRANSLATE_MAX_PIXELS, convert_channels, pad_to_multiple, read_image
+from translate.io.images import TRANSLATE_MAX_PIXELS, convert_channels, pad_to_multiple, read_image
 
 GENERATOR_FAMILIES = ("dcgan", "cdcgan")
 TRANSLATOR_FAMILIES = ("cyclegan",)
-DEFAULT_MAX_PIXELS = TRANSLATE_MAX_PIXELS  # Translator's bound, kept under its public name (see translate.images)
+DEFAULT_MAX_PIXELS = TRANSLATE_MAX_PIXELS  # Translator's bound, kept under its public name (see translate.io.images)
 DEFAULT_MAX_SAMPLES = 1_000_000  # Sampler's bound per call: about 0.8 GB of 28 x 28 digits plus 0.4 GB of codes
 
 

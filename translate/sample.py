@@ -9,12 +9,12 @@ from pathlib import Path
 import torch
 from torchvision.utils import make_grid
 
-from translate.checkpoint import load_generator
 from translate.cli import run_cli, select_device
-from translate.data import to_uint8
 from translate.errors import ConfigError
-from translate.fileio import write_image
-from translate.nets.dcgan import DCGANConfig
+from translate.families.dcgan.nets import DCGANConfig
+from translate.io.fileio import write_image
+from translate.training.checkpoint import load_generator
+from translate.training.data import to_uint8
 
 MAX_GRID_IMAGES = 10_000  # a 100 x 100 grid; past that a grid is unreadable and only costs memory
 

@@ -18,11 +18,20 @@ from typing import Any
 
 import torch
 
-from translate import distributed
-from translate.checkpoint import Checkpoint, model_config, read_checkpoint, write_model_folder
 from translate.cli import run_cli, select_device
-from translate.data import FolderSource, ImageFolder, TensorSource, mnist_images, resolve_data_root
-from translate.domains import (
+from translate.errors import CheckpointError, ConfigError, DataError
+from translate.families.cyclegan.nets import GENERATOR_NAMES, CycleGANConfig
+from translate.families.cyclegan.recipe import CycleGANHyper, CycleGANRecipe
+from translate.families.dcgan.nets import BASE_SIZES, DCGANConfig
+from translate.families.dcgan.recipe import GANHyper, GANRecipe
+from translate.io.download import download_cyclegan_dataset
+from translate.io.fileio import check_writable, read_json_if_exists, write_json
+from translate.modeling.losses import LOSS_NAMES
+from translate.training import distributed
+from translate.training.checkpoint import Checkpoint, model_config, read_checkpoint, write_model_folder
+from translate.training.data import FolderSource, ImageFolder, TensorSource, mnist_images, resolve_data_root
+from translate.training.device import PRECISIONS, autocast, resolve_precision
+from translate.training.domains import (
     DomainFolders,
     UnpairedImages,
     UnpairedSource,
@@ -30,16 +39,7 @@ from translate.domains import (
     find_domains,
     fixed_images,
 )
-from translate.download import download_cyclegan_dataset
-from translate.errors import CheckpointError, ConfigError, DataError
-from translate.fileio import check_writable, read_json_if_exists, write_json
-from translate.losses import LOSS_NAMES
-from translate.nets.cyclegan import GENERATOR_NAMES, CycleGANConfig
-from translate.nets.dcgan import BASE_SIZES, DCGANConfig
-from translate.precision import PRECISIONS, autocast, resolve_precision
-from translate.recipes.cyclegan import CycleGANHyper, CycleGANRecipe
-from translate.recipes.gan import GANHyper, GANRecipe
-from translate.trainer import Evaluator, RunSpec, Trainer
+from translate.training.trainer import Evaluator, RunSpec, Trainer
 
 # Per-loss defaults from the papers: WGAN-GP trains a layer-normed critic 5x per G step.
 LOSS_DEFAULTS: dict[str, dict[str, Any]] = {
@@ -337,8 +337,8 @@ def _cyclegan_evaluator(
 ) -> Evaluator:
     """--eval-every: FID and KID of the live generators on the test sets, both directions; the
     generators with the best A-to-B FID so far are kept as a model folder, RUN/best."""
-    from translate.evaluate_cyclegan import TranslationScorer
-    from translate.metrics import InceptionFeatures
+    from translate.evaluation.cyclegan import TranslationScorer
+    from translate.evaluation.metrics import InceptionFeatures
 
     extractor = InceptionFeatures(args.fid_weights, device, args.data)
     scorer = TranslationScorer(config, resolve_data_root(args.data), extractor, device)

@@ -1,6 +1,6 @@
 """A small MNIST CNN: the judge behind the conditional-accuracy metric.
 
-Built from the shared :mod:`translate.blocks` units so it follows the same conventions
+Built from the shared :mod:`translate.modeling.blocks` units so it follows the same conventions
 as the GANs it scores; its config rebuilds it from ``config.json``.
 """
 
@@ -11,9 +11,9 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from translate.blocks import conv_unit
 from translate.config import ConfigBase
 from translate.errors import ConfigError
+from translate.modeling.blocks import conv_unit
 
 
 @dataclass

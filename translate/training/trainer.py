@@ -29,13 +29,13 @@ from torch import nn
 from torchvision.utils import make_grid
 from tqdm import tqdm
 
-from translate.checkpoint import Checkpoint, checkpoint_root, load_weights, save_checkpoint
-from translate.data import to_uint8
-from translate.distributed import Context, any_rank
 from translate.errors import DivergedError, StorageError
-from translate.fileio import atomic_write, remove_temporaries, write_image
-from translate.recipes.common import NonFiniteStep
-from translate.stopping import GracefulStop
+from translate.io.fileio import atomic_write, remove_temporaries, write_image
+from translate.training.checkpoint import Checkpoint, checkpoint_root, load_weights, save_checkpoint
+from translate.training.data import to_uint8
+from translate.training.distributed import Context, any_rank
+from translate.training.optim import NonFiniteStep
+from translate.training.stopping import GracefulStop
 
 # With --skip-nonfinite, this many skipped steps in a row mean diverged weights, not bad
 # batches (the data order is shuffled): the run stops rather than skip every step to come.

@@ -10,8 +10,8 @@ from contextlib import AbstractContextManager
 import torch
 from torch import nn
 
-from translate.distributed import Context, any_rank
-from translate.losses import Loss, gradient_penalty
+from translate.modeling.losses import Loss, gradient_penalty
+from translate.training.distributed import Context, any_rank
 
 
 def adam(

@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 
 from translate.errors import DataError
-from translate.imageheader import read_header
+from translate.io.imageheader import read_header
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
 # Larger images are refused before decoding (from the header where it can be read): 64

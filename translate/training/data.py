@@ -18,7 +18,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from translate.errors import DataError
-from translate.images import IMAGE_EXTENSIONS, read_image
+from translate.io.images import IMAGE_EXTENSIONS, read_image
 
 MNIST_FILES = {
     "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
@@ -210,7 +210,7 @@ def collate_skip_bad(items: Sequence[tuple[torch.Tensor, int] | None]) -> tuple[
 
 def ignore_interrupts(worker_id: int) -> None:
     """A loader worker's start: Ctrl-C reaches the whole process group, but the main
-    process alone handles it (it finishes the step and saves, see translate.stopping);
+    process alone handles it (it finishes the step and saves, see translate.training.stopping);
     a worker that died of it would fail the step in progress."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 

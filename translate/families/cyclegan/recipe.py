@@ -24,20 +24,20 @@ import torch
 from torch import nn
 
 from translate.config import ConfigBase
-from translate.data import derived_generator
-from translate.distributed import Context, gather, wrap
 from translate.errors import ConfigError
-from translate.losses import LOSS_NAMES, Loss, adversarial, cycle_loss, identity_loss
-from translate.nets.cyclegan import (
+from translate.families.cyclegan.nets import (
     DISCRIMINATOR_NAMES,
     GENERATOR_NAMES,
     CycleGANConfig,
     PatchDiscriminator,
     ResnetGenerator,
 )
-from translate.pool import ImagePool
-from translate.precision import autocast
-from translate.recipes.common import adam, critic_loss, optimise
+from translate.modeling.losses import LOSS_NAMES, Loss, adversarial, cycle_loss, identity_loss
+from translate.training.data import derived_generator
+from translate.training.device import autocast
+from translate.training.distributed import Context, gather, wrap
+from translate.training.optim import adam, critic_loss, optimise
+from translate.training.pool import ImagePool
 
 
 @dataclass

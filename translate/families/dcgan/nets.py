@@ -14,9 +14,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from translate.blocks import NORMS, UPSAMPLES, conv_unit, init_dcgan_weights, up_unit
 from translate.config import ConfigBase
 from translate.errors import ConfigError
+from translate.modeling.blocks import NORMS, UPSAMPLES, conv_unit, init_dcgan_weights, up_unit
 
 # Spatial size of the first feature map for each supported image size.
 BASE_SIZES = {28: 7, 32: 4, 64: 4}

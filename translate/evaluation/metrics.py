@@ -30,10 +30,10 @@ from torch import nn
 from tqdm import tqdm
 
 from translate.classifier import accuracy
-from translate.data import resolve_data_root, to_unit_range
 from translate.errors import ConfigError
-from translate.fileio import atomic_write, file_sha256
-from translate.nets.classifier import Classifier
+from translate.evaluation.judge_net import Classifier
+from translate.io.fileio import atomic_write, file_sha256
+from translate.training.data import resolve_data_root, to_unit_range
 
 WEIGHTS_ENV = "TRANSLATE_FID_WEIGHTS"
 CACHE_ENV = "TRANSLATE_CACHE"

@@ -18,10 +18,17 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from translate.data import derived_generator, epoch_batches, epoch_order, ignore_interrupts, list_images, to_unit_range
-from translate.download import CYCLEGAN_DATASETS
 from translate.errors import ConfigError, DataError
-from translate.images import IMAGE_EXTENSIONS, read_image
+from translate.io.download import CYCLEGAN_DATASETS
+from translate.io.images import IMAGE_EXTENSIONS, read_image
+from translate.training.data import (
+    derived_generator,
+    epoch_batches,
+    epoch_order,
+    ignore_interrupts,
+    list_images,
+    to_unit_range,
+)
 
 
 @dataclass(frozen=True)

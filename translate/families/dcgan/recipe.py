@@ -10,11 +10,11 @@ from typing import Any
 import torch
 from torch import nn
 
-from translate.checkpoint import EMA_NAME
 from translate.errors import ConfigError
-from translate.losses import adversarial
-from translate.nets.dcgan import DCGANConfig, Discriminator, Generator
-from translate.recipes.common import (
+from translate.families.dcgan.nets import DCGANConfig, Discriminator, Generator
+from translate.modeling.losses import adversarial
+from translate.training.checkpoint import EMA_NAME
+from translate.training.optim import (
     adam,
     averaged_copy,
     critic_loss,

@@ -15,13 +15,13 @@ import torch
 from torch import nn
 
 from translate.apply import translate_image
-from translate.checkpoint import load_cyclegan_generator
-from translate.data import to_unit_range
-from translate.domains import domain_files, find_domains
 from translate.errors import DataError
-from translate.images import read_image
-from translate.metrics import InceptionFeatures, cached_features, fid, image_features, kid
-from translate.nets.cyclegan import CycleGANConfig
+from translate.evaluation.metrics import InceptionFeatures, cached_features, fid, image_features, kid
+from translate.families.cyclegan.nets import CycleGANConfig
+from translate.io.images import read_image
+from translate.training.checkpoint import load_cyclegan_generator
+from translate.training.data import to_unit_range
+from translate.training.domains import domain_files, find_domains
 
 
 def _real_features(

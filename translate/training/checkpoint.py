@@ -30,7 +30,7 @@ from torch import nn
 
 from translate import __version__
 from translate.errors import CheckpointError, ConfigError
-from translate.fileio import atomic_write, fsync_dir, temporary_name, write_failure, write_json
+from translate.io.fileio import atomic_write, fsync_dir, temporary_name, write_failure, write_json
 
 EMA_NAME = "generator_ema"  # module name of a DCGAN generator's weight average (--ema)
 
@@ -153,7 +153,7 @@ def save_checkpoint(
     ``latest`` pointer is replaced. Folders leave their final name by a rename before
     they are deleted, so a kill at any moment leaves only complete ``step-*`` folders,
     ``latest`` naming one of them, and temporary leftovers (see
-    :func:`~translate.fileio.remove_temporaries`). A failed write (a full disk) raises
+    :func:`~translate.io.fileio.remove_temporaries`). A failed write (a full disk) raises
     StorageError and leaves the previous checkpoint as it was.
     """
     root = checkpoint_root(run_dir)
@@ -218,7 +218,7 @@ def load_generator(path: str | os.PathLike) -> tuple[nn.Module, Any]:
     A run trained with ``--ema`` also holds the generator's weight average, and that is
     the one returned: it is the model the run was trained to produce.
     """
-    from translate.nets.dcgan import DCGANConfig, Generator
+    from translate.families.dcgan.nets import DCGANConfig, Generator
 
     checkpoint = read_checkpoint(path)
     checkpoint.expect_family("dcgan", "cdcgan")
@@ -231,8 +231,8 @@ def load_generator(path: str | os.PathLike) -> tuple[nn.Module, Any]:
 
 def load_cyclegan_generator(path: str | os.PathLike, direction: str = "AtoB") -> tuple[nn.Module, Any]:
     """One generator of a CycleGAN run, checkpoint or model folder (``AtoB`` or ``BtoA``),
-    in eval mode, with its :class:`~translate.nets.cyclegan.CycleGANConfig`."""
-    from translate.nets.cyclegan import DIRECTIONS, GENERATOR_NAMES, CycleGANConfig, ResnetGenerator
+    in eval mode, with its :class:`~translate.families.cyclegan.nets.CycleGANConfig`."""
+    from translate.families.cyclegan.nets import DIRECTIONS, GENERATOR_NAMES, CycleGANConfig, ResnetGenerator
 
     if direction not in DIRECTIONS:
         raise ConfigError(f"unknown direction {direction!r}: choose one of {', '.join(DIRECTIONS)}")

@@ -1,7 +1,7 @@
 """CycleGAN's ResNet generator and 70x70 PatchGAN discriminator (Zhu et al., 2017).
 
 Layer for layer the reference implementation's ``resnet_{6,9}blocks`` and ``basic``
-(``n_layers``) networks, assembled from :mod:`translate.blocks`.
+(``n_layers``) networks, assembled from :mod:`translate.modeling.blocks`.
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from translate.blocks import NORMS, UPSAMPLES, ResidualBlock, conv_unit, init_dcgan_weights, up_unit
 from translate.config import ConfigBase
 from translate.errors import ConfigError
+from translate.modeling.blocks import NORMS, UPSAMPLES, ResidualBlock, conv_unit, init_dcgan_weights, up_unit
 
 # Two stride-2 down-samplings: inputs must be a multiple of 4 (pad, then crop back).
 PAD_MULTIPLE = 4

@@ -1,1 +1,0 @@
-"""Network families, each assembled only from ``translate.blocks``."""

@@ -1,1 +1,0 @@
-"""Training recipes: what one optimisation step of each family does."""
