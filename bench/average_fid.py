@@ -14,17 +14,17 @@ import argparse
 import json
 import platform
 import time
-from contextlib import nullcontext
 from pathlib import Path
 
 import torch
 
-from translate.evaluate import real_images
-from translate.evaluation.metrics import InceptionFeatures, cached_features, fid
+from translate.evaluation.inception import InceptionFeatures, cached_features
+from translate.evaluation.protocols import real_digits
+from translate.evaluation.scores import fid
+from translate.families.dcgan.family import generate
 from translate.families.dcgan.nets import DCGANConfig, Generator
-from translate.families.dcgan.recipe import GANHyper, GANRecipe
-from translate.sample import generate
-from translate.training.checkpoint import EMA_NAME, load_weights, model_config, read_checkpoint
+from translate.families.dcgan.recipe import EMA_NAME, GANHyper, GANRecipe
+from translate.training.checkpoint import load_weights, model_config, read_checkpoint
 from translate.training.data import resolve_data_root
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,7 +39,7 @@ def variants(path: str) -> tuple[dict[str, torch.nn.Module], DCGANConfig, str]:
     config = model_config(checkpoint, DCGANConfig)
     live = Generator(config)
     load_weights(live, checkpoint, "generator")
-    recipe = GANRecipe(config, GANHyper(ema=0.5), torch.device("cpu"), nullcontext())
+    recipe = GANRecipe(config, GANHyper(ema=0.5), torch.device("cpu"))
     load_weights(recipe.generator_ema, checkpoint, EMA_NAME)
     recipe.before_checkpoint()  # statistics estimated for the averaged weights
     copied = Generator(config)
@@ -61,7 +61,7 @@ def main() -> None:
     args = parser.parse_args()
     generators, config, where = variants(args.checkpoint)
     extractor = InceptionFeatures(None, "cpu", args.data)
-    real, _ = real_images(resolve_data_root(args.data), config.image_size)
+    real, _ = real_digits(resolve_data_root(args.data), config.image_size)
     real_feats = cached_features(extractor, real, f"mnist-test-{config.image_size}px")
     rows = []
     for name, generator in generators.items():

@@ -24,9 +24,13 @@ import onnxruntime as ort
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from translate.export import ExportPlan, write_onnx
 from translate.families.cyclegan.nets import CycleGANConfig, ResnetGenerator
 from translate.families.dcgan.nets import DCGANConfig, Generator
+from translate.onnx_contract import ModelInfo
+from translate.onnx_export import ExportPlan, write_onnx
+
+# Only timed with ONNX Runtime directly, never opened by translate.runtime: minimal metadata.
+BENCH_INFO = ModelInfo(family="bench", task="translate", channels=3)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -84,7 +88,7 @@ def models() -> list[tuple[str, torch.nn.Module, callable, list[str]]]:
     cyclegan = ResnetGenerator(CycleGANConfig(n_blocks=9, ngf=64)).eval()
     shipped = ROOT / "models" / "cdcgan-mnist"
     if shipped.is_dir():
-        from translate.training.checkpoint import load_generator
+        from translate.families import load_generator
 
         digits, config = load_generator(shipped)
     else:
@@ -123,7 +127,7 @@ def run(threads: int, repeats: int) -> tuple[list[dict], float, str]:
             for precision in ("fp32", "fp16"):
                 path = Path(tmp) / f"{len(rows)}-{precision}.onnx"
                 axes = {n: {0: "batch"} for n in [*names, "output"]}
-                plan = ExportPlan(module, names, axes, [make_inputs(1)], output_names=["output"])
+                plan = ExportPlan(module, names, axes, [make_inputs(1)], BENCH_INFO, output_names=["output"])
                 write_onnx(plan, path, 17, precision == "fp16")
                 sessions[precision] = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
             for batch in (1, 8):

@@ -27,10 +27,10 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from translate.cli import select_device
 from translate.families.cyclegan.nets import CycleGANConfig, PatchDiscriminator, ResnetGenerator
 from translate.families.cyclegan.recipe import CycleGANHyper, CycleGANRecipe
 from translate.io.fileio import atomic_write, write_json
+from translate.modeling.device import select_device
 from translate.training.distributed import Context
 
 RESULTS = Path(__file__).resolve().parent / "results"

@@ -17,8 +17,9 @@ from pathlib import Path
 
 import torch
 
-from translate.export import ExportPlan, write_onnx
 from translate.families.cyclegan.nets import CycleGANConfig, ResnetGenerator
+from translate.onnx_contract import ModelInfo
+from translate.onnx_export import ExportPlan, write_onnx
 
 ROOT = Path(__file__).resolve().parents[1]
 PROBE = """
@@ -44,15 +45,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "g.onnx"
         axes = {name: {0: "batch", 2: "height", 3: "width"} for name in ("image", "translated")}
+        info = ModelInfo(family="cyclegan", task="translate", channels=3, pad_multiple=4, min_size=8)
         plan = ExportPlan(
-            generator, ["image"], axes, [(torch.rand(1, 3, 64, 64) * 2 - 1,)], output_names=["translated"]
+            generator, ["image"], axes, [(torch.rand(1, 3, 64, 64) * 2 - 1,)], info, output_names=["translated"]
         )
-        plan.metadata = {
-            "translate.family": "cyclegan",
-            "translate.channels": "3",
-            "translate.pad_multiple": "4",
-            "translate.min_size": "8",
-        }
         write_onnx(plan, path, 17, fp16=False)
         rows = []
         for side in args.sizes:

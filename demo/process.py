@@ -73,7 +73,7 @@ def assemble_exports(dest: Path, cyclegan_run: Path) -> Path:
     """``dest`` laid out as the demo expects: the shipped digit exports, and the CycleGAN of
     ``cyclegan_run`` (a run, checkpoint or model folder) exported in both directions."""
     from demo.app import DIGIT_FILES, PHOTO_FILES
-    from translate.export import export  # needs torch, as the callers that build exports do
+    from translate.families import export_model as export  # needs torch, as the callers that build exports do
 
     dest.mkdir(parents=True)
     for name in DIGIT_FILES.values():

@@ -63,7 +63,7 @@ def write_corpus(folder: Path, photo: Path) -> list[Case]:
         Case("truncated.jpg", refusal="truncated"),
         Case("empty.png", refusal="not a readable image"),
         Case("notes.jpg", refusal="not a readable image"),
-        Case("huge.png", refusal=f"is {HUGE}x{HUGE}"),
+        Case("huge.png", refusal=f": {HUGE}x{HUGE}"),
         Case("alpha.png", on_white),
         Case("sixteen.png", rgb),
         Case("grey.jpg", np.dstack([grey] * 3), tolerance=2.0),

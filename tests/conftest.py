@@ -49,7 +49,7 @@ def digit_folder(tmp_path, mnist_test) -> Path:
 @pytest.fixture(scope="session")
 def onnx_files(tmp_path_factory):
     """Exports of tiny DCGAN and cDCGAN generators, trained for a few steps on MNIST."""
-    from translate.export import export
+    from translate.families import export_model as export
 
     from .exporting import trained_run
 
@@ -64,7 +64,7 @@ def onnx_files(tmp_path_factory):
 @pytest.fixture(scope="session")
 def translator_file(tmp_path_factory):
     """(run folder, ONNX export) of a tiny CycleGAN trained for a few steps on horse2zebra."""
-    from translate.export import export
+    from translate.families import export_model as export
 
     from .exporting import trained_run
 

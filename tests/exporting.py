@@ -9,7 +9,7 @@ from translate.train import main as train_main
 
 from .cyclegan_data import horse2zebra, horse_zebra_argv
 
-TINY = ["--ngf", "8", "--ndf", "8", "--z-dim", "16", "--batch-size", "16"]
+TINY = ["--ngf", "8", "--ndf", "8", "--z-dim", "16", "--batch-size", "16"]  # a tiny DCGAN / cDCGAN
 
 
 def trained_run(root: Path, family: str, steps: int = 4, extra: tuple[str, ...] = (), name: str = "") -> Path:

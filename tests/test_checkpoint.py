@@ -4,8 +4,9 @@ import pytest
 import torch
 
 from translate.errors import CheckpointError
+from translate.families import load_generator
 from translate.families.dcgan.nets import DCGANConfig, Discriminator, Generator
-from translate.training.checkpoint import find_checkpoint, load_generator, read_checkpoint, save_checkpoint
+from translate.training.checkpoint import find_checkpoint, read_checkpoint, save_checkpoint
 
 CONFIG = DCGANConfig(z_dim=8, n_classes=10, ngf=8, ndf=8)
 
@@ -38,7 +39,8 @@ def test_only_the_newest_three_are_kept_and_no_temporary_folder_remains(tmp_path
 
 def test_wrong_family_missing_and_model_folder_errors(tmp_path):
     _save(tmp_path, 1, family="dcgan-other")
-    with pytest.raises(CheckpointError, match="dcgan-other checkpoint, but a dcgan or cdcgan one is needed"):
+    with pytest.raises(CheckpointError, match="unknown model family 'dcgan-other': this version of translate knows "
+                       "cdcgan, cyclegan, dcgan"):
         load_generator(tmp_path)
     with pytest.raises(CheckpointError, match="does not exist"):
         find_checkpoint(tmp_path / "missing")

@@ -6,12 +6,17 @@ import pytest
 import torch
 from torch import nn
 
-from translate.classifier import DEFAULT_CLASSIFIER, accuracy, load_classifier, random_shift, save_classifier, train
+from translate.classifier import random_shift, save_classifier, train
 from translate.errors import CheckpointError, ConfigError
-from translate.evaluation.judge_net import Classifier, ClassifierConfig
-from translate.evaluation.metrics import conditional_accuracy
-from translate.modeling.blocks import conv_unit
-from translate.training.data import to_unit_range
+from translate.evaluation.judge import (
+    DEFAULT_CLASSIFIER,
+    Classifier,
+    ClassifierConfig,
+    accuracy,
+    conditional_accuracy,
+    load_classifier,
+)
+from translate.modeling.pixels import to_unit
 
 
 def test_config_round_trips_through_json_and_rejects_unknown_keys():
@@ -25,8 +30,13 @@ def test_config_round_trips_through_json_and_rejects_unknown_keys():
 
 def test_classifier_is_built_from_block_units():
     model = Classifier(ClassifierConfig(width=4))
-    assert all(type(unit) is type(conv_unit(1, 1)) for unit in model.features)
-    assert isinstance(model.head, nn.Linear)
+    # Each unit is conv_unit's conv -> batch norm -> ReLU, at the widths and strides of the three stages.
+    assert [[type(layer) for layer in unit] for unit in model.features] == [[nn.Conv2d, nn.BatchNorm2d, nn.ReLU]] * 5
+    convs = [unit[0] for unit in model.features]
+    assert [(c.in_channels, c.out_channels, c.stride[0]) for c in convs] == [
+        (1, 4, 1), (4, 8, 2), (8, 8, 1), (8, 16, 2), (16, 16, 1)]
+    assert not any(c.bias is not None for c in convs)  # batch norm's shift replaces the bias, as in conv_unit
+    assert (model.head.in_features, model.head.out_features) == (16, 10)
     assert model(torch.zeros(3, 1, 28, 28)).shape == (3, 10)
 
 
@@ -44,7 +54,7 @@ def test_random_shift_moves_each_image_by_at_most_the_limit():
 
 
 def test_short_training_run_saves_and_reloads(tmp_path, mnist_test):
-    images, labels = to_unit_range(mnist_test[0][:256]), mnist_test[1][:256]
+    images, labels = to_unit(mnist_test[0][:256][..., None]), mnist_test[1][:256]
     model = train(images, labels, ClassifierConfig(width=4), epochs=1, seed=0, batch_size=64)
     save_classifier(model, tmp_path / "clf", "# card\n", {"note": "test"})
     assert sorted(p.name for p in (tmp_path / "clf").iterdir()) == ["README.md", "config.json", "model.safetensors"]
@@ -73,12 +83,12 @@ def test_shipped_classifier_is_small_and_documented():
 
 
 def test_shipped_classifier_reads_real_test_digits(shipped, mnist_test):
-    images, labels = to_unit_range(mnist_test[0][:2000]), mnist_test[1][:2000]
+    images, labels = to_unit(mnist_test[0][:2000][..., None]), mnist_test[1][:2000]
     assert accuracy(shipped, images, labels) >= 0.99
 
 
 def test_conditional_accuracy_with_true_wrong_resized_and_rgb_images(shipped, mnist_test):
-    images, labels = to_unit_range(mnist_test[0][:500]), mnist_test[1][:500]
+    images, labels = to_unit(mnist_test[0][:500][..., None]), mnist_test[1][:500]
     assert conditional_accuracy(shipped, images, labels) >= 0.98
     assert conditional_accuracy(shipped, images, (labels + 1) % 10) <= 0.02
     rgb = images.expand(-1, 3, -1, -1)

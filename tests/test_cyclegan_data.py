@@ -82,7 +82,7 @@ def test_a_corrupt_file_is_named_and_replaced_so_batches_keep_their_size(data):
     (data / "horse2zebra" / "trainA" / "0-corrupt.jpg").write_bytes(b"\xff\xd8 truncated")
     dataset = _dataset(data)
     source = UnpairedSource(dataset, batch_size=5, seed=0, workers=0)
-    with pytest.warns(UserWarning, match="0-corrupt.jpg is not a readable image"):
+    with pytest.warns(UserWarning, match="0-corrupt.jpg: not a readable image"):
         [(a, b)] = list(source.batches(0))
     assert a.shape == b.shape == (5, 3, 32, 32)
 

@@ -10,8 +10,9 @@ from safetensors.torch import load_file
 from tests.cli_errors import one_line_error
 from tests.cyclegan_data import TINY, horse2zebra, horse_zebra_argv
 from translate.cli import run_cli
+from translate.families import load_generator
 from translate.train import main as train_main
-from translate.training.checkpoint import load_cyclegan_generator, read_checkpoint
+from translate.training.checkpoint import read_checkpoint
 
 
 def train(*argv: str) -> None:
@@ -55,7 +56,7 @@ def test_a_short_run_writes_grids_metrics_tensorboard_and_a_full_checkpoint(tmp_
     assert state["optimizers"]["generators"]["param_groups"][0]["lr"] == pytest.approx(1e-4)  # decaying
     pool = state["recipe"]["pools"]["B"]
     assert pool["images"].shape == (1, 50, 3, 32, 32) and pool["count"].tolist() == [6]
-    generator, config = load_cyclegan_generator(run, "BtoA")
+    generator, config = load_generator(run, "BtoA")
     assert config.domain_b == "zebra" and generator(torch.zeros(1, 3, 36, 40)).shape == (1, 3, 36, 40)
 
 

@@ -89,5 +89,5 @@ def test_read_image_converts_grey_alpha_and_16_bit(tmp_path):
     assert grey.shape == (4, 4, 1) and grey.dtype == np.uint8 and grey.max() == 255
     assert read_image(tmp_path / "g16.png", 3).shape == (4, 4, 3)
     (tmp_path / "empty.jpg").write_bytes(b"")
-    with pytest.raises(DataError, match="empty.jpg is not a readable image"):
+    with pytest.raises(DataError, match="empty.jpg: not a readable image"):
         read_image(tmp_path / "empty.jpg")

@@ -40,7 +40,7 @@ def test_config_round_trip_and_validation():
     assert DCGANConfig.from_dict(config.to_dict()) == config
     with pytest.raises(ConfigError, match="unknown key 'colour'"):
         DCGANConfig.from_dict({**config.to_dict(), "colour": True})
-    with pytest.raises(ConfigError, match="'z_dim'.*must be int"):
+    with pytest.raises(ConfigError, match="z_dim must be int"):
         DCGANConfig.from_dict({**config.to_dict(), "z_dim": "100"})
     with pytest.raises(ConfigError, match="image size 48 is not supported"):
         DCGANConfig(image_size=48).validate()

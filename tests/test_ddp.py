@@ -23,7 +23,7 @@ def _worker(dump: Path, argv: list[str]) -> None:
     trainer = train_main(argv)
     tensors = {f"{name}.{key}": value.contiguous() for name, module in trainer.recipe.modules().items()
                for key, value in module.state_dict().items()}
-    save_file(tensors, str(dump / f"rank{trainer.spec.rank}.safetensors"))
+    save_file(tensors, str(dump / f"rank{trainer.context.rank}.safetensors"))
 
 
 def test_two_gloo_processes_keep_identical_weights_and_only_rank_0_writes(tmp_path, capsys):

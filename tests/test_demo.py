@@ -8,9 +8,8 @@ import pytest
 import torch
 
 from demo.app import DIGIT_SCALE, DemoModels, ResultFiles, digit_grid, load_photo, slerp, tile, translate_photo
-from translate.classifier import load_classifier
 from translate.errors import DataError, InputError
-from translate.evaluation.metrics import conditional_accuracy
+from translate.evaluation.judge import conditional_accuracy, load_classifier
 
 CELL = 28 * DIGIT_SCALE
 PAD = 2 * DIGIT_SCALE
@@ -63,10 +62,14 @@ def test_the_walk_goes_from_the_first_seed_to_the_second(models):
 def test_slerp_keeps_the_norm_of_gaussian_codes():
     rng = np.random.default_rng(0)
     a, b = rng.standard_normal((2, 64, 100))
-    halfway = slerp(a, b, 0.5)
-    assert np.allclose(np.linalg.norm(halfway, axis=1), np.linalg.norm(a + b, axis=1) / np.linalg.norm(
-        a / np.linalg.norm(a, axis=1, keepdims=True) + b / np.linalg.norm(b, axis=1, keepdims=True), axis=1),
-        rtol=1e-4)
+    b *= np.linalg.norm(a, axis=1, keepdims=True) / np.linalg.norm(b, axis=1, keepdims=True)  # the same norms
+    radius = np.linalg.norm(a, axis=1)
+    for t in (0.0, 0.1, 0.5, 0.9, 1.0):
+        np.testing.assert_allclose(np.linalg.norm(slerp(a, b, t), axis=1), radius, rtol=1e-5)
+    np.testing.assert_allclose(slerp(a, b, 0.0), a, atol=1e-5)
+    np.testing.assert_allclose(slerp(a, b, 1.0), b, atol=1e-5)
+    # A straight line between two nearly orthogonal codes cuts through the sphere: about 1/sqrt(2) of it.
+    assert (np.linalg.norm((a + b) / 2, axis=1) < 0.8 * radius).all()
     assert np.allclose(slerp(a, a, 0.3), a, atol=1e-5)  # identical codes: no division by sin(0)
 
 
@@ -112,7 +115,7 @@ def test_large_uploads_are_scaled_down_with_a_note(tmp_path, horse_photo):
 def test_non_images_and_missing_uploads_get_clear_errors(tmp_path, models):
     text = tmp_path / "notes.jpg"
     text.write_text("not a photo")
-    with pytest.raises(DataError, match="notes.jpg is not a readable image"):
+    with pytest.raises(DataError, match="notes.jpg: not a readable image"):
         translate_photo(models, str(text), "AtoB", False)
     with pytest.raises(InputError, match="upload a photo first"):
         translate_photo(models, None, "AtoB", False)

@@ -13,9 +13,9 @@ import torch
 
 from translate.cli import run_cli
 from translate.evaluate import main
-from translate.evaluation.metrics import InceptionFeatures, cached_features, fid, image_features
-from translate.io.images import read_image
-from translate.training.data import list_images
+from translate.evaluation.inception import InceptionFeatures, cached_features, image_features
+from translate.evaluation.scores import fid
+from translate.io.images import list_images, read_image
 
 # From `python tests/independent_fid.py` on the shared data.
 ZEBRAS_TEST_VS_TRAIN_200 = 30.07
@@ -67,7 +67,7 @@ def test_features_cached_before_the_fix_are_never_reused(tmp_path, monkeypatch):
             return np.zeros((len(images), 2048))
 
     cached_features(Counting(), images, "set", tmp_path)
-    monkeypatch.setattr("translate.evaluation.metrics.FEATURES_VERSION", 1)  # the key files written before the fix had
+    monkeypatch.setattr("translate.evaluation.inception.FEATURES_VERSION", 1)  # the key before the fix
     cached_features(Counting(), images, "set", tmp_path)
     assert Counting.calls == 2 and len(list(tmp_path.glob("set-*.npy"))) == 2
 

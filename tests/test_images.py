@@ -45,7 +45,7 @@ def test_a_huge_image_is_refused_from_its_header_but_is_a_real_image():
     data = huge_png(HUGE, HUGE)
     assert len(data) < 64_000  # 144 megapixels in a few kB: a decompression bomb
     assert (read_header(data).width, read_header(data).height) == (HUGE, HUGE)
-    with pytest.raises(DataError, match=f"upload.png is {HUGE}x{HUGE} \\(144.0 megapixels\\), above the limit"):
+    with pytest.raises(DataError, match=f"upload.png: {HUGE}x{HUGE} \\(144.0 megapixels\\), above the limit"):
         decode_image(data, "upload.png")
     # Allowed explicitly, it decodes: the refusal above is about size, not a broken file.
     assert decode_image(data, channels=1, max_pixels=HUGE * HUGE).shape == (HUGE, HUGE, 1)
@@ -101,17 +101,17 @@ def test_a_jpeg_cut_short_is_refused(photo):
     scan = data.index(b"\xff\xda")  # the pixels start here
     for end in (len(data) - 2, len(data) // 2, scan + 10):
         assert read_header(data[:end]).truncated, end
-        with pytest.raises(DataError, match="cut.jpg is a truncated JPEG"):
+        with pytest.raises(DataError, match="cut.jpg: a truncated JPEG"):
             decode_image(data[:end], "cut.jpg")
     assert read_header(data[: scan - 100]) is None  # cut inside the header: no size to read
-    with pytest.raises(DataError, match="cut.jpg is not a readable image"):
+    with pytest.raises(DataError, match="cut.jpg: not a readable image"):
         decode_image(data[: scan - 100], "cut.jpg")
 
 
 def test_formats_outside_the_list_are_refused_before_opencv_reads_their_header():
     # OpenCV decodes PPM too, and would allocate the 3 GB this 20-byte header claims.
     bomb = b"P6\n32000 32000\n255\n" + bytes(12)
-    with pytest.raises(DataError, match="upload is not a readable image .*not PNG, JPEG, WebP, BMP or TIFF"):
+    with pytest.raises(DataError, match="upload: not a readable image .*not PNG, JPEG, WebP, BMP or TIFF"):
         decode_image(bomb, "upload")
     small_ppm = b"P6\n2 1\n255\n" + bytes(6)
     assert cv2.imdecode(np.frombuffer(small_ppm, np.uint8), cv2.IMREAD_UNCHANGED).shape == (1, 2, 3)

@@ -10,17 +10,15 @@ import torch
 from PIL import Image
 
 from translate.errors import ConfigError
-from translate.evaluation.metrics import (
+from translate.evaluation.inception import (
     WEIGHTS_ENV,
     InceptionFeatures,
     _to_inception_input,
     cached_features,
-    fid,
-    fid_from_stats,
     find_fid_weights,
-    kid,
 )
-from translate.training.data import to_unit_range
+from translate.evaluation.scores import fid, fid_from_stats, kid
+from translate.modeling.pixels import to_unit
 
 
 @pytest.fixture
@@ -148,7 +146,7 @@ def test_without_weights_torchmetrics_inception_gets_uint8_at_299(tmp_path, monk
 
 def test_inception_input_is_pil_bicubic_of_the_saved_grey_levels(mnist_test):
     digits = mnist_test[0][:2]
-    x = _to_inception_input(to_unit_range(digits))
+    x = _to_inception_input(to_unit(digits[..., None]))
     assert x.shape == (2, 3, 299, 299) and torch.equal(x[:, 0], x[:, 2])
     pil = [Image.fromarray(d.numpy().astype(np.float32), mode="F").resize((299, 299), Image.BICUBIC) for d in digits]
     expected = np.clip(np.stack([np.asarray(p) for p in pil]), 0, 255)
@@ -195,7 +193,7 @@ def inception():
 
 
 def test_real_inception_features_of_mnist_digits(inception, mnist_test):
-    images = to_unit_range(mnist_test[0][:8])
+    images = to_unit(mnist_test[0][:8][..., None])
     feats = inception(images, batch_size=8)
     assert feats.shape == (8, 2048) and feats.dtype == np.float64
     assert np.isfinite(feats).all() and (feats >= 0).all()  # pool3 follows a ReLU

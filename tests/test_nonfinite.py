@@ -9,21 +9,25 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-import translate.train
+import translate.families.cyclegan.family as cyclegan_family
+import translate.families.dcgan.family as dcgan_family
 from translate.cli import run_cli
+from translate.families import load_generator
 from translate.train import main as train_main
-from translate.training.checkpoint import load_generator, read_checkpoint
+from translate.training.checkpoint import read_checkpoint
 
 from .cli_errors import message_lines, one_line_error
 from .cyclegan_data import horse2zebra, horse_zebra_argv
-from .test_train import TINY
+from .exporting import TINY
 
-SOURCES = {"dcgan": "TensorSource", "cyclegan": "UnpairedSource"}
+# Where each family's training module finds its data source.
+SOURCES = {"dcgan": (dcgan_family, "TensorSource"), "cyclegan": (cyclegan_family, "UnpairedSource")}
 
 
 def poison_batches(monkeypatch, family: str, steps: set[int]) -> None:
     """Make the family's real data source deliver NaN images at the given (1-based) steps."""
-    original = getattr(translate.train, SOURCES[family])
+    module, name = SOURCES[family]
+    original = getattr(module, name)
 
     class Poisoned(original):
         def batches(self, epoch, start=0):
@@ -32,7 +36,7 @@ def poison_batches(monkeypatch, family: str, steps: set[int]) -> None:
                     batch = (torch.full_like(batch[0], float("nan")), *batch[1:])
                 yield batch
 
-    monkeypatch.setattr(translate.train, SOURCES[family], Poisoned)
+    monkeypatch.setattr(module, name, Poisoned)
 
 
 def argv(family: str, tmp_path) -> list[str]:

@@ -13,6 +13,7 @@ import torch
 from translate.apply import main as apply_main
 from translate.cli import run_cli
 from translate.evaluate import main as evaluate_main
+from translate.evaluation.judge import DEFAULT_CLASSIFIER
 from translate.export import main as export_main
 from translate.families.cyclegan.nets import CycleGANConfig, PatchDiscriminator, ResnetGenerator
 from translate.families.dcgan.nets import DCGANConfig, Discriminator, Generator
@@ -21,8 +22,7 @@ from translate.train import main as train_main
 from translate.training.checkpoint import save_checkpoint, write_model_folder
 
 from .cli_errors import one_line_error
-from .conftest import REPO
-from .test_train import TINY
+from .exporting import TINY
 
 
 class Exploit:
@@ -55,7 +55,7 @@ def originals(tmp_path_factory):
     cyclegan = CycleGANConfig(ngf=8, ndf=8, n_blocks=2, image_size=32)
     write_model_folder(root / "cyclegan", "cyclegan", cyclegan.to_dict(),
                        {"generator_AtoB": ResnetGenerator(cyclegan), "discriminator_A": PatchDiscriminator(cyclegan)})
-    shutil.copytree(REPO / "models" / "mnist-classifier", root / "classifier")
+    shutil.copytree(DEFAULT_CLASSIFIER, root / "classifier")
     return root
 
 

@@ -116,8 +116,8 @@ BAD_FILES = {
     "empty": (Translator, lambda path, files: _written(path, b""), "is not a loadable ONNX model"),
     "not ONNX": (Translator, lambda path, files: _written(path, b"horse,zebra\n1,2\n"), "is not a loadable ONNX model"),
     "no metadata": (Translator, lambda path, files: onnx_model(path), "has no translate metadata"),
-    "another family": (Translator, lambda path, files: files["dcgan"], "holds a dcgan model; this needs one of: "
-                       "cyclegan"),
+    "another family": (Translator, lambda path, files: files["dcgan"], "holds a dcgan model, which draws images "
+                       "from codes: open it with Sampler"),
     "incomplete metadata": (Translator, lambda path, files: onnx_model(path, {"translate.family": "cyclegan"}),
                             "has incomplete translate metadata"),
     "wrong input name": (Translator, lambda path, files: onnx_model(path, TRANSLATOR_METADATA, "pixels"),
@@ -158,11 +158,11 @@ def horse(data_root):
 
 
 def test_translator_matches_pytorch_on_odd_sizes(translator_file, horse):
-    from translate.apply import translate_image
-    from translate.training.checkpoint import load_cyclegan_generator
+    from translate.families import load_generator
+    from translate.modeling.inference import translate_image
 
     run, path = translator_file
-    generator, _ = load_cyclegan_generator(run, "AtoB")
+    generator, _ = load_generator(run, "AtoB")
     translator = Translator(path)
     for crop in (horse, horse[:101, :57], horse[:3, :5]):
         got = translator.translate(crop)

@@ -3,8 +3,8 @@ import pytest
 import torch
 
 from translate.cli import run_cli
+from translate.families.dcgan.family import generate
 from translate.families.dcgan.nets import DCGANConfig, Discriminator, Generator
-from translate.sample import generate
 from translate.sample import main as sample_main
 from translate.training.checkpoint import save_checkpoint
 
@@ -27,7 +27,7 @@ def test_sample_writes_a_grid_of_the_asked_label(tmp_path):
 
 def test_generate_is_seeded_and_cycles_classes(tmp_path):
     run = _run(tmp_path, 10)
-    from translate.training.checkpoint import load_generator
+    from translate.families import load_generator
 
     generator, config = load_generator(run)
     a = generate(generator, config, 12, seed=1)

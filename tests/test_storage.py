@@ -7,13 +7,14 @@ import os
 import pytest
 
 from translate.cli import run_cli
+from translate.families import load_generator
 from translate.sample import main as sample_main
 from translate.train import main as train_main
 from translate.training import checkpoint as checkpoint_module
-from translate.training.checkpoint import load_generator, read_checkpoint
+from translate.training.checkpoint import read_checkpoint
 
 from .cli_errors import one_line_error
-from .test_train import TINY
+from .exporting import TINY
 
 
 @pytest.mark.parametrize("family", ["dcgan", "cyclegan"])

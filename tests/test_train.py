@@ -1,21 +1,21 @@
 """Short real training runs on MNIST and image folders, exact resume, and the CLI's errors."""
 
 import json
-from contextlib import nullcontext
 
 import pytest
 import torch
 from safetensors.torch import load_file
 
 from translate.cli import run_cli
+from translate.families import load_generator
 from translate.families.dcgan.recipe import GANHyper, GANRecipe
 from translate.train import main as train_main
-from translate.training.checkpoint import load_generator
 from translate.training.optim import averaged_copy, estimate_batch_norm, update_average
 
 from .cli_errors import one_line_error
+from .exporting import TINY as GAN_TINY
 
-TINY = ["--ngf", "8", "--ndf", "8", "--z-dim", "16", "--batch-size", "16", "--log-every", "1"]
+TINY = [*GAN_TINY, "--log-every", "1"]
 
 
 def train(*argv: str) -> None:
@@ -116,7 +116,7 @@ def test_ema_run_ships_the_weight_average_with_its_own_batch_norm_statistics(tmp
     # Its batch-norm statistics are its own, estimated for its weights, not the live model's.
     means = [k for k in loaded if k.endswith("running_mean")]
     assert means and not any(torch.equal(saved[f"generator.{k}"], loaded[k]) for k in means)
-    recipe = GANRecipe(generator.config, GANHyper(ema=0.5), torch.device("cpu"), nullcontext())
+    recipe = GANRecipe(generator.config, GANHyper(ema=0.5), torch.device("cpu"))
     recipe.generator_ema.load_state_dict(loaded)
     recipe.before_checkpoint()
     assert all(torch.equal(v, loaded[k]) for k, v in recipe.generator_ema.state_dict().items())

@@ -1,8 +1,10 @@
-"""Train, ship and load the MNIST classifier that scores conditional generators.
+"""Command line: train the MNIST classifier that judges conditional generators
+(:mod:`translate.evaluation.judge`).
 
-``python -m translate.classifier --data DIR --out models/mnist-classifier`` trains on the
-MNIST train split, measures test accuracy, and writes ``model.safetensors``,
-``config.json`` and a ``README.md`` model card, each replaced atomically.
+``python -m translate.classifier --data DIR --out DIR`` trains on the MNIST train split,
+measures test accuracy, and writes ``model.safetensors``, ``config.json`` and a
+``README.md`` model card, each replaced atomically. The one shipped inside the package
+(``translate/evaluation/mnist-classifier``) was made this way.
 """
 
 from __future__ import annotations
@@ -18,24 +20,15 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 from translate.cli import run_cli
-from translate.errors import CheckpointError
-from translate.evaluation.judge_net import Classifier, ClassifierConfig
+from translate.evaluation.judge import DEFAULT_CLASSIFIER, FAMILY, Classifier, ClassifierConfig, accuracy
 from translate.io.fileio import atomic_write
-from translate.training.checkpoint import (
-    CONFIG,
-    WEIGHTS,
-    load_weights,
-    model_config,
-    read_checkpoint,
-    write_model_folder,
-)
-from translate.training.data import load_mnist, resolve_data_root, to_unit_range
+from translate.modeling.pixels import to_unit
+from translate.training.checkpoint import write_model_folder
+from translate.training.data import load_mnist, resolve_data_root
 
-DEFAULT_CLASSIFIER = Path(__file__).resolve().parent.parent / "models" / "mnist-classifier"
-FAMILY = "classifier"
+DESCRIPTION = "Train the MNIST classifier that judges conditional generators."
 
 
 def random_shift(images: torch.Tensor, max_shift: int, generator: torch.Generator) -> torch.Tensor:
@@ -50,17 +43,6 @@ def random_shift(images: torch.Tensor, max_shift: int, generator: torch.Generato
     rows = (dy[:, None] + torch.arange(h))[:, :, None]
     cols = (dx[:, None] + torch.arange(w))[:, None, :]
     return padded[torch.arange(n)[:, None, None], rows, cols].permute(0, 3, 1, 2).contiguous()
-
-
-@torch.inference_mode()
-def accuracy(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, batch_size: int = 500) -> float:
-    """Share of images (in [-1, 1], moved batch by batch to the model's device) predicted as ``labels``."""
-    device = next(model.parameters()).device
-    hits = sum(
-        (model(images[i : i + batch_size].to(device)).argmax(1).cpu() == labels[i : i + batch_size].cpu()).sum().item()
-        for i in range(0, len(images), batch_size)
-    )
-    return hits / len(images)
 
 
 def train(
@@ -101,29 +83,6 @@ def save_classifier(model: Classifier, out: Path, card: str, metadata: dict[str,
     atomic_write(out / "README.md", lambda tmp: tmp.write_text(card))
 
 
-def load_classifier(path: str | os.PathLike | None = None) -> Classifier:
-    """The classifier in folder ``path`` (or the folder of a ``model.safetensors`` file), in eval mode.
-
-    Without a path, the one shipped in the repository's ``models/mnist-classifier``.
-    """
-    folder = Path(path) if path is not None else DEFAULT_CLASSIFIER
-    if folder.is_file():
-        folder = folder.parent
-    if not (folder / WEIGHTS).is_file() or not (folder / CONFIG).is_file():
-        raise CheckpointError(
-            f"no classifier in {folder}: expected {WEIGHTS} and {CONFIG}; pass --classifier DIR "
-            "or train one with python -m translate.classifier --out DIR"
-        )
-    try:
-        checkpoint = read_checkpoint(folder)
-        checkpoint.expect_family(FAMILY)
-        model = Classifier(model_config(checkpoint, ClassifierConfig))
-        load_weights(model, checkpoint, FAMILY)
-    except CheckpointError as exc:
-        raise CheckpointError(f"cannot load the classifier in {folder}: {exc}; re-train or re-download it") from exc
-    return model.eval()
-
-
 def _hardware() -> str:
     cpu = platform.processor() or platform.machine()
     try:
@@ -144,7 +103,7 @@ generated digits that this network reads as the label the generator was asked fo
 
 - Input: N x 1 x 28 x 28 float images in [-1, 1] (MNIST's uint8 scaled by 1/127.5 - 1).
 - Output: logits for the digits 0-9.
-- Architecture: `translate.evaluation.judge_net.Classifier`, config in `config.json`
+- Architecture: `translate.evaluation.judge.Classifier`, config in `config.json`
   (`{json.dumps(config.to_dict())}`), {params:,} parameters.
 - Training: MNIST train split (60,000 images), AdamW with a one-cycle learning rate,
   random shifts of up to 2 px.
@@ -161,9 +120,9 @@ Reproduce with:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m translate.classifier", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m translate.classifier", description=DESCRIPTION)
     parser.add_argument("--data", help="folder holding mnist/MNIST/raw (default $TRANSLATE_DATA, else ./data)")
-    parser.add_argument("--out", default="models/mnist-classifier", help="output folder")
+    parser.add_argument("--out", default=str(DEFAULT_CLASSIFIER), help="output folder (default: the package's judge)")
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2, help="CPU threads for torch")
@@ -175,9 +134,9 @@ def main(argv: list[str] | None = None) -> None:
     test_images, test_labels = load_mnist(root, "test")
     config = ClassifierConfig()
     wall, cpu = time.perf_counter(), time.process_time()
-    model = train(to_unit_range(train_images), train_labels, config, args.epochs, args.seed)
+    model = train(to_unit(train_images[..., None]), train_labels, config, args.epochs, args.seed)
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-    test_acc = accuracy(model, to_unit_range(test_images), test_labels)
+    test_acc = accuracy(model, to_unit(test_images[..., None]), test_labels)
     params = sum(p.numel() for p in model.parameters())
     card = _model_card(command, config, params, wall, cpu, test_acc)
     save_classifier(model, Path(args.out), card, {"test_accuracy": f"{test_acc:.4f}", "command": command})

@@ -1,8 +1,17 @@
-"""Small dataclass configs that round-trip through JSON and reject what they don't know."""
+"""Small dataclass configs that round-trip through JSON and reject what they don't know.
+
+Every setting a checkpoint records is one of these: the architecture (a family's model
+config) and the training settings (its train config, with the optimisation settings
+nested in it). ``from_dict`` checks every key and type, fills fields that older files
+lack from their defaults, and then runs the config's own ``validate``; its errors name
+the file the dict came from.
+"""
 
 from __future__ import annotations
 
 import dataclasses
+import types
+import typing
 from typing import Any, Self, get_type_hints
 
 from translate.errors import ConfigError
@@ -14,26 +23,72 @@ class ConfigBase:
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)  # type: ignore[call-overload]
 
+    def validate(self) -> None:
+        """Raise ConfigError for values no run can use; configs override this."""
+
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Self:
+    def from_dict(cls, data: Any, source: str = "") -> Self:
+        """The config ``data`` describes; ``source`` (e.g. a file name) prefixes every error."""
+        where = f"{source}: " if source else ""
+        try:
+            return cls._from_dict(data, cls.__name__)
+        except ConfigError as exc:
+            raise ConfigError(f"{where}{exc}") from None
+
+    @classmethod
+    def _from_dict(cls, data: Any, path: str) -> Self:
         if not isinstance(data, dict):
-            raise ConfigError(f"{cls.__name__} must be a JSON object, got {type(data).__name__}")
+            raise ConfigError(f"{path} must be a JSON object, got {type(data).__name__}")
         hints = get_type_hints(cls)
-        fields = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
-        unknown = sorted(set(data) - fields)
+        fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+        unknown = sorted(set(data) - set(fields))
         if unknown:
-            raise ConfigError(f"unknown key {unknown[0]!r} in {cls.__name__}: known keys are {sorted(fields)}")
-        for key, value in data.items():
-            expected = hints[key]
-            ok = isinstance(value, expected) and not (expected is int and isinstance(value, bool))
-            if expected is float and isinstance(value, int) and not isinstance(value, bool):
-                ok = True
-            if not ok:
-                raise ConfigError(
-                    f"key {key!r} in {cls.__name__} must be {expected.__name__}, got {value!r}"
-                )
-        config = cls(**data)
-        validate = getattr(config, "validate", None)
-        if validate:
-            validate()
+            raise ConfigError(f"unknown key {unknown[0]!r} in {path}: known keys are {sorted(fields)}")
+        missing = [name for name, f in fields.items() if name not in data and _required(f)]
+        if missing:
+            raise ConfigError(f"{path} lacks the key {missing[0]!r}")
+        values = {key: _checked(value, hints[key], f"{path}.{key}") for key, value in data.items()}
+        config = cls(**values)
+        config.validate()
         return config
+
+
+def _required(f: dataclasses.Field) -> bool:
+    return f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+
+
+def _checked(value: Any, expected: Any, path: str) -> Any:
+    """``value`` as the annotated type (nested configs built), or ConfigError naming ``path``."""
+    origin = typing.get_origin(expected)
+    if isinstance(expected, type) and issubclass(expected, ConfigBase):
+        return expected._from_dict(value, path)
+    if origin in (types.UnionType, typing.Union):
+        for option in typing.get_args(expected):
+            try:
+                return _checked(value, option, path)
+            except ConfigError:
+                continue
+    elif origin is list:
+        if isinstance(value, list):
+            (item,) = typing.get_args(expected)
+            return [_checked(v, item, f"{path}[{i}]") for i, v in enumerate(value)]
+    elif expected is type(None):
+        if value is None:
+            return None
+    elif expected is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+    elif expected is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    elif isinstance(value, expected):
+        return value
+    raise ConfigError(f"{path} must be {_type_name(expected)}, got {value!r}")
+
+
+def _type_name(expected: Any) -> str:
+    if typing.get_origin(expected) in (types.UnionType, typing.Union):
+        return " or ".join(_type_name(option) for option in typing.get_args(expected))
+    if expected is type(None):
+        return "null"
+    return getattr(expected, "__name__", str(expected))

@@ -11,10 +11,8 @@ the metadata that ``python -m translate.export`` writes into the file.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -22,24 +20,12 @@ import onnxruntime as ort
 
 from translate.errors import InputError, ModelFileError
 from translate.io.images import TRANSLATE_MAX_PIXELS, convert_channels, pad_to_multiple, read_image
+from translate.io.pixels import to_pixels, to_unit
+from translate.latent import latent_codes
+from translate.onnx_contract import ModelInfo, read_model_info
 
-GENERATOR_FAMILIES = ("dcgan", "cdcgan")
-TRANSLATOR_FAMILIES = ("cyclegan",)
 DEFAULT_MAX_PIXELS = TRANSLATE_MAX_PIXELS  # Translator's bound, kept under its public name (see translate.io.images)
 DEFAULT_MAX_SAMPLES = 1_000_000  # Sampler's bound per call: about 0.8 GB of 28 x 28 digits plus 0.4 GB of codes
-
-
-@dataclass(frozen=True)
-class ModelInfo:
-    """The facts an application needs, parsed from an exported file's metadata."""
-
-    family: str
-    channels: int
-    pad_multiple: int
-    min_size: int
-    precision: str
-    metadata: dict[str, str]
-    class_names: list[str]
 
 
 def providers_for(device: str) -> list[str]:
@@ -55,9 +41,10 @@ def providers_for(device: str) -> list[str]:
 
 
 def open_session(
-    path: str | os.PathLike, families: Sequence[str], device: str = "cpu", threads: int | None = None
+    path: str | os.PathLike, task: str | None, device: str = "cpu", threads: int | None = None
 ) -> tuple[ort.InferenceSession, ModelInfo]:
-    """An inference session and its parsed metadata; clear errors for unusable files."""
+    """An inference session and its checked metadata, for a file of ``task`` (``sample`` or
+    ``translate``; None takes either); clear errors for unusable files."""
     path = Path(path)
     if not path.is_file():
         problem = "is not a file" if path.exists() else "does not exist"
@@ -70,27 +57,21 @@ def open_session(
         session = ort.InferenceSession(str(path), options, providers=providers)
     except Exception as exc:  # onnxruntime raises its own exception types for bad files
         raise ModelFileError(f"{path} is not a loadable ONNX model ({type(exc).__name__}): re-export it") from exc
-    metadata = dict(session.get_modelmeta().custom_metadata_map)
-    family = metadata.get("translate.family")
-    if family is None:
-        raise ModelFileError(f"{path} has no translate metadata: export it with python -m translate.export")
-    if family not in families:
-        raise ModelFileError(f"{path} holds a {family} model; this needs one of: {', '.join(families)}")
-    try:
-        info = ModelInfo(
-            family,
-            int(metadata["translate.channels"]),
-            int(metadata["translate.pad_multiple"]),
-            int(metadata["translate.min_size"]),
-            metadata.get("translate.precision", "fp32"),
-            metadata,
-            json.loads(metadata.get("translate.class_names", "[]")),
-        )
-        if min(info.channels, info.pad_multiple, info.min_size) < 1 or not isinstance(info.class_names, list):
-            raise ValueError("channels, pad_multiple, min_size or class_names out of range")
-    except (KeyError, ValueError) as exc:
-        raise ModelFileError(f"{path} has incomplete translate metadata ({exc}): re-export it") from exc
+    info = read_model_info(dict(session.get_modelmeta().custom_metadata_map), path)
+    if task is not None and info.task != task:
+        raise ModelFileError(f"{path} holds a {info.family} model, which {_TASKS[info.task][1]}: "
+                             f"open it with {_TASKS[info.task][0]}")
     return session, info
+
+
+_TASKS = {"sample": ("Sampler", "draws images from codes"), "translate": ("Translator", "translates images")}
+
+
+def open_model(path: str | os.PathLike, device: str = "cpu", threads: int | None = None) -> Sampler | Translator:
+    """A Sampler or a Translator, whichever the file's task asks for."""
+    opened = open_session(path, None, device, threads)
+    cls = Sampler if opened[1].task == "sample" else Translator
+    return cls(path, opened=opened)
 
 
 def run_session(session: ort.InferenceSession, feeds: dict[str, np.ndarray], path: Path) -> np.ndarray:
@@ -105,12 +86,6 @@ def run_session(session: ort.InferenceSession, feeds: dict[str, np.ndarray], pat
                              "re-export it with python -m translate.export") from exc
 
 
-def to_uint8(batch: np.ndarray) -> np.ndarray:
-    """Model output N x C x H x W in [-1, 1] to uint8 N x H x W x C."""
-    pixels = np.clip(np.rint((batch.astype(np.float32) + 1.0) * 127.5), 0, 255).astype(np.uint8)
-    return pixels.transpose(0, 2, 3, 1)
-
-
 class Sampler:
     """Draws images from an exported DCGAN or cDCGAN generator.
 
@@ -120,15 +95,13 @@ class Sampler:
     """
 
     def __init__(self, path: str | os.PathLike, device: str = "cpu", threads: int | None = None,
-                 max_samples: int = DEFAULT_MAX_SAMPLES):
+                 max_samples: int = DEFAULT_MAX_SAMPLES, *, opened: tuple | None = None):
         self.path = Path(path)
         self.max_samples = max_samples
-        self.session, self.info = open_session(path, GENERATOR_FAMILIES, device, threads)
-        _expect_inputs(self.session, ["z", "label"] if self.info.family == "cdcgan" else ["z"], self.path)
-        try:
-            self.z_dim = int(self.info.metadata["translate.z_dim"])
-        except (KeyError, ValueError) as exc:
-            raise ModelFileError(f"{path} has no valid translate.z_dim in its metadata: re-export it") from exc
+        self.session, self.info = opened or open_session(path, "sample", device, threads)
+        _expect_inputs(self.session, ["z", "label"] if self.info.class_names else ["z"], self.path)
+        self.z_dim = self.info.z_dim
+        _expect_last_dim(self.session, "z", self.z_dim, "z_dim", self.path)
 
     @property
     def classes(self) -> list[str]:
@@ -148,7 +121,7 @@ class Sampler:
                              "calls with different seeds, or raise max_samples if the machine has the memory")
         if not _is_integer(seed) or seed < 0:
             raise InputError(f"seed must be an integer of 0 or more, got {seed!r}")
-        return np.random.default_rng(seed).standard_normal((n, self.z_dim), dtype=np.float32)
+        return latent_codes(n, self.z_dim, seed)
 
     def generate(self, z: np.ndarray, labels: int | Sequence[int] | None = None, batch_size: int = 256) -> np.ndarray:
         """Images for given latent codes (N x z_dim), e.g. points between two seeds' codes."""
@@ -166,14 +139,14 @@ class Sampler:
             feeds = {"z": z[start : start + batch_size]}
             if label_array is not None:
                 feeds["label"] = label_array[start : start + batch_size]
-            out.append(to_uint8(run_session(self.session, feeds, self.path)))
+            out.append(to_pixels(run_session(self.session, feeds, self.path)))
         return np.concatenate(out)
 
     def _labels(self, n: int, labels: int | Sequence[int] | None) -> np.ndarray | None:
         n_classes = len(self.classes)
         if not n_classes:
             if labels is not None:
-                raise InputError("labels were given, but this model is unconditional (dcgan)")
+                raise InputError(f"labels were given, but this model is unconditional ({self.info.family})")
             return None
         if labels is None:
             return np.arange(n, dtype=np.int64) % n_classes
@@ -197,21 +170,23 @@ class Translator:
     """
 
     def __init__(self, path: str | os.PathLike, device: str = "cpu", threads: int | None = None,
-                 max_pixels: int = DEFAULT_MAX_PIXELS):
+                 max_pixels: int = DEFAULT_MAX_PIXELS, *, opened: tuple | None = None):
         self.path = Path(path)
-        self.session, self.info = open_session(path, TRANSLATOR_FAMILIES, device, threads)
+        self.session, self.info = opened or open_session(path, "translate", device, threads)
         _expect_inputs(self.session, ["image"], self.path)
+        _expect_channels(self.session, self.info.channels, self.path)
         self.input_name = "image"
         self.max_pixels = max_pixels
 
     def translate(self, image: np.ndarray) -> np.ndarray:
-        """uint8 H x W (x 1, 3 or 4) RGB(A) or grey -> uint8 H x W x 3 RGB, same size."""
+        """uint8 H x W (x 1, 3 or 4) RGB(A) or grey -> uint8 H x W x C, same size, C the model's
+        channels (3: RGB; 1: grey)."""
         return self.translate_batch([image])[0]
 
     def translate_file(self, path: str | os.PathLike) -> np.ndarray:
-        """Decode (upright, RGB) and translate an image file; one above ``max_pixels`` is
-        refused from its header, before it is decoded."""
-        return self.translate(read_image(path, max_pixels=self.max_pixels))
+        """Decode (upright, in the model's channels) and translate an image file; one above
+        ``max_pixels`` is refused from its header, before it is decoded."""
+        return self.translate(read_image(path, self.info.channels, max_pixels=self.max_pixels))
 
     def translate_batch(self, images: Sequence[np.ndarray], batch_size: int = 8) -> list[np.ndarray]:
         """Translate many images; those of the same size run together in batches."""
@@ -227,15 +202,15 @@ class Translator:
             for start in range(0, len(indices), batch_size):
                 chunk = indices[start : start + batch_size]
                 batch = np.stack([prepared[i][0] for i in chunk])
-                out = to_uint8(run_session(self.session, {self.input_name: batch}, self.path))
+                out = to_pixels(run_session(self.session, {self.input_name: batch}, self.path))
                 for i, translated in zip(chunk, out, strict=True):
                     top, left, height, width = prepared[i][1]
                     results[i] = translated[top : top + height, left : left + width]
         return results  # type: ignore[return-value]
 
     def _prepare(self, image: np.ndarray) -> tuple[np.ndarray, tuple[int, int, int, int]]:
-        """Check, convert to RGB, pad to the model's multiple, scale to [-1, 1], CHW; with
-        the (top, left, height, width) window to crop the output back to."""
+        """Check, convert to the model's channels, pad to its multiple, scale to [-1, 1], CHW;
+        with the (top, left, height, width) window to crop the output back to."""
         if not isinstance(image, np.ndarray):
             raise InputError(f"an image must be a numpy array, got {type(image).__name__}")
         if image.dtype != np.uint8:
@@ -250,15 +225,28 @@ class Translator:
                 f"a {width}x{height} image exceeds max_pixels={self.max_pixels}: scale it down first "
                 "or raise max_pixels if the machine has the memory"
             )
-        padded, (top, left) = pad_to_multiple(convert_channels(image, 3), self.info.pad_multiple, self.info.min_size)
-        chw = padded.transpose(2, 0, 1).astype(np.float32) / 127.5 - 1.0
-        return chw, (top, left, height, width)
+        converted = convert_channels(image, self.info.channels)
+        padded, (top, left) = pad_to_multiple(converted, self.info.pad_multiple, self.info.min_size)
+        return to_unit(padded)[0], (top, left, height, width)
 
 
 def _expect_inputs(session: ort.InferenceSession, expected: list[str], path: Path) -> None:
     names = [i.name for i in session.get_inputs()]
     if names != expected:
         raise ModelFileError(f"{path} has inputs {names}, expected {expected}: re-export it")
+
+
+def _expect_last_dim(session: ort.InferenceSession, name: str, size: int, key: str, path: Path) -> None:
+    """The graph's static size of input ``name``'s last axis must be what the metadata says."""
+    shape = next(i.shape for i in session.get_inputs() if i.name == name)
+    if shape and isinstance(shape[-1], int) and shape[-1] != size:
+        raise ModelFileError(f"{path} says {key} {size} but its graph takes {shape[-1]}: re-export it")
+
+
+def _expect_channels(session: ort.InferenceSession, channels: int, path: Path) -> None:
+    shape = session.get_inputs()[0].shape
+    if len(shape) != 4 or (isinstance(shape[1], int) and shape[1] != channels):
+        raise ModelFileError(f"{path} says {channels} channels but its graph takes input {shape}: re-export it")
 
 
 def _is_integer(value: object) -> bool:

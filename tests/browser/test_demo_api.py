@@ -41,7 +41,7 @@ def test_translate_photo_keeps_the_size(client, horse_photo):
 def test_errors_come_back_as_messages(client, tmp_path):
     fake = tmp_path / "notes.jpg"
     fake.write_bytes(b"\xff\xd8\xff\xe0 truncated")
-    with pytest.raises(AppError, match="notes.jpg is not a readable image"):
+    with pytest.raises(AppError, match="notes.jpg: not a readable image"):
         client.predict(handle_file(str(fake)), "AtoB", False, api_name="/translate_photo")
     with pytest.raises(AppError, match="greater than maximum value 100"):
         client.predict("cdcgan", "7", 500, 4, 5, 0.0, api_name="/generate_digits")

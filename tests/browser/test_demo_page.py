@@ -62,7 +62,7 @@ def test_a_text_file_named_jpg_gets_a_message_in_the_page(page, server, artifact
     _open_photo_tab(page, server)
     _upload(page, fake)
     page.get_by_role("button", name="Translate").click()
-    page.get_by_test_id("toast-text").get_by_text("notes.jpg is not a readable image").wait_for()
+    page.get_by_test_id("toast-text").get_by_text("notes.jpg: not a readable image").wait_for()
     page.wait_for_timeout(500)  # the toast slides in
     page.screenshot(path=artifacts / "1-error.png")
     assert page.locator("#photo-translated img").count() == 0

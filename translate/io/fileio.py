@@ -79,7 +79,10 @@ def read_json_if_exists(path: Path) -> Any:
 
 
 def write_image(path: Path, rgb: np.ndarray) -> None:
-    """Save an H x W x 3 (RGB) or H x W uint8 array; the format follows the file extension."""
+    """Save an H x W x 3 (RGB), H x W x 1 or H x W (grey) uint8 array; the format follows the
+    file extension."""
+    if rgb.ndim == 3 and rgb.shape[2] == 1:
+        rgb = rgb[:, :, 0]
     bgr = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR) if rgb.ndim == 3 else rgb
     ok, encoded = cv2.imencode(path.suffix or ".png", bgr)
     if not ok:

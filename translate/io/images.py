@@ -6,6 +6,7 @@ Kept free of torch so that ``translate.runtime`` (and apps embedding it) can use
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -37,13 +38,13 @@ def decode_image(
     raw = np.frombuffer(data, dtype=np.uint8) if isinstance(data, bytes) else np.asarray(data).reshape(-1)
     if raw.dtype != np.uint8:
         raise DataError(f"{name}: encoded image data must be bytes or a uint8 array, got {raw.dtype}")
-    unreadable = DataError(f"{name} is not a readable image (empty, damaged, or not PNG, JPEG, WebP, BMP or TIFF)")
+    unreadable = DataError(f"{name}: not a readable image (empty, damaged, or not PNG, JPEG, WebP, BMP or TIFF)")
     header = read_header(raw.tobytes())
     if header is None:
         raise unreadable
     _check_size(header.width, header.height, max_pixels, name)
     if header.truncated:
-        raise DataError(f"{name} is a truncated JPEG (it stops before its end marker): copy or download it again")
+        raise DataError(f"{name}: a truncated JPEG (it stops before its end marker): copy or download it again")
     try:
         image = cv2.imdecode(raw, cv2.IMREAD_UNCHANGED)
     except cv2.error:  # OpenCV raises rather than returning None for some damaged files
@@ -54,10 +55,15 @@ def decode_image(
     if image.dtype == np.uint16:
         image = (image // 257).astype(np.uint8)
     elif image.dtype != np.uint8:
-        raise DataError(f"{name} has pixel type {image.dtype}: convert it to 8-bit or 16-bit")
+        raise DataError(f"{name}: pixel type {image.dtype} cannot be used; convert it to 8-bit or 16-bit")
     if header.format != "tiff":  # OpenCV's TIFF decoder turns images upright itself, even with IMREAD_UNCHANGED
         image = apply_orientation(image, header.orientation)
     return convert_channels(image, channels, bgr=True)
+
+
+def list_images(folder: Path) -> list[Path]:
+    """Image files below ``folder`` (by extension, case-insensitive), sorted."""
+    return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
 
 
 def read_image(path: str | os.PathLike, channels: int = 3, max_pixels: int = DECODE_MAX_PIXELS) -> np.ndarray:
@@ -65,14 +71,14 @@ def read_image(path: str | os.PathLike, channels: int = 3, max_pixels: int = DEC
     try:
         raw = np.fromfile(str(path), dtype=np.uint8)
     except OSError as exc:
-        raise DataError(f"cannot read {path}: {exc}") from exc
+        raise DataError(f"{path}: cannot read it ({exc.strerror or exc})") from exc
     return decode_image(raw, str(path), channels, max_pixels)
 
 
 def _check_size(width: int, height: int, max_pixels: int, name: str) -> None:
     if width * height > max_pixels:
         raise DataError(
-            f"{name} is {width}x{height} ({width * height / 1e6:.1f} megapixels), above the limit of "
+            f"{name}: {width}x{height} ({width * height / 1e6:.1f} megapixels), above the limit of "
             f"{max_pixels / 1e6:.1f} megapixels: scale it down first"
         )
 

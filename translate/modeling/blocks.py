@@ -6,17 +6,11 @@ from these units, so a fix or an option added here reaches all of them.
 
 from __future__ import annotations
 
-from typing import Literal
-
 import torch
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
 from translate.errors import ConfigError
-
-NormName = Literal["batch", "instance", "layer", "spectral", "none"]
-ActName = Literal["relu", "leaky_relu", "tanh", "sigmoid", "none"]
-UpsampleName = Literal["transpose", "resize"]
 
 NORMS: tuple[str, ...] = ("batch", "instance", "layer", "spectral", "none")
 ACTIVATIONS: tuple[str, ...] = ("relu", "leaky_relu", "tanh", "sigmoid", "none")
@@ -62,7 +56,9 @@ def _maybe_spectral(conv: nn.Module, norm: str) -> nn.Module:
 
 
 def _needs_bias(norm: str) -> bool:
-    # A norm with a learned or batch-estimated shift makes the conv bias redundant.
+    # Batch and layer norm learn a shift of their own, so the conv bias is dropped before them.
+    # Instance norm (no affine shift here) subtracts each map's mean, which cancels a bias too,
+    # but the reference CycleGAN keeps one there: so do we, to match its networks and weights.
     return norm in ("none", "spectral", "instance")
 
 

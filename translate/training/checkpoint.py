@@ -29,17 +29,16 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from translate import __version__
+from translate.config import ConfigBase
 from translate.errors import CheckpointError, ConfigError
 from translate.io.fileio import atomic_write, fsync_dir, temporary_name, write_failure, write_json
-
-EMA_NAME = "generator_ema"  # module name of a DCGAN generator's weight average (--ema)
 
 WEIGHTS = "model.safetensors"
 CONFIG = "config.json"
 STATE = "state.pt"
 LATEST = "latest"
 FORMAT_VERSION = 1
-T = TypeVar("T")
+C = TypeVar("C", bound=ConfigBase)
 
 
 @dataclass
@@ -196,52 +195,36 @@ def _move_aside(folder: Path) -> Path:
 
 
 def load_weights(module: nn.Module, checkpoint: Checkpoint, prefix: str) -> None:
-    try:
-        module.load_state_dict(checkpoint.weights(prefix))
-    except RuntimeError as exc:
-        raise CheckpointError(
-            f"the weights in {checkpoint.path} do not fit the architecture in its {CONFIG}: {exc}"
-        ) from exc
+    """Load the tensors saved under ``prefix`` into ``module``; a mismatch is one line naming
+    the file and the first tensor that does not fit."""
+    saved, expected = checkpoint.weights(prefix), module.state_dict()
+    where = f"the weights in {checkpoint.path / WEIGHTS} do not fit the architecture in its {CONFIG}"
+    for name, tensor in expected.items():
+        if name not in saved:
+            raise CheckpointError(f"{where}: {prefix}.{name} is missing")
+        if saved[name].shape != tensor.shape:
+            raise CheckpointError(f"{where}: {prefix}.{name} has shape {tuple(saved[name].shape)}, "
+                                  f"the architecture needs {tuple(tensor.shape)}")
+    extra = sorted(set(saved) - set(expected))
+    if extra:
+        raise CheckpointError(f"{where}: {prefix}.{extra[0]} is not part of the architecture")
+    module.load_state_dict(saved)
 
 
-def model_config(checkpoint: Checkpoint, config_class: type[T]) -> T:
-    """The checkpoint's architecture config, as ``config_class`` (a ConfigBase dataclass)."""
+def model_config(checkpoint: Checkpoint, config_class: type[C]) -> C:
+    """The checkpoint's architecture, as ``config_class``; errors name its config file."""
     try:
-        return config_class.from_dict(checkpoint.model)  # type: ignore[attr-defined]
+        return config_class.from_dict(checkpoint.model, str(checkpoint.path / CONFIG))
     except ConfigError as exc:
-        raise CheckpointError(f"{checkpoint.path / CONFIG}: {exc}") from exc
+        raise CheckpointError(str(exc)) from None
 
 
-def load_generator(path: str | os.PathLike) -> tuple[nn.Module, Any]:
-    """The generator of a DCGAN / cDCGAN checkpoint, in eval mode, with its config.
-
-    A run trained with ``--ema`` also holds the generator's weight average, and that is
-    the one returned: it is the model the run was trained to produce.
-    """
-    from translate.families.dcgan.nets import DCGANConfig, Generator
-
-    checkpoint = read_checkpoint(path)
-    checkpoint.expect_family("dcgan", "cdcgan")
-    config = model_config(checkpoint, DCGANConfig)
-    generator = Generator(config)
-    prefix = EMA_NAME if checkpoint.has_weights(EMA_NAME) else "generator"
-    load_weights(generator, checkpoint, prefix)
-    return generator.eval(), config
-
-
-def load_cyclegan_generator(path: str | os.PathLike, direction: str = "AtoB") -> tuple[nn.Module, Any]:
-    """One generator of a CycleGAN run, checkpoint or model folder (``AtoB`` or ``BtoA``),
-    in eval mode, with its :class:`~translate.families.cyclegan.nets.CycleGANConfig`."""
-    from translate.families.cyclegan.nets import DIRECTIONS, GENERATOR_NAMES, CycleGANConfig, ResnetGenerator
-
-    if direction not in DIRECTIONS:
-        raise ConfigError(f"unknown direction {direction!r}: choose one of {', '.join(DIRECTIONS)}")
-    checkpoint = read_checkpoint(path)
-    checkpoint.expect_family("cyclegan")
-    config = model_config(checkpoint, CycleGANConfig)
-    generator = ResnetGenerator(config)
-    load_weights(generator, checkpoint, GENERATOR_NAMES[direction])
-    return generator.eval(), config
+def train_config(checkpoint: Checkpoint, config_class: type[C]) -> C:
+    """The checkpoint's training settings, as ``config_class``; errors name its config file."""
+    try:
+        return config_class.from_dict(checkpoint.train, f"{checkpoint.path / CONFIG} (train)")
+    except ConfigError as exc:
+        raise CheckpointError(f"{exc}: resume from a checkpoint that translate.train wrote") from None
 
 
 def write_model_folder(

@@ -1,6 +1,7 @@
 """Datasets: MNIST from its original IDX files, and image folders decoded with OpenCV.
 
-Images leave this module as float tensors in [-1, 1], N x C x H x W.
+Images are held as uint8 N x H x W x C and leave this module as float tensors in [-1, 1],
+N x C x H x W (:mod:`translate.modeling.pixels`).
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from translate.errors import DataError
-from translate.io.images import IMAGE_EXTENSIONS, read_image
+from translate.io.images import IMAGE_EXTENSIONS, list_images, read_image
+from translate.modeling.pixels import to_unit
 
 MNIST_FILES = {
     "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
@@ -86,18 +88,6 @@ def load_mnist(data_root: Path, split: str = "train", download: bool = False) ->
     return images, labels
 
 
-def to_unit_range(images: torch.Tensor) -> torch.Tensor:
-    """uint8 images (N x H x W or N x C x H x W) to float in [-1, 1], N x C x H x W."""
-    if images.ndim == 3:
-        images = images.unsqueeze(1)
-    return images.float().div(127.5).sub(1.0)
-
-
-def to_uint8(images: torch.Tensor) -> torch.Tensor:
-    """Float images in [-1, 1] back to uint8 in [0, 255]."""
-    return images.detach().float().add(1.0).mul(127.5).round().clamp(0, 255).to(torch.uint8)
-
-
 def epoch_order(n: int, seed: int, epoch: int) -> torch.Tensor:
     """The shuffled index order of one epoch, a pure function of (seed, epoch).
 
@@ -130,7 +120,7 @@ def epoch_batches(
 
 
 class TensorSource:
-    """Batches from images held in memory (MNIST: 47 MB as uint8, no loader processes needed)."""
+    """Batches from uint8 N x H x W x C images held in memory (MNIST: 47 MB, no loader processes needed)."""
 
     def __init__(self, images: torch.Tensor, labels: torch.Tensor, batch_size: int, seed: int):
         if len(images) < batch_size:
@@ -140,24 +130,19 @@ class TensorSource:
 
     def batches(self, epoch: int, start: int = 0) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         for index in epoch_batches(epoch_order(len(self.images), self.seed, epoch), self.batch_size, start):
-            yield to_unit_range(self.images[index]), self.labels[index]
+            yield to_unit(self.images[index]), self.labels[index]
 
 
 def mnist_images(data_root: Path, image_size: int, channels: int, download: bool = False) -> tuple[
     torch.Tensor, torch.Tensor
 ]:
-    """MNIST train as uint8 N x C x S x S, resized (area-averaged) when S is not 28."""
+    """MNIST train as uint8 N x S x S x C, resized (bilinear, antialiased) when S is not 28."""
     images, labels = load_mnist(data_root, "train", download)
     images = images.unsqueeze(1)
     if image_size != 28:
         resized = torch.nn.functional.interpolate(images.float(), size=image_size, mode="bilinear", antialias=True)
         images = resized.round().clamp(0, 255).to(torch.uint8)
-    return images.expand(-1, channels, -1, -1).contiguous(), labels
-
-
-def list_images(folder: Path) -> list[Path]:
-    """Image files below ``folder``, sorted, by extension (case-insensitive)."""
-    return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
+    return images.permute(0, 2, 3, 1).expand(-1, -1, -1, channels).contiguous(), labels
 
 
 class ImageFolder(Dataset):
@@ -197,7 +182,7 @@ class ImageFolder(Dataset):
             warnings.warn(f"skipping {exc}", stacklevel=1)
             return None
         image = self.transform(image=image)["image"]
-        return torch.from_numpy(np.ascontiguousarray(image.reshape(*image.shape[:2], -1))).permute(2, 0, 1), label
+        return torch.from_numpy(np.ascontiguousarray(image.reshape(*image.shape[:2], -1))), label
 
 
 def collate_skip_bad(items: Sequence[tuple[torch.Tensor, int] | None]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -205,7 +190,7 @@ def collate_skip_bad(items: Sequence[tuple[torch.Tensor, int] | None]) -> tuple[
     good = [item for item in items if item is not None]
     if not good:
         return torch.empty(0), torch.empty(0, dtype=torch.long)
-    return to_unit_range(torch.stack([g[0] for g in good])), torch.tensor([g[1] for g in good])
+    return to_unit(torch.stack([g[0] for g in good])), torch.tensor([g[1] for g in good])
 
 
 def ignore_interrupts(worker_id: int) -> None:

@@ -8,6 +8,7 @@ same whichever worker, process or resumed run loads it.
 
 from __future__ import annotations
 
+import difflib
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,14 +21,13 @@ from torch.utils.data import DataLoader, Dataset
 
 from translate.errors import ConfigError, DataError
 from translate.io.download import CYCLEGAN_DATASETS
-from translate.io.images import IMAGE_EXTENSIONS, read_image
+from translate.io.images import IMAGE_EXTENSIONS, list_images, read_image
+from translate.modeling.pixels import to_unit
 from translate.training.data import (
     derived_generator,
     epoch_batches,
     epoch_order,
     ignore_interrupts,
-    list_images,
-    to_unit_range,
 )
 
 
@@ -39,22 +39,60 @@ class DomainFolders:
     train_b: Path
     test_a: Path | None = None
     test_b: Path | None = None
+    note: str = ""  # how the folders were found, when it is not the obvious way
+
+
+def _paired(folder: Path, swapped: bool = False, note: str = "") -> DomainFolders | None:
+    """The reference layout ``folder/{trainA,trainB[,testA,testB]}``; ``swapped`` reads B as A."""
+    if not ((folder / "trainA").is_dir() and (folder / "trainB").is_dir()):
+        return None
+    first, second = ("B", "A") if swapped else ("A", "B")
+    test_a, test_b = (folder / f"test{side}" for side in (first, second))
+    return DomainFolders(folder / f"train{first}", folder / f"train{second}", test_a if test_a.is_dir() else None,
+                         test_b if test_b.is_dir() else None, note)
 
 
 def find_domains(data_root: Path, domain_a: str, domain_b: str) -> DomainFolders:
-    """``<data>/A2B/{trainA,trainB[,testA,testB]}`` (the reference layout), else ``<data>/A/`` and ``<data>/B/``."""
-    paired = data_root / f"{domain_a}2{domain_b}"
-    if (paired / "trainA").is_dir() and (paired / "trainB").is_dir():
-        tests = [paired / f"test{s}" for s in "AB"]
-        return DomainFolders(paired / "trainA", paired / "trainB", *(t if t.is_dir() else None for t in tests))
+    """The folders of domains A and B, looked for as (in turn):
+
+    ``<data>/A2B/{trainA,trainB[,testA,testB]}`` (the reference layout); ``<data>/B2A/`` with
+    its sides swapped; ``<data>`` itself in that layout (``--data`` naming the dataset);
+    ``<data>/A/`` and ``<data>/B/``. Otherwise the error lists what ``<data>`` holds and
+    suggests the nearest pair.
+    """
+    if not data_root.is_dir():
+        raise DataError(f"the data folder {data_root} does not exist: pass --data DIR (or set TRANSLATE_DATA) to "
+                        "the folder that holds the dataset")
+    pair, reverse = f"{domain_a}2{domain_b}", f"{domain_b}2{domain_a}"
+    found = (
+        _paired(data_root / pair)
+        or _paired(data_root / reverse, swapped=True,
+                   note=f"found {data_root / reverse}: its B side ({domain_a}) is domain A here, and its A side "
+                   f"({domain_b}) domain B")
+        or (_paired(data_root) if data_root.name in (pair, reverse) else None)
+    )
+    if found is not None:
+        return found
     if (data_root / domain_a).is_dir() and (data_root / domain_b).is_dir():
         return DomainFolders(data_root / domain_a, data_root / domain_b)
-    online = "; or add --download to fetch it" if paired.name in CYCLEGAN_DATASETS else ""
-    raise DataError(
-        f"no images for domains {domain_a!r} and {domain_b!r}: looked for {paired}/trainA and trainB, "
-        f"and for {data_root / domain_a} and {data_root / domain_b}; pass --data DIR (or set TRANSLATE_DATA) "
-        f"to the folder that holds them{online}"
-    )
+    raise DataError(_not_found(data_root, domain_a, domain_b))
+
+
+def _not_found(data_root: Path, domain_a: str, domain_b: str) -> str:
+    pair = f"{domain_a}2{domain_b}"
+    message = (f"no images for domains {domain_a!r} and {domain_b!r}: looked for {data_root / pair}/trainA and "
+               f"trainB, and for {data_root / domain_a} and {data_root / domain_b}")
+    pairs = sorted(d.name for d in data_root.iterdir() if _paired(d) is not None and "2" in d.name)
+    if pairs:
+        message += f"; {data_root} holds {', '.join(pairs)}"
+        nearest = difflib.get_close_matches(pair, pairs, n=1, cutoff=0.4)
+        if nearest:
+            message += f" (did you mean --domains {' '.join(nearest[0].split('2', 1))}?)"
+    else:
+        message += "; pass --data DIR (or set TRANSLATE_DATA) to the folder that holds them"
+    if pair in CYCLEGAN_DATASETS:
+        message += "; or add --download to fetch it"
+    return message
 
 
 def domain_files(folder: Path) -> list[Path]:
@@ -77,10 +115,6 @@ def check_sizes(load_size: int, crop_size: int) -> None:
             f"--crop-size {crop_size} is larger than the image after resizing (--load-size {load_size}): "
             "lower --crop-size or raise --load-size"
         )
-
-
-def _to_tensor(image: np.ndarray) -> torch.Tensor:
-    return to_unit_range(torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1)[None])[0]
 
 
 class UnpairedImages(Dataset):
@@ -124,7 +158,7 @@ class UnpairedImages(Dataset):
         steps = [self.resize, A.Crop(x_min=x, y_min=y, x_max=x + self.crop_size, y_max=y + self.crop_size)]
         if draws[2] < 0.5:
             steps.append(self.flip)
-        return _to_tensor(A.Compose(steps)(image=image)["image"])
+        return to_unit(np.ascontiguousarray(A.Compose(steps)(image=image)["image"]))[0]
 
     def _decode(self, files: list[Path], index: int) -> np.ndarray:
         for offset in range(len(files)):
@@ -143,7 +177,7 @@ def fixed_images(folder: Path, count: int, size: int, channels: int = 3) -> torc
     images = []
     for path in list_images(folder):
         try:
-            images.append(_to_tensor(resize(image=read_image(path, channels))["image"]))
+            images.append(to_unit(np.ascontiguousarray(resize(image=read_image(path, channels))["image"]))[0])
         except DataError:
             continue
         if len(images) == count:

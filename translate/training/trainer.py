@@ -1,7 +1,7 @@
 """The training loop every family shares: epochs of batches, progress bar, sample grids,
 metrics.jsonl, TensorBoard scalars, atomic checkpoints and exact resume.
 
-A recipe (``translate.recipes``) supplies the optimisation step; this module only
+A family's recipe (``translate.families.*.recipe``) supplies the optimisation step; this module only
 orchestrates, so it never needs to know which family it trains. In a distributed run
 (``world_size > 1``) every rank trains on its own share of each step, and only rank 0
 writes logs, grids and checkpoints.
@@ -19,20 +19,19 @@ import sys
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 import torch
 import torch.distributed as dist
 from torch import nn
-from torchvision.utils import make_grid
 from tqdm import tqdm
 
 from translate.errors import DivergedError, StorageError
 from translate.io.fileio import atomic_write, remove_temporaries, write_image
+from translate.modeling.pixels import grid_image
 from translate.training.checkpoint import Checkpoint, checkpoint_root, load_weights, save_checkpoint
-from translate.training.data import to_uint8
 from translate.training.distributed import Context, any_rank
 from translate.training.optim import NonFiniteStep
 from translate.training.stopping import GracefulStop
@@ -44,6 +43,8 @@ SKIPS_IN_A_ROW_LIMIT = 25
 
 class Recipe(Protocol):
     """What a family supplies: its modules and optimisers, one step, and a sample grid."""
+
+    skip_nonfinite: bool  # the step raises NonFiniteStep instead of applying a non-finite update
 
     def modules(self) -> dict[str, nn.Module]: ...
     def optimizers(self) -> dict[str, torch.optim.Optimizer]: ...
@@ -72,14 +73,9 @@ class RunSpec:
     model_config: dict[str, Any]
     train_config: dict[str, Any]
     epochs: int
-    seed: int
     max_steps: int | None = None
     save_every_steps: int | None = None
     log_every: int = 50
-    device: torch.device = field(default_factory=lambda: torch.device("cpu"))
-    rank: int = 0
-    world_size: int = 1
-    skip_nonfinite: bool = False  # the recipe was told to skip non-finite steps (NonFiniteStep)
     eval_every: int | None = None  # epochs between calls of the trainer's evaluator (and after the last)
 
 
@@ -87,17 +83,60 @@ class RunSpec:
 Evaluator = Callable[[int], dict[str, float]]
 
 
+class Throughput:
+    """Images per second over a run of steps, timed from the end of the first: the first step
+    of every start also pays for loader processes, compiling and caches."""
+
+    def __init__(self) -> None:
+        self.steps, self.images, self.since = 0, 0, 0.0
+
+    def add(self, images: int) -> bool:
+        """Count a finished step's images; True after the first step, when the clock starts."""
+        self.steps += 1
+        if self.steps == 1:
+            self.since = time.perf_counter()
+            return True
+        self.images += images
+        return False
+
+    def rate(self) -> float:
+        elapsed = time.perf_counter() - self.since
+        return self.images / elapsed if self.steps > 1 and elapsed > 0 else 0.0
+
+    def postfix(self) -> dict[str, str]:
+        """For the progress bar: images per second, or seconds per image when below one."""
+        rate = self.rate()
+        if not rate:
+            return {}
+        return {"img/s": f"{rate:.1f}"} if rate >= 1 else {"s/img": f"{1 / rate:.2f}"}
+
+
+def _restart_clock(bar: tqdm) -> None:
+    """Time the bar's rate and ETA from now, as if it had started at its current count."""
+    done = bar.n
+    bar.reset()
+    bar.initial = bar.n = bar.last_print_n = done
+    bar.refresh()
+
+
 class Trainer:
-    def __init__(self, spec: RunSpec, recipe: Recipe, source: BatchSource, evaluator: Evaluator | None = None):
+    def __init__(
+        self,
+        spec: RunSpec,
+        recipe: Recipe,
+        source: BatchSource,
+        context: Context | None = None,
+        evaluator: Evaluator | None = None,
+    ):
         self.spec, self.recipe, self.source, self.evaluator = spec, recipe, source, evaluator
+        self.context = context or Context()
         self.step = 0
         self.epoch = 0
         self.skipped = 0  # steps skipped for a non-finite loss or gradient, over the whole run
         self.skipped_in_a_row = 0
-        self.is_main = spec.rank == 0
+        self.is_main = self.context.rank == 0
         self.last_checkpoint: Path | None = None  # the newest checkpoint this run can go on from
-        self.stop = GracefulStop(enabled=spec.world_size == 1)
-        self.context = Context(spec.rank, spec.world_size, spec.device)
+        self.stop = GracefulStop(enabled=not self.context.distributed)
 
     # -- checkpoints -------------------------------------------------------------------
     def save(self) -> Path | None:
@@ -145,7 +184,7 @@ class Trainer:
 
     def _way_back(self) -> str:
         """How to go on after a divergence, for the error message."""
-        if self.spec.skip_nonfinite:
+        if self.recipe.skip_nonfinite:
             return "start again with a lower --lr"
         if self.last_checkpoint is None:
             return "start again with a lower --lr, or with --skip-nonfinite to skip such steps"
@@ -153,7 +192,7 @@ class Trainer:
                 "to skip such steps, or start again with a lower --lr")
 
     def _barrier(self) -> None:
-        if self.spec.world_size > 1:
+        if self.context.distributed:
             dist.barrier()
 
     def resume(self, checkpoint: Checkpoint) -> None:
@@ -175,8 +214,7 @@ class Trainer:
         if not self.is_main:
             return
         images, nrow = self.recipe.sample_grid()
-        grid = make_grid(to_uint8(images.cpu()), nrow=nrow, padding=2)
-        write_image(self.spec.run_dir / "samples" / f"{name}.png", grid.permute(1, 2, 0).numpy())
+        write_image(self.spec.run_dir / "samples" / f"{name}.png", grid_image(images, nrow))
 
     def append_metrics(self, record: dict[str, Any]) -> None:
         if not self.is_main:
@@ -222,7 +260,7 @@ class Trainer:
         A skipped step also leaves the buffers as they were: a batch-norm layer that saw
         a NaN batch would otherwise keep NaN running statistics.
         """
-        modules = self.recipe.modules().values() if self.spec.skip_nonfinite else ()
+        modules = self.recipe.modules().values() if self.recipe.skip_nonfinite else ()
         saved = [(buffer, buffer.clone()) for module in modules for buffer in module.buffers()]
         try:
             logs = self.recipe.step(batch, self.step)
@@ -249,27 +287,32 @@ class Trainer:
         start = self.step - self.epoch * spe
         sums: dict[str, float] = defaultdict(float)
         counts: dict[str, int] = defaultdict(int)
-        images_seen, began, skipped_before = 0, time.perf_counter(), self.skipped
+        skipped_before = self.skipped
+        speed = Throughput()
         logs: dict[str, float] = {}
+        # On a terminal the bar redraws often; into a log file, twice a minute (not at every step).
+        interval = 0.1 if sys.stderr.isatty() else 30.0
         with tqdm(total=spe, initial=start, desc=f"epoch {self.epoch + 1}/{spec.epochs}", dynamic_ncols=True,
-                  disable=not self.is_main) as bar:
+                  mininterval=interval, disable=not self.is_main) as bar:
             for batch in self.source.batches(self.epoch, start):
+                images = 0
                 if len(batch[0]):  # empty when every file of the batch failed to decode
-                    step_logs = self._step(tuple(t.to(spec.device, non_blocking=True) for t in batch))
+                    step_logs = self._step(tuple(t.to(self.context.device, non_blocking=True) for t in batch))
                     for key, value in (step_logs or {}).items():
                         sums[key] += value
                         counts[key] += 1
                     logs = step_logs or logs
-                    images_seen += len(batch[0]) * spec.world_size
+                    images = len(batch[0]) * self.context.world_size
                 self.step += 1
-                rate = images_seen / max(time.perf_counter() - began, 1e-9)
                 bar.update(1)
+                if speed.add(images):  # the first step of a start also paid for start-up: time from here
+                    _restart_clock(bar)
                 skipped = {"skipped": self.skipped} if self.skipped else {}
-                bar.set_postfix({**{k: f"{v:.3f}" for k, v in logs.items()}, "img/s": f"{rate:.0f}", **skipped})
+                bar.set_postfix({**{k: f"{v:.3f}" for k, v in logs.items()}, **speed.postfix(), **skipped})
                 if writer is not None and self.step % spec.log_every == 0:
                     for key, value in logs.items():
                         writer.add_scalar(f"loss/{key}", value, self.step)
-                    writer.add_scalar("speed/images_per_s", rate, self.step)
+                    writer.add_scalar("speed/images_per_s", speed.rate(), self.step)
                 if self.stop.requested or (spec.max_steps is not None and self.step >= spec.max_steps):
                     break
                 # Not at the epoch's last step: the end-of-epoch checkpoint below is that step's one.
@@ -286,7 +329,7 @@ class Trainer:
             "epoch": self.epoch,
             "step": self.step,
             "epoch_complete": finished,
-            "images_per_s": round(images_seen / max(time.perf_counter() - began, 1e-9), 2),
+            "images_per_s": round(speed.rate(), 3),
             "skipped_steps": self.skipped - skipped_before,
             **{k: sums[k] / counts[k] for k in sums},
         }
@@ -298,6 +341,14 @@ class Trainer:
         self.save()
         if finished and self._evaluation_due():
             self._evaluate(writer)
+
+    def position(self) -> str:
+        """Where the run stands, numbered as the progress bar numbers epochs: the epoch its last
+        step belonged to, and whether that epoch is complete."""
+        spe = self.source.steps_per_epoch
+        if self.step and self.step == self.epoch * spe:
+            return f"step {self.step}, epoch {self.epoch}/{self.spec.epochs} complete"
+        return f"step {self.step}, in epoch {self.epoch + 1}/{self.spec.epochs}"
 
     def _evaluation_due(self) -> bool:
         every = self.spec.eval_every

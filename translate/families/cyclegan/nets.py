@@ -14,11 +14,10 @@ from torch import nn
 from translate.config import ConfigBase
 from translate.errors import ConfigError
 from translate.modeling.blocks import NORMS, UPSAMPLES, ResidualBlock, conv_unit, init_dcgan_weights, up_unit
+from translate.modeling.inference import MIN_SIZE, PAD_MULTIPLE
 
-# Two stride-2 down-samplings: inputs must be a multiple of 4 (pad, then crop back).
-PAD_MULTIPLE = 4
-# The smallest padded input whose bottleneck (1/4 size) still takes the blocks' reflection padding.
-MIN_SIZE = 8
+# The generator down-samples twice by 2, so inference pads inputs to a multiple of PAD_MULTIPLE (4)
+# of at least MIN_SIZE (8), whose 1/4-size bottleneck still takes the blocks' reflection padding.
 DIRECTIONS = ("AtoB", "BtoA")
 # Checkpoint prefixes of the four networks.
 GENERATOR_NAMES = {"AtoB": "generator_AtoB", "BtoA": "generator_BtoA"}

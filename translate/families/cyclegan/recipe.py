@@ -15,6 +15,7 @@ larger kernels.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -32,11 +33,11 @@ from translate.families.cyclegan.nets import (
     PatchDiscriminator,
     ResnetGenerator,
 )
+from translate.modeling.device import autocast
 from translate.modeling.losses import LOSS_NAMES, Loss, adversarial, cycle_loss, identity_loss
 from translate.training.data import derived_generator
-from translate.training.device import autocast
 from translate.training.distributed import Context, gather, wrap
-from translate.training.optim import adam, critic_loss, optimise
+from translate.training.optim import adam, check_optimiser, critic_loss, optimise
 from translate.training.pool import ImagePool
 
 
@@ -58,10 +59,14 @@ class CycleGANHyper(ConfigBase):
     def validate(self) -> None:
         if self.loss not in LOSS_NAMES:
             raise ConfigError(f"unknown loss {self.loss!r}: choose one of {', '.join(LOSS_NAMES)}")
-        if min(self.lambda_cycle, self.lambda_identity, self.pool_size, self.epochs_decay, self.gp_weight) < 0:
-            raise ConfigError("lambdas, --pool-size, --epochs-decay and --gp-weight must not be negative")
-        if self.epochs < 1 or self.lr <= 0:
-            raise ConfigError("--epochs and --lr must be positive")
+        check_optimiser(self.lr, self.beta1, self.beta2, self.gp_weight)
+        for name, value in (("--lambda-cycle", self.lambda_cycle), ("--lambda-identity", self.lambda_identity)):
+            if not (math.isfinite(value) and value >= 0):
+                raise ConfigError(f"{name} must be a number of 0 or more, got {value}")
+        if self.pool_size < 0 or self.epochs_decay < 0:
+            raise ConfigError("--pool-size and --epochs-decay must not be negative")
+        if self.epochs < 1:
+            raise ConfigError(f"--epochs must be at least 1, got {self.epochs}")
 
 
 def linear_decay(epochs: int, epochs_decay: int) -> Callable[[int], float]:
@@ -150,7 +155,7 @@ class CycleGANRecipe:
     ):
         hyper.validate()
         self.config, self.hyper, self.context, self.seed = config, hyper, context, seed
-        self.skip_nonfinite = skip_nonfinite  # see recipes.common.optimise
+        self.skip_nonfinite = skip_nonfinite  # see translate.training.optim.optimise
         device = self.device = context.device
         cuda = device.type == "cuda"
         self.memory_format = torch.channels_last if cuda else torch.contiguous_format
@@ -158,7 +163,11 @@ class CycleGANRecipe:
         self.generators = {d: self._place(ResnetGenerator(config)) for d in GENERATOR_NAMES}
         self.discriminators = {d: self._place(PatchDiscriminator(config)) for d in DISCRIMINATOR_NAMES}
         self.d_loss, self.g_loss = adversarial(hyper.loss)
-        joint = config.norm != "batch"  # one batch for two inputs is exact without batch statistics
+        # Two inputs as one batch instead of two calls: the same results with instance, layer or no
+        # norm; with spectral norm both halves share one power iteration (two calls would run two,
+        # scoring each half with a slightly different weight); never with batch norm, whose
+        # statistics would mix the halves.
+        joint = config.norm != "batch"
         gens = CycleGenerators(self.generators["AtoB"], self.generators["BtoA"], hyper.lambda_identity > 0, joint)
         discs = CycleDiscriminators(self.discriminators["A"], self.discriminators["B"], self.d_loss, hyper,
                                     self.autocast, joint)
@@ -259,7 +268,7 @@ class CycleGANRecipe:
             scheduler.load_state_dict(state["schedulers"][name])
         for name, pool in self.pools.items():
             saved = state["pools"][name]
-            mine = self.context.rank % len(saved["count"])  # a run resumed on fewer/more ranks reuses pools
+            mine = self.context.rank  # train.py resumes a run only on as many ranks as it was trained on
             pool.load_state_dict({k: v[mine] for k, v in saved.items()}, self.device)
 
 

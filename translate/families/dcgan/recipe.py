@@ -3,33 +3,35 @@ every ``n_critic`` batches, with any adversarial loss and an optional gradient p
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 from torch import nn
 
+from translate.config import ConfigBase
 from translate.errors import ConfigError
 from translate.families.dcgan.nets import DCGANConfig, Discriminator, Generator
-from translate.modeling.losses import adversarial
-from translate.training.checkpoint import EMA_NAME
+from translate.modeling.device import autocast
+from translate.modeling.losses import LOSS_NAMES, adversarial
 from translate.training.optim import (
     adam,
     averaged_copy,
+    check_optimiser,
     critic_loss,
     estimate_batch_norm,
     optimise,
     update_average,
 )
 
+EMA_NAME = "generator_ema"  # module name of the generator's weight average (--ema) in checkpoints
 # Batch-norm statistics of the weight average: estimated on 100 x 256 generated images.
 AVERAGE_BN_BATCHES = 100
 AVERAGE_BN_BATCH_SIZE = 256
 
 
 @dataclass
-class GANHyper:
+class GANHyper(ConfigBase):
     """Optimisation settings of a GAN recipe."""
 
     loss: str = "bce"
@@ -40,7 +42,12 @@ class GANHyper:
     gp_weight: float = 10.0
     ema: float = 0.0  # decay of the generator's weight average; 0 trains without one
 
-    def __post_init__(self) -> None:
+    def validate(self) -> None:
+        if self.loss not in LOSS_NAMES:
+            raise ConfigError(f"unknown loss {self.loss!r}: choose one of {', '.join(LOSS_NAMES)}")
+        check_optimiser(self.lr, self.beta1, self.beta2, self.gp_weight)
+        if self.n_critic < 1:
+            raise ConfigError(f"--n-critic must be at least 1, got {self.n_critic}")
         if not 0.0 <= self.ema < 1.0:
             raise ConfigError(f"--ema must be in [0, 1) (e.g. 0.999), not {self.ema}")
 
@@ -53,12 +60,12 @@ class GANRecipe:
         config: DCGANConfig,
         hyper: GANHyper,
         device: torch.device,
-        autocast: AbstractContextManager,
+        precision: str = "fp32",
         seed: int = 0,
         skip_nonfinite: bool = False,
     ):
         self.config, self.hyper, self.device = config, hyper, device
-        self.skip_nonfinite = skip_nonfinite  # see recipes.common.optimise
+        self.skip_nonfinite = skip_nonfinite  # see translate.training.optim.optimise
         self.d_loss, self.g_loss = adversarial(hyper.loss)
         self.generator = Generator(config).to(device)
         self.discriminator = Discriminator(config).to(device)
@@ -66,7 +73,7 @@ class GANRecipe:
         self.generator_ema = averaged_copy(self.generator) if hyper.ema else None
         self.opt_g = adam(self.generator.parameters(), hyper.lr, hyper.beta1, hyper.beta2, device)
         self.opt_d = adam(self.discriminator.parameters(), hyper.lr, hyper.beta1, hyper.beta2, device)
-        self.autocast = autocast
+        self.autocast = autocast(precision, device)
         # Its own RNG for noise and penalty mixing, saved in checkpoints for exact resume.
         self.rng = torch.Generator(device=device).manual_seed(seed)
         self.fixed_z, self.fixed_labels = self._fixed_inputs(seed)
@@ -109,7 +116,7 @@ class GANRecipe:
 
     def before_checkpoint(self) -> None:
         """The average's batch-norm statistics, estimated for its own weights (see
-        recipes.common.update_average) before the grid and the checkpoint use it."""
+        translate.training.optim.update_average) before the grid and the checkpoint use it."""
         if self.generator_ema is not None:
             estimate_batch_norm(self.generator_ema, self._noise_inputs, AVERAGE_BN_BATCHES)
 
@@ -125,12 +132,13 @@ class GANRecipe:
         """Images from the fixed inputs by the generator that ships (the average if any),
         in eval mode (batch norm uses running statistics)."""
         generator = self.generator if self.generator_ema is None else self.generator_ema
+        was_training = generator.training
         generator.eval()
         try:
             z, labels = self.fixed_z.to(self.device), self._labels(self.fixed_labels.to(self.device))
             return generator(z, labels).float(), 10 if self.config.n_classes else 8
         finally:
-            self.generator.train()
+            generator.train(was_training)
 
     def on_epoch_end(self, epoch: int) -> None:
         """Nothing to schedule: DCGAN trains at a constant learning rate."""

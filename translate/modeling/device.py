@@ -1,4 +1,4 @@
-"""Numeric precision of the networks' forward passes: fp32, or bf16 autocast.
+"""Where and in what precision the networks run: the CPU or CUDA, fp32 or bf16 autocast.
 
 bf16 autocast runs convolutions and matrix products in bfloat16 while losses, norms and
 the optimiser's master weights stay in fp32 (autocast's own op lists decide), so no loss
@@ -17,6 +17,17 @@ import torch
 from translate.errors import ConfigError
 
 PRECISIONS = ("auto", "fp32", "bf16")
+
+
+def select_device(gpu: bool, cpu_hint: str = "") -> torch.device:
+    """CUDA when asked for and present; a clear error when asked for and absent (``cpu_hint``
+    adds what to run on the CPU instead)."""
+    if not gpu:
+        return torch.device("cpu")
+    if not torch.cuda.is_available():
+        raise ConfigError(f"--gpu was given but PyTorch sees no CUDA device: drop --gpu to run on the CPU{cpu_hint}")
+    torch.backends.cudnn.benchmark = True
+    return torch.device("cuda")
 
 
 def cpu_has_native_bf16() -> bool:
@@ -43,3 +54,15 @@ def autocast(precision: str, device: torch.device) -> AbstractContextManager:
     if precision == "fp32":
         return nullcontext()
     raise ConfigError(f"precision must be resolved to fp32 or bf16 first, got {precision!r}")
+
+
+def run_precision(requested: str | None, recorded: str | None, device: torch.device, resumed: bool) -> str:
+    """The precision a training run uses: the flag's; else on --resume the run's own (runs from
+    before --precision trained in bf16 on CUDA, fp32 on the CPU); else ``auto``."""
+    if requested is not None:
+        return resolve_precision(requested, device)
+    if recorded is not None:
+        return recorded
+    if resumed:
+        return "bf16" if device.type == "cuda" else "fp32"
+    return resolve_precision("auto", device)

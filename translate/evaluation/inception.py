@@ -1,4 +1,4 @@
-"""FID, KID and conditional accuracy.
+"""Inception features for FID and KID, and their cache.
 
 Features are TensorFlow's ``inception-2015-12-05`` pool3 activations (2048-d), the
 network FID and KID are defined with. Images are scored as they would be saved:
@@ -29,11 +29,10 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
 
-from translate.classifier import accuracy
 from translate.errors import ConfigError
-from translate.evaluation.judge_net import Classifier
 from translate.io.fileio import atomic_write, file_sha256
-from translate.training.data import resolve_data_root, to_unit_range
+from translate.modeling.pixels import to_pixels, to_unit
+from translate.training.data import resolve_data_root
 
 WEIGHTS_ENV = "TRANSLATE_FID_WEIGHTS"
 CACHE_ENV = "TRANSLATE_CACHE"
@@ -75,7 +74,7 @@ def _to_inception_input(images: torch.Tensor) -> torch.Tensor:
     """[-1, 1] N x C x H x W (C = 1 or 3) to 0..255 float N x 3 x 299 x 299; see the module docstring."""
     if images.ndim != 4 or images.shape[1] not in (1, 3):
         raise ConfigError(f"images must be N x 1 x H x W or N x 3 x H x W, got shape {tuple(images.shape)}")
-    x = images.float().add(1.0).mul(127.5).round().clamp(0, 255)
+    x = to_pixels(images).permute(0, 3, 1, 2).float()
     if x.shape[1] == 1:
         x = x.expand(-1, 3, -1, -1)
     x = F.interpolate(x, size=(INCEPTION_SIZE, INCEPTION_SIZE), mode="bicubic", align_corners=False, antialias=True)
@@ -184,7 +183,7 @@ def image_features(
 
     def flush() -> None:
         if batch:
-            chunks.append(extractor(to_unit_range(torch.from_numpy(np.stack(batch)).permute(0, 3, 1, 2)), len(batch)))
+            chunks.append(extractor(to_unit(np.stack(batch)), len(batch)))
             batch.clear()
 
     with tqdm(unit="img", disable=not progress, file=sys.stderr) as bar:
@@ -239,77 +238,3 @@ def cached_features(
     feats = extractor(images, batch_size, progress)
     _save_npy(path, feats)
     return feats
-
-
-def _sqrt_psd(matrix: np.ndarray) -> np.ndarray:
-    values, vectors = np.linalg.eigh(matrix)
-    return (vectors * np.sqrt(np.clip(values, 0.0, None))) @ vectors.T
-
-
-def fid_from_stats(mu_a: np.ndarray, sigma_a: np.ndarray, mu_b: np.ndarray, sigma_b: np.ndarray) -> float:
-    """Fréchet distance ``|mu_a - mu_b|^2 + tr(S_a + S_b - 2 (S_a S_b)^(1/2))`` between two Gaussians.
-
-    ``tr (S_a S_b)^(1/2)`` is the sum of square roots of the eigenvalues of the symmetric
-    PSD matrix ``S_a^(1/2) S_b S_a^(1/2)``, which has the same spectrum as ``S_a S_b`` but
-    needs no non-symmetric square root (and no scipy).
-    """
-    root_a = _sqrt_psd(np.asarray(sigma_a, dtype=np.float64))
-    middle = root_a @ np.asarray(sigma_b, dtype=np.float64) @ root_a
-    tr_covmean = np.sqrt(np.clip(np.linalg.eigvalsh((middle + middle.T) / 2), 0.0, None)).sum()
-    diff = np.asarray(mu_a, dtype=np.float64) - np.asarray(mu_b, dtype=np.float64)
-    return float(diff @ diff + np.trace(sigma_a) + np.trace(sigma_b) - 2.0 * tr_covmean)
-
-
-def fid(feats_a: np.ndarray, feats_b: np.ndarray) -> float:
-    """FID between two feature sets (rows are samples; unbiased covariance, as pytorch-fid)."""
-    a, b = np.asarray(feats_a, dtype=np.float64), np.asarray(feats_b, dtype=np.float64)
-    if len(a) < 2 or len(b) < 2:
-        raise ConfigError("FID needs at least 2 samples in each set")
-    return fid_from_stats(a.mean(0), np.cov(a, rowvar=False), b.mean(0), np.cov(b, rowvar=False))
-
-
-def kid(
-    feats_a: np.ndarray, feats_b: np.ndarray, subsets: int = 100, subset_size: int = 1000, seed: int = 0
-) -> tuple[float, float]:
-    """Kernel Inception Distance: mean and std of the unbiased MMD² over random subsets.
-
-    Kernel ``k(x, y) = (x·y / d + 1)^3`` (Bińkowski et al., 2018); each subset draws
-    ``subset_size`` rows without replacement from each set, clipped to the smaller set.
-    """
-    a, b = np.asarray(feats_a, dtype=np.float64), np.asarray(feats_b, dtype=np.float64)
-    m = min(len(a), len(b), subset_size)
-    if m < 2:
-        raise ConfigError("KID needs at least 2 samples in each set")
-    dim = a.shape[1]
-    rng = np.random.default_rng(seed)
-    mmds = np.empty(subsets)
-    for s in range(subsets):
-        x = a[rng.choice(len(a), m, replace=False)]
-        y = b[rng.choice(len(b), m, replace=False)]
-        k_xx = (x @ x.T / dim + 1) ** 3
-        k_yy = (y @ y.T / dim + 1) ** 3
-        k_xy = (x @ y.T / dim + 1) ** 3
-        within = (k_xx.sum() - np.trace(k_xx) + k_yy.sum() - np.trace(k_yy)) / (m * (m - 1))
-        mmds[s] = within - 2.0 * k_xy.mean()
-    return float(mmds.mean()), float(mmds.std())
-
-
-def conditional_accuracy(
-    classifier: Classifier, images: torch.Tensor, labels: torch.Tensor, batch_size: int = 500
-) -> float:
-    """Share of generated images whose classifier-predicted label equals the requested one.
-
-    Images of another size than the classifier's are resized to it (bilinear, antialiased),
-    and RGB images are averaged to grey for a grey classifier.
-    """
-    if len(images) != len(labels) or len(labels) == 0:
-        raise ConfigError("conditional accuracy needs one requested label per generated image")
-    config = classifier.config
-    if images.shape[1] != config.channels:
-        if config.channels != 1:
-            raise ConfigError(f"the classifier takes {config.channels}-channel images, got {images.shape[1]}")
-        images = images.mean(dim=1, keepdim=True)
-    if images.shape[-2:] != (config.image_size, config.image_size):
-        size = (config.image_size, config.image_size)
-        images = F.interpolate(images, size=size, mode="bilinear", align_corners=False, antialias=True)
-    return accuracy(classifier, images, labels, batch_size)

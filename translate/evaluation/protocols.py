@@ -1,0 +1,254 @@
+"""The scoring protocols, each a function that returns the scores and the protocol it used:
+
+- generated images against the MNIST test split (FID, KID, and for conditional models the
+  conditional accuracy): :func:`score_generated_digits`;
+- a translator's two directions, each domain's test set translated against the real test
+  set of the other domain (the CycleGAN and CUT papers' protocol): :class:`TranslationScorer`;
+- two folders of images (clean-fid's ``compute_fid(dir1, dir2)``): :func:`score_folders`.
+
+Families call the first two; ``translate.evaluate --folders`` the third.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from translate.errors import ConfigError, DataError
+from translate.evaluation.inception import (
+    FEATURE_LAYER,
+    RESIZE_PROTOCOL,
+    InceptionFeatures,
+    cached_features,
+    image_features,
+)
+from translate.evaluation.judge import DEFAULT_CLASSIFIER, conditional_accuracy, load_classifier
+from translate.evaluation.scores import fid, kid
+from translate.io.images import list_images, read_image
+from translate.modeling.inference import translate_image
+from translate.modeling.pixels import to_unit
+from translate.training.data import load_mnist
+from translate.training.domains import domain_files, find_domains
+
+KID_SUBSETS = 100
+KID_SUBSET_SIZE = 1000
+# FID-50k, the largest count the literature uses; about 0.2 GB of 28 px digits and 0.8 GB of
+# float64 Inception features, all held at once.
+MAX_GENERATED = 50_000
+
+
+@dataclass(frozen=True)
+class EvaluationRequest:
+    """How to score: counts, where the data and networks are, and on what device."""
+
+    data_root: Path
+    device: torch.device = torch.device("cpu")
+    n: int = 10_000  # generated images (sample families)
+    real_n: int | None = None  # score against only the first real images
+    fid_weights: str | None = None
+    classifier: str | None = None
+    batch_size: int = 50
+    seed: int = 0
+    cache_dir: str | None = None
+    progress: bool = False
+
+    def validate(self) -> None:
+        if self.n < 2 or (self.real_n is not None and self.real_n < 2):
+            raise ConfigError("--n and --real-n must be at least 2: FID needs a covariance")
+        if self.n > MAX_GENERATED:
+            raise ConfigError(
+                f"--n {self.n} is more than {MAX_GENERATED:,} generated images, which are all held in memory at "
+                "once: use a smaller --n (10000 is the customary count)"
+            )
+        if self.batch_size < 1:
+            raise ConfigError(f"--batch-size must be at least 1, got {self.batch_size}")
+
+    def extractor(self) -> InceptionFeatures:
+        return InceptionFeatures(self.fid_weights, self.device, self.data_root)
+
+
+def network_protocol(extractor: InceptionFeatures) -> dict[str, str]:
+    """How every protocol here turns images into features and features into FID."""
+    return {
+        "inception_input": RESIZE_PROTOCOL,
+        "feature_layer": FEATURE_LAYER,
+        "weights": extractor.weights_name,
+        "fid": "Frechet distance of Gaussians with unbiased covariances, float64",
+        "device": str(extractor.device),
+    }
+
+
+def _kid_protocol(subset: int, seed: int) -> str:
+    return (f"unbiased MMD^2, kernel (x.y/2048 + 1)^3, {KID_SUBSETS} subsets of {subset}, mean and std over "
+            f"subsets, seed {seed}")
+
+
+# -- generated digits against MNIST ---------------------------------------------------------
+def real_digits(data_root: Path, size: int, limit: int | None = None) -> tuple[torch.Tensor, str]:
+    """The first ``limit`` (default all) MNIST test images in [-1, 1] at the generator's size,
+    and how they were resized."""
+    images = to_unit(load_mnist(data_root, "test")[0][:limit, :, :, None])
+    if size == images.shape[-1]:
+        return images, "none (28 px, the model's size)"
+    images = F.interpolate(images, size=(size, size), mode="bilinear", align_corners=False, antialias=True)
+    return images, f"28 px to the model's {size} px: F.interpolate(bilinear, align_corners=False, antialias=True)"
+
+
+def score_generated_digits(
+    generated: torch.Tensor, labels: torch.Tensor | None, n_classes: int, request: EvaluationRequest,
+    latent: str,
+) -> dict[str, Any]:
+    """FID and KID of ``generated`` (in [-1, 1]) against the MNIST test split, and for a
+    conditional model (``labels`` given) the share the judge reads as the requested label."""
+    classifier = None
+    if labels is not None:
+        classifier = load_classifier(request.classifier).to(request.device)
+        if classifier.config.n_classes != n_classes:
+            raise ConfigError(
+                f"the model has {n_classes} classes but the classifier {classifier.config.n_classes}: "
+                "conditional accuracy needs a classifier for the same labels (--classifier DIR)"
+            )
+    extractor = request.extractor()
+    size = generated.shape[-1]
+    real, real_resize = real_digits(request.data_root, size, request.real_n)
+    real_feats = cached_features(extractor, real, f"mnist-test-{size}px", request.cache_dir, request.batch_size,
+                                 request.progress)
+    fake_feats = extractor(generated, request.batch_size, request.progress)
+    kid_mean, kid_std = kid(real_feats, fake_feats, KID_SUBSETS, KID_SUBSET_SIZE, request.seed)
+    result: dict[str, Any] = {"fid": fid(real_feats, fake_feats), "kid_mean": kid_mean, "kid_std": kid_std}
+    protocol: dict[str, Any] = {
+        "real_set": f"MNIST test split, first {len(real)} images" if request.real_n else "MNIST test split",
+        "real_images": len(real),
+        "real_resize": real_resize,
+        "generated_images": len(generated),
+        "latent": latent,
+        "kid": _kid_protocol(min(KID_SUBSET_SIZE, len(real), len(generated)), request.seed),
+        **network_protocol(extractor),
+    }
+    if classifier is not None:
+        result["conditional_accuracy"] = conditional_accuracy(classifier, generated, labels)
+        protocol["labels"] = f"balanced: n/{n_classes} per class (sample i asks for label i % {n_classes})"
+        protocol["classifier"] = str(request.classifier or DEFAULT_CLASSIFIER)
+        if size != classifier.config.image_size:
+            protocol["classifier_input"] = (
+                f"generated {size} px images resized to {classifier.config.image_size} px: "
+                "F.interpolate(bilinear, align_corners=False, antialias=True)"
+            )
+    result["protocol"] = protocol
+    return result
+
+
+# -- a translator on two domains' test sets ---------------------------------------------------
+def _real_features(
+    extractor: InceptionFeatures, images: list[np.ndarray], batch_size: int, name: str, cache_dir: str | None
+) -> np.ndarray:
+    """Inception features of a real test set; a same-sized set goes through the cache."""
+    if len({image.shape for image in images}) != 1:
+        return image_features(extractor, images, batch_size)
+    return cached_features(extractor, to_unit(np.stack(images)), name, cache_dir, batch_size)
+
+
+class TranslationScorer:
+    """Scores a translator's generators on the two domains' test sets, translated at full size.
+
+    It reads the test sets and the real sets' features once, so a training run can score its
+    live generators every few epochs (``--eval-every``).
+    """
+
+    def __init__(self, domains: tuple[str, str], channels: int, request: EvaluationRequest):
+        domain_a, domain_b = domains
+        folders = find_domains(request.data_root, domain_a, domain_b)
+        if folders.test_a is None or folders.test_b is None:
+            pair = request.data_root / f"{domain_a}2{domain_b}"
+            raise DataError(f"scoring needs test images: {pair}/testA and {pair}/testB were not found")
+        self.names = {"AtoB": (domain_a, domain_b), "BtoA": (domain_b, domain_a)}
+        tests = {domain_a: domain_files(folders.test_a), domain_b: domain_files(folders.test_b)}
+        self.real = {name: [read_image(f, channels) for f in files] for name, files in tests.items()}
+        self.request = request
+        self.extractor = request.extractor()
+        self.real_features = {
+            name: _real_features(self.extractor, images, request.batch_size, f"{name}-test", request.cache_dir)
+            for name, images in self.real.items()
+        }
+
+    def score(self, generators: dict[str, nn.Module]) -> dict[str, Any]:
+        """Scores keyed ``"<source>_to_<target>"`` for each direction given (``AtoB``, ``BtoA``),
+        and the protocol; the generators run in eval mode and fp32, and are left as they were."""
+        scores: dict[str, Any] = {}
+        request = self.request
+        for direction, generator in generators.items():
+            source, target = self.names[direction]
+            was_training = generator.training
+            generator.eval()
+            try:
+                translated = [translate_image(generator, image, request.device) for image in self.real[source]]
+            finally:
+                generator.train(was_training)
+            fake_feats = image_features(self.extractor, translated, request.batch_size)
+            real_feats = self.real_features[target]
+            kid_mean, kid_std = kid(real_feats, fake_feats, KID_SUBSETS, KID_SUBSET_SIZE, request.seed)
+            scores[f"{source}_to_{target}"] = {
+                "direction": direction,
+                "fid": fid(real_feats, fake_feats),
+                "kid_mean": kid_mean,
+                "kid_std": kid_std,
+                "translated": f"{len(translated)} {source} test images",
+                "real": f"{len(self.real[target])} {target} test images",
+            }
+        scores["protocol"] = {
+            "pairs": "each domain's test set translated at full size in fp32 (reflect-padded to a multiple of 4, "
+            "cropped back), against the real test set of the other domain",
+            "kid": _kid_protocol(KID_SUBSET_SIZE, request.seed) + " (clipped to the smaller set)",
+            **network_protocol(self.extractor),
+        }
+        return scores
+
+
+# -- two folders ---------------------------------------------------------------------------
+def _readable_images(folder: Path, skipped: list[str]) -> Iterator[np.ndarray]:
+    """The RGB images below ``folder`` in file-name order; files that do not decode are named on
+    stderr and in ``skipped``."""
+    for path in list_images(folder):
+        try:
+            yield read_image(path)
+        except DataError as exc:
+            print(f"skipping {exc}", file=sys.stderr)
+            skipped.append(str(path))
+
+
+def score_folders(folders: tuple[Path, Path], request: EvaluationRequest) -> dict[str, Any]:
+    """FID and KID between the images of two folders (clean-fid's ``compute_fid(dir1, dir2)``)."""
+    for folder in folders:
+        if not folder.is_dir():
+            raise DataError(f"--folders: {folder} is not a folder: name two folders of images")
+    extractor = request.extractor()
+    feats, counts, skipped = [], [], []
+    for folder in folders:
+        feats.append(image_features(extractor, _readable_images(folder, skipped), request.batch_size,
+                                    request.progress))
+        counts.append(len(feats[-1]))
+        if counts[-1] < 2:
+            raise DataError(f"--folders: {folder} holds {counts[-1]} readable image(s); FID needs at least 2")
+    kid_mean, kid_std = kid(feats[0], feats[1], KID_SUBSETS, KID_SUBSET_SIZE, request.seed)
+    return {
+        "folders": [str(f) for f in folders],
+        "fid": fid(*feats),
+        "kid_mean": kid_mean,
+        "kid_std": kid_std,
+        "protocol": {
+            "images": counts,
+            "skipped_files": skipped,
+            "image_input": "every PNG, JPEG, WebP, BMP or TIFF below each folder, decoded upright to RGB, "
+            "each at its own size",
+            "kid": _kid_protocol(min(KID_SUBSET_SIZE, *counts), request.seed),
+            **network_protocol(extractor),
+        },
+    }

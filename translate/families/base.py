@@ -1,0 +1,110 @@
+"""What a model family supplies, so that every command looks it up instead of branching
+on its name (see :mod:`translate.families`).
+
+A family owns its networks, its configs (the architecture a checkpoint's ``model`` key
+rebuilds, and the training settings under its ``train`` key), how a run of it is built
+from those, how its generator is loaded, how it is exported to ONNX and how it is scored.
+The functions that read an ``argparse`` namespace are the command line's edge: they turn
+flags into the typed configs that everything else takes.
+"""
+
+from __future__ import annotations
+
+import argparse
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import torch
+from torch import nn
+
+from translate.config import ConfigBase
+from translate.errors import ConfigError
+
+if TYPE_CHECKING:
+    from translate.evaluation.protocols import EvaluationRequest
+    from translate.onnx_export import ExportPlan
+    from translate.training.checkpoint import Checkpoint
+    from translate.training.trainer import Trainer
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """A training run's settings that come from the command line on every start, resumed or
+    not: where, how long, on what, and how faults are handled."""
+
+    out: Path
+    data: str | None = None
+    epochs: int | None = None  # None: the family's default (or on --resume, the run's own)
+    max_steps: int | None = None
+    resume: bool = False
+    gpu: bool = False
+    workers: int = 0
+    save_every_steps: int | None = None
+    log_every: int = 50
+    skip_nonfinite: bool = False
+    precision: str | None = None  # None: auto (or on --resume, the run's own)
+    download: bool = False  # fetch a missing dataset
+    fid_weights: str | None = None  # the FID network, for families that score during training
+
+
+class Family(ABC):
+    """One model family: subclass it in a module of ``translate.families`` and list an
+    instance in the module's ``FAMILIES``."""
+
+    name: str  # the command-line and checkpoint name, e.g. "cyclegan"
+    summary: str  # one line for --help
+    task: str  # "sample" (codes to images) or "translate" (images to images)
+    directions: tuple[str, ...] = ()  # the generators a translate family holds, e.g. ("AtoB", "BtoA")
+    presets: dict[str, dict[str, Any]] = {}  # named defaults for its training flags
+
+    # -- command line (the edge: namespaces in, typed configs out) --------------------
+    @abstractmethod
+    def add_train_options(self, parser: argparse.ArgumentParser) -> None:
+        """The family's own ``train`` flags (architecture, data, optimisation)."""
+
+    @abstractmethod
+    def new_settings(self, args: argparse.Namespace) -> tuple[ConfigBase, ConfigBase]:
+        """(model config, train config) of a new run, from the flags."""
+
+    @abstractmethod
+    def resumed_settings(self, checkpoint: Checkpoint, args: argparse.Namespace) -> tuple[ConfigBase, ConfigBase]:
+        """(model config, train config) recorded in ``checkpoint``, with what the flags may change on --resume."""
+
+    # -- library ----------------------------------------------------------------------
+    @abstractmethod
+    def train(self, model: ConfigBase, settings: ConfigBase, run: RunOptions,
+              checkpoint: Checkpoint | None = None) -> Trainer:
+        """Build the run (data, recipe, trainer), continue ``checkpoint`` if given, and train it."""
+
+    @abstractmethod
+    def load_generator(self, checkpoint: Checkpoint, direction: str | None = None) -> tuple[nn.Module, ConfigBase]:
+        """The generator the family ships (in eval mode), and its model config."""
+
+    @abstractmethod
+    def export_plan(self, checkpoint: Checkpoint, direction: str | None = None) -> ExportPlan:
+        """What ``translate.export`` writes for this family, and the inputs it checks it on."""
+
+    @abstractmethod
+    def evaluate(self, checkpoint: Checkpoint, request: EvaluationRequest) -> dict[str, Any]:
+        """Scores of a checkpoint under the family's protocol, with the protocol stated."""
+
+    def sample(self, checkpoint: Checkpoint, n: int, label: int | None, seed: int,
+               device: torch.device) -> tuple[torch.Tensor, int]:
+        """``n`` images in [-1, 1] and a row length for a grid (sample families only)."""
+        raise ConfigError(f"{checkpoint.path} is a {self.name} model, which translates images rather than drawing "
+                          "them: use python -m translate.apply")
+
+    def check_direction(self, direction: str | None, checkpoint: Checkpoint) -> str | None:
+        """``direction`` if this family has it (the first by default); an error otherwise."""
+        if not self.directions:
+            if direction is not None:
+                raise ConfigError(f"--direction applies to translation models; {checkpoint.path} is a "
+                                  f"{self.name} checkpoint")
+            return None
+        if direction is None:
+            return self.directions[0]
+        if direction not in self.directions:
+            raise ConfigError(f"unknown direction {direction!r}: choose one of {', '.join(self.directions)}")
+        return direction

@@ -1,0 +1,282 @@
+"""The CycleGAN family: its flags and presets, configs, training run (data, distribution,
+evaluation during training), generator loading, ONNX export and scoring (networks in
+:mod:`.nets`, the step in :mod:`.recipe`)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from translate.config import ConfigBase
+from translate.errors import ConfigError, DataError
+from translate.evaluation.protocols import EvaluationRequest, TranslationScorer
+from translate.families.base import Family, RunOptions
+from translate.families.cyclegan.nets import DIRECTIONS, GENERATOR_NAMES, CycleGANConfig, ResnetGenerator
+from translate.families.cyclegan.recipe import CycleGANHyper, CycleGANRecipe
+from translate.io.download import download_cyclegan_dataset
+from translate.io.fileio import read_json_if_exists, write_json
+from translate.modeling.device import run_precision, select_device
+from translate.modeling.inference import MIN_SIZE, PAD_MULTIPLE
+from translate.modeling.losses import LOSS_NAMES
+from translate.onnx_contract import ModelInfo
+from translate.onnx_export import ExportPlan
+from translate.training import distributed
+from translate.training.checkpoint import Checkpoint, load_weights, model_config, train_config, write_model_folder
+from translate.training.data import resolve_data_root
+from translate.training.domains import (
+    DomainFolders,
+    UnpairedImages,
+    UnpairedSource,
+    check_sizes,
+    domain_files,
+    find_domains,
+    fixed_images,
+)
+from translate.training.optim import check_seed
+from translate.training.trainer import Evaluator, RunSpec, Trainer
+
+GRID_IMAGES = 4  # fixed test images per domain in a sample grid
+REFERENCE_EPOCHS = (100, 100)  # epochs at the full learning rate, then of linear decay to zero
+CPU_HINT = "; without a GPU, --preset cpu trains a smaller model in hours (see the README)"
+
+
+@dataclass
+class CycleGANTrainConfig(ConfigBase):
+    """What a CycleGAN checkpoint records about its training (``config.json``'s ``train``)."""
+
+    domains: list[str]
+    load_size: int
+    batch_size: int
+    seed: int
+    hyper: CycleGANHyper
+    world_size: int = 1
+    precision: str | None = None  # fp32 or bf16; None in runs from before --precision
+    compile: bool = False
+    eval_every: int | None = None  # epochs between FID/KID scores on the test sets
+    preset: str | None = None  # the named recipe the run started from, if any
+
+    def validate(self) -> None:
+        if len(self.domains) != 2 or not all(self.domains):
+            raise ConfigError(f"domains must be two names, got {self.domains}")
+        if self.load_size < 1 or self.batch_size < 1 or self.world_size < 1:
+            raise ConfigError("--load-size, --batch-size and the number of processes must be positive")
+        if self.eval_every is not None and self.eval_every < 1:
+            raise ConfigError(f"--eval-every must be at least 1, got {self.eval_every}")
+        check_seed(self.seed)
+
+
+class CycleGANFamily(Family):
+    name = "cyclegan"
+    summary = "unpaired translation between two domains"
+    task = "translate"
+    directions = DIRECTIONS
+    # Named recipes: defaults for the flags, under whatever flags the user gives. "cpu" was
+    # chosen by measurement on a 2-core CPU (models/cyclegan-horse2zebra/README.md).
+    presets = {
+        "cpu": {"ngf": 32, "n_blocks": 9, "load_size": 256, "crop_size": 128, "lambda_identity": 0.5,
+                "epochs": 25, "epochs_decay": 25, "precision": "auto", "compile": True, "eval_every": 5},
+    }
+
+    # -- command line --------------------------------------------------------------------
+    def add_train_options(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--download", action="store_true",
+                            help="fetch the CycleGAN paper's A2B dataset (e.g. horse2zebra) into --data if missing")
+        parser.add_argument("--preset", choices=sorted(self.presets),
+                            help="a recipe's defaults under the flags given: 'cpu' trains in hours on a CPU")
+        data = parser.add_argument_group("data")
+        data.add_argument("--domains", nargs=2, metavar=("A", "B"),
+                          help="<data>/A2B/{trainA,trainB} or <data>/A/ and <data>/B/ (e.g. horse zebra)")
+        data.add_argument("--load-size", type=int, default=286, help="resize to this square before cropping")
+        data.add_argument("--crop-size", type=int, default=256, help="random crop (the training image size)")
+        data.add_argument("--channels", type=int, choices=(1, 3), default=3, help="3: RGB (default); 1: grey")
+        model = parser.add_argument_group("model")
+        model.add_argument("--ngf", type=int, default=64)
+        model.add_argument("--ndf", type=int, default=64)
+        model.add_argument("--n-blocks", type=int, default=9, help="residual blocks: 9 for 256 px, 6 for 128 px")
+        model.add_argument("--n-layers", type=int, default=3, help="PatchGAN depth (3: 70x70 patches)")
+        model.add_argument("--norm", default="instance")
+        model.add_argument("--upsample", choices=("transpose", "resize"), default="transpose")
+        optim = parser.add_argument_group("optimisation")
+        optim.add_argument("--loss", default="lsgan", help=f"one of {', '.join(LOSS_NAMES)}")
+        optim.add_argument("--lambda-cycle", type=float, default=10.0, help="weight of the cycle-consistency L1")
+        optim.add_argument("--lambda-identity", type=float, default=0.5, help="identity L1, times --lambda-cycle")
+        optim.add_argument("--pool-size", type=int, default=50, help="generated-image history per domain")
+        optim.add_argument("--batch-size", type=int, default=1, help="images per process and step")
+        optim.add_argument("--lr", type=float, default=2e-4)
+        optim.add_argument("--beta1", type=float, default=0.5)
+        optim.add_argument("--beta2", type=float, default=0.999)
+        optim.add_argument("--epochs-decay", type=int,
+                           help=f"epochs of linear decay to zero after --epochs (default {REFERENCE_EPOCHS[1]})")
+        optim.add_argument("--gp-weight", type=float, default=10.0, help="gradient penalty lambda for wgan-gp")
+        run = parser.add_argument_group("speed and evaluation")
+        run.add_argument("--compile", action=argparse.BooleanOptionalAction,
+                         help="torch.compile the networks: a minute or more of compiling, then faster steps "
+                         "(on --resume the run's own)")
+        run.add_argument("--eval-every", type=int, metavar="EPOCHS",
+                         help="score FID and KID on the test sets every N epochs and after the last; keep the "
+                         "best generators in RUN/best (on --resume the run's own)")
+
+    def new_settings(self, args: argparse.Namespace) -> tuple[CycleGANConfig, CycleGANTrainConfig]:
+        if not args.domains:
+            raise ConfigError("name the two domains: --domains A B (e.g. --domains horse zebra)")
+        domain_a, domain_b = args.domains
+        model = CycleGANConfig(channels=args.channels, ngf=args.ngf, ndf=args.ndf, n_blocks=args.n_blocks,
+                               n_layers=args.n_layers, norm=args.norm, upsample=args.upsample,
+                               image_size=args.crop_size, domain_a=domain_a, domain_b=domain_b)
+        model.validate()
+        check_sizes(args.load_size, args.crop_size)
+        epochs, decay = REFERENCE_EPOCHS
+        hyper = CycleGANHyper(loss=args.loss, lambda_cycle=args.lambda_cycle, lambda_identity=args.lambda_identity,
+                              pool_size=args.pool_size, lr=args.lr, beta1=args.beta1, beta2=args.beta2,
+                              epochs=args.epochs or epochs,
+                              epochs_decay=decay if args.epochs_decay is None else args.epochs_decay,
+                              gp_weight=args.gp_weight)
+        hyper.validate()
+        settings = CycleGANTrainConfig(domains=[domain_a, domain_b], load_size=args.load_size,
+                                       batch_size=args.batch_size, seed=args.seed, hyper=hyper,
+                                       compile=bool(args.compile), eval_every=args.eval_every, preset=args.preset)
+        settings.validate()
+        return model, settings
+
+    def resumed_settings(self, checkpoint: Checkpoint, args: argparse.Namespace) -> tuple[CycleGANConfig,
+                                                                                          CycleGANTrainConfig]:
+        model = model_config(checkpoint, CycleGANConfig)
+        settings = train_config(checkpoint, CycleGANTrainConfig)
+        if args.domains and list(args.domains) != settings.domains:
+            raise ConfigError(f"--domains {' '.join(args.domains)} differ from the run's {' '.join(settings.domains)}")
+        hyper = settings.hyper
+        hyper.epochs = args.epochs or hyper.epochs
+        hyper.epochs_decay = hyper.epochs_decay if args.epochs_decay is None else args.epochs_decay
+        hyper.validate()
+        if args.compile is not None:
+            settings.compile = args.compile
+        if args.eval_every is not None:
+            settings.eval_every = args.eval_every
+        settings.validate()
+        return model, settings
+
+    # -- training ------------------------------------------------------------------------
+    def train(self, model: CycleGANConfig, settings: CycleGANTrainConfig, run: RunOptions,
+              checkpoint: Checkpoint | None = None) -> Trainer:
+        folders = _domain_folders(resolve_data_root(run.data), settings.domains, run.download)
+        if folders.note:
+            print(f"note: {folders.note}", file=sys.stderr)
+        size = model.image_size
+        dataset = UnpairedImages(domain_files(folders.train_a), domain_files(folders.train_b), settings.load_size,
+                                 size, settings.seed, model.channels)
+        fixed = tuple(fixed_images(test or train, GRID_IMAGES, size, model.channels)
+                      for test, train in ((folders.test_a, folders.train_a), (folders.test_b, folders.train_b)))
+        context = distributed.setup(select_device(run.gpu, CPU_HINT))
+        try:
+            if checkpoint is not None and settings.world_size != context.world_size:
+                raise ConfigError(f"this run was trained on {settings.world_size} processes: resume it on as many "
+                                  f"(torchrun --nproc_per_node {settings.world_size})")
+            settings.world_size = context.world_size
+            settings.precision = run_precision(run.precision, settings.precision, context.device,
+                                               checkpoint is not None)
+            source = UnpairedSource(dataset, settings.batch_size, settings.seed, run.workers,
+                                    context.device.type == "cuda", context.rank, context.world_size)
+            torch.manual_seed(settings.seed)
+            recipe = CycleGANRecipe(model, settings.hyper, context, fixed, settings.seed, compile=settings.compile,
+                                    skip_nonfinite=run.skip_nonfinite, precision=settings.precision)
+            hyper = settings.hyper
+            spec = RunSpec(run_dir=run.out, family=self.name, model_config=model.to_dict(),
+                           train_config=settings.to_dict(), epochs=hyper.epochs + hyper.epochs_decay,
+                           max_steps=run.max_steps, save_every_steps=run.save_every_steps, log_every=run.log_every,
+                           eval_every=settings.eval_every)
+            evaluator = None
+            if settings.eval_every and context.rank == 0:
+                request = EvaluationRequest(resolve_data_root(run.data), context.device, fid_weights=run.fid_weights)
+                evaluator = _best_keeping_evaluator(model, recipe, request, run.out / "best")
+            trainer = Trainer(spec, recipe, source, context, evaluator)
+            if checkpoint is not None:
+                trainer.resume(checkpoint)
+            trainer.fit()
+            return trainer
+        finally:
+            distributed.shutdown(context)
+
+    # -- a trained model -----------------------------------------------------------------
+    def load_generator(self, checkpoint: Checkpoint, direction: str | None = None) -> tuple[nn.Module,
+                                                                                           CycleGANConfig]:
+        """One generator (``AtoB`` by default, or ``BtoA``) in eval mode, with its config."""
+        direction = self.check_direction(direction, checkpoint)
+        config = model_config(checkpoint, CycleGANConfig)
+        generator = ResnetGenerator(config)
+        load_weights(generator, checkpoint, GENERATOR_NAMES[direction])
+        return generator.eval(), config
+
+    def export_plan(self, checkpoint: Checkpoint, direction: str | None = None) -> ExportPlan:
+        direction = self.check_direction(direction, checkpoint)
+        generator, config = self.load_generator(checkpoint, direction)
+        source, target = (config.domain_a, config.domain_b) if direction == "AtoB" else (config.domain_b,
+                                                                                          config.domain_a)
+        gen = torch.Generator().manual_seed(1234)
+        # 256 square, a non-square batch of 2, and 75 x 101 after padding to 76 x 104.
+        shapes = [(1, 256, 256), (2, 128, 192), (1, 76, 104)]
+        check_inputs = [(torch.rand(n, config.channels, h, w, generator=gen) * 2 - 1,) for n, h, w in shapes]
+        info = ModelInfo(
+            family=self.name, task=self.task, channels=config.channels, pad_multiple=PAD_MULTIPLE,
+            min_size=MIN_SIZE, image_size=config.image_size, direction=direction, source_domain=source,
+            target_domain=target,
+            extra={"padding": "reflect, split evenly between the sides; crop the output back to the input size"},
+        )
+        return ExportPlan(
+            module=generator,
+            input_names=["image"],
+            output_names=["translated"],
+            dynamic_axes={name: {0: "batch", 2: "height", 3: "width"} for name in ("image", "translated")},
+            check_inputs=check_inputs,
+            info=info,
+        )
+
+    def evaluate(self, checkpoint: Checkpoint, request: EvaluationRequest) -> dict[str, Any]:
+        request.validate()
+        generators, config = {}, None
+        for direction in self.directions:
+            generator, config = self.load_generator(checkpoint, direction)
+            generators[direction] = generator.to(request.device)
+        scorer = TranslationScorer((config.domain_a, config.domain_b), config.channels, request)
+        return scorer.score(generators)
+
+
+def _domain_folders(data_root: Path, domains: list[str], download: bool) -> DomainFolders:
+    """The domains' folders; with --download, fetched first when they are missing."""
+    try:
+        return find_domains(data_root, *domains)
+    except DataError:
+        if not download:
+            raise
+    download_cyclegan_dataset(f"{domains[0]}2{domains[1]}", data_root)
+    return find_domains(data_root, *domains)
+
+
+def _best_keeping_evaluator(config: CycleGANConfig, recipe: CycleGANRecipe, request: EvaluationRequest,
+                            best_dir: Path) -> Evaluator:
+    """--eval-every: FID and KID of the live generators on the test sets, both directions; the
+    generators with the best A-to-B FID so far are kept as a model folder, ``best_dir``."""
+    scorer = TranslationScorer((config.domain_a, config.domain_b), config.channels, request)
+    best = read_json_if_exists(best_dir / "evaluation.json") or {}
+
+    def evaluate(epoch: int) -> dict[str, float]:
+        scores = scorer.score(recipe.generators)
+        flat = {f"{name}/{metric}": value[metric] for name, value in scores.items() if name != "protocol"
+                for metric in ("fid", "kid_mean")}
+        primary = next(v["fid"] for v in scores.values() if v.get("direction") == "AtoB")
+        if primary < best.get("fid", float("inf")):
+            best.update(fid=primary, epoch=epoch, scores=scores)
+            modules = {GENERATOR_NAMES[d]: net for d, net in recipe.generators.items()}
+            write_model_folder(best_dir, "cyclegan", config.to_dict(), modules)
+            write_json(best_dir / "evaluation.json", best)
+        return flat
+
+    return evaluate
+
+
+FAMILIES = [CycleGANFamily()]

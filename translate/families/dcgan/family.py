@@ -1,0 +1,270 @@
+"""The DCGAN and cDCGAN families: their flags, configs, training run, generator loading,
+sampling, ONNX export and scoring (networks in :mod:`.nets`, the step in :mod:`.recipe`)."""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import nn
+
+from translate.config import ConfigBase
+from translate.errors import ConfigError
+from translate.evaluation.protocols import EvaluationRequest, score_generated_digits
+from translate.families.base import Family, RunOptions
+from translate.families.dcgan.nets import BASE_SIZES, DCGANConfig, Generator
+from translate.families.dcgan.recipe import EMA_NAME, GANHyper, GANRecipe
+from translate.latent import latent_codes
+from translate.modeling.device import run_precision, select_device
+from translate.modeling.losses import LOSS_NAMES
+from translate.onnx_contract import ModelInfo
+from translate.onnx_export import ExportPlan
+from translate.training.checkpoint import Checkpoint, load_weights, model_config, train_config
+from translate.training.data import (
+    MNIST_CLASSES,
+    FolderSource,
+    ImageFolder,
+    TensorSource,
+    mnist_images,
+    resolve_data_root,
+)
+from translate.training.optim import check_seed
+from translate.training.trainer import RunSpec, Trainer
+
+# Per-loss defaults from the papers: WGAN-GP trains a layer-normed critic 5x per G step.
+LOSS_DEFAULTS: dict[str, dict[str, Any]] = {
+    "wgan-gp": {"n_critic": 5, "lr": 1e-4, "beta1": 0.0, "beta2": 0.9, "d_norm": "layer"},
+}
+GENERIC_DEFAULTS = {"n_critic": 1, "lr": 2e-4, "beta1": 0.5, "beta2": 0.999, "d_norm": "batch"}
+DEFAULT_EPOCHS = 25
+
+
+@dataclass
+class GANTrainConfig(ConfigBase):
+    """What a DCGAN / cDCGAN checkpoint records about its training (``config.json``'s ``train``)."""
+
+    dataset: str  # "mnist" or "folder"
+    batch_size: int
+    seed: int
+    hyper: GANHyper
+    classes: list[str] = field(default_factory=list)  # cDCGAN: the class names, in label order
+    epochs: int | None = None  # the run length it was last started with
+    precision: str | None = None  # fp32 or bf16; None in runs from before --precision
+
+    def validate(self) -> None:
+        if self.dataset not in ("mnist", "folder"):
+            raise ConfigError(f"dataset {self.dataset!r} is not mnist or folder")
+        if self.batch_size < 1:
+            raise ConfigError(f"--batch-size must be at least 1, got {self.batch_size}")
+        check_seed(self.seed)
+
+
+def requested_labels(config: DCGANConfig, n: int, label: int | None = None) -> torch.Tensor | None:
+    """The labels :func:`generate` asks for: ``label`` for every image, or when it is None the
+    classes in turn (0, 1, ..., 9, 0, 1, ...); None for unconditional models."""
+    if config.n_classes:
+        if label is not None and not 0 <= label < config.n_classes:
+            raise ConfigError(f"--label {label} is out of range: this model has classes 0..{config.n_classes - 1}")
+        return torch.full((n,), label) if label is not None else torch.arange(n) % config.n_classes
+    if label is not None:
+        raise ConfigError("--label needs a conditional (cdcgan) model; this one is unconditional")
+    return None
+
+
+@torch.no_grad()
+def generate(
+    generator: nn.Module,
+    config: DCGANConfig,
+    n: int,
+    label: int | None = None,
+    seed: int = 0,
+    device: torch.device | str = "cpu",
+    batch_size: int = 256,
+) -> torch.Tensor:
+    """``n`` images in [-1, 1] (on the CPU) from the codes of ``seed`` (:func:`translate.latent.latent_codes`,
+    the ones the runtime and the demo draw) with :func:`requested_labels`.
+
+    The codes are drawn at once and run ``batch_size`` at a time, so the images do not
+    depend on the batch size (the generator is in eval mode) and large ``n`` fits in memory.
+    """
+    if n < 1:
+        raise ConfigError(f"--n must be at least 1, got {n}")
+    check_seed(seed)
+    labels = requested_labels(config, n, label)
+    z = torch.from_numpy(latent_codes(n, config.z_dim, seed))
+    generator = generator.to(device)
+    batches = []
+    for start in range(0, n, batch_size):
+        batch_labels = None if labels is None else labels[start : start + batch_size].to(device)
+        batches.append(generator(z[start : start + batch_size].to(device), batch_labels).float().cpu())
+    return torch.cat(batches)
+
+
+class _ConditionalGenerator(nn.Module):
+    """(z, label) -> image: the cDCGAN generator with both inputs explicit for ONNX."""
+
+    def __init__(self, generator: nn.Module):
+        super().__init__()
+        self.generator = generator
+
+    def forward(self, z: torch.Tensor, label: torch.Tensor) -> torch.Tensor:
+        return self.generator(z, label)
+
+
+class DCGANFamily(Family):
+    """DCGAN (``conditional=False``) or cDCGAN: the same networks, with or without labels."""
+
+    task = "sample"
+
+    def __init__(self, conditional: bool):
+        self.conditional = conditional
+        self.name = "cdcgan" if conditional else "dcgan"
+        self.summary = "label-conditional DCGAN" if conditional else "unconditional DCGAN"
+
+    # -- command line --------------------------------------------------------------------
+    def add_train_options(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--download", action="store_true", help="fetch MNIST with torchvision if missing")
+        data = parser.add_argument_group("data")
+        data.add_argument("--dataset", choices=("mnist", "folder"), default="mnist")
+        data.add_argument("--image-size", type=int, default=28, choices=sorted(BASE_SIZES))
+        data.add_argument("--channels", type=int, choices=(1, 3), help="default: 1 for MNIST, 3 for folders")
+        model = parser.add_argument_group("model")
+        model.add_argument("--z-dim", type=int, default=100)
+        model.add_argument("--ngf", type=int, default=64)
+        model.add_argument("--ndf", type=int, default=64)
+        model.add_argument("--g-norm", default="batch")
+        model.add_argument("--d-norm", help="default: batch, or layer for wgan-gp (no batch norm in a critic)")
+        model.add_argument("--upsample", choices=("transpose", "resize"), default="transpose")
+        model.add_argument("--fc-width", type=int, default=0,
+                           help="fully connected hidden layer after the code (G) and before the logit (D), "
+                           "as in InfoGAN's MNIST networks (e.g. 1024); 0: plain DCGAN")
+        optim = parser.add_argument_group("optimisation")
+        optim.add_argument("--loss", default="bce", help=f"one of {', '.join(LOSS_NAMES)}")
+        optim.add_argument("--batch-size", type=int, default=128)
+        optim.add_argument("--lr", type=float, help="default 2e-4 (1e-4 for wgan-gp)")
+        optim.add_argument("--beta1", type=float, help="default 0.5 (0.0 for wgan-gp)")
+        optim.add_argument("--beta2", type=float, help="default 0.999 (0.9 for wgan-gp)")
+        optim.add_argument("--n-critic", type=int, help="discriminator steps per generator step (5 for wgan-gp)")
+        optim.add_argument("--gp-weight", type=float, default=10.0, help="gradient penalty lambda for wgan-gp")
+        optim.add_argument("--ema", type=float, default=0.0, metavar="DECAY",
+                           help="keep an exponential moving average of G's weights (e.g. 0.999) and ship it; 0: off")
+
+    def new_settings(self, args: argparse.Namespace) -> tuple[DCGANConfig, GANTrainConfig]:
+        if args.loss not in LOSS_NAMES:
+            raise ConfigError(f"unknown loss {args.loss!r}: choose one of {', '.join(LOSS_NAMES)}")
+        defaults = {**GENERIC_DEFAULTS, **LOSS_DEFAULTS.get(args.loss, {})}
+        picked = {key: defaults[key] if getattr(args, key) is None else getattr(args, key) for key in defaults}
+        model = DCGANConfig(
+            image_size=args.image_size,
+            channels=args.channels or (1 if args.dataset == "mnist" else 3),
+            z_dim=args.z_dim,
+            n_classes=0,  # set from the data for cdcgan
+            ngf=args.ngf,
+            ndf=args.ndf,
+            g_norm=args.g_norm,
+            d_norm=picked["d_norm"],
+            upsample=args.upsample,
+            fc_width=args.fc_width,
+        )
+        model.validate()
+        hyper = GANHyper(loss=args.loss, lr=picked["lr"], beta1=picked["beta1"], beta2=picked["beta2"],
+                         n_critic=picked["n_critic"], gp_weight=args.gp_weight, ema=args.ema)
+        hyper.validate()
+        settings = GANTrainConfig(dataset=args.dataset, batch_size=args.batch_size, seed=args.seed, hyper=hyper,
+                                  epochs=args.epochs or DEFAULT_EPOCHS)
+        settings.validate()
+        return model, settings
+
+    def resumed_settings(self, checkpoint: Checkpoint, args: argparse.Namespace) -> tuple[DCGANConfig,
+                                                                                          GANTrainConfig]:
+        settings = train_config(checkpoint, GANTrainConfig)
+        settings.epochs = args.epochs or settings.epochs or DEFAULT_EPOCHS
+        return model_config(checkpoint, DCGANConfig), settings
+
+    # -- training ------------------------------------------------------------------------
+    def train(self, model: DCGANConfig, settings: GANTrainConfig, run: RunOptions,
+              checkpoint: Checkpoint | None = None) -> Trainer:
+        device = select_device(run.gpu)
+        settings.precision = run_precision(run.precision, settings.precision, device, checkpoint is not None)
+        source = self._source(model, settings, run, device)
+        if self.conditional:
+            model.n_classes = len(settings.classes)
+        torch.manual_seed(settings.seed)
+        recipe = GANRecipe(model, settings.hyper, device, settings.precision, seed=settings.seed,
+                           skip_nonfinite=run.skip_nonfinite)
+        spec = RunSpec(run_dir=run.out, family=self.name, model_config=model.to_dict(),
+                       train_config=settings.to_dict(), epochs=settings.epochs, max_steps=run.max_steps,
+                       save_every_steps=run.save_every_steps, log_every=run.log_every)
+        trainer = Trainer(spec, recipe, source)
+        if checkpoint is not None:
+            trainer.resume(checkpoint)
+        trainer.fit()
+        return trainer
+
+    def _source(self, model: DCGANConfig, settings: GANTrainConfig, run: RunOptions,
+                device: torch.device) -> TensorSource | FolderSource:
+        data_root = resolve_data_root(run.data)
+        if settings.dataset == "mnist":
+            images, labels = mnist_images(data_root, model.image_size, model.channels, run.download)
+            classes = list(MNIST_CLASSES)
+            source = TensorSource(images, labels, settings.batch_size, settings.seed)
+        else:
+            dataset = ImageFolder(data_root, model.image_size, model.channels, class_folders=self.conditional)
+            classes = dataset.classes
+            source = FolderSource(dataset, settings.batch_size, settings.seed, run.workers, device.type == "cuda")
+        if self.conditional and settings.classes and settings.classes != classes:
+            raise ConfigError(f"the data's classes {classes} differ from the checkpoint's {settings.classes}")
+        settings.classes = classes if self.conditional else []
+        return source
+
+    # -- a trained model -----------------------------------------------------------------
+    def load_generator(self, checkpoint: Checkpoint, direction: str | None = None) -> tuple[nn.Module, DCGANConfig]:
+        """The generator, in eval mode; a run trained with ``--ema`` gives its weight average,
+        the model it was trained to produce."""
+        self.check_direction(direction, checkpoint)
+        config = model_config(checkpoint, DCGANConfig)
+        generator = Generator(config)
+        load_weights(generator, checkpoint, EMA_NAME if checkpoint.has_weights(EMA_NAME) else "generator")
+        return generator.eval(), config
+
+    def sample(self, checkpoint: Checkpoint, n: int, label: int | None, seed: int,
+               device: torch.device) -> tuple[torch.Tensor, int]:
+        generator, config = self.load_generator(checkpoint)
+        images = generate(generator, config, n, label, seed, device)
+        return images, 10 if config.n_classes and label is None else max(1, round(n**0.5))
+
+    def export_plan(self, checkpoint: Checkpoint, direction: str | None = None) -> ExportPlan:
+        generator, config = self.load_generator(checkpoint, direction)
+        gen = torch.Generator().manual_seed(1234)
+        check_inputs = []
+        for batch in (1, 3, 8):
+            z = torch.randn(batch, config.z_dim, generator=gen)
+            label = torch.randint(0, max(config.n_classes, 1), (batch,), generator=gen)
+            check_inputs.append((z, label) if config.n_classes else (z,))
+        names = ["z", "label"] if config.n_classes else ["z"]
+        classes = checkpoint.train.get("classes") or list(MNIST_CLASSES[: config.n_classes])
+        info = ModelInfo(family=self.name, task=self.task, channels=config.channels, z_dim=config.z_dim,
+                         class_names=classes if config.n_classes else [], image_size=config.image_size)
+        return ExportPlan(
+            module=_ConditionalGenerator(generator) if config.n_classes else generator,
+            input_names=names,
+            dynamic_axes={**{n: {0: "batch"} for n in names}, "image": {0: "batch"}},
+            check_inputs=check_inputs,
+            info=info,
+        )
+
+    def evaluate(self, checkpoint: Checkpoint, request: EvaluationRequest) -> dict[str, Any]:
+        request.validate()
+        generator, config = self.load_generator(checkpoint)
+        generator = generator.to(request.device)
+        # Exactly the images python -m translate.sample draws with the same seed.
+        fake = generate(generator, config, request.n, None, request.seed, request.device, request.batch_size)
+        labels = requested_labels(config, request.n)
+        latent = (f"z ~ N(0, I) of dimension {config.z_dim}: translate.latent.latent_codes, numpy PCG64 "
+                  f"seed {request.seed}")
+        return score_generated_digits(fake, labels, config.n_classes, request, latent)
+
+
+FAMILIES = [DCGANFamily(conditional=False), DCGANFamily(conditional=True)]
