@@ -1,0 +1,120 @@
+"""What a new user meets on the command line: help texts, the progress bar, the final line,
+domain names that do not match, and readable digit grids."""
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from tqdm import tqdm
+
+from translate.cli import run_cli
+from translate.errors import DataError
+from translate.io.images import read_image
+from translate.sample import main as sample_main
+from translate.train import main as train_main
+from translate.training.domains import find_domains
+from translate.training.trainer import Throughput, _restart_clock
+
+from .cli_errors import one_line_error
+from .cyclegan_data import TINY as CYCLEGAN_TINY
+from .cyclegan_data import horse2zebra
+from .exporting import TINY, trained_run
+
+REPO = Path(__file__).resolve().parents[1]
+COMMANDS = [["train"], ["train", "dcgan"], ["train", "cdcgan"], ["train", "cyclegan"], ["sample"], ["apply"],
+            ["export"], ["evaluate"], ["classifier"]]
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
+def test_help_is_plain_text(command):
+    result = subprocess.run([sys.executable, "-m", f"translate.{command[0]}", *command[1:], "--help"],
+                            capture_output=True, text=True, cwd=REPO)
+    assert result.returncode == 0 and "usage: python -m translate." in result.stdout
+    assert "``" not in result.stdout and ":mod:" not in result.stdout and ":func:" not in result.stdout
+
+
+def test_speed_shows_a_readable_number_on_a_slow_cpu():
+    speed = Throughput()
+    assert speed.add(1) and speed.postfix() == {}  # the first step only starts the clock
+    speed.since -= 4.0  # four seconds for the next three images
+    speed.add(3)
+    assert speed.postfix() == {"s/img": "1.33"}
+    speed.since -= 100.0
+    speed.add(400)
+    assert speed.postfix()["img/s"] == f"{403 / (time.perf_counter() - speed.since):.1f}"
+
+
+def test_the_time_left_does_not_count_start_up_as_a_step():
+    with tqdm(total=1000, initial=500, disable=False, file=open("/dev/null", "w")) as bar:  # noqa: SIM115
+        time.sleep(0.5)  # start-up: workers, compiling, caches
+        bar.update(1)
+        _restart_clock(bar)
+        for _ in range(20):
+            bar.update(1)
+        stats = bar.format_dict
+    assert stats["n"] == 521 and stats["initial"] == 501
+    assert stats["elapsed"] < 0.3  # the start-up is not part of the rate the ETA divides by
+
+
+def test_the_final_line_numbers_epochs_as_the_progress_bar_does(tmp_path, capsys):
+    run = tmp_path / "run"
+    # MNIST at batch 16: 3750 steps an epoch; stop in the middle of the first.
+    run_cli(train_main, ["dcgan", *TINY, "--out", str(run), "--max-steps", "3"])
+    captured = capsys.readouterr()
+    assert "epoch 1/25" in captured.err
+    assert "trained dcgan to step 3, in epoch 1/25" in captured.out
+
+
+def test_a_finished_epoch_is_reported_as_complete(tmp_path, capsys):
+    data = horse2zebra(tmp_path / "data")  # 4 horses and 4 zebras: 4 steps an epoch
+    run_cli(train_main, ["cyclegan", "--domains", "horse", "zebra", "--data", str(data), *CYCLEGAN_TINY,
+                         "--out", str(tmp_path / "run"), "--epochs", "1", "--epochs-decay", "1"])
+    assert "to step 8, epoch 2/2 complete" in capsys.readouterr().out
+
+
+def test_swapped_domain_names_find_the_dataset_with_a_note(tmp_path, capsys):
+    data = horse2zebra(tmp_path / "data")
+    folders = find_domains(data, "zebra", "horse")
+    assert folders.train_a == data / "horse2zebra" / "trainB" and folders.test_b == data / "horse2zebra" / "testA"
+    assert "its B side (zebra) is domain A here" in folders.note
+    run_cli(train_main, ["cyclegan", "--domains", "zebra", "horse", "--data", str(data), *CYCLEGAN_TINY,
+                         "--out", str(tmp_path / "run"), "--max-steps", "1"])
+    assert "note: found" in capsys.readouterr().err
+
+
+def test_data_may_name_the_dataset_folder_itself(tmp_path):
+    data = horse2zebra(tmp_path / "data")
+    folders = find_domains(data / "horse2zebra", "horse", "zebra")
+    assert folders.train_a == data / "horse2zebra" / "trainA" and folders.note == ""
+
+
+def test_wrong_domain_names_list_what_the_folder_holds_and_suggest_the_nearest(tmp_path):
+    data = horse2zebra(tmp_path / "data")
+    with pytest.raises(DataError, match=r"holds horse2zebra \(did you mean --domains horse zebra\?\)"):
+        find_domains(data, "horses", "zebra")
+    with pytest.raises(DataError, match="or add --download to fetch it"):
+        find_domains(tmp_path, "apple", "orange")
+
+
+def test_a_data_folder_that_does_not_exist_is_named(tmp_path, capsys):
+    error = one_line_error(capsys, train_main, "cyclegan", "--domains", "horse", "zebra", "--data",
+                           str(tmp_path / "nowhere"), "--out", str(tmp_path / "run"), *CYCLEGAN_TINY)
+    assert f"the data folder {tmp_path / 'nowhere'} does not exist" in error
+
+
+def test_sample_scale_makes_digits_readable(tmp_path):
+    run = trained_run(tmp_path, "cdcgan", steps=1)
+    run_cli(sample_main, [str(run), "--n", "10", "--out", str(tmp_path / "small.png")])
+    run_cli(sample_main, [str(run), "--n", "10", "--scale", "3", "--out", str(tmp_path / "large.png")])
+    small, large = read_image(tmp_path / "small.png"), read_image(tmp_path / "large.png")
+    assert large.shape == (small.shape[0] * 3, small.shape[1] * 3, 3)
+    assert (large[::3, ::3] == small).all()  # sharp pixels: each one repeated, nothing blurred
+
+
+@pytest.mark.parametrize(("argv", "message"), [(["--scale", "0"], "--scale must lie in 1..16"),
+                                               (["--nrow", "-3"], "--nrow must be at least 1")])
+def test_sample_refuses_bad_layouts(tmp_path, capsys, argv, message):
+    run = trained_run(tmp_path, "cdcgan", steps=1)
+    assert message in one_line_error(capsys, sample_main, str(run), *argv, "--out", str(tmp_path / "x.png"))
