@@ -30,7 +30,7 @@ import numpy as np
 
 from translate.errors import InputError, TranslateError
 from translate.io.fileio import write_image
-from translate.io.images import decode_image
+from translate.io.images import read_image
 from translate.runtime import Sampler, Translator
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -209,11 +209,7 @@ def load_photo(path: str | os.PathLike | None, max_side: int) -> tuple[np.ndarra
     if not path:
         raise InputError("upload a photo first (or click one of the examples)")
     path = Path(path)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise InputError(f"cannot read the upload {path.name}: {exc}") from exc
-    image = decode_image(data, name=path.name)
+    image = read_image(path, name=path.name)  # the header is checked before the file is read whole
     height, width = image.shape[:2]
     if max(height, width) <= max_side:
         return image, f"{path.name}: {width}×{height}"

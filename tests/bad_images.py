@@ -106,3 +106,44 @@ def _pillow(image: Image.Image, fmt: str, **options) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, fmt, **options)
     return buffer.getvalue()
+
+
+def tiff_bomb(claimed: int, stored: int = 16, pages: tuple[int, ...] = (), duplicate: bool = True) -> bytes:
+    """A 16-bit RGBA TIFF of ``claimed`` x ``claimed`` pixels whose deflated strips all share one
+    compressed strip, so the file stays a few kB. With ``duplicate`` the width and height tags
+    appear twice, ``claimed`` first and ``stored`` last: libtiff (OpenCV) uses the first.
+    ``pages`` adds further pages of those sizes after a small first page."""
+    row = b"\0" * (claimed * 8)
+    strip = zlib.compress(row * 64, 9)
+    sizes = [stored if not duplicate and pages else claimed, *pages]
+    out = bytearray(b"II*\0" + struct.pack("<I", 0))
+    out += strip
+    strip_offset = 8
+    ifd_offsets = []
+    for index, size in enumerate(sizes):
+        strips = -(-size // 64)
+        offsets_at = len(out)
+        out += struct.pack(f"<{strips}I", *([strip_offset] * strips))
+        counts_at = len(out)
+        out += struct.pack(f"<{strips}I", *([len(strip)] * strips))
+        bits_at = len(out)
+        out += struct.pack("<4H", 16, 16, 16, 16)
+        entries = []
+        if duplicate and index == 0:
+            entries += [(256, 4, 1, size), (257, 4, 1, size)]
+        width = stored if duplicate and index == 0 else size
+        # One strip's offset and byte count fit in the entry itself; more are stored apart.
+        offsets, counts = (strip_offset, len(strip)) if strips == 1 else (offsets_at, counts_at)
+        entries += [(256, 4, 1, width), (257, 4, 1, width), (258, 3, 4, bits_at), (259, 3, 1, 8), (262, 3, 1, 2),
+                    (273, 4, strips, offsets), (277, 3, 1, 4), (278, 4, 1, 64), (279, 4, strips, counts),
+                    (284, 3, 1, 1), (338, 3, 1, 2)]
+        ifd_offsets.append(len(out))
+        out += struct.pack("<H", len(entries))
+        for tag, kind, count, value in entries:
+            out += struct.pack("<HHII", tag, kind, count, value)
+        out += struct.pack("<I", 0)  # next IFD, patched below
+    struct.pack_into("<I", out, 4, ifd_offsets[0])
+    for here, following in zip(ifd_offsets, ifd_offsets[1:], strict=False):
+        count = struct.unpack_from("<H", out, here)[0]
+        struct.pack_into("<I", out, here + 2 + 12 * count, following)
+    return bytes(out)

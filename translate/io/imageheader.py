@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 ORIENTATION_TAG = 0x0112
 # JPEG start-of-frame markers (C4 DHT, C8 JPG and CC DAC are not frames).
@@ -19,17 +19,22 @@ _SOF_MARKERS = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD
 _STANDALONE_MARKERS = {0x01, *range(0xD0, 0xD8)}
 
 
+MAX_TIFF_PAGES = 1024  # pages followed to check their sizes; a longer chain is refused
+
+
 @dataclass(frozen=True)
 class ImageHeader:
-    """The format, the stored size (before orientation), the EXIF orientation 1..8, and for
+    """The format, the stored size (before orientation), the EXIF orientation 1..8, for
     JPEG whether the file stops before its end-of-image marker (OpenCV 4 decodes such
-    files with a grey lower part instead of failing)."""
+    files with a grey lower part instead of failing), and ``problem``: why a header that
+    parses must still not be decoded (it could make the decoder see another size)."""
 
     format: str
     width: int
     height: int
     orientation: int = 1
     truncated: bool = False
+    problem: str | None = None
 
 
 def read_header(data: bytes) -> ImageHeader | None:
@@ -45,6 +50,8 @@ def read_header(data: bytes) -> ImageHeader | None:
 
 
 def _png(data: bytes) -> ImageHeader | None:
+    if data[12:16] != b"IHDR":  # libpng insists on IHDR first; the size is read from it
+        return None
     width, height = struct.unpack_from(">II", data, 16)
     orientation, pos = 1, 8
     while pos + 8 <= len(data):
@@ -63,6 +70,8 @@ def _jpeg(data: bytes) -> ImageHeader | None:
         if data[pos] != 0xFF:
             return None
         marker = data[pos + 1]
+        if marker in _SOF_MARKERS and size is not None:
+            return None  # libjpeg refuses a second frame header; so do we
         if marker == 0xFF:  # fill byte
             pos += 1
             continue
@@ -90,14 +99,17 @@ def _webp(data: bytes) -> ImageHeader | None:
     while pos + 8 <= len(data):
         kind, length = struct.unpack_from("<4sI", data, pos)
         chunk = data[pos + 8 : pos + 8 + length]
+        claim = None
         if kind == b"VP8X":
-            size = 1 + int.from_bytes(chunk[4:7], "little"), 1 + int.from_bytes(chunk[7:10], "little")
-        elif kind == b"VP8 " and size is None and chunk[3:6] == b"\x9d\x01\x2a":
+            claim = 1 + int.from_bytes(chunk[4:7], "little"), 1 + int.from_bytes(chunk[7:10], "little")
+        elif kind == b"VP8 " and chunk[3:6] == b"\x9d\x01\x2a":
             width, height = struct.unpack_from("<HH", chunk, 6)
-            size = width & 0x3FFF, height & 0x3FFF
-        elif kind == b"VP8L" and size is None and chunk[:1] == b"\x2f":
+            claim = width & 0x3FFF, height & 0x3FFF
+        elif kind == b"VP8L" and chunk[:1] == b"\x2f":
             (bits,) = struct.unpack_from("<I", chunk, 1)
-            size = 1 + (bits & 0x3FFF), 1 + ((bits >> 14) & 0x3FFF)
+            claim = 1 + (bits & 0x3FFF), 1 + ((bits >> 14) & 0x3FFF)
+        if claim is not None:  # the canvas and every frame: the largest claim is what a decoder may make
+            size = claim if size is None else (max(size[0], claim[0]), max(size[1], claim[1]))
         elif kind == b"EXIF":
             orientation = _tiff_tags(chunk.removeprefix(b"Exif\0\0")).get(ORIENTATION_TAG, 1)
         pos += 8 + length + (length & 1)  # chunks are padded to an even length
@@ -114,24 +126,52 @@ def _bmp(data: bytes) -> ImageHeader:
 
 
 def _tiff(data: bytes) -> ImageHeader:
-    tags = _tiff_tags(data)
-    return ImageHeader("tiff", tags[256], tags[257], _valid(tags.get(ORIENTATION_TAG, 1)))
+    order = {b"II": "<", b"MM": ">"}[data[:2]]
+    (offset,) = struct.unpack_from(order + "I", data, 4)
+    tags, repeated, offset = _ifd(data, order, offset)
+    header = ImageHeader("tiff", tags[256], tags[257], _valid(tags.get(ORIENTATION_TAG, 1)))
+    if repeated & {256, 257}:
+        # libtiff keeps the first of a repeated tag: a decoder and a checker could see two sizes.
+        return replace(header, problem="repeats its width or height tag")
+    seen = {offset}
+    while offset:  # further pages: OpenCV decodes the first, but none may be larger than it
+        if len(seen) > MAX_TIFF_PAGES:
+            return replace(header, problem=f"has more than {MAX_TIFF_PAGES} pages")
+        page, repeated, offset = _ifd(data, order, offset)
+        if offset in seen:
+            return replace(header, problem="has a loop in its chain of pages")
+        seen.add(offset)
+        if repeated & {256, 257} or page.get(256, 0) * page.get(257, 0) > header.width * header.height:
+            return replace(header, problem="has a later page larger than its first")
+    return header
 
 
 def _tiff_tags(tiff: bytes) -> dict[int, int]:
-    """Single-number SHORT/LONG tags of the first IFD of a TIFF structure (which EXIF
-    blobs are too): width 256, height 257, orientation 274."""
+    """Single-number SHORT/LONG tags of the first IFD of a TIFF structure (EXIF blobs are
+    one): width 256, height 257, orientation 274. A repeated tag keeps its first value, as
+    libtiff does."""
     order = {b"II": "<", b"MM": ">"}[tiff[:2]]
     magic, offset = struct.unpack_from(order + "HI", tiff, 2)
-    if magic != 42:
-        return {}
+    return _ifd(tiff, order, offset)[0] if magic == 42 else {}
+
+
+def _ifd(tiff: bytes, order: str, offset: int) -> tuple[dict[int, int], set[int], int]:
+    """(first values of the single-number SHORT/LONG tags, the tags that appear more than once,
+    the offset of the next IFD or 0) of the IFD at ``offset``."""
     (count,) = struct.unpack_from(order + "H", tiff, offset)
-    tags = {}
+    tags: dict[int, int] = {}
+    seen: set[int] = set()
+    repeated: set[int] = set()
     for entry in range(offset + 2, offset + 2 + 12 * count, 12):
         tag, kind, number = struct.unpack_from(order + "HHI", tiff, entry)
+        if tag in seen:
+            repeated.add(tag)
+            continue
+        seen.add(tag)
         if number == 1 and kind in (3, 4):  # SHORT, LONG
             tags[tag] = struct.unpack_from(order + ("H" if kind == 3 else "I"), tiff, entry + 8)[0]
-    return tags
+    (following,) = struct.unpack_from(order + "I", tiff, offset + 2 + 12 * count)
+    return tags, repeated, following
 
 
 def _valid(orientation: int) -> int:

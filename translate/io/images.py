@@ -11,13 +11,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from translate import DECODE_MAX_PIXELS  # also OpenCV's own limit, set on import of translate
 from translate.errors import DataError
 from translate.io.imageheader import read_header
 
+HEADER_BYTES = 1 << 16  # read first: every header this module checks starts within it (TIFF pages may not)
+MAX_BYTES_PER_PIXEL = 8  # 16-bit RGBA, uncompressed: the most an image file needs per pixel
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
-# Larger images are refused before decoding (from the header where it can be read): 64
-# megapixels decode to 192 MB (384 MB at 16 bits) and hold any full-frame camera's photos.
-DECODE_MAX_PIXELS = 8192 * 8192
 # Above this many pixels translation is refused (see runtime.Translator and translate.apply).
 # bench/translator_memory.py measured ONNX Runtime at about 0.76 GB plus 0.96 GB per
 # megapixel for the full-size CycleGAN generator, so this bound keeps one image near 4.7 GB.
@@ -42,6 +42,9 @@ def decode_image(
     header = read_header(raw.tobytes())
     if header is None:
         raise unreadable
+    if header.problem:
+        raise DataError(f"{name}: a {header.format.upper()} file that {header.problem}, which could make the "
+                        "decoder read another size than the one checked: re-save it as a plain single image")
     _check_size(header.width, header.height, max_pixels, name)
     if header.truncated:
         raise DataError(f"{name}: a truncated JPEG (it stops before its end marker): copy or download it again")
@@ -66,13 +69,30 @@ def list_images(folder: Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
 
 
-def read_image(path: str | os.PathLike, channels: int = 3, max_pixels: int = DECODE_MAX_PIXELS) -> np.ndarray:
-    """Decode an image file (any path, non-ASCII included) like :func:`decode_image`."""
+def read_image(
+    path: str | os.PathLike, channels: int = 3, max_pixels: int = DECODE_MAX_PIXELS, name: str | None = None
+) -> np.ndarray:
+    """Decode an image file (any path, non-ASCII included) like :func:`decode_image`; errors
+    call it ``name`` (default: the path).
+
+    The header is read and the size checked before the whole file is: a file larger than
+    any image of ``max_pixels`` could be (uncompressed, 16-bit RGBA) is refused unread.
+    """
+    name = name or str(path)
     try:
-        raw = np.fromfile(str(path), dtype=np.uint8)
+        with open(path, "rb") as file:
+            size = os.fstat(file.fileno()).st_size
+            if size > max_pixels * MAX_BYTES_PER_PIXEL + HEADER_BYTES:
+                raise DataError(f"{name}: {size / 1e9:.2f} GB, more than an image of at most "
+                                f"{max_pixels / 1e6:.1f} megapixels can take: not read")
+            head = file.read(HEADER_BYTES)
+            header = read_header(head)
+            if header is not None and not header.problem:
+                _check_size(header.width, header.height, max_pixels, name)
+            raw = np.frombuffer(head + file.read(), dtype=np.uint8)
     except OSError as exc:
-        raise DataError(f"{path}: cannot read it ({exc.strerror or exc})") from exc
-    return decode_image(raw, str(path), channels, max_pixels)
+        raise DataError(f"{name}: cannot read it ({exc.strerror or exc})") from exc
+    return decode_image(raw, name, channels, max_pixels)
 
 
 def _check_size(width: int, height: int, max_pixels: int, name: str) -> None:
