@@ -5,7 +5,8 @@ Each image is decoded with OpenCV (upright by its EXIF orientation; greyscale, 1
 CMYK and RGBA become the model's channels), padded by reflection to a multiple of 4 (the
 generator's total stride), translated, cropped back to its own size and written under its
 own name (and sub-folder) in the output folder. Files that cannot be decoded, and images
-above ``--max-pixels``, are named and skipped.
+above ``--max-pixels``, are named and skipped. The output folder may not be, hold or lie
+inside an input folder, and existing files are replaced only with ``--overwrite``.
 """
 
 from __future__ import annotations
@@ -17,25 +18,52 @@ from pathlib import Path
 from translate.cli import run_cli
 from translate.errors import ConfigError, DataError
 from translate.families import get_family
-from translate.io.fileio import write_image
+from translate.io.fileio import write_image, write_json
 from translate.io.images import IMAGE_EXTENSIONS, TRANSLATE_MAX_PIXELS, list_images, read_image
 from translate.modeling.device import PRECISIONS, resolve_precision, select_device
 from translate.modeling.inference import translate_image
 from translate.training.checkpoint import read_checkpoint
 
+OUTPUT_MARKER = ".translate-apply"  # marks an output folder, so a later apply on a parent folder skips it
 DESCRIPTION = "Translate image files of any size with a trained translation model (e.g. CycleGAN)."
 
 
 def input_files(path: Path) -> list[tuple[Path, Path]]:
-    """(file, name relative to the input) for a file or every image below a folder."""
+    """(file, name relative to the input) for a file or every image below a folder, leaving
+    out folders that an earlier ``apply`` wrote (they hold its marker)."""
     if path.is_file():
         return [(path, Path(path.name))]
     if path.is_dir():
-        files = list_images(path)
+        outputs = {marker.parent for marker in path.rglob(OUTPUT_MARKER)}
+        files = [f for f in list_images(path) if not any(f.is_relative_to(folder) for folder in outputs)]
         if not files:
             raise DataError(f"no images in {path}: looked for {', '.join(IMAGE_EXTENSIONS)} files")
         return [(file, file.relative_to(path)) for file in files]
     raise DataError(f"--input {path} does not exist: pass an image file or a folder of images")
+
+
+def check_outputs(files: list[tuple[Path, Path]], source: Path, output: Path, overwrite: bool) -> None:
+    """Refuse, before anything is translated: an --output that is, holds or lies inside the
+    input folder; one that would write onto an input or through a link into it; and
+    (without --overwrite) files that exist."""
+    out = output.resolve()
+    if source.is_dir():
+        folder = source.resolve()
+        if out == folder or out.is_relative_to(folder) or folder.is_relative_to(out):
+            relation = "is" if out == folder else "lies inside" if out.is_relative_to(folder) else "holds"
+            raise ConfigError(f"--output {output} {relation} the input folder {source}: the translations would mix "
+                              "with the originals; choose a folder outside it")
+    for file, name in files:
+        if (output / name).resolve() == file.resolve():
+            raise ConfigError(f"--output {output} would write onto the input {file}: choose another folder")
+        if file.resolve().is_relative_to(out):
+            raise ConfigError(f"the input {file} is a link into --output {output}: translating it would overwrite "
+                              "its target; choose another --output")
+    existing = [output / name for _, name in files if (output / name).exists()]
+    if existing and not overwrite:
+        more = f" and {len(existing) - 1} more" if len(existing) > 1 else ""
+        raise ConfigError(f"{existing[0]}{more} already exist: add --overwrite to replace them, or choose another "
+                          "--output")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -46,14 +74,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--direction", help="which generator: AtoB (default) or BtoA")
     parser.add_argument("--max-pixels", type=int, default=TRANSLATE_MAX_PIXELS,
                         help="skip larger images (default 2048x2048: memory grows with the pixel count)")
+    parser.add_argument("--overwrite", action="store_true", help="replace files that already exist in --output")
     parser.add_argument("--gpu", action="store_true")
     parser.add_argument("--precision", choices=PRECISIONS, default="auto",
                         help="auto (default): bf16 on CUDA and on CPUs that compute it natively, else fp32")
     args = parser.parse_args(argv)
     files = input_files(args.input)
-    source_dir = args.input if args.input.is_dir() else args.input.parent
-    if args.output.resolve() == source_dir.resolve():
-        raise ConfigError(f"--output {args.output} would overwrite the inputs: choose another folder")
+    check_outputs(files, args.input, args.output, args.overwrite)
     checkpoint = read_checkpoint(args.checkpoint)
     family = get_family(checkpoint.family)
     if family.task != "translate":
@@ -64,6 +91,8 @@ def main(argv: list[str] | None = None) -> None:
     device = select_device(args.gpu)
     precision = resolve_precision(args.precision, device)
     generator = generator.to(device)
+    write_json(args.output / OUTPUT_MARKER, {"input": str(args.input), "checkpoint": str(checkpoint.path),
+                                             "direction": direction})
     done, skipped = 0, []
     for file, name in files:
         try:

@@ -12,15 +12,17 @@ from __future__ import annotations
 
 import argparse
 import os
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
 from translate.cli import run_cli
-from translate.errors import CheckpointError, ConfigError
+from translate.errors import CheckpointError
 from translate.families import Family, RunOptions, all_families, get_family
 from translate.io.fileio import check_writable
 from translate.modeling.device import PRECISIONS
 from translate.training.checkpoint import Checkpoint, read_checkpoint
+from translate.training.run_folder import RunLock, claim_for_new_run
 from translate.training.trainer import Trainer
 
 DESCRIPTION = "Train a model of one family; python -m translate.train FAMILY --help lists its options."
@@ -53,6 +55,8 @@ def _run_options(parser: argparse.ArgumentParser) -> None:
     run.add_argument("--epochs", type=_positive, help="run length in epochs (default: the family's)")
     run.add_argument("--max-steps", type=_positive, help="stop after this many optimisation steps in total")
     run.add_argument("--resume", action="store_true", help="continue from the latest checkpoint in --out")
+    run.add_argument("--reuse-out", action="store_true",
+                     help="start a new run in an --out that already holds other files (they are left alone)")
     run.add_argument("--seed", type=int, default=0)
     run.add_argument("--gpu", action="store_true", help="train on CUDA")
     run.add_argument("--precision", choices=PRECISIONS,
@@ -114,15 +118,19 @@ def main(argv: list[str] | None = None) -> Trainer:
                      resume=args.resume, gpu=args.gpu, workers=args.workers, save_every_steps=args.save_every_steps,
                      log_every=args.log_every, skip_nonfinite=args.skip_nonfinite, precision=args.precision,
                      download=getattr(args, "download", False), fid_weights=args.fid_weights)
-    checkpoint = None
-    if args.resume:
-        checkpoint = _resume_checkpoint(args.out, family)
-        model, settings = family.resumed_settings(checkpoint, args)
-    else:
-        if (args.out / "checkpoints").exists():
-            raise ConfigError(f"{args.out} already holds a run: pass --resume to continue it or choose another --out")
-        model, settings = family.new_settings(args)
-    trainer = family.train(model, settings, run, checkpoint)
+    if args.resume and not args.out.is_dir():
+        raise CheckpointError(f"--resume found nothing to continue: {args.out} does not exist")
+    # Under torchrun every process runs this; rank 0 alone holds the folder and writes into it.
+    with RunLock(args.out) if os.environ.get("RANK", "0") == "0" else nullcontext():
+        checkpoint = None
+        if args.resume:
+            checkpoint = _resume_checkpoint(args.out, family)
+            model, settings = family.resumed_settings(checkpoint, args)
+        else:
+            model, settings = family.new_settings(args)
+            if os.environ.get("RANK", "0") == "0":
+                claim_for_new_run(args.out, family.name, args.reuse_out)
+        trainer = family.train(model, settings, run, checkpoint)
     if trainer.is_main:
         print(f"trained {family.name} to {trainer.position()}; checkpoints in {args.out}")
     return trainer

@@ -25,7 +25,7 @@ from torch import nn
 
 from translate import __version__
 from translate.config import ConfigBase
-from translate.errors import CheckpointError
+from translate.errors import CheckpointError, ConfigError
 from translate.families.base import Family, RunOptions
 from translate.io.fileio import file_sha256
 from translate.onnx_export import DEFAULT_OPSET, write_checked
@@ -69,11 +69,18 @@ def export_model(
 ) -> dict[str, object]:
     """Export the generator of a run, checkpoint or model folder to ONNX (the family says what
     and how to check it), verified against PyTorch; returns a short report."""
+    out = Path(out)
     checkpoint = read_checkpoint(source)
+    if out.suffix.lower() != ".onnx":
+        raise ConfigError(f"--out {out} must be a .onnx file: export writes nothing else")
+    for folder in {Path(source).resolve(), checkpoint.path.resolve()}:
+        if folder.is_dir() and out.resolve().is_relative_to(folder):
+            raise ConfigError(f"--out {out} lies inside the model it exports ({folder}): write it somewhere else, "
+                              "e.g. exports/")
     plan = get_family(checkpoint.family).export_plan(checkpoint, direction)
     provenance = {
         "source_sha256": file_sha256(checkpoint.path / WEIGHTS),
         "source": str(checkpoint.path),
         "toolkit_version": __version__,
     }
-    return write_checked(plan, Path(out), opset, fp16, provenance)
+    return write_checked(plan, out, opset, fp16, provenance)

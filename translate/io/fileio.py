@@ -1,7 +1,8 @@
 """Atomic file writes: a reader never sees a half-written file under its final name.
 
-Work in progress lives under a temporary name (``.NAME.XXXX.tmp``) beside its final name,
-so a crash leaves at most such leftovers, which :func:`remove_temporaries` clears.
+Work in progress lives under a temporary name (``.NAME.translate-XXXXXXXX.tmp``) beside its
+final name, so a crash leaves at most such leftovers, which :func:`remove_temporaries`
+clears; the ``translate-`` tag keeps it from touching anyone else's temporary files.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import errno
 import hashlib
 import json
 import os
+import re
 import shutil
 import tempfile
 import uuid
@@ -24,6 +26,9 @@ import numpy as np
 from translate.errors import StorageError, TranslateError
 
 TEMP_SUFFIX = ".tmp"
+TEMP_TAG = "translate-"
+# .NAME.translate-XXXXXXXX.tmp: temporary_name's eight hex digits, or mkstemp's eight characters.
+_OUR_TEMPORARY = re.compile(r"\..+\." + TEMP_TAG + r"[A-Za-z0-9_]{8}" + re.escape(TEMP_SUFFIX))
 
 
 def _current_umask() -> int:
@@ -44,7 +49,7 @@ def atomic_path(path: Path) -> Iterator[Path]:
     tmp = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=path.parent)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{TEMP_TAG}", suffix=TEMP_SUFFIX, dir=path.parent)
         os.close(fd)
         yield Path(tmp)
         # After the writer: some writers (safetensors) replace the file, dropping an earlier chmod.
@@ -101,15 +106,18 @@ def file_sha256(path: Path) -> str:
 
 def temporary_name(folder: Path, name: str) -> Path:
     """A fresh temporary name for ``name`` in ``folder`` (nothing is created)."""
-    return folder / f".{name}.{uuid.uuid4().hex[:8]}{TEMP_SUFFIX}"
+    return folder / f".{name}.{TEMP_TAG}{uuid.uuid4().hex[:8]}{TEMP_SUFFIX}"
 
 
 def remove_temporaries(folder: Path) -> None:
-    """Delete the leftovers of writes that a crash or kill interrupted in ``folder``.
+    """Delete the leftovers of this toolkit's writes that a crash or kill interrupted in
+    ``folder`` (names made by :func:`temporary_name` and :func:`atomic_path` only).
 
-    Call it only where no other process is writing into ``folder``.
+    Call it only where no other process of ours is writing into ``folder``.
     """
     for leftover in folder.glob(f".*{TEMP_SUFFIX}"):
+        if not _OUR_TEMPORARY.fullmatch(leftover.name):
+            continue
         if leftover.is_dir() and not leftover.is_symlink():
             shutil.rmtree(leftover, ignore_errors=True)
         else:

@@ -17,6 +17,7 @@ import contextlib
 import json
 import os
 import pickle
+import re
 import shutil
 import warnings
 from dataclasses import dataclass
@@ -37,6 +38,7 @@ WEIGHTS = "model.safetensors"
 CONFIG = "config.json"
 STATE = "state.pt"
 LATEST = "latest"
+CHECKPOINT_NAME = re.compile(r"step-\d{8,}")  # a checkpoint folder's name: latest may name nothing else
 FORMAT_VERSION = 1
 C = TypeVar("C", bound=ConfigBase)
 
@@ -114,7 +116,11 @@ def find_checkpoint(path: str | os.PathLike) -> Path:
         return path
     latest = checkpoint_root(path) / LATEST
     if latest.is_file():
-        candidate = checkpoint_root(path) / latest.read_text().strip()
+        name = latest.read_text().strip()
+        if not CHECKPOINT_NAME.fullmatch(name):  # e.g. ../../other-run/... or an absolute path
+            raise CheckpointError(f"{latest} names {name[:80]!r}, which is not a checkpoint of this run: point it at "
+                                  "one of its step-NNNNNNNN folders")
+        candidate = checkpoint_root(path) / name
         if (candidate / CONFIG).is_file():
             return candidate
     if not path.exists():

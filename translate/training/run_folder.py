@@ -1,0 +1,90 @@
+"""A run folder belongs to one training process at a time, and to translate alone.
+
+- :class:`RunLock` holds an exclusive ``flock`` on ``RUN/.translate-lock`` for the life of a
+  run: a second ``train`` (or a ``--resume``) on the same folder gets a one-line error
+  naming the holder's PID. The kernel releases the lock when its process dies, however it
+  dies, so a killed run never blocks the next one.
+- :func:`claim_for_new_run` lets a new run start only in a folder that is absent, empty, or
+  already marked as one of translate's runs (``RUN/.translate-run``); a folder with other
+  files is refused unless the user says so (``--reuse-out``), and even then translate
+  never writes over files it did not make.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import os
+from pathlib import Path
+from types import TracebackType
+
+from translate.errors import ConfigError, StorageError
+from translate.io.fileio import write_failure, write_json
+
+LOCK_NAME = ".translate-lock"
+MARKER_NAME = ".translate-run"
+# What a run writes at the top of its folder; in a reused folder none may be there already.
+RUN_ENTRIES = ("checkpoints", "samples", "tensorboard", "metrics.jsonl", "best")
+
+
+class RunLock:
+    """``with RunLock(run_dir):`` holds the run folder for this process."""
+
+    def __init__(self, run_dir: Path):
+        self.path = run_dir / LOCK_NAME
+        self.fd: int | None = None
+        self.created = False
+
+    def __enter__(self) -> RunLock:
+        try:
+            self.created = not self.path.parent.exists()
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise write_failure(self.path, exc) from exc
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
+            os.close(fd)
+            if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN):
+                raise StorageError(f"cannot lock {self.path}: {exc.strerror}") from exc
+            raise ConfigError(f"{self.path.parent} is in use by another training process (PID {holder}): wait for "
+                              "it to finish or stop it, or choose another --out") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        self.fd = fd
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 traceback: TracebackType | None) -> None:
+        if self.fd is None:
+            return
+        folder = self.path.parent
+        if kind is not None and {p.name for p in folder.iterdir()} <= {LOCK_NAME, MARKER_NAME}:
+            # A start that failed before writing anything (bad data, bad flags) leaves nothing behind.
+            (folder / MARKER_NAME).unlink(missing_ok=True)
+            self.path.unlink(missing_ok=True)
+            if self.created:
+                folder.rmdir()
+        os.close(self.fd)  # closing releases the lock; the file stays, for the next run to lock
+        self.fd = None
+
+
+def claim_for_new_run(run_dir: Path, family: str, reuse: bool) -> None:
+    """Mark ``run_dir`` as a translate run folder, or refuse it: a folder that already holds a
+    run wants --resume; one with other files wants --reuse-out, and even then none of the
+    names a run writes may be taken."""
+    if (run_dir / "checkpoints").exists():
+        raise ConfigError(f"{run_dir} already holds a run: pass --resume to continue it or choose another --out")
+    if not (run_dir / MARKER_NAME).is_file():
+        others = sorted(p.name for p in run_dir.iterdir() if p.name != LOCK_NAME) if run_dir.is_dir() else []
+        if others and not reuse:
+            shown = ", ".join(others[:3]) + (", ..." if len(others) > 3 else "")
+            raise ConfigError(f"--out {run_dir} is not empty ({shown}) and holds no translate run: choose a new "
+                              "folder, or add --reuse-out to put the run beside those files")
+        taken = [name for name in RUN_ENTRIES if (run_dir / name).exists()]
+        if taken:
+            raise ConfigError(f"--out {run_dir} already has {taken[0]}, which a run would write over: "
+                              "choose another --out")
+    write_json(run_dir / MARKER_NAME, {"family": family})
