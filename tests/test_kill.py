@@ -142,7 +142,12 @@ def test_sigkill_at_random_moments_never_leaves_a_broken_checkpoint(tmp_path):
     print(f"{landed_in_writes} of 3 kills left a half-written checkpoint behind (under a temporary name)")
 
 
-def test_ctrl_c_stops_after_the_step_with_a_checkpoint_and_a_one_line_message(tmp_path, digit_folder):
+@pytest.mark.parametrize(("signum", "code", "how"),
+                         [(signal.SIGINT, 130, "interrupted"), (signal.SIGTERM, 143, "stopped by SIGTERM")],
+                         ids=["ctrl-c", "sigterm"])
+def test_ctrl_c_or_sigterm_stops_after_the_step_with_a_checkpoint_and_a_one_line_message(
+    tmp_path, digit_folder, signum, code, how
+):
     run, log = tmp_path / "run", tmp_path / "stderr.txt"
     # An image folder read by a loader worker: Ctrl-C in a terminal reaches the whole
     # process group, workers included.
@@ -153,14 +158,14 @@ def test_ctrl_c_stops_after_the_step_with_a_checkpoint_and_a_one_line_message(tm
     try:
         wait_for(lambda: latest_step(run) >= 2, process)
         time.sleep(random.Random(6).uniform(0.0, 0.3))
-        os.killpg(process.pid, signal.SIGINT)
-        assert process.wait(timeout=60) == 130
+        os.killpg(process.pid, signum)  # the whole process group, as a terminal or a container stop does
+        assert process.wait(timeout=60) == code
     finally:
         if process.poll() is None:
             process.kill()
     messages = message_lines(log.read_text())
     assert "Traceback" not in log.read_text() and len(messages) == 1, messages
-    match = re.fullmatch(r"interrupted at step (\d+): saved (.+); continue with --resume", messages[0])
+    match = re.fullmatch(how + r" at step (\d+): saved (.+); continue with --resume", messages[0])
     assert match, messages
     step = int(match.group(1))
     assert match.group(2) == str(run / "checkpoints" / f"step-{step:08d}") and latest_step(run) == step

@@ -15,5 +15,5 @@ def run_cli(main: Callable[[list[str] | None], None], argv: list[str] | None = N
     except TranslateError as exc:
         print(f"error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
-    except KeyboardInterrupt:
-        raise SystemExit(130) from None
+    except KeyboardInterrupt as exc:  # 130 for Ctrl-C; a stop on SIGTERM exits 143, as the shell reports it
+        raise SystemExit(getattr(exc, "exit_code", 130)) from None

@@ -53,6 +53,17 @@ class ConfigBase:
         return config
 
 
+def check_ranges(config: Any, ranges: dict[str, tuple[int, int]]) -> None:
+    """Every named field within its inclusive range, or a ConfigError naming the first that is not.
+
+    Architectures are bounded so that a damaged or hostile config.json cannot make a
+    command allocate without limit (ngf 10000 asked for 12.8 GB before a weight was read)."""
+    for name, (low, high) in ranges.items():
+        value = getattr(config, name)
+        if not low <= value <= high:
+            raise ConfigError(f"{name} {value} is outside {low}..{high}")
+
+
 def _required(f: dataclasses.Field) -> bool:
     return f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
 

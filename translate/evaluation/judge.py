@@ -17,10 +17,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from translate.config import ConfigBase
+from translate.config import ConfigBase, check_ranges
 from translate.errors import CheckpointError, ConfigError
 from translate.modeling.blocks import conv_unit
-from translate.training.checkpoint import CONFIG, WEIGHTS, load_weights, model_config, read_checkpoint
+from translate.training.checkpoint import CONFIG, WEIGHTS, build_loaded, model_config, read_checkpoint
 
 DEFAULT_CLASSIFIER = Path(__file__).resolve().parent / "mnist-classifier"
 FAMILY = "classifier"  # the family name its model folder records
@@ -39,8 +39,8 @@ class ClassifierConfig(ConfigBase):
 
     def validate(self) -> None:
         """Sizes only: ``norm`` and ``act`` are checked by the blocks that use them."""
-        if min(self.image_size, self.channels, self.n_classes, self.width) < 1:
-            raise ConfigError("image_size, channels, n_classes and width must be positive")
+        check_ranges(self, {"image_size": (1, 1024), "channels": (1, 4), "n_classes": (1, 10_000),
+                            "width": (1, 512)})
 
 
 class Classifier(nn.Module):
@@ -82,8 +82,8 @@ def load_classifier(path: str | os.PathLike | None = None) -> Classifier:
     try:
         checkpoint = read_checkpoint(folder)
         checkpoint.expect_family(FAMILY)
-        model = Classifier(model_config(checkpoint, ClassifierConfig))
-        load_weights(model, checkpoint, FAMILY)
+        config = model_config(checkpoint, ClassifierConfig)
+        model = build_loaded(lambda: Classifier(config), checkpoint, FAMILY)
     except CheckpointError as exc:
         raise CheckpointError(f"cannot load the classifier in {folder}: {exc}; re-train or re-download it") from exc
     return model.eval()

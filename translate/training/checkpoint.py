@@ -20,6 +20,7 @@ import pickle
 import re
 import shutil
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -41,6 +42,7 @@ LATEST = "latest"
 CHECKPOINT_NAME = re.compile(r"step-\d{8,}")  # a checkpoint folder's name: latest may name nothing else
 FORMAT_VERSION = 1
 C = TypeVar("C", bound=ConfigBase)
+M = TypeVar("M", bound=nn.Module)
 
 
 @dataclass
@@ -63,6 +65,16 @@ class Checkpoint:
         if not picked:
             raise CheckpointError(f"{self.path / WEIGHTS} holds no weights for {prefix!r}")
         return picked
+
+    def shapes(self, prefix: str) -> dict[str, tuple[int, ...]]:
+        """Shapes of the tensors saved under ``prefix``, from the file's header (no tensor is read)."""
+        head = prefix + "."
+        try:
+            with safe_open(self.path / WEIGHTS, "pt") as weights:
+                return {name[len(head):]: tuple(weights.get_slice(name).get_shape())
+                        for name in weights.keys() if name.startswith(head)}  # noqa: SIM118 (no __iter__)
+        except Exception as exc:  # safetensors raises its own error types for corrupt files
+            raise CheckpointError(f"{self.path / WEIGHTS} is not a readable safetensors file: {exc}") from exc
 
     def has_weights(self, prefix: str) -> bool:
         """Whether the weights file holds a module saved under ``prefix``."""
@@ -200,21 +212,39 @@ def _move_aside(folder: Path) -> Path:
     return aside
 
 
-def load_weights(module: nn.Module, checkpoint: Checkpoint, prefix: str) -> None:
-    """Load the tensors saved under ``prefix`` into ``module``; a mismatch is one line naming
-    the file and the first tensor that does not fit."""
-    saved, expected = checkpoint.weights(prefix), module.state_dict()
+def _check_shapes(expected: dict[str, tuple[int, ...]], saved: dict[str, tuple[int, ...]], checkpoint: Checkpoint,
+                  prefix: str) -> None:
+    """One line naming the file and the first tensor that does not fit, if any."""
     where = f"the weights in {checkpoint.path / WEIGHTS} do not fit the architecture in its {CONFIG}"
-    for name, tensor in expected.items():
+    for name, shape in expected.items():
         if name not in saved:
             raise CheckpointError(f"{where}: {prefix}.{name} is missing")
-        if saved[name].shape != tensor.shape:
-            raise CheckpointError(f"{where}: {prefix}.{name} has shape {tuple(saved[name].shape)}, "
-                                  f"the architecture needs {tuple(tensor.shape)}")
+        if saved[name] != shape:
+            raise CheckpointError(f"{where}: {prefix}.{name} has shape {saved[name]}, the architecture needs {shape}")
     extra = sorted(set(saved) - set(expected))
     if extra:
         raise CheckpointError(f"{where}: {prefix}.{extra[0]} is not part of the architecture")
-    module.load_state_dict(saved)
+
+
+def load_weights(module: nn.Module, checkpoint: Checkpoint, prefix: str) -> None:
+    """Load the tensors saved under ``prefix`` into ``module``; a mismatch is one line naming
+    the file and the first tensor that does not fit."""
+    expected = {name: tuple(tensor.shape) for name, tensor in module.state_dict().items()}
+    _check_shapes(expected, checkpoint.shapes(prefix), checkpoint, prefix)
+    module.load_state_dict(checkpoint.weights(prefix))
+
+
+def build_loaded(factory: Callable[[], M], checkpoint: Checkpoint, prefix: str) -> M:
+    """``factory()`` with the weights saved under ``prefix``, built only once the saved shapes
+    (read from the file's header) fit the architecture, which is first laid out on the meta
+    device, where it takes no memory: a config and weights that disagree cost nothing."""
+    with torch.device("meta"):
+        skeleton = factory()
+    expected = {name: tuple(tensor.shape) for name, tensor in skeleton.state_dict().items()}
+    _check_shapes(expected, checkpoint.shapes(prefix), checkpoint, prefix)
+    module = factory()
+    module.load_state_dict(checkpoint.weights(prefix))
+    return module
 
 
 def model_config(checkpoint: Checkpoint, config_class: type[C]) -> C:

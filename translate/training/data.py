@@ -194,10 +194,11 @@ def collate_skip_bad(items: Sequence[tuple[torch.Tensor, int] | None]) -> tuple[
 
 
 def ignore_interrupts(worker_id: int) -> None:
-    """A loader worker's start: Ctrl-C reaches the whole process group, but the main
-    process alone handles it (it finishes the step and saves, see translate.training.stopping);
-    a worker that died of it would fail the step in progress."""
+    """A loader worker's start: Ctrl-C (and a SIGTERM sent to the group) reaches every process
+    of the run, but the main process alone handles it (it finishes the step and saves, see
+    translate.training.stopping); a worker that died of it would fail the step in progress."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
 class FolderSource:

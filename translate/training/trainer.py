@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import math
+import signal
 import sys
 import time
 from collections import defaultdict
@@ -28,13 +29,13 @@ import torch.distributed as dist
 from torch import nn
 from tqdm import tqdm
 
-from translate.errors import DivergedError, StorageError
+from translate.errors import CheckpointError, DivergedError, StorageError
 from translate.io.fileio import atomic_write, remove_temporaries, write_image
 from translate.modeling.pixels import grid_image
-from translate.training.checkpoint import Checkpoint, checkpoint_root, load_weights, save_checkpoint
+from translate.training.checkpoint import STATE, Checkpoint, checkpoint_root, load_weights, save_checkpoint
 from translate.training.distributed import Context, any_rank
 from translate.training.optim import NonFiniteStep
-from translate.training.stopping import GracefulStop
+from translate.training.stopping import GracefulStop, StopRequested
 
 # With --skip-nonfinite, this many skipped steps in a row mean diverged weights, not bad
 # batches (the data order is shuffled): the run stops rather than skip every step to come.
@@ -109,6 +110,16 @@ class Throughput:
         if not rate:
             return {}
         return {"img/s": f"{rate:.1f}"} if rate >= 1 else {"s/img": f"{1 / rate:.2f}"}
+
+
+def _check_optimizer_state(optimizer: torch.optim.Optimizer, name: str) -> None:
+    """torch loads an optimiser state of other shapes and fails only at the next step: check now."""
+    for group in optimizer.param_groups:
+        for param in group["params"]:
+            for key, value in optimizer.state.get(param, {}).items():
+                if torch.is_tensor(value) and value.dim() and value.shape != param.shape:
+                    raise CheckpointError(f"the {name} optimiser's {key} has shape {tuple(value.shape)} where its "
+                                          f"parameter has {tuple(param.shape)}")
 
 
 def _restart_clock(bar: tqdm) -> None:
@@ -201,12 +212,21 @@ class Trainer:
         state = checkpoint.training_state()
         for name, module in self.recipe.modules().items():
             load_weights(module, checkpoint, name)
-        for name, optimizer in self.recipe.optimizers().items():
-            optimizer.load_state_dict(state["optimizers"][name])
-        torch.set_rng_state(state["torch_rng"])
-        self.recipe.load_extra_state(state["recipe"])
-        self.step, self.epoch = int(state["step"]), int(state["epoch"])
-        self.skipped = int(state.get("skipped_steps", 0))
+        try:
+            for name, optimizer in self.recipe.optimizers().items():
+                optimizer.load_state_dict(state["optimizers"][name])
+                _check_optimizer_state(optimizer, name)
+            torch.set_rng_state(state["torch_rng"])
+            self.recipe.load_extra_state(state["recipe"])
+            step, epoch, skipped = int(state["step"]), int(state["epoch"]), int(state.get("skipped_steps", 0))
+        except (KeyError, TypeError, ValueError, RuntimeError, CheckpointError) as exc:
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise CheckpointError(f"{checkpoint.path / STATE} does not fit this run ({type(exc).__name__}: "
+                                  f"{reason[:200]}): resume from a checkpoint that this run wrote") from None
+        if min(step, epoch, skipped) < 0:
+            raise CheckpointError(f"{checkpoint.path / STATE} holds an impossible position (step {step}, epoch "
+                                  f"{epoch}): resume from a checkpoint that this run wrote")
+        self.step, self.epoch, self.skipped = step, epoch, skipped
         self.last_checkpoint = checkpoint.path
 
     # -- records -----------------------------------------------------------------------
@@ -250,9 +270,10 @@ class Trainer:
             if writer is not None:
                 writer.close()
         if self.stop.requested:
-            print(f"interrupted at step {self.step}: saved {self.last_checkpoint}; continue with --resume",
-                  file=sys.stderr)
-            raise KeyboardInterrupt
+            signum = self.stop.signum
+            how = "interrupted" if signum == signal.SIGINT else f"stopped by {signal.Signals(signum).name}"
+            print(f"{how} at step {self.step}: saved {self.last_checkpoint}; continue with --resume", file=sys.stderr)
+            raise StopRequested(self.stop.signum)
 
     def _step(self, batch: tuple[torch.Tensor, ...]) -> dict[str, float] | None:
         """One optimisation step: its losses, or None when it was skipped (--skip-nonfinite).

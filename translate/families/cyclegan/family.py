@@ -27,7 +27,7 @@ from translate.modeling.losses import LOSS_NAMES
 from translate.onnx_contract import ModelInfo
 from translate.onnx_export import ExportPlan
 from translate.training import distributed
-from translate.training.checkpoint import Checkpoint, load_weights, model_config, train_config, write_model_folder
+from translate.training.checkpoint import Checkpoint, build_loaded, model_config, train_config, write_model_folder
 from translate.training.data import resolve_data_root
 from translate.training.domains import (
     DomainFolders,
@@ -208,9 +208,7 @@ class CycleGANFamily(Family):
         """One generator (``AtoB`` by default, or ``BtoA``) in eval mode, with its config."""
         direction = self.check_direction(direction, checkpoint)
         config = model_config(checkpoint, CycleGANConfig)
-        generator = ResnetGenerator(config)
-        load_weights(generator, checkpoint, GENERATOR_NAMES[direction])
-        return generator.eval(), config
+        return build_loaded(lambda: ResnetGenerator(config), checkpoint, GENERATOR_NAMES[direction]).eval(), config
 
     def export_plan(self, checkpoint: Checkpoint, direction: str | None = None) -> ExportPlan:
         direction = self.check_direction(direction, checkpoint)

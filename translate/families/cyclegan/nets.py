@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from translate.config import ConfigBase
+from translate.config import ConfigBase, check_ranges
 from translate.errors import ConfigError
 from translate.modeling.blocks import NORMS, UPSAMPLES, ResidualBlock, conv_unit, init_dcgan_weights, up_unit
 from translate.modeling.inference import MIN_SIZE, PAD_MULTIPLE
@@ -19,6 +19,8 @@ from translate.modeling.inference import MIN_SIZE, PAD_MULTIPLE
 # The generator down-samples twice by 2, so inference pads inputs to a multiple of PAD_MULTIPLE (4)
 # of at least MIN_SIZE (8), whose 1/4-size bottleneck still takes the blocks' reflection padding.
 DIRECTIONS = ("AtoB", "BtoA")
+# The reference uses ngf 64, 9 blocks and 256 px; these bounds leave room and refuse absurd sizes.
+SIZE_RANGES = {"ngf": (1, 512), "ndf": (1, 512), "n_blocks": (1, 64), "n_layers": (1, 8), "image_size": (1, 4096)}
 # Checkpoint prefixes of the four networks.
 GENERATOR_NAMES = {"AtoB": "generator_AtoB", "BtoA": "generator_BtoA"}
 DISCRIMINATOR_NAMES = {"A": "discriminator_A", "B": "discriminator_B"}
@@ -42,8 +44,7 @@ class CycleGANConfig(ConfigBase):
     def validate(self) -> None:
         if self.channels not in (1, 3):
             raise ConfigError(f"channels must be 1 or 3, got {self.channels}")
-        if min(self.ngf, self.ndf, self.n_blocks, self.n_layers) < 1:
-            raise ConfigError("ngf, ndf, n_blocks and n_layers must be positive")
+        check_ranges(self, SIZE_RANGES)
         if self.image_size < MIN_SIZE or self.image_size % PAD_MULTIPLE:
             raise ConfigError(
                 f"image size {self.image_size} is not usable: pick a multiple of {PAD_MULTIPLE} of at least {MIN_SIZE}"

@@ -21,7 +21,7 @@ from translate.modeling.device import run_precision, select_device
 from translate.modeling.losses import LOSS_NAMES
 from translate.onnx_contract import ModelInfo
 from translate.onnx_export import ExportPlan
-from translate.training.checkpoint import Checkpoint, load_weights, model_config, train_config
+from translate.training.checkpoint import Checkpoint, build_loaded, model_config, train_config
 from translate.training.data import (
     MNIST_CLASSES,
     FolderSource,
@@ -225,9 +225,8 @@ class DCGANFamily(Family):
         the model it was trained to produce."""
         self.check_direction(direction, checkpoint)
         config = model_config(checkpoint, DCGANConfig)
-        generator = Generator(config)
-        load_weights(generator, checkpoint, EMA_NAME if checkpoint.has_weights(EMA_NAME) else "generator")
-        return generator.eval(), config
+        prefix = EMA_NAME if checkpoint.has_weights(EMA_NAME) else "generator"
+        return build_loaded(lambda: Generator(config), checkpoint, prefix).eval(), config
 
     def sample(self, checkpoint: Checkpoint, n: int, label: int | None, seed: int,
                device: torch.device) -> tuple[torch.Tensor, int]:

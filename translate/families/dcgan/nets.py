@@ -14,10 +14,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from translate.config import ConfigBase
+from translate.config import ConfigBase, check_ranges
 from translate.errors import ConfigError
 from translate.modeling.blocks import NORMS, UPSAMPLES, conv_unit, init_dcgan_weights, up_unit
 
+# Generous bounds (MNIST uses z 100, widths 64, fc 1024) that refuse absurd sizes.
+SIZE_RANGES = {"z_dim": (1, 4096), "n_classes": (0, 10_000), "ngf": (1, 1024), "ndf": (1, 1024),
+               "fc_width": (0, 16_384)}
 # Spatial size of the first feature map for each supported image size.
 BASE_SIZES = {28: 7, 32: 4, 64: 4}
 
@@ -47,8 +50,7 @@ class DCGANConfig(ConfigBase):
             )
         if self.channels not in (1, 3):
             raise ConfigError(f"channels must be 1 or 3, got {self.channels}")
-        if self.z_dim < 1 or self.n_classes < 0 or self.ngf < 1 or self.ndf < 1 or self.fc_width < 0:
-            raise ConfigError("z_dim, ngf and ndf must be positive and n_classes and fc_width non-negative")
+        check_ranges(self, SIZE_RANGES)
         for name, value, choices in (
             ("g_norm", self.g_norm, NORMS),
             ("d_norm", self.d_norm, NORMS),

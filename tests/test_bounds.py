@@ -1,0 +1,109 @@
+"""Sizes nobody bounded and values nobody checked: each is now a one-line error, raised
+before anything large is allocated or any step is taken."""
+
+from __future__ import annotations
+
+import json
+import resource
+import time
+
+import numpy as np
+import onnx
+import pytest
+import torch
+
+from translate.errors import ModelFileError
+from translate.export import main as export_main
+from translate.runtime import Sampler, Translator
+from translate.sample import main as sample_main
+from translate.train import main as train_main
+
+from .cli_errors import one_line_error
+from .exporting import TINY, trained_run
+
+
+def _edit(run, section, **changes):
+    config_file = next((run / "checkpoints").glob("step-*")) / "config.json"
+    config = json.loads(config_file.read_text())
+    config[section].update(changes)
+    config_file.write_text(json.dumps(config))
+    return config_file
+
+
+@pytest.mark.parametrize(("family", "changes", "message"), [
+    ("cdcgan", {"ngf": 10000}, "ngf 10000 is outside 1..1024"),
+    ("cdcgan", {"z_dim": 10**9}, "z_dim 1000000000 is outside 1..4096"),
+    ("cyclegan", {"n_blocks": 1_000_000}, "n_blocks 1000000 is outside 1..64"),
+    ("cyclegan", {"ngf": 4}, "has shape"),  # in bounds, but not the saved weights' shapes
+])
+def test_an_edited_architecture_is_refused_before_it_is_built(tmp_path, capsys, family, changes, message):
+    run = trained_run(tmp_path, family, steps=1)
+    config_file = _edit(run, "model", **changes)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    began = time.perf_counter()
+    command = sample_main if family == "cdcgan" else export_main
+    error = one_line_error(capsys, command, str(run), "--out", str(tmp_path / ("x.png" if family == "cdcgan"
+                                                                                else "x.onnx")))
+    assert message in error and str(config_file.parent) in error  # the checkpoint it comes from
+    assert time.perf_counter() - began < 20  # no block-by-block growth until the memory runs out
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 500_000  # kB: nothing large was allocated
+
+
+@pytest.mark.parametrize(("flags", "message"), [
+    (["--lr", "-1"], "--lr must be a positive number, got -1.0"),
+    (["--lr", "nan"], "--lr must be a positive number, got nan"),
+    (["--beta1", "2"], "--beta1 must lie in [0, 1), got 2.0"),
+    (["--gp-weight", "nan"], "--gp-weight must be a number of 0 or more, got nan"),
+    (["--seed", str(2**64)], "--seed must lie in 0.."),
+    (["--seed", "-1"], "--seed must lie in 0.."),
+    (["--n-critic", "0"], "--n-critic must be at least 1"),
+    (["--z-dim", "0"], "z_dim 0 is outside 1..4096"),
+])
+def test_flags_no_run_can_use_are_refused_at_start(tmp_path, capsys, flags, message):
+    error = one_line_error(capsys, train_main, "dcgan", *TINY, "--out", str(tmp_path / "run"), *flags)
+    assert message in error
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_training_state_that_does_not_fit_the_weights_is_refused_at_resume(tmp_path, capsys):
+    small, other = trained_run(tmp_path, "dcgan", steps=1), trained_run(tmp_path, "dcgan", 1, ("--ngf", "4"), "other")
+    state = next((small / "checkpoints").glob("step-*")) / "state.pt"
+    state.write_bytes((next((other / "checkpoints").glob("step-*")) / "state.pt").read_bytes())
+    error = one_line_error(capsys, train_main, "dcgan", "--out", str(small), "--resume", "--max-steps", "2")
+    assert f"{state} does not fit this run" in error and "optimiser" in error
+
+
+def test_a_damaged_rng_state_is_refused_at_resume(tmp_path, capsys):
+    run = trained_run(tmp_path, "dcgan", steps=1)
+    state_file = next((run / "checkpoints").glob("step-*")) / "state.pt"
+    state = torch.load(state_file, weights_only=True)
+    state["torch_rng"] = torch.zeros(7, dtype=torch.uint8)
+    torch.save(state, state_file)
+    error = one_line_error(capsys, train_main, "dcgan", "--out", str(run), "--resume", "--max-steps", "2")
+    assert f"{state_file} does not fit this run" in error
+
+
+def _with_metadata(source, path, **changes):
+    model = onnx.load(str(source))
+    for prop in model.metadata_props:
+        if prop.key in changes:
+            prop.value = str(changes[prop.key])
+    onnx.save(model, str(path))
+    return path
+
+
+@pytest.mark.parametrize(("key", "value", "message"), [
+    ("translate.min_size", 30000, "min_size 30000 is outside 1..4096"),
+    ("translate.pad_multiple", 100000, "pad_multiple 100000 is outside 1..256"),
+    ("translate.channels", 7, "channels 7 is not 1 or 3"),
+])
+def test_onnx_metadata_out_of_bounds_is_a_model_file_error(tmp_path, translator_file, key, value, message):
+    path = _with_metadata(translator_file[1], tmp_path / "edited.onnx", **{key: value})
+    with pytest.raises(ModelFileError, match=message):
+        Translator(path).translate(np.zeros((16, 16, 3), np.uint8))
+
+
+def test_onnx_metadata_that_disagrees_with_the_graph_is_a_model_file_error(tmp_path, onnx_files):
+    path = _with_metadata(onnx_files["dcgan"], tmp_path / "edited.onnx", **{"translate.z_dim": 64})
+    with pytest.raises(ModelFileError, match="says z_dim 64 but its graph takes 16"):
+        Sampler(path)
