@@ -3,15 +3,18 @@
     python demo/app.py [--port 7860] [--share false] [--exports exports]
 
 It runs on the ONNX files in ``--exports`` through :mod:`translate.runtime`, so it needs
-no PyTorch. A missing model file disables only its own tab, which says how to make the
-file. Requests are queued with a small concurrency limit, so several users at once share
-the machine instead of exhausting it, and the page loads no analytics or CDN resources.
+no PyTorch. A missing model file disables only its own tab's controls, which show the
+commands that make the file. Requests are queued with a small concurrency limit, so
+several users at once share the machine instead of exhausting it; an upload request may
+carry at most ``--max-upload`` bytes; the page loads no analytics or CDN resources; the
+server keeps its files in a temporary folder of its own, removed when it stops.
 """
 
 from __future__ import annotations
 
 import argparse
 import atexit
+import math
 import os
 import shutil
 import tempfile
@@ -27,7 +30,9 @@ from typing import Any, TypeVar
 import cv2
 import gradio as gr
 import numpy as np
+from starlette.middleware import Middleware
 
+from demo.serving import FORM_OVERHEAD, UploadBytesLimit, UploadSweeper, parse_size, private_temp_dir
 from translate.errors import InputError, TranslateError
 from translate.io.fileio import write_image
 from translate.io.images import read_image
@@ -43,12 +48,17 @@ MAX_DIGITS = 100
 DIGIT_SCALE = 3  # 28 px digits are shown three times larger, with sharp pixels
 DEFAULT_MAX_SIDE = 1024
 
-HOW_TO_EXPORT = {
-    "cdcgan": "python -m translate.export models/cdcgan-mnist --out {path}",
-    "dcgan": "python -m translate.export models/dcgan-mnist --out {path}",
-    "AtoB": "python -m translate.train cyclegan --domains horse zebra --gpu --out runs/horse2zebra, then "
-    "python -m translate.export runs/horse2zebra --direction AtoB --out {path}",
-    "BtoA": "python -m translate.export runs/horse2zebra --direction BtoA --out {path}",
+# The commands that make each file: from a shipped model folder, or (photos) by training one first.
+HOW_TO_MAKE = {
+    "cdcgan": ["python -m translate.export models/cdcgan-mnist --out {path}"],
+    "dcgan": ["python -m translate.export models/dcgan-mnist --out {path}"],
+    "AtoB": ["python -m translate.export models/cyclegan-horse2zebra --direction AtoB --out {path}",
+             "# or train your own first (hours on a CPU):",
+             "python -m translate.train cyclegan --domains horse zebra --preset cpu --out runs/horse2zebra",
+             "python -m translate.export runs/horse2zebra --direction AtoB --out {path}"],
+    "BtoA": ["python -m translate.export models/cyclegan-horse2zebra --direction BtoA --out {path}",
+             "# or, from a run of your own:",
+             "python -m translate.export runs/horse2zebra --direction BtoA --out {path}"],
 }
 
 T = TypeVar("T")
@@ -60,31 +70,31 @@ class DemoModels:
 
     samplers: dict[str, Sampler] = field(default_factory=dict)
     translators: dict[str, Translator] = field(default_factory=dict)
-    problems: dict[str, str] = field(default_factory=dict)
+    problems: dict[str, str] = field(default_factory=dict)  # why a model is unavailable, naming its file
+    commands: dict[str, str] = field(default_factory=dict)  # shell commands that make the missing file
 
     @classmethod
     def load(cls, exports: Path, threads: int | None = None) -> DemoModels:
-        """Open every model file there is; a missing or broken one becomes a message, not a crash."""
+        """Open every model file there is; a missing or broken one becomes a message, not a crash.
+
+        Messages show paths relative to the app (never the server's absolute paths)."""
         models = cls()
         for key, name in {**DIGIT_FILES, **PHOTO_FILES}.items():
-            path = _relative(exports / name)
+            path, shown = exports / name, _shown(exports / name)
             try:
                 if key in DIGIT_FILES:
                     models.samplers[key] = Sampler(path, threads=threads)
                 else:
                     models.translators[key] = Translator(path, threads=threads)
             except TranslateError as exc:
-                if path.exists():
-                    models.problems[key] = f"{path} cannot be used: {exc}"
-                else:
-                    models.problems[key] = f"{path} is missing. To make it: {HOW_TO_EXPORT[key].format(path=path)}"
+                models.problems[key] = str(exc).replace(str(path), shown) if path.exists() else f"{shown} is missing"
+                models.commands[key] = "\n".join(line.format(path=shown) for line in HOW_TO_MAKE[key])
         return models
 
     def domains(self) -> tuple[str, str]:
         """(A, B) domain names, read from the export metadata when there is a translator."""
         for key, translator in self.translators.items():
-            meta = translator.info.metadata
-            source, target = meta.get("translate.source_domain"), meta.get("translate.target_domain")
+            source, target = translator.info.source_domain, translator.info.target_domain
             if source and target:
                 return (source, target) if key == "AtoB" else (target, source)
         return DEFAULT_DOMAINS
@@ -126,12 +136,12 @@ class ResultFiles:
         return str(path)
 
 
-def _relative(path: Path) -> Path:
-    """``path`` relative to the working folder where it lies inside it: shorter messages."""
+def _shown(path: Path) -> str:
+    """How a page names a server file: relative to the app's folder, else by its name alone."""
     try:
-        return path.resolve().relative_to(Path.cwd())
+        return str(path.resolve().relative_to(ROOT))
     except ValueError:
-        return path
+        return path.name
 
 
 def user_errors(function: Callable[..., T]) -> Callable[..., T]:
@@ -181,10 +191,10 @@ def digit_grid(models: DemoModels, model: str, digit: str, count: float, seed: f
     sampler = models.samplers.get(model)
     if sampler is None:
         raise InputError(models.problems.get(model, f"unknown model {model!r}"))
+    if not isinstance(count, (int, float)) or not math.isfinite(count) or not 1 <= count <= MAX_DIGITS:
+        raise InputError(f"the number of images must be a whole number 1..{MAX_DIGITS}, got {count}")
     n = int(count)
-    if not 1 <= n <= MAX_DIGITS:
-        raise InputError(f"the number of images must be 1..{MAX_DIGITS}, got {count}")
-    if not 0.0 <= walk <= 1.0:
+    if not isinstance(walk, (int, float)) or not 0.0 <= walk <= 1.0:
         raise InputError(f"the walk must lie in 0..1, got {walk}")
     z = slerp(sampler.codes(n, _seed(seed)), sampler.codes(n, _seed(seed_b)), walk)
     classes = sampler.classes
@@ -199,7 +209,7 @@ def digit_grid(models: DemoModels, model: str, digit: str, count: float, seed: f
 
 
 def _seed(value: float | None) -> int:
-    if value is None or not float(value).is_integer() or not 0 <= value < 2**63:
+    if not isinstance(value, (int, float)) or not float(value).is_integer() or not 0 <= value < 2**63:
         raise InputError(f"a seed must be a whole number 0 or more, got {value}")
     return int(value)
 
@@ -237,80 +247,110 @@ def translate_photo(models: DemoModels, path: str | None, direction: str, round_
     return image, translated, back, note
 
 
-def _problem_notes(models: DemoModels, keys: Sequence[str]) -> str:
-    return "\n\n".join(f"**Unavailable:** {models.problems[key]}" for key in keys if key in models.problems)
+def _unavailable(models: DemoModels, keys: Sequence[str]) -> bool:
+    """Show what is unavailable among ``keys`` and the commands that make it; whether all are."""
+    missing = [key for key in keys if key in models.problems]
+    if missing:
+        gr.Markdown("\n\n".join(f"**Unavailable:** {models.problems[key]}. To make it:" for key in missing),
+                    elem_classes="unavailable")
+        gr.Code("\n".join(models.commands[key] for key in missing), language="shell", interactive=False,
+                label="Commands (run them in the project folder)", elem_classes="make-commands")
+    return len(missing) == len(keys)
 
 
 def build_app(models: DemoModels, max_side: int = DEFAULT_MAX_SIDE, concurrency: int = 2,
-              queue_size: int = 32) -> gr.Blocks:
+              queue_size: int = 32, results: ResultFiles | None = None) -> gr.Blocks:
     """The Blocks app over ``models``; events are queued, at most ``concurrency`` at a time.
 
     Gradio's cache of uploads and results is swept every 10 minutes of files older than an hour.
     """
-    results = ResultFiles()
+    results = results or ResultFiles()
     with gr.Blocks(title="translate: GAN demo", analytics_enabled=False, delete_cache=(600, 3600)) as app:
         gr.Markdown("# translate\nGANs exported to ONNX, running in ONNX Runtime.")
         with gr.Tab("Digits"):
-            _digits_tab(models, results)
+            draw_first_grid = _digits_tab(models, results)
         with gr.Tab("Horse ↔ zebra"):
             _photo_tab(models, results, max_side)
+        if draw_first_grid is not None:
+            app.load(*draw_first_grid)
     app.queue(default_concurrency_limit=concurrency, max_size=queue_size)
     return app
 
 
-def _digits_tab(models: DemoModels, results: ResultFiles) -> None:
-    notes = _problem_notes(models, list(DIGIT_FILES))
-    gr.Markdown(notes, elem_id="digits-problems", visible=bool(notes))
+# Images fill their column and keep their shape at any width, so a grid stays readable on a phone.
+CSS = """
+#digits-output img, .photo-output img { width: 100%; height: auto; object-fit: contain; image-rendering: pixelated; }
+"""
+
+
+def _digits_tab(models: DemoModels, results: ResultFiles) -> tuple | None:
+    """The digits tab; returns the (function, inputs, output) that draws a grid when the page opens."""
+    none_available = _unavailable(models, list(DIGIT_FILES))
     choices = [(DIGIT_LABELS[key], key) for key in DIGIT_FILES]
     first = next((key for key in DIGIT_FILES if key in models.samplers), "cdcgan")
+    # The labels come from the file; without it (the controls are off) the digits' names stand in.
     classes = models.samplers["cdcgan"].classes if "cdcgan" in models.samplers else [str(d) for d in range(10)]
-    with gr.Row():
-        with gr.Column():
-            model = gr.Radio(choices, value=first, label="Model")
+    usable = not none_available
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=1, min_width=280):
+            model = gr.Radio(choices, value=first, label="Model", interactive=usable)
             digit = gr.Radio([("all 0–9", "all"), *[(c, c) for c in classes]], value="all", label="Digit",
-                             info="cDCGAN only; DCGAN draws any digit", elem_id="digit-choice")
-            count = gr.Slider(1, MAX_DIGITS, value=20, step=1, label="Images")
+                             info="the cDCGAN draws the digit you pick", elem_id="digit-choice",
+                             interactive=usable and first == "cdcgan")
+            count = gr.Slider(1, MAX_DIGITS, value=20, step=1, label="Images", interactive=usable)
             with gr.Row():
-                seed = gr.Number(0, precision=0, minimum=0, label="Seed", elem_id="seed")
-                seed_b = gr.Number(1, precision=0, minimum=0, label="Walk towards seed")
-            walk = gr.Slider(0.0, 1.0, value=0.0, step=0.05, label="Walk (0: first seed, 1: second seed)")
-            button = gr.Button("Generate", variant="primary")
-        output = gr.Image(label="Digits", type="filepath", interactive=False, elem_id="digits-output")
+                seed = gr.Number(0, precision=0, label="Seed", elem_id="seed", interactive=usable)
+                seed_b = gr.Number(1, precision=0, label="Walk towards seed", elem_id="seed-b", interactive=usable)
+            walk = gr.Slider(0.0, 1.0, value=0.0, step=0.05, label="Walk (0: first seed, 1: second seed)",
+                             interactive=usable)
+            button = gr.Button("Generate", variant="primary", interactive=usable)
+        with gr.Column(scale=2, min_width=280):
+            # No label or buttons over the picture: at phone width they would hide its first row.
+            output = gr.Image(label="Digits", show_label=False, buttons=["download"], type="filepath",
+                              interactive=False, elem_id="digits-output")
+
     @user_errors
     def generate(model: str, digit: str, count: float, seed: float, seed_b: float, walk: float) -> str | None:
         return results.save(digit_grid(models, model, digit, count, seed, seed_b, walk), "digits")
 
+    def digit_choice(model: str) -> dict:  # only the conditional model takes a digit
+        return gr.update(interactive=model in models.samplers and bool(models.samplers[model].classes))
+
     inputs = [model, digit, count, seed, seed_b, walk]
     button.click(generate, inputs, output, api_name="generate_digits")
     walk.release(generate, inputs, output, api_name=False)
+    model.change(digit_choice, model, digit, api_name=False, queue=False)
+    return (generate, inputs, output) if usable else None
 
 
 def _photo_tab(models: DemoModels, results: ResultFiles, max_side: int) -> None:
-    notes = _problem_notes(models, list(PHOTO_FILES))
-    gr.Markdown(notes, elem_id="photo-problems", visible=bool(notes))
+    none_available = _unavailable(models, list(PHOTO_FILES))
+    usable = not none_available
     choices = models.direction_choices()
     first = next((key for key in PHOTO_FILES if key in models.translators), "AtoB")
-    with gr.Row():
-        with gr.Column():
+    a, _ = models.domains()
+    examples = [(path, "AtoB" if path.name.startswith(a) else "BtoA") for path in sorted(EXAMPLES.glob("*.jpg"))]
+    examples = [(path, key) for path, key in examples if key in models.translators]
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=1, min_width=280):
             photo = gr.File(label=f"Photo (JPEG, PNG, WebP, BMP or TIFF; larger than {max_side} px is scaled down)",
-                            file_types=["image"], type="filepath", elem_id="photo-input")
-            direction = gr.Radio(choices, value=first, label="Direction")
-            round_trip = gr.Checkbox(True, label="Also translate back (round trip)")
-            button = gr.Button("Translate", variant="primary")
-        with gr.Column():
+                            file_types=["image"], type="filepath", elem_id="photo-input", interactive=usable)
+            if examples:
+                gallery = gr.Gallery([(str(path), path.stem) for path, _ in examples], label="Or click an example "
+                                     "from the horse2zebra test sets", columns=2, rows=2, height=410,
+                                     object_fit="cover", allow_preview=False, elem_id="photo-examples",
+                                     interactive=False, buttons=[])
+            direction = gr.Radio(choices, value=first, label="Direction", interactive=usable)
+            round_trip = gr.Checkbox(True, label="Also translate back (round trip)", interactive=usable)
+            button = gr.Button("Translate", variant="primary", interactive=usable)
+        with gr.Column(scale=2, min_width=280):
             note = gr.Markdown(label="note", elem_id="photo-note")
             with gr.Row():
-                shown = gr.Image(label="Input", type="filepath", interactive=False, elem_id="photo-shown")
-                translated = gr.Image(label="Translation", type="filepath", interactive=False,
-                                      elem_id="photo-translated")
-                back = gr.Image(label="Round trip", type="filepath", interactive=False,
-                                elem_id="photo-round-trip")
-    a, _ = models.domains()
-    available = set(models.translators)
-    rows = [[str(path), "AtoB" if path.name.startswith(a) else "BtoA"] for path in sorted(EXAMPLES.glob("*.jpg"))]
-    rows = [row for row in rows if row[1] in available]
-    if rows:
-        gr.Examples(rows, [photo, direction], label="Examples from the horse2zebra test sets")
+                outputs = [gr.Image(label=label, type="filepath", interactive=False, elem_id=f"photo-{key}",
+                                    elem_classes="photo-output", min_width=160)
+                           for key, label in (("shown", "Input"), ("translated", "Translation"),
+                                              ("round-trip", "Round trip"))]
+
     @user_errors
     def run(path: str | None, key: str, trip: bool) -> tuple[str | None, str | None, str | None, str]:
         image, out, round_image, text = translate_photo(models, path, key, trip, max_side)
@@ -318,8 +358,14 @@ def _photo_tab(models: DemoModels, results: ResultFiles, max_side: int) -> None:
                  ((image, "input"), (out, "translation"), (round_image, "round-trip"))]
         return saved[0], saved[1], saved[2], text
 
-    button.click(run, [photo, direction, round_trip], [shown, translated, back, note],
-                 api_name="translate_photo")
+    def pick_example(event: gr.SelectData) -> tuple[str, str]:
+        path, key = examples[event.index]
+        return str(path), key
+
+    button.click(run, [photo, direction, round_trip], [*outputs, note], api_name="translate_photo")
+    if examples:
+        gallery.select(pick_example, None, [photo, direction], api_name=False, queue=False).then(
+            run, [photo, direction, round_trip], [*outputs, note], api_name=False)
 
 
 def _bool(text: str) -> bool:
@@ -339,19 +385,29 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--max-side", type=int, default=DEFAULT_MAX_SIDE, help="uploads larger than this are scaled")
     parser.add_argument("--concurrency", type=int, default=2, help="requests computed at once; the rest queue")
     parser.add_argument("--queue-size", type=int, default=32, help="requests waiting at most; more are refused")
-    parser.add_argument("--max-upload", default="25mb", help="largest upload accepted")
+    parser.add_argument("--max-upload", default="25mb",
+                        help="the most an upload request may carry (default 25mb), whatever the number of files")
+    parser.add_argument("--monitoring", action="store_true", help="serve Gradio's /monitoring pages (off by default)")
     return parser
 
 
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
+    try:
+        max_upload = parse_size(args.max_upload)
+    except ValueError as exc:
+        raise SystemExit(f"error: --max-upload: {exc}") from None
+    temp = private_temp_dir()  # before Gradio picks its upload folder
+    print(f"temporary files in {temp} (removed when the server stops)", flush=True)
     threads = max(1, (os.cpu_count() or 1) // args.concurrency)  # the concurrent requests share the cores
     models = DemoModels.load(args.exports, threads)
     for problem in models.problems.values():
         print(f"warning: {problem}")
-    app = build_app(models, args.max_side, args.concurrency, args.queue_size)
-    app.launch(server_name=args.host, server_port=args.port, share=args.share, max_file_size=args.max_upload,
-               allowed_paths=[str(EXAMPLES)], footer_links=["api"])
+    app = build_app(models, args.max_side, args.concurrency, args.queue_size, ResultFiles(temp / "results"))
+    UploadSweeper(Path(os.environ["GRADIO_TEMP_DIR"])).start()
+    app.launch(server_name=args.host, server_port=args.port, share=args.share, max_file_size=max_upload,
+               allowed_paths=[str(EXAMPLES)], footer_links=["api"], enable_monitoring=args.monitoring, css=CSS,
+               app_kwargs={"middleware": [Middleware(UploadBytesLimit, limit=max_upload + FORM_OVERHEAD)]})
 
 
 if __name__ == "__main__":

@@ -48,15 +48,21 @@ def wait_until_serving(url: str, process: subprocess.Popen | None = None, log: P
 
 
 @contextmanager
-def served_demo(exports: Path, workdir: Path, *options: str) -> Iterator[tuple[str, subprocess.Popen]]:
-    """(URL, process) of the demo serving ``exports``; its log and upload folder live in ``workdir``."""
+def served_demo(exports: Path, workdir: Path, *options: str,
+                own_temp: bool = False) -> Iterator[tuple[str, subprocess.Popen]]:
+    """(URL, process) of the demo serving ``exports``; its log lives in ``workdir``, and its
+    uploads too unless ``own_temp`` leaves the server to make its own temporary folder."""
     workdir.mkdir(parents=True, exist_ok=True)
     port = free_port()
     log = workdir / "server.log"
-    env = {**os.environ, "GRADIO_TEMP_DIR": str(workdir / "gradio"), "PYTHONUNBUFFERED": "1"}
+    env = {k: v for k, v in os.environ.items() if k != "GRADIO_TEMP_DIR"}
+    env["PYTHONUNBUFFERED"] = "1"
+    if not own_temp:
+        env["GRADIO_TEMP_DIR"] = str(workdir / "gradio")
     argv = [sys.executable, "-c", SERVE, str(APP), "--port", str(port), "--exports", str(exports), *options]
     with log.open("w") as out:
         process = subprocess.Popen(argv, cwd=APP.parent.parent, env=env, stdout=out, stderr=subprocess.STDOUT)
+    process.log_path = log  # type: ignore[attr-defined]
     url = f"http://127.0.0.1:{port}/"
     try:
         wait_until_serving(url, process, log)

@@ -76,7 +76,11 @@ def test_slerp_keeps_the_norm_of_gaussian_codes():
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (("cdcgan", "3", 0, 0, 1, 0.0), "number of images must be 1..100"),
+        (("cdcgan", "3", 0, 0, 1, 0.0), "number of images must be a whole number 1..100"),
+        (("cdcgan", "3", float("nan"), 0, 1, 0.0), "number of images must be a whole number 1..100, got nan"),
+        (("cdcgan", "3", None, 0, 1, 0.0), "number of images must be a whole number 1..100, got None"),
+        (("cdcgan", "3", 4, None, 1, 0.0), "a seed must be a whole number 0 or more, got None"),
+        (("cdcgan", "3", 4, 0, 1, float("nan")), "the walk must lie in 0..1, got nan"),
         (("cdcgan", "3", 4, -1, 1, 0.0), "a seed must be a whole number"),
         (("cdcgan", "3", 4, 0, 1, 1.5), "the walk must lie in 0..1"),
         (("cdcgan", "x", 4, 0, 1, 0.0), "unknown digit 'x'"),
@@ -127,11 +131,13 @@ def test_missing_model_files_name_the_file_and_the_command(tmp_path, demo_export
     (exports / "horse2zebra.onnx").write_bytes((demo_exports / "horse2zebra.onnx").read_bytes())
     (exports / "dcgan-mnist.onnx").write_bytes(b"truncated")
     models = DemoModels.load(exports, threads=1)
-    assert set(models.problems) == {"cdcgan", "dcgan", "BtoA"}
-    assert "cdcgan-mnist.onnx is missing. To make it: python -m translate.export models/cdcgan-mnist" in (
-        models.problems["cdcgan"])
-    assert "dcgan-mnist.onnx cannot be used" in models.problems["dcgan"]
-    assert "--direction BtoA --out" in models.problems["BtoA"]
+    assert set(models.problems) == set(models.commands) == {"cdcgan", "dcgan", "BtoA"}
+    assert models.problems["cdcgan"] == "cdcgan-mnist.onnx is missing"
+    assert models.commands["cdcgan"] == "python -m translate.export models/cdcgan-mnist --out cdcgan-mnist.onnx"
+    assert models.problems["dcgan"].startswith("dcgan-mnist.onnx is not a loadable ONNX model")
+    assert "--direction BtoA --out zebra2horse.onnx" in models.commands["BtoA"]
+    # The server's absolute paths never reach the page.
+    assert not any(str(tmp_path) in text for text in [*models.problems.values(), *models.commands.values()])
     with pytest.raises(InputError, match="cdcgan-mnist.onnx is missing"):
         digit_grid(models, "cdcgan", "3", 4, 0, 1, 0.0)
     _, translated, back, note = translate_photo(models, str(horse_photo), "AtoB", True)

@@ -84,6 +84,11 @@ def artifacts(request) -> Path:
     return folder
 
 
+def served_log(served: tuple[str, subprocess.Popen]) -> str:
+    """What the served demo has written to its log so far."""
+    return served[1].log_path.read_text()
+
+
 def shown_image(page, selector: str, previous: str | None = None) -> tuple[np.ndarray, str]:
     """The RGB image an output component shows once its source is new and loaded, and that source."""
     page.wait_for_function(

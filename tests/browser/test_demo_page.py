@@ -8,18 +8,26 @@ import numpy as np
 from demo.app import DemoModels, build_app
 from demo.process import free_port, wait_until_serving
 
-from .conftest import shown_image
+from .conftest import served_log, shown_image
+
+
+def test_a_grid_is_drawn_when_the_page_opens(page, server, artifacts):
+    page.goto(server)
+    grid, _ = shown_image(page, "#digits-output")  # without a click
+    page.screenshot(path=artifacts / "1-opened.png")
+    assert grid.shape[1] > 300 and grid.std() > 20
 
 
 def test_digits_for_a_chosen_digit_and_a_new_seed(page, server, artifacts):
     page.goto(server)
     generate = page.get_by_role("button", name="Generate")
     generate.wait_for()
+    _, opening = shown_image(page, "#digits-output")
     page.screenshot(path=artifacts / "1-loaded.png")
     page.locator("#digit-choice").get_by_role("radio", name="3", exact=True).check()
     page.locator("#seed input").fill("0")
     generate.click()
-    first, src = shown_image(page, "#digits-output")
+    first, src = shown_image(page, "#digits-output", previous=opening)
     page.screenshot(path=artifacts / "2-digit-3-seed-0.png")
     assert first.shape[0] > 100 and first.shape[1] > 100
     assert first.std() > 20, "the grid is blank"
@@ -28,6 +36,47 @@ def test_digits_for_a_chosen_digit_and_a_new_seed(page, server, artifacts):
     second, _ = shown_image(page, "#digits-output", previous=src)
     page.screenshot(path=artifacts / "3-digit-3-seed-1.png")
     assert second.shape == first.shape and np.abs(second.astype(int) - first).mean() > 5
+
+
+def test_the_digit_choice_is_off_for_the_unconditional_model(page, server, artifacts):
+    page.goto(server)
+    three = page.locator("#digit-choice").get_by_role("radio", name="3", exact=True)
+    three.wait_for()
+    assert three.is_enabled()
+    page.get_by_role("radio", name="DCGAN: unconditional").check()
+    page.wait_for_function("() => document.querySelector('#digit-choice input[type=radio]').disabled")
+    page.screenshot(path=artifacts / "1-dcgan-digit-choice-off.png")
+    page.get_by_role("radio", name="cDCGAN: pick the digit").check()
+    page.wait_for_function("() => !document.querySelector('#digit-choice input[type=radio]').disabled")
+
+
+def test_a_negative_seed_gets_a_message_and_no_traceback(page, served, artifacts):
+    url, _ = served
+    page.goto(url)
+    page.get_by_role("button", name="Generate").wait_for()
+    logged_before = len(served_log(served))
+    page.locator("#seed input").fill("-3")
+    page.get_by_role("button", name="Generate").click()
+    page.get_by_test_id("toast-text").get_by_text("a seed must be a whole number 0 or more, got -3").wait_for()
+    page.wait_for_timeout(500)
+    page.screenshot(path=artifacts / "1-negative-seed.png")
+    server_log = served_log(served)[logged_before:]  # the server is shared: only what this request logged
+    assert "Traceback" not in server_log, server_log[-2000:]
+
+
+def test_digits_are_readable_at_phone_width(browser, server, artifacts):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True)
+    page = context.new_page()
+    try:
+        page.goto(server)
+        shown_image(page, "#digits-output")
+        page.screenshot(path=artifacts / "1-phone.png", full_page=True)
+        box = page.locator("#digits-output img").bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 390  # no sideways scrolling
+        # 20 digits, 10 to a row: each 28 px digit is drawn at least 28 CSS pixels wide.
+        assert box["width"] / 10 >= 28, box
+    finally:
+        context.close()
 
 
 def _open_photo_tab(page, url: str) -> None:
@@ -68,6 +117,19 @@ def test_a_text_file_named_jpg_gets_a_message_in_the_page(page, server, artifact
     assert page.locator("#photo-translated img").count() == 0
 
 
+def test_an_example_thumbnail_translates_with_one_click(page, server, artifacts):
+    _open_photo_tab(page, server)
+    thumbnails = page.locator("#photo-examples img")
+    thumbnails.first.wait_for()
+    assert thumbnails.count() == 4
+    page.screenshot(path=artifacts / "1-thumbnails.png")
+    thumbnails.first.click()
+    translated, _ = shown_image(page, "#photo-translated")
+    shown, _ = shown_image(page, "#photo-shown")
+    page.screenshot(path=artifacts / "2-example-translated.png")
+    assert translated.shape == shown.shape and np.abs(translated.astype(int) - shown).mean() > 5
+
+
 def test_a_missing_model_is_named_and_the_rest_still_works(page, artifacts, demo_exports, tmp_path):
     exports = tmp_path / "exports"
     exports.mkdir()
@@ -78,11 +140,15 @@ def test_a_missing_model_is_named_and_the_rest_still_works(page, artifacts, demo
     try:
         url = f"http://127.0.0.1:{port}/"
         wait_until_serving(url)
-        _open_photo_tab(page, url)
+        page.goto(url)
+        page.get_by_role("tab", name="Horse ↔ zebra").click()
         page.get_by_text("horse2zebra.onnx is missing. To make it:").wait_for()
-        page.get_by_role("button", name="Translate").click()
-        page.get_by_test_id("toast-text").get_by_text("horse2zebra.onnx is missing").wait_for()
-        page.wait_for_timeout(500)
+        commands = page.locator(".make-commands").filter(has_text="cyclegan-horse2zebra")
+        commands.wait_for()
+        assert "python -m translate.export models/cyclegan-horse2zebra --direction AtoB" in commands.inner_text()
+        assert page.get_by_role("button", name="Translate").is_disabled()
+        assert page.locator("#photo-input input[type=file]").count() == 0  # no upload box to use
+        assert str(tmp_path) not in page.content()  # no server paths in the page
         page.screenshot(path=artifacts / "1-missing-cyclegan.png")
         page.get_by_role("tab", name="Digits").click()
         page.get_by_role("button", name="Generate").click()
