@@ -11,6 +11,7 @@ import zipfile
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 
 from translate.cli import run_cli
@@ -36,7 +37,7 @@ LAYERS = [
     ("translate.evaluation",),
     ("translate.families",),
     ("translate.cli", "translate.train", "translate.sample", "translate.apply", "translate.export",
-     "translate.evaluate", "translate.classifier"),
+     "translate.evaluate", "translate.classifier", "translate.pack"),
 ]
 TORCH_FREE = ["translate.runtime", "translate.io.images", "translate.io.imageheader", "translate.io.fileio",
               "translate.io.pixels", "translate.io.download", "translate.onnx_contract", "translate.latent"]
@@ -190,3 +191,25 @@ def test_a_grey_cyclegan_trains_exports_and_translates_end_to_end(tmp_path, hors
     translated = Translator(tmp_path / "grey.onnx").translate_file(horse_photo)
     assert translated.shape == (256, 256, 1)
     assert Translator(tmp_path / "grey.onnx").translate(read_image(horse_photo)).shape == (256, 256, 1)
+
+
+@pytest.mark.parametrize("family", ["cdcgan", "cyclegan"])
+def test_pack_writes_a_model_folder_of_generators_that_every_command_takes(tmp_path, family, capsys):
+    from safetensors import safe_open
+
+    from translate.families import export_model
+    from translate.pack import main as pack_main
+
+    run = trained_run(tmp_path, family, steps=2)
+    run_cli(pack_main, [str(run), "--out", str(tmp_path / "model")])
+    with safe_open(tmp_path / "model" / "model.safetensors", "pt") as weights:
+        prefixes = {name.split(".")[0] for name in weights.keys()}  # noqa: SIM118
+    assert prefixes == ({"generator"} if family == "cdcgan" else {"generator_AtoB", "generator_BtoA"})
+    assert not (tmp_path / "model" / "state.pt").exists()
+    live, _ = load_generator(run)
+    packed, _ = load_generator(tmp_path / "model")
+    for (name, a), (_, b) in zip(live.state_dict().items(), packed.state_dict().items(), strict=True):
+        assert torch.equal(a, b), name
+    export_model(tmp_path / "model", tmp_path / "packed.onnx")
+    error = one_line_error(capsys, pack_main, str(run), "--out", str(run / "model"))
+    assert "lies inside the run it packs" in error

@@ -90,6 +90,16 @@ class Family(ABC):
     def evaluate(self, checkpoint: Checkpoint, request: EvaluationRequest) -> dict[str, Any]:
         """Scores of a checkpoint under the family's protocol, with the protocol stated."""
 
+    def shipped_modules(self, checkpoint: Checkpoint) -> dict[str, nn.Module]:
+        """What a model folder of this family holds, by checkpoint prefix: its generator(s)
+        (as ``load_generator`` gives them), without discriminators or training state."""
+        return {self.generator_prefix(direction): self.load_generator(checkpoint, direction)[0]
+                for direction in self.directions or (None,)}
+
+    def generator_prefix(self, direction: str | None) -> str:
+        """The checkpoint prefix a model folder stores a generator under."""
+        return "generator"
+
     def sample(self, checkpoint: Checkpoint, n: int, label: int | None, seed: int,
                device: torch.device) -> tuple[torch.Tensor, int]:
         """``n`` images in [-1, 1] and a row length for a grid (sample families only)."""

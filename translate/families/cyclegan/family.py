@@ -210,6 +210,9 @@ class CycleGANFamily(Family):
         config = model_config(checkpoint, CycleGANConfig)
         return build_loaded(lambda: ResnetGenerator(config), checkpoint, GENERATOR_NAMES[direction]).eval(), config
 
+    def generator_prefix(self, direction: str | None) -> str:
+        return GENERATOR_NAMES[direction or "AtoB"]
+
     def export_plan(self, checkpoint: Checkpoint, direction: str | None = None) -> ExportPlan:
         direction = self.check_direction(direction, checkpoint)
         generator, config = self.load_generator(checkpoint, direction)

@@ -1,0 +1,41 @@
+"""Command line: ``python -m translate.pack RUN_OR_CHECKPOINT --out models/NAME``: a model
+folder to ship, holding only what sampling, applying, exporting and scoring need.
+
+The family says which networks that is (the generators; a DCGAN trained with ``--ema``
+gives its weight average); discriminators, optimiser state and RNG stay behind. The
+folder's ``config.json`` keeps the architecture and the training settings, and the
+safetensors header records the source checkpoint's sha256.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from translate.cli import run_cli
+from translate.errors import ConfigError
+from translate.families import get_family
+from translate.io.fileio import file_sha256
+from translate.training.checkpoint import WEIGHTS, read_checkpoint, write_model_folder
+
+DESCRIPTION = "Write a model folder to ship: a run's generators and config, without training state."
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m translate.pack", description=DESCRIPTION)
+    parser.add_argument("checkpoint", help="run folder or checkpoint folder")
+    parser.add_argument("--out", type=Path, required=True, help="the model folder to write (e.g. models/NAME)")
+    args = parser.parse_args(argv)
+    checkpoint = read_checkpoint(args.checkpoint)
+    if args.out.resolve().is_relative_to(Path(args.checkpoint).resolve()):
+        raise ConfigError(f"--out {args.out} lies inside the run it packs: choose a folder outside it")
+    family = get_family(checkpoint.family)
+    modules = family.shipped_modules(checkpoint)
+    metadata = {"source": str(checkpoint.path), "source_sha256": file_sha256(checkpoint.path / WEIGHTS)}
+    write_model_folder(args.out, checkpoint.family, checkpoint.model, modules, checkpoint.train, metadata)
+    print(json.dumps({"out": str(args.out), "networks": sorted(modules), **metadata}))
+
+
+if __name__ == "__main__":
+    run_cli(main)
