@@ -91,3 +91,29 @@ def test_bad_input_gets_one_line_errors(tmp_path, capsys, data):
     assert "unknown loss 'wgan'" in _error(capsys, *base, "--domains", "horse", "zebra", "--loss", "wgan")
     assert "--resume found nothing" in _error(capsys, *base, "--resume")
     assert not (tmp_path / "run").exists()
+
+
+def test_eval_every_scores_both_directions_and_keeps_the_best_generators(tmp_path, data, data_root):
+    run, weights = tmp_path / "run", data_root / "fid" / "inception-2015-12-05-fid.pt"
+    train(*horse_zebra_argv(data, "--out", str(run), "--epochs", "2", "--epochs-decay", "1", "--eval-every", "2",
+                            "--fid-weights", str(weights)))
+    records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    scored = [r for r in records if "eval" in r]
+    assert [r["epoch"] for r in scored] == [2, 3]  # every 2 epochs, and after the last
+    for record in scored:
+        assert set(record["eval"]) == {"horse_to_zebra/fid", "horse_to_zebra/kid_mean", "zebra_to_horse/fid",
+                                       "zebra_to_horse/kid_mean"}
+        assert record["eval_seconds"] > 0
+    best = json.loads((run / "best" / "evaluation.json").read_text())
+    assert best["fid"] == min(r["eval"]["horse_to_zebra/fid"] for r in scored)
+    generator, config = load_generator(run / "best", "BtoA")
+    assert config.domain_b == "zebra" and not (run / "best" / "state.pt").exists()
+
+
+def test_eval_every_without_the_fid_network_says_how_to_go_on(tmp_path, data, capsys, monkeypatch):
+    monkeypatch.setenv("TRANSLATE_FID_WEIGHTS", str(tmp_path / "missing.pt"))
+    run = tmp_path / "run"
+    error = one_line_error(capsys, train_main, *horse_zebra_argv(data, "--out", str(run), "--eval-every", "1"))
+    assert "missing.pt" in error and "--eval-every 0" in error
+    train(*horse_zebra_argv(data, "--out", str(run), "--eval-every", "0", "--max-steps", "1"))
+    assert read_checkpoint(run).train["eval_every"] == 0

@@ -66,8 +66,8 @@ class CycleGANTrainConfig(ConfigBase):
             raise ConfigError(f"domains must be two names, got {self.domains}")
         if self.load_size < 1 or self.batch_size < 1 or self.world_size < 1:
             raise ConfigError("--load-size, --batch-size and the number of processes must be positive")
-        if self.eval_every is not None and self.eval_every < 1:
-            raise ConfigError(f"--eval-every must be at least 1, got {self.eval_every}")
+        if self.eval_every is not None and self.eval_every < 0:
+            raise ConfigError(f"--eval-every must be 0 (off) or more, got {self.eval_every}")
         check_seed(self.seed)
 
 
@@ -120,7 +120,7 @@ class CycleGANFamily(Family):
                          "(on --resume the run's own)")
         run.add_argument("--eval-every", type=int, metavar="EPOCHS",
                          help="score FID and KID on the test sets every N epochs and after the last; keep the "
-                         "best generators in RUN/best (on --resume the run's own)")
+                         "best generators in RUN/best; 0: off (on --resume the run's own)")
 
     def new_settings(self, args: argparse.Namespace) -> tuple[CycleGANConfig, CycleGANTrainConfig]:
         if not args.domains:
@@ -193,7 +193,10 @@ class CycleGANFamily(Family):
             evaluator = None
             if settings.eval_every and context.rank == 0:
                 request = EvaluationRequest(resolve_data_root(run.data), context.device, fid_weights=run.fid_weights)
-                evaluator = _best_keeping_evaluator(model, recipe, request, run.out / "best")
+                try:
+                    evaluator = _best_keeping_evaluator(model, recipe, request, run.out / "best")
+                except ConfigError as exc:  # no FID network: say how to train without the scores too
+                    raise ConfigError(f"{exc}; or pass --eval-every 0 to train without FID scores") from None
             trainer = Trainer(spec, recipe, source, context, evaluator)
             if checkpoint is not None:
                 trainer.resume(checkpoint)

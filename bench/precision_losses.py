@@ -1,0 +1,84 @@
+"""Does bf16 autocast train like fp32? Two recipes of the same family, one per precision,
+start from the same weights and take the same real batches in turn; their losses are
+compared window by window over a few hundred steps.
+
+GAN losses are noisy step to step and the two runs drift apart as rounding differs, so the
+comparison is of window means, not of single steps.
+
+    python bench/precision_losses.py [--steps 300] [--window 50] [--data DIR]
+
+prints a Markdown table and saves it (and a JSON copy) as bench/results/precision-losses.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from translate.families.cyclegan.nets import CycleGANConfig
+from translate.families.cyclegan.recipe import CycleGANHyper, CycleGANRecipe
+from translate.io.fileio import atomic_write, write_json
+from translate.training.data import resolve_data_root
+from translate.training.distributed import Context
+from translate.training.domains import UnpairedImages, UnpairedSource, domain_files, find_domains
+
+RESULTS = Path(__file__).resolve().parent / "results"
+TERMS = ("g_A", "g_B", "cycle_A", "cycle_B", "idt_A", "idt_B", "d_A", "d_B")
+
+
+def run(precision: str, batches: list, config: CycleGANConfig, seed: int) -> tuple[dict[str, list[float]], float]:
+    torch.manual_seed(seed)  # the same initial weights for both precisions
+    fixed = (batches[0][0], batches[0][1])
+    recipe = CycleGANRecipe(config, CycleGANHyper(), Context(), fixed, seed, precision=precision)
+    logs: dict[str, list[float]] = {term: [] for term in TERMS}
+    began = time.perf_counter()
+    for step, batch in enumerate(batches):
+        for key, value in recipe.step(batch, step).items():
+            if key in logs:
+                logs[key].append(value)
+    return logs, time.perf_counter() - began
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--steps", type=int, default=300)
+    parser.add_argument("--window", type=int, default=50)
+    parser.add_argument("--ngf", type=int, default=32)
+    parser.add_argument("--crop", type=int, default=128)
+    parser.add_argument("--data", help="folder holding horse2zebra/ (default $TRANSLATE_DATA, else ./data)")
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    args = parser.parse_args()
+    folders = find_domains(resolve_data_root(args.data), "horse", "zebra")
+    dataset = UnpairedImages(domain_files(folders.train_a), domain_files(folders.train_b), 256, args.crop, 0)
+    source = UnpairedSource(dataset, 1, 0, 0)
+    batches = [batch for _, batch in zip(range(args.steps), source.batches(0), strict=False)]
+    config = CycleGANConfig(ngf=args.ngf, image_size=args.crop)
+    results = {precision: run(precision, batches, config, 0) for precision in ("fp32", "bf16")}
+    rows = []
+    for start in range(0, args.steps, args.window):
+        row = {"steps": f"{start + 1}-{min(start + args.window, args.steps)}"}
+        for term in TERMS:
+            fp32, bf16 = (float(np.mean(results[p][0][term][start : start + args.window])) for p in ("fp32", "bf16"))
+            row[term] = (fp32, bf16)
+        rows.append(row)
+    speed = results["fp32"][1] / results["bf16"][1]
+    header = (f"CycleGAN, ngf {args.ngf}, 9 blocks, {args.crop}-px crops of the real horse2zebra photos, batch 1, "
+              f"the same initial weights and batches; window means of each loss term, fp32 / bf16 autocast. "
+              f"{args.steps} steps took {results['fp32'][1]:.0f} s in fp32 and {results['bf16'][1]:.0f} s in bf16 "
+              f"({speed:.2f}x); torch {torch.__version__}, {torch.get_num_threads()} threads.")
+    lines = [header, "", "| steps | " + " | ".join(TERMS) + " |", "|---|" + "---|" * len(TERMS)]
+    for row in rows:
+        lines.append(f"| {row['steps']} | " + " | ".join(f"{row[t][0]:.3f} / {row[t][1]:.3f}" for t in TERMS) + " |")
+    table = "\n".join(lines) + "\n"
+    print(table)
+    atomic_write(args.out / "precision-losses.md", lambda tmp: tmp.write_text(table))
+    write_json(args.out / "precision-losses.json", {"steps": args.steps, "window": args.window, "rows": rows,
+                                                     "seconds": {p: r[1] for p, r in results.items()}})
+
+
+if __name__ == "__main__":
+    main()
