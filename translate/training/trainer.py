@@ -329,7 +329,9 @@ class Trainer:
                 if speed.add(images):  # the first step of a start also paid for start-up: time from here
                     _restart_clock(bar)
                 skipped = {"skipped": self.skipped} if self.skipped else {}
-                bar.set_postfix({**{k: f"{v:.3f}" for k, v in logs.items()}, **speed.postfix(), **skipped})
+                # refresh=False: the bar redraws at its own interval, not at every step (see mininterval).
+                bar.set_postfix({**{k: f"{v:.3f}" for k, v in logs.items()}, **speed.postfix(), **skipped},
+                                refresh=False)
                 if writer is not None and self.step % spec.log_every == 0:
                     for key, value in logs.items():
                         writer.add_scalar(f"loss/{key}", value, self.step)
