@@ -15,7 +15,7 @@ from translate.io.images import read_image
 from translate.sample import main as sample_main
 from translate.train import main as train_main
 from translate.training.domains import find_domains
-from translate.training.trainer import Throughput, _restart_clock
+from translate.training.progress import Throughput, restart_clock
 
 from .cli_errors import one_line_error
 from .cyclegan_data import TINY as CYCLEGAN_TINY
@@ -50,7 +50,7 @@ def test_the_time_left_does_not_count_start_up_as_a_step():
     with tqdm(total=1000, initial=500, disable=False, file=open("/dev/null", "w")) as bar:  # noqa: SIM115
         time.sleep(0.5)  # start-up: workers, compiling, caches
         bar.update(1)
-        _restart_clock(bar)
+        restart_clock(bar)
         for _ in range(20):
             bar.update(1)
         stats = bar.format_dict

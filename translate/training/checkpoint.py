@@ -297,3 +297,13 @@ def _meta(family: str, model_config: dict[str, Any], train_config: dict[str, Any
         "model": model_config,
         "train": train_config,
     }
+
+
+def check_optimizer_state(optimizer: torch.optim.Optimizer, name: str) -> None:
+    """torch loads an optimiser state of other shapes and fails only at the next step: check now."""
+    for group in optimizer.param_groups:
+        for param in group["params"]:
+            for key, value in optimizer.state.get(param, {}).items():
+                if torch.is_tensor(value) and value.dim() and value.shape != param.shape:
+                    raise CheckpointError(f"the {name} optimiser's {key} has shape {tuple(value.shape)} where its "
+                                          f"parameter has {tuple(param.shape)}")

@@ -13,7 +13,6 @@ recipe skips that step's update and the loop counts it.
 
 from __future__ import annotations
 
-import json
 import math
 import signal
 import sys
@@ -30,11 +29,11 @@ from torch import nn
 from tqdm import tqdm
 
 from translate.errors import CheckpointError, DivergedError, StorageError
-from translate.io.fileio import atomic_write, remove_temporaries, write_image
-from translate.modeling.pixels import grid_image
-from translate.training.checkpoint import STATE, Checkpoint, checkpoint_root, load_weights, save_checkpoint
+from translate.training.checkpoint import STATE, Checkpoint, check_optimizer_state, load_weights, save_checkpoint
 from translate.training.distributed import Context, any_rank
 from translate.training.optim import NonFiniteStep
+from translate.training.progress import Throughput, restart_clock
+from translate.training.records import RunRecords
 from translate.training.stopping import GracefulStop, StopRequested
 
 # With --skip-nonfinite, this many skipped steps in a row mean diverged weights, not bad
@@ -84,52 +83,6 @@ class RunSpec:
 Evaluator = Callable[[int], dict[str, float]]
 
 
-class Throughput:
-    """Images per second over a run of steps, timed from the end of the first: the first step
-    of every start also pays for loader processes, compiling and caches."""
-
-    def __init__(self) -> None:
-        self.steps, self.images, self.since = 0, 0, 0.0
-
-    def add(self, images: int) -> bool:
-        """Count a finished step's images; True after the first step, when the clock starts."""
-        self.steps += 1
-        if self.steps == 1:
-            self.since = time.perf_counter()
-            return True
-        self.images += images
-        return False
-
-    def rate(self) -> float:
-        elapsed = time.perf_counter() - self.since
-        return self.images / elapsed if self.steps > 1 and elapsed > 0 else 0.0
-
-    def postfix(self) -> dict[str, str]:
-        """For the progress bar: images per second, or seconds per image when below one."""
-        rate = self.rate()
-        if not rate:
-            return {}
-        return {"img/s": f"{rate:.1f}"} if rate >= 1 else {"s/img": f"{1 / rate:.2f}"}
-
-
-def _check_optimizer_state(optimizer: torch.optim.Optimizer, name: str) -> None:
-    """torch loads an optimiser state of other shapes and fails only at the next step: check now."""
-    for group in optimizer.param_groups:
-        for param in group["params"]:
-            for key, value in optimizer.state.get(param, {}).items():
-                if torch.is_tensor(value) and value.dim() and value.shape != param.shape:
-                    raise CheckpointError(f"the {name} optimiser's {key} has shape {tuple(value.shape)} where its "
-                                          f"parameter has {tuple(param.shape)}")
-
-
-def _restart_clock(bar: tqdm) -> None:
-    """Time the bar's rate and ETA from now, as if it had started at its current count."""
-    done = bar.n
-    bar.reset()
-    bar.initial = bar.n = bar.last_print_n = done
-    bar.refresh()
-
-
 class Trainer:
     def __init__(
         self,
@@ -148,6 +101,7 @@ class Trainer:
         self.is_main = self.context.rank == 0
         self.last_checkpoint: Path | None = None  # the newest checkpoint this run can go on from
         self.stop = GracefulStop(enabled=not self.context.distributed)
+        self.records = RunRecords(spec.run_dir, self.is_main)
 
     # -- checkpoints -------------------------------------------------------------------
     def save(self) -> Path | None:
@@ -215,7 +169,7 @@ class Trainer:
         try:
             for name, optimizer in self.recipe.optimizers().items():
                 optimizer.load_state_dict(state["optimizers"][name])
-                _check_optimizer_state(optimizer, name)
+                check_optimizer_state(optimizer, name)
             torch.set_rng_state(state["torch_rng"])
             self.recipe.load_extra_state(state["recipe"])
             step, epoch, skipped = int(state["step"]), int(state["epoch"]), int(state.get("skipped_steps", 0))
@@ -231,17 +185,8 @@ class Trainer:
 
     # -- records -----------------------------------------------------------------------
     def write_grid(self, name: str) -> None:
-        if not self.is_main:
-            return
-        images, nrow = self.recipe.sample_grid()
-        write_image(self.spec.run_dir / "samples" / f"{name}.png", grid_image(images, nrow))
-
-    def append_metrics(self, record: dict[str, Any]) -> None:
-        if not self.is_main:
-            return
-        path = self.spec.run_dir / "metrics.jsonl"
-        previous = path.read_text() if path.exists() else ""
-        atomic_write(path, lambda tmp: tmp.write_text(previous + json.dumps(record) + "\n"))
+        if self.is_main:
+            self.records.grid(name, *self.recipe.sample_grid())
 
     # -- the loop ----------------------------------------------------------------------
     def done(self) -> bool:
@@ -249,26 +194,17 @@ class Trainer:
         return self.epoch >= self.spec.epochs or (max_steps is not None and self.step >= max_steps)
 
     def fit(self) -> None:
-        from torch.utils.tensorboard import SummaryWriter
-
-        spec = self.spec
-        writer = None
-        if self.is_main:
-            spec.run_dir.mkdir(parents=True, exist_ok=True)
-            for folder in (spec.run_dir, checkpoint_root(spec.run_dir), spec.run_dir / "samples"):
-                remove_temporaries(folder)  # what a killed run was writing
-            writer = SummaryWriter(str(spec.run_dir / "tensorboard"), purge_step=self.step or None)
+        self.records.open(self.step)
         try:
             with self.stop:
                 while not self.done() and not self.stop.requested:
-                    self._run_epoch(writer)
+                    self._run_epoch()
         except KeyboardInterrupt:  # a second Ctrl-C, or any in a distributed run
             print(f"interrupted at step {self.step} without saving; continue from "
                   f"{self.last_checkpoint or 'the start'} with --resume", file=sys.stderr)
             raise
         finally:
-            if writer is not None:
-                writer.close()
+            self.records.close()
         if self.stop.requested:
             signum = self.stop.signum
             how = "interrupted" if signum == signal.SIGINT else f"stopped by {signal.Signals(signum).name}"
@@ -303,7 +239,7 @@ class Trainer:
                                 f"stopped without saving these weights; {self._way_back()}")
         return logs
 
-    def _run_epoch(self, writer) -> None:
+    def _run_epoch(self) -> None:
         spec, spe = self.spec, self.source.steps_per_epoch
         start = self.step - self.epoch * spe
         sums: dict[str, float] = defaultdict(float)
@@ -327,15 +263,14 @@ class Trainer:
                 self.step += 1
                 bar.update(1)
                 if speed.add(images):  # the first step of a start also paid for start-up: time from here
-                    _restart_clock(bar)
+                    restart_clock(bar)
                 skipped = {"skipped": self.skipped} if self.skipped else {}
                 # refresh=False: the bar redraws at its own interval, not at every step (see mininterval).
                 bar.set_postfix({**{k: f"{v:.3f}" for k, v in logs.items()}, **speed.postfix(), **skipped},
                                 refresh=False)
-                if writer is not None and self.step % spec.log_every == 0:
-                    for key, value in logs.items():
-                        writer.add_scalar(f"loss/{key}", value, self.step)
-                    writer.add_scalar("speed/images_per_s", speed.rate(), self.step)
+                if self.step % spec.log_every == 0:
+                    self.records.scalars("loss", logs, self.step)
+                    self.records.scalars("speed", {"images_per_s": speed.rate()}, self.step)
                 if self.stop.requested or (spec.max_steps is not None and self.step >= spec.max_steps):
                     break
                 # Not at the epoch's last step: the end-of-epoch checkpoint below is that step's one.
@@ -356,14 +291,13 @@ class Trainer:
             "skipped_steps": self.skipped - skipped_before,
             **{k: sums[k] / counts[k] for k in sums},
         }
-        self.append_metrics(record)
-        for key in sums if writer is not None else ():
-            writer.add_scalar(f"epoch/{key}", record[key], self.step)
+        self.records.metrics(record)
+        self.records.scalars("epoch", {key: record[key] for key in sums}, self.step)
         self.recipe.before_checkpoint()
         self.write_grid(f"epoch-{self.epoch:03d}" if finished else f"step-{self.step:08d}")
         self.save()
         if finished and self._evaluation_due():
-            self._evaluate(writer)
+            self._evaluate()
 
     def position(self) -> str:
         """Where the run stands, numbered as the progress bar numbers epochs: the epoch its last
@@ -377,7 +311,7 @@ class Trainer:
         every = self.spec.eval_every
         return bool(self.evaluator and every) and (self.epoch % every == 0 or self.epoch == self.spec.epochs)
 
-    def _evaluate(self, writer) -> None:
+    def _evaluate(self) -> None:
         """Score the networks (rank 0; the others wait) into metrics.jsonl and TensorBoard."""
         if self.is_main:
             began = time.perf_counter()
@@ -385,7 +319,6 @@ class Trainer:
             seconds = round(time.perf_counter() - began, 1)
             tqdm.write(f"epoch {self.epoch}: " + ", ".join(f"{k} {v:.4g}" for k, v in scores.items())
                        + f" ({seconds} s)", file=sys.stderr)
-            self.append_metrics({"epoch": self.epoch, "step": self.step, "eval": scores, "eval_seconds": seconds})
-            for key, value in scores.items():
-                writer.add_scalar(f"eval/{key}", value, self.step)
+            self.records.metrics({"epoch": self.epoch, "step": self.step, "eval": scores, "eval_seconds": seconds})
+            self.records.scalars("eval", scores, self.step)
         self._barrier()
