@@ -117,3 +117,10 @@ def test_eval_every_without_the_fid_network_says_how_to_go_on(tmp_path, data, ca
     assert "missing.pt" in error and "--eval-every 0" in error
     train(*horse_zebra_argv(data, "--out", str(run), "--eval-every", "0", "--max-steps", "1"))
     assert read_checkpoint(run).train["eval_every"] == 0
+
+
+def test_gpu_without_cuda_names_the_cpu_preset_and_its_time(tmp_path, data, capsys, monkeypatch):
+    monkeypatch.setattr("torch.cuda.is_available", lambda: False)
+    error = one_line_error(capsys, train_main, *horse_zebra_argv(data, "--out", str(tmp_path / "run"), "--gpu"))
+    assert "no CUDA device" in error and "--preset cpu" in error and "hours" in error
+    assert not (tmp_path / "run").exists()
