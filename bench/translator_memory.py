@@ -1,7 +1,8 @@
 """Peak memory of ONNX Runtime translating one image with the full-size CycleGAN generator.
 
 Each size runs in a fresh process (peak RSS cannot be reset inside one), so the numbers
-are the whole process's high-water mark: runtime, model and activations.
+are the whole process's high-water mark (VmHWM: ``ru_maxrss`` would carry this parent's
+peak across ``exec``): runtime, model and activations.
 
     python bench/translator_memory.py [--sizes 256 512 1024] [--out bench/results/translator-memory.md]
 """
@@ -23,15 +24,16 @@ from translate.onnx_export import ExportPlan, write_onnx
 
 ROOT = Path(__file__).resolve().parents[1]
 PROBE = """
-import resource, sys, time
+import sys, time
 import numpy as np
+from tests.memory import peak_rss_kb
 from translate.runtime import Translator
 translator = Translator(sys.argv[1], threads=2, max_pixels=1 << 40)
 side = int(sys.argv[2])
 image = np.random.default_rng(0).integers(0, 256, (side, side, 3), dtype=np.uint8)
 start = time.perf_counter()
 translator.translate(image)
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, time.perf_counter() - start)
+print(peak_rss_kb() * 1024, time.perf_counter() - start)
 """
 
 

@@ -64,7 +64,7 @@ def test_receptive_field_grows_with_n_layers():
     ("change", "message"),
     [({"norm": "group"}, "norm 'group'"), ({"upsample": "pixelshuffle"}, "upsample"),
      ({"image_size": 30}, "multiple of 4"), ({"image_size": 16}, "too small for a PatchGAN with 3 layers"),
-     ({"n_blocks": 0}, "positive"), ({"channels": 2}, "channels")],
+     ({"n_blocks": 0}, r"n_blocks 0 is outside 1\.\.64"), ({"channels": 2}, "channels")],
 )
 def test_bad_configs_are_rejected(change, message):
     with pytest.raises(ConfigError, match=message):

@@ -69,5 +69,5 @@ def test_fc_width_adds_one_fully_connected_hidden_layer_at_each_end():
 def test_fc_width_refuses_instance_norm_and_negative_widths(norm):
     with pytest.raises(ConfigError, match="instance norm cannot follow the fully connected layer"):
         DCGANConfig(fc_width=64, **{norm: "instance"}).validate()
-    with pytest.raises(ConfigError, match="fc_width non-negative"):
+    with pytest.raises(ConfigError, match=r"fc_width -1 is outside 0\.\.16384"):
         DCGANConfig(fc_width=-1).validate()
