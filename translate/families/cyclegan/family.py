@@ -45,7 +45,7 @@ GRID_IMAGES = 4  # fixed test images per domain in a sample grid
 REFERENCE_EPOCHS = (100, 100)  # epochs at the full learning rate, then of linear decay to zero
 # What --gpu without CUDA suggests instead; the time is the preset's run on this project's 2-core
 # AVX512-BF16 CPU (models/cyclegan-horse2zebra/README.md).
-CPU_HINT = ("; on a CPU, --preset cpu trains the reference networks on 128-px crops in about 7 hours "
+CPU_HINT = ("; on a CPU, --preset cpu trains the reference networks on 128-px crops in about 8 hours "
             "(2 cores with native bf16)")
 
 
