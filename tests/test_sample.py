@@ -1,12 +1,16 @@
 import cv2
+import numpy as np
 import pytest
 import torch
 
 from translate.cli import run_cli
 from translate.families.dcgan.family import generate
 from translate.families.dcgan.nets import DCGANConfig, Discriminator, Generator
+from translate.io.images import read_image
 from translate.sample import main as sample_main
 from translate.training.checkpoint import save_checkpoint
+
+from .exporting import trained_run
 
 
 def _run(tmp_path, n_classes):
@@ -50,5 +54,36 @@ def test_sample_errors(tmp_path, capsys, n_classes, argv, message):
     run = _run(tmp_path, n_classes)
     with pytest.raises(SystemExit):
         run_cli(sample_main, [str(run), "--out", str(tmp_path / "g.png"), *argv])
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "g.png").exists()
+
+
+def _cell(grid, row, column, side=256):
+    top, left = 2 + row * (side + 2), 2 + column * (side + 2)
+    return grid[top : top + side, left : left + side]
+
+
+def test_a_cyclegan_grid_shows_test_photos_their_translations_and_round_trips(tmp_path):
+    run = trained_run(tmp_path, "cyclegan", steps=1)
+    data = tmp_path / "data"
+    out = tmp_path / "grid.png"
+    run_cli(sample_main, [str(run), "--n", "2", "--seed", "5", "--data", str(data), "--out", str(out)])
+    grid = cv2.cvtColor(cv2.imread(str(out)), cv2.COLOR_BGR2RGB)
+    assert grid.shape == (2 + 2 * 258, 2 + 6 * 258, 3)  # 2 rows of A, G(A), F(G(A)), B, F(B), G(F(B))
+    for column, split in ((0, "testA"), (3, "testB")):  # the 256-px test photos, as they are on disk
+        photos = [read_image(f) for f in sorted((data / "horse2zebra" / split).iterdir())]
+        shown = [_cell(grid, row, column) for row in range(2)]
+        assert sorted(next(i for i, p in enumerate(photos) if np.array_equal(p, s)) for s in shown) == [0, 1]
+        assert all(np.abs(_cell(grid, row, column + 1).astype(int) - shown[row]).mean() > 1 for row in range(2))
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["--label", "1"], "--label applies to conditional digit models"),
+    (["--n", "3"], "more rows than the 2 images of"),
+])
+def test_cyclegan_grid_errors(tmp_path, capsys, argv, message):
+    run = trained_run(tmp_path, "cyclegan", steps=1)
+    with pytest.raises(SystemExit):
+        run_cli(sample_main, [str(run), "--data", str(tmp_path / "data"), "--out", str(tmp_path / "g.png"), *argv])
     assert message in capsys.readouterr().err
     assert not (tmp_path / "g.png").exists()

@@ -1,8 +1,9 @@
 """Command line: ``python -m translate.sample RUN_OR_CHECKPOINT --n 64 [--label 7] [--seed 0] [--scale 3]
---out grid.png``: a grid of images from a DCGAN or cDCGAN.
+--out grid.png``: a grid of images from a DCGAN or cDCGAN, or, from a CycleGAN, ``--n`` rows of
+test images of both domains with their translations and round trips back.
 
-The same seed draws the same images as ``translate.runtime.Sampler.sample(seed=...)`` and
-the demo (:mod:`translate.latent`).
+For digit models the same seed draws the same images as
+``translate.runtime.Sampler.sample(seed=...)`` and the demo (:mod:`translate.latent`).
 """
 
 from __future__ import annotations
@@ -21,15 +22,18 @@ from translate.training.checkpoint import read_checkpoint
 MAX_GRID_IMAGES = 10_000  # a 100 x 100 grid; past that a grid is unreadable and only costs memory
 MAX_SCALE = 16
 
-DESCRIPTION = "Draw a grid of images from a trained DCGAN or cDCGAN."
+DESCRIPTION = ("Draw a grid of images from a trained DCGAN or cDCGAN, or of test images and their translations "
+               "from a CycleGAN (one row per pair: A, G(A), F(G(A)), B, F(B), G(F(B))).")
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m translate.sample", description=DESCRIPTION)
     parser.add_argument("checkpoint", help="run folder, checkpoint folder or model folder (e.g. models/cdcgan-mnist)")
-    parser.add_argument("--n", type=int, default=64, help="number of images")
+    parser.add_argument("--n", type=int, help="number of images (default 64), or of rows for a CycleGAN (default 4)")
     parser.add_argument("--label", type=int, help="class to generate (conditional models only)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0, help="the codes drawn, or which test images a CycleGAN shows")
+    parser.add_argument("--data", help="CycleGAN: the data root holding the domains' test sets (default "
+                        "$TRANSLATE_DATA, else ./data)")
     parser.add_argument("--out", type=Path, default=Path("samples.png"), help="grid image (.png or .jpg)")
     parser.add_argument("--nrow", type=int, help="images per row (default: 10 for conditional models, else square)")
     parser.add_argument("--scale", type=int, default=1,
@@ -37,7 +41,9 @@ def main(argv: list[str] | None = None) -> None:
                         f"{MAX_SCALE})")
     parser.add_argument("--gpu", action="store_true")
     args = parser.parse_args(argv)
-    if args.n > MAX_GRID_IMAGES:
+    if args.n is not None and args.n < 1:
+        raise ConfigError(f"--n must be at least 1, got {args.n}")
+    if args.n is not None and args.n > MAX_GRID_IMAGES:
         raise ConfigError(f"--n {args.n} is more than a grid shows ({MAX_GRID_IMAGES} at most): for images in bulk "
                           "use translate.runtime.Sampler on an exported model, or several --seed values")
     if args.nrow is not None and args.nrow < 1:
@@ -46,9 +52,11 @@ def main(argv: list[str] | None = None) -> None:
         raise ConfigError(f"--scale must lie in 1..{MAX_SCALE}, got {args.scale}")
     checkpoint = read_checkpoint(args.checkpoint)
     family = get_family(checkpoint.family)
-    images, nrow = family.sample(checkpoint, args.n, args.label, args.seed, select_device(args.gpu))
+    n = args.n or family.grid_count
+    images, nrow = family.sample(checkpoint, n, args.label, args.seed, select_device(args.gpu), args.data)
     write_image(args.out, grid_image(images, args.nrow or nrow, args.scale))
-    print(f"wrote {args.n} samples to {args.out}")
+    what = "rows of test images and their translations" if family.task == "translate" else "samples"
+    print(f"wrote {n} {what} to {args.out}")
 
 
 if __name__ == "__main__":

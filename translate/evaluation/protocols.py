@@ -136,7 +136,8 @@ def score_generated_digits(
     if classifier is not None:
         result["conditional_accuracy"] = conditional_accuracy(classifier, generated, labels)
         protocol["labels"] = f"balanced: n/{n_classes} per class (sample i asks for label i % {n_classes})"
-        protocol["classifier"] = str(request.classifier or DEFAULT_CLASSIFIER)
+        shipped = f"translate/evaluation/{DEFAULT_CLASSIFIER.name} (in the package)"
+        protocol["classifier"] = request.classifier or shipped
         if size != classifier.config.image_size:
             protocol["classifier_input"] = (
                 f"generated {size} px images resized to {classifier.config.image_size} px: "

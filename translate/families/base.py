@@ -58,6 +58,7 @@ class Family(ABC):
     task: str  # "sample" (codes to images) or "translate" (images to images)
     directions: tuple[str, ...] = ()  # the generators a translate family holds, e.g. ("AtoB", "BtoA")
     presets: dict[str, dict[str, Any]] = {}  # named defaults for its training flags
+    grid_count: int = 64  # what translate.sample draws without --n: images, or rows of translations
 
     # -- command line (the edge: namespaces in, typed configs out) --------------------
     @abstractmethod
@@ -100,11 +101,11 @@ class Family(ABC):
         """The checkpoint prefix a model folder stores a generator under."""
         return "generator"
 
-    def sample(self, checkpoint: Checkpoint, n: int, label: int | None, seed: int,
-               device: torch.device) -> tuple[torch.Tensor, int]:
-        """``n`` images in [-1, 1] and a row length for a grid (sample families only)."""
-        raise ConfigError(f"{checkpoint.path} is a {self.name} model, which translates images rather than drawing "
-                          "them: use python -m translate.apply")
+    @abstractmethod
+    def sample(self, checkpoint: Checkpoint, n: int, label: int | None, seed: int, device: torch.device,
+               data: str | None = None) -> tuple[torch.Tensor, int]:
+        """A grid's cells in [-1, 1] and its row length (``translate.sample``): ``n`` drawn images,
+        or ``n`` rows of test images of the data root ``data`` and their translations."""
 
     def check_direction(self, direction: str | None, checkpoint: Checkpoint) -> str | None:
         """``direction`` if this family has it (the first by default); an error otherwise."""

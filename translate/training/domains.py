@@ -171,11 +171,18 @@ class UnpairedImages(Dataset):
 
 def fixed_images(folder: Path, count: int, size: int, channels: int = 3) -> torch.Tensor:
     """The first ``count`` readable images of a folder, resized to ``size`` (the sample grid's inputs)."""
+    return resized_images(list_images(folder), count, size, channels, folder)
+
+
+def resized_images(files: list[Path], count: int, size: int, channels: int = 3,
+                   folder: Path | None = None) -> torch.Tensor:
+    """The first ``count`` readable images of ``files`` (from ``folder``), resized to ``size``
+    by area averaging, in [-1, 1]; unreadable files are passed over."""
     import albumentations as A
 
     resize = A.Resize(size, size, interpolation=cv2.INTER_AREA)
     images = []
-    for path in list_images(folder):
+    for path in files:
         try:
             images.append(to_unit(np.ascontiguousarray(resize(image=read_image(path, channels))["image"]))[0])
         except DataError:
@@ -183,7 +190,7 @@ def fixed_images(folder: Path, count: int, size: int, channels: int = 3) -> torc
         if len(images) == count:
             break
     if not images:
-        raise DataError(f"no readable images in {folder} for the sample grid")
+        raise DataError(f"no readable images in {folder or 'the files given'} for the sample grid")
     return torch.stack(images)
 
 

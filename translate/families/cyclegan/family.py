@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -18,7 +19,7 @@ from translate.errors import ConfigError, DataError
 from translate.evaluation.protocols import EvaluationRequest, TranslationScorer
 from translate.families.base import Family, RunOptions
 from translate.families.cyclegan.nets import DIRECTIONS, GENERATOR_NAMES, CycleGANConfig, ResnetGenerator
-from translate.families.cyclegan.recipe import CycleGANHyper, CycleGANRecipe
+from translate.families.cyclegan.recipe import CycleGANHyper, CycleGANRecipe, cycle_grid
 from translate.io.download import download_cyclegan_dataset
 from translate.io.fileio import read_json_if_exists, write_json
 from translate.modeling.device import run_precision, select_device
@@ -37,11 +38,13 @@ from translate.training.domains import (
     domain_files,
     find_domains,
     fixed_images,
+    resized_images,
 )
 from translate.training.optim import check_seed
 from translate.training.trainer import Evaluator, RunSpec, Trainer
 
 GRID_IMAGES = 4  # fixed test images per domain in a sample grid
+GRID_SIDE = 256  # translate.sample's grid cells: the reference datasets' photo size, as FID is scored at
 REFERENCE_EPOCHS = (100, 100)  # epochs at the full learning rate, then of linear decay to zero
 # What --gpu without CUDA suggests instead; the time is the preset's run on this project's 2-core
 # AVX512-BF16 CPU (models/cyclegan-horse2zebra/README.md).
@@ -79,6 +82,7 @@ class CycleGANFamily(Family):
     summary = "unpaired translation between two domains"
     task = "translate"
     directions = DIRECTIONS
+    grid_count = 4
     # Named recipes: defaults for the flags, under whatever flags the user gives. "cpu" is the
     # reference networks (ngf 64, 9 blocks) on 128-px crops of the photos at their own scale,
     # for a tenth of the reference's steps: of five candidates given the same CPU time it
@@ -244,6 +248,26 @@ class CycleGANFamily(Family):
             check_inputs=check_inputs,
             info=info,
         )
+
+    def sample(self, checkpoint: Checkpoint, n: int, label: int | None, seed: int, device: torch.device,
+               data: str | None = None) -> tuple[torch.Tensor, int]:
+        """``n`` rows of the domains' test images (chosen by ``seed``; the training images where a
+        domain has no test set) at GRID_SIDE px with their translations and round trips back."""
+        if label is not None:
+            raise ConfigError(f"--label applies to conditional digit models; {checkpoint.path} is a {self.name} "
+                              "model (its grid shows test images and their translations)")
+        config = model_config(checkpoint, CycleGANConfig)
+        folders = _domain_folders(resolve_data_root(data), [config.domain_a, config.domain_b], download=False)
+        rng = np.random.default_rng(seed)
+        inputs = []
+        for test, train in ((folders.test_a, folders.train_a), (folders.test_b, folders.train_b)):
+            files = domain_files(test or train)
+            if n > len(files):
+                raise ConfigError(f"--n {n} asks for more rows than the {len(files)} images of {test or train}")
+            chosen = [files[i] for i in rng.permutation(len(files))]  # unreadable ones are passed over
+            inputs.append(resized_images(chosen, n, GRID_SIDE, config.channels, test or train).to(device))
+        a_to_b, b_to_a = (self.load_generator(checkpoint, d)[0].to(device) for d in self.directions)
+        return cycle_grid(a_to_b, b_to_a, *inputs)
 
     def evaluate(self, checkpoint: Checkpoint, request: EvaluationRequest) -> dict[str, Any]:
         request.validate()

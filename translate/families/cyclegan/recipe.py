@@ -229,22 +229,10 @@ class CycleGANRecipe:
         values = torch.stack([v.detach().float() for v in logs.values()]).tolist()  # one device sync
         return dict(zip(logs, values, strict=True))
 
-    @torch.no_grad()
     def sample_grid(self) -> tuple[torch.Tensor, int]:
         """One row per fixed test pair: A, G(A), F(G(A)), B, F(B), G(F(B))."""
-        g, f = self.generators["AtoB"], self.generators["BtoA"]
-        modes = [net.training for net in (g, f)]
-        for net in (g, f):
-            net.eval()
-        try:
-            a, b = (t.to(self.device).contiguous(memory_format=self.memory_format) for t in self.fixed)
-            fake_b, fake_a = g(a), f(b)
-            n = min(len(a), len(b))
-            columns = [a[:n], fake_b[:n], f(fake_b)[:n], b[:n], fake_a[:n], g(fake_a)[:n]]
-            return torch.stack(columns, 1).flatten(0, 1).float(), len(columns)
-        finally:
-            for net, mode in zip((g, f), modes, strict=True):
-                net.train(mode)
+        a, b = (t.to(self.device).contiguous(memory_format=self.memory_format) for t in self.fixed)
+        return cycle_grid(self.generators["AtoB"], self.generators["BtoA"], a, b)
 
     def before_checkpoint(self) -> None:
         """Nothing derived to bring up to date: CycleGAN keeps no weight average."""
@@ -270,6 +258,23 @@ class CycleGANRecipe:
             saved = state["pools"][name]
             mine = self.context.rank  # train.py resumes a run only on as many ranks as it was trained on
             pool.load_state_dict({k: v[mine] for k, v in saved.items()}, self.device)
+
+
+@torch.no_grad()
+def cycle_grid(a_to_b: nn.Module, b_to_a: nn.Module, a: torch.Tensor, b: torch.Tensor) -> tuple[torch.Tensor, int]:
+    """Grid cells (row by row) and the row length for pairs of test images: one row per pair,
+    A, G(A), F(G(A)), B, F(B), G(F(B)), the generators in eval mode (their modes are restored)."""
+    modes = [net.training for net in (a_to_b, b_to_a)]
+    for net in (a_to_b, b_to_a):
+        net.eval()
+    try:
+        fake_b, fake_a = a_to_b(a), b_to_a(b)
+        n = min(len(a), len(b))
+        columns = [a[:n], fake_b[:n], b_to_a(fake_b)[:n], b[:n], fake_a[:n], a_to_b(fake_a)[:n]]
+        return torch.stack(columns, 1).flatten(0, 1).float(), len(columns)
+    finally:
+        for net, mode in zip((a_to_b, b_to_a), modes, strict=True):
+            net.train(mode)
 
 
 def _identity(module: nn.Module) -> nn.Module:

@@ -228,8 +228,8 @@ class DCGANFamily(Family):
         prefix = EMA_NAME if checkpoint.has_weights(EMA_NAME) else "generator"
         return build_loaded(lambda: Generator(config), checkpoint, prefix).eval(), config
 
-    def sample(self, checkpoint: Checkpoint, n: int, label: int | None, seed: int,
-               device: torch.device) -> tuple[torch.Tensor, int]:
+    def sample(self, checkpoint: Checkpoint, n: int, label: int | None, seed: int, device: torch.device,
+               data: str | None = None) -> tuple[torch.Tensor, int]:
         generator, config = self.load_generator(checkpoint)
         images = generate(generator, config, n, label, seed, device)
         return images, 10 if config.n_classes and label is None else max(1, round(n**0.5))
