@@ -109,3 +109,14 @@ def test_extra_state_round_trips_schedules_and_pools():
     other.load_extra_state(state)
     assert torch.equal(other.pools["B"].images, recipe.pools["B"].images) and other.pools["B"].count == 2
     assert other.schedulers["generators"].last_epoch == 1
+
+
+def test_compiled_recipes_of_two_image_sizes_train_in_one_process():
+    # Before shapes were static, the second size made torch.compile go symbolic and inductor
+    # raised "cannot determine truth value of Relational" (bench/train_step.py at 128 then 256 px).
+    for size in (32, 48):
+        config = CycleGANConfig(image_size=size, ngf=8, ndf=8, n_blocks=2)
+        batch = tuple(torch.rand(1, 3, size, size) * 2 - 1 for _ in range(2))
+        recipe = CycleGANRecipe(config, CycleGANHyper(), Context(), batch, compile=True)
+        losses = [recipe.step(batch, step)["g_loss"] for step in range(2)]
+        assert all(torch.isfinite(torch.tensor(losses)))

@@ -15,6 +15,7 @@ larger kernels.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
@@ -171,7 +172,10 @@ class CycleGANRecipe:
         gens = CycleGenerators(self.generators["AtoB"], self.generators["BtoA"], hyper.lambda_identity > 0, joint)
         discs = CycleDiscriminators(self.discriminators["A"], self.discriminators["B"], self.d_loss, hyper,
                                     self.autocast, joint)
-        maybe_compile = torch.compile if compile else _identity
+        # Static shapes: a run's batches all have one shape. A second shape in the same process (a
+        # benchmark, the tests) then compiles anew instead of going symbolic, which inductor failed
+        # on for these networks (torch 2.14: "cannot determine truth value of Relational").
+        maybe_compile = functools.partial(torch.compile, dynamic=False) if compile else _identity
         self.g_step, self.d_step = maybe_compile(wrap(gens, context)), maybe_compile(wrap(discs, context))
         self.judges = {d: maybe_compile(net) for d, net in self.discriminators.items()}
         self.opt_g = adam(_parameters(self.generators.values()), hyper.lr, hyper.beta1, hyper.beta2, device)
