@@ -39,6 +39,7 @@ class Throughput:
 def restart_clock(bar: tqdm) -> None:
     """Time the bar's rate and ETA from now, as if it had started at its current count."""
     done = bar.n
+    bar.initial = 0  # reset() redraws the bar at 0: with no rate, rather than a negative one
     bar.reset()
     bar.initial = bar.n = bar.last_print_n = done
     bar.refresh()
