@@ -4,7 +4,7 @@ Each size runs in a fresh process (peak RSS cannot be reset inside one), so the 
 are the whole process's high-water mark (VmHWM: ``ru_maxrss`` would carry this parent's
 peak across ``exec``): runtime, model and activations.
 
-    python bench/translator_memory.py [--sizes 256 512 1024] [--out bench/results/translator-memory.md]
+    python bench/translator_memory.py [--sizes 256 512 1024] [--note TEXT] [--out bench/results/translator-memory.md]
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ print(peak_rss_kb() * 1024, time.perf_counter() - start)
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[256, 512, 1024])
+    parser.add_argument("--note", default="", help="a line to add under the table (e.g. 'machine busy')")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "translator-memory.md")
     args = parser.parse_args()
     torch.manual_seed(0)
@@ -79,7 +80,7 @@ def main() -> None:
             f"| {row['side']}x{row['side']} | {row['megapixels']:.2f} | {row['peak_rss_mb']:.0f} | "
             f"{slope:.0f} | {row['seconds']:.2f} |"
         )
-    text = "\n".join(lines) + "\n"
+    text = "\n".join(lines) + "\n" + (f"\n{args.note}\n" if args.note else "")
     print(text)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text)
