@@ -80,6 +80,7 @@ def test_a_cyclegan_grid_shows_test_photos_their_translations_and_round_trips(tm
 @pytest.mark.parametrize(("argv", "message"), [
     (["--label", "1"], "--label applies to conditional digit models"),
     (["--n", "3"], "more rows than the 2 images of"),
+    (["--seed", "-1"], "--seed must lie in 0.."),
 ])
 def test_cyclegan_grid_errors(tmp_path, capsys, argv, message):
     run = trained_run(tmp_path, "cyclegan", steps=1)

@@ -18,6 +18,7 @@ from translate.io.fileio import write_image
 from translate.modeling.device import select_device
 from translate.modeling.pixels import grid_image
 from translate.training.checkpoint import read_checkpoint
+from translate.training.optim import check_seed
 
 MAX_GRID_IMAGES = 10_000  # a 100 x 100 grid; past that a grid is unreadable and only costs memory
 MAX_SCALE = 16
@@ -41,6 +42,7 @@ def main(argv: list[str] | None = None) -> None:
                         f"{MAX_SCALE})")
     parser.add_argument("--gpu", action="store_true")
     args = parser.parse_args(argv)
+    check_seed(args.seed)
     if args.n is not None and args.n < 1:
         raise ConfigError(f"--n must be at least 1, got {args.n}")
     if args.n is not None and args.n > MAX_GRID_IMAGES:
