@@ -206,6 +206,7 @@ def test_pack_writes_a_model_folder_of_generators_that_every_command_takes(tmp_p
         prefixes = {name.split(".")[0] for name in weights.keys()}  # noqa: SIM118
     assert prefixes == ({"generator"} if family == "cdcgan" else {"generator_AtoB", "generator_BtoA"})
     assert not (tmp_path / "model" / "state.pt").exists()
+    assert (tmp_path / "model" / "metrics.jsonl").read_bytes() == (run / "metrics.jsonl").read_bytes()
     live, _ = load_generator(run)
     packed, _ = load_generator(tmp_path / "model")
     for (name, a), (_, b) in zip(live.state_dict().items(), packed.state_dict().items(), strict=True):

@@ -4,22 +4,27 @@ folder to ship, holding only what sampling, applying, exporting and scoring need
 The family says which networks that is (the generators; a DCGAN trained with ``--ema``
 gives its weight average); discriminators, optimiser state and RNG stay behind. The
 folder's ``config.json`` keeps the architecture and the training settings, and the
-safetensors header records the source checkpoint's sha256.
+safetensors header records the source checkpoint's sha256. The run's ``metrics.jsonl`` (losses
+and, for a CycleGAN, the FID/KID scored during training) comes along as the model's
+training record.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import shutil
 from pathlib import Path
 
 from translate.cli import run_cli
 from translate.errors import ConfigError
 from translate.families import get_family
-from translate.io.fileio import file_sha256
+from translate.io.fileio import atomic_write, file_sha256
 from translate.training.checkpoint import WEIGHTS, read_checkpoint, write_model_folder
+from translate.training.run_folder import METRICS_FILE
 
-DESCRIPTION = "Write a model folder to ship: a run's generators and config, without training state."
+DESCRIPTION = ("Write a model folder to ship: a run's generators and config, and its metrics.jsonl, without "
+               "training state.")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -34,7 +39,20 @@ def main(argv: list[str] | None = None) -> None:
     modules = family.shipped_modules(checkpoint)
     metadata = {"source": str(checkpoint.path), "source_sha256": file_sha256(checkpoint.path / WEIGHTS)}
     write_model_folder(args.out, checkpoint.family, checkpoint.model, modules, checkpoint.train, metadata)
-    print(json.dumps({"out": str(args.out), "networks": sorted(modules), **metadata}))
+    record = training_record(checkpoint.path)
+    if record is not None:
+        atomic_write(args.out / METRICS_FILE, lambda tmp: shutil.copyfile(record, tmp))
+    print(json.dumps({"out": str(args.out), "networks": sorted(modules), **metadata,
+                      "training_record": str(record) if record else None}))
+
+
+def training_record(checkpoint: Path) -> Path | None:
+    """The ``metrics.jsonl`` of the run a checkpoint belongs to: ``RUN/checkpoints/step-N``
+    and ``RUN/best`` both belong to ``RUN``."""
+    for folder in (checkpoint.parent, checkpoint.parent.parent):
+        if (folder / METRICS_FILE).is_file():
+            return folder / METRICS_FILE
+    return None
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ import torch
 from translate.io.fileio import atomic_write, remove_temporaries, write_image
 from translate.modeling.pixels import grid_image
 from translate.training.checkpoint import checkpoint_root
+from translate.training.run_folder import METRICS_FILE
 
 
 class RunRecords:
@@ -48,7 +49,7 @@ class RunRecords:
         """Append ``record`` to metrics.jsonl (the file is replaced whole, never left half written)."""
         if not self.enabled:
             return
-        path = self.run_dir / "metrics.jsonl"
+        path = self.run_dir / METRICS_FILE
         previous = path.read_text() if path.exists() else ""
         atomic_write(path, lambda tmp: tmp.write_text(previous + json.dumps(record) + "\n"))
 

@@ -24,7 +24,8 @@ from translate.io.fileio import write_failure, write_json
 LOCK_NAME = ".translate-lock"
 MARKER_NAME = ".translate-run"
 # What a run writes at the top of its folder; in a reused folder none may be there already.
-RUN_ENTRIES = ("checkpoints", "samples", "tensorboard", "metrics.jsonl", "best")
+METRICS_FILE = "metrics.jsonl"  # one JSON line per epoch, log interval and scoring
+RUN_ENTRIES = ("checkpoints", "samples", "tensorboard", METRICS_FILE, "best")
 
 
 class RunLock:
