@@ -29,10 +29,11 @@ def data(tmp_path):
     return horse2zebra(tmp_path / "data")
 
 
-def test_a_short_run_writes_grids_metrics_tensorboard_and_a_full_checkpoint(tmp_path, data):
+def test_a_short_run_writes_grids_metrics_tensorboard_and_a_full_checkpoint(tmp_path, data, capsys):
     run = tmp_path / "run"
     # 4 horses and 4 zebras: 4 steps an epoch; one epoch and two steps more.
     train(*horse_zebra_argv(data, "--out", str(run), "--max-steps", "6", "--epochs", "1", "--epochs-decay", "1"))
+    assert "note: training on the CPU without a preset may take days: --preset cpu" in capsys.readouterr().err
     records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     assert [(r["epoch"], r["step"], r["epoch_complete"]) for r in records] == [(1, 4, True), (1, 6, False)]
     for key in ("g_loss", "g_A", "g_B", "cycle_A", "cycle_B", "idt_A", "idt_B", "d_A", "d_B"):

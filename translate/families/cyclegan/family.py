@@ -48,8 +48,9 @@ GRID_SIDE = 256  # translate.sample's grid cells: the reference datasets' photo 
 REFERENCE_EPOCHS = (100, 100)  # epochs at the full learning rate, then of linear decay to zero
 # What --gpu without CUDA suggests instead; the time is the preset's run on this project's 2-core
 # AVX512-BF16 CPU (models/cyclegan-horse2zebra/README.md).
-CPU_HINT = ("; on a CPU, --preset cpu trains the reference networks on 128-px crops in about 8 hours "
-            "(2 cores with native bf16)")
+PRESET_CPU_TIME = ("--preset cpu trains the reference networks on 128-px crops in about 8 hours "
+                   "(2 cores with native bf16)")
+CPU_HINT = f"; on a CPU, {PRESET_CPU_TIME}"
 
 
 @dataclass
@@ -182,6 +183,8 @@ class CycleGANFamily(Family):
         fixed = tuple(fixed_images(test or train, GRID_IMAGES, size, model.channels)
                       for test, train in ((folders.test_a, folders.train_a), (folders.test_b, folders.train_b)))
         context = distributed.setup(select_device(run.gpu, CPU_HINT))
+        if context.device.type == "cpu" and settings.preset is None and checkpoint is None and context.rank == 0:
+            print(f"note: training on the CPU without a preset may take days: {PRESET_CPU_TIME}", file=sys.stderr)
         try:
             if checkpoint is not None and settings.world_size != context.world_size:
                 raise ConfigError(f"this run was trained on {settings.world_size} processes: resume it on as many "
