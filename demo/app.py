@@ -48,18 +48,30 @@ MAX_DIGITS = 100
 DIGIT_SCALE = 3  # 28 px digits are shown three times larger, with sharp pixels
 DEFAULT_MAX_SIDE = 1024
 
-# The commands that make each file: from a shipped model folder, or (photos) by training one first.
-HOW_TO_MAKE = {
-    "cdcgan": ["python -m translate.export models/cdcgan-mnist --out {path}"],
-    "dcgan": ["python -m translate.export models/dcgan-mnist --out {path}"],
-    "AtoB": ["python -m translate.export models/cyclegan-horse2zebra --direction AtoB --out {path}",
-             "# or train your own first (hours on a CPU):",
-             "python -m translate.train cyclegan --domains horse zebra --preset cpu --out runs/horse2zebra",
-             "python -m translate.export runs/horse2zebra --direction AtoB --out {path}"],
-    "BtoA": ["python -m translate.export models/cyclegan-horse2zebra --direction BtoA --out {path}",
-             "# or, from a run of your own:",
-             "python -m translate.export runs/horse2zebra --direction BtoA --out {path}"],
-}
+# Where each file's model ships in the repository; photo models can also be trained here.
+SHIPPED = {"cdcgan": "models/cdcgan-mnist", "dcgan": "models/dcgan-mnist",
+           "AtoB": "models/cyclegan-horse2zebra", "BtoA": "models/cyclegan-horse2zebra"}
+PHOTO_RUN = "runs/horse2zebra"
+TRAIN_PHOTOS = f"python -m translate.train cyclegan --domains horse zebra --preset cpu --download --out {PHOTO_RUN}"
+
+
+def how_to_make(missing: dict[str, str], root: Path = ROOT) -> str:
+    """Shell commands that make the ``missing`` files (key -> the file as the page names it):
+    an export from the model folder where the repository holds it, and for photo models,
+    training one first. Never a command naming a folder that is not there."""
+    lines = []
+    for key, shown in missing.items():
+        direction = f" --direction {key}" if key in PHOTO_FILES else ""
+        if (root / SHIPPED[key]).is_dir() or key not in PHOTO_FILES:
+            lines.append(f"python -m translate.export {SHIPPED[key]}{direction} --out {shown}")
+    photos = {key: shown for key, shown in missing.items() if key in PHOTO_FILES}
+    if photos:
+        first = "# or train your own first" if lines else "# train a model first"
+        lines += [f"{first} (hours on a CPU):", TRAIN_PHOTOS]
+        lines += [f"python -m translate.export {PHOTO_RUN} --direction {key} --out {shown}"
+                  for key, shown in photos.items()]
+    return "\n".join(lines)
+
 
 T = TypeVar("T")
 
@@ -71,7 +83,7 @@ class DemoModels:
     samplers: dict[str, Sampler] = field(default_factory=dict)
     translators: dict[str, Translator] = field(default_factory=dict)
     problems: dict[str, str] = field(default_factory=dict)  # why a model is unavailable, naming its file
-    commands: dict[str, str] = field(default_factory=dict)  # shell commands that make the missing file
+    missing: dict[str, str] = field(default_factory=dict)  # the unavailable files, as the page names them
 
     @classmethod
     def load(cls, exports: Path, threads: int | None = None) -> DemoModels:
@@ -88,7 +100,7 @@ class DemoModels:
                     models.translators[key] = Translator(path, threads=threads)
             except TranslateError as exc:
                 models.problems[key] = str(exc).replace(str(path), shown) if path.exists() else f"{shown} is missing"
-                models.commands[key] = "\n".join(line.format(path=shown) for line in HOW_TO_MAKE[key])
+                models.missing[key] = shown
         return models
 
     def domains(self) -> tuple[str, str]:
@@ -253,7 +265,7 @@ def _unavailable(models: DemoModels, keys: Sequence[str]) -> bool:
     if missing:
         gr.Markdown("\n\n".join(f"**Unavailable:** {models.problems[key]}. To make it:" for key in missing),
                     elem_classes="unavailable")
-        gr.Code("\n".join(models.commands[key] for key in missing), language="shell", interactive=False,
+        gr.Code(how_to_make({key: models.missing[key] for key in missing}), language="shell", interactive=False,
                 label="Commands (run them in the project folder)", elem_classes="make-commands")
     return len(missing) == len(keys)
 

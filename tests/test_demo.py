@@ -7,7 +7,17 @@ import numpy as np
 import pytest
 import torch
 
-from demo.app import DIGIT_SCALE, DemoModels, ResultFiles, digit_grid, load_photo, slerp, tile, translate_photo
+from demo.app import (
+    DIGIT_SCALE,
+    DemoModels,
+    ResultFiles,
+    digit_grid,
+    how_to_make,
+    load_photo,
+    slerp,
+    tile,
+    translate_photo,
+)
 from translate.errors import DataError, InputError
 from translate.evaluation.judge import conditional_accuracy, load_classifier
 
@@ -131,18 +141,37 @@ def test_missing_model_files_name_the_file_and_the_command(tmp_path, demo_export
     (exports / "horse2zebra.onnx").write_bytes((demo_exports / "horse2zebra.onnx").read_bytes())
     (exports / "dcgan-mnist.onnx").write_bytes(b"truncated")
     models = DemoModels.load(exports, threads=1)
-    assert set(models.problems) == set(models.commands) == {"cdcgan", "dcgan", "BtoA"}
+    assert set(models.problems) == set(models.missing) == {"cdcgan", "dcgan", "BtoA"}
     assert models.problems["cdcgan"] == "cdcgan-mnist.onnx is missing"
-    assert models.commands["cdcgan"] == "python -m translate.export models/cdcgan-mnist --out cdcgan-mnist.onnx"
+    assert how_to_make({"cdcgan": models.missing["cdcgan"]}) == (
+        "python -m translate.export models/cdcgan-mnist --out cdcgan-mnist.onnx")
     assert models.problems["dcgan"].startswith("dcgan-mnist.onnx is not a loadable ONNX model")
-    assert "--direction BtoA --out zebra2horse.onnx" in models.commands["BtoA"]
+    commands = how_to_make({"BtoA": models.missing["BtoA"]})
+    assert "--direction BtoA --out zebra2horse.onnx" in commands
     # The server's absolute paths never reach the page.
-    assert not any(str(tmp_path) in text for text in [*models.problems.values(), *models.commands.values()])
+    assert not any(str(tmp_path) in text for text in [*models.problems.values(), *models.missing.values(), commands])
+
     with pytest.raises(InputError, match="cdcgan-mnist.onnx is missing"):
         digit_grid(models, "cdcgan", "3", 4, 0, 1, 0.0)
     _, translated, back, note = translate_photo(models, str(horse_photo), "AtoB", True)
     assert translated.shape == (256, 256, 3) and back is None
     assert "No round trip" in note and "zebra2horse.onnx is missing" in note
+
+
+def test_the_commands_name_only_model_folders_that_exist(tmp_path):
+    missing = {"AtoB": "exports/horse2zebra.onnx", "BtoA": "exports/zebra2horse.onnx"}
+    train = "python -m translate.train cyclegan --domains horse zebra --preset cpu --download --out runs/horse2zebra"
+    assert how_to_make(missing, root=tmp_path).splitlines() == [  # no shipped model: train one
+        "# train a model first (hours on a CPU):", train,
+        "python -m translate.export runs/horse2zebra --direction AtoB --out exports/horse2zebra.onnx",
+        "python -m translate.export runs/horse2zebra --direction BtoA --out exports/zebra2horse.onnx",
+    ]
+    (tmp_path / "models" / "cyclegan-horse2zebra").mkdir(parents=True)
+    assert how_to_make(missing, root=tmp_path).splitlines()[:3] == [
+        "python -m translate.export models/cyclegan-horse2zebra --direction AtoB --out exports/horse2zebra.onnx",
+        "python -m translate.export models/cyclegan-horse2zebra --direction BtoA --out exports/zebra2horse.onnx",
+        "# or train your own first (hours on a CPU):",
+    ]
 
 
 def test_result_files_are_unique_whole_pngs_and_only_the_newest_are_kept(tmp_path):

@@ -143,9 +143,9 @@ def test_a_missing_model_is_named_and_the_rest_still_works(page, artifacts, demo
         page.goto(url)
         page.get_by_role("tab", name="Horse ↔ zebra").click()
         page.get_by_text("horse2zebra.onnx is missing. To make it:").wait_for()
-        commands = page.locator(".make-commands").filter(has_text="cyclegan-horse2zebra")
+        commands = page.locator(".make-commands").filter(has_text="translate.train cyclegan")
         commands.wait_for()
-        assert "python -m translate.export models/cyclegan-horse2zebra --direction AtoB" in commands.inner_text()
+        assert "python -m translate.export runs/horse2zebra --direction AtoB" in commands.inner_text()
         assert page.get_by_role("button", name="Translate").is_disabled()
         assert page.locator("#photo-input input[type=file]").count() == 0  # no upload box to use
         assert str(tmp_path) not in page.content()  # no server paths in the page
