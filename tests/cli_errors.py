@@ -13,8 +13,10 @@ PROGRESS_BAR = re.compile(r"epoch \d+/\d+: ")  # the trainer's tqdm bar, redrawn
 
 
 def message_lines(stderr: str) -> list[str]:
-    """What a command wrote to stderr besides its progress bar, line by line."""
-    return [line for line in stderr.splitlines() if line.strip() and not PROGRESS_BAR.match(line)]
+    """What a command wrote to stderr besides its progress bar and its notes (advice such as
+    the CPU preset, not errors), line by line."""
+    return [line for line in stderr.splitlines()
+            if line.strip() and not PROGRESS_BAR.match(line) and not line.startswith("note: ")]
 
 
 def one_line_error(capsys, main: Callable[[list[str] | None], object], *argv: str) -> str:

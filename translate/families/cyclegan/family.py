@@ -183,8 +183,6 @@ class CycleGANFamily(Family):
         fixed = tuple(fixed_images(test or train, GRID_IMAGES, size, model.channels)
                       for test, train in ((folders.test_a, folders.train_a), (folders.test_b, folders.train_b)))
         context = distributed.setup(select_device(run.gpu, CPU_HINT))
-        if context.device.type == "cpu" and settings.preset is None and checkpoint is None and context.rank == 0:
-            print(f"note: training on the CPU without a preset may take days: {PRESET_CPU_TIME}", file=sys.stderr)
         try:
             if checkpoint is not None and settings.world_size != context.world_size:
                 raise ConfigError(f"this run was trained on {settings.world_size} processes: resume it on as many "
@@ -212,6 +210,8 @@ class CycleGANFamily(Family):
             trainer = Trainer(spec, recipe, source, context, evaluator)
             if checkpoint is not None:
                 trainer.resume(checkpoint)
+            elif context.device.type == "cpu" and settings.preset is None and context.rank == 0:
+                print(f"note: training on the CPU without a preset may take days: {PRESET_CPU_TIME}", file=sys.stderr)
             trainer.fit()
             return trainer
         finally:
