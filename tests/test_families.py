@@ -212,5 +212,7 @@ def test_pack_writes_a_model_folder_of_generators_that_every_command_takes(tmp_p
     for (name, a), (_, b) in zip(live.state_dict().items(), packed.state_dict().items(), strict=True):
         assert torch.equal(a, b), name
     export_model(tmp_path / "model", tmp_path / "packed.onnx")
+    run_cli(pack_main, [str(tmp_path / "model"), "--out", str(tmp_path / "again")])
+    assert (tmp_path / "again" / "metrics.jsonl").read_bytes() == (run / "metrics.jsonl").read_bytes()
     error = one_line_error(capsys, pack_main, str(run), "--out", str(run / "model"))
     assert "lies inside the run it packs" in error

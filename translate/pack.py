@@ -48,8 +48,8 @@ def main(argv: list[str] | None = None) -> None:
 
 def training_record(checkpoint: Path) -> Path | None:
     """The ``metrics.jsonl`` of the run a checkpoint belongs to: ``RUN/checkpoints/step-N``
-    and ``RUN/best`` both belong to ``RUN``."""
-    for folder in (checkpoint.parent, checkpoint.parent.parent):
+    and ``RUN/best`` both belong to ``RUN``, and a model folder packed before holds its own."""
+    for folder in (checkpoint, checkpoint.parent, checkpoint.parent.parent):
         if (folder / METRICS_FILE).is_file():
             return folder / METRICS_FILE
     return None
