@@ -74,6 +74,7 @@ def how_to_make(missing: dict[str, str], root: Path = ROOT) -> str:
 
 
 T = TypeVar("T")
+C = TypeVar("C", bound=gr.components.Component)
 
 
 @dataclass
@@ -167,6 +168,23 @@ def user_errors(function: Callable[..., T]) -> Callable[..., T]:
             raise gr.Error(str(exc), print_exception=False) from exc
 
     return wrapper
+
+
+def quiet_checks(component: C) -> C:
+    """``component`` whose own input check (a slider's range, a radio's choices) answers an API
+    call the page's controls never make with Gradio's message alone: without this, Gradio also
+    prints a traceback in the server log. (The check is wrapped on the instance: a subclass of a
+    Gradio component would make Gradio write a ``.pyi`` file next to this one.)"""
+    check = component.preprocess
+
+    def preprocess(payload: Any) -> Any:
+        try:
+            return check(payload)
+        except gr.Error as exc:
+            raise gr.Error(exc.message, print_exception=False) from None
+
+    component.preprocess = preprocess  # type: ignore[method-assign]
+    return component
 
 
 def tile(images: np.ndarray, columns: int, pad: int = 2, scale: int = 1) -> np.ndarray:
@@ -305,16 +323,16 @@ def _digits_tab(models: DemoModels, results: ResultFiles) -> tuple | None:
     usable = not none_available
     with gr.Row(equal_height=False):
         with gr.Column(scale=1, min_width=280):
-            model = gr.Radio(choices, value=first, label="Model", interactive=usable)
-            digit = gr.Radio([("all 0–9", "all"), *[(c, c) for c in classes]], value="all", label="Digit",
-                             info="the cDCGAN draws the digit you pick", elem_id="digit-choice",
-                             interactive=usable and first == "cdcgan")
-            count = gr.Slider(1, MAX_DIGITS, value=20, step=1, label="Images", interactive=usable)
+            model = quiet_checks(gr.Radio(choices, value=first, label="Model", interactive=usable))
+            digit = quiet_checks(gr.Radio([("all 0–9", "all"), *[(c, c) for c in classes]], value="all",
+                                          label="Digit", info="the cDCGAN draws the digit you pick",
+                                          elem_id="digit-choice", interactive=usable and first == "cdcgan"))
+            count = quiet_checks(gr.Slider(1, MAX_DIGITS, value=20, step=1, label="Images", interactive=usable))
             with gr.Row():
                 seed = gr.Number(0, precision=0, label="Seed", elem_id="seed", interactive=usable)
                 seed_b = gr.Number(1, precision=0, label="Walk towards seed", elem_id="seed-b", interactive=usable)
-            walk = gr.Slider(0.0, 1.0, value=0.0, step=0.05, label="Walk (0: first seed, 1: second seed)",
-                             interactive=usable)
+            walk = quiet_checks(gr.Slider(0.0, 1.0, value=0.0, step=0.05,
+                                          label="Walk (0: first seed, 1: second seed)", interactive=usable))
             button = gr.Button("Generate", variant="primary", interactive=usable)
         with gr.Column(scale=2, min_width=280):
             # No label or buttons over the picture: at phone width they would hide its first row.
@@ -352,7 +370,7 @@ def _photo_tab(models: DemoModels, results: ResultFiles, max_side: int) -> None:
                                      "from the horse2zebra test sets", columns=2, rows=2, height=410,
                                      object_fit="cover", allow_preview=False, elem_id="photo-examples",
                                      interactive=False, buttons=[])
-            direction = gr.Radio(choices, value=first, label="Direction", interactive=usable)
+            direction = quiet_checks(gr.Radio(choices, value=first, label="Direction", interactive=usable))
             round_trip = gr.Checkbox(True, label="Also translate back (round trip)", interactive=usable)
             button = gr.Button("Translate", variant="primary", interactive=usable)
         with gr.Column(scale=2, min_width=280):

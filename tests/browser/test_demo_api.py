@@ -11,6 +11,8 @@ from gradio_client.exceptions import AppError
 
 from demo.process import memory_mb
 
+from .conftest import served_log
+
 
 @pytest.fixture(scope="module")
 def client(server):
@@ -38,13 +40,23 @@ def test_translate_photo_keeps_the_size(client, horse_photo):
     assert note == "n02381460_1010.jpg: 256×256"
 
 
-def test_errors_come_back_as_messages(client, tmp_path):
+def test_errors_come_back_as_messages_and_leave_no_traceback(client, served, tmp_path):
+    logged_before = len(served_log(served))
     fake = tmp_path / "notes.jpg"
     fake.write_bytes(b"\xff\xd8\xff\xe0 truncated")
     with pytest.raises(AppError, match="notes.jpg: not a readable image"):
         client.predict(handle_file(str(fake)), "AtoB", False, api_name="/translate_photo")
+    # Values the page's controls never send: Gradio's own checks answer them.
     with pytest.raises(AppError, match="greater than maximum value 100"):
         client.predict("cdcgan", "7", 500, 4, 5, 0.0, api_name="/generate_digits")
+    with pytest.raises(AppError, match="less than minimum value 0"):
+        client.predict("cdcgan", "7", 9, 4, 5, -1.0, api_name="/generate_digits")
+    with pytest.raises(AppError, match="not in the list of choices"):
+        client.predict("cdcgan", "eleven", 9, 4, 5, 0.0, api_name="/generate_digits")
+    with pytest.raises(AppError, match="not in the list of choices"):
+        client.predict(handle_file(str(fake)), "sideways", False, api_name="/translate_photo")
+    server_log = served_log(served)[logged_before:]  # the server is shared: only what these requests logged
+    assert "Traceback" not in server_log, server_log[-2000:]
 
 
 def test_eight_clients_at_once_are_all_answered_and_memory_stays_flat(served, horse_photo):
