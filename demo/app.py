@@ -74,7 +74,6 @@ def how_to_make(missing: dict[str, str], root: Path = ROOT) -> str:
 
 
 T = TypeVar("T")
-C = TypeVar("C", bound=gr.components.Component)
 
 
 @dataclass
@@ -170,11 +169,12 @@ def user_errors(function: Callable[..., T]) -> Callable[..., T]:
     return wrapper
 
 
-def quiet_checks(component: C) -> C:
-    """``component`` whose own input check (a slider's range, a radio's choices) answers an API
+def quiet_checks(component: gr.components.Component) -> None:
+    """Make ``component``'s own input check (a slider's range, a radio's choices) answer an API
     call the page's controls never make with Gradio's message alone: without this, Gradio also
-    prints a traceback in the server log. (The check is wrapped on the instance: a subclass of a
-    Gradio component would make Gradio write a ``.pyi`` file next to this one.)"""
+    prints a traceback in the server log. ``build_app`` applies it to every component. (The
+    check is wrapped on the instance: a subclass of a Gradio component would make Gradio write
+    a ``.pyi`` file next to this one.)"""
     check = component.preprocess
 
     def preprocess(payload: Any) -> Any:
@@ -184,7 +184,6 @@ def quiet_checks(component: C) -> C:
             raise gr.Error(exc.message, print_exception=False) from None
 
     component.preprocess = preprocess  # type: ignore[method-assign]
-    return component
 
 
 def tile(images: np.ndarray, columns: int, pad: int = 2, scale: int = 1) -> np.ndarray:
@@ -303,6 +302,9 @@ def build_app(models: DemoModels, max_side: int = DEFAULT_MAX_SIDE, concurrency:
             _photo_tab(models, results, max_side)
         if draw_first_grid is not None:
             app.load(*draw_first_grid)
+    for block in app.blocks.values():
+        if isinstance(block, gr.components.Component):
+            quiet_checks(block)
     app.queue(default_concurrency_limit=concurrency, max_size=queue_size)
     return app
 
@@ -323,16 +325,16 @@ def _digits_tab(models: DemoModels, results: ResultFiles) -> tuple | None:
     usable = not none_available
     with gr.Row(equal_height=False):
         with gr.Column(scale=1, min_width=280):
-            model = quiet_checks(gr.Radio(choices, value=first, label="Model", interactive=usable))
-            digit = quiet_checks(gr.Radio([("all 0–9", "all"), *[(c, c) for c in classes]], value="all",
-                                          label="Digit", info="the cDCGAN draws the digit you pick",
-                                          elem_id="digit-choice", interactive=usable and first == "cdcgan"))
-            count = quiet_checks(gr.Slider(1, MAX_DIGITS, value=20, step=1, label="Images", interactive=usable))
+            model = gr.Radio(choices, value=first, label="Model", interactive=usable)
+            digit = gr.Radio([("all 0–9", "all"), *[(c, c) for c in classes]], value="all", label="Digit",
+                             info="the cDCGAN draws the digit you pick", elem_id="digit-choice",
+                             interactive=usable and first == "cdcgan")
+            count = gr.Slider(1, MAX_DIGITS, value=20, step=1, label="Images", interactive=usable)
             with gr.Row():
                 seed = gr.Number(0, precision=0, label="Seed", elem_id="seed", interactive=usable)
                 seed_b = gr.Number(1, precision=0, label="Walk towards seed", elem_id="seed-b", interactive=usable)
-            walk = quiet_checks(gr.Slider(0.0, 1.0, value=0.0, step=0.05,
-                                          label="Walk (0: first seed, 1: second seed)", interactive=usable))
+            walk = gr.Slider(0.0, 1.0, value=0.0, step=0.05, label="Walk (0: first seed, 1: second seed)",
+                             interactive=usable)
             button = gr.Button("Generate", variant="primary", interactive=usable)
         with gr.Column(scale=2, min_width=280):
             # No label or buttons over the picture: at phone width they would hide its first row.
@@ -370,7 +372,7 @@ def _photo_tab(models: DemoModels, results: ResultFiles, max_side: int) -> None:
                                      "from the horse2zebra test sets", columns=2, rows=2, height=410,
                                      object_fit="cover", allow_preview=False, elem_id="photo-examples",
                                      interactive=False, buttons=[])
-            direction = quiet_checks(gr.Radio(choices, value=first, label="Direction", interactive=usable))
+            direction = gr.Radio(choices, value=first, label="Direction", interactive=usable)
             round_trip = gr.Checkbox(True, label="Also translate back (round trip)", interactive=usable)
             button = gr.Button("Translate", variant="primary", interactive=usable)
         with gr.Column(scale=2, min_width=280):
