@@ -30,10 +30,19 @@ def select_device(gpu: bool, cpu_hint: str = "") -> torch.device:
     return torch.device("cuda")
 
 
+# What PyTorch calls each CPU feature that computes bf16 products in hardware, and its usual name.
+BF16_FEATURES = {"_is_amx_tile_supported": "AMX", "_is_avx512_bf16_supported": "AVX512-BF16"}
+
+
+def cpu_bf16_features() -> list[str]:
+    """The features of this CPU that compute bf16 in hardware, as PyTorch sees them (OS support
+    included), by name: what a benchmark's header should say it ran on."""
+    return [name for probe, name in BF16_FEATURES.items() if getattr(torch.cpu, probe, lambda: False)()]
+
+
 def cpu_has_native_bf16() -> bool:
     """Whether this CPU computes bf16 products in hardware (AMX tiles or AVX512-BF16)."""
-    probes = ("_is_amx_tile_supported", "_is_avx512_bf16_supported")
-    return any(getattr(torch.cpu, probe, lambda: False)() for probe in probes)
+    return bool(cpu_bf16_features())
 
 
 def resolve_precision(name: str, device: torch.device) -> str:
