@@ -10,7 +10,8 @@ from safetensors.torch import load_file
 from tests.cli_errors import one_line_error
 from tests.cyclegan_data import TINY, horse2zebra, horse_zebra_argv
 from translate.cli import run_cli
-from translate.families import load_generator
+from translate.families import get_family, load_generator
+from translate.modeling.device import resolve_precision
 from translate.train import main as train_main
 from translate.training.checkpoint import read_checkpoint
 
@@ -125,3 +126,22 @@ def test_gpu_without_cuda_names_the_cpu_preset_and_its_time(tmp_path, data, caps
     error = one_line_error(capsys, train_main, *horse_zebra_argv(data, "--out", str(tmp_path / "run"), "--gpu"))
     assert "no CUDA device" in error and "--preset cpu" in error and "hours" in error
     assert not (tmp_path / "run").exists()
+
+
+def test_the_cpu_preset_sets_its_recipe_under_the_flags_given_and_the_run_keeps_it(tmp_path, data, capsys):
+    run = tmp_path / "run"
+    # TINY gives its own networks and crops; --no-compile and --eval-every 0 override two more.
+    train(*horse_zebra_argv(data, "--out", str(run), "--preset", "cpu", "--no-compile", "--eval-every", "0",
+                            "--max-steps", "1"))
+    assert "without a preset" not in capsys.readouterr().err
+    train(*horse_zebra_argv(data, "--out", str(run), "--max-steps", "2", "--resume"))
+    checkpoint = read_checkpoint(run)
+    assert checkpoint.path.name == "step-00000002"
+    settings = checkpoint.train
+    assert settings["preset"] == "cpu"
+    preset = get_family("cyclegan").presets["cpu"]
+    schedule = (settings["hyper"]["epochs"], settings["hyper"]["epochs_decay"])
+    assert schedule == (preset["epochs"], preset["epochs_decay"]) != (100, 100)  # the preset's, not the reference's
+    assert settings["precision"] == resolve_precision("auto", torch.device("cpu"))
+    assert (settings["compile"], settings["eval_every"]) == (False, 0)  # the flags over the preset
+    assert (checkpoint.model["ngf"], checkpoint.model["image_size"], settings["load_size"]) == (8, 32, 36)
