@@ -5,24 +5,14 @@ import json
 
 import pytest
 import torch
-from safetensors.torch import load_file
 
 from tests.cli_errors import one_line_error
 from tests.cyclegan_data import TINY, horse2zebra, horse_zebra_argv
-from translate.cli import run_cli
+from tests.training_runs import train, weights
 from translate.families import get_family, load_generator
 from translate.modeling.device import resolve_precision
 from translate.train import main as train_main
 from translate.training.checkpoint import read_checkpoint
-
-
-def train(*argv: str) -> None:
-    run_cli(train_main, list(argv))
-
-
-def weights(run):
-    latest = (run / "checkpoints" / "latest").read_text().strip()
-    return load_file(run / "checkpoints" / latest / "model.safetensors")
 
 
 @pytest.fixture

@@ -4,9 +4,7 @@ import json
 
 import pytest
 import torch
-from safetensors.torch import load_file
 
-from translate.cli import run_cli
 from translate.families import load_generator
 from translate.families.dcgan.recipe import GANHyper, GANRecipe
 from translate.train import main as train_main
@@ -14,17 +12,10 @@ from translate.training.optim import averaged_copy, estimate_batch_norm, update_
 
 from .cli_errors import one_line_error
 from .exporting import TINY as GAN_TINY
+from .training_runs import train, weights
 
 TINY = [*GAN_TINY, "--log-every", "1"]
 
-
-def train(*argv: str) -> None:
-    run_cli(train_main, list(argv))
-
-
-def weights(run):
-    latest = (run / "checkpoints" / "latest").read_text().strip()
-    return load_file(run / "checkpoints" / latest / "model.safetensors")
 
 
 @pytest.mark.parametrize(
