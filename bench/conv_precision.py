@@ -22,7 +22,7 @@ from pathlib import Path
 import torch
 
 from translate.io.fileio import atomic_write, write_json
-from translate.modeling.device import cpu_bf16_features
+from translate.modeling.device import bf16_support
 
 RESULTS = Path(__file__).resolve().parent / "results"
 # (channels, side): the generator's full-resolution, half-resolution and residual-block maps at 128 px.
@@ -65,11 +65,9 @@ def main() -> None:
     n = 2048
     fp32, bf16 = (matmul_seconds(n, dtype, args.iters) for dtype in (torch.float32, torch.bfloat16))
     rows.append({"what": f"{n} x {n} matmul", "fp32_s": fp32, "bf16_s": bf16, "gflop": 2 * n**3 / 1e9})
-    features = cpu_bf16_features()
-    bf16_kind = f"native bf16 ({', '.join(features)})" if features else "bf16 emulated"
     lines = [
-        f"CPU ({os.cpu_count()} cores, {bf16_kind}), torch {torch.__version__}, {torch.get_num_threads()} threads, "
-        f"batch 1, mean of {args.iters} runs after 3 warm-up.",
+        f"CPU ({os.cpu_count()} cores, {bf16_support(torch.device('cpu'))}), torch {torch.__version__}, "
+        f"{torch.get_num_threads()} threads, batch 1, mean of {args.iters} runs after 3 warm-up.",
         "",
         "| operation | fp32 ms | fp32 GFLOP/s | bf16 ms | bf16 GFLOP/s | bf16 speed-up |",
         "|---|---|---|---|---|---|",

@@ -33,7 +33,7 @@ from torch import nn
 from translate.families.cyclegan.nets import CycleGANConfig, PatchDiscriminator, ResnetGenerator
 from translate.families.cyclegan.recipe import CycleGANHyper, CycleGANRecipe
 from translate.io.fileio import atomic_write, write_json
-from translate.modeling.device import cpu_bf16_features, select_device
+from translate.modeling.device import bf16_support, select_device
 from translate.training.distributed import Context
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -184,10 +184,9 @@ def main() -> None:
         rows.append({"size": size, **result})
         print(f"{size} px: " + ", ".join(f"{k} {v:.3f} s/it" for k, v in result.items()), flush=True)
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU ({os.cpu_count()} cores)"
-    features = ["CUDA"] if device.type == "cuda" else cpu_bf16_features()
-    bf16 = f"native bf16 ({', '.join(features)})" if features else "bf16 emulated"
     header = (
-        f"CycleGAN training step, batch 1, ngf 64, 9 blocks (the reference architecture); {name}, {bf16}, "
+        f"CycleGAN training step, batch 1, ngf 64, 9 blocks (the reference architecture); {name}, "
+        f"{bf16_support(device)}, "
         f"torch {torch.__version__}, {torch.get_num_threads()} threads, {platform.machine()}; plain loop: the "
         f"reference's step, eager fp32; toolkit: CycleGANRecipe.step (bf16 is autocast; compile is torch.compile); "
         f"median of {args.iters} timed iterations after {args.warmup} warm-up, the loops taking turns."

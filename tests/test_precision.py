@@ -6,23 +6,19 @@ from pathlib import Path
 
 import pytest
 import torch
-from safetensors.torch import load_file
 
 from tests.cyclegan_data import horse2zebra, horse_zebra_argv
-from translate.cli import run_cli
+from tests.training_runs import train, weights
 from translate.errors import ConfigError
 from translate.modeling import device as device_module
-from translate.modeling.device import autocast, cpu_bf16_features, cpu_has_native_bf16, resolve_precision
-from translate.train import main as train_main
+from translate.modeling.device import (
+    autocast,
+    bf16_support,
+    cpu_bf16_features,
+    cpu_has_native_bf16,
+    resolve_precision,
+)
 from translate.training.checkpoint import read_checkpoint
-
-
-def train(*argv: str) -> None:
-    run_cli(train_main, list(argv))
-
-
-def weights(run: Path) -> dict[str, torch.Tensor]:
-    return load_file(read_checkpoint(run).path / "model.safetensors")
 
 
 @pytest.fixture(scope="module")
@@ -39,6 +35,8 @@ def test_the_bf16_features_found_are_the_ones_the_kernel_lists():
     expected = [name for flag, name in (("amx_tile", "AMX"), ("avx512_bf16", "AVX512-BF16")) if flag in flags]
     assert cpu_bf16_features() == expected
     assert cpu_has_native_bf16() == bool(expected)
+    header = f"native bf16 ({', '.join(expected)})" if expected else "bf16 emulated"
+    assert bf16_support(torch.device("cpu")) == header
 
 
 @pytest.mark.parametrize("native", [True, False])

@@ -36,8 +36,15 @@ BF16_FEATURES = {"_is_amx_tile_supported": "AMX", "_is_avx512_bf16_supported": "
 
 def cpu_bf16_features() -> list[str]:
     """The features of this CPU that compute bf16 in hardware, as PyTorch sees them (OS support
-    included), by name: what a benchmark's header should say it ran on."""
+    included), by name."""
     return [name for probe, name in BF16_FEATURES.items() if getattr(torch.cpu, probe, lambda: False)()]
+
+
+def bf16_support(device: torch.device) -> str:
+    """How ``device`` computes bf16, for a benchmark's header: natively (naming the CPU
+    feature, or CUDA) or emulated."""
+    features = ["CUDA"] if device.type == "cuda" else cpu_bf16_features()
+    return f"native bf16 ({', '.join(features)})" if features else "bf16 emulated"
 
 
 def cpu_has_native_bf16() -> bool:
