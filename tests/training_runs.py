@@ -9,6 +9,7 @@ from safetensors.torch import load_file
 
 from translate.cli import run_cli
 from translate.train import main as train_main
+from translate.training.checkpoint import WEIGHTS, find_checkpoint
 
 
 def train(*argv: str) -> None:
@@ -18,5 +19,4 @@ def train(*argv: str) -> None:
 
 def weights(run: Path) -> dict[str, torch.Tensor]:
     """Every tensor of the checkpoint ``run/checkpoints/latest`` names."""
-    latest = (run / "checkpoints" / "latest").read_text().strip()
-    return load_file(run / "checkpoints" / latest / "model.safetensors")
+    return load_file(find_checkpoint(run) / WEIGHTS)
