@@ -17,7 +17,6 @@ from .training_runs import train, weights
 TINY = [*GAN_TINY, "--log-every", "1"]
 
 
-
 @pytest.mark.parametrize(
     ("family", "loss"),
     [
