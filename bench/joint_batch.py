@@ -17,11 +17,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
-import time
 from pathlib import Path
 
 import torch
+from timing import alternating_medians
 
 from translate.families.cyclegan.nets import CycleGANConfig, PatchDiscriminator, ResnetGenerator
 from translate.families.cyclegan.recipe import CycleDiscriminators, CycleGANHyper, CycleGenerators
@@ -57,17 +56,13 @@ def pass_seconds(networks: str, size: int, precision: str, warmup: int, iters: i
         def loss(module: torch.nn.Module) -> torch.Tensor:
             return module(*images)[0]
 
-    times: dict[str, list[float]] = {name: [] for name in modules}
-    for i in range(warmup + iters):
-        for name, module in modules.items():
-            began = time.perf_counter()
-            loss(module).backward()
-            seconds = time.perf_counter() - began
-            for net in nets:
-                net.zero_grad(set_to_none=True)
-            if i >= warmup:
-                times[name].append(seconds)
-    return {name: statistics.median(values) for name, values in times.items()}
+    def pass_(module: torch.nn.Module) -> None:
+        for net in nets:
+            net.zero_grad(set_to_none=True)
+        loss(module).backward()
+
+    loops = {name: lambda i, module=module: pass_(module) for name, module in modules.items()}
+    return alternating_medians(loops, warmup, iters, CPU)
 
 
 def main() -> None:

@@ -22,12 +22,11 @@ import itertools
 import os
 import platform
 import random
-import statistics
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 import torch
+from timing import alternating_medians
 from torch import nn
 
 from translate.families.cyclegan.nets import CycleGANConfig, PatchDiscriminator, ResnetGenerator
@@ -116,16 +115,6 @@ class PlainCycleGAN:
         self.opt_d.step()
 
 
-def _timed(fn: Callable[[], object], device: torch.device) -> float:
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-    began = time.perf_counter()
-    fn()
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-    return time.perf_counter() - began
-
-
 # The toolkit's settings measured against the plain loop: (label, precision, compile).
 VARIANTS = {
     "cpu": [("toolkit fp32", "fp32", False), ("toolkit bf16", "bf16", False), ("toolkit bf16 + compile", "bf16", True)],
@@ -149,13 +138,7 @@ def measure(size: int, device: torch.device, warmup: int, iters: int) -> dict[st
         recipe = CycleGANRecipe(config, CycleGANHyper(), Context(device=device), fixed, compile=compile,
                                 precision=precision)
         loops[label] = lambda i, r=recipe: r.step(batch, i)
-    times: dict[str, list[float]] = {name: [] for name in loops}
-    for i in range(warmup + iters):
-        for name, loop in loops.items():
-            seconds = _timed(lambda loop=loop, i=i: loop(i), device)
-            if i >= warmup:
-                times[name].append(seconds)
-    return {name: statistics.median(values) for name, values in times.items()}
+    return alternating_medians(loops, warmup, iters, device)
 
 
 def _table(rows: list[dict[str, float]], header: str) -> str:
