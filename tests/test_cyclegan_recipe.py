@@ -6,6 +6,7 @@ import pytest
 import torch
 from torch import nn
 
+from translate.errors import ConfigError
 from translate.families.cyclegan.nets import CycleGANConfig
 from translate.families.cyclegan.recipe import (
     CycleDiscriminators,
@@ -109,6 +110,41 @@ def test_extra_state_round_trips_schedules_and_pools():
     other.load_extra_state(state)
     assert torch.equal(other.pools["B"].images, recipe.pools["B"].images) and other.pools["B"].count == 2
     assert other.schedulers["generators"].last_epoch == 1
+
+
+def test_the_average_takes_every_nth_step_from_its_epoch_on_and_is_what_ships():
+    recipe = _recipe(epochs=1, epochs_decay=2, average_from_epoch=2, average_every=2)
+    batch = (torch.rand(1, 3, 32, 32) * 2 - 1, torch.rand(1, 3, 32, 32) * 2 - 1)
+    taken = []
+    for step in range(7):  # epoch 1: steps 0-2; epoch 2: steps 3-6
+        if step == 3:
+            recipe.on_epoch_end(0)
+        recipe.step(batch, step)
+        if step < 3:
+            assert recipe.shipped_generators() is recipe.generators  # epoch 1 is not averaged
+        if step in (3, 5):  # the 4th and 6th steps: every 2nd one from epoch 2 on
+            taken.append({d: {k: v.clone() for k, v in g.state_dict().items()} for d, g in recipe.generators.items()})
+    assert recipe.average.count == 2
+    shipped = recipe.shipped_generators()
+    for direction, net in shipped.items():
+        assert net is not recipe.generators[direction]
+        for key, value in net.state_dict().items():
+            expected = (taken[0][direction][key] + taken[1][direction][key]) / 2
+            assert torch.allclose(value, expected, atol=1e-6), (direction, key)
+    assert {"generator_AtoB_average", "generator_BtoA_average"} <= set(recipe.modules())
+    grid, _ = recipe.sample_grid()
+    with torch.no_grad():
+        assert torch.allclose(grid[1::6], shipped["AtoB"](recipe.fixed[0][:2]), atol=1e-6)
+    other = _recipe(epochs=1, epochs_decay=2, average_from_epoch=2, average_every=2)
+    other.load_extra_state(recipe.extra_state())
+    assert other.average.count == 2
+
+
+def test_averaging_settings_outside_the_run_are_refused():
+    with pytest.raises(ConfigError, match=r"--average-from-epoch must be one of the run's epochs, 1\.\.3"):
+        CycleGANHyper(epochs=1, epochs_decay=2, average_from_epoch=4).validate()
+    with pytest.raises(ConfigError, match="--average-every must be at least 1"):
+        CycleGANHyper(average_from_epoch=1, average_every=0).validate()
 
 
 def test_compiled_recipes_of_two_image_sizes_train_in_one_process():

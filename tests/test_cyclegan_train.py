@@ -5,12 +5,15 @@ import json
 
 import pytest
 import torch
+from safetensors.torch import load_file
 
 from tests.cli_errors import one_line_error
 from tests.cyclegan_data import TINY, horse2zebra, horse_zebra_argv
 from tests.training_runs import train, weights
+from translate.cli import run_cli
 from translate.families import get_family, load_generator
 from translate.modeling.device import resolve_precision
+from translate.pack import main as pack_main
 from translate.train import main as train_main
 from translate.training.checkpoint import read_checkpoint
 
@@ -54,17 +57,40 @@ def test_a_short_run_writes_grids_metrics_tensorboard_and_a_full_checkpoint(tmp_
 
 def test_resume_mid_epoch_matches_a_straight_run_bit_for_bit(tmp_path, data):
     # Stop at step 3 of epoch 1 and resume to step 10 (into epoch 3, with the learning rate
-    # decaying after epochs 1 and 2); the straight run loads with 2 worker processes.
-    common = horse_zebra_argv(data, "--epochs", "1", "--epochs-decay", "2", "--pool-size", "3")
+    # decaying after epochs 1 and 2, and the generators averaged at steps 6, 8 and 10); the
+    # straight run loads with 2 worker processes.
+    common = horse_zebra_argv(data, "--epochs", "1", "--epochs-decay", "2", "--pool-size", "3",
+                              "--average-from-epoch", "2", "--average-every", "2")
     straight, resumed = tmp_path / "straight", tmp_path / "resumed"
     train(*common, "--out", str(straight), "--max-steps", "10", "--workers", "2")
     train(*common, "--out", str(resumed), "--max-steps", "3")
     train(*common, "--out", str(resumed), "--max-steps", "10", "--resume")
     a, b = weights(straight), weights(resumed)
-    assert a.keys() == b.keys()
+    assert a.keys() == b.keys() and "generator_AtoB_average.stem.0.weight" in a
     assert all(torch.equal(a[k], b[k]) for k in a), "resumed weights differ from the straight run"
-    sa, sb = (read_checkpoint(r).training_state()["recipe"]["pools"]["A"] for r in (straight, resumed))
-    assert torch.equal(sa["images"], sb["images"])
+    sa, sb = (read_checkpoint(r).training_state()["recipe"] for r in (straight, resumed))
+    assert torch.equal(sa["pools"]["A"]["images"], sb["pools"]["A"]["images"])
+    assert sa["average_count"] == sb["average_count"] == 3
+
+
+def test_an_averaged_run_ships_scores_and_packs_its_average(tmp_path, data):
+    run, model = tmp_path / "run", tmp_path / "model"
+    # 4 steps an epoch: epoch 1 stays out of the average, which takes steps 6 and 8 of epoch 2.
+    train(*horse_zebra_argv(data, "--out", str(run), "--epochs", "1", "--epochs-decay", "1",
+                            "--average-from-epoch", "2", "--average-every", "2", "--save-every-steps", "2"))
+    saved = weights(run)
+    assert read_checkpoint(run).training_state()["recipe"]["average_count"] == 2
+    for direction, name in (("AtoB", "generator_AtoB"), ("BtoA", "generator_BtoA")):
+        generator, _ = load_generator(run, direction)
+        for key, value in generator.state_dict().items():
+            assert torch.equal(value, saved[f"{name}_average.{key}"]), key
+        assert any(not torch.equal(saved[f"{name}_average.{k}"], saved[f"{name}.{k}"])
+                   for k in generator.state_dict())  # the average is not the last weights
+    run_cli(pack_main, [str(run), "--out", str(model)])
+    packed = load_file(model / "model.safetensors")
+    assert {k.split(".")[0] for k in packed} == {"generator_AtoB", "generator_BtoA"}
+    assert all(torch.equal(packed[k], saved[k.replace("generator_AtoB.", "generator_AtoB_average.")])
+               for k in packed if k.startswith("generator_AtoB."))
 
 
 def _error(capsys, *argv: str) -> str:
@@ -81,21 +107,31 @@ def test_bad_input_gets_one_line_errors(tmp_path, capsys, data):
         file.write_bytes(b"corrupt")
     assert "none of the 4 image files in" in _error(capsys, *base, "--domains", "horse", "zebra")
     assert "unknown loss 'wgan'" in _error(capsys, *base, "--domains", "horse", "zebra", "--loss", "wgan")
+    late = _error(capsys, *base, "--domains", "horse", "zebra", "--epochs", "2", "--epochs-decay", "1",
+                  "--average-from-epoch", "4")
+    assert "--average-from-epoch must be one of the run's epochs, 1..3, or 0 (no average), got 4" in late
+    batch_norm = _error(capsys, *base, "--domains", "horse", "zebra", "--norm", "batch", "--average-from-epoch", "1")
+    assert "use --norm instance / layer / none or --average-from-epoch 0, not --norm batch" in batch_norm
     assert "--resume found nothing" in _error(capsys, *base, "--resume")
     assert not (tmp_path / "run").exists()
 
 
-def test_eval_every_scores_both_directions_and_keeps_the_best_generators(tmp_path, data, data_root):
+@pytest.mark.parametrize("average", [False, True])
+def test_eval_every_scores_both_directions_and_keeps_the_best_generators(tmp_path, data, data_root, average):
     run, weights = tmp_path / "run", data_root / "fid" / "inception-2015-12-05-fid.pt"
+    # With the average from epoch 2 (4 steps an epoch, every 2nd step), epoch 2 scores the
+    # mean of 2 weights and epoch 3 that of 4.
+    averaging = ("--average-from-epoch", "2", "--average-every", "2") if average else ()
     train(*horse_zebra_argv(data, "--out", str(run), "--epochs", "2", "--epochs-decay", "1", "--eval-every", "2",
-                            "--fid-weights", str(weights)))
+                            "--fid-weights", str(weights), *averaging))
     records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     scored = [r for r in records if "eval" in r]
     assert [r["epoch"] for r in scored] == [2, 3]  # every 2 epochs, and after the last
     for record in scored:
-        assert set(record["eval"]) == {"horse_to_zebra/fid", "horse_to_zebra/kid_mean", "zebra_to_horse/fid",
-                                       "zebra_to_horse/kid_mean"}
+        assert set(record["eval"]) - {"generators_averaged"} == {
+            "horse_to_zebra/fid", "horse_to_zebra/kid_mean", "zebra_to_horse/fid", "zebra_to_horse/kid_mean"}
         assert record["eval_seconds"] > 0
+    assert [r["eval"].get("generators_averaged") for r in scored] == ([2, 4] if average else [None, None])
     best = json.loads((run / "best" / "evaluation.json").read_text())
     assert best["fid"] == min(r["eval"]["horse_to_zebra/fid"] for r in scored)
     generator, config = load_generator(run / "best", "BtoA")
@@ -130,8 +166,9 @@ def test_the_cpu_preset_sets_its_recipe_under_the_flags_given_and_the_run_keeps_
     settings = checkpoint.train
     assert settings["preset"] == "cpu"
     preset = get_family("cyclegan").presets["cpu"]
-    schedule = (settings["hyper"]["epochs"], settings["hyper"]["epochs_decay"])
-    assert schedule == (preset["epochs"], preset["epochs_decay"]) != (100, 100)  # the preset's, not the reference's
+    schedule = (settings["hyper"]["epochs"], settings["hyper"]["epochs_decay"], settings["hyper"]["average_from_epoch"])
+    # the preset's, not the reference's
+    assert schedule == (preset["epochs"], preset["epochs_decay"], preset["average_from_epoch"]) != (100, 100, 0)
     assert settings["precision"] == resolve_precision("auto", torch.device("cpu"))
     assert (settings["compile"], settings["eval_every"]) == (False, 0)  # the flags over the preset
     assert (checkpoint.model["ngf"], checkpoint.model["image_size"], settings["load_size"]) == (8, 32, 36)

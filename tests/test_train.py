@@ -8,7 +8,7 @@ import torch
 from translate.families import load_generator
 from translate.families.dcgan.recipe import GANHyper, GANRecipe
 from translate.train import main as train_main
-from translate.training.optim import averaged_copy, estimate_batch_norm, update_average
+from translate.training.optim import WeightMean, averaged_copy, estimate_batch_norm, update_average
 
 from .cli_errors import one_line_error
 from .exporting import TINY as GAN_TINY
@@ -122,6 +122,28 @@ def test_update_average_moves_parameters_by_one_minus_decay_and_leaves_buffers()
     update_average(average, model, decay=0.75)
     assert torch.allclose(average.weight, torch.full((3,), 1.5))  # 0.75 * 1 + 0.25 * 3
     assert torch.equal(average.running_mean, torch.zeros(3))
+
+
+def test_weight_mean_is_the_uniform_mean_of_the_weights_it_was_given():
+    net = torch.nn.Linear(3, 2)
+    mean = WeightMean({"net": net})
+    assert mean.current()["net"] is net  # nothing averaged yet: the network itself ships
+    with torch.no_grad():
+        net.weight.fill_(7.0)
+    mean.fill_if_empty()  # a checkpoint before the first update holds the network's weights
+    assert torch.equal(mean.means["net"].weight, net.weight)
+    seen = []
+    for value in (1.0, 2.0, 6.0):
+        with torch.no_grad():
+            net.weight.fill_(value)
+            net.bias.copy_(torch.tensor([value, -value]))
+        seen.append({k: v.clone() for k, v in net.state_dict().items()})
+        mean.update()
+    mean.fill_if_empty()  # no longer empty: leaves the mean alone
+    assert mean.count == 3 and mean.current()["net"] is mean.means["net"]
+    for key, value in mean.means["net"].state_dict().items():
+        assert torch.allclose(value, torch.stack([s[key] for s in seen]).mean(0)), key
+    assert torch.allclose(mean.means["net"].weight, torch.full((2, 3), 3.0))  # (1 + 2 + 6) / 3
 
 
 def _recording_draw():

@@ -1,5 +1,5 @@
 """Pieces every GAN recipe shares: its optimiser and guarded update, the critic's loss and
-a weight average."""
+weight averages (exponential, and uniform over chosen steps)."""
 
 from __future__ import annotations
 
@@ -130,6 +130,39 @@ def update_average(average: nn.Module, model: nn.Module, decay: float) -> None:
     """
     for avg, live in zip(average.parameters(), model.parameters(), strict=True):
         avg.lerp_(live.detach(), 1.0 - decay)
+
+
+class WeightMean:
+    """The uniform mean of networks' weights at the steps it is updated at: stochastic weight
+    averaging (Izmailov et al. 2018), which for GANs smooths the oscillation that the
+    learning-rate decay alone leaves (Yazici et al. 2019).
+
+    Parameters only, as :func:`update_average`: use it for networks whose buffers do not
+    depend on the weights (instance, layer or no norm).
+    """
+
+    def __init__(self, nets: dict[str, nn.Module]):
+        self.nets = nets
+        self.means = {name: averaged_copy(net) for name, net in nets.items()}
+        self.count = 0  # weights averaged so far
+
+    def update(self) -> None:
+        """Fold the networks' current weights into the mean (the first update copies them)."""
+        for name, net in self.nets.items():
+            update_average(self.means[name], net, decay=self.count / (self.count + 1))
+        self.count += 1
+
+    @torch.no_grad()
+    def fill_if_empty(self) -> None:
+        """Before the first update, make the means hold the networks' weights, so that a
+        checkpoint's mean is never the weights the run started from."""
+        if not self.count:
+            for name, net in self.nets.items():
+                self.means[name].load_state_dict(net.state_dict())
+
+    def current(self) -> dict[str, nn.Module]:
+        """The means once there is one, the networks until then: what the run ships."""
+        return self.means if self.count else self.nets
 
 
 @torch.no_grad()

@@ -1,10 +1,12 @@
 """The CycleGAN step (Zhu et al., 2017): both generators against their discriminators,
 with cycle-consistency and identity terms, discriminators fed from image pools, and a
 learning rate that is constant for ``epochs`` and decays linearly to zero over
-``epochs_decay``.
+``epochs_decay``, and optionally a uniform average of the generators' weights from a
+chosen epoch on (``average_from_epoch``), which is then what the run ships.
 
 Naming: ``generator_AtoB`` (G) maps A to B, ``generator_BtoA`` (F) maps B to A, and
-``discriminator_X`` tells real from generated images of domain X.
+``discriminator_X`` tells real from generated images of domain X; checkpoints hold the
+generators' averages as ``generator_AtoB_average`` and ``generator_BtoA_average``.
 
 Each optimiser step runs one forward of one module (both generators together, or both
 discriminators together), which is what DistributedDataParallel and torch.compile
@@ -39,8 +41,10 @@ from translate.modeling.device import autocast
 from translate.modeling.losses import LOSS_NAMES, Loss, adversarial, cycle_loss, identity_loss
 from translate.training.data import derived_generator
 from translate.training.distributed import Context, gather, wrap
-from translate.training.optim import adam, check_optimiser, critic_loss, optimise
+from translate.training.optim import WeightMean, adam, check_optimiser, critic_loss, optimise
 from translate.training.pool import ImagePool
+
+AVERAGE_NAMES = {d: f"{name}_average" for d, name in GENERATOR_NAMES.items()}  # checkpoint prefixes
 
 
 @dataclass
@@ -57,6 +61,8 @@ class CycleGANHyper(ConfigBase):
     epochs: int = 100
     epochs_decay: int = 100
     gp_weight: float = 10.0
+    average_from_epoch: int = 0  # first epoch whose weights enter the generators' average; 0: no average
+    average_every: int = 500  # steps between the weights the average takes
 
     def validate(self) -> None:
         if self.loss not in LOSS_NAMES:
@@ -69,6 +75,12 @@ class CycleGANHyper(ConfigBase):
             raise ConfigError("--pool-size and --epochs-decay must not be negative")
         if self.epochs < 1:
             raise ConfigError(f"--epochs must be at least 1, got {self.epochs}")
+        last = self.epochs + self.epochs_decay
+        if not 0 <= self.average_from_epoch <= last:
+            raise ConfigError(f"--average-from-epoch must be one of the run's epochs, 1..{last}, or 0 (no average), "
+                              f"got {self.average_from_epoch}")
+        if self.average_every < 1:
+            raise ConfigError(f"--average-every must be at least 1 step, got {self.average_every}")
 
 
 def linear_decay(epochs: int, epochs_decay: int) -> Callable[[int], float]:
@@ -188,16 +200,26 @@ class CycleGANRecipe:
         }
         self.pools = {d: ImagePool(hyper.pool_size) for d in "AB"}
         self.fixed = fixed
+        # Not compiled: it only adds weights, and is applied only to score, sample and save.
+        self.average = WeightMean(self.generators) if hyper.average_from_epoch else None
 
     def _place(self, net: nn.Module) -> nn.Module:
         return net.to(self.device, memory_format=self.memory_format)
 
     def modules(self) -> dict[str, nn.Module]:
-        """The plain networks (never their DDP or compiled wrappers): what checkpoints hold."""
+        """The plain networks (never their DDP or compiled wrappers), and the generators'
+        averages if the run keeps them: what checkpoints hold."""
+        averages = self.average.means if self.average else {}
         return {
             **{GENERATOR_NAMES[d]: net for d, net in self.generators.items()},
             **{DISCRIMINATOR_NAMES[d]: net for d, net in self.discriminators.items()},
+            **{AVERAGE_NAMES[d]: net for d, net in averages.items()},
         }
+
+    def shipped_generators(self) -> dict[str, nn.Module]:
+        """The generators the run scores, samples and ships, by direction: their weight average
+        once it has begun, else the ones being trained."""
+        return self.average.current() if self.average else self.generators
 
     def optimizers(self) -> dict[str, torch.optim.Optimizer]:
         return {"generators": self.opt_g, "discriminators": self.opt_d}
@@ -229,18 +251,32 @@ class CycleGANRecipe:
         mixing = derived_generator(*keys, 2, device=self.device) if hyper.loss == "wgan-gp" else None
         d_total, d_terms = self.d_step(real_a, pooled["A"], real_b, pooled["B"], mixing)
         optimise(self.opt_d, d_total, d_terms, self.skip_nonfinite, self.context)
+        if self._averaging_due(step):
+            self.average.update()
 
         logs = {"g_loss": g_total, **terms, **d_terms}
         values = torch.stack([v.detach().float() for v in logs.values()]).tolist()  # one device sync
         return dict(zip(logs, values, strict=True))
 
+    def _averaging_due(self, step: int) -> bool:
+        """Whether the weights after step index ``step`` enter the average: every
+        ``average_every``-th step from the first step of epoch ``average_from_epoch`` on."""
+        if self.average is None:
+            return False
+        epochs_done = self.schedulers["generators"].last_epoch  # one scheduler step per finished epoch
+        return epochs_done + 1 >= self.hyper.average_from_epoch and (step + 1) % self.hyper.average_every == 0
+
     def sample_grid(self) -> tuple[torch.Tensor, int]:
-        """One row per fixed test pair: A, G(A), F(G(A)), B, F(B), G(F(B))."""
+        """One row per fixed test pair, by the generators that ship: A, G(A), F(G(A)), B, F(B), G(F(B))."""
         a, b = (t.to(self.device).contiguous(memory_format=self.memory_format) for t in self.fixed)
-        return cycle_grid(self.generators["AtoB"], self.generators["BtoA"], a, b)
+        shipped = self.shipped_generators()
+        return cycle_grid(shipped["AtoB"], shipped["BtoA"], a, b)
 
     def before_checkpoint(self) -> None:
-        """Nothing derived to bring up to date: CycleGAN keeps no weight average."""
+        """Until the average has begun, it holds the trained generators' weights, so that a
+        checkpoint's average is always the generators that ship."""
+        if self.average:
+            self.average.fill_if_empty()
 
     def on_epoch_end(self, epoch: int) -> None:
         """Advance the learning-rate schedules by one epoch."""
@@ -254,7 +290,10 @@ class CycleGANRecipe:
             state = pool.state_dict()
             parts = {k: gather(v.to(self.device), self.context) for k, v in state.items()}
             pools[name] = {k: torch.stack(v).cpu() for k, v in parts.items()}
-        return {"schedulers": {k: s.state_dict() for k, s in self.schedulers.items()}, "pools": pools}
+        state = {"schedulers": {k: s.state_dict() for k, s in self.schedulers.items()}, "pools": pools}
+        if self.average:
+            state["average_count"] = self.average.count
+        return state
 
     def load_extra_state(self, state: dict[str, Any]) -> None:
         for name, scheduler in self.schedulers.items():
@@ -263,6 +302,8 @@ class CycleGANRecipe:
             saved = state["pools"][name]
             mine = self.context.rank  # train.py resumes a run only on as many ranks as it was trained on
             pool.load_state_dict({k: v[mine] for k, v in saved.items()}, self.device)
+        if self.average:
+            self.average.count = int(state["average_count"])
 
 
 @torch.no_grad()
