@@ -79,7 +79,8 @@ def build_parser(preset: dict[str, Any] | None = None) -> argparse.ArgumentParse
     subparsers = parser.add_subparsers(dest="family", required=True, metavar="{" + ",".join(names) + "}")
     for name in names:
         family = all_families()[name]
-        sub = subparsers.add_parser(name, help=family.summary, description=f"Train a {family.summary} model.")
+        sub = subparsers.add_parser(name, help=family.summary,
+                                    description=f"Train a {family.name} model: {family.summary}.")
         _run_options(sub)
         family.add_train_options(sub)
         if preset and preset["family"] == name:
