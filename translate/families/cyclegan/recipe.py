@@ -209,7 +209,7 @@ class CycleGANRecipe:
     def modules(self) -> dict[str, nn.Module]:
         """The plain networks (never their DDP or compiled wrappers), and the generators'
         averages if the run keeps them: what checkpoints hold."""
-        averages = self.average.means if self.average else {}
+        averages = self.average.means if self.average is not None else {}
         return {
             **{GENERATOR_NAMES[d]: net for d, net in self.generators.items()},
             **{DISCRIMINATOR_NAMES[d]: net for d, net in self.discriminators.items()},
@@ -219,7 +219,7 @@ class CycleGANRecipe:
     def shipped_generators(self) -> dict[str, nn.Module]:
         """The generators the run scores, samples and ships, by direction: their weight average
         once it has begun, else the ones being trained."""
-        return self.average.current() if self.average else self.generators
+        return self.generators if self.average is None else self.average.current()
 
     def optimizers(self) -> dict[str, torch.optim.Optimizer]:
         return {"generators": self.opt_g, "discriminators": self.opt_d}
@@ -275,7 +275,7 @@ class CycleGANRecipe:
     def before_checkpoint(self) -> None:
         """Until the average has begun, it holds the trained generators' weights, so that a
         checkpoint's average is always the generators that ship."""
-        if self.average:
+        if self.average is not None:
             self.average.fill_if_empty()
 
     def on_epoch_end(self, epoch: int) -> None:
@@ -290,10 +290,10 @@ class CycleGANRecipe:
             state = pool.state_dict()
             parts = {k: gather(v.to(self.device), self.context) for k, v in state.items()}
             pools[name] = {k: torch.stack(v).cpu() for k, v in parts.items()}
-        state = {"schedulers": {k: s.state_dict() for k, s in self.schedulers.items()}, "pools": pools}
-        if self.average:
-            state["average_count"] = self.average.count
-        return state
+        extra = {"schedulers": {k: s.state_dict() for k, s in self.schedulers.items()}, "pools": pools}
+        if self.average is not None:
+            extra["average_count"] = self.average.count
+        return extra
 
     def load_extra_state(self, state: dict[str, Any]) -> None:
         for name, scheduler in self.schedulers.items():
@@ -302,7 +302,7 @@ class CycleGANRecipe:
             saved = state["pools"][name]
             mine = self.context.rank  # train.py resumes a run only on as many ranks as it was trained on
             pool.load_state_dict({k: v[mine] for k, v in saved.items()}, self.device)
-        if self.average:
+        if self.average is not None:
             self.average.count = int(state["average_count"])
 
 
