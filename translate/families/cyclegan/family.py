@@ -47,7 +47,8 @@ GRID_IMAGES = 4  # fixed test images per domain in a sample grid
 GRID_SIDE = 256  # translate.sample's grid cells: the reference datasets' photo size, as FID is scored at
 REFERENCE_EPOCHS = (100, 100)  # epochs at the full learning rate, then of linear decay to zero
 # What --gpu without CUDA suggests instead; the time is the preset's run on this project's 2-core
-# AVX512-BF16 CPU: 80,040 steps at about 0.77 s and 30 scorings of 90 s (runs/horse2zebra-cpu.log).
+# AVX512-BF16 CPU: 80,040 steps at 0.75-0.80 s and 30 scorings of 89-99 s, measured on the run
+# that trains models/cyclegan-horse2zebra.
 PRESET_CPU_TIME = ("--preset cpu trains the reference networks on 128-px crops in about 18 hours "
                    "(2 cores with native bf16)")
 # Norms whose layers keep no weight-dependent buffers: the only ones a weight average fits.
