@@ -14,7 +14,6 @@ prints a Markdown table and saves it (and a JSON copy) as bench/results/conv-pre
 from __future__ import annotations
 
 import argparse
-import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -22,7 +21,7 @@ from pathlib import Path
 import torch
 
 from translate.io.fileio import atomic_write, write_json
-from translate.modeling.device import bf16_support
+from translate.modeling.device import describe_cpu
 
 RESULTS = Path(__file__).resolve().parent / "results"
 # (channels, side): the generator's full-resolution, half-resolution and residual-block maps at 128 px.
@@ -66,7 +65,7 @@ def main() -> None:
     fp32, bf16 = (matmul_seconds(n, dtype, args.iters) for dtype in (torch.float32, torch.bfloat16))
     rows.append({"what": f"{n} x {n} matmul", "fp32_s": fp32, "bf16_s": bf16, "gflop": 2 * n**3 / 1e9})
     lines = [
-        f"CPU ({os.cpu_count()} cores, {bf16_support(torch.device('cpu'))}), torch {torch.__version__}, "
+        f"{describe_cpu()}, torch {torch.__version__}, "
         f"{torch.get_num_threads()} threads, batch 1, mean of {args.iters} runs after 3 warm-up.",
         "",
         "| operation | fp32 ms | fp32 GFLOP/s | bf16 ms | bf16 GFLOP/s | bf16 speed-up |",

@@ -16,7 +16,6 @@ prints a Markdown table and saves it (and a JSON copy) as bench/results/joint-ba
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 
 import torch
@@ -25,7 +24,7 @@ from timing import alternating_medians
 from translate.families.cyclegan.nets import CycleGANConfig, PatchDiscriminator, ResnetGenerator
 from translate.families.cyclegan.recipe import CycleDiscriminators, CycleGANHyper, CycleGenerators
 from translate.io.fileio import atomic_write, write_json
-from translate.modeling.device import autocast, bf16_support
+from translate.modeling.device import autocast, describe_cpu
 from translate.modeling.losses import adversarial
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -82,8 +81,8 @@ def main() -> None:
                       f"separate {result['separate']:.3f} s", flush=True)
     lines = [
         f"Both CycleGAN generators (ngf 64, 9 blocks, identity on) or both discriminators (70x70 PatchGAN, "
-        f"LSGAN), forward and backward; CPU ({os.cpu_count()} "
-        f"cores, {bf16_support(CPU)}), torch {torch.__version__}, {torch.get_num_threads()} threads; joint: each "
+        f"LSGAN), forward and backward; {describe_cpu()}, torch {torch.__version__}, "
+        f"{torch.get_num_threads()} threads; joint: each "
         f"network's two inputs as one batch of 2, separate: two calls of 1; median of {args.iters} timed "
         f"passes after {args.warmup} warm-up, the two taking turns.",
         "",

@@ -12,14 +12,13 @@ iteration, so a busy machine slows both alike; the table gives medians.
 On the CPU it times the toolkit in fp32, in bf16 autocast, and in bf16 with torch.compile
 (its best settings there; channels_last measured slower on the CPU and is used on CUDA
 only), each against the plain loop; prints a Markdown table and saves it (and a JSON copy)
-as bench/results/train_step-<device>.md.
+as bench/results/train_step-<device>[-<tag>].md.
 """
 
 from __future__ import annotations
 
 import argparse
 import itertools
-import os
 import platform
 import random
 from collections.abc import Callable
@@ -32,7 +31,7 @@ from torch import nn
 from translate.families.cyclegan.nets import CycleGANConfig, PatchDiscriminator, ResnetGenerator
 from translate.families.cyclegan.recipe import CycleGANHyper, CycleGANRecipe
 from translate.io.fileio import atomic_write, write_json
-from translate.modeling.device import bf16_support, select_device
+from translate.modeling.device import bf16_support, describe_cpu, select_device
 from translate.training.distributed import Context
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -159,6 +158,8 @@ def main() -> None:
     parser.add_argument("--gpu", action="store_true", help="CUDA instead of the CPU")
     parser.add_argument("--note", default="", help="a line to add under the table (e.g. 'machine busy')")
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--tag", default="", help="added to the result files' name, e.g. the machine: "
+                        "train_step-cpu-epyc.md")
     args = parser.parse_args()
     device = select_device(args.gpu)
     rows = []
@@ -166,17 +167,17 @@ def main() -> None:
         result = measure(size, device, args.warmup, args.iters)
         rows.append({"size": size, **result})
         print(f"{size} px: " + ", ".join(f"{k} {v:.3f} s/it" for k, v in result.items()), flush=True)
-    name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU ({os.cpu_count()} cores)"
+    name = (f"{torch.cuda.get_device_name(device)}, {bf16_support(device)}" if device.type == "cuda"
+            else describe_cpu())
     header = (
         f"CycleGAN training step, batch 1, ngf 64, 9 blocks (the reference architecture); {name}, "
-        f"{bf16_support(device)}, "
         f"torch {torch.__version__}, {torch.get_num_threads()} threads, {platform.machine()}; plain loop: the "
         f"reference's step, eager fp32; toolkit: CycleGANRecipe.step (bf16 is autocast; compile is torch.compile); "
         f"median of {args.iters} timed iterations after {args.warmup} warm-up, the loops taking turns."
     )
     table = _table(rows, header) + (f"\n{args.note}\n" if args.note else "")
     print(table)
-    stem = f"train_step-{device.type}"
+    stem = f"train_step-{device.type}" + (f"-{args.tag}" if args.tag else "")
     atomic_write(args.out / f"{stem}.md", lambda tmp: tmp.write_text(table))
     write_json(args.out / f"{stem}.json", {"device": name, "torch": torch.__version__, "warmup": args.warmup,
                                            "iters": args.iters, "note": args.note, "rows": rows})

@@ -2,6 +2,7 @@
 its precision and keeps it on --resume, and that resume is exact within each precision."""
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,8 @@ from translate.modeling.device import (
     bf16_support,
     cpu_bf16_features,
     cpu_has_native_bf16,
+    cpu_model,
+    describe_cpu,
     resolve_precision,
 )
 from translate.training.checkpoint import read_checkpoint
@@ -37,6 +40,16 @@ def test_the_bf16_features_found_are_the_ones_the_kernel_lists():
     assert cpu_has_native_bf16() == bool(expected)
     header = f"native bf16 ({', '.join(expected)})" if expected else "bf16 emulated"
     assert bf16_support(torch.device("cpu")) == header
+
+
+def test_a_benchmark_header_names_the_cpu_model_its_cores_and_its_bf16():
+    cpuinfo = Path("/proc/cpuinfo")
+    if not cpuinfo.is_file():
+        pytest.skip("no /proc/cpuinfo on this system")
+    models = [line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines()
+              if line.startswith("model name")]
+    assert cpu_model() == models[0]
+    assert describe_cpu() == f"{models[0]} CPU ({os.cpu_count()} cores, {bf16_support(torch.device('cpu'))})"
 
 
 @pytest.mark.parametrize("native", [True, False])

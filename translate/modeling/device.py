@@ -10,7 +10,10 @@ GFLOP/s in bf16 against 211 in fp32). Elsewhere bf16 is emulated and slower than
 
 from __future__ import annotations
 
+import os
+import platform
 from contextlib import AbstractContextManager, nullcontext
+from pathlib import Path
 
 import torch
 
@@ -45,6 +48,24 @@ def bf16_support(device: torch.device) -> str:
     feature, or CUDA) or emulated."""
     features = ["CUDA"] if device.type == "cuda" else cpu_bf16_features()
     return f"native bf16 ({', '.join(features)})" if features else "bf16 emulated"
+
+
+def cpu_model() -> str:
+    """The CPU's model name (Linux's /proc/cpuinfo, else what ``platform`` reports): this
+    project's 2-core machines are not all the same CPU, and a step's time differs 2x between them."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key.strip() == "model name" and value.strip():
+                return value.strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def describe_cpu() -> str:
+    """This CPU for a benchmark's header: its model, its cores and how it computes bf16."""
+    return f"{cpu_model()} CPU ({os.cpu_count()} cores, {bf16_support(torch.device('cpu'))})"
 
 
 def cpu_has_native_bf16() -> bool:
