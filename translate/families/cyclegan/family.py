@@ -46,11 +46,11 @@ from translate.training.trainer import Evaluator, RunSpec, Trainer
 GRID_IMAGES = 4  # fixed test images per domain in a sample grid
 GRID_SIDE = 256  # translate.sample's grid cells: the reference datasets' photo size, as FID is scored at
 REFERENCE_EPOCHS = (100, 100)  # epochs at the full learning rate, then of linear decay to zero
-# What --gpu without CUDA suggests instead; the time is the preset's run on this project's 2-core
-# AVX512-BF16 CPU: 80,040 steps at 0.75-0.80 s and 30 scorings of 89-99 s, measured on the run
-# that trains models/cyclegan-horse2zebra.
-PRESET_CPU_TIME = ("--preset cpu trains the reference networks on 128-px crops in about 18 hours "
-                   "(2 cores with native bf16)")
+# What --gpu without CUDA suggests instead; the times are the preset's 80,040 steps and 30
+# scorings as its runs measured them on this project's 2-core machines: 0.78-0.84 s a step and
+# 94-102 s a scoring on the Intel CPU with AMX, 1.49-1.60 s and 187 s on the AMD EPYC.
+PRESET_CPU_TIME = ("--preset cpu trains the reference networks on 128-px crops in 18 to 36 hours "
+                   "(2 cores with native bf16: an Intel CPU with AMX to an AMD EPYC)")
 # Norms whose layers keep no weight-dependent buffers: the only ones a weight average fits.
 AVERAGEABLE_NORMS = ("instance", "layer", "none")
 CPU_HINT = f"; on a CPU, {PRESET_CPU_TIME}"
