@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import statistics
 import tempfile
 import time
@@ -26,6 +25,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from translate.families.cyclegan.nets import CycleGANConfig, ResnetGenerator
 from translate.families.dcgan.nets import DCGANConfig, Generator
+from translate.modeling.device import cpu_model
 from translate.onnx_contract import ModelInfo
 from translate.onnx_export import ExportPlan, write_onnx
 
@@ -159,7 +159,7 @@ def run(threads: int, repeats: int) -> tuple[list[dict], float, str]:
 
 def table(rows: list[dict], peak: float, source: str, threads: int) -> str:
     lines = [
-        f"Inference on {platform.processor() or platform.machine()}, {threads} threads, torch {torch.__version__}, "
+        f"Inference on {cpu_model()}, {threads} threads, torch {torch.__version__}, "
         f"onnxruntime {ort.__version__}; fp32 GEMM ceiling {peak / 1e9:.0f} GFLOP/s, measured in the same run "
         f"with {source}.",
         "",

@@ -159,7 +159,7 @@ def main() -> None:
     parser.add_argument("--note", default="", help="a line to add under the table (e.g. 'machine busy')")
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--tag", default="", help="added to the result files' name, e.g. the machine: "
-                        "train_step-cpu-epyc.md")
+                        "train_step-cpu-amd-epyc.md")
     args = parser.parse_args()
     device = select_device(args.gpu)
     rows = []
