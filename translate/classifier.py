@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shlex
 import sys
 import time
@@ -24,6 +23,7 @@ import torch.nn.functional as F
 from translate.cli import run_cli
 from translate.evaluation.judge import DEFAULT_CLASSIFIER, FAMILY, Classifier, ClassifierConfig, accuracy
 from translate.io.fileio import atomic_write
+from translate.modeling.device import cpu_model
 from translate.modeling.pixels import to_unit
 from translate.training.checkpoint import write_model_folder
 from translate.training.data import load_mnist, resolve_data_root
@@ -84,15 +84,7 @@ def save_classifier(model: Classifier, out: Path, card: str, metadata: dict[str,
 
 
 def _hardware() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{cpu}, {os.cpu_count()} cores, {torch.get_num_threads()} torch threads (CPU only)"
+    return f"{cpu_model()}, {os.cpu_count()} cores, {torch.get_num_threads()} torch threads (CPU only)"
 
 
 def _model_card(command: str, config: ClassifierConfig, params: int, wall: float, cpu: float, test_acc: float) -> str:
