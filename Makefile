@@ -15,6 +15,12 @@ $(BIN)/.installed: pyproject.toml
 setup: $(BIN)/.installed
 
 RUN ?= runs/horse2zebra
+# Extra arguments, appended to: the training command (e.g. TRAIN_ARGS='--epochs 10'), the
+# scoring (EVAL_ARGS='--real-n 50'), pytest (PYTEST_ARGS='-k demo'), the demo (DEMO_ARGS='--port 8000').
+TRAIN_ARGS ?=
+EVAL_ARGS ?=
+PYTEST_ARGS ?=
+DEMO_ARGS ?=
 
 # The main job: train the horse <-> zebra CycleGAN (the CPU preset on a CPU, the reference
 # recipe with --gpu where CUDA exists), export both directions to ONNX and score them.
@@ -24,10 +30,10 @@ train: setup
 	if [ -d $(RUN)/checkpoints ]; then recipe=--resume; \
 	elif [ -n "$$device" ]; then recipe=; else recipe="--preset cpu"; fi; \
 	set -x; $(BIN)/python -m translate.train cyclegan --domains horse zebra --out $(RUN) $$device $$recipe \
-		--save-every-steps 500 --download
+		--save-every-steps 500 --download $(TRAIN_ARGS)
 	$(BIN)/python -m translate.export $(RUN) --direction AtoB --out $(RUN)-onnx/horse2zebra.onnx
 	$(BIN)/python -m translate.export $(RUN) --direction BtoA --out $(RUN)-onnx/zebra2horse.onnx
-	$(BIN)/python -m translate.evaluate $(RUN)
+	$(BIN)/python -m translate.evaluate $(RUN) $(EVAL_ARGS)
 
 # Debian's Chromium for the browser tests in tests/browser. Where it cannot be installed
 # (not root, no apt) they skip, unless TRANSLATE_REQUIRE_BROWSER=1 (CI) makes that a failure.
@@ -37,11 +43,11 @@ browser:
 		echo "note: no Chromium (apt-get install chromium); the browser tests will skip"
 
 test: setup browser
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 # The browser demo on the shipped ONNX files: http://127.0.0.1:7860
 demo: setup
-	$(BIN)/python demo/app.py
+	$(BIN)/python demo/app.py $(DEMO_ARGS)
 
 lint: setup
 	$(BIN)/ruff check .

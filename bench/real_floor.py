@@ -19,6 +19,7 @@ from pathlib import Path
 import torch
 
 from translate.evaluation.inception import InceptionFeatures, cached_features
+from translate.evaluation.progress import Progress
 from translate.evaluation.protocols import KID_SUBSET_SIZE, KID_SUBSETS, network_protocol
 from translate.evaluation.scores import fid, kid
 from translate.io.fileio import atomic_write, write_json
@@ -42,7 +43,7 @@ def main() -> None:
         images = to_unit(load_mnist(root, split)[0][:most, :, :, None])
         # The test split's first 10,000 are the set translate.evaluate caches: the same key here.
         name = "mnist-test-28px" if split == "test" else "mnist-train-28px"
-        sets[split] = cached_features(extractor, images, name, batch_size=50, progress=True)
+        sets[split] = cached_features(extractor, images, name, batch_size=50, progress=Progress.for_stderr())
     rows = []
     for n in args.counts:
         train, test = sets["train"][:n], sets["test"][:n]

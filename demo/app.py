@@ -17,6 +17,7 @@ import atexit
 import math
 import os
 import shutil
+import sys
 import tempfile
 import threading
 import uuid
@@ -32,11 +33,17 @@ import gradio as gr
 import numpy as np
 from starlette.middleware import Middleware
 
-from demo.serving import FORM_OVERHEAD, UploadBytesLimit, UploadSweeper, parse_size, private_temp_dir
-from translate.errors import InputError, TranslateError
-from translate.io.fileio import write_image
-from translate.io.images import read_image
-from translate.runtime import Sampler, Translator
+if __package__ in (None, ""):
+    # Run as a file (python demo/app.py, make demo): Python put demo/ on the import path, not
+    # the repository that holds the demo package, so add it, from any working directory.
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from demo.serving import FORM_OVERHEAD, UploadBytesLimit, UploadSweeper, parse_size, private_temp_dir  # noqa: E402
+from translate.errors import InputError, TranslateError  # noqa: E402
+from translate.io.fileio import write_image  # noqa: E402
+from translate.io.images import read_image  # noqa: E402
+from translate.latent import slerp  # noqa: E402  (the walk the CLI and the runtime take too)
+from translate.runtime import Sampler, Translator  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = Path(__file__).resolve().parent / "examples"
@@ -45,6 +52,8 @@ DIGIT_LABELS = {"cdcgan": "cDCGAN: pick the digit", "dcgan": "DCGAN: uncondition
 PHOTO_FILES = {"AtoB": "horse2zebra.onnx", "BtoA": "zebra2horse.onnx"}
 DEFAULT_DOMAINS = ("horse", "zebra")
 MAX_DIGITS = 100
+SEED_MAX = 2**63 - 1  # numpy's generators take any non-negative int; the CLI and the runtime stop here
+ALL_DIGITS = ("all 0–9", "all")  # the page's label and the value of the "every digit" choice
 DIGIT_SCALE = 3  # 28 px digits are shown three times larger, with sharp pixels
 DEFAULT_MAX_SIDE = 1024
 
@@ -172,14 +181,16 @@ def user_errors(function: Callable[..., T]) -> Callable[..., T]:
 def quiet_checks(component: gr.components.Component) -> None:
     """Make ``component``'s own input check (a slider's range, a radio's choices) answer an API
     call the page's controls never make with Gradio's message alone: without this, Gradio also
-    prints a traceback in the server log. ``build_app`` applies it to every component. (The
-    check is wrapped on the instance: a subclass of a Gradio component would make Gradio write
-    a ``.pyi`` file next to this one.)"""
+    prints a traceback in the server log. A radio also takes a choice by the label the page
+    shows ("all 0–9") as well as by its value ("all"). ``build_app`` applies it to every
+    component. (The check is wrapped on the instance: a subclass of a Gradio component would
+    make Gradio write a ``.pyi`` file next to this one.)"""
     check = component.preprocess
+    labels = {label: value for label, value in component.choices} if isinstance(component, gr.Radio) else {}
 
     def preprocess(payload: Any) -> Any:
         try:
-            return check(payload)
+            return check(labels.get(payload, payload) if isinstance(payload, str) else payload)
         except gr.Error as exc:
             raise gr.Error(exc.message, print_exception=False) from None
 
@@ -199,48 +210,85 @@ def tile(images: np.ndarray, columns: int, pad: int = 2, scale: int = 1) -> np.n
     return grid
 
 
-def slerp(a: np.ndarray, b: np.ndarray, t: float) -> np.ndarray:
-    """Spherical interpolation per row: Gaussian codes keep their typical norm along the way."""
-    unit_a = a / np.linalg.norm(a, axis=1, keepdims=True)
-    unit_b = b / np.linalg.norm(b, axis=1, keepdims=True)
-    omega = np.arccos(np.clip((unit_a * unit_b).sum(axis=1, keepdims=True), -1.0, 1.0))
-    sin = np.sin(omega)
-    linear = sin < 1e-6
-    weight_a = np.where(linear, 1.0 - t, np.sin((1.0 - t) * omega) / np.where(linear, 1.0, sin))
-    weight_b = np.where(linear, t, np.sin(t * omega) / np.where(linear, 1.0, sin))
-    return (weight_a * a + weight_b * b).astype(np.float32)
-
-
-def digit_grid(models: DemoModels, model: str, digit: str, count: float, seed: float, seed_b: float,
+def digit_grid(models: DemoModels, model: str, digit: str | None, count: float, seed: float, seed_b: float,
                walk: float) -> np.ndarray:
     """A grid of ``count`` digits from ``seed``, moved ``walk`` (0..1) of the way to ``seed_b``'s codes.
 
-    ``digit`` is "all" (the digits in turn, one column each) or one class name.
+    ``digit`` is "all" (the digits in turn, one column each) or one class name; a model
+    without classes ignores it.
     """
-    sampler = models.samplers.get(model)
-    if sampler is None:
-        raise InputError(models.problems.get(model, f"unknown model {model!r}"))
-    if not isinstance(count, (int, float)) or not math.isfinite(count) or not 1 <= count <= MAX_DIGITS:
-        raise InputError(f"the number of images must be a whole number 1..{MAX_DIGITS}, got {count}")
-    n = int(count)
-    if not isinstance(walk, (int, float)) or not 0.0 <= walk <= 1.0:
-        raise InputError(f"the walk must lie in 0..1, got {walk}")
-    z = slerp(sampler.codes(n, _seed(seed)), sampler.codes(n, _seed(seed_b)), walk)
+    sampler = _sampler(models, model)
+    n = _count(count)
+    z = slerp(sampler.codes(n, _seed(seed)), sampler.codes(n, _seed(seed_b)), _walk(walk))
+    labels = _label(sampler, digit)
     classes = sampler.classes
-    if not classes or digit == "all":
-        labels = None
-    elif digit in classes:
-        labels = classes.index(digit)
-    else:
-        raise InputError(f"unknown digit {digit!r}: choose one of all, {', '.join(classes)}")
     columns = len(classes) if classes and labels is None else int(np.ceil(np.sqrt(n)))
     return tile(sampler.generate(z, labels), min(columns, n), scale=DIGIT_SCALE)
 
 
+def digit_checks(models: DemoModels, model: str, digit: str | None, count: float, seed: float, seed_b: float,
+                 walk: float) -> list[dict]:
+    """Gradio's validation of :func:`digit_grid`'s inputs, one result per input: the page shows
+    a message at the input at fault and keeps the last grid (an error would replace it)."""
+    sampler = models.samplers.get(model)
+    checks: list[Callable[[], object]] = [
+        lambda: _sampler(models, model), lambda: sampler and _label(sampler, digit), lambda: _count(count),
+        lambda: _seed(seed), lambda: _seed(seed_b), lambda: _walk(walk),
+    ]
+    return [_validation(check) for check in checks]
+
+
+def _validation(check: Callable[[], object]) -> dict:
+    try:
+        check()
+    except InputError as exc:
+        return gr.validate(False, str(exc))
+    return gr.validate(True, "")
+
+
+def _sampler(models: DemoModels, model: str) -> Sampler:
+    sampler = models.samplers.get(model)
+    if sampler is None:
+        raise InputError(models.problems.get(model, f"unknown model {model!r}"))
+    return sampler
+
+
+def _count(count: float | None) -> int:
+    if not isinstance(count, (int, float)) or not math.isfinite(count) or not 1 <= count <= MAX_DIGITS:
+        raise InputError(f"the number of images must be a whole number 1..{MAX_DIGITS}, got {count}")
+    return int(count)
+
+
+def _walk(walk: float | None) -> float:
+    if not isinstance(walk, (int, float)) or not 0.0 <= walk <= 1.0:
+        raise InputError(f"the walk must lie in 0..1, got {walk}")
+    return float(walk)
+
+
+def _label(sampler: Sampler, digit: str | None) -> int | None:
+    """The class index of ``digit``; None for every digit in turn, or for a model without classes."""
+    classes = sampler.classes
+    if not classes or digit in ALL_DIGITS:
+        return None
+    if digit in classes:
+        return classes.index(digit)
+    raise InputError(f"unknown digit {digit!r}: choose one of all, {', '.join(classes)}")
+
+
 def _seed(value: float | None) -> int:
-    if not isinstance(value, (int, float)) or not float(value).is_integer() or not 0 <= value < 2**63:
-        raise InputError(f"a seed must be a whole number 0 or more, got {value}")
+    if value is None or value == "":
+        raise InputError("enter a seed: a whole number 0 … 2⁶³−1")
+    if not isinstance(value, (int, float)) or not float(value).is_integer() or not 0 <= value <= SEED_MAX:
+        raise InputError(f"a seed must be a whole number 0 … 2⁶³−1, got {_as_typed(value)}")
     return int(value)
+
+
+def _as_typed(value: object) -> str:
+    """A number as the page sent it. Beyond 2^53 the browser has already rounded it to a float,
+    so its last digits are not the user's: show it as the float it is (1e+23)."""
+    if isinstance(value, (int, float)) and math.isfinite(value) and abs(value) >= 2**53:
+        return f"{float(value):.6g}"
+    return str(value)
 
 
 def load_photo(path: str | os.PathLike | None, max_side: int) -> tuple[np.ndarray, str]:
@@ -261,10 +309,10 @@ def load_photo(path: str | os.PathLike | None, max_side: int) -> tuple[np.ndarra
 def translate_photo(models: DemoModels, path: str | None, direction: str, round_trip: bool,
                     max_side: int = DEFAULT_MAX_SIDE) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, str]:
     """(input as used, translation, round trip or None, note) for one uploaded photo."""
+    image, note = load_photo(path, max_side)  # a file that is not an image says so, model or not
     translator = models.translators.get(direction)
     if translator is None:
         raise InputError(models.problems.get(direction, f"unknown direction {direction!r}"))
-    image, note = load_photo(path, max_side)
     translated = translator.translate(image)
     back = None
     if round_trip:
@@ -277,14 +325,24 @@ def translate_photo(models: DemoModels, path: str | None, direction: str, round_
 
 
 def _unavailable(models: DemoModels, keys: Sequence[str]) -> bool:
-    """Show what is unavailable among ``keys`` and the commands that make it; whether all are."""
+    """Say once what is unavailable among ``keys`` and show the commands that make it; whether all are."""
     missing = [key for key in keys if key in models.problems]
     if missing:
-        gr.Markdown("\n\n".join(f"**Unavailable:** {models.problems[key]}. To make it:" for key in missing),
+        gr.Markdown(f"**Unavailable:** {unavailable_text([models.problems[key] for key in missing])}",
                     elem_classes="unavailable")
         gr.Code(how_to_make({key: models.missing[key] for key in missing}), language="shell", interactive=False,
-                label="Commands (run them in the project folder)", elem_classes="make-commands")
+                wrap_lines=True, label="Commands (run them in the project folder)", elem_classes="make-commands")
     return len(missing) == len(keys)
+
+
+def unavailable_text(problems: list[str]) -> str:
+    """One sentence for the problems of a tab's model files, ending in what the commands below do:
+    "a.onnx and b.onnx are missing. To make them:"."""
+    suffix = " is missing"
+    absent = [problem.removesuffix(suffix) for problem in problems if problem.endswith(suffix)]
+    other = [problem for problem in problems if not problem.endswith(suffix)]
+    sentences = other + ([f"{' and '.join(absent)} {'are' if len(absent) > 1 else 'is'} missing"] if absent else [])
+    return "".join(f"{sentence}. " for sentence in sentences) + f"To make {'them' if len(problems) > 1 else 'it'}:"
 
 
 def build_app(models: DemoModels, max_side: int = DEFAULT_MAX_SIDE, concurrency: int = 2,
@@ -310,9 +368,12 @@ def build_app(models: DemoModels, max_side: int = DEFAULT_MAX_SIDE, concurrency:
 
 
 # Images fill their column and keep their shape at any width, so a grid stays readable on a phone.
+# A control that is off looks off: greyed, its choice no longer in the accent colour.
 CSS = """
 #digits-output img, .photo-output img { width: 100%; height: auto; object-fit: contain; image-rendering: pixelated; }
+label:has(input:disabled), .off { opacity: 0.55; filter: grayscale(1); cursor: not-allowed; }
 """
+DIGIT_HINTS = {True: "the cDCGAN draws the digit you pick", False: "off: the DCGAN is unconditional, it takes no digit"}
 
 
 def _digits_tab(models: DemoModels, results: ResultFiles) -> tuple | None:
@@ -323,12 +384,13 @@ def _digits_tab(models: DemoModels, results: ResultFiles) -> tuple | None:
     # The labels come from the file; without it (the controls are off) the digits' names stand in.
     classes = models.samplers["cdcgan"].classes if "cdcgan" in models.samplers else [str(d) for d in range(10)]
     usable = not none_available
+    takes_digit = usable and first == "cdcgan"
     with gr.Row(equal_height=False):
         with gr.Column(scale=1, min_width=280):
             model = gr.Radio(choices, value=first, label="Model", interactive=usable)
-            digit = gr.Radio([("all 0–9", "all"), *[(c, c) for c in classes]], value="all", label="Digit",
-                             info="the cDCGAN draws the digit you pick", elem_id="digit-choice",
-                             interactive=usable and first == "cdcgan")
+            digit = gr.Radio([ALL_DIGITS, *[(c, c) for c in classes]], value=ALL_DIGITS[1] if takes_digit else None,
+                             label="Digit", info=DIGIT_HINTS[takes_digit], elem_id="digit-choice",
+                             interactive=takes_digit)
             count = gr.Slider(1, MAX_DIGITS, value=20, step=1, label="Images", interactive=usable)
             with gr.Row():
                 seed = gr.Number(0, precision=0, label="Seed", elem_id="seed", interactive=usable)
@@ -345,12 +407,21 @@ def _digits_tab(models: DemoModels, results: ResultFiles) -> tuple | None:
     def generate(model: str, digit: str, count: float, seed: float, seed_b: float, walk: float) -> str | None:
         return results.save(digit_grid(models, model, digit, count, seed, seed_b, walk), "digits")
 
-    def digit_choice(model: str) -> dict:  # only the conditional model takes a digit
-        return gr.update(interactive=model in models.samplers and bool(models.samplers[model].classes))
+    def check(model: str, digit: str | None, count: float, seed: float, seed_b: float, walk: float) -> list[dict]:
+        return digit_checks(models, model, digit, count, seed, seed_b, walk)
+
+    def digit_choice(model: str) -> dict:  # only the conditional model takes a digit; none shows as chosen
+        takes = model in models.samplers and bool(models.samplers[model].classes)
+        return gr.update(interactive=takes, value=ALL_DIGITS[1] if takes else None, info=DIGIT_HINTS[takes])
 
     inputs = [model, digit, count, seed, seed_b, walk]
-    button.click(generate, inputs, output, api_name="generate_digits")
-    walk.release(generate, inputs, output, api_name=False)
+    # The page checks its settings first (a message at the input at fault, the last grid kept).
+    # The API is the same function on a trigger the page does not show, without that check:
+    # a Gradio validator answers a value the page never sends (a slider out of range) with a
+    # bare "400 Bad Request", where the function's own error names the problem.
+    button.click(generate, inputs, output, api_name=False, validator=check)
+    walk.release(generate, inputs, output, api_name=False, validator=check)
+    gr.Button(visible=False).click(generate, inputs, output, api_name="generate_digits")
     model.change(digit_choice, model, digit, api_name=False, queue=False)
     return (generate, inputs, output) if usable else None
 
@@ -365,8 +436,10 @@ def _photo_tab(models: DemoModels, results: ResultFiles, max_side: int) -> None:
     examples = [(path, key) for path, key in examples if key in models.translators]
     with gr.Row(equal_height=False):
         with gr.Column(scale=1, min_width=280):
-            photo = gr.File(label=f"Photo (JPEG, PNG, WebP, BMP or TIFF; larger than {max_side} px is scaled down)",
-                            file_types=["image"], type="filepath", elem_id="photo-input", interactive=usable)
+            label = (f"Photo (JPEG, PNG, WebP, BMP or TIFF; larger than {max_side} px is scaled down)" if usable
+                     else "Photo upload: off until the model files above exist")
+            photo = gr.File(label=label, file_types=["image"], type="filepath", elem_id="photo-input",
+                            interactive=usable, elem_classes=None if usable else "off", height=None if usable else 120)
             if examples:
                 gallery = gr.Gallery([(str(path), path.stem) for path, _ in examples], label="Or click an example "
                                      "from the horse2zebra test sets", columns=2, rows=2, height=410,

@@ -86,3 +86,21 @@ def demo_exports(tmp_path_factory, translator_file) -> Path:
 def horse_photo(data_root) -> Path:
     """A real horse from the horse2zebra test set (256 x 256 JPEG)."""
     return data_root / "horse2zebra" / "testA" / "n02381460_1010.jpg"
+
+
+@pytest.fixture(scope="session")
+def wheel(tmp_path_factory) -> Path:
+    """The project's wheel, built from a copy of the package (so the build leaves nothing in the checkout)."""
+    import shutil
+    import subprocess
+    import sys
+
+    root = tmp_path_factory.mktemp("wheel")
+    source = root / "source"
+    shutil.copytree(REPO / "translate", source / "translate", ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(REPO / name, source / name)
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w",
+                    str(root), str(source)], check=True, capture_output=True)
+    [built] = root.glob("translate-*.whl")
+    return built

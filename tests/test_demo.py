@@ -1,5 +1,6 @@
 """The demo's logic on real exported models, without a browser (tests/browser drives the page)."""
 
+import re
 from pathlib import Path
 
 import cv2
@@ -11,12 +12,13 @@ from demo.app import (
     DIGIT_SCALE,
     DemoModels,
     ResultFiles,
+    digit_checks,
     digit_grid,
     how_to_make,
     load_photo,
-    slerp,
     tile,
     translate_photo,
+    unavailable_text,
 )
 from translate.errors import DataError, InputError
 from translate.evaluation.judge import conditional_accuracy, load_classifier
@@ -69,27 +71,19 @@ def test_the_walk_goes_from_the_first_seed_to_the_second(models):
     assert not np.array_equal(middle, start) and not np.array_equal(middle, end)
 
 
-def test_slerp_keeps_the_norm_of_gaussian_codes():
-    rng = np.random.default_rng(0)
-    a, b = rng.standard_normal((2, 64, 100))
-    b *= np.linalg.norm(a, axis=1, keepdims=True) / np.linalg.norm(b, axis=1, keepdims=True)  # the same norms
-    radius = np.linalg.norm(a, axis=1)
-    for t in (0.0, 0.1, 0.5, 0.9, 1.0):
-        np.testing.assert_allclose(np.linalg.norm(slerp(a, b, t), axis=1), radius, rtol=1e-5)
-    np.testing.assert_allclose(slerp(a, b, 0.0), a, atol=1e-5)
-    np.testing.assert_allclose(slerp(a, b, 1.0), b, atol=1e-5)
-    # A straight line between two nearly orthogonal codes cuts through the sphere: about 1/sqrt(2) of it.
-    assert (np.linalg.norm((a + b) / 2, axis=1) < 0.8 * radius).all()
-    assert np.allclose(slerp(a, a, 0.3), a, atol=1e-5)  # identical codes: no division by sin(0)
-
-
 @pytest.mark.parametrize(
     ("args", "message"),
     [
         (("cdcgan", "3", 0, 0, 1, 0.0), "number of images must be a whole number 1..100"),
         (("cdcgan", "3", float("nan"), 0, 1, 0.0), "number of images must be a whole number 1..100, got nan"),
         (("cdcgan", "3", None, 0, 1, 0.0), "number of images must be a whole number 1..100, got None"),
-        (("cdcgan", "3", 4, None, 1, 0.0), "a seed must be a whole number 0 or more, got None"),
+        (("cdcgan", "3", 4, None, 1, 0.0), "enter a seed: a whole number 0 … 2⁶³−1"),
+        (("cdcgan", "3", 4, "", 1, 0.0), "enter a seed"),
+        # The browser sends 99999999999999999999999 as the float 1e+23: its digits beyond 2^53 are
+        # not the user's, so the message shows the float rather than 99999999999999991611392.
+        (("cdcgan", "3", 4, 99999999999999991611392, 1, 0.0), r"a seed must be a whole number 0 … 2⁶³−1, got 1e\+23"),
+        (("cdcgan", "3", 4, 2**63, 1, 0.0), "a seed must be a whole number 0 … 2⁶³−1"),
+        (("cdcgan", "3", 4, 0.5, 1, 0.0), "a seed must be a whole number 0 … 2⁶³−1, got 0.5"),
         (("cdcgan", "3", 4, 0, 1, float("nan")), "the walk must lie in 0..1, got nan"),
         (("cdcgan", "3", 4, -1, 1, 0.0), "a seed must be a whole number"),
         (("cdcgan", "3", 4, 0, 1, 1.5), "the walk must lie in 0..1"),
@@ -100,6 +94,27 @@ def test_slerp_keeps_the_norm_of_gaussian_codes():
 def test_bad_digit_settings_get_clear_errors(models, args, message):
     with pytest.raises(InputError, match=message):
         digit_grid(models, *args)
+    # The page checks the same settings first, and shows the message at the input at fault.
+    failed = [(index, check["message"]) for index, check in enumerate(digit_checks(models, *args))
+              if not check["is_valid"]]
+    assert len(failed) == 1 and re.search(message, failed[0][1])
+
+
+def test_the_largest_seed_and_the_labels_the_page_shows_are_accepted(models):
+    assert all(check["is_valid"] for check in digit_checks(models, "cdcgan", "all 0–9", 4, 2**63 - 1, 0, 0.0))
+    grid = digit_grid(models, "cdcgan", "all 0–9", 10, 2**63 - 1, 0, 0.0)
+    assert np.array_equal(grid, digit_grid(models, "cdcgan", "all", 10, 2**63 - 1, 0, 0.0))
+    # The DCGAN takes no digit: with none chosen (the page clears it) it draws.
+    assert digit_grid(models, "dcgan", None, 4, 0, 1, 0.0).std() > 10
+
+
+def test_unavailable_files_are_named_in_one_sentence():
+    assert unavailable_text(["exports/horse2zebra.onnx is missing"]) == (
+        "exports/horse2zebra.onnx is missing. To make it:")
+    assert unavailable_text(["exports/horse2zebra.onnx is missing", "exports/zebra2horse.onnx is missing"]) == (
+        "exports/horse2zebra.onnx and exports/zebra2horse.onnx are missing. To make them:")
+    assert unavailable_text(["a.onnx is not a loadable ONNX model", "b.onnx is missing"]) == (
+        "a.onnx is not a loadable ONNX model. b.onnx is missing. To make them:")
 
 
 def test_tile_lays_out_rows_and_greys_become_rgb():
@@ -153,6 +168,13 @@ def test_missing_model_files_name_the_file_and_the_command(tmp_path, demo_export
 
     with pytest.raises(InputError, match="cdcgan-mnist.onnx is missing"):
         digit_grid(models, "cdcgan", "3", 4, 0, 1, 0.0)
+    # A file that is not an image says so before the missing model does.
+    text = tmp_path / "notes.jpg"
+    text.write_text("not a photo")
+    with pytest.raises(DataError, match="notes.jpg: not a readable image"):
+        translate_photo(models, str(text), "BtoA", False)
+    with pytest.raises(InputError, match="zebra2horse.onnx is missing"):
+        translate_photo(models, str(horse_photo), "BtoA", False)
     _, translated, back, note = translate_photo(models, str(horse_photo), "AtoB", True)
     assert translated.shape == (256, 256, 3) and back is None
     assert "No round trip" in note and "zebra2horse.onnx is missing" in note

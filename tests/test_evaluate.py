@@ -105,4 +105,30 @@ def test_cyclegan_is_scored_in_both_directions_on_the_test_sets(tmp_path, capsys
         assert scores["direction"] == direction and scores["fid"] > 0 and np.isfinite(scores["kid_mean"])
         assert scores["translated"] == f"2 {key.split('_')[0]} test images"
     assert "pool3" in result["protocol"]["feature_layer"] and "against the real test set" in result["protocol"]["pairs"]
+    assert "not reported" in result["protocol"]["inception_score"]  # and why: see NO_INCEPTION_SCORE
+    assert "inception_score" not in result["horse_to_zebra"]
     assert len(list((tmp_path / "cache").glob("*.npy"))) == 2  # both real test sets cached
+
+
+def test_off_a_terminal_each_pass_says_what_it_does_and_how_far_it_is(tmp_path, capsys):
+    """stderr is captured here, not a terminal: progress comes as plain lines, as in a log file."""
+    model = run_folder(tmp_path / "dcgan")
+    argv = [str(a) for a in (model, "--n", 12, "--real-n", 8, "--batch-size", 4, "--cache-dir", tmp_path / "cache")]
+
+    def stderr_lines(*extra: str) -> list[str]:
+        run_cli(main, [*argv, *extra])
+        captured = capsys.readouterr()
+        assert "fid" in json.loads(captured.out)
+        return captured.err.splitlines()
+
+    lines = stderr_lines("--progress-every", "0")  # a line after every batch
+    real = [line for line in lines if line.startswith("Inception features of mnist-test-28px (first time only")]
+    assert [line.rsplit(": ", 1)[1].split(",")[0] for line in real] == [
+        "0/8 images (0%)", "4/8 images (50%)", "8/8 images (100%)"]
+    assert real[-1].endswith(", done")
+    generated = [line for line in lines if line.startswith("Inception features of 12 generated images: ")]
+    assert [line.rsplit(": ", 1)[1].split(" images")[0] for line in generated] == ["0/12", "4/12", "8/12", "12/12"]
+    # The default: a line at the start and at the end of each pass, and every 30 s between; the
+    # real set's features now come from the cache, so only the generated images' pass shows.
+    lines = stderr_lines()
+    assert len(lines) == 2 and all(line.startswith("Inception features of 12 generated images: ") for line in lines)

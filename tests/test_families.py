@@ -4,7 +4,6 @@ of the family refactor found stay fixed."""
 
 import ast
 import json
-import shutil
 import subprocess
 import sys
 import zipfile
@@ -163,14 +162,7 @@ def test_one_seed_draws_the_same_digits_in_the_cli_the_runtime_and_the_demo(tmp_
     assert not np.array_equal(other_seed, runtime)
 
 
-def test_a_plain_install_ships_the_judge_for_conditional_accuracy(tmp_path):
-    source = tmp_path / "source"  # a copy, so the build leaves nothing in the checkout
-    shutil.copytree(PACKAGE, source / "translate", ignore=shutil.ignore_patterns("__pycache__"))
-    for name in ("pyproject.toml", "README.md"):
-        shutil.copy(PACKAGE.parent / name, source / name)
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w",
-                    str(tmp_path), str(source)], check=True, capture_output=True)
-    [wheel] = tmp_path.glob("translate-*.whl")
+def test_a_plain_install_ships_the_judge_for_conditional_accuracy(wheel):
     names = zipfile.ZipFile(wheel).namelist()
     for file in ("model.safetensors", "config.json"):
         assert f"translate/evaluation/mnist-classifier/{file}" in names

@@ -1,24 +1,26 @@
 """Score a trained model, with the protocol its family defines: MNIST generators get FID and
-KID against the MNIST test split (and for conditional models the share of digits a
-classifier reads as the requested label); CycleGAN gets FID and KID in both directions on
-the domains' test sets. Or, with ``--folders DIR1 DIR2``, FID and KID between the images
-of two folders.
+KID against the MNIST test split, the Inception Score by the MNIST judge beside the real
+test digits' own (and for conditional models the share of digits the judge reads as the
+requested label); CycleGAN gets FID and KID in both directions on the domains' test sets.
+Or, with ``--folders DIR1 DIR2``, FID and KID between the images of two folders.
 
 ``python -m translate.evaluate RUN_OR_CHECKPOINT [--n 10000]`` prints one JSON object on
-stdout, with the protocol it measured under; progress (on a terminal) goes to stderr.
+stdout, with the protocol it measured under. Progress goes to stderr: a bar on a terminal,
+otherwise (a log file, CI) a line when each pass starts and ends and every
+``--progress-every`` seconds between.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
 
 from translate.cli import run_cli
 from translate.errors import ConfigError
 from translate.evaluation.judge import DEFAULT_CLASSIFIER
+from translate.evaluation.progress import DEFAULT_EVERY, Progress
 from translate.evaluation.protocols import MAX_GENERATED, EvaluationRequest, score_folders
 from translate.families import get_family
 from translate.modeling.device import select_device
@@ -40,25 +42,31 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--n", type=int, default=10000, help=f"generated images to score (default 10000, at most {MAX_GENERATED})"
     )
-    parser.add_argument("--real-n", type=int, help="score against only the first N test images (default all)")
+    parser.add_argument("--real-n", type=int, help="score against only the first N test images (default all); "
+                        "for a CycleGAN, each domain's first N test images are both translated and the real set")
     parser.add_argument("--data", help="folder holding the datasets and fid/ (default $TRANSLATE_DATA, else ./data)")
     parser.add_argument("--fid-weights", help="Inception TorchScript (default $TRANSLATE_FID_WEIGHTS, else in --data)")
-    parser.add_argument("--classifier", help="classifier folder for conditional models "
-                        f"(default: the one shipped in the package, {DEFAULT_CLASSIFIER.name})")
+    parser.add_argument("--classifier", help="digit models: the classifier behind the Inception Score and "
+                        f"conditional accuracy (default: the one shipped in the package, {DEFAULT_CLASSIFIER.name})")
     parser.add_argument("--batch-size", type=int, default=50, help="images per generator and Inception pass")
     parser.add_argument("--seed", type=int, default=0, help="seed of the noise and of KID's subsets")
     parser.add_argument(
         "--cache-dir", help="where real-set features are kept (default $TRANSLATE_CACHE, else ~/.cache/translate)"
     )
+    parser.add_argument("--progress-every", type=float, default=DEFAULT_EVERY, metavar="SECONDS",
+                        help=f"off a terminal (a log file, CI): seconds between progress lines (default "
+                        f"{DEFAULT_EVERY:.0f}); on a terminal a bar shows instead")
     parser.add_argument("--gpu", action="store_true", help="run the generator and Inception on CUDA")
     args = parser.parse_args(argv)
     start = time.perf_counter()
     if (args.checkpoint is None) == (args.folders is None):
         raise ConfigError("name a run, checkpoint or model folder to score, or two image folders with --folders A B")
+    if not args.progress_every >= 0:
+        raise ConfigError(f"--progress-every must be 0 seconds or more, got {args.progress_every}")
     request = EvaluationRequest(
         data_root=resolve_data_root(args.data), device=select_device(args.gpu), n=args.n, real_n=args.real_n,
         fid_weights=args.fid_weights, classifier=args.classifier, batch_size=args.batch_size, seed=args.seed,
-        cache_dir=args.cache_dir, progress=sys.stderr.isatty(),
+        cache_dir=args.cache_dir, progress=Progress.for_stderr(args.progress_every),
     )
     if args.folders:
         request.validate()

@@ -6,6 +6,7 @@ the metadata that ``python -m translate.export`` writes into the file.
 
     from translate.runtime import Sampler, Translator
     digits = Sampler("exports/cdcgan-mnist.onnx").sample(10, labels=7, seed=0)  # 10 x 28 x 28 x 1
+    walk = Sampler("exports/cdcgan-mnist.onnx").interpolate_labels(3, 8, steps=8)  # 1 x 8 x 28 x 28 x 1
     zebra = Translator("exports/horse2zebra.onnx").translate(horse_rgb)         # same size as horse
 """
 
@@ -21,7 +22,7 @@ import onnxruntime as ort
 from translate.errors import InputError, ModelFileError
 from translate.io.images import TRANSLATE_MAX_PIXELS, convert_channels, pad_to_multiple, read_image
 from translate.io.pixels import to_pixels, to_unit
-from translate.latent import latent_codes
+from translate.latent import check_steps, code_walk, label_walk, latent_codes
 from translate.onnx_contract import ModelInfo, read_model_info
 
 DEFAULT_MAX_PIXELS = TRANSLATE_MAX_PIXELS  # Translator's bound, kept under its public name (see translate.io.images)
@@ -87,11 +88,17 @@ def run_session(session: ort.InferenceSession, feeds: dict[str, np.ndarray], pat
 
 
 class Sampler:
-    """Draws images from an exported DCGAN or cDCGAN generator.
+    """Draws images from an exported DCGAN or cDCGAN generator: from a seed's codes
+    (optionally truncated), along a walk between two seeds' codes, or, for a cDCGAN, along a
+    walk between two labels with the code fixed.
 
     A call asking for more than ``max_samples`` images is refused before anything is
     allocated: the codes and images are held in memory, and a count typed one digit too
     long would otherwise end with the process killed for memory rather than an error.
+
+    A cDCGAN file's ``label`` input takes float class weights (N x classes: one-hot rows, or
+    weights between two labels); files exported before walks between labels existed take
+    int64 class indices, and draw everything but those walks.
     """
 
     def __init__(self, path: str | os.PathLike, device: str = "cpu", threads: int | None = None,
@@ -102,29 +109,72 @@ class Sampler:
         _expect_inputs(self.session, ["z", "label"] if self.info.class_names else ["z"], self.path)
         self.z_dim = self.info.z_dim
         _expect_last_dim(self.session, "z", self.z_dim, "z_dim", self.path)
+        self._takes_indices = False
+        if self.info.class_names:
+            _expect_last_dim(self.session, "label", len(self.classes), "class_names", self.path)
+            label_input = next(i for i in self.session.get_inputs() if i.name == "label")
+            self._takes_indices = label_input.type == "tensor(int64)"
 
     @property
     def classes(self) -> list[str]:
         return self.info.class_names
 
     def sample(self, n: int, labels: int | Sequence[int] | None = None, seed: int = 0,
-               batch_size: int = 256) -> np.ndarray:
+               batch_size: int = 256, truncation: float | None = None) -> np.ndarray:
         """``n`` images, uint8 N x H x W x C. ``labels`` (conditional models): one class
-        index for all, one per image, or None for the classes in turn."""
-        return self.generate(self.codes(n, seed), labels, batch_size)
+        index for all, one per image, or None for the classes in turn. ``truncation``: see
+        :meth:`codes`."""
+        codes = self.codes(n, seed, truncation)
+        return self.generate(codes, self._labels(n, labels), batch_size)
 
-    def codes(self, n: int, seed: int = 0) -> np.ndarray:
-        """The ``n`` x z_dim latent codes that :meth:`sample` draws for ``seed`` (float32)."""
+    def codes(self, n: int, seed: int = 0, truncation: float | None = None) -> np.ndarray:
+        """The ``n`` x z_dim latent codes that :meth:`sample` draws for ``seed`` (float32); with
+        ``truncation`` T, every component beyond +-T redrawn until it fits (BigGAN's truncation
+        trick, :func:`translate.latent.latent_codes`)."""
         _check_count("n", n)
         if n > self.max_samples:
             raise InputError(f"n={n} exceeds max_samples={self.max_samples} per call: draw them in several "
                              "calls with different seeds, or raise max_samples if the machine has the memory")
         if not _is_integer(seed) or seed < 0:
             raise InputError(f"seed must be an integer of 0 or more, got {seed!r}")
-        return latent_codes(n, self.z_dim, seed)
+        return latent_codes(n, self.z_dim, seed, truncation)
 
-    def generate(self, z: np.ndarray, labels: int | Sequence[int] | None = None, batch_size: int = 256) -> np.ndarray:
-        """Images for given latent codes (N x z_dim), e.g. points between two seeds' codes."""
+    def interpolate(self, seed_a: int, seed_b: int, steps: int, labels: int | Sequence[int] | None = None,
+                    n: int = 1, truncation: float | None = None) -> np.ndarray:
+        """``n`` walks of ``steps`` images, uint8 n x steps x H x W x C: walk i goes from code i
+        of ``seed_a`` to code i of ``seed_b`` along the great circle, both ends included (they
+        are those seeds' own images). ``labels`` as in :meth:`sample`, one per walk."""
+        row_labels = self._labels(n, labels)
+        start, end = self.codes(n, seed_a, truncation), self.codes(n, seed_b, truncation)
+        return self._walk(start, end, row_labels, row_labels, steps)
+
+    def interpolate_labels(self, label_a: int, label_b: int, steps: int, seed: int = 0, n: int = 1,
+                           truncation: float | None = None) -> np.ndarray:
+        """cDCGAN: ``n`` walks of ``steps`` images, uint8 n x steps x H x W x C: walk i keeps
+        code i of ``seed`` and moves its class weights from one-hot ``label_a`` to one-hot
+        ``label_b`` in equal steps, both ends included."""
+        if not self.classes:
+            raise InputError(f"interpolate_labels needs a conditional model; {self.path} is unconditional "
+                             f"({self.info.family}): use interpolate")
+        codes = self.codes(n, seed, truncation)
+        return self._walk(codes, codes, self._labels(n, label_a), self._labels(n, label_b), steps)
+
+    def _walk(self, start: np.ndarray, end: np.ndarray, first: np.ndarray | None, last: np.ndarray | None,
+              steps: int) -> np.ndarray:
+        check_steps(steps)
+        rows = len(start)
+        if rows * steps > self.max_samples:
+            raise InputError(f"{rows} walks of {steps} steps exceed max_samples={self.max_samples} per call: "
+                             "walk fewer rows or steps")
+        weights = None if first is None else label_walk(first, last, len(self.classes), steps)
+        images = self.generate(code_walk(start, end, steps), weights)
+        return images.reshape(rows, steps, *images.shape[1:])
+
+    def generate(self, z: np.ndarray, labels: int | Sequence[int] | np.ndarray | None = None,
+                 batch_size: int = 256) -> np.ndarray:
+        """Images for given latent codes (N x z_dim), e.g. points between two seeds' codes.
+        ``labels`` as in :meth:`sample`, or float class weights N x classes (e.g.
+        :func:`translate.latent.label_walk`)."""
         _check_count("batch_size", batch_size)
         z = np.asarray(z)
         if z.ndim != 2 or z.shape[0] < 1 or z.shape[1] != self.z_dim or not np.issubdtype(z.dtype, np.floating):
@@ -133,14 +183,37 @@ class Sampler:
             raise InputError("z holds NaN or infinite values")
         n = len(z)
         z = z.astype(np.float32)
-        label_array = self._labels(n, labels)
+        label_feed = self._label_feed(n, labels)
         out = []
         for start in range(0, n, batch_size):
             feeds = {"z": z[start : start + batch_size]}
-            if label_array is not None:
-                feeds["label"] = label_array[start : start + batch_size]
+            if label_feed is not None:
+                feeds["label"] = label_feed[start : start + batch_size]
             out.append(to_pixels(run_session(self.session, feeds, self.path)))
         return np.concatenate(out)
+
+    def _label_feed(self, n: int, labels: int | Sequence[int] | np.ndarray | None) -> np.ndarray | None:
+        """What the file's ``label`` input takes for ``n`` images: class weights (class indices
+        become one-hot rows), or class indices for files that take those."""
+        if isinstance(labels, np.ndarray) and labels.ndim == 2 and np.issubdtype(labels.dtype, np.floating):
+            return self._weights_feed(n, labels)
+        indices = self._labels(n, labels)
+        if indices is None or self._takes_indices:
+            return indices
+        return np.eye(len(self.classes), dtype=np.float32)[indices]
+
+    def _weights_feed(self, n: int, weights: np.ndarray) -> np.ndarray:
+        n_classes = len(self.classes)
+        if not n_classes:
+            raise InputError(f"class weights were given, but this model is unconditional ({self.info.family})")
+        if weights.shape != (n, n_classes) or not np.isfinite(weights).all():
+            raise InputError(f"class weights must be finite, of shape {n} x {n_classes}, got shape {weights.shape}")
+        if not self._takes_indices:
+            return weights.astype(np.float32)
+        if not (np.isin(weights, (0.0, 1.0)).all() and (weights.sum(axis=1) == 1).all()):
+            raise InputError(f"{self.path} takes class indices only (exported before walks between labels): "
+                             "re-export it with python -m translate.export to give it class weights")
+        return weights.argmax(axis=1).astype(np.int64)
 
     def _labels(self, n: int, labels: int | Sequence[int] | None) -> np.ndarray | None:
         n_classes = len(self.classes)

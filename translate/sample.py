@@ -1,48 +1,104 @@
 """Command line: ``python -m translate.sample RUN_OR_CHECKPOINT --n 64 [--label 7] [--seed 0] [--scale 3]
---out grid.png``: a grid of images from a DCGAN or cDCGAN, or, from a CycleGAN, ``--n`` rows of
-test images of both domains with their translations and round trips back.
+[--truncation T] --out grid.png``: a grid of images from a DCGAN or cDCGAN, or, from a CycleGAN,
+``--n`` rows of test images of both domains with their translations and round trips back.
+
+``--interpolate SEED1 SEED2 --steps N`` walks between two seeds' codes, ``--interpolate-labels
+A B`` between two labels' conditioning with the code fixed: one row of N images per walk, as
+a strip, or as an animation of N frames when ``--out`` ends in .gif or .webp.
 
 For digit models the same seed draws the same images as
-``translate.runtime.Sampler.sample(seed=...)`` and the demo (:mod:`translate.latent`).
+``translate.runtime.Sampler.sample(seed=...)`` (and ``interpolate``, ``interpolate_labels``)
+and the demo (:mod:`translate.latent`).
 """
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from translate.cli import run_cli
 from translate.errors import ConfigError
 from translate.families import get_family
-from translate.io.fileio import write_image
+from translate.io.fileio import write_animation, write_image
+from translate.latent import check_steps, check_truncation
 from translate.modeling.device import select_device
 from translate.modeling.pixels import grid_image
 from translate.training.checkpoint import read_checkpoint
 from translate.training.optim import check_seed
 
+if TYPE_CHECKING:
+    import torch
+
 MAX_GRID_IMAGES = 10_000  # a 100 x 100 grid; past that a grid is unreadable and only costs memory
 MAX_SCALE = 16
+DEFAULT_STEPS = 8
+ANIMATIONS = (".gif", ".webp")  # --out suffixes that get a walk as frames instead of a strip
+FRAME_MS = 120  # GIF stores hundredths of a second
 
 DESCRIPTION = ("Draw a grid of images from a trained DCGAN or cDCGAN, or of test images and their translations "
-               "from a CycleGAN (one row per pair: A, G(A), F(G(A)), B, F(B), G(F(B))).")
+               "from a CycleGAN (one row per pair: A, G(A), F(G(A)), B, F(B), G(F(B))); or walk a digit model "
+               "between two seeds' codes or two labels.")
 
 
-def main(argv: list[str] | None = None) -> None:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m translate.sample", description=DESCRIPTION)
     parser.add_argument("checkpoint", help="run folder, checkpoint folder or model folder (e.g. models/cdcgan-mnist)")
-    parser.add_argument("--n", type=int, help="number of images (default 64), or of rows for a CycleGAN (default 4)")
+    parser.add_argument("--n", type=int, help="number of images (default 64), of rows for a CycleGAN (default 4), "
+                        "or of walks (default 1)")
     parser.add_argument("--label", type=int, help="class to generate (conditional models only)")
-    parser.add_argument("--seed", type=int, default=0, help="the codes drawn, or which test images a CycleGAN shows")
+    parser.add_argument("--seed", type=int, help="the codes drawn, or which test images a CycleGAN shows (default 0)")
+    parser.add_argument("--truncation", type=float, metavar="T",
+                        help="the truncation trick (BigGAN): redraw every code component with |z| > T until it "
+                        "fits; smaller T trades variety for typical images")
+    walks = parser.add_argument_group("walks (digit models)")
+    walks.add_argument("--interpolate", type=int, nargs=2, metavar=("SEED1", "SEED2"),
+                       help="walk from SEED1's codes to SEED2's along the great circle (spherical interpolation)")
+    walks.add_argument("--interpolate-labels", type=int, nargs=2, metavar=("A", "B"),
+                       help="cDCGAN: keep --seed's code and move the conditioning from label A to label B")
+    walks.add_argument("--steps", type=int, help=f"images per walk, both ends included (default {DEFAULT_STEPS})")
     parser.add_argument("--data", help="CycleGAN: the data root holding the domains' test sets (default "
                         "$TRANSLATE_DATA, else ./data)")
-    parser.add_argument("--out", type=Path, default=Path("samples.png"), help="grid image (.png or .jpg)")
+    parser.add_argument("--out", type=Path, default=Path("samples.png"),
+                        help="grid image (.png or .jpg); for a walk also .gif or .webp, one frame per step")
     parser.add_argument("--nrow", type=int, help="images per row (default: 10 for conditional models, else square)")
     parser.add_argument("--scale", type=int, default=1,
                         help=f"enlarge the grid N times with sharp pixels (28 px digits read well at 3; at most "
                         f"{MAX_SCALE})")
     parser.add_argument("--gpu", action="store_true")
-    args = parser.parse_args(argv)
-    check_seed(args.seed)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    walking = bool(args.interpolate or args.interpolate_labels)
+    _check(args, walking)
+    checkpoint = read_checkpoint(args.checkpoint)
+    family = get_family(checkpoint.family)
+    device = select_device(args.gpu)
+    seed = 0 if args.seed is None else args.seed
+    if walking:
+        rows, steps = args.n or 1, args.steps or DEFAULT_STEPS
+        if rows * steps > MAX_GRID_IMAGES:
+            raise ConfigError(f"--n {rows} walks of --steps {steps} make more than {MAX_GRID_IMAGES} images: "
+                              "draw fewer walks or steps")
+        seeds = tuple(args.interpolate or (seed, seed))
+        images = family.walk(checkpoint, rows, steps, seeds, args.label, args.interpolate_labels, args.truncation,
+                             device)
+        _write_walk(args.out, images, rows, steps, args.scale)
+        print(f"wrote {rows} walk(s) of {steps} images to {args.out}")
+        return
+    n = args.n or family.grid_count
+    images, nrow = family.sample(checkpoint, n, args.label, seed, device, args.data, args.truncation)
+    write_image(args.out, grid_image(images, args.nrow or nrow, args.scale))
+    what = "rows of test images and their translations" if family.task == "translate" else "samples"
+    print(f"wrote {n} {what} to {args.out}")
+
+
+def _check(args: argparse.Namespace, walking: bool) -> None:
+    """Flags that cannot be used, before any model is read."""
+    if args.seed is not None:
+        check_seed(args.seed)
     if args.n is not None and args.n < 1:
         raise ConfigError(f"--n must be at least 1, got {args.n}")
     if args.n is not None and args.n > MAX_GRID_IMAGES:
@@ -52,13 +108,30 @@ def main(argv: list[str] | None = None) -> None:
         raise ConfigError(f"--nrow must be at least 1, got {args.nrow}")
     if not 1 <= args.scale <= MAX_SCALE:
         raise ConfigError(f"--scale must lie in 1..{MAX_SCALE}, got {args.scale}")
-    checkpoint = read_checkpoint(args.checkpoint)
-    family = get_family(checkpoint.family)
-    n = args.n or family.grid_count
-    images, nrow = family.sample(checkpoint, n, args.label, args.seed, select_device(args.gpu), args.data)
-    write_image(args.out, grid_image(images, args.nrow or nrow, args.scale))
-    what = "rows of test images and their translations" if family.task == "translate" else "samples"
-    print(f"wrote {n} {what} to {args.out}")
+    check_truncation(args.truncation)
+    conflicts = [
+        (not walking and args.steps is not None, "--steps applies to walks: add --interpolate or --interpolate-labels"),
+        (walking and args.nrow is not None, "--nrow does not apply to walks: each row is one walk of --steps images"),
+        (bool(args.interpolate) and args.seed is not None,
+         "--seed and --interpolate both name the codes: --interpolate SEED1 SEED2 alone walks between two seeds"),
+        (bool(args.interpolate_labels) and args.label is not None,
+         "--label and --interpolate-labels both set the label: --interpolate-labels A B alone moves from A to B"),
+    ]
+    for refused, message in conflicts:
+        if refused:
+            raise ConfigError(message)
+    if args.steps is not None:
+        check_steps(args.steps)
+
+
+def _write_walk(path: Path, images: torch.Tensor, rows: int, steps: int, scale: int) -> None:
+    """A strip (one row per walk), or for .gif and .webp an animation whose frame k shows step
+    k of every walk, one above the other as in the strip."""
+    if path.suffix.lower() in ANIMATIONS:
+        frames = [grid_image(images[k::steps], 1, scale) for k in range(steps)]
+        write_animation(path, frames, FRAME_MS)
+    else:
+        write_image(path, grid_image(images, steps, scale))
 
 
 if __name__ == "__main__":

@@ -33,6 +33,12 @@ def test_generate_digits_is_seeded(client):
     assert (first == again).all() and not (first == other).all()
 
 
+def test_the_digit_choice_is_taken_as_the_page_labels_it(client):
+    by_label = _rgb(client.predict("cdcgan", "all 0–9", 10, 4, 5, 0.0, api_name="/generate_digits"))
+    by_value = _rgb(client.predict("cdcgan", "all", 10, 4, 5, 0.0, api_name="/generate_digits"))
+    assert (by_label == by_value).all()
+
+
 def test_translate_photo_keeps_the_size(client, horse_photo):
     shown, translated, back, note = client.predict(handle_file(str(horse_photo)), "AtoB", True,
                                                    api_name="/translate_photo")
@@ -55,6 +61,8 @@ def test_errors_come_back_as_messages_and_leave_no_traceback(client, served, tmp
         client.predict("cdcgan", "eleven", 9, 4, 5, 0.0, api_name="/generate_digits")
     with pytest.raises(AppError, match="not in the list of choices"):
         client.predict(handle_file(str(fake)), "sideways", False, api_name="/translate_photo")
+    with pytest.raises(AppError, match="a seed must be a whole number 0 … 2⁶³−1, got -2"):
+        client.predict("cdcgan", "7", 9, -2, 5, 0.0, api_name="/generate_digits")
     server_log = served_log(served)[logged_before:]  # the server is shared: only what these requests logged
     assert "Traceback" not in server_log, server_log[-2000:]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from demo.app import DemoModels, build_app
+from demo.app import CSS, DemoModels, build_app
 from demo.process import free_port, wait_until_serving
 
 from .conftest import served_log, shown_image
@@ -43,23 +43,45 @@ def test_the_digit_choice_is_off_for_the_unconditional_model(page, server, artif
     three = page.locator("#digit-choice").get_by_role("radio", name="3", exact=True)
     three.wait_for()
     assert three.is_enabled()
+    assert _opacity(page.locator("#digit-choice label").first) == 1
     page.get_by_role("radio", name="DCGAN: unconditional").check()
     page.wait_for_function("() => document.querySelector('#digit-choice input[type=radio]').disabled")
+    page.locator("#digit-choice").get_by_text("off: the DCGAN is unconditional").wait_for()
+    page.wait_for_timeout(300)
     page.screenshot(path=artifacts / "1-dcgan-digit-choice-off.png")
+    # It looks off: no digit shows as chosen, and every choice is greyed.
+    assert page.locator("#digit-choice input[type=radio]:checked").count() == 0
+    assert all(_opacity(label) < 1 for label in page.locator("#digit-choice label").all())
     page.get_by_role("radio", name="cDCGAN: pick the digit").check()
     page.wait_for_function("() => !document.querySelector('#digit-choice input[type=radio]').disabled")
+    page.locator("#digit-choice").get_by_role("radio", name="all 0–9").wait_for()
+    assert page.locator("#digit-choice").get_by_role("radio", name="all 0–9").is_checked()
 
 
-def test_a_negative_seed_gets_a_message_and_no_traceback(page, served, artifacts):
+def _opacity(locator) -> float:
+    return float(locator.evaluate("element => getComputedStyle(element).opacity"))
+
+
+def test_a_bad_seed_is_named_at_the_seed_and_the_last_grid_stays(page, served, artifacts):
     url, _ = served
     page.goto(url)
-    page.get_by_role("button", name="Generate").wait_for()
+    grid, src = shown_image(page, "#digits-output")
     logged_before = len(served_log(served))
-    page.locator("#seed input").fill("-3")
+    for typed, message in (("-3", "a seed must be a whole number 0 … 2⁶³−1, got -3"),
+                           ("99999999999999999999999", "a seed must be a whole number 0 … 2⁶³−1, got 1e+23"),
+                           ("", "enter a seed: a whole number 0 … 2⁶³−1")):
+        page.locator("#seed input").fill(typed)
+        page.get_by_role("button", name="Generate").click()
+        page.locator("#seed").get_by_text(message).wait_for()
+        page.screenshot(path=artifacts / f"seed-{typed or 'empty'}.png")
+        # The grid drawn before is still shown, not an error badge.
+        assert page.locator("#digits-output img").get_attribute("src") == src
+        assert page.locator("#digits-output").get_by_text("Error").count() == 0
+    page.locator("#seed input").fill("5")
     page.get_by_role("button", name="Generate").click()
-    page.get_by_test_id("toast-text").get_by_text("a seed must be a whole number 0 or more, got -3").wait_for()
-    page.wait_for_timeout(500)
-    page.screenshot(path=artifacts / "1-negative-seed.png")
+    new, _ = shown_image(page, "#digits-output", previous=src)
+    assert page.locator("#seed").get_by_text("enter a seed").count() == 0  # the message goes with the fix
+    assert new.shape == grid.shape and not np.array_equal(new, grid)
     server_log = served_log(served)[logged_before:]  # the server is shared: only what this request logged
     assert "Traceback" not in server_log, server_log[-2000:]
 
@@ -136,24 +158,39 @@ def test_a_missing_model_is_named_and_the_rest_still_works(page, artifacts, demo
     (exports / "cdcgan-mnist.onnx").write_bytes((demo_exports / "cdcgan-mnist.onnx").read_bytes())
     app = build_app(DemoModels.load(exports, threads=1))
     port = free_port()
-    app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, css=CSS)
     try:
         url = f"http://127.0.0.1:{port}/"
         wait_until_serving(url)
         page.goto(url)
         page.get_by_role("tab", name="Horse ↔ zebra").click()
-        page.get_by_text("horse2zebra.onnx is missing. To make it:").wait_for()
+        said = page.get_by_text("horse2zebra.onnx and zebra2horse.onnx are missing. To make them:")
+        said.wait_for()
+        assert said.count() == 1 and page.get_by_text("zebra2horse.onnx is missing").count() == 0  # once, for both
         commands = page.locator(".make-commands").filter(has_text="translate.train cyclegan")
         commands.wait_for()
         assert "python -m translate.export runs/horse2zebra --direction AtoB" in commands.inner_text()
         assert page.get_by_role("button", name="Translate").is_disabled()
         assert page.locator("#photo-input input[type=file]").count() == 0  # no upload box to use
+        page.get_by_text("Photo upload: off until the model files above exist").wait_for()
+        # The direction and the round trip are off and look it.
+        for control in (page.get_by_role("radio", name="horse → zebra"), page.get_by_role("checkbox")):
+            assert control.is_disabled()
+            assert _opacity(page.locator("label").filter(has=control)) < 1
         assert str(tmp_path) not in page.content()  # no server paths in the page
         page.screenshot(path=artifacts / "1-missing-cyclegan.png")
+        # On a phone the commands wrap instead of running off the screen.
+        page.set_viewport_size({"width": 390, "height": 844})
+        page.wait_for_timeout(300)
+        page.screenshot(path=artifacts / "2-missing-cyclegan-phone.png", full_page=True)
+        scroller = commands.locator(".cm-scroller")
+        assert scroller.evaluate("element => element.scrollWidth <= element.clientWidth + 1")
+        assert commands.bounding_box()["width"] <= 390
+        page.set_viewport_size({"width": 1280, "height": 1000})
         page.get_by_role("tab", name="Digits").click()
         page.get_by_role("button", name="Generate").click()
         grid, _ = shown_image(page, "#digits-output")
-        page.screenshot(path=artifacts / "2-digits-still-work.png")
+        page.screenshot(path=artifacts / "3-digits-still-work.png")
         assert grid.std() > 20
     finally:
         app.close()

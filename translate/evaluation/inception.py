@@ -18,7 +18,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import sys
 import warnings
 from collections.abc import Iterable
 from pathlib import Path
@@ -27,9 +26,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
-from tqdm import tqdm
 
 from translate.errors import ConfigError
+from translate.evaluation.progress import QUIET, Progress, Tracker
 from translate.io.fileio import atomic_write, file_sha256
 from translate.modeling.pixels import to_pixels, to_unit
 from translate.training.data import resolve_data_root
@@ -151,48 +150,45 @@ class InceptionFeatures:
                 self._weights_id = f"{self.weights_name}:{size}:{file_sha256(self.weights_path)}"
         return self._weights_id
 
-    def __call__(self, images: torch.Tensor, batch_size: int = 50, progress: bool = False) -> np.ndarray:
-        """Features of images in [-1, 1], N x C x H x W, computed ``batch_size`` at a time.
+    def __call__(self, images: torch.Tensor, batch_size: int = 50, progress: Tracker | None = None) -> np.ndarray:
+        """Features of images in [-1, 1], N x C x H x W, computed ``batch_size`` at a time, each
+        batch reported to ``progress``.
 
         Only one batch at a time is held at 299 px, so ``images`` can be a whole evaluation set.
         """
         out = np.empty((len(images), 2048), dtype=np.float64)
         # The JIT's profiling passes cost more than they save on this conv net (several seconds
         # per new batch shape on a CPU), so the plain graph runs.
-        with (
-            torch.inference_mode(),
-            torch.jit.optimized_execution(False),
-            tqdm(total=len(images), unit="img", disable=not progress, file=sys.stderr) as bar,
-        ):
+        with torch.inference_mode(), torch.jit.optimized_execution(False):
             for start in range(0, len(images), batch_size):
                 x = _to_inception_input(images[start : start + batch_size].to(self.device))
                 # torchmetrics' copy normalises uint8 input itself; the TorchScript file does not.
                 x = x.round().to(torch.uint8) if self._wants_uint8 else _normalise(x)
                 out[start : start + len(x)] = self._net(x).reshape(len(x), -1).double().cpu().numpy()
-                bar.update(len(x))
+                if progress is not None:
+                    progress.update(len(x))
         return out
 
 
 def image_features(
-    extractor: InceptionFeatures, images: Iterable[np.ndarray], batch_size: int = 50, progress: bool = False
+    extractor: InceptionFeatures, images: Iterable[np.ndarray], batch_size: int = 50, progress: Tracker | None = None
 ) -> np.ndarray:
     """Features of H x W x C uint8 images of any sizes, from any iterable (a generator of
-    decoded files keeps only one batch in memory). Runs of same-sized images share a batch."""
+    decoded files keeps only one batch in memory), each batch reported to ``progress``. Runs
+    of same-sized images share a batch."""
     chunks: list[np.ndarray] = []
     batch: list[np.ndarray] = []
 
     def flush() -> None:
         if batch:
-            chunks.append(extractor(to_unit(np.stack(batch)), len(batch)))
+            chunks.append(extractor(to_unit(np.stack(batch)), len(batch), progress))
             batch.clear()
 
-    with tqdm(unit="img", disable=not progress, file=sys.stderr) as bar:
-        for image in images:
-            if batch and (image.shape != batch[0].shape or len(batch) == batch_size):
-                flush()
-            batch.append(image)
-            bar.update(1)
-        flush()
+    for image in images:
+        if batch and (image.shape != batch[0].shape or len(batch) == batch_size):
+            flush()
+        batch.append(image)
+    flush()
     return np.concatenate(chunks) if chunks else np.empty((0, 2048))
 
 
@@ -210,9 +206,10 @@ def cached_features(
     name: str,
     cache_dir: str | os.PathLike | None = None,
     batch_size: int = 50,
-    progress: bool = False,
+    progress: Progress = QUIET,
 ) -> np.ndarray:
-    """Features of a fixed reference set, computed once and kept in ``cache_dir`` as ``.npy``.
+    """Features of a fixed reference set, computed once and kept in ``cache_dir`` as ``.npy``;
+    the computing pass reports to ``progress``.
 
     The key hashes the images' bytes (so any change of set, count or preprocessing
     before this point misses), the resize protocol and the network's identity.
@@ -235,6 +232,8 @@ def cached_features(
                 return feats
         except (OSError, ValueError):
             pass  # a damaged cache file is recomputed and replaced
-    feats = extractor(images, batch_size, progress)
+    with progress.track(f"Inception features of {name} (first time only, then cached in {path.parent})",
+                        len(images)) as tracker:
+        feats = extractor(images, batch_size, tracker)
     _save_npy(path, feats)
     return feats

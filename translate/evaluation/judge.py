@@ -13,6 +13,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -103,14 +104,31 @@ def accuracy(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, batch
 def conditional_accuracy(
     classifier: Classifier, images: torch.Tensor, labels: torch.Tensor, batch_size: int = 500
 ) -> float:
-    """Share of generated images whose classifier-predicted label equals the requested one.
+    """Share of generated images whose classifier-predicted label equals the requested one
+    (images as :func:`class_probabilities` takes them)."""
+    return read_as_requested(class_probabilities(classifier, images, batch_size), labels)
 
-    Images of another size than the classifier's are resized to it (bilinear, antialiased),
-    and RGB images are averaged to grey for a grey classifier.
-    """
-    if len(images) != len(labels) or len(labels) == 0:
+
+def read_as_requested(probabilities: np.ndarray, labels: torch.Tensor) -> float:
+    """Share of rows of class probabilities whose most probable class is the requested label."""
+    if len(probabilities) != len(labels) or len(labels) == 0:
         raise ConfigError("conditional accuracy needs one requested label per generated image")
+    return float((probabilities.argmax(axis=1) == labels.cpu().numpy()).mean())
+
+
+@torch.inference_mode()
+def class_probabilities(classifier: Classifier, images: torch.Tensor, batch_size: int = 500) -> np.ndarray:
+    """The classifier's softmax p(y|x) per image, float64 N x classes: what conditional accuracy
+    reads and what the Inception Score of digits is computed from.
+
+    Images (in [-1, 1], moved batch by batch to the classifier's device) of another size than
+    the classifier's are resized to it (bilinear, antialiased), and RGB images are averaged to
+    grey for a grey classifier.
+    """
+    if not len(images):
+        raise ConfigError("the classifier was given no images")
     config = classifier.config
+    device = next(classifier.parameters()).device
     if images.shape[1] != config.channels:
         if config.channels != 1:
             raise ConfigError(f"the classifier takes {config.channels}-channel images, got {images.shape[1]}")
@@ -118,4 +136,7 @@ def conditional_accuracy(
     if images.shape[-2:] != (config.image_size, config.image_size):
         size = (config.image_size, config.image_size)
         images = F.interpolate(images, size=size, mode="bilinear", align_corners=False, antialias=True)
-    return accuracy(classifier, images, labels, batch_size)
+    return np.concatenate([
+        torch.softmax(classifier(images[i : i + batch_size].to(device)).double(), dim=1).cpu().numpy()
+        for i in range(0, len(images), batch_size)
+    ])

@@ -1,7 +1,8 @@
 """The scoring protocols, each a function that returns the scores and the protocol it used:
 
-- generated images against the MNIST test split (FID, KID, and for conditional models the
-  conditional accuracy): :func:`score_generated_digits`;
+- generated images against the MNIST test split (FID, KID, the Inception Score by the MNIST
+  judge beside the real digits' own, and for conditional models the conditional accuracy):
+  :func:`score_generated_digits`;
 - a translator's two directions, each domain's test set translated against the real test
   set of the other domain (the CycleGAN and CUT papers' protocol): :class:`TranslationScorer`;
 - two folders of images (clean-fid's ``compute_fid(dir1, dir2)``): :func:`score_folders`.
@@ -30,8 +31,9 @@ from translate.evaluation.inception import (
     cached_features,
     image_features,
 )
-from translate.evaluation.judge import DEFAULT_CLASSIFIER, conditional_accuracy, load_classifier
-from translate.evaluation.scores import fid, kid
+from translate.evaluation.judge import DEFAULT_CLASSIFIER, class_probabilities, load_classifier, read_as_requested
+from translate.evaluation.progress import QUIET, Progress
+from translate.evaluation.scores import fid, inception_score, kid
 from translate.io.images import list_images, read_image
 from translate.modeling.inference import translate_image
 from translate.modeling.pixels import to_unit
@@ -43,6 +45,13 @@ KID_SUBSET_SIZE = 1000
 # FID-50k, the largest count the literature uses; about 0.2 GB of 28 px digits and 0.8 GB of
 # float64 Inception features, all held at once.
 MAX_GENERATED = 50_000
+IS_SPLITS = 10  # the Inception Score's customary splits (Salimans et al. 2016)
+# Why translations get no Inception Score: stated in their protocol.
+NO_INCEPTION_SCORE = (
+    "not reported: the FID Inception network (inception-2015-12-05-fid.pt) returns only its 2048-d pool3 "
+    "features, with no class head, and ImageNet's classes would not measure how well a photo was translated "
+    "(a zebra-striped horse and a zebra score alike); FID and KID compare against the real target domain instead"
+)
 
 
 @dataclass(frozen=True)
@@ -58,7 +67,7 @@ class EvaluationRequest:
     batch_size: int = 50
     seed: int = 0
     cache_dir: str | None = None
-    progress: bool = False
+    progress: Progress = QUIET
 
     def validate(self) -> None:
         if self.n < 2 or (self.real_n is not None and self.real_n < 2):
@@ -102,28 +111,41 @@ def real_digits(data_root: Path, size: int, limit: int | None = None) -> tuple[t
     return images, f"28 px to the model's {size} px: F.interpolate(bilinear, align_corners=False, antialias=True)"
 
 
+def _inception_score(probabilities: np.ndarray) -> dict[str, float | int] | None:
+    """Mean, std, splits and count; None below one image per split."""
+    if len(probabilities) < IS_SPLITS:
+        return None
+    mean, std = inception_score(probabilities, IS_SPLITS)
+    return {"mean": mean, "std": std, "splits": IS_SPLITS, "images": len(probabilities)}
+
+
 def score_generated_digits(
     generated: torch.Tensor, labels: torch.Tensor | None, n_classes: int, request: EvaluationRequest,
     latent: str,
 ) -> dict[str, Any]:
-    """FID and KID of ``generated`` (in [-1, 1]) against the MNIST test split, and for a
-    conditional model (``labels`` given) the share the judge reads as the requested label."""
-    classifier = None
-    if labels is not None:
-        classifier = load_classifier(request.classifier).to(request.device)
-        if classifier.config.n_classes != n_classes:
-            raise ConfigError(
-                f"the model has {n_classes} classes but the classifier {classifier.config.n_classes}: "
-                "conditional accuracy needs a classifier for the same labels (--classifier DIR)"
-            )
+    """FID and KID of ``generated`` (in [-1, 1]) against the MNIST test split; the Inception
+    Score of both sets by the MNIST judge; and for a conditional model (``labels`` given) the
+    share the judge reads as the requested label."""
+    classifier = load_classifier(request.classifier).to(request.device)
+    if labels is not None and classifier.config.n_classes != n_classes:
+        raise ConfigError(
+            f"the model has {n_classes} classes but the classifier {classifier.config.n_classes}: "
+            "conditional accuracy needs a classifier for the same labels (--classifier DIR)"
+        )
     extractor = request.extractor()
     size = generated.shape[-1]
     real, real_resize = real_digits(request.data_root, size, request.real_n)
     real_feats = cached_features(extractor, real, f"mnist-test-{size}px", request.cache_dir, request.batch_size,
                                  request.progress)
-    fake_feats = extractor(generated, request.batch_size, request.progress)
+    with request.progress.track(f"Inception features of {len(generated)} generated images", len(generated)) as bar:
+        fake_feats = extractor(generated, request.batch_size, bar)
     kid_mean, kid_std = kid(real_feats, fake_feats, KID_SUBSETS, KID_SUBSET_SIZE, request.seed)
-    result: dict[str, Any] = {"fid": fid(real_feats, fake_feats), "kid_mean": kid_mean, "kid_std": kid_std}
+    probabilities = class_probabilities(classifier, generated)
+    result: dict[str, Any] = {
+        "fid": fid(real_feats, fake_feats), "kid_mean": kid_mean, "kid_std": kid_std,
+        "inception_score": _inception_score(probabilities),
+        "real_inception_score": _inception_score(class_probabilities(classifier, real)),
+    }
     protocol: dict[str, Any] = {
         "real_set": f"MNIST test split, first {len(real)} images" if request.real_n else "MNIST test split",
         "real_images": len(real),
@@ -132,29 +154,37 @@ def score_generated_digits(
         "latent": latent,
         "kid": _kid_protocol(min(KID_SUBSET_SIZE, len(real), len(generated)), request.seed),
         **network_protocol(extractor),
+        "inception_score": (
+            f"exp(E_x KL(p(y|x) || p(y))) with p(y|x) the softmax of the classifier below (the MNIST judge, "
+            f"{classifier.config.n_classes} classes, so at most {classifier.config.n_classes}), over {IS_SPLITS} "
+            "equal splits, mean and std over splits (Salimans et al. 2016); real_inception_score: the same for the "
+            f"real set; null below {IS_SPLITS} images. The FID Inception network has no class head to compute "
+            "the ImageNet Inception Score with"
+        ),
+        "classifier": request.classifier or f"translate/evaluation/{DEFAULT_CLASSIFIER.name} (in the package)",
     }
-    if classifier is not None:
-        result["conditional_accuracy"] = conditional_accuracy(classifier, generated, labels)
+    if size != classifier.config.image_size:
+        protocol["classifier_input"] = (
+            f"{size} px images resized to {classifier.config.image_size} px: "
+            "F.interpolate(bilinear, align_corners=False, antialias=True)"
+        )
+    if labels is not None:
+        result["conditional_accuracy"] = read_as_requested(probabilities, labels)
         protocol["labels"] = f"balanced: n/{n_classes} per class (sample i asks for label i % {n_classes})"
-        shipped = f"translate/evaluation/{DEFAULT_CLASSIFIER.name} (in the package)"
-        protocol["classifier"] = request.classifier or shipped
-        if size != classifier.config.image_size:
-            protocol["classifier_input"] = (
-                f"generated {size} px images resized to {classifier.config.image_size} px: "
-                "F.interpolate(bilinear, align_corners=False, antialias=True)"
-            )
     result["protocol"] = protocol
     return result
 
 
 # -- a translator on two domains' test sets ---------------------------------------------------
 def _real_features(
-    extractor: InceptionFeatures, images: list[np.ndarray], batch_size: int, name: str, cache_dir: str | None
+    extractor: InceptionFeatures, images: list[np.ndarray], name: str, request: EvaluationRequest
 ) -> np.ndarray:
     """Inception features of a real test set; a same-sized set goes through the cache."""
     if len({image.shape for image in images}) != 1:
-        return image_features(extractor, images, batch_size)
-    return cached_features(extractor, to_unit(np.stack(images)), name, cache_dir, batch_size)
+        with request.progress.track(f"Inception features of {name}", len(images)) as bar:
+            return image_features(extractor, images, request.batch_size, bar)
+    return cached_features(extractor, to_unit(np.stack(images)), name, request.cache_dir, request.batch_size,
+                           request.progress)
 
 
 class TranslationScorer:
@@ -171,12 +201,14 @@ class TranslationScorer:
             pair = request.data_root / f"{domain_a}2{domain_b}"
             raise DataError(f"scoring needs test images: {pair}/testA and {pair}/testB were not found")
         self.names = {"AtoB": (domain_a, domain_b), "BtoA": (domain_b, domain_a)}
-        tests = {domain_a: domain_files(folders.test_a), domain_b: domain_files(folders.test_b)}
+        # --real-n: each domain's first N test images, as the inputs translated and as the real set.
+        tests = {domain_a: domain_files(folders.test_a)[: request.real_n],
+                 domain_b: domain_files(folders.test_b)[: request.real_n]}
         self.real = {name: [read_image(f, channels) for f in files] for name, files in tests.items()}
         self.request = request
         self.extractor = request.extractor()
         self.real_features = {
-            name: _real_features(self.extractor, images, request.batch_size, f"{name}-test", request.cache_dir)
+            name: _real_features(self.extractor, images, f"{name}-test", request)
             for name, images in self.real.items()
         }
 
@@ -189,11 +221,18 @@ class TranslationScorer:
             source, target = self.names[direction]
             was_training = generator.training
             generator.eval()
+            photos = self.real[source]
             try:
-                translated = [translate_image(generator, image, request.device) for image in self.real[source]]
+                with request.progress.track(f"translating the {len(photos)} {source} test images", len(photos)) as bar:
+                    translated = []
+                    for image in photos:
+                        translated.append(translate_image(generator, image, request.device))
+                        bar.update(1)
             finally:
                 generator.train(was_training)
-            fake_feats = image_features(self.extractor, translated, request.batch_size)
+            with request.progress.track(f"Inception features of {len(photos)} translations to {target}",
+                                        len(photos)) as bar:
+                fake_feats = image_features(self.extractor, translated, request.batch_size, bar)
             real_feats = self.real_features[target]
             kid_mean, kid_std = kid(real_feats, fake_feats, KID_SUBSETS, KID_SUBSET_SIZE, request.seed)
             scores[f"{source}_to_{target}"] = {
@@ -208,6 +247,7 @@ class TranslationScorer:
             "pairs": "each domain's test set translated at full size in fp32 (reflect-padded to a multiple of 4, "
             "cropped back), against the real test set of the other domain",
             "kid": _kid_protocol(KID_SUBSET_SIZE, request.seed) + " (clipped to the smaller set)",
+            "inception_score": NO_INCEPTION_SCORE,
             **network_protocol(self.extractor),
         }
         return scores
@@ -233,8 +273,8 @@ def score_folders(folders: tuple[Path, Path], request: EvaluationRequest) -> dic
     extractor = request.extractor()
     feats, counts, skipped = [], [], []
     for folder in folders:
-        feats.append(image_features(extractor, _readable_images(folder, skipped), request.batch_size,
-                                    request.progress))
+        with request.progress.track(f"Inception features of the images in {folder}") as bar:
+            feats.append(image_features(extractor, _readable_images(folder, skipped), request.batch_size, bar))
         counts.append(len(feats[-1]))
         if counts[-1] < 2:
             raise DataError(f"--folders: {folder} holds {counts[-1]} readable image(s); FID needs at least 2")

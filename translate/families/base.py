@@ -103,9 +103,19 @@ class Family(ABC):
 
     @abstractmethod
     def sample(self, checkpoint: Checkpoint, n: int, label: int | None, seed: int, device: torch.device,
-               data: str | None = None) -> tuple[torch.Tensor, int]:
-        """A grid's cells in [-1, 1] and its row length (``translate.sample``): ``n`` drawn images,
-        or ``n`` rows of test images of the data root ``data`` and their translations."""
+               data: str | None = None, truncation: float | None = None) -> tuple[torch.Tensor, int]:
+        """A grid's cells in [-1, 1] and its row length (``translate.sample``): ``n`` drawn images
+        (from codes truncated at ``truncation``, see :func:`translate.latent.latent_codes`), or
+        ``n`` rows of test images of the data root ``data`` and their translations."""
+
+    def walk(self, checkpoint: Checkpoint, rows: int, steps: int, seeds: tuple[int, int], label: int | None,
+             labels: tuple[int, int] | None, truncation: float | None, device: torch.device) -> torch.Tensor:
+        """``rows`` walks of ``steps`` images, row by row, in [-1, 1] (``translate.sample
+        --interpolate`` / ``--interpolate-labels``): between code i of ``seeds[0]`` and of
+        ``seeds[1]``, and from the conditioning of ``labels[0]`` to that of ``labels[1]`` (or
+        at ``label``). Only families that draw from latent codes have walks."""
+        raise ConfigError(f"--interpolate and --interpolate-labels walk between latent codes; {checkpoint.path} "
+                          f"is a {self.name} model, which translates images and draws no codes")
 
     def check_direction(self, direction: str | None, checkpoint: Checkpoint) -> str | None:
         """``direction`` if this family has it (the first by default); an error otherwise."""

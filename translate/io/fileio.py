@@ -95,6 +95,26 @@ def write_image(path: Path, rgb: np.ndarray) -> None:
     atomic_write(path, lambda tmp: tmp.write_bytes(encoded.tobytes()))
 
 
+def write_animation(path: Path, frames: list[np.ndarray], frame_ms: int) -> None:
+    """Save same-sized RGB (H x W x 3) uint8 frames as an animation that loops: .webp
+    (lossless) or .gif (at most 256 colours), each frame shown ``frame_ms`` milliseconds."""
+    suffix = path.suffix.lower()
+    if suffix not in (".webp", ".gif"):
+        raise TranslateError(f"cannot write an animation as {path.suffix!r}: use .webp or .gif")
+    if not hasattr(cv2, "imencodeanimation"):
+        raise TranslateError(f"OpenCV {cv2.__version__} cannot write animations: install opencv-python-headless 4.12 "
+                             "or later, or write a .png strip")
+    animation = cv2.Animation()
+    animation.frames = [cv2.cvtColor(np.ascontiguousarray(frame), cv2.COLOR_RGB2BGR) for frame in frames]
+    animation.durations = [frame_ms] * len(frames)
+    animation.loop_count = 0  # forever
+    lossless = [cv2.IMWRITE_WEBP_QUALITY, 101] if suffix == ".webp" else []  # above 100: lossless
+    ok, encoded = cv2.imencodeanimation(suffix, animation, lossless)
+    if not ok:
+        raise TranslateError(f"could not encode {len(frames)} frames as {suffix}: write a .png strip instead")
+    atomic_write(path, lambda tmp: tmp.write_bytes(np.asarray(encoded).tobytes()))
+
+
 def file_sha256(path: Path) -> str:
     """Hex sha256 of a file, read in 1 MiB blocks (weights files can be large)."""
     digest = hashlib.sha256()

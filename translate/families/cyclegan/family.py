@@ -273,12 +273,14 @@ class CycleGANFamily(Family):
         )
 
     def sample(self, checkpoint: Checkpoint, n: int, label: int | None, seed: int, device: torch.device,
-               data: str | None = None) -> tuple[torch.Tensor, int]:
+               data: str | None = None, truncation: float | None = None) -> tuple[torch.Tensor, int]:
         """``n`` rows of the domains' test images (chosen by ``seed``; the training images where a
         domain has no test set) at GRID_SIDE px with their translations and round trips back."""
-        if label is not None:
-            raise ConfigError(f"--label applies to conditional digit models; {checkpoint.path} is a {self.name} "
-                              "model (its grid shows test images and their translations)")
+        for flag, value, models in (("--label", label, "conditional digit models"),
+                                    ("--truncation", truncation, "models that draw from latent codes")):
+            if value is not None:
+                raise ConfigError(f"{flag} applies to {models}; {checkpoint.path} is a {self.name} "
+                                  "model (its grid shows test images and their translations)")
         config = model_config(checkpoint, CycleGANConfig)
         folders = _domain_folders(resolve_data_root(data), [config.domain_a, config.domain_b], download=False)
         rng = np.random.default_rng(seed)

@@ -7,7 +7,9 @@ import argparse
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from translate.config import ConfigBase
@@ -16,7 +18,7 @@ from translate.evaluation.protocols import EvaluationRequest, score_generated_di
 from translate.families.base import Family, RunOptions
 from translate.families.dcgan.nets import BASE_SIZES, DCGANConfig, Generator
 from translate.families.dcgan.recipe import EMA_NAME, GANHyper, GANRecipe
-from translate.latent import latent_codes
+from translate.latent import code_walk, label_walk, latent_codes
 from translate.modeling.device import run_precision, select_device
 from translate.modeling.losses import LOSS_NAMES
 from translate.onnx_contract import ModelInfo
@@ -61,19 +63,21 @@ class GANTrainConfig(ConfigBase):
         check_seed(self.seed)
 
 
-def requested_labels(config: DCGANConfig, n: int, label: int | None = None) -> torch.Tensor | None:
+def requested_labels(
+    config: DCGANConfig, n: int, label: int | None = None, flag: str = "--label"
+) -> torch.Tensor | None:
     """The labels :func:`generate` asks for: ``label`` for every image, or when it is None the
-    classes in turn (0, 1, ..., 9, 0, 1, ...); None for unconditional models."""
+    classes in turn (0, 1, ..., 9, 0, 1, ...); None for unconditional models. ``flag`` names
+    the option ``label`` came from in errors."""
     if config.n_classes:
         if label is not None and not 0 <= label < config.n_classes:
-            raise ConfigError(f"--label {label} is out of range: this model has classes 0..{config.n_classes - 1}")
+            raise ConfigError(f"{flag} {label} is out of range: this model has classes 0..{config.n_classes - 1}")
         return torch.full((n,), label) if label is not None else torch.arange(n) % config.n_classes
     if label is not None:
-        raise ConfigError("--label needs a conditional (cdcgan) model; this one is unconditional")
+        raise ConfigError(f"{flag} needs a conditional (cdcgan) model; this one is unconditional")
     return None
 
 
-@torch.no_grad()
 def generate(
     generator: nn.Module,
     config: DCGANConfig,
@@ -82,28 +86,77 @@ def generate(
     seed: int = 0,
     device: torch.device | str = "cpu",
     batch_size: int = 256,
+    truncation: float | None = None,
 ) -> torch.Tensor:
     """``n`` images in [-1, 1] (on the CPU) from the codes of ``seed`` (:func:`translate.latent.latent_codes`,
-    the ones the runtime and the demo draw) with :func:`requested_labels`.
-
-    The codes are drawn at once and run ``batch_size`` at a time, so the images do not
-    depend on the batch size (the generator is in eval mode) and large ``n`` fits in memory.
-    """
+    the ones the runtime and the demo draw, truncated at ``truncation`` if given) with
+    :func:`requested_labels`."""
     if n < 1:
         raise ConfigError(f"--n must be at least 1, got {n}")
     check_seed(seed)
     labels = requested_labels(config, n, label)
-    z = torch.from_numpy(latent_codes(n, config.z_dim, seed))
+    return run_generator(generator, latent_codes(n, config.z_dim, seed, truncation), labels, device, batch_size)
+
+
+def walk(
+    generator: nn.Module,
+    config: DCGANConfig,
+    rows: int,
+    steps: int,
+    seeds: tuple[int, int],
+    label: int | None = None,
+    labels: tuple[int, int] | None = None,
+    truncation: float | None = None,
+    device: torch.device | str = "cpu",
+) -> torch.Tensor:
+    """``rows`` walks of ``steps`` images each, row by row, in [-1, 1] (on the CPU): what
+    ``translate.runtime.Sampler.interpolate`` and ``interpolate_labels`` draw.
+
+    Row i goes from code i of ``seeds[0]`` to code i of ``seeds[1]`` along the great circle
+    (:func:`translate.latent.code_walk`; equal seeds keep the code). Its conditioning moves
+    from ``labels[0]`` to ``labels[1]`` (:func:`translate.latent.label_walk`), or without
+    ``labels`` stays at ``label`` (None: the classes in turn, as :func:`requested_labels`).
+    """
+    if rows < 1:
+        raise ConfigError(f"--n must be at least 1, got {rows}")
+    for seed in seeds:
+        check_seed(seed)
+    if labels is None:
+        first = last = requested_labels(config, rows, label)
+    else:
+        first, last = (requested_labels(config, rows, end, "--interpolate-labels") for end in labels)
+    start, end = (latent_codes(rows, config.z_dim, seed, truncation) for seed in seeds)
+    weights = None
+    if first is not None:
+        weights = torch.from_numpy(label_walk(first.numpy(), last.numpy(), config.n_classes, steps))
+    return run_generator(generator, code_walk(start, end, steps), weights, device)
+
+
+@torch.no_grad()
+def run_generator(
+    generator: nn.Module,
+    z: np.ndarray,
+    labels: torch.Tensor | None,
+    device: torch.device | str = "cpu",
+    batch_size: int = 256,
+) -> torch.Tensor:
+    """Images in [-1, 1] (on the CPU) for given codes and labels (class indices or weights).
+
+    The codes run ``batch_size`` at a time, so the images do not depend on the batch size
+    (the generator is in eval mode) and large counts fit in memory.
+    """
+    z = torch.from_numpy(z)
     generator = generator.to(device)
     batches = []
-    for start in range(0, n, batch_size):
+    for start in range(0, len(z), batch_size):
         batch_labels = None if labels is None else labels[start : start + batch_size].to(device)
         batches.append(generator(z[start : start + batch_size].to(device), batch_labels).float().cpu())
     return torch.cat(batches)
 
 
 class _ConditionalGenerator(nn.Module):
-    """(z, label) -> image: the cDCGAN generator with both inputs explicit for ONNX."""
+    """(z, label) -> image: the cDCGAN generator with both inputs explicit for ONNX, ``label``
+    as float class weights (N x classes: one-hot rows, or a walk between two labels)."""
 
     def __init__(self, generator: nn.Module):
         super().__init__()
@@ -229,10 +282,15 @@ class DCGANFamily(Family):
         return build_loaded(lambda: Generator(config), checkpoint, prefix).eval(), config
 
     def sample(self, checkpoint: Checkpoint, n: int, label: int | None, seed: int, device: torch.device,
-               data: str | None = None) -> tuple[torch.Tensor, int]:
+               data: str | None = None, truncation: float | None = None) -> tuple[torch.Tensor, int]:
         generator, config = self.load_generator(checkpoint)
-        images = generate(generator, config, n, label, seed, device)
+        images = generate(generator, config, n, label, seed, device, truncation=truncation)
         return images, 10 if config.n_classes and label is None else max(1, round(n**0.5))
+
+    def walk(self, checkpoint: Checkpoint, rows: int, steps: int, seeds: tuple[int, int], label: int | None,
+             labels: tuple[int, int] | None, truncation: float | None, device: torch.device) -> torch.Tensor:
+        generator, config = self.load_generator(checkpoint)
+        return walk(generator, config, rows, steps, seeds, label, labels, truncation, device)
 
     def export_plan(self, checkpoint: Checkpoint, direction: str | None = None) -> ExportPlan:
         generator, config = self.load_generator(checkpoint, direction)
@@ -240,8 +298,13 @@ class DCGANFamily(Family):
         check_inputs = []
         for batch in (1, 3, 8):
             z = torch.randn(batch, config.z_dim, generator=gen)
-            label = torch.randint(0, max(config.n_classes, 1), (batch,), generator=gen)
-            check_inputs.append((z, label) if config.n_classes else (z,))
+            if not config.n_classes:
+                check_inputs.append((z,))
+                continue
+            ends = torch.randint(0, config.n_classes, (2, batch), generator=gen)
+            t = torch.rand(batch, 1, generator=gen)  # class weights part of the way between two labels
+            weights = (1 - t) * F.one_hot(ends[0], config.n_classes) + t * F.one_hot(ends[1], config.n_classes)
+            check_inputs.append((z, weights))
         names = ["z", "label"] if config.n_classes else ["z"]
         classes = checkpoint.train.get("classes") or list(MNIST_CLASSES[: config.n_classes])
         info = ModelInfo(family=self.name, task=self.task, channels=config.channels, z_dim=config.z_dim,

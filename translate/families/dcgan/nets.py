@@ -2,7 +2,9 @@
 
 Labels enter the generator as a one-hot vector concatenated with the noise, and the
 discriminator as one-hot maps concatenated with the image channels (the classic
-cDCGAN conditioning), so both families share one pair of classes.
+cDCGAN conditioning), so both families share one pair of classes. Either network also
+takes that vector directly as float class weights, which is how a walk moves between
+two labels.
 """
 
 from __future__ import annotations
@@ -136,11 +138,17 @@ class Discriminator(nn.Module):
 
 
 def _with_labels(z: torch.Tensor, labels: torch.Tensor | None, n_classes: int) -> torch.Tensor:
-    """Append the one-hot label to the code, checking that labels match the model."""
+    """Append the conditioning to the code, checking that labels match the model: class indices
+    (N) become one-hot rows; float class weights (N x n_classes, e.g. between two labels,
+    :func:`translate.latent.label_walk`) are appended as they are."""
     if not n_classes:
         if labels is not None:
             raise ConfigError("labels were given to an unconditional model")
         return z
     if labels is None:
         raise ConfigError(f"this model is conditional on {n_classes} classes: pass labels")
+    if labels.is_floating_point():
+        if labels.shape != (len(z), n_classes):
+            raise ConfigError(f"class weights must be N x {n_classes}, got {tuple(labels.shape)}")
+        return torch.cat([z, labels.to(z.dtype)], 1)
     return torch.cat([z, F.one_hot(labels.long(), n_classes).to(z.dtype)], 1)

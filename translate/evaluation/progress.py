@@ -1,0 +1,78 @@
+"""How a long scoring pass says what it is doing and how far it is: a redrawn bar on a
+terminal; elsewhere (a log file, CI) plain lines, at the start, every so often and at the
+end, because a bar redrawn with carriage returns reads as one endless line in a file and
+says nothing until it is flushed.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass
+from typing import Protocol
+
+from tqdm import tqdm
+
+MODES = ("bar", "lines", "off")
+DEFAULT_EVERY = 30.0  # seconds between lines off a terminal, as the trainer's bar redraws into a log
+
+
+class Tracker(Protocol):
+    """What a pass reports to: ``update(images done since the last call)``."""
+
+    def update(self, n: int = 1) -> object: ...
+
+
+@dataclass(frozen=True)
+class Progress:
+    """``bar`` (a terminal), ``lines`` every ``every`` seconds (a log file), or ``off``."""
+
+    mode: str = "off"
+    every: float = DEFAULT_EVERY
+
+    @classmethod
+    def for_stderr(cls, every: float = DEFAULT_EVERY) -> Progress:
+        """A bar if stderr is a terminal, else lines."""
+        return cls("bar" if sys.stderr.isatty() else "lines", every)
+
+    def track(self, what: str, total: int | None = None) -> tqdm | ProgressLines:
+        """A context manager to ``update`` while ``what`` is done to ``total`` images (None: unknown)."""
+        if self.mode == "lines":
+            return ProgressLines(what, total, self.every)
+        return tqdm(total=total, desc=what, unit="img", file=sys.stderr, disable=self.mode != "bar",
+                    dynamic_ncols=True)
+
+
+QUIET = Progress()
+
+
+class ProgressLines:
+    """Lines on stderr: ``what: i/n images (p%), s elapsed`` when it starts, when ``every``
+    seconds have passed since the last line, and when it ends."""
+
+    def __init__(self, what: str, total: int | None, every: float):
+        self.what, self.total, self.every = what, total, every
+        self.done = 0
+        self.start = self.last = time.perf_counter()
+
+    def __enter__(self) -> ProgressLines:
+        if self.total:  # a pass of unknown length (a folder's images, read as it goes) waits for news
+            self._line()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if exc[0] is None and (self.total or self.done):  # an empty pass ends in its caller's error alone
+            self._line("done")
+
+    def update(self, n: int = 1) -> None:
+        self.done += n
+        if self.done != self.total and time.perf_counter() - self.last >= self.every:  # the end has its own line
+            self._line()
+
+    def _line(self, state: str = "") -> None:
+        self.last = time.perf_counter()
+        count = f"{self.done} images"
+        if self.total is not None:
+            count = f"{self.done}/{self.total} images ({100 * self.done // max(self.total, 1)}%)"
+        ending = f", {state}" if state else ""
+        print(f"{self.what}: {count}, {self.last - self.start:.0f} s{ending}", file=sys.stderr, flush=True)
