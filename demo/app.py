@@ -42,7 +42,7 @@ from demo.serving import FORM_OVERHEAD, UploadBytesLimit, UploadSweeper, parse_s
 from translate.errors import InputError, TranslateError  # noqa: E402
 from translate.io.fileio import write_image  # noqa: E402
 from translate.io.images import read_image  # noqa: E402
-from translate.latent import slerp  # noqa: E402  (the walk the CLI and the runtime take too)
+from translate.latent import check_truncation, label_mix, slerp  # noqa: E402  (as the CLI and the runtime)
 from translate.runtime import Sampler, Translator  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -54,6 +54,9 @@ DEFAULT_DOMAINS = ("horse", "zebra")
 MAX_DIGITS = 100
 SEED_MAX = 2**63 - 1  # numpy's generators take any non-negative int; the CLI and the runtime stop here
 ALL_DIGITS = ("all 0–9", "all")  # the page's label and the value of the "every digit" choice
+SAME_DIGITS = ("same digit", "same")  # ... and of "no walk between digits"
+SAME_DIGIT = SAME_DIGITS[1]
+MAX_TRUNCATION = 3.0  # beyond 3, fewer than 0.3% of components are ever redrawn
 DIGIT_SCALE = 3  # 28 px digits are shown three times larger, with sharp pixels
 DEFAULT_MAX_SIDE = 1024
 
@@ -211,29 +214,45 @@ def tile(images: np.ndarray, columns: int, pad: int = 2, scale: int = 1) -> np.n
 
 
 def digit_grid(models: DemoModels, model: str, digit: str | None, count: float, seed: float, seed_b: float,
-               walk: float) -> np.ndarray:
-    """A grid of ``count`` digits from ``seed``, moved ``walk`` (0..1) of the way to ``seed_b``'s codes.
+               walk: float, truncation: float = 0.0, digit_b: str | None = SAME_DIGIT) -> np.ndarray:
+    """A grid of ``count`` digits from ``seed``, moved ``walk`` (0..1) of the way to ``seed_b``'s
+    codes and, for a conditional model, from ``digit`` to ``digit_b``'s conditioning.
 
-    ``digit`` is "all" (the digits in turn, one column each) or one class name; a model
-    without classes ignores it.
+    ``digit`` is "all" (the digits in turn, one column each) or one class name; ``digit_b`` is
+    one class name or "same" (no walk between digits); a model without classes ignores both.
+    ``truncation`` T > 0 draws every code component beyond ±T again (0: plain codes), as
+    ``translate.sample --truncation`` and ``Sampler.sample(truncation=...)`` do.
     """
     sampler = _sampler(models, model)
-    n = _count(count)
-    z = slerp(sampler.codes(n, _seed(seed)), sampler.codes(n, _seed(seed_b)), _walk(walk))
+    n, t, threshold = _count(count), _walk(walk), _truncation(truncation)
+    z = slerp(sampler.codes(n, _seed(seed), threshold), sampler.codes(n, _seed(seed_b), threshold), t)
     labels = _label(sampler, digit)
     classes = sampler.classes
     columns = len(classes) if classes and labels is None else int(np.ceil(np.sqrt(n)))
-    return tile(sampler.generate(z, labels), min(columns, n), scale=DIGIT_SCALE)
+    return tile(sampler.generate(z, _conditioning(sampler, n, labels, _label(sampler, digit_b), t)), min(columns, n),
+                scale=DIGIT_SCALE)
+
+
+def _conditioning(sampler: Sampler, n: int, start: int | None, end: int | None, t: float) -> np.ndarray | None:
+    """What the generator is conditioned on: class indices (``start``, or the classes in turn
+    for None), or, while walking to class ``end``, class weights ``t`` of the way there."""
+    if not sampler.classes:
+        return None
+    first = np.arange(n) % len(sampler.classes) if start is None else np.full(n, start)
+    if end is None or t == 0.0:
+        return first
+    return label_mix(first, np.full(n, end), len(sampler.classes), t)
 
 
 def digit_checks(models: DemoModels, model: str, digit: str | None, count: float, seed: float, seed_b: float,
-                 walk: float) -> list[dict]:
+                 walk: float, truncation: float = 0.0, digit_b: str | None = SAME_DIGIT) -> list[dict]:
     """Gradio's validation of :func:`digit_grid`'s inputs, one result per input: the page shows
     a message at the input at fault and keeps the last grid (an error would replace it)."""
     sampler = models.samplers.get(model)
     checks: list[Callable[[], object]] = [
         lambda: _sampler(models, model), lambda: sampler and _label(sampler, digit), lambda: _count(count),
-        lambda: _seed(seed), lambda: _seed(seed_b), lambda: _walk(walk),
+        lambda: _seed(seed), lambda: _seed(seed_b), lambda: _walk(walk), lambda: _truncation(truncation),
+        lambda: sampler and _label(sampler, digit_b),
     ]
     return [_validation(check) for check in checks]
 
@@ -265,10 +284,19 @@ def _walk(walk: float | None) -> float:
     return float(walk)
 
 
+def _truncation(truncation: float | None) -> float | None:
+    """The slider's threshold: 0 is off (None), else at least translate.latent's minimum."""
+    if truncation == 0:
+        return None
+    check_truncation(truncation)
+    return float(truncation)
+
+
 def _label(sampler: Sampler, digit: str | None) -> int | None:
-    """The class index of ``digit``; None for every digit in turn, or for a model without classes."""
+    """The class index of ``digit``; None for every digit in turn ("all"), for no walk between
+    digits ("same"), or for a model without classes."""
     classes = sampler.classes
-    if not classes or digit in ALL_DIGITS:
+    if not classes or digit in ALL_DIGITS or digit in SAME_DIGITS:
         return None
     if digit in classes:
         return classes.index(digit)
@@ -374,6 +402,8 @@ CSS = """
 label:has(input:disabled), .off { opacity: 0.55; filter: grayscale(1); cursor: not-allowed; }
 """
 DIGIT_HINTS = {True: "the cDCGAN draws the digit you pick", False: "off: the DCGAN is unconditional, it takes no digit"}
+WALK_HINTS = {True: "the walk also moves the digit: style stays, the digit changes",
+              False: "off: the DCGAN takes no digit"}
 
 
 def _digits_tab(models: DemoModels, results: ResultFiles) -> tuple | None:
@@ -392,29 +422,40 @@ def _digits_tab(models: DemoModels, results: ResultFiles) -> tuple | None:
                              label="Digit", info=DIGIT_HINTS[takes_digit], elem_id="digit-choice",
                              interactive=takes_digit)
             count = gr.Slider(1, MAX_DIGITS, value=20, step=1, label="Images", interactive=usable)
+            truncation = gr.Slider(0.0, MAX_TRUNCATION, value=0.0, step=0.25, label="Truncation",
+                                   info="0: off; T: every code component beyond ±T is drawn again (less variety, "
+                                   "cleaner digits)", elem_id="truncation", interactive=usable)
             with gr.Row():
                 seed = gr.Number(0, precision=0, label="Seed", elem_id="seed", interactive=usable)
                 seed_b = gr.Number(1, precision=0, label="Walk towards seed", elem_id="seed-b", interactive=usable)
-            walk = gr.Slider(0.0, 1.0, value=0.0, step=0.05, label="Walk (0: first seed, 1: second seed)",
-                             interactive=usable)
+            digit_b = gr.Dropdown([SAME_DIGITS, *[(c, c) for c in classes]], value=SAME_DIGIT,
+                                  label="Walk towards digit", info=WALK_HINTS[takes_digit], elem_id="digit-b",
+                                  interactive=takes_digit)
+            walk = gr.Slider(0.0, 1.0, value=0.0, step=0.05, label="Walk (0: first seed and digit, 1: second)",
+                             elem_id="walk", interactive=usable)
             button = gr.Button("Generate", variant="primary", interactive=usable)
         with gr.Column(scale=2, min_width=280):
             # No label or buttons over the picture: at phone width they would hide its first row.
             output = gr.Image(label="Digits", show_label=False, buttons=["download"], type="filepath",
                               interactive=False, elem_id="digits-output")
 
+    # Named parameters: Gradio names the API's parameters, and the inputs a check is about, after them.
     @user_errors
-    def generate(model: str, digit: str, count: float, seed: float, seed_b: float, walk: float) -> str | None:
-        return results.save(digit_grid(models, model, digit, count, seed, seed_b, walk), "digits")
+    def generate(model: str, digit: str | None, count: float, seed: float, seed_b: float, walk: float,
+                 truncation: float, digit_b: str | None) -> str | None:
+        grid = digit_grid(models, model, digit, count, seed, seed_b, walk, truncation, digit_b)
+        return results.save(grid, "digits")
 
-    def check(model: str, digit: str | None, count: float, seed: float, seed_b: float, walk: float) -> list[dict]:
-        return digit_checks(models, model, digit, count, seed, seed_b, walk)
+    def check(model: str, digit: str | None, count: float, seed: float, seed_b: float, walk: float,
+              truncation: float, digit_b: str | None) -> list[dict]:
+        return digit_checks(models, model, digit, count, seed, seed_b, walk, truncation, digit_b)
 
-    def digit_choice(model: str) -> dict:  # only the conditional model takes a digit; none shows as chosen
+    def digit_choice(model: str) -> tuple[dict, dict]:  # only the conditional model takes digits; none shown chosen
         takes = model in models.samplers and bool(models.samplers[model].classes)
-        return gr.update(interactive=takes, value=ALL_DIGITS[1] if takes else None, info=DIGIT_HINTS[takes])
+        return (gr.update(interactive=takes, value=ALL_DIGITS[1] if takes else None, info=DIGIT_HINTS[takes]),
+                gr.update(interactive=takes, value=SAME_DIGIT if takes else None, info=WALK_HINTS[takes]))
 
-    inputs = [model, digit, count, seed, seed_b, walk]
+    inputs = [model, digit, count, seed, seed_b, walk, truncation, digit_b]
     # The page checks its settings first (a message at the input at fault, the last grid kept).
     # The API is the same function on a trigger the page does not show, without that check:
     # a Gradio validator answers a value the page never sends (a slider out of range) with a
@@ -422,7 +463,8 @@ def _digits_tab(models: DemoModels, results: ResultFiles) -> tuple | None:
     button.click(generate, inputs, output, api_name=False, validator=check)
     walk.release(generate, inputs, output, api_name=False, validator=check)
     gr.Button(visible=False).click(generate, inputs, output, api_name="generate_digits")
-    model.change(digit_choice, model, digit, api_name=False, queue=False)
+    truncation.release(generate, inputs, output, api_name=False, validator=check)
+    model.change(digit_choice, model, [digit, digit_b], api_name=False, queue=False)
     return (generate, inputs, output) if usable else None
 
 

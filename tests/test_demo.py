@@ -89,6 +89,8 @@ def test_the_walk_goes_from_the_first_seed_to_the_second(models):
         (("cdcgan", "3", 4, 0, 1, 1.5), "the walk must lie in 0..1"),
         (("cdcgan", "x", 4, 0, 1, 0.0), "unknown digit 'x'"),
         (("gan", "3", 4, 0, 1, 0.0), "unknown model 'gan'"),
+        (("cdcgan", "3", 4, 0, 1, 0.0, 0.005), "truncation must be a finite number of at least 0.01"),
+        (("cdcgan", "3", 4, 0, 1, 0.5, 0.0, "x"), "unknown digit 'x'"),
     ],
 )
 def test_bad_digit_settings_get_clear_errors(models, args, message):
@@ -106,6 +108,28 @@ def test_the_largest_seed_and_the_labels_the_page_shows_are_accepted(models):
     assert np.array_equal(grid, digit_grid(models, "cdcgan", "all", 10, 2**63 - 1, 0, 0.0))
     # The DCGAN takes no digit: with none chosen (the page clears it) it draws.
     assert digit_grid(models, "dcgan", None, 4, 0, 1, 0.0).std() > 10
+
+
+def test_truncation_draws_the_runtimes_truncated_codes(models):
+    grid = digit_grid(models, "cdcgan", "all", 10, 3, 3, 0.0, truncation=1.0)
+    runtime = models.samplers["cdcgan"].sample(10, seed=3, truncation=1.0)
+    assert np.array_equal(grid, tile(runtime, 10, scale=DIGIT_SCALE))
+    assert not np.array_equal(grid, digit_grid(models, "cdcgan", "all", 10, 3, 3, 0.0))
+
+
+def test_the_walk_between_digits_keeps_the_style_and_ends_at_the_second_digit(models):
+    start = digit_grid(models, "cdcgan", "3", 16, 0, 0, 0.0, digit_b="8")
+    end = digit_grid(models, "cdcgan", "3", 16, 0, 0, 1.0, digit_b="8")
+    assert np.array_equal(start, digit_grid(models, "cdcgan", "3", 16, 0, 0, 0.0))
+    assert np.array_equal(end, digit_grid(models, "cdcgan", "8", 16, 0, 0, 0.0))  # the same codes, now eights
+    middle = digit_grid(models, "cdcgan", "3", 16, 0, 0, 0.5, digit_b="8")
+    assert not np.array_equal(middle, start) and not np.array_equal(middle, end)
+    judge = load_classifier()
+    for grid, label in ((start, 3), (end, 8)):
+        assert conditional_accuracy(judge, as_tensor(digits_of(grid, 16, 4)), torch.full((16,), label)) >= 0.9
+    # Every column of "all" walks to the same digit.
+    columns = digit_grid(models, "cdcgan", "all", 10, 0, 0, 1.0, digit_b="8")
+    assert conditional_accuracy(judge, as_tensor(digits_of(columns, 10, 10)), torch.full((10,), 8)) >= 0.9
 
 
 def test_unavailable_files_are_named_in_one_sentence():

@@ -92,7 +92,11 @@ def label_walk(start: np.ndarray, end: np.ndarray, n_classes: int, steps: int) -
     row) in ``steps`` evenly spaced points, ends included: (rows * steps) x n_classes float32,
     row by row. This is the conditioning a cDCGAN takes in place of a class index; a row whose
     two labels are equal stays one-hot."""
-    t = _fractions(len(start), steps)
+    return label_mix(np.repeat(start, steps), np.repeat(end, steps), n_classes, _fractions(len(start), steps))
+
+
+def label_mix(start: np.ndarray, end: np.ndarray, n_classes: int, t: float | np.ndarray) -> np.ndarray:
+    """Class weights ``t`` of the way from one-hot ``start[i]`` to one-hot ``end[i]`` (class
+    indices; ``t`` a number or a column of fractions): N x n_classes float32."""
     eye = np.eye(n_classes, dtype=np.float64)
-    weights = (1.0 - t) * eye[np.repeat(start, steps)] + t * eye[np.repeat(end, steps)]
-    return weights.astype(np.float32)
+    return ((1.0 - t) * eye[np.asarray(start)] + t * eye[np.asarray(end)]).astype(np.float32)

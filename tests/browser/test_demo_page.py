@@ -5,7 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from demo.app import CSS, DemoModels, build_app
+from demo.app import CSS, DemoModels, build_app, digit_grid
 from demo.process import free_port, wait_until_serving
 
 from .conftest import served_log, shown_image
@@ -36,6 +36,26 @@ def test_digits_for_a_chosen_digit_and_a_new_seed(page, server, artifacts):
     second, _ = shown_image(page, "#digits-output", previous=src)
     page.screenshot(path=artifacts / "3-digit-3-seed-1.png")
     assert second.shape == first.shape and np.abs(second.astype(int) - first).mean() > 5
+
+
+def test_a_walk_between_digits_and_truncated_codes_draw_what_the_library_draws(page, server, artifacts,
+                                                                               demo_exports):
+    models = DemoModels.load(demo_exports, threads=1)
+    page.goto(server)
+    _, src = shown_image(page, "#digits-output")
+    page.locator("#digit-choice").get_by_role("radio", name="3", exact=True).check()
+    page.locator("#digit-b input").click()
+    page.get_by_role("option", name="8", exact=True).click()
+    page.locator("#walk input[type=number]").fill("1")
+    page.get_by_role("button", name="Generate").click()
+    eights, src = shown_image(page, "#digits-output", previous=src)
+    page.screenshot(path=artifacts / "1-walked-from-3-to-8.png")
+    assert np.array_equal(eights, digit_grid(models, "cdcgan", "3", 20, 0, 1, 1.0, digit_b="8"))
+    page.locator("#truncation input[type=number]").fill("0.5")
+    page.get_by_role("button", name="Generate").click()
+    truncated, _ = shown_image(page, "#digits-output", previous=src)
+    page.screenshot(path=artifacts / "2-truncated-at-0.5.png")
+    assert np.array_equal(truncated, digit_grid(models, "cdcgan", "3", 20, 0, 1, 1.0, 0.5, "8"))
 
 
 def test_the_digit_choice_is_off_for_the_unconditional_model(page, server, artifacts):
