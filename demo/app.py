@@ -16,6 +16,7 @@ import argparse
 import atexit
 import math
 import os
+import reprlib
 import shutil
 import sys
 import tempfile
@@ -196,8 +197,35 @@ def quiet_checks(component: gr.components.Component) -> None:
             return check(labels.get(payload, payload) if isinstance(payload, str) else payload)
         except gr.Error as exc:
             raise gr.Error(exc.message, print_exception=False) from None
+        except (TypeError, ValueError):  # a value of another type: a string for a number, say
+            kind = component.api_info().get("type")
+            expected = API_TYPES.get(kind, "another value") if isinstance(kind, str) else "another value"
+            raise gr.Error(f"{component.label or 'this input'} takes {expected}, not {reprlib.repr(payload)}",
+                           print_exception=False) from None
 
     component.preprocess = preprocess  # type: ignore[method-assign]
+
+
+API_TYPES = {"number": "a number", "integer": "a whole number", "boolean": "true or false", "string": "text"}
+
+
+def quiet_inputs(app: gr.Blocks) -> None:
+    """Answer an API value that Gradio refuses before any check of ours (a file path that was
+    never uploaded, a malformed file payload) with its message alone: Gradio raises those as
+    plain exceptions, which the client gets as ``{"error": null}`` and the server log as a
+    traceback. ``build_app`` applies it to the app (on the instance, as :func:`quiet_checks`)."""
+    preprocess_data = app.preprocess_data
+
+    async def checked(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return await preprocess_data(*args, **kwargs)
+        except gr.Error:
+            raise
+        except Exception as exc:  # Gradio's own refusals come in several types, pydantic's among them
+            lines = [line.strip() for line in str(exc).splitlines() if not line.strip().startswith("For further")]
+            raise gr.Error(" ".join(lines) or type(exc).__name__, print_exception=False) from None
+
+    app.preprocess_data = checked  # type: ignore[method-assign]
 
 
 def tile(images: np.ndarray, columns: int, pad: int = 2, scale: int = 1) -> np.ndarray:
@@ -391,6 +419,7 @@ def build_app(models: DemoModels, max_side: int = DEFAULT_MAX_SIDE, concurrency:
     for block in app.blocks.values():
         if isinstance(block, gr.components.Component):
             quiet_checks(block)
+    quiet_inputs(app)
     app.queue(default_concurrency_limit=concurrency, max_size=queue_size)
     return app
 

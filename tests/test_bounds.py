@@ -12,7 +12,9 @@ import pytest
 import torch
 
 from translate.errors import ModelFileError
+from translate.evaluate import main as evaluate_main
 from translate.export import main as export_main
+from translate.pack import main as pack_main
 from translate.runtime import Sampler, Translator
 from translate.sample import main as sample_main
 from translate.train import main as train_main
@@ -108,3 +110,21 @@ def test_onnx_metadata_that_disagrees_with_the_graph_is_a_model_file_error(tmp_p
     path = _with_metadata(onnx_files["dcgan"], tmp_path / "edited.onnx", **{"translate.z_dim": 64})
     with pytest.raises(ModelFileError, match="says z_dim 64 but its graph takes 16"):
         Sampler(path)
+
+
+def test_deeply_nested_onnx_metadata_is_a_model_file_error(tmp_path, onnx_files):
+    nested = "[" * 100_000 + "]" * 100_000
+    path = _with_metadata(onnx_files["cdcgan"], tmp_path / "nested.onnx", **{"translate.class_names": nested})
+    with pytest.raises(ModelFileError, match=f"{path} has translate metadata nested too deeply to read: re-export it"):
+        Sampler(path)
+
+
+@pytest.mark.parametrize("depth", [900, 100_000])
+def test_a_deeply_nested_config_is_a_one_line_error_naming_it(tmp_path, capsys, depth):
+    run = trained_run(tmp_path, "dcgan", steps=1)
+    config_file = next((run / "checkpoints").glob("step-*")) / "config.json"
+    config_file.write_text(config_file.read_text().replace('"ngf": 8', '"ngf": ' + "[" * depth + "]" * depth))
+    for main, argv in ((sample_main, ["--out", str(tmp_path / "x.png")]), (pack_main, ["--out", str(tmp_path / "m")]),
+                       (export_main, ["--out", str(tmp_path / "x.onnx")]), (evaluate_main, ["--n", "2"])):
+        error = one_line_error(capsys, main, str(run), *argv)
+        assert str(config_file) in error and len(error) < 400, error[:400]

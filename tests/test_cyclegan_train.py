@@ -138,6 +138,22 @@ def test_eval_every_scores_both_directions_and_keeps_the_best_generators(tmp_pat
     assert config.domain_b == "zebra" and not (run / "best" / "state.pt").exists()
 
 
+def test_a_damaged_best_record_is_refused_when_the_run_starts(tmp_path, data, data_root, capsys):
+    run, weights = tmp_path / "run", data_root / "fid" / "inception-2015-12-05-fid.pt"
+    train(*horse_zebra_argv(data, "--out", str(run), "--max-steps", "1"))
+    record = run / "best" / "evaluation.json"
+    record.parent.mkdir()
+    resume = horse_zebra_argv(data, "--out", str(run), "--resume", "--max-steps", "4", "--eval-every", "1",
+                              "--fid-weights", str(weights))
+    for text, found in (('{"fid": "abc", "epoch": 2}', "its fid is 'abc', not a FID"),
+                        ('{"fid": NaN, "epoch": 2}', "its fid is nan, not a FID"),
+                        ("[1, 2]", "a JSON list where an object belongs"), ("{", "not JSON")):
+        record.write_text(text)
+        error = one_line_error(capsys, train_main, *resume)
+        assert f"{record} is damaged ({found}): remove {run / 'best'} to keep the best generators afresh" in error
+        assert read_checkpoint(run).path.name == "step-00000001"  # refused before a step was taken
+
+
 def test_eval_every_without_the_fid_network_says_how_to_go_on(tmp_path, data, capsys, monkeypatch):
     monkeypatch.setenv("TRANSLATE_FID_WEIGHTS", str(tmp_path / "missing.pt"))
     run = tmp_path / "run"

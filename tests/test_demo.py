@@ -5,6 +5,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import onnx
 import pytest
 import torch
 
@@ -12,6 +13,7 @@ from demo.app import (
     DIGIT_SCALE,
     DemoModels,
     ResultFiles,
+    build_app,
     digit_checks,
     digit_grid,
     how_to_make,
@@ -202,6 +204,21 @@ def test_missing_model_files_name_the_file_and_the_command(tmp_path, demo_export
     _, translated, back, note = translate_photo(models, str(horse_photo), "AtoB", True)
     assert translated.shape == (256, 256, 3) and back is None
     assert "No round trip" in note and "zebra2horse.onnx is missing" in note
+
+
+def test_a_model_file_with_deeply_nested_metadata_only_turns_its_tab_off(tmp_path, demo_exports):
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    for file in demo_exports.iterdir():
+        (exports / file.name).write_bytes(file.read_bytes())
+    model = onnx.load(str(exports / "cdcgan-mnist.onnx"))
+    next(p for p in model.metadata_props if p.key == "translate.class_names").value = "[" * 100_000 + "]" * 100_000
+    onnx.save(model, str(exports / "cdcgan-mnist.onnx"))
+    models = DemoModels.load(exports, threads=1)
+    assert models.problems == {"cdcgan": "cdcgan-mnist.onnx has translate metadata nested too deeply to read: "
+                                         "re-export it"}
+    assert digit_grid(models, "dcgan", "all", 4, 0, 1, 0.0).shape[2] == 3  # the other models still work
+    build_app(models).close()  # the page builds, that tab's controls off
 
 
 def test_the_commands_name_only_model_folders_that_exist(tmp_path):

@@ -2,13 +2,19 @@
 authors' server does (one zip, a top folder named after the dataset); never the network."""
 
 import http.server
+import os
+import signal
+import subprocess
+import sys
 import threading
+import time
 import zipfile
 from pathlib import Path
 
 import pytest
 
 from tests.cli_errors import one_line_error
+from tests.conftest import REPO
 from tests.cyclegan_data import TINY
 from translate.cli import run_cli
 from translate.errors import DataError
@@ -107,3 +113,94 @@ def test_unknown_names_and_existing_folders_are_refused(tmp_path):
     (tmp_path / "horse2zebra").mkdir()
     with pytest.raises(DataError, match="already exists"):
         download_cyclegan_dataset("horse2zebra", tmp_path)
+
+
+@pytest.fixture
+def misbehaving(monkeypatch):
+    """A local server that misbehaves as its path says: ``endless`` streams without end and
+    without a length, ``huge`` announces 100 GB, ``drip`` sends a byte every 0.1 s, ``badlength``
+    sends ``Content-Length: abc``, ``missing`` answers 404. Returns a function that points the
+    downloader at one of them (and gives that URL pattern)."""
+
+    class Misbehaving(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            mode = self.path.split("/")[1]
+            if mode == "missing":
+                self.send_error(404)
+                return
+            self.send_response(200)
+            length = {"huge": str(100 * 1024**3), "badlength": "abc"}.get(mode)
+            if length:
+                self.send_header("Content-Length", length)
+            self.end_headers()
+            try:
+                for _ in range(10**6 if mode == "endless" else 600):
+                    self.wfile.write(b"x" if mode == "drip" else b"x" * 65536)
+                    self.wfile.flush()
+                    time.sleep(0.1 if mode == "drip" else 0)
+            except OSError:  # the client gave up
+                pass
+
+        def log_message(self, *args):
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Misbehaving)
+    httpd.daemon_threads = True
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+
+    def point_at(mode: str) -> str:
+        url = f"http://127.0.0.1:{httpd.server_port}/{mode}/{{name}}.zip"
+        monkeypatch.setenv(URL_ENV, url)
+        return url
+
+    yield point_at
+    httpd.shutdown()
+
+
+def test_a_download_is_bounded_in_bytes_and_time_and_leaves_nothing(tmp_path, misbehaving):
+    data = tmp_path / "data"
+    misbehaving("endless")
+    with pytest.raises(DataError, match=r"sent more than the 1 MB that horse2zebra can be: stopped"):
+        download_cyclegan_dataset("horse2zebra", data, max_bytes=1024**2)
+    misbehaving("huge")
+    with pytest.raises(DataError, match=r"offers 102400 MB, more than the 512 MB that horse2zebra can be"):
+        download_cyclegan_dataset("horse2zebra", data)
+    misbehaving("drip")
+    began = time.monotonic()
+    with pytest.raises(DataError, match=r"was not done in time"):
+        download_cyclegan_dataset("horse2zebra", data, timeout=5, deadline=1)
+    assert time.monotonic() - began < 3  # each byte came within the timeout: the deadline stopped it
+    assert list(data.iterdir()) == []
+
+
+def test_a_length_that_is_not_a_number_is_a_one_line_error(tmp_path, misbehaving, capsys):
+    misbehaving("badlength")
+    argv = ["cyclegan", "--domains", "horse", "zebra", "--data", str(tmp_path / "data"), "--download", "--out",
+            str(tmp_path / "run"), *TINY]
+    assert "sent an invalid Content-Length header ('abc')" in one_line_error(capsys, train_main, *argv)
+    assert list((tmp_path / "data").iterdir()) == []
+
+
+def test_a_stopped_download_leaves_no_temporary_files(tmp_path, misbehaving):
+    url = misbehaving("drip")
+    data = tmp_path / "data"
+    argv = [sys.executable, "-m", "translate.train", "cyclegan", "--domains", "horse", "zebra", "--data", str(data),
+            "--download", "--out", str(tmp_path / "run"), *TINY]
+    for signum in (signal.SIGTERM, signal.SIGKILL):
+        download = subprocess.Popen(argv, env={**os.environ, URL_ENV: url, "PYTHONPATH": str(REPO)},
+                                    stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 120
+        while not list(data.glob(".horse2zebra.*/horse2zebra.zip")):
+            assert time.monotonic() < deadline and download.poll() is None
+            time.sleep(0.05)
+        download.send_signal(signum)
+        assert download.wait(timeout=60) == (143 if signum == signal.SIGTERM else -signum)  # 143: the shell's
+        assert "Traceback" not in download.stderr.read()
+        download.stderr.close()
+        if signum == signal.SIGTERM:
+            assert list(data.iterdir()) == [] and not (tmp_path / "run").exists()
+    assert len(list(data.iterdir())) == 1  # SIGKILL can remove nothing: the next download does
+    misbehaving("missing")
+    with pytest.raises(DataError, match="HTTP 404"):
+        download_cyclegan_dataset("horse2zebra", data)
+    assert list(data.iterdir()) == []

@@ -2,6 +2,7 @@
 
 import json
 
+import cv2
 import numpy as np
 import pytest
 import torch
@@ -15,6 +16,7 @@ from translate.families.dcgan.nets import DCGANConfig, Generator
 from translate.training.checkpoint import save_checkpoint
 
 from .exporting import trained_run
+from .memory import peak_rss_kb, reset_peak_rss
 
 
 def run_folder(path, n_classes=0, image_size=28):
@@ -132,3 +134,18 @@ def test_off_a_terminal_each_pass_says_what_it_does_and_how_far_it_is(tmp_path, 
     # real set's features now come from the cache, so only the generated images' pass shows.
     lines = stderr_lines()
     assert len(lines) == 2 and all(line.startswith("Inception features of 12 generated images: ") for line in lines)
+
+
+def test_folders_of_large_photos_are_scored_in_bounded_memory(tmp_path, capsys, horse_photo):
+    # 12-megapixel photos: a batch of them once took 465 MB each (float32 at full size) before
+    # the resize to 299 px; each is now resized as it is read.
+    photo = cv2.resize(cv2.imread(str(horse_photo)), (4000, 3000), interpolation=cv2.INTER_CUBIC)
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        for i in range(4):
+            cv2.imwrite(str(tmp_path / folder / f"{i}.jpg"), np.roll(photo, 400 * i + 200 * (folder == "b"), axis=1))
+    reset_peak_rss()
+    before = peak_rss_kb()
+    result = evaluate(capsys, "--folders", tmp_path / "a", tmp_path / "b")
+    assert result["protocol"]["images"] == [4, 4] and result["fid"] > 0
+    assert peak_rss_kb() - before < 700_000  # kB: one photo at full size, not a batch of them

@@ -207,4 +207,4 @@ def test_pack_writes_a_model_folder_of_generators_that_every_command_takes(tmp_p
     run_cli(pack_main, [str(tmp_path / "model"), "--out", str(tmp_path / "again")])
     assert (tmp_path / "again" / "metrics.jsonl").read_bytes() == (run / "metrics.jsonl").read_bytes()
     error = one_line_error(capsys, pack_main, str(run), "--out", str(run / "model"))
-    assert "lies inside the run it packs" in error
+    assert "which it packs: choose a new folder outside it" in error

@@ -4,6 +4,8 @@ and --resume goes on."""
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import random
 import re
@@ -14,15 +16,18 @@ import time
 from pathlib import Path
 
 import pytest
+from safetensors.torch import load_file
 
 from translate.cli import run_cli
 from translate.families.dcgan.nets import DCGANConfig, Discriminator, Generator
+from translate.io.fileio import read_json_if_exists
 from translate.train import main as train_main
 from translate.training.checkpoint import LATEST, load_weights, read_checkpoint
 from translate.training.stopping import GracefulStop
 
 from .cli_errors import message_lines
 from .conftest import REPO
+from .cyclegan_data import horse2zebra, horse_zebra_argv
 
 # A checkpoint every step, so that writing checkpoints is much of what the process does.
 ARGS = ["dcgan", "--ngf", "8", "--ndf", "8", "--z-dim", "16", "--batch-size", "16", "--save-every-steps", "1",
@@ -186,3 +191,110 @@ def test_a_second_ctrl_c_interrupts_at_once_and_the_handler_is_restored():
             os.kill(os.getpid(), signal.SIGINT)
             time.sleep(1)
     assert signal.getsignal(signal.SIGINT) is before
+
+
+def child_pids(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` (a run's loader workers)."""
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        if parent == pid:
+            children.append(int(stat.parent.name))
+    return children
+
+
+def test_a_run_killed_while_its_loader_workers_run_resumes_at_once(tmp_path):
+    data = horse2zebra(tmp_path / "data", {"trainA": 40, "trainB": 40})
+    argv = horse_zebra_argv(data, "--save-every-steps", "1")
+    at = argv.index("--workers")
+    del argv[at : at + 2]  # the default loader workers, as a user runs it
+    run, log = tmp_path / "run", tmp_path / "stderr.txt"
+    process = start_training(run, log, *argv)
+    try:
+        wait_for(lambda: latest_step(run) >= 2 and child_pids(process.pid), process)
+        process.kill()  # SIGKILL to the training process alone: its workers are orphaned, not killed
+        process.wait()
+        os.killpg(process.pid, 0)  # its workers outlive it (ProcessLookupError if none did)
+        step = latest_step(run)
+        run_cli(train_main, [*argv, "--out", str(run), "--resume", "--max-steps", str(step + 1)])  # at once
+        assert latest_step(run) == step + 1
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+
+
+def test_a_kill_during_the_last_scoring_is_made_good_on_resume(tmp_path, data_root):
+    data = horse2zebra(tmp_path / "data")  # 4 steps an epoch
+    weights = data_root / "fid" / "inception-2015-12-05-fid.pt"
+    argv = horse_zebra_argv(data, "--epochs", "1", "--epochs-decay", "0", "--eval-every", "1", "--fid-weights",
+                            str(weights))
+    run, log = tmp_path / "run", tmp_path / "stderr.txt"
+    process = start_training(run, log, *argv)
+    try:
+        wait_for(lambda: latest_step(run) == 4, process)  # the last checkpoint: the scoring comes next
+    finally:
+        process.kill()
+        process.wait()
+    scored = [line for line in (run / "metrics.jsonl").read_text().splitlines() if '"eval"' in line]
+    assert not scored and not (run / "best").exists(), "the kill came after the scoring"
+    run_cli(train_main, [*argv, "--out", str(run), "--resume"])
+    records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    [scoring] = [r for r in records if "eval" in r]
+    assert (scoring["epoch"], scoring["step"]) == (1, 4) and latest_step(run) == 4
+    best = read_json_if_exists(run / "best" / "evaluation.json")
+    assert best["epoch"] == 1 and best["fid"] == scoring["eval"]["horse_to_zebra/fid"]
+    run_cli(train_main, [*argv, "--out", str(run), "--resume"])  # nothing owed any more: nothing scored again
+    assert (run / "metrics.jsonl").read_text().count('"eval"') == 1
+
+
+BEST_WRITER = """
+import sys
+from pathlib import Path
+
+import torch
+
+from translate.families.cyclegan.family import keep_best
+from translate.families.cyclegan.nets import CycleGANConfig, ResnetGenerator
+
+config = CycleGANConfig(ngf=8, n_blocks=2)
+generators = {name: ResnetGenerator(config) for name in ("generator_AtoB", "generator_BtoA")}
+for epoch in range(1, 100_000):
+    with torch.no_grad():
+        for generator in generators.values():
+            for parameter in generator.parameters():
+                parameter.fill_(epoch)
+    keep_best(Path(sys.argv[1]), config, generators, {"fid": 1000.0 - epoch, "epoch": epoch})
+    print(epoch, flush=True)
+"""
+
+
+def best_epochs(best: Path) -> tuple[set[float], int]:
+    """(the values of best/'s weights, the epoch of its evaluation.json): one epoch's, or a mix."""
+    values = {float(v) for tensor in load_file(best / "model.safetensors").values() for v in tensor.unique()}
+    return values, read_json_if_exists(best / "evaluation.json")["epoch"]
+
+
+def test_best_never_holds_the_weights_of_one_epoch_and_the_scores_of_another(tmp_path):
+    best = tmp_path / "run" / "best"
+    writer = subprocess.Popen([sys.executable, "-c", BEST_WRITER, str(best)], cwd=REPO, stdout=subprocess.PIPE,
+                              env={**os.environ, "PYTHONPATH": str(REPO)})
+    rng = random.Random(6)
+    try:
+        assert writer.stdout.readline()  # the first best/ is written: freeze the writer at random moments
+        for _ in range(40):
+            time.sleep(rng.uniform(0.0, 0.02))
+            writer.send_signal(signal.SIGSTOP)  # what a kill at this moment would leave on disk
+            try:
+                weights, epoch = best_epochs(best)
+                assert weights == {float(epoch)}, f"best/ holds weights of epochs {weights} with the scores of {epoch}"
+            finally:
+                writer.send_signal(signal.SIGCONT)
+    finally:
+        writer.kill()
+        writer.wait()
+    weights, epoch = best_epochs(best)
+    assert weights == {float(epoch)}
+    assert {p.name for p in best.parent.iterdir() if not p.name.endswith(".tmp")} == {"best"}

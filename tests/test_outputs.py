@@ -1,20 +1,26 @@
 """Outputs never overwrite inputs: export refuses to write into the model it exports or a
 name that is not .onnx; apply refuses output folders that are, hold or lie inside the
 input, inputs that link into the output, and existing files unless --overwrite, and skips
-the outputs of an earlier apply found inside its input."""
+the outputs of an earlier apply found inside its input. No output of sample, apply,
+export or pack lands on a run's own files, and pack writes only into a new or empty folder
+or, with --overwrite, over a model it packed before, copying only regular files."""
 
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import pytest
 
 from translate.apply import main as apply_main
 from translate.cli import run_cli
 from translate.export import main as export_main
+from translate.pack import main as pack_main
+from translate.sample import main as sample_main
 from translate.training.checkpoint import find_checkpoint
 
 from .cli_errors import one_line_error
+from .exporting import trained_run
 
 
 @pytest.fixture
@@ -89,3 +95,70 @@ def test_an_earlier_output_inside_the_input_is_skipped(translator_file, horses, 
                          str(tmp_path / "again")])
     assert "translated 2 image(s)" in capsys.readouterr().out  # the two horses, not the two earlier zebras
     assert sorted(p.parent.name for p in (tmp_path / "again").rglob("*.jpg")) == ["horses", "horses"]
+
+
+def snapshot(folder: Path) -> dict[Path, bytes]:
+    return {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+def test_pack_writes_only_into_a_new_folder_or_over_a_model_it_packed(tmp_path, capsys):
+    run, other = trained_run(tmp_path, "dcgan", steps=1), trained_run(tmp_path, "cdcgan", steps=1, name="other")
+    checkpoint = find_checkpoint(run)
+    before = {folder: snapshot(folder) for folder in (run, other)}
+    for source, out, message in (
+        (checkpoint / "config.json", checkpoint, f"--out {checkpoint} lies inside {run}, which it packs"),
+        (run, run / "checkpoints", "lies inside"),
+        (run, other, f"--out {other} is the training run {other}: choose a new folder outside any run"),
+        (run, other / "shipped", f"lies inside the training run {other}"),
+        (run, tmp_path, "holds"),
+    ):
+        assert message in one_line_error(capsys, pack_main, str(source), "--out", str(out))
+    assert {folder: snapshot(folder) for folder in (run, other)} == before  # the runs are as they were
+
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "todo.txt").write_text("mine")
+    assert "holds other files and no model" in one_line_error(capsys, pack_main, str(run), "--out", str(notes))
+    model = tmp_path / "models" / "dcgan"
+    run_cli(pack_main, [str(run), "--out", str(model)])
+    (model / "README.md").write_text("the model card")
+    assert "already holds a dcgan model: add --overwrite" in one_line_error(capsys, pack_main, str(run), "--out",
+                                                                             str(model))
+    assert "holds a dcgan model" in one_line_error(capsys, pack_main, str(other), "--out", str(model), "--overwrite")
+    run_cli(pack_main, [str(run), "--out", str(model), "--overwrite"])
+    assert sorted(p.name for p in model.iterdir()) == ["README.md", "config.json", "metrics.jsonl", "model.safetensors"]
+    assert (model / "README.md").read_text() == "the model card"
+
+
+def test_pack_copies_only_regular_files(tmp_path, capsys):
+    run = trained_run(tmp_path, "dcgan", steps=1)
+    secret = tmp_path / "secret.txt"
+    secret.write_text("not the run's")
+    (run / "metrics.jsonl").unlink()
+    (run / "metrics.jsonl").symlink_to(secret)
+    error = one_line_error(capsys, pack_main, str(run), "--out", str(tmp_path / "model"))
+    assert f"{run / 'metrics.jsonl'} is a symbolic link, not a regular file, so it was not read" in error
+    assert not (tmp_path / "model").exists()
+
+
+def test_no_output_lands_on_a_run_s_own_files(translator_file, horses, tmp_path, capsys):
+    run = translator_file[0]
+    latest = run / "checkpoints" / "latest"
+    before = snapshot(run)
+    for main, argv in (
+        (sample_main, [str(run), "--out", str(latest), "--n", "1"]),
+        (sample_main, [str(run), "--out", str(run / "samples" / "epoch-001.png"), "--n", "1"]),
+        (export_main, [str(tmp_path / "elsewhere"), "--out", str(run / "checkpoints" / "x.onnx")]),
+        (apply_main, [str(run), "--input", str(horses), "--output", str(run / "checkpoints")]),
+    ):
+        if main is export_main:  # a model outside the run, exported into it
+            run_cli(pack_main, [str(run), "--out", argv[0]])
+        assert f"which belongs to the training run {run}" in one_line_error(capsys, main, *argv)
+    assert snapshot(run) == before
+
+
+def test_sample_refuses_a_format_it_cannot_write(tmp_path, capsys):
+    run = trained_run(tmp_path, "dcgan", steps=1)
+    for suffix in (".svg", ".txt"):
+        error = one_line_error(capsys, sample_main, str(run), "--out", str(tmp_path / f"grid{suffix}"))
+        assert f"cannot write an image as '{suffix}': use .png or .jpg" in error

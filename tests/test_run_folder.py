@@ -1,6 +1,8 @@
 """A run folder is one run's: a second process on it gets a clear error, a killed process
-does not block the next, a folder of other files is not taken over, the temporaries of
-other tools are left alone, and checkpoints/latest cannot point outside the run."""
+does not block the next (nor is it named as the holder), a folder of other files is not
+taken over, the temporaries of other tools are left alone, checkpoints/latest cannot point
+outside the run and a damaged one says how to repair it, and a FIFO in a run is refused
+rather than waited on."""
 
 from __future__ import annotations
 
@@ -14,12 +16,12 @@ from pathlib import Path
 from translate.cli import run_cli
 from translate.sample import main as sample_main
 from translate.train import main as train_main
-from translate.training.checkpoint import read_checkpoint
+from translate.training.checkpoint import WEIGHTS, find_checkpoint, read_checkpoint
 from translate.training.run_folder import LOCK_NAME
 
-from .cli_errors import one_line_error
+from .cli_errors import message_lines, one_line_error
 from .conftest import REPO
-from .exporting import TINY
+from .exporting import TINY, trained_run
 
 
 def start(run: Path, *args: str) -> subprocess.Popen:
@@ -116,3 +118,75 @@ def test_latest_may_name_only_a_checkpoint_of_its_own_run(tmp_path, capsys):
         error = one_line_error(capsys, train_main, "dcgan", "--out", str(run), "--resume", "--max-steps", "2")
         assert "which is not a checkpoint of this run" in error
     assert not (tmp_path / "x.png").exists() and read_checkpoint(other).path.name == "step-00000001"
+
+
+# A holder that dies and leaves its lock to a process it started, as an earlier translate's
+# loader workers kept a SIGKILLed run's lock for seconds.
+ORPHANED_LOCK = """
+import fcntl, os, subprocess, sys
+fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT)
+fcntl.flock(fd, fcntl.LOCK_EX)
+os.write(fd, f"{os.getpid()}\\n".encode())
+child = subprocess.Popen(["sleep", "120"], pass_fds=[fd], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+print(os.getpid(), child.pid)
+"""
+
+
+def test_a_dead_holder_is_never_named_as_the_training_process(tmp_path, capsys):
+    run = tmp_path / "run"
+    run.mkdir()
+    started = subprocess.run([sys.executable, "-c", ORPHANED_LOCK, str(run / LOCK_NAME)], capture_output=True,
+                             text=True, check=True)
+    dead, heir = map(int, started.stdout.split())
+    try:
+        error = one_line_error(capsys, train_main, "dcgan", "--out", str(run), "--resume")
+        assert f"the lock's recorded holder, PID {dead}, is no longer running" in error
+        assert f"training process (PID {dead})" not in error
+    finally:
+        os.kill(heir, signal.SIGKILL)
+
+
+def command(module: str, *args: str) -> subprocess.CompletedProcess:
+    """``python -m translate.MODULE ARGS``, stopped after a minute if it hangs."""
+    return subprocess.run([sys.executable, "-m", f"translate.{module}", *args], capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=60)
+
+
+def test_a_fifo_in_a_run_folder_is_refused_not_waited_on(tmp_path):
+    run = trained_run(tmp_path, "dcgan", steps=1)
+    weights = find_checkpoint(run) / WEIGHTS
+    saved = weights.read_bytes()
+    weights.unlink()
+    os.mkfifo(weights)
+    for module, *args in (("sample", str(run), "--out", str(tmp_path / "x.png")),
+                          ("export", str(run), "--out", str(tmp_path / "x.onnx")),
+                          ("pack", str(run), "--out", str(tmp_path / "model")),
+                          ("evaluate", str(run), "--n", "2"),
+                          ("train", "dcgan", "--out", str(run), "--resume", "--max-steps", "2")):
+        result = command(module, *args)
+        assert result.returncode == 2, (module, result.stderr[-2000:])
+        assert message_lines(result.stderr) == [f"error: {weights} is a FIFO, not a regular file, so it was not "
+                                                "read: replace the folder with a complete checkpoint or model folder"]
+    weights.unlink()
+    weights.write_bytes(saved)
+    metrics = run / "metrics.jsonl"
+    metrics.unlink()
+    os.mkfifo(metrics)
+    result = command("train", "dcgan", "--out", str(run), "--resume", "--max-steps", "2")
+    assert result.returncode == 2
+    assert message_lines(result.stderr) == [f"error: {metrics} is a FIFO, not a regular file, so it was not read: "
+                                            "remove it, or put back the run's own metrics.jsonl"]
+    assert read_checkpoint(run).path.name == "step-00000001"
+
+
+def test_a_damaged_latest_says_how_to_repair_it(tmp_path, capsys):
+    run = trained_run(tmp_path, "dcgan", steps=1)
+    latest = run / "checkpoints" / "latest"
+    latest.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\xff\xfe")  # an image written over it
+    repair = f"{latest} is damaged (it holds no checkpoint name): point it at one of its step-NNNNNNNN folders, " \
+             f"e.g. echo step-00000001 > {latest} (the newest)"
+    assert repair in one_line_error(capsys, sample_main, str(run), "--out", str(tmp_path / "x.png"))
+    assert repair in one_line_error(capsys, train_main, "dcgan", "--out", str(run), "--resume", "--max-steps", "2")
+    latest.write_text("step-00000001\n")  # the repair it names
+    run_cli(train_main, ["dcgan", "--out", str(run), "--resume", "--max-steps", "2"])
+    assert read_checkpoint(run).path.name == "step-00000002"

@@ -83,15 +83,15 @@ TRANSLATOR_METADATA = {"translate.family": "cyclegan", "translate.channels": "3"
                        "translate.min_size": "8"}
 
 
-def onnx_model(path, metadata=None, input_name="image", any_size=True):
-    """A real ONNX file (a 1x1 convolution) with the given input name and metadata."""
+def onnx_model(path, metadata=None, input_name="image", any_size=True, module=None):
+    """A real ONNX file (a 1x1 convolution, or ``module``) with the given input name and metadata."""
     import onnx
 
     axes = {input_name: {0: "batch", 2: "height", 3: "width"}} if any_size else None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notice
-        torch.onnx.export(torch.nn.Conv2d(3, 3, 1), (torch.randn(1, 3, 8, 8),), str(path), input_names=[input_name],
-                          dynamic_axes=axes, dynamo=False)
+        torch.onnx.export(module or torch.nn.Conv2d(3, 3, 1), (torch.randn(1, 3, 8, 8),), str(path),
+                          input_names=[input_name], dynamic_axes=axes, dynamo=False)
     model = onnx.load(str(path))
     onnx.helper.set_model_props(model, metadata or {})
     onnx.save(model, str(path))
@@ -143,6 +143,22 @@ def test_a_graph_that_breaks_its_metadata_promise_fails_with_our_error(tmp_path)
     assert translator.translate(np.zeros((8, 8, 3), np.uint8)).shape == (8, 8, 3)
     with pytest.raises(ModelFileError, match=f"ONNX Runtime could not run {path} on inputs .*re-export it"):
         translator.translate(np.zeros((12, 16, 3), np.uint8))
+
+
+class Flattened(torch.nn.Module):
+    """Returns N x H x W: one rank fewer than an image batch."""
+
+    def forward(self, x):
+        return x.mean(1)
+
+
+@pytest.mark.parametrize("module", [torch.nn.Conv2d(3, 3, 1, stride=2), torch.nn.Conv2d(3, 1, 1), Flattened()],
+                         ids=["half the size", "one channel of three", "rank 3"])
+def test_a_graph_whose_output_breaks_its_metadata_promise_fails_with_our_error(tmp_path, module):
+    path = onnx_model(tmp_path / "broken.onnx", TRANSLATOR_METADATA, module=module)
+    with pytest.raises(ModelFileError, match=f"{path} returned float32 .* for an input of shape \\(1, 3, 16, 16\\), "
+                       r"where its metadata promises float \(1, 3, 16, 16\): re-export it"):
+        Translator(path).translate(np.zeros((16, 16, 3), np.uint8))
 
 
 def test_unknown_device_is_refused(onnx_files):

@@ -23,6 +23,7 @@ from translate.io.images import IMAGE_EXTENSIONS, TRANSLATE_MAX_PIXELS, list_ima
 from translate.modeling.device import PRECISIONS, resolve_precision, select_device
 from translate.modeling.inference import translate_image
 from translate.training.checkpoint import read_checkpoint
+from translate.training.run_folder import refuse_run_files
 
 OUTPUT_MARKER = ".translate-apply"  # marks an output folder, so a later apply on a parent folder skips it
 DESCRIPTION = "Translate image files of any size with a trained translation model (e.g. CycleGAN)."
@@ -53,7 +54,9 @@ def check_outputs(files: list[tuple[Path, Path]], source: Path, output: Path, ov
             relation = "is" if out == folder else "lies inside" if out.is_relative_to(folder) else "holds"
             raise ConfigError(f"--output {output} {relation} the input folder {source}: the translations would mix "
                               "with the originals; choose a folder outside it")
+    refuse_run_files(output / OUTPUT_MARKER, "--output")
     for file, name in files:
+        refuse_run_files(output / name, "--output")
         if (output / name).resolve() == file.resolve():
             raise ConfigError(f"--output {output} would write onto the input {file}: choose another folder")
         if file.resolve().is_relative_to(out):
@@ -110,5 +113,11 @@ def main(argv: list[str] | None = None) -> None:
     print(f"translated {done} image(s) {names[0]} -> {names[1]} into {args.output}{note}")
 
 
-if __name__ == "__main__":
+
+def run() -> None:
+    """The ``translate-apply`` console command."""
     run_cli(main)
+
+
+if __name__ == "__main__":
+    run()

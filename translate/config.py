@@ -10,11 +10,16 @@ the file the dict came from.
 from __future__ import annotations
 
 import dataclasses
+import reprlib
 import types
 import typing
 from typing import Any, Self, get_type_hints
 
 from translate.errors import ConfigError
+
+# Values in messages are shown short: an edited file may hold a list nested a thousand deep.
+_SHORT = reprlib.Repr()
+_SHORT.maxlevel, _SHORT.maxstring, _SHORT.maxother = 3, 80, 80
 
 
 class ConfigBase:
@@ -94,7 +99,7 @@ def _checked(value: Any, expected: Any, path: str) -> Any:
             return value
     elif isinstance(value, expected):
         return value
-    raise ConfigError(f"{path} must be {_type_name(expected)}, got {value!r}")
+    raise ConfigError(f"{path} must be {_type_name(expected)}, got {_SHORT.repr(value)}")
 
 
 def _type_name(expected: Any) -> str:

@@ -29,5 +29,10 @@ class StorageError(TranslateError):
     """A file or folder that cannot be written: a full disk, a read-only place, a file in the way."""
 
 
+class FileKindError(TranslateError):
+    """A FIFO, device, folder or link where a regular file must be: reading it could block
+    forever, never end, or read another file than the one named."""
+
+
 class DivergedError(TranslateError):
     """Training produced a NaN or infinite loss or weight."""

@@ -78,5 +78,11 @@ def main(argv: list[str] | None = None) -> None:
     print(json.dumps({**result, "seconds": round(time.perf_counter() - start, 1)}))
 
 
-if __name__ == "__main__":
+
+def run() -> None:
+    """The ``translate-evaluate`` console command."""
     run_cli(main)
+
+
+if __name__ == "__main__":
+    run()

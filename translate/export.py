@@ -32,5 +32,11 @@ def main(argv: list[str] | None = None) -> None:
     print(json.dumps(report))
 
 
-if __name__ == "__main__":
+
+def run() -> None:
+    """The ``translate-export`` console command."""
     run_cli(main)
+
+
+if __name__ == "__main__":
+    run()

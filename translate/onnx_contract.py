@@ -97,6 +97,8 @@ def read_model_info(metadata: dict[str, str], path: Path) -> ModelInfo:
     except (KeyError, ValueError) as exc:
         raise ModelFileError(f"{path} has incomplete translate metadata ({type(exc).__name__}: {exc}): "
                              "re-export it") from exc
+    except RecursionError:  # class_names nested thousands deep
+        raise ModelFileError(f"{path} has translate metadata nested too deeply to read: re-export it") from None
     _check_bounds(info, path)
     return info
 

@@ -6,22 +6,26 @@ gives its weight average); discriminators, optimiser state and RNG stay behind. 
 folder's ``config.json`` keeps the architecture and the training settings, and the
 safetensors header records the source checkpoint's sha256. The run's ``metrics.jsonl`` (losses
 and, for a CycleGAN, the FID/KID scored during training) comes along as the model's
-training record.
+training record, copied only if it is a regular file (never through a link).
+
+``--out`` must be a new or empty folder, or with ``--overwrite`` a model folder of the same
+family packed before (its other files, such as a model card, stay). It is never a run or a
+checkpoint, nor anything that holds or lies inside the source.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
-import shutil
 from pathlib import Path
 
 from translate.cli import run_cli
-from translate.errors import ConfigError
+from translate.errors import CheckpointError, ConfigError
 from translate.families import get_family
-from translate.io.fileio import atomic_write, file_sha256
-from translate.training.checkpoint import WEIGHTS, read_checkpoint, write_model_folder
-from translate.training.run_folder import METRICS_FILE
+from translate.io.fileio import atomic_write, file_sha256, open_regular
+from translate.training.checkpoint import STATE, WEIGHTS, Checkpoint, read_checkpoint, write_model_folder
+from translate.training.run_folder import METRICS_FILE, enclosing_run
 
 DESCRIPTION = ("Write a model folder to ship: a run's generators and config, and its metrics.jsonl, without "
                "training state.")
@@ -30,30 +34,75 @@ DESCRIPTION = ("Write a model folder to ship: a run's generators and config, and
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m translate.pack", description=DESCRIPTION)
     parser.add_argument("checkpoint", help="run folder or checkpoint folder")
-    parser.add_argument("--out", type=Path, required=True, help="the model folder to write (e.g. models/NAME)")
+    parser.add_argument("--out", type=Path, required=True,
+                        help="the model folder to write (e.g. models/NAME): a new or empty folder")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace the model in --out, a model folder of the same family packed before")
     args = parser.parse_args(argv)
     checkpoint = read_checkpoint(args.checkpoint)
-    if args.out.resolve().is_relative_to(Path(args.checkpoint).resolve()):
-        raise ConfigError(f"--out {args.out} lies inside the run it packs: choose a folder outside it")
+    check_out(args.out, Path(args.checkpoint), checkpoint, args.overwrite)
     family = get_family(checkpoint.family)
     modules = family.shipped_modules(checkpoint)
     metadata = {"source": str(checkpoint.path), "source_sha256": file_sha256(checkpoint.path / WEIGHTS)}
-    write_model_folder(args.out, checkpoint.family, checkpoint.model, modules, checkpoint.train, metadata)
     record = training_record(checkpoint.path)
-    if record is not None:
-        atomic_write(args.out / METRICS_FILE, lambda tmp: shutil.copyfile(record, tmp))
+    with contextlib.ExitStack() as stack:  # the record is opened (or refused) before anything is written
+        source = None if record is None else stack.enter_context(open_regular(
+            record, "pack copies only a run's own file: put the run's metrics.jsonl there", follow_links=False))
+        write_model_folder(args.out, checkpoint.family, checkpoint.model, modules, checkpoint.train, metadata)
+        if source is None:
+            (args.out / METRICS_FILE).unlink(missing_ok=True)  # an overwritten model's record is not this one's
+        else:
+            atomic_write(args.out / METRICS_FILE, lambda tmp: tmp.write_bytes(source.read()))
     print(json.dumps({"out": str(args.out), "networks": sorted(modules), **metadata,
                       "training_record": str(record) if record else None}))
 
 
+def check_out(out: Path, given: Path, checkpoint: Checkpoint, overwrite: bool) -> None:
+    """Refuse, before anything is written, an --out that is, holds or lies inside the source or
+    any run, a checkpoint, a folder of other files, or (without --overwrite) a model folder."""
+    target = out.resolve()
+    run = enclosing_run(checkpoint.path)
+    for source in dict.fromkeys([*([run] if run else []), checkpoint.path.resolve(), given.resolve()]):
+        if target == source or target.is_relative_to(source) or source.is_relative_to(target):
+            relation = "is" if target == source else "lies inside" if target.is_relative_to(source) else "holds"
+            raise ConfigError(f"--out {out} {relation} {source}, which it packs: choose a new folder outside it")
+    holder = enclosing_run(target)
+    if holder is not None:
+        raise ConfigError(f"--out {out} {'is' if holder == target else 'lies inside'} the training run {holder}: "
+                          "choose a new folder outside any run")
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"--out {out} is a file: choose a new folder")
+    if not out.exists() or not any(out.iterdir()):
+        return
+    if (out / STATE).exists():
+        raise ConfigError(f"--out {out} is a training checkpoint: choose a new folder")
+    try:
+        earlier = read_checkpoint(out).family if (out / WEIGHTS).exists() else None
+    except CheckpointError:
+        earlier = None
+    if earlier != checkpoint.family:
+        what = f"a {earlier} model" if earlier else "other files and no model"
+        raise ConfigError(f"--out {out} holds {what}: choose a new or empty folder (--overwrite replaces only a "
+                          f"{checkpoint.family} model folder packed before)")
+    if not overwrite:
+        raise ConfigError(f"--out {out} already holds a {earlier} model: add --overwrite to replace it, or choose a "
+                          "new folder")
+
+
 def training_record(checkpoint: Path) -> Path | None:
     """The ``metrics.jsonl`` of the run a checkpoint belongs to: ``RUN/checkpoints/step-N``
-    and ``RUN/best`` both belong to ``RUN``, and a model folder packed before holds its own."""
+    and ``RUN/best`` both belong to ``RUN``, and a model folder packed before holds its own.
+    Whatever is there by that name counts (a link or a FIFO is refused when it is copied)."""
     for folder in (checkpoint, checkpoint.parent, checkpoint.parent.parent):
-        if (folder / METRICS_FILE).is_file():
+        if (folder / METRICS_FILE).is_symlink() or (folder / METRICS_FILE).exists():
             return folder / METRICS_FILE
     return None
 
 
-if __name__ == "__main__":
+def run() -> None:
+    """The ``translate-pack`` console command."""
     run_cli(main)
+
+
+if __name__ == "__main__":
+    run()

@@ -275,11 +275,21 @@ class Translator:
             for start in range(0, len(indices), batch_size):
                 chunk = indices[start : start + batch_size]
                 batch = np.stack([prepared[i][0] for i in chunk])
-                out = to_pixels(run_session(self.session, {self.input_name: batch}, self.path))
+                out = to_pixels(self._checked_output(run_session(self.session, {self.input_name: batch}, self.path),
+                                                     batch.shape))
                 for i, translated in zip(chunk, out, strict=True):
                     top, left, height, width = prepared[i][1]
                     results[i] = translated[top : top + height, left : left + width]
         return results  # type: ignore[return-value]
+
+    def _checked_output(self, out: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+        """The graph's output, if it keeps the metadata's promise: a batch of the input's size
+        and the model's channels (a graph that breaks it would give wrong arrays, not an error)."""
+        expected = (shape[0], self.info.channels, *shape[2:])
+        if out.shape != expected or not np.issubdtype(out.dtype, np.floating):
+            raise ModelFileError(f"{self.path} returned {out.dtype} {tuple(out.shape)} for an input of shape "
+                                 f"{tuple(shape)}, where its metadata promises float {expected}: re-export it")
+        return out
 
     def _prepare(self, image: np.ndarray) -> tuple[np.ndarray, tuple[int, int, int, int]]:
         """Check, convert to the model's channels, pad to its multiple, scale to [-1, 1], CHW;

@@ -20,12 +20,13 @@ from typing import TYPE_CHECKING
 from translate.cli import run_cli
 from translate.errors import ConfigError
 from translate.families import get_family
-from translate.io.fileio import write_animation, write_image
+from translate.io.fileio import check_image_suffix, write_animation, write_image
 from translate.latent import check_steps, check_truncation
 from translate.modeling.device import select_device
 from translate.modeling.pixels import grid_image
 from translate.training.checkpoint import read_checkpoint
 from translate.training.optim import check_seed
+from translate.training.run_folder import refuse_run_files
 
 if TYPE_CHECKING:
     import torch
@@ -122,6 +123,9 @@ def _check(args: argparse.Namespace, walking: bool) -> None:
             raise ConfigError(message)
     if args.steps is not None:
         check_steps(args.steps)
+    if not (walking and args.out.suffix.lower() in ANIMATIONS):
+        check_image_suffix(args.out)
+    refuse_run_files(args.out, "--out")
 
 
 def _write_walk(path: Path, images: torch.Tensor, rows: int, steps: int, scale: int) -> None:
@@ -134,5 +138,11 @@ def _write_walk(path: Path, images: torch.Tensor, rows: int, steps: int, scale: 
         write_image(path, grid_image(images, steps, scale))
 
 
-if __name__ == "__main__":
+
+def run() -> None:
+    """The ``translate-sample`` console command."""
     run_cli(main)
+
+
+if __name__ == "__main__":
+    run()

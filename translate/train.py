@@ -137,5 +137,11 @@ def main(argv: list[str] | None = None) -> Trainer:
     return trainer
 
 
-if __name__ == "__main__":
+
+def run() -> None:
+    """The ``translate-train`` console command."""
     run_cli(main)
+
+
+if __name__ == "__main__":
+    run()

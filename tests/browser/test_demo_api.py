@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 import cv2
@@ -64,6 +66,31 @@ def test_errors_come_back_as_messages_and_leave_no_traceback(client, served, tmp
     with pytest.raises(AppError, match="a seed must be a whole number 0 … 2⁶³−1, got -2"):
         client.predict("cdcgan", "7", 9, -2, 5, 0.0, api_name="/generate_digits")
     server_log = served_log(served)[logged_before:]  # the server is shared: only what these requests logged
+    assert "Traceback" not in server_log, server_log[-2000:]
+
+
+def call_raw(url: str, api_name: str, data: list) -> str:
+    """The error message of an API call made over plain HTTP, as a client that sends what it
+    likes (gradio_client would upload a local path before sending it)."""
+    request = urllib.request.Request(f"{url}gradio_api/call/{api_name}", json.dumps({"data": data}).encode(),
+                                     {"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=60) as response:
+        event = json.loads(response.read())["event_id"]
+    with urllib.request.urlopen(f"{url}gradio_api/call/{api_name}/{event}", timeout=60) as response:
+        stream = response.read().decode()
+    assert "event: error" in stream, stream
+    return json.loads(stream.split("event: error\ndata: ", 1)[1].splitlines()[0])["error"]
+
+
+def test_values_of_the_wrong_type_get_a_message_and_leave_no_traceback(client, served):
+    logged_before = len(served_log(served))
+    with pytest.raises(AppError, match="Seed takes a whole number, not 'abc'"):
+        client.predict("cdcgan", "7", 9, "abc", 5, 0.0, api_name="/generate_digits")
+    never_uploaded = {"path": "/etc/passwd", "meta": {"_type": "gradio.FileData"}}
+    message = call_raw(served[0], "translate_photo", [never_uploaded, "AtoB", False])
+    assert message == "Cannot move /etc/passwd to the gradio cache dir because it was not uploaded by a user."
+    assert "validation error for FileData" in call_raw(served[0], "translate_photo", ["/etc/passwd", "AtoB", False])
+    server_log = served_log(served)[logged_before:]
     assert "Traceback" not in server_log, server_log[-2000:]
 
 

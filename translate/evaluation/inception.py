@@ -30,7 +30,7 @@ from torch import nn
 from translate.errors import ConfigError
 from translate.evaluation.progress import QUIET, Progress, Tracker
 from translate.io.fileio import atomic_write, file_sha256
-from translate.modeling.pixels import to_pixels, to_unit
+from translate.modeling.pixels import to_pixels
 from translate.training.data import resolve_data_root
 
 WEIGHTS_ENV = "TRANSLATE_FID_WEIGHTS"
@@ -73,10 +73,16 @@ def _to_inception_input(images: torch.Tensor) -> torch.Tensor:
     """[-1, 1] N x C x H x W (C = 1 or 3) to 0..255 float N x 3 x 299 x 299; see the module docstring."""
     if images.ndim != 4 or images.shape[1] not in (1, 3):
         raise ConfigError(f"images must be N x 1 x H x W or N x 3 x H x W, got shape {tuple(images.shape)}")
-    x = to_pixels(images).permute(0, 3, 1, 2).float()
-    if x.shape[1] == 1:
-        x = x.expand(-1, 3, -1, -1)
-    x = F.interpolate(x, size=(INCEPTION_SIZE, INCEPTION_SIZE), mode="bicubic", align_corners=False, antialias=True)
+    return _resized(to_pixels(images).permute(0, 3, 1, 2).float())
+
+
+def _resized(pixels: torch.Tensor) -> torch.Tensor:
+    """Whole grey levels, 0..255 float N x C x H x W (C = 1 or 3), as N x 3 x 299 x 299: steps
+    2 and 3 of the module docstring."""
+    if pixels.shape[1] == 1:
+        pixels = pixels.expand(-1, 3, -1, -1)
+    x = F.interpolate(pixels, size=(INCEPTION_SIZE, INCEPTION_SIZE), mode="bicubic", align_corners=False,
+                      antialias=True)
     return x.clamp(0, 255).contiguous(memory_format=torch.channels_last)
 
 
@@ -157,37 +163,48 @@ class InceptionFeatures:
         Only one batch at a time is held at 299 px, so ``images`` can be a whole evaluation set.
         """
         out = np.empty((len(images), 2048), dtype=np.float64)
+        for start in range(0, len(images), batch_size):
+            batch = images[start : start + batch_size]
+            out[start : start + len(batch)] = self.pool3(_to_inception_input(batch.to(self.device)))
+            if progress is not None:
+                progress.update(len(batch))
+        return out
+
+    def pool3(self, x: torch.Tensor) -> np.ndarray:
+        """Features of images already at the network's input, 0..255 float N x 3 x 299 x 299 on
+        this extractor's device."""
         # The JIT's profiling passes cost more than they save on this conv net (several seconds
         # per new batch shape on a CPU), so the plain graph runs.
         with torch.inference_mode(), torch.jit.optimized_execution(False):
-            for start in range(0, len(images), batch_size):
-                x = _to_inception_input(images[start : start + batch_size].to(self.device))
-                # torchmetrics' copy normalises uint8 input itself; the TorchScript file does not.
-                x = x.round().to(torch.uint8) if self._wants_uint8 else _normalise(x)
-                out[start : start + len(x)] = self._net(x).reshape(len(x), -1).double().cpu().numpy()
-                if progress is not None:
-                    progress.update(len(x))
-        return out
+            # torchmetrics' copy normalises uint8 input itself; the TorchScript file does not.
+            x = x.contiguous(memory_format=torch.channels_last)
+            x = x.round().to(torch.uint8) if self._wants_uint8 else _normalise(x)
+            return self._net(x).reshape(len(x), -1).double().cpu().numpy()
 
 
 def image_features(
     extractor: InceptionFeatures, images: Iterable[np.ndarray], batch_size: int = 50, progress: Tracker | None = None
 ) -> np.ndarray:
-    """Features of H x W x C uint8 images of any sizes, from any iterable (a generator of
-    decoded files keeps only one batch in memory), each batch reported to ``progress``. Runs
-    of same-sized images share a batch."""
+    """Features of H x W x C uint8 images of any sizes, from any iterable, each batch reported
+    to ``progress``. Each image is resized to the network's 299 px as it comes, exactly as
+    :meth:`InceptionFeatures.__call__` would resize it: from a generator of decoded files the
+    memory holds one full-size image and one batch at 299 px, whatever the photos' size."""
     chunks: list[np.ndarray] = []
-    batch: list[np.ndarray] = []
+    batch: list[torch.Tensor] = []
 
     def flush() -> None:
         if batch:
-            chunks.append(extractor(to_unit(np.stack(batch)), len(batch), progress))
+            chunks.append(extractor.pool3(torch.cat(batch)))
+            if progress is not None:
+                progress.update(len(batch))
             batch.clear()
 
     for image in images:
-        if batch and (image.shape != batch[0].shape or len(batch) == batch_size):
+        pixels = torch.from_numpy(np.ascontiguousarray(image)).to(extractor.device)
+        with torch.inference_mode():
+            batch.append(_resized(pixels.permute(2, 0, 1)[None].float()))
+        if len(batch) == batch_size:
             flush()
-        batch.append(image)
     flush()
     return np.concatenate(chunks) if chunks else np.empty((0, 2048))
 

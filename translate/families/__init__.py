@@ -30,6 +30,7 @@ from translate.families.base import Family, RunOptions
 from translate.io.fileio import file_sha256
 from translate.onnx_export import DEFAULT_OPSET, write_checked
 from translate.training.checkpoint import WEIGHTS, read_checkpoint
+from translate.training.run_folder import refuse_run_files
 
 __all__ = ["Family", "RunOptions", "all_families", "export_model", "get_family", "load_generator"]
 
@@ -77,6 +78,7 @@ def export_model(
         if folder.is_dir() and out.resolve().is_relative_to(folder):
             raise ConfigError(f"--out {out} lies inside the model it exports ({folder}): write it somewhere else, "
                               "e.g. exports/")
+    refuse_run_files(out, "--out")
     plan = get_family(checkpoint.family).export_plan(checkpoint, direction)
     provenance = {
         "source_sha256": file_sha256(checkpoint.path / WEIGHTS),

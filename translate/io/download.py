@@ -1,34 +1,50 @@
 """Fetching the CycleGAN paper's unpaired datasets (horse2zebra and its siblings) from the
 authors' server, for users who are online.
 
-The archive is streamed to a temporary file beside its destination, checked (a zip whose
-members all stay inside one top folder, of a bounded unpacked size, holding ``trainA`` and
-``trainB``), unpacked under a temporary name and renamed into place: an interrupted or
-failed download leaves nothing that looks like a dataset. Torch-free.
+The archive is streamed to a temporary folder beside its destination, within a byte cap per
+dataset and a total deadline (a server that sends forever, or one byte every few seconds, is
+cut off), checked (a zip whose members all stay inside one top folder, of a bounded unpacked
+size, holding ``trainA`` and ``trainB``), unpacked there and renamed into place: an
+interrupted or failed download leaves nothing that looks like a dataset. The temporary
+folder goes on any exit: errors, Ctrl-C and SIGTERM remove it at once, and one left by a
+killed process (SIGKILL) is removed by the next download into the same folder, once no
+process holds it. Torch-free.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import shutil
+import signal
 import sys
-import tempfile
+import threading
+import time
 import urllib.error
 import urllib.request
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 
 from translate.errors import DataError
+from translate.io.fileio import TEMP_SUFFIX, TEMP_TAG, temporary_name
 
 # The reference implementation's datasets/download_cyclegan_dataset.sh fetches from here.
 CYCLEGAN_URL = "https://efrosgans.eecs.berkeley.edu/cyclegan/datasets/{name}.zip"
 URL_ENV = "TRANSLATE_CYCLEGAN_URL"  # another server or mirror, with {name} in it
-CYCLEGAN_DATASETS = (
-    "apple2orange", "summer2winter_yosemite", "horse2zebra", "monet2photo", "cezanne2photo", "ukiyoe2photo",
-    "vangogh2photo", "maps", "facades", "iphone2dslr_flower",
-)
+MB = 1024**2
+# The most each archive may weigh: bounds well above each dataset's size, not its size (horse2zebra.zip
+# is about 116 MB); a server that sends more is not sending the dataset.
+MAX_ARCHIVE_BYTES = {
+    "apple2orange": 512 * MB, "summer2winter_yosemite": 512 * MB, "horse2zebra": 512 * MB, "monet2photo": 1024 * MB,
+    "cezanne2photo": 1024 * MB, "ukiyoe2photo": 1024 * MB, "vangogh2photo": 1024 * MB, "maps": 3072 * MB,
+    "facades": 512 * MB, "iphone2dslr_flower": 1024 * MB,
+}
+CYCLEGAN_DATASETS = tuple(MAX_ARCHIVE_BYTES)
 # horse2zebra unpacks to 118 MB and the largest of the set to about 2 GB; more is not a dataset.
 MAX_UNPACKED_BYTES = 8 * 1024**3
+DEADLINE = 2 * 3600.0  # seconds for a whole download: the largest cap at 0.4 MB/s
 CHUNK = 1 << 20
 
 
@@ -36,8 +52,11 @@ def dataset_url(name: str) -> str:
     return os.environ.get(URL_ENV, CYCLEGAN_URL).format(name=name)
 
 
-def download_cyclegan_dataset(name: str, data_root: Path, timeout: float = 60.0) -> Path:
-    """Download and unpack ``name`` (e.g. ``horse2zebra``) into ``data_root/name``; returns that folder."""
+def download_cyclegan_dataset(name: str, data_root: Path, timeout: float = 60.0, deadline: float = DEADLINE,
+                              max_bytes: int | None = None) -> Path:
+    """Download and unpack ``name`` (e.g. ``horse2zebra``) into ``data_root/name``; returns that
+    folder. ``timeout`` bounds each wait for the server, ``deadline`` the whole download, and
+    ``max_bytes`` the archive (default: the dataset's bound, ``MAX_ARCHIVE_BYTES``)."""
     if name not in CYCLEGAN_DATASETS:
         raise DataError(f"{name} is not one of the CycleGAN datasets that can be downloaded "
                         f"({', '.join(CYCLEGAN_DATASETS)}): put its images in {data_root / name} yourself")
@@ -49,26 +68,91 @@ def download_cyclegan_dataset(name: str, data_root: Path, timeout: float = 60.0)
         data_root.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise DataError(f"cannot create {data_root} for the download: {exc.strerror}") from exc
-    with tempfile.TemporaryDirectory(prefix=f".{name}.", suffix=".tmp", dir=data_root) as work:
-        archive = Path(work) / f"{name}.zip"
-        _fetch(url, archive, timeout, dest)
-        unpacked = Path(work) / "unpacked"
+    _remove_abandoned(data_root, name)
+    with _work_folder(data_root, name) as work, _sigterm_interrupts():
+        archive = work / f"{name}.zip"
+        _fetch(url, archive, timeout, time.monotonic() + deadline, max_bytes or MAX_ARCHIVE_BYTES[name], dest)
+        unpacked = work / "unpacked"
         _unpack(archive, unpacked, name, url)
         os.rename(unpacked / name, dest)
     print(f"downloaded {name} from {url} into {dest}", file=sys.stderr)
     return dest
 
 
-def _fetch(url: str, archive: Path, timeout: float, dest: Path) -> None:
+@contextlib.contextmanager
+def _work_folder(data_root: Path, name: str) -> Iterator[Path]:
+    """A temporary folder beside the dataset, locked (flock) while this process uses it, so
+    that :func:`_remove_abandoned` tells a killed download's folder from a running one's."""
+    work = temporary_name(data_root, name)
+    work.mkdir()
+    fd = os.open(work, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield work
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+        os.close(fd)
+
+
+def _remove_abandoned(data_root: Path, name: str) -> None:
+    """Remove the temporary folders that downloads of ``name``, killed, could not (none is held)."""
+    for leftover in data_root.glob(f".{name}.{TEMP_TAG}*{TEMP_SUFFIX}"):
+        if not leftover.is_dir() or leftover.is_symlink():
+            continue
+        fd = os.open(leftover, os.O_RDONLY)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            continue  # another download's, still running
+        finally:
+            os.close(fd)
+        shutil.rmtree(leftover, ignore_errors=True)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM during a download: stops it as Ctrl-C would, with the shell's exit code for SIGTERM."""
+
+    exit_code = 128 + signal.SIGTERM
+
+
+@contextlib.contextmanager
+def _sigterm_interrupts() -> Iterator[None]:
+    """While downloading, SIGTERM raises :class:`Terminated`, so the temporary folder is removed
+    on the way out (by default SIGTERM ends the process where it stands)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum: int, frame: object) -> None:
+        raise Terminated
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _fetch(url: str, archive: Path, timeout: float, deadline: float, cap: int, dest: Path) -> None:
+    """Stream ``url`` to ``archive``: at most ``cap`` bytes, done by ``deadline`` (monotonic)."""
     offline = (f"; offline, copy the dataset to {dest}/{{trainA,trainB,testA,testB}} "
                "and point --data (or TRANSLATE_DATA) at its parent")
     try:
         with urllib.request.urlopen(url, timeout=timeout) as response, open(archive, "wb") as out:
-            total = int(response.headers.get("Content-Length") or 0)
+            total = _content_length(response.headers.get("Content-Length"), url)
+            if total > cap:
+                raise DataError(f"{url} offers {total / MB:.0f} MB, more than the {cap / MB:.0f} MB that "
+                                f"{dest.name} can be: not downloaded{offline}")
             done = 0
-            while chunk := response.read(CHUNK):
-                out.write(chunk)
+            while chunk := response.read1(CHUNK):  # returns what has come, so the deadline is checked often
                 done += len(chunk)
+                if done > cap:
+                    raise DataError(f"{url} sent more than the {cap / MB:.0f} MB that {dest.name} can be: "
+                                    f"stopped{offline}")
+                if time.monotonic() > deadline:
+                    raise DataError(f"the download of {url} was not done in time ({done / MB:.1f} MB so far): "
+                                    f"stopped; try again later{offline}")
+                out.write(chunk)
             if total and done != total:
                 raise DataError(f"the download of {url} stopped after {done} of {total} bytes: try again")
     except urllib.error.HTTPError as exc:
@@ -78,6 +162,16 @@ def _fetch(url: str, archive: Path, timeout: float, dest: Path) -> None:
         raise DataError(f"could not download {url} ({reason}){offline}") from None
     except OSError as exc:
         raise DataError(f"could not save the download of {url} to {archive}: {exc.strerror or exc}") from None
+
+
+def _content_length(value: str | None, url: str) -> int:
+    """The size a server announces (0: none), or DataError for a header that is not a size."""
+    if not value:
+        return 0
+    if not value.strip().isdigit():
+        raise DataError(f"{url} sent an invalid Content-Length header ({value[:40]!r}): try again later or use "
+                        "another server")
+    return int(value)
 
 
 def _unpack(archive: Path, into: Path, name: str, url: str) -> None:

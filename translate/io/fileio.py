@@ -8,22 +8,24 @@ clears; the ``translate-`` tag keeps it from touching anyone else's temporary fi
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import errno
 import hashlib
 import json
 import os
 import re
 import shutil
+import stat
 import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import cv2
 import numpy as np
 
-from translate.errors import StorageError, TranslateError
+from translate.errors import FileKindError, StorageError, TranslateError
 
 TEMP_SUFFIX = ".tmp"
 TEMP_TAG = "translate-"
@@ -75,24 +77,70 @@ def write_json(path: Path, data: Any) -> None:
     atomic_write(path, lambda tmp: tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n"))
 
 
-def read_json_if_exists(path: Path) -> Any:
-    """The JSON document at ``path``, or None when there is no such file or it does not parse."""
+def open_regular(path: Path, fix: str = "replace it with the file translate wrote", *,
+                 follow_links: bool = True) -> BinaryIO:
+    """``path`` opened for reading, only if it is a regular file; FileKindError (ending in
+    ``fix``) otherwise. Opening never blocks: reading a FIFO would wait for a writer forever,
+    SIGTERM included, and a device would never end. With ``follow_links=False`` a symbolic
+    link is refused too: a run's own files are never links to elsewhere. A missing file
+    raises FileNotFoundError."""
     try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | (0 if follow_links else os.O_NOFOLLOW))
+    except OSError as exc:
+        if exc.errno == errno.ELOOP and not follow_links:
+            raise FileKindError(f"{path} is a symbolic link, not a regular file, so it was not read: {fix}") from None
+        raise
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        raise FileKindError(f"{path} is {_kind(mode)}, not a regular file, so it was not read: {fix}")
+    os.set_blocking(fd, True)
+    return os.fdopen(fd, "rb")
+
+
+def _kind(mode: int) -> str:
+    kinds = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISDIR, "a folder"), (stat.S_ISCHR, "a character device"),
+             (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
+    return next((name for test, name in kinds if test(mode)), "a special file")
+
+
+def check_regular(path: Path, fix: str = "replace it with the file translate wrote") -> None:
+    """FileKindError unless ``path`` is a regular file (links followed): for libraries that
+    open a path themselves (safetensors), which would block on a FIFO."""
+    open_regular(path, fix).close()
+
+
+def read_json_if_exists(path: Path) -> Any:
+    """The JSON document at ``path``, or None when there is no such file or it does not parse;
+    FileKindError when it is not a regular file."""
+    try:
+        with open_regular(path) as file:
+            return json.loads(file.read())
+    except (OSError, ValueError, RecursionError):
         return None
 
 
 def write_image(path: Path, rgb: np.ndarray) -> None:
     """Save an H x W x 3 (RGB), H x W x 1 or H x W (grey) uint8 array; the format follows the
     file extension."""
+    check_image_suffix(path)
     if rgb.ndim == 3 and rgb.shape[2] == 1:
         rgb = rgb[:, :, 0]
     bgr = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR) if rgb.ndim == 3 else rgb
-    ok, encoded = cv2.imencode(path.suffix or ".png", bgr)
+    try:
+        ok, encoded = cv2.imencode(path.suffix or ".png", bgr)
+    except cv2.error:
+        ok = False
     if not ok:
         raise TranslateError(f"could not encode an image as {path.suffix!r}: use .png or .jpg")
     atomic_write(path, lambda tmp: tmp.write_bytes(encoded.tobytes()))
+
+
+def check_image_suffix(path: Path) -> None:
+    """TranslateError unless OpenCV writes images named like ``path`` (no suffix: PNG); to
+    check an output before any work is done, as :func:`write_image` does again."""
+    if not cv2.haveImageWriter(f"image{path.suffix or '.png'}"):
+        raise TranslateError(f"cannot write an image as {path.suffix!r}: use .png or .jpg")
 
 
 def write_animation(path: Path, frames: list[np.ndarray], frame_ms: int) -> None:
@@ -118,7 +166,7 @@ def write_animation(path: Path, frames: list[np.ndarray], frame_ms: int) -> None
 def file_sha256(path: Path) -> str:
     """Hex sha256 of a file, read in 1 MiB blocks (weights files can be large)."""
     digest = hashlib.sha256()
-    with open(path, "rb") as f:
+    with open_regular(path) as f:
         for block in iter(lambda: f.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
@@ -169,6 +217,48 @@ def check_writable(folder: Path, flag: str) -> None:
     if not os.access(existing, os.W_OK | os.X_OK):
         raise StorageError(f"{flag} {folder} is not writable ({existing} does not allow writing): "
                            f"choose another {flag}")
+
+
+def replace_folder(dest: Path, build: Callable[[Path], Any]) -> None:
+    """Put a folder built by ``build(tmp)`` in place of ``dest`` in one step, as checkpoints
+    appear: a reader, or a kill at any moment, finds the old folder whole or the new one
+    whole, never files of both. The new folder is assembled under a temporary name beside
+    ``dest`` (cleared by :func:`remove_temporaries` if a kill interrupts it), then exchanged
+    with the old one atomically (Linux ``renameat2(RENAME_EXCHANGE)``; elsewhere the old one
+    is renamed aside first), and the old one is removed."""
+    tmp = temporary_name(dest.parent, dest.name)
+    try:
+        tmp.mkdir(parents=True)
+        build(tmp)
+        for file in (f for f in tmp.iterdir() if f.is_file()):
+            with open(file, "rb") as f:
+                os.fsync(f.fileno())
+        fsync_dir(tmp)
+        if dest.exists():
+            _exchange(tmp, dest)  # tmp now holds the old folder
+        else:
+            os.rename(tmp, dest)
+        fsync_dir(dest.parent)
+    except OSError as exc:
+        raise write_failure(dest, exc) from exc
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _exchange(new: Path, old: Path) -> None:
+    """Swap two folders' names atomically where the system can; else rename ``old`` aside to
+    the name ``new`` had, leaving an instant when neither name exists."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if hasattr(libc, "renameat2"):
+        at_cwd, exchange = -100, 2  # AT_FDCWD, RENAME_EXCHANGE
+        if libc.renameat2(at_cwd, os.fsencode(new), at_cwd, os.fsencode(old), exchange) == 0:
+            return
+        if ctypes.get_errno() not in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
+            raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()), str(old))
+    aside = temporary_name(old.parent, old.name)
+    os.rename(old, aside)
+    os.rename(new, old)
+    os.rename(aside, new)
 
 
 def fsync_dir(path: Path) -> None:

@@ -33,7 +33,15 @@ from torch import nn
 from translate import __version__
 from translate.config import ConfigBase
 from translate.errors import CheckpointError, ConfigError
-from translate.io.fileio import atomic_write, fsync_dir, temporary_name, write_failure, write_json
+from translate.io.fileio import (
+    atomic_write,
+    check_regular,
+    fsync_dir,
+    open_regular,
+    temporary_name,
+    write_failure,
+    write_json,
+)
 
 WEIGHTS = "model.safetensors"
 CONFIG = "config.json"
@@ -56,6 +64,7 @@ class Checkpoint:
 
     def weights(self, prefix: str) -> dict[str, torch.Tensor]:
         """State dict of one module saved under ``prefix`` (e.g. ``generator``)."""
+        self._check_weights_file()
         try:
             tensors = load_file(self.path / WEIGHTS)
         except Exception as exc:  # safetensors raises its own error types for corrupt files
@@ -69,6 +78,7 @@ class Checkpoint:
     def shapes(self, prefix: str) -> dict[str, tuple[int, ...]]:
         """Shapes of the tensors saved under ``prefix``, from the file's header (no tensor is read)."""
         head = prefix + "."
+        self._check_weights_file()
         try:
             with safe_open(self.path / WEIGHTS, "pt") as weights:
                 return {name[len(head):]: tuple(weights.get_slice(name).get_shape())
@@ -79,12 +89,17 @@ class Checkpoint:
     def has_weights(self, prefix: str) -> bool:
         """Whether the weights file holds a module saved under ``prefix``."""
         head = prefix + "."
+        self._check_weights_file()
         try:
             with safe_open(self.path / WEIGHTS, "pt") as weights:
                 names = weights.keys()  # reads the header only
         except Exception as exc:  # safetensors raises its own error types for corrupt files
             raise CheckpointError(f"{self.path / WEIGHTS} is not a readable safetensors file: {exc}") from exc
         return any(name.startswith(head) for name in names)
+
+    def _check_weights_file(self) -> None:
+        """safetensors opens the path itself, and would wait forever on a FIFO."""
+        check_regular(self.path / WEIGHTS, "replace the folder with a complete checkpoint or model folder")
 
     def training_state(self) -> dict[str, Any]:
         state_file = self.path / STATE
@@ -128,10 +143,7 @@ def find_checkpoint(path: str | os.PathLike) -> Path:
         return path
     latest = checkpoint_root(path) / LATEST
     if latest.is_file():
-        name = latest.read_text().strip()
-        if not CHECKPOINT_NAME.fullmatch(name):  # e.g. ../../other-run/... or an absolute path
-            raise CheckpointError(f"{latest} names {name[:80]!r}, which is not a checkpoint of this run: point it at "
-                                  "one of its step-NNNNNNNN folders")
+        name = _latest_name(latest)
         candidate = checkpoint_root(path) / name
         if (candidate / CONFIG).is_file():
             return candidate
@@ -143,14 +155,38 @@ def find_checkpoint(path: str | os.PathLike) -> Path:
     )
 
 
+def _latest_name(latest: Path) -> str:
+    """The checkpoint folder ``latest`` names; one line saying how to repair it when it names
+    anything else (``../../other-run/...``, an absolute path) or holds no name at all (an
+    image written over it)."""
+    with open_regular(latest, "write the name of one of the run's step-NNNNNNNN folders into it") as file:
+        text = file.read(256)
+    try:
+        name = text.decode().strip()
+    except UnicodeDecodeError:
+        name = None
+    if name is not None and CHECKPOINT_NAME.fullmatch(name):
+        return name
+    steps = sorted(p.name for p in latest.parent.glob("step-*") if CHECKPOINT_NAME.fullmatch(p.name))
+    found = f"names {name[:80]!r}, which is not a checkpoint of this run" if name is not None else (
+        "is damaged (it holds no checkpoint name)")
+    repair = f"e.g. echo {steps[-1]} > {latest} (the newest)" if steps else "none is left: start the run again"
+    raise CheckpointError(f"{latest} {found}: point it at one of its step-NNNNNNNN folders, {repair}")
+
+
 def read_checkpoint(path: str | os.PathLike) -> Checkpoint:
     folder = find_checkpoint(path)
     try:
-        meta = json.loads((folder / CONFIG).read_text())
+        with open_regular(folder / CONFIG) as file:
+            meta = json.loads(file.read())
     except (OSError, ValueError) as exc:
         raise CheckpointError(f"{folder / CONFIG} is not valid JSON: {exc}") from exc
-    if not isinstance(meta, dict) or not {"family", "model"} <= set(meta):
-        raise CheckpointError(f"{folder / CONFIG} lacks the 'family' and 'model' keys of a translate checkpoint")
+    except RecursionError:
+        raise CheckpointError(f"{folder / CONFIG} is nested too deeply to be a translate config: replace it with "
+                              "the config.json that translate wrote") from None
+    if not isinstance(meta, dict) or not {"family", "model"} <= set(meta) or not isinstance(meta["family"], str):
+        raise CheckpointError(f"{folder / CONFIG} lacks the 'family' (a name) and 'model' keys of a translate "
+                              "checkpoint")
     return Checkpoint(folder, meta["family"], meta["model"], meta.get("train", {}))
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import torch
 
-from translate.io.fileio import atomic_write, remove_temporaries, write_image
+from translate.io.fileio import atomic_write, open_regular, remove_temporaries, write_image
 from translate.modeling.pixels import grid_image
 from translate.training.checkpoint import checkpoint_root
 from translate.training.run_folder import METRICS_FILE
@@ -33,6 +33,7 @@ class RunRecords:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         for folder in (self.run_dir, checkpoint_root(self.run_dir), self.run_dir / "samples"):
             remove_temporaries(folder)
+        self._read_metrics()  # a FIFO or a link in its place fails now, not after an epoch
         self.writer = SummaryWriter(str(self.run_dir / "tensorboard"), purge_step=step or None)
 
     def close(self) -> None:
@@ -49,9 +50,29 @@ class RunRecords:
         """Append ``record`` to metrics.jsonl (the file is replaced whole, never left half written)."""
         if not self.enabled:
             return
-        path = self.run_dir / METRICS_FILE
-        previous = path.read_text() if path.exists() else ""
-        atomic_write(path, lambda tmp: tmp.write_text(previous + json.dumps(record) + "\n"))
+        previous = self._read_metrics()
+        atomic_write(self.run_dir / METRICS_FILE, lambda tmp: tmp.write_text(previous + json.dumps(record) + "\n"))
+
+    def scored(self, epoch: int) -> bool:
+        """Whether metrics.jsonl holds the scores taken after ``epoch`` (False on other ranks)."""
+        for line in self._read_metrics().splitlines() if self.enabled else ():
+            try:
+                record = json.loads(line)
+            except (ValueError, RecursionError):
+                continue
+            if isinstance(record, dict) and "eval" in record and record.get("epoch") == epoch:
+                return True
+        return False
+
+    def _read_metrics(self) -> str:
+        """metrics.jsonl as the run wrote it ("" before its first record). Only a regular file is
+        read: a FIFO there would block the run forever (SIGTERM included), a link read elsewhere."""
+        try:
+            with open_regular(self.run_dir / METRICS_FILE, "remove it, or put back the run's own metrics.jsonl",
+                              follow_links=False) as file:
+                return file.read().decode(errors="replace")
+        except FileNotFoundError:
+            return ""
 
     def grid(self, name: str, images: torch.Tensor, nrow: int) -> None:
         if self.enabled:

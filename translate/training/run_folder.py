@@ -3,7 +3,10 @@
 - :class:`RunLock` holds an exclusive ``flock`` on ``RUN/.translate-lock`` for the life of a
   run: a second ``train`` (or a ``--resume``) on the same folder gets a one-line error
   naming the holder's PID. The kernel releases the lock when its process dies, however it
-  dies, so a killed run never blocks the next one.
+  dies, so a killed run never blocks the next one. The lock is the training process's
+  alone: a forked child (a data-loader worker) closes its copy at once, since a flock
+  belongs to the open file, and orphaned workers would otherwise hold a killed run's lock
+  for seconds, under the PID of a process that no longer exists.
 - :func:`claim_for_new_run` lets a new run start only in a folder that is absent, empty, or
   already marked as one of translate's runs (``RUN/.translate-run``); a folder with other
   files is refused unless the user says so (``--reuse-out``), and even then translate
@@ -12,6 +15,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import fcntl
 import os
@@ -26,6 +30,18 @@ MARKER_NAME = ".translate-run"
 # What a run writes at the top of its folder; in a reused folder none may be there already.
 METRICS_FILE = "metrics.jsonl"  # one JSON line per epoch, log interval and scoring
 RUN_ENTRIES = ("checkpoints", "samples", "tensorboard", METRICS_FILE, "best")
+_HELD: set[int] = set()  # the lock descriptors this process holds
+
+
+def _close_held_locks() -> None:
+    """In a forked child: let go of the parent's run locks (the lock is the parent's alone)."""
+    for fd in _HELD:
+        with contextlib.suppress(OSError):
+            os.close(fd)
+    _HELD.clear()
+
+
+os.register_at_fork(after_in_child=_close_held_locks)
 
 
 class RunLock:
@@ -46,12 +62,13 @@ class RunLock:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as exc:
-            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
+            holder = os.pread(fd, 32, 0).decode(errors="replace").strip()
             os.close(fd)
             if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN):
                 raise StorageError(f"cannot lock {self.path}: {exc.strerror}") from exc
-            raise ConfigError(f"{self.path.parent} is in use by another training process (PID {holder}): wait for "
-                              "it to finish or stop it, or choose another --out") from None
+            raise ConfigError(f"{self.path.parent} is in use by {_describe_holder(holder)}: wait for it to finish or "
+                              "stop it, or choose another --out") from None
+        _HELD.add(fd)
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         self.fd = fd
@@ -68,8 +85,51 @@ class RunLock:
             self.path.unlink(missing_ok=True)
             if self.created:
                 folder.rmdir()
+        _HELD.discard(self.fd)
         os.close(self.fd)  # closing releases the lock; the file stays, for the next run to lock
         self.fd = None
+
+
+def _describe_holder(recorded: str) -> str:
+    """Who holds a lock, from the PID its holder wrote: named only while that process lives.
+
+    A dead PID means something else holds the lock: a process the dead holder left behind
+    (an earlier translate's loader workers did, for seconds), or a new holder that has not
+    written its PID yet."""
+    if recorded.isdigit():
+        try:
+            os.kill(int(recorded), 0)
+        except ProcessLookupError:
+            return (f"another process (the lock's recorded holder, PID {recorded}, is no longer running: a process "
+                    "it left behind holds the lock)")
+        except PermissionError:
+            pass  # alive, another user's
+        return f"another training process (PID {recorded})"
+    return "another training process"
+
+
+def is_run_folder(folder: Path) -> bool:
+    """Whether ``folder`` holds a training run (runs from before the marker have checkpoints/)."""
+    return any((folder / name).exists() for name in (MARKER_NAME, LOCK_NAME)) or (folder / "checkpoints").is_dir()
+
+
+def enclosing_run(path: Path) -> Path | None:
+    """The run folder that ``path`` is or lies in (links resolved), the nearest if runs nest."""
+    resolved = path.resolve()
+    return next((folder for folder in (resolved, *resolved.parents) if is_run_folder(folder)), None)
+
+
+def refuse_run_files(path: Path, flag: str) -> None:
+    """ConfigError when writing ``path`` would put a file among what a run folder keeps (its
+    checkpoints and ``latest``, metrics.jsonl, best/, samples, TensorBoard, marker and lock):
+    the outputs of sample, apply, export and pack never replace a run's own files."""
+    resolved = path.resolve()
+    run = enclosing_run(resolved.parent)
+    if run is not None:
+        entry = resolved.relative_to(run).parts[0]
+        if entry in (*RUN_ENTRIES, LOCK_NAME, MARKER_NAME):
+            raise ConfigError(f"{flag} {path} would write into {run / entry}, which belongs to the training run "
+                              f"{run}: choose a path outside it")
 
 
 def claim_for_new_run(run_dir: Path, family: str, reuse: bool) -> None:

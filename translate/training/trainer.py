@@ -197,6 +197,10 @@ class Trainer:
         self.records.open(self.step)
         try:
             with self.stop:
+                if self._scoring_owed():
+                    print(f"note: taking the scores of epoch {self.epoch} first: the run stopped before it recorded "
+                          "them", file=sys.stderr)
+                    self._evaluate()
                 while not self.done() and not self.stop.requested:
                     self._run_epoch()
         except KeyboardInterrupt:  # a second Ctrl-C, or any in a distributed run
@@ -310,6 +314,14 @@ class Trainer:
     def _evaluation_due(self) -> bool:
         every = self.spec.eval_every
         return bool(self.evaluator and every) and (self.epoch % every == 0 or self.epoch == self.spec.epochs)
+
+    def _scoring_owed(self) -> bool:
+        """Whether a resumed run owes the scoring after the epoch its checkpoint ends: that
+        checkpoint is written before the scoring, so a kill during the scoring would otherwise
+        lose it for good (after the last epoch, the final model's). Scores in metrics.jsonl
+        are not taken again."""
+        at_epoch_end = self.step > 0 and self.step == self.epoch * self.source.steps_per_epoch
+        return at_epoch_end and self._evaluation_due() and not self.records.scored(self.epoch)
 
     def _evaluate(self) -> None:
         """Score the networks (rank 0; the others wait) into metrics.jsonl and TensorBoard."""

@@ -5,6 +5,8 @@ evaluation during training), generator loading, ONNX export and scoring (network
 from __future__ import annotations
 
 import argparse
+import math
+import reprlib
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +23,7 @@ from translate.families.base import Family, RunOptions
 from translate.families.cyclegan.nets import DIRECTIONS, GENERATOR_NAMES, CycleGANConfig, ResnetGenerator
 from translate.families.cyclegan.recipe import AVERAGE_NAMES, CycleGANHyper, CycleGANRecipe, cycle_grid
 from translate.io.download import download_cyclegan_dataset
-from translate.io.fileio import read_json_if_exists, write_json
+from translate.io.fileio import read_json_if_exists, replace_folder, write_json
 from translate.modeling.device import run_precision, select_device
 from translate.modeling.inference import MIN_SIZE, PAD_MULTIPLE
 from translate.modeling.losses import LOSS_NAMES
@@ -44,6 +46,7 @@ from translate.training.optim import check_seed
 from translate.training.trainer import Evaluator, RunSpec, Trainer
 
 GRID_IMAGES = 4  # fixed test images per domain in a sample grid
+BEST_RECORD = "evaluation.json"  # in RUN/best: the scores that made those generators the best
 GRID_SIDE = 256  # translate.sample's grid cells: the reference datasets' photo size, as FID is scored at
 REFERENCE_EPOCHS = (100, 100)  # epochs at the full learning rate, then of linear decay to zero
 # What --gpu without CUDA suggests instead; the times are the preset's 80,040 steps and 30
@@ -320,8 +323,8 @@ def _best_keeping_evaluator(config: CycleGANConfig, recipe: CycleGANRecipe, requ
     """--eval-every: FID and KID on the test sets, both directions, of the generators the run
     ships (their average once it has begun); those with the best A-to-B FID so far are kept
     as a model folder, ``best_dir``."""
+    best = _best_so_far(best_dir / BEST_RECORD)
     scorer = TranslationScorer((config.domain_a, config.domain_b), config.channels, request)
-    best = read_json_if_exists(best_dir / "evaluation.json") or {}
 
     def evaluate(epoch: int) -> dict[str, float]:
         generators = recipe.shipped_generators()
@@ -332,13 +335,41 @@ def _best_keeping_evaluator(config: CycleGANConfig, recipe: CycleGANRecipe, requ
         flat.update(averaged)  # 0: the trained generators, the average not begun yet
         primary = next(v["fid"] for v in scores.values() if v.get("direction") == "AtoB")
         if primary < best.get("fid", float("inf")):
+            best.clear()
             best.update(fid=primary, epoch=epoch, scores=scores, **averaged)
-            modules = {GENERATOR_NAMES[d]: net for d, net in generators.items()}
-            write_model_folder(best_dir, "cyclegan", config.to_dict(), modules)
-            write_json(best_dir / "evaluation.json", best)
+            keep_best(best_dir, config, {GENERATOR_NAMES[d]: net for d, net in generators.items()}, best)
         return flat
 
     return evaluate
+
+
+def keep_best(best_dir: Path, config: CycleGANConfig, generators: dict[str, nn.Module], record: dict[str, Any]) -> None:
+    """Write ``best_dir`` as a model folder of ``generators`` with their scores, ``record``, in
+    place of the one before as a whole: never the weights of one epoch with the scores of another."""
+
+    def write(folder: Path) -> None:
+        write_model_folder(folder, "cyclegan", config.to_dict(), generators)
+        write_json(folder / BEST_RECORD, record)
+
+    replace_folder(best_dir, write)
+
+
+def _best_so_far(record: Path) -> dict[str, Any]:
+    """The record of ``best/`` (empty when there is none yet), checked when the run starts: a
+    damaged one would otherwise fail the first scoring, an epoch later, or (a NaN FID) keep
+    ``best/`` from ever being replaced."""
+    if not record.exists():
+        return {}
+    best = read_json_if_exists(record)  # a FIFO there is refused, not waited on
+    if isinstance(best, dict):
+        fid = best.get("fid")
+        if isinstance(fid, (int, float)) and not isinstance(fid, bool) and 0 <= fid < math.inf:
+            return best
+        found = f"its fid is {reprlib.repr(fid)}, not a FID"
+    else:
+        found = "not JSON" if best is None else f"a JSON {type(best).__name__} where an object belongs"
+    raise ConfigError(f"{record} is damaged ({found}): remove {record.parent} to keep the best generators afresh, "
+                      "or put back the record the run wrote")
 
 
 FAMILIES = [CycleGANFamily()]
