@@ -115,5 +115,12 @@ def private_temp_dir() -> Path:
     os.environ.setdefault("GRADIO_TEMP_DIR", str(folder / "gradio"))
     atexit.register(shutil.rmtree, folder, ignore_errors=True)
     # SIGTERM (systemctl, docker stop) ends the process without running atexit: make it an exit.
-    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
+    signal.signal(signal.SIGTERM, _exit_once)
     return folder
+
+
+def _exit_once(signum: int, frame: object) -> None:
+    """Exit on the first SIGTERM; ignore those that follow (a process group signalled twice, as
+    `make demo` stopped by a supervisor is), which would otherwise interrupt the clean-up."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    sys.exit(0)
