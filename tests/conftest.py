@@ -88,19 +88,37 @@ def horse_photo(data_root) -> Path:
     return data_root / "horse2zebra" / "testA" / "n02381460_1010.jpg"
 
 
-@pytest.fixture(scope="session")
-def wheel(tmp_path_factory) -> Path:
-    """The project's wheel, built from a copy of the package (so the build leaves nothing in the checkout)."""
+def copy_of_repository(root: Path) -> Path:
+    """A fresh working copy at ``root``: the repository's files as git sees them (tracked, and
+    untracked but not ignored), nothing built or ignored."""
     import shutil
+    import subprocess
+
+    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=REPO,
+                            capture_output=True, check=True).stdout.decode().split("\0")
+    for name in filter(None, listed):
+        source = REPO / name
+        if source.is_file():
+            (root / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, root / name)
+    return root
+
+
+@pytest.fixture(scope="session")
+def distributions(tmp_path_factory) -> tuple[Path, Path]:
+    """(wheel, sdist) of the project, built with ``python -m build`` from a fresh copy (so the
+    build leaves nothing in the checkout)."""
     import subprocess
     import sys
 
-    root = tmp_path_factory.mktemp("wheel")
-    source = root / "source"
-    shutil.copytree(REPO / "translate", source / "translate", ignore=shutil.ignore_patterns("__pycache__"))
-    for name in ("pyproject.toml", "README.md"):
-        shutil.copy(REPO / name, source / name)
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w",
-                    str(root), str(source)], check=True, capture_output=True)
-    [built] = root.glob("translate-*.whl")
-    return built
+    root = tmp_path_factory.mktemp("dist")
+    source = copy_of_repository(root / "source")
+    subprocess.run([sys.executable, "-m", "build", "--no-isolation", "-o", str(root), str(source)], check=True,
+                   capture_output=True)
+    [wheel], [sdist] = root.glob("*.whl"), root.glob("*.tar.gz")
+    return wheel, sdist
+
+
+@pytest.fixture(scope="session")
+def wheel(distributions) -> Path:
+    return distributions[0]

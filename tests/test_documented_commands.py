@@ -29,7 +29,7 @@ import pytest
 from demo.process import free_port, wait_until_serving
 from translate.training.checkpoint import CONFIG, find_checkpoint
 
-from .conftest import REPO
+from .conftest import REPO, copy_of_repository
 
 VENV = Path(sys.prefix)
 STAMP = VENV / "bin" / ".installed"  # the Makefile's record that VENV is set up
@@ -82,16 +82,7 @@ def concrete(command: str, fill: dict[str, str] | None = None, extra: str = "") 
 
 @pytest.fixture(scope="module")
 def clone(tmp_path_factory) -> Path:
-    """A fresh working copy: the repository's files as git sees them, nothing built or ignored."""
-    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=REPO,
-                            capture_output=True, check=True).stdout.decode().split("\0")
-    root = tmp_path_factory.mktemp("fresh") / "translate"
-    for name in filter(None, listed):
-        source = REPO / name
-        if source.is_file():
-            (root / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, root / name)
-    return root
+    return copy_of_repository(tmp_path_factory.mktemp("fresh") / "translate")
 
 
 def environment(data_root: Path) -> dict[str, str]:

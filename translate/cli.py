@@ -15,7 +15,7 @@ def require_training_install() -> None:
     ``import torch`` end in a traceback. Each command imports this module before torch."""
     if importlib.util.find_spec("torch") is None:
         sys.exit("error: this command needs PyTorch, which the runtime-only install leaves out: "
-                 "pip install 'translate[train]' (or pip install -e '.[train]' in a clone)")
+                 "pip install 'translate-gan[train]' (or pip install -e '.[train]' in a clone)")
 
 
 require_training_install()
