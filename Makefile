@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export TRANSLATE_DATA ?= $(abspath ../shared/data)
 
-.PHONY: setup browser train test demo lint
+.PHONY: setup browser train test test-fast demo lint
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,10 @@ browser:
 
 test: setup browser
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+# The edit-test loop: every test but the slow and browser ones (see the README's developer notes).
+test-fast: setup
+	$(BIN)/python -m pytest -q -m "not slow and not browser" $(PYTEST_ARGS)
 
 # The browser demo on the shipped ONNX files: http://127.0.0.1:7860
 demo: setup

@@ -12,11 +12,29 @@ REPO = Path(__file__).resolve().parents[1]
 os.environ.setdefault("TRANSLATE_DATA", str(REPO.parent / "shared" / "data"))
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The tiers by where a test lives and what it reads: tests/browser are ``browser``, tests
+    that use the real data (the ``data_root`` fixture, directly or through another) ``real_data``."""
+    for item in items:
+        if "browser" in item.path.parts:
+            item.add_marker(pytest.mark.browser)
+        if "data_root" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.real_data)
+
+
 @pytest.fixture(scope="session")
 def data_root() -> Path:
+    """The real data folder. Where it is missing the tests that need it skip, with the command
+    that fetches it, unless TRANSLATE_REQUIRE_DATA=1 (CI) makes that a failure."""
     root = Path(os.environ["TRANSLATE_DATA"])
-    if not (root / "mnist" / "MNIST" / "raw").is_dir():
-        pytest.fail(f"real test data not found under {root}: set TRANSLATE_DATA to the shared data folder")
+    missing = [name for name in ("mnist/MNIST/raw", "horse2zebra/testA", "fid/inception-2015-12-05-fid.pt")
+               if not (root / name).exists()]
+    if missing:
+        message = (f"real test data not found under {root} (no {', '.join(missing)}): set TRANSLATE_DATA to the "
+                   f"folder that holds it, or fetch it with: python -m translate.data fetch --data {root}")
+        if os.environ.get("TRANSLATE_REQUIRE_DATA") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
     return root
 
 

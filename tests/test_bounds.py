@@ -106,6 +106,7 @@ def test_onnx_metadata_out_of_bounds_is_a_model_file_error(tmp_path, translator_
         Translator(path).translate(np.zeros((16, 16, 3), np.uint8))
 
 
+@pytest.mark.slow
 def test_onnx_metadata_that_disagrees_with_the_graph_is_a_model_file_error(tmp_path, onnx_files):
     path = _with_metadata(onnx_files["dcgan"], tmp_path / "edited.onnx", **{"translate.z_dim": 64})
     with pytest.raises(ModelFileError, match="says z_dim 64 but its graph takes 16"):

@@ -87,6 +87,7 @@ def test_shipped_classifier_reads_real_test_digits(shipped, mnist_test):
     assert accuracy(shipped, images, labels) >= 0.99
 
 
+@pytest.mark.slow
 def test_conditional_accuracy_with_true_wrong_resized_and_rgb_images(shipped, mnist_test):
     images, labels = to_unit(mnist_test[0][:500][..., None]), mnist_test[1][:500]
     assert conditional_accuracy(shipped, images, labels) >= 0.98

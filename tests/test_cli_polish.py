@@ -30,6 +30,7 @@ COMMANDS = [["train"], ["train", "dcgan"], ["train", "cdcgan"], ["train", "cycle
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
+@pytest.mark.slow
 def test_help_is_plain_text(command):
     result = subprocess.run([sys.executable, "-m", f"translate.{command[0]}", *command[1:], "--help"],
                             capture_output=True, text=True, cwd=REPO)
@@ -71,6 +72,7 @@ def test_the_final_line_numbers_epochs_as_the_progress_bar_does(tmp_path, capsys
     assert "trained dcgan to step 3, in epoch 1/25" in captured.out
 
 
+@pytest.mark.slow
 def test_a_finished_epoch_is_reported_as_complete(tmp_path, capsys):
     data = horse2zebra(tmp_path / "data")  # 4 horses and 4 zebras: 4 steps an epoch
     run_cli(train_main, ["cyclegan", "--domains", "horse", "zebra", "--data", str(data), *CYCLEGAN_TINY,

@@ -46,6 +46,7 @@ def test_an_old_cdcgan_run_samples_exports_and_resumes(old_run, tmp_path):
     assert resumed.train["hyper"]["loss"] == "bce" and resumed.train["classes"][:2] == ["0", "1"]
 
 
+@pytest.mark.slow
 def test_an_old_cyclegan_run_translates_exports_and_resumes(old_run, tmp_path, horse_photo):
     run = old_run("cyclegan")
     generator, config = load_generator(run, "BtoA")

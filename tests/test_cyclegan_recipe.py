@@ -112,6 +112,7 @@ def test_extra_state_round_trips_schedules_and_pools():
     assert other.schedulers["generators"].last_epoch == 1
 
 
+@pytest.mark.slow
 def test_the_average_takes_every_nth_step_from_its_epoch_on_and_is_what_ships():
     recipe = _recipe(epochs=1, epochs_decay=2, average_from_epoch=2, average_every=2)
     batch = (torch.rand(1, 3, 32, 32) * 2 - 1, torch.rand(1, 3, 32, 32) * 2 - 1)
@@ -147,6 +148,7 @@ def test_averaging_settings_outside_the_run_are_refused():
         CycleGANHyper(average_from_epoch=1, average_every=0).validate()
 
 
+@pytest.mark.slow
 def test_compiled_recipes_of_two_image_sizes_train_in_one_process():
     # Before shapes were static, the second size made torch.compile go symbolic and inductor
     # raised "cannot determine truth value of Relational" (bench/train_step.py at 128 then 256 px).

@@ -23,6 +23,7 @@ def data(tmp_path):
     return horse2zebra(tmp_path / "data")
 
 
+@pytest.mark.slow
 def test_a_short_run_writes_grids_metrics_tensorboard_and_a_full_checkpoint(tmp_path, data, capsys):
     run = tmp_path / "run"
     # 4 horses and 4 zebras: 4 steps an epoch; one epoch and two steps more.
@@ -55,6 +56,7 @@ def test_a_short_run_writes_grids_metrics_tensorboard_and_a_full_checkpoint(tmp_
     assert config.domain_b == "zebra" and generator(torch.zeros(1, 3, 36, 40)).shape == (1, 3, 36, 40)
 
 
+@pytest.mark.slow
 def test_resume_mid_epoch_matches_a_straight_run_bit_for_bit(tmp_path, data):
     # Stop at step 3 of epoch 1 and resume to step 10 (into epoch 3, with the learning rate
     # decaying after epochs 1 and 2, and the generators averaged at steps 6, 8 and 10); the
@@ -73,6 +75,7 @@ def test_resume_mid_epoch_matches_a_straight_run_bit_for_bit(tmp_path, data):
     assert sa["average_count"] == sb["average_count"] == 3
 
 
+@pytest.mark.slow
 def test_an_averaged_run_ships_scores_and_packs_its_average(tmp_path, data):
     run, model = tmp_path / "run", tmp_path / "model"
     # 4 steps an epoch: epoch 1 stays out of the average, which takes steps 6 and 8 of epoch 2.
@@ -117,6 +120,7 @@ def test_bad_input_gets_one_line_errors(tmp_path, capsys, data):
 
 
 @pytest.mark.parametrize("average", [False, True])
+@pytest.mark.slow
 def test_eval_every_scores_both_directions_and_keeps_the_best_generators(tmp_path, data, data_root, average):
     run, weights = tmp_path / "run", data_root / "fid" / "inception-2015-12-05-fid.pt"
     # With the average from epoch 2 (4 steps an epoch, every 2nd step), epoch 2 scores the
@@ -170,6 +174,7 @@ def test_gpu_without_cuda_names_the_cpu_preset_and_its_time(tmp_path, data, caps
     assert not (tmp_path / "run").exists()
 
 
+@pytest.mark.slow
 def test_the_cpu_preset_sets_its_recipe_under_the_flags_given_and_the_run_keeps_it(tmp_path, data, capsys):
     run = tmp_path / "run"
     # TINY gives its own networks and crops; --no-compile and --eval-every 0 override two more.

@@ -16,6 +16,8 @@ from safetensors.torch import load_file, save_file
 
 from translate.train import main as train_main
 
+pytestmark = pytest.mark.slow  # every test here runs real commands, servers or training
+
 REPO = Path(__file__).resolve().parents[1]
 
 

@@ -123,6 +123,7 @@ def test_setup_lint_and_browser_targets(clone, data_root):
 
 
 @documents("make train")
+@pytest.mark.slow
 def test_make_train_trains_exports_and_scores(clone, data_root):
     run = "runs/make-train"
     bounded = "EVAL_ARGS='--real-n 6'"
@@ -136,10 +137,13 @@ def test_make_train_trains_exports_and_scores(clone, data_root):
     assert "--resume" in output
 
 
-@documents("make test")
+@pytest.mark.slow
+@documents("make test", "make test-fast")
 def test_make_test_runs_pytest(clone, data_root):
     output = succeeds(f"{MAKE} test PYTEST_ARGS='tests/test_readme.py -k exists'", clone, data_root)
     assert "1 passed" in output
+    output = succeeds(f"{MAKE} test-fast PYTEST_ARGS='tests/test_data_fetch.py'", clone, data_root)
+    assert "3 passed, 1 deselected" in output  # its slow test left out
 
 
 # -- the demo --------------------------------------------------------------------------------
@@ -159,6 +163,7 @@ def serves(line: str, cwd: Path, data_root: Path, tmp_path: Path) -> str:
 
 
 @documents("make demo", "python demo/app.py [--port 7860] [--share false]")
+@pytest.mark.slow
 def test_demo_starts_as_documented(clone, data_root, tmp_path):
     log = serves(f"{MAKE} demo DEMO_ARGS='--port {{port}}'", clone, data_root, tmp_path)
     assert "Traceback" not in log, log
@@ -166,6 +171,7 @@ def test_demo_starts_as_documented(clone, data_root, tmp_path):
     serves("python -m demo.app --port {port}", clone, data_root, tmp_path)
 
 
+@pytest.mark.slow
 def test_demo_starts_from_any_working_directory(clone, data_root, tmp_path):
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
@@ -175,12 +181,14 @@ def test_demo_starts_from_any_working_directory(clone, data_root, tmp_path):
 
 # -- training --------------------------------------------------------------------------------
 @documents("python -m translate.train dcgan --out runs/dcgan [--loss bce|lsgan|wgan-gp|hinge] [--epochs 25]")
+@pytest.mark.slow
 def test_train_dcgan(clone, data_root):
     succeeds(concrete("python -m translate.train dcgan --out runs/dcgan", extra="--max-steps 1"), clone, data_root)
     find_checkpoint(clone / "runs" / "dcgan")
 
 
 @documents("python -m translate.train cdcgan --out runs/cdcgan --dataset folder --data DIR")
+@pytest.mark.slow
 def test_train_cdcgan_on_a_folder(clone, data_root, digit_folder):
     line = concrete("python -m translate.train cdcgan --out runs/cdcgan --dataset folder --data DIR",
                     {"DIR": str(digit_folder)}, extra="--max-steps 1 --batch-size 8")
@@ -199,6 +207,7 @@ def cyclegan_run(clone, data_root) -> Path:
 
 
 @documents("python -m translate.train cyclegan --domains horse zebra --preset cpu")
+@pytest.mark.slow
 def test_train_cyclegan_cpu_preset(cyclegan_run):
     config = json.loads((find_checkpoint(cyclegan_run) / CONFIG).read_text())
     assert config["train"]["preset"] == "cpu"
@@ -206,6 +215,7 @@ def test_train_cyclegan_cpu_preset(cyclegan_run):
 
 @documents("python -m translate.train cyclegan --domains horse zebra --gpu",
            "torchrun --nproc_per_node 4 -m translate.train cyclegan --domains horse zebra --gpu")
+@pytest.mark.slow
 def test_gpu_commands(clone, data_root):
     import torch
 
@@ -232,6 +242,7 @@ def horse_model(clone, data_root, cyclegan_run) -> Path:
 
 
 @documents("python -m translate.apply models/cyclegan-horse2zebra --input photos/ --output zebras/ --direction AtoB")
+@pytest.mark.slow
 def test_apply_to_a_folder(clone, data_root, horse_model):
     photos = clone / "photos"
     photos.mkdir()
@@ -247,14 +258,30 @@ def test_apply_to_a_folder(clone, data_root, horse_model):
 
 
 @documents("python -m translate.sample models/cyclegan-horse2zebra --n 4 --seed 0 --out grid.png")
+@pytest.mark.slow
 def test_sample_a_cyclegan(clone, data_root, horse_model):
     succeeds("python -m translate.sample models/cyclegan-horse2zebra --n 4 --seed 0 --out grid.png", clone, data_root)
     grid = cv2.imread(str(clone / "grid.png"))
     assert grid.shape[0] > 4 * 256 and grid.shape[1] > 6 * 256  # 4 rows of six 256-px images
 
 
+# -- data ------------------------------------------------------------------------------------
+@documents("python -m translate.data fetch --data data", "python -m translate.data list --data data")
+def test_fetch_and_list_the_data(clone, data_root):
+    """With the data already in ./data (linked from the real copies), fetch downloads nothing
+    and checks every file against its published sha256, as list does."""
+    (clone / "data").mkdir(exist_ok=True)
+    for name in ("mnist", "horse2zebra", "fid"):
+        if not (clone / "data" / name).exists():
+            (clone / "data" / name).symlink_to(data_root / name)
+    for command in ("python -m translate.data fetch --data data", "python -m translate.data list --data data"):
+        output = succeeds(command, clone, data_root)
+        assert output.count(": ok (") == 3, output
+
+
 # -- sampling, evaluation and export ---------------------------------------------------------
 @documents("python -m translate.sample models/cdcgan-mnist --n 64 --label 7 --seed 0 --out sevens.png")
+@pytest.mark.slow
 def test_sample_sevens(clone, data_root):
     succeeds("python -m translate.sample models/cdcgan-mnist --n 64 --label 7 --seed 0 --out sevens.png", clone,
              data_root)
@@ -263,6 +290,7 @@ def test_sample_sevens(clone, data_root):
 
 
 @documents("python -m translate.evaluate models/cdcgan-mnist --n 10000")
+@pytest.mark.slow
 def test_evaluate_a_digit_model(clone, data_root):
     output = succeeds(concrete("python -m translate.evaluate models/cdcgan-mnist --n 10000",
                                extra="--n 20 --real-n 20"), clone, data_root)
@@ -270,6 +298,7 @@ def test_evaluate_a_digit_model(clone, data_root):
 
 
 @documents("python -m translate.evaluate --folders DIR1 DIR2")
+@pytest.mark.slow
 def test_evaluate_two_folders(clone, data_root, tmp_path):
     folders = {}
     for name, domain in (("DIR1", "testA"), ("DIR2", "testB")):
@@ -282,6 +311,7 @@ def test_evaluate_two_folders(clone, data_root, tmp_path):
 
 
 @documents("python -m translate.export models/cdcgan-mnist --out exports/cdcgan-mnist.onnx [--fp16]")
+@pytest.mark.slow
 def test_export_a_digit_model(clone, data_root):
     target = clone / "exports" / "cdcgan-mnist.onnx"  # the shipped file, which a fresh clone holds
     succeeds(concrete("python -m translate.export models/cdcgan-mnist --out exports/cdcgan-mnist.onnx"), clone,
@@ -290,6 +320,7 @@ def test_export_a_digit_model(clone, data_root):
 
 
 @documents("python -m translate.export runs/cyclegan-horse2zebra --out exports/horse2zebra.onnx --direction AtoB")
+@pytest.mark.slow
 def test_export_a_cyclegan_run(clone, data_root, cyclegan_run):
     target = clone / "exports" / "horse2zebra.onnx"
     target.unlink(missing_ok=True)

@@ -157,6 +157,7 @@ def misbehaving(monkeypatch):
     httpd.shutdown()
 
 
+@pytest.mark.slow
 def test_a_download_is_bounded_in_bytes_and_time_and_leaves_nothing(tmp_path, misbehaving):
     data = tmp_path / "data"
     misbehaving("endless")
@@ -181,6 +182,7 @@ def test_a_length_that_is_not_a_number_is_a_one_line_error(tmp_path, misbehaving
     assert list((tmp_path / "data").iterdir()) == []
 
 
+@pytest.mark.slow
 def test_a_stopped_download_leaves_no_temporary_files(tmp_path, misbehaving):
     url = misbehaving("drip")
     data = tmp_path / "data"

@@ -42,6 +42,7 @@ def evaluate(capsys, *argv):
     return json.loads(out)
 
 
+@pytest.mark.slow
 def test_unconditional_model_gets_fid_kid_and_its_protocol(tmp_path, capsys):
     model = run_folder(tmp_path / "dcgan")
     result = evaluate(capsys, model, "--n", 6, "--real-n", 6, "--cache-dir", tmp_path / "cache")
@@ -57,6 +58,7 @@ def test_unconditional_model_gets_fid_kid_and_its_protocol(tmp_path, capsys):
     assert len(list((tmp_path / "cache").glob("mnist-test-28px-*.npy"))) == 1
 
 
+@pytest.mark.slow
 def test_conditional_model_at_32px_adds_accuracy_and_is_reproducible(tmp_path, capsys):
     model = run_folder(tmp_path / "cdcgan", n_classes=10, image_size=32)
     argv = [model, "--n", 10, "--real-n", 4, "--cache-dir", tmp_path / "cache", "--batch-size", 5]
@@ -83,6 +85,7 @@ def test_conditional_model_at_32px_adds_accuracy_and_is_reproducible(tmp_path, c
         (["{model}", "--classifier", "{tmp}"], "no classifier"),
     ],
 )
+@pytest.mark.slow
 def test_errors_are_one_line_and_exit_2(tmp_path, capsys, argv, message):
     model = run_folder(tmp_path / "model", n_classes=10)
     with pytest.raises(SystemExit) as exit_info:
@@ -93,6 +96,7 @@ def test_errors_are_one_line_and_exit_2(tmp_path, capsys, argv, message):
     assert captured.err.startswith("error: ") and captured.err.count("\n") == 1 and message in captured.err
 
 
+@pytest.mark.slow
 def test_cyclegan_is_scored_in_both_directions_on_the_test_sets(tmp_path, capsys, data_root):
     run = trained_run(tmp_path, "cyclegan", steps=2)
     data = tmp_path / "data"  # trained_run's copy: 2 test horses, 2 test zebras
@@ -112,6 +116,7 @@ def test_cyclegan_is_scored_in_both_directions_on_the_test_sets(tmp_path, capsys
     assert len(list((tmp_path / "cache").glob("*.npy"))) == 2  # both real test sets cached
 
 
+@pytest.mark.slow
 def test_off_a_terminal_each_pass_says_what_it_does_and_how_far_it_is(tmp_path, capsys):
     """stderr is captured here, not a terminal: progress comes as plain lines, as in a log file."""
     model = run_folder(tmp_path / "dcgan")
@@ -136,6 +141,7 @@ def test_off_a_terminal_each_pass_says_what_it_does_and_how_far_it_is(tmp_path, 
     assert len(lines) == 2 and all(line.startswith("Inception features of 12 generated images: ") for line in lines)
 
 
+@pytest.mark.slow
 def test_folders_of_large_photos_are_scored_in_bounded_memory(tmp_path, capsys, horse_photo):
     # 12-megapixel photos: a batch of them once took 465 MB each (float32 at full size) before
     # the resize to 299 px; each is now resized as it is read.

@@ -32,6 +32,7 @@ def _metadata(path):
 
 
 @pytest.mark.parametrize("name", ["dcgan", "cdcgan", "dcgan-fc"])
+@pytest.mark.slow
 def test_export_matches_pytorch_and_records_metadata(runs, tmp_path, name):
     family = name.split("-")[0]
     out = tmp_path / f"{name}.onnx"

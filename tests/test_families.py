@@ -36,7 +36,7 @@ LAYERS = [
     ("translate.evaluation",),
     ("translate.families",),
     ("translate.cli", "translate.train", "translate.sample", "translate.apply", "translate.export",
-     "translate.evaluate", "translate.classifier", "translate.pack"),
+     "translate.evaluate", "translate.classifier", "translate.pack", "translate.data"),
 ]
 TORCH_FREE = ["translate.runtime", "translate.io.images", "translate.io.imageheader", "translate.io.fileio",
               "translate.io.pixels", "translate.io.download", "translate.onnx_contract", "translate.latent"]
@@ -89,6 +89,7 @@ def test_the_runtime_and_the_io_modules_import_without_torch():
     assert result.returncode == 0, result.stderr
 
 
+@pytest.mark.slow
 def test_every_family_is_found_by_its_name_and_declares_what_the_commands_need():
     families = all_families()
     assert set(families) == {"dcgan", "cdcgan", "cyclegan"}
@@ -140,6 +141,7 @@ def test_the_sample_grid_leaves_both_generators_as_it_found_them():
     assert recipe.generator.training and not recipe.generator_ema.training
 
 
+@pytest.mark.slow
 def test_one_seed_draws_the_same_digits_in_the_cli_the_runtime_and_the_demo(tmp_path, onnx_files):
     from demo.app import DemoModels, digit_grid
 
@@ -162,6 +164,7 @@ def test_one_seed_draws_the_same_digits_in_the_cli_the_runtime_and_the_demo(tmp_
     assert not np.array_equal(other_seed, runtime)
 
 
+@pytest.mark.slow
 def test_a_plain_install_ships_the_judge_for_conditional_accuracy(wheel):
     names = zipfile.ZipFile(wheel).namelist()
     for file in ("model.safetensors", "config.json"):

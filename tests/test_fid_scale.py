@@ -34,6 +34,7 @@ def zebra_features(inception, data_root):
     return image_features(inception, (read_image(f) for f in list_images(data_root / "horse2zebra" / "testB")))
 
 
+@pytest.mark.slow
 def test_a_grey_image_gives_the_features_of_a_hand_normalised_call(inception, data_root):
     grey = torch.full((1, 3, 64, 64), 128 / 127.5 - 1)  # grey level 128 in [-1, 1]
     ours = inception(grey)[0]
@@ -45,12 +46,14 @@ def test_a_grey_image_gives_the_features_of_a_hand_normalised_call(inception, da
     np.testing.assert_allclose(ours[:5], GREY_128_FIRST_FEATURES, atol=2e-5)
 
 
+@pytest.mark.slow
 def test_real_zebras_against_real_zebras_score_the_independent_figure(inception, zebra_features, data_root):
     train = list_images(data_root / "horse2zebra" / "trainB")[:200]
     train_features = image_features(inception, (read_image(f) for f in train), batch_size=25)
     assert fid(zebra_features, train_features) == pytest.approx(ZEBRAS_TEST_VS_TRAIN_200, abs=0.5)
 
 
+@pytest.mark.slow
 def test_horses_against_zebras_score_the_independent_figure(inception, zebra_features, data_root):
     horses = image_features(inception, (read_image(f) for f in list_images(data_root / "horse2zebra" / "testA")))
     assert fid(horses, zebra_features) == pytest.approx(HORSES_VS_ZEBRAS, rel=0.01)
@@ -72,6 +75,7 @@ def test_features_cached_before_the_fix_are_never_reused(tmp_path, monkeypatch):
     assert Counting.calls == 2 and len(list(tmp_path.glob("set-*.npy"))) == 2
 
 
+@pytest.mark.slow
 def test_folders_scores_two_folders_and_names_skipped_files(tmp_path, capsys, data_root):
     a, b = tmp_path / "a", tmp_path / "b"
     for folder, source in ((a, "testA"), (b, "testB")):

@@ -70,6 +70,7 @@ def test_the_fid_network_returns_pool_features_and_has_no_class_head(data_root):
         assert net(torch.zeros(1, 3, 299, 299)).shape == (1, 2048)
 
 
+@pytest.mark.slow
 def test_the_judge_scores_real_test_digits_near_the_ceiling_of_ten(mnist_test):
     probabilities = class_probabilities(load_classifier(), to_unit(mnist_test[0][:1000, :, :, None]))
     assert probabilities.shape == (1000, 10) and np.allclose(probabilities.sum(axis=1), 1)
@@ -77,6 +78,7 @@ def test_the_judge_scores_real_test_digits_near_the_ceiling_of_ten(mnist_test):
     assert 9.0 < mean <= 10 and std < 0.5  # 100 test digits a split, about 10 of each class, read with confidence
 
 
+@pytest.mark.slow
 def test_evaluate_reports_the_inception_score_of_a_shipped_model_beside_the_real_digits(tmp_path, capsys):
     run_cli(evaluate_main, [str(REPO / "models" / "dcgan-mnist"), "--n", "20", "--real-n", "30",
                             "--cache-dir", str(tmp_path)])

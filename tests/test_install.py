@@ -89,6 +89,7 @@ def runtime_python(tmp_path_factory, wheel) -> Path:
     return fresh_environment(tmp_path_factory.mktemp("runtime") / "venv", wheel)
 
 
+@pytest.mark.slow
 def test_the_runtime_install_runs_the_embedding_example_without_torch(runtime_python, tmp_path):
     checked = run(runtime_python, "-m", "pip", "check", cwd=tmp_path)
     assert checked.returncode == 0, checked.stdout + checked.stderr
@@ -142,6 +143,7 @@ def test_the_distributions_hold_the_license_notices_and_the_judge(distributions)
     assert all(f"translate-{command} = translate.{command}:run" in entry_points.decode() for command in COMMANDS)
 
 
+@pytest.mark.slow
 def test_the_train_extra_runs_every_command_and_trains_and_scores_from_the_installed_package(
         tmp_path_factory, wheel, tmp_path, data_root):
     python = fresh_environment(tmp_path_factory.mktemp("train") / "venv", wheel, extras=("train",))
@@ -165,6 +167,7 @@ def test_the_train_extra_runs_every_command_and_trains_and_scores_from_the_insta
     assert str(REPO) not in located and "site-packages" in located
 
 
+@pytest.mark.slow
 def test_the_demo_extra_serves_the_demo_without_torch(tmp_path_factory, wheel, tmp_path):
     python = fresh_environment(tmp_path_factory.mktemp("demo") / "venv", wheel, extras=("demo",))
     assert run(python, "-c", "import torch", cwd=tmp_path).returncode != 0

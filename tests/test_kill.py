@@ -114,6 +114,7 @@ def assert_everything_under_a_final_name_is_complete(run: Path) -> None:
     assert all(name.endswith(".tmp") for name in temporaries(run)), temporaries(run)
 
 
+@pytest.mark.slow
 def test_sigkill_at_random_moments_never_leaves_a_broken_checkpoint(tmp_path):
     rng = random.Random(6)
     run = tmp_path / "run"
@@ -150,6 +151,7 @@ def test_sigkill_at_random_moments_never_leaves_a_broken_checkpoint(tmp_path):
 @pytest.mark.parametrize(("signum", "code", "how"),
                          [(signal.SIGINT, 130, "interrupted"), (signal.SIGTERM, 143, "stopped by SIGTERM")],
                          ids=["ctrl-c", "sigterm"])
+@pytest.mark.slow
 def test_ctrl_c_or_sigterm_stops_after_the_step_with_a_checkpoint_and_a_one_line_message(
     tmp_path, digit_folder, signum, code, how
 ):
@@ -206,6 +208,7 @@ def child_pids(pid: int) -> list[int]:
     return children
 
 
+@pytest.mark.slow
 def test_a_run_killed_while_its_loader_workers_run_resumes_at_once(tmp_path):
     data = horse2zebra(tmp_path / "data", {"trainA": 40, "trainB": 40})
     argv = horse_zebra_argv(data, "--save-every-steps", "1")
@@ -226,6 +229,7 @@ def test_a_run_killed_while_its_loader_workers_run_resumes_at_once(tmp_path):
             os.killpg(process.pid, signal.SIGKILL)
 
 
+@pytest.mark.slow
 def test_a_kill_during_the_last_scoring_is_made_good_on_resume(tmp_path, data_root):
     data = horse2zebra(tmp_path / "data")  # 4 steps an epoch
     weights = data_root / "fid" / "inception-2015-12-05-fid.pt"
@@ -277,6 +281,7 @@ def best_epochs(best: Path) -> tuple[set[float], int]:
     return values, read_json_if_exists(best / "evaluation.json")["epoch"]
 
 
+@pytest.mark.slow
 def test_best_never_holds_the_weights_of_one_epoch_and_the_scores_of_another(tmp_path):
     best = tmp_path / "run" / "best"
     writer = subprocess.Popen([sys.executable, "-c", BEST_WRITER, str(best)], cwd=REPO, stdout=subprocess.PIPE,

@@ -211,6 +211,7 @@ def inception():
     return InceptionFeatures()  # finds <TRANSLATE_DATA>/fid/inception-2015-12-05-fid.pt
 
 
+@pytest.mark.slow
 def test_real_inception_features_of_mnist_digits(inception, mnist_test):
     images = to_unit(mnist_test[0][:8][..., None])
     feats = inception(images, batch_size=8)

@@ -47,6 +47,7 @@ def argv(family: str, tmp_path) -> list[str]:
 
 
 @pytest.mark.parametrize(("family", "term"), [("dcgan", "d_loss"), ("cyclegan", "g_loss")])
+@pytest.mark.slow
 def test_a_nan_loss_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_path, capsys, monkeypatch, family, term):
     run = tmp_path / "run"
     poison_batches(monkeypatch, family, {2})
@@ -61,6 +62,7 @@ def test_a_nan_loss_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_path, c
 
 
 @pytest.mark.parametrize("family", ["dcgan", "cyclegan"])
+@pytest.mark.slow
 def test_skip_nonfinite_skips_the_step_without_any_update_and_counts_it(tmp_path, capsys, monkeypatch, family):
     run = tmp_path / "run"
     poison_batches(monkeypatch, family, {1, 3})
@@ -86,6 +88,7 @@ def test_skip_nonfinite_skips_the_step_without_any_update_and_counts_it(tmp_path
     assert all(torch.isfinite(t).all() for t in weights[4].values())
 
 
+@pytest.mark.slow
 def test_weights_that_overflow_stop_the_run_even_when_skipping(tmp_path, capsys):
     run = tmp_path / "run"
     # At lr 1e30 the first discriminator update is finite but huge, and every loss after it

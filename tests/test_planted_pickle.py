@@ -86,6 +86,7 @@ REFUSALS = {
 
 @pytest.mark.parametrize("style", ["bare", "zip"])
 @pytest.mark.parametrize("case", CASES)
+@pytest.mark.slow
 def test_no_entry_point_executes_a_planted_pickle(originals, tmp_path, capsys, case, style):
     folder, target, argv = CASES[case]
     run = tmp_path / "copy"

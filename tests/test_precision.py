@@ -74,6 +74,7 @@ def test_the_autocast_context_runs_convolutions_in_the_precision(precision, dtyp
 
 
 @pytest.mark.parametrize("precision", ["fp32", "bf16"])
+@pytest.mark.slow
 def test_resume_is_exact_within_a_precision_and_keeps_the_runs_precision(tmp_path, data, precision):
     common = horse_zebra_argv(data, "--epochs", "1", "--epochs-decay", "1")
     straight, resumed = tmp_path / "straight", tmp_path / "resumed"

@@ -13,6 +13,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from translate.cli import run_cli
 from translate.sample import main as sample_main
 from translate.train import main as train_main
@@ -43,6 +45,7 @@ def wait_until_locked(run: Path, process: subprocess.Popen) -> None:
     raise AssertionError("the first run never locked its folder")
 
 
+@pytest.mark.slow
 def test_a_second_process_on_the_same_folder_is_refused_with_the_holders_pid(tmp_path, capsys):
     run = tmp_path / "run"
     first = start(run, "--max-steps", "100000")
@@ -56,6 +59,7 @@ def test_a_second_process_on_the_same_folder_is_refused_with_the_holders_pid(tmp
         first.wait()
 
 
+@pytest.mark.slow
 def test_a_killed_run_does_not_block_the_next(tmp_path):
     run = tmp_path / "run"
     first = start(run, "--max-steps", "100000", "--save-every-steps", "1")
@@ -96,6 +100,7 @@ def test_files_a_run_would_write_over_are_never_taken(tmp_path, capsys):
     assert (folder / "metrics.jsonl").read_text() == '{"someone else": 1}\n'
 
 
+@pytest.mark.slow
 def test_a_run_cleans_up_only_its_own_temporaries(tmp_path):
     run = tmp_path / "run"
     run_cli(train_main, ["dcgan", *TINY, "--out", str(run), "--max-steps", "1"])
@@ -152,6 +157,7 @@ def command(module: str, *args: str) -> subprocess.CompletedProcess:
                           env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=60)
 
 
+@pytest.mark.slow
 def test_a_fifo_in_a_run_folder_is_refused_not_waited_on(tmp_path):
     run = trained_run(tmp_path, "dcgan", steps=1)
     weights = find_checkpoint(run) / WEIGHTS

@@ -46,6 +46,7 @@ def test_short_real_run_writes_samples_metrics_and_checkpoint(tmp_path, family, 
 
 
 @pytest.mark.parametrize("extra", [[], ["--ema", "0.9"]], ids=["plain", "ema"])
+@pytest.mark.slow
 def test_resume_mid_epoch_gives_the_same_weights_as_a_straight_run(tmp_path, extra):
     straight, resumed = tmp_path / "straight", tmp_path / "resumed"
     train("cdcgan", "--out", str(straight), "--max-steps", "5", *TINY, *extra)
@@ -57,6 +58,7 @@ def test_resume_mid_epoch_gives_the_same_weights_as_a_straight_run(tmp_path, ext
     assert all(torch.equal(a[k], b[k]) for k in a), "resumed weights differ from the straight run"
 
 
+@pytest.mark.slow
 def test_resume_across_epochs_on_an_image_folder(tmp_path, digit_folder):
     # 40 images, batch 8: 5 steps an epoch; stop at 7 (mid epoch 2), go on to 12 (mid epoch 3).
     common = [
@@ -93,6 +95,7 @@ def test_resume_across_epochs_on_an_image_folder(tmp_path, digit_folder):
     ]
 
 
+@pytest.mark.slow
 def test_ema_run_ships_the_weight_average_with_its_own_batch_norm_statistics(tmp_path):
     run = tmp_path / "run"
     train("cdcgan", "--out", str(run), "--max-steps", "4", "--ema", "0.5", *TINY)

@@ -12,7 +12,7 @@ below it (``tests/test_families.py`` checks):
 - ``evaluation/``: Inception features, FID/KID, the MNIST judge, the scoring protocols;
 - ``families/``: one package per model family (networks, recipe, flags, configs, loading,
   export plan, scoring), found by name (see ``translate.families`` for adding one);
-- the command lines ``train``, ``sample``, ``apply``, ``export``, ``evaluate``, ``classifier``.
+- the command lines ``train``, ``sample``, ``apply``, ``export``, ``evaluate``, ``pack``, ``data``, ``classifier``.
 
 Importing it sets OpenCV's own decoding limit (``OPENCV_IO_MAX_IMAGE_PIXELS``, read when
 OpenCV decodes its first image) to the toolkit's, 64 megapixels, unless a smaller one is

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import os
 import shutil
 import signal
@@ -71,7 +72,9 @@ def download_cyclegan_dataset(name: str, data_root: Path, timeout: float = 60.0,
     _remove_abandoned(data_root, name)
     with _work_folder(data_root, name) as work, _sigterm_interrupts():
         archive = work / f"{name}.zip"
-        _fetch(url, archive, timeout, time.monotonic() + deadline, max_bytes or MAX_ARCHIVE_BYTES[name], dest)
+        offline = (f"; offline, copy the dataset to {dest}/{{trainA,trainB,testA,testB}} "
+                   "and point --data (or TRANSLATE_DATA) at its parent")
+        _fetch(url, archive, timeout, time.monotonic() + deadline, max_bytes or MAX_ARCHIVE_BYTES[name], name, offline)
         unpacked = work / "unpacked"
         _unpack(archive, unpacked, name, url)
         os.rename(unpacked / name, dest)
@@ -133,21 +136,64 @@ def _sigterm_interrupts() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def _fetch(url: str, archive: Path, timeout: float, deadline: float, cap: int, dest: Path) -> None:
-    """Stream ``url`` to ``archive``: at most ``cap`` bytes, done by ``deadline`` (monotonic)."""
-    offline = (f"; offline, copy the dataset to {dest}/{{trainA,trainB,testA,testB}} "
-               "and point --data (or TRANSLATE_DATA) at its parent")
+def fetch_file(url: str, dest: Path, sha256: str, max_bytes: int, member: str | None = None,
+               timeout: float = 60.0, deadline: float = DEADLINE, offline: str = "") -> Path:
+    """Download ``url`` (or, with ``member``, that file inside the zip at ``url``) to ``dest``,
+    within ``max_bytes`` and ``deadline`` seconds, and keep it only if its sha256 is ``sha256``:
+    it is written in a locked temporary folder beside ``dest`` and renamed into place, so a
+    failed, stopped or wrong download leaves nothing behind. ``offline`` ends each error."""
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DataError(f"cannot create {dest.parent} for the download: {exc.strerror}") from exc
+    _remove_abandoned(dest.parent, dest.name)
+    with _work_folder(dest.parent, dest.name) as work, _sigterm_interrupts():
+        fetched = work / "download"
+        _fetch(url, fetched, timeout, time.monotonic() + deadline, max_bytes, dest.name, offline)
+        if member is not None:
+            fetched = _extract_member(fetched, member, work / "member", url)
+        digest = file_sha256(fetched)
+        if digest != sha256:
+            raise DataError(f"{url}{f' ({member})' if member else ''} has sha256 {digest}, not the published "
+                            f"{sha256}: not kept; try again, or another mirror{offline}")
+        os.replace(fetched, dest)
+    return dest
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        while chunk := stream.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _extract_member(archive: Path, member: str, into: Path, url: str) -> Path:
+    """The file ``member`` of the zip ``archive``, copied out to ``into``."""
+    try:
+        with zipfile.ZipFile(archive) as bundle, bundle.open(member) as source, open(into, "wb") as out:
+            shutil.copyfileobj(source, out, CHUNK)
+    except KeyError:
+        raise DataError(f"{url} holds no {member}: not the expected archive") from None
+    except zipfile.BadZipFile:
+        raise DataError(f"{url} is not a zip archive: not the expected file") from None
+    return into
+
+
+def _fetch(url: str, archive: Path, timeout: float, deadline: float, cap: int, name: str, offline: str) -> None:
+    """Stream ``url`` to ``archive``: at most ``cap`` bytes, done by ``deadline`` (monotonic).
+    Errors call the download ``name`` and end in ``offline`` (what to do without a network)."""
     try:
         with urllib.request.urlopen(url, timeout=timeout) as response, open(archive, "wb") as out:
             total = _content_length(response.headers.get("Content-Length"), url)
             if total > cap:
                 raise DataError(f"{url} offers {total / MB:.0f} MB, more than the {cap / MB:.0f} MB that "
-                                f"{dest.name} can be: not downloaded{offline}")
+                                f"{name} can be: not downloaded{offline}")
             done = 0
             while chunk := response.read1(CHUNK):  # returns what has come, so the deadline is checked often
                 done += len(chunk)
                 if done > cap:
-                    raise DataError(f"{url} sent more than the {cap / MB:.0f} MB that {dest.name} can be: "
+                    raise DataError(f"{url} sent more than the {cap / MB:.0f} MB that {name} can be: "
                                     f"stopped{offline}")
                 if time.monotonic() > deadline:
                     raise DataError(f"the download of {url} was not done in time ({done / MB:.1f} MB so far): "

