@@ -22,6 +22,18 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.real_data)
 
 
+DOCS = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]  # the documentation, front page first
+
+
+def embedding_example() -> str:
+    """The runtime's embedding example, as docs/onnx.md shows it (after its marker comment)."""
+    import re
+
+    match = re.search(r"<!-- embedding-example -->\n```python\n(.*?)```", (REPO / "docs" / "onnx.md").read_text(), re.S)
+    assert match, "docs/onnx.md lost its embedding example"
+    return match.group(1)
+
+
 @pytest.fixture(scope="session")
 def data_root() -> Path:
     """The real data folder. Where it is missing the tests that need it skip, with the command

@@ -29,7 +29,7 @@ import pytest
 from demo.process import free_port, wait_until_serving
 from translate.training.checkpoint import CONFIG, find_checkpoint
 
-from .conftest import REPO, copy_of_repository
+from .conftest import DOCS, REPO, copy_of_repository
 
 VENV = Path(sys.prefix)
 STAMP = VENV / "bin" / ".installed"  # the Makefile's record that VENV is set up
@@ -55,11 +55,11 @@ def _normal(command: str) -> str:
 
 
 def documented_commands() -> set[str]:
-    """The README's shell blocks, one command a line (``# or: CMD`` comments count as commands),
-    and ``make TARGET`` for each phony target of the Makefile."""
-    readme = (REPO / "README.md").read_text()
+    """The shell blocks of the README and docs/, one command a line (``# or: CMD`` comments
+    count as commands), and ``make TARGET`` for each phony target of the Makefile."""
+    text = "".join(page.read_text() for page in DOCS)
     commands = set()
-    for block in re.findall(r"^```(?:bash|sh|shell)\n(.*?)^```", readme, re.S | re.M):
+    for block in re.findall(r"^```(?:bash|sh|shell)\n(.*?)^```", text, re.S | re.M):
         for line in block.splitlines():
             command, _, comment = line.partition(" #")
             if command.strip():
@@ -266,6 +266,7 @@ def test_sample_a_cyclegan(clone, data_root, horse_model):
 
 
 # -- data ------------------------------------------------------------------------------------
+@pytest.mark.slow
 @documents("python -m translate.data fetch --data data", "python -m translate.data list --data data")
 def test_fetch_and_list_the_data(clone, data_root):
     """With the data already in ./data (linked from the real copies), fetch downloads nothing
@@ -287,6 +288,15 @@ def test_sample_sevens(clone, data_root):
              data_root)
     grid = cv2.imread(str(clone / "sevens.png"), cv2.IMREAD_GRAYSCALE)
     assert grid.shape[0] >= 8 * 28 and grid.shape[1] >= 8 * 28 and grid.std() > 10
+
+
+@pytest.mark.slow
+@documents("python -m translate.sample models/cdcgan-mnist --interpolate-labels 3 8 --steps 8 --n 4 --out walk.gif")
+def test_a_walk_between_digits_as_an_animation(clone, data_root):
+    succeeds("python -m translate.sample models/cdcgan-mnist --interpolate-labels 3 8 --steps 8 --n 4 --out walk.gif",
+             clone, data_root)
+    ok, animation = cv2.imreadanimation(str(clone / "walk.gif"))
+    assert ok and len(animation.frames) == 8
 
 
 @documents("python -m translate.evaluate models/cdcgan-mnist --n 10000")

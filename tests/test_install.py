@@ -1,5 +1,5 @@
 """Installs as the README describes them, each in a fresh virtual environment: the base install
-is the torch-free runtime, which runs the README's embedding example with no PyTorch anywhere;
+is the torch-free runtime, which runs the documented embedding example with no PyTorch anywhere;
 the demo extra adds only Gradio on top; the train extra runs every console command, trains
 and scores from the installed package alone; a command line that needs PyTorch names the extra.
 
@@ -25,7 +25,7 @@ from packaging.requirements import Requirement
 
 from demo.process import free_port, wait_until_serving
 
-from .conftest import REPO
+from .conftest import REPO, embedding_example
 
 
 def requirement_closure(names: list[str]) -> set[str]:
@@ -98,8 +98,7 @@ def test_the_runtime_install_runs_the_embedding_example_without_torch(runtime_py
         assert not re.search(rf"^{heavy}==", installed, re.M), f"the runtime install pulled in {heavy}"
     assert run(runtime_python, "-c", "import torch", cwd=tmp_path).returncode != 0
 
-    readme = (REPO / "README.md").read_text()
-    example = re.search(r"<!-- embedding-example -->\n```python\n(.*?)```", readme, re.S).group(1)
+    example = embedding_example()
     (tmp_path / "exports").symlink_to(REPO / "exports")
     result = run(runtime_python, "-c", example, cwd=tmp_path)
     assert result.returncode == 0, result.stderr

@@ -1,20 +1,19 @@
-"""The README's embedding example runs verbatim, on the shipped ONNX file, without torch."""
+"""The documentation's embedding example runs verbatim, on the shipped ONNX file, without
+torch; every test and benchmark the README and docs/ cite exists; every link between them resolves."""
 
 import re
 import subprocess
 import sys
 
-from .conftest import REPO
+from .conftest import DOCS, REPO, embedding_example
 
 
 def test_embedding_example_runs_verbatim_without_torch(tmp_path):
-    readme = (REPO / "README.md").read_text()
-    match = re.search(r"<!-- embedding-example -->\n```python\n(.*?)```", readme, re.S)
-    assert match, "the README lost its embedding example"
+    example = embedding_example()
     (tmp_path / "exports").symlink_to(REPO / "exports")
     blocker = "import sys\nsys.modules['torch'] = None  # the example must not need PyTorch\n"
     result = subprocess.run(
-        [sys.executable, "-c", blocker + match.group(1)],
+        [sys.executable, "-c", blocker + example],
         cwd=tmp_path,
         capture_output=True,
         text=True,
@@ -32,8 +31,8 @@ def test_embedding_example_runs_verbatim_without_torch(tmp_path):
 def test_every_test_and_benchmark_the_readme_names_exists():
     """The Reliability table and the text cite tests as evidence: a renamed or removed test
     must not leave the README pointing at nothing."""
-    readme = (REPO / "README.md").read_text()
-    cited = set(re.findall(r"`((?:tests|bench)/[\w/]+\.py)(?:::(\w+))?", readme))
+    text = "".join(page.read_text() for page in DOCS)
+    cited = set(re.findall(r"`((?:tests|bench)/[\w/]+\.py)(?:::(\w+))?", text))
     assert len(cited) > 20, "the README's citations of tests were not found"
     missing = []
     for path, name in sorted(cited):
@@ -43,3 +42,22 @@ def test_every_test_and_benchmark_the_readme_names_exists():
         elif name and not re.search(rf"^\s*def {name}\(", source.read_text(), re.M):
             missing.append(f"{path}::{name}")
     assert not missing, f"the README cites what does not exist: {missing}"
+
+
+def test_every_link_between_the_pages_resolves():
+    """Relative links of the README and docs/ name files that exist, and headings that do."""
+    broken = []
+    for page in DOCS:
+        for target in re.findall(r"\]\(([^)\s]+)\)", page.read_text()):
+            if target.startswith(("http://", "https://")):
+                continue
+            path, _, anchor = target.partition("#")
+            file = (page.parent / path).resolve() if path else page
+            if not file.exists():
+                broken.append(f"{page.name}: {target}")
+            elif anchor and file.suffix == ".md":
+                headings = {re.sub(r"[^\w\- ]", "", h).strip().lower().replace(" ", "-")
+                            for h in re.findall(r"^#+ (.+)$", file.read_text(), re.M)}
+                if anchor not in headings:
+                    broken.append(f"{page.name}: {target}")
+    assert not broken, f"links to nothing: {broken}"
