@@ -88,3 +88,37 @@ def test_evaluate_reports_the_inception_score_of_a_shipped_model_beside_the_real
     assert 1 < generated["mean"] <= 10 and 1 < real["mean"] <= 10 and generated["std"] >= 0
     assert "softmax" in result["protocol"]["inception_score"] and "mnist-classifier" in result["protocol"]["classifier"]
     assert "fid" in result and "conditional_accuracy" not in result  # the unconditional DCGAN
+
+
+@pytest.mark.slow
+def test_evaluate_scores_the_truncated_codes_that_sample_draws(tmp_path, capsys):
+    """--truncation scores the digits `sample --truncation` draws: tightly truncated codes of the
+    cDCGAN are ones its judge is certain of, so its IS rises towards the ceiling of 10."""
+    from translate.families.dcgan.family import generate
+
+    model = REPO / "models" / "cdcgan-mnist"
+    scores = {}
+    for extra in ([], ["--truncation", "0.5"]):
+        run_cli(evaluate_main, [str(model), "--n", "200", "--real-n", "20", "--cache-dir", str(tmp_path), *extra])
+        scores[bool(extra)] = json.loads(capsys.readouterr().out)
+    assert "truncated at 0.5" in scores[True]["protocol"]["latent"]
+    assert "truncated" not in scores[False]["protocol"]["latent"]
+    assert scores[True]["inception_score"]["mean"] > scores[False]["inception_score"]["mean"]
+    # The images scored are those of translate.latent's truncated codes.
+    from translate.families import get_family
+    from translate.training.checkpoint import read_checkpoint
+
+    generator, config = get_family("cdcgan").load_generator(read_checkpoint(model))
+    truncated = generate(generator, config, 200, truncation=0.5)
+    judge = load_classifier()
+    probabilities = class_probabilities(judge, truncated)
+    assert inception_score(probabilities, 10)[0] == pytest.approx(scores[True]["inception_score"]["mean"], rel=1e-6)
+
+
+def test_a_cyclegan_refuses_truncation(capsys, translator_file):
+    from tests.cli_errors import one_line_error
+
+    error = one_line_error(capsys, evaluate_main, str(translator_file[0]), "--truncation", "1")
+    assert "--truncation applies to models that draw codes" in error
+    error = one_line_error(capsys, evaluate_main, str(REPO / "models" / "cdcgan-mnist"), "--truncation", "-1")
+    assert "truncation must be a finite number of at least 0.01" in error

@@ -56,6 +56,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--progress-every", type=float, default=DEFAULT_EVERY, metavar="SECONDS",
                         help=f"off a terminal (a log file, CI): seconds between progress lines (default "
                         f"{DEFAULT_EVERY:.0f}); on a terminal a bar shows instead")
+    parser.add_argument("--truncation", type=float, metavar="T",
+                        help="digit models: draw the codes with the truncation trick at T, as sample --truncation")
     parser.add_argument("--gpu", action="store_true", help="run the generator and Inception on CUDA")
     args = parser.parse_args(argv)
     start = time.perf_counter()
@@ -66,7 +68,7 @@ def main(argv: list[str] | None = None) -> None:
     request = EvaluationRequest(
         data_root=resolve_data_root(args.data), device=select_device(args.gpu), n=args.n, real_n=args.real_n,
         fid_weights=args.fid_weights, classifier=args.classifier, batch_size=args.batch_size, seed=args.seed,
-        cache_dir=args.cache_dir, progress=Progress.for_stderr(args.progress_every),
+        cache_dir=args.cache_dir, progress=Progress.for_stderr(args.progress_every), truncation=args.truncation,
     )
     if args.folders:
         request.validate()

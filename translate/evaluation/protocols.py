@@ -35,6 +35,7 @@ from translate.evaluation.judge import DEFAULT_CLASSIFIER, class_probabilities, 
 from translate.evaluation.progress import QUIET, Progress
 from translate.evaluation.scores import fid, inception_score, kid
 from translate.io.images import list_images, read_image
+from translate.latent import check_truncation
 from translate.modeling.inference import translate_image
 from translate.modeling.pixels import to_unit
 from translate.training.data import load_mnist
@@ -68,10 +69,12 @@ class EvaluationRequest:
     seed: int = 0
     cache_dir: str | None = None
     progress: Progress = QUIET
+    truncation: float | None = None  # sample families: the truncation trick's threshold (translate.latent)
 
     def validate(self) -> None:
         if self.n < 2 or (self.real_n is not None and self.real_n < 2):
             raise ConfigError("--n and --real-n must be at least 2: FID needs a covariance")
+        check_truncation(self.truncation)
         if self.n > MAX_GENERATED:
             raise ConfigError(
                 f"--n {self.n} is more than {MAX_GENERATED:,} generated images, which are all held in memory at "

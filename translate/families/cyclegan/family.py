@@ -299,6 +299,9 @@ class CycleGANFamily(Family):
 
     def evaluate(self, checkpoint: Checkpoint, request: EvaluationRequest) -> dict[str, Any]:
         request.validate()
+        if request.truncation is not None:
+            raise ConfigError("--truncation applies to models that draw codes (dcgan, cdcgan); a CycleGAN translates "
+                              "photos and draws none: leave it out")
         generators, config = {}, None
         for direction in self.directions:
             generator, config = self.load_generator(checkpoint, direction)

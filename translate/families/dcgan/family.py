@@ -322,10 +322,13 @@ class DCGANFamily(Family):
         generator, config = self.load_generator(checkpoint)
         generator = generator.to(request.device)
         # Exactly the images python -m translate.sample draws with the same seed.
-        fake = generate(generator, config, request.n, None, request.seed, request.device, request.batch_size)
+        fake = generate(generator, config, request.n, None, request.seed, request.device, request.batch_size,
+                        truncation=request.truncation)
         labels = requested_labels(config, request.n)
         latent = (f"z ~ N(0, I) of dimension {config.z_dim}: translate.latent.latent_codes, numpy PCG64 "
                   f"seed {request.seed}")
+        if request.truncation is not None:
+            latent += f", truncated at {request.truncation:g} (components beyond it drawn again)"
         return score_generated_digits(fake, labels, config.n_classes, request, latent)
 
 
