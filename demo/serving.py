@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import atexit
+import functools
 import os
 import shutil
 import signal
@@ -114,13 +115,22 @@ def private_temp_dir() -> Path:
     folder = Path(tempfile.mkdtemp(prefix="translate-demo-"))
     os.environ.setdefault("GRADIO_TEMP_DIR", str(folder / "gradio"))
     atexit.register(shutil.rmtree, folder, ignore_errors=True)
-    # SIGTERM (systemctl, docker stop) ends the process without running atexit: make it an exit.
-    signal.signal(signal.SIGTERM, _exit_once)
+    # SIGTERM (systemctl, docker stop) ends the process without running atexit.
+    signal.signal(signal.SIGTERM, functools.partial(_remove_and_exit, folder))
     return folder
 
 
-def _exit_once(signum: int, frame: object) -> None:
-    """Exit on the first SIGTERM; ignore those that follow (a process group signalled twice, as
-    `make demo` stopped by a supervisor is), which would otherwise interrupt the clean-up."""
+def _remove_and_exit(folder: Path, signum: int, frame: object) -> None:
+    """Remove the folder and end the process here, on the first SIGTERM.
+
+    Raising SystemExit is not enough: a signal handled while a destructor runs has its
+    exception swallowed ("Exception ignored in ... __del__"), and the server went on serving
+    with SIGTERM ignored. The SIGTERMs that follow (a process group signalled twice, as `make
+    demo` stopped by a supervisor is) are ignored so that they cannot interrupt the clean-up."""
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    sys.exit(0)
+    try:
+        shutil.rmtree(folder, ignore_errors=True)
+        sys.stdout.flush()
+        sys.stderr.flush()
+    finally:
+        os._exit(0)
