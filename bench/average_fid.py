@@ -18,14 +18,15 @@ from pathlib import Path
 
 import torch
 
+from translate.datasets.root import resolve_data_root
 from translate.evaluation.inception import InceptionFeatures, cached_features
 from translate.evaluation.protocols import real_digits
 from translate.evaluation.scores import fid
 from translate.families.dcgan.family import generate
-from translate.families.dcgan.nets import DCGANConfig, Generator
-from translate.families.dcgan.recipe import EMA_NAME, GANHyper, GANRecipe
-from translate.training.checkpoint import load_weights, model_config, read_checkpoint
-from translate.training.data import resolve_data_root
+from translate.families.dcgan.nets import EMA_NAME, DCGANConfig, Generator
+from translate.families.dcgan.recipe import GANRecipe
+from translate.families.dcgan.settings import GANHyper
+from translate.modeling.checkpoint import load_weights, model_config, read_checkpoint
 
 ROOT = Path(__file__).resolve().parents[1]
 

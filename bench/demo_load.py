@@ -25,9 +25,9 @@ from pathlib import Path
 import torch
 from gradio_client import Client, handle_file
 
-from translate.families.cyclegan.nets import GENERATOR_NAMES, CycleGANConfig, ResnetGenerator
-from translate.training.checkpoint import write_model_folder
-from translate.training.data import resolve_data_root
+from translate.datasets.root import resolve_data_root
+from translate.families.cyclegan.nets import GENERATOR_NAMES, CycleGANConfig, build_generator
+from translate.modeling.checkpoint import write_model_folder
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # demo/ is a folder of the repository, not an installed package
@@ -40,7 +40,7 @@ def random_cyclegan(folder: Path) -> Path:
     """A model folder holding a full-size CycleGAN with random weights (horse, zebra)."""
     torch.manual_seed(0)
     config = CycleGANConfig(domain_a="horse", domain_b="zebra")
-    generators = {name: ResnetGenerator(config) for name in GENERATOR_NAMES.values()}
+    generators = {name: build_generator(config) for name in GENERATOR_NAMES.values()}
     write_model_folder(folder, "cyclegan", config.to_dict(), generators)
     return folder
 

@@ -20,13 +20,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from translate.datasets.root import resolve_data_root
 from translate.evaluation.judge import class_probabilities, load_classifier, read_as_requested
 from translate.evaluation.protocols import IS_SPLITS, real_digits
 from translate.evaluation.scores import inception_score, score_splits
 from translate.families import load_generator
 from translate.families.dcgan.family import generate, requested_labels
 from translate.io.fileio import atomic_write, write_json
-from translate.training.data import resolve_data_root
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().parent / "results"

@@ -23,7 +23,7 @@ import onnxruntime as ort
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from translate.families.cyclegan.nets import CycleGANConfig, ResnetGenerator
+from translate.families.cyclegan.nets import CycleGANConfig, build_generator
 from translate.families.dcgan.nets import DCGANConfig, Generator
 from translate.modeling.device import cpu_model
 from translate.onnx_contract import ModelInfo
@@ -85,7 +85,7 @@ def flops(module: torch.nn.Module, inputs: tuple[torch.Tensor, ...]) -> int:
 def models() -> list[tuple[str, torch.nn.Module, callable, list[str]]]:
     """(name, module, inputs(batch), input names) for each benchmarked generator."""
     torch.manual_seed(0)
-    cyclegan = ResnetGenerator(CycleGANConfig(n_blocks=9, ngf=64)).eval()
+    cyclegan = build_generator(CycleGANConfig(n_blocks=9, ngf=64)).eval()
     shipped = ROOT / "models" / "cdcgan-mnist"
     if shipped.is_dir():
         from translate.families import load_generator

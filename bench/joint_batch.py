@@ -21,8 +21,9 @@ from pathlib import Path
 import torch
 from timing import alternating_medians
 
-from translate.families.cyclegan.nets import CycleGANConfig, PatchDiscriminator, ResnetGenerator
-from translate.families.cyclegan.recipe import CycleDiscriminators, CycleGANHyper, CycleGenerators
+from translate.families.cyclegan.nets import CycleGANConfig, build_discriminator, build_generator
+from translate.families.cyclegan.recipe import CycleDiscriminators, CycleGenerators
+from translate.families.cyclegan.settings import CycleGANHyper
 from translate.io.fileio import atomic_write, write_json
 from translate.modeling.device import autocast, describe_cpu
 from translate.modeling.losses import adversarial
@@ -39,7 +40,7 @@ def pass_seconds(networks: str, size: int, precision: str, warmup: int, iters: i
     config = CycleGANConfig(image_size=size)
     images = [torch.rand(1, 3, size, size) * 2 - 1 for _ in range(4)]
     if networks == "generators":
-        nets = ResnetGenerator(config), ResnetGenerator(config)
+        nets = build_generator(config), build_generator(config)
         modules = {name: CycleGenerators(*nets, identity=True, joint=joint) for name, joint in JOINT.items()}
 
         def loss(module: torch.nn.Module) -> torch.Tensor:
@@ -47,7 +48,7 @@ def pass_seconds(networks: str, size: int, precision: str, warmup: int, iters: i
                 out = module(*images[:2])
             return sum(image.float().mean() for image in out.values())
     else:
-        nets = PatchDiscriminator(config), PatchDiscriminator(config)
+        nets = build_discriminator(config), build_discriminator(config)
         d_loss = adversarial("lsgan")[0]
         modules = {name: CycleDiscriminators(*nets, d_loss, CycleGANHyper(), autocast(precision, CPU), joint)
                    for name, joint in JOINT.items()}

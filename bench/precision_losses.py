@@ -19,12 +19,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from translate.datasets.domains import domain_files, find_domains
+from translate.datasets.root import resolve_data_root
 from translate.families.cyclegan.nets import CycleGANConfig
-from translate.families.cyclegan.recipe import CycleGANHyper, CycleGANRecipe
+from translate.families.cyclegan.recipe import CycleGANRecipe
+from translate.families.cyclegan.settings import CycleGANHyper
 from translate.io.fileio import atomic_write, write_json
-from translate.training.data import resolve_data_root
 from translate.training.distributed import Context
-from translate.training.domains import UnpairedImages, UnpairedSource, domain_files, find_domains
+from translate.training.domains import UnpairedImages, UnpairedSource
 
 RESULTS = Path(__file__).resolve().parent / "results"
 TERMS = ("g_A", "g_B", "cycle_A", "cycle_B", "idt_A", "idt_B", "d_A", "d_B")

@@ -28,8 +28,9 @@ import torch
 from timing import alternating_medians
 from torch import nn
 
-from translate.families.cyclegan.nets import CycleGANConfig, PatchDiscriminator, ResnetGenerator
-from translate.families.cyclegan.recipe import CycleGANHyper, CycleGANRecipe
+from translate.families.cyclegan.nets import CycleGANConfig, build_discriminator, build_generator
+from translate.families.cyclegan.recipe import CycleGANRecipe
+from translate.families.cyclegan.settings import CycleGANHyper
 from translate.io.fileio import atomic_write, write_json
 from translate.modeling.device import bf16_support, describe_cpu, select_device
 from translate.training.distributed import Context
@@ -65,8 +66,8 @@ class PlainCycleGAN:
 
     def __init__(self, config: CycleGANConfig, device: torch.device, lambda_cycle: float = 10.0,
                  lambda_idt: float = 0.5):
-        self.g_a, self.g_b = ResnetGenerator(config).to(device), ResnetGenerator(config).to(device)
-        self.d_a, self.d_b = PatchDiscriminator(config).to(device), PatchDiscriminator(config).to(device)
+        self.g_a, self.g_b = build_generator(config).to(device), build_generator(config).to(device)
+        self.d_a, self.d_b = build_discriminator(config).to(device), build_discriminator(config).to(device)
         g_params = itertools.chain(self.g_a.parameters(), self.g_b.parameters())
         d_params = itertools.chain(self.d_a.parameters(), self.d_b.parameters())
         self.opt_g = torch.optim.Adam(g_params, 2e-4, (0.5, 0.999))

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import torch
 
-from translate.families.cyclegan.nets import CycleGANConfig, ResnetGenerator
+from translate.families.cyclegan.nets import CycleGANConfig, build_generator
 from translate.onnx_contract import ModelInfo
 from translate.onnx_export import ExportPlan, write_onnx
 
@@ -44,7 +44,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "translator-memory.md")
     args = parser.parse_args()
     torch.manual_seed(0)
-    generator = ResnetGenerator(CycleGANConfig(n_blocks=9, ngf=64)).eval()
+    generator = build_generator(CycleGANConfig(n_blocks=9, ngf=64)).eval()
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "g.onnx"
         axes = {name: {0: "batch", 2: "height", 3: "width"} for name in ("image", "translated")}

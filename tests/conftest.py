@@ -52,7 +52,7 @@ def data_root() -> Path:
 
 @pytest.fixture(scope="session")
 def mnist_test(data_root):
-    from translate.training.data import load_mnist
+    from translate.datasets.mnist import load_mnist
 
     return load_mnist(data_root, "test")
 

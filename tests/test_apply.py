@@ -7,10 +7,11 @@ import torch
 
 from translate.apply import OUTPUT_MARKER
 from translate.cli import run_cli
-from translate.families.cyclegan.nets import MIN_SIZE, PAD_MULTIPLE, CycleGANConfig, PatchDiscriminator, ResnetGenerator
+from translate.families.cyclegan.nets import CycleGANConfig, build_discriminator, build_generator
 from translate.io.images import pad_amounts, read_image
 from translate.modeling.inference import translate_image
 from translate.modeling.pixels import to_pixels, to_unit
+from translate.modeling.resnet_generator import MIN_SIZE, SIZE_MULTIPLE
 from translate.training.checkpoint import save_checkpoint
 
 CONFIG = CycleGANConfig(ngf=8, ndf=8, n_blocks=2, image_size=32, domain_a="horse", domain_b="zebra")
@@ -20,8 +21,8 @@ CONFIG = CycleGANConfig(ngf=8, ndf=8, n_blocks=2, image_size=32, domain_a="horse
 def run(tmp_path):
     """A CycleGAN checkpoint with freshly initialised networks (apply only needs the format)."""
     torch.manual_seed(0)
-    modules = {"generator_AtoB": ResnetGenerator(CONFIG), "generator_BtoA": ResnetGenerator(CONFIG),
-               "discriminator_A": PatchDiscriminator(CONFIG), "discriminator_B": PatchDiscriminator(CONFIG)}
+    modules = {"generator_AtoB": build_generator(CONFIG), "generator_BtoA": build_generator(CONFIG),
+               "discriminator_A": build_discriminator(CONFIG), "discriminator_B": build_discriminator(CONFIG)}
     save_checkpoint(tmp_path / "run", 1, "cyclegan", CONFIG.to_dict(), {}, modules, {"step": 1})
     return tmp_path / "run", modules
 
@@ -47,7 +48,7 @@ def apply(*argv: str) -> None:
 
 
 def test_pad_amounts_reach_a_multiple_of_4_of_at_least_8():
-    padding = [pad_amounts(n, PAD_MULTIPLE, MIN_SIZE) for n in (3, 8, 57, 101, 256)]
+    padding = [pad_amounts(n, SIZE_MULTIPLE, MIN_SIZE) for n in (3, 8, 57, 101, 256)]
     assert padding == [(2, 3), (0, 0), (1, 2), (1, 2), (0, 0)]
 
 
@@ -69,7 +70,7 @@ def test_a_multiple_of_4_goes_through_the_generator_unpadded(run, data_root):
     rgb = read_image(sorted((data_root / "horse2zebra" / "testA").iterdir())[0])[:64, :48]
     with torch.no_grad():
         expected = to_pixels(generator(to_unit(np.ascontiguousarray(rgb))))[0]
-    assert np.array_equal(translate_image(generator, rgb), expected.numpy())
+    assert np.array_equal(translate_image(generator, rgb, SIZE_MULTIPLE, MIN_SIZE), expected.numpy())
 
 
 def test_single_file_and_bad_arguments(run, horses, tmp_path, capsys):

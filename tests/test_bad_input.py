@@ -13,12 +13,13 @@ import torch
 from translate.apply import OUTPUT_MARKER
 from translate.apply import main as apply_main
 from translate.cli import run_cli
+from translate.datasets.domains import domain_files
 from translate.errors import TranslateError
 from translate.io.images import read_image
 from translate.runtime import Translator
 from translate.train import main as train_main
 from translate.training.data import FolderSource, ImageFolder
-from translate.training.domains import UnpairedImages, domain_files
+from translate.training.domains import UnpairedImages
 
 from .bad_images import write_corpus
 

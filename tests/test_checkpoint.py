@@ -6,7 +6,8 @@ import torch
 from translate.errors import CheckpointError
 from translate.families import load_generator
 from translate.families.dcgan.nets import DCGANConfig, Discriminator, Generator
-from translate.training.checkpoint import find_checkpoint, read_checkpoint, save_checkpoint
+from translate.modeling.checkpoint import find_checkpoint, read_checkpoint
+from translate.training.checkpoint import save_checkpoint
 
 CONFIG = DCGANConfig(z_dim=8, n_classes=10, ngf=8, ndf=8)
 
@@ -76,7 +77,7 @@ def test_corrupt_weights_and_state_files_are_clear_errors(tmp_path):
 def test_model_folder_files_get_the_usual_permissions(tmp_path):
     import os
 
-    from translate.training.checkpoint import write_model_folder
+    from translate.modeling.checkpoint import write_model_folder
 
     write_model_folder(tmp_path / "model", "dcgan", CONFIG.to_dict(), {"generator": Generator(CONFIG)})
     umask = os.umask(0)

@@ -12,11 +12,11 @@ import pytest
 from tqdm import tqdm
 
 from translate.cli import run_cli
+from translate.datasets.domains import find_domains
 from translate.errors import DataError
 from translate.io.images import read_image
 from translate.sample import main as sample_main
 from translate.train import main as train_main
-from translate.training.domains import find_domains
 from translate.training.progress import Throughput, restart_clock
 
 from .cli_errors import one_line_error

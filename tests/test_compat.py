@@ -14,10 +14,10 @@ import pytest
 from translate.apply import main as apply_main
 from translate.cli import run_cli
 from translate.families import export_model, load_generator
+from translate.modeling.checkpoint import read_checkpoint
 from translate.runtime import Sampler, Translator
 from translate.sample import main as sample_main
 from translate.train import main as train_main
-from translate.training.checkpoint import read_checkpoint
 
 from .cyclegan_data import horse2zebra
 

@@ -6,14 +6,9 @@ import pytest
 import torch
 
 from tests.cyclegan_data import GREY_ZEBRA, horse2zebra
+from translate.datasets.domains import domain_files, find_domains, fixed_images
 from translate.errors import ConfigError, DataError
-from translate.training.domains import (
-    UnpairedImages,
-    UnpairedSource,
-    domain_files,
-    find_domains,
-    fixed_images,
-)
+from translate.training.domains import UnpairedImages, UnpairedSource
 
 
 @pytest.fixture

@@ -12,10 +12,10 @@ from tests.cyclegan_data import TINY, horse2zebra, horse_zebra_argv
 from tests.training_runs import train, weights
 from translate.cli import run_cli
 from translate.families import get_family, load_generator
+from translate.modeling.checkpoint import read_checkpoint
 from translate.modeling.device import resolve_precision
 from translate.pack import main as pack_main
 from translate.train import main as train_main
-from translate.training.checkpoint import read_checkpoint
 
 
 @pytest.fixture

@@ -3,16 +3,10 @@ import numpy as np
 import pytest
 import torch
 
+from translate.datasets.mnist import load_mnist
+from translate.datasets.root import resolve_data_root
 from translate.errors import DataError
-from translate.training.data import (
-    FolderSource,
-    ImageFolder,
-    TensorSource,
-    epoch_order,
-    load_mnist,
-    read_image,
-    resolve_data_root,
-)
+from translate.training.data import FolderSource, ImageFolder, TensorSource, epoch_order, read_image
 
 
 def test_real_mnist_loads_from_the_idx_files(mnist_test, data_root):

@@ -27,7 +27,7 @@ import cv2
 import pytest
 
 from demo.process import free_port, wait_until_serving
-from translate.training.checkpoint import CONFIG, find_checkpoint
+from translate.modeling.checkpoint import CONFIG, find_checkpoint
 
 from .conftest import DOCS, REPO, copy_of_repository
 

@@ -19,8 +19,8 @@ from tests.cyclegan_data import TINY
 from translate.cli import run_cli
 from translate.errors import DataError
 from translate.io.download import URL_ENV, download_cyclegan_dataset
+from translate.modeling.checkpoint import read_checkpoint
 from translate.train import main as train_main
-from translate.training.checkpoint import read_checkpoint
 
 
 def zip_of_real_files(path: Path, data_root: Path, names: dict[str, int], top: str = "horse2zebra") -> Path:

@@ -1,4 +1,5 @@
 import hashlib
+from pathlib import Path
 
 import numpy as np
 import onnx
@@ -12,19 +13,31 @@ from translate.export import main as export_main
 from translate.families import export_model as export
 from translate.families import load_generator
 from translate.families.dcgan.nets import DCGANConfig, Generator
+from translate.modeling.checkpoint import find_checkpoint
 from translate.onnx_export import FP16_TOLERANCE, ExportError
 from translate.runtime import Sampler
-from translate.training.checkpoint import find_checkpoint, save_checkpoint
+from translate.training.checkpoint import save_checkpoint
 
 from .exporting import trained_run
 
+VARIANTS = {"dcgan-fc": ("--fc-width", "24")}  # runs beside each family's own: NAME -> extra train flags
+
+
+class TrainedRuns(dict):
+    """Tiny runs by family (or variant) name, each trained the first time a test asks for it."""
+
+    def __init__(self, root: Path):
+        super().__init__()
+        self.root = root
+
+    def __missing__(self, name: str) -> Path:
+        self[name] = trained_run(self.root, name.split("-")[0], extra=VARIANTS.get(name, ()), name=name)
+        return self[name]
+
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory):
-    root = tmp_path_factory.mktemp("runs")
-    runs = {family: trained_run(root, family) for family in ("dcgan", "cdcgan", "cyclegan")}
-    runs["dcgan-fc"] = trained_run(root, "dcgan", extra=("--fc-width", "24"), name="dcgan-fc")
-    return runs
+def runs(tmp_path_factory) -> TrainedRuns:
+    return TrainedRuns(tmp_path_factory.mktemp("runs"))
 
 
 def _metadata(path):

@@ -106,7 +106,7 @@ def test_evaluate_scores_the_truncated_codes_that_sample_draws(tmp_path, capsys)
     assert scores[True]["inception_score"]["mean"] > scores[False]["inception_score"]["mean"]
     # The images scored are those of translate.latent's truncated codes.
     from translate.families import get_family
-    from translate.training.checkpoint import read_checkpoint
+    from translate.modeling.checkpoint import read_checkpoint
 
     generator, config = get_family("cdcgan").load_generator(read_checkpoint(model))
     truncated = generate(generator, config, 200, truncation=0.5)

@@ -21,8 +21,8 @@ from safetensors.torch import load_file
 from translate.cli import run_cli
 from translate.families.dcgan.nets import DCGANConfig, Discriminator, Generator
 from translate.io.fileio import read_json_if_exists
+from translate.modeling.checkpoint import LATEST, load_weights, read_checkpoint
 from translate.train import main as train_main
-from translate.training.checkpoint import LATEST, load_weights, read_checkpoint
 from translate.training.stopping import GracefulStop
 
 from .cli_errors import message_lines
@@ -260,17 +260,17 @@ from pathlib import Path
 
 import torch
 
-from translate.families.cyclegan.family import keep_best
-from translate.families.cyclegan.nets import CycleGANConfig, ResnetGenerator
+from translate.evaluation.best import keep_best
+from translate.families.cyclegan.nets import CycleGANConfig, build_generator
 
 config = CycleGANConfig(ngf=8, n_blocks=2)
-generators = {name: ResnetGenerator(config) for name in ("generator_AtoB", "generator_BtoA")}
+generators = {name: build_generator(config) for name in ("generator_AtoB", "generator_BtoA")}
 for epoch in range(1, 100_000):
     with torch.no_grad():
         for generator in generators.values():
             for parameter in generator.parameters():
                 parameter.fill_(epoch)
-    keep_best(Path(sys.argv[1]), config, generators, {"fid": 1000.0 - epoch, "epoch": epoch})
+    keep_best(Path(sys.argv[1]), "cyclegan", config.to_dict(), generators, {"fid": 1000.0 - epoch, "epoch": epoch})
     print(epoch, flush=True)
 """
 

@@ -9,19 +9,19 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-import translate.families.cyclegan.family as cyclegan_family
-import translate.families.dcgan.family as dcgan_family
+import translate.families.cyclegan.training as cyclegan_training
+import translate.families.dcgan.training as dcgan_training
 from translate.cli import run_cli
 from translate.families import load_generator
+from translate.modeling.checkpoint import read_checkpoint
 from translate.train import main as train_main
-from translate.training.checkpoint import read_checkpoint
 
 from .cli_errors import message_lines, one_line_error
 from .cyclegan_data import horse2zebra, horse_zebra_argv
 from .exporting import TINY
 
 # Where each family's training module finds its data source.
-SOURCES = {"dcgan": (dcgan_family, "TensorSource"), "cyclegan": (cyclegan_family, "UnpairedSource")}
+SOURCES = {"dcgan": (dcgan_training, "TensorSource"), "cyclegan": (cyclegan_training, "UnpairedSource")}
 
 
 def poison_batches(monkeypatch, family: str, steps: set[int]) -> None:

@@ -15,9 +15,9 @@ import pytest
 from translate.apply import main as apply_main
 from translate.cli import run_cli
 from translate.export import main as export_main
+from translate.modeling.checkpoint import find_checkpoint
 from translate.pack import main as pack_main
 from translate.sample import main as sample_main
-from translate.training.checkpoint import find_checkpoint
 
 from .cli_errors import one_line_error
 from .exporting import trained_run

@@ -15,11 +15,12 @@ from translate.cli import run_cli
 from translate.evaluate import main as evaluate_main
 from translate.evaluation.judge import DEFAULT_CLASSIFIER
 from translate.export import main as export_main
-from translate.families.cyclegan.nets import CycleGANConfig, PatchDiscriminator, ResnetGenerator
+from translate.families.cyclegan.nets import CycleGANConfig, build_discriminator, build_generator
 from translate.families.dcgan.nets import DCGANConfig, Discriminator, Generator
+from translate.modeling.checkpoint import write_model_folder
 from translate.sample import main as sample_main
 from translate.train import main as train_main
-from translate.training.checkpoint import save_checkpoint, write_model_folder
+from translate.training.checkpoint import save_checkpoint
 
 from .cli_errors import one_line_error
 from .exporting import TINY
@@ -54,7 +55,7 @@ def originals(tmp_path_factory):
                     {"generator": Generator(config), "discriminator": Discriminator(config)}, {})
     cyclegan = CycleGANConfig(ngf=8, ndf=8, n_blocks=2, image_size=32)
     write_model_folder(root / "cyclegan", "cyclegan", cyclegan.to_dict(),
-                       {"generator_AtoB": ResnetGenerator(cyclegan), "discriminator_A": PatchDiscriminator(cyclegan)})
+                       {"generator_AtoB": build_generator(cyclegan), "discriminator_A": build_discriminator(cyclegan)})
     shutil.copytree(DEFAULT_CLASSIFIER, root / "classifier")
     return root
 

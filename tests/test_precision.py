@@ -12,6 +12,7 @@ from tests.cyclegan_data import horse2zebra, horse_zebra_argv
 from tests.training_runs import train, weights
 from translate.errors import ConfigError
 from translate.modeling import device as device_module
+from translate.modeling.checkpoint import read_checkpoint
 from translate.modeling.device import (
     autocast,
     bf16_support,
@@ -21,7 +22,6 @@ from translate.modeling.device import (
     describe_cpu,
     resolve_precision,
 )
-from translate.training.checkpoint import read_checkpoint
 
 
 @pytest.fixture(scope="module")

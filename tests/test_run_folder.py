@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 
 from translate.cli import run_cli
+from translate.io.run_layout import LOCK_NAME
+from translate.modeling.checkpoint import WEIGHTS, find_checkpoint, read_checkpoint
 from translate.sample import main as sample_main
 from translate.train import main as train_main
-from translate.training.checkpoint import WEIGHTS, find_checkpoint, read_checkpoint
-from translate.training.run_folder import LOCK_NAME
 
 from .cli_errors import message_lines, one_line_error
 from .conftest import REPO

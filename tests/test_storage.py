@@ -8,10 +8,10 @@ import pytest
 
 from translate.cli import run_cli
 from translate.families import load_generator
+from translate.modeling.checkpoint import read_checkpoint
 from translate.sample import main as sample_main
 from translate.train import main as train_main
 from translate.training import checkpoint as checkpoint_module
-from translate.training.checkpoint import read_checkpoint
 
 from .cli_errors import one_line_error
 from .exporting import TINY

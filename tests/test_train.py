@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from translate.families import load_generator
-from translate.families.dcgan.recipe import GANHyper, GANRecipe
+from translate.families.dcgan.recipe import GANRecipe
+from translate.families.dcgan.settings import GANHyper
 from translate.train import main as train_main
 from translate.training.optim import WeightMean, averaged_copy, estimate_batch_norm, update_average
 

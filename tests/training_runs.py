@@ -8,8 +8,8 @@ import torch
 from safetensors.torch import load_file
 
 from translate.cli import run_cli
+from translate.modeling.checkpoint import WEIGHTS, find_checkpoint
 from translate.train import main as train_main
-from translate.training.checkpoint import WEIGHTS, find_checkpoint
 
 
 def train(*argv: str) -> None:

@@ -2,11 +2,12 @@
 [--direction AtoB|BtoA]``: translate image files of any size with a translation model.
 
 Each image is decoded with OpenCV (upright by its EXIF orientation; greyscale, 16-bit,
-CMYK and RGBA become the model's channels), padded by reflection to a multiple of 4 (the
-generator's total stride), translated, cropped back to its own size and written under its
-own name (and sub-folder) in the output folder. Files that cannot be decoded, and images
-above ``--max-pixels``, are named and skipped. The output folder may not be, hold or lie
-inside an input folder, and existing files are replaced only with ``--overwrite``.
+CMYK and RGBA become the model's channels), padded by reflection to a size its family's
+generator takes (for CycleGAN a multiple of 4, its total stride), translated, cropped back to
+its own size and written under its own name (and sub-folder) in the output folder. Files
+that cannot be decoded, and images above ``--max-pixels``, are named and skipped. The
+output folder may not be, hold or lie inside an input folder, and existing files are
+replaced only with ``--overwrite``.
 """
 
 from __future__ import annotations
@@ -18,12 +19,13 @@ from pathlib import Path
 from translate.cli import run_cli
 from translate.errors import ConfigError, DataError
 from translate.families import get_family
+from translate.families.translation import domain_names
 from translate.io.fileio import write_image, write_json
 from translate.io.images import IMAGE_EXTENSIONS, TRANSLATE_MAX_PIXELS, list_images, read_image
+from translate.io.run_layout import refuse_run_files
+from translate.modeling.checkpoint import read_checkpoint
 from translate.modeling.device import PRECISIONS, resolve_precision, select_device
 from translate.modeling.inference import translate_image
-from translate.training.checkpoint import read_checkpoint
-from translate.training.run_folder import refuse_run_files
 
 OUTPUT_MARKER = ".translate-apply"  # marks an output folder, so a later apply on a parent folder skips it
 DESCRIPTION = "Translate image files of any size with a trained translation model (e.g. CycleGAN)."
@@ -104,11 +106,12 @@ def main(argv: list[str] | None = None) -> None:
             print(f"skipping {exc}", file=sys.stderr)
             skipped.append(file)
             continue
-        write_image(args.output / name, translate_image(generator, image, device, precision))
+        translated = translate_image(generator, image, family.size_multiple, family.min_size, device, precision)
+        write_image(args.output / name, translated)
         done += 1
     if not done:
         raise DataError(f"none of the {len(files)} input files could be decoded: nothing was written")
-    names = (config.domain_a, config.domain_b) if direction == "AtoB" else (config.domain_b, config.domain_a)
+    names = domain_names(config, direction)
     note = f"; skipped {len(skipped)} unreadable file(s)" if skipped else ""
     print(f"translated {done} image(s) {names[0]} -> {names[1]} into {args.output}{note}")
 

@@ -21,12 +21,13 @@ import torch
 import torch.nn.functional as F
 
 from translate.cli import run_cli
+from translate.datasets.mnist import load_mnist
+from translate.datasets.root import resolve_data_root
 from translate.evaluation.judge import DEFAULT_CLASSIFIER, FAMILY, Classifier, ClassifierConfig, accuracy
 from translate.io.fileio import atomic_write
+from translate.modeling.checkpoint import write_model_folder
 from translate.modeling.device import cpu_model
 from translate.modeling.pixels import to_unit
-from translate.training.checkpoint import write_model_folder
-from translate.training.data import load_mnist, resolve_data_root
 
 DESCRIPTION = "Train the MNIST classifier that judges conditional generators."
 

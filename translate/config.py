@@ -20,6 +20,7 @@ from translate.errors import ConfigError
 # Values in messages are shown short: an edited file may hold a list nested a thousand deep.
 _SHORT = reprlib.Repr()
 _SHORT.maxlevel, _SHORT.maxstring, _SHORT.maxother = 3, 80, 80
+MAX_SEED = 2**63 - 1  # torch.manual_seed takes 64-bit seeds; a signed bound keeps every consumer happy
 
 
 class ConfigBase:
@@ -67,6 +68,12 @@ def check_ranges(config: Any, ranges: dict[str, tuple[int, int]]) -> None:
         value = getattr(config, name)
         if not low <= value <= high:
             raise ConfigError(f"{name} {value} is outside {low}..{high}")
+
+
+def check_seed(seed: int) -> None:
+    """A seed every consumer takes (torch, numpy), or a ConfigError naming --seed."""
+    if not 0 <= seed <= MAX_SEED:
+        raise ConfigError(f"--seed must lie in 0..{MAX_SEED}, got {seed}")
 
 
 def _required(f: dataclasses.Field) -> bool:

@@ -26,9 +26,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from translate.cli import run_cli
+from translate.datasets.root import resolve_data_root
 from translate.errors import DataError
 from translate.io.download import CYCLEGAN_DATASETS, MB, download_cyclegan_dataset, fetch_file, file_sha256
-from translate.training.data import resolve_data_root
 
 MNIST_URL = "https://ossci-datasets.s3.amazonaws.com/mnist/{file}"
 MNIST_FILES = {  # the canonical files (their md5s are the ones torchvision checks)

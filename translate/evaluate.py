@@ -18,14 +18,14 @@ import time
 from pathlib import Path
 
 from translate.cli import run_cli
+from translate.datasets.root import resolve_data_root
 from translate.errors import ConfigError
 from translate.evaluation.judge import DEFAULT_CLASSIFIER
 from translate.evaluation.progress import DEFAULT_EVERY, Progress
 from translate.evaluation.protocols import MAX_GENERATED, EvaluationRequest, score_folders
 from translate.families import get_family
+from translate.modeling.checkpoint import read_checkpoint
 from translate.modeling.device import select_device
-from translate.training.checkpoint import read_checkpoint
-from translate.training.data import resolve_data_root
 
 DESCRIPTION = (
     "Score a trained model (FID, KID and, for conditional models, accuracy), or two folders of "

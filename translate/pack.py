@@ -24,8 +24,8 @@ from translate.cli import run_cli
 from translate.errors import CheckpointError, ConfigError
 from translate.families import get_family
 from translate.io.fileio import atomic_write, file_sha256, open_regular
-from translate.training.checkpoint import STATE, WEIGHTS, Checkpoint, read_checkpoint, write_model_folder
-from translate.training.run_folder import METRICS_FILE, enclosing_run
+from translate.io.run_layout import METRICS_FILE, enclosing_run
+from translate.modeling.checkpoint import STATE, WEIGHTS, Checkpoint, read_checkpoint, write_model_folder
 
 DESCRIPTION = ("Write a model folder to ship: a run's generators and config, and its metrics.jsonl, without "
                "training state.")

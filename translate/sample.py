@@ -18,15 +18,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from translate.cli import run_cli
+from translate.config import check_seed
 from translate.errors import ConfigError
 from translate.families import get_family
 from translate.io.fileio import check_image_suffix, write_animation, write_image
+from translate.io.run_layout import refuse_run_files
 from translate.latent import check_steps, check_truncation
+from translate.modeling.checkpoint import read_checkpoint
 from translate.modeling.device import select_device
 from translate.modeling.pixels import grid_image
-from translate.training.checkpoint import read_checkpoint
-from translate.training.optim import check_seed
-from translate.training.run_folder import refuse_run_files
 
 if TYPE_CHECKING:
     import torch

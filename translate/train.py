@@ -19,9 +19,10 @@ from typing import Any
 from translate.cli import run_cli
 from translate.errors import CheckpointError
 from translate.families import Family, RunOptions, all_families, get_family
+from translate.families.optimisation import add_optimisation_options
 from translate.io.fileio import check_writable
+from translate.modeling.checkpoint import Checkpoint, read_checkpoint
 from translate.modeling.device import PRECISIONS
-from translate.training.checkpoint import Checkpoint, read_checkpoint
 from translate.training.run_folder import RunLock, claim_for_new_run
 from translate.training.trainer import Trainer
 
@@ -82,7 +83,7 @@ def build_parser(preset: dict[str, Any] | None = None) -> argparse.ArgumentParse
         sub = subparsers.add_parser(name, help=family.summary,
                                     description=f"Train a {family.name} model: {family.summary}.")
         _run_options(sub)
-        family.add_train_options(sub)
+        family.add_train_options(sub, add_optimisation_options(sub, family.optimisation))
         if preset and preset["family"] == name:
             sub.set_defaults(**preset["values"])
     return parser

@@ -27,11 +27,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from translate.datasets.root import resolve_data_root
 from translate.errors import ConfigError
 from translate.evaluation.progress import QUIET, Progress, Tracker
 from translate.io.fileio import atomic_write, file_sha256
 from translate.modeling.pixels import to_pixels
-from translate.training.data import resolve_data_root
 
 WEIGHTS_ENV = "TRANSLATE_FID_WEIGHTS"
 CACHE_ENV = "TRANSLATE_CACHE"

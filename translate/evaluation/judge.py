@@ -21,7 +21,7 @@ from torch import nn
 from translate.config import ConfigBase, check_ranges
 from translate.errors import CheckpointError, ConfigError
 from translate.modeling.blocks import conv_unit
-from translate.training.checkpoint import CONFIG, WEIGHTS, build_loaded, model_config, read_checkpoint
+from translate.modeling.checkpoint import CONFIG, WEIGHTS, build_loaded, model_config, read_checkpoint
 
 DEFAULT_CLASSIFIER = Path(__file__).resolve().parent / "mnist-classifier"
 FAMILY = "classifier"  # the family name its model folder records

@@ -23,6 +23,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from translate.datasets.domains import domain_files, find_domains
+from translate.datasets.mnist import load_mnist
 from translate.errors import ConfigError, DataError
 from translate.evaluation.inception import (
     FEATURE_LAYER,
@@ -38,8 +40,6 @@ from translate.io.images import list_images, read_image
 from translate.latent import check_truncation
 from translate.modeling.inference import translate_image
 from translate.modeling.pixels import to_unit
-from translate.training.data import load_mnist
-from translate.training.domains import domain_files, find_domains
 
 KID_SUBSETS = 100
 KID_SUBSET_SIZE = 1000
@@ -197,8 +197,10 @@ class TranslationScorer:
     live generators every few epochs (``--eval-every``).
     """
 
-    def __init__(self, domains: tuple[str, str], channels: int, request: EvaluationRequest):
+    def __init__(self, domains: tuple[str, str], channels: int, request: EvaluationRequest, size_multiple: int,
+                 min_size: int):
         domain_a, domain_b = domains
+        self.size_multiple, self.min_size = size_multiple, min_size  # what the generators take
         folders = find_domains(request.data_root, domain_a, domain_b)
         if folders.test_a is None or folders.test_b is None:
             pair = request.data_root / f"{domain_a}2{domain_b}"
@@ -229,7 +231,8 @@ class TranslationScorer:
                 with request.progress.track(f"translating the {len(photos)} {source} test images", len(photos)) as bar:
                     translated = []
                     for image in photos:
-                        translated.append(translate_image(generator, image, request.device))
+                        translated.append(translate_image(generator, image, self.size_multiple, self.min_size,
+                                                          request.device))
                         bar.update(1)
             finally:
                 generator.train(was_training)
@@ -247,8 +250,8 @@ class TranslationScorer:
                 "real": f"{len(self.real[target])} {target} test images",
             }
         scores["protocol"] = {
-            "pairs": "each domain's test set translated at full size in fp32 (reflect-padded to a multiple of 4, "
-            "cropped back), against the real test set of the other domain",
+            "pairs": f"each domain's test set translated at full size in fp32 (reflect-padded to a multiple of "
+            f"{self.size_multiple}, cropped back), against the real test set of the other domain",
             "kid": _kid_protocol(KID_SUBSET_SIZE, request.seed) + " (clipped to the smaller set)",
             "inception_score": NO_INCEPTION_SCORE,
             **network_protocol(self.extractor),

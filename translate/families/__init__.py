@@ -1,57 +1,32 @@
-"""The model families, found by name.
+"""The model families, found by name, and what every command does with any of them:
+load a generator, export it.
 
 Each sub-package of ``translate.families`` is one family (or a pair that shares its
 networks, as DCGAN and cDCGAN do) and lists its :class:`~translate.families.base.Family`
-objects in ``FAMILIES``. ``train``, ``sample``, ``apply``, ``export`` and ``evaluate`` look
-a family up here by the name a checkpoint records; nothing outside a family's package
-branches on its name.
-
-Adding a family (say pix2pix): a package ``translate/families/pix2pix/`` with its networks
-(assembled from :mod:`translate.modeling.blocks`), its recipe (one optimisation step, see
-``translate.training.trainer.Recipe``), and a ``Family`` subclass that declares its task
-(``sample`` or ``translate``), flags, configs, generator loading, export plan and
-evaluation; then its tests. It is found by being there.
+objects in ``FAMILIES`` (:mod:`.registry` finds them, and those other distributions
+register). ``train``, ``sample``, ``apply``, ``export`` and ``evaluate`` look a family up by
+the name a checkpoint records; nothing outside a family's package branches on its name.
+docs/architecture.md says what a new family provides.
 """
 
 from __future__ import annotations
 
-import importlib
 import os
-import pkgutil
-from functools import cache
 from pathlib import Path
 
 from torch import nn
 
 from translate import __version__
 from translate.config import ConfigBase
-from translate.errors import CheckpointError, ConfigError
+from translate.errors import ConfigError
 from translate.families.base import Family, RunOptions
+from translate.families.registry import all_families, get_family
 from translate.io.fileio import file_sha256
+from translate.io.run_layout import refuse_run_files
+from translate.modeling.checkpoint import WEIGHTS, read_checkpoint
 from translate.onnx_export import DEFAULT_OPSET, write_checked
-from translate.training.checkpoint import WEIGHTS, read_checkpoint
-from translate.training.run_folder import refuse_run_files
 
 __all__ = ["Family", "RunOptions", "all_families", "export_model", "get_family", "load_generator"]
-
-
-@cache
-def all_families() -> dict[str, Family]:
-    """Every family, by name, from the sub-packages of this package."""
-    found: dict[str, Family] = {}
-    for module in pkgutil.iter_modules(__path__):
-        if module.ispkg:
-            for family in importlib.import_module(f"{__name__}.{module.name}").FAMILIES:
-                found[family.name] = family
-    return found
-
-
-def get_family(name: str) -> Family:
-    families = all_families()
-    if name not in families:
-        raise CheckpointError(f"unknown model family {name!r}: this version of translate knows "
-                              f"{', '.join(sorted(families))}")
-    return families[name]
 
 
 def load_generator(path: str | os.PathLike, direction: str | None = None) -> tuple[nn.Module, ConfigBase]:

@@ -21,11 +21,12 @@ from torch import nn
 
 from translate.config import ConfigBase
 from translate.errors import ConfigError
+from translate.families.optimisation import OptimisationDefaults
 
 if TYPE_CHECKING:
     from translate.evaluation.protocols import EvaluationRequest
+    from translate.modeling.checkpoint import Checkpoint
     from translate.onnx_export import ExportPlan
-    from translate.training.checkpoint import Checkpoint
     from translate.training.trainer import Trainer
 
 
@@ -59,11 +60,17 @@ class Family(ABC):
     directions: tuple[str, ...] = ()  # the generators a translate family holds, e.g. ("AtoB", "BtoA")
     presets: dict[str, dict[str, Any]] = {}  # named defaults for its training flags
     grid_count: int = 64  # what translate.sample draws without --n: images, or rows of translations
+    optimisation: OptimisationDefaults  # its defaults for the optimisation flags every family has
+    # The input sizes its generator takes: a multiple of size_multiple pixels a side, at least
+    # min_size (translate families: apply, scoring and the ONNX metadata pad images to them).
+    size_multiple: int = 1
+    min_size: int = 1
 
     # -- command line (the edge: namespaces in, typed configs out) --------------------
     @abstractmethod
-    def add_train_options(self, parser: argparse.ArgumentParser) -> None:
-        """The family's own ``train`` flags (architecture, data, optimisation)."""
+    def add_train_options(self, parser: argparse.ArgumentParser, optim: argparse._ArgumentGroup) -> None:
+        """The family's own ``train`` flags (architecture, data, and in ``optim`` optimisation
+        beyond the shared flags of :mod:`translate.families.optimisation`)."""
 
     @abstractmethod
     def new_settings(self, args: argparse.Namespace) -> tuple[ConfigBase, ConfigBase]:

@@ -1,14 +1,5 @@
-"""Checkpoints: safetensors weights, a JSON config that rebuilds the architecture, and
-the training state for resume, each checkpoint a folder that appears atomically.
-
-A run folder looks like::
-
-    RUN/checkpoints/step-00001200/{model.safetensors, config.json, state.pt}
-    RUN/checkpoints/latest            (name of the newest complete checkpoint)
-
-A shipped model folder (``models/NAME``) holds a checkpoint's ``model.safetensors``
-and ``config.json`` without the training state. Nothing here unpickles arbitrary objects: weights come from
-safetensors, the training state through ``torch.load(weights_only=True)``.
+"""A run's checkpoints, written atomically (see :mod:`translate.modeling.checkpoint` for
+their layout and how they are read), and the check of an optimiser state loaded on resume.
 """
 
 from __future__ import annotations
@@ -16,178 +7,17 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import pickle
-import re
 import shutil
-import warnings
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import torch
-from safetensors import safe_open
-from safetensors.torch import load_file, save_file
+from safetensors.torch import save_file
 from torch import nn
 
-from translate import __version__
-from translate.config import ConfigBase
-from translate.errors import CheckpointError, ConfigError
-from translate.io.fileio import (
-    atomic_write,
-    check_regular,
-    fsync_dir,
-    open_regular,
-    temporary_name,
-    write_failure,
-    write_json,
-)
-
-WEIGHTS = "model.safetensors"
-CONFIG = "config.json"
-STATE = "state.pt"
-LATEST = "latest"
-CHECKPOINT_NAME = re.compile(r"step-\d{8,}")  # a checkpoint folder's name: latest may name nothing else
-FORMAT_VERSION = 1
-C = TypeVar("C", bound=ConfigBase)
-M = TypeVar("M", bound=nn.Module)
-
-
-@dataclass
-class Checkpoint:
-    """A checkpoint or model folder, read lazily."""
-
-    path: Path
-    family: str
-    model: dict[str, Any]
-    train: dict[str, Any]
-
-    def weights(self, prefix: str) -> dict[str, torch.Tensor]:
-        """State dict of one module saved under ``prefix`` (e.g. ``generator``)."""
-        self._check_weights_file()
-        try:
-            tensors = load_file(self.path / WEIGHTS)
-        except Exception as exc:  # safetensors raises its own error types for corrupt files
-            raise CheckpointError(f"{self.path / WEIGHTS} is not a readable safetensors file: {exc}") from exc
-        head = prefix + "."
-        picked = {k[len(head) :]: v for k, v in tensors.items() if k.startswith(head)}
-        if not picked:
-            raise CheckpointError(f"{self.path / WEIGHTS} holds no weights for {prefix!r}")
-        return picked
-
-    def shapes(self, prefix: str) -> dict[str, tuple[int, ...]]:
-        """Shapes of the tensors saved under ``prefix``, from the file's header (no tensor is read)."""
-        head = prefix + "."
-        self._check_weights_file()
-        try:
-            with safe_open(self.path / WEIGHTS, "pt") as weights:
-                return {name[len(head):]: tuple(weights.get_slice(name).get_shape())
-                        for name in weights.keys() if name.startswith(head)}  # noqa: SIM118 (no __iter__)
-        except Exception as exc:  # safetensors raises its own error types for corrupt files
-            raise CheckpointError(f"{self.path / WEIGHTS} is not a readable safetensors file: {exc}") from exc
-
-    def has_weights(self, prefix: str) -> bool:
-        """Whether the weights file holds a module saved under ``prefix``."""
-        head = prefix + "."
-        self._check_weights_file()
-        try:
-            with safe_open(self.path / WEIGHTS, "pt") as weights:
-                names = weights.keys()  # reads the header only
-        except Exception as exc:  # safetensors raises its own error types for corrupt files
-            raise CheckpointError(f"{self.path / WEIGHTS} is not a readable safetensors file: {exc}") from exc
-        return any(name.startswith(head) for name in names)
-
-    def _check_weights_file(self) -> None:
-        """safetensors opens the path itself, and would wait forever on a FIFO."""
-        check_regular(self.path / WEIGHTS, "replace the folder with a complete checkpoint or model folder")
-
-    def training_state(self) -> dict[str, Any]:
-        state_file = self.path / STATE
-        if not state_file.is_file():
-            raise CheckpointError(
-                f"{self.path} has no training state ({STATE}): resume from a run's checkpoint, "
-                "not from a shipped model folder"
-            )
-        try:
-            with warnings.catch_warnings():  # e.g. about the pickle protocol: noise on a one-line error
-                warnings.simplefilter("ignore")
-                return torch.load(state_file, map_location="cpu", weights_only=True)
-        except pickle.UnpicklingError as exc:  # weights_only met something that is not tensors or plain data
-            # torch's own message suggests weights_only=False: exactly what must not be done here.
-            raise CheckpointError(
-                f"{state_file} holds objects other than tensors and plain data, which could run code, so it "
-                "was not loaded: resume only from checkpoints that translate.train wrote"
-            ) from exc
-        except Exception as exc:  # a truncated or damaged file
-            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            raise CheckpointError(f"{state_file} is not a readable training state ({reason}): "
-                                  "resume from an earlier checkpoint") from exc
-
-    def expect_family(self, *families: str) -> None:
-        if self.family not in families:
-            raise CheckpointError(
-                f"{self.path} is a {self.family} checkpoint, but a {' or '.join(families)} one is needed"
-            )
-
-
-def checkpoint_root(run_dir: Path) -> Path:
-    return run_dir / "checkpoints"
-
-
-def find_checkpoint(path: str | os.PathLike) -> Path:
-    """Resolve a run folder, a checkpoint folder, a model folder or a file inside one."""
-    path = Path(path)
-    if path.is_file():
-        path = path.parent
-    if (path / CONFIG).is_file() and (path / WEIGHTS).is_file():
-        return path
-    latest = checkpoint_root(path) / LATEST
-    if latest.is_file():
-        name = _latest_name(latest)
-        candidate = checkpoint_root(path) / name
-        if (candidate / CONFIG).is_file():
-            return candidate
-    if not path.exists():
-        raise CheckpointError(f"{path} does not exist: pass a run folder, a checkpoint folder or a model folder")
-    raise CheckpointError(
-        f"no checkpoint in {path}: expected {CONFIG} and {WEIGHTS} there, or a run folder with "
-        f"checkpoints/{LATEST}"
-    )
-
-
-def _latest_name(latest: Path) -> str:
-    """The checkpoint folder ``latest`` names; one line saying how to repair it when it names
-    anything else (``../../other-run/...``, an absolute path) or holds no name at all (an
-    image written over it)."""
-    with open_regular(latest, "write the name of one of the run's step-NNNNNNNN folders into it") as file:
-        text = file.read(256)
-    try:
-        name = text.decode().strip()
-    except UnicodeDecodeError:
-        name = None
-    if name is not None and CHECKPOINT_NAME.fullmatch(name):
-        return name
-    steps = sorted(p.name for p in latest.parent.glob("step-*") if CHECKPOINT_NAME.fullmatch(p.name))
-    found = f"names {name[:80]!r}, which is not a checkpoint of this run" if name is not None else (
-        "is damaged (it holds no checkpoint name)")
-    repair = f"e.g. echo {steps[-1]} > {latest} (the newest)" if steps else "none is left: start the run again"
-    raise CheckpointError(f"{latest} {found}: point it at one of its step-NNNNNNNN folders, {repair}")
-
-
-def read_checkpoint(path: str | os.PathLike) -> Checkpoint:
-    folder = find_checkpoint(path)
-    try:
-        with open_regular(folder / CONFIG) as file:
-            meta = json.loads(file.read())
-    except (OSError, ValueError) as exc:
-        raise CheckpointError(f"{folder / CONFIG} is not valid JSON: {exc}") from exc
-    except RecursionError:
-        raise CheckpointError(f"{folder / CONFIG} is nested too deeply to be a translate config: replace it with "
-                              "the config.json that translate wrote") from None
-    if not isinstance(meta, dict) or not {"family", "model"} <= set(meta) or not isinstance(meta["family"], str):
-        raise CheckpointError(f"{folder / CONFIG} lacks the 'family' (a name) and 'model' keys of a translate "
-                              "checkpoint")
-    return Checkpoint(folder, meta["family"], meta["model"], meta.get("train", {}))
+from translate.errors import CheckpointError
+from translate.io.fileio import atomic_write, fsync_dir, temporary_name, write_failure
+from translate.modeling.checkpoint import CONFIG, LATEST, STATE, WEIGHTS, checkpoint_meta, checkpoint_root, flat_state
 
 
 def save_checkpoint(
@@ -217,8 +47,8 @@ def save_checkpoint(
         tmp = temporary_name(root, name)
         tmp.mkdir()
         try:
-            save_file(_flat_state(modules), str(tmp / WEIGHTS))
-            meta = _meta(family, model_config, train_config)
+            save_file(flat_state(modules), str(tmp / WEIGHTS))
+            meta = checkpoint_meta(family, model_config, train_config)
             (tmp / CONFIG).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
             torch.save(state, tmp / STATE)
             for file in tmp.iterdir():
@@ -246,93 +76,6 @@ def _move_aside(folder: Path) -> Path:
     aside = temporary_name(folder.parent, folder.name)
     os.rename(folder, aside)
     return aside
-
-
-def _check_shapes(expected: dict[str, tuple[int, ...]], saved: dict[str, tuple[int, ...]], checkpoint: Checkpoint,
-                  prefix: str) -> None:
-    """One line naming the file and the first tensor that does not fit, if any."""
-    where = f"the weights in {checkpoint.path / WEIGHTS} do not fit the architecture in its {CONFIG}"
-    for name, shape in expected.items():
-        if name not in saved:
-            raise CheckpointError(f"{where}: {prefix}.{name} is missing")
-        if saved[name] != shape:
-            raise CheckpointError(f"{where}: {prefix}.{name} has shape {saved[name]}, the architecture needs {shape}")
-    extra = sorted(set(saved) - set(expected))
-    if extra:
-        raise CheckpointError(f"{where}: {prefix}.{extra[0]} is not part of the architecture")
-
-
-def load_weights(module: nn.Module, checkpoint: Checkpoint, prefix: str) -> None:
-    """Load the tensors saved under ``prefix`` into ``module``; a mismatch is one line naming
-    the file and the first tensor that does not fit."""
-    expected = {name: tuple(tensor.shape) for name, tensor in module.state_dict().items()}
-    _check_shapes(expected, checkpoint.shapes(prefix), checkpoint, prefix)
-    module.load_state_dict(checkpoint.weights(prefix))
-
-
-def build_loaded(factory: Callable[[], M], checkpoint: Checkpoint, prefix: str) -> M:
-    """``factory()`` with the weights saved under ``prefix``, built only once the saved shapes
-    (read from the file's header) fit the architecture, which is first laid out on the meta
-    device, where it takes no memory: a config and weights that disagree cost nothing."""
-    with torch.device("meta"):
-        skeleton = factory()
-    expected = {name: tuple(tensor.shape) for name, tensor in skeleton.state_dict().items()}
-    _check_shapes(expected, checkpoint.shapes(prefix), checkpoint, prefix)
-    module = factory()
-    module.load_state_dict(checkpoint.weights(prefix))
-    return module
-
-
-def model_config(checkpoint: Checkpoint, config_class: type[C]) -> C:
-    """The checkpoint's architecture, as ``config_class``; errors name its config file."""
-    try:
-        return config_class.from_dict(checkpoint.model, str(checkpoint.path / CONFIG))
-    except ConfigError as exc:
-        raise CheckpointError(str(exc)) from None
-
-
-def train_config(checkpoint: Checkpoint, config_class: type[C]) -> C:
-    """The checkpoint's training settings, as ``config_class``; errors name its config file."""
-    try:
-        return config_class.from_dict(checkpoint.train, f"{checkpoint.path / CONFIG} (train)")
-    except ConfigError as exc:
-        raise CheckpointError(f"{exc}: resume from a checkpoint that translate.train wrote") from None
-
-
-def write_model_folder(
-    dest: Path,
-    family: str,
-    model_config: dict[str, Any],
-    modules: dict[str, nn.Module],
-    train_config: dict[str, Any] | None = None,
-    metadata: dict[str, str] | None = None,
-) -> None:
-    """A shipped model folder: weights and config as in a checkpoint, without training state.
-
-    Each file is replaced atomically; ``metadata`` goes into the safetensors header.
-    """
-    tensors = _flat_state(modules)
-    atomic_write(dest / WEIGHTS, lambda tmp: save_file(tensors, str(tmp), metadata=metadata))
-    write_json(dest / CONFIG, _meta(family, model_config, train_config or {}))
-
-
-def _flat_state(modules: dict[str, nn.Module]) -> dict[str, torch.Tensor]:
-    """One flat tensor dict, keys prefixed by module name (safetensors has no nesting)."""
-    return {
-        f"{prefix}.{key}": value.detach().cpu().contiguous()
-        for prefix, module in modules.items()
-        for key, value in module.state_dict().items()
-    }
-
-
-def _meta(family: str, model_config: dict[str, Any], train_config: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "family": family,
-        "format": FORMAT_VERSION,
-        "toolkit_version": __version__,
-        "model": model_config,
-        "train": train_config,
-    }
 
 
 def check_optimizer_state(optimizer: torch.optim.Optimizer, name: str) -> None:

@@ -4,34 +4,14 @@ weight averages (exponential, and uniform over chosen steps)."""
 from __future__ import annotations
 
 import copy
-import math
 from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
 
 import torch
 from torch import nn
 
-from translate.errors import ConfigError
 from translate.modeling.losses import Loss, gradient_penalty
 from translate.training.distributed import Context, any_rank
-
-MAX_SEED = 2**63 - 1  # torch.manual_seed takes 64-bit seeds; a signed bound keeps every consumer happy
-
-
-def check_optimiser(lr: float, beta1: float, beta2: float, gp_weight: float) -> None:
-    """Adam settings and the gradient-penalty weight any recipe can use, or a ConfigError naming the flag."""
-    if not (math.isfinite(lr) and lr > 0):
-        raise ConfigError(f"--lr must be a positive number, got {lr}")
-    for name, beta in (("--beta1", beta1), ("--beta2", beta2)):
-        if not 0.0 <= beta < 1.0:
-            raise ConfigError(f"{name} must lie in [0, 1), got {beta}")
-    if not (math.isfinite(gp_weight) and gp_weight >= 0):
-        raise ConfigError(f"--gp-weight must be a number of 0 or more, got {gp_weight}")
-
-
-def check_seed(seed: int) -> None:
-    if not 0 <= seed <= MAX_SEED:
-        raise ConfigError(f"--seed must lie in 0..{MAX_SEED}, got {seed}")
 
 
 def adam(

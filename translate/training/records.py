@@ -11,9 +11,9 @@ from typing import Any
 import torch
 
 from translate.io.fileio import atomic_write, open_regular, remove_temporaries, write_image
+from translate.io.run_layout import METRICS_FILE
+from translate.modeling.checkpoint import checkpoint_root
 from translate.modeling.pixels import grid_image
-from translate.training.checkpoint import checkpoint_root
-from translate.training.run_folder import METRICS_FILE
 
 
 class RunRecords:

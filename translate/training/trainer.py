@@ -29,7 +29,8 @@ from torch import nn
 from tqdm import tqdm
 
 from translate.errors import CheckpointError, DivergedError, StorageError
-from translate.training.checkpoint import STATE, Checkpoint, check_optimizer_state, load_weights, save_checkpoint
+from translate.modeling.checkpoint import STATE, Checkpoint, load_weights
+from translate.training.checkpoint import check_optimizer_state, save_checkpoint
 from translate.training.distributed import Context, any_rank
 from translate.training.optim import NonFiniteStep
 from translate.training.progress import Throughput, restart_clock

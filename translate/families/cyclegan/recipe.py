@@ -19,68 +19,29 @@ bench/joint_batch.py).
 from __future__ import annotations
 
 import functools
-import math
 from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
 from typing import Any
 
 import torch
 from torch import nn
 
-from translate.config import ConfigBase
-from translate.errors import ConfigError
 from translate.families.cyclegan.nets import (
+    AVERAGE_NAMES,
     DISCRIMINATOR_NAMES,
     GENERATOR_NAMES,
     CycleGANConfig,
-    PatchDiscriminator,
-    ResnetGenerator,
+    build_discriminator,
+    build_generator,
 )
+from translate.families.cyclegan.settings import CycleGANHyper
 from translate.modeling.device import autocast
-from translate.modeling.losses import LOSS_NAMES, Loss, adversarial, cycle_loss, identity_loss
+from translate.modeling.inference import translation_grid
+from translate.modeling.losses import Loss, adversarial, cycle_loss, identity_loss
 from translate.training.data import derived_generator
 from translate.training.distributed import Context, gather, wrap
-from translate.training.optim import WeightMean, adam, check_optimiser, critic_loss, optimise
+from translate.training.optim import WeightMean, adam, critic_loss, optimise
 from translate.training.pool import ImagePool
-
-AVERAGE_NAMES = {d: f"{name}_average" for d, name in GENERATOR_NAMES.items()}  # checkpoint prefixes
-
-
-@dataclass
-class CycleGANHyper(ConfigBase):
-    """Optimisation settings, with the reference implementation's defaults."""
-
-    loss: str = "lsgan"
-    lambda_cycle: float = 10.0
-    lambda_identity: float = 0.5
-    pool_size: int = 50
-    lr: float = 2e-4
-    beta1: float = 0.5
-    beta2: float = 0.999
-    epochs: int = 100
-    epochs_decay: int = 100
-    gp_weight: float = 10.0
-    average_from_epoch: int = 0  # first epoch whose weights enter the generators' average; 0: no average
-    average_every: int = 500  # steps between the weights the average takes
-
-    def validate(self) -> None:
-        if self.loss not in LOSS_NAMES:
-            raise ConfigError(f"unknown loss {self.loss!r}: choose one of {', '.join(LOSS_NAMES)}")
-        check_optimiser(self.lr, self.beta1, self.beta2, self.gp_weight)
-        for name, value in (("--lambda-cycle", self.lambda_cycle), ("--lambda-identity", self.lambda_identity)):
-            if not (math.isfinite(value) and value >= 0):
-                raise ConfigError(f"{name} must be a number of 0 or more, got {value}")
-        if self.pool_size < 0 or self.epochs_decay < 0:
-            raise ConfigError("--pool-size and --epochs-decay must not be negative")
-        if self.epochs < 1:
-            raise ConfigError(f"--epochs must be at least 1, got {self.epochs}")
-        last = self.epochs + self.epochs_decay
-        if not 0 <= self.average_from_epoch <= last:
-            raise ConfigError(f"--average-from-epoch must be one of the run's epochs, 1..{last}, or 0 (no average), "
-                              f"got {self.average_from_epoch}")
-        if self.average_every < 1:
-            raise ConfigError(f"--average-every must be at least 1 step, got {self.average_every}")
 
 
 def linear_decay(epochs: int, epochs_decay: int) -> Callable[[int], float]:
@@ -174,8 +135,8 @@ class CycleGANRecipe:
         cuda = device.type == "cuda"
         self.memory_format = torch.channels_last if cuda else torch.contiguous_format
         self.autocast = autocast(precision, device)
-        self.generators = {d: self._place(ResnetGenerator(config)) for d in GENERATOR_NAMES}
-        self.discriminators = {d: self._place(PatchDiscriminator(config)) for d in DISCRIMINATOR_NAMES}
+        self.generators = {d: self._place(build_generator(config)) for d in GENERATOR_NAMES}
+        self.discriminators = {d: self._place(build_discriminator(config)) for d in DISCRIMINATOR_NAMES}
         self.d_loss, self.g_loss = adversarial(hyper.loss)
         # Two inputs as one batch instead of two calls: the same results with instance, layer or no
         # norm; with spectral norm both halves share one power iteration (two calls would run two,
@@ -270,7 +231,7 @@ class CycleGANRecipe:
         """One row per fixed test pair, by the generators that ship: A, G(A), F(G(A)), B, F(B), G(F(B))."""
         a, b = (t.to(self.device).contiguous(memory_format=self.memory_format) for t in self.fixed)
         shipped = self.shipped_generators()
-        return cycle_grid(shipped["AtoB"], shipped["BtoA"], a, b)
+        return translation_grid(shipped, {"AtoB": a, "BtoA": b})
 
     def before_checkpoint(self) -> None:
         """Until the average has begun, it holds the trained generators' weights, so that a
@@ -304,23 +265,6 @@ class CycleGANRecipe:
             pool.load_state_dict({k: v[mine] for k, v in saved.items()}, self.device)
         if self.average is not None:
             self.average.count = int(state["average_count"])
-
-
-@torch.no_grad()
-def cycle_grid(a_to_b: nn.Module, b_to_a: nn.Module, a: torch.Tensor, b: torch.Tensor) -> tuple[torch.Tensor, int]:
-    """Grid cells (row by row) and the row length for pairs of test images: one row per pair,
-    A, G(A), F(G(A)), B, F(B), G(F(B)), the generators in eval mode (their modes are restored)."""
-    modes = [net.training for net in (a_to_b, b_to_a)]
-    for net in (a_to_b, b_to_a):
-        net.eval()
-    try:
-        fake_b, fake_a = a_to_b(a), b_to_a(b)
-        n = min(len(a), len(b))
-        columns = [a[:n], fake_b[:n], b_to_a(fake_b)[:n], b[:n], fake_a[:n], a_to_b(fake_a)[:n]]
-        return torch.stack(columns, 1).flatten(0, 1).float(), len(columns)
-    finally:
-        for net, mode in zip((a_to_b, b_to_a), modes, strict=True):
-            net.train(mode)
 
 
 def _identity(module: nn.Module) -> nn.Module:

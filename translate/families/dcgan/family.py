@@ -1,66 +1,33 @@
-"""The DCGAN and cDCGAN families: their flags, configs, training run, generator loading,
-sampling, ONNX export and scoring (networks in :mod:`.nets`, the step in :mod:`.recipe`)."""
+"""The DCGAN and cDCGAN families: their flags, generator loading, sampling, ONNX export and
+scoring (networks in :mod:`.nets`, settings in :mod:`.settings`, the training run in
+:mod:`.training`, its step in :mod:`.recipe`)."""
 
 from __future__ import annotations
 
 import argparse
-from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from translate.config import ConfigBase
+from translate.config import check_seed
+from translate.datasets.mnist import MNIST_CLASSES
 from translate.errors import ConfigError
 from translate.evaluation.protocols import EvaluationRequest, score_generated_digits
 from translate.families.base import Family, RunOptions
-from translate.families.dcgan.nets import BASE_SIZES, DCGANConfig, Generator
-from translate.families.dcgan.recipe import EMA_NAME, GANHyper, GANRecipe
+from translate.families.dcgan.nets import BASE_SIZES, EMA_NAME, DCGANConfig, Generator
+from translate.families.dcgan.settings import DEFAULT_EPOCHS, GENERIC_DEFAULTS, LOSS_DEFAULTS, GANHyper, GANTrainConfig
+from translate.families.optimisation import OptimisationDefaults
 from translate.latent import code_walk, label_walk, latent_codes
-from translate.modeling.device import run_precision, select_device
+from translate.modeling.checkpoint import Checkpoint, build_loaded, model_config, train_config
 from translate.modeling.losses import LOSS_NAMES
 from translate.onnx_contract import ModelInfo
 from translate.onnx_export import ExportPlan
-from translate.training.checkpoint import Checkpoint, build_loaded, model_config, train_config
-from translate.training.data import (
-    MNIST_CLASSES,
-    FolderSource,
-    ImageFolder,
-    TensorSource,
-    mnist_images,
-    resolve_data_root,
-)
-from translate.training.optim import check_seed
-from translate.training.trainer import RunSpec, Trainer
 
-# Per-loss defaults from the papers: WGAN-GP trains a layer-normed critic 5x per G step.
-LOSS_DEFAULTS: dict[str, dict[str, Any]] = {
-    "wgan-gp": {"n_critic": 5, "lr": 1e-4, "beta1": 0.0, "beta2": 0.9, "d_norm": "layer"},
-}
-GENERIC_DEFAULTS = {"n_critic": 1, "lr": 2e-4, "beta1": 0.5, "beta2": 0.999, "d_norm": "batch"}
-DEFAULT_EPOCHS = 25
-
-
-@dataclass
-class GANTrainConfig(ConfigBase):
-    """What a DCGAN / cDCGAN checkpoint records about its training (``config.json``'s ``train``)."""
-
-    dataset: str  # "mnist" or "folder"
-    batch_size: int
-    seed: int
-    hyper: GANHyper
-    classes: list[str] = field(default_factory=list)  # cDCGAN: the class names, in label order
-    epochs: int | None = None  # the run length it was last started with
-    precision: str | None = None  # fp32 or bf16; None in runs from before --precision
-
-    def validate(self) -> None:
-        if self.dataset not in ("mnist", "folder"):
-            raise ConfigError(f"dataset {self.dataset!r} is not mnist or folder")
-        if self.batch_size < 1:
-            raise ConfigError(f"--batch-size must be at least 1, got {self.batch_size}")
-        check_seed(self.seed)
+if TYPE_CHECKING:
+    from translate.training.trainer import Trainer
 
 
 def requested_labels(
@@ -170,6 +137,10 @@ class DCGANFamily(Family):
     """DCGAN (``conditional=False``) or cDCGAN: the same networks, with or without labels."""
 
     task = "sample"
+    # --lr, --beta1 and --beta2 follow --loss (the papers' settings for wgan-gp).
+    optimisation = OptimisationDefaults(loss="bce", batch_size=128, lr=None, beta1=None, beta2=None, by_loss={
+        name: f"default {GENERIC_DEFAULTS[name]:g} ({LOSS_DEFAULTS['wgan-gp'][name]:g} for wgan-gp)"
+        for name in ("lr", "beta1", "beta2")})
 
     def __init__(self, conditional: bool):
         self.conditional = conditional
@@ -177,7 +148,7 @@ class DCGANFamily(Family):
         self.summary = "label-conditional DCGAN" if conditional else "unconditional DCGAN"
 
     # -- command line --------------------------------------------------------------------
-    def add_train_options(self, parser: argparse.ArgumentParser) -> None:
+    def add_train_options(self, parser: argparse.ArgumentParser, optim: argparse._ArgumentGroup) -> None:
         parser.add_argument("--download", action="store_true", help="fetch MNIST with torchvision if missing")
         data = parser.add_argument_group("data")
         data.add_argument("--dataset", choices=("mnist", "folder"), default="mnist")
@@ -193,14 +164,7 @@ class DCGANFamily(Family):
         model.add_argument("--fc-width", type=int, default=0,
                            help="fully connected hidden layer after the code (G) and before the logit (D), "
                            "as in InfoGAN's MNIST networks (e.g. 1024); 0: plain DCGAN")
-        optim = parser.add_argument_group("optimisation")
-        optim.add_argument("--loss", default="bce", help=f"one of {', '.join(LOSS_NAMES)}")
-        optim.add_argument("--batch-size", type=int, default=128)
-        optim.add_argument("--lr", type=float, help="default 2e-4 (1e-4 for wgan-gp)")
-        optim.add_argument("--beta1", type=float, help="default 0.5 (0.0 for wgan-gp)")
-        optim.add_argument("--beta2", type=float, help="default 0.999 (0.9 for wgan-gp)")
         optim.add_argument("--n-critic", type=int, help="discriminator steps per generator step (5 for wgan-gp)")
-        optim.add_argument("--gp-weight", type=float, default=10.0, help="gradient penalty lambda for wgan-gp")
         optim.add_argument("--ema", type=float, default=0.0, metavar="DECAY",
                            help="keep an exponential moving average of G's weights (e.g. 0.999) and ship it; 0: off")
 
@@ -239,38 +203,9 @@ class DCGANFamily(Family):
     # -- training ------------------------------------------------------------------------
     def train(self, model: DCGANConfig, settings: GANTrainConfig, run: RunOptions,
               checkpoint: Checkpoint | None = None) -> Trainer:
-        device = select_device(run.gpu)
-        settings.precision = run_precision(run.precision, settings.precision, device, checkpoint is not None)
-        source = self._source(model, settings, run, device)
-        if self.conditional:
-            model.n_classes = len(settings.classes)
-        torch.manual_seed(settings.seed)
-        recipe = GANRecipe(model, settings.hyper, device, settings.precision, seed=settings.seed,
-                           skip_nonfinite=run.skip_nonfinite)
-        spec = RunSpec(run_dir=run.out, family=self.name, model_config=model.to_dict(),
-                       train_config=settings.to_dict(), epochs=settings.epochs, max_steps=run.max_steps,
-                       save_every_steps=run.save_every_steps, log_every=run.log_every)
-        trainer = Trainer(spec, recipe, source)
-        if checkpoint is not None:
-            trainer.resume(checkpoint)
-        trainer.fit()
-        return trainer
+        from translate.families.dcgan.training import train_run  # training's modules load only to train
 
-    def _source(self, model: DCGANConfig, settings: GANTrainConfig, run: RunOptions,
-                device: torch.device) -> TensorSource | FolderSource:
-        data_root = resolve_data_root(run.data)
-        if settings.dataset == "mnist":
-            images, labels = mnist_images(data_root, model.image_size, model.channels, run.download)
-            classes = list(MNIST_CLASSES)
-            source = TensorSource(images, labels, settings.batch_size, settings.seed)
-        else:
-            dataset = ImageFolder(data_root, model.image_size, model.channels, class_folders=self.conditional)
-            classes = dataset.classes
-            source = FolderSource(dataset, settings.batch_size, settings.seed, run.workers, device.type == "cuda")
-        if self.conditional and settings.classes and settings.classes != classes:
-            raise ConfigError(f"the data's classes {classes} differ from the checkpoint's {settings.classes}")
-        settings.classes = classes if self.conditional else []
-        return source
+        return train_run(self, model, settings, run, checkpoint)
 
     # -- a trained model -----------------------------------------------------------------
     def load_generator(self, checkpoint: Checkpoint, direction: str | None = None) -> tuple[nn.Module, DCGANConfig]:

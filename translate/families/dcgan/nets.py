@@ -23,6 +23,7 @@ from translate.modeling.blocks import NORMS, UPSAMPLES, conv_unit, init_dcgan_we
 # Generous bounds (MNIST uses z 100, widths 64, fc 1024) that refuse absurd sizes.
 SIZE_RANGES = {"z_dim": (1, 4096), "n_classes": (0, 10_000), "ngf": (1, 1024), "ndf": (1, 1024),
                "fc_width": (0, 16_384)}
+EMA_NAME = "generator_ema"  # module name of the generator's weight average (--ema) in checkpoints
 # Spatial size of the first feature map for each supported image size.
 BASE_SIZES = {28: 7, 32: 4, 64: 4}
 

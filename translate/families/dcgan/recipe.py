@@ -3,53 +3,20 @@ every ``n_critic`` batches, with any adversarial loss and an optional gradient p
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import torch
 from torch import nn
 
-from translate.config import ConfigBase
-from translate.errors import ConfigError
-from translate.families.dcgan.nets import DCGANConfig, Discriminator, Generator
+from translate.families.dcgan.nets import EMA_NAME, DCGANConfig, Discriminator, Generator
+from translate.families.dcgan.settings import GANHyper
 from translate.modeling.device import autocast
-from translate.modeling.losses import LOSS_NAMES, adversarial
-from translate.training.optim import (
-    adam,
-    averaged_copy,
-    check_optimiser,
-    critic_loss,
-    estimate_batch_norm,
-    optimise,
-    update_average,
-)
+from translate.modeling.losses import adversarial
+from translate.training.optim import adam, averaged_copy, critic_loss, estimate_batch_norm, optimise, update_average
 
-EMA_NAME = "generator_ema"  # module name of the generator's weight average (--ema) in checkpoints
 # Batch-norm statistics of the weight average: estimated on 100 x 256 generated images.
 AVERAGE_BN_BATCHES = 100
 AVERAGE_BN_BATCH_SIZE = 256
-
-
-@dataclass
-class GANHyper(ConfigBase):
-    """Optimisation settings of a GAN recipe."""
-
-    loss: str = "bce"
-    lr: float = 2e-4
-    beta1: float = 0.5
-    beta2: float = 0.999
-    n_critic: int = 1
-    gp_weight: float = 10.0
-    ema: float = 0.0  # decay of the generator's weight average; 0 trains without one
-
-    def validate(self) -> None:
-        if self.loss not in LOSS_NAMES:
-            raise ConfigError(f"unknown loss {self.loss!r}: choose one of {', '.join(LOSS_NAMES)}")
-        check_optimiser(self.lr, self.beta1, self.beta2, self.gp_weight)
-        if self.n_critic < 1:
-            raise ConfigError(f"--n-critic must be at least 1, got {self.n_critic}")
-        if not 0.0 <= self.ema < 1.0:
-            raise ConfigError(f"--ema must be in [0, 1) (e.g. 0.999), not {self.ema}")
 
 
 class GANRecipe:

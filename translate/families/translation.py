@@ -1,0 +1,149 @@
+"""What every family that translates images does the same way: its domains' folders, the
+grid of test images and their translations, the ONNX export plan, scoring on the test sets
+and, during training, keeping the best generators. A translation family subclasses
+:class:`TranslationFamily` and supplies its flags, its training run and how its generators load.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import torch
+from torch import nn
+
+from translate.config import ConfigBase
+from translate.datasets.domains import DomainFolders, domain_files, domain_folders, resized_images
+from translate.datasets.root import resolve_data_root
+from translate.errors import ConfigError
+from translate.evaluation.best import best_keeping_evaluator
+from translate.evaluation.protocols import EvaluationRequest, TranslationScorer
+from translate.families.base import Family
+from translate.modeling.checkpoint import Checkpoint, model_config
+from translate.modeling.inference import translation_grid
+from translate.onnx_contract import ModelInfo
+from translate.onnx_export import ExportPlan
+
+GRID_SIDE = 256  # translate.sample's grid cells: the reference datasets' photo size, as FID is scored at
+# The export's check inputs before padding to the generator's size: a square, a non-square
+# batch of 2, and an odd size (75 x 101) that only the padding makes fit.
+CHECK_SHAPES = ((1, 256, 256), (2, 128, 192), (1, 75, 101))
+PADDING_NOTE = "reflect, split evenly between the sides; crop the output back to the input size"
+
+
+class TranslationConfig(Protocol):
+    """What every translation family's model config records."""
+
+    channels: int
+    image_size: int  # the training crop; the generators take any size their family allows
+    domain_a: str
+    domain_b: str
+
+
+def domain_names(config: TranslationConfig, direction: str) -> tuple[str, str]:
+    """(source, target) domain of a generator: ``AtoB`` maps domain A to domain B, ``BtoA`` back."""
+    return (config.domain_a, config.domain_b) if direction == "AtoB" else (config.domain_b, config.domain_a)
+
+
+class TranslationFamily(Family):
+    """A family of generators that map images of one domain to another, one per direction
+    (``AtoB``, and ``BtoA`` if it maps back too)."""
+
+    task = "translate"
+    grid_count = 4  # rows of test images
+    config_class: type[ConfigBase]  # the model config, a TranslationConfig
+
+    def model_config(self, checkpoint: Checkpoint) -> Any:
+        """The checkpoint's architecture, as this family's config class."""
+        return model_config(checkpoint, self.config_class)
+
+    def generators(self, checkpoint: Checkpoint, device: torch.device) -> tuple[dict[str, nn.Module], Any]:
+        """Every direction's generator (in eval mode, on ``device``) and the model config."""
+        loaded = {direction: self.load_generator(checkpoint, direction) for direction in self.directions}
+        config = loaded[self.directions[0]][1]
+        return {direction: net.to(device) for direction, (net, _) in loaded.items()}, config
+
+    def domain_folders(self, data: str | None, domains: list[str], download: bool = False) -> DomainFolders:
+        """The domains' folders under the data root ``data`` (fetched first with ``download``);
+        how they were found is noted when it is not the obvious way."""
+        folders = domain_folders(resolve_data_root(data), *domains, download=download)
+        if folders.note:
+            print(f"note: {folders.note}", file=sys.stderr)
+        return folders
+
+    def scorer(self, config: TranslationConfig, request: EvaluationRequest) -> TranslationScorer:
+        """The test-set scorer of this family's generators, at the input sizes they take."""
+        return TranslationScorer((config.domain_a, config.domain_b), config.channels, request, self.size_multiple,
+                                 self.min_size)
+
+    def best_keeping_evaluator(self, config: TranslationConfig, shipped: Callable[[], dict[str, nn.Module]],
+                               request: EvaluationRequest, best_dir: Path,
+                               notes: Callable[[], dict[str, int]] = dict) -> Callable[[int], dict[str, float]]:
+        """``--eval-every``: a trainer's evaluator that scores the generators a run ships and keeps
+        the best as a model folder of this family in ``best_dir`` (see :mod:`translate.evaluation.best`)."""
+        try:
+            scorer = self.scorer(config, request)
+        except ConfigError as exc:  # no FID network: say how to train without the scores too
+            raise ConfigError(f"{exc}; or pass --eval-every 0 to train without FID scores") from None
+        prefixes = {direction: self.generator_prefix(direction) for direction in self.directions}
+        return best_keeping_evaluator(scorer, shipped, best_dir, self.name, config.to_dict(), prefixes, notes)
+
+    def export_plan(self, checkpoint: Checkpoint, direction: str | None = None) -> ExportPlan:
+        direction = self.check_direction(direction, checkpoint)
+        generator, config = self.load_generator(checkpoint, direction)
+        source, target = domain_names(config, direction)
+        gen = torch.Generator().manual_seed(1234)
+        check_inputs = [(torch.rand(n, config.channels, self._fitting(h), self._fitting(w), generator=gen) * 2 - 1,)
+                        for n, h, w in CHECK_SHAPES]
+        info = ModelInfo(
+            family=self.name, task=self.task, channels=config.channels, pad_multiple=self.size_multiple,
+            min_size=self.min_size, image_size=config.image_size, direction=direction, source_domain=source,
+            target_domain=target, extra={"padding": PADDING_NOTE},
+        )
+        return ExportPlan(
+            module=generator,
+            input_names=["image"],
+            output_names=["translated"],
+            dynamic_axes={name: {0: "batch", 2: "height", 3: "width"} for name in ("image", "translated")},
+            check_inputs=check_inputs,
+            info=info,
+        )
+
+    def _fitting(self, side: int) -> int:
+        """``side`` padded as inference pads it: to the generator's multiple, at least its minimum."""
+        return max(self.min_size, -(-side // self.size_multiple) * self.size_multiple)
+
+    def sample(self, checkpoint: Checkpoint, n: int, label: int | None, seed: int, device: torch.device,
+               data: str | None = None, truncation: float | None = None) -> tuple[torch.Tensor, int]:
+        """``n`` rows of each source domain's test images (chosen by ``seed``; the training images
+        where a domain has no test set) at GRID_SIDE px beside their translations (and round
+        trips back, for a model of both directions)."""
+        for flag, value, models in (("--label", label, "conditional digit models"),
+                                    ("--truncation", truncation, "models that draw from latent codes")):
+            if value is not None:
+                raise ConfigError(f"{flag} applies to {models}; {checkpoint.path} is a {self.name} "
+                                  "model (its grid shows test images and their translations)")
+        config = self.model_config(checkpoint)
+        folders = self.domain_folders(data, [config.domain_a, config.domain_b])
+        sources = {"AtoB": (folders.test_a, folders.train_a), "BtoA": (folders.test_b, folders.train_b)}
+        rng = np.random.default_rng(seed)
+        inputs = {}
+        for direction in self.directions:
+            test, train = sources[direction]
+            files = domain_files(test or train)
+            if n > len(files):
+                raise ConfigError(f"--n {n} asks for more rows than the {len(files)} images of {test or train}")
+            chosen = [files[i] for i in rng.permutation(len(files))]  # unreadable ones are passed over
+            inputs[direction] = resized_images(chosen, n, GRID_SIDE, config.channels, test or train).to(device)
+        return translation_grid(self.generators(checkpoint, device)[0], inputs)
+
+    def evaluate(self, checkpoint: Checkpoint, request: EvaluationRequest) -> dict[str, Any]:
+        request.validate()
+        if request.truncation is not None:
+            raise ConfigError(f"--truncation applies to models that draw codes; a {self.name} model translates "
+                              "images and draws none: leave it out")
+        generators, config = self.generators(checkpoint, request.device)
+        return self.scorer(config, request).score(generators)

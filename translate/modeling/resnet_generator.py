@@ -1,0 +1,79 @@
+"""The ResNet generator of CycleGAN (Zhu et al., 2017), layer for layer the reference
+implementation's ``resnet_{6,9}blocks``, for every family that translates with it (CUT
+uses the same network, and reads features out of its encoder).
+
+Its stages have names by their place in the network, so that a family can take the feature
+maps of some of them (:meth:`ResnetGenerator.encode`) without changing the forward pass that
+inference and ONNX export run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import torch
+from torch import nn
+
+from translate.errors import ConfigError
+from translate.modeling.blocks import ResidualBlock, conv_unit, init_dcgan_weights, up_unit
+
+# Two stride-2 down-samplings: inputs must be a multiple of 4, and at least 8, whose 1/4-size
+# bottleneck still takes the residual blocks' reflection padding.
+SIZE_MULTIPLE = 4
+MIN_SIZE = 8
+
+
+class ResnetGenerator(nn.Module):
+    """Image -> image of the same size in [-1, 1]: 7x7 stem, two stride-2 downs, residual
+    blocks at 1/4 resolution, two ups, 7x7 head; reflection padding at the borders."""
+
+    size_multiple = SIZE_MULTIPLE
+    min_size = MIN_SIZE
+
+    def __init__(self, channels: int = 3, ngf: int = 64, n_blocks: int = 9, norm: str = "instance",
+                 upsample: str = "transpose"):
+        super().__init__()
+        self.stem = conv_unit(channels, ngf, 7, 1, 3, norm, "relu", padding_mode="reflect")
+        self.down = nn.Sequential(
+            conv_unit(ngf, ngf * 2, 3, 2, 1, norm, "relu"),
+            conv_unit(ngf * 2, ngf * 4, 3, 2, 1, norm, "relu"),
+        )
+        self.blocks = nn.Sequential(*(ResidualBlock(ngf * 4, norm, "reflect") for _ in range(n_blocks)))
+        self.up = nn.Sequential(
+            up_unit(ngf * 4, ngf * 2, upsample, 3, 2, 1, 1, norm, "relu"),
+            up_unit(ngf * 2, ngf, upsample, 3, 2, 1, 1, norm, "relu"),
+        )
+        self.head = conv_unit(ngf, channels, 7, 1, 3, "none", "tanh", padding_mode="reflect")
+        self.apply(init_dcgan_weights)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.head(self.up(self.blocks(self.down(self.stem(images)))))
+
+    def stages(self) -> dict[str, nn.Module]:
+        """The stages in order, by name: ``input`` (the image itself), ``stem``, ``down1``,
+        ``down2``, ``block1`` .. ``blockN``, ``up1``, ``up2`` and ``output`` (the image out)."""
+        return {
+            "input": nn.Identity(),
+            "stem": self.stem,
+            **{f"down{i}": unit for i, unit in enumerate(self.down, 1)},
+            **{f"block{i}": block for i, block in enumerate(self.blocks, 1)},
+            **{f"up{i}": unit for i, unit in enumerate(self.up, 1)},
+            "output": self.head,
+        }
+
+    def encode(self, images: torch.Tensor, layers: Iterable[str]) -> dict[str, torch.Tensor]:
+        """The feature maps that the stages named in ``layers`` output (see :meth:`stages`),
+        computing no further than the last of them: e.g. CUT's patch features,
+        ``("input", "down1", "down2", "block1", "block5")``."""
+        stages, wanted = self.stages(), set(layers)
+        unknown = sorted(wanted - set(stages))
+        if unknown:
+            raise ConfigError(f"the generator has no layer {unknown[0]!r}: its layers are {', '.join(stages)}")
+        features, x = {}, images
+        for name, stage in stages.items():
+            if not wanted - set(features):
+                break
+            x = stage(x)
+            if name in wanted:
+                features[name] = x
+        return features
