@@ -47,6 +47,10 @@ class Recipe(Protocol):
 
     skip_nonfinite: bool  # the step raises NonFiniteStep instead of applying a non-finite update
 
+    # Build what the data sizes (e.g. CUT's projection heads, sized by the first batch's features),
+    # with its optimiser; ``first_batch()`` gives the run's first batch, on the device. Called once,
+    # before modules() and optimizers() are read: see Trainer.prepare.
+    def prepare(self, first_batch: Callable[[], tuple[torch.Tensor, ...]]) -> None: ...
     def modules(self) -> dict[str, nn.Module]: ...
     def optimizers(self) -> dict[str, torch.optim.Optimizer]: ...
     def step(self, batch: tuple[torch.Tensor, ...], step: int) -> dict[str, float]: ...
@@ -103,6 +107,21 @@ class Trainer:
         self.last_checkpoint: Path | None = None  # the newest checkpoint this run can go on from
         self.stop = GracefulStop(enabled=not self.context.distributed)
         self.records = RunRecords(spec.run_dir, self.is_main)
+        self.prepared = False  # whether the recipe has had its first batch (see prepare)
+
+    def prepare(self) -> None:
+        """Give the recipe its data-dependent first step, once: before the first step of a new
+        run, and on resume before the checkpoint's weights and optimiser states load, so that
+        modules the recipe builds from the data (and their optimisers) exist to take them. The
+        batch is the run's first (batch 0 of epoch 0, this rank's share), the one a new run's
+        first step trains on; a resumed run draws it again, then restores the RNG it saved."""
+        if not self.prepared:
+            self.recipe.prepare(self._first_batch)
+            self.prepared = True
+
+    def _first_batch(self) -> tuple[torch.Tensor, ...]:
+        batch = next(b for b in self.source.batches(0) if len(b[0]))  # a batch of undecodable files is empty
+        return tuple(t.to(self.context.device) for t in batch)
 
     # -- checkpoints -------------------------------------------------------------------
     def save(self) -> Path | None:
@@ -165,6 +184,7 @@ class Trainer:
         """Restore weights, optimisers, RNG and position from a checkpoint of this run."""
         checkpoint.expect_family(self.spec.family)
         state = checkpoint.training_state()
+        self.prepare()
         for name, module in self.recipe.modules().items():
             load_weights(module, checkpoint, name)
         try:
@@ -195,6 +215,7 @@ class Trainer:
         return self.epoch >= self.spec.epochs or (max_steps is not None and self.step >= max_steps)
 
     def fit(self) -> None:
+        self.prepare()
         self.records.open(self.step)
         try:
             with self.stop:

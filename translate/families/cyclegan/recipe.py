@@ -167,6 +167,9 @@ class CycleGANRecipe:
     def _place(self, net: nn.Module) -> nn.Module:
         return net.to(self.device, memory_format=self.memory_format)
 
+    def prepare(self, first_batch: Callable[[], tuple[torch.Tensor, ...]]) -> None:
+        """Nothing here is sized by the data: every network is built with the recipe."""
+
     def modules(self) -> dict[str, nn.Module]:
         """The plain networks (never their DDP or compiled wrappers), and the generators'
         averages if the run keeps them: what checkpoints hold."""

@@ -3,6 +3,7 @@ every ``n_critic`` batches, with any adversarial loss and an optional gradient p
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -44,6 +45,9 @@ class GANRecipe:
         # Its own RNG for noise and penalty mixing, saved in checkpoints for exact resume.
         self.rng = torch.Generator(device=device).manual_seed(seed)
         self.fixed_z, self.fixed_labels = self._fixed_inputs(seed)
+
+    def prepare(self, first_batch: Callable[[], tuple[torch.Tensor, ...]]) -> None:
+        """Nothing here is sized by the data: every network is built with the recipe."""
 
     def modules(self) -> dict[str, nn.Module]:
         modules = {"generator": self.generator, "discriminator": self.discriminator}
