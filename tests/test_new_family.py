@@ -109,6 +109,7 @@ def test_resume_restores_what_the_first_batch_built_exactly(toy, data, tmp_path)
             assert all(torch.equal(saved[key], other[key]) for key in saved), (name, index)
 
 
+@pytest.mark.slow
 def test_every_command_takes_the_new_family(toy, data, data_root, tmp_path, capsys):
     run, model = tmp_path / "run", tmp_path / "model"
     weights = str(data_root / "fid" / "inception-2015-12-05-fid.pt")
