@@ -48,7 +48,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "g.onnx"
         axes = {name: {0: "batch", 2: "height", 3: "width"} for name in ("image", "translated")}
-        info = ModelInfo(family="cyclegan", task="translate", channels=3, pad_multiple=4, min_size=8)
+        info = ModelInfo(family="cyclegan", task="translate", channels=3, pad_multiple=generator.size_multiple,
+                         min_size=generator.min_size)
         plan = ExportPlan(
             generator, ["image"], axes, [(torch.rand(1, 3, 64, 64) * 2 - 1,)], info, output_names=["translated"]
         )
