@@ -70,6 +70,7 @@ class EvaluationRequest:
     cache_dir: str | None = None
     progress: Progress = QUIET
     truncation: float | None = None  # sample families: the truncation trick's threshold (translate.latent)
+    precision: str = "fp32"  # of the Inception network: fp32 or bf16 (resolved, not auto)
 
     def validate(self) -> None:
         if self.n < 2 or (self.real_n is not None and self.real_n < 2):
@@ -84,7 +85,7 @@ class EvaluationRequest:
             raise ConfigError(f"--batch-size must be at least 1, got {self.batch_size}")
 
     def extractor(self) -> InceptionFeatures:
-        return InceptionFeatures(self.fid_weights, self.device, self.data_root)
+        return InceptionFeatures(self.fid_weights, self.device, self.data_root, self.precision)
 
 
 def network_protocol(extractor: InceptionFeatures) -> dict[str, str]:
@@ -93,6 +94,7 @@ def network_protocol(extractor: InceptionFeatures) -> dict[str, str]:
         "inception_input": RESIZE_PROTOCOL,
         "feature_layer": FEATURE_LAYER,
         "weights": extractor.weights_name,
+        "inception_precision": extractor.precision,
         "fid": "Frechet distance of Gaussians with unbiased covariances, float64",
         "device": str(extractor.device),
     }

@@ -1,0 +1,150 @@
+"""How long a first ``translate.evaluate`` takes (nothing cached: the real set's Inception
+features are computed too), and what its figures are, with the Inception network run three
+ways in one run:
+
+- ``file-fp32``: the TorchScript file called as it is, in fp32: the path before the port
+  (until 2026-12-03), the baseline;
+- ``port-fp32``: the file's network rebuilt with its batch norms folded
+  (translate/evaluation/inception_port.py), in fp32: ``--precision fp32``;
+- ``port-bf16``: the same in bf16: ``--precision auto`` on CPUs with native bf16.
+
+Each variant scores the model exactly as ``translate.evaluate MODEL --n N`` does, with an
+empty feature cache of its own, one after the other. Then, because a busy machine slows
+sequential runs unequally, the Inception passes alone are timed again in alternation (batch
+by batch, medians), which gives the ratios that hold under load.
+
+    python bench/evaluate_speed.py [--model models/cdcgan-mnist] [--n 10000] [--real-n N]
+        [--variants file-fp32 port-bf16] [--tag amd-epyc]
+
+prints a Markdown table and saves it (and a JSON copy) as
+bench/results/evaluate-speed[-<tag>].md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import tempfile
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+import torch
+from timing import alternating_medians
+
+from translate.evaluation.inception import InceptionFeatures, _normalise, _to_inception_input
+from translate.evaluation.protocols import EvaluationRequest
+from translate.families import get_family
+from translate.io.fileio import atomic_write, write_json
+from translate.modeling.device import describe_cpu
+from translate.modeling.checkpoint import read_checkpoint
+from translate.datasets.root import resolve_data_root
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = Path(__file__).resolve().parent / "results"
+VARIANTS = {"file-fp32": "the TorchScript file as it is, fp32 (before the port)",
+            "port-fp32": "the port, batch norms folded, fp32",
+            "port-bf16": "the port, batch norms folded, bf16"}
+BASELINE = "file-fp32"
+
+
+class FileInception(InceptionFeatures):
+    """The baseline: the TorchScript file called as it is, as the toolkit did before the port."""
+
+    def _load_torchscript(self, path: Path) -> torch.nn.Module:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)
+            return torch.jit.load(str(path), map_location=self.device).eval().to(memory_format=torch.channels_last)
+
+
+@dataclasses.dataclass(frozen=True)
+class VariantRequest(EvaluationRequest):
+    """An evaluation request whose Inception network is one of :data:`VARIANTS`."""
+
+    variant: str = "port-fp32"
+
+    def extractor(self) -> InceptionFeatures:
+        kind = FileInception if self.variant == BASELINE else InceptionFeatures
+        return kind(self.fid_weights, self.device, self.data_root, self.variant.split("-")[1])
+
+
+def first_evaluation(model: Path, variant: str, base: dict[str, Any]) -> dict[str, Any]:
+    """Seconds and figures of one evaluation from an empty cache."""
+    checkpoint = read_checkpoint(model)
+    with tempfile.TemporaryDirectory(prefix="evaluate-speed-") as cache:
+        request = VariantRequest(**base, cache_dir=cache, variant=variant)
+        began = time.perf_counter()
+        scores = get_family(checkpoint.family).evaluate(checkpoint, request)
+        seconds = time.perf_counter() - began
+    figures = {key: value for key, value in scores.items() if key != "protocol"}
+    print(f"{variant}: {seconds:.1f} s {figures}", flush=True)
+    return {"variant": variant, "seconds": seconds, "scores": figures}
+
+
+def fids(scores: dict[str, Any]) -> dict[str, float]:
+    """The FID of each direction of a translator, or the one FID of a digit model."""
+    if "fid" in scores:
+        return {"fid": scores["fid"]}
+    return {name: value["fid"] for name, value in scores.items() if isinstance(value, dict) and "fid" in value}
+
+
+def inception_medians(variants: list[str], data_root: Path, batch: int, iters: int) -> dict[str, float]:
+    """Median seconds per batch of 28 px digits through each variant's network, in turns."""
+    x = _normalise(_to_inception_input(torch.rand(batch, 1, 28, 28) * 2 - 1))
+    nets = {v: (FileInception if v == BASELINE else InceptionFeatures)(None, "cpu", data_root, v.split("-")[1])
+            for v in variants}
+    loops = {v: (lambda i, net=net: net.pool3(x * 128 + 128)) for v, net in nets.items()}
+    return alternating_medians(loops, warmup=1, iters=iters, device=torch.device("cpu"))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", type=Path, default=ROOT / "models" / "cdcgan-mnist",
+                        help="a model, run or checkpoint folder, as translate.evaluate takes")
+    parser.add_argument("--n", type=int, default=10_000, help="generated images (digit models)")
+    parser.add_argument("--real-n", type=int, help="as translate.evaluate --real-n (default: all test images)")
+    parser.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=list(VARIANTS))
+    parser.add_argument("--batch-iters", type=int, default=5, help="timed batches per variant in the alternation")
+    parser.add_argument("--data", help="folder holding the datasets and fid/ (default $TRANSLATE_DATA, else ./data)")
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--tag", default="", help="added to the result files' name, e.g. the machine")
+    args = parser.parse_args()
+    if BASELINE not in args.variants:
+        parser.error(f"--variants must include the baseline {BASELINE}")
+    torch.manual_seed(0)
+    data_root = resolve_data_root(args.data)
+    base = {"data_root": data_root, "n": args.n, "real_n": args.real_n}
+    runs = [first_evaluation(args.model, variant, base) for variant in args.variants]
+    medians = inception_medians(args.variants, data_root, 50, args.batch_iters)
+    baseline = runs[0]
+    lines = [
+        f"First `translate.evaluate {args.model.name} --n {args.n}`"
+        + (f" `--real-n {args.real_n}`" if args.real_n else "")
+        + f" (empty feature cache), one variant after the other; {describe_cpu()}, "
+        f"{torch.get_num_threads()} threads, torch {torch.__version__}. Inception batch: median seconds per batch "
+        f"of 50 digits, the variants taking turns ({args.batch_iters} timed batches each).",
+        "",
+        "| Inception network | first evaluation (s) | speed-up | Inception batch (s) | speed-up | FID | ΔFID | KID |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for run in runs:
+        name = run["variant"]
+        ours, theirs = fids(run["scores"]), fids(baseline["scores"])
+        fid_text = ", ".join(f"{value:.3f}" for value in ours.values())
+        delta = ", ".join(f"{ours[key] - theirs[key]:+.3f}" for key in ours)
+        kid = run["scores"].get("kid_mean")
+        lines.append(f"| {VARIANTS[name]} | {run['seconds']:.0f} | {baseline['seconds'] / run['seconds']:.2f}× | "
+                     f"{medians[name]:.2f} | {medians[BASELINE] / medians[name]:.2f}× | {fid_text} | {delta} | "
+                     f"{'' if kid is None else f'{kid:.5f}'} |")
+    table = "\n".join(lines) + "\n"
+    print(table)
+    stem = "evaluate-speed" + (f"-{args.tag}" if args.tag else "")
+    atomic_write(args.out / f"{stem}.md", lambda tmp: tmp.write_text(table))
+    write_json(args.out / f"{stem}.json", {"cpu": describe_cpu(), "torch": torch.__version__, "model": str(args.model),
+                                          "n": args.n, "real_n": args.real_n, "runs": runs,
+                                          "inception_batch_medians": medians})
+
+
+if __name__ == "__main__":
+    main()
