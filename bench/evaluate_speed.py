@@ -33,13 +33,13 @@ from typing import Any
 import torch
 from timing import alternating_medians
 
+from translate.datasets.root import resolve_data_root
 from translate.evaluation.inception import InceptionFeatures, _normalise, _to_inception_input
 from translate.evaluation.protocols import EvaluationRequest
 from translate.families import get_family
 from translate.io.fileio import atomic_write, write_json
-from translate.modeling.device import describe_cpu
 from translate.modeling.checkpoint import read_checkpoint
-from translate.datasets.root import resolve_data_root
+from translate.modeling.device import describe_cpu
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().parent / "results"
