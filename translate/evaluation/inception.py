@@ -51,7 +51,7 @@ RESIZE_PROTOCOL = (
 # that no file computed the old way is ever reused (2: the (x - 128) / 128 input scale; 3: the
 # network with its batch norms folded, features within 1e-5 of the file's in fp32).
 FEATURES_VERSION = 3
-DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16}
+DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16}  # the precisions the network runs in
 
 
 def default_cache_dir() -> Path:
@@ -108,9 +108,8 @@ class InceptionFeatures:
 
     Loads the TorchScript port (see :func:`find_fid_weights`); without it, torchmetrics'
     copy of the same network (which downloads its weights on first use). ``precision`` is
-    ``fp32`` or ``bf16`` (resolve ``auto`` with :func:`translate.modeling.device.resolve_precision`):
-    bf16 about halves the time on CPUs with native bf16 and moves FID by a few hundredths
-    (docs/metrics.md has the measurements).
+    ``fp32`` or ``bf16``: bf16 runs about 3x faster on CPUs with native bf16 but moves FID by
+    tenths (docs/metrics.md has the measurements), so the toolkit's figures are fp32.
     """
 
     def __init__(
