@@ -26,7 +26,6 @@ import argparse
 import dataclasses
 import tempfile
 import time
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +33,7 @@ import torch
 from timing import alternating_medians
 
 from translate.datasets.root import resolve_data_root
-from translate.evaluation.inception import InceptionFeatures, _normalise, _to_inception_input
+from translate.evaluation.inception import InceptionFeatures, _to_inception_input, load_fid_file
 from translate.evaluation.protocols import EvaluationRequest
 from translate.families import get_family
 from translate.io.fileio import atomic_write, write_json
@@ -53,9 +52,7 @@ class FileInception(InceptionFeatures):
     """The baseline: the TorchScript file called as it is, as the toolkit did before the port."""
 
     def _load_torchscript(self, path: Path) -> torch.nn.Module:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", FutureWarning)
-            return torch.jit.load(str(path), map_location=self.device).eval().to(memory_format=torch.channels_last)
+        return load_fid_file(path, self.device).to(memory_format=torch.channels_last)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -91,10 +88,10 @@ def fids(scores: dict[str, Any]) -> dict[str, float]:
 
 def inception_medians(variants: list[str], data_root: Path, batch: int, iters: int) -> dict[str, float]:
     """Median seconds per batch of 28 px digits through each variant's network, in turns."""
-    x = _normalise(_to_inception_input(torch.rand(batch, 1, 28, 28) * 2 - 1))
+    pixels = _to_inception_input(torch.rand(batch, 1, 28, 28) * 2 - 1)  # pool3's input: 0..255 at 299 px
     nets = {v: (FileInception if v == BASELINE else InceptionFeatures)(None, "cpu", data_root, v.split("-")[1])
             for v in variants}
-    loops = {v: (lambda i, net=net: net.pool3(x * 128 + 128)) for v, net in nets.items()}
+    loops = {v: (lambda i, net=net: net.pool3(pixels)) for v, net in nets.items()}
     return alternating_medians(loops, warmup=1, iters=iters, device=torch.device("cpu"))
 
 

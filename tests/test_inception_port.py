@@ -3,7 +3,6 @@ within float rounding, in bf16 close enough that FID moves by hundredths (the 10
 and horse ↔ zebra figures are in bench/results/evaluate-speed-*.md)."""
 
 import json
-import warnings
 
 import numpy as np
 import pytest
@@ -13,7 +12,7 @@ from torch import nn
 from translate.cli import run_cli
 from translate.errors import ConfigError
 from translate.evaluate import main
-from translate.evaluation.inception import InceptionFeatures, _normalise, _to_inception_input
+from translate.evaluation.inception import InceptionFeatures, _normalise, _to_inception_input, load_fid_file
 from translate.evaluation.inception_port import port
 from translate.io.images import list_images, read_image
 from translate.modeling.pixels import to_unit
@@ -21,9 +20,7 @@ from translate.modeling.pixels import to_unit
 
 @pytest.fixture(scope="module")
 def fid_file(data_root):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", FutureWarning)
-        return torch.jit.load(str(data_root / "fid" / "inception-2015-12-05-fid.pt")).eval()
+    return load_fid_file(data_root / "fid" / "inception-2015-12-05-fid.pt")
 
 
 @pytest.fixture(scope="module")

@@ -70,9 +70,8 @@ def main(argv: list[str] | None = None) -> None:
         raise ConfigError("name a run, checkpoint or model folder to score, or two image folders with --folders A B")
     if not args.progress_every >= 0:
         raise ConfigError(f"--progress-every must be 0 seconds or more, got {args.progress_every}")
-    device = select_device(args.gpu)
     request = EvaluationRequest(
-        data_root=resolve_data_root(args.data), device=device, n=args.n, real_n=args.real_n,
+        data_root=resolve_data_root(args.data), device=select_device(args.gpu), n=args.n, real_n=args.real_n,
         fid_weights=args.fid_weights, classifier=args.classifier, batch_size=args.batch_size, seed=args.seed,
         cache_dir=args.cache_dir, progress=Progress.for_stderr(args.progress_every), truncation=args.truncation,
         precision=args.precision,

@@ -103,6 +103,16 @@ def _normalise(pixels: torch.Tensor) -> torch.Tensor:
     return (pixels - 128.0) / 128.0
 
 
+def load_fid_file(path: Path, device: str | torch.device = "cpu") -> torch.jit.ScriptModule:
+    """The FID TorchScript file as it is, in eval mode, or a ConfigError that names the fix."""
+    try:
+        with warnings.catch_warnings():  # torch.jit.load's deprecation notice says nothing to a user
+            warnings.simplefilter("ignore", FutureWarning)
+            return torch.jit.load(str(path), map_location=device).eval()
+    except (RuntimeError, ValueError) as exc:
+        raise ConfigError(f"cannot load FID weights {path}: {exc}; replace it with {WEIGHTS_NAME}") from exc
+
+
 class InceptionFeatures:
     """Pool3 features of the FID Inception network, as float64 numpy arrays N x 2048.
 
@@ -137,14 +147,8 @@ class InceptionFeatures:
         self._weights_id: str | None = None
 
     def _load_torchscript(self, path: Path) -> nn.Module:
-        try:
-            with warnings.catch_warnings():  # torch.jit.load's deprecation notice says nothing to a user
-                warnings.simplefilter("ignore", FutureWarning)
-                net = torch.jit.load(str(path), map_location=self.device)
-        except (RuntimeError, ValueError) as exc:
-            raise ConfigError(f"cannot load FID weights {path}: {exc}; replace it with {WEIGHTS_NAME}") from exc
-        ported = port(net).eval().to(self.device, memory_format=torch.channels_last)
-        return ported.to(DTYPES[self.precision])
+        ported = port(load_fid_file(path, self.device)).eval()
+        return ported.to(self.device, DTYPES[self.precision], memory_format=torch.channels_last)
 
     def _load_torchmetrics(self, data_root: str | os.PathLike | None) -> nn.Module:
         try:

@@ -70,7 +70,7 @@ class EvaluationRequest:
     cache_dir: str | None = None
     progress: Progress = QUIET
     truncation: float | None = None  # sample families: the truncation trick's threshold (translate.latent)
-    precision: str = "fp32"  # of the Inception network: fp32 or bf16 (resolved, not auto)
+    precision: str = "fp32"  # of the Inception network: fp32 or bf16 (translate.evaluation.inception.DTYPES)
 
     def validate(self) -> None:
         if self.n < 2 or (self.real_n is not None and self.real_n < 2):
