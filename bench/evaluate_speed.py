@@ -1,12 +1,14 @@
 """How long a first ``translate.evaluate`` takes (nothing cached: the real set's Inception
-features are computed too), and what its figures are, with the Inception network run three
+features are computed too), and what its figures are, with the Inception network run four
 ways in one run:
 
 - ``file-fp32``: the TorchScript file called as it is, in fp32: the path before the port
   (until 2026-12-03), the baseline;
 - ``port-fp32``: the file's network rebuilt with its batch norms folded
-  (translate/evaluation/inception_port.py), in fp32: ``--precision fp32``;
-- ``port-bf16``: the same in bf16: ``--precision auto`` on CPUs with native bf16.
+  (translate/evaluation/inception_port.py), in fp32, by PyTorch;
+- ``onnx-fp32``: the same exported to ONNX and run by ONNX Runtime
+  (translate/evaluation/inception_onnx.py): ``--precision fp32`` on a CPU, the default;
+- ``port-bf16``: the port in bf16 by PyTorch: ``--precision bf16``.
 
 Each variant scores the model exactly as ``translate.evaluate MODEL --n N`` does, with an
 empty feature cache of its own, one after the other. Then, because a busy machine slows
@@ -14,7 +16,7 @@ sequential runs unequally, the Inception passes alone are timed again in alterna
 by batch, medians), which gives the ratios that hold under load.
 
     python bench/evaluate_speed.py [--model models/cdcgan-mnist] [--n 10000] [--real-n N]
-        [--variants file-fp32 port-bf16] [--tag amd-epyc]
+        [--variants file-fp32 onnx-fp32] [--tag amd-epyc]
 
 prints a Markdown table and saves it (and a JSON copy) as
 bench/results/evaluate-speed[-<tag>].md.
@@ -43,8 +45,10 @@ from translate.modeling.device import describe_cpu
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().parent / "results"
 VARIANTS = {"file-fp32": "the TorchScript file as it is, fp32 (before the port)",
-            "port-fp32": "the port, batch norms folded, fp32",
-            "port-bf16": "the port, batch norms folded, bf16"}
+            "port-fp32": "the port, batch norms folded, fp32, PyTorch",
+            "onnx-fp32": "the port, batch norms folded, fp32, ONNX Runtime (the default)",
+            "port-bf16": "the port, batch norms folded, bf16, PyTorch"}
+RUNTIMES = {"port": "torch", "onnx": "onnxruntime"}
 BASELINE = "file-fp32"
 
 
@@ -62,8 +66,15 @@ class VariantRequest(EvaluationRequest):
     variant: str = "port-fp32"
 
     def extractor(self) -> InceptionFeatures:
-        kind = FileInception if self.variant == BASELINE else InceptionFeatures
-        return kind(self.fid_weights, self.device, self.data_root, self.variant.split("-")[1])
+        return extractor(self.variant, self.fid_weights, self.data_root)
+
+
+def extractor(variant: str, weights: str | None, data_root: Path) -> InceptionFeatures:
+    """The Inception network of one of :data:`VARIANTS`, on the CPU."""
+    network, precision = variant.split("-")
+    if variant == BASELINE:
+        return FileInception(weights, "cpu", data_root, precision, "torch")
+    return InceptionFeatures(weights, "cpu", data_root, precision, RUNTIMES[network])
 
 
 def first_evaluation(model: Path, variant: str, base: dict[str, Any]) -> dict[str, Any]:
@@ -89,8 +100,7 @@ def fids(scores: dict[str, Any]) -> dict[str, float]:
 def inception_medians(variants: list[str], data_root: Path, batch: int, iters: int) -> dict[str, float]:
     """Median seconds per batch of 28 px digits through each variant's network, in turns."""
     pixels = _to_inception_input(torch.rand(batch, 1, 28, 28) * 2 - 1)  # pool3's input: 0..255 at 299 px
-    nets = {v: (FileInception if v == BASELINE else InceptionFeatures)(None, "cpu", data_root, v.split("-")[1])
-            for v in variants}
+    nets = {v: extractor(v, None, data_root) for v in variants}
     loops = {v: (lambda i, net=net: net.pool3(pixels)) for v, net in nets.items()}
     return alternating_medians(loops, warmup=1, iters=iters, device=torch.device("cpu"))
 

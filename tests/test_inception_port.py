@@ -1,6 +1,7 @@
 """The FID network rebuilt with folded batch norms returns the file's features: in fp32 to
-within float rounding, in bf16 close enough that FID moves by hundredths (the 10,000-digit
-and horse ↔ zebra figures are in bench/results/evaluate-speed-*.md)."""
+within float rounding, by PyTorch and by ONNX Runtime; in bf16 within a few percent, which
+moves FID by tenths (the 10,000-digit and horse ↔ zebra figures are in
+bench/results/evaluate-speed-*.md)."""
 
 import json
 
@@ -13,6 +14,7 @@ from translate.cli import run_cli
 from translate.errors import ConfigError
 from translate.evaluate import main
 from translate.evaluation.inception import InceptionFeatures, _normalise, _to_inception_input, load_fid_file
+from translate.evaluation.inception_onnx import OnnxInception
 from translate.evaluation.inception_port import port
 from translate.io.images import list_images, read_image
 from translate.modeling.pixels import to_unit
@@ -48,6 +50,21 @@ def test_the_port_in_fp32_returns_the_files_features(fid_file, network_input, fi
     assert sum(1 for m in ported.modules() if isinstance(m, nn.Conv2d)) == 94  # every conv of the file, once
 
 
+def test_the_port_run_by_onnx_runtime_returns_the_files_features(fid_file, network_input, file_features):
+    ours = OnnxInception(port(fid_file), threads=1)(network_input.contiguous(memory_format=torch.channels_last))
+    assert ours.dtype == torch.float32 and ours.shape == (4, 2048)
+    torch.testing.assert_close(ours.double(), file_features, rtol=1e-4, atol=2e-5)
+
+
+def test_every_pool_of_the_file_is_a_plain_module_with_the_files_arguments(fid_file):
+    pools = {name: m for name, m in port(fid_file).named_modules() if isinstance(m, (nn.MaxPool2d, nn.AvgPool2d))}
+    assert len(pools) == 14 and not any(isinstance(m, torch.jit.ScriptModule) for m in port(fid_file).modules())
+    branch_pool = pools["layers.mixed.branches.tower_2.pool"]  # TensorFlow's SAME average pool counts no padding
+    assert isinstance(branch_pool, nn.AvgPool2d) and branch_pool.padding == 1 and not branch_pool.count_include_pad
+    assert isinstance(pools["layers.mixed_10.parts.tower_2_pool"], nn.MaxPool2d)  # the FID network's max pool here
+    assert isinstance(pools["layers.pool2"], nn.AvgPool2d) and pools["layers.pool2"].kernel_size == 8
+
+
 def test_the_port_in_bf16_stays_within_a_few_percent(fid_file, network_input, file_features):
     ported = port(fid_file).eval().to(torch.bfloat16)
     with torch.inference_mode():
@@ -57,15 +74,21 @@ def test_the_port_in_bf16_stays_within_a_few_percent(fid_file, network_input, fi
     assert not torch.equal(ours, file_features)  # bf16 did run
 
 
-def test_the_extractor_runs_and_keys_its_cache_by_precision(data_root, mnist_test):
+def test_the_extractor_runs_and_keys_its_cache_by_precision_and_runtime(data_root, mnist_test):
     digits = to_unit(mnist_test[0][:3, :, :, None])
-    fp32, bf16 = (InceptionFeatures(data_root=data_root, precision=p) for p in ("fp32", "bf16"))
-    assert fp32.weights_id != bf16.weights_id and fp32.weights_id.endswith(":fp32")
-    a, b = fp32(digits), bf16(digits)
+    fp32, torch32, bf16 = (InceptionFeatures(data_root=data_root, precision=p, runtime=r)
+                           for p, r in (("fp32", "auto"), ("fp32", "torch"), ("bf16", "auto")))
+    assert (fp32.runtime, torch32.runtime, bf16.runtime) == ("onnxruntime", "torch", "torch")
+    assert len({fp32.weights_id, torch32.weights_id, bf16.weights_id}) == 3
+    assert fp32.weights_id.endswith(":fp32:onnxruntime")
+    a, t, b = fp32(digits), torch32(digits), bf16(digits)
     assert a.dtype == b.dtype == np.float64 and a.shape == b.shape == (3, 2048)
+    np.testing.assert_allclose(a, t, rtol=1e-4, atol=2e-5)
     assert 0 < np.linalg.norm(a - b) < 0.05 * np.linalg.norm(a)
     with pytest.raises(ConfigError, match="fp32 or bf16"):
         InceptionFeatures(data_root=data_root, precision="auto")
+    with pytest.raises(ConfigError, match="fp32 on a CPU only"):
+        InceptionFeatures(data_root=data_root, precision="bf16", runtime="onnxruntime")
 
 
 def test_a_file_that_is_not_the_fid_network_is_refused_with_the_fix(tmp_path):
@@ -78,4 +101,6 @@ def test_a_file_that_is_not_the_fid_network_is_refused_with_the_fix(tmp_path):
 def test_evaluate_says_which_precision_it_scored_in(tmp_path, digit_folder, capsys):
     for precision in ("fp32", "bf16"):
         run_cli(main, ["--folders", str(digit_folder), str(digit_folder), "--precision", precision])
-        assert json.loads(capsys.readouterr().out)["protocol"]["inception_precision"] == precision
+        protocol = json.loads(capsys.readouterr().out)["protocol"]
+        assert protocol["inception_precision"] == precision
+        assert protocol["inception_runtime"] == {"fp32": "onnxruntime", "bf16": "torch"}[precision]

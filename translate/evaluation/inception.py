@@ -12,7 +12,8 @@ network FID and KID are defined with. Images are scored as they would be saved:
    from it by up to ~20 grey levels on MNIST strokes;
 4. normalised to ``(x - 128) / 128`` (see :func:`_normalise`);
 5. run through the file's network rebuilt as plain modules with each batch norm folded into
-   its convolution (:mod:`translate.evaluation.inception_port`), in fp32 or in bf16.
+   its convolution (:mod:`translate.evaluation.inception_port`), in fp32 or in bf16: in
+   fp32 on a CPU by ONNX Runtime (:mod:`translate.evaluation.inception_onnx`), else by PyTorch.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from torch import nn
 
 from translate.datasets.root import resolve_data_root
 from translate.errors import ConfigError
+from translate.evaluation.inception_onnx import OnnxInception
 from translate.evaluation.inception_port import port
 from translate.evaluation.progress import QUIET, Progress, Tracker
 from translate.io.fileio import atomic_write, file_sha256
@@ -52,6 +54,7 @@ RESIZE_PROTOCOL = (
 # network with its batch norms folded, features within 1e-5 of the file's in fp32).
 FEATURES_VERSION = 3
 DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16}  # the precisions the network runs in
+RUNTIMES = ("auto", "onnxruntime", "torch")  # auto: ONNX Runtime for fp32 on a CPU, else PyTorch
 
 
 def default_cache_dir() -> Path:
@@ -120,6 +123,7 @@ class InceptionFeatures:
     copy of the same network (which downloads its weights on first use). ``precision`` is
     ``fp32`` or ``bf16``: bf16 runs about 3x faster on CPUs with native bf16 but moves FID by
     tenths (docs/metrics.md has the measurements), so the toolkit's figures are fp32.
+    ``runtime`` is one of :data:`RUNTIMES`; ``self.runtime`` says which one runs.
     """
 
     def __init__(
@@ -128,11 +132,19 @@ class InceptionFeatures:
         device: str | torch.device = "cpu",
         data_root: str | os.PathLike | None = None,
         precision: str = "fp32",
+        runtime: str = "auto",
     ):
         if precision not in DTYPES:
             raise ConfigError(f"the Inception network runs in fp32 or bf16, not {precision!r}")
+        if runtime not in RUNTIMES:
+            raise ConfigError(f"the Inception network runs on one of {', '.join(RUNTIMES)}, not {runtime!r}")
         self.device = torch.device(device)
         self.precision = precision
+        if runtime == "auto":
+            runtime = "onnxruntime" if precision == "fp32" and self.device.type == "cpu" else "torch"
+        if runtime == "onnxruntime" and (precision != "fp32" or self.device.type != "cpu"):
+            raise ConfigError("ONNX Runtime scores in fp32 on a CPU only: use runtime 'torch' for bf16 or CUDA")
+        self.runtime = runtime
         path = find_fid_weights(weights, data_root)
         if path is not None:
             self.weights_path: Path | None = path
@@ -141,13 +153,16 @@ class InceptionFeatures:
             self._wants_uint8 = False
         else:
             self.weights_path = None
+            self.runtime = "torch"
             self.weights_name = "torchmetrics NoTrainInceptionV3 inception-v3-compat"
             self._net = self._load_torchmetrics(data_root)
             self._wants_uint8 = True  # torch-fidelity's extractor accepts only uint8 input
         self._weights_id: str | None = None
 
-    def _load_torchscript(self, path: Path) -> nn.Module:
+    def _load_torchscript(self, path: Path) -> nn.Module | OnnxInception:
         ported = port(load_fid_file(path, self.device)).eval()
+        if self.runtime == "onnxruntime":
+            return OnnxInception(ported)
         return ported.to(self.device, DTYPES[self.precision], memory_format=torch.channels_last)
 
     def _load_torchmetrics(self, data_root: str | os.PathLike | None) -> nn.Module:
@@ -164,13 +179,14 @@ class InceptionFeatures:
 
     @property
     def weights_id(self) -> str:
-        """Identity of the network for cache keys: file name, size, sha256 and precision."""
+        """Identity of the network for cache keys: file name, size, sha256, precision and runtime."""
         if self._weights_id is None:
             if self.weights_path is None:
-                self._weights_id = f"{self.weights_name}:{self.precision}"
+                self._weights_id = f"{self.weights_name}:{self.precision}:{self.runtime}"
             else:
                 size = self.weights_path.stat().st_size
-                self._weights_id = f"{self.weights_name}:{size}:{file_sha256(self.weights_path)}:{self.precision}"
+                digest = file_sha256(self.weights_path)
+                self._weights_id = f"{self.weights_name}:{size}:{digest}:{self.precision}:{self.runtime}"
         return self._weights_id
 
     def __call__(self, images: torch.Tensor, batch_size: int = 50, progress: Tracker | None = None) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""The FID Inception network rebuilt as plain PyTorch modules, for running it fast in bf16.
+"""The FID Inception network rebuilt as plain PyTorch modules, for running it fast.
 
 The TorchScript file (``inception-2015-12-05-fid.pt``, the TensorFlow graph ported by
 NVIDIA for StyleGAN2-ADA) computes every layer as conv, then batch norm, then ReLU, and
@@ -6,13 +6,15 @@ makes each branch's output contiguous before concatenating. Run as it is in bf16
 a third of the time goes to casts and layout copies and another fifth to the batch norms.
 Here each batch norm is folded into its convolution (in float64: ``w / sqrt(var + eps)``
 and ``beta - mean / sqrt(var + eps)``), the branches stay channels-last, and the whole
-network can be cast to bf16. The pooling layers are the file's own modules, called as they
-are. In fp32 the port returns the file's features to within float rounding
-(``tests/test_inception_port.py``); the toolkit scores fp32 with the file itself.
+network can be cast to bf16. The pooling layers become ``nn.MaxPool2d`` / ``nn.AvgPool2d``
+with the arguments of the file's own calls, so the port is plain modules throughout and can
+be exported to ONNX (:mod:`translate.evaluation.inception_onnx`). In fp32 the port returns
+the file's features to within float rounding (``tests/test_inception_port.py``).
 """
 
 from __future__ import annotations
 
+import re
 from collections import OrderedDict
 
 import torch
@@ -22,6 +24,11 @@ from translate.errors import ConfigError
 
 BN_EPS = 0.001  # the file's batch_norm(..., eps=0.001)
 POOLS = ("MaxPool2d", "AvgPool2d")
+# The file's pools are one functional call each with constant arguments, e.g.
+# ``_0 = __torch__.torch.nn.functional._max_pool2d`` then ``_0(input, [3, 3], [2, 2], [0, 0], [1, 1], False, False, )``,
+# or ``torch.avg_pool2d(input, [3, 3], [1, 1], [1, 1], False, False)``.
+POOL_CALL = re.compile(r"\(input, \[(\d+), \d+\], \[(\d+), \d+\], \[(\d+), \d+\]"
+                       r"(?:, \[(\d+), \d+\])?(?:, (True|False))?(?:, (True|False))?")
 BRANCHES = ("InceptionA", "InceptionB", "InceptionC", "InceptionD")
 
 
@@ -79,7 +86,7 @@ class PortedInception(nn.Module):
         self.layers = layers
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.layers(x).reshape(len(x), -1)
+        return self.layers(x).flatten(1)
 
 
 def port(scripted: torch.jit.ScriptModule) -> PortedInception:
@@ -88,7 +95,7 @@ def port(scripted: torch.jit.ScriptModule) -> PortedInception:
         layers = scripted.net.layers
     except AttributeError:
         raise ConfigError("this TorchScript file is not the FID Inception network (no net.layers): "
-                          "use inception-2015-12-05-fid.pt, or score in fp32 (--precision fp32)") from None
+                          "use inception-2015-12-05-fid.pt") from None
     return PortedInception(_port(layers, "net.layers"))
 
 
@@ -98,7 +105,7 @@ def _port(module: torch.jit.ScriptModule, name: str) -> nn.Module:
     if kind == "Conv2dLayer":
         return FoldedConv(module)
     if kind in POOLS:
-        return module
+        return _pool(module, name)
     if kind == "Sequential":
         return nn.Sequential(children)
     if kind in BRANCHES:
@@ -106,4 +113,18 @@ def _port(module: torch.jit.ScriptModule, name: str) -> nn.Module:
     if kind == "InceptionE":
         return BlockE(children)
     raise ConfigError(f"unexpected layer {name} ({kind}) in the FID Inception file: use "
-                      "inception-2015-12-05-fid.pt, or score in fp32 (--precision fp32)")
+                      "inception-2015-12-05-fid.pt")
+
+
+def _pool(module: torch.jit.ScriptModule, name: str) -> nn.Module:
+    """The plain module that makes the same call as the file's pooling module."""
+    call = POOL_CALL.search(module.code)
+    if call is None:
+        raise ConfigError(f"unexpected pooling {name} in the FID Inception file: use "
+                          "inception-2015-12-05-fid.pt")
+    kernel, stride, padding, dilation, ceil_mode, flag = call.groups()
+    if "max_pool2d" in module.code:  # max_pool2d(input, kernel, stride, padding, dilation, ceil_mode, return_indices)
+        return nn.MaxPool2d(int(kernel), int(stride), int(padding), int(dilation), ceil_mode=ceil_mode == "True")
+    # avg_pool2d(input, kernel, stride, padding, ceil_mode=False, count_include_pad=True)
+    return nn.AvgPool2d(int(kernel), int(stride), int(padding), ceil_mode=ceil_mode == "True",
+                        count_include_pad=flag != "False")

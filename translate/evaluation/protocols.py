@@ -95,6 +95,7 @@ def network_protocol(extractor: InceptionFeatures) -> dict[str, str]:
         "feature_layer": FEATURE_LAYER,
         "weights": extractor.weights_name,
         "inception_precision": extractor.precision,
+        "inception_runtime": extractor.runtime,
         "fid": "Frechet distance of Gaussians with unbiased covariances, float64",
         "device": str(extractor.device),
     }
