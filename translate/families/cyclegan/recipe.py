@@ -19,7 +19,7 @@ bench/joint_batch.py).
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import Any
 
@@ -40,18 +40,16 @@ from translate.modeling.inference import translation_grid
 from translate.modeling.losses import Loss, adversarial, cycle_loss, identity_loss
 from translate.training.data import derived_generator
 from translate.training.distributed import Context, gather, wrap
-from translate.training.optim import WeightMean, adam, critic_loss, optimise
+from translate.training.optim import (
+    WeightMean,
+    adam,
+    critic_loss,
+    linear_decay,
+    optimise,
+    parameters_of,
+    set_requires_grad,
+)
 from translate.training.pool import ImagePool
-
-
-def linear_decay(epochs: int, epochs_decay: int) -> Callable[[int], float]:
-    """Learning-rate factor after ``done`` finished epochs: 1 for the first ``epochs``,
-    then falling by 1/(epochs_decay + 1) per epoch (the reference's ``linear`` policy)."""
-
-    def factor(done: int) -> float:
-        return 1.0 - max(0, done + 1 - epochs) / (epochs_decay + 1)
-
-    return factor
 
 
 class CycleGenerators(nn.Module):
@@ -152,8 +150,8 @@ class CycleGANRecipe:
         maybe_compile = functools.partial(torch.compile, dynamic=False) if compile else _identity
         self.g_step, self.d_step = maybe_compile(wrap(gens, context)), maybe_compile(wrap(discs, context))
         self.judges = {d: maybe_compile(net) for d, net in self.discriminators.items()}
-        self.opt_g = adam(_parameters(self.generators.values()), hyper.lr, hyper.beta1, hyper.beta2, device)
-        self.opt_d = adam(_parameters(self.discriminators.values()), hyper.lr, hyper.beta1, hyper.beta2, device)
+        self.opt_g = adam(parameters_of(self.generators.values()), hyper.lr, hyper.beta1, hyper.beta2, device)
+        self.opt_d = adam(parameters_of(self.discriminators.values()), hyper.lr, hyper.beta1, hyper.beta2, device)
         decay = linear_decay(hyper.epochs, hyper.epochs_decay)
         self.schedulers = {
             "generators": torch.optim.lr_scheduler.LambdaLR(self.opt_g, decay),
@@ -192,7 +190,7 @@ class CycleGANRecipe:
         """One generator update (discriminators frozen), then one discriminator update on pooled fakes."""
         real_a, real_b = (t.contiguous(memory_format=self.memory_format) for t in batch)
         hyper = self.hyper
-        _set_requires_grad(self.discriminators.values(), False)
+        set_requires_grad(self.discriminators.values(), False)
         with self.autocast:
             out = self.g_step(real_a, real_b)
             terms = {
@@ -208,7 +206,7 @@ class CycleGANRecipe:
             g_total = g_total + hyper.lambda_cycle * hyper.lambda_identity * (terms["idt_A"] + terms["idt_B"])
         optimise(self.opt_g, g_total, {"g_loss": g_total, **terms}, self.skip_nonfinite, self.context)
 
-        _set_requires_grad(self.discriminators.values(), True)
+        set_requires_grad(self.discriminators.values(), True)
         # Coin flips of the pools (and penalty mixing) are a pure function of (seed, step, rank).
         keys = (self.seed, step, self.context.rank)
         pooled = {d: self.pools[d].query(out[f"fake_{d}"], derived_generator(*keys, i)) for i, d in enumerate("AB")}
@@ -272,12 +270,3 @@ class CycleGANRecipe:
 
 def _identity(module: nn.Module) -> nn.Module:
     return module
-
-
-def _parameters(nets: Iterable[nn.Module]) -> list[nn.Parameter]:
-    return [p for net in nets for p in net.parameters()]
-
-
-def _set_requires_grad(nets: Iterable[nn.Module], flag: bool) -> None:
-    for net in nets:
-        net.requires_grad_(flag)
