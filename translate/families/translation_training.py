@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Protocol
 
 import torch
 from torch import nn
@@ -22,7 +22,6 @@ from translate.families.translation_settings import TranslationTrainConfig
 from translate.modeling.checkpoint import Checkpoint
 from translate.modeling.device import run_precision, select_device
 from translate.training import distributed
-from translate.training.distributed import Context
 from translate.training.domains import UnpairedImages, UnpairedSource
 from translate.training.trainer import Recipe, RunSpec, Trainer
 
@@ -30,22 +29,25 @@ GRID_IMAGES = 4  # fixed test images per domain in a sample grid
 
 
 class TranslationRecipe(Recipe, Protocol):
-    """A recipe that also says which generators the run scores, samples and ships, by direction."""
+    """A recipe that also says which generators the run scores, samples and ships, by direction,
+    and what to note beside their scores (e.g. how many weights their average holds)."""
 
     def shipped_generators(self) -> dict[str, nn.Module]: ...
+    def averaged(self) -> dict[str, int]: ...
 
 
-# (context, the fixed test images of domains A and B) -> the run's recipe
-RecipeFactory = Callable[[Context, tuple[torch.Tensor, torch.Tensor]], TranslationRecipe]
+# (model config, hyper-parameters, context, the fixed test images of domains A and B, seed,
+# compile=, skip_nonfinite=, precision=) -> the run's recipe: a recipe class
+RecipeFactory = Callable[..., TranslationRecipe]
 
 
 def train_translation(family: TranslationFamily, model: TranslationConfig, settings: TranslationTrainConfig,
                       run: RunOptions, checkpoint: Checkpoint | None, make_recipe: RecipeFactory, epochs: int,
-                      cpu_time: str, notes: Callable[[Any], dict[str, int]] | None = None) -> Trainer:
-    """Build the run on domains ``settings.domains`` with the recipe ``make_recipe`` gives, for
+                      cpu_time: str) -> Trainer:
+    """Build the run on domains ``settings.domains`` with a recipe of ``make_recipe``, for
     ``epochs`` epochs, continue ``checkpoint`` if given, and train it. ``cpu_time`` says how
     long a CPU takes (the hint of --gpu without CUDA, and the note of a CPU run without a
-    preset); ``notes(recipe)`` adds counts to the scores of --eval-every."""
+    preset)."""
     folders = family.domain_folders(run.data, settings.domains, run.download)
     size = model.image_size
     dataset = UnpairedImages(domain_files(folders.train_a), domain_files(folders.train_b), settings.load_size,
@@ -63,7 +65,8 @@ def train_translation(family: TranslationFamily, model: TranslationConfig, setti
         source = UnpairedSource(dataset, settings.batch_size, settings.seed, run.workers,
                                 context.device.type == "cuda", context.rank, context.world_size)
         torch.manual_seed(settings.seed)
-        recipe = make_recipe(context, fixed)
+        recipe = make_recipe(model, settings.hyper, context, fixed, settings.seed, compile=settings.compile,
+                             skip_nonfinite=run.skip_nonfinite, precision=settings.precision)
         spec = RunSpec(run_dir=run.out, family=family.name, model_config=model.to_dict(),
                        train_config=settings.to_dict(), epochs=epochs, max_steps=run.max_steps,
                        save_every_steps=run.save_every_steps, log_every=run.log_every,
@@ -72,7 +75,7 @@ def train_translation(family: TranslationFamily, model: TranslationConfig, setti
         if settings.eval_every and context.rank == 0:
             request = EvaluationRequest(resolve_data_root(run.data), context.device, fid_weights=run.fid_weights)
             evaluator = family.best_keeping_evaluator(model, recipe.shipped_generators, request, run.out / "best",
-                                                      (lambda: notes(recipe)) if notes else dict)
+                                                      recipe.averaged)
         trainer = Trainer(spec, recipe, source, context, evaluator)
         if checkpoint is not None:
             trainer.resume(checkpoint)

@@ -27,16 +27,6 @@ def train_run(family: CycleGANFamily, model: CycleGANConfig, settings: CycleGANT
               checkpoint: Checkpoint | None = None) -> Trainer:
     """Build the run (data, distribution, recipe, trainer), continue ``checkpoint`` if given, and train it."""
     hyper = settings.hyper
+    return train_translation(family, model, settings, run, checkpoint, CycleGANRecipe,
+                             hyper.epochs + hyper.epochs_decay, PRESET_CPU_TIME)
 
-    def recipe(context, fixed):
-        return CycleGANRecipe(model, hyper, context, fixed, settings.seed, compile=settings.compile,
-                              skip_nonfinite=run.skip_nonfinite, precision=settings.precision)
-
-    return train_translation(family, model, settings, run, checkpoint, recipe, hyper.epochs + hyper.epochs_decay,
-                             PRESET_CPU_TIME, _averaged)
-
-
-def _averaged(recipe: CycleGANRecipe) -> dict[str, int]:
-    """How many weights the generators' average holds (0: the trained generators ship, the
-    average not begun yet); nothing for a run without one."""
-    return {} if recipe.average is None else {"generators_averaged": recipe.average.count}
