@@ -49,10 +49,11 @@ class ResnetGANConfig(ConfigBase):
                 raise ConfigError(f"{name} {value!r} is not one of {', '.join(choices)}")
 
 
-def build_generator(config: ResnetGANConfig) -> ResnetGenerator:
-    """The generator ``config`` describes."""
+def build_generator(config: ResnetGANConfig, antialias: bool = False) -> ResnetGenerator:
+    """The generator ``config`` describes, with anti-aliased sampling if asked (a family that
+    offers it records it in its own config)."""
     config.validate()
-    return ResnetGenerator(config.channels, config.ngf, config.n_blocks, config.norm, config.upsample)
+    return ResnetGenerator(config.channels, config.ngf, config.n_blocks, config.norm, config.upsample, antialias)
 
 
 def build_discriminator(config: ResnetGANConfig) -> PatchDiscriminator:
