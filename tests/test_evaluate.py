@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from translate.cli import run_cli
+from translate.errors import ConfigError
 from translate.evaluate import main
 from translate.evaluation.judge import conditional_accuracy, load_classifier
 from translate.families import load_generator
@@ -155,3 +156,23 @@ def test_folders_of_large_photos_are_scored_in_bounded_memory(tmp_path, capsys, 
     result = evaluate(capsys, "--folders", tmp_path / "a", tmp_path / "b")
     assert result["protocol"]["images"] == [4, 4] and result["fid"] > 0
     assert peak_rss_kb() - before < 700_000  # kB: one photo at full size, not a batch of them
+
+
+def test_a_one_way_scorer_takes_only_its_target_domains_features(tmp_path, monkeypatch, data_root):
+    """A one-way translator meets one real set: the other domain's features are never computed."""
+    from translate.evaluation import protocols
+
+    from .cyclegan_data import horse2zebra
+
+    data = horse2zebra(tmp_path / "data", {"trainA": 1, "trainB": 1, "testA": 2, "testB": 2})
+    featured = []
+    monkeypatch.setattr(protocols.EvaluationRequest, "extractor", lambda self: None)
+    monkeypatch.setattr(protocols, "_real_features", lambda _, images, name, __: featured.append(name))
+    request = protocols.EvaluationRequest(data)
+    protocols.TranslationScorer(("horse", "zebra"), 3, request, 4, 8, ("AtoB",))
+    assert featured == ["zebra-test"]
+    with pytest.raises(ConfigError, match="directions are some of AtoB, BtoA, got sideways"):
+        protocols.TranslationScorer(("horse", "zebra"), 3, request, 4, 8, ("sideways",))
+    one_way = protocols.TranslationScorer(("horse", "zebra"), 3, request, 4, 8, ("AtoB",))
+    with pytest.raises(ConfigError, match="built for AtoB, not BtoA"):
+        one_way.score({"BtoA": torch.nn.Identity()})

@@ -4,7 +4,14 @@ import pytest
 import torch
 
 from translate.errors import ConfigError
-from translate.modeling.losses import LOSS_NAMES, adversarial, cycle_loss, gradient_penalty, identity_loss
+from translate.modeling.losses import (
+    LOSS_NAMES,
+    adversarial,
+    cycle_loss,
+    gradient_penalty,
+    identity_loss,
+    patch_nce,
+)
 
 REAL = torch.tensor([2.0, -1.0])
 FAKE = torch.tensor([0.5, -3.0])
@@ -73,3 +80,53 @@ def test_cycle_and_identity_are_l1():
     a, b = torch.zeros(2, 3, 4, 4), torch.full((2, 3, 4, 4), 0.5)
     assert cycle_loss(a, b).item() == pytest.approx(0.5)
     assert identity_loss(b, a).item() == pytest.approx(0.5)
+
+
+# PatchNCE on 2 images of 3 patches, 2-d features (rows image by image).
+QUERY = torch.tensor([[1.0, 0.0], [0.0, 1.0], [0.6, 0.8], [0.8, -0.6], [-1.0, 0.0], [0.0, -1.0]])
+KEY = torch.tensor([[0.8, 0.6], [0.0, 1.0], [1.0, 0.0], [0.6, -0.8], [-0.6, 0.8], [1.0, 0.0]])
+
+
+def _patch_nce_by_hand(query: list[list[float]], key: list[list[float]], images: int, t: float) -> float:
+    """The mean over patches of -log(exp(q_i.k_i / t) / sum over the image's patches j of exp(q_i.k_j / t))."""
+    per_image = len(query) // images
+    losses = []
+    for i, q in enumerate(query):
+        first = i // per_image * per_image
+        logits = [sum(a * b for a, b in zip(q, key[j], strict=True)) / t for j in range(first, first + per_image)]
+        positive = logits[i - first]
+        losses.append(-positive + math.log(sum(math.exp(x) for x in logits)))
+    return sum(losses) / len(losses)
+
+
+def test_patch_nce_is_the_cross_entropy_of_each_patch_against_its_image_s_other_patches():
+    expected = _patch_nce_by_hand(QUERY.tolist(), KEY.tolist(), 2, 0.07)
+    assert patch_nce(QUERY, KEY, 2).item() == pytest.approx(expected, rel=1e-5)
+    # One image of 6 patches: every patch is a negative of every other.
+    assert patch_nce(QUERY, KEY, 1, 0.5).item() == pytest.approx(_patch_nce_by_hand(QUERY.tolist(), KEY.tolist(), 1,
+                                                                                     0.5), rel=1e-5)
+
+
+def test_patch_nce_matches_the_reference_formulation_and_trains_only_the_query():
+    """The reference: positives in column 0, the image's patches as negatives with each patch's
+    own column filled with -10, all over t, cross-entropy against class 0."""
+    query = torch.nn.functional.normalize(torch.randn(2 * 5, 8, generator=torch.Generator().manual_seed(0)), dim=1)
+    key = torch.nn.functional.normalize(torch.randn(2 * 5, 8, generator=torch.Generator().manual_seed(1)), dim=1)
+    query.requires_grad_(True)
+    key.requires_grad_(True)
+    positive = (query * key).sum(1, keepdim=True)
+    negatives = torch.bmm(query.view(2, 5, 8), key.view(2, 5, 8).transpose(2, 1))
+    negatives = negatives.masked_fill(torch.eye(5, dtype=torch.bool)[None], -10.0).view(-1, 5)
+    reference = torch.nn.functional.cross_entropy(torch.cat([positive, negatives], 1) / 0.07,
+                                                  torch.zeros(10, dtype=torch.long))
+    ours = patch_nce(query, key, 2)
+    assert ours.item() == pytest.approx(reference.item(), rel=1e-6)
+    ours.backward()
+    assert query.grad is not None and query.grad.abs().sum() > 0 and key.grad is None
+
+
+def test_patch_nce_refuses_rows_that_do_not_split_into_images():
+    with pytest.raises(ValueError, match="5 patches do not split into 2 images"):
+        patch_nce(QUERY[:5], KEY[:5], 2)
+    with pytest.raises(ValueError, match="of one shape"):
+        patch_nce(QUERY, KEY[:4], 2)

@@ -14,7 +14,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from safetensors.torch import load_file
 
 from translate.apply import main as apply_main
@@ -23,13 +22,13 @@ from translate.evaluate import main as evaluate_main
 from translate.export import main as export_main
 from translate.families import all_families, get_family
 from translate.io.images import read_image
-from translate.modeling.checkpoint import STATE, WEIGHTS, find_checkpoint
+from translate.modeling.checkpoint import WEIGHTS
 from translate.pack import main as pack_main
 from translate.runtime import Translator
 from translate.sample import main as sample_main
 
 from .cyclegan_data import horse2zebra
-from .training_runs import train
+from .training_runs import assert_same_state, optimizer_states, train, weights
 
 TOY_SOURCE = Path(__file__).resolve().parent / "toy_family"
 PACKAGE = "toy_translate"  # the name the toy is installed under
@@ -97,16 +96,9 @@ def test_resume_restores_what_the_first_batch_built_exactly(toy, data, tmp_path)
     train(*toy_argv(data, straight, "--max-steps", "4"))
     train(*toy_argv(data, split, "--max-steps", "2"))
     train(*toy_argv(data, split, "--resume", "--max-steps", "4"))
-    first, second = (find_checkpoint(run) for run in (straight, split))
-    a, b = load_file(first / WEIGHTS), load_file(second / WEIGHTS)
-    assert {name.split(".")[0] for name in a} == {"generator_AtoB", "head"}
-    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
-    states = [torch.load(c / STATE, weights_only=True)["optimizers"] for c in (first, second)]
-    assert set(states[0]) == {"generator", "head"}
-    for name in states[0]:
-        for index, saved in states[0][name]["state"].items():
-            other = states[1][name]["state"][index]
-            assert all(torch.equal(saved[key], other[key]) for key in saved), (name, index)
+    assert {name.split(".")[0] for name in weights(straight)} == {"generator_AtoB", "head"}
+    assert set(optimizer_states(straight)) == {"generator", "head"}
+    assert_same_state(straight, split)
 
 
 @pytest.mark.slow

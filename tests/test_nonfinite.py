@@ -9,8 +9,8 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-import translate.families.cyclegan.training as cyclegan_training
 import translate.families.dcgan.training as dcgan_training
+import translate.families.translation_training as translation_training
 from translate.cli import run_cli
 from translate.families import load_generator
 from translate.modeling.checkpoint import read_checkpoint
@@ -21,7 +21,7 @@ from .cyclegan_data import horse2zebra, horse_zebra_argv
 from .exporting import TINY
 
 # Where each family's training module finds its data source.
-SOURCES = {"dcgan": (dcgan_training, "TensorSource"), "cyclegan": (cyclegan_training, "UnpairedSource")}
+SOURCES = {"dcgan": (dcgan_training, "TensorSource"), "cyclegan": (translation_training, "UnpairedSource")}
 
 
 def poison_batches(monkeypatch, family: str, steps: set[int]) -> None:

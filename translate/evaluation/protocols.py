@@ -193,31 +193,40 @@ def _real_features(
                            request.progress)
 
 
+TRANSLATION_DIRECTIONS = ("AtoB", "BtoA")
+
+
 class TranslationScorer:
     """Scores a translator's generators on the two domains' test sets, translated at full size.
 
     It reads the test sets and the real sets' features once, so a training run can score its
-    live generators every few epochs (``--eval-every``).
+    live generators every few epochs (``--eval-every``). Only the directions the model has are
+    scored, so a one-way model (``directions=("AtoB",)``) costs no features of its source domain.
     """
 
     def __init__(self, domains: tuple[str, str], channels: int, request: EvaluationRequest, size_multiple: int,
-                 min_size: int):
+                 min_size: int, directions: tuple[str, ...] = TRANSLATION_DIRECTIONS):
         domain_a, domain_b = domains
+        unknown = [d for d in directions if d not in TRANSLATION_DIRECTIONS]
+        if unknown or not directions:
+            raise ConfigError(f"a translator's directions are some of {', '.join(TRANSLATION_DIRECTIONS)}, got "
+                              f"{', '.join(directions) or 'none'}")
         self.size_multiple, self.min_size = size_multiple, min_size  # what the generators take
         folders = find_domains(request.data_root, domain_a, domain_b)
         if folders.test_a is None or folders.test_b is None:
             pair = request.data_root / f"{domain_a}2{domain_b}"
             raise DataError(f"scoring needs test images: {pair}/testA and {pair}/testB were not found")
-        self.names = {"AtoB": (domain_a, domain_b), "BtoA": (domain_b, domain_a)}
+        names = {"AtoB": (domain_a, domain_b), "BtoA": (domain_b, domain_a)}
+        self.names = {direction: names[direction] for direction in directions}
         # --real-n: each domain's first N test images, as the inputs translated and as the real set.
         tests = {domain_a: domain_files(folders.test_a)[: request.real_n],
                  domain_b: domain_files(folders.test_b)[: request.real_n]}
         self.real = {name: [read_image(f, channels) for f in files] for name, files in tests.items()}
         self.request = request
         self.extractor = request.extractor()
+        targets = [target for _, target in self.names.values()]  # the real sets the translations meet
         self.real_features = {
-            name: _real_features(self.extractor, images, f"{name}-test", request)
-            for name, images in self.real.items()
+            name: _real_features(self.extractor, self.real[name], f"{name}-test", request) for name in targets
         }
 
     def score(self, generators: dict[str, nn.Module]) -> dict[str, Any]:
@@ -225,6 +234,10 @@ class TranslationScorer:
         and the protocol; the generators run in eval mode and fp32, and are left as they were."""
         scores: dict[str, Any] = {}
         request = self.request
+        unknown = sorted(set(generators) - set(self.names))
+        if unknown:
+            raise ConfigError(f"this scorer was built for {', '.join(self.names)}, not {', '.join(unknown)}: "
+                              "build it with the model's directions")
         for direction, generator in generators.items():
             source, target = self.names[direction]
             was_training = generator.training

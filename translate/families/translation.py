@@ -77,7 +77,7 @@ class TranslationFamily(Family):
     def scorer(self, config: TranslationConfig, request: EvaluationRequest) -> TranslationScorer:
         """The test-set scorer of this family's generators, at the input sizes they take."""
         return TranslationScorer((config.domain_a, config.domain_b), config.channels, request, self.size_multiple,
-                                 self.min_size)
+                                 self.min_size, self.directions)
 
     def best_keeping_evaluator(self, config: TranslationConfig, shipped: Callable[[], dict[str, nn.Module]],
                                request: EvaluationRequest, best_dir: Path,

@@ -1,4 +1,5 @@
-"""Losses any family can use: adversarial terms by name, gradient penalty, cycle and identity.
+"""Losses any family can use: adversarial terms by name, gradient penalty, cycle and identity,
+and the patchwise contrastive loss of CUT.
 
 Discriminator outputs are raw logits / critic scores; every function returns a scalar mean.
 """
@@ -89,3 +90,32 @@ def cycle_loss(reconstructed: torch.Tensor, original: torch.Tensor) -> torch.Ten
 def identity_loss(mapped: torch.Tensor, original: torch.Tensor) -> torch.Tensor:
     """L1 between G(y) and y for y already in G's target domain."""
     return F.l1_loss(mapped, original)
+
+
+NCE_TEMPERATURE = 0.07  # CUT's tau (Park et al. 2020; the reference's --nce_T)
+
+
+def patch_nce(query: torch.Tensor, key: torch.Tensor, images: int,
+              temperature: float = NCE_TEMPERATURE) -> torch.Tensor:
+    """PatchNCE (Park et al. 2020): each query patch, a feature of the translated image, must
+    pick out the key patch at its own place in the input image among the other patches of
+    the same image (the reference's ``nce_includes_all_negatives_from_minibatch`` False).
+
+    ``query`` and ``key`` are ``(images * patches, dim)`` rows, image by image, usually
+    L2-normalised; no gradient flows into ``key``. Returns the mean over patches of the
+    cross-entropy of ``exp(q.k+ / t) / sum_j exp(q.k_j / t)``, computed in fp32. The reference
+    keeps each patch's own column among the negatives at a logit of -10 / t, whose weight
+    (about 1e-62) is below what fp32 holds: it is left out here, the same loss.
+    """
+    if query.shape != key.shape or query.ndim != 2:
+        raise ValueError(f"query and key must be (patches, dim) of one shape, got {tuple(query.shape)} and "
+                         f"{tuple(key.shape)}")
+    if images < 1 or len(query) % images:
+        raise ValueError(f"{len(query)} patches do not split into {images} images")
+    dim = query.shape[1]
+    q = query.float().view(images, -1, dim)
+    k = key.detach().float().view(images, -1, dim)
+    logits = torch.bmm(q, k.transpose(1, 2)) / temperature  # [image, query patch, key patch]; positives on the diagonal
+    patches = logits.shape[1]
+    targets = torch.arange(patches, device=logits.device).repeat(images)
+    return F.cross_entropy(logits.flatten(0, 1), targets)

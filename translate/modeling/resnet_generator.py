@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from translate.errors import ConfigError
+from translate.modeling.antialias import BlurDown, BlurUp
 from translate.modeling.blocks import ResidualBlock, conv_unit, init_dcgan_weights, up_unit
 
 # Two stride-2 down-samplings: inputs must be a multiple of 4, and at least 8, whose 1/4-size
@@ -25,24 +26,34 @@ MIN_SIZE = 8
 
 class ResnetGenerator(nn.Module):
     """Image -> image of the same size in [-1, 1]: 7x7 stem, two stride-2 downs, residual
-    blocks at 1/4 resolution, two ups, 7x7 head; reflection padding at the borders."""
+    blocks at 1/4 resolution, two ups, 7x7 head; reflection padding at the borders.
+
+    ``antialias`` (CUT's reference default, off here) samples as its generator does: each down
+    a stride-1 convolution unit then a blurred stride-2 sampling, each up a blurred up-sampling
+    then a stride-1 convolution unit. Those convolutions run at twice the resolution, and the
+    ups ignore ``upsample``; the parameter count is the same. Off, the network and its weights'
+    names are CycleGAN's."""
 
     size_multiple = SIZE_MULTIPLE
     min_size = MIN_SIZE
 
     def __init__(self, channels: int = 3, ngf: int = 64, n_blocks: int = 9, norm: str = "instance",
-                 upsample: str = "transpose"):
+                 upsample: str = "transpose", antialias: bool = False):
         super().__init__()
         self.stem = conv_unit(channels, ngf, 7, 1, 3, norm, "relu", padding_mode="reflect")
-        self.down = nn.Sequential(
-            conv_unit(ngf, ngf * 2, 3, 2, 1, norm, "relu"),
-            conv_unit(ngf * 2, ngf * 4, 3, 2, 1, norm, "relu"),
-        )
+        widths = ((ngf, ngf * 2), (ngf * 2, ngf * 4))
+        if antialias:
+            self.down = nn.Sequential(*(nn.Sequential(conv_unit(w_in, w_out, 3, 1, 1, norm, "relu"), BlurDown(w_out))
+                                        for w_in, w_out in widths))
+        else:
+            self.down = nn.Sequential(*(conv_unit(w_in, w_out, 3, 2, 1, norm, "relu") for w_in, w_out in widths))
         self.blocks = nn.Sequential(*(ResidualBlock(ngf * 4, norm, "reflect") for _ in range(n_blocks)))
-        self.up = nn.Sequential(
-            up_unit(ngf * 4, ngf * 2, upsample, 3, 2, 1, 1, norm, "relu"),
-            up_unit(ngf * 2, ngf, upsample, 3, 2, 1, 1, norm, "relu"),
-        )
+        if antialias:
+            self.up = nn.Sequential(*(nn.Sequential(BlurUp(w_out), conv_unit(w_out, w_in, 3, 1, 1, norm, "relu"))
+                                      for w_in, w_out in reversed(widths)))
+        else:
+            self.up = nn.Sequential(*(up_unit(w_out, w_in, upsample, 3, 2, 1, 1, norm, "relu")
+                                      for w_in, w_out in reversed(widths)))
         self.head = conv_unit(ngf, channels, 7, 1, 3, "none", "tanh", padding_mode="reflect")
         self.apply(init_dcgan_weights)
 

@@ -1,5 +1,6 @@
-"""Pieces every GAN recipe shares: its optimiser and guarded update, the critic's loss and
-weight averages (exponential, and uniform over chosen steps)."""
+"""Pieces every GAN recipe shares: its optimiser, learning-rate decay and guarded update,
+freezing a critic, the critic's loss and weight averages (exponential, and uniform over
+chosen steps)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,27 @@ def adam(
 ) -> torch.optim.Adam:
     """Adam, fused into one kernel per step on CUDA."""
     return torch.optim.Adam(list(params), lr, (beta1, beta2), fused=device.type == "cuda")
+
+
+def linear_decay(epochs: int, epochs_decay: int) -> Callable[[int], float]:
+    """Learning-rate factor after ``done`` finished epochs: 1 for the first ``epochs``,
+    then falling by 1/(epochs_decay + 1) per epoch (the reference's ``linear`` policy)."""
+
+    def factor(done: int) -> float:
+        return 1.0 - max(0, done + 1 - epochs) / (epochs_decay + 1)
+
+    return factor
+
+
+def parameters_of(nets: Iterable[nn.Module]) -> list[nn.Parameter]:
+    """The parameters of several networks, for one optimiser."""
+    return [p for net in nets for p in net.parameters()]
+
+
+def set_requires_grad(nets: Iterable[nn.Module], flag: bool) -> None:
+    """Freeze (or unfreeze) networks: a critic's weights take no gradient from the generator's loss."""
+    for net in nets:
+        net.requires_grad_(flag)
 
 
 class NonFiniteStep(Exception):  # noqa: N818 (a signal to the trainer, not an error)

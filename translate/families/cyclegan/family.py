@@ -10,8 +10,6 @@ from typing import TYPE_CHECKING
 
 from torch import nn
 
-from translate.datasets.domains import check_sizes
-from translate.errors import ConfigError
 from translate.families.base import RunOptions
 from translate.families.cyclegan.nets import (
     AVERAGE_NAMES,
@@ -20,14 +18,16 @@ from translate.families.cyclegan.nets import (
     CycleGANConfig,
     build_generator,
 )
-from translate.families.cyclegan.settings import (
-    AVERAGEABLE_NORMS,
-    REFERENCE_EPOCHS,
-    CycleGANHyper,
-    CycleGANTrainConfig,
-)
+from translate.families.cyclegan.settings import REFERENCE_EPOCHS, CycleGANHyper, CycleGANTrainConfig
 from translate.families.optimisation import OptimisationDefaults
 from translate.families.translation import TranslationFamily
+from translate.families.translation_options import (
+    add_translation_options,
+    new_model,
+    new_settings,
+    resume_settings,
+    schedule,
+)
 from translate.modeling.checkpoint import Checkpoint, build_loaded, train_config
 from translate.modeling.resnet_generator import ResnetGenerator
 
@@ -57,85 +57,22 @@ class CycleGANFamily(TranslationFamily):
 
     # -- command line --------------------------------------------------------------------
     def add_train_options(self, parser: argparse.ArgumentParser, optim: argparse._ArgumentGroup) -> None:
-        parser.add_argument("--download", action="store_true",
-                            help="fetch the CycleGAN paper's A2B dataset (e.g. horse2zebra) into --data if missing")
-        parser.add_argument("--preset", choices=sorted(self.presets),
-                            help="a recipe's defaults under the flags given: 'cpu' trains in hours on a CPU")
-        data = parser.add_argument_group("data")
-        data.add_argument("--domains", nargs=2, metavar=("A", "B"),
-                          help="<data>/A2B/{trainA,trainB} or <data>/A/ and <data>/B/ (e.g. horse zebra)")
-        data.add_argument("--load-size", type=int, default=286, help="resize to this square before cropping")
-        data.add_argument("--crop-size", type=int, default=256, help="random crop (the training image size)")
-        data.add_argument("--channels", type=int, choices=(1, 3), default=3, help="3: RGB (default); 1: grey")
-        model = parser.add_argument_group("model")
-        model.add_argument("--ngf", type=int, default=64)
-        model.add_argument("--ndf", type=int, default=64)
-        model.add_argument("--n-blocks", type=int, default=9, help="residual blocks: 9 for 256 px, 6 for 128 px")
-        model.add_argument("--n-layers", type=int, default=3, help="PatchGAN depth (3: 70x70 patches)")
-        model.add_argument("--norm", default="instance")
-        model.add_argument("--upsample", choices=("transpose", "resize"), default="transpose")
+        add_translation_options(parser, optim, self.presets, str(REFERENCE_EPOCHS[1]))
         optim.add_argument("--lambda-cycle", type=float, default=10.0, help="weight of the cycle-consistency L1")
         optim.add_argument("--lambda-identity", type=float, default=0.5, help="identity L1, times --lambda-cycle")
         optim.add_argument("--pool-size", type=int, default=50, help="generated-image history per domain")
-        optim.add_argument("--epochs-decay", type=int,
-                           help=f"epochs of linear decay to zero after --epochs (default {REFERENCE_EPOCHS[1]})")
-        optim.add_argument("--average-from-epoch", type=int, default=0, metavar="EPOCH",
-                           help="from this epoch on, average the generators' weights (uniformly, every "
-                           "--average-every steps); the average is what the run samples, scores and ships; "
-                           "0: no average (default)")
-        optim.add_argument("--average-every", type=int, default=500, metavar="STEPS",
-                           help="steps between the weights the average takes (default 500)")
-        run = parser.add_argument_group("speed and evaluation")
-        run.add_argument("--compile", action=argparse.BooleanOptionalAction,
-                         help="torch.compile the networks: a minute or more of compiling, then faster steps "
-                         "(on --resume the run's own)")
-        run.add_argument("--eval-every", type=int, metavar="EPOCHS",
-                         help="score FID and KID on the test sets every N epochs and after the last; keep the "
-                         "best generators in RUN/best; 0: off (on --resume the run's own)")
 
     def new_settings(self, args: argparse.Namespace) -> tuple[CycleGANConfig, CycleGANTrainConfig]:
-        if not args.domains:
-            raise ConfigError("name the two domains: --domains A B (e.g. --domains horse zebra)")
-        domain_a, domain_b = args.domains
-        model = CycleGANConfig(channels=args.channels, ngf=args.ngf, ndf=args.ndf, n_blocks=args.n_blocks,
-                               n_layers=args.n_layers, norm=args.norm, upsample=args.upsample,
-                               image_size=args.crop_size, domain_a=domain_a, domain_b=domain_b)
-        model.validate()
-        check_sizes(args.load_size, args.crop_size)
-        epochs, decay = REFERENCE_EPOCHS
-        hyper = CycleGANHyper(loss=args.loss, lambda_cycle=args.lambda_cycle, lambda_identity=args.lambda_identity,
-                              pool_size=args.pool_size, lr=args.lr, beta1=args.beta1, beta2=args.beta2,
-                              epochs=args.epochs or epochs,
-                              epochs_decay=decay if args.epochs_decay is None else args.epochs_decay,
-                              gp_weight=args.gp_weight, average_from_epoch=args.average_from_epoch,
-                              average_every=args.average_every)
-        hyper.validate()
-        if hyper.average_from_epoch and model.norm not in AVERAGEABLE_NORMS:
-            raise ConfigError(f"--average-from-epoch needs a norm without running statistics or power-iteration "
-                              f"vectors, which averaged weights would not fit: use --norm "
-                              f"{' / '.join(AVERAGEABLE_NORMS)} or --average-from-epoch 0, not --norm {model.norm}")
-        settings = CycleGANTrainConfig(domains=[domain_a, domain_b], load_size=args.load_size,
-                                       batch_size=args.batch_size, seed=args.seed, hyper=hyper,
-                                       compile=bool(args.compile), eval_every=args.eval_every, preset=args.preset)
-        settings.validate()
-        return model, settings
+        model = new_model(args, CycleGANConfig)
+        hyper = CycleGANHyper(lambda_cycle=args.lambda_cycle, lambda_identity=args.lambda_identity,
+                              pool_size=args.pool_size, **schedule(args, REFERENCE_EPOCHS))
+        return model, new_settings(args, model, hyper, CycleGANTrainConfig)
 
     def resumed_settings(self, checkpoint: Checkpoint, args: argparse.Namespace) -> tuple[CycleGANConfig,
                                                                                           CycleGANTrainConfig]:
-        model = self.model_config(checkpoint)
         settings = train_config(checkpoint, CycleGANTrainConfig)
-        if args.domains and list(args.domains) != settings.domains:
-            raise ConfigError(f"--domains {' '.join(args.domains)} differ from the run's {' '.join(settings.domains)}")
-        hyper = settings.hyper
-        hyper.epochs = args.epochs or hyper.epochs
-        hyper.epochs_decay = hyper.epochs_decay if args.epochs_decay is None else args.epochs_decay
-        hyper.validate()
-        if args.compile is not None:
-            settings.compile = args.compile
-        if args.eval_every is not None:
-            settings.eval_every = args.eval_every
-        settings.validate()
-        return model, settings
+        resume_settings(settings, args)
+        return self.model_config(checkpoint), settings
 
     # -- training ------------------------------------------------------------------------
     def train(self, model: CycleGANConfig, settings: CycleGANTrainConfig, run: RunOptions,

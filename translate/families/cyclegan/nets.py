@@ -1,20 +1,17 @@
 """CycleGAN's architecture (Zhu et al., 2017): the config that fixes it, the checkpoint names
-of its networks, and those networks built from the shared ResNet generator and PatchGAN
-discriminator of :mod:`translate.modeling`."""
+of its networks, and those networks: the shared ResNet generator (one for each direction)
+and PatchGAN discriminator (one for each domain) of :mod:`translate.modeling.resnet_gan`."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from translate.config import ConfigBase, check_ranges
-from translate.errors import ConfigError
-from translate.modeling.blocks import NORMS, UPSAMPLES
-from translate.modeling.patch_discriminator import PatchDiscriminator, smallest_input
-from translate.modeling.resnet_generator import MIN_SIZE, SIZE_MULTIPLE, ResnetGenerator
+from translate.modeling.resnet_gan import ResnetGANConfig, build_discriminator, build_generator
+
+__all__ = ["AVERAGE_NAMES", "DIRECTIONS", "DISCRIMINATOR_NAMES", "GENERATOR_NAMES", "CycleGANConfig",
+           "build_discriminator", "build_generator"]
 
 DIRECTIONS = ("AtoB", "BtoA")
-# The reference uses ngf 64, 9 blocks and 256 px; these bounds leave room and refuse absurd sizes.
-SIZE_RANGES = {"ngf": (1, 512), "ndf": (1, 512), "n_blocks": (1, 64), "n_layers": (1, 8), "image_size": (1, 4096)}
 # Checkpoint prefixes of the four networks.
 GENERATOR_NAMES = {"AtoB": "generator_AtoB", "BtoA": "generator_BtoA"}
 DISCRIMINATOR_NAMES = {"A": "discriminator_A", "B": "discriminator_B"}
@@ -22,46 +19,5 @@ AVERAGE_NAMES = {d: f"{name}_average" for d, name in GENERATOR_NAMES.items()}  #
 
 
 @dataclass
-class CycleGANConfig(ConfigBase):
-    """Everything that fixes the architecture, and what the two domains are called."""
-
-    channels: int = 3
-    ngf: int = 64
-    ndf: int = 64
-    n_blocks: int = 9
-    n_layers: int = 3
-    norm: str = "instance"
-    upsample: str = "transpose"
-    image_size: int = 256  # the training crop; the generator itself takes any size
-    domain_a: str = "A"
-    domain_b: str = "B"
-
-    def validate(self) -> None:
-        if self.channels not in (1, 3):
-            raise ConfigError(f"channels must be 1 or 3, got {self.channels}")
-        check_ranges(self, SIZE_RANGES)
-        if self.image_size < MIN_SIZE or self.image_size % SIZE_MULTIPLE:
-            raise ConfigError(
-                f"image size {self.image_size} is not usable: pick a multiple of {SIZE_MULTIPLE} of at least {MIN_SIZE}"
-            )
-        smallest = smallest_input(self.n_layers)
-        if self.image_size < smallest:
-            raise ConfigError(
-                f"image size {self.image_size} is too small for a PatchGAN with {self.n_layers} layers: "
-                f"crop at least {smallest} pixels or lower --n-layers"
-            )
-        for name, value, choices in (("norm", self.norm, NORMS), ("upsample", self.upsample, UPSAMPLES)):
-            if value not in choices:
-                raise ConfigError(f"{name} {value!r} is not one of {', '.join(choices)}")
-
-
-def build_generator(config: CycleGANConfig) -> ResnetGenerator:
-    """The generator ``config`` describes (one for each direction)."""
-    config.validate()
-    return ResnetGenerator(config.channels, config.ngf, config.n_blocks, config.norm, config.upsample)
-
-
-def build_discriminator(config: CycleGANConfig) -> PatchDiscriminator:
-    """The discriminator ``config`` describes (one for each domain)."""
-    config.validate()
-    return PatchDiscriminator(config.channels, config.ndf, config.n_layers, config.norm)
+class CycleGANConfig(ResnetGANConfig):
+    """A CycleGAN's architecture: the shared ResNet/PatchGAN config, under its own name."""

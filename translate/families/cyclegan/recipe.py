@@ -18,8 +18,7 @@ bench/joint_batch.py).
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import Any
 
@@ -35,23 +34,19 @@ from translate.families.cyclegan.nets import (
     build_generator,
 )
 from translate.families.cyclegan.settings import CycleGANHyper
-from translate.modeling.device import autocast
+from translate.families.translation_recipe import ScheduledRecipe
 from translate.modeling.inference import translation_grid
 from translate.modeling.losses import Loss, adversarial, cycle_loss, identity_loss
 from translate.training.data import derived_generator
 from translate.training.distributed import Context, gather, wrap
-from translate.training.optim import WeightMean, adam, critic_loss, optimise
+from translate.training.optim import (
+    adam,
+    critic_loss,
+    optimise,
+    parameters_of,
+    set_requires_grad,
+)
 from translate.training.pool import ImagePool
-
-
-def linear_decay(epochs: int, epochs_decay: int) -> Callable[[int], float]:
-    """Learning-rate factor after ``done`` finished epochs: 1 for the first ``epochs``,
-    then falling by 1/(epochs_decay + 1) per epoch (the reference's ``linear`` policy)."""
-
-    def factor(done: int) -> float:
-        return 1.0 - max(0, done + 1 - epochs) / (epochs_decay + 1)
-
-    return factor
 
 
 class CycleGenerators(nn.Module):
@@ -114,7 +109,7 @@ class CycleDiscriminators(nn.Module):
         return total, logs
 
 
-class CycleGANRecipe:
+class CycleGANRecipe(ScheduledRecipe):
     """Owns the four networks, two optimisers with their schedules, and the two pools."""
 
     def __init__(
@@ -128,44 +123,30 @@ class CycleGANRecipe:
         skip_nonfinite: bool = False,
         precision: str = "fp32",
     ):
-        hyper.validate()
-        self.config, self.hyper, self.context, self.seed = config, hyper, context, seed
-        self.skip_nonfinite = skip_nonfinite  # see translate.training.optim.optimise
-        device = self.device = context.device
-        cuda = device.type == "cuda"
-        self.memory_format = torch.channels_last if cuda else torch.contiguous_format
-        self.autocast = autocast(precision, device)
-        self.generators = {d: self._place(build_generator(config)) for d in GENERATOR_NAMES}
-        self.discriminators = {d: self._place(build_discriminator(config)) for d in DISCRIMINATOR_NAMES}
+        super().__init__(hyper, context, seed, compile, skip_nonfinite, precision)
+        self.config = config
+        device = self.device
+        generators = {d: self.place(build_generator(config)) for d in GENERATOR_NAMES}
+        self.discriminators = {d: self.place(build_discriminator(config)) for d in DISCRIMINATOR_NAMES}
         self.d_loss, self.g_loss = adversarial(hyper.loss)
         # Two inputs as one batch instead of two calls: the same results with instance, layer or no
         # norm; with spectral norm both halves share one power iteration (two calls would run two,
         # scoring each half with a slightly different weight); never with batch norm, whose
         # statistics would mix the halves.
         joint = config.norm != "batch"
-        gens = CycleGenerators(self.generators["AtoB"], self.generators["BtoA"], hyper.lambda_identity > 0, joint)
+        gens = CycleGenerators(generators["AtoB"], generators["BtoA"], hyper.lambda_identity > 0, joint)
         discs = CycleDiscriminators(self.discriminators["A"], self.discriminators["B"], self.d_loss, hyper,
                                     self.autocast, joint)
-        # Static shapes: a run's batches all have one shape. A second shape in the same process (a
-        # benchmark, the tests) then compiles anew instead of going symbolic, which inductor failed
-        # on for these networks (torch 2.14: "cannot determine truth value of Relational").
-        maybe_compile = functools.partial(torch.compile, dynamic=False) if compile else _identity
+        maybe_compile = self.maybe_compile
         self.g_step, self.d_step = maybe_compile(wrap(gens, context)), maybe_compile(wrap(discs, context))
         self.judges = {d: maybe_compile(net) for d, net in self.discriminators.items()}
-        self.opt_g = adam(_parameters(self.generators.values()), hyper.lr, hyper.beta1, hyper.beta2, device)
-        self.opt_d = adam(_parameters(self.discriminators.values()), hyper.lr, hyper.beta1, hyper.beta2, device)
-        decay = linear_decay(hyper.epochs, hyper.epochs_decay)
-        self.schedulers = {
-            "generators": torch.optim.lr_scheduler.LambdaLR(self.opt_g, decay),
-            "discriminators": torch.optim.lr_scheduler.LambdaLR(self.opt_d, decay),
-        }
+        self.opt_g = adam(parameters_of(generators.values()), hyper.lr, hyper.beta1, hyper.beta2, device)
+        self.opt_d = adam(parameters_of(self.discriminators.values()), hyper.lr, hyper.beta1, hyper.beta2, device)
+        self.schedule("generators", self.opt_g)
+        self.schedule("discriminators", self.opt_d)
         self.pools = {d: ImagePool(hyper.pool_size) for d in "AB"}
         self.fixed = fixed
-        # Not compiled: it only adds weights, and is applied only to score, sample and save.
-        self.average = WeightMean(self.generators) if hyper.average_from_epoch else None
-
-    def _place(self, net: nn.Module) -> nn.Module:
-        return net.to(self.device, memory_format=self.memory_format)
+        self.keep_average(generators)
 
     def prepare(self, first_batch: Callable[[], tuple[torch.Tensor, ...]]) -> None:
         """Nothing here is sized by the data: every network is built with the recipe."""
@@ -180,11 +161,6 @@ class CycleGANRecipe:
             **{AVERAGE_NAMES[d]: net for d, net in averages.items()},
         }
 
-    def shipped_generators(self) -> dict[str, nn.Module]:
-        """The generators the run scores, samples and ships, by direction: their weight average
-        once it has begun, else the ones being trained."""
-        return self.generators if self.average is None else self.average.current()
-
     def optimizers(self) -> dict[str, torch.optim.Optimizer]:
         return {"generators": self.opt_g, "discriminators": self.opt_d}
 
@@ -192,7 +168,7 @@ class CycleGANRecipe:
         """One generator update (discriminators frozen), then one discriminator update on pooled fakes."""
         real_a, real_b = (t.contiguous(memory_format=self.memory_format) for t in batch)
         hyper = self.hyper
-        _set_requires_grad(self.discriminators.values(), False)
+        set_requires_grad(self.discriminators.values(), False)
         with self.autocast:
             out = self.g_step(real_a, real_b)
             terms = {
@@ -208,27 +184,18 @@ class CycleGANRecipe:
             g_total = g_total + hyper.lambda_cycle * hyper.lambda_identity * (terms["idt_A"] + terms["idt_B"])
         optimise(self.opt_g, g_total, {"g_loss": g_total, **terms}, self.skip_nonfinite, self.context)
 
-        _set_requires_grad(self.discriminators.values(), True)
+        set_requires_grad(self.discriminators.values(), True)
         # Coin flips of the pools (and penalty mixing) are a pure function of (seed, step, rank).
         keys = (self.seed, step, self.context.rank)
         pooled = {d: self.pools[d].query(out[f"fake_{d}"], derived_generator(*keys, i)) for i, d in enumerate("AB")}
         mixing = derived_generator(*keys, 2, device=self.device) if hyper.loss == "wgan-gp" else None
         d_total, d_terms = self.d_step(real_a, pooled["A"], real_b, pooled["B"], mixing)
         optimise(self.opt_d, d_total, d_terms, self.skip_nonfinite, self.context)
-        if self._averaging_due(step):
-            self.average.update()
+        self.update_average(step)
 
         logs = {"g_loss": g_total, **terms, **d_terms}
         values = torch.stack([v.detach().float() for v in logs.values()]).tolist()  # one device sync
         return dict(zip(logs, values, strict=True))
-
-    def _averaging_due(self, step: int) -> bool:
-        """Whether the weights after step index ``step`` enter the average: every
-        ``average_every``-th step from the first step of epoch ``average_from_epoch`` on."""
-        if self.average is None:
-            return False
-        epochs_done = self.schedulers["generators"].last_epoch  # one scheduler step per finished epoch
-        return epochs_done + 1 >= self.hyper.average_from_epoch and (step + 1) % self.hyper.average_every == 0
 
     def sample_grid(self) -> tuple[torch.Tensor, int]:
         """One row per fixed test pair, by the generators that ship: A, G(A), F(G(A)), B, F(B), G(F(B))."""
@@ -236,48 +203,18 @@ class CycleGANRecipe:
         shipped = self.shipped_generators()
         return translation_grid(shipped, {"AtoB": a, "BtoA": b})
 
-    def before_checkpoint(self) -> None:
-        """Until the average has begun, it holds the trained generators' weights, so that a
-        checkpoint's average is always the generators that ship."""
-        if self.average is not None:
-            self.average.fill_if_empty()
-
-    def on_epoch_end(self, epoch: int) -> None:
-        """Advance the learning-rate schedules by one epoch."""
-        for scheduler in self.schedulers.values():
-            scheduler.step()
-
     def extra_state(self) -> dict[str, Any]:
-        """Schedules, and the pools of every rank (a collective in a distributed run)."""
+        """Schedules and the average's count, and the pools of every rank (a collective in a distributed run)."""
         pools = {}
         for name, pool in self.pools.items():
             state = pool.state_dict()
             parts = {k: gather(v.to(self.device), self.context) for k, v in state.items()}
             pools[name] = {k: torch.stack(v).cpu() for k, v in parts.items()}
-        extra = {"schedulers": {k: s.state_dict() for k, s in self.schedulers.items()}, "pools": pools}
-        if self.average is not None:
-            extra["average_count"] = self.average.count
-        return extra
+        return {**super().extra_state(), "pools": pools}
 
     def load_extra_state(self, state: dict[str, Any]) -> None:
-        for name, scheduler in self.schedulers.items():
-            scheduler.load_state_dict(state["schedulers"][name])
+        super().load_extra_state(state)
         for name, pool in self.pools.items():
             saved = state["pools"][name]
             mine = self.context.rank  # train.py resumes a run only on as many ranks as it was trained on
             pool.load_state_dict({k: v[mine] for k, v in saved.items()}, self.device)
-        if self.average is not None:
-            self.average.count = int(state["average_count"])
-
-
-def _identity(module: nn.Module) -> nn.Module:
-    return module
-
-
-def _parameters(nets: Iterable[nn.Module]) -> list[nn.Parameter]:
-    return [p for net in nets for p in net.parameters()]
-
-
-def _set_requires_grad(nets: Iterable[nn.Module], flag: bool) -> None:
-    for net in nets:
-        net.requires_grad_(flag)

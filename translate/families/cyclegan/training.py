@@ -1,83 +1,32 @@
-"""A CycleGAN training run: its data, distribution, recipe, trainer and scoring during
-training. Imported only to train, so that reading a model never loads :mod:`translate.training`."""
+"""A CycleGAN training run: the shared translation run (:mod:`translate.families.translation_training`)
+with CycleGAN's recipe. Imported only to train, so that reading a model never loads :mod:`translate.training`."""
 
 from __future__ import annotations
 
-import sys
 from typing import TYPE_CHECKING
 
-import torch
-
-from translate.datasets.domains import domain_files, fixed_images
-from translate.datasets.root import resolve_data_root
-from translate.errors import ConfigError
-from translate.evaluation.protocols import EvaluationRequest
 from translate.families.base import RunOptions
 from translate.families.cyclegan.nets import CycleGANConfig
 from translate.families.cyclegan.recipe import CycleGANRecipe
 from translate.families.cyclegan.settings import CycleGANTrainConfig
+from translate.families.translation_training import train_translation
 from translate.modeling.checkpoint import Checkpoint
-from translate.modeling.device import run_precision, select_device
-from translate.training import distributed
-from translate.training.domains import UnpairedImages, UnpairedSource
-from translate.training.trainer import RunSpec, Trainer
+from translate.training.trainer import Trainer
 
 if TYPE_CHECKING:
     from translate.families.cyclegan.family import CycleGANFamily
 
-GRID_IMAGES = 4  # fixed test images per domain in a sample grid
 # What --gpu without CUDA suggests instead; the times are the preset's 80,040 steps and 30
 # scorings as its runs measured them on this project's 2-core machines: 0.78-0.84 s a step and
 # 94-102 s a scoring on the Intel CPU with AMX, 1.49-1.60 s and 187 s on the AMD EPYC.
 PRESET_CPU_TIME = ("--preset cpu trains the reference networks on 128-px crops in 18 to 36 hours "
                    "(2 cores with native bf16: an Intel CPU with AMX to an AMD EPYC)")
-CPU_HINT = f"; on a CPU, {PRESET_CPU_TIME}"
 
 
 def train_run(family: CycleGANFamily, model: CycleGANConfig, settings: CycleGANTrainConfig, run: RunOptions,
               checkpoint: Checkpoint | None = None) -> Trainer:
     """Build the run (data, distribution, recipe, trainer), continue ``checkpoint`` if given, and train it."""
-    folders = family.domain_folders(run.data, settings.domains, run.download)
-    size = model.image_size
-    dataset = UnpairedImages(domain_files(folders.train_a), domain_files(folders.train_b), settings.load_size,
-                             size, settings.seed, model.channels)
-    fixed = tuple(fixed_images(test or train, GRID_IMAGES, size, model.channels)
-                  for test, train in ((folders.test_a, folders.train_a), (folders.test_b, folders.train_b)))
-    context = distributed.setup(select_device(run.gpu, CPU_HINT))
-    try:
-        if checkpoint is not None and settings.world_size != context.world_size:
-            raise ConfigError(f"this run was trained on {settings.world_size} processes: resume it on as many "
-                              f"(torchrun --nproc_per_node {settings.world_size})")
-        settings.world_size = context.world_size
-        settings.precision = run_precision(run.precision, settings.precision, context.device,
-                                           checkpoint is not None)
-        source = UnpairedSource(dataset, settings.batch_size, settings.seed, run.workers,
-                                context.device.type == "cuda", context.rank, context.world_size)
-        torch.manual_seed(settings.seed)
-        recipe = CycleGANRecipe(model, settings.hyper, context, fixed, settings.seed, compile=settings.compile,
-                                skip_nonfinite=run.skip_nonfinite, precision=settings.precision)
-        hyper = settings.hyper
-        spec = RunSpec(run_dir=run.out, family=family.name, model_config=model.to_dict(),
-                       train_config=settings.to_dict(), epochs=hyper.epochs + hyper.epochs_decay,
-                       max_steps=run.max_steps, save_every_steps=run.save_every_steps, log_every=run.log_every,
-                       eval_every=settings.eval_every)
-        evaluator = None
-        if settings.eval_every and context.rank == 0:
-            request = EvaluationRequest(resolve_data_root(run.data), context.device, fid_weights=run.fid_weights)
-            evaluator = family.best_keeping_evaluator(model, recipe.shipped_generators, request, run.out / "best",
-                                                      lambda: _averaged(recipe))
-        trainer = Trainer(spec, recipe, source, context, evaluator)
-        if checkpoint is not None:
-            trainer.resume(checkpoint)
-        elif context.device.type == "cpu" and settings.preset is None and context.rank == 0:
-            print(f"note: training on the CPU without a preset may take days: {PRESET_CPU_TIME}", file=sys.stderr)
-        trainer.fit()
-        return trainer
-    finally:
-        distributed.shutdown(context)
+    hyper = settings.hyper
+    return train_translation(family, model, settings, run, checkpoint, CycleGANRecipe,
+                             hyper.epochs + hyper.epochs_decay, PRESET_CPU_TIME)
 
-
-def _averaged(recipe: CycleGANRecipe) -> dict[str, int]:
-    """How many weights the generators' average holds (0: the trained generators ship, the
-    average not begun yet); nothing for a run without one."""
-    return {} if recipe.average is None else {"generators_averaged": recipe.average.count}

@@ -1,0 +1,99 @@
+"""CUT's pieces without training: the layers PatchNCE reads, the patch places and projection,
+the step's terms, and the collapse monitors."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from translate.errors import ConfigError
+from translate.families.cut import monitors
+from translate.families.cut.monitors import collapse_measures, collapse_warnings
+from translate.families.cut.nets import CUTConfig, check_layers, nce_layers
+from translate.families.cut.projection import PatchProjection, gather_patches, sample_places
+from translate.families.cut.recipe import ContrastiveGenerator
+from translate.families.cut.settings import CUTHyper
+from translate.modeling.resnet_gan import build_generator
+
+
+def test_patchnce_reads_the_input_both_downsamplings_and_the_first_and_middle_blocks():
+    assert nce_layers(9) == ["input", "down1", "down2", "block1", "block5"]  # the reference's 0,4,8,12,16
+    assert nce_layers(6) == ["input", "down1", "down2", "block1", "block3"]
+    assert nce_layers(2) == ["input", "down1", "down2", "block1"]
+    check_layers(nce_layers(2), 2)
+    with pytest.raises(ConfigError, match="distinct encoder stages .* got input, block5"):
+        check_layers(["input", "block5"], 2)
+
+
+def test_places_are_distinct_shared_by_every_image_and_read_alike_from_query_and_key():
+    gen = torch.Generator().manual_seed(0)
+    features = {"big": torch.zeros(2, 3, 16, 16), "small": torch.zeros(2, 5, 4, 4)}
+    places = sample_places(features, 20, gen)
+    assert places["big"].shape == (20,) and len(set(places["big"].tolist())) == 20
+    assert sorted(places["small"].tolist()) == list(range(16))  # a map of fewer places gives all of them
+    # A map whose every channel holds the flat index of its place (plus the image's number):
+    # the rows gathered are the places asked for, image by image, whichever map is read.
+    index = torch.arange(16 * 16, dtype=torch.float32).view(1, 1, 16, 16)
+    query = (index + torch.tensor([0.0, 1000.0]).view(2, 1, 1, 1)).expand(2, 3, 16, 16)
+    key = query * 2
+    rows_q, rows_k = gather_patches(query, places["big"]), gather_patches(key, places["big"])
+    assert rows_q.shape == (2 * 20, 3)
+    assert rows_q[:20, 0].tolist() == places["big"].float().tolist()
+    assert rows_q[20:, 0].tolist() == (places["big"].float() + 1000).tolist()
+    assert torch.equal(rows_k, rows_q * 2)
+
+
+def test_the_projection_has_one_mlp_per_layer_and_unit_length_rows():
+    projection = PatchProjection({"input": 3, "down1": 16}, width=8)
+    assert [m.in_features for m in projection.heads["down1"] if isinstance(m, torch.nn.Linear)] == [16, 8]
+    features = {"input": torch.randn(2, 3, 8, 8), "down1": torch.randn(2, 16, 4, 4)}
+    places = sample_places(features, 5, torch.Generator().manual_seed(1))
+    out = projection(features, places)
+    assert out["input"].shape == (10, 8) and out["down1"].shape == (10, 8)
+    assert torch.allclose(out["down1"].norm(dim=1), torch.ones(10), atol=1e-5)
+
+
+@pytest.mark.parametrize(("identity", "terms"), [(True, {"fake", "nce", "nce_identity"}), (False, {"fake", "nce"})])
+def test_the_generator_step_gives_the_translation_and_its_patchnce_terms(identity, terms):
+    config = CUTConfig(ngf=4, ndf=4, n_blocks=2, image_size=16, n_layers=2)
+    generator = build_generator(config)
+    layers = nce_layers(2)
+    hyper = CUTHyper(nce_identity=identity, nce_layers=layers, patches=16)
+    channels = {name: f.shape[1] for name, f in generator.encode(torch.zeros(1, 3, 16, 16), layers).items()}
+    step = ContrastiveGenerator(generator, PatchProjection(channels, 8), hyper)
+    real_a, real_b = torch.rand(2, 3, 16, 16) * 2 - 1, torch.rand(2, 3, 16, 16) * 2 - 1
+    out = step(real_a, real_b, flip=False, places=torch.Generator().manual_seed(0))
+    assert set(out) == terms and out["fake"].shape == real_a.shape
+    assert out["nce"].item() > 0 and torch.isfinite(out["nce"])
+    out["nce"].backward()
+    assert step.projection.heads["input"][0].weight.grad is not None
+    # Flip equivariance: the flipped input's translation, mirrored back, meets the unflipped input.
+    again = step(real_a, real_b, flip=True, places=torch.Generator().manual_seed(0))
+    assert torch.isfinite(again["nce"]) and again["fake"].shape == real_a.shape
+
+
+def test_the_monitors_measure_copies_and_single_outputs():
+    inputs = torch.rand(4, 3, 8, 8) * 2 - 1
+    copied = collapse_measures(inputs, inputs)
+    assert copied["identity_distance"].item() == 0 and copied["output_spread"].item() == pytest.approx(1)
+    one_output = collapse_measures(inputs, inputs[:1].expand(4, -1, -1, -1))
+    assert one_output["output_spread"].item() == 0 and one_output["identity_distance"].item() > 0.1
+    with pytest.raises(ValueError, match="at least 2 images"):
+        collapse_measures(inputs[:1], inputs[:1])
+
+
+def test_the_monitors_warn_past_the_warm_up_only():
+    collapsed = {"identity_distance": 0.01, "output_spread": 0.05}
+    assert collapse_warnings(collapsed, monitors.WARM_UP_STEPS - 1) == []
+    warnings = collapse_warnings(collapsed, monitors.WARM_UP_STEPS)
+    assert len(warnings) == 2 and "identity collapse" in warnings[0] and "mode collapse" in warnings[1]
+    assert collapse_warnings({"identity_distance": 0.3, "output_spread": 0.8}, 10**6) == []
+
+
+def test_bad_settings_name_their_flag():
+    for change, message in (({"mode": "slowcut"}, "unknown --mode 'slowcut'"),
+                            ({"lambda_nce": -1.0}, "--nce-lambda must be a number of 0 or more"),
+                            ({"patches": 0}, "--nce-patches must lie in 1..4096"),
+                            ({"monitor_every": 0}, "--monitor-every must be at least 1")):
+        with pytest.raises(ConfigError, match=message):
+            CUTHyper(nce_layers=["input"], **change).validate()

@@ -1,0 +1,147 @@
+"""Short real CUT and FastCUT runs on horse2zebra files: exact resume (the projection MLPs
+built from the first batch and their optimiser state included), the collapse monitors in
+metrics.jsonl and the log, one-way checkpoints, and every command on a trained model."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from safetensors.torch import load_file
+
+from translate.apply import main as apply_main
+from translate.cli import run_cli
+from translate.evaluate import main as evaluate_main
+from translate.export import main as export_main
+from translate.families.cut import monitors
+from translate.io.images import read_image
+from translate.modeling.checkpoint import WEIGHTS, read_checkpoint
+from translate.pack import main as pack_main
+from translate.runtime import Translator
+from translate.sample import main as sample_main
+from translate.train import main as train_main
+
+from .cli_errors import one_line_error
+from .cyclegan_data import TINY, horse2zebra
+from .test_new_family import cv2_write
+from .training_runs import assert_same_state, optimizer_states, train, weights
+
+MODULES = {"generator_AtoB", "discriminator_B", "projection"}
+
+
+@pytest.fixture
+def data(tmp_path) -> Path:
+    return horse2zebra(tmp_path / "data")  # 4 horses, 4 zebras: 4 steps an epoch
+
+
+def cut_argv(data: Path, out: Path, *options: str, domains: tuple[str, str] = ("horse", "zebra")) -> list[str]:
+    return ["cut", "--domains", *domains, "--data", str(data), "--out", str(out), *TINY, *options]
+
+
+def records(run: Path) -> list[dict]:
+    return [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("mode", "precision"), [("cut", "fp32"), ("fastcut", "bf16")])
+def test_resume_mid_epoch_matches_a_straight_run_bit_for_bit(tmp_path, data, mode, precision):
+    # 6 steps: the learning rates decay after epoch 1, the average takes steps 6 (epoch 2 on,
+    # every 2 steps), the monitors run every 2 steps; the split run stops at step 3.
+    common = ["--mode", mode, "--precision", precision, "--epochs", "1", "--epochs-decay", "1",
+              "--average-from-epoch", "2", "--average-every", "2", "--monitor-every", "2"]
+    straight, split = tmp_path / "straight", tmp_path / "split"
+    train(*cut_argv(data, straight, *common, "--max-steps", "6"))
+    train(*cut_argv(data, split, *common, "--max-steps", "3"))
+    train(*cut_argv(data, split, *common, "--max-steps", "6", "--resume"))
+    assert {name.split(".")[0] for name in weights(straight)} == {*MODULES, "generator_AtoB_average"}
+    assert set(optimizer_states(straight)) == {"generator", "discriminator"}
+    projection_params = sum(1 for name in weights(straight) if name.startswith("projection."))
+    generator_params = sum(1 for name in weights(straight) if name.startswith("generator_AtoB."))
+    assert len(optimizer_states(straight)["generator"]["state"]) == generator_params + projection_params
+    assert_same_state(straight, split)
+
+    first_epoch = records(straight)[0]
+    assert first_epoch["epoch_complete"] and {"identity_distance", "output_spread", "nce", "g_B", "d_B"} <= set(
+        first_epoch)
+    assert ("nce_identity" in first_epoch) == (mode == "cut")
+    hyper = read_checkpoint(straight).train["hyper"]
+    assert (hyper["lambda_nce"], hyper["nce_identity"], hyper["flip_equivariance"]) == (
+        (1.0, True, False) if mode == "cut" else (10.0, False, True))
+    assert hyper["nce_layers"] == ["input", "down1", "down2", "block1"]  # TINY's 2 blocks: block1 is the middle
+
+
+@pytest.mark.slow
+def test_an_antialiased_zebra_to_horse_model_says_so_exports_and_warns_of_a_collapse(tmp_path, data, capsys,
+                                                                                     monkeypatch):
+    monkeypatch.setattr(monitors, "WARM_UP_STEPS", 0)
+    monkeypatch.setattr(monitors, "IDENTITY_THRESHOLD", 10.0)  # any generator "copies" by this measure
+    run = tmp_path / "run"
+    train(*cut_argv(data, run, "--max-steps", "2", "--monitor-every", "1", "--nce-lambda", "3", "--antialias",
+                    domains=("zebra", "horse")))
+    err = capsys.readouterr().err
+    assert "warning: step 1: the generator nearly copies its input" in err and "identity collapse" in err
+    checkpoint = read_checkpoint(run)
+    assert checkpoint.family == "cut" and (checkpoint.model["domain_a"], checkpoint.model["domain_b"]) == (
+        "zebra", "horse")
+    assert checkpoint.model["antialias"] and "generator_AtoB.down.0.1.kernel" not in weights(run)  # no filters
+    assert checkpoint.train["hyper"]["lambda_nce"] == 3.0
+    onnx = tmp_path / "zebra2horse.onnx"
+    run_cli(export_main, [str(run), "--out", str(onnx)])  # checked against PyTorch at three sizes
+    info = Translator(onnx).info
+    assert (info.family, info.direction, info.source_domain, info.target_domain) == ("cut", "AtoB", "zebra", "horse")
+    assert "--mode fastcut differs from the run's cut" in one_line_error(
+        capsys, train_main, *cut_argv(data, run, "--resume", "--mode", "fastcut", domains=("zebra", "horse")))
+    assert "unknown direction 'BtoA': choose one of AtoB" in one_line_error(
+        capsys, apply_main, str(run), "--input", str(data), "--output", str(tmp_path / "out"), "--direction", "BtoA")
+    assert "--nce-lambda must be a number of 0 or more" in one_line_error(
+        capsys, train_main, *cut_argv(data, tmp_path / "other", "--nce-lambda", "-1"))
+
+
+@pytest.mark.slow
+def test_every_command_takes_a_one_way_cut_model(tmp_path, data, data_root, capsys):
+    run, model = tmp_path / "run", tmp_path / "model"
+    fid = str(data_root / "fid" / "inception-2015-12-05-fid.pt")
+    train(*cut_argv(data, run, "--epochs", "1", "--epochs-decay", "0", "--eval-every", "1", "--fid-weights", fid,
+                    "--average-from-epoch", "1", "--average-every", "2"))
+    best = json.loads((run / "best" / "evaluation.json").read_text())
+    assert set(best["scores"]) == {"horse_to_zebra", "protocol"} and best["generators_averaged"] == 2
+    assert {name.split(".")[0] for name in load_file(run / "best" / WEIGHTS)} == {"generator_AtoB"}
+
+    run_cli(sample_main, [str(run), "--data", str(data), "--n", "2", "--out", str(tmp_path / "grid.png")])
+    assert read_image(tmp_path / "grid.png").shape[1] == 2 * 256 + 3 * 2  # one way: x and G(x) per row
+    run_cli(pack_main, [str(run), "--out", str(model)])
+    packed = load_file(model / WEIGHTS)
+    assert {name.split(".")[0] for name in packed} == {"generator_AtoB"}
+    saved = weights(run)  # the average ships
+    assert all((packed[k] == saved[k.replace("generator_AtoB.", "generator_AtoB_average.")]).all() for k in packed)
+    assert json.loads((model / "config.json").read_text())["model"]["domain_a"] == "horse"
+
+    onnx = tmp_path / "cut.onnx"
+    capsys.readouterr()
+    run_cli(export_main, [str(model), "--out", str(onnx)])
+    report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert [1, 3, 76, 104] in report["checked_shapes"]  # the odd check input, padded to a multiple of 4
+    translator = Translator(onnx)
+    info = translator.info
+    assert (info.family, info.direction, info.source_domain, info.target_domain, info.pad_multiple) == (
+        "cut", "AtoB", "horse", "zebra", 4)
+    horse_file = sorted((data / "horse2zebra" / "testA").iterdir())[0]
+    horse = read_image(horse_file)[:75, :101]
+    (tmp_path / "odd").mkdir()
+    odd_file = tmp_path / "odd" / "odd.png"
+    cv2_write(odd_file, horse)
+    run_cli(apply_main, [str(model), "--input", str(odd_file), "--output", str(tmp_path / "applied"),
+                         "--precision", "fp32"])
+    applied = read_image(tmp_path / "applied" / "odd.png")
+    assert applied.shape == horse.shape
+    assert np.abs(applied.astype(int) - translator.translate(horse).astype(int)).max() <= 1
+
+    capsys.readouterr()
+    run_cli(evaluate_main, [str(model), "--data", str(data), "--fid-weights", fid, "--cache-dir",
+                            str(tmp_path / "cache")])
+    scores = json.loads(capsys.readouterr().out)
+    assert {"horse_to_zebra", "protocol"} <= set(scores) and "zebra_to_horse" not in scores
+    assert scores["horse_to_zebra"]["fid"] > 0
+    assert len(list((tmp_path / "cache").glob("*.npy"))) == 1  # the zebras' features only

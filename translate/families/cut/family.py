@@ -1,0 +1,116 @@
+"""The CUT family: its flags, how a run's settings are made and resumed, and how its generator
+loads (networks in :mod:`.nets`, settings in :mod:`.settings`, its step in :mod:`.recipe`,
+its run in :mod:`translate.families.translation_training`); export, sampling and scoring are
+every translation family's (:mod:`translate.families.translation`), for its one direction."""
+
+from __future__ import annotations
+
+import argparse
+from typing import TYPE_CHECKING
+
+from torch import nn
+
+from translate.errors import ConfigError
+from translate.families import translation_options as options
+from translate.families.base import RunOptions
+from translate.families.cut.nets import (
+    AVERAGE,
+    DIRECTION,
+    GENERATOR,
+    CUTConfig,
+    build_cut_generator,
+    check_layers,
+    nce_layers,
+)
+from translate.families.cut.projection import PATCHES
+from translate.families.cut.settings import MODES, MONITOR_EVERY, CUTHyper, CUTTrainConfig
+from translate.families.optimisation import OptimisationDefaults
+from translate.families.translation import TranslationFamily
+from translate.modeling.checkpoint import Checkpoint, build_loaded, train_config
+from translate.modeling.resnet_generator import ResnetGenerator
+
+if TYPE_CHECKING:
+    from translate.training.trainer import Trainer
+
+# What a CPU run without a preset is told (there is no CUT preset yet).
+CPU_TIME = ("CUT has no CPU preset yet; 128-px crops (--load-size 256 --crop-size 128) cost about a quarter of "
+            "the reference's 256-px steps")
+
+
+class CUTFamily(TranslationFamily):
+    name = "cut"
+    summary = "one-way unpaired translation by patchwise contrast (CUT, FastCUT)"
+    directions = (DIRECTION,)
+    config_class = CUTConfig
+    size_multiple = ResnetGenerator.size_multiple
+    min_size = ResnetGenerator.min_size
+    optimisation = OptimisationDefaults(loss="lsgan", batch_size=1, batch_help="images per process and step")
+
+    # -- command line --------------------------------------------------------------------
+    def add_train_options(self, parser: argparse.ArgumentParser, optim: argparse._ArgumentGroup) -> None:
+        decays = ", ".join(f"{mode.epochs[1]} for {name}" for name, mode in MODES.items())
+        options.add_translation_options(parser, optim, self.presets, decays)
+        optim.add_argument("--mode", choices=sorted(MODES),
+                           help="cut (default): PatchNCE weight 1 with the identity term on the target domain, "
+                           "200 + 200 epochs; fastcut: weight 10, no identity term, flip equivariance, 150 + 50")
+        optim.add_argument("--nce-lambda", type=float, metavar="WEIGHT",
+                           help="PatchNCE's weight (default: the mode's, 1 or 10)")
+        optim.add_argument("--nce-patches", type=int, default=PATCHES,
+                           help=f"patches PatchNCE compares per layer and image (default {PATCHES})")
+        parser.add_argument("--antialias", action="store_true",
+                            help="anti-aliased down- and up-sampling in the generator, as the reference's default: "
+                            "those convolutions run at twice the resolution (off by default)")
+        optim.add_argument("--monitor-every", type=int, default=MONITOR_EVERY, metavar="STEPS",
+                           help="steps between the identity- and mode-collapse measures written to metrics.jsonl "
+                           f"(default {MONITOR_EVERY})")
+
+    def new_settings(self, args: argparse.Namespace) -> tuple[CUTConfig, CUTTrainConfig]:
+        model = options.new_model(args, CUTConfig, antialias=args.antialias)
+        mode_name = args.mode or "cut"
+        mode = MODES[mode_name]
+        layers = nce_layers(model.n_blocks)
+        check_layers(layers, model.n_blocks)
+        hyper = CUTHyper(mode=mode_name, lambda_nce=mode.lambda_nce if args.nce_lambda is None else args.nce_lambda,
+                         nce_identity=mode.nce_identity, flip_equivariance=mode.flip_equivariance, nce_layers=layers,
+                         patches=args.nce_patches, monitor_every=args.monitor_every,
+                         **options.schedule(args, mode.epochs))
+        return model, options.new_settings(args, model, hyper, CUTTrainConfig)
+
+    def resumed_settings(self, checkpoint: Checkpoint, args: argparse.Namespace) -> tuple[CUTConfig, CUTTrainConfig]:
+        settings = train_config(checkpoint, CUTTrainConfig)
+        hyper = settings.hyper
+        for flag, given, own in (("--mode", args.mode, hyper.mode), ("--nce-lambda", args.nce_lambda,
+                                                                      hyper.lambda_nce)):
+            if given is not None and given != own:
+                raise ConfigError(f"{flag} {given} differs from the run's {own}: a resumed run keeps its own; "
+                                  "leave the flag out, or start a new run")
+        options.resume_settings(settings, args)
+        model = self.model_config(checkpoint)
+        check_layers(hyper.nce_layers, model.n_blocks)
+        return model, settings
+
+    # -- training ------------------------------------------------------------------------
+    def train(self, model: CUTConfig, settings: CUTTrainConfig, run: RunOptions,
+              checkpoint: Checkpoint | None = None) -> Trainer:
+        # Training's modules load only to train.
+        from translate.families.cut.recipe import CUTRecipe
+        from translate.families.translation_training import train_translation
+
+        hyper = settings.hyper
+        return train_translation(self, model, settings, run, checkpoint, CUTRecipe, hyper.epochs + hyper.epochs_decay,
+                                 CPU_TIME)
+
+    # -- a trained model -----------------------------------------------------------------
+    def load_generator(self, checkpoint: Checkpoint, direction: str | None = None) -> tuple[nn.Module, CUTConfig]:
+        """The generator (its only direction is ``AtoB``, domain_a to domain_b) in eval mode, with
+        its config; a run trained with ``--average-from-epoch`` gives its weight average."""
+        self.check_direction(direction, checkpoint)
+        config = self.model_config(checkpoint)
+        prefix = AVERAGE if checkpoint.has_weights(AVERAGE) else GENERATOR
+        return build_loaded(lambda: build_cut_generator(config), checkpoint, prefix).eval(), config
+
+    def generator_prefix(self, direction: str | None) -> str:
+        return GENERATOR
+
+
+FAMILIES = [CUTFamily()]

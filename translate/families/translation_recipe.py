@@ -1,0 +1,104 @@
+"""What the recipes of the families that train ResNet generators against PatchGANs (CycleGAN,
+CUT) share: device placement, precision and optional compiling; a learning rate per optimiser
+that is constant for ``epochs`` and decays linearly to zero over ``epochs_decay``; and a
+uniform average of the generators' weights from a chosen epoch on (``average_from_epoch``),
+which is then what the run scores, samples and ships. Imported only to train."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from torch import nn
+
+from translate.families.translation_settings import ScheduledHyper
+from translate.modeling.device import autocast
+from translate.training.distributed import Context
+from translate.training.optim import WeightMean, linear_decay
+
+
+class ScheduledRecipe:
+    """The shared half of a recipe; a family's recipe subclasses it, builds its networks and
+    optimisers, calls :meth:`schedule` for each optimiser and :meth:`keep_average` for its
+    generators, and adds its own state to :meth:`extra_state`."""
+
+    def __init__(self, hyper: ScheduledHyper, context: Context, seed: int, compile: bool, skip_nonfinite: bool,
+                 precision: str):
+        hyper.validate()
+        self.hyper, self.context, self.seed = hyper, context, seed
+        self.skip_nonfinite = skip_nonfinite  # see translate.training.optim.optimise
+        self.device = context.device
+        self.memory_format = torch.channels_last if self.device.type == "cuda" else torch.contiguous_format
+        self.autocast = autocast(precision, self.device)
+        # Static shapes: a run's batches all have one shape. A second shape in the same process (a
+        # benchmark, the tests) then compiles anew instead of going symbolic, which inductor failed
+        # on for these networks (torch 2.14: "cannot determine truth value of Relational").
+        self.maybe_compile: Callable[[nn.Module], Any] = (
+            functools.partial(torch.compile, dynamic=False) if compile else _identity)
+        self.schedulers: dict[str, torch.optim.lr_scheduler.LambdaLR] = {}
+        self.generators: dict[str, nn.Module] = {}  # by direction, as trained
+        self.average: WeightMean | None = None
+
+    def place(self, net: nn.Module) -> nn.Module:
+        """``net`` on the run's device, in its memory format."""
+        return net.to(self.device, memory_format=self.memory_format)
+
+    def schedule(self, name: str, optimizer: torch.optim.Optimizer) -> None:
+        """Give ``optimizer`` the linear-decay schedule, saved and restored under ``name``."""
+        self.schedulers[name] = torch.optim.lr_scheduler.LambdaLR(
+            optimizer, linear_decay(self.hyper.epochs, self.hyper.epochs_decay))
+
+    def keep_average(self, generators: dict[str, nn.Module]) -> None:
+        """Train ``generators`` (by direction), and average their weights if the run asks for it.
+        The average is not compiled: it only adds weights, and is used only to score, sample and save."""
+        self.generators = generators
+        self.average = WeightMean(generators) if self.hyper.average_from_epoch else None
+
+    def shipped_generators(self) -> dict[str, nn.Module]:
+        """The generators the run scores, samples and ships, by direction: their weight average
+        once it has begun, else the ones being trained."""
+        return self.generators if self.average is None else self.average.current()
+
+    def averaged(self) -> dict[str, int]:
+        """How many weights the average holds (0: the trained generators ship, the average not
+        begun yet), for the scores of --eval-every; nothing for a run without one."""
+        return {} if self.average is None else {"generators_averaged": self.average.count}
+
+    def update_average(self, step: int) -> None:
+        """Take the weights after step index ``step`` into the average when due: every
+        ``average_every``-th step from the first step of epoch ``average_from_epoch`` on."""
+        if self.average is None:
+            return
+        epochs_done = next(iter(self.schedulers.values())).last_epoch  # one scheduler step per finished epoch
+        if epochs_done + 1 >= self.hyper.average_from_epoch and (step + 1) % self.hyper.average_every == 0:
+            self.average.update()
+
+    def before_checkpoint(self) -> None:
+        """Until the average has begun, it holds the trained generators' weights, so that a
+        checkpoint's average is always the generators that ship."""
+        if self.average is not None:
+            self.average.fill_if_empty()
+
+    def on_epoch_end(self, epoch: int) -> None:
+        """Advance the learning-rate schedules by one epoch."""
+        for scheduler in self.schedulers.values():
+            scheduler.step()
+
+    def extra_state(self) -> dict[str, Any]:
+        """The schedules, and how many weights the average holds."""
+        extra: dict[str, Any] = {"schedulers": {k: s.state_dict() for k, s in self.schedulers.items()}}
+        if self.average is not None:
+            extra["average_count"] = self.average.count
+        return extra
+
+    def load_extra_state(self, state: dict[str, Any]) -> None:
+        for name, scheduler in self.schedulers.items():
+            scheduler.load_state_dict(state["schedulers"][name])
+        if self.average is not None:
+            self.average.count = int(state["average_count"])
+
+
+def _identity(module: nn.Module) -> nn.Module:
+    return module

@@ -1,0 +1,80 @@
+"""What every translation family's run records about its training (``config.json``'s
+``train``): the two domains, the data's sizes, the run's own settings, and the family's
+optimisation settings under ``hyper``, whose schedule and weight average every family that
+trains a ResNet generator against a PatchGAN shares."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from translate.config import ConfigBase, check_seed
+from translate.errors import ConfigError
+from translate.families.optimisation import check_optimiser
+from translate.modeling.losses import LOSS_NAMES
+
+# Norms whose layers keep no weight-dependent buffers: the only ones a weight average fits.
+AVERAGEABLE_NORMS = ("instance", "layer", "none")
+
+
+@dataclass
+class ScheduledHyper(ConfigBase):
+    """Adam, a constant learning rate for ``epochs`` then a linear decay to zero over
+    ``epochs_decay``, and a uniform average of the generators' weights from a chosen epoch on."""
+
+    loss: str = "lsgan"
+    lr: float = 2e-4
+    beta1: float = 0.5
+    beta2: float = 0.999
+    epochs: int = 100
+    epochs_decay: int = 100
+    gp_weight: float = 10.0
+    average_from_epoch: int = 0  # first epoch whose weights enter the generators' average; 0: no average
+    average_every: int = 500  # steps between the weights the average takes
+
+    def validate(self) -> None:
+        if self.loss not in LOSS_NAMES:
+            raise ConfigError(f"unknown loss {self.loss!r}: choose one of {', '.join(LOSS_NAMES)}")
+        check_optimiser(self.lr, self.beta1, self.beta2, self.gp_weight)
+        if self.epochs_decay < 0:
+            raise ConfigError(f"--epochs-decay must not be negative, got {self.epochs_decay}")
+        if self.epochs < 1:
+            raise ConfigError(f"--epochs must be at least 1, got {self.epochs}")
+        last = self.epochs + self.epochs_decay
+        if not 0 <= self.average_from_epoch <= last:
+            raise ConfigError(f"--average-from-epoch must be one of the run's epochs, 1..{last}, or 0 (no average), "
+                              f"got {self.average_from_epoch}")
+        if self.average_every < 1:
+            raise ConfigError(f"--average-every must be at least 1 step, got {self.average_every}")
+
+    def check_norm(self, norm: str) -> None:
+        """A weight average only of networks whose norms keep no buffers (see AVERAGEABLE_NORMS)."""
+        if self.average_from_epoch and norm not in AVERAGEABLE_NORMS:
+            raise ConfigError(f"--average-from-epoch needs a norm without running statistics or power-iteration "
+                              f"vectors, which averaged weights would not fit: use --norm "
+                              f"{' / '.join(AVERAGEABLE_NORMS)} or --average-from-epoch 0, not --norm {norm}")
+
+
+@dataclass
+class TranslationTrainConfig(ConfigBase):
+    """The settings every translation run has; a family subclasses it and types ``hyper`` as
+    its own optimisation settings."""
+
+    domains: list[str]
+    load_size: int
+    batch_size: int
+    seed: int
+    hyper: ConfigBase
+    world_size: int = 1
+    precision: str | None = None  # fp32 or bf16; None in runs from before --precision
+    compile: bool = False
+    eval_every: int | None = None  # epochs between FID/KID scores on the test sets
+    preset: str | None = None  # the named recipe the run started from, if any
+
+    def validate(self) -> None:
+        if len(self.domains) != 2 or not all(self.domains):
+            raise ConfigError(f"domains must be two names, got {self.domains}")
+        if self.load_size < 1 or self.batch_size < 1 or self.world_size < 1:
+            raise ConfigError("--load-size, --batch-size and the number of processes must be positive")
+        if self.eval_every is not None and self.eval_every < 0:
+            raise ConfigError(f"--eval-every must be 0 (off) or more, got {self.eval_every}")
+        check_seed(self.seed)
