@@ -48,6 +48,11 @@ def domain_names(config: TranslationConfig, direction: str) -> tuple[str, str]:
     return (config.domain_a, config.domain_b) if direction == "AtoB" else (config.domain_b, config.domain_a)
 
 
+def fitting(side: int, multiple: int, minimum: int) -> int:
+    """``side`` padded as inference pads it: to the generator's multiple, at least its minimum."""
+    return max(minimum, -(-side // multiple) * multiple)
+
+
 class TranslationFamily(Family):
     """A family of generators that map images of one domain to another, one per direction
     (``AtoB``, and ``BtoA`` if it maps back too)."""
@@ -76,8 +81,8 @@ class TranslationFamily(Family):
 
     def scorer(self, config: TranslationConfig, request: EvaluationRequest) -> TranslationScorer:
         """The test-set scorer of this family's generators, at the input sizes they take."""
-        return TranslationScorer((config.domain_a, config.domain_b), config.channels, request, self.size_multiple,
-                                 self.min_size)
+        return TranslationScorer((config.domain_a, config.domain_b), config.channels, request,
+                                 *self.input_sizes(config))
 
     def best_keeping_evaluator(self, config: TranslationConfig, shipped: Callable[[], dict[str, nn.Module]],
                                request: EvaluationRequest, best_dir: Path,
@@ -95,12 +100,14 @@ class TranslationFamily(Family):
         direction = self.check_direction(direction, checkpoint)
         generator, config = self.load_generator(checkpoint, direction)
         source, target = domain_names(config, direction)
+        multiple, minimum = self.input_sizes(config)
         gen = torch.Generator().manual_seed(1234)
-        check_inputs = [(torch.rand(n, config.channels, self._fitting(h), self._fitting(w), generator=gen) * 2 - 1,)
+        check_inputs = [(torch.rand(n, config.channels, *(fitting(side, multiple, minimum) for side in (h, w)),
+                                    generator=gen) * 2 - 1,)
                         for n, h, w in CHECK_SHAPES]
         info = ModelInfo(
-            family=self.name, task=self.task, channels=config.channels, pad_multiple=self.size_multiple,
-            min_size=self.min_size, image_size=config.image_size, direction=direction, source_domain=source,
+            family=self.name, task=self.task, channels=config.channels, pad_multiple=multiple,
+            min_size=minimum, image_size=config.image_size, direction=direction, source_domain=source,
             target_domain=target, extra={"padding": PADDING_NOTE},
         )
         return ExportPlan(
@@ -111,10 +118,6 @@ class TranslationFamily(Family):
             check_inputs=check_inputs,
             info=info,
         )
-
-    def _fitting(self, side: int) -> int:
-        """``side`` padded as inference pads it: to the generator's multiple, at least its minimum."""
-        return max(self.min_size, -(-side // self.size_multiple) * self.size_multiple)
 
     def sample(self, checkpoint: Checkpoint, n: int, label: int | None, seed: int, device: torch.device,
                data: str | None = None, truncation: float | None = None) -> tuple[torch.Tensor, int]:
