@@ -13,7 +13,7 @@ from typing import Any
 from torch import nn
 
 from translate.errors import ConfigError
-from translate.evaluation.protocols import TranslationScorer
+from translate.evaluation.protocols import Scorer
 from translate.io.fileio import read_json_if_exists, replace_folder, write_json
 from translate.modeling.checkpoint import write_model_folder
 
@@ -22,7 +22,7 @@ SCALARS = ("fid", "kid_mean")  # what each direction's scoring reports to metric
 
 
 def best_keeping_evaluator(
-    scorer: TranslationScorer,
+    scorer: Scorer,
     shipped: Callable[[], dict[str, nn.Module]],
     best_dir: Path,
     family: str,

@@ -16,7 +16,7 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import torch
@@ -190,6 +190,14 @@ def _real_features(
             return image_features(extractor, images, request.batch_size, bar)
     return cached_features(extractor, to_unit(np.stack(images)), name, request.cache_dir, request.batch_size,
                            request.progress)
+
+
+class Scorer(Protocol):
+    """Scores a translator's generators (by direction) on test data: ``"<source>_to_<target>"``
+    entries, each with its ``direction``, ``fid`` and ``kid_mean`` among its scores, and the
+    ``protocol``. Read once, scored as often as asked (``--eval-every``)."""
+
+    def score(self, generators: dict[str, nn.Module]) -> dict[str, Any]: ...
 
 
 class TranslationScorer:

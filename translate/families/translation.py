@@ -20,7 +20,7 @@ from translate.datasets.domains import DomainFolders, domain_files, domain_folde
 from translate.datasets.root import resolve_data_root
 from translate.errors import ConfigError
 from translate.evaluation.best import best_keeping_evaluator
-from translate.evaluation.protocols import EvaluationRequest, TranslationScorer
+from translate.evaluation.protocols import EvaluationRequest, Scorer, TranslationScorer
 from translate.families.base import Family
 from translate.modeling.checkpoint import Checkpoint, model_config
 from translate.modeling.inference import translation_grid
@@ -79,7 +79,7 @@ class TranslationFamily(Family):
             print(f"note: {folders.note}", file=sys.stderr)
         return folders
 
-    def scorer(self, config: TranslationConfig, request: EvaluationRequest) -> TranslationScorer:
+    def scorer(self, config: TranslationConfig, request: EvaluationRequest) -> Scorer:
         """The test-set scorer of this family's generators, at the input sizes they take."""
         return TranslationScorer((config.domain_a, config.domain_b), config.channels, request,
                                  *self.input_sizes(config))
@@ -121,15 +121,21 @@ class TranslationFamily(Family):
 
     def sample(self, checkpoint: Checkpoint, n: int, label: int | None, seed: int, device: torch.device,
                data: str | None = None, truncation: float | None = None) -> tuple[torch.Tensor, int]:
-        """``n`` rows of each source domain's test images (chosen by ``seed``; the training images
-        where a domain has no test set) at GRID_SIDE px beside their translations (and round
-        trips back, for a model of both directions)."""
+        """``n`` rows of test images (:meth:`grid_images`) beside their translations (and round
+        trips back, for a model of both directions, or the targets, for paired data)."""
         for flag, value, models in (("--label", label, "conditional digit models"),
                                     ("--truncation", truncation, "models that draw from latent codes")):
             if value is not None:
                 raise ConfigError(f"{flag} applies to {models}; {checkpoint.path} is a {self.name} "
                                   "model (its grid shows test images and their translations)")
-        config = self.model_config(checkpoint)
+        inputs, targets = self.grid_images(self.model_config(checkpoint), n, seed, device, data)
+        return translation_grid(self.generators(checkpoint, device)[0], inputs, targets)
+
+    def grid_images(self, config: Any, n: int, seed: int, device: torch.device,
+                    data: str | None) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+        """The grid's ``n`` test images per direction (chosen by ``seed``) at GRID_SIDE px, and
+        their targets where the data pairs them: none here, for unpaired domains (each source
+        domain's test images; the training images where a domain has no test set)."""
         folders = self.domain_folders(data, [config.domain_a, config.domain_b])
         sources = {"AtoB": (folders.test_a, folders.train_a), "BtoA": (folders.test_b, folders.train_b)}
         rng = np.random.default_rng(seed)
@@ -141,7 +147,7 @@ class TranslationFamily(Family):
                 raise ConfigError(f"--n {n} asks for more rows than the {len(files)} images of {test or train}")
             chosen = [files[i] for i in rng.permutation(len(files))]  # unreadable ones are passed over
             inputs[direction] = resized_images(chosen, n, GRID_SIDE, config.channels, test or train).to(device)
-        return translation_grid(self.generators(checkpoint, device)[0], inputs)
+        return inputs, {}
 
     def evaluate(self, checkpoint: Checkpoint, request: EvaluationRequest) -> dict[str, Any]:
         request.validate()
