@@ -90,6 +90,9 @@ def test_missing_or_empty_datasets_say_what_to_do(tmp_path):
     (tmp_path / "empty" / "train").mkdir(parents=True)
     with pytest.raises(DataError, match="no image pairs in"):
         find_paired(tmp_path, "empty")
+    (tmp_path / "horse2zebra" / "trainA").mkdir(parents=True)
+    with pytest.raises(DataError, match="holds unpaired domains"):
+        find_paired(tmp_path, "horse2zebra")
 
 
 def _tar(members: dict[str, bytes], links: tuple[str, ...] = ()) -> bytes:

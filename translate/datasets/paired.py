@@ -102,6 +102,9 @@ def find_paired(data_root: Path, name: str, download: bool = False) -> PairedDat
             raise DataError(f"no paired dataset {folder}: pass --data DIR (or set TRANSLATE_DATA) to the folder "
                             f"that holds {name}/, or make one with python -m translate.pairs{hint}")
         download_pix2pix_dataset(name, data_root)
+    if not (folder / "train").is_dir() and (folder / "trainA").is_dir():
+        raise DataError(f"{folder} holds unpaired domains (trainA, trainB), as CycleGAN's datasets do: a paired "
+                        "model needs pairs in train/ (side by side) or A/ and B/")
     train_folder = folder / "train" if (folder / "train").is_dir() else folder
     train = split_pairs(train_folder)
     if not train:
