@@ -66,6 +66,22 @@ def read_pair(pair: Pair, channels: int = 3) -> tuple[np.ndarray, np.ndarray]:
     return a, b
 
 
+def read_pairs(pairs: list[Pair], channels: int = 3, reverse: bool = False) -> tuple[list[np.ndarray],
+                                                                                     list[np.ndarray]]:
+    """(inputs, targets) of ``pairs``: A and B, or with ``reverse`` B and A; a pair that cannot
+    be read is named in a warning and left out."""
+    inputs, targets = [], []
+    for pair in pairs:
+        try:
+            a, b = read_pair(pair, channels)
+        except DataError as exc:
+            warnings.warn(f"skipping {exc}", stacklevel=2)
+            continue
+        inputs.append(b if reverse else a)
+        targets.append(a if reverse else b)
+    return inputs, targets
+
+
 def split_pairs(folder: Path) -> list[Pair]:
     """The pairs of one split folder: its ``A/`` and ``B/`` files matched by name, or else its
     side-by-side images; files without a partner are named in a warning and left out."""
