@@ -8,10 +8,11 @@ from torch import nn
 
 from translate.errors import ConfigError
 from translate.families.cyclegan.nets import CycleGANConfig
-from translate.families.cyclegan.recipe import CycleDiscriminators, CycleGANRecipe, CycleGenerators, linear_decay
+from translate.families.cyclegan.recipe import CycleDiscriminators, CycleGANRecipe, CycleGenerators
 from translate.families.cyclegan.settings import CycleGANHyper
 from translate.modeling.losses import adversarial
 from translate.training.distributed import Context
+from translate.training.optim import linear_decay
 
 
 class Scale(nn.Module):

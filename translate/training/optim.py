@@ -1,5 +1,6 @@
-"""Pieces every GAN recipe shares: its optimiser and guarded update, the critic's loss and
-weight averages (exponential, and uniform over chosen steps)."""
+"""Pieces every GAN recipe shares: its optimiser and guarded update, the reference
+implementations' learning-rate decay, the critic's loss and weight averages (exponential,
+and uniform over chosen steps)."""
 
 from __future__ import annotations
 
@@ -89,6 +90,16 @@ def critic_loss(
     if not penalty:
         return value, None
     return value, gradient_penalty(critic, real.float(), fake.float(), generator, **critic_kwargs)
+
+
+def linear_decay(epochs: int, epochs_decay: int) -> Callable[[int], float]:
+    """Learning-rate factor after ``done`` finished epochs: 1 for the first ``epochs``,
+    then falling by 1/(epochs_decay + 1) per epoch (the reference's ``linear`` policy)."""
+
+    def factor(done: int) -> float:
+        return 1.0 - max(0, done + 1 - epochs) / (epochs_decay + 1)
+
+    return factor
 
 
 def averaged_copy(model: nn.Module) -> nn.Module:

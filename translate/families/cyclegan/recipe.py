@@ -40,18 +40,8 @@ from translate.modeling.inference import translation_grid
 from translate.modeling.losses import Loss, adversarial, cycle_loss, identity_loss
 from translate.training.data import derived_generator
 from translate.training.distributed import Context, gather, wrap
-from translate.training.optim import WeightMean, adam, critic_loss, optimise
+from translate.training.optim import WeightMean, adam, critic_loss, linear_decay, optimise
 from translate.training.pool import ImagePool
-
-
-def linear_decay(epochs: int, epochs_decay: int) -> Callable[[int], float]:
-    """Learning-rate factor after ``done`` finished epochs: 1 for the first ``epochs``,
-    then falling by 1/(epochs_decay + 1) per epoch (the reference's ``linear`` policy)."""
-
-    def factor(done: int) -> float:
-        return 1.0 - max(0, done + 1 - epochs) / (epochs_decay + 1)
-
-    return factor
 
 
 class CycleGenerators(nn.Module):
