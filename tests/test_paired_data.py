@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from translate.datasets.paired import Pair, find_paired, read_pair, split_pairs
+from translate.datasets.paired import Pair, find_paired, read_pair, read_pairs, resized_pairs, split_pairs
 from translate.errors import DataError
 from translate.io.download import PIX2PIX, download_pix2pix_dataset
 from translate.io.fileio import write_image
@@ -146,3 +146,18 @@ def test_archives_with_links_or_without_train_are_refused(tmp_path, pix2pix_serv
 def test_cityscapes_is_refused_with_where_to_get_it(tmp_path):
     with pytest.raises(DataError, match=r"cityscapes cannot be downloaded: .*cityscapes-dataset.com"):
         download_pix2pix_dataset("cityscapes", tmp_path)
+
+
+def test_reverse_puts_b_first_and_the_grid_rows_are_resized_pairs(tmp_path):
+    halves = side_by_side(tmp_path / "set", 3)
+    (tmp_path / "set" / "001.png").write_bytes(b"broken")
+    pairs = split_pairs(tmp_path / "set")
+    a, b = PairedImages(pairs, 24, 24, seed=0)[(0, 0)]
+    b_first, a_second = PairedImages(pairs, 24, 24, seed=0, reverse=True)[(0, 0)]
+    assert torch.equal(a, a_second) and torch.equal(b, b_first)
+    with pytest.warns(UserWarning, match="001.png"):
+        inputs, targets = read_pairs(pairs, reverse=True)
+    assert len(inputs) == 2 and np.array_equal(targets[1], halves[2])
+    with pytest.warns(UserWarning, match="001.png"):
+        grid_a, grid_b = resized_pairs(pairs, 2, 12, channels=1)
+    assert grid_a.shape == grid_b.shape == (2, 1, 12, 12) and grid_a.abs().max() <= 1

@@ -19,12 +19,15 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+import cv2
 import numpy as np
+import torch
 
 from translate.errors import DataError
 from translate.io.download import PIX2PIX, download_pix2pix_dataset
 from translate.io.fileio import read_json_if_exists
 from translate.io.images import IMAGE_EXTENSIONS, list_images, read_image
+from translate.modeling.pixels import to_unit
 
 TEST_SPLITS = ("test", "val")  # the split scored and shown, in order of preference
 RECORD = "pairs.json"  # how translate.pairs made a dataset
@@ -80,6 +83,23 @@ def read_pairs(pairs: list[Pair], channels: int = 3, reverse: bool = False) -> t
         inputs.append(b if reverse else a)
         targets.append(a if reverse else b)
     return inputs, targets
+
+
+def resized_pairs(pairs: list[Pair], count: int, size: int, channels: int = 3,
+                  reverse: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+    """(inputs, targets) of the first ``count`` readable pairs, resized to ``size`` square by
+    area averaging, in [-1, 1]: a sample grid's rows."""
+    inputs, targets = [], []
+    for pair in pairs:
+        read = read_pairs([pair], channels, reverse)
+        for side, images in zip((inputs, targets), read, strict=True):
+            side += [to_unit(np.ascontiguousarray(cv2.resize(image, (size, size), interpolation=cv2.INTER_AREA)
+                                                  .reshape(size, size, -1)))[0] for image in images]
+        if len(inputs) == count:
+            break
+    if not inputs:
+        raise DataError(f"none of the {len(pairs)} pairs given for the sample grid could be read")
+    return torch.stack(inputs), torch.stack(targets)
 
 
 def split_pairs(folder: Path) -> list[Pair]:

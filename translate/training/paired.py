@@ -19,15 +19,16 @@ from translate.training.domains import augmented
 
 
 class PairedImages(Dataset):
-    """(A, B) float tensors in [-1, 1], the pair ``index`` of epoch ``epoch`` for the key
-    ``(epoch, index)``, augmented alike. A pair that cannot be read (a file that does not
-    decode, halves of two sizes) is named in a warning and replaced by the next good one, so
-    every batch keeps its size."""
+    """(A, B) float tensors in [-1, 1] (with ``reverse``, (B, A): input first, target second),
+    the pair ``index`` of epoch ``epoch`` for the key ``(epoch, index)``, augmented alike. A
+    pair that cannot be read (a file that does not decode, halves of two sizes) is named in a
+    warning and replaced by the next good one, so every batch keeps its size."""
 
-    def __init__(self, pairs: list[Pair], load_size: int, crop_size: int, seed: int, channels: int = 3):
+    def __init__(self, pairs: list[Pair], load_size: int, crop_size: int, seed: int, channels: int = 3,
+                 reverse: bool = False):
         check_sizes(load_size, crop_size)
-        self.pairs, self.load_size, self.crop_size, self.seed, self.channels = (pairs, load_size, crop_size, seed,
-                                                                                 channels)
+        self.pairs, self.load_size, self.crop_size, self.seed = pairs, load_size, crop_size, seed
+        self.channels, self.reverse = channels, reverse
 
     def __len__(self) -> int:
         return len(self.pairs)
@@ -36,7 +37,7 @@ class PairedImages(Dataset):
         epoch, index = key
         draws = torch.rand(3, generator=derived_generator(self.seed, epoch, index)).tolist()
         a, b = augmented(self._decode(index), self.load_size, self.crop_size, draws)
-        return a, b
+        return (b, a) if self.reverse else (a, b)
 
     def _decode(self, index: int) -> tuple[np.ndarray, np.ndarray]:
         for offset in range(len(self.pairs)):
