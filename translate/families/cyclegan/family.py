@@ -27,6 +27,7 @@ from translate.families.cyclegan.settings import (
     CycleGANTrainConfig,
 )
 from translate.families.optimisation import OptimisationDefaults
+from translate.families.resuming import resume_flags
 from translate.families.translation import TranslationFamily
 from translate.modeling.checkpoint import Checkpoint, build_loaded, train_config
 from translate.modeling.resnet_generator import ResnetGenerator
@@ -126,15 +127,7 @@ class CycleGANFamily(TranslationFamily):
         settings = train_config(checkpoint, CycleGANTrainConfig)
         if args.domains and list(args.domains) != settings.domains:
             raise ConfigError(f"--domains {' '.join(args.domains)} differ from the run's {' '.join(settings.domains)}")
-        hyper = settings.hyper
-        hyper.epochs = args.epochs or hyper.epochs
-        hyper.epochs_decay = hyper.epochs_decay if args.epochs_decay is None else args.epochs_decay
-        hyper.validate()
-        if args.compile is not None:
-            settings.compile = args.compile
-        if args.eval_every is not None:
-            settings.eval_every = args.eval_every
-        settings.validate()
+        resume_flags(settings, args)
         return model, settings
 
     # -- training ------------------------------------------------------------------------

@@ -10,16 +10,16 @@ import torch
 
 from translate.datasets.domains import domain_files, fixed_images
 from translate.datasets.root import resolve_data_root
-from translate.errors import ConfigError
 from translate.evaluation.protocols import EvaluationRequest
 from translate.families.base import RunOptions
 from translate.families.cyclegan.nets import CycleGANConfig
 from translate.families.cyclegan.recipe import CycleGANRecipe
 from translate.families.cyclegan.settings import CycleGANTrainConfig
 from translate.modeling.checkpoint import Checkpoint
-from translate.modeling.device import run_precision, select_device
+from translate.modeling.device import select_device
 from translate.training import distributed
 from translate.training.domains import UnpairedImages, UnpairedSource
+from translate.training.run_setup import settle
 from translate.training.trainer import RunSpec, Trainer
 
 if TYPE_CHECKING:
@@ -45,12 +45,7 @@ def train_run(family: CycleGANFamily, model: CycleGANConfig, settings: CycleGANT
                   for test, train in ((folders.test_a, folders.train_a), (folders.test_b, folders.train_b)))
     context = distributed.setup(select_device(run.gpu, CPU_HINT))
     try:
-        if checkpoint is not None and settings.world_size != context.world_size:
-            raise ConfigError(f"this run was trained on {settings.world_size} processes: resume it on as many "
-                              f"(torchrun --nproc_per_node {settings.world_size})")
-        settings.world_size = context.world_size
-        settings.precision = run_precision(run.precision, settings.precision, context.device,
-                                           checkpoint is not None)
+        settle(settings, context, run.precision, checkpoint is not None)
         source = UnpairedSource(dataset, settings.batch_size, settings.seed, run.workers,
                                 context.device.type == "cuda", context.rank, context.world_size)
         torch.manual_seed(settings.seed)
