@@ -21,7 +21,7 @@ from translate.datasets.domains import check_sizes
 from translate.errors import DataError
 from translate.io.images import read_image
 from translate.modeling.pixels import to_unit
-from translate.training.data import derived_generator, epoch_batches, epoch_order, ignore_interrupts
+from translate.training.data import derived_generator, epoch_batches, epoch_order, ignore_interrupts, loader_generator
 
 
 def augmented(images: tuple[np.ndarray, ...], load_size: int, crop_size: int, draws: list[float]) -> list[
@@ -118,5 +118,6 @@ class UnpairedSource:
             pin_memory=self.pin_memory,
             prefetch_factor=4 if self.workers else None,
             worker_init_fn=ignore_interrupts,
+            generator=loader_generator(self.seed, epoch),
         )
         yield from loader
