@@ -165,6 +165,8 @@ def test_every_command_takes_a_pix2pix_model(data, data_root, tmp_path, capsys):
     train(*argv(data, run, "--epochs", "1", "--epochs-decay", "0", "--eval-every", "1", "--fid-weights", weights))
     best = json.loads((run / "best" / "evaluation.json").read_text())
     assert {"fid", "l1", "psnr", "ssim"} <= best["scores"]["grey_to_colour"].keys()
+    scored = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines() if '"eval"' in line]
+    assert set(scored[-1]["eval"]) == {f"grey_to_colour/{m}" for m in ("fid", "kid_mean", "l1", "psnr", "ssim")}
 
     run_cli(sample_main, [str(run), "--data", str(data), "--n", "2", "--out", str(tmp_path / "grid.png")])
     assert read_image(tmp_path / "grid.png").shape[1] == 3 * 256 + 4 * 2  # input, output, target per row
