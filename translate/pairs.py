@@ -25,6 +25,9 @@ from translate.errors import ConfigError, DataError
 from translate.io.images import IMAGE_EXTENSIONS, list_images
 
 MAX_SIZE = 2048
+DESCRIPTION = ("Make paired data for pix2pix from a folder of photos: line drawings (edges) or greyscale (gray) "
+               "beside each photo, in pix2pix's side-by-side layout with train/ and test/, and pairs.json "
+               "recording how.")
 
 
 def photos(folder: Path, flag: str) -> list[Path]:
@@ -51,7 +54,7 @@ def split(files: list[Path], fraction: float, seed: int) -> dict[str, list[Path]
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m translate.pairs", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m translate.pairs", description=DESCRIPTION)
     parser.add_argument("method", choices=sorted(CONVERSIONS),
                         help="; ".join(f"{name}: {what}" for name, what in CONVERSIONS.items()))
     parser.add_argument("source", type=Path, metavar="SRC", help="a folder of photos (the training photos)")
