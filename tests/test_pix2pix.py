@@ -150,6 +150,7 @@ def test_download_fetches_the_dataset_and_trains(data, tmp_path, monkeypatch):
         (("--dataset", "nowhere"), "no paired dataset"),
         (("--dataset", "grey2photo", "--crop-size", "36", "--load-size", "36"), "does not fit a U-Net of depth 3"),
         (("--dataset", "grey2photo", "--l1-only", "--lambda-l1", "0"), "leaves nothing to train on"),
+        (("--dataset", "grey2photo", "--depth", "9"), "depth 9 is outside 2..8"),
     ],
 )
 def test_bad_settings_are_one_line_errors(data, tmp_path, capsys, extra, message):

@@ -12,11 +12,14 @@ from translate.errors import ConfigError
 from translate.modeling.blocks import NORMS, UPSAMPLES
 from translate.modeling.patch_discriminator import PatchDiscriminator, smallest_input
 from translate.modeling.unet_generator import UnetGenerator, unet_sizes
+from translate.onnx_contract import MAX_PAD_MULTIPLE
 
 GENERATOR = "generator_AtoB"  # checkpoint prefixes
 DISCRIMINATOR = "discriminator"
 # The reference uses ngf 64, depth 8 (unet_256) and 256 px; these bounds leave room and refuse absurd sizes.
-SIZE_RANGES = {"ngf": (1, 512), "ndf": (1, 512), "depth": (2, 10), "n_layers": (1, 8), "image_size": (1, 4096)}
+# Depth stops where its inputs' multiple, 2**depth, reaches the largest padding the ONNX contract states (8).
+MAX_DEPTH = MAX_PAD_MULTIPLE.bit_length() - 1
+SIZE_RANGES = {"ngf": (1, 512), "ndf": (1, 512), "depth": (2, MAX_DEPTH), "n_layers": (1, 8), "image_size": (1, 4096)}
 
 
 @dataclass
