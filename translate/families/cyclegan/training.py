@@ -15,12 +15,13 @@ from translate.families.base import RunOptions
 from translate.families.cyclegan.nets import CycleGANConfig
 from translate.families.cyclegan.recipe import CycleGANRecipe
 from translate.families.cyclegan.settings import CycleGANTrainConfig
+from translate.families.run_parts import loader_source, run_spec
 from translate.modeling.checkpoint import Checkpoint
 from translate.modeling.device import select_device
 from translate.training import distributed
-from translate.training.domains import UnpairedImages, UnpairedSource
+from translate.training.domains import UnpairedImages
 from translate.training.run_setup import settle
-from translate.training.trainer import RunSpec, Trainer
+from translate.training.trainer import Trainer
 
 if TYPE_CHECKING:
     from translate.families.cyclegan.family import CycleGANFamily
@@ -46,16 +47,11 @@ def train_run(family: CycleGANFamily, model: CycleGANConfig, settings: CycleGANT
     context = distributed.setup(select_device(run.gpu, CPU_HINT))
     try:
         settle(settings, context, run.precision, checkpoint is not None)
-        source = UnpairedSource(dataset, settings.batch_size, settings.seed, run.workers,
-                                context.device.type == "cuda", context.rank, context.world_size)
+        source = loader_source(dataset, settings, run, context)
         torch.manual_seed(settings.seed)
         recipe = CycleGANRecipe(model, settings.hyper, context, fixed, settings.seed, compile=settings.compile,
                                 skip_nonfinite=run.skip_nonfinite, precision=settings.precision)
-        hyper = settings.hyper
-        spec = RunSpec(run_dir=run.out, family=family.name, model_config=model.to_dict(),
-                       train_config=settings.to_dict(), epochs=hyper.epochs + hyper.epochs_decay,
-                       max_steps=run.max_steps, save_every_steps=run.save_every_steps, log_every=run.log_every,
-                       eval_every=settings.eval_every)
+        spec = run_spec(family.name, model, settings, run)
         evaluator = None
         if settings.eval_every and context.rank == 0:
             request = EvaluationRequest(resolve_data_root(run.data), context.device, fid_weights=run.fid_weights)

@@ -14,13 +14,13 @@ from translate.families.base import RunOptions
 from translate.families.pix2pix.nets import Pix2PixConfig
 from translate.families.pix2pix.recipe import Pix2PixRecipe
 from translate.families.pix2pix.settings import Pix2PixTrainConfig
+from translate.families.run_parts import loader_source, run_spec
 from translate.modeling.checkpoint import Checkpoint
 from translate.modeling.device import select_device
 from translate.training import distributed
-from translate.training.domains import UnpairedSource
 from translate.training.paired import PairedImages
 from translate.training.run_setup import settle
-from translate.training.trainer import RunSpec, Trainer
+from translate.training.trainer import Trainer
 
 if TYPE_CHECKING:
     from translate.families.pix2pix.family import Pix2PixFamily
@@ -38,16 +38,11 @@ def train_run(family: Pix2PixFamily, model: Pix2PixConfig, settings: Pix2PixTrai
     context = distributed.setup(select_device(run.gpu))
     try:
         settle(settings, context, run.precision, checkpoint is not None)
-        source = UnpairedSource(dataset, settings.batch_size, settings.seed, run.workers,
-                                context.device.type == "cuda", context.rank, context.world_size)
+        source = loader_source(dataset, settings, run, context)
         torch.manual_seed(settings.seed)
         recipe = Pix2PixRecipe(model, settings.hyper, context, fixed, settings.seed, compile=settings.compile,
                                skip_nonfinite=run.skip_nonfinite, precision=settings.precision)
-        hyper = settings.hyper
-        spec = RunSpec(run_dir=run.out, family=family.name, model_config=model.to_dict(),
-                       train_config=settings.to_dict(), epochs=hyper.epochs + hyper.epochs_decay,
-                       max_steps=run.max_steps, save_every_steps=run.save_every_steps, log_every=run.log_every,
-                       eval_every=settings.eval_every)
+        spec = run_spec(family.name, model, settings, run)
         evaluator = None
         if settings.eval_every and context.rank == 0:
             request = EvaluationRequest(resolve_data_root(run.data), context.device, fid_weights=run.fid_weights)
