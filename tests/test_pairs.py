@@ -61,6 +61,17 @@ def test_a_line_drawing_traces_the_shapes_outline_in_black_on_white():
     assert lines[12:20, 30].any() and lines[30, 12:20].any() and lines[44:52, 30].any()  # the outline's sides
 
 
+def test_bilateral_smoothing_flattens_texture_and_keeps_the_outline():
+    rng = np.random.default_rng(1)
+    image = np.clip(rng.normal(120, 40, (96, 96, 3)), 0, 255).astype(np.uint8)  # a coarse texture
+    image[36:60, 36:60] = (230, 230, 230)
+    lines = {passes: line_drawing(image, EdgeSettings(bilateral_passes=passes))[:, :, 0] == 0 for passes in (0, 3)}
+    texture = np.ones((96, 96), bool)
+    texture[30:66, 30:66] = False  # away from the square
+    assert lines[0][texture].sum() > 100 and not lines[3][texture].any()
+    assert lines[3][32:40, 48].any() and lines[3][48, 32:40].any()  # the square's outline stays
+
+
 def test_a_grey_nose_on_a_blue_sky_has_a_line():
     """Two colours of one brightness: an edge in colour that brightness alone would miss."""
     image = np.zeros((48, 48, 3), np.uint8)

@@ -67,6 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="names of the two sides, for the model (default: METHOD photo)")
     edges = parser.add_argument_group("edges")
     defaults = EdgeSettings()
+    edges.add_argument("--bilateral-passes", type=int, default=defaults.bilateral_passes,
+                       help="edge-preserving smoothing passes first, which flatten texture such as grass")
     edges.add_argument("--sigma", type=float, default=defaults.sigma, help="smoothing before Canny, in pixels")
     edges.add_argument("--strong-share", type=float, default=defaults.strong_share,
                        help="share of pixels whose gradient starts a line (Canny's high threshold)")
@@ -91,7 +93,9 @@ def main(argv: list[str] | None = None) -> None:
         splits = split(files, args.test_fraction, args.seed)
         test_source = {"test_fraction": args.test_fraction, "seed": args.seed}
     if args.method == "edges":
-        settings = EdgeSettings(args.sigma, args.strong_share, args.low_ratio, args.min_pixels, args.line_width)
+        settings = EdgeSettings(bilateral_passes=args.bilateral_passes, sigma=args.sigma,
+                                strong_share=args.strong_share, low_ratio=args.low_ratio, min_pixels=args.min_pixels,
+                                line_width=args.line_width)
         settings.validate()
         convert, parameters = functools.partial(line_drawing, settings=settings), settings.record()
     else:
