@@ -25,8 +25,8 @@ from .cyclegan_data import horse2zebra
 from .exporting import TINY, trained_run
 
 REPO = Path(__file__).resolve().parents[1]
-COMMANDS = [["train"], ["train", "dcgan"], ["train", "cdcgan"], ["train", "cyclegan"], ["sample"], ["apply"],
-            ["export"], ["evaluate"], ["classifier"]]
+COMMANDS = [["train"], ["train", "dcgan"], ["train", "cdcgan"], ["train", "cyclegan"], ["train", "pix2pix"],
+            ["sample"], ["apply"], ["export"], ["evaluate"], ["classifier"], ["pairs"]]
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=" ".join)

@@ -90,6 +90,16 @@ def test_loader_workers_and_resume_position_do_not_change_the_batches(data):
     assert all(torch.equal(s[0], p[0]) and torch.equal(s[1], p[1]) for s, p in zip(serial[1:], parallel, strict=True))
 
 
+def test_starting_a_loader_leaves_the_global_rng_alone(data):
+    """A resumed run starts its loader mid-epoch; a draw from torch's global RNG there would
+    shift every later random draw of its steps (dropout) away from a straight run's."""
+    torch.manual_seed(0)
+    before = torch.get_rng_state()
+    for start in (0, 2):
+        next(UnpairedSource(_dataset(data), 1, seed=3, workers=0).batches(1, start=start))
+    assert torch.equal(torch.get_rng_state(), before)
+
+
 def test_ranks_get_disjoint_shares_of_each_step(data):
     dataset = _dataset(data)
     whole = list(UnpairedSource(dataset, 2, seed=0, workers=0).batches(0))

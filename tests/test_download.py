@@ -16,6 +16,7 @@ import pytest
 from tests.cli_errors import one_line_error
 from tests.conftest import REPO
 from tests.cyclegan_data import TINY
+from tests.local_server import serving
 from translate.cli import run_cli
 from translate.errors import DataError
 from translate.io.download import URL_ENV, download_cyclegan_dataset
@@ -35,21 +36,10 @@ def zip_of_real_files(path: Path, data_root: Path, names: dict[str, int], top: s
 def server(tmp_path, monkeypatch):
     """Serves tmp_path/site over HTTP on localhost; URL_ENV points the downloader at it."""
     site = tmp_path / "site"
-    site.mkdir()
-
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, directory=str(site), **kwargs)
-
-        def log_message(self, *args):
-            pass
-
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    monkeypatch.setenv(URL_ENV, f"http://127.0.0.1:{httpd.server_port}/datasets/{{name}}.zip")
-    (site / "datasets").mkdir()
-    yield site / "datasets"
-    httpd.shutdown()
+    (site / "datasets").mkdir(parents=True)
+    with serving(site) as port:
+        monkeypatch.setenv(URL_ENV, f"http://127.0.0.1:{port}/datasets/{{name}}.zip")
+        yield site / "datasets"
 
 
 def test_train_download_fetches_unpacks_and_trains(tmp_path, server, data_root):

@@ -167,7 +167,7 @@ def test_a_one_way_scorer_takes_only_its_target_domains_features(tmp_path, monke
     data = horse2zebra(tmp_path / "data", {"trainA": 1, "trainB": 1, "testA": 2, "testB": 2})
     featured = []
     monkeypatch.setattr(protocols.EvaluationRequest, "extractor", lambda self: None)
-    monkeypatch.setattr(protocols, "_real_features", lambda _, images, name, __: featured.append(name))
+    monkeypatch.setattr(protocols, "real_features", lambda _, images, name, __: featured.append(name))
     request = protocols.EvaluationRequest(data)
     protocols.TranslationScorer(("horse", "zebra"), 3, request, 4, 8, ("AtoB",))
     assert featured == ["zebra-test"]

@@ -37,7 +37,7 @@ LAYERS = [
     ("translate.evaluation",),
     ("translate.families",),
     ("translate.cli", "translate.train", "translate.sample", "translate.apply", "translate.export",
-     "translate.evaluate", "translate.classifier", "translate.pack", "translate.data"),
+     "translate.evaluate", "translate.classifier", "translate.pack", "translate.data", "translate.pairs"),
 ]
 TORCH_FREE = ["translate.runtime", "translate.io.images", "translate.io.imageheader", "translate.io.fileio",
               "translate.io.pixels", "translate.io.download", "translate.onnx_contract", "translate.latent"]

@@ -106,7 +106,7 @@ def main(argv: list[str] | None = None) -> None:
             print(f"skipping {exc}", file=sys.stderr)
             skipped.append(file)
             continue
-        translated = translate_image(generator, image, family.size_multiple, family.min_size, device, precision)
+        translated = translate_image(generator, image, *family.input_sizes(config), device, precision)
         write_image(args.output / name, translated)
         done += 1
     if not done:

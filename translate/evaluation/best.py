@@ -13,16 +13,18 @@ from typing import Any
 from torch import nn
 
 from translate.errors import ConfigError
-from translate.evaluation.protocols import TranslationScorer
+from translate.evaluation.protocols import Scorer
 from translate.io.fileio import read_json_if_exists, replace_folder, write_json
 from translate.modeling.checkpoint import write_model_folder
 
 BEST_RECORD = "evaluation.json"  # in RUN/best: the scores that made those generators the best
-SCALARS = ("fid", "kid_mean")  # what each direction's scoring reports to metrics.jsonl and TensorBoard
+# What each direction's scoring reports to metrics.jsonl and TensorBoard, where the scorer gives
+# it (paired scoring adds L1, PSNR and SSIM against the targets).
+SCALARS = ("fid", "kid_mean", "l1", "psnr", "ssim")
 
 
 def best_keeping_evaluator(
-    scorer: TranslationScorer,
+    scorer: Scorer,
     shipped: Callable[[], dict[str, nn.Module]],
     best_dir: Path,
     family: str,
@@ -41,7 +43,7 @@ def best_keeping_evaluator(
         generators = shipped()
         scores = scorer.score(generators)
         flat = {f"{name}/{metric}": value[metric] for name, value in scores.items() if name != "protocol"
-                for metric in SCALARS}
+                for metric in SCALARS if metric in value}
         noted = notes()
         flat.update(noted)
         primary = next(v["fid"] for v in scores.values() if v.get("direction") == primary_direction)

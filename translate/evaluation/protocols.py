@@ -16,7 +16,7 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import torch
@@ -101,7 +101,7 @@ def network_protocol(extractor: InceptionFeatures) -> dict[str, str]:
     }
 
 
-def _kid_protocol(subset: int, seed: int) -> str:
+def kid_protocol(subset: int, seed: int) -> str:
     return (f"unbiased MMD^2, kernel (x.y/2048 + 1)^3, {KID_SUBSETS} subsets of {subset}, mean and std over "
             f"subsets, seed {seed}")
 
@@ -158,7 +158,7 @@ def score_generated_digits(
         "real_resize": real_resize,
         "generated_images": len(generated),
         "latent": latent,
-        "kid": _kid_protocol(min(KID_SUBSET_SIZE, len(real), len(generated)), request.seed),
+        "kid": kid_protocol(min(KID_SUBSET_SIZE, len(real), len(generated)), request.seed),
         **network_protocol(extractor),
         "inception_score": (
             f"exp(E_x KL(p(y|x) || p(y))) with p(y|x) the softmax of the classifier below (the MNIST judge, "
@@ -182,7 +182,7 @@ def score_generated_digits(
 
 
 # -- a translator on two domains' test sets ---------------------------------------------------
-def _real_features(
+def real_features(
     extractor: InceptionFeatures, images: list[np.ndarray], name: str, request: EvaluationRequest
 ) -> np.ndarray:
     """Inception features of a real test set; a same-sized set goes through the cache."""
@@ -191,6 +191,31 @@ def _real_features(
             return image_features(extractor, images, request.batch_size, bar)
     return cached_features(extractor, to_unit(np.stack(images)), name, request.cache_dir, request.batch_size,
                            request.progress)
+
+
+def translate_all(generator: nn.Module, images: list[np.ndarray], size_multiple: int, min_size: int,
+                  request: EvaluationRequest, what: str) -> list[np.ndarray]:
+    """``images`` translated one by one at full size in fp32 by ``generator`` in eval mode (left
+    in the mode it was in), reported to the request's progress as translating ``what``."""
+    was_training = generator.training
+    generator.eval()
+    try:
+        with request.progress.track(f"translating the {len(images)} {what}", len(images)) as bar:
+            translated = []
+            for image in images:
+                translated.append(translate_image(generator, image, size_multiple, min_size, request.device))
+                bar.update(1)
+            return translated
+    finally:
+        generator.train(was_training)
+
+
+class Scorer(Protocol):
+    """Scores a translator's generators (by direction) on test data: ``"<source>_to_<target>"``
+    entries, each with its ``direction``, ``fid`` and ``kid_mean`` among its scores, and the
+    ``protocol``. Read once, scored as often as asked (``--eval-every``)."""
+
+    def score(self, generators: dict[str, nn.Module]) -> dict[str, Any]: ...
 
 
 TRANSLATION_DIRECTIONS = ("AtoB", "BtoA")
@@ -226,7 +251,7 @@ class TranslationScorer:
         self.extractor = request.extractor()
         targets = [target for _, target in self.names.values()]  # the real sets the translations meet
         self.real_features = {
-            name: _real_features(self.extractor, self.real[name], f"{name}-test", request) for name in targets
+            name: real_features(self.extractor, self.real[name], f"{name}-test", request) for name in targets
         }
 
     def score(self, generators: dict[str, nn.Module]) -> dict[str, Any]:
@@ -240,18 +265,9 @@ class TranslationScorer:
                               "build it with the model's directions")
         for direction, generator in generators.items():
             source, target = self.names[direction]
-            was_training = generator.training
-            generator.eval()
             photos = self.real[source]
-            try:
-                with request.progress.track(f"translating the {len(photos)} {source} test images", len(photos)) as bar:
-                    translated = []
-                    for image in photos:
-                        translated.append(translate_image(generator, image, self.size_multiple, self.min_size,
-                                                          request.device))
-                        bar.update(1)
-            finally:
-                generator.train(was_training)
+            translated = translate_all(generator, photos, self.size_multiple, self.min_size, request,
+                                       f"{source} test images")
             with request.progress.track(f"Inception features of {len(photos)} translations to {target}",
                                         len(photos)) as bar:
                 fake_feats = image_features(self.extractor, translated, request.batch_size, bar)
@@ -268,7 +284,7 @@ class TranslationScorer:
         scores["protocol"] = {
             "pairs": f"each domain's test set translated at full size in fp32 (reflect-padded to a multiple of "
             f"{self.size_multiple}, cropped back), against the real test set of the other domain",
-            "kid": _kid_protocol(KID_SUBSET_SIZE, request.seed) + " (clipped to the smaller set)",
+            "kid": kid_protocol(KID_SUBSET_SIZE, request.seed) + " (clipped to the smaller set)",
             "inception_score": NO_INCEPTION_SCORE,
             **network_protocol(self.extractor),
         }
@@ -311,7 +327,7 @@ def score_folders(folders: tuple[Path, Path], request: EvaluationRequest) -> dic
             "skipped_files": skipped,
             "image_input": "every PNG, JPEG, WebP, BMP or TIFF below each folder, decoded upright to RGB, "
             "each at its own size",
-            "kid": _kid_protocol(min(KID_SUBSET_SIZE, *counts), request.seed),
+            "kid": kid_protocol(min(KID_SUBSET_SIZE, *counts), request.seed),
             **network_protocol(extractor),
         },
     }

@@ -62,7 +62,8 @@ class Family(ABC):
     grid_count: int = 64  # what translate.sample draws without --n: images, or rows of translations
     optimisation: OptimisationDefaults  # its defaults for the optimisation flags every family has
     # The input sizes its generator takes: a multiple of size_multiple pixels a side, at least
-    # min_size (translate families: apply, scoring and the ONNX metadata pad images to them).
+    # min_size (translate families: apply, scoring and the ONNX metadata pad images to them);
+    # a family whose architecture sets them per model says so in input_sizes.
     size_multiple: int = 1
     min_size: int = 1
 
@@ -103,6 +104,12 @@ class Family(ABC):
         (as ``load_generator`` gives them), without discriminators or training state."""
         return {self.generator_prefix(direction): self.load_generator(checkpoint, direction)[0]
                 for direction in self.directions or (None,)}
+
+    def input_sizes(self, config: ConfigBase) -> tuple[int, int]:
+        """(size multiple, minimum side) of the inputs the generator of ``config`` takes: the
+        family's ``size_multiple`` and ``min_size``, unless its architecture sets them (a U-Net's
+        depth does)."""
+        return self.size_multiple, self.min_size
 
     def generator_prefix(self, direction: str | None) -> str:
         """The checkpoint prefix a model folder stores a generator under."""

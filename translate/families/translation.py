@@ -20,7 +20,7 @@ from translate.datasets.domains import DomainFolders, domain_files, domain_folde
 from translate.datasets.root import resolve_data_root
 from translate.errors import ConfigError
 from translate.evaluation.best import best_keeping_evaluator
-from translate.evaluation.protocols import EvaluationRequest, TranslationScorer
+from translate.evaluation.protocols import EvaluationRequest, Scorer, TranslationScorer
 from translate.families.base import Family
 from translate.modeling.checkpoint import Checkpoint, model_config
 from translate.modeling.inference import translation_grid
@@ -46,6 +46,11 @@ class TranslationConfig(Protocol):
 def domain_names(config: TranslationConfig, direction: str) -> tuple[str, str]:
     """(source, target) domain of a generator: ``AtoB`` maps domain A to domain B, ``BtoA`` back."""
     return (config.domain_a, config.domain_b) if direction == "AtoB" else (config.domain_b, config.domain_a)
+
+
+def fitting(side: int, multiple: int, minimum: int) -> int:
+    """``side`` padded as inference pads it: to the generator's multiple, at least its minimum."""
+    return max(minimum, -(-side // multiple) * multiple)
 
 
 class TranslationFamily(Family):
@@ -74,10 +79,10 @@ class TranslationFamily(Family):
             print(f"note: {folders.note}", file=sys.stderr)
         return folders
 
-    def scorer(self, config: TranslationConfig, request: EvaluationRequest) -> TranslationScorer:
+    def scorer(self, config: TranslationConfig, request: EvaluationRequest) -> Scorer:
         """The test-set scorer of this family's generators, at the input sizes they take."""
-        return TranslationScorer((config.domain_a, config.domain_b), config.channels, request, self.size_multiple,
-                                 self.min_size, self.directions)
+        return TranslationScorer((config.domain_a, config.domain_b), config.channels, request,
+                                 *self.input_sizes(config), self.directions)
 
     def best_keeping_evaluator(self, config: TranslationConfig, shipped: Callable[[], dict[str, nn.Module]],
                                request: EvaluationRequest, best_dir: Path,
@@ -95,12 +100,14 @@ class TranslationFamily(Family):
         direction = self.check_direction(direction, checkpoint)
         generator, config = self.load_generator(checkpoint, direction)
         source, target = domain_names(config, direction)
+        multiple, minimum = self.input_sizes(config)
         gen = torch.Generator().manual_seed(1234)
-        check_inputs = [(torch.rand(n, config.channels, self._fitting(h), self._fitting(w), generator=gen) * 2 - 1,)
+        check_inputs = [(torch.rand(n, config.channels, *(fitting(side, multiple, minimum) for side in (h, w)),
+                                    generator=gen) * 2 - 1,)
                         for n, h, w in CHECK_SHAPES]
         info = ModelInfo(
-            family=self.name, task=self.task, channels=config.channels, pad_multiple=self.size_multiple,
-            min_size=self.min_size, image_size=config.image_size, direction=direction, source_domain=source,
+            family=self.name, task=self.task, channels=config.channels, pad_multiple=multiple,
+            min_size=minimum, image_size=config.image_size, direction=direction, source_domain=source,
             target_domain=target, extra={"padding": PADDING_NOTE},
         )
         return ExportPlan(
@@ -112,21 +119,23 @@ class TranslationFamily(Family):
             info=info,
         )
 
-    def _fitting(self, side: int) -> int:
-        """``side`` padded as inference pads it: to the generator's multiple, at least its minimum."""
-        return max(self.min_size, -(-side // self.size_multiple) * self.size_multiple)
-
     def sample(self, checkpoint: Checkpoint, n: int, label: int | None, seed: int, device: torch.device,
                data: str | None = None, truncation: float | None = None) -> tuple[torch.Tensor, int]:
-        """``n`` rows of each source domain's test images (chosen by ``seed``; the training images
-        where a domain has no test set) at GRID_SIDE px beside their translations (and round
-        trips back, for a model of both directions)."""
+        """``n`` rows of test images (:meth:`grid_images`) beside their translations (and round
+        trips back, for a model of both directions, or the targets, for paired data)."""
         for flag, value, models in (("--label", label, "conditional digit models"),
                                     ("--truncation", truncation, "models that draw from latent codes")):
             if value is not None:
                 raise ConfigError(f"{flag} applies to {models}; {checkpoint.path} is a {self.name} "
                                   "model (its grid shows test images and their translations)")
-        config = self.model_config(checkpoint)
+        inputs, targets = self.grid_images(self.model_config(checkpoint), n, seed, device, data)
+        return translation_grid(self.generators(checkpoint, device)[0], inputs, targets)
+
+    def grid_images(self, config: Any, n: int, seed: int, device: torch.device,
+                    data: str | None) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+        """The grid's ``n`` test images per direction (chosen by ``seed``) at GRID_SIDE px, and
+        their targets where the data pairs them: none here, for unpaired domains (each source
+        domain's test images; the training images where a domain has no test set)."""
         folders = self.domain_folders(data, [config.domain_a, config.domain_b])
         sources = {"AtoB": (folders.test_a, folders.train_a), "BtoA": (folders.test_b, folders.train_b)}
         rng = np.random.default_rng(seed)
@@ -138,7 +147,7 @@ class TranslationFamily(Family):
                 raise ConfigError(f"--n {n} asks for more rows than the {len(files)} images of {test or train}")
             chosen = [files[i] for i in rng.permutation(len(files))]  # unreadable ones are passed over
             inputs[direction] = resized_images(chosen, n, GRID_SIDE, config.channels, test or train).to(device)
-        return translation_grid(self.generators(checkpoint, device)[0], inputs)
+        return inputs, {}
 
     def evaluate(self, checkpoint: Checkpoint, request: EvaluationRequest) -> dict[str, Any]:
         request.validate()

@@ -1,14 +1,15 @@
-"""Fetching the CycleGAN paper's unpaired datasets (horse2zebra and its siblings) from the
-authors' server, for users who are online.
+"""Fetching the reference datasets from the authors' server, for users who are online: the
+CycleGAN paper's unpaired ones (horse2zebra and its siblings, zip archives) and pix2pix's
+paired ones (facades, maps, edges2shoes..., tar.gz archives).
 
 The archive is streamed to a temporary folder beside its destination, within a byte cap per
 dataset and a total deadline (a server that sends forever, or one byte every few seconds, is
-cut off), checked (a zip whose members all stay inside one top folder, of a bounded unpacked
-size, holding ``trainA`` and ``trainB``), unpacked there and renamed into place: an
-interrupted or failed download leaves nothing that looks like a dataset. The temporary
-folder goes on any exit: errors, Ctrl-C and SIGTERM remove it at once, and one left by a
-killed process (SIGKILL) is removed by the next download into the same folder, once no
-process holds it. Torch-free.
+cut off), checked (members that all stay inside one top folder, no links or devices, of a
+bounded unpacked size, holding the folders the dataset must have), unpacked there and
+renamed into place: an interrupted or failed download leaves nothing that looks like a
+dataset. The temporary folder goes on any exit: errors, Ctrl-C and SIGTERM remove it at
+once, and one left by a killed process (SIGKILL) is removed by the next download into the
+same folder, once no process holds it. Torch-free.
 """
 
 from __future__ import annotations
@@ -20,63 +21,113 @@ import os
 import shutil
 import signal
 import sys
+import tarfile
 import threading
 import time
 import urllib.error
 import urllib.request
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import IO
 
 from translate.errors import DataError
 from translate.io.fileio import TEMP_SUFFIX, TEMP_TAG, temporary_name
 
-# The reference implementation's datasets/download_cyclegan_dataset.sh fetches from here.
-CYCLEGAN_URL = "https://efrosgans.eecs.berkeley.edu/cyclegan/datasets/{name}.zip"
-URL_ENV = "TRANSLATE_CYCLEGAN_URL"  # another server or mirror, with {name} in it
 MB = 1024**2
-# The most each archive may weigh: bounds well above each dataset's size, not its size (horse2zebra.zip
-# is about 116 MB); a server that sends more is not sending the dataset.
-MAX_ARCHIVE_BYTES = {
-    "apple2orange": 512 * MB, "summer2winter_yosemite": 512 * MB, "horse2zebra": 512 * MB, "monet2photo": 1024 * MB,
-    "cezanne2photo": 1024 * MB, "ukiyoe2photo": 1024 * MB, "vangogh2photo": 1024 * MB, "maps": 3072 * MB,
-    "facades": 512 * MB, "iphone2dslr_flower": 1024 * MB,
-}
-CYCLEGAN_DATASETS = tuple(MAX_ARCHIVE_BYTES)
-# horse2zebra unpacks to 118 MB and the largest of the set to about 2 GB; more is not a dataset.
-MAX_UNPACKED_BYTES = 8 * 1024**3
-DEADLINE = 2 * 3600.0  # seconds for a whole download: the largest cap at 0.4 MB/s
+
+
+@dataclass(frozen=True)
+class DatasetServer:
+    """Where a family of reference datasets is downloaded from, and what each archive must be."""
+
+    kind: str  # what messages call its datasets, e.g. "CycleGAN"
+    url: str  # with {name}: the reference implementation's download script fetches from here
+    url_env: str  # the variable that names another server or mirror, with {name} in it
+    suffix: str  # ".zip" or ".tar.gz"
+    max_bytes: dict[str, int]  # each dataset's archive, at most (bounds well above their sizes)
+    required: tuple[str, ...]  # folders the dataset's top folder must hold
+    layout: str  # the layout to copy a dataset into by hand, offline
+    refused: dict[str, str] = field(default_factory=dict)  # datasets the server has but may not give, and why
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(self.max_bytes)
+
+    def dataset_url(self, name: str) -> str:
+        return os.environ.get(self.url_env, self.url).format(name=name)
+
+
+CYCLEGAN = DatasetServer(
+    kind="CycleGAN", url="https://efrosgans.eecs.berkeley.edu/cyclegan/datasets/{name}.zip",
+    url_env="TRANSLATE_CYCLEGAN_URL", suffix=".zip",
+    # horse2zebra.zip is about 116 MB
+    max_bytes={
+        "apple2orange": 512 * MB, "summer2winter_yosemite": 512 * MB, "horse2zebra": 512 * MB,
+        "monet2photo": 1024 * MB, "cezanne2photo": 1024 * MB, "ukiyoe2photo": 1024 * MB, "vangogh2photo": 1024 * MB,
+        "maps": 3072 * MB, "facades": 512 * MB, "iphone2dslr_flower": 1024 * MB,
+    },
+    required=("trainA", "trainB"), layout="{trainA,trainB,testA,testB}",
+)
+PIX2PIX = DatasetServer(
+    kind="pix2pix", url="http://efrosgans.eecs.berkeley.edu/pix2pix/datasets/{name}.tar.gz",
+    url_env="TRANSLATE_PIX2PIX_URL", suffix=".tar.gz",
+    # facades.tar.gz is about 30 MB, maps 240 MB, edges2shoes 2.2 GB, edges2handbags 8.6 GB
+    max_bytes={"facades": 256 * MB, "maps": 1024 * MB, "edges2shoes": 4096 * MB, "night2day": 4096 * MB,
+               "edges2handbags": 12288 * MB},
+    required=("train",), layout="{train,val,test}",
+    refused={"cityscapes": "Cityscapes' licence does not let the pix2pix authors give it out: download "
+             "gtFine_trainvaltest.zip and leftImg8bit_trainvaltest.zip from https://cityscapes-dataset.com "
+             "(after accepting its terms) and pair them side by side into {dest}/{{train,val}}"},
+)
+CYCLEGAN_DATASETS = CYCLEGAN.names
+URL_ENV = CYCLEGAN.url_env
+# The largest of either set unpacks to about 9 GB (edges2handbags); more is not a dataset.
+MAX_UNPACKED_BYTES = 16 * 1024**3
+DEADLINE = 2 * 3600.0  # seconds for a whole download: 3 GB at 0.4 MB/s
 CHUNK = 1 << 20
-
-
-def dataset_url(name: str) -> str:
-    return os.environ.get(URL_ENV, CYCLEGAN_URL).format(name=name)
 
 
 def download_cyclegan_dataset(name: str, data_root: Path, timeout: float = 60.0, deadline: float = DEADLINE,
                               max_bytes: int | None = None) -> Path:
-    """Download and unpack ``name`` (e.g. ``horse2zebra``) into ``data_root/name``; returns that
-    folder. ``timeout`` bounds each wait for the server, ``deadline`` the whole download, and
-    ``max_bytes`` the archive (default: the dataset's bound, ``MAX_ARCHIVE_BYTES``)."""
-    if name not in CYCLEGAN_DATASETS:
-        raise DataError(f"{name} is not one of the CycleGAN datasets that can be downloaded "
-                        f"({', '.join(CYCLEGAN_DATASETS)}): put its images in {data_root / name} yourself")
+    """Download and unpack the CycleGAN dataset ``name`` (e.g. ``horse2zebra``): see :func:`download_dataset`."""
+    return download_dataset(CYCLEGAN, name, data_root, timeout, deadline, max_bytes)
+
+
+def download_pix2pix_dataset(name: str, data_root: Path, timeout: float = 60.0, deadline: float = DEADLINE,
+                             max_bytes: int | None = None) -> Path:
+    """Download and unpack the pix2pix dataset ``name`` (e.g. ``facades``): see :func:`download_dataset`."""
+    return download_dataset(PIX2PIX, name, data_root, timeout, deadline, max_bytes)
+
+
+def download_dataset(server: DatasetServer, name: str, data_root: Path, timeout: float = 60.0,
+                     deadline: float = DEADLINE, max_bytes: int | None = None) -> Path:
+    """Download and unpack ``name`` from ``server`` into ``data_root/name``; returns that folder.
+    ``timeout`` bounds each wait for the server, ``deadline`` the whole download, and
+    ``max_bytes`` the archive (default: the dataset's bound, ``server.max_bytes``)."""
     dest = data_root / name
+    if name in server.refused:
+        raise DataError(f"{name} cannot be downloaded: {server.refused[name].format(dest=dest)}")
+    if name not in server.names:
+        raise DataError(f"{name} is not one of the {server.kind} datasets that can be downloaded "
+                        f"({', '.join(server.names)}): put its images in {dest} yourself")
     if dest.exists():
         raise DataError(f"{dest} already exists: remove it to download {name} again")
-    url = dataset_url(name)
+    url = server.dataset_url(name)
     try:
         data_root.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise DataError(f"cannot create {data_root} for the download: {exc.strerror}") from exc
     _remove_abandoned(data_root, name)
     with _work_folder(data_root, name) as work, _sigterm_interrupts():
-        archive = work / f"{name}.zip"
-        offline = (f"; offline, copy the dataset to {dest}/{{trainA,trainB,testA,testB}} "
+        archive = work / f"{name}{server.suffix}"
+        offline = (f"; offline, copy the dataset to {dest}/{server.layout} "
                    "and point --data (or TRANSLATE_DATA) at its parent")
-        _fetch(url, archive, timeout, time.monotonic() + deadline, max_bytes or MAX_ARCHIVE_BYTES[name], name, offline)
+        _fetch(url, archive, timeout, time.monotonic() + deadline, max_bytes or server.max_bytes[name], name,
+               offline)
         unpacked = work / "unpacked"
-        _unpack(archive, unpacked, name, url)
+        _unpack(archive, unpacked, name, url, server)
         os.rename(unpacked / name, dest)
     print(f"downloaded {name} from {url} into {dest}", file=sys.stderr)
     return dest
@@ -220,36 +271,61 @@ def _content_length(value: str | None, url: str) -> int:
     return int(value)
 
 
-def _unpack(archive: Path, into: Path, name: str, url: str) -> None:
+@dataclass(frozen=True)
+class _Member:
+    """One entry of an archive, as the checks before unpacking see it."""
+
+    name: str
+    size: int
+    is_dir: bool
+    is_file: bool  # a regular file (not a link, device or pipe)
+    open: Callable[[], IO[bytes]]  # a binary stream of its bytes
+
+
+def _members(archive: Path, suffix: str, stack: contextlib.ExitStack) -> list[_Member]:
+    """The entries of a zip or tar.gz archive, open until ``stack`` closes."""
+    if suffix == ".zip":
+        zipped = stack.enter_context(zipfile.ZipFile(archive))
+        return [_Member(m.filename, m.file_size, m.is_dir(),
+                        not m.is_dir() and (m.external_attr >> 16) & 0o170000 in (0, 0o100000),
+                        lambda m=m: zipped.open(m)) for m in zipped.infolist()]
+    tarred = stack.enter_context(tarfile.open(archive, "r:gz"))  # noqa: SIM115 (the stack closes it)
+    return [_Member(m.name, m.size, m.isdir(), m.isfile(), lambda m=m: tarred.extractfile(m))
+            for m in tarred.getmembers()]
+
+
+def _unpack(archive: Path, into: Path, name: str, url: str, server: DatasetServer) -> None:
     """Unpack after checking every member: one top folder ``name``, no absolute or ``..`` paths,
-    no links, a bounded total size, and ``trainA``/``trainB`` inside."""
+    nothing but folders and regular files, a bounded total size, and the server's required
+    folders inside."""
     try:
-        with zipfile.ZipFile(archive) as zipped:
-            members = zipped.infolist()
+        with contextlib.ExitStack() as stack:
+            members = _members(archive, server.suffix, stack)
             total = 0
             for member in members:
-                path = PurePosixPath(member.filename)
+                path = PurePosixPath(member.name)
                 if path.is_absolute() or ".." in path.parts or not path.parts or path.parts[0] != name:
-                    raise DataError(f"{url} holds {member.filename!r}, outside the folder {name}/: not unpacked")
-                if (member.external_attr >> 16) & 0o170000 == 0o120000:
-                    raise DataError(f"{url} holds a symbolic link {member.filename!r}: not unpacked")
-                total += member.file_size
+                    raise DataError(f"{url} holds {member.name!r}, outside the folder {name}/: not unpacked")
+                if not (member.is_dir or member.is_file):
+                    raise DataError(f"{url} holds {member.name!r}, a link or special file: not unpacked")
+                total += member.size
             if total > MAX_UNPACKED_BYTES:
-                raise DataError(f"{url} would unpack to {total / 1e9:.1f} GB, more than any CycleGAN dataset: "
+                raise DataError(f"{url} would unpack to {total / 1e9:.1f} GB, more than any {server.kind} dataset: "
                                 "not unpacked")
-            tops = {PurePosixPath(m.filename).parts[1] for m in members if len(PurePosixPath(m.filename).parts) > 2}
-            if not {"trainA", "trainB"} <= tops:
-                raise DataError(f"{url} has no {name}/trainA and {name}/trainB: not a CycleGAN dataset")
+            tops = {PurePosixPath(m.name).parts[1] for m in members if len(PurePosixPath(m.name).parts) > 2}
+            if not set(server.required) <= tops:
+                folders = " and ".join(f"{name}/{folder}" for folder in server.required)
+                raise DataError(f"{url} has no {folders}: not a {server.kind} dataset")
             into.mkdir()
             for member in members:
-                target = into / member.filename
-                if member.is_dir():
+                target = into / member.name
+                if member.is_dir:
                     target.mkdir(parents=True, exist_ok=True)
                     continue
                 target.parent.mkdir(parents=True, exist_ok=True)
-                with zipped.open(member) as src, open(target, "wb") as dst:
+                with member.open() as src, open(target, "wb") as dst:
                     shutil.copyfileobj(src, dst, CHUNK)
-    except zipfile.BadZipFile as exc:
-        raise DataError(f"{url} did not give a zip archive ({exc}): try again later") from None
+    except (zipfile.BadZipFile, tarfile.TarError, EOFError) as exc:
+        raise DataError(f"{url} did not give a {server.suffix[1:]} archive ({exc}): try again later") from None
     except OSError as exc:
         raise DataError(f"could not unpack {url} into {into}: {exc.strerror or exc}") from None

@@ -35,12 +35,14 @@ def translate_image(
 
 
 @torch.no_grad()
-def translation_grid(generators: dict[str, nn.Module], inputs: dict[str, torch.Tensor]) -> tuple[torch.Tensor, int]:
+def translation_grid(generators: dict[str, nn.Module], inputs: dict[str, torch.Tensor],
+                     targets: dict[str, torch.Tensor] | None = None) -> tuple[torch.Tensor, int]:
     """Grid cells (row by row) and the row length: per row, for each direction in turn, a test
-    image of its source domain (``inputs``, by direction), its translation and, for a model
-    that also maps back (two directions), the round trip. A CycleGAN's row is A, G(A),
-    F(G(A)), B, F(B), G(F(B)); a one-way model's A, G(A). The generators run in eval mode
-    and are left in the mode they were in."""
+    image of its source domain (``inputs``, by direction), its translation, for a model that
+    also maps back (two directions) the round trip, and the image's target where the data
+    pairs them (``targets``, by direction). A CycleGAN's row is A, G(A), F(G(A)), B, F(B),
+    G(F(B)); a one-way model's A, G(A); a paired one's A, G(A), B. The generators run in
+    eval mode and are left in the mode they were in."""
     modes = {direction: net.training for direction, net in generators.items()}
     for net in generators.values():
         net.eval()
@@ -53,6 +55,8 @@ def translation_grid(generators: dict[str, nn.Module], inputs: dict[str, torch.T
             back = [net for other, net in generators.items() if other != direction]
             if back:
                 columns.append(back[0](translated)[:n])
+            if targets and direction in targets:
+                columns.append(targets[direction][:n])
         return torch.stack(columns, 1).flatten(0, 1).float(), len(columns)
     finally:
         for direction, net in generators.items():

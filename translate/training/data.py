@@ -42,6 +42,16 @@ def derived_generator(*keys: int, device: torch.device | str = "cpu") -> torch.G
     return torch.Generator(device=device).manual_seed(seed)
 
 
+LOADER_KEY = 0x10AD  # keeps the loaders' generator apart from the samples' (seed, epoch, index)
+
+
+def loader_generator(seed: int, epoch: int) -> torch.Generator:
+    """What an epoch's DataLoader draws its base seed from, instead of torch's global RNG: a
+    resumed run starts a loader mid-epoch, and a draw from the global RNG there would shift
+    every later random draw of the steps (the U-Net's dropout) away from a straight run's."""
+    return derived_generator(seed, epoch, LOADER_KEY)
+
+
 def epoch_batches(
     order: torch.Tensor, batch_size: int, start: int, rank: int = 0, world_size: int = 1
 ) -> list[list[int]]:
@@ -155,6 +165,7 @@ class FolderSource:
             pin_memory=self.pin_memory,
             persistent_workers=False,
             worker_init_fn=ignore_interrupts,
+            generator=loader_generator(self.seed, epoch),
         )
         # A batch whose every file failed to decode comes through empty; the trainer skips it.
         yield from loader

@@ -21,7 +21,27 @@ from translate.datasets.domains import check_sizes
 from translate.errors import DataError
 from translate.io.images import read_image
 from translate.modeling.pixels import to_unit
-from translate.training.data import derived_generator, epoch_batches, epoch_order, ignore_interrupts
+from translate.training.data import derived_generator, epoch_batches, epoch_order, ignore_interrupts, loader_generator
+
+
+def augmented(images: tuple[np.ndarray, ...], load_size: int, crop_size: int, draws: list[float]) -> list[
+    torch.Tensor
+]:
+    """The same augmentation of each of ``images`` (one image, or a pair that must stay
+    aligned): resized to ``load_size`` square, cropped to ``crop_size`` at the offsets
+    ``draws[0]`` and ``draws[1]`` (in [0, 1) of the room there is), and flipped if ``draws[2]``
+    < 0.5; as float tensors in [-1, 1]."""
+    import albumentations as A
+
+    room = load_size - crop_size + 1
+    x, y = int(draws[0] * room), int(draws[1] * room)
+    steps = [A.Resize(load_size, load_size, interpolation=cv2.INTER_CUBIC),
+             A.Crop(x_min=x, y_min=y, x_max=x + crop_size, y_max=y + crop_size)]
+    if draws[2] < 0.5:
+        steps.append(A.HorizontalFlip(p=1.0))
+    others = {f"image{i}": "image" for i in range(1, len(images))}
+    out = A.Compose(steps, additional_targets=others)(image=images[0], **dict(zip(others, images[1:], strict=True)))
+    return [to_unit(np.ascontiguousarray(out[key]))[0] for key in ("image", *others)]
 
 
 class UnpairedImages(Dataset):
@@ -37,13 +57,9 @@ class UnpairedImages(Dataset):
     def __init__(
         self, files_a: list[Path], files_b: list[Path], load_size: int, crop_size: int, seed: int, channels: int = 3
     ):
-        import albumentations as A
-
         check_sizes(load_size, crop_size)
         self.files = (files_a, files_b)
         self.load_size, self.crop_size, self.seed, self.channels = load_size, crop_size, seed, channels
-        self.resize = A.Resize(load_size, load_size, interpolation=cv2.INTER_CUBIC)
-        self.flip = A.HorizontalFlip(p=1.0)
 
     def __len__(self) -> int:
         return max(len(f) for f in self.files)
@@ -57,15 +73,7 @@ class UnpairedImages(Dataset):
         return image_a, image_b
 
     def _augmented(self, files: list[Path], index: int, draws: list[float]) -> torch.Tensor:
-        import albumentations as A
-
-        image = self._decode(files, index)
-        room = self.load_size - self.crop_size + 1
-        x, y = int(draws[0] * room), int(draws[1] * room)
-        steps = [self.resize, A.Crop(x_min=x, y_min=y, x_max=x + self.crop_size, y_max=y + self.crop_size)]
-        if draws[2] < 0.5:
-            steps.append(self.flip)
-        return to_unit(np.ascontiguousarray(A.Compose(steps)(image=image)["image"]))[0]
+        return augmented((self._decode(files, index),), self.load_size, self.crop_size, draws)[0]
 
     def _decode(self, files: list[Path], index: int) -> np.ndarray:
         for offset in range(len(files)):
@@ -77,12 +85,13 @@ class UnpairedImages(Dataset):
 
 
 class UnpairedSource:
-    """Batches of (A, B) through a DataLoader with worker processes; each rank of a
-    distributed run gets its own share of every step's indices."""
+    """Batches of a dataset indexed by ``(epoch, index)`` (unpaired images, or aligned pairs)
+    through a DataLoader with worker processes; each rank of a distributed run gets its own
+    share of every step's indices."""
 
     def __init__(
         self,
-        dataset: UnpairedImages,
+        dataset: Dataset,
         batch_size: int,
         seed: int,
         workers: int,
@@ -92,7 +101,8 @@ class UnpairedSource:
     ):
         if len(dataset) < batch_size * world_size:
             raise DataError(
-                f"the domains have {len(dataset)} images, fewer than one step of {batch_size} x {world_size} ranks"
+                f"the data has {len(dataset)} training examples, fewer than one step of {batch_size} x {world_size} "
+                "ranks"
             )
         self.dataset, self.batch_size, self.seed, self.workers = dataset, batch_size, seed, workers
         self.pin_memory, self.rank, self.world_size = pin_memory, rank, world_size
@@ -108,5 +118,6 @@ class UnpairedSource:
             pin_memory=self.pin_memory,
             prefetch_factor=4 if self.workers else None,
             worker_init_fn=ignore_interrupts,
+            generator=loader_generator(self.seed, epoch),
         )
         yield from loader

@@ -1,0 +1,60 @@
+"""A family whose architecture sets the input sizes per model (a U-Net's depth) states them in
+``input_sizes(config)``; export's check inputs and ONNX metadata, and ``apply``, use them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from translate.families.translation import CHECK_SHAPES, fitting
+from translate.io.fileio import write_image
+from translate.io.images import read_image
+from translate.modeling.checkpoint import read_checkpoint, write_model_folder
+
+from .toy_family.family import ToyFamily
+from .toy_family.nets import GENERATOR, ToyConfig, ToyGenerator
+
+
+class WideToy(ToyFamily):
+    """The toy, stating inputs of a multiple of 16 and at least 48 for its wider models."""
+
+    def input_sizes(self, config: ToyConfig) -> tuple[int, int]:
+        return (16, 48) if config.width > 4 else (self.size_multiple, self.min_size)
+
+
+def _model(tmp_path: Path, width: int) -> Path:
+    config = ToyConfig(width=width)
+    write_model_folder(tmp_path, "toy", config.to_dict(), {GENERATOR: ToyGenerator(config)})
+    return tmp_path
+
+
+def test_fitting_pads_to_the_multiple_and_the_minimum():
+    assert [fitting(side, 16, 48) for side in (1, 48, 49, 75, 101)] == [48, 48, 64, 80, 112]
+
+
+def test_the_export_plan_states_and_checks_the_models_own_sizes(tmp_path):
+    family = WideToy()
+    wide = family.export_plan(read_checkpoint(_model(tmp_path / "wide", 8)))
+    assert (wide.info.pad_multiple, wide.info.min_size) == (16, 48)
+    shapes = [tuple(inputs[0].shape) for inputs in wide.check_inputs]
+    assert shapes == [(n, 3, fitting(h, 16, 48), fitting(w, 16, 48)) for n, h, w in CHECK_SHAPES]
+    narrow = family.export_plan(read_checkpoint(_model(tmp_path / "narrow", 4)))
+    assert (narrow.info.pad_multiple, narrow.info.min_size) == (8, 8)
+
+
+def test_apply_pads_to_the_sizes_the_family_states(tmp_path, monkeypatch):
+    import translate.apply as apply
+
+    seen = []
+
+    def translate_image(generator, image, multiple, minimum, device, precision):
+        seen.append((multiple, minimum))
+        return image
+
+    monkeypatch.setattr(apply, "get_family", lambda name: WideToy())
+    monkeypatch.setattr(apply, "translate_image", translate_image)
+    write_image(tmp_path / "in.png", np.zeros((20, 30, 3), np.uint8))
+    apply.main([str(_model(tmp_path / "model", 8)), "--input", str(tmp_path / "in.png"), "--output",
+                str(tmp_path / "out"), "--precision", "fp32"])
+    assert seen == [(16, 48)] and read_image(tmp_path / "out" / "in.png").shape == (20, 30, 3)

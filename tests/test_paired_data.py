@@ -1,0 +1,163 @@
+"""Paired data: both layouts, partners matched by name, bad pairs named and skipped, one
+augmentation for both halves, and pix2pix's datasets downloaded from a local server."""
+
+from __future__ import annotations
+
+import io
+import tarfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from translate.datasets.paired import Pair, find_paired, read_pair, read_pairs, resized_pairs, split_pairs
+from translate.errors import DataError
+from translate.io.download import PIX2PIX, download_pix2pix_dataset
+from translate.io.fileio import write_image
+from translate.training.paired import PairedImages
+
+from .local_server import serving
+
+
+def _image(seed: int, height: int = 24, width: int = 24) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, 256, (height, width, 3), dtype=np.uint8)
+
+
+def side_by_side(folder: Path, count: int, seed: int = 0) -> list[np.ndarray]:
+    """``count`` side-by-side pairs whose B is A turned upside down; returns the A halves."""
+    folder.mkdir(parents=True)
+    halves = [_image(seed + i) for i in range(count)]
+    for i, a in enumerate(halves):
+        write_image(folder / f"{i:03d}.png", np.concatenate([a, a[::-1]], 1))
+    return halves
+
+
+def test_the_side_by_side_layout_splits_into_a_and_b(tmp_path):
+    halves = side_by_side(tmp_path / "set" / "train", 3)
+    side_by_side(tmp_path / "set" / "val", 2, seed=10)
+    data = find_paired(tmp_path, "set")
+    assert [p.name for p in data.train] == ["000", "001", "002"] and data.test_split == "val" and len(data.test) == 2
+    a, b = read_pair(data.train[1])
+    assert np.array_equal(a, halves[1]) and np.array_equal(b, halves[1][::-1])
+
+
+def test_a_and_b_folders_pair_by_name_and_name_what_has_no_partner(tmp_path):
+    root = tmp_path / "set"
+    for side in "AB":
+        (root / side).mkdir(parents=True)
+    write_image(root / "A" / "one.png", _image(1))
+    write_image(root / "B" / "one.jpg", _image(1))  # another extension: the same name
+    write_image(root / "A" / "lonely.png", _image(2))
+    write_image(root / "B" / "stray.png", _image(3))
+    with pytest.warns(UserWarning) as caught:
+        data = find_paired(tmp_path, "set")
+    messages = " ".join(str(w.message) for w in caught)
+    assert "lonely.png" in messages and "stray.png" in messages and "no file named" in messages
+    assert [p.name for p in data.train] == ["one"] and data.test == [] and data.test_split is None
+
+
+def test_halves_of_two_sizes_are_refused_and_skipped_in_training(tmp_path):
+    write_image(tmp_path / "odd.png", _image(0, 24, 49))
+    with pytest.raises(DataError, match="49 px wide, so its halves differ"):
+        read_pair(Pair("odd", (tmp_path / "odd.png",)))
+    write_image(tmp_path / "a.png", _image(0, 24, 24))
+    write_image(tmp_path / "b.png", _image(0, 24, 32))
+    with pytest.raises(DataError, match="A is 24x24 but B 32x24"):
+        read_pair(Pair("mixed", (tmp_path / "a.png", tmp_path / "b.png")))
+    side_by_side(tmp_path / "good", 1)
+    pairs = [Pair("odd", (tmp_path / "odd.png",)), *split_pairs(tmp_path / "good")]
+    with pytest.warns(UserWarning, match="odd.png"):
+        a, b = PairedImages(pairs, 24, 16, seed=0)[(0, 0)]
+    assert a.shape == b.shape == (3, 16, 16)
+
+
+def test_both_halves_get_the_same_crop_and_flip(tmp_path):
+    root = tmp_path / "same"
+    root.mkdir()
+    image = _image(5, 32, 32)
+    write_image(root / "x.png", np.concatenate([image, image], 1))
+    dataset = PairedImages(split_pairs(root), 40, 24, seed=3)
+    samples = [dataset[(epoch, 0)] for epoch in range(6)]
+    assert all(torch.equal(a, b) for a, b in samples)
+    assert len({a.sum().item() for a, _ in samples}) > 1  # the crops and flips differ between epochs
+    assert all(torch.equal(x, y) for x, y in zip(samples[2], dataset[(2, 0)], strict=True))  # a pure function
+
+
+def test_missing_or_empty_datasets_say_what_to_do(tmp_path):
+    with pytest.raises(DataError, match=r"no paired dataset .*facades.*translate.pairs; or add --download"):
+        find_paired(tmp_path, "facades")
+    (tmp_path / "empty" / "train").mkdir(parents=True)
+    with pytest.raises(DataError, match="no image pairs in"):
+        find_paired(tmp_path, "empty")
+    (tmp_path / "horse2zebra" / "trainA").mkdir(parents=True)
+    with pytest.raises(DataError, match="holds unpaired domains"):
+        find_paired(tmp_path, "horse2zebra")
+
+
+def _tar(members: dict[str, bytes], links: tuple[str, ...] = ()) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+        for name in links:
+            info = tarfile.TarInfo(name)
+            info.type, info.linkname = tarfile.SYMTYPE, "/etc/passwd"
+            tar.addfile(info)
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def pix2pix_server(tmp_path, monkeypatch):
+    """Serves tmp_path/site as the authors' server would serve NAME.tar.gz."""
+    site = tmp_path / "site"
+    site.mkdir()
+    with serving(site) as port:
+        monkeypatch.setenv(PIX2PIX.url_env, f"http://127.0.0.1:{port}/{{name}}.tar.gz")
+        yield site
+
+
+def test_download_fetches_a_pix2pix_dataset_and_finds_its_pairs(tmp_path, pix2pix_server):
+    side_by_side(tmp_path / "made", 2)
+    files = {f"facades/{split}/{i}.png": (tmp_path / "made" / f"00{i}.png").read_bytes()
+             for split in ("train", "val", "test") for i in range(2)}
+    (pix2pix_server / "facades.tar.gz").write_bytes(_tar(files))
+    data = find_paired(tmp_path / "data", "facades", download=True)
+    assert len(data.train) == 2 and data.test_split == "test"
+    assert sorted(p.name for p in (tmp_path / "data").iterdir()) == ["facades"]  # nothing temporary left
+    assert read_pair(data.test[0])[0].shape == (24, 24, 3)
+
+
+def test_archives_with_links_or_without_train_are_refused(tmp_path, pix2pix_server):
+    (pix2pix_server / "maps.tar.gz").write_bytes(_tar({"maps/train/1.png": b"x"}, links=("maps/train/evil",)))
+    with pytest.raises(DataError, match="a link or special file: not unpacked"):
+        download_pix2pix_dataset("maps", tmp_path / "data")
+    (pix2pix_server / "maps.tar.gz").write_bytes(_tar({"maps/val/1.png": b"x"}))
+    with pytest.raises(DataError, match="has no maps/train: not a pix2pix dataset"):
+        download_pix2pix_dataset("maps", tmp_path / "data")
+    (pix2pix_server / "maps.tar.gz").write_bytes(b"<html>maintenance</html>")
+    with pytest.raises(DataError, match="did not give a tar.gz archive"):
+        download_pix2pix_dataset("maps", tmp_path / "data")
+    assert list((tmp_path / "data").iterdir()) == []
+
+
+def test_cityscapes_is_refused_with_where_to_get_it(tmp_path):
+    with pytest.raises(DataError, match=r"cityscapes cannot be downloaded: .*cityscapes-dataset.com"):
+        download_pix2pix_dataset("cityscapes", tmp_path)
+
+
+def test_reverse_puts_b_first_and_the_grid_rows_are_resized_pairs(tmp_path):
+    halves = side_by_side(tmp_path / "set", 3)
+    (tmp_path / "set" / "001.png").write_bytes(b"broken")
+    pairs = split_pairs(tmp_path / "set")
+    a, b = PairedImages(pairs, 24, 24, seed=0)[(0, 0)]
+    b_first, a_second = PairedImages(pairs, 24, 24, seed=0, reverse=True)[(0, 0)]
+    assert torch.equal(a, a_second) and torch.equal(b, b_first)
+    with pytest.warns(UserWarning, match="001.png"):
+        inputs, targets = read_pairs(pairs, reverse=True)
+    assert len(inputs) == 2 and np.array_equal(targets[1], halves[2])
+    with pytest.warns(UserWarning, match="001.png"):
+        grid_a, grid_b = resized_pairs(pairs, 2, 12, channels=1)
+    assert grid_a.shape == grid_b.shape == (2, 1, 12, 12) and grid_a.abs().max() <= 1

@@ -1,0 +1,43 @@
+"""What every run settles on start and on --resume, the same way for every family."""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+
+import pytest
+import torch
+
+from translate.errors import ConfigError
+from translate.families.cyclegan.settings import CycleGANHyper, CycleGANTrainConfig
+from translate.families.resuming import resume_flags
+from translate.training.distributed import Context
+from translate.training.run_setup import settle
+
+
+@dataclass
+class Recorded:
+    world_size: int = 1
+    precision: str | None = None
+
+
+def test_a_resumed_run_keeps_its_process_count_and_precision():
+    context = Context(device=torch.device("cpu"))
+    recorded = Recorded(world_size=1, precision="bf16")
+    settle(recorded, context, None, resumed=True)
+    assert (recorded.world_size, recorded.precision) == (1, "bf16")
+    fresh = Recorded()
+    settle(fresh, context, "fp32", resumed=False)
+    assert fresh.precision == "fp32"
+    with pytest.raises(ConfigError, match="trained on 2 processes: resume it on as many"):
+        settle(Recorded(world_size=2), context, None, resumed=True)
+
+
+def test_resume_changes_only_the_schedule_and_the_speed_flags():
+    settings = CycleGANTrainConfig(["a", "b"], 286, 1, 0, CycleGANHyper(epochs=5, epochs_decay=5), eval_every=2)
+    args = argparse.Namespace(epochs=7, epochs_decay=None, compile=True, eval_every=None)
+    resume_flags(settings, args)
+    hyper = settings.hyper
+    assert (hyper.epochs, hyper.epochs_decay, settings.compile, settings.eval_every) == (7, 5, True, 2)
+    with pytest.raises(ConfigError, match="--eval-every"):
+        resume_flags(settings, argparse.Namespace(epochs=None, epochs_decay=None, compile=None, eval_every=-1))

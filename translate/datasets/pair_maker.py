@@ -1,0 +1,57 @@
+"""Writing paired data made from photos: each photo, resized to a square, beside what a
+conversion of :mod:`translate.datasets.drawings` made of it (the conversion on the left as A,
+the photo on the right as B), in pix2pix's side-by-side layout ``OUT/{train,test}/NAME.png``,
+with ``OUT/pairs.json`` recording how (method, parameters, sources, counts, domain names).
+
+The folder is built under a temporary name and put in place whole, so an interrupted run
+leaves no half-made dataset."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from translate import __version__
+from translate.datasets.paired import RECORD
+from translate.errors import DataError
+from translate.io.fileio import replace_folder, write_image, write_json
+from translate.io.images import read_image
+
+Conversion = Callable[[np.ndarray], np.ndarray]  # uint8 RGB photo -> uint8 RGB image of its size
+
+
+def make_pairs(convert: Conversion, splits: dict[str, list[Path]], out: Path, size: int,
+               record: dict[str, Any]) -> dict[str, int]:
+    """Write ``out`` from the photos of each split (``{"train": [...], "test": [...]}``); returns
+    the pairs written per split. Photos that do not decode are named on stderr and left out;
+    ``record`` (method, parameters, sources) goes into ``pairs.json`` with the counts."""
+    counts: dict[str, int] = {}
+    skipped: list[str] = []
+
+    def build(folder: Path) -> None:
+        for split, photos in splits.items():
+            (folder / split).mkdir()
+            counts[split] = 0
+            for photo in photos:
+                try:
+                    image = read_image(photo)
+                except DataError as exc:
+                    print(f"skipping {exc}", file=sys.stderr)
+                    skipped.append(str(photo))
+                    continue
+                square = cv2.resize(image, (size, size), interpolation=cv2.INTER_AREA)
+                write_image(folder / split / f"{photo.stem}.png", np.concatenate([convert(square), square], 1))
+                counts[split] += 1
+            if not counts[split]:
+                raise DataError(f"none of the {len(photos)} {split} photos could be decoded: nothing was written")
+        write_json(folder / RECORD, {**record, "size": size, "counts": counts, "skipped": skipped,
+                                     "layout": "side by side: A (the conversion) left, B (the photo) right",
+                                     "toolkit_version": __version__})
+
+    replace_folder(out, build)
+    return counts

@@ -1,0 +1,161 @@
+"""The pix2pix family: its flags, how a run's settings are made and resumed, how its generator
+loads, the sizes it takes (2**depth), and what its paired data changes in what every
+translation family does: the sample grid shows each input, its translation and its target,
+and scoring compares each translation with its target (:mod:`translate.evaluation.paired`).
+Networks in :mod:`.nets`, settings in :mod:`.settings`, the run in :mod:`.training`, its
+step in :mod:`.recipe`."""
+
+from __future__ import annotations
+
+import argparse
+from typing import TYPE_CHECKING
+
+import numpy as np
+import torch
+from torch import nn
+
+from translate.datasets.domains import check_sizes
+from translate.datasets.paired import find_paired, read_pairs, recorded_domains, resized_pairs
+from translate.datasets.root import resolve_data_root
+from translate.errors import ConfigError, DataError
+from translate.evaluation.paired import PairedScorer
+from translate.evaluation.protocols import EvaluationRequest
+from translate.families.base import RunOptions
+from translate.families.optimisation import OptimisationDefaults
+from translate.families.pix2pix.nets import GENERATOR, Pix2PixConfig, build_generator
+from translate.families.pix2pix.settings import REFERENCE_EPOCHS, Pix2PixHyper, Pix2PixTrainConfig
+from translate.families.resuming import resume_flags
+from translate.families.translation import GRID_SIDE, TranslationFamily
+from translate.modeling.checkpoint import Checkpoint, build_loaded, train_config
+from translate.modeling.unet_generator import unet_sizes
+
+if TYPE_CHECKING:
+    from translate.training.trainer import Trainer
+
+
+class Pix2PixFamily(TranslationFamily):
+    name = "pix2pix"
+    summary = "paired translation (a U-Net and a conditional PatchGAN, Isola et al. 2017)"
+    directions = ("AtoB",)
+    config_class = Pix2PixConfig
+    grid_count = 4
+    optimisation = OptimisationDefaults(loss="bce", batch_size=1, batch_help="pairs per process and step")
+
+    def input_sizes(self, config: Pix2PixConfig) -> tuple[int, int]:
+        """A multiple of 2**depth a side, at least that: the U-Net halves it ``depth`` times."""
+        return unet_sizes(config.depth)
+
+    # -- command line --------------------------------------------------------------------
+    def add_train_options(self, parser: argparse.ArgumentParser, optim: argparse._ArgumentGroup) -> None:
+        parser.add_argument("--download", action="store_true",
+                            help="fetch a pix2pix dataset (facades, maps, edges2shoes...) into --data if missing")
+        data = parser.add_argument_group("data")
+        data.add_argument("--dataset", help="<data>/NAME: {train,val,test}/ of side-by-side pairs, or A/ and B/ "
+                          "of same-named files (e.g. facades, or what python -m translate.pairs wrote)")
+        data.add_argument("--reverse", action="store_true",
+                          help="translate the B side into the A side (the reference's --direction BtoA, e.g. "
+                          "facades' labels to photos)")
+        data.add_argument("--domains", nargs=2, metavar=("A", "B"),
+                          help="names of the input and output sides (default: those translate.pairs recorded, "
+                          "else A B)")
+        data.add_argument("--load-size", type=int, default=286, help="resize to this square before cropping")
+        data.add_argument("--crop-size", type=int, default=256,
+                          help="random crop, the same for both halves (a multiple of 2**depth)")
+        data.add_argument("--channels", type=int, choices=(1, 3), default=3, help="3: RGB (default); 1: grey")
+        model = parser.add_argument_group("model")
+        model.add_argument("--ngf", type=int, default=64)
+        model.add_argument("--ndf", type=int, default=64)
+        model.add_argument("--depth", type=int, default=8,
+                           help="U-Net levels: 8 for 256 px (the reference's unet_256), 7 for 128 px")
+        model.add_argument("--n-layers", type=int, default=3, help="PatchGAN depth (3: 70x70 patches)")
+        model.add_argument("--norm", default="instance",
+                           help="instance (default; the reference's batch norm with its batch of 1 normalises "
+                           "each image alike in training, but the shipped, eval-mode generator would use "
+                           "running statistics instead)")
+        model.add_argument("--no-dropout", action="store_true", help="leave out the U-Net's dropout")
+        model.add_argument("--upsample", choices=("transpose", "resize"), default="transpose")
+        optim.add_argument("--lambda-l1", type=float, default=100.0, help="weight of the L1 term (default 100)")
+        optim.add_argument("--l1-only", action="store_true",
+                           help="no discriminator: the generator learns the L1 term alone (the paper's blurry "
+                           "baseline)")
+        optim.add_argument("--epochs-decay", type=int,
+                           help=f"epochs of linear decay to zero after --epochs (default {REFERENCE_EPOCHS[1]})")
+        run = parser.add_argument_group("speed and evaluation")
+        run.add_argument("--compile", action=argparse.BooleanOptionalAction,
+                         help="torch.compile the networks (on --resume the run's own)")
+        run.add_argument("--eval-every", type=int, metavar="EPOCHS",
+                         help="score FID, L1, PSNR and SSIM on the test pairs every N epochs and after the last; "
+                         "keep the best generator in RUN/best; 0: off (on --resume the run's own)")
+
+    def new_settings(self, args: argparse.Namespace) -> tuple[Pix2PixConfig, Pix2PixTrainConfig]:
+        if not args.dataset:
+            raise ConfigError("name the paired dataset: --dataset NAME (e.g. --dataset facades --download)")
+        names = args.domains or recorded_domains(resolve_data_root(args.data) / args.dataset) or ("A", "B")
+        domain_a, domain_b = names[::-1] if args.reverse and not args.domains else names
+        model = Pix2PixConfig(channels=args.channels, ngf=args.ngf, ndf=args.ndf, depth=args.depth,
+                              n_layers=args.n_layers, norm=args.norm, dropout=not args.no_dropout,
+                              upsample=args.upsample, image_size=args.crop_size, domain_a=domain_a,
+                              domain_b=domain_b, dataset=args.dataset, reverse=args.reverse)
+        model.validate()
+        check_sizes(args.load_size, args.crop_size)
+        epochs, decay = REFERENCE_EPOCHS
+        hyper = Pix2PixHyper(loss=args.loss, lambda_l1=args.lambda_l1, l1_only=args.l1_only, lr=args.lr,
+                             beta1=args.beta1, beta2=args.beta2, epochs=args.epochs or epochs,
+                             epochs_decay=decay if args.epochs_decay is None else args.epochs_decay,
+                             gp_weight=args.gp_weight)
+        hyper.validate()
+        settings = Pix2PixTrainConfig(load_size=args.load_size, batch_size=args.batch_size, seed=args.seed,
+                                      hyper=hyper, compile=bool(args.compile), eval_every=args.eval_every)
+        settings.validate()
+        return model, settings
+
+    def resumed_settings(self, checkpoint: Checkpoint, args: argparse.Namespace) -> tuple[Pix2PixConfig,
+                                                                                          Pix2PixTrainConfig]:
+        model = self.model_config(checkpoint)
+        if args.dataset and args.dataset != model.dataset:
+            raise ConfigError(f"--dataset {args.dataset} differs from the run's {model.dataset}")
+        settings = train_config(checkpoint, Pix2PixTrainConfig)
+        resume_flags(settings, args)
+        return model, settings
+
+    # -- training ------------------------------------------------------------------------
+    def train(self, model: Pix2PixConfig, settings: Pix2PixTrainConfig, run: RunOptions,
+              checkpoint: Checkpoint | None = None) -> Trainer:
+        from translate.families.pix2pix.training import train_run  # training's modules load only to train
+
+        return train_run(self, model, settings, run, checkpoint)
+
+    # -- a trained model -----------------------------------------------------------------
+    def load_generator(self, checkpoint: Checkpoint, direction: str | None = None) -> tuple[nn.Module,
+                                                                                           Pix2PixConfig]:
+        self.check_direction(direction, checkpoint)
+        config = self.model_config(checkpoint)
+        return build_loaded(lambda: build_generator(config), checkpoint, GENERATOR).eval(), config
+
+    def generator_prefix(self, direction: str | None) -> str:
+        return GENERATOR
+
+    # -- paired data in the grid and the scores -------------------------------------------
+    def grid_images(self, config: Pix2PixConfig, n: int, seed: int, device: torch.device,
+                    data: str | None) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+        """``n`` test pairs (chosen by ``seed``; training pairs where there is no test split):
+        inputs and their targets."""
+        found = find_paired(resolve_data_root(data), config.dataset)
+        pairs = found.test or found.train
+        if n > len(pairs):
+            raise ConfigError(f"--n {n} asks for more rows than the {len(pairs)} pairs of {found.folder}")
+        chosen = [pairs[i] for i in np.random.default_rng(seed).permutation(len(pairs))]
+        inputs, targets = resized_pairs(chosen, n, GRID_SIDE, config.channels, config.reverse)
+        return {"AtoB": inputs.to(device)}, {"AtoB": targets.to(device)}
+
+    def scorer(self, config: Pix2PixConfig, request: EvaluationRequest) -> PairedScorer:
+        """Scores on the dataset's test pairs (``test``, else ``val``)."""
+        found = find_paired(request.data_root, config.dataset)
+        if found.test_split is None:
+            raise DataError(f"scoring needs test pairs: {found.folder}/test (or val) was not found")
+        inputs, targets = read_pairs(found.test, config.channels, config.reverse)
+        return PairedScorer(inputs, targets, (config.domain_a, config.domain_b),
+                            f"{found.folder / found.test_split}", request, *self.input_sizes(config))
+
+
+FAMILIES = [Pix2PixFamily()]
