@@ -113,6 +113,23 @@ def test_resume_is_exact_within_a_precision(data, tmp_path, precision, depth):
     assert config["train"]["precision"] == precision and config["model"]["domain_a"] == "grey"
 
 
+def test_the_weight_average_resumes_exactly_and_ships(data, tmp_path):
+    """--average-from-epoch, the shared schedule's: the average of steps 2, 4, 6 and 8 (across
+    the end of epoch 1) comes out the same straight and resumed, and is what pack ships."""
+    straight, split, model = tmp_path / "straight", tmp_path / "split", tmp_path / "model"
+    average = ("--average-from-epoch", "1", "--average-every", "2")
+    train(*argv(data, straight, "--max-steps", "8", *average))
+    train(*argv(data, split, "--max-steps", "5", *average))
+    train(*argv(data, split, "--resume", "--max-steps", "8"))
+    a, b = (load_file(find_checkpoint(run) / WEIGHTS) for run in (straight, split))
+    assert {name.split(".")[0] for name in a} == {"generator_AtoB", "discriminator", "generator_AtoB_average"}
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    run_cli(pack_main, [str(split), "--out", str(model)])
+    packed = load_file(model / WEIGHTS)
+    assert packed and all(torch.equal(v, b[k.replace("generator_AtoB.", "generator_AtoB_average.")])
+                          for k, v in packed.items())
+
+
 @pytest.mark.slow
 def test_a_compiled_run_trains_and_records_it(data, tmp_path):
     train(*argv(data, tmp_path / "run", "--max-steps", "2", "--compile"))
@@ -151,6 +168,7 @@ def test_download_fetches_the_dataset_and_trains(data, tmp_path, monkeypatch):
         (("--dataset", "grey2photo", "--crop-size", "36", "--load-size", "36"), "does not fit a U-Net of depth 3"),
         (("--dataset", "grey2photo", "--l1-only", "--lambda-l1", "0"), "leaves nothing to train on"),
         (("--dataset", "grey2photo", "--depth", "9"), "depth 9 is outside 2..8"),
+        (("--dataset", "grey2photo", "--norm", "batch", "--average-from-epoch", "1"), "needs a norm without"),
     ],
 )
 def test_bad_settings_are_one_line_errors(data, tmp_path, capsys, extra, message):

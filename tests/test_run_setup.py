@@ -10,7 +10,7 @@ import torch
 
 from translate.errors import ConfigError
 from translate.families.cyclegan.settings import CycleGANHyper, CycleGANTrainConfig
-from translate.families.resuming import resume_flags
+from translate.families.translation_options import resume_settings
 from translate.training.distributed import Context
 from translate.training.run_setup import settle
 
@@ -35,9 +35,13 @@ def test_a_resumed_run_keeps_its_process_count_and_precision():
 
 def test_resume_changes_only_the_schedule_and_the_speed_flags():
     settings = CycleGANTrainConfig(["a", "b"], 286, 1, 0, CycleGANHyper(epochs=5, epochs_decay=5), eval_every=2)
-    args = argparse.Namespace(epochs=7, epochs_decay=None, compile=True, eval_every=None)
-    resume_flags(settings, args)
+    args = argparse.Namespace(domains=None, epochs=7, epochs_decay=None, compile=True, eval_every=None)
+    resume_settings(settings, args)
     hyper = settings.hyper
     assert (hyper.epochs, hyper.epochs_decay, settings.compile, settings.eval_every) == (7, 5, True, 2)
     with pytest.raises(ConfigError, match="--eval-every"):
-        resume_flags(settings, argparse.Namespace(epochs=None, epochs_decay=None, compile=None, eval_every=-1))
+        resume_settings(settings, argparse.Namespace(domains=None, epochs=None, epochs_decay=None, compile=None,
+                                                     eval_every=-1))
+    with pytest.raises(ConfigError, match="--domains a c differ from the run's a b"):
+        resume_settings(settings, argparse.Namespace(domains=["a", "c"], epochs=None, epochs_decay=None,
+                                                     compile=None, eval_every=None))

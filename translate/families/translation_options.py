@@ -1,18 +1,27 @@
-"""The ``train`` flags of every family that trains the shared ResNet generator against a
-PatchGAN on two domains' folders (CycleGAN, CUT), declared once: data, networks, schedule,
-weight average, speed and scoring; and the settings they make, new or on --resume."""
+"""The ``train`` flags of the translation families, declared once: the schedule, weight
+average, speed and scoring every one has (:func:`add_schedule_options`), and the data and
+networks of those that train the shared ResNet generator against a PatchGAN on two domains'
+folders (CycleGAN, CUT: :func:`add_translation_options`); and the settings they make, new or
+on --resume."""
 
 from __future__ import annotations
 
 import argparse
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from translate.datasets.domains import check_sizes
 from translate.errors import ConfigError
+from translate.families.translation import TranslationConfig
 from translate.families.translation_settings import ScheduledHyper, TranslationTrainConfig
 from translate.modeling.resnet_gan import ResnetGANConfig
 
 C = TypeVar("C", bound=ResnetGANConfig)
+
+
+class NormedConfig(TranslationConfig, Protocol):
+    """A translation model's config that names its networks' norm (see :meth:`ScheduledHyper.check_norm`)."""
+
+    norm: str
 
 
 def add_translation_options(parser: argparse.ArgumentParser, optim: argparse._ArgumentGroup,
@@ -36,6 +45,13 @@ def add_translation_options(parser: argparse.ArgumentParser, optim: argparse._Ar
     model.add_argument("--n-layers", type=int, default=3, help="PatchGAN depth (3: 70x70 patches)")
     model.add_argument("--norm", default="instance")
     model.add_argument("--upsample", choices=("transpose", "resize"), default="transpose")
+    add_schedule_options(parser, optim, epochs_decay_default, "FID and KID on the test sets")
+
+
+def add_schedule_options(parser: argparse.ArgumentParser, optim: argparse._ArgumentGroup,
+                         epochs_decay_default: str, scored: str) -> None:
+    """The flags of every translation family's schedule, weight average, speed and scoring;
+    ``scored`` says in --help what --eval-every scores on what."""
     optim.add_argument("--epochs-decay", type=int,
                        help=f"epochs of linear decay to zero after --epochs (default {epochs_decay_default})")
     optim.add_argument("--average-from-epoch", type=int, default=0, metavar="EPOCH",
@@ -49,7 +65,7 @@ def add_translation_options(parser: argparse.ArgumentParser, optim: argparse._Ar
                      help="torch.compile the networks: a minute or more of compiling, then faster steps "
                      "(on --resume the run's own)")
     run.add_argument("--eval-every", type=int, metavar="EPOCHS",
-                     help="score FID and KID on the test sets every N epochs and after the last; keep the "
+                     help=f"score {scored} every N epochs and after the last; keep the "
                      "best generators in RUN/best; 0: off (on --resume the run's own)")
 
 
@@ -76,19 +92,19 @@ def schedule(args: argparse.Namespace, epochs: tuple[int, int]) -> dict[str, Any
             "average_every": args.average_every}
 
 
-def run_fields(args: argparse.Namespace) -> dict[str, Any]:
+def run_fields(args: argparse.Namespace, model: TranslationConfig) -> dict[str, Any]:
     """The shared fields of a new run's :class:`TranslationTrainConfig`, besides ``hyper``."""
-    return {"domains": list(args.domains), "load_size": args.load_size, "batch_size": args.batch_size,
+    return {"domains": [model.domain_a, model.domain_b], "load_size": args.load_size, "batch_size": args.batch_size,
             "seed": args.seed, "compile": bool(args.compile), "eval_every": args.eval_every,
             "preset": getattr(args, "preset", None)}
 
 
-def new_settings(args: argparse.Namespace, model: ResnetGANConfig, hyper: ScheduledHyper,
+def new_settings(args: argparse.Namespace, model: NormedConfig, hyper: ScheduledHyper,
                  settings_class: type[TranslationTrainConfig]) -> TranslationTrainConfig:
     """A new run's training settings, checked, with ``hyper`` checked against the networks."""
     hyper.validate()
     hyper.check_norm(model.norm)
-    settings = settings_class(hyper=hyper, **run_fields(args))
+    settings = settings_class(hyper=hyper, **run_fields(args, model))
     settings.validate()
     return settings
 

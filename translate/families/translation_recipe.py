@@ -1,8 +1,8 @@
-"""What the recipes of the families that train ResNet generators against PatchGANs (CycleGAN,
-CUT) share: device placement, precision and optional compiling; a learning rate per optimiser
-that is constant for ``epochs`` and decays linearly to zero over ``epochs_decay``; and a
-uniform average of the generators' weights from a chosen epoch on (``average_from_epoch``),
-which is then what the run scores, samples and ships. Imported only to train."""
+"""What the recipes of the translation families (CycleGAN, CUT, pix2pix) share: device
+placement, precision and optional compiling; a learning rate per optimiser that is constant
+for ``epochs`` and decays linearly to zero over ``epochs_decay``; and a uniform average of
+the generators' weights from a chosen epoch on (``average_from_epoch``), which is then what
+the run scores, samples and ships. Imported only to train."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """What every translation family's run records about its training (``config.json``'s
 ``train``): the two domains, the data's sizes, the run's own settings, and the family's
-optimisation settings under ``hyper``, whose schedule and weight average every family that
-trains a ResNet generator against a PatchGAN shares."""
+optimisation settings under ``hyper``, whose schedule and weight average every translation
+family (CycleGAN, CUT, pix2pix) shares."""
 
 from __future__ import annotations
 

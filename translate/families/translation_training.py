@@ -1,31 +1,33 @@
-"""A translation family's training run, built the same way for every family that learns from
-two domains' folders: the data, distribution, precision, trainer, resume and scoring during
-training; the family gives its recipe and its epochs. Imported only to train, so that reading
-a model never loads :mod:`translate.training`."""
+"""A translation family's training run, built the same way for every translation family: the
+distribution, precision, loader, trainer, resume and scoring during training; the family
+gives its data (:func:`unpaired_data` for two domains' folders) and its recipe. Imported only
+to train, so that reading a model never loads :mod:`translate.training`."""
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Protocol
 
 import torch
 from torch import nn
+from torch.utils.data import Dataset
 
 from translate.datasets.domains import domain_files, fixed_images
 from translate.datasets.root import resolve_data_root
-from translate.errors import ConfigError
 from translate.evaluation.protocols import EvaluationRequest
 from translate.families.base import RunOptions
 from translate.families.translation import TranslationConfig, TranslationFamily
 from translate.families.translation_settings import TranslationTrainConfig
 from translate.modeling.checkpoint import Checkpoint
-from translate.modeling.device import run_precision, select_device
+from translate.modeling.device import select_device
 from translate.training import distributed
 from translate.training.domains import UnpairedImages, UnpairedSource
+from translate.training.run_setup import settle
 from translate.training.trainer import Recipe, RunSpec, Trainer
 
-GRID_IMAGES = 4  # fixed test images per domain in a sample grid
+GRID_IMAGES = 4  # fixed test images per domain (or test pairs) in a sample grid
 
 
 class TranslationRecipe(Recipe, Protocol):
@@ -36,40 +38,54 @@ class TranslationRecipe(Recipe, Protocol):
     def averaged(self) -> dict[str, int]: ...
 
 
-# (model config, hyper-parameters, context, the fixed test images of domains A and B, seed,
+# (model config, hyper-parameters, context, the grid's fixed images (TrainingData.fixed), seed,
 # compile=, skip_nonfinite=, precision=) -> the run's recipe: a recipe class
 RecipeFactory = Callable[..., TranslationRecipe]
 
 
-def train_translation(family: TranslationFamily, model: TranslationConfig, settings: TranslationTrainConfig,
-                      run: RunOptions, checkpoint: Checkpoint | None, make_recipe: RecipeFactory, epochs: int,
-                      cpu_time: str) -> Trainer:
-    """Build the run on domains ``settings.domains`` with a recipe of ``make_recipe``, for
-    ``epochs`` epochs, continue ``checkpoint`` if given, and train it. ``cpu_time`` says how
-    long a CPU takes (the hint of --gpu without CUDA, and the note of a CPU run without a
-    preset)."""
+@dataclass
+class TrainingData:
+    """What a run trains on: a dataset indexed by ``(epoch, index)`` (see
+    :class:`~translate.training.domains.UnpairedSource`), and the two batches of fixed images
+    its recipe draws the sample grid from (the domains' test images, or test inputs and targets)."""
+
+    dataset: Dataset
+    fixed: tuple[torch.Tensor, torch.Tensor]
+
+
+def unpaired_data(family: TranslationFamily, model: TranslationConfig, settings: TranslationTrainConfig,
+                  run: RunOptions) -> TrainingData:
+    """Random crops of the two domains' training images, and each domain's first test images
+    (its training images where it has no test set) for the grid."""
     folders = family.domain_folders(run.data, settings.domains, run.download)
     size = model.image_size
     dataset = UnpairedImages(domain_files(folders.train_a), domain_files(folders.train_b), settings.load_size,
                              size, settings.seed, model.channels)
     fixed = tuple(fixed_images(test or train, GRID_IMAGES, size, model.channels)
                   for test, train in ((folders.test_a, folders.train_a), (folders.test_b, folders.train_b)))
-    context = distributed.setup(select_device(run.gpu, f"; on a CPU, {cpu_time}"))
+    return TrainingData(dataset, fixed)
+
+
+def train_translation(family: TranslationFamily, model: TranslationConfig, settings: TranslationTrainConfig,
+                      run: RunOptions, checkpoint: Checkpoint | None, data: TrainingData,
+                      make_recipe: RecipeFactory, cpu_time: str | None = None) -> Trainer:
+    """Build the run on ``data`` with a recipe of ``make_recipe``, for the epochs of
+    ``settings.hyper`` (at the full learning rate and of decay), continue ``checkpoint`` if
+    given, and train it. ``cpu_time`` says how long a CPU takes, where the family knows (the
+    hint of --gpu without CUDA, and the note of a CPU run without a preset)."""
+    hint = "" if cpu_time is None else f"; on a CPU, {cpu_time}"
+    context = distributed.setup(select_device(run.gpu, hint))
     try:
-        if checkpoint is not None and settings.world_size != context.world_size:
-            raise ConfigError(f"this run was trained on {settings.world_size} processes: resume it on as many "
-                              f"(torchrun --nproc_per_node {settings.world_size})")
-        settings.world_size = context.world_size
-        settings.precision = run_precision(run.precision, settings.precision, context.device,
-                                           checkpoint is not None)
-        source = UnpairedSource(dataset, settings.batch_size, settings.seed, run.workers,
+        settle(settings, context, run.precision, checkpoint is not None)
+        source = UnpairedSource(data.dataset, settings.batch_size, settings.seed, run.workers,
                                 context.device.type == "cuda", context.rank, context.world_size)
         torch.manual_seed(settings.seed)
-        recipe = make_recipe(model, settings.hyper, context, fixed, settings.seed, compile=settings.compile,
+        recipe = make_recipe(model, settings.hyper, context, data.fixed, settings.seed, compile=settings.compile,
                              skip_nonfinite=run.skip_nonfinite, precision=settings.precision)
+        hyper = settings.hyper
         spec = RunSpec(run_dir=run.out, family=family.name, model_config=model.to_dict(),
-                       train_config=settings.to_dict(), epochs=epochs, max_steps=run.max_steps,
-                       save_every_steps=run.save_every_steps, log_every=run.log_every,
+                       train_config=settings.to_dict(), epochs=hyper.epochs + hyper.epochs_decay,
+                       max_steps=run.max_steps, save_every_steps=run.save_every_steps, log_every=run.log_every,
                        eval_every=settings.eval_every)
         evaluator = None
         if settings.eval_every and context.rank == 0:
@@ -79,7 +95,7 @@ def train_translation(family: TranslationFamily, model: TranslationConfig, setti
         trainer = Trainer(spec, recipe, source, context, evaluator)
         if checkpoint is not None:
             trainer.resume(checkpoint)
-        elif context.device.type == "cpu" and settings.preset is None and context.rank == 0:
+        elif cpu_time is not None and context.device.type == "cpu" and settings.preset is None and context.rank == 0:
             print(f"note: training on the CPU without a preset may take days: {cpu_time}", file=sys.stderr)
         trainer.fit()
         return trainer

@@ -94,11 +94,10 @@ class CUTFamily(TranslationFamily):
               checkpoint: Checkpoint | None = None) -> Trainer:
         # Training's modules load only to train.
         from translate.families.cut.recipe import CUTRecipe
-        from translate.families.translation_training import train_translation
+        from translate.families.translation_training import train_translation, unpaired_data
 
-        hyper = settings.hyper
-        return train_translation(self, model, settings, run, checkpoint, CUTRecipe, hyper.epochs + hyper.epochs_decay,
-                                 CPU_TIME)
+        return train_translation(self, model, settings, run, checkpoint, unpaired_data(self, model, settings, run),
+                                 CUTRecipe, CPU_TIME)
 
     # -- a trained model -----------------------------------------------------------------
     def load_generator(self, checkpoint: Checkpoint, direction: str | None = None) -> tuple[nn.Module, CUTConfig]:

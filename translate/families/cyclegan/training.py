@@ -9,7 +9,7 @@ from translate.families.base import RunOptions
 from translate.families.cyclegan.nets import CycleGANConfig
 from translate.families.cyclegan.recipe import CycleGANRecipe
 from translate.families.cyclegan.settings import CycleGANTrainConfig
-from translate.families.translation_training import train_translation
+from translate.families.translation_training import train_translation, unpaired_data
 from translate.modeling.checkpoint import Checkpoint
 from translate.training.trainer import Trainer
 
@@ -26,7 +26,6 @@ PRESET_CPU_TIME = ("--preset cpu trains the reference networks on 128-px crops i
 def train_run(family: CycleGANFamily, model: CycleGANConfig, settings: CycleGANTrainConfig, run: RunOptions,
               checkpoint: Checkpoint | None = None) -> Trainer:
     """Build the run (data, distribution, recipe, trainer), continue ``checkpoint`` if given, and train it."""
-    hyper = settings.hyper
-    return train_translation(family, model, settings, run, checkpoint, CycleGANRecipe,
-                             hyper.epochs + hyper.epochs_decay, PRESET_CPU_TIME)
+    return train_translation(family, model, settings, run, checkpoint, unpaired_data(family, model, settings, run),
+                             CycleGANRecipe, PRESET_CPU_TIME)
 

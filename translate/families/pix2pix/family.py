@@ -20,11 +20,11 @@ from translate.datasets.root import resolve_data_root
 from translate.errors import ConfigError, DataError
 from translate.evaluation.paired import PairedScorer
 from translate.evaluation.protocols import EvaluationRequest
+from translate.families import translation_options as options
 from translate.families.base import RunOptions
 from translate.families.optimisation import OptimisationDefaults
-from translate.families.pix2pix.nets import GENERATOR, Pix2PixConfig, build_generator
+from translate.families.pix2pix.nets import AVERAGE, GENERATOR, Pix2PixConfig, build_generator
 from translate.families.pix2pix.settings import REFERENCE_EPOCHS, Pix2PixHyper, Pix2PixTrainConfig
-from translate.families.resuming import resume_flags
 from translate.families.translation import GRID_SIDE, TranslationFamily
 from translate.modeling.checkpoint import Checkpoint, build_loaded, train_config
 from translate.modeling.unet_generator import unet_sizes
@@ -78,14 +78,8 @@ class Pix2PixFamily(TranslationFamily):
         optim.add_argument("--l1-only", action="store_true",
                            help="no discriminator: the generator learns the L1 term alone (the paper's blurry "
                            "baseline)")
-        optim.add_argument("--epochs-decay", type=int,
-                           help=f"epochs of linear decay to zero after --epochs (default {REFERENCE_EPOCHS[1]})")
-        run = parser.add_argument_group("speed and evaluation")
-        run.add_argument("--compile", action=argparse.BooleanOptionalAction,
-                         help="torch.compile the networks (on --resume the run's own)")
-        run.add_argument("--eval-every", type=int, metavar="EPOCHS",
-                         help="score FID, L1, PSNR and SSIM on the test pairs every N epochs and after the last; "
-                         "keep the best generator in RUN/best; 0: off (on --resume the run's own)")
+        options.add_schedule_options(parser, optim, str(REFERENCE_EPOCHS[1]),
+                                     "FID, L1, PSNR and SSIM on the test pairs")
 
     def new_settings(self, args: argparse.Namespace) -> tuple[Pix2PixConfig, Pix2PixTrainConfig]:
         if not args.dataset:
@@ -98,16 +92,9 @@ class Pix2PixFamily(TranslationFamily):
                               domain_b=domain_b, dataset=args.dataset, reverse=args.reverse)
         model.validate()
         check_sizes(args.load_size, args.crop_size)
-        epochs, decay = REFERENCE_EPOCHS
-        hyper = Pix2PixHyper(loss=args.loss, lambda_l1=args.lambda_l1, l1_only=args.l1_only, lr=args.lr,
-                             beta1=args.beta1, beta2=args.beta2, epochs=args.epochs or epochs,
-                             epochs_decay=decay if args.epochs_decay is None else args.epochs_decay,
-                             gp_weight=args.gp_weight)
-        hyper.validate()
-        settings = Pix2PixTrainConfig(load_size=args.load_size, batch_size=args.batch_size, seed=args.seed,
-                                      hyper=hyper, compile=bool(args.compile), eval_every=args.eval_every)
-        settings.validate()
-        return model, settings
+        hyper = Pix2PixHyper(lambda_l1=args.lambda_l1, l1_only=args.l1_only,
+                             **options.schedule(args, REFERENCE_EPOCHS))
+        return model, options.new_settings(args, model, hyper, Pix2PixTrainConfig)
 
     def resumed_settings(self, checkpoint: Checkpoint, args: argparse.Namespace) -> tuple[Pix2PixConfig,
                                                                                           Pix2PixTrainConfig]:
@@ -115,7 +102,7 @@ class Pix2PixFamily(TranslationFamily):
         if args.dataset and args.dataset != model.dataset:
             raise ConfigError(f"--dataset {args.dataset} differs from the run's {model.dataset}")
         settings = train_config(checkpoint, Pix2PixTrainConfig)
-        resume_flags(settings, args)
+        options.resume_settings(settings, args)
         return model, settings
 
     # -- training ------------------------------------------------------------------------
@@ -128,9 +115,12 @@ class Pix2PixFamily(TranslationFamily):
     # -- a trained model -----------------------------------------------------------------
     def load_generator(self, checkpoint: Checkpoint, direction: str | None = None) -> tuple[nn.Module,
                                                                                            Pix2PixConfig]:
+        """The generator in eval mode, with its config; a run trained with ``--average-from-epoch``
+        gives its weight average."""
         self.check_direction(direction, checkpoint)
         config = self.model_config(checkpoint)
-        return build_loaded(lambda: build_generator(config), checkpoint, GENERATOR).eval(), config
+        prefix = AVERAGE if checkpoint.has_weights(AVERAGE) else GENERATOR
+        return build_loaded(lambda: build_generator(config), checkpoint, prefix).eval(), config
 
     def generator_prefix(self, direction: str | None) -> str:
         return GENERATOR

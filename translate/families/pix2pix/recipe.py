@@ -1,25 +1,28 @@
 """The pix2pix step (Isola et al., 2017), in the reference's order: the conditional
 discriminator learns to tell (input, target) from (input, G(input)), then the generator
 learns to fool it while staying within L1 of the target (weighted ``lambda_l1``, 100). The
-learning rate is constant for ``epochs`` and decays linearly to zero over ``epochs_decay``.
-With ``l1_only`` there is no discriminator: the generator learns the L1 term alone.
+learning rate is constant for ``epochs`` and decays linearly to zero over ``epochs_decay``
+(:class:`~translate.families.translation_recipe.ScheduledRecipe`, as every translation
+family's); a uniform average of the generator's weights from a chosen epoch on is, when
+kept, what the run ships. With ``l1_only`` there is no discriminator: the generator learns
+the L1 term alone.
 
-Naming: ``generator_AtoB`` maps the input side to the output side; ``discriminator`` scores
-the two stacked as channels. The reference's discriminator loss is halved; Adam's updates do
-not change with a constant factor on the loss, so ours is the loss as named (``--loss``).
+Naming: ``generator_AtoB`` maps the input side to the output side (``generator_AtoB_average``:
+its average); ``discriminator`` scores the two stacked as channels. The reference's
+discriminator loss is halved; Adam's updates do not change with a constant factor on the
+loss, so ours is the loss as named (``--loss``).
 """
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
-from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from translate.families.pix2pix.nets import (
+    AVERAGE,
     DISCRIMINATOR,
     GENERATOR,
     Pix2PixConfig,
@@ -27,62 +30,60 @@ from translate.families.pix2pix.nets import (
     build_generator,
 )
 from translate.families.pix2pix.settings import Pix2PixHyper
-from translate.modeling.device import autocast
+from translate.families.translation_recipe import ScheduledRecipe
 from translate.modeling.inference import translation_grid
 from translate.modeling.losses import adversarial
 from translate.training.data import derived_generator
 from translate.training.distributed import Context, wrap
-from translate.training.optim import adam, critic_loss, linear_decay, optimise
+from translate.training.optim import adam, critic_loss, optimise
 
 
-class Pix2PixRecipe:
+class Pix2PixRecipe(ScheduledRecipe):
     """Owns the generator, the discriminator (unless ``l1_only``), their optimisers and schedules."""
 
     def __init__(self, config: Pix2PixConfig, hyper: Pix2PixHyper, context: Context,
                  fixed: tuple[torch.Tensor, torch.Tensor], seed: int = 0, compile: bool = False,
                  skip_nonfinite: bool = False, precision: str = "fp32"):
-        hyper.validate()
-        self.config, self.hyper, self.context, self.seed, self.fixed = config, hyper, context, seed, fixed
-        self.skip_nonfinite = skip_nonfinite  # see translate.training.optim.optimise
-        device = self.device = context.device
-        self.autocast = autocast(precision, device)
-        # Static shapes: a run's batches all have one shape (see the CycleGAN recipe).
-        maybe_compile = functools.partial(torch.compile, dynamic=False) if compile else _identity
-        self.generator = build_generator(config).to(device)
-        self.g_step = maybe_compile(wrap(self.generator, context))
+        super().__init__(hyper, context, seed, compile, skip_nonfinite, precision)
+        self.config, self.fixed = config, fixed
+        device = self.device
+        self.generator = self.place(build_generator(config))
+        self.g_step = self.maybe_compile(wrap(self.generator, context))
         self.opt_g = adam(self.generator.parameters(), hyper.lr, hyper.beta1, hyper.beta2, device)
-        self.optimisers = {"generator": self.opt_g}
+        self.schedule("generator", self.opt_g)
         self.discriminator: nn.Module | None = None
+        self.opt_d: torch.optim.Optimizer | None = None
         if not hyper.l1_only:
-            self.discriminator = build_discriminator(config).to(device)
-            self.d_train = maybe_compile(wrap(self.discriminator, context))
-            self.judge = maybe_compile(self.discriminator)  # the generator's step: frozen, no DDP needed
-            self.optimisers["discriminator"] = adam(self.discriminator.parameters(), hyper.lr, hyper.beta1,
-                                                    hyper.beta2, device)
+            self.discriminator = self.place(build_discriminator(config))
+            self.d_train = self.maybe_compile(wrap(self.discriminator, context))
+            self.judge = self.maybe_compile(self.discriminator)  # the generator's step: frozen, no DDP needed
+            self.opt_d = adam(self.discriminator.parameters(), hyper.lr, hyper.beta1, hyper.beta2, device)
+            self.schedule("discriminator", self.opt_d)
             self.d_loss, self.g_loss = adversarial(hyper.loss)
-        decay = linear_decay(hyper.epochs, hyper.epochs_decay)
-        self.schedulers = {name: torch.optim.lr_scheduler.LambdaLR(opt, decay)
-                           for name, opt in self.optimisers.items()}
+        self.keep_average({"AtoB": self.generator})
 
     def prepare(self, first_batch: Callable[[], tuple[torch.Tensor, ...]]) -> None:
         """Nothing here is sized by the data: both networks are built with the recipe."""
 
     def modules(self) -> dict[str, nn.Module]:
-        """The plain networks (never their DDP or compiled wrappers): what checkpoints hold."""
-        if self.discriminator is None:
-            return {GENERATOR: self.generator}
-        return {GENERATOR: self.generator, DISCRIMINATOR: self.discriminator}
-
-    def shipped_generators(self) -> dict[str, nn.Module]:
-        return {"AtoB": self.generator}
+        """The plain networks (never their DDP or compiled wrappers), and the generator's average
+        if the run keeps one: what checkpoints hold."""
+        modules = {GENERATOR: self.generator}
+        if self.discriminator is not None:
+            modules[DISCRIMINATOR] = self.discriminator
+        if self.average is not None:
+            modules[AVERAGE] = self.average.means["AtoB"]
+        return modules
 
     def optimizers(self) -> dict[str, torch.optim.Optimizer]:
-        return self.optimisers
+        if self.opt_d is None:
+            return {"generator": self.opt_g}
+        return {"generator": self.opt_g, "discriminator": self.opt_d}
 
     def step(self, batch: tuple[torch.Tensor, ...], step: int) -> dict[str, float]:
         """One discriminator update on (input, target) against (input, G(input)), then one
         generator update on the GAN and L1 terms (the L1 term alone with ``l1_only``)."""
-        real_a, real_b = batch
+        real_a, real_b = (t.contiguous(memory_format=self.memory_format) for t in batch)
         hyper = self.hyper
         with self.autocast:
             fake_b = self.g_step(real_a)
@@ -102,36 +103,18 @@ class Pix2PixRecipe:
             if penalty is not None:
                 logs["gp"] = penalty
                 d_total = d_total + hyper.gp_weight * penalty
-            optimise(self.optimisers["discriminator"], d_total, dict(logs), self.skip_nonfinite, self.context)
+            optimise(self.opt_d, d_total, dict(logs), self.skip_nonfinite, self.context)
             self.discriminator.requires_grad_(False)
             with self.autocast:
                 terms["g_gan"] = self.g_loss(self.judge(torch.cat([real_a, fake_b], 1)).float())
             g_total = g_total + terms["g_gan"]
         optimise(self.opt_g, g_total, {"g_loss": g_total, **terms}, self.skip_nonfinite, self.context)
+        self.update_average(step)
         logs = {"g_loss": g_total, **terms, **logs}
         values = torch.stack([v.detach().float() for v in logs.values()]).tolist()  # one device sync
         return dict(zip(logs, values, strict=True))
 
     def sample_grid(self) -> tuple[torch.Tensor, int]:
-        """One row per fixed test pair: input, G(input), target."""
-        inputs, targets = (t.to(self.device) for t in self.fixed)
-        return translation_grid({"AtoB": self.generator}, {"AtoB": inputs}, {"AtoB": targets})
-
-    def before_checkpoint(self) -> None:
-        """No derived weights."""
-
-    def on_epoch_end(self, epoch: int) -> None:
-        """Advance the learning-rate schedules by one epoch."""
-        for scheduler in self.schedulers.values():
-            scheduler.step()
-
-    def extra_state(self) -> dict[str, Any]:
-        return {"schedulers": {name: s.state_dict() for name, s in self.schedulers.items()}}
-
-    def load_extra_state(self, state: dict[str, Any]) -> None:
-        for name, scheduler in self.schedulers.items():
-            scheduler.load_state_dict(state["schedulers"][name])
-
-
-def _identity(module: nn.Module) -> nn.Module:
-    return module
+        """One row per fixed test pair, by the generator that ships: input, G(input), target."""
+        inputs, targets = (t.to(self.device).contiguous(memory_format=self.memory_format) for t in self.fixed)
+        return translation_grid(self.shipped_generators(), {"AtoB": inputs}, {"AtoB": targets})
