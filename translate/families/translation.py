@@ -22,7 +22,7 @@ from translate.errors import ConfigError
 from translate.evaluation.best import best_keeping_evaluator
 from translate.evaluation.protocols import EvaluationRequest, Scorer, TranslationScorer
 from translate.families.base import Family
-from translate.modeling.checkpoint import Checkpoint, model_config
+from translate.modeling.checkpoint import Checkpoint, build_loaded, model_config
 from translate.modeling.inference import translation_grid
 from translate.onnx_contract import ModelInfo
 from translate.onnx_export import ExportPlan
@@ -64,6 +64,19 @@ class TranslationFamily(Family):
     def model_config(self, checkpoint: Checkpoint) -> Any:
         """The checkpoint's architecture, as this family's config class."""
         return model_config(checkpoint, self.config_class)
+
+    def load_shipped(self, checkpoint: Checkpoint, direction: str | None,
+                     build: Callable[[Any], nn.Module]) -> tuple[nn.Module, Any]:
+        """The generator a run ships in ``direction`` (the first by default), built by ``build``
+        from the model config and loaded in eval mode, with that config: its weight average
+        (``<prefix>_average``, as the recipes of ``--average-from-epoch`` save it) where the run
+        kept one, else the trained generator."""
+        direction = self.check_direction(direction, checkpoint)
+        config = self.model_config(checkpoint)
+        trained = self.generator_prefix(direction)
+        average = f"{trained}_average"
+        prefix = average if checkpoint.has_weights(average) else trained
+        return build_loaded(lambda: build(config), checkpoint, prefix).eval(), config
 
     def generators(self, checkpoint: Checkpoint, device: torch.device) -> tuple[dict[str, nn.Module], Any]:
         """Every direction's generator (in eval mode, on ``device``) and the model config."""

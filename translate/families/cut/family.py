@@ -14,7 +14,6 @@ from translate.errors import ConfigError
 from translate.families import translation_options as options
 from translate.families.base import RunOptions
 from translate.families.cut.nets import (
-    AVERAGE,
     DIRECTION,
     GENERATOR,
     CUTConfig,
@@ -26,7 +25,7 @@ from translate.families.cut.projection import PATCHES
 from translate.families.cut.settings import MODES, MONITOR_EVERY, CUTHyper, CUTTrainConfig
 from translate.families.optimisation import OptimisationDefaults
 from translate.families.translation import TranslationFamily
-from translate.modeling.checkpoint import Checkpoint, build_loaded, train_config
+from translate.modeling.checkpoint import Checkpoint, train_config
 from translate.modeling.resnet_generator import ResnetGenerator
 
 if TYPE_CHECKING:
@@ -103,10 +102,7 @@ class CUTFamily(TranslationFamily):
     def load_generator(self, checkpoint: Checkpoint, direction: str | None = None) -> tuple[nn.Module, CUTConfig]:
         """The generator (its only direction is ``AtoB``, domain_a to domain_b) in eval mode, with
         its config; a run trained with ``--average-from-epoch`` gives its weight average."""
-        self.check_direction(direction, checkpoint)
-        config = self.model_config(checkpoint)
-        prefix = AVERAGE if checkpoint.has_weights(AVERAGE) else GENERATOR
-        return build_loaded(lambda: build_cut_generator(config), checkpoint, prefix).eval(), config
+        return self.load_shipped(checkpoint, direction, build_cut_generator)
 
     def generator_prefix(self, direction: str | None) -> str:
         return GENERATOR

@@ -12,7 +12,6 @@ from torch import nn
 
 from translate.families.base import RunOptions
 from translate.families.cyclegan.nets import (
-    AVERAGE_NAMES,
     DIRECTIONS,
     GENERATOR_NAMES,
     CycleGANConfig,
@@ -28,7 +27,7 @@ from translate.families.translation_options import (
     resume_settings,
     schedule,
 )
-from translate.modeling.checkpoint import Checkpoint, build_loaded, train_config
+from translate.modeling.checkpoint import Checkpoint, train_config
 from translate.modeling.resnet_generator import ResnetGenerator
 
 if TYPE_CHECKING:
@@ -86,11 +85,7 @@ class CycleGANFamily(TranslationFamily):
                                                                                            CycleGANConfig]:
         """One generator (``AtoB`` by default, or ``BtoA``) in eval mode, with its config; a
         run trained with ``--average-from-epoch`` gives its weight average, the model it ships."""
-        direction = self.check_direction(direction, checkpoint)
-        config = self.model_config(checkpoint)
-        average = AVERAGE_NAMES[direction]
-        prefix = average if checkpoint.has_weights(average) else GENERATOR_NAMES[direction]
-        return build_loaded(lambda: build_generator(config), checkpoint, prefix).eval(), config
+        return self.load_shipped(checkpoint, direction, build_generator)
 
     def generator_prefix(self, direction: str | None) -> str:
         return GENERATOR_NAMES[direction or "AtoB"]

@@ -23,10 +23,10 @@ from translate.evaluation.protocols import EvaluationRequest
 from translate.families import translation_options as options
 from translate.families.base import RunOptions
 from translate.families.optimisation import OptimisationDefaults
-from translate.families.pix2pix.nets import AVERAGE, GENERATOR, Pix2PixConfig, build_generator
+from translate.families.pix2pix.nets import GENERATOR, Pix2PixConfig, build_generator
 from translate.families.pix2pix.settings import REFERENCE_EPOCHS, Pix2PixHyper, Pix2PixTrainConfig
 from translate.families.translation import GRID_SIDE, TranslationFamily
-from translate.modeling.checkpoint import Checkpoint, build_loaded, train_config
+from translate.modeling.checkpoint import Checkpoint, train_config
 from translate.modeling.unet_generator import unet_sizes
 
 if TYPE_CHECKING:
@@ -117,10 +117,7 @@ class Pix2PixFamily(TranslationFamily):
                                                                                            Pix2PixConfig]:
         """The generator in eval mode, with its config; a run trained with ``--average-from-epoch``
         gives its weight average."""
-        self.check_direction(direction, checkpoint)
-        config = self.model_config(checkpoint)
-        prefix = AVERAGE if checkpoint.has_weights(AVERAGE) else GENERATOR
-        return build_loaded(lambda: build_generator(config), checkpoint, prefix).eval(), config
+        return self.load_shipped(checkpoint, direction, build_generator)
 
     def generator_prefix(self, direction: str | None) -> str:
         return GENERATOR
