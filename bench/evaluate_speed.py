@@ -13,10 +13,12 @@ ways in one run:
 Each variant scores the model exactly as ``translate.evaluate MODEL --n N`` does, with an
 empty feature cache of its own, one after the other. Then, because a busy machine slows
 sequential runs unequally, the Inception passes alone are timed again in alternation (batch
-by batch, medians), which gives the ratios that hold under load.
+by batch, medians), which gives the ratios that hold under load, in wall seconds and in CPU seconds (all of this
+process's threads: what the work costs, which another process's load barely moves).
+``--batches-only`` times only those batches: minutes instead of an hour.
 
     python bench/evaluate_speed.py [--model models/cdcgan-mnist] [--n 10000] [--real-n N]
-        [--variants file-fp32 onnx-fp32] [--tag amd-epyc]
+        [--variants file-fp32 onnx-fp32] [--batches-only] [--tag amd-epyc]
 
 prints a Markdown table and saves it (and a JSON copy) as
 bench/results/evaluate-speed[-<tag>].md.
@@ -36,6 +38,7 @@ from timing import alternating_medians
 
 from translate.datasets.root import resolve_data_root
 from translate.evaluation.inception import InceptionFeatures, _to_inception_input, load_fid_file
+from translate.evaluation.progress import Progress
 from translate.evaluation.protocols import EvaluationRequest
 from translate.families import get_family
 from translate.io.fileio import atomic_write, write_json
@@ -97,12 +100,14 @@ def fids(scores: dict[str, Any]) -> dict[str, float]:
     return {name: value["fid"] for name, value in scores.items() if isinstance(value, dict) and "fid" in value}
 
 
-def inception_medians(variants: list[str], data_root: Path, batch: int, iters: int) -> dict[str, float]:
-    """Median seconds per batch of 28 px digits through each variant's network, in turns."""
+def inception_medians(variants: list[str], data_root: Path, batch: int, iters: int) -> dict[str, dict[str, float]]:
+    """Median wall and CPU seconds per batch of 28 px digits through each variant's network,
+    in turns: ``{"wall": {variant: s}, "cpu": {variant: s}}``."""
     pixels = _to_inception_input(torch.rand(batch, 1, 28, 28) * 2 - 1)  # pool3's input: 0..255 at 299 px
     nets = {v: extractor(v, None, data_root) for v in variants}
     loops = {v: (lambda i, net=net: net.pool3(pixels)) for v, net in nets.items()}
-    return alternating_medians(loops, warmup=1, iters=iters, device=torch.device("cpu"))
+    return {name: alternating_medians(loops, warmup=1, iters=iters, device=torch.device("cpu"), clock=clock)
+            for name, clock in (("wall", time.perf_counter), ("cpu", time.process_time))}
 
 
 def main() -> None:
@@ -113,6 +118,8 @@ def main() -> None:
     parser.add_argument("--real-n", type=int, help="as translate.evaluate --real-n (default: all test images)")
     parser.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=list(VARIANTS))
     parser.add_argument("--batch-iters", type=int, default=5, help="timed batches per variant in the alternation")
+    parser.add_argument("--batches-only", action="store_true",
+                        help="time only the Inception batches, not whole first evaluations")
     parser.add_argument("--data", help="folder holding the datasets and fid/ (default $TRANSLATE_DATA, else ./data)")
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--tag", default="", help="added to the result files' name, e.g. the machine")
@@ -121,29 +128,37 @@ def main() -> None:
         parser.error(f"--variants must include the baseline {BASELINE}")
     torch.manual_seed(0)
     data_root = resolve_data_root(args.data)
-    base = {"data_root": data_root, "n": args.n, "real_n": args.real_n}
-    runs = [first_evaluation(args.model, variant, base) for variant in args.variants]
+    base = {"data_root": data_root, "n": args.n, "real_n": args.real_n, "progress": Progress.for_stderr()}
+    runs = [] if args.batches_only else [first_evaluation(args.model, variant, base) for variant in args.variants]
     medians = inception_medians(args.variants, data_root, 50, args.batch_iters)
-    baseline = runs[0]
+    wall, cpu = medians["wall"], medians["cpu"]
     lines = [
-        f"First `translate.evaluate {args.model.name} --n {args.n}`"
-        + (f" `--real-n {args.real_n}`" if args.real_n else "")
-        + f" (empty feature cache), one variant after the other; {describe_cpu()}, "
-        f"{torch.get_num_threads()} threads, torch {torch.__version__}. Inception batch: median seconds per batch "
-        f"of 50 digits, the variants taking turns ({args.batch_iters} timed batches each).",
+        ("Inception batches only (`--batches-only`)" if args.batches_only else
+         f"First `translate.evaluate {args.model.name} --n {args.n}`"
+         + (f" `--real-n {args.real_n}`" if args.real_n else "")
+         + " (empty feature cache), one variant after the other")
+        + f"; {describe_cpu()}, {torch.get_num_threads()} threads, torch {torch.__version__}. Inception batch: "
+        f"median wall and CPU seconds per batch of 50 digits, the variants taking turns ({args.batch_iters} timed "
+        "batches each, for each clock).",
         "",
-        "| Inception network | first evaluation (s) | speed-up | Inception batch (s) | speed-up | FID | ΔFID | KID |",
-        "|---|---|---|---|---|---|---|---|",
+        "| Inception network | first evaluation (s) | speed-up | Inception batch, wall s | speed-up "
+        "| Inception batch, CPU s | speed-up | FID | ΔFID | KID |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for run in runs:
-        name = run["variant"]
+    finished = {run["variant"]: run for run in runs}
+    for name in args.variants:
+        batch = (f"{wall[name]:.2f} | {wall[BASELINE] / wall[name]:.2f}× | "
+                 f"{cpu[name]:.2f} | {cpu[BASELINE] / cpu[name]:.2f}×")
+        if name not in finished:
+            lines.append(f"| {VARIANTS[name]} | not run | | {batch} | | | |")
+            continue
+        run, baseline = finished[name], finished[BASELINE]
         ours, theirs = fids(run["scores"]), fids(baseline["scores"])
         fid_text = ", ".join(f"{value:.3f}" for value in ours.values())
         delta = ", ".join(f"{ours[key] - theirs[key]:+.3f}" for key in ours)
         kid = run["scores"].get("kid_mean")
         lines.append(f"| {VARIANTS[name]} | {run['seconds']:.0f} | {baseline['seconds'] / run['seconds']:.2f}× | "
-                     f"{medians[name]:.2f} | {medians[BASELINE] / medians[name]:.2f}× | {fid_text} | {delta} | "
-                     f"{'' if kid is None else f'{kid:.5f}'} |")
+                     f"{batch} | {fid_text} | {delta} | {'' if kid is None else f'{kid:.5f}'} |")
     table = "\n".join(lines) + "\n"
     print(table)
     stem = "evaluate-speed" + (f"-{args.tag}" if args.tag else "")
