@@ -10,6 +10,7 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import torch
@@ -47,23 +48,31 @@ def _torch_outputs(plan: ExportPlan) -> list[np.ndarray]:
         return [plan.module(*inputs).float().numpy() for inputs in plan.check_inputs]
 
 
+def trace_to_onnx(
+    module: nn.Module,
+    example: tuple[torch.Tensor, ...],
+    target: str | BinaryIO,
+    input_names: list[str],
+    output_names: list[str],
+    dynamic_axes: dict[str, dict[int, str]],
+    opset: int = DEFAULT_OPSET,
+) -> None:
+    """Trace ``module`` on ``example`` into an ONNX graph at ``target`` (a path or a file
+    object): the one exporter call of the toolkit, TorchScript-based because it writes the
+    plain, dynamic-batch graphs our checks and ONNX Runtime expect."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notice
+        torch.onnx.export(module, example, target, input_names=input_names, output_names=output_names,
+                          dynamic_axes=dynamic_axes, opset_version=opset, dynamo=False)
+
+
 def write_onnx(plan: ExportPlan, path: Path, opset: int, fp16: bool, provenance: dict[str, str] | None = None) -> None:
     """Write ``plan`` to ``path`` (fp16 weights and arithmetic with fp32 inputs and outputs if
     ``fp16``), with its metadata and ``provenance`` (source file, its sha256, toolkit version)."""
     import onnx
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notice
-        torch.onnx.export(
-            plan.module,
-            plan.check_inputs[0],
-            str(path),
-            input_names=plan.input_names,
-            output_names=plan.output_names,
-            dynamic_axes=plan.dynamic_axes,
-            opset_version=opset,
-            dynamo=False,
-        )
+    trace_to_onnx(plan.module, plan.check_inputs[0], str(path), plan.input_names, plan.output_names,
+                  plan.dynamic_axes, opset)
     model = onnx.load(str(path))
     if fp16:
         from onnxruntime.transformers.float16 import convert_float_to_float16
