@@ -34,6 +34,19 @@ def photos(folder: Path, count: int, seed: int = 0) -> Path:
     return folder
 
 
+def test_thinning_keeps_a_diagonal_brush_stroke():
+    # A 45-degree stroke of the demo's sketchpad brush, as Chromium drew it: runs of 8 pixels,
+    # one step a row. Zhang and Suen's thinning ate it from its ends down to one pixel.
+    runs = [(40, 4), (39, 5), (38, 7), *[(37 - i, 8) for i in range(38)], (0, 7), (1, 5), (1, 4)]
+    band = np.zeros((50, 52), bool)
+    for row, (start, length) in enumerate(runs):
+        band[row + 3, start + 3 : start + 3 + length] = True
+    line = thin(band)
+    assert line.sum() >= 38 and cv2.connectedComponents(line.astype(np.uint8), connectivity=8)[0] == 2
+    per_row = line.sum(axis=1)
+    assert per_row.max() <= 2 and (per_row == 1).sum() >= 35  # one pixel wide: one a row, but where it ends
+
+
 def test_thinning_leaves_one_pixel_lines_that_stay_connected():
     bar = np.zeros((20, 40), bool)
     bar[8:13, 5:35] = True
