@@ -5,6 +5,7 @@ import numpy as np
 import onnx
 import pytest
 import torch
+from safetensors.torch import load_file
 
 from translate import __version__
 from translate.cli import run_cli
@@ -14,8 +15,10 @@ from translate.families import export_model as export
 from translate.families import load_generator
 from translate.families.dcgan.nets import DCGANConfig, Generator
 from translate.modeling.checkpoint import find_checkpoint
+from translate.modeling.half_storage import round_to_fp16
 from translate.onnx_export import FP16_TOLERANCE, ExportError
-from translate.runtime import Sampler
+from translate.pack import main as pack_main
+from translate.runtime import Sampler, Translator
 from translate.training.checkpoint import save_checkpoint
 
 from .exporting import trained_run
@@ -95,6 +98,46 @@ def test_fp16_export_stays_within_its_tolerance(runs, tmp_path):
     assert _metadata(tmp_path / "half.onnx")["translate.precision"] == "fp16"
     export(runs["cdcgan"], tmp_path / "full.onnx")
     assert (tmp_path / "half.onnx").stat().st_size < 0.6 * (tmp_path / "full.onnx").stat().st_size
+
+
+def test_fp16_weights_halve_the_file_and_compute_in_fp32(runs, tmp_path):
+    """A packed --fp16 model folder and an --fp16-weights export hold the same fp16 numbers, and
+    both compute in fp32: the file agrees with PyTorch on them to fp32 precision."""
+    model = tmp_path / "model"
+    run_cli(pack_main, [str(runs["cyclegan"]), "--out", str(model), "--fp16"])
+    stored = load_file(model / "model.safetensors")
+    assert {t.dtype for t in stored.values()} == {torch.float16}
+    full = load_file(find_checkpoint(runs["cyclegan"]) / "model.safetensors")
+    kept = {k: v for k, v in full.items() if k.split(".")[0] in {n.split(".")[0] for n in stored}}
+    assert all(torch.equal(stored[k], kept[k].half()) for k in stored) and stored.keys() == kept.keys()
+
+    report = export(model, tmp_path / "half-weights.onnx", fp16_weights=True)
+    assert report["max_abs_diff"] <= 1e-4  # fp32 arithmetic on the same fp16 numbers as PyTorch
+    graph = onnx.load(str(tmp_path / "half-weights.onnx")).graph
+    assert {i.data_type for i in graph.initializer} <= {onnx.TensorProto.FLOAT16, onnx.TensorProto.INT64}
+    meta = _metadata(tmp_path / "half-weights.onnx")
+    assert (meta["translate.precision"], meta["translate.weights"]) == ("fp32", "fp16")
+    export(runs["cyclegan"], tmp_path / "full.onnx")  # straight from the fp32 run
+    weights = {name: sum(len(i.raw_data) for i in onnx.load(str(tmp_path / name)).graph.initializer
+                         if i.data_type != onnx.TensorProto.INT64) for name in ("half-weights.onnx", "full.onnx")}
+    assert weights["half-weights.onnx"] * 2 == weights["full.onnx"]
+    assert (tmp_path / "half-weights.onnx").stat().st_size < 0.6 * (tmp_path / "full.onnx").stat().st_size
+    # The same file from the fp32 run: its weights are rounded the same way before the export.
+    export(runs["cyclegan"], tmp_path / "from-run.onnx", fp16_weights=True)
+    a, b = onnx.load(str(tmp_path / "half-weights.onnx")).graph, onnx.load(str(tmp_path / "from-run.onnx")).graph
+    assert [i.raw_data for i in a.initializer] == [i.raw_data for i in b.initializer]
+    photo = np.random.default_rng(0).integers(0, 256, (64, 80, 3), np.uint8)
+    half = Translator(tmp_path / "half-weights.onnx").translate(photo)
+    fp32 = Translator(tmp_path / "full.onnx").translate(photo)
+    assert np.abs(half.astype(int) - fp32.astype(int)).max() <= 3  # only the rounding of the weights differs
+
+
+def test_weights_beyond_fp16_range_are_refused_by_name():
+    module = torch.nn.Linear(2, 2)
+    with torch.no_grad():
+        module.weight[0, 1] = 1e5
+    with pytest.raises(ConfigError, match=r"weight holds a value of 1e\+05, beyond fp16's ±65504: keep this model"):
+        round_to_fp16(module)
 
 
 def test_a_failed_check_removes_the_file(runs, tmp_path, monkeypatch):

@@ -1,5 +1,5 @@
 """Command line: ``python -m translate.export RUN_OR_CHECKPOINT --out exports/NAME.onnx
-[--direction AtoB|BtoA] [--opset N] [--fp16]``.
+[--direction AtoB|BtoA] [--opset N] [--fp16 | --fp16-weights]``.
 
 Every export is checked before it is reported as done: ``onnx.checker``, then ONNX
 Runtime against PyTorch on fresh random inputs of several shapes. A failed check
@@ -26,9 +26,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", required=True, type=Path, help="the .onnx file to write")
     parser.add_argument("--direction", help="which generator of a translation model: AtoB (default) or BtoA")
     parser.add_argument("--opset", type=int, default=DEFAULT_OPSET)
-    parser.add_argument("--fp16", action="store_true", help="fp16 weights and arithmetic, fp32 inputs and outputs")
+    precision = parser.add_mutually_exclusive_group()
+    precision.add_argument("--fp16", action="store_true", help="fp16 weights and arithmetic, fp32 inputs and outputs")
+    precision.add_argument("--fp16-weights", action="store_true",
+                           help="weights stored in fp16 (half the file), arithmetic in fp32")
     args = parser.parse_args(argv)
-    report = export_model(args.checkpoint, args.out, args.direction, args.opset, args.fp16)
+    report = export_model(args.checkpoint, args.out, args.direction, args.opset, args.fp16, args.fp16_weights)
     print(json.dumps(report))
 
 

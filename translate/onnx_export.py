@@ -18,6 +18,7 @@ from torch import nn
 
 from translate.errors import TranslateError
 from translate.io.fileio import atomic_path
+from translate.modeling.half_storage import round_to_fp16
 from translate.onnx_contract import ModelInfo
 
 DEFAULT_OPSET = 17
@@ -66,9 +67,11 @@ def trace_to_onnx(
                           dynamic_axes=dynamic_axes, opset_version=opset, dynamo=False)
 
 
-def write_onnx(plan: ExportPlan, path: Path, opset: int, fp16: bool, provenance: dict[str, str] | None = None) -> None:
+def write_onnx(plan: ExportPlan, path: Path, opset: int, fp16: bool, provenance: dict[str, str] | None = None,
+               fp16_weights: bool = False) -> None:
     """Write ``plan`` to ``path`` (fp16 weights and arithmetic with fp32 inputs and outputs if
-    ``fp16``), with its metadata and ``provenance`` (source file, its sha256, toolkit version)."""
+    ``fp16``; fp16 weights alone, cast to fp32 when the file is opened, if ``fp16_weights``),
+    with its metadata and ``provenance`` (source file, its sha256, toolkit version)."""
     import onnx
 
     trace_to_onnx(plan.module, plan.check_inputs[0], str(path), plan.input_names, plan.output_names,
@@ -79,7 +82,11 @@ def write_onnx(plan: ExportPlan, path: Path, opset: int, fp16: bool, provenance:
 
         model = convert_float_to_float16(model, keep_io_types=True)
         _sort_topologically(model.graph)
-    info = replace(plan.info, precision="fp16" if fp16 else "fp32", extra={**plan.info.extra, **(provenance or {})})
+    if fp16_weights:
+        store_initialisers_fp16(model.graph)
+    storage = {"weights": "fp16" if fp16 or fp16_weights else "fp32"}
+    info = replace(plan.info, precision="fp16" if fp16 else "fp32",
+                   extra={**plan.info.extra, **(provenance or {}), **storage})
     onnx.helper.set_model_props(model, info.to_metadata())
     onnx.save(model, str(path))
 
@@ -104,6 +111,32 @@ def _sort_topologically(graph) -> None:
     graph.node.extend(ordered)
 
 
+def store_initialisers_fp16(graph) -> None:
+    """Store each fp32 initialiser of ``graph`` in fp16, behind a Cast node that gives the graph
+    its fp32 tensor under the old name: half the file, the same fp32 arithmetic (ONNX Runtime
+    folds the casts when it opens the file). The values must be fp16 numbers already
+    (:func:`translate.modeling.half_storage.round_to_fp16`), so that nothing is lost here."""
+    import onnx
+    from onnx import numpy_helper
+
+    casts = []
+    for initialiser in graph.initializer:
+        if initialiser.data_type != onnx.TensorProto.FLOAT:
+            continue
+        values = numpy_helper.to_array(initialiser)
+        stored = values.astype(np.float16)
+        if not np.array_equal(stored.astype(np.float32), values):
+            raise ExportError(f"{initialiser.name} holds values that fp16 cannot store exactly: round the module "
+                              "first (round_to_fp16)")
+        name = initialiser.name
+        initialiser.CopyFrom(numpy_helper.from_array(stored, f"{name}.fp16"))
+        casts.append(onnx.helper.make_node("Cast", [f"{name}.fp16"], [name], name=f"{name}.to_fp32",
+                                           to=onnx.TensorProto.FLOAT))
+    nodes = [*casts, *graph.node]
+    del graph.node[:]
+    graph.node.extend(nodes)
+
+
 def _check(plan: ExportPlan, path: Path, tolerance: float) -> float:
     """onnx.checker, then the largest |ORT - PyTorch| over every check input."""
     import onnx
@@ -124,13 +157,18 @@ def _check(plan: ExportPlan, path: Path, tolerance: float) -> float:
 
 
 def write_checked(plan: ExportPlan, out: Path, opset: int = DEFAULT_OPSET, fp16: bool = False,
-                  provenance: dict[str, str] | None = None) -> dict[str, object]:
+                  provenance: dict[str, str] | None = None, fp16_weights: bool = False) -> dict[str, object]:
     """Write ``plan`` to ``out`` and verify it; the file appears only once every check passed.
-    Returns a short report."""
+    Returns a short report. With ``fp16_weights`` the module's weights are rounded to fp16 values
+    first, so the check holds the file to fp32 agreement with what it computes."""
+    if fp16 and fp16_weights:
+        raise ExportError("fp16 and fp16_weights exclude each other: fp16 already stores the weights in fp16")
     plan.module.eval()  # the exporter restores the module's mode after tracing: it must be eval
+    if fp16_weights:
+        round_to_fp16(plan.module)
     tolerance = FP16_TOLERANCE if fp16 else FP32_TOLERANCE
     with atomic_path(out) as tmp:
-        write_onnx(plan, tmp, opset, fp16, provenance)
+        write_onnx(plan, tmp, opset, fp16, provenance, fp16_weights)
         try:
             worst = _check(plan, tmp, tolerance)
         except ExportError:

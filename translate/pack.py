@@ -4,7 +4,9 @@ folder to ship, holding only what sampling, applying, exporting and scoring need
 The family says which networks that is (the generators; a DCGAN trained with ``--ema``
 gives its weight average); discriminators, optimiser state and RNG stay behind. The
 folder's ``config.json`` keeps the architecture and the training settings, and the
-safetensors header records the source checkpoint's sha256. The run's ``metrics.jsonl`` (losses
+safetensors header records the source checkpoint's sha256. ``--fp16`` stores the weights in
+fp16 (half the folder: :mod:`translate.modeling.half_storage`); every command widens them to
+fp32 when it loads them. The run's ``metrics.jsonl`` (losses
 and, for a CycleGAN, the FID/KID scored during training) comes along as the model's
 training record, copied only if it is a regular file (never through a link).
 
@@ -38,17 +40,21 @@ def main(argv: list[str] | None = None) -> None:
                         help="the model folder to write (e.g. models/NAME): a new or empty folder")
     parser.add_argument("--overwrite", action="store_true",
                         help="replace the model in --out, a model folder of the same family packed before")
+    parser.add_argument("--fp16", action="store_true",
+                        help="store the weights in fp16 (half the folder); they are computed with in fp32")
     args = parser.parse_args(argv)
     checkpoint = read_checkpoint(args.checkpoint)
     check_out(args.out, Path(args.checkpoint), checkpoint, args.overwrite)
     family = get_family(checkpoint.family)
     modules = family.shipped_modules(checkpoint)
-    metadata = {"source": str(checkpoint.path), "source_sha256": file_sha256(checkpoint.path / WEIGHTS)}
+    metadata = {"source": str(checkpoint.path), "source_sha256": file_sha256(checkpoint.path / WEIGHTS),
+                "weights": "fp16, computed with in fp32" if args.fp16 else "fp32"}
     record = training_record(checkpoint.path)
     with contextlib.ExitStack() as stack:  # the record is opened (or refused) before anything is written
         source = None if record is None else stack.enter_context(open_regular(
             record, "pack copies only a run's own file: put the run's metrics.jsonl there", follow_links=False))
-        write_model_folder(args.out, checkpoint.family, checkpoint.model, modules, checkpoint.train, metadata)
+        write_model_folder(args.out, checkpoint.family, checkpoint.model, modules, checkpoint.train, metadata,
+                           args.fp16)
         if source is None:
             (args.out / METRICS_FILE).unlink(missing_ok=True)  # an overwritten model's record is not this one's
         else:

@@ -42,9 +42,11 @@ def export_model(
     direction: str | None = None,
     opset: int = DEFAULT_OPSET,
     fp16: bool = False,
+    fp16_weights: bool = False,
 ) -> dict[str, object]:
     """Export the generator of a run, checkpoint or model folder to ONNX (the family says what
-    and how to check it), verified against PyTorch; returns a short report."""
+    and how to check it), verified against PyTorch; returns a short report. ``fp16``: fp16
+    weights and arithmetic; ``fp16_weights``: fp16 weights, fp32 arithmetic."""
     out = Path(out)
     checkpoint = read_checkpoint(source)
     if out.suffix.lower() != ".onnx":
@@ -60,4 +62,4 @@ def export_model(
         "source": str(checkpoint.path),
         "toolkit_version": __version__,
     }
-    return write_checked(plan, out, opset, fp16, provenance)
+    return write_checked(plan, out, opset, fp16, provenance, fp16_weights)

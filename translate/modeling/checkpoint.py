@@ -33,6 +33,7 @@ from translate import __version__
 from translate.config import ConfigBase
 from translate.errors import CheckpointError, ConfigError
 from translate.io.fileio import atomic_write, check_regular, open_regular, write_json
+from translate.modeling.half_storage import to_fp16
 
 WEIGHTS = "model.safetensors"
 CONFIG = "config.json"
@@ -239,12 +240,16 @@ def write_model_folder(
     modules: dict[str, nn.Module],
     train_config: dict[str, Any] | None = None,
     metadata: dict[str, str] | None = None,
+    fp16: bool = False,
 ) -> None:
     """A shipped model folder: weights and config as in a checkpoint, without training state.
 
-    Each file is replaced atomically; ``metadata`` goes into the safetensors header.
+    Each file is replaced atomically; ``metadata`` goes into the safetensors header. ``fp16``
+    stores the fp32 weights in fp16 (:mod:`translate.modeling.half_storage`); loading widens them.
     """
     tensors = flat_state(modules)
+    if fp16:
+        tensors = {name: to_fp16(name, tensor) for name, tensor in tensors.items()}
     atomic_write(dest / WEIGHTS, lambda tmp: save_file(tensors, str(tmp), metadata=metadata))
     write_json(dest / CONFIG, checkpoint_meta(family, model_config, train_config or {}))
 
