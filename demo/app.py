@@ -22,9 +22,9 @@ import sys
 import tempfile
 import threading
 import uuid
+import warnings
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from functools import wraps
 from pathlib import Path
 from typing import Any, TypeVar
@@ -32,6 +32,7 @@ from typing import Any, TypeVar
 import cv2
 import gradio as gr
 import numpy as np
+from PIL import Image
 from starlette.middleware import Middleware
 
 if __package__ in (None, ""):
@@ -39,19 +40,18 @@ if __package__ in (None, ""):
     # the repository that holds the demo package, so add it, from any working directory.
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from demo.models import DIGIT_KEYS, PHOTO_KEYS, ROOT, SKETCH_KEYS, DemoModels, how_to_make  # noqa: E402
 from demo.serving import FORM_OVERHEAD, UploadBytesLimit, UploadSweeper, parse_size, private_temp_dir  # noqa: E402
+from translate import DECODE_MAX_PIXELS  # noqa: E402
+from translate.datasets.drawings import strokes_as_lines  # noqa: E402
 from translate.errors import InputError, TranslateError  # noqa: E402
 from translate.io.fileio import write_image  # noqa: E402
 from translate.io.images import read_image  # noqa: E402
 from translate.latent import check_truncation, label_mix, slerp  # noqa: E402  (as the CLI and the runtime)
-from translate.runtime import Sampler, Translator  # noqa: E402
+from translate.runtime import Sampler  # noqa: E402
 
-ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = Path(__file__).resolve().parent / "examples"
-DIGIT_FILES = {"cdcgan": "cdcgan-mnist.onnx", "dcgan": "dcgan-mnist.onnx"}
 DIGIT_LABELS = {"cdcgan": "cDCGAN: pick the digit", "dcgan": "DCGAN: unconditional"}
-PHOTO_FILES = {"AtoB": "horse2zebra.onnx", "BtoA": "zebra2horse.onnx"}
-DEFAULT_DOMAINS = ("horse", "zebra")
 MAX_DIGITS = 100
 SEED_MAX = 2**63 - 1  # numpy's generators take any non-negative int; the CLI and the runtime stop here
 ALL_DIGITS = ("all 0–9", "all")  # the page's label and the value of the "every digit" choice
@@ -60,73 +60,9 @@ SAME_DIGIT = SAME_DIGITS[1]
 MAX_TRUNCATION = 3.0  # beyond 3, fewer than 0.3% of components are ever redrawn
 DIGIT_SCALE = 3  # 28 px digits are shown three times larger, with sharp pixels
 DEFAULT_MAX_SIDE = 1024
-
-# Where each file's model ships in the repository; photo models can also be trained here.
-SHIPPED = {"cdcgan": "models/cdcgan-mnist", "dcgan": "models/dcgan-mnist",
-           "AtoB": "models/cyclegan-horse2zebra", "BtoA": "models/cyclegan-horse2zebra"}
-PHOTO_RUN = "runs/horse2zebra"
-TRAIN_PHOTOS = f"python -m translate.train cyclegan --domains horse zebra --preset cpu --download --out {PHOTO_RUN}"
-
-
-def how_to_make(missing: dict[str, str], root: Path = ROOT) -> str:
-    """Shell commands that make the ``missing`` files (key -> the file as the page names it):
-    an export from the model folder where the repository holds it, and for photo models,
-    training one first. Never a command naming a folder that is not there."""
-    lines = []
-    for key, shown in missing.items():
-        direction = f" --direction {key}" if key in PHOTO_FILES else ""
-        if (root / SHIPPED[key]).is_dir() or key not in PHOTO_FILES:
-            lines.append(f"python -m translate.export {SHIPPED[key]}{direction} --out {shown}")
-    photos = {key: shown for key, shown in missing.items() if key in PHOTO_FILES}
-    if photos:
-        first = "# or train your own first" if lines else "# train a model first"
-        lines += [f"{first} (hours on a CPU):", TRAIN_PHOTOS]
-        lines += [f"python -m translate.export {PHOTO_RUN} --direction {key} --out {shown}"
-                  for key, shown in photos.items()]
-    return "\n".join(lines)
-
+SKETCH_SIZE = 256  # the sketchpad, in pixels: the size of the edges pairs the model learnt from
 
 T = TypeVar("T")
-
-
-@dataclass
-class DemoModels:
-    """The runtime sessions the demo found, and why the others are unavailable."""
-
-    samplers: dict[str, Sampler] = field(default_factory=dict)
-    translators: dict[str, Translator] = field(default_factory=dict)
-    problems: dict[str, str] = field(default_factory=dict)  # why a model is unavailable, naming its file
-    missing: dict[str, str] = field(default_factory=dict)  # the unavailable files, as the page names them
-
-    @classmethod
-    def load(cls, exports: Path, threads: int | None = None) -> DemoModels:
-        """Open every model file there is; a missing or broken one becomes a message, not a crash.
-
-        Messages show paths relative to the app (never the server's absolute paths)."""
-        models = cls()
-        for key, name in {**DIGIT_FILES, **PHOTO_FILES}.items():
-            path, shown = exports / name, _shown(exports / name)
-            try:
-                if key in DIGIT_FILES:
-                    models.samplers[key] = Sampler(path, threads=threads)
-                else:
-                    models.translators[key] = Translator(path, threads=threads)
-            except TranslateError as exc:
-                models.problems[key] = str(exc).replace(str(path), shown) if path.exists() else f"{shown} is missing"
-                models.missing[key] = shown
-        return models
-
-    def domains(self) -> tuple[str, str]:
-        """(A, B) domain names, read from the export metadata when there is a translator."""
-        for key, translator in self.translators.items():
-            source, target = translator.info.source_domain, translator.info.target_domain
-            if source and target:
-                return (source, target) if key == "AtoB" else (target, source)
-        return DEFAULT_DOMAINS
-
-    def direction_choices(self) -> list[tuple[str, str]]:
-        a, b = self.domains()
-        return [(f"{a} → {b}", "AtoB"), (f"{b} → {a}", "BtoA")]
 
 
 class ResultFiles:
@@ -159,14 +95,6 @@ class ResultFiles:
             while len(self._saved) > self.keep:
                 self._saved.popleft().unlink(missing_ok=True)
         return str(path)
-
-
-def _shown(path: Path) -> str:
-    """How a page names a server file: relative to the app's folder, else by its name alone."""
-    try:
-        return str(path.resolve().relative_to(ROOT))
-    except ValueError:
-        return path.name
 
 
 def user_errors(function: Callable[..., T]) -> Callable[..., T]:
@@ -352,14 +280,18 @@ def load_photo(path: str | os.PathLike | None, max_side: int) -> tuple[np.ndarra
     if not path:
         raise InputError("upload a photo first (or click one of the examples)")
     path = Path(path)
-    image = read_image(path, name=path.name)  # the header is checked before the file is read whole
+    return fit_side(read_image(path, name=path.name), max_side, path.name)  # read_image checks the header first
+
+
+def fit_side(image: np.ndarray, max_side: int, name: str) -> tuple[np.ndarray, str]:
+    """``image`` scaled down to ``max_side`` if larger, and a note that says its size and whether it was."""
     height, width = image.shape[:2]
     if max(height, width) <= max_side:
-        return image, f"{path.name}: {width}×{height}"
+        return image, f"{name}: {width}×{height}"
     factor = max_side / max(height, width)
     size = (max(1, round(width * factor)), max(1, round(height * factor)))
     scaled = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
-    return scaled, f"{path.name}: {width}×{height}, scaled down to {size[0]}×{size[1]} (maximum side {max_side})"
+    return scaled, f"{name}: {width}×{height}, scaled down to {size[0]}×{size[1]} (maximum side {max_side})"
 
 
 def translate_photo(models: DemoModels, path: str | None, direction: str, round_trip: bool,
@@ -378,6 +310,37 @@ def translate_photo(models: DemoModels, path: str | None, direction: str, round_
         else:
             note += f". No round trip: {models.problems[reverse]}"
     return image, translated, back, note
+
+
+def sketch_drawing(value: Any) -> np.ndarray:
+    """The sketchpad's picture (the strokes over any uploaded drawing) flattened onto white, as
+    RGB: what is transparent is paper."""
+    composite = value.get("composite") if isinstance(value, dict) else value
+    if composite is None:
+        raise InputError("draw something first (or upload a line drawing)")
+    image = np.asarray(composite)
+    image = image[..., None] if image.ndim == 2 else image
+    if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] not in (1, 3, 4) or 0 in image.shape:
+        raise InputError(f"the drawing must be an image of 8-bit pixels, got an array of {image.dtype} "
+                         f"{'×'.join(map(str, image.shape))}")
+    if image.shape[2] == 4:
+        alpha = image[..., 3:].astype(np.float32) / 255
+        return (image[..., :3] * alpha + 255 * (1 - alpha)).round().astype(np.uint8)
+    return np.repeat(image, 3, axis=2) if image.shape[2] == 1 else image
+
+
+def translate_sketch(models: DemoModels, value: Any,
+                     max_side: int = DEFAULT_MAX_SIDE) -> tuple[np.ndarray, np.ndarray, str]:
+    """(the lines the model is given, what it made of them, note) for a drawing: its dark
+    strokes thinned to the one-pixel lines of the pairs the model learnt from."""
+    drawing, note = fit_side(sketch_drawing(value), max_side, "drawing")
+    lines = strokes_as_lines(drawing)
+    if lines.min() == 255:
+        raise InputError("the drawing is blank: draw dark lines on the white pad (or upload a line drawing)")
+    translator = models.translators.get("sketch")
+    if translator is None:
+        raise InputError(models.problems["sketch"])
+    return lines, translator.translate(lines), note
 
 
 def _unavailable(models: DemoModels, keys: Sequence[str]) -> bool:
@@ -414,6 +377,8 @@ def build_app(models: DemoModels, max_side: int = DEFAULT_MAX_SIDE, concurrency:
             draw_first_grid = _digits_tab(models, results)
         with gr.Tab("Horse ↔ zebra"):
             _photo_tab(models, results, max_side)
+        with gr.Tab(models.sketch_title()):
+            _sketch_tab(models, results, max_side)
         if draw_first_grid is not None:
             app.load(*draw_first_grid)
     for block in app.blocks.values():
@@ -437,9 +402,9 @@ WALK_HINTS = {True: "the walk also moves the digit: style stays, the digit chang
 
 def _digits_tab(models: DemoModels, results: ResultFiles) -> tuple | None:
     """The digits tab; returns the (function, inputs, output) that draws a grid when the page opens."""
-    none_available = _unavailable(models, list(DIGIT_FILES))
-    choices = [(DIGIT_LABELS[key], key) for key in DIGIT_FILES]
-    first = next((key for key in DIGIT_FILES if key in models.samplers), "cdcgan")
+    none_available = _unavailable(models, list(DIGIT_KEYS))
+    choices = [(DIGIT_LABELS[key], key) for key in DIGIT_KEYS]
+    first = next((key for key in DIGIT_KEYS if key in models.samplers), "cdcgan")
     # The labels come from the file; without it (the controls are off) the digits' names stand in.
     classes = models.samplers["cdcgan"].classes if "cdcgan" in models.samplers else [str(d) for d in range(10)]
     usable = not none_available
@@ -498,10 +463,10 @@ def _digits_tab(models: DemoModels, results: ResultFiles) -> tuple | None:
 
 
 def _photo_tab(models: DemoModels, results: ResultFiles, max_side: int) -> None:
-    none_available = _unavailable(models, list(PHOTO_FILES))
+    none_available = _unavailable(models, list(PHOTO_KEYS))
     usable = not none_available
     choices = models.direction_choices()
-    first = next((key for key in PHOTO_FILES if key in models.translators), "AtoB")
+    first = next((key for key in PHOTO_KEYS if key in models.translators), "AtoB")
     a, _ = models.domains()
     examples = [(path, "AtoB" if path.name.startswith(a) else "BtoA") for path in sorted(EXAMPLES.glob("*.jpg"))]
     examples = [(path, key) for path, key in examples if key in models.translators]
@@ -544,6 +509,34 @@ def _photo_tab(models: DemoModels, results: ResultFiles, max_side: int) -> None:
             run, [photo, direction, round_trip], [*outputs, note], api_name=False)
 
 
+def _sketch_tab(models: DemoModels, results: ResultFiles, max_side: int) -> None:
+    usable = not _unavailable(models, list(SKETCH_KEYS))
+    _, target = models.sketch_domains()
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=1, min_width=280):
+            # A fixed canvas of the size the pairs were made at; an upload is fitted into it.
+            pad = gr.Sketchpad(label=f"Draw the outline of a {target} (or upload a line drawing)" if usable else
+                               "Sketchpad: off until the model file above exists", type="numpy",
+                               image_mode="RGBA", sources=["upload"], canvas_size=(SKETCH_SIZE, SKETCH_SIZE),
+                               fixed_canvas=True, layers=False, elem_id="sketchpad", interactive=usable,
+                               brush=gr.Brush(colors=["#000000"], color_mode="fixed", default_size=3),
+                               eraser=gr.Eraser(default_size=12))
+            button = gr.Button(f"Make a {target}", variant="primary", interactive=usable)
+        with gr.Column(scale=2, min_width=280):
+            note = gr.Markdown(label="note", elem_id="sketch-note")
+            with gr.Row():
+                outputs = [gr.Image(label=label, type="filepath", interactive=False, elem_id=f"sketch-{key}",
+                                    elem_classes="photo-output", min_width=160)
+                           for key, label in (("lines", "Lines the model is given"), ("output", target.capitalize()))]
+
+    @user_errors
+    def run(value: Any) -> tuple[str | None, str | None, str]:
+        lines, output, text = translate_sketch(models, value, max_side)
+        return results.save(lines, "lines"), results.save(output, "sketch-output"), text
+
+    button.click(run, pad, [*outputs, note], api_name="translate_sketch")
+
+
 def _bool(text: str) -> bool:
     if text.lower() in ("true", "1", "yes"):
         return True
@@ -573,6 +566,10 @@ def main(argv: list[str] | None = None) -> None:
         max_upload = parse_size(args.max_upload)
     except ValueError as exc:
         raise SystemExit(f"error: --max-upload: {exc}") from None
+    # Gradio decodes the sketchpad's uploads with PIL: refuse what OpenCV would refuse to read_image,
+    # instead of PIL's warning up to twice that.
+    Image.MAX_IMAGE_PIXELS = DECODE_MAX_PIXELS
+    warnings.simplefilter("error", Image.DecompressionBombWarning)
     temp = private_temp_dir()  # before Gradio picks its upload folder
     print(f"temporary files in {temp} (removed when the server stops)", flush=True)
     threads = max(1, (os.cpu_count() or 1) // args.concurrency)  # the concurrent requests share the cores

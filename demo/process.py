@@ -75,17 +75,20 @@ def served_demo(exports: Path, workdir: Path, *options: str,
             process.kill()
 
 
-def assemble_exports(dest: Path, cyclegan_run: Path) -> Path:
-    """``dest`` laid out as the demo expects: the shipped digit exports, and the CycleGAN of
-    ``cyclegan_run`` (a run, checkpoint or model folder) exported in both directions."""
-    from demo.app import DIGIT_FILES, PHOTO_FILES
+def assemble_exports(dest: Path, cyclegan_run: Path, sketch_run: Path | None = None) -> Path:
+    """``dest`` laid out as the demo expects: the shipped digit exports, the CycleGAN of
+    ``cyclegan_run`` (a run, checkpoint or model folder) exported in both directions, and the
+    pix2pix of ``sketch_run`` as the sketch model, where given."""
+    from demo.models import MODEL_FILES
     from translate.families import export_model as export  # needs torch, as the callers that build exports do
 
     dest.mkdir(parents=True)
-    for name in DIGIT_FILES.values():
-        shutil.copy(SHIPPED_EXPORTS / name, dest / name)
-    for direction, name in PHOTO_FILES.items():
-        export(cyclegan_run, dest / name, direction=direction)
+    runs = {"AtoB": cyclegan_run, "BtoA": cyclegan_run, "sketch": sketch_run}
+    for key, spec in MODEL_FILES.items():
+        if spec.kind == "sampler":
+            shutil.copy(SHIPPED_EXPORTS / spec.file, dest / spec.file)
+        elif runs[key] is not None:
+            export(runs[key], dest / spec.file, direction=spec.direction)
     return dest
 
 

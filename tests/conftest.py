@@ -106,10 +106,14 @@ def translator_file(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def demo_exports(tmp_path_factory, translator_file) -> Path:
-    """The demo's exports folder: shipped digit models plus the tiny real-trained CycleGAN both ways."""
+    """The demo's exports folder: shipped digit models, the tiny real-trained CycleGAN both
+    ways and a tiny pix2pix trained on edges of real zebras as the sketch model."""
     from demo.process import assemble_exports
 
-    return assemble_exports(tmp_path_factory.mktemp("demo") / "exports", translator_file[0])
+    from .exporting import trained_sketch_run
+
+    sketch_run = trained_sketch_run(tmp_path_factory.mktemp("sketch"))
+    return assemble_exports(tmp_path_factory.mktemp("demo") / "exports", translator_file[0], sketch_run)
 
 
 @pytest.fixture(scope="session")

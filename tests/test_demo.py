@@ -22,11 +22,14 @@ from demo.app import (
     digit_grid,
     how_to_make,
     load_photo,
+    sketch_drawing,
     tile,
     translate_photo,
+    translate_sketch,
     unavailable_text,
 )
 from tests.conftest import REPO
+from translate.datasets.drawings import strokes_as_lines
 from translate.errors import DataError, InputError
 from translate.evaluation.judge import conditional_accuracy, load_classifier
 
@@ -181,13 +184,62 @@ def test_non_images_and_missing_uploads_get_clear_errors(tmp_path, models):
         translate_photo(models, None, "AtoB", False)
 
 
+def drawn_on_the_pad(width: int = 5) -> np.ndarray:
+    """What Gradio's sketchpad hands over: a transparent 256 x 256 RGBA canvas with black
+    strokes ``width`` px wide (an outline of a body, four legs and a head)."""
+    pad = np.zeros((256, 256, 4), np.uint8)
+    black = (0, 0, 0, 255)
+    cv2.ellipse(pad, (128, 120), (70, 35), 0, 0, 360, black, width)
+    for x in (80, 100, 150, 170):
+        cv2.line(pad, (x, 150), (x, 220), black, width)
+    cv2.line(pad, (195, 100), (230, 60), black, width)
+    return pad
+
+
+def test_the_pad_is_flattened_onto_white_paper():
+    pad = drawn_on_the_pad()
+    flat = sketch_drawing({"background": None, "layers": [pad], "composite": pad})
+    assert flat.shape == (256, 256, 3) and flat.dtype == np.uint8
+    assert (flat[pad[..., 3] == 0] == 255).all() and (flat[pad[..., 3] == 255] == 0).all()
+    half = np.zeros((2, 2, 4), np.uint8)
+    half[..., 3] = 128  # a half-transparent black stroke edge: half way to white
+    assert (sketch_drawing(half) == 127).all()
+    assert (sketch_drawing(np.full((3, 4), 9, np.uint8)) == 9).all()  # grey, as an upload may be
+    with pytest.raises(InputError, match="draw something first"):
+        sketch_drawing({"background": None, "layers": [], "composite": None})
+    with pytest.raises(InputError, match="8-bit pixels, got an array of float64 2×2×4"):
+        sketch_drawing(np.zeros((2, 2, 4)))
+
+
+def test_brush_strokes_become_the_one_pixel_lines_the_pairs_hold():
+    lines = strokes_as_lines(sketch_drawing(drawn_on_the_pad(width=7)))
+    dark = lines[..., 0] == 0
+    assert set(np.unique(lines)) == {0, 255}
+    # Each leg, 7 px wide, is one line one pixel wide along its length.
+    across = dark[170:200, 70:110]  # two legs, x = 80 and 100
+    assert (across.sum(axis=1) == 2).all()
+    assert 0.5 < dark.sum() / (2 * np.pi * 52 + 4 * 70 + 53) < 1.5  # about the strokes' length, not their area
+
+
+def test_a_sketch_becomes_an_image_of_the_pad_size(models):
+    pad = drawn_on_the_pad()
+    lines, output, note = translate_sketch(models, {"background": None, "layers": [pad], "composite": pad})
+    assert lines.shape == output.shape == (256, 256, 3) and note == "drawing: 256×256"
+    assert np.abs(output.astype(int) - lines.astype(int)).mean() > 5  # the model made something of it
+    big = cv2.resize(pad, (2048, 2048), interpolation=cv2.INTER_NEAREST)
+    lines, output, note = translate_sketch(models, big, max_side=512)
+    assert output.shape == (512, 512, 3) and "scaled down to 512×512" in note
+    with pytest.raises(InputError, match="the drawing is blank"):
+        translate_sketch(models, np.zeros((256, 256, 4), np.uint8))
+
+
 def test_missing_model_files_name_the_file_and_the_command(tmp_path, demo_exports, horse_photo):
     exports = tmp_path / "exports"
     exports.mkdir()
     (exports / "horse2zebra.onnx").write_bytes((demo_exports / "horse2zebra.onnx").read_bytes())
     (exports / "dcgan-mnist.onnx").write_bytes(b"truncated")
     models = DemoModels.load(exports, threads=1)
-    assert set(models.problems) == set(models.missing) == {"cdcgan", "dcgan", "BtoA"}
+    assert set(models.problems) == set(models.missing) == {"cdcgan", "dcgan", "BtoA", "sketch"}
     assert models.problems["cdcgan"] == "cdcgan-mnist.onnx is missing"
     assert how_to_make({"cdcgan": models.missing["cdcgan"]}) == (
         "python -m translate.export models/cdcgan-mnist --out cdcgan-mnist.onnx")
@@ -209,6 +261,16 @@ def test_missing_model_files_name_the_file_and_the_command(tmp_path, demo_export
     _, translated, back, note = translate_photo(models, str(horse_photo), "AtoB", True)
     assert translated.shape == (256, 256, 3) and back is None
     assert "No round trip" in note and "zebra2horse.onnx is missing" in note
+    with pytest.raises(InputError, match="edges2zebra.onnx is missing"):
+        translate_sketch(models, drawn_on_the_pad())
+    assert how_to_make({"sketch": models.missing["sketch"]}).splitlines() == [
+        "# train a model first (hours on a CPU):",
+        "python -m translate.data fetch horse2zebra --data data",
+        "python -m translate.pairs edges data/horse2zebra/trainB data/edges2zebra --test data/horse2zebra/testB "
+        "--domains edges zebra",
+        "python -m translate.train pix2pix --dataset edges2zebra --data data --out runs/edges2zebra",
+        "python -m translate.export runs/edges2zebra --out edges2zebra.onnx",
+    ]
 
 
 def test_a_model_file_with_deeply_nested_metadata_only_turns_its_tab_off(tmp_path, demo_exports):

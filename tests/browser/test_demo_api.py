@@ -7,9 +7,11 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 import cv2
+import numpy as np
 import pytest
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
+from PIL import Image
 
 from demo.process import memory_mb
 
@@ -48,6 +50,20 @@ def test_translate_photo_keeps_the_size(client, horse_photo):
     assert note == "n02381460_1010.jpg: 256×256"
 
 
+def test_translate_sketch_takes_an_uploaded_line_drawing(client, tmp_path):
+    drawing = np.full((256, 256, 3), 255, np.uint8)
+    cv2.ellipse(drawing, (128, 120), (70, 35), 0, 0, 360, (0, 0, 0), 4)
+    cv2.line(drawing, (90, 150), (90, 220), (0, 0, 0), 4)
+    cv2.imwrite(str(tmp_path / "drawing.png"), drawing)
+    upload = handle_file(str(tmp_path / "drawing.png"))
+    lines, output, note = client.predict({"background": upload, "layers": [], "composite": upload},
+                                         api_name="/translate_sketch")
+    lines, output = _rgb(lines), _rgb(output)
+    assert lines.shape == output.shape == (256, 256, 3) and note == "drawing: 256×256"
+    assert 300 < (lines[..., 0] < 128).sum() < 600  # one-pixel lines: the ellipse's and the leg's length
+    assert np.abs(output.astype(int) - lines.astype(int)).mean() > 5
+
+
 def test_errors_come_back_as_messages_and_leave_no_traceback(client, served, tmp_path):
     logged_before = len(served_log(served))
     fake = tmp_path / "notes.jpg"
@@ -65,6 +81,16 @@ def test_errors_come_back_as_messages_and_leave_no_traceback(client, served, tmp
         client.predict(handle_file(str(fake)), "sideways", False, api_name="/translate_photo")
     with pytest.raises(AppError, match="a seed must be a whole number 0 … 2⁶³−1, got -2"):
         client.predict("cdcgan", "7", 9, -2, 5, 0.0, api_name="/generate_digits")
+    blank = tmp_path / "blank.png"
+    cv2.imwrite(str(blank), np.full((64, 64, 3), 255, np.uint8))
+    bomb = tmp_path / "bomb.png"
+    Image.new("1", (9000, 9000), 1).save(bomb)  # 81 megapixels in a few kilobytes
+    with pytest.raises(AppError, match="exceeds limit"):
+        client.predict({"background": handle_file(str(bomb)), "layers": [], "composite": handle_file(str(bomb))},
+                       api_name="/translate_sketch")
+    with pytest.raises(AppError, match="the drawing is blank"):
+        client.predict({"background": handle_file(str(blank)), "layers": [], "composite": handle_file(str(blank))},
+                       api_name="/translate_sketch")
     server_log = served_log(served)[logged_before:]  # the server is shared: only what these requests logged
     assert "Traceback" not in server_log, server_log[-2000:]
 

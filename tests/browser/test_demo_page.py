@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
 import cv2
 import numpy as np
 
-from demo.app import CSS, DemoModels, build_app, digit_grid
+from demo.app import CSS, SKETCH_SIZE, DemoModels, build_app, digit_grid
 from demo.process import free_port, wait_until_serving
 
 from .conftest import served_log, shown_image
@@ -172,16 +177,25 @@ def test_an_example_thumbnail_translates_with_one_click(page, server, artifacts)
     assert translated.shape == shown.shape and np.abs(translated.astype(int) - shown).mean() > 5
 
 
-def test_a_missing_model_is_named_and_the_rest_still_works(page, artifacts, demo_exports, tmp_path):
-    exports = tmp_path / "exports"
-    exports.mkdir()
-    (exports / "cdcgan-mnist.onnx").write_bytes((demo_exports / "cdcgan-mnist.onnx").read_bytes())
-    app = build_app(DemoModels.load(exports, threads=1))
+@contextmanager
+def serving_only(demo_exports: Path, folder: Path, files: list[str]) -> Iterator[str]:
+    """The URL of the demo, served in this process, over a folder holding only ``files`` of ``demo_exports``."""
+    folder.mkdir()
+    for name in files:
+        (folder / name).write_bytes((demo_exports / name).read_bytes())
+    app = build_app(DemoModels.load(folder, threads=1))
     port = free_port()
     app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, css=CSS)
     try:
         url = f"http://127.0.0.1:{port}/"
         wait_until_serving(url)
+        yield url
+    finally:
+        app.close()
+
+
+def test_a_missing_model_is_named_and_the_rest_still_works(page, artifacts, demo_exports, tmp_path):
+    with serving_only(demo_exports, tmp_path / "exports", ["cdcgan-mnist.onnx"]) as url:
         page.goto(url)
         page.get_by_role("tab", name="Horse ↔ zebra").click()
         said = page.get_by_text("horse2zebra.onnx and zebra2horse.onnx are missing. To make them:")
@@ -212,5 +226,60 @@ def test_a_missing_model_is_named_and_the_rest_still_works(page, artifacts, demo
         grid, _ = shown_image(page, "#digits-output")
         page.screenshot(path=artifacts / "3-digits-still-work.png")
         assert grid.std() > 20
-    finally:
-        app.close()
+
+
+def _draw(page, strokes: list[list[tuple[float, float]]]) -> None:
+    """Pick the brush and drag the mouse along each stroke, with points as fractions of the
+    256-px drawing: the editor shows it centred in its canvas at the zoom it displays."""
+    pad = page.locator("#sketchpad")
+    pad.get_by_role("button", name="Brush").click()
+    zoom = int(re.search(r"(\d+)%", pad.inner_text()).group(1)) / 100
+    box = pad.locator("canvas").first.bounding_box()
+    centre = (box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    for stroke in strokes:
+        points = [(centre[0] + (fx - 0.5) * SKETCH_SIZE * zoom, centre[1] + (fy - 0.5) * SKETCH_SIZE * zoom)
+                  for fx, fy in stroke]
+        page.mouse.move(*points[0])
+        page.mouse.down()
+        for point in points[1:]:
+            page.mouse.move(*point, steps=8)
+        page.mouse.up()
+
+
+def test_a_drawing_made_with_the_mouse_becomes_a_zebra(page, server, artifacts):
+    page.goto(server)
+    page.get_by_role("tab", name="Sketch → zebra").click()
+    page.get_by_role("button", name="Make a zebra").wait_for()
+    page.get_by_role("button", name="Make a zebra").click()  # nothing drawn yet
+    page.get_by_test_id("toast-text").get_by_text("draw something first").wait_for()
+    body = [(0.25 + 0.5 * x, 0.45 + 0.15 * y) for x, y in
+            ((0, 0), (0.2, -1), (0.8, -1), (1, 0), (0.8, 1), (0.2, 1), (0, 0))]
+    legs = [[(x, 0.6), (x, 0.85)] for x in (0.3, 0.4, 0.6, 0.7)]
+    _draw(page, [body, *legs, [(0.75, 0.35), (0.9, 0.2)]])
+    page.screenshot(path=artifacts / "1-drawn.png")
+    page.get_by_role("button", name="Make a zebra").click()
+    lines, _ = shown_image(page, "#sketch-lines")
+    output, _ = shown_image(page, "#sketch-output")
+    page.screenshot(path=artifacts / "2-zebra.png")
+    assert lines.shape == output.shape == (256, 256, 3)
+    dark = lines[..., 0] < 128
+    # The strokes arrive where they were drawn, as one-pixel lines: the legs' columns are dark
+    # across their length, a column away from them is not.
+    assert dark[165:215, 70:115].any(axis=1).all() and not dark[165:215, 120:140].any()
+    assert dark[58:85, 195:228].any(axis=1).all()  # the neck, drawn at 45 degrees, is there along its length
+    assert 300 < dark.sum() < 1500
+    assert np.abs(output.astype(int) - lines.astype(int)).mean() > 5, "the output is the drawing"
+    page.get_by_text("drawing: 256×256").wait_for()
+
+
+def test_without_the_sketch_model_its_tab_says_how_to_make_it(page, artifacts, demo_exports, tmp_path):
+    others = [file.name for file in demo_exports.iterdir() if file.name != "edges2zebra.onnx"]
+    with serving_only(demo_exports, tmp_path / "exports", others) as url:
+        page.goto(url)
+        page.get_by_role("tab", name="Sketch → zebra").click()
+        page.get_by_text("edges2zebra.onnx is missing. To make it:").wait_for()
+        commands = page.locator(".make-commands").filter(has_text="translate.train pix2pix")
+        assert "python -m translate.pairs edges" in commands.inner_text()
+        assert page.get_by_role("button", name="Make a zebra").is_disabled()
+        page.get_by_text("Sketchpad: off until the model file above exists").wait_for()
+        page.screenshot(path=artifacts / "1-missing-sketch-model.png")
