@@ -347,13 +347,16 @@ def test_evaluate_two_folders(clone, data_root, tmp_path):
     assert '"fid"' in output and '"kid"' in output
 
 
-@documents("python -m translate.export models/cdcgan-mnist --out exports/cdcgan-mnist.onnx [--fp16]")
+@documents("python -m translate.export models/cdcgan-mnist --out exports/cdcgan-mnist.onnx [--fp16 | --fp16-weights]")
 @pytest.mark.slow
 def test_export_a_digit_model(clone, data_root):
     target = clone / "exports" / "cdcgan-mnist.onnx"  # the shipped file, which a fresh clone holds
-    succeeds(concrete("python -m translate.export models/cdcgan-mnist --out exports/cdcgan-mnist.onnx"), clone,
-             data_root)
-    assert target.stat().st_size > 100_000
+    command = "python -m translate.export models/cdcgan-mnist --out exports/cdcgan-mnist.onnx"
+    succeeds(concrete(command), clone, data_root)
+    full = target.stat().st_size
+    assert full > 100_000
+    succeeds(concrete(command, extra="--fp16-weights"), clone, data_root)
+    assert target.stat().st_size < 0.55 * full
 
 
 @documents("python -m translate.export runs/cyclegan-horse2zebra --out exports/horse2zebra.onnx --direction AtoB")
