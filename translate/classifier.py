@@ -17,10 +17,12 @@ import sys
 import time
 from pathlib import Path
 
+from translate.cli import run_cli  # first: without torch, it names the extra to install
+
+# isort: split
 import torch
 import torch.nn.functional as F
 
-from translate.cli import run_cli
 from translate.datasets.mnist import load_mnist
 from translate.datasets.root import resolve_data_root
 from translate.evaluation.judge import DEFAULT_CLASSIFIER, FAMILY, Classifier, ClassifierConfig, accuracy
