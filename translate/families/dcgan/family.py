@@ -149,7 +149,7 @@ class DCGANFamily(Family):
 
     # -- command line --------------------------------------------------------------------
     def add_train_options(self, parser: argparse.ArgumentParser, optim: argparse._ArgumentGroup) -> None:
-        parser.add_argument("--download", action="store_true", help="fetch MNIST with torchvision if missing")
+        parser.add_argument("--download", action="store_true", help="fetch MNIST if missing (checked by sha256)")
         data = parser.add_argument_group("data")
         data.add_argument("--dataset", choices=("mnist", "folder"), default="mnist")
         data.add_argument("--image-size", type=int, default=28, choices=sorted(BASE_SIZES))
