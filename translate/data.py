@@ -30,12 +30,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from translate.cli import run_cli
-from translate.datasets.mnist import MNIST_RAW, MNIST_SHA256, OFFLINE, download_mnist
+from translate.datasets.mnist import MNIST_RAW, MNIST_SHA256, download_mnist
 from translate.datasets.root import resolve_data_root
 from translate.errors import DataError
 from translate.io.download import (
     CYCLEGAN_DATASETS,
     MB,
+    OFFLINE,
     PIX2PIX,
     download_cyclegan_dataset,
     download_pix2pix_dataset,

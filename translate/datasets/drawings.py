@@ -70,6 +70,11 @@ def line_drawing(image: np.ndarray, settings: EdgeSettings) -> np.ndarray:
     if settings.line_width > 1:
         kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (settings.line_width,) * 2)
         lines = cv2.dilate(lines.astype(np.uint8), kernel) > 0
+    return black_on_white(lines)
+
+
+def black_on_white(lines: np.ndarray) -> np.ndarray:
+    """A mask of lines (bool) drawn black on white, RGB."""
     drawing = np.where(lines, 0, 255).astype(np.uint8)
     return np.repeat(drawing[:, :, None], 3, axis=2)
 
@@ -79,9 +84,7 @@ def strokes_as_lines(image: np.ndarray) -> np.ndarray:
     :func:`line_drawing` makes: one pixel wide, black on white. A model trained on edges pairs
     has only seen such lines; a 5-px brush stroke would be something else to it."""
     dark = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY) < 128
-    lines = thin(fill_small_holes(dark, HOLE_PIXELS))
-    drawing = np.where(lines, 0, 255).astype(np.uint8)
-    return np.repeat(drawing[:, :, None], 3, axis=2)
+    return black_on_white(thin(fill_small_holes(dark, HOLE_PIXELS)))
 
 
 def greyscale(image: np.ndarray) -> np.ndarray:

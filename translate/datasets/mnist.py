@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from translate.errors import DataError
-from translate.io.download import MB, fetch_file
+from translate.io.download import MB, OFFLINE, fetch_file
 
 MNIST_URL = "https://ossci-datasets.s3.amazonaws.com/mnist/{file}"  # the mirror torchvision uses
 MNIST_RAW = Path("mnist/MNIST/raw")  # under the data folder, where torchvision's layout puts them
@@ -21,7 +21,6 @@ MNIST_SHA256 = {  # the canonical files (their md5s are the ones torchvision che
     "t10k-images-idx3-ubyte.gz": "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",
     "t10k-labels-idx1-ubyte.gz": "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
 }
-OFFLINE = "; offline, copy it from a machine that has it and point --data (or TRANSLATE_DATA) at its folder"
 MNIST_FILES = {
     "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
     "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),

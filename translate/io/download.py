@@ -87,6 +87,8 @@ URL_ENV = CYCLEGAN.url_env
 MAX_UNPACKED_BYTES = 16 * 1024**3
 DEADLINE = 2 * 3600.0  # seconds for a whole download: 3 GB at 0.4 MB/s
 CHUNK = 1 << 20
+# What a failed fetch of a single file ends with (fetch_file's ``offline``).
+OFFLINE = "; offline, copy it from a machine that has it and point --data (or TRANSLATE_DATA) at its folder"
 
 
 def download_cyclegan_dataset(name: str, data_root: Path, timeout: float = 60.0, deadline: float = DEADLINE,
