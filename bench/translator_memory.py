@@ -53,7 +53,7 @@ def main() -> None:
         plan = ExportPlan(
             generator, ["image"], axes, [(torch.rand(1, 3, 64, 64) * 2 - 1,)], info, output_names=["translated"]
         )
-        write_onnx(plan, path, 17, fp16=False)
+        write_onnx(plan, path, 17)
         rows = []
         for side in args.sizes:
             out = subprocess.run(

@@ -87,10 +87,10 @@ def test_a_damaged_rng_state_is_refused_at_resume(tmp_path, capsys):
 
 
 def _with_metadata(source, path, **changes):
+    """A copy of ``source`` with metadata keys changed, or added where it has none."""
     model = onnx.load(str(source))
-    for prop in model.metadata_props:
-        if prop.key in changes:
-            prop.value = str(changes[prop.key])
+    values = {prop.key: prop.value for prop in model.metadata_props} | {k: str(v) for k, v in changes.items()}
+    onnx.helper.set_model_props(model, values)
     onnx.save(model, str(path))
     return path
 
@@ -99,6 +99,10 @@ def _with_metadata(source, path, **changes):
     ("translate.min_size", 30000, "min_size 30000 is outside 1..4096"),
     ("translate.pad_multiple", 100000, "pad_multiple 100000 is outside 1..256"),
     ("translate.channels", 7, "channels 7 is not 1 or 3"),
+    ("translate.fid", "nan", "fid nan is not a finite number of at least 0"),
+    ("translate.fid", -3, "fid -3.0 is not a finite number of at least 0"),
+    ("translate.kid", "inf", "kid inf is not a finite number"),
+    ("translate.fid", "good", "has incomplete translate metadata"),
 ])
 def test_onnx_metadata_out_of_bounds_is_a_model_file_error(tmp_path, translator_file, key, value, message):
     path = _with_metadata(translator_file[1], tmp_path / "edited.onnx", **{key: value})

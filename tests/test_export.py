@@ -93,7 +93,7 @@ def test_cyclegan_export_takes_any_size_and_names_its_direction(runs, tmp_path, 
 
 
 def test_fp16_export_stays_within_its_tolerance(runs, tmp_path):
-    report = export(runs["cdcgan"], tmp_path / "half.onnx", fp16=True)
+    report = export(runs["cdcgan"], tmp_path / "half.onnx", precision="fp16")
     assert report["max_abs_diff"] <= FP16_TOLERANCE
     assert _metadata(tmp_path / "half.onnx")["translate.precision"] == "fp16"
     export(runs["cdcgan"], tmp_path / "full.onnx")
@@ -111,7 +111,7 @@ def test_fp16_weights_halve_the_file_and_compute_in_fp32(runs, tmp_path):
     kept = {k: v for k, v in full.items() if k.split(".")[0] in {n.split(".")[0] for n in stored}}
     assert all(torch.equal(stored[k], kept[k].half()) for k in stored) and stored.keys() == kept.keys()
 
-    report = export(model, tmp_path / "half-weights.onnx", fp16_weights=True)
+    report = export(model, tmp_path / "half-weights.onnx", precision="fp16-weights")
     assert report["max_abs_diff"] <= 1e-4  # fp32 arithmetic on the same fp16 numbers as PyTorch
     graph = onnx.load(str(tmp_path / "half-weights.onnx")).graph
     assert {i.data_type for i in graph.initializer} <= {onnx.TensorProto.FLOAT16, onnx.TensorProto.INT64}
@@ -123,7 +123,7 @@ def test_fp16_weights_halve_the_file_and_compute_in_fp32(runs, tmp_path):
     assert weights["half-weights.onnx"] * 2 == weights["full.onnx"]
     assert (tmp_path / "half-weights.onnx").stat().st_size < 0.6 * (tmp_path / "full.onnx").stat().st_size
     # The same file from the fp32 run: its weights are rounded the same way before the export.
-    export(runs["cyclegan"], tmp_path / "from-run.onnx", fp16_weights=True)
+    export(runs["cyclegan"], tmp_path / "from-run.onnx", precision="fp16-weights")
     a, b = onnx.load(str(tmp_path / "half-weights.onnx")).graph, onnx.load(str(tmp_path / "from-run.onnx")).graph
     assert [i.raw_data for i in a.initializer] == [i.raw_data for i in b.initializer]
     photo = np.random.default_rng(0).integers(0, 256, (64, 80, 3), np.uint8)

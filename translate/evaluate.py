@@ -24,8 +24,10 @@ from translate.evaluation.inception import DTYPES
 from translate.evaluation.judge import DEFAULT_CLASSIFIER
 from translate.evaluation.progress import DEFAULT_EVERY, Progress
 from translate.evaluation.protocols import MAX_GENERATED, EvaluationRequest, score_folders
+from translate.evaluation.record import EVALUATION_FILE
 from translate.families import get_family
-from translate.modeling.checkpoint import read_checkpoint
+from translate.io.fileio import file_sha256, write_json
+from translate.modeling.checkpoint import WEIGHTS, read_checkpoint
 from translate.modeling.device import select_device
 
 DESCRIPTION = (
@@ -64,6 +66,8 @@ def main(argv: list[str] | None = None) -> None:
                         "CPUs with native bf16 but moves FID (+0.33 on the cDCGAN's 10,000 digits, +0.52 on "
                         "horse2zebra's test sets: docs/metrics.md), so compare only figures of one precision")
     parser.add_argument("--gpu", action="store_true", help="run the generator and Inception on CUDA")
+    parser.add_argument("--out", type=Path, help=f"also write the JSON to this file, e.g. MODEL/{EVALUATION_FILE}, "
+                        "whose scores translate.export then puts in the ONNX file's metadata")
     args = parser.parse_args(argv)
     start = time.perf_counter()
     if (args.checkpoint is None) == (args.folders is None):
@@ -81,9 +85,12 @@ def main(argv: list[str] | None = None) -> None:
         result = score_folders(tuple(args.folders), request)
     else:
         checkpoint = read_checkpoint(args.checkpoint)
-        result = {"checkpoint": str(args.checkpoint),
+        result = {"checkpoint": str(args.checkpoint), "weights_sha256": file_sha256(checkpoint.path / WEIGHTS),
                   **get_family(checkpoint.family).evaluate(checkpoint, request)}
-    print(json.dumps({**result, "seconds": round(time.perf_counter() - start, 1)}))
+    result["seconds"] = round(time.perf_counter() - start, 1)
+    if args.out:
+        write_json(args.out, result)
+    print(json.dumps(result))
 
 
 

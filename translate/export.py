@@ -31,7 +31,8 @@ def main(argv: list[str] | None = None) -> None:
     precision.add_argument("--fp16-weights", action="store_true",
                            help="weights stored in fp16 (half the file), arithmetic in fp32")
     args = parser.parse_args(argv)
-    report = export_model(args.checkpoint, args.out, args.direction, args.opset, args.fp16, args.fp16_weights)
+    precision = "fp16" if args.fp16 else "fp16-weights" if args.fp16_weights else "fp32"
+    report = export_model(args.checkpoint, args.out, args.direction, args.opset, precision)
     print(json.dumps(report))
 
 

@@ -11,6 +11,7 @@ the task key existed get it from their family.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -45,6 +46,9 @@ class ModelInfo:
     direction: str = ""  # translate files: AtoB or BtoA, and the domain names
     source_domain: str = ""
     target_domain: str = ""
+    fid: float | None = None  # the model's scores, where its folder recorded them for these weights
+    kid: float | None = None
+    scored: str = ""  # what the scores compared, e.g. "120 horse test images against 140 zebra test images"
     extra: dict[str, str] = field(default_factory=dict)  # provenance and notes: source, sha256, version, ...
 
     def to_metadata(self) -> dict[str, str]:
@@ -63,6 +67,10 @@ class ModelInfo:
             "image_size": str(self.image_size),
             **self.extra,
         }
+        scores = {"fid": self.fid, "kid": self.kid}
+        values.update({key: repr(score) for key, score in scores.items() if score is not None})
+        if self.scored:
+            values["scored"] = self.scored
         if self.task == "sample":
             values.update(z_dim=str(self.z_dim), class_names=json.dumps(self.class_names))
         else:
@@ -93,6 +101,9 @@ def read_model_info(metadata: dict[str, str], path: Path) -> ModelInfo:
             direction=values.get("direction", ""),
             source_domain=values.get("source_domain", ""),
             target_domain=values.get("target_domain", ""),
+            fid=float(values["fid"]) if "fid" in values else None,
+            kid=float(values["kid"]) if "kid" in values else None,
+            scored=values.get("scored", ""),
         )
     except (KeyError, ValueError) as exc:
         raise ModelFileError(f"{path} has incomplete translate metadata ({type(exc).__name__}: {exc}): "
@@ -117,6 +128,10 @@ def _check_bounds(info: ModelInfo, path: Path) -> None:
         problems.append(f"precision {info.precision!r} is not one of {', '.join(PRECISIONS)}")
     if info.task == "sample" and not 1 <= info.z_dim <= MAX_Z_DIM:
         problems.append(f"z_dim {info.z_dim} is outside 1..{MAX_Z_DIM}")
+    if info.fid is not None and not 0 <= info.fid < math.inf:
+        problems.append(f"fid {info.fid} is not a finite number of at least 0")
+    if info.kid is not None and not math.isfinite(info.kid):  # an unbiased KID may be just below 0
+        problems.append(f"kid {info.kid} is not a finite number")
     names = info.class_names
     if not isinstance(names, list) or len(names) > MAX_CLASSES or not all(isinstance(n, str) for n in names):
         problems.append(f"class_names must be a list of at most {MAX_CLASSES} strings")

@@ -26,6 +26,9 @@ FP32_TOLERANCE = 1e-4
 # Measured on the shipped MNIST generators in fp16: at most 7.4e-3 (dcgan) and 4.8e-3
 # (cdcgan) from PyTorch fp32, on outputs in [-1, 1]; the bound leaves room for other models.
 FP16_TOLERANCE = 2e-2
+# How a file holds its numbers: fp32; fp16 weights computed with in fp32 (half the file, the
+# same arithmetic); or fp16 weights and arithmetic, with fp32 inputs and outputs.
+EXPORT_PRECISIONS = ("fp32", "fp16-weights", "fp16")
 
 
 class ExportError(TranslateError):
@@ -67,25 +70,24 @@ def trace_to_onnx(
                           dynamic_axes=dynamic_axes, opset_version=opset, dynamo=False)
 
 
-def write_onnx(plan: ExportPlan, path: Path, opset: int, fp16: bool, provenance: dict[str, str] | None = None,
-               fp16_weights: bool = False) -> None:
-    """Write ``plan`` to ``path`` (fp16 weights and arithmetic with fp32 inputs and outputs if
-    ``fp16``; fp16 weights alone, cast to fp32 when the file is opened, if ``fp16_weights``),
-    with its metadata and ``provenance`` (source file, its sha256, toolkit version)."""
+def write_onnx(plan: ExportPlan, path: Path, opset: int, precision: str = "fp32",
+               provenance: dict[str, str] | None = None) -> None:
+    """Write ``plan`` to ``path`` in one of :data:`EXPORT_PRECISIONS`, with its metadata and
+    ``provenance`` (source file, its sha256, toolkit version)."""
     import onnx
 
     trace_to_onnx(plan.module, plan.check_inputs[0], str(path), plan.input_names, plan.output_names,
                   plan.dynamic_axes, opset)
     model = onnx.load(str(path))
-    if fp16:
+    if precision == "fp16":
         from onnxruntime.transformers.float16 import convert_float_to_float16
 
         model = convert_float_to_float16(model, keep_io_types=True)
         _sort_topologically(model.graph)
-    if fp16_weights:
+    if precision == "fp16-weights":
         store_initialisers_fp16(model.graph)
-    storage = {"weights": "fp16" if fp16 or fp16_weights else "fp32"}
-    info = replace(plan.info, precision="fp16" if fp16 else "fp32",
+    storage = {"weights": "fp32" if precision == "fp32" else "fp16"}
+    info = replace(plan.info, precision="fp16" if precision == "fp16" else "fp32",
                    extra={**plan.info.extra, **(provenance or {}), **storage})
     onnx.helper.set_model_props(model, info.to_metadata())
     onnx.save(model, str(path))
@@ -156,19 +158,19 @@ def _check(plan: ExportPlan, path: Path, tolerance: float) -> float:
     return worst
 
 
-def write_checked(plan: ExportPlan, out: Path, opset: int = DEFAULT_OPSET, fp16: bool = False,
-                  provenance: dict[str, str] | None = None, fp16_weights: bool = False) -> dict[str, object]:
+def write_checked(plan: ExportPlan, out: Path, opset: int = DEFAULT_OPSET, precision: str = "fp32",
+                  provenance: dict[str, str] | None = None) -> dict[str, object]:
     """Write ``plan`` to ``out`` and verify it; the file appears only once every check passed.
-    Returns a short report. With ``fp16_weights`` the module's weights are rounded to fp16 values
+    Returns a short report. With ``fp16-weights`` the module's weights are rounded to fp16 values
     first, so the check holds the file to fp32 agreement with what it computes."""
-    if fp16 and fp16_weights:
-        raise ExportError("fp16 and fp16_weights exclude each other: fp16 already stores the weights in fp16")
+    if precision not in EXPORT_PRECISIONS:
+        raise ExportError(f"precision {precision!r} is not one of {', '.join(EXPORT_PRECISIONS)}")
     plan.module.eval()  # the exporter restores the module's mode after tracing: it must be eval
-    if fp16_weights:
+    if precision == "fp16-weights":
         round_to_fp16(plan.module)
-    tolerance = FP16_TOLERANCE if fp16 else FP32_TOLERANCE
+    tolerance = FP16_TOLERANCE if precision == "fp16" else FP32_TOLERANCE
     with atomic_path(out) as tmp:
-        write_onnx(plan, tmp, opset, fp16, provenance, fp16_weights)
+        write_onnx(plan, tmp, opset, precision, provenance)
         try:
             worst = _check(plan, tmp, tolerance)
         except ExportError:

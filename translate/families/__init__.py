@@ -12,6 +12,7 @@ docs/architecture.md says what a new family provides.
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 
 from torch import nn
@@ -19,11 +20,13 @@ from torch import nn
 from translate import __version__
 from translate.config import ConfigBase
 from translate.errors import ConfigError
+from translate.evaluation.record import EVALUATION_FILE, recorded_scores
 from translate.families.base import Family, RunOptions
 from translate.families.registry import all_families, get_family
 from translate.io.fileio import file_sha256
 from translate.io.run_layout import refuse_run_files
 from translate.modeling.checkpoint import WEIGHTS, read_checkpoint
+from translate.modeling.half_storage import holds_fp16_values
 from translate.onnx_export import DEFAULT_OPSET, write_checked
 
 __all__ = ["Family", "RunOptions", "all_families", "export_model", "get_family", "load_generator"]
@@ -41,12 +44,13 @@ def export_model(
     out: str | os.PathLike,
     direction: str | None = None,
     opset: int = DEFAULT_OPSET,
-    fp16: bool = False,
-    fp16_weights: bool = False,
+    precision: str = "fp32",
 ) -> dict[str, object]:
     """Export the generator of a run, checkpoint or model folder to ONNX (the family says what
-    and how to check it), verified against PyTorch; returns a short report. ``fp16``: fp16
-    weights and arithmetic; ``fp16_weights``: fp16 weights, fp32 arithmetic."""
+    and how to check it), verified against PyTorch; returns a short report. ``precision`` is one
+    of :data:`~translate.onnx_export.EXPORT_PRECISIONS`. The scores the folder's
+    ``evaluation.json`` records for these weights go into the file's metadata when the file
+    computes what was scored."""
     out = Path(out)
     checkpoint = read_checkpoint(source)
     if out.suffix.lower() != ".onnx":
@@ -57,9 +61,17 @@ def export_model(
                               "e.g. exports/")
     refuse_run_files(out, "--out")
     plan = get_family(checkpoint.family).export_plan(checkpoint, direction)
-    provenance = {
-        "source_sha256": file_sha256(checkpoint.path / WEIGHTS),
-        "source": str(checkpoint.path),
-        "toolkit_version": __version__,
-    }
-    return write_checked(plan, out, opset, fp16, provenance, fp16_weights)
+    source_sha256 = file_sha256(checkpoint.path / WEIGHTS)
+    scores = recorded_scores(checkpoint.path, source_sha256, plan.info.direction)
+    if precision == "fp16" or (precision == "fp16-weights" and not holds_fp16_values(plan.module)):
+        scores = {}  # the file computes other numbers than those scored
+    plan.info = replace(plan.info, **scores)
+    provenance = {"source_sha256": source_sha256, "source": str(checkpoint.path), "toolkit_version": __version__}
+    report = write_checked(plan, out, opset, precision, provenance)
+    return {**report, "fid": scores.get("fid"), "scored": scores.get("scored") or _unscored(checkpoint.path)}
+
+
+def _unscored(folder: Path) -> str:
+    return (f"no scores in the file's metadata: none recorded for these weights in {folder / EVALUATION_FILE} "
+            f"(python -m translate.evaluate {folder} --out {folder / EVALUATION_FILE}; not carried into --fp16 "
+            "files, nor into --fp16-weights files of fp32 weights, which compute other numbers)")

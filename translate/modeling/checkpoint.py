@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 
 import torch
 from safetensors import safe_open
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file, save
 from torch import nn
 
 from translate import __version__
@@ -250,8 +250,20 @@ def write_model_folder(
     tensors = flat_state(modules)
     if fp16:
         tensors = {name: to_fp16(name, tensor) for name, tensor in tensors.items()}
-    atomic_write(dest / WEIGHTS, lambda tmp: save_file(tensors, str(tmp), metadata=metadata))
+    atomic_write(dest / WEIGHTS, lambda tmp: tmp.write_bytes(reproducible_safetensors(tensors, metadata)))
     write_json(dest / CONFIG, checkpoint_meta(family, model_config, train_config or {}))
+
+
+def reproducible_safetensors(tensors: dict[str, torch.Tensor], metadata: dict[str, str] | None = None) -> bytes:
+    """A safetensors file of ``tensors`` whose bytes depend only on what it holds. The library
+    writes the header from a hash map, in an order that changes from one call to the next, so
+    the same weights packed twice made different files (and sha256s, which name the weights a
+    model's scores belong to); here the header's keys are sorted."""
+    blob = save(tensors, metadata=metadata)
+    size = int.from_bytes(blob[:8], "little")
+    header = json.dumps(json.loads(blob[8 : 8 + size]), sort_keys=True, separators=(",", ":")).encode()
+    header += b" " * (-len(header) % 8)  # the tensors' data stays 8-byte aligned, as the format asks
+    return len(header).to_bytes(8, "little") + header + blob[8 + size :]
 
 
 def flat_state(modules: dict[str, nn.Module]) -> dict[str, torch.Tensor]:

@@ -37,3 +37,11 @@ def round_to_fp16(module: nn.Module) -> None:
         for name, tensor in [*module.named_parameters(), *module.named_buffers()]:
             if tensor.dtype == torch.float32:
                 tensor.copy_(to_fp16(name, tensor).float())
+
+
+def holds_fp16_values(module: nn.Module) -> bool:
+    """Whether every fp32 parameter and buffer of ``module`` is an fp16 number already, so that
+    storing it in fp16 changes nothing it computes (a model folder packed with ``--fp16``)."""
+    with torch.no_grad():
+        return all(torch.equal(tensor, tensor.half().float())
+                   for tensor in [*module.parameters(), *module.buffers()] if tensor.dtype == torch.float32)

@@ -1,0 +1,82 @@
+"""A model's scores travel with it: ``translate.evaluate --out`` records them beside the weights
+it scored, ``translate.export`` puts them in the ONNX file's metadata, and the runtime reads
+them back (the demo shows them). Scores of other weights, or of other arithmetic, never travel."""
+
+import json
+
+import pytest
+
+from translate.cli import run_cli
+from translate.evaluate import main as evaluate_main
+from translate.evaluation.record import EVALUATION_FILE, recorded_scores
+from translate.families import export_model
+from translate.io.fileio import file_sha256
+from translate.pack import main as pack_main
+from translate.runtime import Translator
+
+from .exporting import trained_run
+
+
+@pytest.fixture(scope="module")
+def scored_model(tmp_path_factory, data_root):
+    """(fp16-packed model folder of a tiny CycleGAN trained on real photos, its evaluate output):
+    scored by the real evaluate on 2 test photos a domain, written to its evaluation.json."""
+    root = tmp_path_factory.mktemp("scored")
+    run = trained_run(root, "cyclegan", steps=2)
+    model = root / "model"
+    run_cli(pack_main, [str(run), "--out", str(model), "--fp16"])
+    run_cli(evaluate_main, [str(model), "--data", str(root / "data"), "--cache-dir", str(root / "cache"),
+                            "--fid-weights", str(data_root / "fid" / "inception-2015-12-05-fid.pt"),
+                            "--out", str(model / EVALUATION_FILE)])
+    return run, model, json.loads((model / EVALUATION_FILE).read_text())
+
+
+@pytest.mark.slow
+def test_an_export_carries_the_scores_evaluate_recorded_for_its_direction(scored_model, tmp_path):
+    _, model, result = scored_model
+    assert result["weights_sha256"] == file_sha256(model / "model.safetensors")
+    for direction, key in (("AtoB", "horse_to_zebra"), ("BtoA", "zebra_to_horse")):
+        out = tmp_path / f"{direction}.onnx"
+        report = export_model(model, out, direction, precision="fp16-weights")  # the folder holds fp16 values
+        info = Translator(out).info
+        assert (info.fid, info.kid) == (result[key]["fid"], result[key]["kid_mean"]) == (report["fid"], info.kid)
+        source, target = key.split("_to_")
+        assert info.scored == report["scored"] == f"2 {source} test images against 2 {target} test images"
+
+
+@pytest.mark.slow
+def test_scores_of_other_weights_or_other_arithmetic_stay_behind(scored_model, tmp_path):
+    run, model, _ = scored_model
+    report = export_model(model, tmp_path / "half.onnx", "AtoB", precision="fp16")  # fp16 arithmetic
+    assert Translator(tmp_path / "half.onnx").info.fid is None and report["fid"] is None
+    assert f"python -m translate.evaluate {model} --out {model / EVALUATION_FILE}" in report["scored"]
+    # The same folder packed again in fp32: its record names the fp16 weights it scored.
+    run_cli(pack_main, [str(run), "--out", str(model), "--overwrite"])
+    assert (model / EVALUATION_FILE).exists()  # pack --overwrite keeps the folder's other files
+    assert export_model(model, tmp_path / "fp32.onnx", "AtoB")["fid"] is None
+    assert Translator(tmp_path / "fp32.onnx").info.fid is None
+    # Packed again as it was scored: the same bytes (safetensors' header order is made
+    # reproducible), so the record holds for it again.
+    run_cli(pack_main, [str(run), "--out", str(model), "--overwrite", "--fp16"])
+    assert file_sha256(model / "model.safetensors") == scored_model[2]["weights_sha256"]
+    assert export_model(model, tmp_path / "again.onnx", "AtoB", precision="fp16-weights")["fid"] is not None
+
+
+def test_a_sampler_record_gives_its_one_fid_and_what_it_compared(tmp_path):
+    record = {"weights_sha256": "abc", "fid": 9.5, "kid_mean": -0.0001,
+              "protocol": {"generated_images": 10000, "real_images": 10000, "real_set": "MNIST test split"}}
+    (tmp_path / EVALUATION_FILE).write_text(json.dumps(record))
+    assert recorded_scores(tmp_path, "abc", "") == {
+        "fid": 9.5, "kid": -0.0001, "scored": "10000 generated images against 10000 of the MNIST test split"}
+    assert recorded_scores(tmp_path, "other weights", "") == {}
+
+
+@pytest.mark.parametrize("record", [
+    "not json", "[1, 2]", '{"weights_sha256": "abc", "fid": "9.5", "kid_mean": 0.1}',
+    '{"weights_sha256": "abc", "fid": NaN, "kid_mean": 0.1}', '{"weights_sha256": "abc", "fid": true, "kid_mean": 0}',
+    '{"weights_sha256": "abc", "fid": 9.5}', '{"weights_sha256": "abc", "a_to_b": {"direction": "BtoA", "fid": 1}}',
+])
+def test_a_record_without_usable_scores_gives_none(tmp_path, record):
+    (tmp_path / EVALUATION_FILE).write_text(record)
+    assert recorded_scores(tmp_path, "abc", "AtoB") == {}
+

@@ -1,0 +1,45 @@
+"""A model folder's ``evaluation.json``: what ``translate.evaluate --out`` writes beside the
+weights it scored, and what ``translate.export`` carries into the file's metadata, so that an
+application (the demo) can say how good each model is without scoring it.
+
+The record names the sha256 of the weights it scored. Scores are carried only when they
+belong to the weights exported, so a folder packed again after it was scored never passes
+on the old model's figures.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+from translate.io.fileio import read_json_if_exists
+
+EVALUATION_FILE = "evaluation.json"  # in a model folder: the scores of its weights
+
+
+def recorded_scores(folder: Path, weights_sha256: str, direction: str) -> dict[str, Any]:
+    """``{"fid", "kid", "scored"}`` that ``folder``'s record holds for the weights of that sha256
+    (for a translation model, its generator of ``direction``); ``{}`` when there is no record,
+    it scored other weights, or it holds no finite FID for them."""
+    record = read_json_if_exists(folder / EVALUATION_FILE)
+    if not isinstance(record, dict) or record.get("weights_sha256") != weights_sha256:
+        return {}
+    if "fid" in record:  # a sampler's record: one set of scores
+        entry, scored = record, _sampled(record.get("protocol"))
+    else:  # a translator's: one entry per direction, keyed "<source>_to_<target>"
+        entries = [v for v in record.values() if isinstance(v, dict) and v.get("direction") == direction]
+        if len(entries) != 1:
+            return {}
+        entry = entries[0]
+        scored = f"{entry.get('translated', '?')} against {entry.get('real', '?')}"
+    fid, kid = entry.get("fid"), entry.get("kid_mean")
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in (fid, kid)):
+        return {}
+    return {"fid": float(fid), "kid": float(kid), "scored": scored}
+
+
+def _sampled(protocol: Any) -> str:
+    protocol = protocol if isinstance(protocol, dict) else {}
+    return (f"{protocol.get('generated_images', '?')} generated images against "
+            f"{protocol.get('real_images', '?')} of the {protocol.get('real_set', '?')}")
