@@ -40,7 +40,7 @@ if __package__ in (None, ""):
     # the repository that holds the demo package, so add it, from any working directory.
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from demo.models import DIGIT_KEYS, PHOTO_KEYS, ROOT, SKETCH_KEYS, DemoModels, how_to_make  # noqa: E402
+from demo.models import DIGIT_KEYS, MODEL_FILES, PHOTO_KEYS, ROOT, SKETCH_KEYS, DemoModels, how_to_make  # noqa: E402
 from demo.serving import FORM_OVERHEAD, UploadBytesLimit, UploadSweeper, parse_size, private_temp_dir  # noqa: E402
 from translate import DECODE_MAX_PIXELS  # noqa: E402
 from translate.datasets.drawings import strokes_as_lines  # noqa: E402
@@ -295,20 +295,32 @@ def fit_side(image: np.ndarray, max_side: int, name: str) -> tuple[np.ndarray, s
 
 
 def translate_photo(models: DemoModels, path: str | None, direction: str, round_trip: bool,
-                    max_side: int = DEFAULT_MAX_SIDE) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, str]:
-    """(input as used, translation, round trip or None, note) for one uploaded photo."""
+                    max_side: int = DEFAULT_MAX_SIDE, model: str | None = None,
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, str]:
+    """(input as used, translation, round trip or None, note) for one uploaded photo, translated
+    by ``model`` (a key of MODEL_FILES serving ``direction``; default: its lowest FID). The
+    round trip takes the other direction's lowest-FID model."""
     image, note = load_photo(path, max_side)  # a file that is not an image says so, model or not
-    translator = models.translators.get(direction)
+    if direction not in PHOTO_KEYS:
+        raise InputError(f"unknown direction {direction!r}: choose {' or '.join(PHOTO_KEYS)}")
+    key = model or next(iter(models.photo_models(direction)), direction)
+    if key not in MODEL_FILES or MODEL_FILES[key].serves != direction:
+        served = ", ".join(models.photo_models(direction)) or "none"
+        raise InputError(f"model {key!r} does not translate {direction}: choose one of {served}")
+    translator = models.translators.get(key)
     if translator is None:
-        raise InputError(models.problems.get(direction, f"unknown direction {direction!r}"))
+        raise InputError(models.problems.get(key, f"{MODEL_FILES[key].file} is missing"))
     translated = translator.translate(image)
+    note += f". By {models.model_label(key)}"
     back = None
     if round_trip:
-        reverse = "BtoA" if direction == "AtoB" else "AtoB"
-        if reverse in models.translators:
-            back = models.translators[reverse].translate(translated)
-        else:
+        reverse = PHOTO_KEYS[1 - PHOTO_KEYS.index(direction)]
+        back_key = next(iter(models.photo_models(reverse)), None)
+        if back_key is None:
             note += f". No round trip: {models.problems[reverse]}"
+        else:
+            back = models.translators[back_key].translate(translated)
+            note += f", back by {models.model_label(back_key)}"
     return image, translated, back, note
 
 
@@ -463,13 +475,13 @@ def _digits_tab(models: DemoModels, results: ResultFiles) -> tuple | None:
 
 
 def _photo_tab(models: DemoModels, results: ResultFiles, max_side: int) -> None:
-    none_available = _unavailable(models, list(PHOTO_KEYS))
-    usable = not none_available
-    choices = models.direction_choices()
-    first = next((key for key in PHOTO_KEYS if key in models.translators), "AtoB")
+    _unavailable(models, list(PHOTO_KEYS))
+    served = [key for key in PHOTO_KEYS if models.photo_models(key)]  # the directions some model translates
+    usable = bool(served)
+    first = served[0] if served else PHOTO_KEYS[0]
     a, _ = models.domains()
     examples = [(path, "AtoB" if path.name.startswith(a) else "BtoA") for path in sorted(EXAMPLES.glob("*.jpg"))]
-    examples = [(path, key) for path, key in examples if key in models.translators]
+    examples = [(path, key) for path, key in examples if key in served]
     with gr.Row(equal_height=False):
         with gr.Column(scale=1, min_width=280):
             label = (f"Photo (JPEG, PNG, WebP, BMP or TIFF; larger than {max_side} px is scaled down)" if usable
@@ -481,7 +493,12 @@ def _photo_tab(models: DemoModels, results: ResultFiles, max_side: int) -> None:
                                      "from the horse2zebra test sets", columns=2, rows=2, height=410,
                                      object_fit="cover", allow_preview=False, elem_id="photo-examples",
                                      interactive=False, buttons=[])
-            direction = gr.Radio(choices, value=first, label="Direction", interactive=usable)
+            direction = gr.Radio(models.direction_choices(), value=first, label="Direction", interactive=usable)
+            model = gr.Radio(**_model_radio(models, first), label="Model", elem_id="photo-model",
+                             interactive=usable)
+            # Its choices follow the direction in the page, but an API call is checked against the
+            # first direction's: any key passes here, and translate_photo names the right ones.
+            model.preprocess = lambda key: key  # type: ignore[method-assign]
             round_trip = gr.Checkbox(True, label="Also translate back (round trip)", interactive=usable)
             button = gr.Button("Translate", variant="primary", interactive=usable)
         with gr.Column(scale=2, min_width=280):
@@ -493,20 +510,30 @@ def _photo_tab(models: DemoModels, results: ResultFiles, max_side: int) -> None:
                                               ("round-trip", "Round trip"))]
 
     @user_errors
-    def run(path: str | None, key: str, trip: bool) -> tuple[str | None, str | None, str | None, str]:
-        image, out, round_image, text = translate_photo(models, path, key, trip, max_side)
+    def run(path: str | None, key: str, trip: bool, chosen: str | None = None,
+            ) -> tuple[str | None, str | None, str | None, str]:
+        image, out, round_image, text = translate_photo(models, path, key, trip, max_side, chosen)
         saved = [results.save(array, name) for array, name in
                  ((image, "input"), (out, "translation"), (round_image, "round-trip"))]
         return saved[0], saved[1], saved[2], text
 
-    def pick_example(event: gr.SelectData) -> tuple[str, str]:
+    def pick_example(event: gr.SelectData) -> tuple[str, str, dict]:
         path, key = examples[event.index]
-        return str(path), key
+        return str(path), key, gr.update(**_model_radio(models, key))
 
-    button.click(run, [photo, direction, round_trip], [*outputs, note], api_name="translate_photo")
+    inputs = [photo, direction, round_trip, model]
+    direction.input(lambda key: gr.update(**_model_radio(models, key)), direction, model, api_name=False,
+                    queue=False)
+    button.click(run, inputs, [*outputs, note], api_name="translate_photo")
     if examples:
-        gallery.select(pick_example, None, [photo, direction], api_name=False, queue=False).then(
-            run, [photo, direction, round_trip], [*outputs, note], api_name=False)
+        gallery.select(pick_example, None, [photo, direction, model], api_name=False, queue=False).then(
+            run, inputs, [*outputs, note], api_name=False)
+
+
+def _model_radio(models: DemoModels, direction: str) -> dict[str, Any]:
+    """The model choice for a direction: its models with their FIDs, the lowest chosen."""
+    choices = models.model_choices(direction)
+    return {"choices": choices, "value": choices[0][1] if choices else None, "info": models.scored_text(direction)}
 
 
 def _sketch_tab(models: DemoModels, results: ResultFiles, max_side: int) -> None:

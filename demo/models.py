@@ -29,6 +29,9 @@ class ModelFile:
     direction: str | None = None  # translate.export --direction, for a two-way model
     train: tuple[str, ...] = ()  # commands that train such a model, where one is not shipped
     run: str = ""  # the run folder those commands write
+    serves: str = ""  # a photo translator: the photo tab's direction (AtoB, BtoA) it translates
+    name: str = ""  # how the page names the model among the others of its direction
+    optional: bool = False  # one more model for its direction: when it is absent, nothing is missing
 
 
 PHOTO_RUN = "runs/horse2zebra"
@@ -44,14 +47,18 @@ MODEL_FILES = {
     "cdcgan": ModelFile("cdcgan-mnist.onnx", "sampler", "models/cdcgan-mnist"),
     "dcgan": ModelFile("dcgan-mnist.onnx", "sampler", "models/dcgan-mnist"),
     "AtoB": ModelFile("horse2zebra.onnx", "translator", "models/cyclegan-horse2zebra", "AtoB", TRAIN_PHOTOS,
-                      PHOTO_RUN),
+                      PHOTO_RUN, serves="AtoB", name="CycleGAN"),
     "BtoA": ModelFile("zebra2horse.onnx", "translator", "models/cyclegan-horse2zebra", "BtoA", TRAIN_PHOTOS,
-                      PHOTO_RUN),
+                      PHOTO_RUN, serves="BtoA", name="CycleGAN"),
+    "cut-AtoB": ModelFile("cut-horse2zebra.onnx", "translator", "models/cut-horse2zebra", serves="AtoB", name="CUT",
+                          optional=True),
+    "cut-BtoA": ModelFile("cut-zebra2horse.onnx", "translator", "models/cut-zebra2horse", serves="BtoA", name="CUT",
+                          optional=True),
     "sketch": ModelFile("edges2zebra.onnx", "translator", "models/pix2pix-edges2zebra", None, TRAIN_SKETCH,
                         SKETCH_RUN),
 }
 DIGIT_KEYS = ("cdcgan", "dcgan")
-PHOTO_KEYS = ("AtoB", "BtoA")
+PHOTO_KEYS = ("AtoB", "BtoA")  # the photo tab's directions, and the keys of the models it needs
 SKETCH_KEYS = ("sketch",)
 
 
@@ -94,6 +101,8 @@ class DemoModels:
         models = cls()
         for key, spec in MODEL_FILES.items():
             path, shown = exports / spec.file, _shown(exports / spec.file)
+            if spec.optional and not path.exists():
+                continue
             try:
                 if spec.kind == "sampler":
                     models.samplers[key] = Sampler(path, threads=threads)
@@ -101,16 +110,36 @@ class DemoModels:
                     models.translators[key] = Translator(path, threads=threads)
             except TranslateError as exc:
                 models.problems[key] = str(exc).replace(str(path), shown) if path.exists() else f"{shown} is missing"
-                models.missing[key] = shown
+                if not spec.optional:
+                    models.missing[key] = shown
         return models
+
+    def photo_models(self, direction: str) -> list[str]:
+        """The keys of the translators loaded for a photo direction, lowest FID first, unscored last."""
+        keys = [key for key, spec in MODEL_FILES.items() if spec.serves == direction and key in self.translators]
+        return sorted(keys, key=lambda key: _fid_order(self.translators[key].info.fid))
+
+    def model_label(self, key: str) -> str:
+        """A model as the page lists it: its name and FID, e.g. "CycleGAN · FID 97.6"."""
+        fid = self.translators[key].info.fid
+        return f"{MODEL_FILES[key].name} · {'not scored' if fid is None else f'FID {fid:.1f}'}"
+
+    def model_choices(self, direction: str) -> list[tuple[str, str]]:
+        return [(self.model_label(key), key) for key in self.photo_models(direction)]
+
+    def scored_text(self, direction: str) -> str:
+        """What the FIDs of a direction's models compared, from their files (lower is better)."""
+        scored = dict.fromkeys(self.translators[key].info.scored for key in self.photo_models(direction))
+        protocols = "; ".join(text for text in scored if text)
+        return f"FID (lower is better) of {protocols}" if protocols else "FID: none of these files records one"
 
     def domains(self) -> tuple[str, str]:
         """(A, B) domain names of the photo models, read from the export metadata when there is one."""
-        for key in PHOTO_KEYS:
+        for key, spec in MODEL_FILES.items():
             translator = self.translators.get(key)
-            if translator and translator.info.source_domain and translator.info.target_domain:
+            if spec.serves and translator and translator.info.source_domain and translator.info.target_domain:
                 source, target = translator.info.source_domain, translator.info.target_domain
-                return (source, target) if key == "AtoB" else (target, source)
+                return (source, target) if spec.serves == "AtoB" else (target, source)
         return DEFAULT_DOMAINS
 
     def direction_choices(self) -> list[tuple[str, str]]:
@@ -126,6 +155,10 @@ class DemoModels:
 
     def sketch_title(self) -> str:
         return f"Sketch → {self.sketch_domains()[1]}"
+
+
+def _fid_order(fid: float | None) -> tuple[bool, float]:
+    return fid is None, fid or 0.0
 
 
 def _shown(path: Path) -> str:

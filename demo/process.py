@@ -83,11 +83,11 @@ def assemble_exports(dest: Path, cyclegan_run: Path, sketch_run: Path | None = N
     from translate.families import export_model as export  # needs torch, as the callers that build exports do
 
     dest.mkdir(parents=True)
-    runs = {"AtoB": cyclegan_run, "BtoA": cyclegan_run, "sketch": sketch_run}
+    runs = {"AtoB": cyclegan_run, "BtoA": cyclegan_run, "sketch": sketch_run}  # the optional models: none
     for key, spec in MODEL_FILES.items():
         if spec.kind == "sampler":
             shutil.copy(SHIPPED_EXPORTS / spec.file, dest / spec.file)
-        elif runs[key] is not None:
+        elif runs.get(key) is not None:
             export(runs[key], dest / spec.file, direction=spec.direction)
     return dest
 

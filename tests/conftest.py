@@ -116,6 +116,44 @@ def demo_exports(tmp_path_factory, translator_file) -> Path:
     return assemble_exports(tmp_path_factory.mktemp("demo") / "exports", translator_file[0], sketch_run)
 
 
+def with_scores(source: Path, dest: Path, **values: str) -> Path:
+    """A copy of an exported file whose metadata says it scored ``values`` (fid, kid, scored):
+    what translate.export writes from an evaluation.json (tests/test_scores_in_exports.py)."""
+    import onnx
+
+    model = onnx.load(str(source))
+    onnx.helper.set_model_props(model, {**{p.key: p.value for p in model.metadata_props},
+                                        **{f"translate.{key}": value for key, value in values.items()}})
+    onnx.save(model, str(dest))
+    return dest
+
+
+@pytest.fixture(scope="session")
+def demo_exports_with_choices(tmp_path_factory, demo_exports) -> Path:
+    """The demo's exports and a tiny real CUT each way. Horse → zebra: CUT scored below the
+    CycleGAN; zebra → horse: the CycleGAN scored, CUT not."""
+    from translate.families import export_model
+
+    from .exporting import trained_run
+
+    exports = tmp_path_factory.mktemp("choices") / "exports"
+    exports.mkdir()
+    for file in demo_exports.iterdir():
+        (exports / file.name).write_bytes(file.read_bytes())
+    scored = "120 horse test images against 140 zebra test images"
+    with_scores(demo_exports / "horse2zebra.onnx", exports / "horse2zebra.onnx", fid="97.61", kid="0.05",
+                scored=scored)
+    with_scores(demo_exports / "zebra2horse.onnx", exports / "zebra2horse.onnx", fid="120.04", kid="0.07",
+                scored="140 zebra test images against 120 horse test images")
+    cut = trained_run(tmp_path_factory.mktemp("cut"), "cut", steps=2)
+    export_model(cut, exports / "cut-horse2zebra.onnx")
+    with_scores(exports / "cut-horse2zebra.onnx", exports / "cut-horse2zebra.onnx", fid="60.24", kid="0.02",
+                scored=scored)
+    back = trained_run(tmp_path_factory.mktemp("cut-back"), "cut", steps=2, extra=("--domains", "zebra", "horse"))
+    export_model(back, exports / "cut-zebra2horse.onnx")
+    return exports
+
+
 @pytest.fixture(scope="session")
 def horse_photo(data_root) -> Path:
     """A real horse from the horse2zebra test set (256 x 256 JPEG)."""

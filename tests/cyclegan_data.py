@@ -14,9 +14,10 @@ TINY = ["--ngf", "8", "--ndf", "8", "--n-blocks", "2", "--load-size", "36", "--c
         "--workers", "0", "--log-every", "1"]
 
 
-def horse_zebra_argv(data: Path, *options: str) -> list[str]:
-    """``train`` arguments for a tiny horse <-> zebra CycleGAN on ``data`` (see :func:`horse2zebra`)."""
-    return ["cyclegan", "--domains", "horse", "zebra", "--data", str(data), *options, *TINY]
+def horse_zebra_argv(data: Path, *options: str, family: str = "cyclegan") -> list[str]:
+    """``train`` arguments for a tiny horse <-> zebra CycleGAN (or another unpaired family) on
+    ``data`` (see :func:`horse2zebra`)."""
+    return [family, "--domains", "horse", "zebra", "--data", str(data), *options, *TINY]
 
 
 def horse2zebra(root: Path, counts: dict[str, int] | None = None) -> Path:

@@ -14,9 +14,11 @@ TINY = ["--ngf", "8", "--ndf", "8", "--z-dim", "16", "--batch-size", "16"]  # a 
 
 
 def trained_run(root: Path, family: str, steps: int = 4, extra: tuple[str, ...] = (), name: str = "") -> Path:
-    """A tiny DCGAN / cDCGAN, or a tiny CycleGAN, trained for a few steps on real data."""
+    """A tiny DCGAN / cDCGAN, or a tiny horse -> zebra CycleGAN or CUT, trained for a few steps
+    on real data."""
     run = root / f"{name or family}-run"
-    argv = horse_zebra_argv(horse2zebra(root / "data")) if family == "cyclegan" else [family, *TINY]
+    unpaired = family in ("cyclegan", "cut")
+    argv = horse_zebra_argv(horse2zebra(root / "data"), family=family) if unpaired else [family, *TINY]
     run_cli(train_main, [*argv, *extra, "--out", str(run), "--max-steps", str(steps)])
     return run
 

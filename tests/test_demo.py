@@ -164,7 +164,7 @@ def test_a_horse_becomes_a_same_size_image_and_comes_back(models, horse_photo):
     shown, translated, back, note = translate_photo(models, str(horse_photo), "AtoB", True)
     assert shown.shape == translated.shape == back.shape == (256, 256, 3)
     assert np.abs(translated.astype(int) - shown).mean() > 5
-    assert note == "n02381460_1010.jpg: 256×256"
+    assert note == "n02381460_1010.jpg: 256×256. By CycleGAN · not scored, back by CycleGAN · not scored"
 
 
 def test_large_uploads_are_scaled_down_with_a_note(tmp_path, horse_photo):
@@ -231,6 +231,48 @@ def test_a_sketch_becomes_an_image_of_the_pad_size(models):
     assert output.shape == (512, 512, 3) and "scaled down to 512×512" in note
     with pytest.raises(InputError, match="the drawing is blank"):
         translate_sketch(models, np.zeros((256, 256, 4), np.uint8))
+
+
+@pytest.fixture(scope="module")
+def two_models_a_way(demo_exports_with_choices) -> DemoModels:
+    loaded = DemoModels.load(demo_exports_with_choices, threads=1)
+    assert not loaded.problems
+    return loaded
+
+
+def test_each_direction_offers_its_models_with_their_fid_the_lowest_first(two_models_a_way, horse_photo):
+    models = two_models_a_way
+    assert models.model_choices("AtoB") == [("CUT · FID 60.2", "cut-AtoB"), ("CycleGAN · FID 97.6", "AtoB")]
+    assert models.model_choices("BtoA") == [("CycleGAN · FID 120.0", "BtoA"), ("CUT · not scored", "cut-BtoA")]
+    assert models.scored_text("AtoB") == (
+        "FID (lower is better) of 120 horse test images against 140 zebra test images")
+    assert models.domains() == ("horse", "zebra")
+    image, by_cut, back, note = translate_photo(models, str(horse_photo), "AtoB", True)  # the lowest FID
+    assert np.array_equal(by_cut, models.translators["cut-AtoB"].translate(image))
+    assert np.array_equal(back, models.translators["BtoA"].translate(by_cut))
+    assert note == "n02381460_1010.jpg: 256×256. By CUT · FID 60.2, back by CycleGAN · FID 120.0"
+    _, by_cyclegan, _, note = translate_photo(models, str(horse_photo), "AtoB", False, model="AtoB")
+    assert np.array_equal(by_cyclegan, models.translators["AtoB"].translate(image))
+    assert not np.array_equal(by_cyclegan, by_cut) and note.endswith(". By CycleGAN · FID 97.6")
+    with pytest.raises(InputError, match="model 'cut-BtoA' does not translate AtoB: choose one of cut-AtoB, AtoB"):
+        translate_photo(models, str(horse_photo), "AtoB", False, model="cut-BtoA")
+    with pytest.raises(InputError, match="unknown direction 'horse': choose AtoB or BtoA"):
+        translate_photo(models, str(horse_photo), "horse", False)
+    build_app(models).close()
+
+
+def test_an_absent_extra_model_is_not_missing_and_a_broken_one_is_only_reported(tmp_path, demo_exports):
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    for file in demo_exports.iterdir():
+        (exports / file.name).write_bytes(file.read_bytes())
+    (exports / "cut-horse2zebra.onnx").write_bytes(b"truncated")
+    models = DemoModels.load(exports, threads=1)
+    assert list(models.problems) == ["cut-AtoB"] and not models.missing  # no command to make an extra model
+    assert models.problems["cut-AtoB"].startswith("cut-horse2zebra.onnx is not a loadable ONNX model")
+    assert models.photo_models("AtoB") == ["AtoB"] and models.model_choices("AtoB") == [("CycleGAN · not scored",
+                                                                                         "AtoB")]
+    assert models.scored_text("AtoB") == "FID: none of these files records one"
 
 
 def test_missing_model_files_name_the_file_and_the_command(tmp_path, demo_exports, horse_photo):

@@ -47,7 +47,12 @@ def test_translate_photo_keeps_the_size(client, horse_photo):
     shown, translated, back, note = client.predict(handle_file(str(horse_photo)), "AtoB", True,
                                                    api_name="/translate_photo")
     assert _rgb(shown).shape == _rgb(translated).shape == _rgb(back).shape == (256, 256, 3)
-    assert note == "n02381460_1010.jpg: 256×256"
+    assert note == "n02381460_1010.jpg: 256×256. By CycleGAN · not scored, back by CycleGAN · not scored"
+    # The model is a fourth, optional input: a key of the direction's models.
+    *_, note = client.predict(handle_file(str(horse_photo)), "BtoA", False, "BtoA", api_name="/translate_photo")
+    assert note.endswith(". By CycleGAN · not scored")
+    with pytest.raises(AppError, match="model 'AtoB' does not translate BtoA: choose one of BtoA"):
+        client.predict(handle_file(str(horse_photo)), "BtoA", False, "AtoB", api_name="/translate_photo")
 
 
 def test_translate_sketch_takes_an_uploaded_line_drawing(client, tmp_path):
@@ -113,9 +118,10 @@ def test_values_of_the_wrong_type_get_a_message_and_leave_no_traceback(client, s
     with pytest.raises(AppError, match="Seed takes a whole number, not 'abc'"):
         client.predict("cdcgan", "7", 9, "abc", 5, 0.0, api_name="/generate_digits")
     never_uploaded = {"path": "/etc/passwd", "meta": {"_type": "gradio.FileData"}}
-    message = call_raw(served[0], "translate_photo", [never_uploaded, "AtoB", False])
+    message = call_raw(served[0], "translate_photo", [never_uploaded, "AtoB", False, None])
     assert message == "Cannot move /etc/passwd to the gradio cache dir because it was not uploaded by a user."
-    assert "validation error for FileData" in call_raw(served[0], "translate_photo", ["/etc/passwd", "AtoB", False])
+    not_a_file = call_raw(served[0], "translate_photo", ["/etc/passwd", "AtoB", False, None])
+    assert "validation error for FileData" in not_a_file
     server_log = served_log(served)[logged_before:]
     assert "Traceback" not in server_log, server_log[-2000:]
 

@@ -228,6 +228,38 @@ def test_a_missing_model_is_named_and_the_rest_still_works(page, artifacts, demo
         assert grid.std() > 20
 
 
+def test_each_direction_lists_its_models_with_their_fid_and_the_chosen_one_translates(
+        page, artifacts, demo_exports_with_choices, tmp_path, horse_photo):
+    files = sorted(path.name for path in demo_exports_with_choices.iterdir())
+    with serving_only(demo_exports_with_choices, tmp_path / "exports", files) as url:
+        _open_photo_tab(page, url)
+        models = page.locator("#photo-model")
+        assert _radio_labels(models) == ["CUT · FID 60.2", "CycleGAN · FID 97.6"]  # the lowest FID first
+        assert page.get_by_role("radio", name="CUT · FID 60.2").is_checked()
+        models.get_by_text("FID (lower is better) of 120 horse test images against 140 zebra test images").wait_for()
+        page.screenshot(path=artifacts / "1-horse-to-zebra-models.png")
+        page.get_by_role("radio", name="zebra → horse").click()
+        page.get_by_role("radio", name="CUT · not scored").wait_for()
+        assert _radio_labels(models) == ["CycleGAN · FID 120.0", "CUT · not scored"]
+        assert page.get_by_role("radio", name="CycleGAN · FID 120.0").is_checked()
+        page.get_by_role("radio", name="CUT · not scored").click()
+        _upload(page, horse_photo)
+        page.get_by_role("button", name="Translate").click()
+        page.locator("#photo-note").get_by_text("By CUT · not scored, back by CUT · FID 60.2").wait_for()
+        shown_image(page, "#photo-translated")
+        page.screenshot(path=artifacts / "2-zebra-to-horse-by-cut.png")
+        # An example horse switches the direction back and picks its best model.
+        page.locator("#photo-examples img").first.click()
+        page.locator("#photo-note").get_by_text("By CUT · FID 60.2, back by CycleGAN · FID 120.0").wait_for()
+        assert page.get_by_role("radio", name="horse → zebra").is_checked()
+        assert _radio_labels(models) == ["CUT · FID 60.2", "CycleGAN · FID 97.6"]
+        page.screenshot(path=artifacts / "3-example-by-the-best.png")
+
+
+def _radio_labels(group) -> list[str]:
+    return [label.inner_text().strip() for label in group.locator("label").all()]
+
+
 def _draw(page, strokes: list[list[tuple[float, float]]]) -> None:
     """Pick the brush and drag the mouse along each stroke, with points as fractions of the
     256-px drawing: the editor shows it centred in its canvas at the zoom it displays."""
