@@ -346,12 +346,12 @@ def translate_sketch(models: DemoModels, value: Any,
     """(the lines the model is given, what it made of them, note) for a drawing: its dark
     strokes thinned to the one-pixel lines of the pairs the model learnt from."""
     drawing, note = fit_side(sketch_drawing(value), max_side, "drawing")
+    translator = models.translators.get("sketch")
+    if translator is None:  # before the thinning: no work for a request that cannot be answered
+        raise InputError(models.problems["sketch"])
     lines = strokes_as_lines(drawing)
     if lines.min() == 255:
         raise InputError("the drawing is blank: draw dark lines on the white pad (or upload a line drawing)")
-    translator = models.translators.get("sketch")
-    if translator is None:
-        raise InputError(models.problems["sketch"])
     return lines, translator.translate(lines), note
 
 

@@ -11,6 +11,7 @@ without one). ``cyclegan`` also trains on several processes:
 from __future__ import annotations
 
 import argparse
+import math
 import os
 from contextlib import nullcontext
 from pathlib import Path
@@ -42,6 +43,16 @@ def _positive(value: str) -> int:
     return number
 
 
+def _positive_hours(value: str) -> float:
+    try:
+        hours = float(value)
+    except ValueError:
+        hours = math.nan
+    if not 0 < hours < math.inf:
+        raise argparse.ArgumentTypeError(f"must be a number of hours above 0, got {value}")
+    return hours
+
+
 def _non_negative(value: str) -> int:
     number = int(value)
     if number < 0:
@@ -55,6 +66,9 @@ def _run_options(parser: argparse.ArgumentParser) -> None:
     run.add_argument("--out", type=Path, help="run folder for checkpoints, samples and logs")
     run.add_argument("--epochs", type=_positive, help="run length in epochs (default: the family's)")
     run.add_argument("--max-steps", type=_positive, help="stop after this many optimisation steps in total")
+    run.add_argument("--max-hours", type=_positive_hours,
+                     help="stop once the run has trained this many hours in all, its resumes included (wall clock, "
+                     "scoring not counted): to compare recipes at the same CPU time")
     run.add_argument("--resume", action="store_true", help="continue from the latest checkpoint in --out")
     run.add_argument("--reuse-out", action="store_true",
                      help="start a new run in an --out that already holds other files (they are left alone)")
@@ -117,8 +131,9 @@ def main(argv: list[str] | None = None) -> Trainer:
         args.out = Path("runs") / (f"{family.name}-{domains[0]}2{domains[1]}" if domains else family.name)
     check_writable(args.out, "--out")  # before the data loads and the networks are built
     run = RunOptions(out=args.out, data=args.data, epochs=args.epochs, max_steps=args.max_steps,
-                     resume=args.resume, gpu=args.gpu, workers=args.workers, save_every_steps=args.save_every_steps,
-                     log_every=args.log_every, skip_nonfinite=args.skip_nonfinite, precision=args.precision,
+                     max_hours=args.max_hours, resume=args.resume, gpu=args.gpu, workers=args.workers,
+                     save_every_steps=args.save_every_steps, log_every=args.log_every,
+                     skip_nonfinite=args.skip_nonfinite, precision=args.precision,
                      download=getattr(args, "download", False), fid_weights=args.fid_weights)
     if args.resume and not args.out.is_dir():
         raise CheckpointError(f"--resume found nothing to continue: {args.out} does not exist")
@@ -134,7 +149,8 @@ def main(argv: list[str] | None = None) -> Trainer:
                 claim_for_new_run(args.out, family.name, args.reuse_out)
         trainer = family.train(model, settings, run, checkpoint)
     if trainer.is_main:
-        print(f"trained {family.name} to {trainer.position()}; checkpoints in {args.out}")
+        print(f"trained {family.name} to {trainer.position()}, {trainer.clock.hours():.2f} h of training; "
+              f"checkpoints in {args.out}")
     return trainer
 
 

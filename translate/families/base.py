@@ -39,6 +39,7 @@ class RunOptions:
     data: str | None = None
     epochs: int | None = None  # None: the family's default (or on --resume, the run's own)
     max_steps: int | None = None
+    max_hours: float | None = None
     resume: bool = False
     gpu: bool = False
     workers: int = 0

@@ -85,7 +85,8 @@ def train_translation(family: TranslationFamily, model: TranslationConfig, setti
         hyper = settings.hyper
         spec = RunSpec(run_dir=run.out, family=family.name, model_config=model.to_dict(),
                        train_config=settings.to_dict(), epochs=hyper.epochs + hyper.epochs_decay,
-                       max_steps=run.max_steps, save_every_steps=run.save_every_steps, log_every=run.log_every,
+                       max_steps=run.max_steps, max_hours=run.max_hours, save_every_steps=run.save_every_steps,
+                       log_every=run.log_every,
                        eval_every=settings.eval_every)
         evaluator = None
         if settings.eval_every and context.rank == 0:

@@ -31,6 +31,7 @@ from tqdm import tqdm
 from translate.errors import CheckpointError, DivergedError, StorageError
 from translate.modeling.checkpoint import STATE, Checkpoint, load_weights
 from translate.training.checkpoint import check_optimizer_state, save_checkpoint
+from translate.training.clock import RunClock
 from translate.training.distributed import Context, any_rank
 from translate.training.optim import NonFiniteStep
 from translate.training.progress import Throughput, restart_clock
@@ -79,6 +80,7 @@ class RunSpec:
     train_config: dict[str, Any]
     epochs: int
     max_steps: int | None = None
+    max_hours: float | None = None  # stop once the run has trained this long (RunClock), resumes included
     save_every_steps: int | None = None
     log_every: int = 50
     eval_every: int | None = None  # epochs between calls of the trainer's evaluator (and after the last)
@@ -103,6 +105,7 @@ class Trainer:
         self.epoch = 0
         self.skipped = 0  # steps skipped for a non-finite loss or gradient, over the whole run
         self.skipped_in_a_row = 0
+        self.clock = RunClock()
         self.is_main = self.context.rank == 0
         self.last_checkpoint: Path | None = None  # the newest checkpoint this run can go on from
         self.stop = GracefulStop(enabled=not self.context.distributed)
@@ -134,6 +137,7 @@ class Trainer:
             "step": self.step,
             "epoch": self.epoch,
             "skipped_steps": self.skipped,
+            **self.clock.state(),
             "optimizers": {k: o.state_dict() for k, o in self.recipe.optimizers().items()},
             "torch_rng": torch.get_rng_state(),
             "recipe": self.recipe.extra_state(),
@@ -194,6 +198,7 @@ class Trainer:
             torch.set_rng_state(state["torch_rng"])
             self.recipe.load_extra_state(state["recipe"])
             step, epoch, skipped = int(state["step"]), int(state["epoch"]), int(state.get("skipped_steps", 0))
+            self.clock.load(state, step)
         except (KeyError, TypeError, ValueError, RuntimeError, CheckpointError) as exc:
             reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise CheckpointError(f"{checkpoint.path / STATE} does not fit this run ({type(exc).__name__}: "
@@ -211,8 +216,13 @@ class Trainer:
 
     # -- the loop ----------------------------------------------------------------------
     def done(self) -> bool:
-        max_steps = self.spec.max_steps
-        return self.epoch >= self.spec.epochs or (max_steps is not None and self.step >= max_steps)
+        return self.epoch >= self.spec.epochs or self._at_a_limit()
+
+    def _at_a_limit(self) -> bool:
+        """Whether --max-steps or --max-hours ends the run here (on every rank alike)."""
+        spec = self.spec
+        over_time = spec.max_hours is not None and any_rank(self.clock.hours() >= spec.max_hours, self.context)
+        return (spec.max_steps is not None and self.step >= spec.max_steps) or over_time
 
     def fit(self) -> None:
         self.prepare()
@@ -273,6 +283,7 @@ class Trainer:
         skipped_before = self.skipped
         speed = Throughput()
         logs: dict[str, float] = {}
+        self.clock.start()
         # On a terminal the bar redraws often; into a log file, twice a minute (not at every step).
         interval = 0.1 if sys.stderr.isatty() else 30.0
         with tqdm(total=spe, initial=start, desc=f"epoch {self.epoch + 1}/{spec.epochs}", dynamic_ncols=True,
@@ -297,7 +308,7 @@ class Trainer:
                 if self.step % spec.log_every == 0:
                     self.records.scalars("loss", logs, self.step)
                     self.records.scalars("speed", {"images_per_s": speed.rate()}, self.step)
-                if self.stop.requested or (spec.max_steps is not None and self.step >= spec.max_steps):
+                if self.stop.requested or self._at_a_limit():
                     break
                 # Not at the epoch's last step: the end-of-epoch checkpoint below is that step's one.
                 # Each step is saved at most once, so a save never replaces the folder `latest` names.
@@ -315,6 +326,7 @@ class Trainer:
             "epoch_complete": finished,
             "images_per_s": round(speed.rate(), 3),
             "skipped_steps": self.skipped - skipped_before,
+            **self.clock.record(),
             **{k: sums[k] / counts[k] for k in sums},
         }
         self.records.metrics(record)
@@ -322,6 +334,7 @@ class Trainer:
         self.recipe.before_checkpoint()
         self.write_grid(f"epoch-{self.epoch:03d}" if finished else f"step-{self.step:08d}")
         self.save()
+        self.clock.stop()  # the scoring is not training time
         if finished and self._evaluation_due():
             self._evaluate()
 
@@ -353,6 +366,7 @@ class Trainer:
             seconds = round(time.perf_counter() - began, 1)
             tqdm.write(f"epoch {self.epoch}: " + ", ".join(f"{k} {v:.4g}" for k, v in scores.items())
                        + f" ({seconds} s)", file=sys.stderr)
-            self.records.metrics({"epoch": self.epoch, "step": self.step, "eval": scores, "eval_seconds": seconds})
+            self.records.metrics({"epoch": self.epoch, "step": self.step, "train_hours": round(self.clock.hours(), 4),
+                                  "eval": scores, "eval_seconds": seconds})
             self.records.scalars("eval", scores, self.step)
         self._barrier()

@@ -36,7 +36,7 @@ def train_run(family: DCGANFamily, model: DCGANConfig, settings: GANTrainConfig,
                        skip_nonfinite=run.skip_nonfinite)
     spec = RunSpec(run_dir=run.out, family=family.name, model_config=model.to_dict(),
                    train_config=settings.to_dict(), epochs=settings.epochs, max_steps=run.max_steps,
-                   save_every_steps=run.save_every_steps, log_every=run.log_every)
+                   max_hours=run.max_hours, save_every_steps=run.save_every_steps, log_every=run.log_every)
     trainer = Trainer(spec, recipe, source)
     if checkpoint is not None:
         trainer.resume(checkpoint)
