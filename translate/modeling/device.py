@@ -68,6 +68,11 @@ def describe_cpu() -> str:
     return f"{cpu_model()} CPU ({os.cpu_count()} cores, {bf16_support(torch.device('cpu'))})"
 
 
+def describe_device(device: torch.device) -> str:
+    """The machine a run trains on, for its records: the CPU, or the GPU's name."""
+    return torch.cuda.get_device_name(device) if device.type == "cuda" else describe_cpu()
+
+
 def cpu_has_native_bf16() -> bool:
     """Whether this CPU computes bf16 products in hardware (AMX tiles or AVX512-BF16)."""
     return bool(cpu_bf16_features())

@@ -30,6 +30,7 @@ from tqdm import tqdm
 
 from translate.errors import CheckpointError, DivergedError, StorageError
 from translate.modeling.checkpoint import STATE, Checkpoint, load_weights
+from translate.modeling.device import describe_device
 from translate.training.checkpoint import check_optimizer_state, save_checkpoint
 from translate.training.clock import RunClock
 from translate.training.distributed import Context, any_rank
@@ -106,6 +107,7 @@ class Trainer:
         self.skipped = 0  # steps skipped for a non-finite loss or gradient, over the whole run
         self.skipped_in_a_row = 0
         self.clock = RunClock()
+        self.machine = describe_device(self.context.device)  # what the hours were measured on
         self.is_main = self.context.rank == 0
         self.last_checkpoint: Path | None = None  # the newest checkpoint this run can go on from
         self.stop = GracefulStop(enabled=not self.context.distributed)
@@ -327,6 +329,7 @@ class Trainer:
             "images_per_s": round(speed.rate(), 3),
             "skipped_steps": self.skipped - skipped_before,
             **self.clock.record(),
+            "machine": self.machine,
             **{k: sums[k] / counts[k] for k in sums},
         }
         self.records.metrics(record)
@@ -366,7 +369,7 @@ class Trainer:
             seconds = round(time.perf_counter() - began, 1)
             tqdm.write(f"epoch {self.epoch}: " + ", ".join(f"{k} {v:.4g}" for k, v in scores.items())
                        + f" ({seconds} s)", file=sys.stderr)
-            self.records.metrics({"epoch": self.epoch, "step": self.step, "train_hours": round(self.clock.hours(), 4),
-                                  "eval": scores, "eval_seconds": seconds})
+            self.records.metrics({"epoch": self.epoch, "step": self.step, **self.clock.record(), "eval": scores,
+                                  "eval_seconds": seconds})
             self.records.scalars("eval", scores, self.step)
         self._barrier()

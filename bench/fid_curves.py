@@ -1,0 +1,141 @@
+"""Scores over training time, from runs' own ``metrics.jsonl``: the curves that compare
+recipes "for the same CPU time" (the CUT candidates against the CycleGAN preset, pix2pix
+against its L1-only baseline), as a table and a plot.
+
+    python bench/fid_curves.py NAME=RUN [NAME=RUN ...] [--score horse_to_zebra/fid]
+        [--hours H] [--tag NAME]
+
+Each score a run took during training (``--eval-every``) is placed at the run's training
+hours when it was taken: the run's own count (``train_hours``) where it recorded one; for runs
+recorded before runs were timed, rebuilt from each epoch record's steps and images per second
+(marked ≈ in the table; this counts the steps' wall time but not the checkpoint writes, and not
+the steps of a process killed before its record). With ``--hours H``, each run's last and best
+score within H hours is tabulated too. Saves ``bench/results/fid-curves-TAG.{md,json,png}``
+(the plot needs matplotlib: ``pip install -e ".[bench]"``). Hours hold only for the machine a
+run trained on, which its records name (``machine``; not recorded before 2026-12-03).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from translate.errors import ConfigError
+from translate.io.fileio import atomic_write, write_json
+from translate.modeling.checkpoint import CONFIG, find_checkpoint
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def batch_size(run: Path) -> int:
+    """Images per step of a run, from its newest checkpoint's config."""
+    train = json.loads((find_checkpoint(run) / CONFIG).read_text())["train"]
+    return int(train.get("batch_size") or train["hyper"]["batch_size"])
+
+
+def scores_over_time(run: Path, score: str, clock: str = "train_hours") -> list[dict[str, Any]]:
+    """(epoch, step, hours, measured, value) of every ``score`` in the run's records, in order,
+    at the run's ``clock``: ``train_hours`` (wall) or ``cpu_hours`` (the training process's CPU
+    time, which contention from other work on the machine does not inflate)."""
+    records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines() if line.strip()]
+    images_per_step = None
+    hours, measured, last_step, rows = 0.0, True, 0, []
+    for record in records:
+        if "eval" in record:
+            if score in record["eval"]:
+                rows.append({"epoch": record["epoch"], "step": record["step"],
+                             "hours": record.get(clock, hours), "measured": measured and clock in record,
+                             "value": record["eval"][score]})
+        elif "images_per_s" in record:
+            if clock in record:
+                hours, measured = record[clock], measured and record.get("clock_from_step", 0) == 0
+            elif clock == "cpu_hours":
+                raise ConfigError(f"{run}/metrics.jsonl has epochs recorded before runs were timed: their CPU time "
+                                  "is unknown; use --clock train_hours, rebuilt from their images per second")
+            else:
+                images_per_step = images_per_step or batch_size(run)
+                rate = record["images_per_s"]
+                hours += (record["step"] - last_step) * images_per_step / rate / 3600 if rate else 0.0
+                measured = False
+            last_step = record["step"]
+    if not rows:
+        raise ConfigError(f"{run}/metrics.jsonl holds no {score!r} scores: name one its eval records hold "
+                          "(e.g. horse_to_zebra/fid), or train with --eval-every")
+    return rows
+
+
+def machines(run: Path) -> list[str]:
+    """The machines a run's epochs were trained on, as its records name them."""
+    records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines() if line.strip()]
+    return list(dict.fromkeys(record.get("machine", "not recorded") for record in records if "images_per_s" in record))
+
+
+def within(rows: list[dict[str, Any]], hours: float) -> dict[str, Any]:
+    """The last and the best score taken within ``hours`` of training."""
+    early = [row for row in rows if row["hours"] <= hours]
+    if not early:
+        return {"last": None, "best": None}
+    return {"last": early[-1], "best": min(early, key=lambda row: row["value"])}
+
+
+def _hours(row: dict[str, Any]) -> str:
+    return f"{'' if row['measured'] else '≈'}{row['hours']:.2f}"
+
+
+def table(curves: dict[str, list[dict[str, Any]]], score: str, budget: float | None, clock: str) -> str:
+    lines = [f"| run | epoch | step | {clock} | {score} |", "| --- | --- | --- | --- | --- |"]
+    for name, rows in curves.items():
+        lines += [f"| {name} | {r['epoch']} | {r['step']} | {_hours(r)} | {r['value']:.2f} |" for r in rows]
+    if budget is not None:
+        lines += ["", f"Within {budget:g} {clock}:", "",
+                  f"| run | last {score} (epoch, hours) | best {score} (epoch, hours) |", "| --- | --- | --- |"]
+        for name, rows in curves.items():
+            cells = [f"{r['value']:.2f} ({r['epoch']}, {_hours(r)} h)" if r else "none yet"
+                     for r in within(rows, budget).values()]
+            lines.append(f"| {name} | {cells[0]} | {cells[1]} |")
+    return "\n".join(lines)
+
+
+def plot(curves: dict[str, list[dict[str, Any]]], score: str, clock: str, path: Path) -> None:
+    from matplotlib.figure import Figure  # the object API: a file, no display backend
+
+    figure = Figure(figsize=(7, 4.2))
+    axes = figure.subplots()
+    for name, rows in curves.items():
+        axes.plot([r["hours"] for r in rows], [r["value"] for r in rows], marker="o", label=name)
+    axes.set_xlabel(clock)
+    axes.set_ylabel(score)
+    axes.grid(alpha=0.3)
+    axes.legend()
+    figure.tight_layout()
+    atomic_write(path, lambda tmp: figure.savefig(tmp, format="png", dpi=110))
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("runs", nargs="+", metavar="NAME=RUN", help="a label and a run folder")
+    parser.add_argument("--score", default="horse_to_zebra/fid", help="an eval key of the runs' metrics.jsonl")
+    parser.add_argument("--clock", choices=["train_hours", "cpu_hours"], default="train_hours",
+                        help="wall-clock training hours (default), or the training process's CPU hours, which "
+                        "other work on the machine does not inflate")
+    parser.add_argument("--hours", type=float, help="also tabulate each run's last and best score within H hours")
+    parser.add_argument("--tag", default="compare", help="results go to bench/results/fid-curves-TAG.*")
+    args = parser.parse_args(argv)
+    named = dict(item.split("=", 1) if "=" in item else (Path(item).name, item) for item in args.runs)
+    curves = {name: scores_over_time(Path(run), args.score, args.clock) for name, run in named.items()}
+    trained_on = {name: machines(Path(run)) for name, run in named.items()}
+    text = table(curves, args.score, args.hours, args.clock) + "\n\n" + "".join(
+        f"- {name}: `{run}`, trained on {'; '.join(trained_on[name])}\n" for name, run in named.items())
+    print(text)
+    RESULTS.mkdir(exist_ok=True)
+    out = RESULTS / f"fid-curves-{args.tag}"
+    atomic_write(out.with_suffix(".md"), lambda tmp: tmp.write_text(text))
+    write_json(out.with_suffix(".json"), {"score": args.score, "clock": args.clock, "runs": named,
+                                          "machines": trained_on, "curves": curves, "budget_hours": args.hours})
+    plot(curves, args.score, args.clock, out.with_suffix(".png"))
+
+
+if __name__ == "__main__":
+    main()

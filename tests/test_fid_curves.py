@@ -1,0 +1,77 @@
+"""bench/fid_curves.py on a real run: the scores a tiny CycleGAN took while it trained, placed
+at the training hours its records give, or rebuilt from its speed for runs recorded before
+runs were timed."""
+
+import importlib.util
+import json
+
+import pytest
+
+from translate.errors import ConfigError
+
+from .conftest import REPO
+from .cyclegan_data import horse2zebra, horse_zebra_argv
+from .training_runs import train
+
+spec = importlib.util.spec_from_file_location("fid_curves", REPO / "bench" / "fid_curves.py")
+fid_curves = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(fid_curves)
+
+
+@pytest.fixture(scope="module")
+def scored_run(tmp_path_factory, data_root):
+    """A tiny CycleGAN trained 3 epochs on real photos, scored after epochs 1, 2 and 3."""
+    root = tmp_path_factory.mktemp("curves")
+    run = root / "run"
+    weights = data_root / "fid" / "inception-2015-12-05-fid.pt"
+    train(*horse_zebra_argv(horse2zebra(root / "data"), "--out", str(run), "--epochs", "2", "--epochs-decay", "1",
+                            "--eval-every", "1", "--fid-weights", str(weights)))
+    return run
+
+
+def records(run):
+    return [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+
+
+@pytest.mark.slow
+def test_scores_sit_at_the_hours_the_run_recorded(scored_run):
+    epochs = [r for r in records(scored_run) if "images_per_s" in r]
+    assert all(r["machine"] and r["train_hours"] > 0 and r["cpu_hours"] > 0 for r in epochs)
+    rows = fid_curves.scores_over_time(scored_run, "horse_to_zebra/fid")
+    scored = [r for r in records(scored_run) if "eval" in r]
+    assert [(row["epoch"], row["hours"], row["value"]) for row in rows] == [
+        (r["epoch"], r["train_hours"], r["eval"]["horse_to_zebra/fid"]) for r in scored]
+    assert [row["epoch"] for row in rows] == [1, 2, 3] and all(row["measured"] for row in rows)
+    cpu = fid_curves.scores_over_time(scored_run, "zebra_to_horse/fid", "cpu_hours")
+    assert [row["hours"] for row in cpu] == [r["cpu_hours"] for r in scored]
+    best = fid_curves.within(rows, rows[1]["hours"])
+    assert best["last"] == rows[1] and best["best"] == min(rows[:2], key=lambda row: row["value"])
+    assert fid_curves.within(rows, 0) == {"last": None, "best": None}
+    text = fid_curves.table({"tiny": rows}, "horse_to_zebra/fid", rows[1]["hours"], "train_hours")
+    assert f"| tiny | 3 | {rows[2]['step']} | {rows[2]['hours']:.2f} | {rows[2]['value']:.2f} |" in text
+
+
+@pytest.mark.slow
+def test_a_run_recorded_before_runs_were_timed_gets_its_hours_from_its_speed(scored_run, tmp_path):
+    old = tmp_path / "old"
+    (old / "checkpoints").mkdir(parents=True)
+    for item in (scored_run / "checkpoints").iterdir():  # the config gives the batch size
+        target = old / "checkpoints" / item.name
+        target.symlink_to(item) if item.is_dir() else target.write_text(item.read_text())
+    untimed = [{k: v for k, v in r.items() if k not in ("train_hours", "cpu_hours", "clock_from_step", "machine")}
+               for r in records(scored_run)]
+    (old / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in untimed))
+    rows = fid_curves.scores_over_time(old, "horse_to_zebra/fid")
+    batch = fid_curves.batch_size(old)
+    expected, previous = [], 0
+    for record in (r for r in untimed if "images_per_s" in r):
+        hours = (record["step"] - previous) * batch / record["images_per_s"] / 3600
+        expected.append((expected[-1] if expected else 0) + hours)
+        previous = record["step"]
+    assert [row["hours"] for row in rows] == pytest.approx(expected)
+    assert not any(row["measured"] for row in rows)
+    assert "| ≈" in fid_curves.table({"old": rows}, "horse_to_zebra/fid", None, "train_hours")
+    with pytest.raises(ConfigError, match="recorded before runs were timed"):
+        fid_curves.scores_over_time(old, "horse_to_zebra/fid", "cpu_hours")
+    with pytest.raises(ConfigError, match="holds no 'horse_to_zebra/psnr' scores"):
+        fid_curves.scores_over_time(old, "horse_to_zebra/psnr")
