@@ -497,8 +497,11 @@ def _photo_tab(models: DemoModels, results: ResultFiles, max_side: int) -> None:
             model = gr.Radio(**_model_radio(models, first), label="Model", elem_id="photo-model",
                              interactive=usable)
             # Its choices follow the direction in the page, but an API call is checked against the
-            # first direction's: any key passes here, and translate_photo names the right ones.
+            # first direction's: any key passes here, translate_photo names the right ones, and
+            # the API page lists every direction's.
+            keys = [key for direction in PHOTO_KEYS for key in models.photo_models(direction)]
             model.preprocess = lambda key: key  # type: ignore[method-assign]
+            model.api_info = lambda: {"enum": keys, "title": "Radio", "type": "string"}  # type: ignore[method-assign]
             round_trip = gr.Checkbox(True, label="Also translate back (round trip)", interactive=usable)
             button = gr.Button("Translate", variant="primary", interactive=usable)
         with gr.Column(scale=2, min_width=280):
@@ -510,9 +513,9 @@ def _photo_tab(models: DemoModels, results: ResultFiles, max_side: int) -> None:
                                               ("round-trip", "Round trip"))]
 
     @user_errors
-    def run(path: str | None, key: str, trip: bool, chosen: str | None = None,
+    def run(photo: str | None, direction: str, round_trip: bool, model: str | None = None,
             ) -> tuple[str | None, str | None, str | None, str]:
-        image, out, round_image, text = translate_photo(models, path, key, trip, max_side, chosen)
+        image, out, round_image, text = translate_photo(models, photo, direction, round_trip, max_side, model)
         saved = [results.save(array, name) for array, name in
                  ((image, "input"), (out, "translation"), (round_image, "round-trip"))]
         return saved[0], saved[1], saved[2], text

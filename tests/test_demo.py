@@ -258,7 +258,11 @@ def test_each_direction_offers_its_models_with_their_fid_the_lowest_first(two_mo
         translate_photo(models, str(horse_photo), "AtoB", False, model="cut-BtoA")
     with pytest.raises(InputError, match="unknown direction 'horse': choose AtoB or BtoA"):
         translate_photo(models, str(horse_photo), "horse", False)
-    build_app(models).close()
+    app = build_app(models)
+    parameters = app.get_api_info()["named_endpoints"]["/translate_photo"]["parameters"]
+    assert [p["parameter_name"] for p in parameters] == ["photo", "direction", "round_trip", "model"]
+    assert parameters[3]["type"]["enum"] == ["cut-AtoB", "AtoB", "BtoA", "cut-BtoA"]  # every direction's, for the API
+    app.close()
 
 
 def test_an_absent_extra_model_is_not_missing_and_a_broken_one_is_only_reported(tmp_path, demo_exports):
