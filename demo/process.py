@@ -76,16 +76,17 @@ def served_demo(exports: Path, workdir: Path, *options: str,
 
 
 def assemble_exports(dest: Path, cyclegan_run: Path, sketch_run: Path | None = None) -> Path:
-    """``dest`` laid out as the demo expects: the shipped digit exports, the CycleGAN of
-    ``cyclegan_run`` (a run, checkpoint or model folder) exported in both directions, and the
-    pix2pix of ``sketch_run`` as the sketch model, where given."""
+    """``dest`` laid out as the demo expects: every file the repository ships (``exports/``), and
+    for the translators it does not ship yet, the CycleGAN of ``cyclegan_run`` (a run, checkpoint
+    or model folder) exported in both directions and the pix2pix of ``sketch_run`` as the sketch
+    model, where given."""
     from demo.models import MODEL_FILES
     from translate.families import export_model as export  # needs torch, as the callers that build exports do
 
     dest.mkdir(parents=True)
     runs = {"AtoB": cyclegan_run, "BtoA": cyclegan_run, "sketch": sketch_run}  # the optional models: none
     for key, spec in MODEL_FILES.items():
-        if spec.kind == "sampler":
+        if (SHIPPED_EXPORTS / spec.file).exists():
             shutil.copy(SHIPPED_EXPORTS / spec.file, dest / spec.file)
         elif runs.get(key) is not None:
             export(runs[key], dest / spec.file, direction=spec.direction)

@@ -13,6 +13,7 @@ from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 from PIL import Image
 
+from demo.models import DemoModels
 from demo.process import memory_mb
 
 from .conftest import served_log
@@ -43,14 +44,16 @@ def test_the_digit_choice_is_taken_as_the_page_labels_it(client):
     assert (by_label == by_value).all()
 
 
-def test_translate_photo_keeps_the_size(client, horse_photo):
+def test_translate_photo_keeps_the_size(client, horse_photo, demo_exports):
     shown, translated, back, note = client.predict(handle_file(str(horse_photo)), "AtoB", True,
                                                    api_name="/translate_photo")
     assert _rgb(shown).shape == _rgb(translated).shape == _rgb(back).shape == (256, 256, 3)
-    assert note == "n02381460_1010.jpg: 256×256. By CycleGAN · not scored, back by CycleGAN · not scored"
+    models = DemoModels.load(demo_exports, threads=1)  # the files the server serves: their names and FIDs
+    there, back = models.model_label("AtoB"), models.model_label("BtoA")
+    assert note == f"n02381460_1010.jpg: 256×256. By {there}, back by {back}"
     # The model is a fourth, optional input: a key of the direction's models.
     *_, note = client.predict(handle_file(str(horse_photo)), "BtoA", False, "BtoA", api_name="/translate_photo")
-    assert note.endswith(". By CycleGAN · not scored")
+    assert note.endswith(f". By {back}")
     with pytest.raises(AppError, match="model 'AtoB' does not translate BtoA: choose one of BtoA"):
         client.predict(handle_file(str(horse_photo)), "BtoA", False, "AtoB", api_name="/translate_photo")
 
