@@ -85,8 +85,9 @@ def main(argv: list[str] | None = None) -> None:
         result = score_folders(tuple(args.folders), request)
     else:
         checkpoint = read_checkpoint(args.checkpoint)
+        scores = get_family(checkpoint.family).evaluate(checkpoint, request)  # reads (and checks) the weights
         result = {"checkpoint": str(args.checkpoint), "weights_sha256": file_sha256(checkpoint.path / WEIGHTS),
-                  **get_family(checkpoint.family).evaluate(checkpoint, request)}
+                  **scores}
     result["seconds"] = round(time.perf_counter() - start, 1)
     if args.out:
         write_json(args.out, result)
