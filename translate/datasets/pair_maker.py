@@ -17,10 +17,11 @@ import cv2
 import numpy as np
 
 from translate import __version__
-from translate.datasets.paired import RECORD
 from translate.errors import DataError
 from translate.io.fileio import replace_folder, write_image, write_json
 from translate.io.images import read_image
+
+RECORD = "pairs.json"  # how translate.pairs made a dataset (read back by translate.datasets.paired)
 
 Conversion = Callable[[np.ndarray], np.ndarray]  # uint8 RGB photo -> uint8 RGB image of its size
 

@@ -23,6 +23,7 @@ import cv2
 import numpy as np
 import torch
 
+from translate.datasets.pair_maker import RECORD
 from translate.errors import DataError
 from translate.io.download import PIX2PIX, download_pix2pix_dataset
 from translate.io.fileio import read_json_if_exists
@@ -30,7 +31,6 @@ from translate.io.images import IMAGE_EXTENSIONS, list_images, read_image
 from translate.modeling.pixels import to_unit
 
 TEST_SPLITS = ("test", "val")  # the split scored and shown, in order of preference
-RECORD = "pairs.json"  # how translate.pairs made a dataset
 
 
 @dataclass(frozen=True)
