@@ -42,14 +42,23 @@ def test_the_bf16_features_found_are_the_ones_the_kernel_lists():
     assert bf16_support(torch.device("cpu")) == header
 
 
-def test_a_benchmark_header_names_the_cpu_model_its_cores_and_its_bf16():
+def test_a_benchmark_header_names_the_cpu_model_its_family_its_cores_and_its_bf16():
     cpuinfo = Path("/proc/cpuinfo")
     if not cpuinfo.is_file():
         pytest.skip("no /proc/cpuinfo on this system")
-    models = [line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines()
-              if line.startswith("model name")]
-    assert cpu_model() == models[0]
-    assert describe_cpu() == f"{models[0]} CPU ({os.cpu_count()} cores, {bf16_support(torch.device('cpu'))})"
+    first = cpuinfo.read_text().split("\n\n")[0].splitlines()
+    field = {line.split(":", 1)[0].strip(): line.split(":", 1)[1].strip() for line in first if ":" in line}
+    name = field["model name"]
+    if "cpu family" in field:  # x86: two generations may share a name ("AMD EPYC"); the numbers tell them apart
+        name += f" (family {field['cpu family']}, model {field['model']})"
+    assert cpu_model() == name
+    assert describe_cpu() == f"{name} CPU ({os.cpu_count()} cores, {bf16_support(torch.device('cpu'))})"
+
+
+def test_the_cpu_model_falls_back_to_the_platform_without_proc_cpuinfo(monkeypatch):
+    monkeypatch.setattr(device_module, "Path", lambda _: Path("/nonexistent/cpuinfo"))
+    monkeypatch.setattr(device_module.platform, "processor", lambda: "")
+    assert cpu_model() == device_module.platform.machine()
 
 
 @pytest.mark.parametrize("native", [True, False])
