@@ -18,6 +18,7 @@ from pathlib import Path
 
 import torch
 
+from translate.cli import run_cli
 from translate.datasets.root import resolve_data_root
 from translate.evaluation.inception import InceptionFeatures, cached_features
 from translate.evaluation.protocols import real_digits
@@ -53,13 +54,13 @@ def variants(path: str) -> tuple[dict[str, torch.nn.Module], DCGANConfig, str]:
     return {name: g.eval() for name, g in generators.items()}, config, str(checkpoint.path)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("checkpoint", help="run or checkpoint folder of a run trained with --ema")
     parser.add_argument("--n", type=int, default=2000, help="generated images per variant")
     parser.add_argument("--data", help="folder holding mnist/ and fid/ (default $TRANSLATE_DATA, else ./data)")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "average-fid.md")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     generators, config, where = variants(args.checkpoint)
     extractor = InceptionFeatures(None, "cpu", args.data)
     real, _ = real_digits(resolve_data_root(args.data), config.image_size)
@@ -92,4 +93,4 @@ def write_table(rows: list[dict], where: str, args: argparse.Namespace) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_cli(main)

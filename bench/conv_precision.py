@@ -20,6 +20,7 @@ from pathlib import Path
 
 import torch
 
+from translate.cli import run_cli
 from translate.io.fileio import atomic_write, write_json
 from translate.modeling.device import describe_cpu
 
@@ -50,11 +51,11 @@ def matmul_seconds(n: int, dtype: torch.dtype, iters: int) -> float:
     return _seconds(lambda: a @ a, iters)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--iters", type=int, default=20)
     parser.add_argument("--out", type=Path, default=RESULTS)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     rows = []
     for channels, side in SHAPES:
         flops = 3 * 2 * channels * channels * 9 * side * side  # forward, input and weight gradients
@@ -82,4 +83,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_cli(main)

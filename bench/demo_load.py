@@ -25,6 +25,7 @@ from pathlib import Path
 import torch
 from gradio_client import Client, handle_file
 
+from translate.cli import run_cli
 from translate.datasets.root import resolve_data_root
 from translate.families.cyclegan.nets import GENERATOR_NAMES, CycleGANConfig, build_generator
 from translate.modeling.checkpoint import write_model_folder
@@ -85,14 +86,14 @@ def run_load(url: str, pid: int, clients: int, requests: int, photo: Path) -> di
     return row
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--requests", type=int, default=6, help="per client")
     parser.add_argument("--data", help="data folder with horse2zebra (default: TRANSLATE_DATA or ./data)")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "demo-load.md")
     parser.add_argument("--note", default="", help="what else the machine was doing, for the table's caption")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     photo = resolve_data_root(args.data) / PHOTO
     with tempfile.TemporaryDirectory() as tmp:
         exports = assemble_exports(Path(tmp) / "exports", random_cyclegan(Path(tmp) / "cyclegan"))
@@ -138,4 +139,4 @@ def write_table(rows: list[dict], out: Path, note: str = "") -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_cli(main)

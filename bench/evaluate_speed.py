@@ -36,6 +36,7 @@ from typing import Any
 import torch
 from timing import alternating_medians
 
+from translate.cli import run_cli
 from translate.datasets.root import resolve_data_root
 from translate.evaluation.inception import InceptionFeatures, _to_inception_input, load_fid_file
 from translate.evaluation.progress import Progress
@@ -110,7 +111,7 @@ def inception_medians(variants: list[str], data_root: Path, batch: int, iters: i
             for name, clock in (("wall", time.perf_counter), ("cpu", time.process_time))}
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", type=Path, default=ROOT / "models" / "cdcgan-mnist",
                         help="a model, run or checkpoint folder, as translate.evaluate takes")
@@ -123,7 +124,7 @@ def main() -> None:
     parser.add_argument("--data", help="folder holding the datasets and fid/ (default $TRANSLATE_DATA, else ./data)")
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--tag", default="", help="added to the result files' name, e.g. the machine")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if BASELINE not in args.variants:
         parser.error(f"--variants must include the baseline {BASELINE}")
     torch.manual_seed(0)
@@ -169,4 +170,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_cli(main)

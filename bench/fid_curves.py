@@ -22,6 +22,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from translate.cli import run_cli
 from translate.errors import ConfigError
 from translate.io.fileio import atomic_write, write_json
 from translate.modeling.checkpoint import CONFIG, find_checkpoint
@@ -39,7 +40,11 @@ def scores_over_time(run: Path, score: str, clock: str = "train_hours") -> list[
     """(epoch, step, hours, measured, value) of every ``score`` in the run's records, in order,
     at the run's ``clock``: ``train_hours`` (wall) or ``cpu_hours`` (the training process's CPU
     time, which contention from other work on the machine does not inflate)."""
-    records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines() if line.strip()]
+    metrics = run / "metrics.jsonl"
+    if not metrics.is_file():
+        raise ConfigError(f"{metrics} does not exist: give NAME=RUN with RUN a training run's folder "
+                          "(the --out of translate.train)")
+    records = [json.loads(line) for line in metrics.read_text().splitlines() if line.strip()]
     images_per_step = None
     hours, measured, last_step, rows = 0.0, True, 0, []
     for record in records:
@@ -138,4 +143,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_cli(main)

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from translate.cli import run_cli
 from translate.datasets.root import resolve_data_root
 from translate.evaluation.judge import class_probabilities, load_classifier, read_as_requested
 from translate.evaluation.protocols import IS_SPLITS, real_digits
@@ -37,7 +38,7 @@ def _truncation(text: str) -> float | None:
     return None if text == "none" else float(text)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--models", type=Path, nargs="+",
                         default=[ROOT / "models" / "cdcgan-mnist", ROOT / "models" / "dcgan-mnist"])
@@ -46,7 +47,7 @@ def main() -> None:
                         help="thresholds of the truncation trick to score the models at ('none': plain codes)")
     parser.add_argument("--data", help="folder holding mnist/ (default $TRANSLATE_DATA, else ./data)")
     parser.add_argument("--out", type=Path, default=RESULTS)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     judge = load_classifier()
     rows = []
     real, _ = real_digits(resolve_data_root(args.data), 28, args.n)
@@ -95,4 +96,4 @@ def _entropies(probabilities: np.ndarray) -> dict[str, float]:
 
 
 if __name__ == "__main__":
-    main()
+    run_cli(main)

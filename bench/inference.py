@@ -23,6 +23,7 @@ import onnxruntime as ort
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
+from translate.cli import run_cli
 from translate.families.cyclegan.nets import CycleGANConfig, build_generator
 from translate.families.dcgan.nets import DCGANConfig, Generator
 from translate.modeling.device import cpu_model
@@ -174,12 +175,12 @@ def table(rows: list[dict], peak: float, source: str, threads: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "inference-cpu.md")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     rows, peak, source = run(args.threads, args.repeats)
     text = table(rows, peak, source, args.threads)
     print(text)
@@ -191,4 +192,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_cli(main)

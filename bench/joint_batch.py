@@ -21,6 +21,7 @@ from pathlib import Path
 import torch
 from timing import alternating_medians
 
+from translate.cli import run_cli
 from translate.families.cyclegan.nets import CycleGANConfig, build_discriminator, build_generator
 from translate.families.cyclegan.recipe import CycleDiscriminators, CycleGenerators
 from translate.families.cyclegan.settings import CycleGANHyper
@@ -65,13 +66,13 @@ def pass_seconds(networks: str, size: int, precision: str, warmup: int, iters: i
     return alternating_medians(loops, warmup, iters, CPU)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[128, 256])
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--iters", type=int, default=5)
     parser.add_argument("--out", type=Path, default=RESULTS)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     rows = []
     for size in args.sizes:
         for networks in ("generators", "discriminators"):
@@ -101,4 +102,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_cli(main)

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from translate.cli import run_cli
 from translate.datasets.domains import domain_files, find_domains
 from translate.datasets.root import resolve_data_root
 from translate.families.cyclegan.nets import CycleGANConfig
@@ -45,7 +46,7 @@ def run(precision: str, batches: list, config: CycleGANConfig, seed: int) -> tup
     return logs, time.perf_counter() - began
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--steps", type=int, default=300)
     parser.add_argument("--window", type=int, default=50)
@@ -53,7 +54,7 @@ def main() -> None:
     parser.add_argument("--crop", type=int, default=128)
     parser.add_argument("--data", help="folder holding horse2zebra/ (default $TRANSLATE_DATA, else ./data)")
     parser.add_argument("--out", type=Path, default=RESULTS)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     folders = find_domains(resolve_data_root(args.data), "horse", "zebra")
     dataset = UnpairedImages(domain_files(folders.train_a), domain_files(folders.train_b), 256, args.crop, 0)
     source = UnpairedSource(dataset, 1, 0, 0)
@@ -83,4 +84,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_cli(main)

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import torch
 
+from translate.cli import run_cli
 from translate.datasets.mnist import load_mnist
 from translate.datasets.root import resolve_data_root
 from translate.evaluation.inception import InceptionFeatures, cached_features
@@ -30,12 +31,12 @@ from translate.modeling.pixels import to_unit
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--counts", type=int, nargs="+", default=[500, 2000, 10000])
     parser.add_argument("--data", help="folder holding mnist/ and fid/ (default $TRANSLATE_DATA, else ./data)")
     parser.add_argument("--out", type=Path, default=RESULTS)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     root = resolve_data_root(args.data)
     extractor = InceptionFeatures(data_root=root)
     most = max(args.counts)
@@ -64,4 +65,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_cli(main)

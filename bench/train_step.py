@@ -28,6 +28,7 @@ import torch
 from timing import alternating_medians
 from torch import nn
 
+from translate.cli import run_cli
 from translate.families.cyclegan.nets import CycleGANConfig, build_discriminator, build_generator
 from translate.families.cyclegan.recipe import CycleGANRecipe
 from translate.families.cyclegan.settings import CycleGANHyper
@@ -151,7 +152,7 @@ def _table(rows: list[dict[str, float]], header: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[128, 256])
     parser.add_argument("--warmup", type=int, default=2, help="untimed iterations per size (compiling happens here)")
@@ -161,7 +162,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--tag", default="", help="added to the result files' name, e.g. the machine: "
                         "train_step-cpu-amd-epyc.md")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     device = select_device(args.gpu)
     rows = []
     for size in args.sizes:
@@ -185,4 +186,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_cli(main)

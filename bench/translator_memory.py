@@ -18,6 +18,7 @@ from pathlib import Path
 
 import torch
 
+from translate.cli import run_cli
 from translate.families.cyclegan.nets import CycleGANConfig, build_generator
 from translate.onnx_contract import ModelInfo
 from translate.onnx_export import ExportPlan, write_onnx
@@ -37,12 +38,12 @@ print(peak_rss_kb() * 1024, time.perf_counter() - start)
 """
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[256, 512, 1024])
     parser.add_argument("--note", default="", help="a line to add under the table (e.g. 'machine busy')")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "translator-memory.md")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     torch.manual_seed(0)
     generator = build_generator(CycleGANConfig(n_blocks=9, ngf=64)).eval()
     with tempfile.TemporaryDirectory() as tmp:
@@ -89,4 +90,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_cli(main)

@@ -27,6 +27,7 @@ from typing import Any
 import torch
 from matplotlib.figure import Figure  # the object API: a file, no display backend
 
+from translate.cli import run_cli
 from translate.datasets.root import resolve_data_root
 from translate.evaluation.protocols import EvaluationRequest
 from translate.families import get_family
@@ -124,7 +125,7 @@ def plot(rows: list[dict[str, Any]], path: Path) -> None:
     atomic_write(path, lambda tmp: figure.savefig(tmp, format="png", dpi=110))
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--models", type=Path, nargs="+",
                         default=[ROOT / "models" / "cdcgan-mnist", ROOT / "models" / "dcgan-mnist"])
@@ -133,7 +134,7 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=10_000, help="generated digits per row (and real test digits)")
     parser.add_argument("--data", help="folder holding mnist/ and fid/ (default $TRANSLATE_DATA, else ./data)")
     parser.add_argument("--out", type=Path, default=RESULTS)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     rows = sweep(args.models, args.truncation, args.n, resolve_data_root(args.data), args.out / "truncation.jsonl")
     text = table(rows, args.n)
     print(text)
@@ -143,4 +144,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_cli(main)

@@ -4,6 +4,8 @@ runs were timed."""
 
 import importlib.util
 import json
+import subprocess
+import sys
 
 import pytest
 
@@ -75,3 +77,12 @@ def test_a_run_recorded_before_runs_were_timed_gets_its_hours_from_its_speed(sco
         fid_curves.scores_over_time(old, "horse_to_zebra/fid", "cpu_hours")
     with pytest.raises(ConfigError, match="holds no 'horse_to_zebra/psnr' scores"):
         fid_curves.scores_over_time(old, "horse_to_zebra/psnr")
+
+
+def test_a_bad_run_folder_is_one_line_that_names_it_not_a_traceback(tmp_path):
+    missing = tmp_path / "no-such-run"
+    done = subprocess.run([sys.executable, str(REPO / "bench" / "fid_curves.py"), f"gone={missing}", "--tag", "t"],
+                          capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith("error: ") and "Traceback" not in done.stderr
+    assert str(missing) in done.stderr and len(done.stderr.strip().splitlines()) == 1
