@@ -47,15 +47,22 @@ def scores_over_time(run: Path, score: str, clock: str = "train_hours") -> list[
     records = [json.loads(line) for line in metrics.read_text().splitlines() if line.strip()]
     images_per_step = None
     hours, measured, last_step, rows = 0.0, True, 0, []
+    offset = None  # for a run timed from a later step on: the hours rebuilt up to that step
     for record in records:
+        if clock in record and offset is None:
+            start = record.get("clock_from_step", 0)
+            offset = hours if start else 0.0
+            if start > last_step and "images_per_s" in record:  # the untimed steps of the epoch it began in
+                images_per_step = images_per_step or batch_size(run)
+                offset += (start - last_step) * images_per_step / record["images_per_s"] / 3600
         if "eval" in record:
             if score in record["eval"]:
-                rows.append({"epoch": record["epoch"], "step": record["step"],
-                             "hours": record.get(clock, hours), "measured": measured and clock in record,
-                             "value": record["eval"][score]})
+                at = offset + record[clock] if clock in record else hours
+                rows.append({"epoch": record["epoch"], "step": record["step"], "hours": at,
+                             "measured": measured and clock in record, "value": record["eval"][score]})
         elif "images_per_s" in record:
             if clock in record:
-                hours, measured = record[clock], measured and record.get("clock_from_step", 0) == 0
+                hours, measured = offset + record[clock], measured and record.get("clock_from_step", 0) == 0
             elif clock == "cpu_hours":
                 raise ConfigError(f"{run}/metrics.jsonl has epochs recorded before runs were timed: their CPU time "
                                   "is unknown; use --clock train_hours, rebuilt from their images per second")

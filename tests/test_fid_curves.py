@@ -35,6 +35,20 @@ def records(run):
     return [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
 
 
+def without_clock(record):
+    return {k: v for k, v in record.items() if k not in ("train_hours", "cpu_hours", "clock_from_step", "machine")}
+
+
+def run_with_records(scored_run, folder, new_records):
+    """A copy of ``scored_run`` (its checkpoints give the batch size) whose metrics.jsonl is ``new_records``."""
+    (folder / "checkpoints").mkdir(parents=True)
+    for item in (scored_run / "checkpoints").iterdir():
+        target = folder / "checkpoints" / item.name
+        target.symlink_to(item) if item.is_dir() else target.write_text(item.read_text())
+    (folder / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in new_records))
+    return folder
+
+
 @pytest.mark.slow
 def test_scores_sit_at_the_hours_the_run_recorded(scored_run):
     epochs = [r for r in records(scored_run) if "images_per_s" in r]
@@ -55,14 +69,8 @@ def test_scores_sit_at_the_hours_the_run_recorded(scored_run):
 
 @pytest.mark.slow
 def test_a_run_recorded_before_runs_were_timed_gets_its_hours_from_its_speed(scored_run, tmp_path):
-    old = tmp_path / "old"
-    (old / "checkpoints").mkdir(parents=True)
-    for item in (scored_run / "checkpoints").iterdir():  # the config gives the batch size
-        target = old / "checkpoints" / item.name
-        target.symlink_to(item) if item.is_dir() else target.write_text(item.read_text())
-    untimed = [{k: v for k, v in r.items() if k not in ("train_hours", "cpu_hours", "clock_from_step", "machine")}
-               for r in records(scored_run)]
-    (old / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in untimed))
+    untimed = [without_clock(r) for r in records(scored_run)]
+    old = run_with_records(scored_run, tmp_path / "old", untimed)
     rows = fid_curves.scores_over_time(old, "horse_to_zebra/fid")
     batch = fid_curves.batch_size(old)
     expected, previous = [], 0
@@ -77,6 +85,24 @@ def test_a_run_recorded_before_runs_were_timed_gets_its_hours_from_its_speed(sco
         fid_curves.scores_over_time(old, "horse_to_zebra/fid", "cpu_hours")
     with pytest.raises(ConfigError, match="holds no 'horse_to_zebra/psnr' scores"):
         fid_curves.scores_over_time(old, "horse_to_zebra/psnr")
+
+
+@pytest.mark.slow
+def test_a_run_timed_from_a_later_step_adds_its_hours_to_those_rebuilt_before(scored_run, tmp_path):
+    """A run recorded before runs were timed, resumed under the clock: the clock counts from the
+    resume (``clock_from_step``), so its hours follow the ones rebuilt for the steps before it."""
+    original = records(scored_run)
+    first = next(r for r in original if "images_per_s" in r)
+    start, hours_then = first["step"], first["train_hours"]
+    mixed = [without_clock(r) if r["step"] <= start else
+             {**r, "train_hours": r["train_hours"] - hours_then, "clock_from_step": start} for r in original]
+    rows = fid_curves.scores_over_time(run_with_records(scored_run, tmp_path / "mixed", mixed), "horse_to_zebra/fid")
+    rebuilt = start * fid_curves.batch_size(scored_run) / first["images_per_s"] / 3600
+    scored = [r for r in original if "eval" in r]
+    assert rows[0]["hours"] == pytest.approx(rebuilt)
+    later = [rebuilt + r["train_hours"] - hours_then for r in scored[1:]]
+    assert [row["hours"] for row in rows[1:]] == pytest.approx(later)
+    assert not any(row["measured"] for row in rows)
 
 
 def test_a_bad_run_folder_is_one_line_that_names_it_not_a_traceback(tmp_path):
