@@ -9,7 +9,9 @@ Each score a run took during training (``--eval-every``) is placed at the run's 
 hours when it was taken: the run's own count (``train_hours``) where it recorded one; for runs
 recorded before runs were timed, rebuilt from each epoch record's steps and images per second
 (marked ≈ in the table; this counts the steps' wall time but not the checkpoint writes, and not
-the steps of a process killed before its record). With ``--hours H``, each run's last and best
+the steps of a process killed before its record). With ``--clock cpu_hours``, the steps of a run
+timed only from a later step (``clock_from_step``) count at the CPU time per step it measured
+from there on, also marked ≈; a run never timed has no CPU hours. With ``--hours H``, each run's last and best
 score within H hours is tabulated too. Saves ``bench/results/fid-curves-TAG.{md,json,png}``
 (the plot needs matplotlib: ``pip install -e ".[bench]"``). Hours hold only for the machine a
 run trained on, which its records name (``machine``; not recorded before 2026-12-03).
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -39,22 +42,20 @@ def batch_size(run: Path) -> int:
 def scores_over_time(run: Path, score: str, clock: str = "train_hours") -> list[dict[str, Any]]:
     """(epoch, step, hours, measured, value) of every ``score`` in the run's records, in order,
     at the run's ``clock``: ``train_hours`` (wall) or ``cpu_hours`` (the training process's CPU
-    time, which contention from other work on the machine does not inflate)."""
+    time, which contention from other work on the machine does not inflate). Steps taken before
+    the run was timed are counted at a rebuilt rate (``hours_per_step``) and marked unmeasured."""
     metrics = run / "metrics.jsonl"
     if not metrics.is_file():
         raise ConfigError(f"{metrics} does not exist: give NAME=RUN with RUN a training run's folder "
                           "(the --out of translate.train)")
     records = [json.loads(line) for line in metrics.read_text().splitlines() if line.strip()]
-    images_per_step = None
+    rate = hours_per_step(run, records, clock)
     hours, measured, last_step, rows = 0.0, True, 0, []
     offset = None  # for a run timed from a later step on: the hours rebuilt up to that step
     for record in records:
         if clock in record and offset is None:
             start = record.get("clock_from_step", 0)
-            offset = hours if start else 0.0
-            if start > last_step and "images_per_s" in record:  # the untimed steps of the epoch it began in
-                images_per_step = images_per_step or batch_size(run)
-                offset += (start - last_step) * images_per_step / record["images_per_s"] / 3600
+            offset = hours + max(start - last_step, 0) * rate(record) if start else 0.0
         if "eval" in record:
             if score in record["eval"]:
                 at = offset + record[clock] if clock in record else hours
@@ -63,19 +64,31 @@ def scores_over_time(run: Path, score: str, clock: str = "train_hours") -> list[
         elif "images_per_s" in record:
             if clock in record:
                 hours, measured = offset + record[clock], measured and record.get("clock_from_step", 0) == 0
-            elif clock == "cpu_hours":
-                raise ConfigError(f"{run}/metrics.jsonl has epochs recorded before runs were timed: their CPU time "
-                                  "is unknown; use --clock train_hours, rebuilt from their images per second")
             else:
-                images_per_step = images_per_step or batch_size(run)
-                rate = record["images_per_s"]
-                hours += (record["step"] - last_step) * images_per_step / rate / 3600 if rate else 0.0
-                measured = False
+                hours, measured = hours + (record["step"] - last_step) * rate(record), False
             last_step = record["step"]
     if not rows:
         raise ConfigError(f"{run}/metrics.jsonl holds no {score!r} scores: name one its eval records hold "
                           "(e.g. horse_to_zebra/fid), or train with --eval-every")
     return rows
+
+
+def hours_per_step(run: Path, records: list[dict[str, Any]], clock: str) -> Callable[[dict[str, Any]], float]:
+    """The rate at which steps not timed by the run are counted, given an epoch record: wall hours
+    from that epoch's own images per second; CPU hours at the run's CPU time per step over the
+    span it timed (scorings included), as the CPU time of untimed steps was never recorded."""
+    if clock == "train_hours":
+        images_per_step = batch_size(run) if any(clock not in r for r in records if "images_per_s" in r) else 1
+        return lambda record: images_per_step / record["images_per_s"] / 3600 if record["images_per_s"] else 0.0
+    timed = [r for r in records if clock in r and "images_per_s" in r]
+    if not timed:
+        if any("images_per_s" in r for r in records):
+            raise ConfigError(f"{run}/metrics.jsonl has only epochs recorded before runs were timed: their CPU "
+                              "time is unknown; use --clock train_hours, rebuilt from their images per second")
+        return lambda record: 0.0
+    steps = timed[-1]["step"] - timed[-1].get("clock_from_step", 0)
+    per_step = timed[-1][clock] / steps if steps else 0.0
+    return lambda record: per_step
 
 
 def machines(run: Path) -> list[str]:

@@ -93,16 +93,25 @@ def test_a_run_timed_from_a_later_step_adds_its_hours_to_those_rebuilt_before(sc
     resume (``clock_from_step``), so its hours follow the ones rebuilt for the steps before it."""
     original = records(scored_run)
     first = next(r for r in original if "images_per_s" in r)
-    start, hours_then = first["step"], first["train_hours"]
+    start, hours_then, cpu_then = first["step"], first["train_hours"], first["cpu_hours"]
     mixed = [without_clock(r) if r["step"] <= start else
-             {**r, "train_hours": r["train_hours"] - hours_then, "clock_from_step": start} for r in original]
-    rows = fid_curves.scores_over_time(run_with_records(scored_run, tmp_path / "mixed", mixed), "horse_to_zebra/fid")
+             {**r, "train_hours": r["train_hours"] - hours_then, "cpu_hours": r["cpu_hours"] - cpu_then,
+              "clock_from_step": start} for r in original]
+    run = run_with_records(scored_run, tmp_path / "mixed", mixed)
+    rows = fid_curves.scores_over_time(run, "horse_to_zebra/fid")
     rebuilt = start * fid_curves.batch_size(scored_run) / first["images_per_s"] / 3600
     scored = [r for r in original if "eval" in r]
     assert rows[0]["hours"] == pytest.approx(rebuilt)
     later = [rebuilt + r["train_hours"] - hours_then for r in scored[1:]]
     assert [row["hours"] for row in rows[1:]] == pytest.approx(later)
     assert not any(row["measured"] for row in rows)
+    # CPU time: the untimed steps count at the CPU time per step of the span the run timed
+    last = [r for r in mixed if "images_per_s" in r][-1]
+    per_step = last["cpu_hours"] / (last["step"] - start)
+    cpu = fid_curves.scores_over_time(run, "horse_to_zebra/fid", "cpu_hours")
+    assert [row["hours"] for row in cpu] == pytest.approx(
+        [start * per_step] + [start * per_step + r["cpu_hours"] - cpu_then for r in scored[1:]])
+    assert not any(row["measured"] for row in cpu)
 
 
 def test_a_bad_run_folder_is_one_line_that_names_it_not_a_traceback(tmp_path):
