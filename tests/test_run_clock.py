@@ -1,5 +1,6 @@
 """A run knows how long it has trained, across its resumes (RunClock), and ``--max-hours``
-stops it at a training-time budget: the way recipes are compared "for the same CPU time"."""
+(wall clock) or ``--max-cpu-hours`` (the process's CPU time) stops it at a training-time
+budget: the way recipes are compared "for the same CPU time"."""
 
 import json
 
@@ -77,13 +78,29 @@ def test_max_hours_stops_the_run_at_its_budget_and_a_resume_keeps_to_it(tmp_path
     assert torch.load(state_file(run, more.step), weights_only=True)["train_seconds"] >= 2 * budget * 3600
 
 
+@pytest.mark.slow
+def test_max_cpu_hours_stops_the_run_at_its_cpu_budget_and_a_resume_keeps_to_it(tmp_path):
+    """The budget other work on a shared machine does not shrink: the process's CPU time."""
+    run = tmp_path / "run"
+    budget = 2 / 3600  # two CPU-seconds
+    train("dcgan", "--out", str(run), "--max-cpu-hours", str(budget), "--max-steps", "3000", *TINY)
+    last = records(run)[-1]
+    stopped = last["step"]
+    assert 0 < stopped < 3000 and not last["epoch_complete"]
+    state = torch.load(state_file(run, stopped), weights_only=True)
+    assert 2 <= state["cpu_seconds"] < 4  # the first step past the budget (a tiny step uses well under a CPU-second)
+    assert 2 <= last["cpu_hours"] * 3600 <= state["cpu_seconds"] + 0.01
+    assert train_main(["dcgan", "--out", str(run), "--max-cpu-hours", str(budget), "--resume", *TINY]).step == stopped
+
+
+@pytest.mark.parametrize("flag", ["--max-hours", "--max-cpu-hours"])
 @pytest.mark.parametrize("value", ["0", "-1", "nan", "inf", "soon"])
-def test_a_budget_that_is_not_a_positive_number_of_hours_is_refused(tmp_path, capsys, value):
+def test_a_budget_that_is_not_a_positive_number_of_hours_is_refused(tmp_path, capsys, flag, value):
     with pytest.raises(SystemExit) as info:
-        train_main(["dcgan", "--out", str(tmp_path / "run"), "--max-hours", value])
+        train_main(["dcgan", "--out", str(tmp_path / "run"), flag, value])
     assert info.value.code == 2
     last = capsys.readouterr().err.splitlines()[-1]
-    assert last.endswith(f"error: argument --max-hours: must be a number of hours above 0, got {value}")
+    assert last.endswith(f"error: argument {flag}: must be a number of hours above 0, got {value}")
     assert not (tmp_path / "run").exists()
 
 

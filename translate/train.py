@@ -69,6 +69,9 @@ def _run_options(parser: argparse.ArgumentParser) -> None:
     run.add_argument("--max-hours", type=_positive_hours,
                      help="stop once the run has trained this many hours in all, its resumes included (wall clock, "
                      "scoring not counted): to compare recipes at the same CPU time")
+    run.add_argument("--max-cpu-hours", type=_positive_hours,
+                     help="stop once the training process has used this many CPU hours in all (its threads, resumes "
+                     "included, scoring not counted): the budget that other work on a shared machine does not shrink")
     run.add_argument("--resume", action="store_true", help="continue from the latest checkpoint in --out")
     run.add_argument("--reuse-out", action="store_true",
                      help="start a new run in an --out that already holds other files (they are left alone)")
@@ -131,8 +134,8 @@ def main(argv: list[str] | None = None) -> Trainer:
         args.out = Path("runs") / (f"{family.name}-{domains[0]}2{domains[1]}" if domains else family.name)
     check_writable(args.out, "--out")  # before the data loads and the networks are built
     run = RunOptions(out=args.out, data=args.data, epochs=args.epochs, max_steps=args.max_steps,
-                     max_hours=args.max_hours, resume=args.resume, gpu=args.gpu, workers=args.workers,
-                     save_every_steps=args.save_every_steps, log_every=args.log_every,
+                     max_hours=args.max_hours, max_cpu_hours=args.max_cpu_hours, resume=args.resume, gpu=args.gpu,
+                     workers=args.workers, save_every_steps=args.save_every_steps, log_every=args.log_every,
                      skip_nonfinite=args.skip_nonfinite, precision=args.precision,
                      download=getattr(args, "download", False), fid_weights=args.fid_weights)
     if args.resume and not args.out.is_dir():

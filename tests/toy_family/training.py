@@ -19,7 +19,7 @@ from translate.modeling.checkpoint import Checkpoint
 from translate.modeling.inference import translation_grid
 from translate.training.domains import UnpairedImages, UnpairedSource
 from translate.training.optim import adam, optimise
-from translate.training.trainer import RunSpec, Trainer
+from translate.training.trainer import Trainer
 
 from .nets import GENERATOR, ToyConfig, ToyGenerator
 
@@ -87,9 +87,7 @@ def train_run(family: ToyFamily, model: ToyConfig, settings: ToyTrainConfig, run
                              model.image_size, settings.seed)
     torch.manual_seed(settings.seed)
     recipe = ToyRecipe(model, settings, fixed_images(folders.test_a or folders.train_a, 2, model.image_size))
-    spec = RunSpec(run_dir=run.out, family=family.name, model_config=model.to_dict(),
-                   train_config=settings.to_dict(), epochs=settings.epochs, max_steps=run.max_steps,
-                   log_every=run.log_every, eval_every=settings.eval_every)
+    spec = run.run_spec(family.name, model.to_dict(), settings.to_dict(), settings.epochs, settings.eval_every)
     evaluator = None
     if settings.eval_every:
         request = EvaluationRequest(resolve_data_root(run.data), fid_weights=run.fid_weights)

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from translate.evaluation.protocols import EvaluationRequest
     from translate.modeling.checkpoint import Checkpoint
     from translate.onnx_export import ExportPlan
-    from translate.training.trainer import Trainer
+    from translate.training.trainer import RunSpec, Trainer
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,7 @@ class RunOptions:
     epochs: int | None = None  # None: the family's default (or on --resume, the run's own)
     max_steps: int | None = None
     max_hours: float | None = None
+    max_cpu_hours: float | None = None
     resume: bool = False
     gpu: bool = False
     workers: int = 0
@@ -49,6 +50,18 @@ class RunOptions:
     precision: str | None = None  # None: auto (or on --resume, the run's own)
     download: bool = False  # fetch a missing dataset
     fid_weights: str | None = None  # the FID network, for families that score during training
+
+    def run_spec(self, family: str, model_config: dict[str, Any], train_config: dict[str, Any], epochs: int,
+                 eval_every: int | None = None) -> RunSpec:
+        """The trainer's spec for this run: what the family decides (its configs, its length,
+        its scoring), with the limits, checkpointing and logging the command line sets for every
+        family, so that no family can leave one out."""
+        from translate.training.trainer import RunSpec
+
+        return RunSpec(run_dir=self.out, family=family, model_config=model_config, train_config=train_config,
+                       epochs=epochs, max_steps=self.max_steps, max_hours=self.max_hours,
+                       max_cpu_hours=self.max_cpu_hours, save_every_steps=self.save_every_steps,
+                       log_every=self.log_every, eval_every=eval_every)
 
 
 class Family(ABC):

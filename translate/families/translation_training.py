@@ -25,7 +25,7 @@ from translate.modeling.device import select_device
 from translate.training import distributed
 from translate.training.domains import UnpairedImages, UnpairedSource
 from translate.training.run_setup import settle
-from translate.training.trainer import Recipe, RunSpec, Trainer
+from translate.training.trainer import Recipe, Trainer
 
 GRID_IMAGES = 4  # fixed test images per domain (or test pairs) in a sample grid
 
@@ -83,11 +83,8 @@ def train_translation(family: TranslationFamily, model: TranslationConfig, setti
         recipe = make_recipe(model, settings.hyper, context, data.fixed, settings.seed, compile=settings.compile,
                              skip_nonfinite=run.skip_nonfinite, precision=settings.precision)
         hyper = settings.hyper
-        spec = RunSpec(run_dir=run.out, family=family.name, model_config=model.to_dict(),
-                       train_config=settings.to_dict(), epochs=hyper.epochs + hyper.epochs_decay,
-                       max_steps=run.max_steps, max_hours=run.max_hours, save_every_steps=run.save_every_steps,
-                       log_every=run.log_every,
-                       eval_every=settings.eval_every)
+        spec = run.run_spec(family.name, model.to_dict(), settings.to_dict(), hyper.epochs + hyper.epochs_decay,
+                            settings.eval_every)
         evaluator = None
         if settings.eval_every and context.rank == 0:
             request = EvaluationRequest(resolve_data_root(run.data), context.device, fid_weights=run.fid_weights)

@@ -1,6 +1,6 @@
 """How long a run has trained, over its whole life: its checkpoints carry the count, so a run
 stopped and resumed over several sessions still knows its hours. Comparing recipes "for the
-same CPU time" (``--max-hours``) and a model card's CPU-hours come from here, not from
+same CPU time" (``--max-hours``, ``--max-cpu-hours``) and a model card's CPU-hours come from here, not from
 estimates."""
 
 from __future__ import annotations
@@ -33,6 +33,11 @@ class RunClock:
         """Hours trained so far, the running stretch included."""
         self._lap()
         return self.seconds / 3600
+
+    def cpu_hours(self) -> float:
+        """CPU hours this process has used training so far, the running stretch included."""
+        self._lap()
+        return self.cpu_seconds / 3600
 
     def _lap(self) -> None:
         if self._mark is not None:

@@ -82,6 +82,7 @@ class RunSpec:
     epochs: int
     max_steps: int | None = None
     max_hours: float | None = None  # stop once the run has trained this long (RunClock), resumes included
+    max_cpu_hours: float | None = None  # stop once the run's training has used this much CPU time, resumes included
     save_every_steps: int | None = None
     log_every: int = 50
     eval_every: int | None = None  # epochs between calls of the trainer's evaluator (and after the last)
@@ -221,9 +222,11 @@ class Trainer:
         return self.epoch >= self.spec.epochs or self._at_a_limit()
 
     def _at_a_limit(self) -> bool:
-        """Whether --max-steps or --max-hours ends the run here (on every rank alike)."""
+        """Whether --max-steps, --max-hours or --max-cpu-hours ends the run here (on every rank alike)."""
         spec = self.spec
-        over_time = spec.max_hours is not None and any_rank(self.clock.hours() >= spec.max_hours, self.context)
+        over_time = any_rank((spec.max_hours is not None and self.clock.hours() >= spec.max_hours)
+                             or (spec.max_cpu_hours is not None and self.clock.cpu_hours() >= spec.max_cpu_hours),
+                             self.context)
         return (spec.max_steps is not None and self.step >= spec.max_steps) or over_time
 
     def fit(self) -> None:

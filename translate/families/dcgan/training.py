@@ -17,7 +17,7 @@ from translate.families.dcgan.settings import GANTrainConfig
 from translate.modeling.checkpoint import Checkpoint
 from translate.modeling.device import run_precision, select_device
 from translate.training.data import FolderSource, ImageFolder, TensorSource, mnist_images
-from translate.training.trainer import RunSpec, Trainer
+from translate.training.trainer import Trainer
 
 if TYPE_CHECKING:
     from translate.families.dcgan.family import DCGANFamily
@@ -34,9 +34,7 @@ def train_run(family: DCGANFamily, model: DCGANConfig, settings: GANTrainConfig,
     torch.manual_seed(settings.seed)
     recipe = GANRecipe(model, settings.hyper, device, settings.precision, seed=settings.seed,
                        skip_nonfinite=run.skip_nonfinite)
-    spec = RunSpec(run_dir=run.out, family=family.name, model_config=model.to_dict(),
-                   train_config=settings.to_dict(), epochs=settings.epochs, max_steps=run.max_steps,
-                   max_hours=run.max_hours, save_every_steps=run.save_every_steps, log_every=run.log_every)
+    spec = run.run_spec(family.name, model.to_dict(), settings.to_dict(), settings.epochs)
     trainer = Trainer(spec, recipe, source)
     if checkpoint is not None:
         trainer.resume(checkpoint)
