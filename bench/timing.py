@@ -10,28 +10,31 @@ from collections.abc import Callable
 import torch
 
 
-def timed(fn: Callable[[], object], device: torch.device, clock: Callable[[], float] = time.perf_counter) -> float:
-    """Seconds ``fn()`` takes by ``clock`` (wall time; ``time.process_time`` for the CPU time
-    of all this process's threads), waiting for CUDA's queued work before and after."""
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-    began = clock()
-    fn()
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-    return clock() - began
-
-
 def alternating_medians(
     loops: dict[str, Callable[[int], object]], warmup: int, iters: int, device: torch.device,
     clock: Callable[[], float] = time.perf_counter,
 ) -> dict[str, float]:
     """Median seconds per call of each loop (called with the iteration's index) by ``clock``,
     the loops taking turns for ``warmup`` untimed and then ``iters`` timed iterations."""
-    times: dict[str, list[float]] = {name: [] for name in loops}
+    return alternating_medians_by_clock(loops, warmup, iters, device, {"": clock})[""]
+
+
+def alternating_medians_by_clock(
+    loops: dict[str, Callable[[int], object]], warmup: int, iters: int, device: torch.device,
+    clocks: dict[str, Callable[[], float]],
+) -> dict[str, dict[str, float]]:
+    """As :func:`alternating_medians`, each call timed by every clock at once (e.g. wall and
+    CPU time of the same steps): {clock name: {loop name: median seconds}}."""
+    times: dict[str, dict[str, list[float]]] = {c: {name: [] for name in loops} for c in clocks}
     for i in range(warmup + iters):
         for name, loop in loops.items():
-            seconds = timed(lambda loop=loop, i=i: loop(i), device, clock)
+            if device.type == "cuda":
+                torch.cuda.synchronize()
+            began = {c: clock() for c, clock in clocks.items()}
+            loop(i)
+            if device.type == "cuda":
+                torch.cuda.synchronize()
             if i >= warmup:
-                times[name].append(seconds)
-    return {name: statistics.median(values) for name, values in times.items()}
+                for c, clock in clocks.items():
+                    times[c][name].append(clock() - began[c])
+    return {c: {name: statistics.median(values) for name, values in by_loop.items()} for c, by_loop in times.items()}

@@ -1,0 +1,26 @@
+"""bench/family_steps.py, run as documented at a tiny size: every translation family's real
+recipe takes steps, and the table and its JSON give each one's wall and CPU time."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from .conftest import REPO
+
+
+@pytest.mark.slow
+def test_every_translation_recipe_is_timed_against_cyclegan(tmp_path):
+    done = subprocess.run([sys.executable, str(REPO / "bench" / "family_steps.py"), "--size", "32", "--precision",
+                           "fp32", "--warmup", "1", "--iters", "1", "--out", str(tmp_path), "--tag", "tiny"],
+                          capture_output=True, text=True, cwd=tmp_path, timeout=600)
+    assert done.returncode == 0, done.stderr
+    measured = json.loads((tmp_path / "family-steps-cpu-tiny.json").read_text())
+    steps = measured["steps"]
+    assert sorted(steps) == ["CUT", "CycleGAN", "FastCUT", "pix2pix", "pix2pix L1 only"]
+    assert all(row["wall"] > 0 and row["cpu"] > 0 for row in steps.values())
+    table = (tmp_path / "family-steps-cpu-tiny.md").read_text()
+    assert "| CycleGAN |" in table and "1.00x" in table and "depth 5" in table
+    cut = steps["CUT"]
+    assert f"| CUT | {cut['wall']:.3f} | {cut['cpu']:.3f} | {cut['wall'] / steps['CycleGAN']['wall']:.2f}x |" in table
