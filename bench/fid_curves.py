@@ -60,7 +60,8 @@ def scores_over_time(run: Path, score: str, clock: str = "train_hours") -> list[
             if score in record["eval"]:
                 at = offset + record[clock] if clock in record else hours
                 rows.append({"epoch": record["epoch"], "step": record["step"], "hours": at,
-                             "measured": measured and clock in record, "value": record["eval"][score]})
+                             "measured": measured and clock in record, "value": record["eval"][score],
+                             "averaged": int(record["eval"].get("generators_averaged", 0))})
         elif "images_per_s" in record:
             if clock in record:
                 hours, measured = offset + record[clock], measured and record.get("clock_from_step", 0) == 0
@@ -110,9 +111,12 @@ def _hours(row: dict[str, Any]) -> str:
 
 
 def table(curves: dict[str, list[dict[str, Any]]], score: str, budget: float | None, clock: str) -> str:
-    lines = [f"| run | epoch | step | {clock} | {score} |", "| --- | --- | --- | --- | --- |"]
+    averaging = any(r.get("averaged") for rows in curves.values() for r in rows)  # --average-from-epoch runs
+    extra = (" weights averaged |", " --- |") if averaging else ("", "")
+    lines = [f"| run | epoch | step | {clock} | {score} |{extra[0]}", f"| --- | --- | --- | --- | --- |{extra[1]}"]
     for name, rows in curves.items():
-        lines += [f"| {name} | {r['epoch']} | {r['step']} | {_hours(r)} | {r['value']:.2f} |" for r in rows]
+        lines += [f"| {name} | {r['epoch']} | {r['step']} | {_hours(r)} | {r['value']:.2f} |"
+                  + (f" {r.get('averaged', 0)} |" if averaging else "") for r in rows]
     if budget is not None:
         lines += ["", f"Within {budget:g} {clock}:", "",
                   f"| run | last {score} (epoch, hours) | best {score} (epoch, hours) |", "| --- | --- | --- |"]

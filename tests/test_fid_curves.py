@@ -64,7 +64,13 @@ def test_scores_sit_at_the_hours_the_run_recorded(scored_run):
     assert best["last"] == rows[1] and best["best"] == min(rows[:2], key=lambda row: row["value"])
     assert fid_curves.within(rows, 0) == {"last": None, "best": None}
     text = fid_curves.table({"tiny": rows}, "horse_to_zebra/fid", rows[1]["hours"], "train_hours")
-    assert f"| tiny | 3 | {rows[2]['step']} | {rows[2]['hours']:.2f} | {rows[2]['value']:.2f} |" in text
+    assert f"| tiny | 3 | {rows[2]['step']} | {rows[2]['hours']:.2f} | {rows[2]['value']:.2f} |\n" in text
+    assert "averaged" not in text and all(row["averaged"] == 0 for row in rows)
+    averaged = [{**row, "averaged": 4} if row["epoch"] == 3 else row for row in rows]  # as --average-from-epoch 3
+    text = fid_curves.table({"tiny": averaged}, "horse_to_zebra/fid", None, "train_hours")
+    assert "| weights averaged |" in text
+    assert f"| tiny | 3 | {rows[2]['step']} | {rows[2]['hours']:.2f} | {rows[2]['value']:.2f} | 4 |" in text
+    assert f"| tiny | 1 | {rows[0]['step']} | {rows[0]['hours']:.2f} | {rows[0]['value']:.2f} | 0 |" in text
 
 
 @pytest.mark.slow
