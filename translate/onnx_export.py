@@ -139,8 +139,9 @@ def store_initialisers_fp16(graph) -> None:
     graph.node.extend(nodes)
 
 
-def _check(plan: ExportPlan, path: Path, tolerance: float) -> float:
-    """onnx.checker, then the largest |ORT - PyTorch| over every check input."""
+def check_onnx_file(plan: ExportPlan, path: Path, tolerance: float) -> float:
+    """onnx.checker, then the largest |ORT - PyTorch| over every check input; an ExportError
+    beyond ``tolerance``. Also what proves a shipped file against its shipped weights."""
     import onnx
     import onnxruntime as ort
 
@@ -172,7 +173,7 @@ def write_checked(plan: ExportPlan, out: Path, opset: int = DEFAULT_OPSET, preci
     with atomic_path(out) as tmp:
         write_onnx(plan, tmp, opset, precision, provenance)
         try:
-            worst = _check(plan, tmp, tolerance)
+            worst = check_onnx_file(plan, tmp, tolerance)
         except ExportError:
             raise
         except Exception as exc:  # onnx.checker and onnxruntime raise their own types
