@@ -466,10 +466,12 @@ def _digits_tab(models: DemoModels, results: ResultFiles) -> tuple | None:
     # The API is the same function on a trigger the page does not show, without that check:
     # a Gradio validator answers a value the page never sends (a slider out of range) with a
     # bare "400 Bad Request", where the function's own error names the problem.
-    button.click(generate, inputs, output, api_name=False, validator=check)
-    walk.release(generate, inputs, output, api_name=False, validator=check)
+    # One listener for the page's three triggers: typing a value into a slider's box and then
+    # clicking Generate fires both the box's release (on blur) and the click; one queue runs
+    # them in order, and only the latest waiting one, so the grid shown is the last asked for.
+    gr.on([button.click, walk.release, truncation.release], generate, inputs, output, api_name=False,
+          validator=check, trigger_mode="always_last")
     gr.Button(visible=False).click(generate, inputs, output, api_name="generate_digits")
-    truncation.release(generate, inputs, output, api_name=False, validator=check)
     model.change(digit_choice, model, [digit, digit_b], api_name=False, queue=False)
     return (generate, inputs, output) if usable else None
 

@@ -89,7 +89,8 @@ def served_log(served: tuple[str, subprocess.Popen]) -> str:
     return served[1].log_path.read_text()
 
 
-def shown_image(page, selector: str, previous: str | None = None) -> tuple[np.ndarray, str]:
+def shown_image(page, selector: str, previous: str | None = None,
+                timeout: float | None = None) -> tuple[np.ndarray, str]:
     """The RGB image an output component shows once its source is new and loaded, and that source."""
     page.wait_for_function(
         """([selector, previous]) => {
@@ -97,9 +98,34 @@ def shown_image(page, selector: str, previous: str | None = None) -> tuple[np.nd
             return img && img.src && img.src !== previous && img.complete && img.naturalWidth > 0;
         }""",
         arg=[selector, previous],
+        timeout=timeout,
     )
     src = page.locator(f"{selector} img").first.get_attribute("src")
     body = page.request.get(src).body()
     image = cv2.imdecode(np.frombuffer(body, np.uint8), cv2.IMREAD_COLOR)
     assert image is not None, f"{selector} shows something that is not an image: {src}"
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB), src
+
+
+def shown_until_equal(page, selector: str, expected: np.ndarray, previous: str | None,
+                      later_wait_ms: float = 20_000) -> tuple[np.ndarray, str]:
+    """The image the component shows once it is ``expected``, and its source.
+
+    One change of settings can draw more than one image (typing into a slider's box and then
+    clicking fires the box's release on blur and the click); the ones before are passed over.
+    Fails, naming what was shown, when no later image comes within ``later_wait_ms``.
+    """
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    image, previous = shown_image(page, selector, previous)
+    shown = 1
+    while not (image.shape == expected.shape and np.array_equal(image, expected)):
+        try:
+            image, previous = shown_image(page, selector, previous, timeout=later_wait_ms)
+        except PlaywrightTimeout:
+            different = int((image != expected).any(axis=-1).sum()) if image.shape == expected.shape else image.shape
+            raise AssertionError(f"{selector} settled, after {shown} new image(s), on one that is not the "
+                                 f"expected (shape {image.shape}, expected {expected.shape}; differing pixels: "
+                                 f"{different})") from None
+        shown += 1
+    return image, previous

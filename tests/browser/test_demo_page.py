@@ -13,7 +13,7 @@ import numpy as np
 from demo.app import CSS, SKETCH_SIZE, DemoModels, build_app, digit_grid
 from demo.process import free_port, wait_until_serving
 
-from .conftest import served_log, shown_image
+from .conftest import served_log, shown_image, shown_until_equal
 
 
 def test_a_grid_is_drawn_when_the_page_opens(page, server, artifacts):
@@ -52,15 +52,19 @@ def test_a_walk_between_digits_and_truncated_codes_draw_what_the_library_draws(p
     page.locator("#digit-b input").click()
     page.get_by_role("option", name="8", exact=True).click()
     page.locator("#walk input[type=number]").fill("1")
-    page.get_by_role("button", name="Generate").click()
-    eights, src = shown_image(page, "#digits-output", previous=src)
+    page.get_by_role("button", name="Generate").click()  # after the walk box's own release, on blur
+    _, src = shown_until_equal(page, "#digits-output", digit_grid(models, "cdcgan", "3", 20, 0, 1, 1.0, digit_b="8"),
+                               previous=src)
     page.screenshot(path=artifacts / "1-walked-from-3-to-8.png")
-    assert np.array_equal(eights, digit_grid(models, "cdcgan", "3", 20, 0, 1, 1.0, digit_b="8"))
     page.locator("#truncation input[type=number]").fill("0.5")
     page.get_by_role("button", name="Generate").click()
-    truncated, _ = shown_image(page, "#digits-output", previous=src)
+    _, src = shown_until_equal(page, "#digits-output", digit_grid(models, "cdcgan", "3", 20, 0, 1, 1.0, 0.5, "8"),
+                               previous=src)
     page.screenshot(path=artifacts / "2-truncated-at-0.5.png")
-    assert np.array_equal(truncated, digit_grid(models, "cdcgan", "3", 20, 0, 1, 1.0, 0.5, "8"))
+    page.locator("#walk input[type=number]").fill("0.5")
+    page.keyboard.press("Tab")  # leaving the box is a release: the grid redraws without a click
+    shown_until_equal(page, "#digits-output", digit_grid(models, "cdcgan", "3", 20, 0, 1, 0.5, 0.5, "8"), previous=src)
+    page.screenshot(path=artifacts / "3-half-way-on-leaving-the-box.png")
 
 
 def test_the_digit_choice_is_off_for_the_unconditional_model(page, server, artifacts):
