@@ -68,7 +68,9 @@ def table(measured: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     epilog="Options this script does not know go to translate.evaluate "
+                                            "(--n, --data, --fid-weights, --cache-dir...).")
     parser.add_argument("source", help="run folder, checkpoint folder or model folder")
     parser.add_argument("--tag", default="model", help="results go to bench/results/fp16-storage-TAG.*")
     parser.add_argument("--work", type=Path, help="where the packed folders go (default runs/fp16-storage/TAG)")
