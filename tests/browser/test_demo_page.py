@@ -250,11 +250,13 @@ def test_each_direction_lists_its_models_with_their_fid_and_the_chosen_one_trans
         _upload(page, horse_photo)
         page.get_by_role("button", name="Translate").click()
         page.locator("#photo-note").get_by_text("By CUT · not scored, back by CUT · FID 60.2").wait_for()
-        shown_image(page, "#photo-translated")
+        _, by_cut = shown_image(page, "#photo-translated")
         page.screenshot(path=artifacts / "2-zebra-to-horse-by-cut.png")
         # An example horse switches the direction back and picks its best model.
         page.locator("#photo-examples img").first.click()
         page.locator("#photo-note").get_by_text("By CUT · FID 60.2, back by CycleGAN · FID 120.0").wait_for()
+        shown_image(page, "#photo-translated", previous=by_cut)
+        page.wait_for_timeout(500)  # the outputs fade back in from their pending look
         assert page.get_by_role("radio", name="horse → zebra").is_checked()
         assert _radio_labels(models) == ["CUT · FID 60.2", "CycleGAN · FID 97.6"]
         page.screenshot(path=artifacts / "3-example-by-the-best.png")
