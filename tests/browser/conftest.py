@@ -123,9 +123,9 @@ def shown_until_equal(page, selector: str, expected: np.ndarray, previous: str |
         try:
             image, previous = shown_image(page, selector, previous, timeout=later_wait_ms)
         except PlaywrightTimeout:
-            different = int((image != expected).any(axis=-1).sum()) if image.shape == expected.shape else image.shape
+            how = (f"{int((image != expected).any(axis=-1).sum())} of its pixels differ"
+                   if image.shape == expected.shape else f"shape {image.shape}, expected {expected.shape}")
             raise AssertionError(f"{selector} settled, after {shown} new image(s), on one that is not the "
-                                 f"expected (shape {image.shape}, expected {expected.shape}; differing pixels: "
-                                 f"{different})") from None
+                                 f"expected: {how}") from None
         shown += 1
     return image, previous
