@@ -91,7 +91,8 @@ def served_log(served: tuple[str, subprocess.Popen]) -> str:
 
 def shown_image(page, selector: str, previous: str | None = None,
                 timeout: float | None = None) -> tuple[np.ndarray, str]:
-    """The RGB image an output component shows once its source is new and loaded, and that source."""
+    """The RGB image an output component shows once its source is new and loaded, and that source
+    (waiting up to ``timeout`` ms; the page's default when None)."""
     page.wait_for_function(
         """([selector, previous]) => {
             const img = document.querySelector(selector + ' img');
