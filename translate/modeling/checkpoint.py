@@ -128,7 +128,7 @@ def checkpoint_root(run_dir: Path) -> Path:
 
 def find_checkpoint(path: str | os.PathLike) -> Path:
     """Resolve a run folder, a checkpoint folder, a model folder or a file inside one."""
-    path = Path(path)
+    given = path = Path(path)
     if path.is_file():
         path = path.parent
     if (path / CONFIG).is_file() and (path / WEIGHTS).is_file():
@@ -141,6 +141,11 @@ def find_checkpoint(path: str | os.PathLike) -> Path:
             return candidate
     if not path.exists():
         raise CheckpointError(f"{path} does not exist: pass a run folder, a checkpoint folder or a model folder")
+    if given.is_file():  # e.g. an exported .onnx file or an image: its folder holds no checkpoint either
+        hint = (" (for an ONNX export, the model folder it was exported from; translate.runtime runs the .onnx file)"
+                if given.suffix.lower() == ".onnx" else "")
+        raise CheckpointError(f"{given} is not a checkpoint, and {path} holds none: pass a run folder, a checkpoint "
+                              f"folder or a model folder{hint}")
     raise CheckpointError(
         f"no checkpoint in {path}: expected {CONFIG} and {WEIGHTS} there, or a run folder with "
         f"checkpoints/{LATEST}"
