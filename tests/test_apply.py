@@ -87,3 +87,18 @@ def test_single_file_and_bad_arguments(run, horses, tmp_path, capsys):
             apply(*argv)
         err = capsys.readouterr().err.strip().splitlines()[-1]
         assert err.startswith("error: ") and message in err
+
+
+def test_a_pixel_limit_below_every_image_names_each_size_and_writes_nothing(run, horses, tmp_path, capsys):
+    out = tmp_path / "out"
+    with pytest.raises(SystemExit):
+        apply(str(run[0]), "--input", str(horses), "--output", str(out), "--max-pixels", "10")
+    err = capsys.readouterr().err
+    assert "odd.jpg: 57x101 (5,757 pixels), above the limit of 10 pixels: scale it down first" in err
+    assert err.strip().splitlines()[-1] == ("error: none of the 4 input files could be translated (each is named "
+                                            "above, with why): no image was written")
+    assert [p.name for p in out.iterdir()] == [OUTPUT_MARKER]
+    for limit in ("0", "-5", "lots"):
+        with pytest.raises(SystemExit):
+            apply(str(run[0]), "--input", str(horses), "--output", str(out), "--max-pixels", limit)
+        assert f"argument --max-pixels: must be a positive integer, got {limit}" in capsys.readouterr().err

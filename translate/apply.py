@@ -16,7 +16,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from translate.cli import run_cli
+from translate.cli import positive_int, run_cli
 from translate.errors import ConfigError, DataError
 from translate.families import get_family
 from translate.families.translation import domain_names
@@ -77,7 +77,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--input", type=Path, required=True, help="an image file or a folder of images")
     parser.add_argument("--output", type=Path, required=True, help="folder for the translated images")
     parser.add_argument("--direction", help="which generator: AtoB (default) or BtoA")
-    parser.add_argument("--max-pixels", type=int, default=TRANSLATE_MAX_PIXELS,
+    parser.add_argument("--max-pixels", type=positive_int, default=TRANSLATE_MAX_PIXELS,
                         help="skip larger images (default 2048x2048: memory grows with the pixel count)")
     parser.add_argument("--overwrite", action="store_true", help="replace files that already exist in --output")
     parser.add_argument("--gpu", action="store_true")
@@ -110,9 +110,10 @@ def main(argv: list[str] | None = None) -> None:
         write_image(args.output / name, translated)
         done += 1
     if not done:
-        raise DataError(f"none of the {len(files)} input files could be decoded: nothing was written")
+        raise DataError(f"none of the {len(files)} input files could be translated (each is named above, with "
+                        "why): no image was written")
     names = domain_names(config, direction)
-    note = f"; skipped {len(skipped)} unreadable file(s)" if skipped else ""
+    note = f"; skipped {len(skipped)} file(s), named above" if skipped else ""
     print(f"translated {done} image(s) {names[0]} -> {names[1]} into {args.output}{note}")
 
 

@@ -17,7 +17,7 @@ from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
-from translate.cli import run_cli
+from translate.cli import positive_int, run_cli
 from translate.errors import CheckpointError
 from translate.families import Family, RunOptions, all_families, get_family
 from translate.families.optimisation import add_optimisation_options
@@ -34,13 +34,6 @@ def default_workers(most: int = 4) -> int:
     """Data-loader processes: ``most``, or as many as this process may run on if that is fewer."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     return max(1, min(most, cores))
-
-
-def _positive(value: str) -> int:
-    number = int(value)
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
-    return number
 
 
 def _positive_hours(value: str) -> float:
@@ -64,8 +57,8 @@ def _run_options(parser: argparse.ArgumentParser) -> None:
     run = parser.add_argument_group("run")
     run.add_argument("--data", help="data folder (default: $TRANSLATE_DATA, else ./data)")
     run.add_argument("--out", type=Path, help="run folder for checkpoints, samples and logs")
-    run.add_argument("--epochs", type=_positive, help="run length in epochs (default: the family's)")
-    run.add_argument("--max-steps", type=_positive, help="stop after this many optimisation steps in total")
+    run.add_argument("--epochs", type=positive_int, help="run length in epochs (default: the family's)")
+    run.add_argument("--max-steps", type=positive_int, help="stop after this many optimisation steps in total")
     run.add_argument("--max-hours", type=_positive_hours,
                      help="stop once the run has trained this many hours in all, its resumes included (wall clock, "
                      "scoring not counted): to compare recipes at the same CPU time")
@@ -82,8 +75,8 @@ def _run_options(parser: argparse.ArgumentParser) -> None:
                      "else fp32 (default auto; on --resume the run's own)")
     run.add_argument("--workers", type=_non_negative, default=default_workers(),
                      help="data-loader processes for image folders (default: up to 4, at most the cores)")
-    run.add_argument("--save-every-steps", type=_positive, help="also checkpoint every N steps")
-    run.add_argument("--log-every", type=_positive, default=50, help="TensorBoard scalars every N steps")
+    run.add_argument("--save-every-steps", type=positive_int, help="also checkpoint every N steps")
+    run.add_argument("--log-every", type=positive_int, default=50, help="TensorBoard scalars every N steps")
     run.add_argument("--skip-nonfinite", action="store_true",
                      help="skip a step whose loss or gradients are NaN or infinite instead of stopping")
     run.add_argument("--fid-weights", help="FID Inception TorchScript for scores during training "

@@ -84,7 +84,7 @@ def read_image(
             size = os.fstat(file.fileno()).st_size
             if size > max_pixels * MAX_BYTES_PER_PIXEL + HEADER_BYTES:
                 raise DataError(f"{name}: {size / 1e9:.2f} GB, more than an image of at most "
-                                f"{max_pixels / 1e6:.1f} megapixels can take: not read")
+                                f"{pixel_count(max_pixels)} can take: not read")
             head = file.read(HEADER_BYTES)
             header = read_header(head)
             if header is not None and not header.problem:
@@ -95,11 +95,16 @@ def read_image(
     return decode_image(raw, name, channels, max_pixels)
 
 
+def pixel_count(pixels: int) -> str:
+    """A size limit in words: megapixels to one decimal, or pixels where that would round to 0.0."""
+    return f"{pixels / 1e6:.1f} megapixels" if pixels >= 50_000 else f"{pixels:,} pixels"
+
+
 def _check_size(width: int, height: int, max_pixels: int, name: str) -> None:
     if width * height > max_pixels:
         raise DataError(
-            f"{name}: {width}x{height} ({width * height / 1e6:.1f} megapixels), above the limit of "
-            f"{max_pixels / 1e6:.1f} megapixels: scale it down first"
+            f"{name}: {width}x{height} ({pixel_count(width * height)}), above the limit of "
+            f"{pixel_count(max_pixels)}: scale it down first"
         )
 
 
