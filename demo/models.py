@@ -129,6 +129,8 @@ class DemoModels:
 
     def scored_text(self, direction: str) -> str:
         """What the FIDs of a direction's models compared, from their files (lower is better)."""
+        if not self.photo_models(direction):
+            return "no model file for this direction yet"
         scored = dict.fromkeys(self.translators[key].info.scored for key in self.photo_models(direction))
         protocols = "; ".join(text for text in scored if text)
         return f"FID (lower is better) of {protocols}" if protocols else "FID: none of these files records one"

@@ -299,6 +299,7 @@ def test_missing_model_files_name_the_file_and_the_command(tmp_path, demo_export
         "python -m translate.export models/cdcgan-mnist --out cdcgan-mnist.onnx")
     assert models.problems["dcgan"].startswith("dcgan-mnist.onnx is not a loadable ONNX model")
     commands = how_to_make({"BtoA": models.missing["BtoA"]})
+    assert models.model_choices("BtoA") == [] and models.scored_text("BtoA") == "no model file for this direction yet"
     assert "--direction BtoA --out zebra2horse.onnx" in commands
     # The server's absolute paths never reach the page.
     assert not any(str(tmp_path) in text for text in [*models.problems.values(), *models.missing.values(), commands])
