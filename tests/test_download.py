@@ -18,6 +18,7 @@ from tests.conftest import REPO
 from tests.cyclegan_data import TINY
 from tests.local_server import serving
 from translate.cli import run_cli
+from translate.data import main as data_main
 from translate.errors import DataError
 from translate.io.download import URL_ENV, download_cyclegan_dataset
 from translate.modeling.checkpoint import read_checkpoint
@@ -103,6 +104,16 @@ def test_unknown_names_and_existing_folders_are_refused(tmp_path):
     (tmp_path / "horse2zebra").mkdir()
     with pytest.raises(DataError, match="already exists"):
         download_cyclegan_dataset("horse2zebra", tmp_path)
+
+
+def test_a_file_given_as_the_data_folder_is_named_before_anything_is_fetched(tmp_path, capsys):
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not a folder")
+    err = one_line_error(capsys, data_main, "fetch", "horse2zebra", "--data", str(notes))
+    assert err == f"error: --data {notes} cannot be created: {notes} is a file, not a folder: choose another --data"
+    err = one_line_error(capsys, train_main, "dcgan", "--download", "--data", str(notes), "--out", str(tmp_path / "r"))
+    assert err.startswith(f"error: could not write {notes}/mnist/MNIST/raw: a file is in the way of a folder")
+    assert notes.read_text() == "not a folder"
 
 
 @pytest.fixture

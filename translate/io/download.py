@@ -33,7 +33,7 @@ from pathlib import Path, PurePosixPath
 from typing import IO
 
 from translate.errors import DataError
-from translate.io.fileio import TEMP_SUFFIX, TEMP_TAG, temporary_name
+from translate.io.fileio import TEMP_SUFFIX, TEMP_TAG, check_writable, temporary_name, write_failure
 
 MB = 1024**2
 
@@ -117,10 +117,11 @@ def download_dataset(server: DatasetServer, name: str, data_root: Path, timeout:
     if dest.exists():
         raise DataError(f"{dest} already exists: remove it to download {name} again")
     url = server.dataset_url(name)
+    check_writable(data_root, "--data")
     try:
         data_root.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise DataError(f"cannot create {data_root} for the download: {exc.strerror}") from exc
+        raise write_failure(data_root, exc) from exc
     _remove_abandoned(data_root, name)
     with _work_folder(data_root, name) as work, _sigterm_interrupts():
         archive = work / f"{name}{server.suffix}"
@@ -198,7 +199,7 @@ def fetch_file(url: str, dest: Path, sha256: str, max_bytes: int, member: str | 
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise DataError(f"cannot create {dest.parent} for the download: {exc.strerror}") from exc
+        raise write_failure(dest.parent, exc) from exc
     _remove_abandoned(dest.parent, dest.name)
     with _work_folder(dest.parent, dest.name) as work, _sigterm_interrupts():
         fetched = work / "download"
