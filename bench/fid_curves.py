@@ -25,6 +25,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from plots import new_figure
+
 from translate.cli import run_cli
 from translate.errors import ConfigError
 from translate.io.fileio import atomic_write, write_json
@@ -128,9 +130,9 @@ def table(curves: dict[str, list[dict[str, Any]]], score: str, budget: float | N
 
 
 def plot(curves: dict[str, list[dict[str, Any]]], score: str, clock: str, path: Path) -> None:
-    from matplotlib.figure import Figure  # the object API: a file, no display backend
-
-    figure = Figure(figsize=(7, 4.2))
+    figure = new_figure(path, figsize=(7, 4.2))
+    if figure is None:
+        return
     axes = figure.subplots()
     for name, rows in curves.items():
         axes.plot([r["hours"] for r in rows], [r["value"] for r in rows], marker="o", label=name)

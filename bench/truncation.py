@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from matplotlib.figure import Figure  # the object API: a file, no display backend
+from plots import new_figure
 
 from translate.cli import run_cli
 from translate.datasets.root import resolve_data_root
@@ -107,7 +107,9 @@ def plot(rows: list[dict[str, Any]], path: Path) -> None:
     """FID and IS against T, one line per model; no truncation is drawn at the right as 'none'."""
     labels = list(dict.fromkeys(_label(r["truncation"]) for r in sorted(
         rows, key=lambda r: float("inf") if r["truncation"] is None else r["truncation"])))[::-1]
-    figure = Figure(figsize=(9, 3.6), layout="constrained")
+    figure = new_figure(path, figsize=(9, 3.6), layout="constrained")
+    if figure is None:
+        return
     axes = figure.subplots(1, 2)
     for model in dict.fromkeys(r["model"] for r in rows):
         mine = {_label(r["truncation"]): r for r in rows if r["model"] == model}

@@ -17,7 +17,11 @@ from .training_runs import train
 
 spec = importlib.util.spec_from_file_location("fid_curves", REPO / "bench" / "fid_curves.py")
 fid_curves = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(fid_curves)
+sys.path.insert(0, str(REPO / "bench"))  # the script imports its sibling helpers, as when run
+try:
+    spec.loader.exec_module(fid_curves)
+finally:
+    sys.path.remove(str(REPO / "bench"))
 
 
 @pytest.fixture(scope="module")
