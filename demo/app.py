@@ -41,6 +41,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from demo.models import DIGIT_KEYS, MODEL_FILES, PHOTO_KEYS, ROOT, SKETCH_KEYS, DemoModels, how_to_make  # noqa: E402
+from demo.options import at_least_one, check_port_free, exports_folder, port_number, true_or_false  # noqa: E402
 from demo.serving import FORM_OVERHEAD, UploadBytesLimit, UploadSweeper, parse_size, private_temp_dir  # noqa: E402
 from translate import DECODE_MAX_PIXELS  # noqa: E402
 from translate.datasets.drawings import strokes_as_lines  # noqa: E402
@@ -569,23 +570,18 @@ def _sketch_tab(models: DemoModels, results: ResultFiles, max_side: int) -> None
     button.click(run, pad, [*outputs, note], api_name="translate_sketch")
 
 
-def _bool(text: str) -> bool:
-    if text.lower() in ("true", "1", "yes"):
-        return True
-    if text.lower() in ("false", "0", "no"):
-        return False
-    raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python demo/app.py", description="Serve the translate demo in a browser.")
-    parser.add_argument("--port", type=int, default=7860)
+    parser.add_argument("--port", type=port_number, default=7860)
     parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (0.0.0.0: every interface)")
-    parser.add_argument("--share", type=_bool, default=False, help="make a public gradio.live link (needs internet)")
-    parser.add_argument("--exports", type=Path, default=ROOT / "exports", help="folder of the ONNX files")
-    parser.add_argument("--max-side", type=int, default=DEFAULT_MAX_SIDE, help="uploads larger than this are scaled")
-    parser.add_argument("--concurrency", type=int, default=2, help="requests computed at once; the rest queue")
-    parser.add_argument("--queue-size", type=int, default=32, help="requests waiting at most; more are refused")
+    parser.add_argument("--share", type=true_or_false, default=False,
+                        help="make a public gradio.live link (needs internet)")
+    parser.add_argument("--exports", type=exports_folder, default=ROOT / "exports", help="folder of the ONNX files")
+    parser.add_argument("--max-side", type=at_least_one, default=DEFAULT_MAX_SIDE,
+                        help="uploads larger than this are scaled")
+    parser.add_argument("--concurrency", type=at_least_one, default=2, help="requests computed at once; the rest queue")
+    parser.add_argument("--queue-size", type=at_least_one, default=32,
+                        help="requests waiting at most; more are refused")
     parser.add_argument("--max-upload", default="25mb",
                         help="the most an upload request may carry (default 25mb), whatever the number of files")
     parser.add_argument("--monitoring", action="store_true", help="serve Gradio's /monitoring pages (off by default)")
@@ -598,6 +594,7 @@ def main(argv: list[str] | None = None) -> None:
         max_upload = parse_size(args.max_upload)
     except ValueError as exc:
         raise SystemExit(f"error: --max-upload: {exc}") from None
+    check_port_free(args.host, args.port)
     # Gradio decodes the sketchpad's uploads with PIL: refuse what OpenCV would refuse to read_image,
     # instead of PIL's warning up to twice that.
     Image.MAX_IMAGE_PIXELS = DECODE_MAX_PIXELS

@@ -1,0 +1,58 @@
+"""Checks for the demo's command-line options, made where they are read, so that a wrong one
+is one line naming the option, not a traceback from Gradio once the models are loaded."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+from pathlib import Path
+
+
+def true_or_false(text: str) -> bool:
+    if text.lower() in ("true", "1", "yes"):
+        return True
+    if text.lower() in ("false", "0", "no"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
+
+
+def at_least_one(text: str) -> int:
+    """A count or a size: a whole number of 1 or more."""
+    try:
+        number = int(text)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return number
+
+
+def port_number(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        port = 0
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"must be a port number, 1 to 65535, got {text}")
+    return port
+
+
+def exports_folder(text: str) -> Path:
+    folder = Path(text)
+    if not folder.is_dir():
+        raise argparse.ArgumentTypeError(f"{text} is not a folder: name the folder of the ONNX files "
+                                         "(the repository's exports/ by default)")
+    return folder
+
+
+def check_port_free(host: str, port: int) -> None:
+    """Refuse, before the page is built, a port that another program holds: Gradio's own
+    error for it is a traceback."""
+    try:
+        with socket.create_server((host, port)):
+            pass
+    except OSError as exc:
+        reason = os.strerror(exc.errno) if exc.errno else str(exc)  # create_server adds the address to strerror
+        raise SystemExit(f"error: cannot listen on {host}:{port} ({reason}): another program may hold "
+                         "the port; pass --port with a free one (e.g. --port 7870)") from None

@@ -1,0 +1,44 @@
+"""python demo/app.py's options: a wrong one is one line naming it, before any model loads or
+Gradio starts (a port out of range, a zero concurrency and a busy port were tracebacks)."""
+
+import socket
+
+import pytest
+
+from demo.app import build_parser, main
+from demo.options import check_port_free
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["--port", "99999"], "argument --port: must be a port number, 1 to 65535, got 99999"),
+    (["--port", "http"], "argument --port: must be a port number, 1 to 65535, got http"),
+    (["--concurrency", "0"], "argument --concurrency: must be a positive integer, got 0"),
+    (["--queue-size", "-1"], "argument --queue-size: must be a positive integer, got -1"),
+    (["--max-side", "big"], "argument --max-side: must be a positive integer, got big"),
+    (["--share", "maybe"], "argument --share: expected true or false, got 'maybe'"),
+])
+def test_a_wrong_option_is_named_by_argparse(argv, message, capsys):
+    with pytest.raises(SystemExit) as info:
+        build_parser().parse_args(argv)
+    assert info.value.code == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1] == f"python demo/app.py: error: {message}"
+
+
+def test_an_exports_folder_that_is_not_there_is_refused(tmp_path, capsys):
+    missing = tmp_path / "exprots"
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["--exports", str(missing)])
+    assert capsys.readouterr().err.strip().splitlines()[-1] == (
+        f"python demo/app.py: error: argument --exports: {missing} is not a folder: name the folder of the ONNX "
+        "files (the repository's exports/ by default)")
+    assert build_parser().parse_args(["--exports", str(tmp_path)]).exports == tmp_path
+
+
+def test_a_port_another_program_holds_is_one_line_before_anything_loads(tmp_path):
+    with socket.create_server(("127.0.0.1", 0)) as held:
+        port = held.getsockname()[1]
+        with pytest.raises(SystemExit) as info:
+            main(["--port", str(port), "--exports", str(tmp_path)])
+        assert str(info.value).startswith(f"error: cannot listen on 127.0.0.1:{port} (Address already in use): "
+                                          "another program may hold the port; pass --port with a free one")
+    check_port_free("127.0.0.1", port)  # free again: no error
