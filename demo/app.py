@@ -41,9 +41,10 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from demo.models import DIGIT_KEYS, MODEL_FILES, PHOTO_KEYS, ROOT, SKETCH_KEYS, DemoModels, how_to_make  # noqa: E402
-from demo.options import at_least_one, check_port_free, exports_folder, port_number, true_or_false  # noqa: E402
+from demo.options import check_port_free, exports_folder, port_number, true_or_false  # noqa: E402
 from demo.serving import FORM_OVERHEAD, UploadBytesLimit, UploadSweeper, parse_size, private_temp_dir  # noqa: E402
 from translate import DECODE_MAX_PIXELS  # noqa: E402
+from translate.arguments import positive_int  # noqa: E402
 from translate.datasets.drawings import strokes_as_lines  # noqa: E402
 from translate.errors import InputError, TranslateError  # noqa: E402
 from translate.io.fileio import write_image  # noqa: E402
@@ -577,10 +578,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--share", type=true_or_false, default=False,
                         help="make a public gradio.live link (needs internet)")
     parser.add_argument("--exports", type=exports_folder, default=ROOT / "exports", help="folder of the ONNX files")
-    parser.add_argument("--max-side", type=at_least_one, default=DEFAULT_MAX_SIDE,
+    parser.add_argument("--max-side", type=positive_int, default=DEFAULT_MAX_SIDE,
                         help="uploads larger than this are scaled")
-    parser.add_argument("--concurrency", type=at_least_one, default=2, help="requests computed at once; the rest queue")
-    parser.add_argument("--queue-size", type=at_least_one, default=32,
+    parser.add_argument("--concurrency", type=positive_int, default=2, help="requests computed at once; the rest queue")
+    parser.add_argument("--queue-size", type=positive_int, default=32,
                         help="requests waiting at most; more are refused")
     parser.add_argument("--max-upload", default="25mb",
                         help="the most an upload request may carry (default 25mb), whatever the number of files")

@@ -1,5 +1,6 @@
-"""Checks for the demo's command-line options, made where they are read, so that a wrong one
-is one line naming the option, not a traceback from Gradio once the models are loaded."""
+"""Checks for the demo's command-line options (counts and sizes use
+:func:`translate.arguments.positive_int`), made where they are read, so that a wrong one is
+one line naming the option, not a traceback from Gradio once the models are loaded."""
 
 from __future__ import annotations
 
@@ -15,17 +16,6 @@ def true_or_false(text: str) -> bool:
     if text.lower() in ("false", "0", "no"):
         return False
     raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
-
-
-def at_least_one(text: str) -> int:
-    """A count or a size: a whole number of 1 or more."""
-    try:
-        number = int(text)
-    except ValueError:
-        number = 0
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
-    return number
 
 
 def port_number(text: str) -> int:

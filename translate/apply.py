@@ -16,7 +16,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from translate.cli import positive_int, run_cli
+from translate.arguments import positive_int
+from translate.cli import run_cli
 from translate.errors import ConfigError, DataError
 from translate.families import get_family
 from translate.families.translation import domain_names

@@ -17,7 +17,8 @@ from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
-from translate.cli import positive_int, run_cli
+from translate.arguments import positive_int
+from translate.cli import run_cli
 from translate.errors import CheckpointError
 from translate.families import Family, RunOptions, all_families, get_family
 from translate.families.optimisation import add_optimisation_options
