@@ -162,3 +162,26 @@ def test_sample_refuses_a_format_it_cannot_write(tmp_path, capsys):
     for suffix in (".svg", ".txt"):
         error = one_line_error(capsys, sample_main, str(run), "--out", str(tmp_path / f"grid{suffix}"))
         assert f"cannot write an image as '{suffix}': use .png or .jpg" in error
+
+
+def test_a_folder_named_as_the_output_file_is_refused_before_any_work(tmp_path, capsys):
+    """sample wrote a PNG named ``grids`` for ``--out grids/``; evaluate scored for minutes and
+    then failed to write its record into a folder (and printed nothing)."""
+    from translate.evaluate import main as evaluate_main
+
+    run = trained_run(tmp_path, "dcgan", steps=1)
+    (tmp_path / "grids").mkdir()
+    for main, example in ((sample_main, "samples.png"), (evaluate_main, "evaluation.json")):
+        for given in (f"{tmp_path}/grids", f"{tmp_path}/new/"):
+            capsys.readouterr()
+            with pytest.raises(SystemExit) as info:
+                run_cli(main, [str(run), "--out", given])
+            assert info.value.code == 2
+            err = capsys.readouterr().err.strip().splitlines()[-1]
+            assert err.endswith(f"error: argument --out: {given} is a folder: name the file to write, e.g. "
+                                f"{Path(given) / example}")
+    assert not (tmp_path / "new").exists() and not any((tmp_path / "grids").iterdir())
+    blocked = tmp_path / "notes.txt"
+    blocked.write_text("a file where a folder would go")
+    error = one_line_error(capsys, evaluate_main, str(run), "--out", str(blocked / "evaluation.json"))
+    assert error == f"error: --out {blocked} cannot be created: {blocked} is a file, not a folder: choose another --out"

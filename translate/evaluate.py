@@ -17,6 +17,7 @@ import json
 import time
 from pathlib import Path
 
+from translate.arguments import output_file
 from translate.cli import run_cli
 from translate.datasets.root import resolve_data_root
 from translate.errors import ConfigError
@@ -26,7 +27,7 @@ from translate.evaluation.progress import DEFAULT_EVERY, Progress
 from translate.evaluation.protocols import MAX_GENERATED, EvaluationRequest, score_folders
 from translate.evaluation.record import EVALUATION_FILE
 from translate.families import get_family
-from translate.io.fileio import file_sha256, write_json
+from translate.io.fileio import check_writable, file_sha256, write_json
 from translate.modeling.checkpoint import WEIGHTS, read_checkpoint
 from translate.modeling.device import select_device
 
@@ -66,14 +67,17 @@ def main(argv: list[str] | None = None) -> None:
                         "CPUs with native bf16 but moves FID (+0.33 on the cDCGAN's 10,000 digits, +0.52 on "
                         "horse2zebra's test sets: docs/metrics.md), so compare only figures of one precision")
     parser.add_argument("--gpu", action="store_true", help="run the generator and Inception on CUDA")
-    parser.add_argument("--out", type=Path, help=f"also write the JSON to this file, e.g. MODEL/{EVALUATION_FILE}, "
-                        "whose scores translate.export then puts in the ONNX file's metadata")
+    parser.add_argument("--out", type=output_file(EVALUATION_FILE),
+                        help=f"also write the JSON to this file, e.g. MODEL/{EVALUATION_FILE}, whose scores "
+                        "translate.export then puts in the ONNX file's metadata")
     args = parser.parse_args(argv)
     start = time.perf_counter()
     if (args.checkpoint is None) == (args.folders is None):
         raise ConfigError("name a run, checkpoint or model folder to score, or two image folders with --folders A B")
     if not args.progress_every >= 0:
         raise ConfigError(f"--progress-every must be 0 seconds or more, got {args.progress_every}")
+    if args.out:
+        check_writable(args.out.parent, "--out")  # now, not after minutes of scoring
     request = EvaluationRequest(
         data_root=resolve_data_root(args.data), device=select_device(args.gpu), n=args.n, real_n=args.real_n,
         fid_weights=args.fid_weights, classifier=args.classifier, batch_size=args.batch_size, seed=args.seed,
@@ -89,9 +93,9 @@ def main(argv: list[str] | None = None) -> None:
         result = {"checkpoint": str(args.checkpoint), "weights_sha256": file_sha256(checkpoint.path / WEIGHTS),
                   **scores}
     result["seconds"] = round(time.perf_counter() - start, 1)
+    print(json.dumps(result), flush=True)  # first: the scores are on the screen even if --out fails
     if args.out:
         write_json(args.out, result)
-    print(json.dumps(result))
 
 
 

@@ -17,6 +17,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from translate.arguments import output_file
 from translate.cli import run_cli
 from translate.config import check_seed
 from translate.errors import ConfigError
@@ -60,7 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     walks.add_argument("--steps", type=int, help=f"images per walk, both ends included (default {DEFAULT_STEPS})")
     parser.add_argument("--data", help="CycleGAN: the data root holding the domains' test sets (default "
                         "$TRANSLATE_DATA, else ./data)")
-    parser.add_argument("--out", type=Path, default=Path("samples.png"),
+    parser.add_argument("--out", type=output_file("samples.png"), default=Path("samples.png"),
                         help="grid image (.png or .jpg); for a walk also .gif or .webp, one frame per step")
     parser.add_argument("--nrow", type=int, help="images per row (default: 10 for conditional models, else square)")
     parser.add_argument("--scale", type=int, default=1,
