@@ -130,3 +130,14 @@ def shown_until_equal(page, selector: str, expected: np.ndarray, previous: str |
                                  f"expected: {how}") from None
         shown += 1
     return image, previous
+
+
+def open_photo_tab(page, url: str) -> None:
+    page.goto(url)
+    page.get_by_role("tab", name="Horse ↔ zebra").click()
+    page.get_by_role("button", name="Translate").wait_for()
+
+
+def upload_photo(page, path: Path) -> None:
+    page.locator("#photo-input input[type=file]").set_input_files(str(path))
+    page.locator("#photo-input").get_by_text(path.stem).first.wait_for()  # shown as stem + suffix

@@ -13,7 +13,7 @@ import numpy as np
 from demo.app import CSS, SKETCH_SIZE, DemoModels, build_app, digit_grid
 from demo.process import free_port, wait_until_serving
 
-from .conftest import served_log, shown_image, shown_until_equal
+from .conftest import open_photo_tab, served_log, shown_image, shown_until_equal, upload_photo
 
 
 def test_a_grid_is_drawn_when_the_page_opens(page, server, artifacts):
@@ -130,21 +130,10 @@ def test_digits_are_readable_at_phone_width(browser, server, artifacts):
         context.close()
 
 
-def _open_photo_tab(page, url: str) -> None:
-    page.goto(url)
-    page.get_by_role("tab", name="Horse ↔ zebra").click()
-    page.get_by_role("button", name="Translate").wait_for()
-
-
-def _upload(page, path) -> None:
-    page.locator("#photo-input input[type=file]").set_input_files(str(path))
-    page.locator("#photo-input").get_by_text(path.stem).first.wait_for()  # shown as stem + suffix
-
-
 def test_a_horse_becomes_a_zebra_of_the_same_size(page, server, artifacts, horse_photo):
-    _open_photo_tab(page, server)
+    open_photo_tab(page, server)
     page.screenshot(path=artifacts / "1-tab.png")
-    _upload(page, horse_photo)
+    upload_photo(page, horse_photo)
     page.screenshot(path=artifacts / "2-uploaded.png")
     page.get_by_role("button", name="Translate").click()
     translated, _ = shown_image(page, "#photo-translated")
@@ -159,8 +148,8 @@ def test_a_horse_becomes_a_zebra_of_the_same_size(page, server, artifacts, horse
 def test_a_text_file_named_jpg_gets_a_message_in_the_page(page, server, artifacts, tmp_path):
     fake = tmp_path / "notes.jpg"
     fake.write_text("these are notes, not a photo\n")
-    _open_photo_tab(page, server)
-    _upload(page, fake)
+    open_photo_tab(page, server)
+    upload_photo(page, fake)
     page.get_by_role("button", name="Translate").click()
     page.get_by_test_id("toast-text").get_by_text("notes.jpg: not a readable image").wait_for()
     page.wait_for_timeout(500)  # the toast slides in
@@ -169,7 +158,7 @@ def test_a_text_file_named_jpg_gets_a_message_in_the_page(page, server, artifact
 
 
 def test_an_example_thumbnail_translates_with_one_click(page, server, artifacts):
-    _open_photo_tab(page, server)
+    open_photo_tab(page, server)
     thumbnails = page.locator("#photo-examples img")
     thumbnails.first.wait_for()
     assert thumbnails.count() == 4
@@ -236,7 +225,7 @@ def test_each_direction_lists_its_models_with_their_fid_and_the_chosen_one_trans
         page, artifacts, demo_exports_with_choices, tmp_path, horse_photo):
     files = sorted(path.name for path in demo_exports_with_choices.iterdir())
     with serving_only(demo_exports_with_choices, tmp_path / "exports", files) as url:
-        _open_photo_tab(page, url)
+        open_photo_tab(page, url)
         models = page.locator("#photo-model")
         assert _radio_labels(models) == ["CUT · FID 60.2", "CycleGAN · FID 97.6"]  # the lowest FID first
         assert page.get_by_role("radio", name="CUT · FID 60.2").is_checked()
@@ -247,7 +236,7 @@ def test_each_direction_lists_its_models_with_their_fid_and_the_chosen_one_trans
         assert _radio_labels(models) == ["CycleGAN · FID 120.0", "CUT · not scored"]
         assert page.get_by_role("radio", name="CycleGAN · FID 120.0").is_checked()
         page.get_by_role("radio", name="CUT · not scored").click()
-        _upload(page, horse_photo)
+        upload_photo(page, horse_photo)
         page.get_by_role("button", name="Translate").click()
         page.locator("#photo-note").get_by_text("By CUT · not scored, back by CUT · FID 60.2").wait_for()
         _, by_cut = shown_image(page, "#photo-translated")
