@@ -14,7 +14,9 @@ from translate.io.fileio import file_sha256
 from translate.pack import main as pack_main
 from translate.runtime import Translator
 
+from .cyclegan_data import horse2zebra, horse_zebra_argv
 from .exporting import trained_run
+from .training_runs import train
 
 
 @pytest.fixture(scope="module")
@@ -60,6 +62,24 @@ def test_scores_of_other_weights_or_other_arithmetic_stay_behind(scored_model, t
     run_cli(pack_main, [str(run), "--out", str(model), "--overwrite", "--fp16"])
     assert file_sha256(model / "model.safetensors") == scored_model[2]["weights_sha256"]
     assert export_model(model, tmp_path / "again.onnx", "AtoB", precision="fp16-weights")["fid"] is not None
+
+
+@pytest.mark.slow
+def test_the_best_generators_a_run_kept_export_with_the_scores_that_made_them_best(tmp_path, data_root):
+    """RUN/best's record named no weights, so translate.export RUN/best carried no FID and the
+    demo listed a user's own best model as 'not scored'."""
+    run = tmp_path / "run"
+    train(*horse_zebra_argv(horse2zebra(tmp_path / "data"), "--out", str(run), "--epochs", "1", "--epochs-decay",
+                            "0", "--eval-every", "1", "--fid-weights", str(data_root / "fid" /
+                                                                              "inception-2015-12-05-fid.pt")))
+    best = json.loads((run / "best" / EVALUATION_FILE).read_text())
+    assert best["weights_sha256"] == file_sha256(run / "best" / "model.safetensors")
+    for direction, key in (("AtoB", "horse_to_zebra"), ("BtoA", "zebra_to_horse")):
+        out = tmp_path / f"{direction}.onnx"
+        report = export_model(run / "best", out, direction)
+        info = Translator(out).info
+        assert (info.fid, info.kid) == (best["scores"][key]["fid"], best["scores"][key]["kid_mean"])
+        assert report["fid"] == info.fid and info.scored.startswith("2 ")
 
 
 def test_a_sampler_record_gives_its_one_fid_and_what_it_compared(tmp_path):

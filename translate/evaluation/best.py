@@ -14,8 +14,8 @@ from torch import nn
 
 from translate.errors import ConfigError
 from translate.evaluation.protocols import Scorer
-from translate.io.fileio import read_json_if_exists, replace_folder, write_json
-from translate.modeling.checkpoint import write_model_folder
+from translate.io.fileio import file_sha256, read_json_if_exists, replace_folder, write_json
+from translate.modeling.checkpoint import WEIGHTS, write_model_folder
 
 BEST_RECORD = "evaluation.json"  # in RUN/best: the scores that made those generators the best
 # What each direction's scoring reports to metrics.jsonl and TensorBoard, where the scorer gives
@@ -59,11 +59,13 @@ def best_keeping_evaluator(
 def keep_best(best_dir: Path, family: str, model_config: dict[str, Any], generators: dict[str, nn.Module],
               record: dict[str, Any]) -> None:
     """Write ``best_dir`` as a model folder of ``generators`` with their scores, ``record``, in
-    place of the one before as a whole: never the weights of one epoch with the scores of another."""
+    place of the one before as a whole: never the weights of one epoch with the scores of another.
+    The record names the weights it scored (``weights_sha256``, as ``translate.evaluate --out``
+    does), so that ``translate.export RUN/best`` carries the scores into the ONNX file."""
 
     def write(folder: Path) -> None:
         write_model_folder(folder, family, model_config, generators)
-        write_json(folder / BEST_RECORD, record)
+        write_json(folder / BEST_RECORD, {**record, "weights_sha256": file_sha256(folder / WEIGHTS)})
 
     replace_folder(best_dir, write)
 

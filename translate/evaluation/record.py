@@ -25,14 +25,20 @@ def recorded_scores(folder: Path, weights_sha256: str, direction: str) -> dict[s
     record = read_json_if_exists(folder / EVALUATION_FILE)
     if not isinstance(record, dict) or record.get("weights_sha256") != weights_sha256:
         return {}
-    if "fid" in record:  # a sampler's record: one set of scores
-        entry, scored = record, _sampled(record.get("protocol"))
-    else:  # a translator's: one entry per direction, keyed "<source>_to_<target>"
-        entries = [v for v in record.values() if isinstance(v, dict) and v.get("direction") == direction]
+    # A translator's record holds one entry per direction, keyed "<source>_to_<target>" (RUN/best's
+    # nests them under "scores", beside the best FID and its epoch); a sampler's, one set of scores.
+    scores = record["scores"] if isinstance(record.get("scores"), dict) else record
+    by_direction = [v for v in scores.values() if isinstance(v, dict) and "direction" in v]
+    if by_direction:
+        entries = [v for v in by_direction if v["direction"] == direction]
         if len(entries) != 1:
             return {}
         entry = entries[0]
         scored = f"{entry.get('translated', '?')} against {entry.get('real', '?')}"
+    elif "fid" in record:
+        entry, scored = record, _sampled(record.get("protocol"))
+    else:
+        return {}
     fid, kid = entry.get("fid"), entry.get("kid_mean")
     if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in (fid, kid)):
         return {}
