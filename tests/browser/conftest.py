@@ -141,3 +141,14 @@ def open_photo_tab(page, url: str) -> None:
 def upload_photo(page, path: Path) -> None:
     page.locator("#photo-input input[type=file]").set_input_files(str(path))
     page.locator("#photo-input").get_by_text(path.stem).first.wait_for()  # shown as stem + suffix
+
+
+def translated_photo(page, photo: Path, screenshot: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(the photo, its translation, the round trip back) as RGB arrays, after uploading
+    ``photo`` to the open photo tab and clicking Translate; the page is saved to ``screenshot``."""
+    upload_photo(page, photo)
+    page.get_by_role("button", name="Translate").click()
+    translated, _ = shown_image(page, "#photo-translated")
+    back, _ = shown_image(page, "#photo-round-trip")
+    page.screenshot(path=screenshot)
+    return cv2.cvtColor(cv2.imread(str(photo)), cv2.COLOR_BGR2RGB), translated, back

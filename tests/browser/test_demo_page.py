@@ -7,13 +7,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from demo.app import CSS, SKETCH_SIZE, DemoModels, build_app, digit_grid
 from demo.process import free_port, wait_until_serving
 
-from .conftest import open_photo_tab, served_log, shown_image, shown_until_equal, upload_photo
+from .conftest import open_photo_tab, served_log, shown_image, shown_until_equal, translated_photo, upload_photo
 
 
 def test_a_grid_is_drawn_when_the_page_opens(page, server, artifacts):
@@ -133,13 +132,7 @@ def test_digits_are_readable_at_phone_width(browser, server, artifacts):
 def test_a_horse_becomes_a_zebra_of_the_same_size(page, server, artifacts, horse_photo):
     open_photo_tab(page, server)
     page.screenshot(path=artifacts / "1-tab.png")
-    upload_photo(page, horse_photo)
-    page.screenshot(path=artifacts / "2-uploaded.png")
-    page.get_by_role("button", name="Translate").click()
-    translated, _ = shown_image(page, "#photo-translated")
-    back, _ = shown_image(page, "#photo-round-trip")
-    page.screenshot(path=artifacts / "3-translated.png")
-    horse = cv2.cvtColor(cv2.imread(str(horse_photo)), cv2.COLOR_BGR2RGB)
+    horse, translated, back = translated_photo(page, horse_photo, artifacts / "2-translated.png")
     assert translated.shape == back.shape == horse.shape
     assert np.abs(translated.astype(int) - horse).mean() > 5, "the translation is the input"
     page.get_by_text("n02381460_1010.jpg: 256×256").wait_for()

@@ -6,14 +6,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import cv2
 import numpy as np
 import pytest
 
 from demo.process import served_demo
 from translate.runtime import Translator
 
-from .conftest import REPO, open_photo_tab, shown_image, upload_photo
+from .conftest import REPO, open_photo_tab, translated_photo
 
 EXPORTS = REPO / "exports"
 PHOTO_FILES = {"AtoB": "horse2zebra.onnx", "BtoA": "zebra2horse.onnx"}
@@ -33,12 +32,7 @@ def test_the_shipped_cyclegan_turns_a_test_horse_into_a_zebra_and_back(page, shi
     assert fid is not None, "the shipped horse2zebra.onnx records no FID: export it from the scored model folder"
     open_photo_tab(page, shipped)
     page.get_by_text(f"CycleGAN · FID {fid:.1f}").first.wait_for()
-    upload_photo(page, horse_photo)
-    page.get_by_role("button", name="Translate").click()
-    zebra, _ = shown_image(page, "#photo-translated")
-    back, _ = shown_image(page, "#photo-round-trip")
-    page.screenshot(path=artifacts / "1-horse-to-zebra-and-back.png")
-    horse = cv2.cvtColor(cv2.imread(str(horse_photo)), cv2.COLOR_BGR2RGB)
+    horse, zebra, back = translated_photo(page, horse_photo, artifacts / "1-horse-to-zebra-and-back.png")
     assert zebra.shape == back.shape == horse.shape
     assert np.abs(zebra.astype(int) - horse).mean() > 5, "the translation is the input"
     # The cycle brings the horse back closer than the zebra is to it: the two files are a pair.
