@@ -20,7 +20,6 @@ def positive_int(value: str) -> int:
     return number
 
 
-
 def output_file(example: str) -> Callable[[str], Path]:
     """An argparse ``type`` for a file to write (an image, a JSON record), refused at once where
     it names a folder: that would fail only once the work is done, or, given with a trailing
