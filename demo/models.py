@@ -129,9 +129,10 @@ class DemoModels:
 
     def scored_text(self, direction: str) -> str:
         """What the FIDs of a direction's models compared, from their files (lower is better)."""
-        if not self.photo_models(direction):
+        keys = self.photo_models(direction)
+        if not keys:
             return "no model file for this direction yet"
-        scored = dict.fromkeys(self.translators[key].info.scored for key in self.photo_models(direction))
+        scored = dict.fromkeys(self.translators[key].info.scored for key in keys)
         protocols = "; ".join(text for text in scored if text)
         return f"FID (lower is better) of {protocols}" if protocols else "FID: none of these files records one"
 

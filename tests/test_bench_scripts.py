@@ -29,7 +29,6 @@ def test_a_benchmark_answers_help_from_another_folder(script, tmp_path):
 
 
 def test_without_matplotlib_a_plot_is_left_out_with_a_note(tmp_path, monkeypatch, capsys):
-    monkeypatch.syspath_prepend(str(BENCH))  # the scripts import their sibling helpers, as when run
     spec = importlib.util.spec_from_file_location("plots", BENCH / "plots.py")
     plots = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(plots)

@@ -128,9 +128,8 @@ def checkpoint_root(run_dir: Path) -> Path:
 
 def find_checkpoint(path: str | os.PathLike) -> Path:
     """Resolve a run folder, a checkpoint folder, a model folder or a file inside one."""
-    given = path = Path(path)
-    if path.is_file():
-        path = path.parent
+    given = Path(path)
+    path = given.parent if given.is_file() else given
     if (path / CONFIG).is_file() and (path / WEIGHTS).is_file():
         return path
     latest = checkpoint_root(path) / LATEST
@@ -141,7 +140,7 @@ def find_checkpoint(path: str | os.PathLike) -> Path:
             return candidate
     if not path.exists():
         raise CheckpointError(f"{path} does not exist: pass a run folder, a checkpoint folder or a model folder")
-    if given.is_file():  # e.g. an exported .onnx file or an image: its folder holds no checkpoint either
+    if path != given:  # a file, e.g. an exported .onnx file or an image: its folder holds no checkpoint either
         hint = (" (for an ONNX export, the model folder it was exported from; translate.runtime runs the .onnx file)"
                 if given.suffix.lower() == ".onnx" else "")
         raise CheckpointError(f"{given} is not a checkpoint, and {path} holds none: pass a run folder, a checkpoint "
