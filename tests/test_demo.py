@@ -13,21 +13,12 @@ import onnx
 import pytest
 import torch
 
-from demo.app import (
-    DIGIT_SCALE,
-    DemoModels,
-    ResultFiles,
-    build_app,
-    digit_checks,
-    digit_grid,
-    how_to_make,
-    load_photo,
-    sketch_drawing,
-    tile,
-    translate_photo,
-    translate_sketch,
-    unavailable_text,
-)
+from demo.app import build_app
+from demo.digits import DIGIT_SCALE, digit_checks, digit_grid, tile
+from demo.models import DemoModels, how_to_make
+from demo.photos import load_photo, sketch_drawing, translate_photo, translate_sketch
+from demo.results import ResultFiles
+from demo.tabs import unavailable_text
 from tests.conftest import REPO
 from translate.datasets.drawings import strokes_as_lines
 from translate.errors import DataError, InputError

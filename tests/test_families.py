@@ -145,7 +145,8 @@ def test_the_sample_grid_leaves_both_generators_as_it_found_them():
 
 @pytest.mark.slow
 def test_one_seed_draws_the_same_digits_in_the_cli_the_runtime_and_the_demo(tmp_path, onnx_files):
-    from demo.app import DemoModels, digit_grid
+    from demo.digits import digit_grid
+    from demo.models import DemoModels
 
     run = trained_run(tmp_path, "cdcgan")
     grid_file = tmp_path / "grid.png"

@@ -9,8 +9,11 @@ from pathlib import Path
 
 import numpy as np
 
-from demo.app import CSS, SKETCH_SIZE, DemoModels, build_app, digit_grid
+from demo.app import CSS, build_app
+from demo.digits import digit_grid
+from demo.models import DemoModels
 from demo.process import free_port, wait_until_serving
+from demo.tabs import SKETCH_SIZE
 
 from .conftest import open_photo_tab, served_log, shown_image, shown_until_equal, translated_photo, upload_photo
 

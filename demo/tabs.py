@@ -1,0 +1,200 @@
+"""The page's three tabs, each a column of controls beside its outputs, over the logic in digits and photos."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from demo.digits import ALL_DIGITS, MAX_DIGITS, MAX_TRUNCATION, SAME_DIGIT, SAME_DIGITS, digit_checks, digit_grid
+from demo.gradio_errors import user_errors
+from demo.models import DIGIT_KEYS, PHOTO_KEYS, SKETCH_KEYS, DemoModels, how_to_make
+from demo.photos import translate_photo, translate_sketch
+from demo.results import ResultFiles
+
+EXAMPLES = Path(__file__).resolve().parent / "examples"
+DIGIT_LABELS = {"cdcgan": "cDCGAN: pick the digit", "dcgan": "DCGAN: unconditional"}
+SKETCH_SIZE = 256  # the sketchpad, in pixels: the size of the edges pairs the model learnt from
+DIGIT_HINTS = {True: "the cDCGAN draws the digit you pick", False: "off: the DCGAN is unconditional, it takes no digit"}
+WALK_HINTS = {True: "the walk also moves the digit: style stays, the digit changes",
+              False: "off: the DCGAN takes no digit"}
+
+
+def _unavailable(models: DemoModels, keys: Sequence[str]) -> bool:
+    """Say once what is unavailable among ``keys`` and show the commands that make it; whether all are."""
+    missing = [key for key in keys if key in models.problems]
+    if missing:
+        gr.Markdown(f"**Unavailable:** {unavailable_text([models.problems[key] for key in missing])}",
+                    elem_classes="unavailable")
+        gr.Code(how_to_make({key: models.missing[key] for key in missing}), language="shell", interactive=False,
+                wrap_lines=True, label="Commands (run them in the project folder)", elem_classes="make-commands")
+    return len(missing) == len(keys)
+
+
+def unavailable_text(problems: list[str]) -> str:
+    """One sentence for the problems of a tab's model files, ending in what the commands below do:
+    "a.onnx and b.onnx are missing. To make them:"."""
+    suffix = " is missing"
+    absent = [problem.removesuffix(suffix) for problem in problems if problem.endswith(suffix)]
+    other = [problem for problem in problems if not problem.endswith(suffix)]
+    sentences = other + ([f"{' and '.join(absent)} {'are' if len(absent) > 1 else 'is'} missing"] if absent else [])
+    return "".join(f"{sentence}. " for sentence in sentences) + f"To make {'them' if len(problems) > 1 else 'it'}:"
+
+
+def digits_tab(models: DemoModels, results: ResultFiles) -> tuple | None:
+    """The digits tab; returns the (function, inputs, output) that draws a grid when the page opens."""
+    none_available = _unavailable(models, list(DIGIT_KEYS))
+    choices = [(DIGIT_LABELS[key], key) for key in DIGIT_KEYS]
+    first = next((key for key in DIGIT_KEYS if key in models.samplers), "cdcgan")
+    # The labels come from the file; without it (the controls are off) the digits' names stand in.
+    classes = models.samplers["cdcgan"].classes if "cdcgan" in models.samplers else [str(d) for d in range(10)]
+    usable = not none_available
+    takes_digit = usable and first == "cdcgan"
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=1, min_width=280):
+            model = gr.Radio(choices, value=first, label="Model", interactive=usable)
+            digit = gr.Radio([ALL_DIGITS, *[(c, c) for c in classes]], value=ALL_DIGITS[1] if takes_digit else None,
+                             label="Digit", info=DIGIT_HINTS[takes_digit], elem_id="digit-choice",
+                             interactive=takes_digit)
+            count = gr.Slider(1, MAX_DIGITS, value=20, step=1, label="Images", interactive=usable)
+            truncation = gr.Slider(0.0, MAX_TRUNCATION, value=0.0, step=0.25, label="Truncation",
+                                   info="0: off; T: every code component beyond ±T is drawn again (less variety, "
+                                   "cleaner digits)", elem_id="truncation", interactive=usable)
+            with gr.Row():
+                seed = gr.Number(0, precision=0, label="Seed", elem_id="seed", interactive=usable)
+                seed_b = gr.Number(1, precision=0, label="Walk towards seed", elem_id="seed-b", interactive=usable)
+            digit_b = gr.Dropdown([SAME_DIGITS, *[(c, c) for c in classes]], value=SAME_DIGIT,
+                                  label="Walk towards digit", info=WALK_HINTS[takes_digit], elem_id="digit-b",
+                                  interactive=takes_digit)
+            walk = gr.Slider(0.0, 1.0, value=0.0, step=0.05, label="Walk (0: first seed and digit, 1: second)",
+                             elem_id="walk", interactive=usable)
+            button = gr.Button("Generate", variant="primary", interactive=usable)
+        with gr.Column(scale=2, min_width=280):
+            # No label or buttons over the picture: at phone width they would hide its first row.
+            output = gr.Image(label="Digits", show_label=False, buttons=["download"], type="filepath",
+                              interactive=False, elem_id="digits-output")
+
+    # Named parameters: Gradio names the API's parameters, and the inputs a check is about, after them.
+    @user_errors
+    def generate(model: str, digit: str | None, count: float, seed: float, seed_b: float, walk: float,
+                 truncation: float, digit_b: str | None) -> str | None:
+        grid = digit_grid(models, model, digit, count, seed, seed_b, walk, truncation, digit_b)
+        return results.save(grid, "digits")
+
+    def check(model: str, digit: str | None, count: float, seed: float, seed_b: float, walk: float,
+              truncation: float, digit_b: str | None) -> list[dict]:
+        return digit_checks(models, model, digit, count, seed, seed_b, walk, truncation, digit_b)
+
+    def digit_choice(model: str) -> tuple[dict, dict]:  # only the conditional model takes digits; none shown chosen
+        takes = model in models.samplers and bool(models.samplers[model].classes)
+        return (gr.update(interactive=takes, value=ALL_DIGITS[1] if takes else None, info=DIGIT_HINTS[takes]),
+                gr.update(interactive=takes, value=SAME_DIGIT if takes else None, info=WALK_HINTS[takes]))
+
+    inputs = [model, digit, count, seed, seed_b, walk, truncation, digit_b]
+    # The page checks its settings first (a message at the input at fault, the last grid kept).
+    # The API is the same function on a trigger the page does not show, without that check:
+    # a Gradio validator answers a value the page never sends (a slider out of range) with a
+    # bare "400 Bad Request", where the function's own error names the problem.
+    # One listener for the page's three triggers: typing a value into a slider's box and then
+    # clicking Generate fires both the box's release (on blur) and the click; one queue runs
+    # them in order, and only the latest waiting one, so the grid shown is the last asked for.
+    gr.on([button.click, walk.release, truncation.release], generate, inputs, output, api_name=False,
+          validator=check, trigger_mode="always_last")
+    gr.Button(visible=False).click(generate, inputs, output, api_name="generate_digits")
+    model.change(digit_choice, model, [digit, digit_b], api_name=False, queue=False)
+    return (generate, inputs, output) if usable else None
+
+
+def photo_tab(models: DemoModels, results: ResultFiles, max_side: int) -> None:
+    _unavailable(models, list(PHOTO_KEYS))
+    served = [key for key in PHOTO_KEYS if models.photo_models(key)]  # the directions some model translates
+    usable = bool(served)
+    first = served[0] if served else PHOTO_KEYS[0]
+    a, _ = models.domains()
+    examples = [(path, "AtoB" if path.name.startswith(a) else "BtoA") for path in sorted(EXAMPLES.glob("*.jpg"))]
+    examples = [(path, key) for path, key in examples if key in served]
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=1, min_width=280):
+            label = (f"Photo (JPEG, PNG, WebP, BMP or TIFF; larger than {max_side} px is scaled down)" if usable
+                     else "Photo upload: off until the model files above exist")
+            photo = gr.File(label=label, file_types=["image"], type="filepath", elem_id="photo-input",
+                            interactive=usable, elem_classes=None if usable else "off", height=None if usable else 120)
+            if examples:
+                gallery = gr.Gallery([(str(path), path.stem) for path, _ in examples], label="Or click an example "
+                                     "from the horse2zebra test sets", columns=2, rows=2, height=410,
+                                     object_fit="cover", allow_preview=False, elem_id="photo-examples",
+                                     interactive=False, buttons=[])
+            direction = gr.Radio(models.direction_choices(), value=first, label="Direction", interactive=usable)
+            model = gr.Radio(**_model_radio(models, first), label="Model", elem_id="photo-model",
+                             interactive=usable)
+            # Its choices follow the direction in the page, but an API call is checked against the
+            # first direction's: any key passes here, translate_photo names the right ones, and
+            # the API page lists every direction's.
+            keys = [key for direction in PHOTO_KEYS for key in models.photo_models(direction)]
+            model.preprocess = lambda key: key  # type: ignore[method-assign]
+            model.api_info = lambda: {"enum": keys, "title": "Radio", "type": "string"}  # type: ignore[method-assign]
+            round_trip = gr.Checkbox(True, label="Also translate back (round trip)", interactive=usable)
+            button = gr.Button("Translate", variant="primary", interactive=usable)
+        with gr.Column(scale=2, min_width=280):
+            note = gr.Markdown(label="note", elem_id="photo-note")
+            with gr.Row():
+                outputs = [gr.Image(label=label, type="filepath", interactive=False, elem_id=f"photo-{key}",
+                                    elem_classes="photo-output", min_width=160)
+                           for key, label in (("shown", "Input"), ("translated", "Translation"),
+                                              ("round-trip", "Round trip"))]
+
+    @user_errors
+    def run(photo: str | None, direction: str, round_trip: bool, model: str | None = None,
+            ) -> tuple[str | None, str | None, str | None, str]:
+        image, out, round_image, text = translate_photo(models, photo, direction, round_trip, max_side, model)
+        saved = [results.save(array, name) for array, name in
+                 ((image, "input"), (out, "translation"), (round_image, "round-trip"))]
+        return saved[0], saved[1], saved[2], text
+
+    def pick_example(event: gr.SelectData) -> tuple[str, str, dict]:
+        path, key = examples[event.index]
+        return str(path), key, gr.update(**_model_radio(models, key))
+
+    inputs = [photo, direction, round_trip, model]
+    direction.input(lambda key: gr.update(**_model_radio(models, key)), direction, model, api_name=False,
+                    queue=False)
+    button.click(run, inputs, [*outputs, note], api_name="translate_photo")
+    if examples:
+        gallery.select(pick_example, None, [photo, direction, model], api_name=False, queue=False).then(
+            run, inputs, [*outputs, note], api_name=False)
+
+
+def _model_radio(models: DemoModels, direction: str) -> dict[str, Any]:
+    """The model choice for a direction: its models with their FIDs, the lowest chosen."""
+    choices = models.model_choices(direction)
+    return {"choices": choices, "value": choices[0][1] if choices else None, "info": models.scored_text(direction)}
+
+
+def sketch_tab(models: DemoModels, results: ResultFiles, max_side: int) -> None:
+    usable = not _unavailable(models, list(SKETCH_KEYS))
+    _, target = models.sketch_domains()
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=1, min_width=280):
+            # A fixed canvas of the size the pairs were made at; an upload is fitted into it.
+            pad = gr.Sketchpad(label=f"Draw the outline of a {target} (or upload a line drawing)" if usable else
+                               "Sketchpad: off until the model file above exists", type="numpy",
+                               image_mode="RGBA", sources=["upload"], canvas_size=(SKETCH_SIZE, SKETCH_SIZE),
+                               fixed_canvas=True, layers=False, elem_id="sketchpad", interactive=usable,
+                               brush=gr.Brush(colors=["#000000"], color_mode="fixed", default_size=3),
+                               eraser=gr.Eraser(default_size=12))
+            button = gr.Button(f"Make a {target}", variant="primary", interactive=usable)
+        with gr.Column(scale=2, min_width=280):
+            note = gr.Markdown(label="note", elem_id="sketch-note")
+            with gr.Row():
+                outputs = [gr.Image(label=label, type="filepath", interactive=False, elem_id=f"sketch-{key}",
+                                    elem_classes="photo-output", min_width=160)
+                           for key, label in (("lines", "Lines the model is given"), ("output", target.capitalize()))]
+
+    @user_errors
+    def run(value: Any) -> tuple[str | None, str | None, str]:
+        lines, output, text = translate_sketch(models, value, max_side)
+        return results.save(lines, "lines"), results.save(output, "sketch-output"), text
+
+    button.click(run, pad, [*outputs, note], api_name="translate_sketch")
