@@ -4,6 +4,7 @@ demo and the runtime-only install can use them (:mod:`translate.cli` needs PyTor
 from __future__ import annotations
 
 import argparse
+import math
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -18,6 +19,28 @@ def positive_int(value: str) -> int:
     if number < 1:
         raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
     return number
+
+
+def non_negative_int(value: str) -> int:
+    """A count that may be 0 (data-loader processes: 0 loads in the training process)."""
+    try:
+        number = int(value)
+    except ValueError:
+        number = -1
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"must be a whole number of 0 or more, got {value}")
+    return number
+
+
+def positive_hours(value: str) -> float:
+    """A time budget: a finite number of hours above 0 (0.5 is half an hour)."""
+    try:
+        hours = float(value)
+    except ValueError:
+        hours = math.nan
+    if not 0 < hours < math.inf:
+        raise argparse.ArgumentTypeError(f"must be a number of hours above 0, got {value}")
+    return hours
 
 
 def output_file(example: str) -> Callable[[str], Path]:

@@ -11,13 +11,12 @@ without one). ``cyclegan`` also trains on several processes:
 from __future__ import annotations
 
 import argparse
-import math
 import os
 from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
-from translate.arguments import positive_int
+from translate.arguments import non_negative_int, positive_hours, positive_int
 from translate.cli import run_cli
 from translate.errors import CheckpointError
 from translate.families import Family, RunOptions, all_families, get_family
@@ -37,33 +36,16 @@ def default_workers(most: int = 4) -> int:
     return max(1, min(most, cores))
 
 
-def _positive_hours(value: str) -> float:
-    try:
-        hours = float(value)
-    except ValueError:
-        hours = math.nan
-    if not 0 < hours < math.inf:
-        raise argparse.ArgumentTypeError(f"must be a number of hours above 0, got {value}")
-    return hours
-
-
-def _non_negative(value: str) -> int:
-    number = int(value)
-    if number < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
-    return number
-
-
 def _run_options(parser: argparse.ArgumentParser) -> None:
     run = parser.add_argument_group("run")
     run.add_argument("--data", help="data folder (default: $TRANSLATE_DATA, else ./data)")
     run.add_argument("--out", type=Path, help="run folder for checkpoints, samples and logs")
     run.add_argument("--epochs", type=positive_int, help="run length in epochs (default: the family's)")
     run.add_argument("--max-steps", type=positive_int, help="stop after this many optimisation steps in total")
-    run.add_argument("--max-hours", type=_positive_hours,
+    run.add_argument("--max-hours", type=positive_hours,
                      help="stop once the run has trained this many hours in all, its resumes included (wall clock, "
                      "scoring not counted): to compare recipes at the same CPU time")
-    run.add_argument("--max-cpu-hours", type=_positive_hours,
+    run.add_argument("--max-cpu-hours", type=positive_hours,
                      help="stop once the training process has used this many CPU hours in all (its threads, resumes "
                      "included, scoring not counted): the budget that other work on a shared machine does not shrink")
     run.add_argument("--resume", action="store_true", help="continue from the latest checkpoint in --out")
@@ -74,7 +56,7 @@ def _run_options(parser: argparse.ArgumentParser) -> None:
     run.add_argument("--precision", choices=PRECISIONS,
                      help="auto: bf16 autocast on CUDA and on CPUs that compute bf16 natively (AMX, AVX512-BF16), "
                      "else fp32 (default auto; on --resume the run's own)")
-    run.add_argument("--workers", type=_non_negative, default=default_workers(),
+    run.add_argument("--workers", type=non_negative_int, default=default_workers(),
                      help="data-loader processes for image folders (default: up to 4, at most the cores)")
     run.add_argument("--save-every-steps", type=positive_int, help="also checkpoint every N steps")
     run.add_argument("--log-every", type=positive_int, default=50, help="TensorBoard scalars every N steps")
