@@ -10,26 +10,24 @@ from collections.abc import Callable
 from pathlib import Path
 
 
-def positive_int(value: str) -> int:
-    """A count or a size: a whole number of at least 1."""
+def _whole_number(value: str, least: int, takes: str) -> int:
     try:
         number = int(value)
     except ValueError:
-        number = 0
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
+        number = least - 1
+    if number < least:
+        raise argparse.ArgumentTypeError(f"must be {takes}, got {value}")
     return number
+
+
+def positive_int(value: str) -> int:
+    """A count or a size: a whole number of at least 1."""
+    return _whole_number(value, 1, "a positive integer")
 
 
 def non_negative_int(value: str) -> int:
     """A count that may be 0 (data-loader processes: 0 loads in the training process)."""
-    try:
-        number = int(value)
-    except ValueError:
-        number = -1
-    if number < 0:
-        raise argparse.ArgumentTypeError(f"must be a whole number of 0 or more, got {value}")
-    return number
+    return _whole_number(value, 0, "a whole number of 0 or more")
 
 
 def positive_hours(value: str) -> float:
