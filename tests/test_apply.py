@@ -1,10 +1,15 @@
-"""translate.apply: any image size in, the same size out, names kept, bad files named."""
+"""translate.apply: any image size in, the same size out, names kept, bad files named; an ONNX file
+or a checkpoint."""
+
+import subprocess
+import sys
 
 import cv2
 import numpy as np
 import pytest
 import torch
 
+from tests.conftest import REPO
 from translate.apply import OUTPUT_MARKER
 from translate.cli import run_cli
 from translate.families.cyclegan.nets import CycleGANConfig, build_discriminator, build_generator
@@ -102,3 +107,45 @@ def test_a_pixel_limit_below_every_image_names_each_size_and_writes_nothing(run,
         with pytest.raises(SystemExit):
             apply(str(run[0]), "--input", str(horses), "--output", str(out), "--max-pixels", limit)
         assert f"argument --max-pixels: must be a positive integer, got {limit}" in capsys.readouterr().err
+
+
+def test_an_onnx_file_translates_as_its_checkpoint_does(translator_file, horses, tmp_path, capsys):
+    run_folder, onnx_file = translator_file
+    apply(str(onnx_file), "--input", str(horses), "--output", str(tmp_path / "onnx"))
+    from_onnx = capsys.readouterr()
+    apply(str(run_folder), "--input", str(horses), "--output", str(tmp_path / "torch"), "--precision", "fp32")
+    assert "broken.jpg: not a readable image" in from_onnx.err
+    assert "translated 3 image(s) horse -> zebra" in from_onnx.out and "skipped 1" in from_onnx.out
+    for name in ("odd.jpg", "sub/grey.png", "tiny.png"):
+        onnx_image, torch_image = (read_image(tmp_path / kind / name).astype(int) for kind in ("onnx", "torch"))
+        assert onnx_image.shape == torch_image.shape == read_image(horses / name).shape
+        assert np.abs(onnx_image - torch_image).max() <= (8 if name.endswith(".jpg") else 1)  # JPEG rounds alike
+
+
+def test_an_onnx_file_refuses_what_only_a_checkpoint_can_do(translator_file, onnx_files, horses, tmp_path, capsys):
+    onnx_file = translator_file[1]
+    for argv, message in [
+        ((str(onnx_file), "--direction", "BtoA"), f"{onnx_file} translates AtoB only (horse -> zebra): for BtoA, "
+                                                  "pass the file exported with --direction BtoA"),
+        ((str(onnx_file), "--precision", "bf16"), "--precision applies to a checkpoint or model folder"),
+        ((str(onnx_files["dcgan"]),), "holds a dcgan model, which draws images rather than translating them"),
+        ((str(tmp_path / "missing.onnx"),), "missing.onnx does not exist"),
+    ]:
+        capsys.readouterr()
+        with pytest.raises(SystemExit):
+            apply(*argv, "--input", str(horses), "--output", str(tmp_path / "out"))
+        err = capsys.readouterr().err.strip().splitlines()[-1]
+        assert err.startswith("error: ") and message in err
+        assert not (tmp_path / "out").exists()  # refused before anything is written
+
+
+def test_applying_an_onnx_file_needs_no_torch(translator_file, horses, tmp_path):
+    code = ("import sys; sys.modules['torch'] = None\n"
+            "from translate.apply import run\n"
+            f"sys.argv = ['apply', {str(translator_file[1])!r}, '--input', {str(horses)!r}, '--output', "
+            f"{str(tmp_path / 'out')!r}]\n"
+            "run()\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
+    assert result.returncode == 0, result.stderr
+    assert "translated 3 image(s) horse -> zebra" in result.stdout
+    assert (tmp_path / "out" / "sub" / "grey.png").is_file()

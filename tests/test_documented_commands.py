@@ -268,20 +268,49 @@ def horse_model(clone, data_root, cyclegan_run) -> Path:
     return model
 
 
-@documents("python -m translate.apply models/cyclegan-horse2zebra --input photos/ --output zebras/ --direction AtoB")
-@pytest.mark.slow
-def test_apply_to_a_folder(clone, data_root, horse_model):
-    photos = clone / "photos"
-    photos.mkdir()
+@pytest.fixture(scope="module")
+def photos(clone, data_root) -> list[Path]:
+    """Two test horses in the copy's ``photos/``, as a user's folder of photos; the originals."""
+    (clone / "photos").mkdir()
     horses = sorted((data_root / "horse2zebra" / "testA").glob("*.jpg"))[:2]
     for horse in horses:
-        shutil.copy(horse, photos / horse.name)
+        shutil.copy(horse, clone / "photos" / horse.name)
+    return horses
+
+
+def assert_translated(folder: Path, horses: list[Path]) -> None:
+    for horse in horses:
+        written = sorted(folder.glob(f"{horse.stem}.*"))
+        assert written, f"no translation of {horse.name} in {folder}"
+        assert cv2.imread(str(written[0])).shape == cv2.imread(str(horse)).shape
+
+
+@documents("python -m translate.apply models/cyclegan-horse2zebra --input photos/ --output zebras/ --direction AtoB")
+@pytest.mark.slow
+def test_apply_to_a_folder(clone, data_root, horse_model, photos):
+    shutil.rmtree(clone / "zebras", ignore_errors=True)
     succeeds("python -m translate.apply models/cyclegan-horse2zebra --input photos/ --output zebras/ --direction AtoB",
              clone, data_root)
-    for horse in horses:
-        written = sorted((clone / "zebras").glob(f"{horse.stem}.*"))
-        assert written, f"no translation of {horse.name} in zebras/"
-        assert cv2.imread(str(written[0])).shape == cv2.imread(str(horse)).shape
+    assert_translated(clone / "zebras", photos)
+
+
+@documents("python -m translate.apply exports/horse2zebra.onnx --input photos/ --output zebras/")
+@pytest.mark.slow
+def test_apply_an_onnx_file(clone, data_root, horse_model, photos):
+    """The shipped export, or until it ships, one of the packed model made where it would be (and removed after)."""
+    exported = clone / "exports" / "horse2zebra.onnx"
+    made = not exported.is_file()
+    if made:
+        succeeds("python -m translate.export models/cyclegan-horse2zebra --direction AtoB "
+                 "--out exports/horse2zebra.onnx", clone, data_root)
+    try:
+        shutil.rmtree(clone / "zebras", ignore_errors=True)
+        succeeds("python -m translate.apply exports/horse2zebra.onnx --input photos/ --output zebras/", clone,
+                 data_root)
+        assert_translated(clone / "zebras", photos)
+    finally:
+        if made:
+            exported.unlink()
 
 
 @documents("python -m translate.sample models/cyclegan-horse2zebra --n 4 --seed 0 --out grid.png")

@@ -36,11 +36,13 @@ LAYERS = [
     ("translate.training",),
     ("translate.evaluation",),
     ("translate.families",),
-    ("translate.cli", "translate.train", "translate.sample", "translate.apply", "translate.export",
-     "translate.evaluate", "translate.classifier", "translate.pack", "translate.data", "translate.pairs"),
+    ("translate.cli", "translate.train", "translate.sample", "translate.apply", "translate.apply_checkpoint",
+     "translate.export", "translate.evaluate", "translate.classifier", "translate.pack", "translate.data",
+     "translate.pairs"),
 ]
 TORCH_FREE = ["translate.runtime", "translate.io.images", "translate.io.imageheader", "translate.io.fileio",
-              "translate.io.pixels", "translate.io.download", "translate.onnx_contract", "translate.latent"]
+              "translate.io.pixels", "translate.io.download", "translate.onnx_contract", "translate.latent",
+              "translate.arguments", "translate.command_line", "translate.apply_model", "translate.apply"]
 
 
 def _module_name(path: Path) -> str:

@@ -16,14 +16,18 @@ import importlib.metadata
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from packaging.requirements import Requirement
 
 from demo.process import free_port, wait_until_serving
+from translate.io.fileio import write_image
+from translate.io.images import read_image
 
 from .conftest import REPO, embedding_example
 
@@ -110,8 +114,10 @@ COMMANDS = ("train", "sample", "apply", "export", "evaluate", "pack")
 
 
 def test_a_command_that_needs_torch_names_the_extra_to_install(runtime_python, tmp_path):
-    modules = (*COMMANDS, "classifier")  # the judge's trainer has no console command
-    for argv in [("-m", f"translate.{command}", "--help") for command in modules] + [("translate-train",)]:
+    write_image(tmp_path / "photo.png", np.zeros((8, 8, 3), np.uint8))
+    modules = [c for c in COMMANDS if c != "apply"] + ["classifier"]  # the judge's trainer has no console command
+    checkpoint = ("-m", "translate.apply", "run", "--input", "photo.png", "--output", "out")  # an ONNX file needs none
+    for argv in [("-m", f"translate.{command}", "--help") for command in modules] + [checkpoint, ("translate-train",)]:
         if argv[0] == "translate-train":  # the console command, installed beside the interpreter
             result = subprocess.run([str(runtime_python.parent / argv[0])], cwd=tmp_path, capture_output=True,
                                     text=True, timeout=120)
@@ -122,6 +128,19 @@ def test_a_command_that_needs_torch_names_the_extra_to_install(runtime_python, t
             "error: this command needs PyTorch, which the runtime-only install leaves out: "
             "pip install 'translate-gan[train]' (or pip install -e '.[train]' in a clone)"
         ], f"{argv}: {result.stderr}"
+
+
+def test_the_runtime_install_applies_an_onnx_file(runtime_python, translator_file, data_root, tmp_path):
+    (tmp_path / "horses").mkdir()
+    for horse in sorted((data_root / "horse2zebra" / "testA").iterdir())[:2]:
+        shutil.copy(horse, tmp_path / "horses" / horse.name)
+    result = subprocess.run([str(runtime_python.parent / "translate-apply"), str(translator_file[1]),
+                             "--input", "horses", "--output", "zebras"],
+                            cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    assert "translated 2 image(s) horse -> zebra into zebras" in result.stdout
+    for horse in (tmp_path / "horses").iterdir():
+        assert read_image(tmp_path / "zebras" / horse.name).shape == read_image(horse).shape
 
 
 def test_the_distributions_hold_the_license_notices_and_the_judge(distributions):

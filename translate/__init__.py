@@ -4,7 +4,8 @@ The package in layers, lowest first; a module imports only from its own layer an
 below it (``tests/test_families.py`` checks):
 
 - ``errors``, ``config``, ``latent``, ``io/`` (image decoding with header checks, atomic
-  files, the pixel contract, dataset download), ``onnx_contract``, ``runtime``: no torch;
+  files, the pixel contract, dataset download), ``onnx_contract``, ``runtime``, ``arguments``,
+  ``command_line``, ``apply_model``: no torch;
 - ``modeling/``: building blocks, losses, the pixel contract for tensors, device and
   precision, whole-image inference; ``onnx_export``: writing and checking ONNX files;
 - ``training/``: the trainer loop, checkpoints, data sources, run folders, distribution,

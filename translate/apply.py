@@ -1,5 +1,8 @@
-"""Command line: ``python -m translate.apply RUN_OR_CHECKPOINT --input FILE_OR_DIR --output DIR
+"""Command line: ``python -m translate.apply MODEL --input FILE_OR_DIR --output DIR
 [--direction AtoB|BtoA]``: translate image files of any size with a translation model.
+
+MODEL is an exported ``.onnx`` file, run by ONNX Runtime (no PyTorch needed: the base install
+runs it), or a translation run, checkpoint or model folder, run by PyTorch.
 
 Each image is decoded with OpenCV (upright by its EXIF orientation; greyscale, 16-bit,
 CMYK and RGBA become the model's channels), padded by reflection to a size its family's
@@ -16,17 +19,13 @@ import argparse
 import sys
 from pathlib import Path
 
-from translate.arguments import positive_int
-from translate.cli import run_cli
+from translate.apply_model import ImageModel, onnx_model
+from translate.arguments import PRECISIONS, positive_int
+from translate.command_line import run_cli
 from translate.errors import ConfigError, DataError
-from translate.families import get_family
-from translate.families.translation import domain_names
 from translate.io.fileio import write_image, write_json
 from translate.io.images import IMAGE_EXTENSIONS, TRANSLATE_MAX_PIXELS, list_images, read_image
 from translate.io.run_layout import refuse_run_files
-from translate.modeling.checkpoint import read_checkpoint
-from translate.modeling.device import PRECISIONS, resolve_precision, select_device
-from translate.modeling.inference import translate_image
 
 OUTPUT_MARKER = ".translate-apply"  # marks an output folder, so a later apply on a parent folder skips it
 DESCRIPTION = "Translate image files of any size with a trained translation model (e.g. CycleGAN)."
@@ -74,49 +73,51 @@ def check_outputs(files: list[tuple[Path, Path]], source: Path, output: Path, ov
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m translate.apply", description=DESCRIPTION)
-    parser.add_argument("checkpoint", help="translation run folder, checkpoint folder or model folder")
+    parser.add_argument("model", help="an exported .onnx file (needs only the runtime install), or a translation run "
+                        "folder, checkpoint folder or model folder (needs PyTorch)")
     parser.add_argument("--input", type=Path, required=True, help="an image file or a folder of images")
     parser.add_argument("--output", type=Path, required=True, help="folder for the translated images")
-    parser.add_argument("--direction", help="which generator: AtoB (default) or BtoA")
+    parser.add_argument("--direction", choices=("AtoB", "BtoA"),
+                        help="which generator of a checkpoint (default: its first, AtoB); an ONNX file has one")
     parser.add_argument("--max-pixels", type=positive_int, default=TRANSLATE_MAX_PIXELS,
                         help="skip larger images (default 2048x2048: memory grows with the pixel count)")
     parser.add_argument("--overwrite", action="store_true", help="replace files that already exist in --output")
-    parser.add_argument("--gpu", action="store_true")
-    parser.add_argument("--precision", choices=PRECISIONS, default="auto",
-                        help="auto (default): bf16 on CUDA and on CPUs that compute it natively, else fp32")
+    parser.add_argument("--gpu", action="store_true", help="run on CUDA (an ONNX file: needs onnxruntime-gpu)")
+    parser.add_argument("--precision", choices=PRECISIONS,
+                        help="for a checkpoint: auto (default) is bf16 on CUDA and on CPUs that compute it natively, "
+                        "else fp32; an ONNX file runs in the precision it was exported in")
     args = parser.parse_args(argv)
     files = input_files(args.input)
     check_outputs(files, args.input, args.output, args.overwrite)
-    checkpoint = read_checkpoint(args.checkpoint)
-    family = get_family(checkpoint.family)
-    if family.task != "translate":
-        raise ConfigError(f"{checkpoint.path} is a {family.name} model, which draws images rather than translating "
-                          "them: use python -m translate.sample")
-    direction = family.check_direction(args.direction, checkpoint)
-    generator, config = family.load_generator(checkpoint, direction)
-    device = select_device(args.gpu)
-    precision = resolve_precision(args.precision, device)
-    generator = generator.to(device)
-    write_json(args.output / OUTPUT_MARKER, {"input": str(args.input), "checkpoint": str(checkpoint.path),
-                                             "direction": direction})
+    model = load_model(args)
+    write_json(args.output / OUTPUT_MARKER, {"input": str(args.input), "model": model.source,
+                                             "direction": model.direction})
     done, skipped = 0, []
     for file, name in files:
         try:
-            image = read_image(file, config.channels, args.max_pixels)
+            image = read_image(file, model.channels, args.max_pixels)
         except DataError as exc:
             print(f"skipping {exc}", file=sys.stderr)
             skipped.append(file)
             continue
-        translated = translate_image(generator, image, *family.input_sizes(config), device, precision)
-        write_image(args.output / name, translated)
+        write_image(args.output / name, model.translate(image))
         done += 1
     if not done:
         raise DataError(f"none of the {len(files)} input files could be translated (each is named above, with "
                         "why): no image was written")
-    names = domain_names(config, direction)
     note = f"; skipped {len(skipped)} file(s), named above" if skipped else ""
-    print(f"translated {done} image(s) {names[0]} -> {names[1]} into {args.output}{note}")
+    print(f"translated {done} image(s) {model.domains[0]} -> {model.domains[1]} into {args.output}{note}")
 
+
+def load_model(args: argparse.Namespace) -> ImageModel:
+    """The model ``args.model`` names: an ``.onnx`` file through the runtime, anything else
+    through PyTorch (imported only then)."""
+    path = Path(args.model)
+    if path.suffix.lower() == ".onnx" and not path.is_dir():
+        return onnx_model(path, args.direction, args.gpu, args.precision, args.max_pixels)
+    from translate.apply_checkpoint import checkpoint_model
+
+    return checkpoint_model(args.model, args.direction, args.gpu, args.precision)
 
 
 def run() -> None:

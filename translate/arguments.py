@@ -9,6 +9,9 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
+# What --precision takes wherever networks run in PyTorch (translate.modeling.device resolves it).
+PRECISIONS = ("auto", "fp32", "bf16")
+
 
 def _whole_number(value: str, least: int, takes: str) -> int:
     try:

@@ -16,14 +16,13 @@ from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
-from translate.arguments import non_negative_int, positive_hours, positive_int
+from translate.arguments import PRECISIONS, non_negative_int, positive_hours, positive_int
 from translate.cli import run_cli
 from translate.errors import CheckpointError
 from translate.families import Family, RunOptions, all_families, get_family
 from translate.families.optimisation import add_optimisation_options
 from translate.io.fileio import check_writable
 from translate.modeling.checkpoint import Checkpoint, read_checkpoint
-from translate.modeling.device import PRECISIONS
 from translate.training.run_folder import RunLock, claim_for_new_run
 from translate.training.trainer import Trainer
 

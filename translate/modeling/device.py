@@ -17,9 +17,8 @@ from pathlib import Path
 
 import torch
 
+from translate.arguments import PRECISIONS
 from translate.errors import ConfigError
-
-PRECISIONS = ("auto", "fp32", "bf16")
 
 
 def select_device(gpu: bool, cpu_hint: str = "") -> torch.device:
