@@ -6,6 +6,7 @@ import sys
 
 import cv2
 import numpy as np
+import onnxruntime
 import pytest
 import torch
 
@@ -19,6 +20,7 @@ from translate.modeling.pixels import to_pixels, to_unit
 from translate.modeling.resnet_generator import MIN_SIZE, SIZE_MULTIPLE
 from translate.training.checkpoint import save_checkpoint
 
+CUDA_ONNX = "CUDAExecutionProvider" in onnxruntime.get_available_providers()
 CONFIG = CycleGANConfig(ngf=8, ndf=8, n_blocks=2, image_size=32, domain_a="horse", domain_b="zebra")
 
 
@@ -130,7 +132,8 @@ def test_an_onnx_file_refuses_what_only_a_checkpoint_can_do(translator_file, onn
         ((str(onnx_file), "--precision", "bf16"), "--precision applies to a checkpoint or model folder"),
         ((str(onnx_files["dcgan"]),), "holds a dcgan model, which draws images rather than translating them"),
         ((str(tmp_path / "missing.onnx"),), "missing.onnx does not exist"),
-    ]:
+    ] + [((str(onnx_file), "--gpu"), "--gpu was given, but this onnxruntime runs on the CPU only: install "
+                                     "onnxruntime-gpu, or leave out --gpu")] * (not CUDA_ONNX):
         capsys.readouterr()
         with pytest.raises(SystemExit):
             apply(*argv, "--input", str(horses), "--output", str(tmp_path / "out"))

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import onnxruntime as ort
 
 from translate.errors import ConfigError
 from translate.runtime import Translator, open_session
@@ -28,6 +29,9 @@ def onnx_model(path: Path, direction: str | None, gpu: bool, precision: str | No
                max_pixels: int) -> ImageModel:
     """An exported translation file, run by ONNX Runtime: one direction, in the precision it was
     exported in, so ``--direction`` may only name its own and ``--precision`` does not apply."""
+    if gpu and "CUDAExecutionProvider" not in ort.get_available_providers():
+        raise ConfigError("--gpu was given, but this onnxruntime runs on the CPU only: install onnxruntime-gpu, "
+                          "or leave out --gpu")
     opened = open_session(path, None, "cuda" if gpu else "cpu")
     info = opened[1]
     if info.task != "translate":
