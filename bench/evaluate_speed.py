@@ -39,12 +39,12 @@ from timing import alternating_medians
 from translate.cli import run_cli
 from translate.datasets.root import resolve_data_root
 from translate.evaluation.inception import InceptionFeatures, _to_inception_input, load_fid_file
-from translate.evaluation.progress import Progress
 from translate.evaluation.protocols import EvaluationRequest
 from translate.families import get_family
 from translate.io.fileio import atomic_write, write_json
 from translate.modeling.checkpoint import read_checkpoint
 from translate.modeling.device import describe_cpu
+from translate.progress import Progress
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().parent / "results"

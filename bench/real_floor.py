@@ -22,11 +22,11 @@ from translate.cli import run_cli
 from translate.datasets.mnist import load_mnist
 from translate.datasets.root import resolve_data_root
 from translate.evaluation.inception import InceptionFeatures, cached_features
-from translate.evaluation.progress import Progress
 from translate.evaluation.protocols import KID_SUBSET_SIZE, KID_SUBSETS, network_protocol
 from translate.evaluation.scores import fid, kid
 from translate.io.fileio import atomic_write, write_json
 from translate.modeling.pixels import to_unit
+from translate.progress import Progress
 
 RESULTS = Path(__file__).resolve().parent / "results"
 

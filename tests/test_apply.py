@@ -1,6 +1,7 @@
 """translate.apply: any image size in, the same size out, names kept, bad files named; an ONNX file
 or a checkpoint."""
 
+import re
 import subprocess
 import sys
 
@@ -18,6 +19,7 @@ from translate.io.images import pad_amounts, read_image
 from translate.modeling.inference import translate_image
 from translate.modeling.pixels import to_pixels, to_unit
 from translate.modeling.resnet_generator import MIN_SIZE, SIZE_MULTIPLE
+from translate.progress import Progress
 from translate.training.checkpoint import save_checkpoint
 
 CUDA_ONNX = "CUDAExecutionProvider" in onnxruntime.get_available_providers()
@@ -70,6 +72,17 @@ def test_odd_sized_images_keep_their_size_and_names(run, horses, tmp_path, capsy
     captured = capsys.readouterr()
     assert "broken.jpg: not a readable image" in captured.err
     assert "translated 3 image(s) zebra -> horse" in captured.out and "skipped 1" in captured.out
+    assert "translating: 0/4 images (0%), 0 s\n" in captured.err  # off a terminal: lines, at the start and the end
+    assert re.search(r"translating: 4/4 images \(100%\), \d+ s, done\n", captured.err)
+
+
+def test_a_skipped_file_is_noted_above_the_bar(capsys):
+    with Progress("bar").track("translating", 2) as bar:
+        bar.update()
+        bar.note("skipping broken.jpg: not a readable image")
+        bar.update()
+    err = capsys.readouterr().err
+    assert "skipping broken.jpg: not a readable image\n" in err and "2/2" in err.rsplit("readable image", 1)[1]
 
 
 def test_a_multiple_of_4_goes_through_the_generator_unpadded(run, data_root):

@@ -42,7 +42,8 @@ LAYERS = [
 ]
 TORCH_FREE = ["translate.runtime", "translate.io.images", "translate.io.imageheader", "translate.io.fileio",
               "translate.io.pixels", "translate.io.download", "translate.onnx_contract", "translate.latent",
-              "translate.arguments", "translate.command_line", "translate.apply_model", "translate.apply"]
+              "translate.arguments", "translate.command_line", "translate.apply_model", "translate.apply",
+              "translate.progress"]
 
 
 def _module_name(path: Path) -> str:

@@ -16,7 +16,6 @@ replaced only with ``--overwrite``.
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 from translate.apply_model import ImageModel, onnx_model
@@ -26,6 +25,7 @@ from translate.errors import ConfigError, DataError
 from translate.io.fileio import write_image, write_json
 from translate.io.images import IMAGE_EXTENSIONS, TRANSLATE_MAX_PIXELS, list_images, read_image
 from translate.io.run_layout import refuse_run_files
+from translate.progress import Progress
 
 OUTPUT_MARKER = ".translate-apply"  # marks an output folder, so a later apply on a parent folder skips it
 DESCRIPTION = "Translate image files of any size with a trained translation model (e.g. CycleGAN)."
@@ -93,15 +93,17 @@ def main(argv: list[str] | None = None) -> None:
     write_json(args.output / OUTPUT_MARKER, {"input": str(args.input), "model": model.source,
                                              "direction": model.direction})
     done, skipped = 0, []
-    for file, name in files:
-        try:
-            image = read_image(file, model.channels, args.max_pixels)
-        except DataError as exc:
-            print(f"skipping {exc}", file=sys.stderr)
-            skipped.append(file)
-            continue
-        write_image(args.output / name, model.translate(image))
-        done += 1
+    with Progress.for_stderr().track("translating", len(files)) as progress:
+        for file, name in files:
+            try:
+                image = read_image(file, model.channels, args.max_pixels)
+            except DataError as exc:
+                progress.note(f"skipping {exc}")
+                skipped.append(file)
+            else:
+                write_image(args.output / name, model.translate(image))
+                done += 1
+            progress.update()
     if not done:
         raise DataError(f"none of the {len(files)} input files could be translated (each is named above, with "
                         "why): no image was written")

@@ -23,13 +23,13 @@ from translate.datasets.root import resolve_data_root
 from translate.errors import ConfigError
 from translate.evaluation.inception import DTYPES
 from translate.evaluation.judge import DEFAULT_CLASSIFIER
-from translate.evaluation.progress import DEFAULT_EVERY, Progress
 from translate.evaluation.protocols import MAX_GENERATED, EvaluationRequest, score_folders
 from translate.evaluation.record import EVALUATION_FILE
 from translate.families import get_family
 from translate.io.fileio import check_writable, file_sha256, write_json
 from translate.modeling.checkpoint import WEIGHTS, read_checkpoint
 from translate.modeling.device import select_device
+from translate.progress import DEFAULT_EVERY, Progress
 
 DESCRIPTION = (
     "Score a trained model (FID, KID and, for conditional models, accuracy), or two folders of "

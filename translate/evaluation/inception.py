@@ -34,10 +34,10 @@ from translate.datasets.root import resolve_data_root
 from translate.errors import ConfigError
 from translate.evaluation.inception_onnx import OnnxInception
 from translate.evaluation.inception_port import port
-from translate.evaluation.progress import QUIET, Progress, Tracker
 from translate.io.fileio import atomic_write, file_sha256
 from translate.modeling.device import autocast
 from translate.modeling.pixels import to_pixels
+from translate.progress import QUIET, Progress, Tracker
 
 WEIGHTS_ENV = "TRANSLATE_FID_WEIGHTS"
 CACHE_ENV = "TRANSLATE_CACHE"

@@ -34,12 +34,12 @@ from translate.evaluation.inception import (
     image_features,
 )
 from translate.evaluation.judge import DEFAULT_CLASSIFIER, class_probabilities, load_classifier, read_as_requested
-from translate.evaluation.progress import QUIET, Progress
 from translate.evaluation.scores import fid, inception_score, kid
 from translate.io.images import list_images, read_image
 from translate.latent import check_truncation
 from translate.modeling.inference import translate_image
 from translate.modeling.pixels import to_unit
+from translate.progress import QUIET, Progress
 
 KID_SUBSETS = 100
 KID_SUBSET_SIZE = 1000

@@ -1,7 +1,8 @@
-"""How a long scoring pass says what it is doing and how far it is: a redrawn bar on a
-terminal; elsewhere (a log file, CI) plain lines, at the start, every so often and at the
-end, because a bar redrawn with carriage returns reads as one endless line in a file and
-says nothing until it is flushed.
+"""How a long pass over images (scoring, translating a folder) says what it is doing and how
+far it is: a redrawn bar on a terminal; elsewhere (a log file, CI) plain lines, at the start,
+every so often and at the end, because a bar redrawn with carriage returns reads as one
+endless line in a file and says nothing until it is flushed. Torch-free (tqdm is a
+dependency of the base install).
 """
 
 from __future__ import annotations
@@ -18,9 +19,12 @@ DEFAULT_EVERY = 30.0  # seconds between lines off a terminal, as the trainer's b
 
 
 class Tracker(Protocol):
-    """What a pass reports to: ``update(images done since the last call)``."""
+    """What a pass reports to: ``update(images done since the last call)``, and ``note`` for a
+    message of its own (a skipped file), which a bar keeps from breaking into."""
 
     def update(self, n: int = 1) -> object: ...
+
+    def note(self, message: str) -> object: ...
 
 
 @dataclass(frozen=True)
@@ -35,15 +39,22 @@ class Progress:
         """A bar if stderr is a terminal, else lines."""
         return cls("bar" if sys.stderr.isatty() else "lines", every)
 
-    def track(self, what: str, total: int | None = None) -> tqdm | ProgressLines:
+    def track(self, what: str, total: int | None = None) -> ProgressBar | ProgressLines:
         """A context manager to ``update`` while ``what`` is done to ``total`` images (None: unknown)."""
         if self.mode == "lines":
             return ProgressLines(what, total, self.every)
-        return tqdm(total=total, desc=what, unit="img", file=sys.stderr, disable=self.mode != "bar",
-                    dynamic_ncols=True)
+        return ProgressBar(total=total, desc=what, unit="img", file=sys.stderr, disable=self.mode != "bar",
+                           dynamic_ncols=True)
 
 
 QUIET = Progress()
+
+
+class ProgressBar(tqdm):
+    """tqdm's bar, with ``note`` printing a line above it on stderr (``tqdm.write`` keeps the bar whole)."""
+
+    def note(self, message: str) -> None:
+        tqdm.write(message, file=sys.stderr)
 
 
 class ProgressLines:
@@ -63,6 +74,9 @@ class ProgressLines:
     def __exit__(self, *exc: object) -> None:
         if exc[0] is None and (self.total or self.done):  # an empty pass ends in its caller's error alone
             self._line("done")
+
+    def note(self, message: str) -> None:
+        print(message, file=sys.stderr, flush=True)
 
     def update(self, n: int = 1) -> None:
         self.done += n
