@@ -5,12 +5,12 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
-import cv2
 import gradio as gr
 import numpy as np
 
 from demo.models import DemoModels
 from translate.errors import InputError
+from translate.io.grids import image_grid
 from translate.latent import check_truncation, label_mix, slerp  # as the CLI and the runtime
 from translate.runtime import Sampler
 
@@ -21,19 +21,7 @@ SAME_DIGITS = ("same digit", "same")  # ... and of "no walk between digits"
 SAME_DIGIT = SAME_DIGITS[1]
 MAX_TRUNCATION = 3.0  # beyond 3, fewer than 0.3% of components are ever redrawn
 DIGIT_SCALE = 3  # 28 px digits are shown three times larger, with sharp pixels
-
-
-def tile(images: np.ndarray, columns: int, pad: int = 2, scale: int = 1) -> np.ndarray:
-    """N x H x W x C uint8 images on a grid with ``columns`` per row, as one RGB image."""
-    n, height, width, _ = images.shape
-    rows = -(-n // columns)
-    grid = np.full((rows * (height + pad) + pad, columns * (width + pad) + pad, 3), 255, np.uint8)
-    for index, image in enumerate(images):
-        top, left = pad + (index // columns) * (height + pad), pad + (index % columns) * (width + pad)
-        grid[top : top + height, left : left + width] = image if image.shape[2] == 3 else image.repeat(3, axis=2)
-    if scale > 1:
-        grid = cv2.resize(grid, None, fx=scale, fy=scale, interpolation=cv2.INTER_NEAREST)
-    return grid
+WHITE = 255  # between the digits: the page is white
 
 
 def digit_grid(models: DemoModels, model: str, digit: str | None, count: float, seed: float, seed_b: float,
@@ -52,8 +40,8 @@ def digit_grid(models: DemoModels, model: str, digit: str | None, count: float, 
     labels = _label(sampler, digit)
     classes = sampler.classes
     columns = len(classes) if classes and labels is None else int(np.ceil(np.sqrt(n)))
-    return tile(sampler.generate(z, _conditioning(sampler, n, labels, _label(sampler, digit_b), t)), min(columns, n),
-                scale=DIGIT_SCALE)
+    return image_grid(sampler.generate(z, _conditioning(sampler, n, labels, _label(sampler, digit_b), t)), columns,
+                      DIGIT_SCALE, background=WHITE)
 
 
 def _conditioning(sampler: Sampler, n: int, start: int | None, end: int | None, t: float) -> np.ndarray | None:

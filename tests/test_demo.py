@@ -14,7 +14,7 @@ import pytest
 import torch
 
 from demo.app import build_app
-from demo.digits import DIGIT_SCALE, digit_checks, digit_grid, tile
+from demo.digits import DIGIT_SCALE, digit_checks, digit_grid
 from demo.models import DemoModels, how_to_make
 from demo.photos import load_photo, sketch_drawing, translate_photo, translate_sketch
 from demo.results import ResultFiles
@@ -23,6 +23,7 @@ from tests.conftest import REPO
 from translate.datasets.drawings import strokes_as_lines
 from translate.errors import DataError, InputError
 from translate.evaluation.judge import conditional_accuracy, load_classifier
+from translate.io.grids import image_grid
 
 CELL = 28 * DIGIT_SCALE
 PAD = 2 * DIGIT_SCALE
@@ -114,7 +115,7 @@ def test_the_largest_seed_and_the_labels_the_page_shows_are_accepted(models):
 def test_truncation_draws_the_runtimes_truncated_codes(models):
     grid = digit_grid(models, "cdcgan", "all", 10, 3, 3, 0.0, truncation=1.0)
     runtime = models.samplers["cdcgan"].sample(10, seed=3, truncation=1.0)
-    assert np.array_equal(grid, tile(runtime, 10, scale=DIGIT_SCALE))
+    assert np.array_equal(grid, image_grid(runtime, 10, DIGIT_SCALE, background=255))
     assert not np.array_equal(grid, digit_grid(models, "cdcgan", "all", 10, 3, 3, 0.0))
 
 
@@ -140,15 +141,6 @@ def test_unavailable_files_are_named_in_one_sentence():
         "exports/horse2zebra.onnx and exports/zebra2horse.onnx are missing. To make them:")
     assert unavailable_text(["a.onnx is not a loadable ONNX model", "b.onnx is missing"]) == (
         "a.onnx is not a loadable ONNX model. b.onnx is missing. To make them:")
-
-
-def test_tile_lays_out_rows_and_greys_become_rgb():
-    images = np.arange(5 * 2 * 3, dtype=np.uint8).reshape(5, 2, 3, 1)
-    grid = tile(images, columns=3, pad=1)
-    assert grid.shape == (2 * 3 + 1, 3 * 4 + 1, 3)
-    assert np.array_equal(grid[1:3, 5:8, 1], images[1, :, :, 0])  # second image, first row
-    assert np.array_equal(grid[4:6, 1:4, 2], images[3, :, :, 0])  # fourth image starts row two
-    assert grid[0].min() == 255  # white padding
 
 
 def test_a_horse_becomes_a_same_size_image_and_comes_back(models, horse_photo):

@@ -6,6 +6,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from translate.io.grids import image_grid
+
 
 def to_unit(images: torch.Tensor | np.ndarray) -> torch.Tensor:
     """uint8 H x W x C or N x H x W x C (tensor or array) to float N x C x H x W in [-1, 1]."""
@@ -22,10 +24,5 @@ def to_pixels(batch: torch.Tensor) -> torch.Tensor:
 
 def grid_image(images: torch.Tensor, nrow: int, scale: int = 1) -> np.ndarray:
     """Images in [-1, 1] (N x C x H x W) as one uint8 picture H x W x 3, ``nrow`` to a row with
-    2-pixel black gaps, enlarged ``scale`` times with sharp pixels."""
-    from torchvision.utils import make_grid
-
-    grid = to_pixels(make_grid(images.detach().float().cpu(), nrow=nrow, padding=2, pad_value=-1.0)[None])[0]
-    if scale > 1:
-        grid = grid.repeat_interleave(scale, 0).repeat_interleave(scale, 1)
-    return grid.numpy()
+    2-pixel black gaps, enlarged ``scale`` times with sharp pixels (:func:`translate.io.grids.image_grid`)."""
+    return image_grid(to_pixels(images.cpu()).numpy(), nrow, scale)
