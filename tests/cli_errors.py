@@ -1,9 +1,12 @@
-"""Assertions shared by the command-line tests."""
+"""Assertions and runners shared by the command-line tests."""
 
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -28,3 +31,14 @@ def one_line_error(capsys, main: Callable[[list[str] | None], object], *argv: st
     [err] = message_lines(capsys.readouterr().err)
     assert err.startswith("error: ") and "Traceback" not in err
     return err
+
+
+def run_without_torch(command: str, *argv: str) -> subprocess.CompletedProcess:
+    """``python -m translate.COMMAND ARGV`` in an interpreter where ``import torch`` fails, as in
+    the runtime-only install."""
+    code = ("import sys; sys.modules['torch'] = None\n"
+            f"from translate.{command} import run\n"
+            f"sys.argv = [{command!r}, *{list(argv)!r}]\n"
+            "run()\n")
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=Path(__file__).resolve().parents[1])

@@ -2,8 +2,6 @@
 or a checkpoint."""
 
 import re
-import subprocess
-import sys
 
 import cv2
 import numpy as np
@@ -11,7 +9,7 @@ import onnxruntime
 import pytest
 import torch
 
-from tests.conftest import REPO
+from tests.cli_errors import run_without_torch
 from translate.apply import OUTPUT_MARKER
 from translate.cli import run_cli
 from translate.families.cyclegan.nets import CycleGANConfig, build_discriminator, build_generator
@@ -156,12 +154,8 @@ def test_an_onnx_file_refuses_what_only_a_checkpoint_can_do(translator_file, onn
 
 
 def test_applying_an_onnx_file_needs_no_torch(translator_file, horses, tmp_path):
-    code = ("import sys; sys.modules['torch'] = None\n"
-            "from translate.apply import run\n"
-            f"sys.argv = ['apply', {str(translator_file[1])!r}, '--input', {str(horses)!r}, '--output', "
-            f"{str(tmp_path / 'out')!r}]\n"
-            "run()\n")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
+    result = run_without_torch("apply", str(translator_file[1]), "--input", str(horses), "--output",
+                               str(tmp_path / "out"))
     assert result.returncode == 0, result.stderr
     assert "translated 3 image(s) horse -> zebra" in result.stdout
     assert (tmp_path / "out" / "sub" / "grey.png").is_file()

@@ -52,7 +52,7 @@ def test_wrong_family_missing_and_model_folder_errors(tmp_path):
     (tmp_path / "empty" / "horse2zebra.onnx").write_bytes(b"")  # a file beside no checkpoint names itself
     with pytest.raises(CheckpointError, match=r"horse2zebra.onnx is not a checkpoint, and .*empty holds none: pass a "
                        r"run folder, a checkpoint folder or a model folder \(for an ONNX export, the model folder it "
-                       r"was exported from; translate.runtime runs the .onnx file\)$"):
+                       r"was exported from; translate.apply and translate.sample take the .onnx file itself\)$"):
         find_checkpoint(tmp_path / "empty" / "horse2zebra.onnx")
 
 

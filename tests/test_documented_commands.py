@@ -346,6 +346,15 @@ def test_sample_sevens(clone, data_root):
     assert grid.shape[0] >= 8 * 28 and grid.shape[1] >= 8 * 28 and grid.std() > 10
 
 
+@documents("python -m translate.sample exports/cdcgan-mnist.onnx --n 64 --label 7 --seed 0 --out sevens-onnx.png")
+@pytest.mark.slow
+def test_sample_sevens_from_the_onnx_file(clone, data_root):
+    succeeds("python -m translate.sample exports/cdcgan-mnist.onnx --n 64 --label 7 --seed 0 --out sevens-onnx.png",
+             clone, data_root)
+    grid = cv2.imread(str(clone / "sevens-onnx.png"), cv2.IMREAD_GRAYSCALE)
+    assert grid.shape == (2 + 8 * 30, 2 + 8 * 30) and grid.std() > 10
+
+
 @pytest.mark.slow
 @documents("python -m translate.sample models/cdcgan-mnist --interpolate-labels 3 8 --steps 8 --n 4 --out walk.gif")
 def test_a_walk_between_digits_as_an_animation(clone, data_root):

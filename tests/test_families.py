@@ -36,14 +36,14 @@ LAYERS = [
     ("translate.training",),
     ("translate.evaluation",),
     ("translate.families",),
-    ("translate.cli", "translate.train", "translate.sample", "translate.apply", "translate.apply_checkpoint",
+    ("translate.cli", "translate.train", "translate.sample", "translate.apply", "translate.checkpoint_models",
      "translate.export", "translate.evaluate", "translate.classifier", "translate.pack", "translate.data",
      "translate.pairs"),
 ]
 TORCH_FREE = ["translate.runtime", "translate.io.images", "translate.io.imageheader", "translate.io.fileio",
               "translate.io.pixels", "translate.io.download", "translate.onnx_contract", "translate.latent",
-              "translate.arguments", "translate.command_line", "translate.apply_model", "translate.apply",
-              "translate.progress"]
+              "translate.arguments", "translate.command_line", "translate.onnx_models", "translate.apply",
+              "translate.progress", "translate.sample", "translate.io.grids"]
 
 
 def _module_name(path: Path) -> str:

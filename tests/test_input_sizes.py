@@ -45,7 +45,7 @@ def test_the_export_plan_states_and_checks_the_models_own_sizes(tmp_path):
 
 def test_apply_pads_to_the_sizes_the_family_states(tmp_path, monkeypatch):
     import translate.apply as apply
-    import translate.apply_checkpoint as apply_checkpoint
+    import translate.checkpoint_models as checkpoint_models
 
     seen = []
 
@@ -53,8 +53,8 @@ def test_apply_pads_to_the_sizes_the_family_states(tmp_path, monkeypatch):
         seen.append((multiple, minimum))
         return image
 
-    monkeypatch.setattr(apply_checkpoint, "get_family", lambda name: WideToy())
-    monkeypatch.setattr(apply_checkpoint, "translate_image", translate_image)
+    monkeypatch.setattr(checkpoint_models, "get_family", lambda name: WideToy())
+    monkeypatch.setattr(checkpoint_models, "translate_image", translate_image)
     write_image(tmp_path / "in.png", np.zeros((20, 30, 3), np.uint8))
     apply.main([str(_model(tmp_path / "model", 8)), "--input", str(tmp_path / "in.png"), "--output",
                 str(tmp_path / "out"), "--precision", "fp32"])

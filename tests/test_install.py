@@ -115,9 +115,12 @@ COMMANDS = ("train", "sample", "apply", "export", "evaluate", "pack")
 
 def test_a_command_that_needs_torch_names_the_extra_to_install(runtime_python, tmp_path):
     write_image(tmp_path / "photo.png", np.zeros((8, 8, 3), np.uint8))
-    modules = [c for c in COMMANDS if c != "apply"] + ["classifier"]  # the judge's trainer has no console command
-    checkpoint = ("-m", "translate.apply", "run", "--input", "photo.png", "--output", "out")  # an ONNX file needs none
-    for argv in [("-m", f"translate.{command}", "--help") for command in modules] + [checkpoint, ("translate-train",)]:
+    modules = [c for c in COMMANDS if c not in ("apply", "sample")] + ["classifier"]  # the judge's trainer: no command
+    # apply and sample need PyTorch for a checkpoint ("run"), not for an ONNX file
+    on_checkpoints = [("-m", "translate.apply", "run", "--input", "photo.png", "--output", "out"),
+                      ("-m", "translate.sample", "run", "--out", "grid.png")]
+    helps = [("-m", f"translate.{command}", "--help") for command in modules]
+    for argv in [*helps, *on_checkpoints, ("translate-train",)]:
         if argv[0] == "translate-train":  # the console command, installed beside the interpreter
             result = subprocess.run([str(runtime_python.parent / argv[0])], cwd=tmp_path, capture_output=True,
                                     text=True, timeout=120)
@@ -130,17 +133,18 @@ def test_a_command_that_needs_torch_names_the_extra_to_install(runtime_python, t
         ], f"{argv}: {result.stderr}"
 
 
-def test_the_runtime_install_applies_an_onnx_file(runtime_python, translator_file, data_root, tmp_path):
+def test_the_runtime_install_applies_and_samples_onnx_files(runtime_python, translator_file, data_root, tmp_path):
     (tmp_path / "horses").mkdir()
     for horse in sorted((data_root / "horse2zebra" / "testA").iterdir())[:2]:
         shutil.copy(horse, tmp_path / "horses" / horse.name)
-    result = subprocess.run([str(runtime_python.parent / "translate-apply"), str(translator_file[1]),
-                             "--input", "horses", "--output", "zebras"],
-                            cwd=tmp_path, capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stderr
-    assert "translated 2 image(s) horse -> zebra into zebras" in result.stdout
+    for argv in [("translate-apply", str(translator_file[1]), "--input", "horses", "--output", "zebras"),
+                 ("translate-sample", str(REPO / "exports" / "cdcgan-mnist.onnx"), "--label", "7", "--out", "7.png")]:
+        result = subprocess.run([str(runtime_python.parent / argv[0]), *argv[1:]], cwd=tmp_path, capture_output=True,
+                                text=True, timeout=600)
+        assert result.returncode == 0, result.stderr
     for horse in (tmp_path / "horses").iterdir():
         assert read_image(tmp_path / "zebras" / horse.name).shape == read_image(horse).shape
+    assert read_image(tmp_path / "7.png").shape == (2 + 8 * 30, 2 + 8 * 30, 3)  # 64 sevens, 8 to a row
 
 
 def test_the_distributions_hold_the_license_notices_and_the_judge(distributions):

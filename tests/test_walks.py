@@ -2,8 +2,10 @@
 digit models: the command line (PyTorch) and the runtime (ONNX Runtime) draw the same images,
 and the files come out as strips or animations of the right number of frames."""
 
+
 import cv2
 import numpy as np
+import onnxruntime
 import pytest
 import torch
 
@@ -20,7 +22,7 @@ from translate.onnx_export import ExportPlan, write_checked
 from translate.runtime import Sampler
 from translate.sample import main as sample_main
 
-from .cli_errors import one_line_error
+from .cli_errors import one_line_error, run_without_torch
 from .conftest import REPO
 
 MODELS, EXPORTS = REPO / "models", REPO / "exports"
@@ -183,3 +185,42 @@ class _IndexGenerator(torch.nn.Module):
 
     def forward(self, z, label):
         return self.generator(z, label)
+
+
+@pytest.mark.parametrize(("name", "argv"), [
+    ("cdcgan", ("--n", "20", "--seed", "3")),
+    ("cdcgan", ("--label", "7", "--n", "8", "--scale", "2", "--truncation", "1.5")),
+    ("cdcgan", ("--interpolate-labels", "3", "8", "--steps", "8", "--n", "4")),
+    ("cdcgan", ("--interpolate", "1", "2", "--label", "5", "--steps", "6", "--n", "2", "--truncation", "1.5")),
+    ("dcgan", ("--n", "20", "--seed", "3", "--truncation", "1.5")),
+    ("dcgan", ("--interpolate", "1", "2", "--steps", "6", "--n", "2")),
+])
+def test_an_exported_file_draws_what_its_model_folder_draws(tmp_path, name, argv):
+    run_cli(sample_main, [str(EXPORTS / f"{name}-mnist.onnx"), *argv, "--out", str(tmp_path / "onnx.png")])
+    run_cli(sample_main, [str(MODELS / f"{name}-mnist"), *argv, "--out", str(tmp_path / "torch.png")])
+    from_onnx, from_torch = read_image(tmp_path / "onnx.png").astype(int), read_image(tmp_path / "torch.png")
+    assert from_onnx.shape == from_torch.shape
+    assert np.abs(from_onnx - from_torch).max() <= 1  # ONNX Runtime and PyTorch round alike to a grey level
+
+
+def test_an_exported_file_walks_into_an_animation(tmp_path):
+    run_cli(sample_main, [str(EXPORTS / "cdcgan-mnist.onnx"), "--interpolate-labels", "3", "8", "--steps", "5",
+                          "--n", "2", "--out", str(tmp_path / "walk.gif")])
+    assert cv2.VideoCapture(str(tmp_path / "walk.gif")).get(cv2.CAP_PROP_FRAME_COUNT) == 5
+
+
+def test_an_exported_translator_or_gpu_without_cuda_is_a_one_line_error(capsys, tmp_path, translator_file):
+    error = one_line_error(capsys, sample_main, str(translator_file[1]), "--out", str(tmp_path / "x.png"))
+    assert f"{translator_file[1]} translates images one way: translate photos with python -m translate.apply" in error
+    if "CUDAExecutionProvider" not in onnxruntime.get_available_providers():
+        error = one_line_error(capsys, sample_main, str(EXPORTS / "cdcgan-mnist.onnx"), "--gpu", "--out",
+                               str(tmp_path / "x.png"))
+        assert "--gpu was given, but this onnxruntime runs on the CPU only" in error
+    assert not (tmp_path / "x.png").exists()
+
+
+def test_drawing_from_an_exported_file_needs_no_torch(tmp_path):
+    result = run_without_torch("sample", str(EXPORTS / "cdcgan-mnist.onnx"), "--label", "7", "--n", "8", "--out",
+                               str(tmp_path / "sevens.png"))
+    assert result.returncode == 0, result.stderr
+    assert read_image(tmp_path / "sevens.png").shape == (2 + 3 * 30, 2 + 3 * 30, 3)  # 8 digits, 3 to a row

@@ -5,7 +5,7 @@ below it (``tests/test_families.py`` checks):
 
 - ``errors``, ``config``, ``latent``, ``io/`` (image decoding with header checks, atomic
   files, the pixel contract, dataset download), ``onnx_contract``, ``runtime``, ``arguments``,
-  ``command_line``, ``apply_model``, ``progress``: no torch;
+  ``command_line``, ``onnx_models``, ``progress``: no torch;
 - ``modeling/``: building blocks, losses, the pixel contract for tensors, device and
   precision, whole-image inference; ``onnx_export``: writing and checking ONNX files;
 - ``training/``: the trainer loop, checkpoints, data sources, run folders, distribution,

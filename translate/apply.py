@@ -18,13 +18,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from translate.apply_model import ImageModel, onnx_model
 from translate.arguments import PRECISIONS, positive_int
 from translate.command_line import run_cli
 from translate.errors import ConfigError, DataError
 from translate.io.fileio import write_image, write_json
 from translate.io.images import IMAGE_EXTENSIONS, TRANSLATE_MAX_PIXELS, list_images, read_image
 from translate.io.run_layout import refuse_run_files
+from translate.onnx_models import ImageModel, onnx_model
 from translate.progress import Progress
 
 OUTPUT_MARKER = ".translate-apply"  # marks an output folder, so a later apply on a parent folder skips it
@@ -117,7 +117,7 @@ def load_model(args: argparse.Namespace) -> ImageModel:
     path = Path(args.model)
     if path.suffix.lower() == ".onnx" and not path.is_dir():
         return onnx_model(path, args.direction, args.gpu, args.precision, args.max_pixels)
-    from translate.apply_checkpoint import checkpoint_model
+    from translate.checkpoint_models import checkpoint_model
 
     return checkpoint_model(args.model, args.direction, args.gpu, args.precision)
 

@@ -8,29 +8,26 @@ a strip, or as an animation of N frames when ``--out`` ends in .gif or .webp.
 
 For digit models the same seed draws the same images as
 ``translate.runtime.Sampler.sample(seed=...)`` (and ``interpolate``, ``interpolate_labels``)
-and the demo (:mod:`translate.latent`).
+and the demo (:mod:`translate.latent`). A digit model's exported ``.onnx`` file is drawn from
+through that runtime, without PyTorch; checkpoints and model folders need it.
 """
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import TYPE_CHECKING
+
+import numpy as np
 
 from translate.arguments import output_file
-from translate.cli import run_cli
+from translate.command_line import run_cli
 from translate.config import check_seed
 from translate.errors import ConfigError
-from translate.families import get_family
 from translate.io.fileio import check_image_suffix, write_animation, write_image
+from translate.io.grids import image_grid
 from translate.io.run_layout import refuse_run_files
 from translate.latent import check_steps, check_truncation
-from translate.modeling.checkpoint import read_checkpoint
-from translate.modeling.device import select_device
-from translate.modeling.pixels import grid_image
-
-if TYPE_CHECKING:
-    import torch
+from translate.onnx_models import Drawer, OnnxDrawer
 
 MAX_GRID_IMAGES = 10_000  # a 100 x 100 grid; past that a grid is unreadable and only costs memory
 MAX_SCALE = 16
@@ -45,7 +42,8 @@ DESCRIPTION = ("Draw a grid of images from a trained DCGAN or cDCGAN, or of test
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m translate.sample", description=DESCRIPTION)
-    parser.add_argument("checkpoint", help="run folder, checkpoint folder or model folder (e.g. models/cdcgan-mnist)")
+    parser.add_argument("model", help="run folder, checkpoint folder or model folder (e.g. models/cdcgan-mnist), or "
+                        "a digit model's exported .onnx file (needs no PyTorch)")
     parser.add_argument("--n", type=int, help="number of images (default 64), of rows for a CycleGAN (default 4), "
                         "or of walks (default 1)")
     parser.add_argument("--label", type=int, help="class to generate (conditional models only)")
@@ -75,9 +73,7 @@ def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     walking = bool(args.interpolate or args.interpolate_labels)
     _check(args, walking)
-    checkpoint = read_checkpoint(args.checkpoint)
-    family = get_family(checkpoint.family)
-    device = select_device(args.gpu)
+    drawer = load_drawer(args.model, args.gpu)
     seed = 0 if args.seed is None else args.seed
     if walking:
         rows, steps = args.n or 1, args.steps or DEFAULT_STEPS
@@ -85,16 +81,26 @@ def main(argv: list[str] | None = None) -> None:
             raise ConfigError(f"--n {rows} walks of --steps {steps} make more than {MAX_GRID_IMAGES} images: "
                               "draw fewer walks or steps")
         seeds = tuple(args.interpolate or (seed, seed))
-        images = family.walk(checkpoint, rows, steps, seeds, args.label, args.interpolate_labels, args.truncation,
-                             device)
+        images = drawer.walk(rows, steps, seeds, args.label, args.interpolate_labels, args.truncation)
         _write_walk(args.out, images, rows, steps, args.scale)
         print(f"wrote {rows} walk(s) of {steps} images to {args.out}")
         return
-    n = args.n or family.grid_count
-    images, nrow = family.sample(checkpoint, n, args.label, seed, device, args.data, args.truncation)
-    write_image(args.out, grid_image(images, args.nrow or nrow, args.scale))
-    what = "rows of test images and their translations" if family.task == "translate" else "samples"
+    n = args.n or drawer.grid_count
+    images, columns = drawer.draw(n, args.label, seed, args.data, args.truncation)
+    write_image(args.out, image_grid(images, args.nrow or columns, args.scale))
+    what = "rows of test images and their translations" if drawer.task == "translate" else "samples"
     print(f"wrote {n} {what} to {args.out}")
+
+
+def load_drawer(model: str, gpu: bool) -> Drawer:
+    """What ``model`` names: an ``.onnx`` file through the runtime, anything else through
+    PyTorch (imported only then)."""
+    path = Path(model)
+    if path.suffix.lower() == ".onnx" and not path.is_dir():
+        return OnnxDrawer(path, gpu)
+    from translate.checkpoint_models import CheckpointDrawer
+
+    return CheckpointDrawer(model, gpu)
 
 
 def _check(args: argparse.Namespace, walking: bool) -> None:
@@ -129,15 +135,14 @@ def _check(args: argparse.Namespace, walking: bool) -> None:
     refuse_run_files(args.out, "--out")
 
 
-def _write_walk(path: Path, images: torch.Tensor, rows: int, steps: int, scale: int) -> None:
+def _write_walk(path: Path, images: np.ndarray, rows: int, steps: int, scale: int) -> None:
     """A strip (one row per walk), or for .gif and .webp an animation whose frame k shows step
     k of every walk, one above the other as in the strip."""
     if path.suffix.lower() in ANIMATIONS:
-        frames = [grid_image(images[k::steps], 1, scale) for k in range(steps)]
+        frames = [image_grid(images[k::steps], 1, scale) for k in range(steps)]
         write_animation(path, frames, FRAME_MS)
     else:
-        write_image(path, grid_image(images, steps, scale))
-
+        write_image(path, image_grid(images, steps, scale))
 
 
 def run() -> None:

@@ -21,3 +21,9 @@ def image_grid(images: np.ndarray, columns: int, scale: int = 1, pad: int = 2, b
     if scale > 1:
         grid = grid.repeat(scale, axis=0).repeat(scale, axis=1)
     return grid
+
+
+def grid_columns(n: int, conditional: bool, label: int | None) -> int:
+    """How many of ``n`` drawn images go in a row by default: ten, a column per class, for a
+    conditional model drawing the classes in turn; else as square as it gets."""
+    return 10 if conditional and label is None else max(1, round(n**0.5))

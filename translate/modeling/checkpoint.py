@@ -141,8 +141,8 @@ def find_checkpoint(path: str | os.PathLike) -> Path:
     if not path.exists():
         raise CheckpointError(f"{path} does not exist: pass a run folder, a checkpoint folder or a model folder")
     if path != given:  # a file, e.g. an exported .onnx file or an image: its folder holds no checkpoint either
-        hint = (" (for an ONNX export, the model folder it was exported from; translate.runtime runs the .onnx file)"
-                if given.suffix.lower() == ".onnx" else "")
+        hint = (" (for an ONNX export, the model folder it was exported from; translate.apply and translate.sample "
+                "take the .onnx file itself)" if given.suffix.lower() == ".onnx" else "")
         raise CheckpointError(f"{given} is not a checkpoint, and {path} holds none: pass a run folder, a checkpoint "
                               f"folder or a model folder{hint}")
     raise CheckpointError(

@@ -20,6 +20,7 @@ from translate.families.base import Family, RunOptions
 from translate.families.dcgan.nets import BASE_SIZES, EMA_NAME, DCGANConfig, Generator
 from translate.families.dcgan.settings import DEFAULT_EPOCHS, GENERIC_DEFAULTS, LOSS_DEFAULTS, GANHyper, GANTrainConfig
 from translate.families.optimisation import OptimisationDefaults
+from translate.io.grids import grid_columns
 from translate.latent import code_walk, label_walk, latent_codes
 from translate.modeling.checkpoint import Checkpoint, build_loaded, model_config, train_config
 from translate.modeling.losses import LOSS_NAMES
@@ -220,7 +221,7 @@ class DCGANFamily(Family):
                data: str | None = None, truncation: float | None = None) -> tuple[torch.Tensor, int]:
         generator, config = self.load_generator(checkpoint)
         images = generate(generator, config, n, label, seed, device, truncation=truncation)
-        return images, 10 if config.n_classes and label is None else max(1, round(n**0.5))
+        return images, grid_columns(n, bool(config.n_classes), label)
 
     def walk(self, checkpoint: Checkpoint, rows: int, steps: int, seeds: tuple[int, int], label: int | None,
              labels: tuple[int, int] | None, truncation: float | None, device: torch.device) -> torch.Tensor:
