@@ -119,16 +119,23 @@ def test_a_walk_written_as_a_png_is_a_strip(tmp_path):
     (["--interpolate-labels", "3", "8", "--label", "1"], "--label and --interpolate-labels both set the label"),
     (["--interpolate", "1", "2", "--n", "2000", "--steps", "6"], "more than 10000 images"),
 ])
-def test_walk_and_truncation_errors_are_one_line(tmp_path, capsys, argv, message):
+@pytest.mark.parametrize("source", [MODELS / "cdcgan-mnist", EXPORTS / "cdcgan-mnist.onnx"])
+def test_walk_and_truncation_errors_are_one_line(tmp_path, capsys, argv, message, source):
     out = tmp_path / "out.png"
-    assert message in one_line_error(capsys, sample_main, str(MODELS / "cdcgan-mnist"), "--out", str(out), *argv)
+    assert message in one_line_error(capsys, sample_main, str(source), "--out", str(out), *argv)
     assert not out.exists()
 
 
-def test_an_unconditional_model_has_no_label_walk(tmp_path, capsys, samplers):
-    err = one_line_error(capsys, sample_main, str(MODELS / "dcgan-mnist"), "--interpolate-labels", "1", "2",
-                         "--out", str(tmp_path / "out.png"))
-    assert "--interpolate-labels needs a conditional (cdcgan) model" in err
+@pytest.mark.parametrize(("argv", "message"), [
+    (["--interpolate-labels", "1", "2"], "--interpolate-labels needs a conditional (cdcgan) model"),
+    (["--label", "3"], "--label needs a conditional (cdcgan) model; this one is unconditional"),
+])
+@pytest.mark.parametrize("source", [MODELS / "dcgan-mnist", EXPORTS / "dcgan-mnist.onnx"])
+def test_an_unconditional_model_takes_no_label(tmp_path, capsys, source, argv, message):
+    assert message in one_line_error(capsys, sample_main, str(source), *argv, "--out", str(tmp_path / "out.png"))
+
+
+def test_the_runtime_has_no_label_walk_for_an_unconditional_file(samplers):
     with pytest.raises(InputError, match="interpolate_labels needs a conditional model"):
         samplers["dcgan"].interpolate_labels(1, 2, steps=3)
 

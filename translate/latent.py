@@ -29,6 +29,17 @@ def check_truncation(truncation: float | None) -> None:
                          f"are redrawn: the smaller, the more draws), got {truncation!r}; leave it out for plain codes")
 
 
+def check_label(n_classes: int, label: int | None, flag: str = "--label") -> None:
+    """``label`` (None: none asked for) for a model of ``n_classes`` (0: unconditional); ``flag``
+    names the option it came from in the error."""
+    if label is None:
+        return
+    if not n_classes:
+        raise InputError(f"{flag} needs a conditional (cdcgan) model; this one is unconditional")
+    if not 0 <= label < n_classes:
+        raise InputError(f"{flag} {label} is out of range: this model has classes 0..{n_classes - 1}")
+
+
 def latent_codes(n: int, z_dim: int, seed: int, truncation: float | None = None) -> np.ndarray:
     """``n`` x ``z_dim`` standard-normal float32 codes from numpy's PCG64 generator seeded with ``seed``.
 

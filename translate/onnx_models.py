@@ -15,6 +15,7 @@ import onnxruntime as ort
 
 from translate.errors import ConfigError
 from translate.io.grids import grid_columns
+from translate.latent import check_label
 from translate.runtime import Sampler, Translator, open_session
 
 
@@ -89,11 +90,15 @@ class OnnxDrawer:
 
     def draw(self, n: int, label: int | None, seed: int, data: str | None,
              truncation: float | None) -> tuple[np.ndarray, int]:
+        check_label(len(self.sampler.classes), label)
         images = self.sampler.sample(n, labels=label, seed=seed, truncation=truncation)
         return images, grid_columns(n, bool(self.sampler.classes), label)
 
     def walk(self, rows: int, steps: int, seeds: tuple[int, int], label: int | None,
              labels: tuple[int, int] | None, truncation: float | None) -> np.ndarray:
+        check_label(len(self.sampler.classes), label)
+        for end in labels or ():
+            check_label(len(self.sampler.classes), end, "--interpolate-labels")
         if labels:
             walks = self.sampler.interpolate_labels(*labels, steps, seed=seeds[0], n=rows, truncation=truncation)
         else:

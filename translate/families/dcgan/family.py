@@ -21,7 +21,7 @@ from translate.families.dcgan.nets import BASE_SIZES, EMA_NAME, DCGANConfig, Gen
 from translate.families.dcgan.settings import DEFAULT_EPOCHS, GENERIC_DEFAULTS, LOSS_DEFAULTS, GANHyper, GANTrainConfig
 from translate.families.optimisation import OptimisationDefaults
 from translate.io.grids import grid_columns
-from translate.latent import code_walk, label_walk, latent_codes
+from translate.latent import check_label, code_walk, label_walk, latent_codes
 from translate.modeling.checkpoint import Checkpoint, build_loaded, model_config, train_config
 from translate.modeling.losses import LOSS_NAMES
 from translate.onnx_contract import ModelInfo
@@ -37,12 +37,9 @@ def requested_labels(
     """The labels :func:`generate` asks for: ``label`` for every image, or when it is None the
     classes in turn (0, 1, ..., 9, 0, 1, ...); None for unconditional models. ``flag`` names
     the option ``label`` came from in errors."""
+    check_label(config.n_classes, label, flag)
     if config.n_classes:
-        if label is not None and not 0 <= label < config.n_classes:
-            raise ConfigError(f"{flag} {label} is out of range: this model has classes 0..{config.n_classes - 1}")
         return torch.full((n,), label) if label is not None else torch.arange(n) % config.n_classes
-    if label is not None:
-        raise ConfigError(f"{flag} needs a conditional (cdcgan) model; this one is unconditional")
     return None
 
 
