@@ -33,6 +33,15 @@ def one_line_error(capsys, main: Callable[[list[str] | None], object], *argv: st
     return err
 
 
+def argparse_error(capsys, parse: Callable[[list[str]], object], *argv: str) -> str:
+    """The line argparse refuses ``argv`` with (its last on stderr, after the usage), exit code 2."""
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as info:
+        parse(list(argv))
+    assert info.value.code == 2
+    return capsys.readouterr().err.strip().splitlines()[-1]
+
+
 def run_without_torch(command: str, *argv: str) -> subprocess.CompletedProcess:
     """``python -m translate.COMMAND ARGV`` in an interpreter where ``import torch`` fails, as in
     the runtime-only install."""

@@ -3,6 +3,7 @@ what it takes, never argparse's "invalid <function name> value"."""
 
 import pytest
 
+from tests.cli_errors import argparse_error
 from translate.train import build_parser
 from translate.train import main as train_main
 
@@ -18,10 +19,8 @@ from translate.train import main as train_main
     (["--save-every-steps", "ten"], "argument --save-every-steps: must be a positive integer, got ten"),
 ])
 def test_a_bad_value_names_the_option_and_what_it_takes(tmp_path, capsys, flags, message):
-    with pytest.raises(SystemExit) as info:
-        train_main(["dcgan", "--out", str(tmp_path / "run"), *flags])
-    assert info.value.code == 2
-    assert capsys.readouterr().err.strip().splitlines()[-1] == f"python -m translate.train dcgan: error: {message}"
+    error = argparse_error(capsys, train_main, "dcgan", "--out", str(tmp_path / "run"), *flags)
+    assert error == f"python -m translate.train dcgan: error: {message}"
     assert not (tmp_path / "run").exists()
 
 

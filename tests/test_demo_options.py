@@ -7,6 +7,7 @@ import pytest
 
 from demo.app import build_parser, main
 from demo.options import check_port_free
+from tests.cli_errors import argparse_error
 
 
 @pytest.mark.parametrize(("argv", "message"), [
@@ -18,10 +19,7 @@ from demo.options import check_port_free
     (["--share", "maybe"], "argument --share: expected true or false, got 'maybe'"),
 ])
 def test_a_wrong_option_is_named_by_argparse(argv, message, capsys):
-    with pytest.raises(SystemExit) as info:
-        build_parser().parse_args(argv)
-    assert info.value.code == 2
-    assert capsys.readouterr().err.strip().splitlines()[-1] == f"python demo/app.py: error: {message}"
+    assert argparse_error(capsys, build_parser().parse_args, *argv) == f"python demo/app.py: error: {message}"
 
 
 def test_an_exports_folder_that_is_not_there_is_refused(tmp_path, capsys):
