@@ -23,6 +23,7 @@ from translate.datasets.drawings import CONVERSIONS, EdgeSettings, greyscale, li
 from translate.datasets.pair_maker import make_pairs
 from translate.errors import ConfigError, DataError
 from translate.io.images import IMAGE_EXTENSIONS, list_images
+from translate.progress import Progress
 
 MAX_SIZE = 2048
 DESCRIPTION = ("Make paired data for pix2pix from a folder of photos: line drawings (edges) or greyscale (gray) "
@@ -102,7 +103,7 @@ def main(argv: list[str] | None = None) -> None:
         convert, parameters = greyscale, {}
     record = {"method": args.method, "made": CONVERSIONS[args.method], "parameters": parameters,
               "source": str(args.source), **test_source, "domains": list(args.domains or (args.method, "photo"))}
-    counts = make_pairs(convert, splits, args.out, args.size, record)
+    counts = make_pairs(convert, splits, args.out, args.size, record, Progress.for_stderr())
     print(f"wrote {counts['train']} training and {counts['test']} test pairs ({args.method} -> photo) into "
           f"{args.out}")
 

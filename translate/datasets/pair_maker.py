@@ -8,7 +8,6 @@ leaves no half-made dataset."""
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from translate import __version__
 from translate.errors import DataError
 from translate.io.fileio import replace_folder, write_image, write_json
 from translate.io.images import read_image
+from translate.progress import QUIET, Progress
 
 RECORD = "pairs.json"  # how translate.pairs made a dataset (read back by translate.datasets.paired)
 
@@ -27,10 +27,11 @@ Conversion = Callable[[np.ndarray], np.ndarray]  # uint8 RGB photo -> uint8 RGB 
 
 
 def make_pairs(convert: Conversion, splits: dict[str, list[Path]], out: Path, size: int,
-               record: dict[str, Any]) -> dict[str, int]:
+               record: dict[str, Any], progress: Progress = QUIET) -> dict[str, int]:
     """Write ``out`` from the photos of each split (``{"train": [...], "test": [...]}``); returns
     the pairs written per split. Photos that do not decode are named on stderr and left out;
-    ``record`` (method, parameters, sources) goes into ``pairs.json`` with the counts."""
+    ``record`` (method, parameters, sources) goes into ``pairs.json`` with the counts. Each
+    split reports to ``progress`` (edges take a fraction of a second a photo: minutes a folder)."""
     counts: dict[str, int] = {}
     skipped: list[str] = []
 
@@ -38,16 +39,18 @@ def make_pairs(convert: Conversion, splits: dict[str, list[Path]], out: Path, si
         for split, photos in splits.items():
             (folder / split).mkdir()
             counts[split] = 0
-            for photo in photos:
-                try:
-                    image = read_image(photo)
-                except DataError as exc:
-                    print(f"skipping {exc}", file=sys.stderr)
-                    skipped.append(str(photo))
-                    continue
-                square = cv2.resize(image, (size, size), interpolation=cv2.INTER_AREA)
-                write_image(folder / split / f"{photo.stem}.png", np.concatenate([convert(square), square], 1))
-                counts[split] += 1
+            with progress.track(f"{split} pairs", len(photos)) as tracker:
+                for photo in photos:
+                    try:
+                        image = read_image(photo)
+                    except DataError as exc:
+                        tracker.note(f"skipping {exc}")
+                        skipped.append(str(photo))
+                    else:
+                        square = cv2.resize(image, (size, size), interpolation=cv2.INTER_AREA)
+                        write_image(folder / split / f"{photo.stem}.png", np.concatenate([convert(square), square], 1))
+                        counts[split] += 1
+                    tracker.update()
             if not counts[split]:
                 raise DataError(f"none of the {len(photos)} {split} photos could be decoded: nothing was written")
         write_json(folder / RECORD, {**record, "size": size, "counts": counts, "skipped": skipped,
