@@ -3,6 +3,7 @@ authors' server does (one zip, a top folder named after the dataset); never the 
 
 import http.server
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -43,7 +44,7 @@ def server(tmp_path, monkeypatch):
         yield site / "datasets"
 
 
-def test_train_download_fetches_unpacks_and_trains(tmp_path, server, data_root):
+def test_train_download_fetches_unpacks_and_trains(tmp_path, server, data_root, capsys):
     zip_of_real_files(server / "horse2zebra.zip", data_root, {"trainA": 3, "trainB": 3, "testA": 1, "testB": 1})
     data, run = tmp_path / "data", tmp_path / "run"
     run_cli(train_main, ["cyclegan", "--domains", "horse", "zebra", "--data", str(data), "--download",
@@ -55,6 +56,10 @@ def test_train_download_fetches_unpacks_and_trains(tmp_path, server, data_root):
         data_root / "horse2zebra" / "trainA" / expected[0]).read_bytes()
     assert read_checkpoint(run).path.name == "step-00000002"
     assert [p.name for p in data.iterdir()] == ["horse2zebra"]  # no temporary files left
+    megabytes = (server / "horse2zebra.zip").stat().st_size / 1e6
+    err = capsys.readouterr().err  # off a terminal: lines at the start and the end, in MB
+    assert f"downloading horse2zebra: 0.0/{megabytes:.1f} MB (0%), 0 s\n" in err
+    assert re.search(rf"downloading horse2zebra: {megabytes:.1f}/{megabytes:.1f} MB \(100%\), \d+ s, done\n", err)
 
 
 def test_a_missing_dataset_without_download_names_the_path_and_the_flag(tmp_path, capsys):

@@ -39,12 +39,14 @@ class Progress:
         """A bar if stderr is a terminal, else lines."""
         return cls("bar" if sys.stderr.isatty() else "lines", every)
 
-    def track(self, what: str, total: int | None = None) -> ProgressBar | ProgressLines:
-        """A context manager to ``update`` while ``what`` is done to ``total`` images (None: unknown)."""
+    def track(self, what: str, total: int | None = None, unit: str = "images") -> ProgressBar | ProgressLines:
+        """A context manager to ``update`` while ``what`` is done to ``total`` of ``unit``
+        (``images``, or ``bytes``, shown in MB; None: a total not known)."""
         if self.mode == "lines":
-            return ProgressLines(what, total, self.every)
-        return ProgressBar(total=total, desc=what, unit="img", file=sys.stderr, disable=self.mode != "bar",
-                           dynamic_ncols=True)
+            return ProgressLines(what, total, self.every, unit)
+        in_bytes = unit == "bytes"
+        return ProgressBar(total=total, desc=what, unit="B" if in_bytes else "img", unit_scale=in_bytes,
+                           file=sys.stderr, disable=self.mode != "bar", dynamic_ncols=True)
 
 
 QUIET = Progress()
@@ -58,11 +60,11 @@ class ProgressBar(tqdm):
 
 
 class ProgressLines:
-    """Lines on stderr: ``what: i/n images (p%), s elapsed`` when it starts, when ``every``
-    seconds have passed since the last line, and when it ends."""
+    """Lines on stderr: ``what: i/n images (p%), s elapsed`` (or ``12.5/116.0 MB``) when it
+    starts, when ``every`` seconds have passed since the last line, and when it ends."""
 
-    def __init__(self, what: str, total: int | None, every: float):
-        self.what, self.total, self.every = what, total, every
+    def __init__(self, what: str, total: int | None, every: float, unit: str = "images"):
+        self.what, self.total, self.every, self.unit = what, total, every, unit
         self.done = 0
         self.start = self.last = time.perf_counter()
 
@@ -85,8 +87,10 @@ class ProgressLines:
 
     def _line(self, state: str = "") -> None:
         self.last = time.perf_counter()
-        count = f"{self.done} images"
+        amount = (lambda n: f"{n / 1e6:.1f}") if self.unit == "bytes" else str
+        unit = "MB" if self.unit == "bytes" else self.unit
+        count = f"{amount(self.done)} {unit}"
         if self.total is not None:
-            count = f"{self.done}/{self.total} images ({100 * self.done // max(self.total, 1)}%)"
+            count = f"{amount(self.done)}/{amount(self.total)} {unit} ({100 * self.done // max(self.total, 1)}%)"
         ending = f", {state}" if state else ""
         print(f"{self.what}: {count}, {self.last - self.start:.0f} s{ending}", file=sys.stderr, flush=True)

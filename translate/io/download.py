@@ -34,6 +34,7 @@ from typing import IO
 
 from translate.errors import DataError
 from translate.io.fileio import TEMP_SUFFIX, TEMP_TAG, check_writable, temporary_name, write_failure
+from translate.progress import Progress
 
 MB = 1024**2
 
@@ -244,15 +245,17 @@ def _fetch(url: str, archive: Path, timeout: float, deadline: float, cap: int, n
                 raise DataError(f"{url} offers {total / MB:.0f} MB, more than the {cap / MB:.0f} MB that "
                                 f"{name} can be: not downloaded{offline}")
             done = 0
-            while chunk := response.read1(CHUNK):  # returns what has come, so the deadline is checked often
-                done += len(chunk)
-                if done > cap:
-                    raise DataError(f"{url} sent more than the {cap / MB:.0f} MB that {name} can be: "
-                                    f"stopped{offline}")
-                if time.monotonic() > deadline:
-                    raise DataError(f"the download of {url} was not done in time ({done / MB:.1f} MB so far): "
-                                    f"stopped; try again later{offline}")
-                out.write(chunk)
+            with Progress.for_stderr().track(f"downloading {name}", total or None, unit="bytes") as progress:
+                while chunk := response.read1(CHUNK):  # returns what has come, so the deadline is checked often
+                    done += len(chunk)
+                    if done > cap:
+                        raise DataError(f"{url} sent more than the {cap / MB:.0f} MB that {name} can be: "
+                                        f"stopped{offline}")
+                    if time.monotonic() > deadline:
+                        raise DataError(f"the download of {url} was not done in time ({done / MB:.1f} MB so far): "
+                                        f"stopped; try again later{offline}")
+                    out.write(chunk)
+                    progress.update(len(chunk))
             if total and done != total:
                 raise DataError(f"the download of {url} stopped after {done} of {total} bytes: try again")
     except urllib.error.HTTPError as exc:
