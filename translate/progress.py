@@ -41,11 +41,11 @@ class Progress:
 
     def track(self, what: str, total: int | None = None, unit: str = "images") -> ProgressBar | ProgressLines:
         """A context manager to ``update`` while ``what`` is done to ``total`` of ``unit``
-        (``images``, or ``bytes``, shown in MB; None: a total not known)."""
+        (``images``, ``photos``..., or ``bytes``, shown in MB; None: a total not known)."""
         if self.mode == "lines":
             return ProgressLines(what, total, self.every, unit)
         in_bytes = unit == "bytes"
-        return ProgressBar(total=total, desc=what, unit="B" if in_bytes else "img", unit_scale=in_bytes,
+        return ProgressBar(total=total, desc=what, unit="B" if in_bytes else f" {unit}", unit_scale=in_bytes,
                            file=sys.stderr, disable=self.mode != "bar", dynamic_ncols=True)
 
 

@@ -39,7 +39,7 @@ def make_pairs(convert: Conversion, splits: dict[str, list[Path]], out: Path, si
         for split, photos in splits.items():
             (folder / split).mkdir()
             counts[split] = 0
-            with progress.track(f"{split} pairs", len(photos)) as tracker:
+            with progress.track(f"{split} pairs", len(photos), unit="photos") as tracker:
                 for photo in photos:
                     try:
                         image = read_image(photo)
