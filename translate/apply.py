@@ -24,7 +24,7 @@ from translate.errors import ConfigError, DataError
 from translate.io.fileio import write_image, write_json
 from translate.io.images import IMAGE_EXTENSIONS, TRANSLATE_MAX_PIXELS, list_images, read_image
 from translate.io.run_layout import refuse_run_files
-from translate.onnx_models import ImageModel, onnx_model
+from translate.onnx_models import ImageModel, is_onnx_file, onnx_model
 from translate.progress import Progress
 
 OUTPUT_MARKER = ".translate-apply"  # marks an output folder, so a later apply on a parent folder skips it
@@ -114,9 +114,8 @@ def main(argv: list[str] | None = None) -> None:
 def load_model(args: argparse.Namespace) -> ImageModel:
     """The model ``args.model`` names: an ``.onnx`` file through the runtime, anything else
     through PyTorch (imported only then)."""
-    path = Path(args.model)
-    if path.suffix.lower() == ".onnx" and not path.is_dir():
-        return onnx_model(path, args.direction, args.gpu, args.precision, args.max_pixels)
+    if is_onnx_file(args.model):
+        return onnx_model(Path(args.model), args.direction, args.gpu, args.precision, args.max_pixels)
     from translate.checkpoint_models import checkpoint_model
 
     return checkpoint_model(args.model, args.direction, args.gpu, args.precision)

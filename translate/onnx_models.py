@@ -19,6 +19,11 @@ from translate.latent import check_label
 from translate.runtime import Sampler, Translator, open_session
 
 
+def is_onnx_file(model: str) -> bool:
+    """Whether a command's model argument names an exported file (else a run, checkpoint or model folder)."""
+    return Path(model).suffix.lower() == ".onnx" and not Path(model).is_dir()
+
+
 @dataclass(frozen=True)
 class ImageModel:
     """``translate`` takes a uint8 H x W x ``channels`` image and returns its translation, same size."""

@@ -27,7 +27,7 @@ from translate.io.fileio import check_image_suffix, write_animation, write_image
 from translate.io.grids import image_grid
 from translate.io.run_layout import refuse_run_files
 from translate.latent import check_steps, check_truncation
-from translate.onnx_models import Drawer, OnnxDrawer
+from translate.onnx_models import Drawer, OnnxDrawer, is_onnx_file
 
 MAX_GRID_IMAGES = 10_000  # a 100 x 100 grid; past that a grid is unreadable and only costs memory
 MAX_SCALE = 16
@@ -95,9 +95,8 @@ def main(argv: list[str] | None = None) -> None:
 def load_drawer(model: str, gpu: bool) -> Drawer:
     """What ``model`` names: an ``.onnx`` file through the runtime, anything else through
     PyTorch (imported only then)."""
-    path = Path(model)
-    if path.suffix.lower() == ".onnx" and not path.is_dir():
-        return OnnxDrawer(path, gpu)
+    if is_onnx_file(model):
+        return OnnxDrawer(Path(model), gpu)
     from translate.checkpoint_models import CheckpointDrawer
 
     return CheckpointDrawer(model, gpu)
