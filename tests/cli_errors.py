@@ -13,13 +13,16 @@ import pytest
 from translate.cli import run_cli
 
 PROGRESS_BAR = re.compile(r"epoch \d+/\d+: ")  # the trainer's tqdm bar, redrawn after each \r
+# translate.progress off a terminal: "downloading mnist: 0.0/1.6 MB (0%), 0 s", "...: 4/4 images (100%), 2 s, done"
+PROGRESS_LINE = re.compile(r"[^:]+: [\d.]+(/[\d.]+)? \w+( \(\d+%\))?, \d+ s(, done)?$")
 
 
 def message_lines(stderr: str) -> list[str]:
-    """What a command wrote to stderr besides its progress bar and its notes (advice such as
-    the CPU preset, not errors), line by line."""
+    """What a command wrote to stderr besides its progress (the trainer's bar, translate.progress's
+    lines) and its notes (advice such as the CPU preset, not errors), line by line."""
     return [line for line in stderr.splitlines()
-            if line.strip() and not PROGRESS_BAR.match(line) and not line.startswith("note: ")]
+            if line.strip() and not PROGRESS_BAR.match(line) and not PROGRESS_LINE.match(line)
+            and not line.startswith("note: ")]
 
 
 def one_line_error(capsys, main: Callable[[list[str] | None], object], *argv: str) -> str:
