@@ -36,7 +36,7 @@ from translate.errors import DataError
 from translate.io.fileio import TEMP_SUFFIX, TEMP_TAG, check_writable, temporary_name, write_failure
 from translate.progress import Progress
 
-MB = 1024**2
+MB = 10**6  # as the progress bar counts (tqdm, SI units), so the two agree
 
 
 @dataclass(frozen=True)
