@@ -1,6 +1,6 @@
 """The browser demo: digits from the exported (c)DCGAN and horse <-> zebra from the exported CycleGAN.
 
-    python demo/app.py [--port 7860] [--share false] [--exports exports]
+    python demo/app.py [--port 7860] [--share] [--exports exports]
 
 It runs on the ONNX files in ``--exports`` through :mod:`translate.runtime`, so it needs
 no PyTorch. A missing model file disables only its own tab's controls, which show the
@@ -75,8 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python demo/app.py", description="Serve the translate demo in a browser.")
     parser.add_argument("--port", type=port_number, default=7860)
     parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (0.0.0.0: every interface)")
-    parser.add_argument("--share", type=true_or_false, default=False,
-                        help="make a public gradio.live link (needs internet)")
+    parser.add_argument("--share", type=true_or_false, nargs="?", const=True, default=False, metavar="true|false",
+                        help="make a public gradio.live link (needs internet); --share alone means true")
     parser.add_argument("--exports", type=exports_folder, default=ROOT / "exports", help="folder of the ONNX files")
     parser.add_argument("--max-side", type=positive_int, default=DEFAULT_MAX_SIDE,
                         help="uploads larger than this are scaled")

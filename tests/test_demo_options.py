@@ -22,6 +22,12 @@ def test_a_wrong_option_is_named_by_argparse(argv, message, capsys):
     assert argparse_error(capsys, build_parser().parse_args, *argv) == f"python demo/app.py: error: {message}"
 
 
+@pytest.mark.parametrize(("argv", "share"), [([], False), (["--share"], True), (["--share", "false"], False),
+                                            (["--share", "yes"], True)])
+def test_share_is_a_switch_that_also_takes_a_value(argv, share):
+    assert build_parser().parse_args(argv).share is share
+
+
 def test_an_exports_folder_that_is_not_there_is_refused(tmp_path, capsys):
     missing = tmp_path / "exprots"
     with pytest.raises(SystemExit):

@@ -162,7 +162,7 @@ def serves(line: str, cwd: Path, data_root: Path, tmp_path: Path) -> str:
     return log.read_text()
 
 
-@documents("make demo", "python demo/app.py [--port 7860] [--share false]")
+@documents("make demo", "python demo/app.py [--port 7860] [--share]")
 @pytest.mark.slow
 def test_demo_starts_as_documented(clone, data_root, tmp_path):
     log = serves(f"{MAKE} demo DEMO_ARGS='--port {{port}}'", clone, data_root, tmp_path)
