@@ -1,8 +1,11 @@
-"""Inference benchmark: PyTorch eager vs ONNX Runtime (fp32, fp16) on this machine.
+"""Inference benchmark: PyTorch eager (fp32, and bf16 autocast on a CPU that computes bf16
+natively) vs ONNX Runtime (fp32, fp16) on this machine.
 
 Times the CycleGAN ResNet generator at 256x256 and the cDCGAN digit generator, at batch
 1 and 8, with the same thread count for both runtimes, and relates each to the model's
-FLOP count and this machine's fp32 matrix-multiply rate measured in the same run.
+FLOP count and this machine's fp32 matrix-multiply rate measured in the same run. The bf16
+row answers which way `translate.apply` is faster here: a model folder (PyTorch, bf16 under
+`--precision auto`) or its exported ONNX file (ONNX Runtime, the precision it was exported in).
 
     python bench/inference.py [--threads 2] [--repeats 5] [--out bench/results/inference-cpu.md]
 
@@ -26,7 +29,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from translate.cli import run_cli
 from translate.families.cyclegan.nets import CycleGANConfig, build_generator
 from translate.families.dcgan.nets import DCGANConfig, Generator
-from translate.modeling.device import cpu_model
+from translate.modeling.device import autocast, cpu_bf16_features, describe_cpu
 from translate.onnx_contract import ModelInfo
 from translate.onnx_export import ExportPlan, write_onnx
 
@@ -135,6 +138,8 @@ def run(threads: int, repeats: int) -> tuple[list[dict], float, str]:
                 inputs = make_inputs(batch)
                 feeds = {n: t.numpy() for n, t in zip(names, inputs, strict=True)}
                 candidates = {"PyTorch eager fp32": lambda m=module, x=inputs: m(*x)}
+                if cpu_bf16_features():
+                    candidates["PyTorch eager bf16 autocast"] = lambda m=module, x=inputs: _in_bf16(m, x)
                 for precision, session in sessions.items():
                     candidates[f"ONNX Runtime {precision}"] = lambda s=session, f=feeds: s.run(None, f)
                 baseline = None
@@ -158,19 +163,30 @@ def run(threads: int, repeats: int) -> tuple[list[dict], float, str]:
     return rows, peak, source
 
 
+def _in_bf16(module: torch.nn.Module, inputs: tuple[torch.Tensor, ...]) -> torch.Tensor:
+    """``module`` under the bf16 autocast that ``--precision auto`` uses on this CPU."""
+    with autocast("bf16", torch.device("cpu")):
+        return module(*inputs)
+
+
+def _share(row: dict) -> str:
+    """The row's share of the fp32 GEMM ceiling; none for bf16, which that ceiling does not bound."""
+    return "—" if "bf16" in row["runtime"] else f"{100 * row['fraction_of_peak']:.0f}%"
+
+
 def table(rows: list[dict], peak: float, source: str, threads: int) -> str:
     lines = [
-        f"Inference on {cpu_model()}, {threads} threads, torch {torch.__version__}, "
+        f"Inference on the {describe_cpu()}, {threads} threads, torch {torch.__version__}, "
         f"onnxruntime {ort.__version__}; fp32 GEMM ceiling {peak / 1e9:.0f} GFLOP/s, measured in the same run "
         f"with {source}.",
         "",
-        "| model | runtime | batch | ms / image | images / s | vs eager | GFLOP / image | share of peak |",
+        "| model | runtime | batch | ms / image | images / s | vs eager fp32 | GFLOP / image | share of fp32 peak |",
         "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for r in rows:
         lines.append(
             f"| {r['model']} | {r['runtime']} | {r['batch']} | {r['ms_per_image']:.3f} | {r['images_per_s']:.1f} "
-            f"| {r['speedup_vs_eager']:.2f}x | {r['gflop_per_image']:.3f} | {100 * r['fraction_of_peak']:.0f}% |"
+            f"| {r['speedup_vs_eager']:.2f}x | {r['gflop_per_image']:.3f} | {_share(r)} |"
         )
     return "\n".join(lines) + "\n"
 
@@ -179,7 +195,8 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "inference-cpu.md")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "inference-cpu.md",
+                        help="where the table goes (name the CPU in it, e.g. inference-cpu-amd-epyc.md)")
     args = parser.parse_args(argv)
     rows, peak, source = run(args.threads, args.repeats)
     text = table(rows, peak, source, args.threads)
