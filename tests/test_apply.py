@@ -114,7 +114,7 @@ def test_a_pixel_limit_below_every_image_names_each_size_and_writes_nothing(run,
     err = capsys.readouterr().err
     assert "odd.jpg: 57x101 (5,757 pixels), above the limit of 10 pixels: scale it down first" in err
     assert err.strip().splitlines()[-1] == ("error: none of the 4 input files could be translated (each is named "
-                                            "above, with why): no image was written")
+                                            "above, with why): nothing was written")
     assert [p.name for p in out.iterdir()] == [OUTPUT_MARKER]
     for limit in ("0", "-5", "lots"):
         with pytest.raises(SystemExit):

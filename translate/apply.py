@@ -1,5 +1,5 @@
 """Command line: ``python -m translate.apply MODEL --input FILE_OR_DIR --output DIR
-[--direction AtoB|BtoA]``: translate image files of any size with a translation model.
+[--direction AtoB|BtoA]``: translate image and video files of any size with a translation model.
 
 MODEL is an exported ``.onnx`` file, run by ONNX Runtime (no PyTorch needed: the base install
 runs it), or a translation run, checkpoint or model folder, run by PyTorch.
@@ -7,8 +7,10 @@ runs it), or a translation run, checkpoint or model folder, run by PyTorch.
 Each image is decoded with OpenCV (upright by its EXIF orientation; greyscale, 16-bit,
 CMYK and RGBA become the model's channels), padded by reflection to a size its family's
 generator takes (for CycleGAN a multiple of 4, its total stride), translated, cropped back to
-its own size and written under its own name (and sub-folder) in the output folder. Files
-that cannot be decoded, and images above ``--max-pixels``, are named and skipped. The
+its own size and written under its own name (and sub-folder) in the output folder. A video
+(:mod:`translate.io.video`: MP4, M4V, MOV, MKV, AVI) is translated frame by frame into a video
+of the same name, container and frame rate, without its sound. Files that cannot be decoded,
+and images or frames above ``--max-pixels``, are named and skipped. The
 output folder may not be, hold or lie inside an input folder, and existing files are
 replaced only with ``--overwrite``.
 """
@@ -22,27 +24,30 @@ from translate.arguments import PRECISIONS, positive_int
 from translate.command_line import run_cli
 from translate.errors import ConfigError, DataError
 from translate.io.fileio import write_image, write_json
-from translate.io.images import IMAGE_EXTENSIONS, TRANSLATE_MAX_PIXELS, list_images, read_image
+from translate.io.images import IMAGE_EXTENSIONS, TRANSLATE_MAX_PIXELS, check_size, list_images, read_image
 from translate.io.run_layout import refuse_run_files
+from translate.io.video import VIDEO_EXTENSIONS, VideoReader, is_video, list_videos, write_video
 from translate.onnx_models import ImageModel, is_onnx_file, onnx_model
 from translate.progress import Progress
 
 OUTPUT_MARKER = ".translate-apply"  # marks an output folder, so a later apply on a parent folder skips it
-DESCRIPTION = "Translate image files of any size with a trained translation model (e.g. CycleGAN)."
+DESCRIPTION = "Translate image and video files of any size with a trained translation model (e.g. CycleGAN)."
 
 
 def input_files(path: Path) -> list[tuple[Path, Path]]:
-    """(file, name relative to the input) for a file or every image below a folder, leaving
-    out folders that an earlier ``apply`` wrote (they hold its marker)."""
+    """(file, name relative to the input) for a file or every image and video below a folder,
+    leaving out folders that an earlier ``apply`` wrote (they hold its marker)."""
     if path.is_file():
         return [(path, Path(path.name))]
     if path.is_dir():
         outputs = {marker.parent for marker in path.rglob(OUTPUT_MARKER)}
-        files = [f for f in list_images(path) if not any(f.is_relative_to(folder) for folder in outputs)]
+        found = sorted([*list_images(path), *list_videos(path)])
+        files = [f for f in found if not any(f.is_relative_to(folder) for folder in outputs)]
         if not files:
-            raise DataError(f"no images in {path}: looked for {', '.join(IMAGE_EXTENSIONS)} files")
+            raise DataError(f"no images or videos in {path}: looked for "
+                            f"{', '.join(IMAGE_EXTENSIONS + VIDEO_EXTENSIONS)} files")
         return [(file, file.relative_to(path)) for file in files]
-    raise DataError(f"--input {path} does not exist: pass an image file or a folder of images")
+    raise DataError(f"--input {path} does not exist: pass an image or video file, or a folder of them")
 
 
 def check_outputs(files: list[tuple[Path, Path]], source: Path, output: Path, overwrite: bool) -> None:
@@ -75,12 +80,14 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m translate.apply", description=DESCRIPTION)
     parser.add_argument("model", help="an exported .onnx file (needs only the runtime install), or a translation run "
                         "folder, checkpoint folder or model folder (needs PyTorch)")
-    parser.add_argument("--input", type=Path, required=True, help="an image file or a folder of images")
-    parser.add_argument("--output", type=Path, required=True, help="folder for the translated images")
+    parser.add_argument("--input", type=Path, required=True,
+                        help="an image or video file, or a folder of them (videos: mp4, m4v, mov, mkv, avi)")
+    parser.add_argument("--output", type=Path, required=True, help="folder for the translated images and videos")
     parser.add_argument("--direction", choices=("AtoB", "BtoA"),
                         help="which generator of a checkpoint (default: its first, AtoB); an ONNX file has one")
     parser.add_argument("--max-pixels", type=positive_int, default=TRANSLATE_MAX_PIXELS,
-                        help="skip larger images (default 2048x2048: memory grows with the pixel count)")
+                        help="skip larger images and videos of larger frames (default 2048x2048: memory grows "
+                        "with the pixel count)")
     parser.add_argument("--overwrite", action="store_true", help="replace files that already exist in --output")
     parser.add_argument("--gpu", action="store_true", help="run on CUDA (an ONNX file: needs onnxruntime-gpu)")
     parser.add_argument("--precision", choices=PRECISIONS,
@@ -92,23 +99,50 @@ def main(argv: list[str] | None = None) -> None:
     model = load_model(args)
     write_json(args.output / OUTPUT_MARKER, {"input": str(args.input), "model": model.source,
                                              "direction": model.direction})
-    done, skipped = 0, []
-    with Progress.for_stderr().track("translating", len(files)) as progress:
+    images, frames, skipped = 0, [], []
+    unit = "files" if any(is_video(file) for file, _ in files) else "images"
+    with Progress.for_stderr().track("translating", len(files), unit) as progress:
         for file, name in files:
             try:
-                image = read_image(file, model.channels, args.max_pixels)
+                if is_video(file):
+                    frames.append(translate_video(file, args.output / name, model, args.max_pixels))
+                else:
+                    image = read_image(file, model.channels, args.max_pixels)
+                    write_image(args.output / name, model.translate(image))
+                    images += 1
             except DataError as exc:
                 progress.note(f"skipping {exc}")
                 skipped.append(file)
-            else:
-                write_image(args.output / name, model.translate(image))
-                done += 1
             progress.update()
-    if not done:
+    if not images and not frames:
         raise DataError(f"none of the {len(files)} input files could be translated (each is named above, with "
-                        "why): no image was written")
-    note = f"; skipped {len(skipped)} file(s), named above" if skipped else ""
-    print(f"translated {done} image(s) {model.domains[0]} -> {model.domains[1]} into {args.output}{note}")
+                        "why): nothing was written")
+    print(f"translated {translated_count(images, frames)} {model.domains[0]} -> {model.domains[1]} into "
+          f"{args.output}" + (f"; skipped {len(skipped)} file(s), named above" if skipped else ""))
+
+
+def translate_video(file: Path, out: Path, model: ImageModel, max_pixels: int) -> int:
+    """Translate a video frame by frame into ``out`` (same container and frame rate, no sound),
+    with a progress of its own in frames; return how many frames were written."""
+    with VideoReader(file) as video:
+        info = video.info
+        check_size(info.width, info.height, max_pixels, f"{file} (its frames)")
+        with Progress.for_stderr().track(f"translating {file.name}", info.frames or None, "frames") as progress:
+
+            def translated():
+                for frame in video.frames(model.channels):
+                    yield model.translate(frame)
+                    progress.update()
+
+            return write_video(out, translated(), info.fps)
+
+
+def translated_count(images: int, frames: list[int]) -> str:
+    """What was translated, in words: "3 image(s)", "1 video(s) (240 frames)", or both."""
+    parts = [f"{images} image(s)"] if images or not frames else []
+    if frames:
+        parts.append(f"{len(frames)} video(s) ({sum(frames)} frames, without sound)")
+    return " and ".join(parts)
 
 
 def load_model(args: argparse.Namespace) -> ImageModel:

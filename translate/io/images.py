@@ -45,7 +45,7 @@ def decode_image(
     if header.problem:
         raise DataError(f"{name}: a {header.format.upper()} file that {header.problem}, which could make the "
                         "decoder read another size than the one checked: re-save it as a plain single image")
-    _check_size(header.width, header.height, max_pixels, name)
+    check_size(header.width, header.height, max_pixels, name)
     if header.truncated:
         raise DataError(f"{name}: a truncated JPEG (it stops before its end marker): copy or download it again")
     try:
@@ -54,7 +54,7 @@ def decode_image(
         image = None
     if image is None:
         raise unreadable
-    _check_size(image.shape[1], image.shape[0], max_pixels, name)  # should a header and its pixels disagree
+    check_size(image.shape[1], image.shape[0], max_pixels, name)  # should a header and its pixels disagree
     if image.dtype == np.uint16:
         image = (image // 257).astype(np.uint8)
     elif image.dtype != np.uint8:
@@ -88,7 +88,7 @@ def read_image(
             head = file.read(HEADER_BYTES)
             header = read_header(head)
             if header is not None and not header.problem:
-                _check_size(header.width, header.height, max_pixels, name)
+                check_size(header.width, header.height, max_pixels, name)
             raw = np.frombuffer(head + file.read(), dtype=np.uint8)
     except OSError as exc:
         raise DataError(f"{name}: cannot read it ({exc.strerror or exc})") from exc
@@ -100,7 +100,8 @@ def pixel_count(pixels: int) -> str:
     return f"{pixels / 1e6:.1f} megapixels" if pixels >= 50_000 else f"{pixels:,} pixels"
 
 
-def _check_size(width: int, height: int, max_pixels: int, name: str) -> None:
+def check_size(width: int, height: int, max_pixels: int, name: str) -> None:
+    """DataError naming ``name`` when a ``width`` x ``height`` picture is above ``max_pixels``."""
     if width * height > max_pixels:
         raise DataError(
             f"{name}: {width}x{height} ({pixel_count(width * height)}), above the limit of "

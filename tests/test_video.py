@@ -1,0 +1,136 @@
+"""Videos through ``apply``: read and written frame by frame with OpenCV (translate.io.video),
+checked against clips made here by OpenCV directly from real test horses, and against each
+frame translated on its own."""
+
+import re
+
+import cv2
+import numpy as np
+import pytest
+
+from tests.test_apply import apply, run  # noqa: F401  (run: the fixture of a fresh tiny CycleGAN checkpoint)
+from translate.apply import OUTPUT_MARKER
+from translate.errors import DataError
+from translate.io.images import read_image
+from translate.io.video import VIDEO_EXTENSIONS, VideoReader, write_video
+from translate.onnx_models import onnx_model
+
+FPS = 12.0
+
+
+def frames_of(path) -> list[np.ndarray]:
+    """Every frame of a video as OpenCV decodes it, in RGB."""
+    with VideoReader(path) as video:
+        return list(video.frames())
+
+
+def make_clip(path, horse: np.ndarray, count: int = 8, size: tuple[int, int] = (64, 48)) -> list[np.ndarray]:
+    """A clip panning across a real photo, written by OpenCV itself (not by the code under test);
+    returns its frames as decoded."""
+    width, height = size
+    codec = "MJPG" if path.suffix == ".avi" else "mp4v"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*codec), FPS, size)
+    for i in range(count):
+        writer.write(np.ascontiguousarray(horse[10:10 + height, 6 * i:6 * i + width, ::-1]))
+    writer.release()
+    return frames_of(path)
+
+
+@pytest.fixture
+def horse(data_root) -> np.ndarray:
+    return read_image(sorted((data_root / "horse2zebra" / "testA").iterdir())[0])
+
+
+@pytest.mark.parametrize("extension", VIDEO_EXTENSIONS)
+def test_a_video_is_written_in_its_container_and_read_back(extension, horse, tmp_path):
+    frames = [np.ascontiguousarray(horse[:48, 6 * i:6 * i + 64]) for i in range(6)]
+    path = tmp_path / f"clip{extension}"
+    assert write_video(path, iter(frames), FPS) == 6
+    with VideoReader(path) as video:
+        assert (video.info.fps, video.info.width, video.info.height) == (FPS, 64, 48)
+        back = list(video.frames())
+    assert len(back) == 6 and all(f.shape == (48, 64, 3) for f in back)
+    errors = [np.abs(a.astype(int) - b.astype(int)).mean() for a, b in zip(frames, back, strict=True)]
+    assert max(errors) < 12, errors  # lossy codecs: measured 5 to 8 grey levels on real photos
+    assert sorted(p.name for p in tmp_path.iterdir()) == [path.name]  # no temporary folder left
+
+
+def test_odd_frames_lose_their_last_row_and_column_and_grey_frames_become_colour(horse, tmp_path):
+    path = tmp_path / "odd.avi"
+    write_video(path, [horse[:47, :65], horse[1:48, 1:66]], FPS)
+    assert [f.shape for f in frames_of(path)] == [(46, 64, 3)] * 2
+    write_video(path, [horse[:20, :30, :1]] * 3, FPS)
+    grey = frames_of(path)
+    assert len(grey) == 3 and grey[0].shape == (20, 30, 3)
+    assert np.abs(grey[0][..., 0].astype(int) - grey[0][..., 2].astype(int)).max() <= 3  # still grey
+
+
+def test_a_failed_write_leaves_nothing_and_names_the_problem(horse, tmp_path):
+    def interrupted():
+        yield horse[:32, :32]
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        write_video(tmp_path / "a.mp4", interrupted(), FPS)
+    with pytest.raises(DataError, match=r"frame 1 of b.mp4 is 40x32, the first was 32x32: a video's frames share"):
+        write_video(tmp_path / "b.mp4", [horse[:32, :32], horse[:32, :40]], FPS)
+    with pytest.raises(DataError, match=r"no frames to write into c.mp4"):
+        write_video(tmp_path / "c.mp4", [], FPS)
+    with pytest.raises(DataError, match=r"cannot encode 1x1 frames as a video"):
+        write_video(tmp_path / "d.mp4", [horse[:1, :1]], FPS)
+    with pytest.raises(DataError, match=r"cannot write a video as '.webm': use one of .mp4, .m4v, .mov, .mkv, .avi"):
+        write_video(tmp_path / "e.webm", [horse[:32, :32]], FPS)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_damaged_video_is_one_line_without_opencvs_noise(tmp_path, capfd):
+    path = tmp_path / "broken.mp4"
+    path.write_bytes(b"\x00\x00\x00\x18ftypmp42 not really a video" * 10)
+    with pytest.raises(DataError, match=r"broken.mp4 could not be opened as a video .*ffmpeg -i broken.mp4"):
+        VideoReader(path)
+    assert capfd.readouterr().err == ""  # FFmpeg's "moov atom not found" and OpenCV's warnings are hushed
+
+
+def test_apply_translates_a_video_frame_by_frame(translator_file, horse, tmp_path, capsys):
+    _, onnx_file = translator_file
+    folder = tmp_path / "in"
+    (folder / "clips").mkdir(parents=True)
+    clip = make_clip(folder / "clips" / "walk.mp4", horse)
+    cv2.imwrite(str(folder / "still.png"), horse[:40, :40, ::-1])
+    (folder / "clips" / "broken.avi").write_bytes(b"RIFF not a video")
+    apply(str(onnx_file), "--input", str(folder), "--output", str(tmp_path / "out"))
+    captured = capsys.readouterr()
+    written = sorted(str(p.relative_to(tmp_path / "out")) for p in (tmp_path / "out").rglob("*") if p.is_file())
+    assert written == [OUTPUT_MARKER, "clips/walk.mp4", "still.png"]
+    assert "translated 1 image(s) and 1 video(s) (8 frames, without sound) horse -> zebra" in captured.out
+    assert "skipped 1 file(s)" in captured.out and "broken.avi could not be opened as a video" in captured.err
+    assert re.search(r"translating walk.mp4: 8/8 frames \(100%\), \d+ s, done\n", captured.err)
+    assert re.search(r"translating: 3/3 files \(100%\), \d+ s, done\n", captured.err)
+
+    with VideoReader(tmp_path / "out" / "clips" / "walk.mp4") as video:
+        assert (video.info.fps, video.info.width, video.info.height) == (FPS, 64, 48)
+        out = list(video.frames())
+    # The reference: each decoded frame translated on its own, encoded by OpenCV directly as mp4v.
+    model = onnx_model(onnx_file, None, False, None, 2048 * 2048)
+    reference = tmp_path / "reference.mp4"
+    writer = cv2.VideoWriter(str(reference), cv2.VideoWriter_fourcc(*"mp4v"), FPS, (64, 48))
+    for frame in clip:
+        writer.write(np.ascontiguousarray(model.translate(frame)[..., ::-1]))
+    writer.release()
+    expected = frames_of(reference)
+    assert len(out) == len(expected) == 8
+    assert all(np.array_equal(a, b) for a, b in zip(out, expected, strict=True))
+    change = np.mean([np.abs(a.astype(int) - b.astype(int)).mean() for a, b in zip(out, clip, strict=True)])
+    assert change > 20  # the frames were translated, not copied
+
+
+def test_apply_skips_a_video_of_frames_above_the_pixel_limit(run, horse, tmp_path, capsys):  # noqa: F811
+    make_clip(tmp_path / "big.avi", horse, count=2)
+    with pytest.raises(SystemExit):
+        apply(str(run[0]), "--input", str(tmp_path / "big.avi"), "--output", str(tmp_path / "out"),
+              "--max-pixels", "1000")
+    err = capsys.readouterr().err
+    assert "big.avi (its frames): 64x48 (3,072 pixels), above the limit of 1,000 pixels: scale it down first" in err
+    assert err.strip().splitlines()[-1] == ("error: none of the 1 input files could be translated (each is named "
+                                            "above, with why): nothing was written")
+    assert [p.name for p in (tmp_path / "out").iterdir()] == [OUTPUT_MARKER]

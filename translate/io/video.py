@@ -1,0 +1,156 @@
+"""Video files in and out, frame by frame, through OpenCV's FFmpeg build (part of the base
+install): what lets ``apply`` turn a clip of horses into zebras, as the CycleGAN paper's video
+did. Frames stream through one at a time, so a long clip needs no more memory than one frame.
+
+A translated video keeps its container and frame rate; MP4, M4V, MOV and MKV are written as
+MPEG-4 Part 2 (``mp4v``: the encoder this OpenCV build has; H.264 it has not), AVI as Motion
+JPEG. The sound is not carried over: OpenCV reads and writes pictures only. Encoders take even
+sizes, so a frame of odd width or height loses its last column or row.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import tempfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from translate.errors import DataError
+from translate.io.fileio import TEMP_SUFFIX, TEMP_TAG, fsync_dir, write_failure
+from translate.io.images import convert_channels
+
+# Containers this OpenCV build writes cleanly, with the codec each gets.
+VIDEO_CODECS = {".mp4": "mp4v", ".m4v": "mp4v", ".mov": "mp4v", ".mkv": "mp4v", ".avi": "MJPG"}
+VIDEO_EXTENSIONS = tuple(VIDEO_CODECS)
+DEFAULT_FPS = 25.0  # for a file that states no usable frame rate
+
+
+def is_video(path: Path) -> bool:
+    """Whether ``path`` is named as a video this module reads and writes (by extension)."""
+    return path.suffix.lower() in VIDEO_CODECS
+
+
+def list_videos(folder: Path) -> list[Path]:
+    """Video files below ``folder`` (by extension, case-insensitive), sorted."""
+    return sorted(p for p in folder.rglob("*") if p.is_file() and is_video(p))
+
+
+@contextlib.contextmanager
+def _quiet_opencv() -> Iterator[None]:
+    """OpenCV and FFmpeg log to stderr about files they cannot open ("moov atom not found"),
+    above the one-line error this toolkit gives; hush them while a video is opened."""
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # AV_LOG_QUIET, read when FFmpeg starts
+    level = cv2.utils.logging.getLogLevel()
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
+    try:
+        yield
+    finally:
+        cv2.utils.logging.setLogLevel(level)
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """What a video file states about itself: its frame rate, its frame count (0: not stated;
+    containers may state it only roughly) and its frame size."""
+
+    fps: float
+    frames: int
+    width: int
+    height: int
+
+
+class VideoReader:
+    """An opened video: ``info``, then ``frames(channels)`` yields each as an RGB (H x W x 3)
+    or grey (H x W x 1) uint8 array. Use it as a context manager, which closes the file."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        with _quiet_opencv():
+            self._capture = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
+        if not self._capture.isOpened():
+            raise DataError(f"{path} could not be opened as a video (damaged, or a codec OpenCV's FFmpeg does not "
+                            f"decode): convert it, e.g. ffmpeg -i {path.name} converted.mp4")
+        fps = self._capture.get(cv2.CAP_PROP_FPS)
+        self.info = VideoInfo(
+            fps=fps if math.isfinite(fps) and 0 < fps <= 1000 else DEFAULT_FPS,
+            frames=max(int(self._capture.get(cv2.CAP_PROP_FRAME_COUNT)), 0),
+            width=int(self._capture.get(cv2.CAP_PROP_FRAME_WIDTH)),
+            height=int(self._capture.get(cv2.CAP_PROP_FRAME_HEIGHT)),
+        )
+
+    def frames(self, channels: int = 3) -> Iterator[np.ndarray]:
+        while True:
+            ok, bgr = self._capture.read()
+            if not ok:
+                return
+            yield convert_channels(bgr, channels, bgr=True)
+
+    def close(self) -> None:
+        self._capture.release()
+
+    def __enter__(self) -> VideoReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def write_video(path: Path, frames: Iterable[np.ndarray], fps: float) -> int:
+    """Encode RGB (H x W x 3) or grey (H x W x 1) uint8 frames of one size, as they come, into
+    ``path`` (its extension picks the container and codec), and return how many were written.
+
+    The file appears only when the last frame is in: it is encoded under a temporary folder
+    beside ``path`` (FFmpeg picks the container by the file's extension, so a temporary file
+    name will not do) and renamed into place; an error or a Ctrl-C on the way leaves nothing.
+    """
+    codec = VIDEO_CODECS.get(path.suffix.lower())
+    if codec is None:
+        raise DataError(f"cannot write a video as {path.suffix!r}: use one of {', '.join(VIDEO_EXTENSIONS)}")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(prefix=f".{path.name}.{TEMP_TAG}", suffix=TEMP_SUFFIX,
+                                         dir=path.parent) as folder:
+            encoded = Path(folder) / path.name
+            count = _encode(encoded, frames, fps, codec)
+            with open(encoded, "rb+") as f:
+                os.fsync(f.fileno())
+            os.replace(encoded, path)
+        fsync_dir(path.parent)
+    except OSError as exc:
+        raise write_failure(path, exc) from exc
+    return count
+
+
+def _encode(path: Path, frames: Iterable[np.ndarray], fps: float, codec: str) -> int:
+    writer, first, count = None, None, 0
+    try:
+        for frame in frames:
+            if first is None:
+                first = frame.shape[:2]
+                height, width = first[0] - first[0] % 2, first[1] - first[1] % 2  # encoders take even sizes
+                if min(height, width) < 2:
+                    raise DataError(f"cannot encode {first[1]}x{first[0]} frames as a video: frames need 2x2 "
+                                    "pixels or more")
+                with _quiet_opencv():
+                    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*codec), fps, (width, height))
+                if not writer.isOpened():
+                    raise DataError(f"OpenCV could not start a {codec} encoder for {path.name}: write .mp4 or .avi")
+            if frame.shape[:2] != first:
+                raise DataError(f"frame {count} of {path.name} is {frame.shape[1]}x{frame.shape[0]}, the first was "
+                                f"{first[1]}x{first[0]}: a video's frames share one size")
+            picture = frame[:height, :width]
+            code = cv2.COLOR_GRAY2BGR if picture.ndim == 2 or picture.shape[2] == 1 else cv2.COLOR_RGB2BGR
+            writer.write(np.ascontiguousarray(cv2.cvtColor(picture, code)))
+            count += 1
+    finally:
+        if writer is not None:
+            writer.release()
+    if count == 0:
+        raise DataError(f"no frames to write into {path.name}")
+    return count
