@@ -110,7 +110,7 @@ def test_the_runtime_install_runs_the_embedding_example_without_torch(runtime_py
     assert (tmp_path / "digits.png").stat().st_size > 1000
 
 
-COMMANDS = ("train", "sample", "apply", "export", "evaluate", "pack")
+COMMANDS = ("train", "sample", "apply", "export", "evaluate", "pack", "card")
 
 
 def test_a_command_that_needs_torch_names_the_extra_to_install(runtime_python, tmp_path):

@@ -8,7 +8,9 @@ safetensors header records the source checkpoint's sha256. ``--fp16`` stores the
 fp16 (half the folder: :mod:`translate.modeling.half_storage`); every command widens them to
 fp32 when it loads them. The run's ``metrics.jsonl`` (losses
 and, for a CycleGAN, the FID/KID scored during training) comes along as the model's
-training record, copied only if it is a regular file (never through a link).
+training record, copied only if it is a regular file (never through a link). A card
+(``README.md``) is written from those files (:mod:`translate.model_card`); a card the folder
+has keeps its prose, and one written by hand, without a block of figures, is left alone.
 
 ``--out`` must be a new or empty folder, or with ``--overwrite`` a model folder of the same
 family packed before (its other files, such as a model card, stay). It is never a run or a
@@ -27,6 +29,7 @@ from translate.errors import CheckpointError, ConfigError
 from translate.families import get_family
 from translate.io.fileio import atomic_write, file_sha256, open_regular
 from translate.io.run_layout import METRICS_FILE, enclosing_run
+from translate.model_card import refresh_card
 from translate.modeling.checkpoint import STATE, WEIGHTS, Checkpoint, read_checkpoint, write_model_folder
 
 DESCRIPTION = ("Write a model folder to ship: a run's generators and config, and its metrics.jsonl, without "
@@ -59,8 +62,9 @@ def main(argv: list[str] | None = None) -> None:
             (args.out / METRICS_FILE).unlink(missing_ok=True)  # an overwritten model's record is not this one's
         else:
             atomic_write(args.out / METRICS_FILE, lambda tmp: tmp.write_bytes(source.read()))
+    card = refresh_card(args.out, strict=False)
     print(json.dumps({"out": str(args.out), "networks": sorted(modules), **metadata,
-                      "training_record": str(record) if record else None}))
+                      "training_record": str(record) if record else None, "card": card}))
 
 
 def check_out(out: Path, given: Path, checkpoint: Checkpoint, overwrite: bool) -> None:

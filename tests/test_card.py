@@ -1,0 +1,127 @@
+"""Model cards written from a model folder's own files (translate.model_card, translate.card,
+and pack, which writes one): every figure is the one in config.json, metrics.jsonl or
+evaluation.json; the author's prose around the figures survives a rewrite; a card written by
+hand is never touched; and a card with final scores passes the checks every shipped card must."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+import yaml
+
+from tests.cli_errors import one_line_error
+from tests.exporting import trained_run
+from tests.test_model_cards import test_a_model_card_has_front_matter_with_the_measured_figures as shipped_checks
+from translate.card import main as card_main
+from translate.cli import run_cli
+from translate.io.fileio import file_sha256
+from translate.model_card import BEGIN, END
+from translate.modeling.device import describe_cpu
+from translate.pack import main as pack_main
+
+from .conftest import REPO
+
+
+def front_matter(card) -> dict:
+    return yaml.safe_load(card.read_text().split("---\n")[1])
+
+
+@pytest.fixture(scope="module")
+def cyclegan_run(tmp_path_factory):
+    return trained_run(tmp_path_factory.mktemp("card"), "cyclegan", steps=2)
+
+
+def scored(model, fid: float, kid: float) -> None:
+    """An evaluation.json for the folder's weights, in the layout translate.evaluate --out writes."""
+    entry = lambda direction, real: {"direction": direction, "fid": fid, "kid_mean": kid, "kid_std": 0.001,  # noqa: E731
+                                     "translated": 120, "real": real}
+    record = {"horse_to_zebra": entry("AtoB", 140), "zebra_to_horse": entry("BtoA", 120),
+              "protocol": {"size": "256 px", "feature_layer": "pool3, 2048-d"},
+              "weights_sha256": file_sha256(model / "model.safetensors")}
+    (model / "evaluation.json").write_text(json.dumps(record))
+
+
+def test_pack_writes_a_card_whose_figures_are_the_folders_own(cyclegan_run, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    run_cli(pack_main, [str(cyclegan_run), "--out", "models/tiny-h2z"])
+    assert json.loads(capsys.readouterr().out)["card"] == "wrote models/tiny-h2z/README.md"
+    card = tmp_path / "models" / "tiny-h2z" / "README.md"
+    text = card.read_text()
+    config = json.loads((card.parent / "config.json").read_text())
+    last = [json.loads(line) for line in (card.parent / "metrics.jsonl").read_text().splitlines()][-1]
+    assert front_matter(card) == {"license": "mit", "library_name": "translate-gan", "pipeline_tag": "image-to-image",
+                                  "tags": ["gan", "cyclegan", "onnx"], "datasets": ["horse2zebra"]}
+    assert "# cyclegan: horse ↔ zebra\n" in text
+    assert ("python -m translate.apply models/tiny-h2z --input photos/ --output out/ --direction BtoA   "
+            "# zebra -> horse\n") in text
+    hyper = config["train"]["hyper"]
+    assert f"| ngf | {config['model']['ngf']} |" in text and f"| lambda_cycle | {hyper['lambda_cycle']:.4g} |" in text
+    assert f"| steps | {last['step']} |" in text and f"| machine | {describe_cpu()} |" in text
+    assert f"| training hours | {last['train_hours']:.2f} wall, {last['cpu_hours']:.2f} CPU |" in text
+    assert ("Not scored yet: `python -m translate.evaluate models/tiny-h2z --out models/tiny-h2z/evaluation.json`, "
+            "then `python -m translate.card models/tiny-h2z`.") in text
+    assert text.index(BEGIN) < text.index("## Use") < text.index("## Data and license") < text.index(END)
+
+
+def test_the_final_scores_go_in_and_the_authors_prose_stays(cyclegan_run, tmp_path, capsys):
+    model = tmp_path / "tiny-h2z"
+    run_cli(pack_main, [str(cyclegan_run), "--out", str(model)])
+    card = model / "README.md"
+    title, rest = card.read_text().split(BEGIN)
+    card.write_text(f"{title}Why this recipe: prose of the author.\n\n{BEGIN}{rest}\n## Notes\n\nMore prose.\n")
+    with (model / "metrics.jsonl").open("a") as metrics:  # a scoring taken during training, as the trainer records it
+        metrics.write(json.dumps({"epoch": 2, "step": 8, "train_hours": 0.5, "eval": {
+            "horse_to_zebra/fid": 201.25, "horse_to_zebra/kid_mean": 0.1234, "generators_averaged": 3}}) + "\n")
+    scored(model, fid=97.934, kid=0.04216)
+    capsys.readouterr()
+    run_cli(card_main, [str(model)])
+    assert capsys.readouterr().out == f"rewrote the front matter and the figures in {card}\n"
+    text = card.read_text()
+    assert "Why this recipe: prose of the author.\n" in text and text.endswith("## Notes\n\nMore prose.\n")
+    assert text.count(BEGIN) == text.count(END) == 1 and text.count("---\nlicense: mit") == 1
+    assert "| 2 | 8 | 0.5 | 201.2 | 0.1234 | 3 |" in text  # epoch, step, hours, the scores as recorded
+    assert "| horse → zebra | 97.93 | 0.04216 | 0.001 |" in text
+    [result, _] = front_matter(card)["model-index"][0]["results"]
+    assert result["task"]["name"] == "horse → zebra"
+    assert result["metrics"] == [{"type": "fid", "name": "FID", "value": 97.93},
+                                 {"type": "kid", "name": "KID", "value": 0.0422}]
+    shipped_checks(card)  # what every shipped card must pass: the front matter's figures are evaluation.json's
+
+    run_cli(pack_main, [str(cyclegan_run), "--out", str(model), "--overwrite", "--fp16"])  # other weights now
+    text = card.read_text()
+    assert "`evaluation.json` scored other weights than this folder's" in text and "model-index" not in text
+    assert "Why this recipe: prose of the author.\n" in text
+
+
+def test_a_card_written_by_hand_is_left_alone(cyclegan_run, tmp_path, capsys):
+    model = tmp_path / "tiny-h2z"
+    run_cli(pack_main, [str(cyclegan_run), "--out", str(model)])
+    (model / "README.md").write_text("# My zebras\n\nWritten by hand.\n")
+    capsys.readouterr()
+    run_cli(pack_main, [str(cyclegan_run), "--out", str(model), "--overwrite"])
+    assert json.loads(capsys.readouterr().out)["card"].startswith(f"kept {model / 'README.md'}: it has no block")
+    assert (model / "README.md").read_text() == "# My zebras\n\nWritten by hand.\n"
+    error = one_line_error(capsys, card_main, str(model))
+    assert error.startswith(f"error: {model / 'README.md'} has no single block of figures to rewrite: put the line")
+    assert one_line_error(capsys, card_main, str(tmp_path)).startswith(
+        f"error: {tmp_path} is not a model folder (no readable config.json)")
+
+
+def test_a_digit_models_card_draws_and_carries_its_scores(tmp_path):
+    shipped = REPO / "models" / "cdcgan-mnist"
+    model = tmp_path / "cdcgan-mnist"
+    model.mkdir()
+    for name in ("model.safetensors", "config.json", "metrics.jsonl", "evaluation.json"):  # its card left behind
+        shutil.copy(shipped / name, model)
+    run_cli(card_main, [str(model)])
+    card = model / "README.md"
+    text = card.read_text()
+    assert "# cdcgan on mnist\n" in text
+    assert "python -m translate.sample models/cdcgan-mnist --n 64 --seed 0 --out grid.png" in text
+    evaluation = json.loads((shipped / "evaluation.json").read_text())
+    assert f"| model | {evaluation['fid']:.4g} | {evaluation['kid_mean']:.4g} |" in text
+    meta = front_matter(card)
+    assert meta["pipeline_tag"] == "unconditional-image-generation" and meta["metrics"] == ["fid", "kid", "accuracy"]
+    shipped_checks(card)
