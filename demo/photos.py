@@ -6,13 +6,12 @@ import os
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
 
 from demo.models import MODEL_FILES, PHOTO_KEYS, DemoModels
 from translate.datasets.drawings import strokes_as_lines
 from translate.errors import InputError
-from translate.io.images import read_image
+from translate.io.images import read_image, scale_to_side
 
 DEFAULT_MAX_SIDE = 1024
 
@@ -28,12 +27,11 @@ def load_photo(path: str | os.PathLike | None, max_side: int) -> tuple[np.ndarra
 def fit_side(image: np.ndarray, max_side: int, name: str) -> tuple[np.ndarray, str]:
     """``image`` scaled down to ``max_side`` if larger, and a note that says its size and whether it was."""
     height, width = image.shape[:2]
-    if max(height, width) <= max_side:
+    scaled = scale_to_side(image, max_side)
+    if scaled is image:
         return image, f"{name}: {width}×{height}"
-    factor = max_side / max(height, width)
-    size = (max(1, round(width * factor)), max(1, round(height * factor)))
-    scaled = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
-    return scaled, f"{name}: {width}×{height}, scaled down to {size[0]}×{size[1]} (maximum side {max_side})"
+    return scaled, (f"{name}: {width}×{height}, scaled down to {scaled.shape[1]}×{scaled.shape[0]} "
+                    f"(maximum side {max_side})")
 
 
 def translate_photo(models: DemoModels, path: str | None, direction: str, round_trip: bool,

@@ -122,6 +122,22 @@ def test_a_pixel_limit_below_every_image_names_each_size_and_writes_nothing(run,
         assert f"argument --max-pixels: must be a positive integer, got {limit}" in capsys.readouterr().err
 
 
+def test_max_side_scales_images_down_before_translating(run, horses, tmp_path, capsys):
+    out = tmp_path / "out"
+    apply(str(run[0]), "--input", str(horses), "--output", str(out), "--max-side", "40")
+    assert read_image(out / "odd.jpg").shape == (40, 23, 3)  # 57x101, longer side to 40: 22.6 -> 23
+    assert read_image(out / "sub" / "grey.png").shape == (28, 40, 3)  # 43x30: 27.9 -> 28
+    assert read_image(out / "tiny.png").shape == (3, 5, 3)  # no larger: as it is
+    with pytest.raises(SystemExit):
+        apply(str(run[0]), "--input", str(horses / "odd.jpg"), "--output", str(tmp_path / "o2"), "--max-side", "40",
+              "--max-pixels", "10")
+    assert ("odd.jpg scaled to --max-side 40: 23x40 (920 pixels), above the limit of 10 pixels"
+            in capsys.readouterr().err)
+    with pytest.raises(SystemExit):
+        apply(str(run[0]), "--input", str(horses), "--output", str(out), "--max-side", "0")
+    assert "argument --max-side: must be a positive integer, got 0" in capsys.readouterr().err
+
+
 def test_an_onnx_file_translates_as_its_checkpoint_does(translator_file, horses, tmp_path, capsys):
     run_folder, onnx_file = translator_file
     apply(str(onnx_file), "--input", str(horses), "--output", str(tmp_path / "onnx"))

@@ -124,6 +124,13 @@ def test_apply_translates_a_video_frame_by_frame(translator_file, horse, tmp_pat
     assert change > 20  # the frames were translated, not copied
 
 
+def test_max_side_scales_a_videos_frames(run, horse, tmp_path, capsys):  # noqa: F811
+    make_clip(tmp_path / "walk.avi", horse, count=3)
+    apply(str(run[0]), "--input", str(tmp_path / "walk.avi"), "--output", str(tmp_path / "out"), "--max-side", "32")
+    assert [f.shape for f in frames_of(tmp_path / "out" / "walk.avi")] == [(24, 32, 3)] * 3
+    assert "translated 1 video(s) (3 frames, without sound)" in capsys.readouterr().out
+
+
 def test_apply_skips_a_video_of_frames_above_the_pixel_limit(run, horse, tmp_path, capsys):  # noqa: F811
     make_clip(tmp_path / "big.avi", horse, count=2)
     with pytest.raises(SystemExit):

@@ -10,7 +10,8 @@ generator takes (for CycleGAN a multiple of 4, its total stride), translated, cr
 its own size and written under its own name (and sub-folder) in the output folder. A video
 (:mod:`translate.io.video`: MP4, M4V, MOV, MKV, AVI) is translated frame by frame into a video
 of the same name, container and frame rate, without its sound. Files that cannot be decoded,
-and images or frames above ``--max-pixels``, are named and skipped. The
+and images or frames above ``--max-pixels``, are named and skipped (``--max-side`` scales
+them down instead). The
 output folder may not be, hold or lie inside an input folder, and existing files are
 replaced only with ``--overwrite``.
 """
@@ -20,11 +21,21 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+import numpy as np
+
 from translate.arguments import PRECISIONS, positive_int
 from translate.command_line import run_cli
 from translate.errors import ConfigError, DataError
 from translate.io.fileio import write_image, write_json
-from translate.io.images import IMAGE_EXTENSIONS, TRANSLATE_MAX_PIXELS, check_size, list_images, read_image
+from translate.io.images import (
+    IMAGE_EXTENSIONS,
+    TRANSLATE_MAX_PIXELS,
+    check_size,
+    list_images,
+    read_image,
+    scale_to_side,
+    scaled_size,
+)
 from translate.io.run_layout import refuse_run_files
 from translate.io.video import VIDEO_EXTENSIONS, VideoReader, is_video, list_videos, write_video
 from translate.onnx_models import ImageModel, is_onnx_file, onnx_model
@@ -87,7 +98,10 @@ def main(argv: list[str] | None = None) -> None:
                         help="which generator of a checkpoint (default: its first, AtoB); an ONNX file has one")
     parser.add_argument("--max-pixels", type=positive_int, default=TRANSLATE_MAX_PIXELS,
                         help="skip larger images and videos of larger frames (default 2048x2048: memory grows "
-                        "with the pixel count)")
+                        "with the pixel count); --max-side scales them down instead")
+    parser.add_argument("--max-side", type=positive_int,
+                        help="scale images and video frames whose longer side is larger down to this many pixels "
+                        "before translating (e.g. 1024 for phone photos); the output has the scaled size")
     parser.add_argument("--overwrite", action="store_true", help="replace files that already exist in --output")
     parser.add_argument("--gpu", action="store_true", help="run on CUDA (an ONNX file: needs onnxruntime-gpu)")
     parser.add_argument("--precision", choices=PRECISIONS,
@@ -105,9 +119,9 @@ def main(argv: list[str] | None = None) -> None:
         for file, name in files:
             try:
                 if is_video(file):
-                    frames.append(translate_video(file, args.output / name, model, args.max_pixels))
+                    frames.append(translate_video(file, args.output / name, model, args.max_pixels, args.max_side))
                 else:
-                    image = read_image(file, model.channels, args.max_pixels)
+                    image = read_input(file, model.channels, args.max_pixels, args.max_side)
                     write_image(args.output / name, model.translate(image))
                     images += 1
             except DataError as exc:
@@ -121,17 +135,28 @@ def main(argv: list[str] | None = None) -> None:
           f"{args.output}" + (f"; skipped {len(skipped)} file(s), named above" if skipped else ""))
 
 
-def translate_video(file: Path, out: Path, model: ImageModel, max_pixels: int) -> int:
-    """Translate a video frame by frame into ``out`` (same container and frame rate, no sound),
-    with a progress of its own in frames; return how many frames were written."""
+def read_input(file: Path, channels: int, max_pixels: int, max_side: int | None) -> np.ndarray:
+    """An image as the model takes it: within ``max_pixels``, checked from its header; or with
+    ``max_side``, decoded (up to the decoder's own limit), scaled down, then checked."""
+    if max_side is None:
+        return read_image(file, channels, max_pixels)
+    image = scale_to_side(read_image(file, channels), max_side)
+    check_size(image.shape[1], image.shape[0], max_pixels, f"{file} scaled to --max-side {max_side}")
+    return image
+
+
+def translate_video(file: Path, out: Path, model: ImageModel, max_pixels: int, max_side: int | None) -> int:
+    """Translate a video frame by frame into ``out`` (same container and frame rate, no sound;
+    frames scaled down to ``max_side`` if given), with a progress of its own in frames; return
+    how many frames were written."""
     with VideoReader(file) as video:
         info = video.info
-        check_size(info.width, info.height, max_pixels, f"{file} (its frames)")
+        check_size(*scaled_size(info.width, info.height, max_side), max_pixels, f"{file} (its frames)")
         with Progress.for_stderr().track(f"translating {file.name}", info.frames or None, "frames") as progress:
 
             def translated():
                 for frame in video.frames(model.channels):
-                    yield model.translate(frame)
+                    yield model.translate(frame if max_side is None else scale_to_side(frame, max_side))
                     progress.update()
 
             return write_video(out, translated(), info.fps)

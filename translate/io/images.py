@@ -109,6 +109,25 @@ def check_size(width: int, height: int, max_pixels: int, name: str) -> None:
         )
 
 
+def scaled_size(width: int, height: int, max_side: int | None) -> tuple[int, int]:
+    """(width, height) scaled down so that the longer side is ``max_side``, aspect kept; as they
+    are when no larger (or ``max_side`` is None)."""
+    if max_side is None or max(height, width) <= max_side:
+        return width, height
+    factor = max_side / max(height, width)
+    return max(1, round(width * factor)), max(1, round(height * factor))
+
+
+def scale_to_side(image: np.ndarray, max_side: int) -> np.ndarray:
+    """``image`` scaled down (area interpolation) so that its longer side is ``max_side``; the
+    same array when it is no larger."""
+    size = scaled_size(image.shape[1], image.shape[0], max_side)
+    if size == (image.shape[1], image.shape[0]):
+        return image
+    scaled = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+    return scaled.reshape(*scaled.shape[:2], *image.shape[2:])  # OpenCV drops a single channel's axis
+
+
 def apply_orientation(image: np.ndarray, orientation: int) -> np.ndarray:
     """Turn an image stored with EXIF orientation 1..8 upright (1 is already upright)."""
     turned = {
