@@ -8,8 +8,8 @@ Each image is decoded with OpenCV (upright by its EXIF orientation; greyscale, 1
 CMYK and RGBA become the model's channels), padded by reflection to a size its family's
 generator takes (for CycleGAN a multiple of 4, its total stride), translated, cropped back to
 its own size and written under its own name (and sub-folder) in the output folder. A video
-(:mod:`translate.io.video`: MP4, M4V, MOV, MKV, AVI) is translated frame by frame into a video
-of the same name, container and frame rate, without its sound. Files that cannot be decoded,
+(:mod:`translate.io.video`) is translated frame by frame into a video of the same name and
+frame rate, without its sound (a container OpenCV does not write, such as WebM, as .mp4). Files that cannot be decoded,
 and images or frames above ``--max-pixels``, are named and skipped (``--max-side`` scales
 them down instead). The
 output folder may not be, hold or lie inside an input folder, and existing files are
@@ -37,7 +37,7 @@ from translate.io.images import (
     scaled_size,
 )
 from translate.io.run_layout import refuse_run_files
-from translate.io.video import VIDEO_EXTENSIONS, VideoReader, is_video, list_videos, write_video
+from translate.io.video import VIDEO_EXTENSIONS, VideoReader, is_video, list_videos, translated_name, write_video
 from translate.onnx_models import ImageModel, is_onnx_file, onnx_model
 from translate.progress import Progress
 
@@ -49,7 +49,7 @@ def input_files(path: Path) -> list[tuple[Path, Path]]:
     """(file, name relative to the input) for a file or every image and video below a folder,
     leaving out folders that an earlier ``apply`` wrote (they hold its marker)."""
     if path.is_file():
-        return [(path, Path(path.name))]
+        return [(path, _output_name(path, Path(path.name)))]
     if path.is_dir():
         outputs = {marker.parent for marker in path.rglob(OUTPUT_MARKER)}
         found = sorted([*list_images(path), *list_videos(path)])
@@ -57,8 +57,12 @@ def input_files(path: Path) -> list[tuple[Path, Path]]:
         if not files:
             raise DataError(f"no images or videos in {path}: looked for "
                             f"{', '.join(IMAGE_EXTENSIONS + VIDEO_EXTENSIONS)} files")
-        return [(file, file.relative_to(path)) for file in files]
+        return [(file, _output_name(file, file.relative_to(path))) for file in files]
     raise DataError(f"--input {path} does not exist: pass an image or video file, or a folder of them")
+
+
+def _output_name(file: Path, name: Path) -> Path:
+    return translated_name(name) if is_video(file) else name
 
 
 def check_outputs(files: list[tuple[Path, Path]], source: Path, output: Path, overwrite: bool) -> None:
@@ -73,6 +77,11 @@ def check_outputs(files: list[tuple[Path, Path]], source: Path, output: Path, ov
             raise ConfigError(f"--output {output} {relation} the input folder {source}: the translations would mix "
                               "with the originals; choose a folder outside it")
     refuse_run_files(output / OUTPUT_MARKER, "--output")
+    names = [name for _, name in files]
+    for twice in {name for name in names if names.count(name) > 1}:
+        sources = " and ".join(str(file) for file, name in files if name == twice)
+        raise ConfigError(f"{sources} would both be written as {output / twice} (a video FFmpeg reads but OpenCV does "
+                          "not write comes out as .mp4): rename one of them")
     for file, name in files:
         refuse_run_files(output / name, "--output")
         if (output / name).resolve() == file.resolve():
@@ -92,7 +101,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("model", help="an exported .onnx file (needs only the runtime install), or a translation run "
                         "folder, checkpoint folder or model folder (needs PyTorch)")
     parser.add_argument("--input", type=Path, required=True,
-                        help="an image or video file, or a folder of them (videos: mp4, m4v, mov, mkv, avi)")
+                        help="an image or video file, or a folder of them")
     parser.add_argument("--output", type=Path, required=True, help="folder for the translated images and videos")
     parser.add_argument("--direction", choices=("AtoB", "BtoA"),
                         help="which generator of a checkpoint (default: its first, AtoB); an ONNX file has one")

@@ -2,10 +2,11 @@
 install): what lets ``apply`` turn a clip of horses into zebras, as the CycleGAN paper's video
 did. Frames stream through one at a time, so a long clip needs no more memory than one frame.
 
-A translated video keeps its container and frame rate; MP4, M4V, MOV and MKV are written as
-MPEG-4 Part 2 (``mp4v``: the encoder this OpenCV build has; H.264 it has not), AVI as Motion
-JPEG. The sound is not carried over: OpenCV reads and writes pictures only. Encoders take even
-sizes, so a frame of odd width or height loses its last column or row.
+A translated video keeps its frame rate, and its container where this OpenCV build writes it:
+MP4, M4V, MOV and MKV as MPEG-4 Part 2 (``mp4v``: the encoder it has; H.264 it has not), AVI as
+Motion JPEG; WebM, MPEG, WMV, FLV, 3GP and OGV are read and come out as MP4. The sound is not
+carried over: OpenCV reads and writes pictures only. Encoders take even sizes, so a frame of
+odd width or height loses its last column or row.
 """
 
 from __future__ import annotations
@@ -27,13 +28,21 @@ from translate.io.images import convert_channels
 
 # Containers this OpenCV build writes cleanly, with the codec each gets.
 VIDEO_CODECS = {".mp4": "mp4v", ".m4v": "mp4v", ".mov": "mp4v", ".mkv": "mp4v", ".avi": "MJPG"}
-VIDEO_EXTENSIONS = tuple(VIDEO_CODECS)
+# Containers FFmpeg reads but this OpenCV build does not write cleanly: their translations are MP4.
+READ_ONLY_VIDEO_EXTENSIONS = (".webm", ".mpg", ".mpeg", ".wmv", ".flv", ".3gp", ".ogv")
+VIDEO_EXTENSIONS = (*VIDEO_CODECS, *READ_ONLY_VIDEO_EXTENSIONS)
 DEFAULT_FPS = 25.0  # for a file that states no usable frame rate
 
 
 def is_video(path: Path) -> bool:
-    """Whether ``path`` is named as a video this module reads and writes (by extension)."""
-    return path.suffix.lower() in VIDEO_CODECS
+    """Whether ``path`` is named as a video this module reads (by extension)."""
+    return path.suffix.lower() in VIDEO_EXTENSIONS
+
+
+def translated_name(path: Path) -> Path:
+    """The name a video's translation is written under: its own, or for a container this
+    module cannot write, the same stem as .mp4."""
+    return path if path.suffix.lower() in VIDEO_CODECS else path.with_suffix(".mp4")
 
 
 def list_videos(folder: Path) -> list[Path]:
@@ -111,7 +120,7 @@ def write_video(path: Path, frames: Iterable[np.ndarray], fps: float) -> int:
     """
     codec = VIDEO_CODECS.get(path.suffix.lower())
     if codec is None:
-        raise DataError(f"cannot write a video as {path.suffix!r}: use one of {', '.join(VIDEO_EXTENSIONS)}")
+        raise DataError(f"cannot write a video as {path.suffix!r}: use one of {', '.join(VIDEO_CODECS)}")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(prefix=f".{path.name}.{TEMP_TAG}", suffix=TEMP_SUFFIX,
