@@ -105,8 +105,12 @@ def test_a_card_written_by_hand_is_left_alone(cyclegan_run, tmp_path, capsys):
     assert (model / "README.md").read_text() == "# My zebras\n\nWritten by hand.\n"
     error = one_line_error(capsys, card_main, str(model))
     assert error.startswith(f"error: {model / 'README.md'} has no single block of figures to rewrite: put the line")
-    assert one_line_error(capsys, card_main, str(tmp_path)).startswith(
-        f"error: {tmp_path} is not a model folder (no readable config.json)")
+    assert one_line_error(capsys, card_main, str(tmp_path)).startswith(f"error: no checkpoint in {tmp_path}")
+    assert one_line_error(capsys, card_main, str(cyclegan_run)) == (
+        f"error: {cyclegan_run} is a training run or checkpoint, not a model folder: write one with python -m "
+        f"translate.pack {cyclegan_run} --out models/NAME (it writes the card too)")
+    (model / "model.safetensors").write_bytes(b"junk")
+    assert "model.safetensors is not a readable safetensors file" in one_line_error(capsys, card_main, str(model))
 
 
 def test_a_digit_models_card_draws_and_carries_its_scores(tmp_path):

@@ -18,13 +18,12 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from safetensors import safe_open
 
 from translate.errors import ConfigError
 from translate.evaluation.record import EVALUATION_FILE
 from translate.io.fileio import atomic_write, file_sha256, read_json_if_exists
 from translate.io.run_layout import METRICS_FILE
-from translate.modeling.checkpoint import CONFIG, WEIGHTS
+from translate.modeling.checkpoint import STATE, WEIGHTS, Checkpoint, read_checkpoint
 
 CARD_FILE = "README.md"
 FRONT_MATTER = re.compile(r"\A---\n.*?\n---\n", re.S)
@@ -40,10 +39,10 @@ def refresh_card(folder: Path, strict: bool = True) -> str:
     """Write ``folder``'s card, or rewrite the front matter and the figures of the one it has;
     returns what was done. A card without a block of figures (written by hand) is refused, or
     with ``strict`` False left as it is."""
-    card = folder / CARD_FILE
-    figures = f"{BEGIN}\n{card_figures(folder)}{END}\n"
+    card, model = folder / CARD_FILE, _model_folder(folder)
+    figures = f"{BEGIN}\n{card_figures(folder, model)}{END}\n"
     if not card.exists():
-        text = f"{front_matter(folder)}# {title(folder)}\n\n{figures}"
+        text = f"{front_matter(folder, model)}# {title(model)}\n\n{figures}"
         atomic_write(card, lambda tmp: tmp.write_text(text))
         return f"wrote {card}"
     text = card.read_text()
@@ -55,56 +54,56 @@ def refresh_card(folder: Path, strict: bool = True) -> str:
     body = FRONT_MATTER.sub("", text, count=1)
     before, rest = body.split(BEGIN, 1)
     after = rest.split(END, 1)[1].removeprefix("\n")
-    atomic_write(card, lambda tmp: tmp.write_text(front_matter(folder) + before + figures + after))
+    atomic_write(card, lambda tmp: tmp.write_text(front_matter(folder, model) + before + figures + after))
     return f"rewrote the front matter and the figures in {card}"
 
 
-def _config(folder: Path) -> dict[str, Any]:
-    config = read_json_if_exists(folder / CONFIG)
-    if not isinstance(config, dict) or "family" not in config:
-        raise ConfigError(f"{folder} is not a model folder (no readable {CONFIG}): give a folder that "
-                          "python -m translate.pack wrote")
-    return config
+def _model_folder(folder: Path) -> Checkpoint:
+    """``folder`` read as a model folder (config and weights checked), never a run or a checkpoint."""
+    model = read_checkpoint(folder)
+    if model.path.resolve() != folder.resolve() or (folder / STATE).exists():
+        raise ConfigError(f"{folder} is a training run or checkpoint, not a model folder: write one with python -m "
+                          f"translate.pack {folder} --out models/NAME (it writes the card too)")
+    return model
 
 
-def _directions(folder: Path) -> list[str]:
+def _directions(model: Checkpoint) -> list[str]:
     """The directions of a translation model's generators (AtoB, BtoA), by their weights' names;
     none for a model that draws images."""
-    with safe_open(folder / WEIGHTS, "np") as weights:
-        prefixes = {key.split(".", 1)[0] for key in weights.keys()}  # noqa: SIM118 (safe_open is not iterable)
-    return sorted(p.removeprefix("generator_") for p in prefixes if p in ("generator_AtoB", "generator_BtoA"))
+    return [d for d in ("AtoB", "BtoA") if model.has_weights(f"generator_{d}")]
 
 
-def _domains(config: dict[str, Any]) -> tuple[str, str]:
-    model = config["model"]
-    return model.get("domain_a", "A"), model.get("domain_b", "B")
+def _domains(model: Checkpoint) -> tuple[str, str]:
+    return model.model.get("domain_a", "A"), model.model.get("domain_b", "B")
 
 
-def title(folder: Path) -> str:
-    config = _config(folder)
-    family = config["family"]
-    if not _directions(folder):
-        return f"{family} on {config['train'].get('dataset', 'its data')}"
-    a, b = _domains(config)
-    return f"{family}: {a} ↔ {b}" if len(_directions(folder)) == 2 else f"{family}: {a} → {b}"
+def _dataset(model: Checkpoint) -> str:
+    a, b = _domains(model)
+    return model.train.get("dataset") or f"{a}2{b}"
 
 
-def front_matter(folder: Path) -> str:
+def title(model: Checkpoint) -> str:
+    directions = _directions(model)
+    if not directions:
+        return f"{model.family} on {_dataset(model)}"
+    a, b = _domains(model)
+    return f"{model.family}: {a} ↔ {b}" if len(directions) == 2 else f"{model.family}: {a} → {b}"
+
+
+def front_matter(folder: Path, model: Checkpoint) -> str:
     """Hugging Face's model-card metadata; with the final scores (``model-index``) once
     ``evaluation.json`` holds scores of these weights."""
-    config, directions = _config(folder), _directions(folder)
-    a, b = _domains(config)
-    dataset = config["train"].get("dataset") or f"{a}2{b}"
-    task = "image-to-image" if directions else "unconditional-image-generation"
+    task = "image-to-image" if _directions(model) else "unconditional-image-generation"
     meta: dict[str, Any] = {"license": "mit", "library_name": "translate-gan", "pipeline_tag": task,
-                            "tags": ["gan", config["family"], "onnx"], "datasets": [dataset]}
+                            "tags": ["gan", model.family, "onnx"], "datasets": [_dataset(model)]}
     results = []
     for name, entry in _final_scores(folder).items():
         metrics = [{"type": kind, "name": label, "value": round(float(entry[key]), decimals)}
                    for key, kind, label, decimals in METRICS if _is_number(entry.get(key))]
-        scored = name.replace("_to_", " → ") if directions else "Image generation"
+        scored = name.replace("_to_", " → ") if _directions(model) else "Image generation"
         results.append({"task": {"type": task, "name": scored},
-                        "dataset": {"type": dataset, "name": dataset, "split": "test"}, "metrics": metrics})
+                        "dataset": {"type": _dataset(model), "name": _dataset(model), "split": "test"},
+                        "metrics": metrics})
     if results:
         meta["metrics"] = list(dict.fromkeys(m["type"] for r in results for m in r["metrics"]))
         meta["model-index"] = [{"name": folder.name, "results": results}]
@@ -115,13 +114,12 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def card_figures(folder: Path) -> str:
+def card_figures(folder: Path, model: Checkpoint) -> str:
     """The card's generated sections, in Markdown."""
-    config = _config(folder)
     records = _records(folder / METRICS_FILE)
-    sections = [_use(folder, config), _table("Architecture (`config.json`)", config["model"]),
-                _training(config, records), _scores_during_training(records), _evaluation(folder),
-                _data_and_license(config)]
+    sections = [_use(folder, model), _table("Architecture (`config.json`)", model.model),
+                _training(model, records), _scores_during_training(records), _evaluation(folder),
+                _data_and_license(model)]
     return "".join(s for s in sections if s)
 
 
@@ -130,25 +128,23 @@ def _shown(folder: Path) -> str:
     return f"models/{folder.name}" if folder.is_absolute() else folder.as_posix()
 
 
-def _use(folder: Path, config: dict[str, Any]) -> str:
+def _use(folder: Path, model: Checkpoint) -> str:
     name = _shown(folder)
-    directions = _directions(folder)
+    directions = _directions(model)
     if not directions:
         lines = [f"python -m translate.sample {name} --n 64 --seed 0 --out grid.png",
                  f"python -m translate.export {name} --out {folder.name}.onnx"]
     else:
-        a, b = _domains(config)
+        a, b = _domains(model)
         lines = [f"python -m translate.apply {name} --input photos/ --output out/ --direction {d}"
                  f"   # {a if d == 'AtoB' else b} -> {b if d == 'AtoB' else a}" for d in directions]
         lines += [f"python -m translate.export {name} --direction {d} --out {folder.name}-{d}.onnx" for d in directions]
     return "## Use\n\n```bash\n" + "\n".join(lines) + "\n```\n\n"
 
 
-def _data_and_license(config: dict[str, Any]) -> str:
-    a, b = _domains(config)
-    dataset = config["train"].get("dataset") or f"{a}2{b}"
+def _data_and_license(model: Checkpoint) -> str:
     return (f"## Data and license\n\nThe weights are MIT-licensed, as translate-gan is. They were trained on "
-            f"{dataset}, which keeps its own terms (translate-gan's `NOTICE.md` names them).\n\n")
+            f"{_dataset(model)}, which keeps its own terms (translate-gan's `NOTICE.md` names them).\n\n")
 
 
 def _records(path: Path) -> list[dict[str, Any]]:
@@ -165,8 +161,8 @@ def _records(path: Path) -> list[dict[str, Any]]:
     return records
 
 
-def _training(config: dict[str, Any], records: list[dict[str, Any]]) -> str:
-    train = dict(config["train"])
+def _training(model: Checkpoint, records: list[dict[str, Any]]) -> str:
+    train = dict(model.train)
     settings = {**{k: v for k, v in train.items() if k != "hyper"}, **train.get("hyper", {})}
     epochs = [r for r in records if "images_per_s" in r]
     if not epochs:
