@@ -9,11 +9,10 @@ CMYK and RGBA become the model's channels), padded by reflection to a size its f
 generator takes (for CycleGAN a multiple of 4, its total stride), translated, cropped back to
 its own size and written under its own name (and sub-folder) in the output folder. A video
 (:mod:`translate.io.video`) is translated frame by frame into a video of the same name and
-frame rate, without its sound (a container OpenCV does not write, such as WebM, as .mp4). Files that cannot be decoded,
-and images or frames above ``--max-pixels``, are named and skipped (``--max-side`` scales
-them down instead). The
-output folder may not be, hold or lie inside an input folder, and existing files are
-replaced only with ``--overwrite``.
+frame rate, without its sound (from a container OpenCV does not write, such as WebM, as
+.mp4). Files that cannot be decoded, and images or frames above ``--max-pixels``, are named
+and skipped (``--max-side`` scales them down instead). The output folder may not be, hold or
+lie inside an input folder, and existing files are replaced only with ``--overwrite``.
 """
 
 from __future__ import annotations
