@@ -3,6 +3,8 @@ checked against clips made here by OpenCV directly from real test horses, and ag
 frame translated on its own."""
 
 import re
+import shutil
+import subprocess
 
 import cv2
 import numpy as np
@@ -11,6 +13,7 @@ import pytest
 from tests.test_apply import apply, run  # noqa: F401  (run: the fixture of a fresh tiny CycleGAN checkpoint)
 from translate.apply import OUTPUT_MARKER
 from translate.errors import DataError
+from translate.io import video as video_module
 from translate.io.images import read_image
 from translate.io.video import VIDEO_CODECS, VideoReader, write_video
 from translate.onnx_models import onnx_model
@@ -41,8 +44,27 @@ def horse(data_root) -> np.ndarray:
     return read_image(sorted((data_root / "horse2zebra" / "testA").iterdir())[0])
 
 
+@pytest.fixture(params=["opencv", "ffmpeg"])
+def encoder(request, monkeypatch) -> str:
+    """Each way videos are written: OpenCV's (the base install), and FFmpeg's (the video extra)."""
+    if request.param == "opencv":
+        monkeypatch.setattr(video_module, "imageio_ffmpeg", None)
+    else:
+        pytest.importorskip("imageio_ffmpeg")  # dev installs the video extra, so CI runs it
+    return request.param
+
+
+def streams(path) -> str:
+    """FFmpeg's description of a file's streams (its codecs, and whether it has sound)."""
+    import imageio_ffmpeg
+
+    probe = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-i", str(path)], capture_output=True,
+                           text=True, check=False)
+    return "\n".join(line for line in probe.stderr.splitlines() if "Stream #" in line)
+
+
 @pytest.mark.parametrize("extension", VIDEO_CODECS)
-def test_a_video_is_written_in_its_container_and_read_back(extension, horse, tmp_path):
+def test_a_video_is_written_in_its_container_and_read_back(extension, encoder, horse, tmp_path):
     frames = [np.ascontiguousarray(horse[:48, 6 * i:6 * i + 64]) for i in range(6)]
     path = tmp_path / f"clip{extension}"
     assert write_video(path, iter(frames), FPS) == 6
@@ -55,7 +77,7 @@ def test_a_video_is_written_in_its_container_and_read_back(extension, horse, tmp
     assert sorted(p.name for p in tmp_path.iterdir()) == [path.name]  # no temporary folder left
 
 
-def test_odd_frames_lose_their_last_row_and_column_and_grey_frames_become_colour(horse, tmp_path):
+def test_odd_frames_lose_their_last_row_and_column_and_grey_frames_become_colour(encoder, horse, tmp_path):
     path = tmp_path / "odd.avi"
     write_video(path, [horse[:47, :65], horse[1:48, 1:66]], FPS)
     assert [f.shape for f in frames_of(path)] == [(46, 64, 3)] * 2
@@ -65,7 +87,7 @@ def test_odd_frames_lose_their_last_row_and_column_and_grey_frames_become_colour
     assert np.abs(grey[0][..., 0].astype(int) - grey[0][..., 2].astype(int)).max() <= 3  # still grey
 
 
-def test_a_failed_write_leaves_nothing_and_names_the_problem(horse, tmp_path):
+def test_a_failed_write_leaves_nothing_and_names_the_problem(encoder, horse, tmp_path):
     def interrupted():
         yield horse[:32, :32]
         raise KeyboardInterrupt
@@ -91,7 +113,8 @@ def test_a_damaged_video_is_one_line_without_opencvs_noise(tmp_path, capfd):
     assert capfd.readouterr().err == ""  # FFmpeg's "moov atom not found" and OpenCV's warnings are hushed
 
 
-def test_apply_translates_a_video_frame_by_frame(translator_file, horse, tmp_path, capsys):
+def test_apply_translates_a_video_frame_by_frame(translator_file, horse, tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(video_module, "imageio_ffmpeg", None)  # OpenCV's encoder: the one to compare with below
     _, onnx_file = translator_file
     folder = tmp_path / "in"
     (folder / "clips").mkdir(parents=True)
@@ -102,7 +125,8 @@ def test_apply_translates_a_video_frame_by_frame(translator_file, horse, tmp_pat
     captured = capsys.readouterr()
     written = sorted(str(p.relative_to(tmp_path / "out")) for p in (tmp_path / "out").rglob("*") if p.is_file())
     assert written == [OUTPUT_MARKER, "clips/walk.mp4", "still.png"]
-    assert "translated 1 image(s) and 1 video(s) (8 frames, without sound) horse -> zebra" in captured.out
+    assert ("translated 1 image(s) and 1 video(s) (8 frames, without sound: pip install imageio-ffmpeg keeps it, "
+            "as H.264) horse -> zebra") in captured.out
     assert "skipped 1 file(s)" in captured.out and "broken.avi could not be opened as a video" in captured.err
     assert re.search(r"translating walk.mp4: 8/8 frames \(100%\), \d+ s, done\n", captured.err)
     assert re.search(r"translating: 3/3 files \(100%\), \d+ s, done\n", captured.err)
@@ -147,7 +171,7 @@ def test_max_side_scales_a_videos_frames(run, horse, tmp_path, capsys):  # noqa:
     make_clip(tmp_path / "walk.avi", horse, count=3)
     apply(str(run[0]), "--input", str(tmp_path / "walk.avi"), "--output", str(tmp_path / "out"), "--max-side", "32")
     assert [f.shape for f in frames_of(tmp_path / "out" / "walk.avi")] == [(24, 32, 3)] * 3
-    assert "translated 1 video(s) (3 frames, without sound)" in capsys.readouterr().out
+    assert "translated 1 video(s) (3 frames, " in capsys.readouterr().out
 
 
 def test_apply_skips_a_video_of_frames_above_the_pixel_limit(run, horse, tmp_path, capsys):  # noqa: F811
@@ -160,3 +184,32 @@ def test_apply_skips_a_video_of_frames_above_the_pixel_limit(run, horse, tmp_pat
     assert err.strip().splitlines()[-1] == ("error: none of the 1 input files could be translated (each is named "
                                             "above, with why): nothing was written")
     assert [p.name for p in (tmp_path / "out").iterdir()] == [OUTPUT_MARKER]
+
+
+def test_with_the_video_extra_a_video_is_h264_and_keeps_its_sound(translator_file, horse, tmp_path, capsys):
+    imageio_ffmpeg = pytest.importorskip("imageio_ffmpeg")
+    _, onnx_file = translator_file
+    folder = tmp_path / "in"
+    folder.mkdir()
+    clip = make_clip(tmp_path / "silent.mp4", horse)
+    shutil.copy(tmp_path / "silent.mp4", folder / "silent.mp4")
+    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-i", str(tmp_path / "silent.mp4"), "-f", "lavfi",
+                    "-i", "sine=frequency=440", "-shortest", "-c:v", "copy", "-c:a", "aac", str(folder / "sound.mp4")],
+                   check=True)
+    assert "Audio: aac" in streams(folder / "sound.mp4")
+    apply(str(onnx_file), "--input", str(folder), "--output", str(tmp_path / "out"))
+    assert "translated 2 video(s) (16 frames, H.264, with the sound)" in capsys.readouterr().out
+    with_sound, without = streams(tmp_path / "out" / "sound.mp4"), streams(tmp_path / "out" / "silent.mp4")
+    assert "Video: h264" in with_sound and "Audio: aac" in with_sound
+    assert "Video: h264" in without and "Audio" not in without
+    # The reference: each decoded frame translated on its own, encoded by imageio-ffmpeg directly.
+    model = onnx_model(onnx_file, None, False, None, 2048 * 2048)
+    writer = imageio_ffmpeg.write_frames(str(tmp_path / "reference.mp4"), (64, 48), fps=FPS, codec="libx264",
+                                         quality=8, macro_block_size=2, ffmpeg_log_level="error")
+    writer.send(None)
+    for frame in clip:
+        writer.send(np.ascontiguousarray(model.translate(frame)))
+    writer.close()
+    out, expected = frames_of(tmp_path / "out" / "sound.mp4"), frames_of(tmp_path / "reference.mp4")
+    assert len(out) == len(expected) == 8
+    assert all(np.array_equal(a, b) for a, b in zip(out, expected, strict=True))

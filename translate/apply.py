@@ -9,10 +9,11 @@ CMYK and RGBA become the model's channels), padded by reflection to a size its f
 generator takes (for CycleGAN a multiple of 4, its total stride), translated, cropped back to
 its own size and written under its own name (and sub-folder) in the output folder. A video
 (:mod:`translate.io.video`) is translated frame by frame into a video of the same name and
-frame rate, without its sound (from a container OpenCV does not write, such as WebM, as
-.mp4). Files that cannot be decoded, and images or frames above ``--max-pixels``, are named
-and skipped (``--max-side`` scales them down instead). The output folder may not be, hold or
-lie inside an input folder, and existing files are replaced only with ``--overwrite``.
+frame rate (from a container that cannot be written, such as WebM, as .mp4); with the
+``video`` extra as H.264 with its sound, else without sound. Files that cannot be decoded,
+and images or frames above ``--max-pixels``, are named and skipped (``--max-side`` scales
+them down instead). The output folder may not be, hold or lie inside an input folder, and
+existing files are replaced only with ``--overwrite``.
 """
 
 from __future__ import annotations
@@ -36,7 +37,15 @@ from translate.io.images import (
     scaled_size,
 )
 from translate.io.run_layout import refuse_run_files
-from translate.io.video import VIDEO_EXTENSIONS, VideoReader, is_video, list_videos, translated_name, write_video
+from translate.io.video import (
+    VIDEO_EXTENSIONS,
+    VideoReader,
+    carries_sound,
+    is_video,
+    list_videos,
+    translated_name,
+    write_video,
+)
 from translate.onnx_models import ImageModel, is_onnx_file, onnx_model
 from translate.progress import Progress
 
@@ -154,9 +163,9 @@ def read_input(file: Path, channels: int, max_pixels: int, max_side: int | None)
 
 
 def translate_video(file: Path, out: Path, model: ImageModel, max_pixels: int, max_side: int | None) -> int:
-    """Translate a video frame by frame into ``out`` (same container and frame rate, no sound;
-    frames scaled down to ``max_side`` if given), with a progress of its own in frames; return
-    how many frames were written."""
+    """Translate a video frame by frame into ``out`` (same container and frame rate, its sound
+    with the ``video`` extra; frames scaled down to ``max_side`` if given), with a progress of
+    its own in frames; return how many frames were written."""
     with VideoReader(file) as video:
         info = video.info
         check_size(*scaled_size(info.width, info.height, max_side), max_pixels, f"{file} (its frames)")
@@ -167,14 +176,16 @@ def translate_video(file: Path, out: Path, model: ImageModel, max_pixels: int, m
                     yield model.translate(frame if max_side is None else scale_to_side(frame, max_side))
                     progress.update()
 
-            return write_video(out, translated(), info.fps)
+            return write_video(out, translated(), info.fps, sound_from=file)
 
 
 def translated_count(images: int, frames: list[int]) -> str:
-    """What was translated, in words: "3 image(s)", "1 video(s) (240 frames)", or both."""
+    """What was translated, in words: "3 image(s)", "1 video(s) (240 frames, ...)", or both."""
     parts = [f"{images} image(s)"] if images or not frames else []
     if frames:
-        parts.append(f"{len(frames)} video(s) ({sum(frames)} frames, without sound)")
+        sound = ("H.264, with the sound" if carries_sound()
+                 else "without sound: pip install imageio-ffmpeg keeps it, as H.264")
+        parts.append(f"{len(frames)} video(s) ({sum(frames)} frames, {sound})")
     return " and ".join(parts)
 
 

@@ -2,11 +2,13 @@
 install): what lets ``apply`` turn a clip of horses into zebras, as the CycleGAN paper's video
 did. Frames stream through one at a time, so a long clip needs no more memory than one frame.
 
-A translated video keeps its frame rate, and its container where this OpenCV build writes it:
-MP4, M4V, MOV and MKV as MPEG-4 Part 2 (``mp4v``: the encoder it has; H.264 it has not), AVI as
-Motion JPEG; WebM, MPEG, WMV, FLV, 3GP and OGV are read and come out as MP4. The sound is not
-carried over: OpenCV reads and writes pictures only. Encoders take even sizes, so a frame of
-odd width or height loses its last column or row.
+A translated video keeps its frame rate, and its container where it can be written (MP4, M4V,
+MOV, MKV, AVI; WebM, MPEG, WMV, FLV, 3GP and OGV are read and come out as MP4). With the
+``video`` extra (imageio-ffmpeg, an FFmpeg build) the frames are encoded as H.264, which
+browsers play, and the source's sound comes along; without it OpenCV writes MPEG-4 Part 2
+(``mp4v``; AVI: Motion JPEG), which desktop players play, and no sound (OpenCV carries pictures
+only, and its FFmpeg has no H.264 encoder). Encoders take even sizes, so a frame of odd width
+or height loses its last column or row.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+import re
+import subprocess
 import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -25,6 +29,11 @@ import numpy as np
 from translate.errors import DataError
 from translate.io.fileio import TEMP_SUFFIX, TEMP_TAG, fsync_dir, write_failure
 from translate.io.images import convert_channels
+
+try:  # the "video" extra: FFmpeg with H.264, which browsers play, and the sound kept
+    import imageio_ffmpeg
+except ImportError:
+    imageio_ffmpeg = None
 
 # Containers this OpenCV build writes cleanly, with the codec each gets.
 VIDEO_CODECS = {".mp4": "mp4v", ".m4v": "mp4v", ".mov": "mp4v", ".mkv": "mp4v", ".avi": "MJPG"}
@@ -110,9 +119,17 @@ class VideoReader:
         self.close()
 
 
-def write_video(path: Path, frames: Iterable[np.ndarray], fps: float) -> int:
+def carries_sound() -> bool:
+    """Whether videos are written by FFmpeg (the ``video`` extra: H.264 with the sound kept)
+    rather than by OpenCV (MPEG-4 Part 2 or Motion JPEG, no sound)."""
+    return imageio_ffmpeg is not None
+
+
+def write_video(path: Path, frames: Iterable[np.ndarray], fps: float, sound_from: Path | None = None) -> int:
     """Encode RGB (H x W x 3) or grey (H x W x 1) uint8 frames of one size, as they come, into
-    ``path`` (its extension picks the container and codec), and return how many were written.
+    ``path`` (its extension picks the container), and return how many were written. With the
+    ``video`` extra the frames become H.264 and the sound of ``sound_from``, if it has any,
+    comes along (as AAC); without it, OpenCV writes them without sound.
 
     The file appears only when the last frame is in: it is encoded under a temporary folder
     beside ``path`` (FFmpeg picks the container by the file's extension, so a temporary file
@@ -126,7 +143,13 @@ def write_video(path: Path, frames: Iterable[np.ndarray], fps: float) -> int:
         with tempfile.TemporaryDirectory(prefix=f".{path.name}.{TEMP_TAG}", suffix=TEMP_SUFFIX,
                                          dir=path.parent) as folder:
             encoded = Path(folder) / path.name
-            count = _encode(encoded, frames, fps, codec)
+            pictures = _pictures(frames, path.name)
+            if carries_sound():
+                count = _encode_with_ffmpeg(encoded, pictures, fps, sound_from)
+            else:
+                count = _encode_with_opencv(encoded, pictures, fps, codec)
+            if count == 0:
+                raise DataError(f"no frames to write into {path.name}")
             with open(encoded, "rb+") as f:
                 os.fsync(f.fileno())
             os.replace(encoded, path)
@@ -136,30 +159,65 @@ def write_video(path: Path, frames: Iterable[np.ndarray], fps: float) -> int:
     return count
 
 
-def _encode(path: Path, frames: Iterable[np.ndarray], fps: float, codec: str) -> int:
-    writer, first, count = None, None, 0
+def _pictures(frames: Iterable[np.ndarray], name: str) -> Iterator[np.ndarray]:
+    """The frames as both encoders take them: RGB, all of the first one's size, cropped to even
+    sides (encoders take even sizes)."""
+    first = None
+    for index, frame in enumerate(frames):
+        if first is None:
+            first = frame.shape[:2]
+            height, width = first[0] - first[0] % 2, first[1] - first[1] % 2
+            if min(height, width) < 2:
+                raise DataError(f"cannot encode {first[1]}x{first[0]} frames as a video: frames need 2x2 pixels or "
+                                "more")
+        if frame.shape[:2] != first:
+            raise DataError(f"frame {index} of {name} is {frame.shape[1]}x{frame.shape[0]}, the first was "
+                            f"{first[1]}x{first[0]}: a video's frames share one size")
+        picture = frame[:height, :width]
+        if picture.ndim == 2 or picture.shape[2] == 1:
+            picture = np.repeat(picture.reshape(height, width, 1), 3, axis=2)
+        yield np.ascontiguousarray(picture)
+
+
+def _encode_with_opencv(path: Path, pictures: Iterator[np.ndarray], fps: float, codec: str) -> int:
+    writer, count = None, 0
     try:
-        for frame in frames:
-            if first is None:
-                first = frame.shape[:2]
-                height, width = first[0] - first[0] % 2, first[1] - first[1] % 2  # encoders take even sizes
-                if min(height, width) < 2:
-                    raise DataError(f"cannot encode {first[1]}x{first[0]} frames as a video: frames need 2x2 "
-                                    "pixels or more")
+        for picture in pictures:
+            if writer is None:
                 with _quiet_opencv():
-                    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*codec), fps, (width, height))
+                    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*codec), fps,
+                                             (picture.shape[1], picture.shape[0]))
                 if not writer.isOpened():
                     raise DataError(f"OpenCV could not start a {codec} encoder for {path.name}: write .mp4 or .avi")
-            if frame.shape[:2] != first:
-                raise DataError(f"frame {count} of {path.name} is {frame.shape[1]}x{frame.shape[0]}, the first was "
-                                f"{first[1]}x{first[0]}: a video's frames share one size")
-            picture = frame[:height, :width]
-            code = cv2.COLOR_GRAY2BGR if picture.ndim == 2 or picture.shape[2] == 1 else cv2.COLOR_RGB2BGR
-            writer.write(np.ascontiguousarray(cv2.cvtColor(picture, code)))
+            writer.write(cv2.cvtColor(picture, cv2.COLOR_RGB2BGR))
             count += 1
     finally:
         if writer is not None:
             writer.release()
-    if count == 0:
-        raise DataError(f"no frames to write into {path.name}")
     return count
+
+
+def _encode_with_ffmpeg(path: Path, pictures: Iterator[np.ndarray], fps: float, sound_from: Path | None) -> int:
+    sound = sound_from if sound_from is not None and _has_sound(sound_from) else None
+    writer, count = None, 0
+    try:
+        for picture in pictures:
+            if writer is None:
+                writer = imageio_ffmpeg.write_frames(
+                    str(path), (picture.shape[1], picture.shape[0]), fps=fps, codec="libx264", quality=8,
+                    macro_block_size=2, ffmpeg_log_level="error", audio_path=None if sound is None else str(sound),
+                    audio_codec=None if sound is None else "aac")
+                writer.send(None)  # the generator starts FFmpeg
+            writer.send(picture)
+            count += 1
+    finally:
+        if writer is not None:
+            writer.close()
+    return count
+
+
+def _has_sound(path: Path) -> bool:
+    """Whether FFmpeg finds an audio stream in ``path``."""
+    probe = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-i", str(path)], capture_output=True,
+                           text=True, timeout=60, check=False)
+    return re.search(r"Stream #\S+.*: Audio:", probe.stderr) is not None
