@@ -14,14 +14,15 @@ from __future__ import annotations
 import json
 import math
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from translate.errors import ConfigError
-from translate.evaluation.record import EVALUATION_FILE
-from translate.io.fileio import atomic_write, file_sha256, read_json_if_exists
+from translate.evaluation.record import EVALUATION_FILE, scores_of
+from translate.io.fileio import atomic_write, file_sha256
 from translate.io.run_layout import METRICS_FILE
 from translate.modeling.checkpoint import STATE, WEIGHTS, Checkpoint, read_checkpoint
 
@@ -39,10 +40,10 @@ def refresh_card(folder: Path, strict: bool = True) -> str:
     """Write ``folder``'s card, or rewrite the front matter and the figures of the one it has;
     returns what was done. A card without a block of figures (written by hand) is refused, or
     with ``strict`` False left as it is."""
-    card, model = folder / CARD_FILE, _model_folder(folder)
-    figures = f"{BEGIN}\n{card_figures(folder, model)}{END}\n"
+    card, facts = folder / CARD_FILE, _Facts.read(folder)
+    figures = f"{BEGIN}\n{card_figures(facts)}{END}\n"
     if not card.exists():
-        text = f"{front_matter(folder, model)}# {title(model)}\n\n{figures}"
+        text = f"{front_matter(facts)}# {title(facts)}\n\n{figures}"
         atomic_write(card, lambda tmp: tmp.write_text(text))
         return f"wrote {card}"
     text = card.read_text()
@@ -54,59 +55,71 @@ def refresh_card(folder: Path, strict: bool = True) -> str:
     body = FRONT_MATTER.sub("", text, count=1)
     before, rest = body.split(BEGIN, 1)
     after = rest.split(END, 1)[1].removeprefix("\n")
-    atomic_write(card, lambda tmp: tmp.write_text(front_matter(folder, model) + before + figures + after))
+    atomic_write(card, lambda tmp: tmp.write_text(front_matter(facts) + before + figures + after))
     return f"rewrote the front matter and the figures in {card}"
 
 
-def _model_folder(folder: Path) -> Checkpoint:
-    """``folder`` read as a model folder (config and weights checked), never a run or a checkpoint."""
-    model = read_checkpoint(folder)
-    if model.path.resolve() != folder.resolve() or (folder / STATE).exists():
-        raise ConfigError(f"{folder} is a training run or checkpoint, not a model folder: write one with python -m "
-                          f"translate.pack {folder} --out models/NAME (it writes the card too)")
-    return model
+@dataclass(frozen=True)
+class _Facts:
+    """What the card is made of, each read once from the model folder."""
+
+    folder: Path
+    model: Checkpoint
+    directions: list[str]  # a translation model's generators (AtoB, BtoA); none for one that draws images
+    final: dict[str, dict[str, Any]]  # evaluation.json's scores of these very weights, by what was scored
+    protocol: dict[str, Any] | None  # and how they were taken
+    stale: bool  # evaluation.json is there, but scored other weights
+    records: list[dict[str, Any]]  # metrics.jsonl
+
+    @classmethod
+    def read(cls, folder: Path) -> _Facts:
+        """``folder`` read as a model folder (config and weights checked), never a run or a checkpoint."""
+        model = read_checkpoint(folder)
+        if model.path.resolve() != folder.resolve() or (folder / STATE).exists():
+            raise ConfigError(f"{folder} is a training run or checkpoint, not a model folder: write one with python "
+                              f"-m translate.pack {folder} --out models/NAME (it writes the card too)")
+        scores = scores_of(folder, file_sha256(folder / WEIGHTS))
+        final = {k: v for k, v in scores.items() if isinstance(v, dict) and _is_number(v.get("fid"))} or (
+            {"model": scores} if _is_number(scores.get("fid")) else {})
+        protocol = scores.get("protocol")
+        return cls(folder, model, [d for d in ("AtoB", "BtoA") if model.has_weights(f"generator_{d}")], final,
+                   protocol if final and isinstance(protocol, dict) else None,
+                   not final and (folder / EVALUATION_FILE).exists(), _records(folder / METRICS_FILE))
+
+    @property
+    def domains(self) -> tuple[str, str]:
+        return self.model.model.get("domain_a", "A"), self.model.model.get("domain_b", "B")
+
+    @property
+    def dataset(self) -> str:
+        return self.model.train.get("dataset") or "2".join(self.domains)
 
 
-def _directions(model: Checkpoint) -> list[str]:
-    """The directions of a translation model's generators (AtoB, BtoA), by their weights' names;
-    none for a model that draws images."""
-    return [d for d in ("AtoB", "BtoA") if model.has_weights(f"generator_{d}")]
+def title(facts: _Facts) -> str:
+    family = facts.model.family
+    if not facts.directions:
+        return f"{family} on {facts.dataset}"
+    a, b = facts.domains
+    return f"{family}: {a} ↔ {b}" if len(facts.directions) == 2 else f"{family}: {a} → {b}"
 
 
-def _domains(model: Checkpoint) -> tuple[str, str]:
-    return model.model.get("domain_a", "A"), model.model.get("domain_b", "B")
-
-
-def _dataset(model: Checkpoint) -> str:
-    a, b = _domains(model)
-    return model.train.get("dataset") or f"{a}2{b}"
-
-
-def title(model: Checkpoint) -> str:
-    directions = _directions(model)
-    if not directions:
-        return f"{model.family} on {_dataset(model)}"
-    a, b = _domains(model)
-    return f"{model.family}: {a} ↔ {b}" if len(directions) == 2 else f"{model.family}: {a} → {b}"
-
-
-def front_matter(folder: Path, model: Checkpoint) -> str:
+def front_matter(facts: _Facts) -> str:
     """Hugging Face's model-card metadata; with the final scores (``model-index``) once
     ``evaluation.json`` holds scores of these weights."""
-    task = "image-to-image" if _directions(model) else "unconditional-image-generation"
+    task = "image-to-image" if facts.directions else "unconditional-image-generation"
     meta: dict[str, Any] = {"license": "mit", "library_name": "translate-gan", "pipeline_tag": task,
-                            "tags": ["gan", model.family, "onnx"], "datasets": [_dataset(model)]}
+                            "tags": ["gan", facts.model.family, "onnx"], "datasets": [facts.dataset]}
     results = []
-    for name, entry in _final_scores(folder).items():
+    for name, entry in facts.final.items():
         metrics = [{"type": kind, "name": label, "value": round(float(entry[key]), decimals)}
                    for key, kind, label, decimals in METRICS if _is_number(entry.get(key))]
-        scored = name.replace("_to_", " → ") if _directions(model) else "Image generation"
+        scored = name.replace("_to_", " → ") if facts.directions else "Image generation"
         results.append({"task": {"type": task, "name": scored},
-                        "dataset": {"type": _dataset(model), "name": _dataset(model), "split": "test"},
+                        "dataset": {"type": facts.dataset, "name": facts.dataset, "split": "test"},
                         "metrics": metrics})
     if results:
         meta["metrics"] = list(dict.fromkeys(m["type"] for r in results for m in r["metrics"]))
-        meta["model-index"] = [{"name": folder.name, "results": results}]
+        meta["model-index"] = [{"name": facts.folder.name, "results": results}]
     return "---\n" + yaml.safe_dump(meta, sort_keys=False, allow_unicode=True, width=1000) + "---\n"
 
 
@@ -114,12 +127,11 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def card_figures(folder: Path, model: Checkpoint) -> str:
+def card_figures(facts: _Facts) -> str:
     """The card's generated sections, in Markdown."""
-    records = _records(folder / METRICS_FILE)
-    sections = [_use(folder, model), _table("Architecture (`config.json`)", model.model),
-                _training(model, records), _scores_during_training(records), _evaluation(folder),
-                _data_and_license(model)]
+    sections = [_use(facts), _table("Architecture (`config.json`)", facts.model.model),
+                _training(facts.model, facts.records), _scores_during_training(facts.records), _evaluation(facts),
+                _data_and_license(facts)]
     return "".join(s for s in sections if s)
 
 
@@ -128,23 +140,23 @@ def _shown(folder: Path) -> str:
     return f"models/{folder.name}" if folder.is_absolute() else folder.as_posix()
 
 
-def _use(folder: Path, model: Checkpoint) -> str:
+def _use(facts: _Facts) -> str:
+    folder, directions = facts.folder, facts.directions
     name = _shown(folder)
-    directions = _directions(model)
     if not directions:
         lines = [f"python -m translate.sample {name} --n 64 --seed 0 --out grid.png",
                  f"python -m translate.export {name} --out {folder.name}.onnx"]
     else:
-        a, b = _domains(model)
+        a, b = facts.domains
         lines = [f"python -m translate.apply {name} --input photos/ --output out/ --direction {d}"
                  f"   # {a if d == 'AtoB' else b} -> {b if d == 'AtoB' else a}" for d in directions]
         lines += [f"python -m translate.export {name} --direction {d} --out {folder.name}-{d}.onnx" for d in directions]
     return "## Use\n\n```bash\n" + "\n".join(lines) + "\n```\n\n"
 
 
-def _data_and_license(model: Checkpoint) -> str:
+def _data_and_license(facts: _Facts) -> str:
     return (f"## Data and license\n\nThe weights are MIT-licensed, as translate-gan is. They were trained on "
-            f"{_dataset(model)}, which keeps its own terms (translate-gan's `NOTICE.md` names them).\n\n")
+            f"{facts.dataset}, which keeps its own terms (translate-gan's `NOTICE.md` names them).\n\n")
 
 
 def _records(path: Path) -> list[dict[str, Any]]:
@@ -192,35 +204,20 @@ def _scores_during_training(records: list[dict[str, Any]]) -> str:
     return "## Scores during training (`metrics.jsonl`)\n\n" + _markdown(header, rows) + "\n"
 
 
-def _final_scores(folder: Path) -> dict[str, dict[str, Any]]:
-    """evaluation.json's scores of these very weights, by what was scored (a translation model:
-    each direction, e.g. ``horse_to_zebra``; a digit model: ``model``); empty when it has none."""
-    record = read_json_if_exists(folder / EVALUATION_FILE)
-    if not isinstance(record, dict) or record.get("weights_sha256") != file_sha256(folder / WEIGHTS):
-        return {}
-    scores = record["scores"] if isinstance(record.get("scores"), dict) else record
-    return {k: v for k, v in scores.items() if isinstance(v, dict) and _is_number(v.get("fid"))} or (
-        {"model": scores} if _is_number(scores.get("fid")) else {})
-
-
-def _evaluation(folder: Path) -> str:
-    name = _shown(folder)
+def _evaluation(facts: _Facts) -> str:
+    name = _shown(facts.folder)
     command = (f"`python -m translate.evaluate {name} --out {name}/{EVALUATION_FILE}`, then "
                f"`python -m translate.card {name}`")
-    entries = _final_scores(folder)
-    if not entries:
-        stale = (folder / EVALUATION_FILE).exists()
-        why = f"`{EVALUATION_FILE}` scored other weights than this folder's" if stale else "Not scored yet"
+    if not facts.final:
+        why = f"`{EVALUATION_FILE}` scored other weights than this folder's" if facts.stale else "Not scored yet"
         return f"## Evaluation\n\n{why}: {command}.\n\n"
+    entries = facts.final
     metrics = [m for m in ("fid", "kid_mean", "kid_std", "conditional_accuracy", "l1", "psnr", "ssim")
                if any(m in e for e in entries.values())]
     rows = [[name.replace("_to_", " → "), *(_number(e.get(m)) for m in metrics)] for name, e in entries.items()]
     text = "## Evaluation (`evaluation.json`)\n\n" + _markdown(["scored", *metrics], rows) + "\n"
-    protocol = next((e["protocol"] for e in entries.values() if isinstance(e.get("protocol"), dict)), None)
-    record = read_json_if_exists(folder / EVALUATION_FILE)
-    protocol = protocol or record.get("protocol") or (record.get("scores") or {}).get("protocol")
-    if isinstance(protocol, dict):
-        text += _table("Protocol", protocol, level=3)
+    if facts.protocol is not None:
+        text += _table("Protocol", facts.protocol, level=3)
     return text
 
 

@@ -18,16 +18,22 @@ from translate.io.fileio import read_json_if_exists
 EVALUATION_FILE = "evaluation.json"  # in a model folder: the scores of its weights
 
 
+def scores_of(folder: Path, weights_sha256: str) -> dict[str, Any]:
+    """The scores ``folder``'s record holds for the weights of that sha256; ``{}`` when there is
+    no record or it scored other weights. A translator's record holds one entry per direction,
+    keyed "<source>_to_<target>" (RUN/best's nests them under "scores", beside the best FID and
+    its epoch); a sampler's, one set of scores, beside its protocol."""
+    record = read_json_if_exists(folder / EVALUATION_FILE)
+    if not isinstance(record, dict) or record.get("weights_sha256") != weights_sha256:
+        return {}
+    return record["scores"] if isinstance(record.get("scores"), dict) else record
+
+
 def recorded_scores(folder: Path, weights_sha256: str, direction: str) -> dict[str, Any]:
     """``{"fid", "kid", "scored"}`` that ``folder``'s record holds for the weights of that sha256
     (for a translation model, its generator of ``direction``); ``{}`` when there is no record,
     it scored other weights, or it holds no finite FID for them."""
-    record = read_json_if_exists(folder / EVALUATION_FILE)
-    if not isinstance(record, dict) or record.get("weights_sha256") != weights_sha256:
-        return {}
-    # A translator's record holds one entry per direction, keyed "<source>_to_<target>" (RUN/best's
-    # nests them under "scores", beside the best FID and its epoch); a sampler's, one set of scores.
-    scores = record["scores"] if isinstance(record.get("scores"), dict) else record
+    scores = scores_of(folder, weights_sha256)
     by_direction = [v for v in scores.values() if isinstance(v, dict) and "direction" in v]
     if by_direction:
         entries = [v for v in by_direction if v["direction"] == direction]
@@ -35,8 +41,8 @@ def recorded_scores(folder: Path, weights_sha256: str, direction: str) -> dict[s
             return {}
         entry = entries[0]
         scored = f"{entry.get('translated', '?')} against {entry.get('real', '?')}"
-    elif "fid" in record:
-        entry, scored = record, _sampled(record.get("protocol"))
+    elif "fid" in scores:
+        entry, scored = scores, _sampled(scores.get("protocol"))
     else:
         return {}
     fid, kid = entry.get("fid"), entry.get("kid_mean")
