@@ -19,6 +19,7 @@ existing files are replaced only with ``--overwrite``.
 from __future__ import annotations
 
 import argparse
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -42,7 +43,6 @@ from translate.io.video import (
     VideoReader,
     carries_sound,
     is_video,
-    list_videos,
     translated_name,
     write_video,
 )
@@ -60,7 +60,7 @@ def input_files(path: Path) -> list[tuple[Path, Path]]:
         return [(path, _output_name(path, Path(path.name)))]
     if path.is_dir():
         outputs = {marker.parent for marker in path.rglob(OUTPUT_MARKER)}
-        found = sorted([*list_images(path), *list_videos(path)])
+        found = list_images(path, IMAGE_EXTENSIONS + VIDEO_EXTENSIONS)  # one walk of the tree for both
         files = [f for f in found if not any(f.is_relative_to(folder) for folder in outputs)]
         if not files:
             raise DataError(f"no images or videos in {path}: looked for "
@@ -85,8 +85,7 @@ def check_outputs(files: list[tuple[Path, Path]], source: Path, output: Path, ov
             raise ConfigError(f"--output {output} {relation} the input folder {source}: the translations would mix "
                               "with the originals; choose a folder outside it")
     refuse_run_files(output / OUTPUT_MARKER, "--output")
-    names = [name for _, name in files]
-    for twice in {name for name in names if names.count(name) > 1}:
+    for twice in [name for name, count in Counter(name for _, name in files).items() if count > 1]:
         sources = " and ".join(str(file) for file, name in files if name == twice)
         raise ConfigError(f"{sources} would both be written as {output / twice} (a video FFmpeg reads but OpenCV does "
                           "not write comes out as .mp4): rename one of them")

@@ -64,9 +64,9 @@ def decode_image(
     return convert_channels(image, channels, bgr=True)
 
 
-def list_images(folder: Path) -> list[Path]:
-    """Image files below ``folder`` (by extension, case-insensitive), sorted."""
-    return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
+def list_images(folder: Path, extensions: tuple[str, ...] = IMAGE_EXTENSIONS) -> list[Path]:
+    """Image files (or others, by ``extensions``) below ``folder``, by extension, case-insensitive; sorted."""
+    return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in extensions)
 
 
 def read_image(

@@ -54,11 +54,6 @@ def translated_name(path: Path) -> Path:
     return path if path.suffix.lower() in VIDEO_CODECS else path.with_suffix(".mp4")
 
 
-def list_videos(folder: Path) -> list[Path]:
-    """Video files below ``folder`` (by extension, case-insensitive), sorted."""
-    return sorted(p for p in folder.rglob("*") if p.is_file() and is_video(p))
-
-
 @contextlib.contextmanager
 def _quiet_opencv() -> Iterator[None]:
     """OpenCV and FFmpeg log to stderr about files they cannot open ("moov atom not found"),
