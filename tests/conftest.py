@@ -5,7 +5,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import numpy as np
+# Under pytest-xdist (`make test` runs a worker per core) each worker, and each command a test
+# starts, gets its share of the cores for torch's threads; every worker spinning OpenMP threads
+# on every core would slow all of them. Set before numpy or torch is imported.
+if workers := os.environ.get("PYTEST_XDIST_WORKER_COUNT"):
+    os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // int(workers))))
+
+import numpy as np  # noqa: E402
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
