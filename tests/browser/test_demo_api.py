@@ -20,8 +20,9 @@ from .conftest import served_log
 
 
 @pytest.fixture(scope="module")
-def client(server):
-    return Client(server, verbose=False, download_files=True)
+def client(server, tmp_path_factory):
+    # The results it downloads go to the test's folder (by default each is a folder in /tmp, kept).
+    return Client(server, verbose=False, download_files=str(tmp_path_factory.mktemp("downloads")))
 
 
 def _rgb(path: str):
@@ -129,11 +130,11 @@ def test_values_of_the_wrong_type_get_a_message_and_leave_no_traceback(client, s
     assert "Traceback" not in server_log, server_log[-2000:]
 
 
-def test_eight_clients_at_once_are_all_answered_and_memory_stays_flat(served, horse_photo):
+def test_eight_clients_at_once_are_all_answered_and_memory_stays_flat(served, horse_photo, tmp_path):
     url, process = served
 
     def session(index: int) -> list[tuple[int, ...]]:
-        client = Client(url, verbose=False)
+        client = Client(url, verbose=False, download_files=str(tmp_path))
         digits = client.predict("cdcgan", str(index), 10, index, 0, 0.0, api_name="/generate_digits")
         _, translated, _, _ = client.predict(handle_file(str(horse_photo)), "AtoB", False,
                                              api_name="/translate_photo")

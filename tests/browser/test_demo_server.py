@@ -86,7 +86,8 @@ def test_sigterm_removes_the_servers_temporary_files(tmp_path, demo_exports, hor
     with served_demo(demo_exports, tmp_path / "server", own_temp=True) as (url, process):
         log = tmp_path / "server" / "server.log"
         temp = Path(re.search(r"temporary files in (\S+)", log.read_text()).group(1))
-        Client(url, verbose=False).predict(handle_file(str(horse_photo)), "AtoB", True, api_name="/translate_photo")
+        Client(url, verbose=False, download_files=str(tmp_path / "downloads")).predict(
+            handle_file(str(horse_photo)), "AtoB", True, api_name="/translate_photo")
         assert _stored(temp) > 0  # the upload, Gradio's cache and the results are there
         for _ in range(signals):
             if process.poll() is None:
