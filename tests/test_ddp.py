@@ -37,7 +37,8 @@ def test_two_gloo_processes_keep_identical_weights_and_only_rank_0_writes(tmp_pa
     # 4 horses / 4 zebras, 2 ranks x batch 1: 2 steps an epoch; stop in the middle of epoch 2.
     argv = ["cyclegan", "--domains", "horse", "zebra", "--data", str(data), "--out", str(run), "--epochs", "1",
             "--epochs-decay", "1", "--max-steps", "3", *TINY]
-    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
+    # TMPDIR: torchrun leaves a torchelastic_* folder in the temporary directory.
+    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1", "TMPDIR": str(tmp_path)}
     launch = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2"]
     result = subprocess.run([*launch, __file__, str(dump), *argv], env=env, capture_output=True, text=True,
                             timeout=300)
