@@ -129,3 +129,48 @@ def test_a_digit_models_card_draws_and_carries_its_scores(tmp_path):
     meta = front_matter(card)
     assert meta["pipeline_tag"] == "unconditional-image-generation" and meta["metrics"] == ["fid", "kid", "accuracy"]
     shipped_checks(card)
+
+
+@pytest.mark.slow
+def test_a_card_of_a_runs_best_generators_states_their_own_training(tmp_path, data_root, capsys):
+    """The best generators are often not the last: their card gives the step and hours at which
+    they were kept, says how they were chosen and how far the run went on, and has the run's
+    settings, also for a best/ kept before best/ recorded them."""
+    from tests.cyclegan_data import horse2zebra, horse_zebra_argv
+    from translate.modeling.checkpoint import read_checkpoint
+    from translate.train import main as train_main
+
+    run = tmp_path / "run"
+    # 4 steps an epoch: scored (and kept as best/) at epoch 1, then 2 steps more.
+    run_cli(train_main, horse_zebra_argv(horse2zebra(tmp_path / "data"), "--out", str(run), "--epochs", "1",
+                                         "--epochs-decay", "1", "--eval-every", "1", "--max-steps", "6",
+                                         "--fid-weights", str(data_root / "fid" / "inception-2015-12-05-fid.pt")))
+    records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    [scoring] = [r for r in records if "eval" in r]
+    kept, end = next(r for r in records if r["step"] == 4 and "images_per_s" in r), records[-1]
+    assert scoring["step"] == 4 and end["step"] == 6
+    settings = read_checkpoint(run).train
+    assert settings["eval_every"] == 1 and read_checkpoint(run / "best").train == settings  # best/ records them
+    for kept_before_the_fix in (False, True):
+        if kept_before_the_fix:
+            config = json.loads((run / "best" / "config.json").read_text())
+            (run / "best" / "config.json").write_text(json.dumps({**config, "train": {}}))
+        model = tmp_path / f"model-{kept_before_the_fix}"
+        capsys.readouterr()
+        run_cli(pack_main, [str(run / "best"), "--out", str(model)])
+        packed = json.loads(capsys.readouterr().out)
+        assert (packed["source_epoch"], packed["source_step"]) == ("1", "4")
+        assert read_checkpoint(model).train == settings
+        text = (model / "README.md").read_text()
+        assert "| epochs | 1 |\n| steps | 4 |\n" in text
+        assert f"| training hours | {kept['train_hours']:.2f} wall, {kept['cpu_hours']:.2f} CPU |" in text
+        assert ("| these weights | the generators of the best horse → zebra FID scored during training (epoch 1) |"
+                in text)
+        assert (f"| the run went on to | step 6: 1.50 (1 complete) epochs; {end['train_hours']:.2f} wall, "
+                f"{end['cpu_hours']:.2f} CPU hours |") in text
+        assert "| **1** (these weights) | 4 |" in text and "| eval_every | 1 |" in text
+    # A checkpoint's own step, from its training state.
+    run_cli(pack_main, [str(run), "--out", str(tmp_path / "last")])
+    assert json.loads(capsys.readouterr().out)["source_choice"] == "the checkpoint of step 6"
+    text = (tmp_path / "last" / "README.md").read_text()
+    assert "| epochs | 1.50 (1 complete) |\n| steps | 6 |\n" in text and "the run went on to" not in text

@@ -23,7 +23,7 @@ import yaml
 from translate.errors import ConfigError
 from translate.evaluation.record import EVALUATION_FILE, scores_of
 from translate.io.fileio import atomic_write, file_sha256
-from translate.io.run_layout import METRICS_FILE
+from translate.io.run_layout import METRICS_FILE, read_metrics
 from translate.modeling.checkpoint import STATE, WEIGHTS, Checkpoint, read_checkpoint
 
 CARD_FILE = "README.md"
@@ -70,6 +70,7 @@ class _Facts:
     protocol: dict[str, Any] | None  # and how they were taken
     stale: bool  # evaluation.json is there, but scored other weights
     records: list[dict[str, Any]]  # metrics.jsonl
+    origin: dict[str, str]  # where in the run the weights come from (pack's source_step, ...), if known
 
     @classmethod
     def read(cls, folder: Path) -> _Facts:
@@ -84,7 +85,8 @@ class _Facts:
         protocol = scores.get("protocol")
         return cls(folder, model, [d for d in ("AtoB", "BtoA") if model.has_weights(f"generator_{d}")], final,
                    protocol if final and isinstance(protocol, dict) else None,
-                   not final and (folder / EVALUATION_FILE).exists(), _records(folder / METRICS_FILE))
+                   not final and (folder / EVALUATION_FILE).exists(), read_metrics(folder / METRICS_FILE),
+                   model.provenance())
 
     @property
     def domains(self) -> tuple[str, str]:
@@ -130,7 +132,7 @@ def _is_number(value: Any) -> bool:
 def card_figures(facts: _Facts) -> str:
     """The card's generated sections, in Markdown."""
     sections = [_use(facts), _table("Architecture (`config.json`)", facts.model.model),
-                _training(facts.model, facts.records), _scores_during_training(facts.records), _evaluation(facts),
+                _training(facts), _scores_during_training(facts), _evaluation(facts),
                 _data_and_license(facts)]
     return "".join(s for s in sections if s)
 
@@ -159,48 +161,65 @@ def _data_and_license(facts: _Facts) -> str:
             f"{facts.dataset}, which keeps its own terms (translate-gan's `NOTICE.md` names them).\n\n")
 
 
-def _records(path: Path) -> list[dict[str, Any]]:
-    if not path.is_file():
-        return []
-    records = []
-    for line in path.read_text().splitlines():
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError:
-            continue  # a line cut short by a kill is not a reason to lose the card
-        if isinstance(record, dict):
-            records.append(record)
-    return records
-
-
-def _training(model: Checkpoint, records: list[dict[str, Any]]) -> str:
-    train = dict(model.train)
+def _training(facts: _Facts) -> str:
+    """How long the weights trained, and where: at the step they come from (pack records it),
+    not at the end of a run that went on (a run's best generators are often not its last)."""
+    train = dict(facts.model.train)
     settings = {**{k: v for k, v in train.items() if k != "hyper"}, **train.get("hyper", {})}
-    epochs = [r for r in records if "images_per_s" in r]
+    settings_table = _table("Training settings", settings) if settings else ""
+    epochs = [r for r in facts.records if "images_per_s" in r and isinstance(r.get("step"), int)]
     if not epochs:
-        return _table("Training settings", settings)
-    last = epochs[-1]
-    done = {"epochs": f"{last['epoch']}" + ("" if last.get("epoch_complete", True) else " (the last one in part)"),
-            "steps": f"{last['step']:,}"}
-    if "train_hours" in last:
-        since = last.get("clock_from_step", 0)
-        timed = f" (timed from step {since:,})" if since else ""
-        done["training hours"] = f"{last['train_hours']:.2f} wall, {last['cpu_hours']:.2f} CPU{timed}"
+        return settings_table
+    end = epochs[-1]
+    step = _weights_step(facts) or end["step"]
+    done = {"epochs": _epochs_at(step, epochs), "steps": f"{step:,}"}
+    reached = [r for r in epochs if r["step"] <= step]
+    if reached and "train_hours" in reached[-1]:
+        done["training hours"] = _hours(reached[-1]) + (f" (as recorded at step {reached[-1]['step']:,})"
+                                                         if reached[-1]["step"] != step else "")
     machines = list(dict.fromkeys(r["machine"] for r in epochs if r.get("machine")))
     if machines:
         done["machine"] = "; ".join(machines)
-    return _table("Training (`metrics.jsonl`)", done) + _table("Training settings", settings)
+    if facts.origin.get("source_choice"):
+        done["these weights"] = facts.origin["source_choice"]
+    if end["step"] > step:
+        hours = f"; {_hours(end)} hours" if "train_hours" in end else ""
+        done["the run went on to"] = f"step {end['step']:,}: {_epochs_at(end['step'], epochs)} epochs{hours}"
+    return _table("Training (`metrics.jsonl`)", done) + settings_table
 
 
-def _scores_during_training(records: list[dict[str, Any]]) -> str:
-    scored = [r for r in records if isinstance(r.get("eval"), dict)]
+def _weights_step(facts: _Facts) -> int | None:
+    step = facts.origin.get("source_step", "")
+    return int(step) if step.isdigit() else None
+
+
+def _epochs_at(step: int, epochs: list[dict[str, Any]]) -> str:
+    """The epochs done by ``step``: a whole number, or with the part of the next as a decimal."""
+    per_epoch = next((r["step"] // r["epoch"] for r in epochs if r.get("epoch_complete", True) and r.get("epoch")),
+                     None)
+    if per_epoch is None:  # no epoch completed yet: its length is not on record
+        return f"under 1 ({step:,} steps)"
+    whole, into = divmod(step, per_epoch)
+    return f"{whole}" if not into else f"{step / per_epoch:.2f} ({whole} complete)"
+
+
+def _hours(record: dict[str, Any]) -> str:
+    since = record.get("clock_from_step", 0)
+    timed = f" (timed from step {since:,})" if since else ""
+    return f"{record['train_hours']:.2f} wall, {record['cpu_hours']:.2f} CPU{timed}"
+
+
+def _scores_during_training(facts: _Facts) -> str:
+    scored = [r for r in facts.records if isinstance(r.get("eval"), dict)]
     if not scored:
         return ""
     names = list(dict.fromkeys(k for r in scored for k in r["eval"]))
     timed = any("train_hours" in r for r in scored)
+    step = _weights_step(facts)
     header = ["epoch", "step", *(["training hours"] if timed else []), *names]
-    rows = [[r["epoch"], f"{r['step']:,}", *([_number(r.get("train_hours"))] if timed else []),
-             *(_number(r["eval"].get(n)) for n in names)] for r in scored]
+    rows = [[f"**{r['epoch']}** (these weights)" if r.get("step") == step else r["epoch"], f"{r['step']:,}",
+             *([_number(r.get("train_hours"))] if timed else []), *(_number(r["eval"].get(n)) for n in names)]
+            for r in scored]
     return "## Scores during training (`metrics.jsonl`)\n\n" + _markdown(header, rows) + "\n"
 
 

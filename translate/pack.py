@@ -4,7 +4,8 @@ folder to ship, holding only what sampling, applying, exporting and scoring need
 The family says which networks that is (the generators; a DCGAN trained with ``--ema``
 gives its weight average); discriminators, optimiser state and RNG stay behind. The
 folder's ``config.json`` keeps the architecture and the training settings, and the
-safetensors header records the source checkpoint's sha256. ``--fp16`` stores the weights in
+safetensors header records the source checkpoint, its sha256, and the epoch and step of the
+run the weights come from (what the card states their training at). ``--fp16`` stores the weights in
 fp16 (half the folder: :mod:`translate.modeling.half_storage`); every command widens them to
 fp32 when it loads them. The run's ``metrics.jsonl`` (losses
 and, for a CycleGAN, the FID/KID scored during training) comes along as the model's
@@ -23,14 +24,16 @@ import argparse
 import contextlib
 import json
 from pathlib import Path
+from typing import Any
 
 from translate.cli import run_cli
 from translate.errors import CheckpointError, ConfigError
+from translate.evaluation.best import BEST_RECORD
 from translate.families import get_family
-from translate.io.fileio import atomic_write, file_sha256, open_regular
-from translate.io.run_layout import METRICS_FILE, enclosing_run
+from translate.io.fileio import atomic_write, file_sha256, open_regular, read_json_if_exists
+from translate.io.run_layout import METRICS_FILE, enclosing_run, read_metrics
 from translate.model_card import refresh_card
-from translate.modeling.checkpoint import STATE, WEIGHTS, Checkpoint, read_checkpoint, write_model_folder
+from translate.modeling.checkpoint import LATEST, STATE, WEIGHTS, Checkpoint, read_checkpoint, write_model_folder
 
 DESCRIPTION = ("Write a model folder to ship: a run's generators and config, and its metrics.jsonl, without "
                "training state.")
@@ -50,14 +53,15 @@ def main(argv: list[str] | None = None) -> None:
     check_out(args.out, Path(args.checkpoint), checkpoint, args.overwrite)
     family = get_family(checkpoint.family)
     modules = family.shipped_modules(checkpoint)
-    metadata = {"source": str(checkpoint.path), "source_sha256": file_sha256(checkpoint.path / WEIGHTS),
-                "weights": "fp16, computed with in fp32" if args.fp16 else "fp32"}
     record = training_record(checkpoint.path)
+    metadata = {"source": str(checkpoint.path), "source_sha256": file_sha256(checkpoint.path / WEIGHTS),
+                "weights": "fp16, computed with in fp32" if args.fp16 else "fp32",
+                **weights_origin(checkpoint, read_metrics(record) if record else [])}
     with contextlib.ExitStack() as stack:  # the record is opened (or refused) before anything is written
         source = None if record is None else stack.enter_context(open_regular(
             record, "pack copies only a run's own file: put the run's metrics.jsonl there", follow_links=False))
-        write_model_folder(args.out, checkpoint.family, checkpoint.model, modules, checkpoint.train, metadata,
-                           args.fp16)
+        write_model_folder(args.out, checkpoint.family, checkpoint.model, modules, training_settings(checkpoint),
+                           metadata, args.fp16)
         if source is None:
             (args.out / METRICS_FILE).unlink(missing_ok=True)  # an overwritten model's record is not this one's
         else:
@@ -97,6 +101,43 @@ def check_out(out: Path, given: Path, checkpoint: Checkpoint, overwrite: bool) -
     if not overwrite:
         raise ConfigError(f"--out {out} already holds a {earlier} model: add --overwrite to replace it, or choose a "
                           "new folder")
+
+
+def training_settings(checkpoint: Checkpoint) -> dict[str, Any]:
+    """The settings the weights were trained with: the checkpoint's own, or for a run's ``best/``
+    kept by a toolkit before best/ recorded them, those of the run's newest checkpoint."""
+    run = enclosing_run(checkpoint.path)
+    if checkpoint.train or run is None or not (run / "checkpoints" / LATEST).is_file():
+        return checkpoint.train
+    try:
+        return read_checkpoint(run).train
+    except CheckpointError:
+        return checkpoint.train
+
+
+def weights_origin(checkpoint: Checkpoint, records: list[dict[str, Any]]) -> dict[str, str]:
+    """Where in its run the weights come from, which the card states its training figures at:
+    the epochs completed and the step (``source_epoch``, ``source_step``) and how the weights
+    were chosen (``source_choice``). A checkpoint's training state says; a run's ``best/``
+    names the epoch whose scoring kept it, and the run's record the step of that scoring.
+    Nothing where neither is known."""
+    if (checkpoint.path / STATE).is_file():
+        state = checkpoint.training_state()
+        step = int(state["step"])
+        return {"source_epoch": str(int(state["epoch"])), "source_step": str(step),
+                "source_choice": f"the checkpoint of step {step:,}"}
+    best = read_json_if_exists(checkpoint.path / BEST_RECORD)
+    if not isinstance(best, dict) or enclosing_run(checkpoint.path) is None:
+        return {}
+    steps = [r["step"] for r in records if isinstance(r.get("eval"), dict) and r.get("epoch") == best.get("epoch")
+             and isinstance(r.get("step"), int)]
+    scores = best.get("scores") if isinstance(best.get("scores"), dict) else {}
+    first = next((name for name, v in scores.items() if isinstance(v, dict) and "direction" in v), None)
+    if not steps or first is None:
+        return {}
+    return {"source_epoch": str(best["epoch"]), "source_step": str(steps[-1]),
+            "source_choice": f"the generators of the best {first.replace('_to_', ' → ')} FID scored during training "
+                             f"(epoch {best['epoch']})"}
 
 
 def training_record(checkpoint: Path) -> Path | None:

@@ -31,11 +31,13 @@ def best_keeping_evaluator(
     model_config: dict[str, Any],
     prefixes: dict[str, str],
     notes: Callable[[], dict[str, int]] = dict,
+    train_config: dict[str, Any] | None = None,
 ) -> Callable[[int], dict[str, float]]:
     """A trainer's evaluator: FID and KID of the generators the run ships (``shipped()``, by
     direction) on the test sets; those with the best FID of the first direction so far are
-    kept in ``best_dir`` as a model folder of ``family``, each generator under its prefix.
-    ``notes()`` adds counts to the scores and the record (e.g. how many weights an average holds)."""
+    kept in ``best_dir`` as a model folder of ``family``, each generator under its prefix, with
+    the run's ``train_config`` (what a card of them states). ``notes()`` adds counts to the
+    scores and the record (e.g. how many weights an average holds)."""
     best = best_so_far(best_dir / BEST_RECORD)
     primary_direction = next(iter(prefixes))
 
@@ -50,21 +52,22 @@ def best_keeping_evaluator(
         if primary < best.get("fid", float("inf")):
             best.clear()
             best.update(fid=primary, epoch=epoch, scores=scores, **noted)
-            keep_best(best_dir, family, model_config, {prefixes[d]: net for d, net in generators.items()}, best)
+            keep_best(best_dir, family, model_config, {prefixes[d]: net for d, net in generators.items()}, best,
+                      train_config)
         return flat
 
     return evaluate
 
 
 def keep_best(best_dir: Path, family: str, model_config: dict[str, Any], generators: dict[str, nn.Module],
-              record: dict[str, Any]) -> None:
+              record: dict[str, Any], train_config: dict[str, Any] | None = None) -> None:
     """Write ``best_dir`` as a model folder of ``generators`` with their scores, ``record``, in
     place of the one before as a whole: never the weights of one epoch with the scores of another.
     The record names the weights it scored (``weights_sha256``, as ``translate.evaluate --out``
     does), so that ``translate.export RUN/best`` carries the scores into the ONNX file."""
 
     def write(folder: Path) -> None:
-        write_model_folder(folder, family, model_config, generators)
+        write_model_folder(folder, family, model_config, generators, train_config)
         write_json(folder / BEST_RECORD, {**record, "weights_sha256": file_sha256(folder / WEIGHTS)})
 
     replace_folder(best_dir, write)

@@ -99,15 +99,18 @@ class TranslationFamily(Family):
 
     def best_keeping_evaluator(self, config: TranslationConfig, shipped: Callable[[], dict[str, nn.Module]],
                                request: EvaluationRequest, best_dir: Path,
-                               notes: Callable[[], dict[str, int]] = dict) -> Callable[[int], dict[str, float]]:
+                               notes: Callable[[], dict[str, int]] = dict,
+                               train_config: dict[str, Any] | None = None) -> Callable[[int], dict[str, float]]:
         """``--eval-every``: a trainer's evaluator that scores the generators a run ships and keeps
-        the best as a model folder of this family in ``best_dir`` (see :mod:`translate.evaluation.best`)."""
+        the best, with the run's ``train_config``, as a model folder of this family in ``best_dir``
+        (see :mod:`translate.evaluation.best`)."""
         try:
             scorer = self.scorer(config, request)
         except ConfigError as exc:  # no FID network: say how to train without the scores too
             raise ConfigError(f"{exc}; or pass --eval-every 0 to train without FID scores") from None
         prefixes = {direction: self.generator_prefix(direction) for direction in self.directions}
-        return best_keeping_evaluator(scorer, shipped, best_dir, self.name, config.to_dict(), prefixes, notes)
+        return best_keeping_evaluator(scorer, shipped, best_dir, self.name, config.to_dict(), prefixes, notes,
+                                      train_config)
 
     def export_plan(self, checkpoint: Checkpoint, direction: str | None = None) -> ExportPlan:
         direction = self.check_direction(direction, checkpoint)

@@ -89,7 +89,7 @@ def train_translation(family: TranslationFamily, model: TranslationConfig, setti
         if settings.eval_every and context.rank == 0:
             request = EvaluationRequest(resolve_data_root(run.data), context.device, fid_weights=run.fid_weights)
             evaluator = family.best_keeping_evaluator(model, recipe.shipped_generators, request, run.out / "best",
-                                                      recipe.averaged)
+                                                      recipe.averaged, settings.to_dict())
         trainer = Trainer(spec, recipe, source, context, evaluator)
         if checkpoint is not None:
             trainer.resume(checkpoint)

@@ -4,7 +4,9 @@ Torch-free."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 from translate.errors import ConfigError
 
@@ -13,6 +15,22 @@ MARKER_NAME = ".translate-run"
 # What a run writes at the top of its folder; in a reused folder none may be there already.
 METRICS_FILE = "metrics.jsonl"  # one JSON line per epoch, log interval and scoring
 RUN_ENTRIES = ("checkpoints", "samples", "tensorboard", METRICS_FILE, "best")
+
+
+def read_metrics(path: Path) -> list[dict[str, Any]]:
+    """The records of a ``metrics.jsonl`` (none where there is no such file). A line cut short by
+    a kill is passed over: it is no reason to lose what the others say."""
+    if not path.is_file():
+        return []
+    records = []
+    for line in path.read_text().splitlines():
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(record, dict):
+            records.append(record)
+    return records
 
 
 def is_run_folder(folder: Path) -> bool:

@@ -89,6 +89,16 @@ class Checkpoint:
             raise CheckpointError(f"{self.path / WEIGHTS} is not a readable safetensors file: {exc}") from exc
         return any(name.startswith(head) for name in names)
 
+    def provenance(self) -> dict[str, str]:
+        """What ``translate.pack`` wrote in the weights file's header: the source checkpoint, its
+        sha256, and where in its run the weights come from. Empty for a run's own checkpoints."""
+        self._check_weights_file()
+        try:
+            with safe_open(self.path / WEIGHTS, "pt") as weights:
+                return dict(weights.metadata() or {})
+        except Exception as exc:  # safetensors raises its own error types for corrupt files
+            raise CheckpointError(f"{self.path / WEIGHTS} is not a readable safetensors file: {exc}") from exc
+
     def _check_weights_file(self) -> None:
         """safetensors opens the path itself, and would wait forever on a FIFO."""
         check_regular(self.path / WEIGHTS, "replace the folder with a complete checkpoint or model folder")
