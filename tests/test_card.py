@@ -169,6 +169,10 @@ def test_a_card_of_a_runs_best_generators_states_their_own_training(tmp_path, da
         assert (f"| the run went on to | step 6: 1.50 (1 complete) epochs; {end['train_hours']:.2f} wall, "
                 f"{end['cpu_hours']:.2f} CPU hours |") in text
         assert "| **1** (these weights) | 4 |" in text and "| eval_every | 1 |" in text
+    # Packed again (as fp16, say), a model folder keeps where its weights come from.
+    run_cli(pack_main, [str(tmp_path / "model-True"), "--out", str(tmp_path / "again"), "--fp16"])
+    assert json.loads(capsys.readouterr().out)["source_step"] == "4"
+    assert "| steps | 4 |\n" in (tmp_path / "again" / "README.md").read_text()
     # A checkpoint's own step, from its training state.
     run_cli(pack_main, [str(run), "--out", str(tmp_path / "last")])
     assert json.loads(capsys.readouterr().out)["source_choice"] == "the checkpoint of step 6"

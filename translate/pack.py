@@ -35,6 +35,7 @@ from translate.io.run_layout import METRICS_FILE, enclosing_run, read_metrics
 from translate.model_card import refresh_card
 from translate.modeling.checkpoint import LATEST, STATE, WEIGHTS, Checkpoint, read_checkpoint, write_model_folder
 
+ORIGIN_KEYS = ("source_epoch", "source_step", "source_choice")  # where in its run the weights come from
 DESCRIPTION = ("Write a model folder to ship: a run's generators and config, and its metrics.jsonl, without "
                "training state.")
 
@@ -119,8 +120,8 @@ def weights_origin(checkpoint: Checkpoint, records: list[dict[str, Any]]) -> dic
     """Where in its run the weights come from, which the card states its training figures at:
     the epochs completed and the step (``source_epoch``, ``source_step``) and how the weights
     were chosen (``source_choice``). A checkpoint's training state says; a run's ``best/``
-    names the epoch whose scoring kept it, and the run's record the step of that scoring.
-    Nothing where neither is known."""
+    names the epoch whose scoring kept it, and the run's record the step of that scoring; a
+    model folder packed before passes on what its header says. Nothing where none is known."""
     if (checkpoint.path / STATE).is_file():
         state = checkpoint.training_state()
         step = int(state["step"])
@@ -128,7 +129,7 @@ def weights_origin(checkpoint: Checkpoint, records: list[dict[str, Any]]) -> dic
                 "source_choice": f"the checkpoint of step {step:,}"}
     best = read_json_if_exists(checkpoint.path / BEST_RECORD)
     if not isinstance(best, dict) or enclosing_run(checkpoint.path) is None:
-        return {}
+        return {k: v for k, v in checkpoint.provenance().items() if k in ORIGIN_KEYS}
     steps = [r["step"] for r in records if isinstance(r.get("eval"), dict) and r.get("epoch") == best.get("epoch")
              and isinstance(r.get("step"), int)]
     scores = best.get("scores") if isinstance(best.get("scores"), dict) else {}
