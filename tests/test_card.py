@@ -89,10 +89,15 @@ def test_the_final_scores_go_in_and_the_authors_prose_stays(cyclegan_run, tmp_pa
                                  {"type": "kid", "name": "KID", "value": 0.0422}]
     shipped_checks(card)  # what every shipped card must pass: the front matter's figures are evaluation.json's
 
+    # What the author adds to the front matter stays; scores of other weights do not.
+    card.write_text(card.read_text().replace("tags:\n", "thumbnail: samples.png\ntags:\n- zebra\n", 1))
     run_cli(pack_main, [str(cyclegan_run), "--out", str(model), "--overwrite", "--fp16"])  # other weights now
     text = card.read_text()
     assert "`evaluation.json` scored other weights than this folder's" in text and "model-index" not in text
     assert "Why this recipe: prose of the author.\n" in text
+    meta = front_matter(card)
+    assert meta["thumbnail"] == "samples.png" and meta["tags"] == ["gan", "cyclegan", "onnx", "zebra"]
+    assert "metrics" not in meta
 
 
 def test_a_card_written_by_hand_is_left_alone(cyclegan_run, tmp_path, capsys):

@@ -31,6 +31,7 @@ FRONT_MATTER = re.compile(r"\A---\n.*?\n---\n", re.S)
 # (key in evaluation.json, model-index type, name, decimals kept)
 METRICS = [("fid", "fid", "FID", 2), ("kid_mean", "kid", "KID", 4), ("conditional_accuracy", "accuracy",
            "conditional accuracy", 4)]
+SCORE_KEYS = ("metrics", "model-index")  # the front matter's scores: only ever this folder's own
 BEGIN = "<!-- translate.card: the figures below are read from this folder's files; "
 BEGIN += "python -m translate.card rewrites them -->"
 END = "<!-- translate.card: end -->"
@@ -55,7 +56,8 @@ def refresh_card(folder: Path, strict: bool = True) -> str:
     body = FRONT_MATTER.sub("", text, count=1)
     before, rest = body.split(BEGIN, 1)
     after = rest.split(END, 1)[1].removeprefix("\n")
-    atomic_write(card, lambda tmp: tmp.write_text(front_matter(facts) + before + figures + after))
+    meta = front_matter(facts, _authors_front_matter(text))
+    atomic_write(card, lambda tmp: tmp.write_text(meta + before + figures + after))
     return f"rewrote the front matter and the figures in {card}"
 
 
@@ -105,9 +107,21 @@ def title(facts: _Facts) -> str:
     return f"{family}: {a} ↔ {b}" if len(facts.directions) == 2 else f"{family}: {a} → {b}"
 
 
-def front_matter(facts: _Facts) -> str:
+def _authors_front_matter(text: str) -> dict[str, Any]:
+    """The front matter a card has now (``{}`` where it has none, or none that YAML reads)."""
+    found = FRONT_MATTER.match(text)
+    try:
+        meta = yaml.safe_load(found.group(0)[4:-4]) if found else None
+    except yaml.YAMLError:
+        return {}
+    return meta if isinstance(meta, dict) else {}
+
+
+def front_matter(facts: _Facts, authors: dict[str, Any] | None = None) -> str:
     """Hugging Face's model-card metadata; with the final scores (``model-index``) once
-    ``evaluation.json`` holds scores of these weights."""
+    ``evaluation.json`` holds scores of these weights. What an author added to a card's
+    front matter before (more tags, a base model, a thumbnail) stays; the scores are always
+    this folder's own, never an earlier model's left standing."""
     task = "image-to-image" if facts.directions else "unconditional-image-generation"
     meta: dict[str, Any] = {"license": "mit", "library_name": "translate-gan", "pipeline_tag": task,
                             "tags": ["gan", facts.model.family, "onnx"], "datasets": [facts.dataset]}
@@ -122,6 +136,11 @@ def front_matter(facts: _Facts) -> str:
     if results:
         meta["metrics"] = list(dict.fromkeys(m["type"] for r in results for m in r["metrics"]))
         meta["model-index"] = [{"name": facts.folder.name, "results": results}]
+    for key, value in (authors or {}).items():
+        if key in ("tags", "datasets") and isinstance(value, list):
+            meta[key] = list(dict.fromkeys([*meta[key], *value]))
+        elif key not in meta and key not in SCORE_KEYS:
+            meta[key] = value
     return "---\n" + yaml.safe_dump(meta, sort_keys=False, allow_unicode=True, width=1000) + "---\n"
 
 
