@@ -42,8 +42,8 @@ browser:
 		apt-get update -qq && apt-get install -y -qq chromium >/dev/null; } || \
 		echo "note: no Chromium (apt-get install chromium); the browser tests will skip"
 
-# A pytest-xdist worker per core (at most 8), tests handed out as workers free up: the suite's
-# time on 2 cores nearly halves. XDIST= runs in one process (pdb, -s).
+# A pytest-xdist worker per core (at most 8), tests handed out as workers free up, so that no
+# core idles while another runs a slow test. XDIST= runs in one process (pdb, -s).
 XDIST ?= -n auto --maxprocesses 8 --dist worksteal
 
 test: setup browser

@@ -141,7 +141,9 @@ def test_make_train_trains_exports_and_scores(clone, data_root):
 @documents("make test", "make test-fast")
 def test_make_test_runs_pytest(clone, data_root):
     output = succeeds(f"{MAKE} test PYTEST_ARGS='tests/test_readme.py -k exists'", clone, data_root)
-    assert "1 passed" in output
+    assert "1 passed" in output and "bringing up nodes" in output  # pytest-xdist's workers
+    output = succeeds(f"{MAKE} test XDIST= PYTEST_ARGS='tests/test_readme.py -k exists'", clone, data_root)
+    assert "1 passed" in output and "bringing up nodes" not in output  # one process, as the README says
     output = succeeds(f"{MAKE} test-fast PYTEST_ARGS='tests/test_data_fetch.py'", clone, data_root)
     # Its slow test left out (pytest-xdist's summary does not count what the workers deselect).
     assert re.search(r"\b4 passed\b", output) and "failed" not in output, output
