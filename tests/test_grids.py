@@ -5,7 +5,7 @@ import pytest
 import torch
 from torchvision.utils import make_grid
 
-from translate.io.grids import image_grid
+from translate.io.grids import image_grid, titled
 from translate.modeling.pixels import grid_image, to_pixels
 
 
@@ -26,3 +26,17 @@ def test_rows_fill_in_turn_greys_become_rgb_and_the_gaps_take_the_background():
     assert np.array_equal(grid[1:3, 5:8, 1], images[1, :, :, 0])  # second image, first row
     assert np.array_equal(grid[4:6, 1:4, 2], images[3, :, :, 0])  # fourth image starts row two
     assert grid[0].min() == 255 and grid[4:6, 9:12].min() == 255  # the gaps, and the empty sixth place
+
+
+def test_titles_sit_over_their_own_columns_and_fit_them():
+    grid = image_grid(np.full((3, 64, 64, 3), 128, np.uint8), columns=3)
+    long = "back to a very long domain name indeed"
+    out = titled(grid, ["test horse", long, "zèbre"], 64)
+    strip = out.shape[0] - grid.shape[0]
+    assert strip == 12 and np.array_equal(out[strip:], grid)  # the grid below, untouched
+    ink = np.nonzero(out[:strip].max(axis=(0, 2)) > 100)[0]  # the columns of pixels with ink
+    for column in range(3):  # ink over each column, inside its span (a long title is shrunk to fit)
+        assert ((ink >= 2 + column * 66) & (ink < 2 + column * 66 + 64)).any()
+    assert ink.min() >= 2 and ink.max() < 2 + 3 * 66  # nothing drawn past the columns
+    # An accented name is drawn without its accent (OpenCV's font is ASCII), not as "?".
+    assert np.array_equal(out[:strip], titled(grid, ["test horse", long, "zebre"], 64)[:strip])

@@ -6,6 +6,7 @@ import torch
 from translate.cli import run_cli
 from translate.families.dcgan.family import generate
 from translate.families.dcgan.nets import DCGANConfig, Discriminator, Generator
+from translate.io.grids import titled
 from translate.io.images import read_image
 from translate.sample import main as sample_main
 from translate.training.checkpoint import save_checkpoint
@@ -58,8 +59,11 @@ def test_sample_errors(tmp_path, capsys, n_classes, argv, message):
     assert not (tmp_path / "g.png").exists()
 
 
+TITLES = 23  # the strip of column titles over a translation grid of 256-px cells
+
+
 def _cell(grid, row, column, side=256):
-    top, left = 2 + row * (side + 2), 2 + column * (side + 2)
+    top, left = TITLES + 2 + row * (side + 2), 2 + column * (side + 2)
     return grid[top : top + side, left : left + side]
 
 
@@ -69,12 +73,20 @@ def test_a_cyclegan_grid_shows_test_photos_their_translations_and_round_trips(tm
     out = tmp_path / "grid.png"
     run_cli(sample_main, [str(run), "--n", "2", "--seed", "5", "--data", str(data), "--out", str(out)])
     grid = cv2.cvtColor(cv2.imread(str(out)), cv2.COLOR_BGR2RGB)
-    assert grid.shape == (2 + 2 * 258, 2 + 6 * 258, 3)  # 2 rows of A, G(A), F(G(A)), B, F(B), G(F(B))
+    assert grid.shape == (TITLES + 2 + 2 * 258, 2 + 6 * 258, 3)  # 2 rows of A, G(A), F(G(A)), B, F(B), G(F(B))
+    # Each column is titled ("test horse", "as zebra", "back to horse", ...): ink over each, in the strip.
+    assert all(grid[:TITLES, 2 + c * 258 : (c + 1) * 258].max() > 200 for c in range(6))
+    expected = titled(np.zeros((2 + 258, 2 + 6 * 258, 3), np.uint8), ["test horse", "as zebra", "back to horse",
+                                                                       "test zebra", "as horse", "back to zebra"], 256)
+    assert (grid[:TITLES] == expected[:TITLES]).all()
     for column, split in ((0, "testA"), (3, "testB")):  # the 256-px test photos, as they are on disk
         photos = [read_image(f) for f in sorted((data / "horse2zebra" / split).iterdir())]
         shown = [_cell(grid, row, column) for row in range(2)]
         assert sorted(next(i for i, p in enumerate(photos) if np.array_equal(p, s)) for s in shown) == [0, 1]
         assert all(np.abs(_cell(grid, row, column + 1).astype(int) - shown[row]).mean() > 1 for row in range(2))
+    # Laid out another way (--nrow), the columns mix: no titles then.
+    run_cli(sample_main, [str(run), "--n", "2", "--seed", "5", "--data", str(data), "--nrow", "4", "--out", str(out)])
+    assert cv2.imread(str(out)).shape == (2 + 3 * 258, 2 + 4 * 258, 3)
 
 
 @pytest.mark.parametrize(("argv", "message"), [

@@ -49,9 +49,9 @@ class CheckpointDrawer:
         self.task, self.grid_count = self.family.task, self.family.grid_count
 
     def draw(self, n: int, label: int | None, seed: int, data: str | None,
-             truncation: float | None) -> tuple[np.ndarray, int]:
-        images, columns = self.family.sample(self.checkpoint, n, label, seed, self.device, data, truncation)
-        return to_pixels(images.cpu()).numpy(), columns
+             truncation: float | None) -> tuple[np.ndarray, int, list[str]]:
+        images, columns, titles = self.family.sample(self.checkpoint, n, label, seed, self.device, data, truncation)
+        return to_pixels(images.cpu()).numpy(), columns, titles
 
     def walk(self, rows: int, steps: int, seeds: tuple[int, int], label: int | None,
              labels: tuple[int, int] | None, truncation: float | None) -> np.ndarray:

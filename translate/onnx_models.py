@@ -37,13 +37,14 @@ class ImageModel:
 
 class Drawer(Protocol):
     """What ``sample`` draws from: a grid of ``n`` images (uint8 N x H x W x C, with the columns
-    it shows them in by default), or ``rows`` walks of ``steps`` images, one walk after another."""
+    it shows them in by default and those columns' titles, if they have any), or ``rows`` walks
+    of ``steps`` images, one walk after another."""
 
     task: str  # "sample" (images from codes) or "translate" (test images and their translations)
     grid_count: int  # images, or rows of translations, drawn without --n
 
     def draw(self, n: int, label: int | None, seed: int, data: str | None,
-             truncation: float | None) -> tuple[np.ndarray, int]: ...
+             truncation: float | None) -> tuple[np.ndarray, int, list[str]]: ...
 
     def walk(self, rows: int, steps: int, seeds: tuple[int, int], label: int | None,
              labels: tuple[int, int] | None, truncation: float | None) -> np.ndarray: ...
@@ -94,10 +95,10 @@ class OnnxDrawer:
         self.sampler = Sampler(path, opened=opened)
 
     def draw(self, n: int, label: int | None, seed: int, data: str | None,
-             truncation: float | None) -> tuple[np.ndarray, int]:
+             truncation: float | None) -> tuple[np.ndarray, int, list[str]]:
         check_label(len(self.sampler.classes), label)
         images = self.sampler.sample(n, labels=label, seed=seed, truncation=truncation)
-        return images, grid_columns(n, bool(self.sampler.classes), label)
+        return images, grid_columns(n, bool(self.sampler.classes), label), []
 
     def walk(self, rows: int, steps: int, seeds: tuple[int, int], label: int | None,
              labels: tuple[int, int] | None, truncation: float | None) -> np.ndarray:

@@ -1,6 +1,7 @@
 """Command line: ``python -m translate.sample RUN_OR_CHECKPOINT --n 64 [--label 7] [--seed 0] [--scale 3]
 [--truncation T] --out grid.png``: a grid of images from a DCGAN or cDCGAN, or, from a CycleGAN,
-``--n`` rows of test images of both domains with their translations and round trips back.
+``--n`` rows of test images of both domains with their translations and round trips back,
+under a strip naming the columns.
 
 ``--interpolate SEED1 SEED2 --steps N`` walks between two seeds' codes, ``--interpolate-labels
 A B`` between two labels' conditioning with the code fixed: one row of N images per walk, as
@@ -24,7 +25,7 @@ from translate.command_line import run_cli
 from translate.config import check_seed
 from translate.errors import ConfigError
 from translate.io.fileio import check_image_suffix, write_animation, write_image
-from translate.io.grids import image_grid
+from translate.io.grids import enlarged, image_grid, titled
 from translate.io.run_layout import refuse_run_files
 from translate.latent import check_steps, check_truncation
 from translate.onnx_models import Drawer, OnnxDrawer, is_onnx_file
@@ -86,8 +87,11 @@ def main(argv: list[str] | None = None) -> None:
         print(f"wrote {rows} walk(s) of {steps} images to {args.out}")
         return
     n = args.n or drawer.grid_count
-    images, columns = drawer.draw(n, args.label, seed, args.data, args.truncation)
-    write_image(args.out, image_grid(images, args.nrow or columns, args.scale))
+    images, columns, titles = drawer.draw(n, args.label, seed, args.data, args.truncation)
+    grid = image_grid(images, args.nrow or columns)
+    if titles and (args.nrow or columns) == columns:  # another --nrow mixes the columns: no titles then
+        grid = titled(grid, titles, images.shape[2])
+    write_image(args.out, enlarged(grid, args.scale))
     what = "rows of test images and their translations" if drawer.task == "translate" else "samples"
     print(f"wrote {n} {what} to {args.out}")
 

@@ -131,10 +131,11 @@ class Family(ABC):
 
     @abstractmethod
     def sample(self, checkpoint: Checkpoint, n: int, label: int | None, seed: int, device: torch.device,
-               data: str | None = None, truncation: float | None = None) -> tuple[torch.Tensor, int]:
-        """A grid's cells in [-1, 1] and its row length (``translate.sample``): ``n`` drawn images
-        (from codes truncated at ``truncation``, see :func:`translate.latent.latent_codes`), or
-        ``n`` rows of test images of the data root ``data`` and their translations."""
+               data: str | None = None, truncation: float | None = None) -> tuple[torch.Tensor, int, list[str]]:
+        """A grid's cells in [-1, 1], its row length and its columns' titles (``translate.sample``):
+        ``n`` drawn images (from codes truncated at ``truncation``, see
+        :func:`translate.latent.latent_codes`; no titles), or ``n`` rows of test images of the data
+        root ``data`` and their translations (titled by what each column shows)."""
 
     def walk(self, checkpoint: Checkpoint, rows: int, steps: int, seeds: tuple[int, int], label: int | None,
              labels: tuple[int, int] | None, truncation: float | None, device: torch.device) -> torch.Tensor:

@@ -23,7 +23,7 @@ from translate.evaluation.best import best_keeping_evaluator
 from translate.evaluation.protocols import EvaluationRequest, Scorer, TranslationScorer
 from translate.families.base import Family
 from translate.modeling.checkpoint import Checkpoint, build_loaded, model_config
-from translate.modeling.inference import translation_grid
+from translate.modeling.inference import translation_grid, translation_titles
 from translate.onnx_contract import ModelInfo
 from translate.onnx_export import ExportPlan
 
@@ -136,16 +136,20 @@ class TranslationFamily(Family):
         )
 
     def sample(self, checkpoint: Checkpoint, n: int, label: int | None, seed: int, device: torch.device,
-               data: str | None = None, truncation: float | None = None) -> tuple[torch.Tensor, int]:
+               data: str | None = None, truncation: float | None = None) -> tuple[torch.Tensor, int, list[str]]:
         """``n`` rows of test images (:meth:`grid_images`) beside their translations (and round
-        trips back, for a model of both directions, or the targets, for paired data)."""
+        trips back, for a model of both directions, or the targets, for paired data), with the
+        columns' titles."""
         for flag, value, models in (("--label", label, "conditional digit models"),
                                     ("--truncation", truncation, "models that draw from latent codes")):
             if value is not None:
                 raise ConfigError(f"{flag} applies to {models}; {checkpoint.path} is a {self.name} "
                                   "model (its grid shows test images and their translations)")
-        inputs, targets = self.grid_images(self.model_config(checkpoint), n, seed, device, data)
-        return translation_grid(self.generators(checkpoint, device)[0], inputs, targets)
+        config = self.model_config(checkpoint)
+        inputs, targets = self.grid_images(config, n, seed, device, data)
+        cells, columns = translation_grid(self.generators(checkpoint, device)[0], inputs, targets)
+        names = {direction: domain_names(config, direction) for direction in inputs}
+        return cells, columns, translation_titles(names, set(targets or ()))
 
     def grid_images(self, config: Any, n: int, seed: int, device: torch.device,
                     data: str | None) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:

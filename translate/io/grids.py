@@ -4,6 +4,9 @@ lay out digits exactly as on a checkpoint."""
 
 from __future__ import annotations
 
+import unicodedata
+
+import cv2
 import numpy as np
 
 
@@ -18,9 +21,31 @@ def image_grid(images: np.ndarray, columns: int, scale: int = 1, pad: int = 2, b
     for index, image in enumerate(images):
         top, left = pad + (index // columns) * (height + pad), pad + (index % columns) * (width + pad)
         grid[top : top + height, left : left + width] = image if image.shape[2] == 3 else image.repeat(3, axis=2)
-    if scale > 1:
-        grid = grid.repeat(scale, axis=0).repeat(scale, axis=1)
-    return grid
+    return enlarged(grid, scale)
+
+
+def enlarged(picture: np.ndarray, scale: int) -> np.ndarray:
+    """``picture`` enlarged ``scale`` times with sharp pixels."""
+    return picture.repeat(scale, axis=0).repeat(scale, axis=1) if scale > 1 else picture
+
+
+def titled(grid: np.ndarray, titles: list[str], cell_width: int, pad: int = 2, background: int = 0) -> np.ndarray:
+    """``grid`` (as :func:`image_grid` lays out cells ``cell_width`` wide, unscaled) under a strip
+    naming its columns, each title centred over its column and shrunk to fit it. OpenCV's font
+    draws ASCII only: accents are dropped, other letters shown as "?"."""
+    height = max(12, round(cell_width * 0.09))
+    strip = np.full((height, grid.shape[1], 3), background, np.uint8)
+    font, ink = cv2.FONT_HERSHEY_SIMPLEX, (235, 235, 235) if background < 128 else (20, 20, 20)
+    for index, title in enumerate(titles):
+        text = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode() or "?"
+        scale = cell_width / 400
+        (width, rise), _ = cv2.getTextSize(text, font, scale, 1)
+        if width > cell_width - 8:
+            scale *= (cell_width - 8) / width
+            (width, rise), _ = cv2.getTextSize(text, font, scale, 1)
+        left = pad + index * (cell_width + pad) + (cell_width - width) // 2
+        cv2.putText(strip, text, (left, (height + rise) // 2), font, scale, ink, 1, cv2.LINE_AA)
+    return np.concatenate([strip, grid])
 
 
 def grid_columns(n: int, conditional: bool, label: int | None) -> int:

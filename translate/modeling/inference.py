@@ -34,6 +34,19 @@ def translate_image(
     return to_pixels(out[:, :, top : top + height, left : left + width])[0].cpu().numpy()
 
 
+def translation_titles(names: dict[str, tuple[str, str]], paired: set[str]) -> list[str]:
+    """The titles of :func:`translation_grid`'s columns, for generators by direction of
+    ``names`` (direction -> source and target domain), the directions in ``paired`` with
+    their targets: "test horse", "as zebra", "back to horse" (a model of both directions),
+    "real zebra" (paired data)."""
+    titles = []
+    for direction, (source, target) in names.items():
+        titles += [f"test {source}", f"as {target}"]
+        titles += [f"back to {source}"] if len(names) == 2 else []
+        titles += [f"real {target}"] if direction in paired else []
+    return titles
+
+
 @torch.no_grad()
 def translation_grid(generators: dict[str, nn.Module], inputs: dict[str, torch.Tensor],
                      targets: dict[str, torch.Tensor] | None = None) -> tuple[torch.Tensor, int]:

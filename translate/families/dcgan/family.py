@@ -215,10 +215,10 @@ class DCGANFamily(Family):
         return build_loaded(lambda: Generator(config), checkpoint, prefix).eval(), config
 
     def sample(self, checkpoint: Checkpoint, n: int, label: int | None, seed: int, device: torch.device,
-               data: str | None = None, truncation: float | None = None) -> tuple[torch.Tensor, int]:
+               data: str | None = None, truncation: float | None = None) -> tuple[torch.Tensor, int, list[str]]:
         generator, config = self.load_generator(checkpoint)
         images = generate(generator, config, n, label, seed, device, truncation=truncation)
-        return images, grid_columns(n, bool(config.n_classes), label)
+        return images, grid_columns(n, bool(config.n_classes), label), []
 
     def walk(self, checkpoint: Checkpoint, rows: int, steps: int, seeds: tuple[int, int], label: int | None,
              labels: tuple[int, int] | None, truncation: float | None, device: torch.device) -> torch.Tensor:
