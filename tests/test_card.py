@@ -20,6 +20,7 @@ from translate.io.fileio import file_sha256
 from translate.model_card import BEGIN, END
 from translate.modeling.device import describe_cpu
 from translate.pack import main as pack_main
+from translate.sample import main as sample_main
 
 from .conftest import REPO
 
@@ -63,6 +64,12 @@ def test_pack_writes_a_card_whose_figures_are_the_folders_own(cyclegan_run, tmp_
     assert ("Not scored yet: `python -m translate.evaluate models/tiny-h2z --out models/tiny-h2z/evaluation.json`, "
             "then `python -m translate.card models/tiny-h2z`.") in text
     assert text.index(BEGIN) < text.index("## Use") < text.index("## Data and license") < text.index(END)
+    assert "samples.png" not in text  # no picture yet
+    run_cli(sample_main, [str(card.parent), "--n", "1", "--data", str(cyclegan_run.parent / "data"), "--out",
+                          str(card.parent / "samples.png")])
+    run_cli(card_main, [str(card.parent)])
+    shown = "![Test images and their translations, drawn by python -m translate.sample](samples.png)\n"
+    assert card.read_text().index(shown) < card.read_text().index("## Use")
 
 
 def test_the_final_scores_go_in_and_the_authors_prose_stays(cyclegan_run, tmp_path, capsys):

@@ -27,6 +27,7 @@ from translate.io.run_layout import METRICS_FILE, read_metrics
 from translate.modeling.checkpoint import STATE, WEIGHTS, Checkpoint, read_checkpoint
 
 CARD_FILE = "README.md"
+SAMPLES_FILE = "samples.png"  # a model folder's picture, which its card shows
 FRONT_MATTER = re.compile(r"\A---\n.*?\n---\n", re.S)
 # (key in evaluation.json, model-index type, name, decimals kept)
 METRICS = [("fid", "fid", "FID", 2), ("kid_mean", "kid", "KID", 4), ("conditional_accuracy", "accuracy",
@@ -150,7 +151,7 @@ def _is_number(value: Any) -> bool:
 
 def card_figures(facts: _Facts) -> str:
     """The card's generated sections, in Markdown."""
-    sections = [_use(facts), _table("Architecture (`config.json`)", facts.model.model),
+    sections = [_samples(facts), _use(facts), _table("Architecture (`config.json`)", facts.model.model),
                 _training(facts), _scores_during_training(facts), _evaluation(facts),
                 _data_and_license(facts)]
     return "".join(s for s in sections if s)
@@ -173,6 +174,14 @@ def _use(facts: _Facts) -> str:
                  f"   # {a if d == 'AtoB' else b} -> {b if d == 'AtoB' else a}" for d in directions]
         lines += [f"python -m translate.export {name} --direction {d} --out {folder.name}-{d}.onnx" for d in directions]
     return "## Use\n\n```bash\n" + "\n".join(lines) + "\n```\n\n"
+
+
+def _samples(facts: _Facts) -> str:
+    """The folder's picture, where it has one (``translate.sample MODEL ... --out MODEL/samples.png``)."""
+    if not (facts.folder / SAMPLES_FILE).is_file():
+        return ""
+    what = "Test images and their translations" if facts.directions else "Samples"
+    return f"![{what}, drawn by python -m translate.sample]({SAMPLES_FILE})\n\n"
 
 
 def _data_and_license(facts: _Facts) -> str:
