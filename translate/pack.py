@@ -21,7 +21,6 @@ checkpoint, nor anything that holds or lies inside the source.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 from pathlib import Path
 from typing import Any
@@ -31,9 +30,9 @@ from translate.errors import CheckpointError, ConfigError
 from translate.evaluation.best import BEST_RECORD
 from translate.families import get_family
 from translate.io.fileio import atomic_write, file_sha256, open_regular, read_json_if_exists
-from translate.io.run_layout import METRICS_FILE, enclosing_run, read_metrics
+from translate.io.run_layout import METRICS_FILE, enclosing_run, parse_metrics
 from translate.model_card import refresh_card
-from translate.modeling.checkpoint import LATEST, STATE, WEIGHTS, Checkpoint, read_checkpoint, write_model_folder
+from translate.modeling.checkpoint import STATE, WEIGHTS, Checkpoint, read_checkpoint, write_model_folder
 
 ORIGIN_KEYS = ("source_epoch", "source_step", "source_choice")  # where in its run the weights come from
 DESCRIPTION = ("Write a model folder to ship: a run's generators and config, and its metrics.jsonl, without "
@@ -54,19 +53,20 @@ def main(argv: list[str] | None = None) -> None:
     check_out(args.out, Path(args.checkpoint), checkpoint, args.overwrite)
     family = get_family(checkpoint.family)
     modules = family.shipped_modules(checkpoint)
-    record = training_record(checkpoint.path)
+    record, copied = training_record(checkpoint.path), None
+    if record is not None:  # read (or refused) once, before anything is written: copied, and read for the card
+        with open_regular(record, "pack copies only a run's own file: put the run's metrics.jsonl there",
+                          follow_links=False) as source:
+            copied = source.read()
     metadata = {"source": str(checkpoint.path), "source_sha256": file_sha256(checkpoint.path / WEIGHTS),
                 "weights": "fp16, computed with in fp32" if args.fp16 else "fp32",
-                **weights_origin(checkpoint, read_metrics(record) if record else [])}
-    with contextlib.ExitStack() as stack:  # the record is opened (or refused) before anything is written
-        source = None if record is None else stack.enter_context(open_regular(
-            record, "pack copies only a run's own file: put the run's metrics.jsonl there", follow_links=False))
-        write_model_folder(args.out, checkpoint.family, checkpoint.model, modules, training_settings(checkpoint),
-                           metadata, args.fp16)
-        if source is None:
-            (args.out / METRICS_FILE).unlink(missing_ok=True)  # an overwritten model's record is not this one's
-        else:
-            atomic_write(args.out / METRICS_FILE, lambda tmp: tmp.write_bytes(source.read()))
+                **weights_origin(checkpoint, parse_metrics(copied) if copied is not None else [])}
+    write_model_folder(args.out, checkpoint.family, checkpoint.model, modules, training_settings(checkpoint),
+                       metadata, args.fp16)
+    if copied is None:
+        (args.out / METRICS_FILE).unlink(missing_ok=True)  # an overwritten model's record is not this one's
+    else:
+        atomic_write(args.out / METRICS_FILE, lambda tmp: tmp.write_bytes(copied))
     card = refresh_card(args.out, strict=False)
     print(json.dumps({"out": str(args.out), "networks": sorted(modules), **metadata,
                       "training_record": str(record) if record else None, "card": card}))
@@ -108,11 +108,11 @@ def training_settings(checkpoint: Checkpoint) -> dict[str, Any]:
     """The settings the weights were trained with: the checkpoint's own, or for a run's ``best/``
     kept by a toolkit before best/ recorded them, those of the run's newest checkpoint."""
     run = enclosing_run(checkpoint.path)
-    if checkpoint.train or run is None or not (run / "checkpoints" / LATEST).is_file():
+    if checkpoint.train or run is None:
         return checkpoint.train
     try:
         return read_checkpoint(run).train
-    except CheckpointError:
+    except CheckpointError:  # no checkpoint left in the run
         return checkpoint.train
 
 

@@ -18,12 +18,15 @@ RUN_ENTRIES = ("checkpoints", "samples", "tensorboard", METRICS_FILE, "best")
 
 
 def read_metrics(path: Path) -> list[dict[str, Any]]:
-    """The records of a ``metrics.jsonl`` (none where there is no such file). A line cut short by
-    a kill is passed over: it is no reason to lose what the others say."""
-    if not path.is_file():
-        return []
+    """The records of a ``metrics.jsonl`` (none where there is no such file)."""
+    return parse_metrics(path.read_bytes()) if path.is_file() else []
+
+
+def parse_metrics(content: bytes) -> list[dict[str, Any]]:
+    """The records in the bytes of a ``metrics.jsonl``. A line cut short by a kill is passed
+    over: it is no reason to lose what the others say."""
     records = []
-    for line in path.read_text().splitlines():
+    for line in content.decode("utf-8", errors="replace").splitlines():
         try:
             record = json.loads(line)
         except json.JSONDecodeError:
