@@ -55,7 +55,7 @@ def test_pack_writes_a_card_whose_figures_are_the_folders_own(cyclegan_run, tmp_
     assert front_matter(card) == {"license": "mit", "library_name": "translate-gan", "pipeline_tag": "image-to-image",
                                   "tags": ["gan", "cyclegan", "onnx"], "datasets": ["horse2zebra"]}
     assert "# cyclegan: horse ↔ zebra\n" in text
-    assert ("python -m translate.apply models/tiny-h2z --input photos/ --output out/ --direction BtoA   "
+    assert ("python -m translate.apply models/tiny-h2z --input zebra/ --output horse/ --direction BtoA   "
             "# zebra -> horse\n") in text
     hyper = config["train"]["hyper"]
     assert f"| ngf | {config['model']['ngf']} |" in text and f"| lambda_cycle | {hyper['lambda_cycle']:.4g} |" in text
@@ -176,8 +176,8 @@ def test_a_card_of_a_runs_best_generators_states_their_own_training(tmp_path, da
         text = (model / "README.md").read_text()
         assert "| epochs | 1 |\n| steps | 4 |\n" in text
         assert f"| training hours | {kept['train_hours']:.2f} wall, {kept['cpu_hours']:.2f} CPU |" in text
-        assert ("| these weights | the generators of the best horse → zebra FID scored during training (epoch 1) |"
-                in text)
+        assert ("| these weights | the weights kept for the best horse → zebra FID scored during training "
+                "(epoch 1) |") in text
         assert (f"| the run went on to | step 6: 1.50 (1 complete) epochs; {end['train_hours']:.2f} wall, "
                 f"{end['cpu_hours']:.2f} CPU hours |") in text
         assert "| **1** (these weights) | 4 |" in text and "| eval_every | 1 |" in text
@@ -185,6 +185,13 @@ def test_a_card_of_a_runs_best_generators_states_their_own_training(tmp_path, da
     run_cli(pack_main, [str(tmp_path / "model-True"), "--out", str(tmp_path / "again"), "--fp16"])
     assert json.loads(capsys.readouterr().out)["source_step"] == "4"
     assert "| steps | 4 |\n" in (tmp_path / "again" / "README.md").read_text()
+    # Kept from a weight average (--average-from-epoch), the card says how many snapshots it held.
+    averaged = [{**r, "eval": {**r["eval"], "generators_averaged": 2}} if "eval" in r else r for r in records]
+    (run / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in averaged))
+    run_cli(pack_main, [str(run / "best"), "--out", str(tmp_path / "averaged")])
+    assert json.loads(capsys.readouterr().out)["source_choice"] == (
+        "the average of 2 snapshots of the weights kept for the best horse → zebra FID scored during training "
+        "(epoch 1)")
     # A checkpoint's own step, from its training state.
     run_cli(pack_main, [str(run), "--out", str(tmp_path / "last")])
     assert json.loads(capsys.readouterr().out)["source_choice"] == "the checkpoint of step 6"

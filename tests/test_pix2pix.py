@@ -191,6 +191,9 @@ def test_every_command_takes_a_pix2pix_model(data, data_root, tmp_path, capsys):
     assert read_image(tmp_path / "grid.png").shape[1] == 3 * 256 + 4 * 2  # input, output, target per row
     run_cli(pack_main, [str(run), "--out", str(model)])
     assert {name.split(".")[0] for name in load_file(model / WEIGHTS)} == {"generator_AtoB"}
+    card = (model / "README.md").read_text()  # the dataset by its name, not the domains' (grey2colour)
+    assert "datasets:\n- grey2photo\n" in card and "trained on grey2photo," in card
+    assert "python -m translate.apply models/model --input grey/ --output colour/ --direction AtoB" in card
 
     onnx = tmp_path / "pix2pix.onnx"
     capsys.readouterr()

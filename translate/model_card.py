@@ -97,7 +97,9 @@ class _Facts:
 
     @property
     def dataset(self) -> str:
-        return self.model.train.get("dataset") or "2".join(self.domains)
+        """The training data's name: as the run recorded it (pix2pix's in its model config,
+        the digit models' in their training settings), else the domains' (``horse2zebra``)."""
+        return self.model.train.get("dataset") or self.model.model.get("dataset") or "2".join(self.domains)
 
 
 def title(facts: _Facts) -> str:
@@ -170,8 +172,9 @@ def _use(facts: _Facts) -> str:
                  f"python -m translate.export {name} --out {folder.name}.onnx"]
     else:
         a, b = facts.domains
-        lines = [f"python -m translate.apply {name} --input photos/ --output out/ --direction {d}"
-                 f"   # {a if d == 'AtoB' else b} -> {b if d == 'AtoB' else a}" for d in directions]
+        ways = {"AtoB": (a, b), "BtoA": (b, a)}
+        lines = [f"python -m translate.apply {name} --input {ways[d][0]}/ --output {ways[d][1]}/ --direction {d}"
+                 f"   # {ways[d][0]} -> {ways[d][1]}" for d in directions]
         lines += [f"python -m translate.export {name} --direction {d} --out {folder.name}-{d}.onnx" for d in directions]
     return "## Use\n\n```bash\n" + "\n".join(lines) + "\n```\n\n"
 

@@ -120,8 +120,9 @@ def weights_origin(checkpoint: Checkpoint, records: list[dict[str, Any]]) -> dic
     """Where in its run the weights come from, which the card states its training figures at:
     the epochs completed and the step (``source_epoch``, ``source_step``) and how the weights
     were chosen (``source_choice``). A checkpoint's training state says; a run's ``best/``
-    names the epoch whose scoring kept it, and the run's record the step of that scoring; a
-    model folder packed before passes on what its header says. Nothing where none is known."""
+    names the epoch whose scoring kept it, and the run's record the step of that scoring and
+    how many snapshots a weight average held then; a model folder packed before passes on
+    what its header says. Nothing where none is known."""
     if (checkpoint.path / STATE).is_file():
         state = checkpoint.training_state()
         step = int(state["step"])
@@ -130,15 +131,18 @@ def weights_origin(checkpoint: Checkpoint, records: list[dict[str, Any]]) -> dic
     best = read_json_if_exists(checkpoint.path / BEST_RECORD)
     if not isinstance(best, dict) or enclosing_run(checkpoint.path) is None:
         return {k: v for k, v in checkpoint.provenance().items() if k in ORIGIN_KEYS}
-    steps = [r["step"] for r in records if isinstance(r.get("eval"), dict) and r.get("epoch") == best.get("epoch")
-             and isinstance(r.get("step"), int)]
+    scorings = [r for r in records if isinstance(r.get("eval"), dict) and r.get("epoch") == best.get("epoch")
+                and isinstance(r.get("step"), int)]
     scores = best.get("scores") if isinstance(best.get("scores"), dict) else {}
     first = next((name for name, v in scores.items() if isinstance(v, dict) and "direction" in v), None)
-    if not steps or first is None:
+    if not scorings or first is None:
         return {}
-    return {"source_epoch": str(best["epoch"]), "source_step": str(steps[-1]),
-            "source_choice": f"the generators of the best {first.replace('_to_', ' → ')} FID scored during training "
-                             f"(epoch {best['epoch']})"}
+    averaged = scorings[-1]["eval"].get("generators_averaged")
+    weights = (f"the average of {averaged} snapshots of the weights" if isinstance(averaged, int) and averaged > 0
+               else "the weights")
+    return {"source_epoch": str(best["epoch"]), "source_step": str(scorings[-1]["step"]),
+            "source_choice": f"{weights} kept for the best {first.replace('_to_', ' → ')} FID scored during "
+                             f"training (epoch {best['epoch']})"}
 
 
 def training_record(checkpoint: Path) -> Path | None:
