@@ -27,7 +27,8 @@ from translate.evaluation.scores import fid, kid
 
 class PairedScorer:
     """Scores a one-way generator (``AtoB``) on test pairs: reads the pairs and the real
-    targets' features once, so a run can score its live generator every few epochs."""
+    targets' features once, so a run can score its live generator every few epochs. ``split``
+    names the pairs as the protocol states them: ``NAME/test``, not a machine's path."""
 
     def __init__(self, inputs: list[np.ndarray], targets: list[np.ndarray], names: tuple[str, str], split: str,
                  request: EvaluationRequest, size_multiple: int, min_size: int):

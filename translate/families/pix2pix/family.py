@@ -142,7 +142,7 @@ class Pix2PixFamily(TranslationFamily):
             raise DataError(f"scoring needs test pairs: {found.folder}/test (or val) was not found")
         inputs, targets = read_pairs(found.test, config.channels, config.reverse)
         return PairedScorer(inputs, targets, (config.domain_a, config.domain_b),
-                            f"{found.folder / found.test_split}", request, *self.input_sizes(config))
+                            f"{config.dataset}/{found.test_split}", request, *self.input_sizes(config))
 
 
 FAMILIES = [Pix2PixFamily()]
