@@ -22,11 +22,15 @@ WALK_HINTS = {True: "the walk also moves the digit: style stays, the digit chang
               False: "off: the DCGAN takes no digit"}
 
 
-def _unavailable(models: DemoModels, keys: Sequence[str]) -> bool:
-    """Say once what is unavailable among ``keys`` and show the commands that make it; whether all are."""
+def _unavailable(models: DemoModels, keys: Sequence[str], usable: bool | None = None) -> bool:
+    """Say once what is unavailable among ``keys`` and show the commands that make it; whether
+    all are. A tab that works without them (``usable``: by default, while any of ``keys`` is
+    there) says it is partly available, not unavailable."""
     missing = [key for key in keys if key in models.problems]
+    usable = len(missing) < len(keys) if usable is None else usable
     if missing:
-        gr.Markdown(f"**Unavailable:** {unavailable_text([models.problems[key] for key in missing])}",
+        heading = "Partly available" if usable else "Unavailable"
+        gr.Markdown(f"**{heading}:** {unavailable_text([models.problems[key] for key in missing])}",
                     elem_classes="unavailable")
         gr.Code(how_to_make({key: models.missing[key] for key in missing}), language="shell", interactive=False,
                 wrap_lines=True, label="Commands (run them in the project folder)", elem_classes="make-commands")
@@ -108,9 +112,9 @@ def digits_tab(models: DemoModels, results: ResultFiles) -> tuple | None:
 
 
 def photo_tab(models: DemoModels, results: ResultFiles, max_side: int) -> None:
-    _unavailable(models, list(PHOTO_KEYS))
     served = [key for key in PHOTO_KEYS if models.photo_models(key)]  # the directions some model translates
     usable = bool(served)
+    _unavailable(models, list(PHOTO_KEYS), usable)  # a CUT file alone serves its direction
     first = served[0] if served else PHOTO_KEYS[0]
     a, _ = models.domains()
     examples = [(path, "AtoB" if path.name.startswith(a) else "BtoA") for path in sorted(EXAMPLES.glob("*.jpg"))]
@@ -126,7 +130,10 @@ def photo_tab(models: DemoModels, results: ResultFiles, max_side: int) -> None:
                                      "from the horse2zebra test sets", columns=2, rows=2, height=410,
                                      object_fit="cover", allow_preview=False, elem_id="photo-examples",
                                      interactive=False, buttons=[])
-            direction = gr.Radio(models.direction_choices(), value=first, label="Direction", interactive=usable)
+            # Only the directions a model translates, where there are any: no choice that cannot work.
+            directions = [(label, key) for label, key in models.direction_choices() if key in served]
+            direction = gr.Radio(directions or models.direction_choices(), value=first, label="Direction",
+                                 interactive=usable)
             model = gr.Radio(**_model_radio(models, first), label="Model", elem_id="photo-model",
                              interactive=usable)
             # Its choices follow the direction in the page, but an API call is checked against the
@@ -135,7 +142,10 @@ def photo_tab(models: DemoModels, results: ResultFiles, max_side: int) -> None:
             keys = [key for direction in PHOTO_KEYS for key in models.photo_models(direction)]
             model.preprocess = lambda key: key  # type: ignore[method-assign]
             model.api_info = lambda: {"enum": keys, "title": "Radio", "type": "string"}  # type: ignore[method-assign]
-            round_trip = gr.Checkbox(True, label="Also translate back (round trip)", interactive=usable)
+            both = len(served) == len(PHOTO_KEYS)  # a round trip needs a model for the way back
+            round_trip = gr.Checkbox(both or not usable, label="Also translate back (round trip)",
+                                     info=None if both or not usable else "off: no model file translates back",
+                                     interactive=both)
             button = gr.Button("Translate", variant="primary", interactive=usable)
         with gr.Column(scale=2, min_width=280):
             note = gr.Markdown(label="note", elem_id="photo-note")

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from demo.app import CSS, build_app
@@ -215,6 +216,31 @@ def test_a_missing_model_is_named_and_the_rest_still_works(page, artifacts, demo
         grid, _ = shown_image(page, "#digits-output")
         page.screenshot(path=artifacts / "3-digits-still-work.png")
         assert grid.std() > 20
+        page.get_by_text("Partly available: dcgan-mnist.onnx is missing. To make it:").wait_for()  # cDCGAN works
+
+
+def test_a_cut_model_alone_translates_its_direction(page, artifacts, demo_exports_with_choices, tmp_path,
+                                                     horse_photo):
+    """Without the CycleGAN files, one CUT file serves its direction: the page says what is
+    missing without calling the tab unavailable, and offers only the direction it can translate."""
+    with serving_only(demo_exports_with_choices, tmp_path / "exports", ["cut-horse2zebra.onnx"]) as url:
+        open_photo_tab(page, url)
+        page.get_by_text("Partly available: horse2zebra.onnx and zebra2horse.onnx are missing. To make them:"
+                         ).wait_for()
+        assert page.get_by_text("Unavailable: horse2zebra.onnx").count() == 0
+        assert _radio_labels(page.locator("#photo-model")) == ["CUT · FID 60.2"]
+        assert page.get_by_role("radio", name="horse → zebra").is_checked()
+        assert page.get_by_role("radio", name="zebra → horse").count() == 0  # no direction that cannot work
+        assert page.get_by_role("checkbox").is_disabled() and not page.get_by_role("checkbox").is_checked()
+        page.get_by_text("off: no model file translates back").wait_for()
+        upload_photo(page, horse_photo)
+        page.get_by_role("button", name="Translate").click()
+        translated, _ = shown_image(page, "#photo-translated")
+        page.locator("#photo-note").get_by_text(f"{horse_photo.name}: 256×256. By CUT · FID 60.2", exact=True
+                                                ).wait_for()
+        page.screenshot(path=artifacts / "1-cut-alone.png")
+        assert translated.shape == cv2.imread(str(horse_photo)).shape
+        assert page.locator("#photo-round-trip img").count() == 0
 
 
 def test_each_direction_lists_its_models_with_their_fid_and_the_chosen_one_translates(
