@@ -76,6 +76,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--work", type=Path, help="where the packed folders go (default runs/fp16-storage/TAG)")
     parser.add_argument("--results", type=Path, default=RESULTS, help="where the table goes (default bench/results)")
     args, evaluate_args = parser.parse_known_args(argv)
+    if any(arg == "--out" or arg.startswith("--out=") for arg in evaluate_args):
+        # Passed on, it would send evaluate's scores away from the folder this script reads them from.
+        parser.error("--out is not an option here: the packed folders go to --work, the table to --results")
     measured = measure(args.source, args.work or Path("runs") / "fp16-storage" / args.tag, evaluate_args)
     text = table(measured)
     print(text)

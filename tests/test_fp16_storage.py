@@ -35,3 +35,13 @@ def test_both_storages_are_scored_and_compared(tmp_path, data_root, capsys):
     text = (results / "fp16-storage-tiny.md").read_text()
     assert text.startswith("| scored | FID fp32 | FID fp16 | change |") and "| horse_to_zebra |" in text
     assert text in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("out", [["--out", "table.md"], ["--out=table.md"]])
+def test_out_is_refused_before_anything_is_packed(tmp_path, capsys, out):
+    """``--out`` would pass through to evaluate and send its scores elsewhere: a usage error, at once."""
+    with pytest.raises(SystemExit) as stopped:
+        fp16_storage.main([str(tmp_path / "run"), "--work", str(tmp_path / "work"), *out])
+    assert stopped.value.code == 2 and not (tmp_path / "work").exists()
+    assert "--out is not an option here: the packed folders go to --work, the table to --results" in (
+        capsys.readouterr().err)
