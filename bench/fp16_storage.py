@@ -31,12 +31,17 @@ STORAGES = {"fp32": [], "fp16": ["--fp16"]}
 LIMIT = 0.5  # the largest FID change that fp16 storage may cause in a shipped model
 
 
+PAIRED = ("l1", "psnr", "ssim")  # a paired model's scores against its targets, compared where present
+
+
 def score_sets(result: dict[str, Any]) -> dict[str, dict[str, float]]:
-    """The FID and KID of an evaluate result by what they score: ``model`` for a digit model,
-    each direction (``horse_to_zebra``) for a translation model."""
+    """The FID and KID (and a paired model's L1, PSNR and SSIM) of an evaluate result by what
+    they score: ``model`` for a digit model, each direction (``horse_to_zebra``) for a
+    translation model."""
     if "fid" in result:
         return {"model": {"fid": result["fid"], "kid": result["kid_mean"]}}
-    return {name: {"fid": v["fid"], "kid": v["kid_mean"]} for name, v in result.items()
+    return {name: {"fid": v["fid"], "kid": v["kid_mean"], **{m: v[m] for m in PAIRED if m in v}}
+            for name, v in result.items()
             if isinstance(v, dict) and "kid_mean" in v}  # not the protocol, which says what "fid" means
 
 
@@ -50,7 +55,7 @@ def measure(source: str, work: Path, evaluate_args: list[str]) -> dict[str, Any]
         results[storage] = score_sets(json.loads((folder / EVALUATION_FILE).read_text()))
         sizes[storage] = (folder / WEIGHTS).stat().st_size
     rows = [{"scored": name, **{f"{metric}_{storage}": results[storage][name][metric]
-                                for storage in STORAGES for metric in ("fid", "kid")},
+                                for storage in STORAGES for metric in results["fp32"][name]},
              "fid_change": results["fp16"][name]["fid"] - results["fp32"][name]["fid"]}
             for name in results["fp32"]]
     return {"source": source, "rows": rows, "bytes": sizes,
@@ -58,9 +63,14 @@ def measure(source: str, work: Path, evaluate_args: list[str]) -> dict[str, Any]
 
 
 def table(measured: dict[str, Any]) -> str:
-    lines = ["| scored | FID fp32 | FID fp16 | change | KID fp32 | KID fp16 |", "| --- | --- | --- | --- | --- | --- |"]
+    paired = [m for m in PAIRED if all(f"{m}_fp32" in r for r in measured["rows"])]
+    header = ["scored", "FID fp32", "FID fp16", "change", "KID fp32", "KID fp16",
+              *[f"{m.upper()} {storage}" for m in paired for storage in STORAGES]]
+    lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
     lines += [f"| {r['scored']} | {r['fid_fp32']:.3f} | {r['fid_fp16']:.3f} | {r['fid_change']:+.3f} | "
-              f"{r['kid_fp32']:.5f} | {r['kid_fp16']:.5f} |" for r in measured["rows"]]
+              f"{r['kid_fp32']:.5f} | {r['kid_fp16']:.5f} |"
+              + "".join(f" {r[f'{m}_{storage}']:.4f} |" for m in paired for storage in STORAGES)
+              for r in measured["rows"]]
     size = {storage: measured["bytes"][storage] / 2**20 for storage in STORAGES}
     verdict = "within" if measured["within_limit"] else "BEYOND"
     return "\n".join(lines) + (f"\n\n`{measured['source']}`: weights {size['fp32']:.1f} MiB in fp32, "

@@ -45,3 +45,24 @@ def test_out_is_refused_before_anything_is_packed(tmp_path, capsys, out):
     assert stopped.value.code == 2 and not (tmp_path / "work").exists()
     assert "--out is not an option here: the packed folders go to --work, the table to --results" in (
         capsys.readouterr().err)
+
+
+def test_a_paired_models_l1_psnr_and_ssim_are_compared_too():
+    """pix2pix's evaluate result carries its scores against the targets; the table shows them
+    for both storages beside FID and KID."""
+    paired = {"direction": "AtoB", "fid": 120.0, "kid_mean": 0.05, "kid_std": 0.01, "l1": 0.21, "psnr": 14.5,
+              "ssim": 0.31, "translated": "140 edges test inputs", "real": "their 140 zebra targets"}
+    result = {"edges_to_zebra": paired, "protocol": {"fid": "Frechet distance"}}
+    assert fp16_storage.score_sets(result) == {"edges_to_zebra": {"fid": 120.0, "kid": 0.05, "l1": 0.21,
+                                                                  "psnr": 14.5, "ssim": 0.31}}
+    row = {"scored": "edges_to_zebra", "fid_fp32": 120.0, "fid_fp16": 120.2, "fid_change": 0.2, "kid_fp32": 0.05,
+           "kid_fp16": 0.05, "l1_fp32": 0.21, "l1_fp16": 0.2101, "psnr_fp32": 14.5, "psnr_fp16": 14.49,
+           "ssim_fp32": 0.31, "ssim_fp16": 0.3102}
+    text = fp16_storage.table({"source": "runs/x/best", "rows": [row], "bytes": {"fp32": 2**21, "fp16": 2**20},
+                               "within_limit": True})
+    header, rule, line = text.splitlines()[:3]
+    assert header == ("| scored | FID fp32 | FID fp16 | change | KID fp32 | KID fp16 | L1 fp32 | L1 fp16 | "
+                      "PSNR fp32 | PSNR fp16 | SSIM fp32 | SSIM fp16 |")
+    assert rule.count("---") == 12
+    assert line == ("| edges_to_zebra | 120.000 | 120.200 | +0.200 | 0.05000 | 0.05000 | 0.2100 | 0.2101 | "
+                    "14.5000 | 14.4900 | 0.3100 | 0.3102 |")
