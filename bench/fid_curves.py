@@ -71,8 +71,10 @@ def scores_over_time(run: Path, score: str, clock: str = "train_hours") -> list[
                 hours, measured = hours + (record["step"] - last_step) * rate(record), False
             last_step = record["step"]
     if not rows:
-        raise ConfigError(f"{run}/metrics.jsonl holds no {score!r} scores: name one its eval records hold "
-                          "(e.g. horse_to_zebra/fid), or train with --eval-every")
+        held = sorted({key for record in records if isinstance(record.get("eval"), dict) for key in record["eval"]})
+        raise ConfigError(f"{run}/metrics.jsonl holds no {score!r} scores: " + (
+            f"choose one of its own with --score: {', '.join(held)}" if held
+            else "it was never scored during training (train with --eval-every N)"))
     return rows
 
 

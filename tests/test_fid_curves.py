@@ -93,8 +93,12 @@ def test_a_run_recorded_before_runs_were_timed_gets_its_hours_from_its_speed(sco
     assert "| ≈" in fid_curves.table({"old": rows}, "horse_to_zebra/fid", None, "train_hours")
     with pytest.raises(ConfigError, match="recorded before runs were timed"):
         fid_curves.scores_over_time(old, "horse_to_zebra/fid", "cpu_hours")
-    with pytest.raises(ConfigError, match="holds no 'horse_to_zebra/psnr' scores"):
+    with pytest.raises(ConfigError, match="holds no 'horse_to_zebra/psnr' scores: choose one of its own with "
+                                          "--score: .*horse_to_zebra/fid, horse_to_zebra/kid_mean"):
         fid_curves.scores_over_time(old, "horse_to_zebra/psnr")
+    unscored = run_with_records(scored_run, tmp_path / "unscored", [r for r in untimed if "eval" not in r])
+    with pytest.raises(ConfigError, match="never scored during training \\(train with --eval-every N\\)"):
+        fid_curves.scores_over_time(unscored, "horse_to_zebra/fid")
 
 
 @pytest.mark.slow
