@@ -187,13 +187,17 @@ def sketch_tab(models: DemoModels, results: ResultFiles, max_side: int) -> None:
     _, target = models.sketch_domains()
     with gr.Row(equal_height=False):
         with gr.Column(scale=1, min_width=280):
-            # A fixed canvas of the size the pairs were made at; an upload is fitted into it.
-            pad = gr.Sketchpad(label=f"Draw the outline of a {target} (or upload a line drawing)" if usable else
+            # A fixed canvas of the size the pairs were made at; an upload is fitted into it. The
+            # label is short: the pad's zoom and undo buttons cover all but its first 30 characters.
+            pad = gr.Sketchpad(label=f"Draw a {target}'s outline" if usable else
                                "Sketchpad: off until the model file above exists", type="numpy",
                                image_mode="RGBA", sources=["upload"], canvas_size=(SKETCH_SIZE, SKETCH_SIZE),
                                fixed_canvas=True, layers=False, elem_id="sketchpad", interactive=usable,
                                brush=gr.Brush(colors=["#000000"], color_mode="fixed", default_size=3),
                                eraser=gr.Eraser(default_size=12))
+            if usable:
+                gr.Markdown("With the mouse or a finger; or upload a line drawing with the pad's picture button.",
+                            elem_id="sketch-hint")
             button = gr.Button(f"Make a {target}", variant="primary", interactive=usable)
         with gr.Column(scale=2, min_width=280):
             note = gr.Markdown(label="note", elem_id="sketch-note")

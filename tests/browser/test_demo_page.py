@@ -299,6 +299,8 @@ def test_a_drawing_made_with_the_mouse_becomes_a_zebra(page, server, artifacts):
     page.goto(server)
     page.get_by_role("tab", name="Sketch → zebra").click()
     page.get_by_role("button", name="Make a zebra").wait_for()
+    page.get_by_text("Draw a zebra's outline", exact=True).wait_for()  # short: the pad's buttons cover the rest
+    page.get_by_text("or upload a line drawing with the pad's picture button").wait_for()
     page.get_by_role("button", name="Make a zebra").click()  # nothing drawn yet
     page.get_by_test_id("toast-text").get_by_text("draw something first").wait_for()
     body = [(0.25 + 0.5 * x, 0.45 + 0.15 * y) for x, y in
