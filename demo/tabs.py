@@ -50,8 +50,10 @@ def unavailable_text(problems: list[str]) -> str:
 def digits_tab(models: DemoModels, results: ResultFiles) -> tuple | None:
     """The digits tab; returns the (function, inputs, output) that draws a grid when the page opens."""
     none_available = _unavailable(models, list(DIGIT_KEYS))
-    choices = [(DIGIT_LABELS[key], key) for key in DIGIT_KEYS]
-    first = next((key for key in DIGIT_KEYS if key in models.samplers), "cdcgan")
+    # Only the models there are files for, where there are any: no choice that cannot work.
+    choices = [(DIGIT_LABELS[key], key) for key in DIGIT_KEYS if key in models.samplers] or [
+        (DIGIT_LABELS[key], key) for key in DIGIT_KEYS]
+    first = choices[0][1]
     # The labels come from the file; without it (the controls are off) the digits' names stand in.
     classes = models.samplers["cdcgan"].classes if "cdcgan" in models.samplers else [str(d) for d in range(10)]
     usable = not none_available

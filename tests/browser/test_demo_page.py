@@ -217,6 +217,8 @@ def test_a_missing_model_is_named_and_the_rest_still_works(page, artifacts, demo
         page.screenshot(path=artifacts / "3-digits-still-work.png")
         assert grid.std() > 20
         page.get_by_text("Partly available: dcgan-mnist.onnx is missing. To make it:").wait_for()  # cDCGAN works
+        assert page.get_by_role("radio", name="cDCGAN: pick the digit").is_checked()
+        assert page.get_by_role("radio", name="DCGAN: unconditional").count() == 0  # no model that cannot draw
 
 
 def test_a_cut_model_alone_translates_its_direction(page, artifacts, demo_exports_with_choices, tmp_path,
