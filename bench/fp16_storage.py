@@ -21,6 +21,7 @@ from typing import Any
 
 from translate.cli import run_cli
 from translate.evaluate import main as evaluate_main
+from translate.evaluation.fidelity import FIDELITY_METRICS
 from translate.evaluation.record import EVALUATION_FILE
 from translate.io.fileio import atomic_write, write_json
 from translate.modeling.checkpoint import WEIGHTS
@@ -31,16 +32,13 @@ STORAGES = {"fp32": [], "fp16": ["--fp16"]}
 LIMIT = 0.5  # the largest FID change that fp16 storage may cause in a shipped model
 
 
-PAIRED = ("l1", "psnr", "ssim")  # a paired model's scores against its targets, compared where present
-
-
 def score_sets(result: dict[str, Any]) -> dict[str, dict[str, float]]:
     """The FID and KID (and a paired model's L1, PSNR and SSIM) of an evaluate result by what
     they score: ``model`` for a digit model, each direction (``horse_to_zebra``) for a
     translation model."""
     if "fid" in result:
         return {"model": {"fid": result["fid"], "kid": result["kid_mean"]}}
-    return {name: {"fid": v["fid"], "kid": v["kid_mean"], **{m: v[m] for m in PAIRED if m in v}}
+    return {name: {"fid": v["fid"], "kid": v["kid_mean"], **{m: v[m] for m in FIDELITY_METRICS if m in v}}
             for name, v in result.items()
             if isinstance(v, dict) and "kid_mean" in v}  # not the protocol, which says what "fid" means
 
@@ -63,7 +61,7 @@ def measure(source: str, work: Path, evaluate_args: list[str]) -> dict[str, Any]
 
 
 def table(measured: dict[str, Any]) -> str:
-    paired = [m for m in PAIRED if all(f"{m}_fp32" in r for r in measured["rows"])]
+    paired = [m for m in FIDELITY_METRICS if all(f"{m}_fp32" in r for r in measured["rows"])]
     header = ["scored", "FID fp32", "FID fp16", "change", "KID fp32", "KID fp16",
               *[f"{m.upper()} {storage}" for m in paired for storage in STORAGES]]
     lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]

@@ -21,6 +21,7 @@ from typing import Any
 import yaml
 
 from translate.errors import ConfigError
+from translate.evaluation.fidelity import FIDELITY_METRICS
 from translate.evaluation.record import EVALUATION_FILE, scores_of
 from translate.io.fileio import atomic_write, file_sha256
 from translate.io.run_layout import METRICS_FILE, read_metrics
@@ -262,7 +263,7 @@ def _evaluation(facts: _Facts) -> str:
         why = f"`{EVALUATION_FILE}` scored other weights than this folder's" if facts.stale else "Not scored yet"
         return f"## Evaluation\n\n{why}: {command}.\n\n"
     entries = facts.final
-    metrics = [m for m in ("fid", "kid_mean", "kid_std", "conditional_accuracy", "l1", "psnr", "ssim")
+    metrics = [m for m in ("fid", "kid_mean", "kid_std", "conditional_accuracy", *FIDELITY_METRICS)
                if any(m in e for e in entries.values())]
     rows = [[name.replace("_to_", " → "), *(_number(e.get(m)) for m in metrics)] for name, e in entries.items()]
     text = "## Evaluation (`evaluation.json`)\n\n" + _markdown(["scored", *metrics], rows) + "\n"

@@ -13,6 +13,7 @@ from typing import Any
 from torch import nn
 
 from translate.errors import ConfigError
+from translate.evaluation.fidelity import FIDELITY_METRICS
 from translate.evaluation.protocols import Scorer
 from translate.io.fileio import file_sha256, read_json_if_exists, replace_folder, write_json
 from translate.modeling.checkpoint import WEIGHTS, write_model_folder
@@ -20,7 +21,7 @@ from translate.modeling.checkpoint import WEIGHTS, write_model_folder
 BEST_RECORD = "evaluation.json"  # in RUN/best: the scores that made those generators the best
 # What each direction's scoring reports to metrics.jsonl and TensorBoard, where the scorer gives
 # it (paired scoring adds L1, PSNR and SSIM against the targets).
-SCALARS = ("fid", "kid_mean", "l1", "psnr", "ssim")
+SCALARS = ("fid", "kid_mean", *FIDELITY_METRICS)
 
 
 def best_keeping_evaluator(

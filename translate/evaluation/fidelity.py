@@ -14,6 +14,7 @@ SSIM_SIGMA = 1.5  # Wang et al. (2004): an 11 x 11 Gaussian window of sigma 1.5
 SSIM_WINDOW = 11
 SSIM_K1, SSIM_K2 = 0.01, 0.03
 DATA_RANGE = 255.0
+FIDELITY_METRICS = ("l1", "psnr", "ssim")  # the keys a paired scoring adds to FID and KID
 FIDELITY_PROTOCOL = {
     "l1": "mean |output - target| over pixels and channels, on the [0, 1] scale (uint8 / 255)",
     "psnr": f"10 log10(255^2 / MSE) over pixels and channels, in dB (capped at {PSNR_CAP:g} for an exact match)",
