@@ -51,9 +51,9 @@ def digits_tab(models: DemoModels, results: ResultFiles) -> tuple | None:
     """The digits tab; returns the (function, inputs, output) that draws a grid when the page opens."""
     none_available = _unavailable(models, list(DIGIT_KEYS))
     # Only the models there are files for, where there are any: no choice that cannot work.
-    choices = [(DIGIT_LABELS[key], key) for key in DIGIT_KEYS if key in models.samplers] or [
-        (DIGIT_LABELS[key], key) for key in DIGIT_KEYS]
-    first = choices[0][1]
+    offered = [key for key in DIGIT_KEYS if key in models.samplers] or list(DIGIT_KEYS)
+    choices = [(DIGIT_LABELS[key], key) for key in offered]
+    first = offered[0]
     # The labels come from the file; without it (the controls are off) the digits' names stand in.
     classes = models.samplers["cdcgan"].classes if "cdcgan" in models.samplers else [str(d) for d in range(10)]
     usable = not none_available
@@ -133,9 +133,8 @@ def photo_tab(models: DemoModels, results: ResultFiles, max_side: int) -> None:
                                      object_fit="cover", allow_preview=False, elem_id="photo-examples",
                                      interactive=False, buttons=[])
             # Only the directions a model translates, where there are any: no choice that cannot work.
-            directions = [(label, key) for label, key in models.direction_choices() if key in served]
-            direction = gr.Radio(directions or models.direction_choices(), value=first, label="Direction",
-                                 interactive=usable)
+            directions = [(label, key) for label, key in models.direction_choices() if key in (served or PHOTO_KEYS)]
+            direction = gr.Radio(directions, value=first, label="Direction", interactive=usable)
             model = gr.Radio(**_model_radio(models, first), label="Model", elem_id="photo-model",
                              interactive=usable)
             # Its choices follow the direction in the page, but an API call is checked against the

@@ -88,8 +88,9 @@ def main(argv: list[str] | None = None) -> None:
         return
     n = args.n or drawer.grid_count
     images, columns, titles = drawer.draw(n, args.label, seed, args.data, args.truncation)
-    grid = image_grid(images, args.nrow or columns)
-    if titles and (args.nrow or columns) == columns:  # another --nrow mixes the columns: no titles then
+    nrow = args.nrow or columns
+    grid = image_grid(images, nrow)
+    if titles and nrow == columns:  # another --nrow mixes the columns: no titles then
         grid = titled(grid, titles, images.shape[2])
     write_image(args.out, enlarged(grid, args.scale))
     what = "rows of test images and their translations" if drawer.task == "translate" else "samples"
