@@ -110,7 +110,7 @@ def test_edges_writes_the_side_by_side_layout_and_its_record(tmp_path, capsys):
                 "zebra"])
     captured = capsys.readouterr()
     assert "skipping" in captured.err and "broken.jpg" in captured.err
-    assert "wrote 3 training and 2 test pairs" in captured.out
+    assert "wrote 3 training and 2 test pairs (edges -> zebra) into" in captured.out
     assert "train pairs: 0/4 photos (0%), 0 s\n" in captured.err  # progress lines off a terminal, per split
     assert re.search(r"test pairs: 2/2 photos \(100%\), \d+ s, done\n", captured.err)
     record = json.loads((out / "pairs.json").read_text())

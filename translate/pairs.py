@@ -101,10 +101,11 @@ def main(argv: list[str] | None = None) -> None:
         convert, parameters = functools.partial(line_drawing, settings=settings), settings.record()
     else:
         convert, parameters = greyscale, {}
+    domains = list(args.domains or (args.method, "photo"))
     record = {"method": args.method, "made": CONVERSIONS[args.method], "parameters": parameters,
-              "source": str(args.source), **test_source, "domains": list(args.domains or (args.method, "photo"))}
+              "source": str(args.source), **test_source, "domains": domains}
     counts = make_pairs(convert, splits, args.out, args.size, record, Progress.for_stderr())
-    print(f"wrote {counts['train']} training and {counts['test']} test pairs ({args.method} -> photo) into "
+    print(f"wrote {counts['train']} training and {counts['test']} test pairs ({domains[0]} -> {domains[1]}) into "
           f"{args.out}")
 
 
