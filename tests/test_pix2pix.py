@@ -200,6 +200,8 @@ def test_every_command_takes_a_pix2pix_model(data, data_root, tmp_path, capsys):
     run_cli(export_main, [str(model), "--out", str(onnx)])
     report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert [1, 3, 80, 104] in report["checked_shapes"]  # the 75 x 101 check input, padded to a multiple of 8
+    assert f"{model} is a one-way pix2pix model: it translates grey -> colour (--direction AtoB) only" in (
+        one_line_error(capsys, export_main, str(model), "--direction", "BtoA", "--out", str(tmp_path / "back.onnx")))
     translator = Translator(onnx)
     assert (translator.info.pad_multiple, translator.info.min_size, translator.info.family) == (8, 8, "pix2pix")
     assert (translator.info.source_domain, translator.info.target_domain) == ("grey", "colour")

@@ -78,6 +78,16 @@ class TranslationFamily(Family):
         prefix = average if checkpoint.has_weights(average) else trained
         return build_loaded(lambda: build(config), checkpoint, prefix).eval(), config
 
+    def check_direction(self, direction: str | None, checkpoint: Checkpoint) -> str | None:
+        """As :meth:`Family.check_direction`; asked for the way back, a one-way model (CUT,
+        pix2pix) says which way it translates, by its domains' names."""
+        if direction is not None and direction not in self.directions and len(self.directions) == 1:
+            source, target = domain_names(self.model_config(checkpoint), self.directions[0])
+            raise ConfigError(f"{checkpoint.path} is a one-way {self.name} model: it translates {source} -> {target} "
+                              f"(--direction {self.directions[0]}) only, so there is no {direction!r}; for "
+                              f"{target} -> {source}, train a second model that way round")
+        return super().check_direction(direction, checkpoint)
+
     def generators(self, checkpoint: Checkpoint, device: torch.device) -> tuple[dict[str, nn.Module], Any]:
         """Every direction's generator (in eval mode, on ``device``) and the model config."""
         loaded = {direction: self.load_generator(checkpoint, direction) for direction in self.directions}
