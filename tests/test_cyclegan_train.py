@@ -123,19 +123,20 @@ def test_bad_input_gets_one_line_errors(tmp_path, capsys, data):
 @pytest.mark.slow
 def test_eval_every_scores_both_directions_and_keeps_the_best_generators(tmp_path, data, data_root, average):
     run, weights = tmp_path / "run", data_root / "fid" / "inception-2015-12-05-fid.pt"
-    # With the average from epoch 2 (4 steps an epoch, every 2nd step), epoch 2 scores the
-    # mean of 2 weights and epoch 3 that of 4.
-    averaging = ("--average-from-epoch", "2", "--average-every", "2") if average else ()
-    train(*horse_zebra_argv(data, "--out", str(run), "--epochs", "2", "--epochs-decay", "1", "--eval-every", "2",
+    # With the average from epoch 2 (4 steps an epoch, every 2nd step) scored every epoch,
+    # epochs 2, 3 and 4 score the mean of 2, 4 and 6 weights.
+    averaging = ("--average-from-epoch", "2", "--average-every", "2", "--eval-every-averaged", "1") if average else ()
+    train(*horse_zebra_argv(data, "--out", str(run), "--epochs", "3", "--epochs-decay", "1", "--eval-every", "3",
                             "--fid-weights", str(weights), *averaging))
     records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     scored = [r for r in records if "eval" in r]
-    assert [r["epoch"] for r in scored] == [2, 3]  # every 2 epochs, and after the last
+    # every 3 epochs and after the last; every epoch of the average
+    assert [r["epoch"] for r in scored] == ([2, 3, 4] if average else [3, 4])
     for record in scored:
         assert set(record["eval"]) - {"generators_averaged"} == {
             "horse_to_zebra/fid", "horse_to_zebra/kid_mean", "zebra_to_horse/fid", "zebra_to_horse/kid_mean"}
         assert record["eval_seconds"] > 0
-    assert [r["eval"].get("generators_averaged") for r in scored] == ([2, 4] if average else [None, None])
+    assert [r["eval"].get("generators_averaged") for r in scored] == ([2, 4, 6] if average else [None, None])
     best = json.loads((run / "best" / "evaluation.json").read_text())
     assert best["fid"] == min(r["eval"]["horse_to_zebra/fid"] for r in scored)
     generator, config = load_generator(run / "best", "BtoA")
@@ -192,4 +193,5 @@ def test_the_cpu_preset_sets_its_recipe_under_the_flags_given_and_the_run_keeps_
     assert schedule == (preset["epochs"], preset["epochs_decay"], preset["average_from_epoch"]) != (100, 100, 0)
     assert settings["precision"] == resolve_precision("auto", torch.device("cpu"))
     assert (settings["compile"], settings["eval_every"]) == (False, 0)  # the flags over the preset
+    assert settings["eval_every_averaged"] == preset["eval_every_averaged"] == 1
     assert (checkpoint.model["ngf"], checkpoint.model["image_size"], settings["load_size"]) == (8, 32, 36)

@@ -33,15 +33,28 @@ def test_a_resumed_run_keeps_its_process_count_and_precision():
         settle(Recorded(world_size=2), context, None, resumed=True)
 
 
+def _flags(**given) -> argparse.Namespace:
+    """The flags resume_settings reads, none given unless named."""
+    flags = dict(domains=None, epochs=None, epochs_decay=None, compile=None, eval_every=None, eval_every_averaged=None)
+    return argparse.Namespace(**{**flags, **given})
+
+
 def test_resume_changes_only_the_schedule_and_the_speed_flags():
     settings = CycleGANTrainConfig(["a", "b"], 286, 1, 0, CycleGANHyper(epochs=5, epochs_decay=5), eval_every=2)
-    args = argparse.Namespace(domains=None, epochs=7, epochs_decay=None, compile=True, eval_every=None)
-    resume_settings(settings, args)
+    resume_settings(settings, _flags(epochs=7, compile=True))
     hyper = settings.hyper
     assert (hyper.epochs, hyper.epochs_decay, settings.compile, settings.eval_every) == (7, 5, True, 2)
-    with pytest.raises(ConfigError, match="--eval-every"):
-        resume_settings(settings, argparse.Namespace(domains=None, epochs=None, epochs_decay=None, compile=None,
-                                                     eval_every=-1))
+    assert settings.eval_every_averaged is None and settings.averaged_scoring() is None
+    resume_settings(settings, _flags(eval_every_averaged=1))
+    assert settings.averaged_scoring() is None  # no average: nothing to score more often
+    hyper.average_from_epoch = 6
+    assert (settings.eval_every, settings.averaged_scoring()) == (2, (6, 1))
+    settings.eval_every = 0
+    assert settings.averaged_scoring() is None  # --eval-every 0 turns every scoring off
+    settings.eval_every = 2
+    with pytest.raises(ConfigError, match="--eval-every must be 0"):
+        resume_settings(settings, _flags(eval_every=-1))
+    with pytest.raises(ConfigError, match="--eval-every-averaged must be 1 or more, got 0"):
+        resume_settings(settings, _flags(eval_every=2, eval_every_averaged=0))
     with pytest.raises(ConfigError, match="--domains a c differ from the run's a b"):
-        resume_settings(settings, argparse.Namespace(domains=["a", "c"], epochs=None, epochs_decay=None,
-                                                     compile=None, eval_every=None))
+        resume_settings(settings, _flags(domains=["a", "c"]))

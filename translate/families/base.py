@@ -52,7 +52,7 @@ class RunOptions:
     fid_weights: str | None = None  # the FID network, for families that score during training
 
     def run_spec(self, family: str, model_config: dict[str, Any], train_config: dict[str, Any], epochs: int,
-                 eval_every: int | None = None) -> RunSpec:
+                 eval_every: int | None = None, eval_every_from: tuple[int, int] | None = None) -> RunSpec:
         """The trainer's spec for this run: what the family decides (its configs, its length,
         its scoring), with the limits, checkpointing and logging the command line sets for every
         family, so that no family can leave one out."""
@@ -61,7 +61,7 @@ class RunOptions:
         return RunSpec(run_dir=self.out, family=family, model_config=model_config, train_config=train_config,
                        epochs=epochs, max_steps=self.max_steps, max_hours=self.max_hours,
                        max_cpu_hours=self.max_cpu_hours, save_every_steps=self.save_every_steps,
-                       log_every=self.log_every, eval_every=eval_every)
+                       log_every=self.log_every, eval_every=eval_every, eval_every_from=eval_every_from)
 
 
 class Family(ABC):

@@ -67,6 +67,10 @@ def add_schedule_options(parser: argparse.ArgumentParser, optim: argparse._Argum
     run.add_argument("--eval-every", type=int, metavar="EPOCHS",
                      help=f"score {scored} every N epochs and after the last; keep the "
                      "best generators in RUN/best; 0: off (on --resume the run's own)")
+    run.add_argument("--eval-every-averaged", type=int, metavar="EPOCHS",
+                     help="with --eval-every on, score every N epochs instead from --average-from-epoch on, so "
+                     "that the average's snapshots compete for RUN/best (default: --eval-every; on --resume "
+                     "the run's own)")
 
 
 def new_model(args: argparse.Namespace, config_class: type[C], **extra: Any) -> C:
@@ -96,7 +100,7 @@ def run_fields(args: argparse.Namespace, model: TranslationConfig) -> dict[str, 
     """The shared fields of a new run's :class:`TranslationTrainConfig`, besides ``hyper``."""
     return {"domains": [model.domain_a, model.domain_b], "load_size": args.load_size, "batch_size": args.batch_size,
             "seed": args.seed, "compile": bool(args.compile), "eval_every": args.eval_every,
-            "preset": getattr(args, "preset", None)}
+            "eval_every_averaged": args.eval_every_averaged, "preset": getattr(args, "preset", None)}
 
 
 def new_settings(args: argparse.Namespace, model: NormedConfig, hyper: ScheduledHyper,
@@ -110,7 +114,7 @@ def new_settings(args: argparse.Namespace, model: NormedConfig, hyper: Scheduled
 
 
 def resume_settings(settings: TranslationTrainConfig, args: argparse.Namespace) -> None:
-    """What the flags may change on --resume: the run's length, --compile and --eval-every."""
+    """What the flags may change on --resume: the run's length, --compile and the scoring's schedule."""
     if args.domains and list(args.domains) != settings.domains:
         raise ConfigError(f"--domains {' '.join(args.domains)} differ from the run's {' '.join(settings.domains)}")
     hyper = settings.hyper
@@ -121,4 +125,6 @@ def resume_settings(settings: TranslationTrainConfig, args: argparse.Namespace) 
         settings.compile = args.compile
     if args.eval_every is not None:
         settings.eval_every = args.eval_every
+    if args.eval_every_averaged is not None:
+        settings.eval_every_averaged = args.eval_every_averaged
     settings.validate()

@@ -63,12 +63,13 @@ class TranslationTrainConfig(ConfigBase):
     load_size: int
     batch_size: int
     seed: int
-    hyper: ConfigBase
+    hyper: ScheduledHyper
     world_size: int = 1
     precision: str | None = None  # fp32 or bf16; None in runs from before --precision
     compile: bool = False
     eval_every: int | None = None  # epochs between FID/KID scores on the test sets
     preset: str | None = None  # the named recipe the run started from, if any
+    eval_every_averaged: int | None = None  # epochs between scores once the weight average runs; None: eval_every
 
     def validate(self) -> None:
         if len(self.domains) != 2 or not all(self.domains):
@@ -77,4 +78,14 @@ class TranslationTrainConfig(ConfigBase):
             raise ConfigError("--load-size, --batch-size and the number of processes must be positive")
         if self.eval_every is not None and self.eval_every < 0:
             raise ConfigError(f"--eval-every must be 0 (off) or more, got {self.eval_every}")
+        if self.eval_every_averaged is not None and self.eval_every_averaged < 1:
+            raise ConfigError(f"--eval-every-averaged must be 1 or more, got {self.eval_every_averaged}")
         check_seed(self.seed)
+
+    def averaged_scoring(self) -> tuple[int, int] | None:
+        """(first epoch, N): from the weight average's first epoch on, score every N epochs
+        (``eval_every_averaged``), as each snapshot of the average is a candidate for ``best/``
+        that scoring every few epochs would skip; None: every ``eval_every`` epochs throughout,
+        or never where ``eval_every`` turns scoring off."""
+        start = self.hyper.average_from_epoch
+        return (start, self.eval_every_averaged) if self.eval_every and self.eval_every_averaged and start else None

@@ -84,7 +84,7 @@ def train_translation(family: TranslationFamily, model: TranslationConfig, setti
                              skip_nonfinite=run.skip_nonfinite, precision=settings.precision)
         hyper = settings.hyper
         spec = run.run_spec(family.name, model.to_dict(), settings.to_dict(), hyper.epochs + hyper.epochs_decay,
-                            settings.eval_every)
+                            settings.eval_every, settings.averaged_scoring())
         evaluator = None
         if settings.eval_every and context.rank == 0:
             request = EvaluationRequest(resolve_data_root(run.data), context.device, fid_weights=run.fid_weights)

@@ -86,6 +86,7 @@ class RunSpec:
     save_every_steps: int | None = None
     log_every: int = 50
     eval_every: int | None = None  # epochs between calls of the trainer's evaluator (and after the last)
+    eval_every_from: tuple[int, int] | None = None  # (epoch E, N): from epoch E on, every N epochs instead
 
 
 # Scores the live networks during training: returns scalars by name (e.g. "horse_to_zebra/fid").
@@ -353,7 +354,9 @@ class Trainer:
         return f"step {self.step}, in epoch {self.epoch + 1}/{self.spec.epochs}"
 
     def _evaluation_due(self) -> bool:
-        every = self.spec.eval_every
+        every, later = self.spec.eval_every, self.spec.eval_every_from
+        if later is not None and self.epoch >= later[0]:
+            every = later[1]
         return bool(self.evaluator and every) and (self.epoch % every == 0 or self.epoch == self.spec.epochs)
 
     def _scoring_owed(self) -> bool:
