@@ -101,6 +101,17 @@ def test_resume_restores_what_the_first_batch_built_exactly(toy, data, tmp_path)
     assert_same_state(straight, split)
 
 
+def test_a_family_s_presets_give_it_preset_under_the_flags_given(toy, data, tmp_path):
+    """``presets`` alone gives the toy --preset: no shared module names it."""
+    run_dir = tmp_path / "wide"
+    train(*toy_argv(data, run_dir, "--preset", "wide", "--max-steps", "1"))
+    config = json.loads((run_dir / "checkpoints" / "step-00000001" / "config.json").read_text())
+    assert (config["model"]["width"], config["train"]["lr"]) == (8, 5e-4) == tuple(toy.presets["wide"].values())
+    train(*toy_argv(data, tmp_path / "narrow", "--preset", "wide", "--width", "6", "--max-steps", "1"))
+    config = json.loads((tmp_path / "narrow" / "checkpoints" / "step-00000001" / "config.json").read_text())
+    assert (config["model"]["width"], config["train"]["lr"]) == (6, 5e-4)  # the flag given, over the preset
+
+
 @pytest.mark.slow
 def test_every_command_takes_the_new_family(toy, data, data_root, tmp_path, capsys):
     run, model = tmp_path / "run", tmp_path / "model"

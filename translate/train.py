@@ -75,6 +75,9 @@ def build_parser(preset: dict[str, Any] | None = None) -> argparse.ArgumentParse
         sub = subparsers.add_parser(name, help=family.summary,
                                     description=f"Train a {family.name} model: {family.summary}.")
         _run_options(sub)
+        if family.presets:
+            sub.add_argument("--preset", choices=sorted(family.presets),
+                             help="a named recipe: it sets the defaults of its flags, under those given")
         family.add_train_options(sub, add_optimisation_options(sub, family.optimisation))
         if preset and preset["family"] == name:
             sub.set_defaults(**preset["values"])

@@ -51,6 +51,7 @@ class ToyFamily(TranslationFamily):
     size_multiple = SIZE_MULTIPLE
     min_size = SIZE_MULTIPLE
     optimisation = OptimisationDefaults(loss="lsgan", batch_size=2, lr=1e-3)
+    presets = {"wide": {"width": 8, "lr": 5e-4}}  # a named recipe: its flags' defaults
 
     def add_train_options(self, parser: argparse.ArgumentParser, optim: argparse._ArgumentGroup) -> None:
         parser.add_argument("--domains", nargs=2, metavar=("A", "B"))

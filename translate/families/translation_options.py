@@ -25,13 +25,10 @@ class NormedConfig(TranslationConfig, Protocol):
 
 
 def add_translation_options(parser: argparse.ArgumentParser, optim: argparse._ArgumentGroup,
-                            presets: dict[str, dict[str, Any]], epochs_decay_default: str) -> None:
+                            epochs_decay_default: str) -> None:
     """The shared flags; ``epochs_decay_default`` says in --help what --epochs-decay defaults to."""
     parser.add_argument("--download", action="store_true",
                         help="fetch the CycleGAN paper's A2B dataset (e.g. horse2zebra) into --data if missing")
-    if presets:
-        parser.add_argument("--preset", choices=sorted(presets),
-                            help="a recipe's defaults under the flags given: 'cpu' trains in hours on a CPU")
     data = parser.add_argument_group("data")
     data.add_argument("--domains", nargs=2, metavar=("A", "B"),
                       help="<data>/A2B/{trainA,trainB} or <data>/A/ and <data>/B/ (e.g. horse zebra)")

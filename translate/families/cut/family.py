@@ -48,7 +48,7 @@ class CUTFamily(TranslationFamily):
     # -- command line --------------------------------------------------------------------
     def add_train_options(self, parser: argparse.ArgumentParser, optim: argparse._ArgumentGroup) -> None:
         decays = ", ".join(f"{mode.epochs[1]} for {name}" for name, mode in MODES.items())
-        options.add_translation_options(parser, optim, self.presets, decays)
+        options.add_translation_options(parser, optim, decays)
         optim.add_argument("--mode", choices=sorted(MODES),
                            help="cut (default): PatchNCE weight 1 with the identity term on the target domain, "
                            "200 + 200 epochs; fastcut: weight 10, no identity term, flip equivariance, 150 + 50")

@@ -57,7 +57,7 @@ class CycleGANFamily(TranslationFamily):
 
     # -- command line --------------------------------------------------------------------
     def add_train_options(self, parser: argparse.ArgumentParser, optim: argparse._ArgumentGroup) -> None:
-        add_translation_options(parser, optim, self.presets, str(REFERENCE_EPOCHS[1]))
+        add_translation_options(parser, optim, str(REFERENCE_EPOCHS[1]))
         optim.add_argument("--lambda-cycle", type=float, default=10.0, help="weight of the cycle-consistency L1")
         optim.add_argument("--lambda-identity", type=float, default=0.5, help="identity L1, times --lambda-cycle")
         optim.add_argument("--pool-size", type=int, default=50, help="generated-image history per domain")
