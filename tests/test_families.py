@@ -38,7 +38,7 @@ LAYERS = [
     ("translate.families",),
     ("translate.cli", "translate.train", "translate.sample", "translate.apply", "translate.checkpoint_models",
      "translate.export", "translate.evaluate", "translate.classifier", "translate.pack", "translate.data",
-     "translate.pairs", "translate.model_card", "translate.card"),
+     "translate.pairs", "translate.model_card", "translate.card", "translate.resume_flags"),
 ]
 TORCH_FREE = ["translate.runtime", "translate.io.images", "translate.io.imageheader", "translate.io.fileio",
               "translate.io.pixels", "translate.io.download", "translate.onnx_contract", "translate.latent",

@@ -100,7 +100,7 @@ def test_resume_is_exact_within_a_precision(data, tmp_path, precision, depth):
     size = ["--depth", depth, "--crop-size", str(max(32, 2 ** int(depth))), "--load-size", "72"]
     train(*argv(data, straight, "--max-steps", "8", "--precision", precision, *size))
     train(*argv(data, split, "--max-steps", "5", "--precision", precision, *size))
-    train(*argv(data, split, "--resume", "--max-steps", "8"))
+    train(*argv(data, split, "--resume", "--max-steps", "8", *size))  # the run's own command, resumed
     first, second = (find_checkpoint(run) for run in (straight, split))
     a, b = load_file(first / WEIGHTS), load_file(second / WEIGHTS)
     assert {name.split(".")[0] for name in a} == {"generator_AtoB", "discriminator"}

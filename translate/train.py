@@ -2,7 +2,8 @@
 
 On ``--resume`` the architecture and optimisation settings come from the run's
 checkpoint; run-length flags (``--epochs``, ``--max-steps``), ``--data``, ``--gpu``,
-``--workers``, ``--precision`` and ``--skip-nonfinite`` come from the command line.
+``--workers``, ``--precision`` and ``--skip-nonfinite`` come from the command line, and a
+flag that would change a recorded setting is an error (:mod:`translate.resume_flags`).
 Ctrl-C stops after the current step with a checkpoint (press it twice to stop at once,
 without one). ``cyclegan`` also trains on several processes:
 ``torchrun --nproc_per_node N -m translate.train cyclegan ...``.
@@ -23,6 +24,7 @@ from translate.families import Family, RunOptions, all_families, get_family
 from translate.families.optimisation import add_optimisation_options
 from translate.io.fileio import check_writable
 from translate.modeling.checkpoint import Checkpoint, read_checkpoint
+from translate.resume_flags import check_resume_flags, flag_names, given_flags
 from translate.training.run_folder import RunLock, claim_for_new_run
 from translate.training.trainer import Trainer
 
@@ -123,6 +125,8 @@ def main(argv: list[str] | None = None) -> Trainer:
         checkpoint = None
         if args.resume:
             checkpoint = _resume_checkpoint(args.out, family)
+            check_resume_flags(given_flags(build_parser(), argv), flag_names(build_parser(), family.name),
+                               family.resumable_flags, family.recorded_names, checkpoint, args.out)
             model, settings = family.resumed_settings(checkpoint, args)
         else:
             model, settings = family.new_settings(args)

@@ -73,6 +73,11 @@ class Family(ABC):
     task: str  # "sample" (codes to images) or "translate" (images to images)
     directions: tuple[str, ...] = ()  # the generators a translate family holds, e.g. ("AtoB", "BtoA")
     presets: dict[str, dict[str, Any]] = {}  # named defaults for its training flags
+    # Its training flags (by dest) that --resume takes from the command line; any other it is
+    # given must match what the run recorded (translate.resume_flags), under the field name
+    # recorded_names gives where that differs from the flag's.
+    resumable_flags: frozenset[str] = frozenset({"download"})
+    recorded_names: dict[str, str] = {}
     grid_count: int = 64  # what translate.sample draws without --n: images, or rows of translations
     optimisation: OptimisationDefaults  # its defaults for the optimisation flags every family has
     # The input sizes its generator takes: a multiple of size_multiple pixels a side, at least

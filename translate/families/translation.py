@@ -22,6 +22,7 @@ from translate.errors import ConfigError
 from translate.evaluation.best import best_keeping_evaluator
 from translate.evaluation.protocols import EvaluationRequest, Scorer, TranslationScorer
 from translate.families.base import Family
+from translate.families.translation_settings import RESUMABLE_FLAGS
 from translate.modeling.checkpoint import Checkpoint, build_loaded, model_config
 from translate.modeling.inference import translation_grid, translation_titles
 from translate.onnx_contract import ModelInfo
@@ -59,6 +60,8 @@ class TranslationFamily(Family):
 
     task = "translate"
     grid_count = 4  # rows of test images
+    resumable_flags = RESUMABLE_FLAGS
+    recorded_names = {"crop_size": "image_size"}  # the training crop is the model's image size
     config_class: type[ConfigBase]  # the model config, a TranslationConfig
 
     def model_config(self, checkpoint: Checkpoint) -> Any:

@@ -111,9 +111,9 @@ def new_settings(args: argparse.Namespace, model: NormedConfig, hyper: Scheduled
 
 
 def resume_settings(settings: TranslationTrainConfig, args: argparse.Namespace) -> None:
-    """What the flags may change on --resume: the run's length, --compile and the scoring's schedule."""
-    if args.domains and list(args.domains) != settings.domains:
-        raise ConfigError(f"--domains {' '.join(args.domains)} differ from the run's {' '.join(settings.domains)}")
+    """What the flags may change on --resume (RESUMABLE_FLAGS): the run's length, --compile and
+    the scoring's schedule. The command checks that no other flag asks for a change
+    (:mod:`translate.resume_flags`)."""
     hyper = settings.hyper
     hyper.epochs = args.epochs or hyper.epochs
     hyper.epochs_decay = hyper.epochs_decay if args.epochs_decay is None else args.epochs_decay

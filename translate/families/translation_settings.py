@@ -12,6 +12,9 @@ from translate.errors import ConfigError
 from translate.families.optimisation import check_optimiser
 from translate.modeling.losses import LOSS_NAMES
 
+# The shared flags a resume may change (see resume_settings): the schedule's length, speed, scoring.
+RESUMABLE_FLAGS = frozenset({"download", "epochs_decay", "compile", "eval_every", "eval_every_averaged"})
+
 # Norms whose layers keep no weight-dependent buffers: the only ones a weight average fits.
 AVERAGEABLE_NORMS = ("instance", "layer", "none")
 

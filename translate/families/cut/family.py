@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING
 
 from torch import nn
 
-from translate.errors import ConfigError
 from translate.families import translation_options as options
 from translate.families.base import RunOptions
 from translate.families.cut.nets import (
@@ -44,6 +43,7 @@ class CUTFamily(TranslationFamily):
     size_multiple = ResnetGenerator.size_multiple
     min_size = ResnetGenerator.min_size
     optimisation = OptimisationDefaults(loss="lsgan", batch_size=1, batch_help="images per process and step")
+    recorded_names = {**TranslationFamily.recorded_names, "nce_lambda": "lambda_nce", "nce_patches": "patches"}
 
     # -- command line --------------------------------------------------------------------
     def add_train_options(self, parser: argparse.ArgumentParser, optim: argparse._ArgumentGroup) -> None:
@@ -77,15 +77,9 @@ class CUTFamily(TranslationFamily):
 
     def resumed_settings(self, checkpoint: Checkpoint, args: argparse.Namespace) -> tuple[CUTConfig, CUTTrainConfig]:
         settings = train_config(checkpoint, CUTTrainConfig)
-        hyper = settings.hyper
-        for flag, given, own in (("--mode", args.mode, hyper.mode), ("--nce-lambda", args.nce_lambda,
-                                                                      hyper.lambda_nce)):
-            if given is not None and given != own:
-                raise ConfigError(f"{flag} {given} differs from the run's {own}: a resumed run keeps its own; "
-                                  "leave the flag out, or start a new run")
         options.resume_settings(settings, args)
         model = self.model_config(checkpoint)
-        check_layers(hyper.nce_layers, model.n_blocks)
+        check_layers(settings.hyper.nce_layers, model.n_blocks)
         return model, settings
 
     # -- training ------------------------------------------------------------------------

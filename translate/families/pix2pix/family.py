@@ -99,8 +99,6 @@ class Pix2PixFamily(TranslationFamily):
     def resumed_settings(self, checkpoint: Checkpoint, args: argparse.Namespace) -> tuple[Pix2PixConfig,
                                                                                           Pix2PixTrainConfig]:
         model = self.model_config(checkpoint)
-        if args.dataset and args.dataset != model.dataset:
-            raise ConfigError(f"--dataset {args.dataset} differs from the run's {model.dataset}")
         settings = train_config(checkpoint, Pix2PixTrainConfig)
         options.resume_settings(settings, args)
         return model, settings

@@ -1,0 +1,41 @@
+"""``train --resume`` with a flag that would change what the run recorded is an error, not a
+flag dropped without a word; the run's own command again, with ``--resume``, continues it."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.cli_errors import one_line_error
+from tests.cyclegan_data import horse2zebra, horse_zebra_argv
+from tests.training_runs import train
+from translate.modeling.checkpoint import read_checkpoint
+from translate.train import main as train_main
+
+
+@pytest.fixture
+def run(tmp_path):
+    data = horse2zebra(tmp_path / "data")
+    run = tmp_path / "run"
+    train(*horse_zebra_argv(data, "--out", str(run), "--lr", "1e-4", "--no-compile", "--max-steps", "1"))
+    return data, run
+
+
+def test_a_changed_setting_is_refused_and_the_same_one_passes(run, capsys):
+    data, run = run
+    error = one_line_error(capsys, train_main, "cyclegan", "--out", str(run), "--resume", "--ngf", "16", "--lr", "0.1",
+                           "--max-steps", "2")
+    assert error == (f"error: --resume continues {run} with the settings it recorded, and --ngf 16 differs from the "
+                     "run's 8; --lr 0.1 differs from the run's 0.0001: leave them out, or start a new run in another "
+                     "--out")
+    for flags, found in ((("--domains", "zebra", "horse"), "--domains zebra horse differs from the run's horse zebra"),
+                         (("--seed", "3"), "--seed 3 differs from the run's 0"),
+                         (("--crop-size", "64"), "--crop-size 64 differs from the run's 32"),  # recorded as image_size
+                         (("--preset", "cpu"), "--preset cpu differs from the run's (none)")):
+        assert found in one_line_error(capsys, train_main, "cyclegan", "--out", str(run), "--resume", *flags)
+    assert read_checkpoint(run).path.name == "step-00000001"  # nothing trained
+
+    # The first command again (its architecture, data and --lr 1e-4), with what a resume may change.
+    train(*horse_zebra_argv(data, "--out", str(run), "--lr", "0.0001", "--no-compile", "--resume", "--max-steps", "2",
+                            "--epochs", "3", "--eval-every", "0", "--save-every-steps", "1"))
+    checkpoint = read_checkpoint(run)
+    assert checkpoint.path.name == "step-00000002" and checkpoint.train["hyper"]["epochs"] == 3
