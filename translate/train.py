@@ -125,8 +125,9 @@ def main(argv: list[str] | None = None) -> Trainer:
         checkpoint = None
         if args.resume:
             checkpoint = _resume_checkpoint(args.out, family)
-            check_resume_flags(given_flags(build_parser(), argv), flag_names(build_parser(), family.name),
-                               family.resumable_flags, family.recorded_names, checkpoint, args.out)
+            parser = build_parser()  # given_flags removes its defaults
+            check_resume_flags(given_flags(parser, argv), flag_names(parser, family.name), family.resumable_flags,
+                               family.recorded_names, checkpoint, args.out)
             model, settings = family.resumed_settings(checkpoint, args)
         else:
             model, settings = family.new_settings(args)
