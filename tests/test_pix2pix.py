@@ -93,14 +93,16 @@ def test_one_step_trains_every_network_and_logs_its_terms(l1_only):
 
 
 @pytest.mark.parametrize(("precision", "depth"), [("fp32", "3"), ("bf16", "3"), ("fp32", "6")])
-def test_resume_is_exact_within_a_precision(data, tmp_path, precision, depth):
+def test_resume_is_exact_within_a_precision(data, tmp_path, capsys, precision, depth):
     """8 steps straight, and 5 then 3 more on --resume (across an epoch's end, and at depth 6
     through the U-Net's dropout): the same weights and optimiser states."""
     straight, split = tmp_path / "straight", tmp_path / "split"
     size = ["--depth", depth, "--crop-size", str(max(32, 2 ** int(depth))), "--load-size", "72"]
     train(*argv(data, straight, "--max-steps", "8", "--precision", precision, *size))
     train(*argv(data, split, "--max-steps", "5", "--precision", precision, *size))
-    train(*argv(data, split, "--resume", "--max-steps", "8", *size))  # the run's own command, resumed
+    assert "--no-dropout differs from the run's dropout True" in one_line_error(
+        capsys, lambda args: train(*args), *argv(data, split, "--resume", "--no-dropout", *size))
+    train(*argv(data, split, "--resume", "--max-steps", "8", "--dropout", *size))  # the run's own command, resumed
     first, second = (find_checkpoint(run) for run in (straight, split))
     a, b = load_file(first / WEIGHTS), load_file(second / WEIGHTS)
     assert {name.split(".")[0] for name in a} == {"generator_AtoB", "discriminator"}

@@ -33,13 +33,13 @@ def given_flags(parser: argparse.ArgumentParser, argv: list[str] | None) -> dict
     return vars(parser.parse_args(argv))
 
 
-def flag_names(parser: argparse.ArgumentParser, family: str) -> dict[str, str]:
-    """dest -> the flag as a user types it (its longest option string) in ``family``'s subcommand."""
-    return {action.dest: max(action.option_strings, key=len)
-            for action in _subcommands(parser)[family]._actions if action.option_strings}
+def flag_names(parser: argparse.ArgumentParser, family: str) -> dict[str, list[str]]:
+    """dest -> the flag's option strings in ``family``'s subcommand (``--dropout``, ``--no-dropout``)."""
+    return {action.dest: action.option_strings for action in _subcommands(parser)[family]._actions
+            if action.option_strings}
 
 
-def check_resume_flags(given: dict[str, Any], names: dict[str, str], resumable: frozenset[str],
+def check_resume_flags(given: dict[str, Any], names: dict[str, list[str]], resumable: frozenset[str],
                        recorded_names: dict[str, str], checkpoint: Checkpoint, run: Path) -> None:
     """A ConfigError if a flag in ``given``, other than :data:`RUN_FLAGS` and ``resumable``,
     asks for another value than the run recorded (the field named as the flag, or as
@@ -52,14 +52,23 @@ def check_resume_flags(given: dict[str, Any], names: dict[str, str], resumable: 
             continue
         field = recorded_names.get(dest, dest)
         found = [record[field] for record in records if field in record]
-        flag = names.get(dest, dest)
+        flag = _typed(names.get(dest, [dest]), value)
         if not found:
             conflicts.append(f"{flag} is fixed when a run starts")
         elif not _same(value, found[0]):
-            conflicts.append(f"{flag} {_shown(value)} differs from the run's {_shown(found[0])}")
+            conflicts.append(f"{flag} differs from the run's {field + ' ' if isinstance(value, bool) else ''}"
+                             f"{_shown(found[0])}")
     if conflicts:
         raise ConfigError(f"--resume continues {run} with the settings it recorded, and {'; '.join(conflicts)}: "
                           f"leave {'it' if len(conflicts) == 1 else 'them'} out, or start a new run in another --out")
+
+
+def _typed(options: list[str], value: Any) -> str:
+    """The flag as the user typed it: ``--no-dropout``, ``--antialias``, ``--ngf 16``."""
+    if isinstance(value, bool):
+        negative = [o for o in options if o.startswith("--no-")]
+        return negative[0] if negative and not value else min(options, key=lambda o: o.startswith("--no-"))
+    return f"{max(options, key=len)} {_shown(value)}"
 
 
 def _subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:

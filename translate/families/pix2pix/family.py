@@ -72,7 +72,8 @@ class Pix2PixFamily(TranslationFamily):
                            help="instance (default; the reference's batch norm with its batch of 1 normalises "
                            "each image alike in training, but the shipped, eval-mode generator would use "
                            "running statistics instead)")
-        model.add_argument("--no-dropout", action="store_true", help="leave out the U-Net's dropout")
+        model.add_argument("--dropout", action=argparse.BooleanOptionalAction, default=True,
+                           help="the reference's 0.5 dropout on the U-Net's full-width decoder levels (default on)")
         model.add_argument("--upsample", choices=("transpose", "resize"), default="transpose")
         optim.add_argument("--lambda-l1", type=float, default=100.0, help="weight of the L1 term (default 100)")
         optim.add_argument("--l1-only", action="store_true",
@@ -87,7 +88,7 @@ class Pix2PixFamily(TranslationFamily):
         names = args.domains or recorded_domains(resolve_data_root(args.data) / args.dataset) or ("A", "B")
         domain_a, domain_b = names[::-1] if args.reverse and not args.domains else names
         model = Pix2PixConfig(channels=args.channels, ngf=args.ngf, ndf=args.ndf, depth=args.depth,
-                              n_layers=args.n_layers, norm=args.norm, dropout=not args.no_dropout,
+                              n_layers=args.n_layers, norm=args.norm, dropout=args.dropout,
                               upsample=args.upsample, image_size=args.crop_size, domain_a=domain_a,
                               domain_b=domain_b, dataset=args.dataset, reverse=args.reverse)
         model.validate()
