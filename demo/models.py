@@ -28,6 +28,7 @@ class ModelFile:
     shipped: str  # the model folder (in the repository) the file is exported from
     direction: str | None = None  # translate.export --direction, for a two-way model
     train: tuple[str, ...] = ()  # commands that train such a model, where one is not shipped
+    train_time: str = ""  # how long those commands take, as measured on this project's CPUs
     run: str = ""  # the run folder those commands write
     serves: str = ""  # a photo translator: the photo tab's direction (AtoB, BtoA) it translates
     name: str = ""  # how the page names the model among the others of its direction
@@ -36,6 +37,8 @@ class ModelFile:
 
 PHOTO_RUN = "runs/horse2zebra"
 TRAIN_PHOTOS = (f"python -m translate.train cyclegan --domains horse zebra --preset cpu --download --out {PHOTO_RUN}",)
+# The preset's 80,040 steps and 44 scorings on the project's 2-core CPUs (the README has each).
+PHOTO_TIME = "18.5 to 40 hours on a 2-core CPU"
 SKETCH_RUN = "runs/edges2zebra"
 TRAIN_SKETCH = (
     "python -m translate.data fetch horse2zebra --data data",
@@ -43,19 +46,22 @@ TRAIN_SKETCH = (
     "--domains edges zebra",
     f"python -m translate.train pix2pix --dataset edges2zebra --data data --out {SKETCH_RUN}",
 )
+# pix2pix's reference recipe, 266,800 steps of 256 px at depth 8: 0.89 CPU-s a step here (one
+# thread, bf16, 2-core AMD EPYC of family 25; 12 steps against 1), about 66 CPU-hours.
+SKETCH_TIME = "more than a day on a 2-core CPU, with pix2pix's reference recipe"
 MODEL_FILES = {
     "cdcgan": ModelFile("cdcgan-mnist.onnx", "sampler", "models/cdcgan-mnist"),
     "dcgan": ModelFile("dcgan-mnist.onnx", "sampler", "models/dcgan-mnist"),
     "AtoB": ModelFile("horse2zebra.onnx", "translator", "models/cyclegan-horse2zebra", "AtoB", TRAIN_PHOTOS,
-                      PHOTO_RUN, serves="AtoB", name="CycleGAN"),
+                      PHOTO_TIME, PHOTO_RUN, serves="AtoB", name="CycleGAN"),
     "BtoA": ModelFile("zebra2horse.onnx", "translator", "models/cyclegan-horse2zebra", "BtoA", TRAIN_PHOTOS,
-                      PHOTO_RUN, serves="BtoA", name="CycleGAN"),
+                      PHOTO_TIME, PHOTO_RUN, serves="BtoA", name="CycleGAN"),
     "cut-AtoB": ModelFile("cut-horse2zebra.onnx", "translator", "models/cut-horse2zebra", serves="AtoB", name="CUT",
                           optional=True),
     "cut-BtoA": ModelFile("cut-zebra2horse.onnx", "translator", "models/cut-zebra2horse", serves="BtoA", name="CUT",
                           optional=True),
     "sketch": ModelFile("edges2zebra.onnx", "translator", "models/pix2pix-edges2zebra", None, TRAIN_SKETCH,
-                        SKETCH_RUN),
+                        SKETCH_TIME, SKETCH_RUN),
 }
 DIGIT_KEYS = ("cdcgan", "dcgan")
 PHOTO_KEYS = ("AtoB", "BtoA")  # the photo tab's directions, and the keys of the models it needs
@@ -74,7 +80,8 @@ def how_to_make(missing: dict[str, str], root: Path = ROOT) -> str:
     trainable = [key for key in missing if MODEL_FILES[key].train]
     for train in dict.fromkeys(MODEL_FILES[key].train for key in trainable):  # each recipe once, in order
         first = "# or train your own first" if lines else "# train a model first"
-        lines += [f"{first} (hours on a CPU):", *train]
+        time = next(MODEL_FILES[key].train_time for key in trainable if MODEL_FILES[key].train == train)
+        lines += [f"{first} ({time}):", *train]
         lines += [f"python -m translate.export {MODEL_FILES[key].run}{_direction(MODEL_FILES[key])} --out "
                   f"{missing[key]}" for key in trainable if MODEL_FILES[key].train == train]
     return "\n".join(lines)

@@ -302,7 +302,7 @@ def test_missing_model_files_name_the_file_and_the_command(tmp_path, demo_export
     with pytest.raises(InputError, match="edges2zebra.onnx is missing"):
         translate_sketch(models, drawn_on_the_pad())
     assert how_to_make({"sketch": models.missing["sketch"]}).splitlines() == [
-        "# train a model first (hours on a CPU):",
+        "# train a model first (more than a day on a 2-core CPU, with pix2pix's reference recipe):",
         "python -m translate.data fetch horse2zebra --data data",
         "python -m translate.pairs edges data/horse2zebra/trainB data/edges2zebra --test data/horse2zebra/testB "
         "--domains edges zebra",
@@ -330,7 +330,7 @@ def test_the_commands_name_only_model_folders_that_exist(tmp_path):
     missing = {"AtoB": "exports/horse2zebra.onnx", "BtoA": "exports/zebra2horse.onnx"}
     train = "python -m translate.train cyclegan --domains horse zebra --preset cpu --download --out runs/horse2zebra"
     assert how_to_make(missing, root=tmp_path).splitlines() == [  # no shipped model: train one
-        "# train a model first (hours on a CPU):", train,
+        "# train a model first (18.5 to 40 hours on a 2-core CPU):", train,
         "python -m translate.export runs/horse2zebra --direction AtoB --out exports/horse2zebra.onnx",
         "python -m translate.export runs/horse2zebra --direction BtoA --out exports/zebra2horse.onnx",
     ]
@@ -338,7 +338,7 @@ def test_the_commands_name_only_model_folders_that_exist(tmp_path):
     assert how_to_make(missing, root=tmp_path).splitlines()[:3] == [
         "python -m translate.export models/cyclegan-horse2zebra --direction AtoB --out exports/horse2zebra.onnx",
         "python -m translate.export models/cyclegan-horse2zebra --direction BtoA --out exports/zebra2horse.onnx",
-        "# or train your own first (hours on a CPU):",
+        "# or train your own first (18.5 to 40 hours on a 2-core CPU):",
     ]
 
 
