@@ -20,6 +20,15 @@ DEFAULT_SKETCH_DOMAINS = ("edges", "zebra")
 
 
 @dataclass(frozen=True)
+class TrainingRecipe:
+    """How a user trains a model the repository does not ship, shared by the files it makes."""
+
+    commands: tuple[str, ...]  # what trains it, in order
+    time: str  # how long that takes, as measured on this project's CPUs
+    run: str  # the run folder the commands write, which translate.export reads
+
+
+@dataclass(frozen=True)
 class ModelFile:
     """One file the demo serves, and how a user makes it when it is missing."""
 
@@ -27,41 +36,38 @@ class ModelFile:
     kind: Literal["sampler", "translator"]  # translate.runtime's class that opens it
     shipped: str  # the model folder (in the repository) the file is exported from
     direction: str | None = None  # translate.export --direction, for a two-way model
-    train: tuple[str, ...] = ()  # commands that train such a model, where one is not shipped
-    train_time: str = ""  # how long those commands take, as measured on this project's CPUs
-    run: str = ""  # the run folder those commands write
+    recipe: TrainingRecipe | None = None  # how to train such a model, where one is not shipped
     serves: str = ""  # a photo translator: the photo tab's direction (AtoB, BtoA) it translates
     name: str = ""  # how the page names the model among the others of its direction
     optional: bool = False  # one more model for its direction: when it is absent, nothing is missing
 
 
 PHOTO_RUN = "runs/horse2zebra"
-TRAIN_PHOTOS = (f"python -m translate.train cyclegan --domains horse zebra --preset cpu --download --out {PHOTO_RUN}",)
 # The preset's 80,040 steps and 44 scorings on the project's 2-core CPUs (the README has each).
-PHOTO_TIME = "18.5 to 40 hours on a 2-core CPU"
+PHOTO_RECIPE = TrainingRecipe(
+    (f"python -m translate.train cyclegan --domains horse zebra --preset cpu --download --out {PHOTO_RUN}",),
+    "18.5 to 40 hours on a 2-core CPU", PHOTO_RUN)
 SKETCH_RUN = "runs/edges2zebra"
-TRAIN_SKETCH = (
-    "python -m translate.data fetch horse2zebra --data data",
-    "python -m translate.pairs edges data/horse2zebra/trainB data/edges2zebra --test data/horse2zebra/testB "
-    "--domains edges zebra",
-    f"python -m translate.train pix2pix --dataset edges2zebra --data data --out {SKETCH_RUN}",
-)
 # pix2pix's reference recipe, 266,800 steps of 256 px at depth 8: 0.89 CPU-s a step here (one
 # thread, bf16, 2-core AMD EPYC of family 25; 12 steps against 1), about 66 CPU-hours.
-SKETCH_TIME = "more than a day on a 2-core CPU, with pix2pix's reference recipe"
+SKETCH_RECIPE = TrainingRecipe(
+    ("python -m translate.data fetch horse2zebra --data data",
+     "python -m translate.pairs edges data/horse2zebra/trainB data/edges2zebra --test data/horse2zebra/testB "
+     "--domains edges zebra",
+     f"python -m translate.train pix2pix --dataset edges2zebra --data data --out {SKETCH_RUN}"),
+    "more than a day on a 2-core CPU, with pix2pix's reference recipe", SKETCH_RUN)
 MODEL_FILES = {
     "cdcgan": ModelFile("cdcgan-mnist.onnx", "sampler", "models/cdcgan-mnist"),
     "dcgan": ModelFile("dcgan-mnist.onnx", "sampler", "models/dcgan-mnist"),
-    "AtoB": ModelFile("horse2zebra.onnx", "translator", "models/cyclegan-horse2zebra", "AtoB", TRAIN_PHOTOS,
-                      PHOTO_TIME, PHOTO_RUN, serves="AtoB", name="CycleGAN"),
-    "BtoA": ModelFile("zebra2horse.onnx", "translator", "models/cyclegan-horse2zebra", "BtoA", TRAIN_PHOTOS,
-                      PHOTO_TIME, PHOTO_RUN, serves="BtoA", name="CycleGAN"),
+    "AtoB": ModelFile("horse2zebra.onnx", "translator", "models/cyclegan-horse2zebra", "AtoB", PHOTO_RECIPE,
+                      serves="AtoB", name="CycleGAN"),
+    "BtoA": ModelFile("zebra2horse.onnx", "translator", "models/cyclegan-horse2zebra", "BtoA", PHOTO_RECIPE,
+                      serves="BtoA", name="CycleGAN"),
     "cut-AtoB": ModelFile("cut-horse2zebra.onnx", "translator", "models/cut-horse2zebra", serves="AtoB", name="CUT",
                           optional=True),
     "cut-BtoA": ModelFile("cut-zebra2horse.onnx", "translator", "models/cut-zebra2horse", serves="BtoA", name="CUT",
                           optional=True),
-    "sketch": ModelFile("edges2zebra.onnx", "translator", "models/pix2pix-edges2zebra", None, TRAIN_SKETCH,
-                        SKETCH_TIME, SKETCH_RUN),
+    "sketch": ModelFile("edges2zebra.onnx", "translator", "models/pix2pix-edges2zebra", None, SKETCH_RECIPE),
 }
 DIGIT_KEYS = ("cdcgan", "dcgan")
 PHOTO_KEYS = ("AtoB", "BtoA")  # the photo tab's directions, and the keys of the models it needs
@@ -75,15 +81,17 @@ def how_to_make(missing: dict[str, str], root: Path = ROOT) -> str:
     lines = []
     for key, shown in missing.items():
         spec = MODEL_FILES[key]
-        if (root / spec.shipped).is_dir() or not spec.train:
+        if (root / spec.shipped).is_dir() or spec.recipe is None:
             lines.append(f"python -m translate.export {spec.shipped}{_direction(spec)} --out {shown}")
-    trainable = [key for key in missing if MODEL_FILES[key].train]
-    for train in dict.fromkeys(MODEL_FILES[key].train for key in trainable):  # each recipe once, in order
+    by_recipe: dict[TrainingRecipe, list[str]] = {}  # each recipe once, in order, with the files it makes
+    for key in missing:
+        if (recipe := MODEL_FILES[key].recipe) is not None:
+            by_recipe.setdefault(recipe, []).append(key)
+    for recipe, keys in by_recipe.items():
         first = "# or train your own first" if lines else "# train a model first"
-        time = next(MODEL_FILES[key].train_time for key in trainable if MODEL_FILES[key].train == train)
-        lines += [f"{first} ({time}):", *train]
-        lines += [f"python -m translate.export {MODEL_FILES[key].run}{_direction(MODEL_FILES[key])} --out "
-                  f"{missing[key]}" for key in trainable if MODEL_FILES[key].train == train]
+        lines += [f"{first} ({recipe.time}):", *recipe.commands]
+        lines += [f"python -m translate.export {recipe.run}{_direction(MODEL_FILES[key])} --out {missing[key]}"
+                  for key in keys]
     return "\n".join(lines)
 
 
