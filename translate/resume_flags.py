@@ -15,12 +15,6 @@ from typing import Any
 from translate.errors import ConfigError
 from translate.modeling.checkpoint import Checkpoint
 
-# The command's own flags, which a resume takes from the command line: where the data is, how
-# long and on what to train, what to save and log (all but --seed, which the run fixed).
-RUN_FLAGS = frozenset({"family", "data", "out", "epochs", "max_steps", "max_hours", "max_cpu_hours", "resume",
-                       "reuse_out", "gpu", "precision", "workers", "save_every_steps", "log_every",
-                       "skip_nonfinite", "fid_weights"})
-
 
 def given_flags(parser: argparse.ArgumentParser, argv: list[str] | None) -> dict[str, Any]:
     """The flags ``argv`` names, by dest, with their values: ``parser`` (built for this call
@@ -41,14 +35,14 @@ def flag_names(parser: argparse.ArgumentParser, family: str) -> dict[str, list[s
 
 def check_resume_flags(given: dict[str, Any], names: dict[str, list[str]], resumable: frozenset[str],
                        recorded_names: dict[str, str], checkpoint: Checkpoint, run: Path) -> None:
-    """A ConfigError if a flag in ``given``, other than :data:`RUN_FLAGS` and ``resumable``,
-    asks for another value than the run recorded (the field named as the flag, or as
-    ``recorded_names`` says), or sets what the run does not record."""
+    """A ConfigError if a flag in ``given``, other than the ``resumable`` ones, asks for another
+    value than the run recorded (the field named as the flag, or as ``recorded_names`` says), or
+    sets what the run does not record."""
     records = [record for record in (checkpoint.model, checkpoint.train, checkpoint.train.get("hyper"))
                if isinstance(record, dict)]
     conflicts = []
     for dest, value in given.items():
-        if dest in RUN_FLAGS or dest in resumable:
+        if dest in resumable:
             continue
         field = recorded_names.get(dest, dest)
         found = [record[field] for record in records if field in record]

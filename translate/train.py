@@ -96,6 +96,15 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
+def _run_flags() -> frozenset[str]:
+    """What --resume takes from the command line besides a family's resumable flags: the
+    subcommand and :func:`_run_options` (where the data is, how long and on what to train, what
+    to save and log), all but --seed, which the run fixed."""
+    parser = argparse.ArgumentParser()
+    _run_options(parser)
+    return frozenset(a.dest for a in parser._actions if a.dest not in ("help", "seed")) | {"family"}
+
+
 def _resume_checkpoint(out: Path, family: Family) -> Checkpoint:
     try:
         checkpoint = read_checkpoint(out)
@@ -126,8 +135,8 @@ def main(argv: list[str] | None = None) -> Trainer:
         if args.resume:
             checkpoint = _resume_checkpoint(args.out, family)
             parser = build_parser()  # given_flags removes its defaults
-            check_resume_flags(given_flags(parser, argv), flag_names(parser, family.name), family.resumable_flags,
-                               family.recorded_names, checkpoint, args.out)
+            check_resume_flags(given_flags(parser, argv), flag_names(parser, family.name),
+                               family.resumable_flags | _run_flags(), family.recorded_names, checkpoint, args.out)
             model, settings = family.resumed_settings(checkpoint, args)
         else:
             model, settings = family.new_settings(args)
