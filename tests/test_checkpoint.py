@@ -56,6 +56,39 @@ def test_wrong_family_missing_and_model_folder_errors(tmp_path):
         find_checkpoint(tmp_path / "empty" / "horse2zebra.onnx")
 
 
+def test_a_folder_without_a_checkpoint_names_what_it_holds_instead(tmp_path):
+    """The careless user's paths: a run whose latest is gone, the parent of model folders, a folder of exports."""
+    run = tmp_path / "run"
+    _save(run, 3)
+    _save(run, 5)
+    (run / "checkpoints" / "latest").unlink()
+    newest = run / "checkpoints" / "step-00000005"
+    with pytest.raises(CheckpointError, match=f"its checkpoints/latest is missing: pass {newest} \\(the newest\\), "
+                       f"or to resume, echo step-00000005 > {run / 'checkpoints' / 'latest'}$"):
+        find_checkpoint(run)
+    (run / "checkpoints" / "latest").write_text("step-00000005")
+    models = tmp_path / "models"
+    for name in ("b-model", "a-model"):
+        _save(models / name, 1)
+        newest = models / name / "checkpoints" / "step-00000001"
+        for file in ("config.json", "model.safetensors"):  # a model folder: a checkpoint's two files, no run layout
+            (newest / file).rename(models / name / file)
+    (models / "notes").mkdir()
+    with pytest.raises(CheckpointError, match=f"it holds these, pass one of them: {models / 'a-model'}, "
+                       f"{models / 'b-model'}$"):
+        find_checkpoint(models)
+    with pytest.raises(CheckpointError, match=f"it holds these, pass one of them: {run}$"):
+        find_checkpoint(tmp_path)
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    for name in ("zebra2horse.onnx", "horse2zebra.onnx"):
+        (exports / name).write_bytes(b"")
+    with pytest.raises(CheckpointError, match=r"it holds ONNX exports \(horse2zebra.onnx, zebra2horse.onnx\): "
+                       r"translate.apply and translate.sample take such a file itself, the other commands the model "
+                       r"folder it was exported from$"):
+        find_checkpoint(exports)
+
+
 def test_a_planted_pickle_is_never_executed(tmp_path):
     path, _ = _save(tmp_path, 1)
     marker = tmp_path / "pwned"

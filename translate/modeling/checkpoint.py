@@ -157,8 +157,39 @@ def find_checkpoint(path: str | os.PathLike) -> Path:
                               f"folder or a model folder{hint}")
     raise CheckpointError(
         f"no checkpoint in {path}: expected {CONFIG} and {WEIGHTS} there, or a run folder with "
-        f"checkpoints/{LATEST}"
+        f"checkpoints/{LATEST}{_what_is_there(path)}"
     )
+
+
+def _is_checkpoint(folder: Path) -> bool:
+    return (folder / CONFIG).is_file() and (folder / WEIGHTS).is_file()
+
+
+def _what_is_there(path: Path, most: int = 6) -> str:
+    """Where a folder holds no checkpoint, what it holds that the user may have meant: a run's
+    checkpoints without their ``latest`` (a run stopped before its first save finished, or a
+    copy without it), or model and run folders one level down (``models/`` for ``models/NAME``)."""
+    steps = sorted(p.name for p in checkpoint_root(path).glob("step-*") if CHECKPOINT_NAME.fullmatch(p.name)
+                   and _is_checkpoint(p))
+    if steps:
+        return (f"; its checkpoints/{LATEST} is missing: pass {checkpoint_root(path) / steps[-1]} (the newest), or "
+                f"to resume, echo {steps[-1]} > {checkpoint_root(path) / LATEST}")
+    try:
+        children = sorted(p for p in path.iterdir() if p.is_dir())
+    except OSError:  # not a folder, or not readable: the message above says enough
+        return ""
+    found = [str(p) for p in children if _is_checkpoint(p) or (checkpoint_root(p) / LATEST).is_file()]
+    if found:
+        return f"; it holds these, pass one of them: {_some(found, most)}"
+    exports = sorted(p.name for p in path.glob("*.onnx"))
+    if exports:
+        return (f"; it holds ONNX exports ({_some(exports, most)}): translate.apply and translate.sample take such a "
+                "file itself, the other commands the model folder it was exported from")
+    return ""
+
+
+def _some(names: list[str], most: int) -> str:
+    return ", ".join(names[:most]) + (f" and {len(names) - most} more" if len(names) > most else "")
 
 
 def _latest_name(latest: Path) -> str:
