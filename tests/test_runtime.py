@@ -204,10 +204,16 @@ def test_translator_accepts_grey_and_rgba_and_batches_mixed_sizes(translator_fil
 @pytest.mark.parametrize(
     ("image", "message"),
     [
-        (np.zeros((8, 8, 3), np.float32), "must be uint8"),
-        (np.zeros((8, 8, 2), np.uint8), "1/3/4"),
-        (np.zeros((2, 8, 8, 3), np.uint8), "1/3/4"),
-        ([[0, 1], [2, 3]], "numpy array"),
+        (np.zeros((8, 8, 3), np.float32), r"must be uint8 \(0..255\), got float32: convert it first, e.g. for values "
+         r"in 0..1, \(image \* 255\).round\(\).astype\(np.uint8\)$"),
+        (np.zeros((8, 8, 3), np.uint16), r"got uint16: convert it first, e.g. for 16-bit pixels, \(image // 257\)"),
+        (np.zeros((8, 8, 3), np.int64), r"got int64: convert it first, e.g. np.clip\(image, 0, 255\)"),
+        (np.zeros((8, 8, 2), np.uint8), r"H x W or H x W x 1/3/4, got shape \(8, 8, 2\)$"),
+        (np.zeros((2, 8, 8, 3), np.uint8), r"got shape \(2, 8, 8, 3\), a batch: translate_batch\(list\(images\)\)"),
+        (np.zeros((2, 8, 8, 5), np.uint8), r"H x W or H x W x 1/3/4, got shape \(2, 8, 8, 5\)$"),
+        (np.zeros((3, 8, 9), np.uint8), r"got shape \(3, 8, 9\), channels first: image.transpose\(1, 2, 0\)"),
+        ([[0, 1], [2, 3]], r"must be a numpy array, got list: np.asarray\(image\) makes one"),
+        ("horse.jpg", r"got the path 'horse.jpg': use translate_file for a file$"),
     ],
 )
 def test_translator_rejects_bad_images(translator_file, image, message):

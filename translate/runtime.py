@@ -294,12 +294,7 @@ class Translator:
     def _prepare(self, image: np.ndarray) -> tuple[np.ndarray, tuple[int, int, int, int]]:
         """Check, convert to the model's channels, pad to its multiple, scale to [-1, 1], CHW;
         with the (top, left, height, width) window to crop the output back to."""
-        if not isinstance(image, np.ndarray):
-            raise InputError(f"an image must be a numpy array, got {type(image).__name__}")
-        if image.dtype != np.uint8:
-            raise InputError(f"an image must be uint8 (0..255), got {image.dtype}: convert it first")
-        if image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] not in (1, 3, 4)):
-            raise InputError(f"an image must be H x W or H x W x 1/3/4, got shape {image.shape}")
+        _check_image(image)
         height, width = image.shape[:2]
         if not height or not width:
             raise InputError(f"an image must have pixels, got shape {image.shape}")
@@ -311,6 +306,33 @@ class Translator:
         converted = convert_channels(image, self.info.channels)
         padded, (top, left) = pad_to_multiple(converted, self.info.pad_multiple, self.info.min_size)
         return to_unit(padded)[0], (top, left, height, width)
+
+
+def _check_image(image: object) -> None:
+    """Refuse what is not a uint8 H x W (x 1, 3 or 4) array, saying how to make one of what was
+    passed: the usual slips are a file path, a float image in 0..1, 16-bit pixels, a
+    channels-first array and a batch."""
+    if isinstance(image, (str, os.PathLike)):
+        raise InputError(f"an image must be a numpy array, got the path {str(image)!r}: use translate_file for a file")
+    if not isinstance(image, np.ndarray):
+        raise InputError(f"an image must be a numpy array, got {type(image).__name__}: np.asarray(image) makes one "
+                         "of a PIL image or nested lists (uint8, RGB)")
+    if image.dtype != np.uint8:
+        if np.issubdtype(image.dtype, np.floating):
+            fix = "for values in 0..1, (image * 255).round().astype(np.uint8)"
+        elif image.dtype == np.uint16:
+            fix = "for 16-bit pixels, (image // 257).astype(np.uint8)"
+        else:
+            fix = "np.clip(image, 0, 255).astype(np.uint8) for values in 0..255"
+        raise InputError(f"an image must be uint8 (0..255), got {image.dtype}: convert it first, e.g. {fix}")
+    if image.ndim == 4 and image.shape[3] in (1, 3, 4):
+        raise InputError(f"an image must be H x W or H x W x 1/3/4, got shape {image.shape}, a batch: "
+                         "translate_batch(list(images)) translates each")
+    if image.ndim == 3 and image.shape[0] in (1, 3, 4) and image.shape[2] not in (1, 3, 4):
+        raise InputError(f"an image must be H x W or H x W x 1/3/4, got shape {image.shape}, channels first: "
+                         "image.transpose(1, 2, 0) puts them last")
+    if image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] not in (1, 3, 4)):
+        raise InputError(f"an image must be H x W or H x W x 1/3/4, got shape {image.shape}")
 
 
 def _expect_inputs(session: ort.InferenceSession, expected: list[str], path: Path) -> None:
