@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -170,7 +171,7 @@ def translate_video(file: Path, out: Path, model: ImageModel, max_pixels: int, m
         check_size(*scaled_size(info.width, info.height, max_side), max_pixels, f"{file} (its frames)")
         with Progress.for_stderr().track(f"translating {file.name}", info.frames or None, "frames") as progress:
 
-            def translated():
+            def translated() -> Iterator[np.ndarray]:
                 for frame in video.frames(model.channels):
                     yield model.translate(frame if max_side is None else scale_to_side(frame, max_side))
                     progress.update()

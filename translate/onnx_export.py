@@ -10,7 +10,7 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 import numpy as np
 import torch
@@ -20,6 +20,9 @@ from translate.errors import TranslateError
 from translate.io.fileio import atomic_path
 from translate.modeling.half_storage import round_to_fp16
 from translate.onnx_contract import ModelInfo
+
+if TYPE_CHECKING:  # imported where used: the onnx package is needed only to export
+    import onnx
 
 DEFAULT_OPSET = 17
 FP32_TOLERANCE = 1e-4
@@ -113,7 +116,7 @@ def _sort_topologically(graph) -> None:
     graph.node.extend(ordered)
 
 
-def store_initialisers_fp16(graph) -> None:
+def store_initialisers_fp16(graph: onnx.GraphProto) -> None:
     """Store each fp32 initialiser of ``graph`` in fp16, behind a Cast node that gives the graph
     its fp32 tensor under the old name: half the file, the same fp32 arithmetic (ONNX Runtime
     folds the casts when it opens the file). The values must be fp16 numbers already
