@@ -57,6 +57,8 @@ DEFAULT = ("mnist", "horse2zebra", "fid")
 
 @dataclass(frozen=True)
 class Status:
+    """A dataset's state in the data folder, as ``translate.data list`` and ``fetch`` print it."""
+
     name: str
     path: Path
     present: bool

@@ -104,6 +104,7 @@ class _Facts:
 
 
 def title(facts: _Facts) -> str:
+    """The card's heading: the family, and its domains with the way it translates (↔ or →)."""
     family = facts.model.family
     if not facts.directions:
         return f"{family} on {facts.dataset}"

@@ -107,6 +107,8 @@ def domain_files(folder: Path) -> list[Path]:
 
 
 def check_sizes(load_size: int, crop_size: int) -> None:
+    """Refuse a crop larger than the resized image before any data loads (the loader would
+    fail on the first image, deep inside a worker)."""
     if crop_size > load_size:
         raise ConfigError(
             f"--crop-size {crop_size} is larger than the image after resizing (--load-size {load_size}): "

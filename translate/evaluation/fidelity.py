@@ -27,10 +27,12 @@ FIDELITY_PROTOCOL = {
 
 
 def l1(output: np.ndarray, target: np.ndarray) -> float:
+    """Mean absolute difference on the [0, 1] scale (``FIDELITY_PROTOCOL["l1"]``)."""
     return float(np.abs(output.astype(np.float64) - target.astype(np.float64)).mean() / DATA_RANGE)
 
 
 def psnr(output: np.ndarray, target: np.ndarray) -> float:
+    """Peak signal-to-noise ratio in dB, capped where the images are equal (``FIDELITY_PROTOCOL["psnr"]``)."""
     mse = float(np.square(output.astype(np.float64) - target.astype(np.float64)).mean())
     return PSNR_CAP if mse == 0 else min(PSNR_CAP, 10 * np.log10(DATA_RANGE**2 / mse))
 

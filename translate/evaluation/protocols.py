@@ -102,6 +102,7 @@ def network_protocol(extractor: InceptionFeatures) -> dict[str, str]:
 
 
 def kid_protocol(subset: int, seed: int) -> str:
+    """KID as computed, in words: recorded with each KID score, beside it in `evaluation.json` and cards."""
     return (f"unbiased MMD^2, kernel (x.y/2048 + 1)^3, {KID_SUBSETS} subsets of {subset}, mean and std over "
             f"subsets, seed {seed}")
 

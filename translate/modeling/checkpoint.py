@@ -212,6 +212,8 @@ def _latest_name(latest: Path) -> str:
 
 
 def read_checkpoint(path: str | os.PathLike) -> Checkpoint:
+    """A run, checkpoint or model folder's config, checked to be translate's; its weights are
+    read only when asked for (:meth:`Checkpoint.weights`)."""
     folder = find_checkpoint(path)
     try:
         with open_regular(folder / CONFIG) as file:
@@ -321,6 +323,8 @@ def flat_state(modules: dict[str, nn.Module]) -> dict[str, torch.Tensor]:
 
 
 def checkpoint_meta(family: str, model_config: dict[str, Any], train_config: dict[str, Any]) -> dict[str, Any]:
+    """A checkpoint's ``config.json``: the family that reads it back, the format and the
+    version that wrote it, and the two configs."""
     return {
         "family": family,
         "format": FORMAT_VERSION,

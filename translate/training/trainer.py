@@ -94,6 +94,10 @@ Evaluator = Callable[[int], dict[str, float]]
 
 
 class Trainer:
+    """The loop every family trains with: it steps the recipe over the source's batches, and
+    owns what a run must get right once rather than per family: exact resume, checkpoints,
+    the clock and limits, graceful stops, non-finite losses, records and scoring."""
+
     def __init__(
         self,
         spec: RunSpec,

@@ -36,6 +36,8 @@ CPU_TIME = ("CUT has no CPU preset yet; 128-px crops (--load-size 256 --crop-siz
 
 
 class CUTFamily(TranslationFamily):
+    """CUT and FastCUT: one generator and one discriminator, translating one way (A to B)."""
+
     name = "cut"
     summary = "one-way unpaired translation by patchwise contrast (CUT, FastCUT)"
     directions = (DIRECTION,)

@@ -35,6 +35,8 @@ if TYPE_CHECKING:
 
 
 class CycleGANFamily(TranslationFamily):
+    """CycleGAN: two generators and two discriminators, translating both ways."""
+
     name = "cyclegan"
     summary = "unpaired translation between two domains"
     directions = DIRECTIONS

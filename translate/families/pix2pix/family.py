@@ -34,6 +34,8 @@ if TYPE_CHECKING:
 
 
 class Pix2PixFamily(TranslationFamily):
+    """pix2pix: a U-Net trained on pairs, one way (A to B); its input sizes follow its depth."""
+
     name = "pix2pix"
     summary = "paired translation (a U-Net and a conditional PatchGAN, Isola et al. 2017)"
     directions = ("AtoB",)
