@@ -35,6 +35,7 @@ from translate.families.cyclegan.settings import CycleGANHyper
 from translate.families.pix2pix.nets import Pix2PixConfig
 from translate.families.pix2pix.recipe import Pix2PixRecipe
 from translate.families.pix2pix.settings import Pix2PixHyper
+from translate.families.translation_recipe import RecipeOptions
 from translate.io.fileio import atomic_write, write_json
 from translate.modeling.device import describe_device, select_device
 from translate.training.distributed import Context
@@ -44,36 +45,36 @@ BASELINE = "CycleGAN"
 
 
 def cut_recipe(mode: str, size: int, context: Context, batch: tuple[torch.Tensor, torch.Tensor],
-               **options) -> CUTRecipe:
+               options: RecipeOptions) -> CUTRecipe:
     """A CUT recipe in ``mode`` with the mode's defaults, as ``translate.train cut --mode`` sets them."""
     config = CUTConfig(image_size=size)
     defaults = MODES[mode]
     hyper = CUTHyper(mode=mode, lambda_nce=defaults.lambda_nce, nce_identity=defaults.nce_identity,
                      flip_equivariance=defaults.flip_equivariance, nce_layers=nce_layers(config.n_blocks))
-    recipe = CUTRecipe(config, hyper, context, batch, **options)
+    recipe = CUTRecipe(config, hyper, context, batch, options)
     recipe.prepare(lambda: batch)
     return recipe
 
 
 def pix2pix_recipe(l1_only: bool, size: int, context: Context, batch: tuple[torch.Tensor, torch.Tensor],
-                   **options) -> Pix2PixRecipe:
+                   options: RecipeOptions) -> Pix2PixRecipe:
     """pix2pix with its U-Net as deep as ``size`` allows (a 2**depth multiple), as the reference's
     ``unet_256`` is at 256 px."""
     config = Pix2PixConfig(image_size=size, depth=min(8, int(math.log2(size))), dataset="in-memory")
-    recipe = Pix2PixRecipe(config, Pix2PixHyper(l1_only=l1_only), context, batch, **options)
+    recipe = Pix2PixRecipe(config, Pix2PixHyper(l1_only=l1_only), context, batch, options)
     recipe.prepare(lambda: batch)
     return recipe
 
 
 def recipes(size: int, context: Context, batch: tuple[torch.Tensor, torch.Tensor], precision: str,
             compile: bool) -> dict[str, object]:
-    options = {"precision": precision, "compile": compile}
+    options = RecipeOptions(precision=precision, compile=compile)
     return {
-        BASELINE: CycleGANRecipe(CycleGANConfig(image_size=size), CycleGANHyper(), context, batch, **options),
-        "CUT": cut_recipe("cut", size, context, batch, **options),
-        "FastCUT": cut_recipe("fastcut", size, context, batch, **options),
-        "pix2pix": pix2pix_recipe(False, size, context, batch, **options),
-        "pix2pix L1 only": pix2pix_recipe(True, size, context, batch, **options),
+        BASELINE: CycleGANRecipe(CycleGANConfig(image_size=size), CycleGANHyper(), context, batch, options),
+        "CUT": cut_recipe("cut", size, context, batch, options),
+        "FastCUT": cut_recipe("fastcut", size, context, batch, options),
+        "pix2pix": pix2pix_recipe(False, size, context, batch, options),
+        "pix2pix L1 only": pix2pix_recipe(True, size, context, batch, options),
     }
 
 

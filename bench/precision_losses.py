@@ -25,6 +25,7 @@ from translate.datasets.root import resolve_data_root
 from translate.families.cyclegan.nets import CycleGANConfig
 from translate.families.cyclegan.recipe import CycleGANRecipe
 from translate.families.cyclegan.settings import CycleGANHyper
+from translate.families.translation_recipe import RecipeOptions
 from translate.io.fileio import atomic_write, write_json
 from translate.training.distributed import Context
 from translate.training.domains import UnpairedImages, UnpairedSource
@@ -36,7 +37,7 @@ TERMS = ("g_A", "g_B", "cycle_A", "cycle_B", "idt_A", "idt_B", "d_A", "d_B")
 def run(precision: str, batches: list, config: CycleGANConfig, seed: int) -> tuple[dict[str, list[float]], float]:
     torch.manual_seed(seed)  # the same initial weights for both precisions
     fixed = (batches[0][0], batches[0][1])
-    recipe = CycleGANRecipe(config, CycleGANHyper(), Context(), fixed, seed, precision=precision)
+    recipe = CycleGANRecipe(config, CycleGANHyper(), Context(), fixed, RecipeOptions(seed, precision=precision))
     logs: dict[str, list[float]] = {term: [] for term in TERMS}
     began = time.perf_counter()
     for step, batch in enumerate(batches):

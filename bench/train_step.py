@@ -32,6 +32,7 @@ from translate.cli import run_cli
 from translate.families.cyclegan.nets import CycleGANConfig, build_discriminator, build_generator
 from translate.families.cyclegan.recipe import CycleGANRecipe
 from translate.families.cyclegan.settings import CycleGANHyper
+from translate.families.translation_recipe import RecipeOptions
 from translate.io.fileio import atomic_write, write_json
 from translate.modeling.device import bf16_support, describe_cpu, select_device
 from translate.training.distributed import Context
@@ -136,8 +137,8 @@ def measure(size: int, device: torch.device, warmup: int, iters: int) -> dict[st
     plain = PlainCycleGAN(config, device)
     loops["plain"] = lambda i: plain.step(*batch)
     for label, precision, compile in VARIANTS[device.type]:
-        recipe = CycleGANRecipe(config, CycleGANHyper(), Context(device=device), fixed, compile=compile,
-                                precision=precision)
+        recipe = CycleGANRecipe(config, CycleGANHyper(), Context(device=device), fixed,
+                                RecipeOptions(compile=compile, precision=precision))
         loops[label] = lambda i, r=recipe: r.step(batch, i)
     return alternating_medians(loops, warmup, iters, device)
 

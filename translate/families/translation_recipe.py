@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -19,24 +20,37 @@ from translate.training.distributed import Context
 from translate.training.optim import WeightMean, linear_decay
 
 
+@dataclass(frozen=True)
+class RecipeOptions:
+    """How a recipe runs, as opposed to what it trains (its config and hyper-parameters): one
+    value every translation recipe takes, so that an option added here reaches them all."""
+
+    seed: int = 0  # the recipe's coin flips and samplings are a pure function of (seed, step, rank)
+    compile: bool = False  # torch.compile the networks' steps
+    skip_nonfinite: bool = False  # see translate.training.optim.optimise
+    precision: str = "fp32"  # fp32, or bf16 autocast (resolved from the run's --precision)
+
+
+DEFAULT_OPTIONS = RecipeOptions()  # frozen, so one instance serves as every recipe's default
+
+
 class ScheduledRecipe:
     """The shared half of a recipe; a family's recipe subclasses it, builds its networks and
     optimisers, calls :meth:`schedule` for each optimiser and :meth:`keep_average` for its
     generators, and adds its own state to :meth:`extra_state`."""
 
-    def __init__(self, hyper: ScheduledHyper, context: Context, seed: int, compile: bool, skip_nonfinite: bool,
-                 precision: str):
+    def __init__(self, hyper: ScheduledHyper, context: Context, options: RecipeOptions):
         hyper.validate()
-        self.hyper, self.context, self.seed = hyper, context, seed
-        self.skip_nonfinite = skip_nonfinite  # see translate.training.optim.optimise
+        self.hyper, self.context, self.seed = hyper, context, options.seed
+        self.skip_nonfinite = options.skip_nonfinite
         self.device = context.device
         self.memory_format = torch.channels_last if self.device.type == "cuda" else torch.contiguous_format
-        self.autocast = autocast(precision, self.device)
+        self.autocast = autocast(options.precision, self.device)
         # Static shapes: a run's batches all have one shape. A second shape in the same process (a
         # benchmark, the tests) then compiles anew instead of going symbolic, which inductor failed
         # on for these networks (torch 2.14: "cannot determine truth value of Relational").
         self.maybe_compile: Callable[[nn.Module], Any] = (
-            functools.partial(torch.compile, dynamic=False) if compile else _identity)
+            functools.partial(torch.compile, dynamic=False) if options.compile else _identity)
         self.schedulers: dict[str, torch.optim.lr_scheduler.LambdaLR] = {}
         self.generators: dict[str, nn.Module] = {}  # by direction, as trained
         self.average: WeightMean | None = None

@@ -19,6 +19,7 @@ from translate.datasets.root import resolve_data_root
 from translate.evaluation.protocols import EvaluationRequest
 from translate.families.base import RunOptions
 from translate.families.translation import TranslationConfig, TranslationFamily
+from translate.families.translation_recipe import RecipeOptions
 from translate.families.translation_settings import TranslationTrainConfig
 from translate.modeling.checkpoint import Checkpoint
 from translate.modeling.device import select_device
@@ -38,8 +39,8 @@ class TranslationRecipe(Recipe, Protocol):
     def averaged(self) -> dict[str, int]: ...
 
 
-# (model config, hyper-parameters, context, the grid's fixed images (TrainingData.fixed), seed,
-# compile=, skip_nonfinite=, precision=) -> the run's recipe: a recipe class
+# (model config, hyper-parameters, context, the grid's fixed images (TrainingData.fixed),
+# RecipeOptions) -> the run's recipe: a recipe class
 RecipeFactory = Callable[..., TranslationRecipe]
 
 
@@ -80,8 +81,8 @@ def train_translation(family: TranslationFamily, model: TranslationConfig, setti
         source = UnpairedSource(data.dataset, settings.batch_size, settings.seed, run.workers,
                                 context.device.type == "cuda", context.rank, context.world_size)
         torch.manual_seed(settings.seed)
-        recipe = make_recipe(model, settings.hyper, context, data.fixed, settings.seed, compile=settings.compile,
-                             skip_nonfinite=run.skip_nonfinite, precision=settings.precision)
+        options = RecipeOptions(settings.seed, settings.compile, run.skip_nonfinite, settings.precision)
+        recipe = make_recipe(model, settings.hyper, context, data.fixed, options)
         hyper = settings.hyper
         spec = run.run_spec(family.name, model.to_dict(), settings.to_dict(), hyper.epochs + hyper.epochs_decay,
                             settings.eval_every, settings.averaged_scoring())

@@ -32,7 +32,7 @@ from translate.families.cut.nets import (
 )
 from translate.families.cut.projection import PatchProjection, sample_places
 from translate.families.cut.settings import CUTHyper
-from translate.families.translation_recipe import ScheduledRecipe
+from translate.families.translation_recipe import DEFAULT_OPTIONS, RecipeOptions, ScheduledRecipe
 from translate.modeling.inference import translation_grid
 from translate.modeling.losses import adversarial, patch_nce
 from translate.modeling.resnet_gan import build_discriminator
@@ -89,12 +89,9 @@ class CUTRecipe(ScheduledRecipe):
         hyper: CUTHyper,
         context: Context,
         fixed: tuple[torch.Tensor, torch.Tensor],
-        seed: int = 0,
-        compile: bool = False,
-        skip_nonfinite: bool = False,
-        precision: str = "fp32",
+        options: RecipeOptions = DEFAULT_OPTIONS,
     ):
-        super().__init__(hyper, context, seed, compile, skip_nonfinite, precision)
+        super().__init__(hyper, context, options)
         self.config = config
         self.fixed = fixed[0]  # source images: the grid's rows, and the monitors' batch
         self.generator = self.place(build_cut_generator(config))

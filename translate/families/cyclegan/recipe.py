@@ -34,7 +34,7 @@ from translate.families.cyclegan.nets import (
     build_generator,
 )
 from translate.families.cyclegan.settings import CycleGANHyper
-from translate.families.translation_recipe import ScheduledRecipe
+from translate.families.translation_recipe import DEFAULT_OPTIONS, RecipeOptions, ScheduledRecipe
 from translate.modeling.inference import translation_grid
 from translate.modeling.losses import Loss, adversarial, cycle_loss, identity_loss
 from translate.training.data import derived_generator
@@ -118,12 +118,9 @@ class CycleGANRecipe(ScheduledRecipe):
         hyper: CycleGANHyper,
         context: Context,
         fixed: tuple[torch.Tensor, torch.Tensor],
-        seed: int = 0,
-        compile: bool = False,
-        skip_nonfinite: bool = False,
-        precision: str = "fp32",
+        options: RecipeOptions = DEFAULT_OPTIONS,
     ):
-        super().__init__(hyper, context, seed, compile, skip_nonfinite, precision)
+        super().__init__(hyper, context, options)
         self.config = config
         device = self.device
         generators = {d: self.place(build_generator(config)) for d in GENERATOR_NAMES}

@@ -30,7 +30,7 @@ from translate.families.pix2pix.nets import (
     build_generator,
 )
 from translate.families.pix2pix.settings import Pix2PixHyper
-from translate.families.translation_recipe import ScheduledRecipe
+from translate.families.translation_recipe import DEFAULT_OPTIONS, RecipeOptions, ScheduledRecipe
 from translate.modeling.inference import translation_grid
 from translate.modeling.losses import adversarial
 from translate.training.data import derived_generator
@@ -42,9 +42,8 @@ class Pix2PixRecipe(ScheduledRecipe):
     """Owns the generator, the discriminator (unless ``l1_only``), their optimisers and schedules."""
 
     def __init__(self, config: Pix2PixConfig, hyper: Pix2PixHyper, context: Context,
-                 fixed: tuple[torch.Tensor, torch.Tensor], seed: int = 0, compile: bool = False,
-                 skip_nonfinite: bool = False, precision: str = "fp32"):
-        super().__init__(hyper, context, seed, compile, skip_nonfinite, precision)
+                 fixed: tuple[torch.Tensor, torch.Tensor], options: RecipeOptions = DEFAULT_OPTIONS):
+        super().__init__(hyper, context, options)
         self.config, self.fixed = config, fixed
         device = self.device
         self.generator = self.place(build_generator(config))
