@@ -67,6 +67,8 @@ def test_a_folder_without_a_checkpoint_names_what_it_holds_instead(tmp_path):
                        f"or to resume, echo step-00000005 > {run / 'checkpoints' / 'latest'}$"):
         find_checkpoint(run)
     (run / "checkpoints" / "latest").write_text("step-00000005")
+    with pytest.raises(CheckpointError, match=f"it is a run's checkpoints folder: pass the run, {run}$"):
+        find_checkpoint(run / "checkpoints")
     models = tmp_path / "models"
     for name in ("b-model", "a-model"):
         _save(models / name, 1)

@@ -169,13 +169,16 @@ def _what_is_there(path: Path, most: int = 6) -> str:
     """Where a folder holds no checkpoint, what it holds that the user may have meant: a run's
     checkpoints without their ``latest`` (a run stopped before its first save finished, or a
     copy without it), or model and run folders one level down (``models/`` for ``models/NAME``)."""
+    if (path / LATEST).is_file() and path.name == checkpoint_root(path.parent).name:
+        return f"; it is a run's checkpoints folder: pass the run, {path.parent}"
     steps = sorted(p.name for p in checkpoint_root(path).glob("step-*") if CHECKPOINT_NAME.fullmatch(p.name)
                    and _is_checkpoint(p))
     if steps:
         return (f"; its checkpoints/{LATEST} is missing: pass {checkpoint_root(path) / steps[-1]} (the newest), or "
                 f"to resume, echo {steps[-1]} > {checkpoint_root(path) / LATEST}")
-    try:
-        children = sorted(p for p in path.iterdir() if p.is_dir())
+    try:  # scandir knows each entry's kind without a stat per file: the folder may hold many images
+        with os.scandir(path) as entries:
+            children = sorted(Path(entry.path) for entry in entries if entry.is_dir())
     except OSError:  # not a folder, or not readable: the message above says enough
         return ""
     found = [str(p) for p in children if _is_checkpoint(p) or (checkpoint_root(p) / LATEST).is_file()]
