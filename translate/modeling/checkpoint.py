@@ -140,7 +140,7 @@ def find_checkpoint(path: str | os.PathLike) -> Path:
     """Resolve a run folder, a checkpoint folder, a model folder or a file inside one."""
     given = Path(path)
     path = given.parent if given.is_file() else given
-    if (path / CONFIG).is_file() and (path / WEIGHTS).is_file():
+    if _is_checkpoint(path):
         return path
     latest = checkpoint_root(path) / LATEST
     if latest.is_file():
@@ -165,17 +165,22 @@ def _is_checkpoint(folder: Path) -> bool:
     return (folder / CONFIG).is_file() and (folder / WEIGHTS).is_file()
 
 
+def _step_names(root: Path) -> list[str]:
+    """The ``step-NNNNNNNN`` folder names under a run's ``checkpoints/``, oldest first."""
+    return sorted(p.name for p in root.glob("step-*") if CHECKPOINT_NAME.fullmatch(p.name))
+
+
 def _what_is_there(path: Path, most: int = 6) -> str:
     """Where a folder holds no checkpoint, what it holds that the user may have meant: a run's
     checkpoints without their ``latest`` (a run stopped before its first save finished, or a
     copy without it), or model and run folders one level down (``models/`` for ``models/NAME``)."""
     if (path / LATEST).is_file() and path.name == checkpoint_root(path.parent).name:
         return f"; it is a run's checkpoints folder: pass the run, {path.parent}"
-    steps = sorted(p.name for p in checkpoint_root(path).glob("step-*") if CHECKPOINT_NAME.fullmatch(p.name)
-                   and _is_checkpoint(p))
+    root = checkpoint_root(path)
+    steps = [name for name in _step_names(root) if _is_checkpoint(root / name)]
     if steps:
-        return (f"; its checkpoints/{LATEST} is missing: pass {checkpoint_root(path) / steps[-1]} (the newest), or "
-                f"to resume, echo {steps[-1]} > {checkpoint_root(path) / LATEST}")
+        return (f"; its checkpoints/{LATEST} is missing: pass {root / steps[-1]} (the newest), or to resume, "
+                f"echo {steps[-1]} > {root / LATEST}")
     try:  # scandir knows each entry's kind without a stat per file: the folder may hold many images
         with os.scandir(path) as entries:
             children = sorted(Path(entry.path) for entry in entries if entry.is_dir())
@@ -207,7 +212,7 @@ def _latest_name(latest: Path) -> str:
         name = None
     if name is not None and CHECKPOINT_NAME.fullmatch(name):
         return name
-    steps = sorted(p.name for p in latest.parent.glob("step-*") if CHECKPOINT_NAME.fullmatch(p.name))
+    steps = _step_names(latest.parent)
     found = f"names {name[:80]!r}, which is not a checkpoint of this run" if name is not None else (
         "is damaged (it holds no checkpoint name)")
     repair = f"e.g. echo {steps[-1]} > {latest} (the newest)" if steps else "none is left: start the run again"
