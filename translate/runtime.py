@@ -296,8 +296,6 @@ class Translator:
         with the (top, left, height, width) window to crop the output back to."""
         _check_image(image)
         height, width = image.shape[:2]
-        if not height or not width:
-            raise InputError(f"an image must have pixels, got shape {image.shape}")
         if height * width > self.max_pixels:
             raise InputError(
                 f"a {width}x{height} image exceeds max_pixels={self.max_pixels}: scale it down first "
@@ -309,9 +307,9 @@ class Translator:
 
 
 def _check_image(image: object) -> None:
-    """Refuse what is not a uint8 H x W (x 1, 3 or 4) array, saying how to make one of what was
-    passed: the usual slips are a file path, a float image in 0..1, 16-bit pixels, a
-    channels-first array and a batch."""
+    """Refuse what is not a uint8 H x W (x 1, 3 or 4) array with pixels, saying how to make one
+    of what was passed: the usual slips are a file path, a float image in 0..1, 16-bit pixels,
+    a channels-first array and a batch."""
     if isinstance(image, (str, os.PathLike)):
         raise InputError(f"an image must be a numpy array, got the path {str(image)!r}: use translate_file for a file")
     if not isinstance(image, np.ndarray):
@@ -333,6 +331,8 @@ def _check_image(image: object) -> None:
                          "image.transpose(1, 2, 0) puts them last")
     if image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] not in (1, 3, 4)):
         raise InputError(f"an image must be H x W or H x W x 1/3/4, got shape {image.shape}")
+    if not image.shape[0] or not image.shape[1]:
+        raise InputError(f"an image must have pixels, got shape {image.shape}")
 
 
 def _expect_inputs(session: ort.InferenceSession, expected: list[str], path: Path) -> None:
