@@ -4,7 +4,6 @@ before anything large is allocated or any step is taken."""
 from __future__ import annotations
 
 import json
-import time
 
 import numpy as np
 import onnx
@@ -43,13 +42,11 @@ def test_an_edited_architecture_is_refused_before_it_is_built(tmp_path, capsys, 
     config_file = _edit(run, "model", **changes)
     reset_peak_rss()
     before = peak_rss_kb()
-    began = time.perf_counter()
     command = sample_main if family == "cdcgan" else export_main
     error = one_line_error(capsys, command, str(run), "--out", str(tmp_path / ("x.png" if family == "cdcgan"
                                                                                 else "x.onnx")))
     assert message in error and str(config_file.parent) in error  # the checkpoint it comes from
-    assert time.perf_counter() - began < 20  # no block-by-block growth until the memory runs out
-    assert peak_rss_kb() - before < 500_000  # kB: nothing large was allocated
+    assert peak_rss_kb() - before < 500_000  # kB: nothing large was allocated (no block-by-block growth)
 
 
 @pytest.mark.parametrize(("flags", "message"), [

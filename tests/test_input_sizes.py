@@ -49,13 +49,17 @@ def test_apply_pads_to_the_sizes_the_family_states(tmp_path, monkeypatch):
 
     seen = []
 
-    def translate_image(generator, image, multiple, minimum, device, precision):
-        seen.append((multiple, minimum))
-        return image
+    class Watched(WideToy):
+        """The wide toy whose generator records the shape of every batch it is given."""
 
-    monkeypatch.setattr(checkpoint_models, "get_family", lambda name: WideToy())
-    monkeypatch.setattr(checkpoint_models, "translate_image", translate_image)
+        def load_generator(self, checkpoint, direction=None):
+            generator, config = super().load_generator(checkpoint, direction)
+            generator.register_forward_pre_hook(lambda module, inputs: seen.append(tuple(inputs[0].shape)))
+            return generator, config
+
+    monkeypatch.setattr(checkpoint_models, "get_family", lambda name: Watched())
     write_image(tmp_path / "in.png", np.zeros((20, 30, 3), np.uint8))
     apply.main([str(_model(tmp_path / "model", 8)), "--input", str(tmp_path / "in.png"), "--output",
                 str(tmp_path / "out"), "--precision", "fp32"])
-    assert seen == [(16, 48)] and read_image(tmp_path / "out" / "in.png").shape == (20, 30, 3)
+    assert seen == [(1, 3, 48, 48)]  # 20 x 30 padded up to the stated minimum side, 48 (a multiple of 16)
+    assert read_image(tmp_path / "out" / "in.png").shape == (20, 30, 3)  # and cropped back

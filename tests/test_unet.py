@@ -30,7 +30,17 @@ def test_the_reference_unet_256_layout():
 
 
 def test_skips_carry_the_encoder_maps_unchanged():
-    assert not any(getattr(m, "inplace", False) for m in UnetGenerator(3, 4, 4).modules())
+    net, depth = UnetGenerator(3, 4, 4).eval(), 4
+    encoded, decoder_inputs = {}, {}
+    for level in range(depth):  # each encoder level's map as computed, before later layers run
+        net.downs[level].register_forward_hook(lambda m, i, out, level=level: encoded.__setitem__(level, out.clone()))
+        net.ups[level].register_forward_pre_hook(lambda m, i, level=level: decoder_inputs.__setitem__(level, i[0]))
+    net(torch.rand(1, 3, 32, 32) * 2 - 1)
+    torch.testing.assert_close(decoder_inputs[depth - 1], encoded[depth - 1], rtol=0, atol=0)  # the bottleneck
+    for level in range(depth - 1):  # the decoder at a level sees that level's encoder map first
+        width = encoded[level].shape[1]
+        assert decoder_inputs[level].shape[1] == 2 * width
+        torch.testing.assert_close(decoder_inputs[level][:, :width], encoded[level], rtol=0, atol=0)
 
 
 def test_dropout_is_off_in_eval_and_can_be_left_out():
