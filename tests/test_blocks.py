@@ -58,10 +58,11 @@ def test_norm_and_activation_factories():
     assert isinstance(norm_layer("layer", 4), nn.GroupNorm)
     assert isinstance(norm_layer("none", 4), nn.Identity)
     x = torch.tensor([-1.0, 2.0])
-    assert torch.equal(activation("leaky_relu")(x.clone()), torch.tensor([-0.2, 2.0]))
-    assert torch.equal(activation("relu")(x.clone()), torch.tensor([0.0, 2.0]))
-    for name in ACTIVATIONS:
-        activation(name)
+    expected = {"relu": [0.0, 2.0], "leaky_relu": [-0.2, 2.0], "tanh": [-0.761594, 0.964028],
+                "sigmoid": [0.268941, 0.880797], "none": [-1.0, 2.0]}
+    assert set(expected) == set(ACTIVATIONS)  # every choice is checked
+    for name, values in expected.items():
+        torch.testing.assert_close(activation(name)(x.clone()), torch.tensor(values), atol=1e-6, rtol=0)
 
 
 @pytest.mark.parametrize("bad", [lambda: norm_layer("group", 3), lambda: activation("swish"),

@@ -13,6 +13,7 @@ from translate.families.cut.nets import CUTConfig, check_layers, nce_layers
 from translate.families.cut.projection import PatchProjection, gather_patches, sample_places
 from translate.families.cut.recipe import ContrastiveGenerator
 from translate.families.cut.settings import CUTHyper
+from translate.modeling.losses import patch_nce
 from translate.modeling.resnet_gan import build_generator
 
 
@@ -67,9 +68,21 @@ def test_the_generator_step_gives_the_translation_and_its_patchnce_terms(identit
     assert out["nce"].item() > 0 and torch.isfinite(out["nce"])
     out["nce"].backward()
     assert step.projection.heads["input"][0].weight.grad is not None
-    # Flip equivariance: the flipped input's translation, mirrored back, meets the unflipped input.
+    # Flip equivariance: the mirrored input is translated, and its features, mirrored back, meet
+    # the unmirrored input's place for place (the reference's flip_equivariance).
     again = step(real_a, real_b, flip=True, places=torch.Generator().manual_seed(0))
-    assert torch.isfinite(again["nce"]) and again["fake"].shape == real_a.shape
+    with torch.no_grad():
+        torch.testing.assert_close(again["fake"], generator(real_a.flip(3)))
+        keys = generator.encode(real_a, layers)
+        at = sample_places(keys, 16, torch.Generator().manual_seed(0))
+
+        def by_hand(queries):
+            q, k = step.projection(queries, at), step.projection(keys, at)
+            return torch.stack([patch_nce(q[name], k[name], 2, hyper.temperature) for name in layers]).mean()
+
+        queries = generator.encode(again["fake"], layers)
+        torch.testing.assert_close(again["nce"], by_hand({name: f.flip(3) for name, f in queries.items()}))
+        assert (again["nce"] - by_hand(queries)).abs() > 1e-4  # not mirrored back: other pairs of patches
 
 
 def test_the_monitors_measure_copies_and_single_outputs():

@@ -6,7 +6,6 @@ import ast
 import json
 import subprocess
 import sys
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -168,14 +167,6 @@ def test_one_seed_draws_the_same_digits_in_the_cli_the_runtime_and_the_demo(tmp_
     assert np.array_equal(cells, runtime)
     other_seed = Sampler(exports / "cdcgan-mnist.onnx").sample(10, seed=4)
     assert not np.array_equal(other_seed, runtime)
-
-
-@pytest.mark.slow
-def test_a_plain_install_ships_the_judge_for_conditional_accuracy(wheel):
-    names = zipfile.ZipFile(wheel).namelist()
-    for file in ("model.safetensors", "config.json"):
-        assert f"translate/evaluation/mnist-classifier/{file}" in names
-    assert not any(name.startswith("tests/") for name in names)
 
 
 def test_a_grey_cyclegan_trains_exports_and_translates_end_to_end(tmp_path, horse_photo):

@@ -57,6 +57,16 @@ def wait_for(condition, process: subprocess.Popen, timeout: float = 120.0):
     raise AssertionError("timed out")
 
 
+def freeze_in_a_write(run: Path, process: subprocess.Popen) -> None:
+    """Stop ``process`` (SIGSTOP) at a moment when a checkpoint is half written on disk."""
+    while True:
+        wait_for(lambda: any(".step-" in name for name in temporaries(run)), process)
+        process.send_signal(signal.SIGSTOP)
+        if any(".step-" in name for name in temporaries(run)):
+            return
+        process.send_signal(signal.SIGCONT)  # the write finished in between: catch the next one
+
+
 def wait_for_group_to_exit(group: int, timeout: float = 10.0) -> bool:
     """Whether every process of a process group (a run and its loader workers) is gone."""
     deadline = time.monotonic() + timeout
@@ -119,8 +129,9 @@ def test_sigkill_at_random_moments_never_leaves_a_broken_checkpoint(tmp_path):
     rng = random.Random(6)
     run = tmp_path / "run"
     previous, landed_in_writes = 0, 0
-    # A kill at a random moment; one as soon as a checkpoint is seen being written; one a
-    # random few milliseconds into a write (the rename, the pointer, the clean-up).
+    # A kill at a random moment; one that surely lands in a write (the process is frozen
+    # while a half-written checkpoint is on disk); one a random few milliseconds into a
+    # write (the rename, the pointer, the clean-up).
     for kill, moment in enumerate(["random", "writing", "writing+"]):
         log = tmp_path / f"stderr-{kill}.txt"
         process = start_training(run, log, *ARGS, *(["--resume"] if kill else []))
@@ -128,9 +139,11 @@ def test_sigkill_at_random_moments_never_leaves_a_broken_checkpoint(tmp_path):
             wait_for(lambda: latest_step(run) > previous, process)  # noqa: B023 (called at once)
             if moment == "random":
                 time.sleep(rng.uniform(0.0, 0.5))
+            elif moment == "writing":
+                freeze_in_a_write(run, process)
             else:
                 wait_for(lambda: any(".step-" in name for name in temporaries(run)), process)
-                time.sleep(rng.uniform(0.0, 0.004) if moment == "writing+" else 0.0)
+                time.sleep(rng.uniform(0.0, 0.004))
         finally:
             process.kill()
             process.wait()
@@ -145,7 +158,7 @@ def test_sigkill_at_random_moments_never_leaves_a_broken_checkpoint(tmp_path):
     assert latest_step(run) == previous + 2
     assert_everything_under_a_final_name_is_complete(run)
     assert temporaries(run) == []  # the leftovers of the killed writes are gone
-    print(f"{landed_in_writes} of 3 kills left a half-written checkpoint behind (under a temporary name)")
+    assert landed_in_writes >= 1  # the frozen one at least left a half-written checkpoint behind
 
 
 @pytest.mark.parametrize(("signum", "code", "how"),

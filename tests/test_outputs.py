@@ -76,8 +76,10 @@ def test_apply_replaces_existing_files_only_when_told(translator_file, horses, t
     assert len(first) == 2
     error = one_line_error(capsys, apply_main, str(translator_file[0]), "--input", str(horses), "--output", str(out))
     assert "and 1 more already exist: add --overwrite" in error
+    for path in out.glob("*.jpg"):
+        path.write_bytes(b"spoilt")
     run_cli(apply_main, [str(translator_file[0]), "--input", str(horses), "--output", str(out), "--overwrite"])
-    assert {p.name for p in out.glob("*.jpg")} == set(first)
+    assert {p.name: p.read_bytes() for p in out.glob("*.jpg")} == first  # written again, the same translations
 
 
 def test_apply_refuses_to_write_onto_a_single_input_file(translator_file, horses, capsys):

@@ -2,7 +2,6 @@
 its precision and keeps it on --resume, and that resume is exact within each precision."""
 
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -42,17 +41,32 @@ def test_the_bf16_features_found_are_the_ones_the_kernel_lists():
     assert bf16_support(torch.device("cpu")) == header
 
 
-def test_a_benchmark_header_names_the_cpu_model_its_family_its_cores_and_its_bf16():
-    cpuinfo = Path("/proc/cpuinfo")
-    if not cpuinfo.is_file():
-        pytest.skip("no /proc/cpuinfo on this system")
-    first = cpuinfo.read_text().split("\n\n")[0].splitlines()
-    field = {line.split(":", 1)[0].strip(): line.split(":", 1)[1].strip() for line in first if ":" in line}
-    name = field["model name"]
-    if "cpu family" in field:  # x86: two generations may share a name ("AMD EPYC"); the numbers tell them apart
-        name += f" (family {field['cpu family']}, model {field['model']})"
-    assert cpu_model() == name
-    assert describe_cpu() == f"{name} CPU ({os.cpu_count()} cores, {bf16_support(torch.device('cpu'))})"
+# The head of this project's AMD machine's /proc/cpuinfo (two processors; only the first is read).
+AMD_CPUINFO = """processor\t: 0
+vendor_id\t: AuthenticAMD
+cpu family\t: 25
+model\t\t: 17
+model name\t: AMD EPYC
+flags\t\t: fpu avx512_bf16
+
+processor\t: 1
+vendor_id\t: AuthenticAMD
+cpu family\t: 26
+model\t\t: 2
+model name\t: Another CPU
+"""
+
+
+def test_a_benchmark_header_names_the_cpu_model_its_family_its_cores_and_its_bf16(tmp_path, monkeypatch):
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text(AMD_CPUINFO)
+    monkeypatch.setattr(device_module, "Path", lambda _: cpuinfo)
+    monkeypatch.setattr(device_module.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(device_module, "cpu_bf16_features", lambda: ["AVX512-BF16"])
+    assert cpu_model() == "AMD EPYC (family 25, model 17)"  # two generations share the name: the numbers tell
+    assert describe_cpu() == "AMD EPYC (family 25, model 17) CPU (2 cores, native bf16 (AVX512-BF16))"
+    cpuinfo.write_text("processor\t: 0\nmodel name\t: Some ARM core\n")  # no family numbers to add
+    assert cpu_model() == "Some ARM core"
 
 
 def test_the_cpu_model_falls_back_to_the_platform_without_proc_cpuinfo(monkeypatch):

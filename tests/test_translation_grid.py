@@ -20,6 +20,27 @@ def test_a_paired_row_is_input_translation_target():
 
 
 def test_without_targets_a_one_way_row_is_input_and_translation():
-    generator = nn.Identity()
-    grid, per_row = translation_grid({"AtoB": generator}, {"AtoB": torch.rand(2, 3, 4, 4)})
+    inputs = torch.rand(2, 3, 4, 4)
+    grid, per_row = translation_grid({"AtoB": Divide(2)}, {"AtoB": inputs})
     assert per_row == 2 and grid.shape == (4, 3, 4, 4)
+    assert torch.equal(grid[0::2], inputs) and torch.equal(grid[1::2], inputs / 2)
+
+
+def test_a_two_way_row_adds_the_round_trip_for_each_direction():
+    a, b = torch.rand(2, 3, 4, 4), torch.rand(2, 3, 4, 4)
+    grid, per_row = translation_grid({"AtoB": Divide(2), "BtoA": Divide(3)}, {"AtoB": a, "BtoA": b})
+    assert per_row == 6 and grid.shape == (12, 3, 4, 4)  # A, G(A), F(G(A)), B, F(B), G(F(B))
+    expected = [a, a / 2, a / 6, b, b / 3, b / 6]
+    for column, cells in enumerate(expected):
+        torch.testing.assert_close(grid[column::6], cells)
+
+
+class Divide(nn.Module):
+    """A "translation" that tells its output from its input: the image divided by ``by``."""
+
+    def __init__(self, by: float):
+        super().__init__()
+        self.by = by
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return images / self.by
