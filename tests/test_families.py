@@ -23,7 +23,7 @@ from translate.runtime import Sampler
 from translate.sample import main as sample_main
 from translate.train import main as train_main
 
-from .cli_errors import one_line_error
+from .cli_errors import one_line_error, run_without_torch
 from .exporting import trained_run
 
 PACKAGE = Path(__file__).resolve().parents[1] / "translate"
@@ -90,6 +90,14 @@ def test_the_runtime_and_the_io_modules_import_without_torch():
     code = "import sys; sys.modules['torch'] = None\n" + "".join(f"import {m}\n" for m in TORCH_FREE)
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=PACKAGE.parent)
     assert result.returncode == 0, result.stderr
+
+
+def test_a_torch_command_without_torch_is_a_one_line_error_with_the_command_line_code():
+    result = run_without_torch("train", "cyclegan", "--out", "run")
+    assert result.returncode == 2  # as every command-line error (run_cli's)
+    assert result.stderr.strip().splitlines() == [
+        "error: this command needs PyTorch, which the runtime-only install leaves out: "
+        "pip install 'translate-gan[train]' (or pip install -e '.[train]' in a clone)"]
 
 
 @pytest.mark.slow

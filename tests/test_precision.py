@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from tests.cyclegan_data import horse2zebra, horse_zebra_argv
+from tests.exporting import TINY
 from tests.training_runs import train, weights
 from translate.errors import ConfigError
 from translate.modeling import device as device_module
@@ -109,6 +110,18 @@ def test_resume_is_exact_within_a_precision_and_keeps_the_runs_precision(tmp_pat
     a, b = weights(straight), weights(resumed)
     assert a.keys() == b.keys()
     assert all(torch.equal(a[k], b[k]) for k in a), "resumed weights differ from the straight run"
+
+
+def test_a_resume_moved_to_another_precision_says_so_and_records_it(tmp_path, capsys):
+    run = tmp_path / "run"
+    train("dcgan", *TINY, "--out", str(run), "--max-steps", "1", "--precision", "bf16")
+    capsys.readouterr()
+    train("dcgan", *TINY, "--out", str(run), "--max-steps", "2", "--resume", "--precision", "bf16")
+    assert "continues in" not in capsys.readouterr().err  # the same precision: nothing to say
+    train("dcgan", *TINY, "--out", str(run), "--max-steps", "3", "--resume", "--precision", "fp32")
+    assert ("note: this run trained in bf16 and continues in fp32 (--precision fp32): from here its steps differ "
+            "from the run's in bf16; drop --precision to keep bf16") in capsys.readouterr().err
+    assert read_checkpoint(run).train["precision"] == "fp32"
 
 
 def test_the_first_steps_losses_in_bf16_are_fp32s_to_a_few_parts_in_a_thousand(tmp_path, data):

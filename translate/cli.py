@@ -14,8 +14,9 @@ def require_training_install() -> None:
     install (the torch-free runtime) leaves out: say which extra to install, rather than let the
     first ``import torch`` end in a traceback. Each such command imports this module before torch."""
     if importlib.util.find_spec("torch") is None:
-        sys.exit("error: this command needs PyTorch, which the runtime-only install leaves out: "
-                 "pip install 'translate-gan[train]' (or pip install -e '.[train]' in a clone)")
+        print("error: this command needs PyTorch, which the runtime-only install leaves out: "
+              "pip install 'translate-gan[train]' (or pip install -e '.[train]' in a clone)", file=sys.stderr)
+        sys.exit(2)  # a command-line error's code, as run_cli's
 
 
 require_training_install()

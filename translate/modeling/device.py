@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import platform
+import sys
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 
@@ -102,9 +103,16 @@ def autocast(precision: str, device: torch.device) -> AbstractContextManager:
 
 def run_precision(requested: str | None, recorded: str | None, device: torch.device, resumed: bool) -> str:
     """The precision a training run uses: the flag's; else on --resume the run's own (runs from
-    before --precision trained in bf16 on CUDA, fp32 on the CPU); else ``auto``."""
+    before --precision trained in bf16 on CUDA, fp32 on the CPU); else ``auto``. A resume that
+    the flag moves to another precision is allowed (e.g. onto a CPU without native bf16), with a
+    note: exact resume holds only within a precision."""
     if requested is not None:
-        return resolve_precision(requested, device)
+        precision = resolve_precision(requested, device)
+        if resumed and recorded is not None and precision != recorded:
+            print(f"note: this run trained in {recorded} and continues in {precision} (--precision {requested}): "
+                  f"from here its steps differ from the run's in {recorded}; drop --precision to keep {recorded}",
+                  file=sys.stderr)
+        return precision
     if recorded is not None:
         return recorded
     if resumed:

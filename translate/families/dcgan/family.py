@@ -156,7 +156,7 @@ class DCGANFamily(Family):
         model.add_argument("--z-dim", type=int, default=100)
         model.add_argument("--ngf", type=int, default=64)
         model.add_argument("--ndf", type=int, default=64)
-        model.add_argument("--g-norm", default="batch")
+        model.add_argument("--g-norm", default="batch", help="the generator's norm (default: batch)")
         model.add_argument("--d-norm", help="default: batch, or layer for wgan-gp (no batch norm in a critic)")
         model.add_argument("--upsample", choices=("transpose", "resize"), default="transpose")
         model.add_argument("--fc-width", type=int, default=0,
