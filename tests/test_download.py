@@ -21,9 +21,11 @@ from tests.local_server import serving
 from translate.cli import run_cli
 from translate.data import main as data_main
 from translate.errors import DataError
-from translate.io.download import URL_ENV, download_cyclegan_dataset
+from translate.io.download import CYCLEGAN, download_cyclegan_dataset
 from translate.modeling.checkpoint import read_checkpoint
 from translate.train import main as train_main
+
+URL_ENV = CYCLEGAN.url_env  # the variable that points the downloader at another server
 
 
 def zip_of_real_files(path: Path, data_root: Path, names: dict[str, int], top: str = "horse2zebra") -> Path:

@@ -1,4 +1,4 @@
-"""translate: image-to-image translation with GANs (DCGAN, cDCGAN, CycleGAN).
+"""translate: image-to-image translation with GANs (DCGAN, cDCGAN, CycleGAN, CUT, pix2pix).
 
 The package in layers, lowest first; a module imports only from its own layer and those
 below it (``tests/test_families.py`` checks):
@@ -6,14 +6,16 @@ below it (``tests/test_families.py`` checks):
 - ``errors``, ``config``, ``latent``, ``io/`` (image decoding with header checks, atomic
   files, the pixel contract, dataset download), ``onnx_contract``, ``runtime``, ``arguments``,
   ``command_line``, ``onnx_models``, ``progress``: no torch;
-- ``modeling/``: building blocks, losses, the pixel contract for tensors, device and
-  precision, whole-image inference; ``onnx_export``: writing and checking ONNX files;
+- ``modeling/``: building blocks, shared networks, losses, the pixel contract for tensors,
+  device and precision, whole-image inference; ``datasets/``: MNIST, domain folders, paired
+  data and the pairs made from photos; ``onnx_export``: writing and checking ONNX files;
 - ``training/``: the trainer loop, checkpoints, data sources, run folders, distribution,
   graceful stop, optimiser helpers;
 - ``evaluation/``: Inception features, FID/KID, the MNIST judge, the scoring protocols;
 - ``families/``: one package per model family (networks, recipe, flags, configs, loading,
   export plan, scoring), found by name (see ``translate.families`` for adding one);
-- the command lines ``train``, ``sample``, ``apply``, ``export``, ``evaluate``, ``pack``, ``data``, ``classifier``.
+- the command lines ``train``, ``sample``, ``apply``, ``export``, ``evaluate``, ``pack``, ``card``,
+  ``data``, ``pairs``, ``classifier``.
 
 Importing it sets OpenCV's own decoding limit (``OPENCV_IO_MAX_IMAGE_PIXELS``, read when
 OpenCV decodes its first image) to the toolkit's, 64 megapixels, unless a smaller one is

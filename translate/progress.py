@@ -14,7 +14,6 @@ from typing import Protocol
 
 from tqdm import tqdm
 
-MODES = ("bar", "lines", "off")
 DEFAULT_EVERY = 30.0  # seconds between lines off a terminal, as the trainer's bar redraws into a log
 
 

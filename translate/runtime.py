@@ -68,13 +68,6 @@ def open_session(
 _TASKS = {"sample": ("Sampler", "draws images from codes"), "translate": ("Translator", "translates images")}
 
 
-def open_model(path: str | os.PathLike, device: str = "cpu", threads: int | None = None) -> Sampler | Translator:
-    """A Sampler or a Translator, whichever the file's task asks for."""
-    opened = open_session(path, None, device, threads)
-    cls = Sampler if opened[1].task == "sample" else Translator
-    return cls(path, opened=opened)
-
-
 def run_session(session: ort.InferenceSession, feeds: dict[str, np.ndarray], path: Path) -> np.ndarray:
     """The first output of ``session`` on ``feeds``; ONNX Runtime's own failures (a graph
     that does not take inputs its metadata promises) become ModelFileError naming the file."""

@@ -1,7 +1,7 @@
 """Command line: ``python -m translate.sample RUN_OR_CHECKPOINT --n 64 [--label 7] [--seed 0] [--scale 3]
-[--truncation T] --out grid.png``: a grid of images from a DCGAN or cDCGAN, or, from a CycleGAN,
-``--n`` rows of test images of both domains with their translations and round trips back,
-under a strip naming the columns.
+[--truncation T] --out grid.png``: a grid of images from a DCGAN or cDCGAN, or, from a translation
+model, ``--n`` rows of test images with their translations (a CycleGAN's rows hold both
+domains and the round trips back, a pix2pix's the targets), under a strip naming the columns.
 
 ``--interpolate SEED1 SEED2 --steps N`` walks between two seeds' codes, ``--interpolate-labels
 A B`` between two labels' conditioning with the code fixed: one row of N images per walk, as
@@ -37,7 +37,8 @@ ANIMATIONS = (".gif", ".webp")  # --out suffixes that get a walk as frames inste
 FRAME_MS = 120  # GIF stores hundredths of a second
 
 DESCRIPTION = ("Draw a grid of images from a trained DCGAN or cDCGAN, or of test images and their translations "
-               "from a CycleGAN (one row per pair: A, G(A), F(G(A)), B, F(B), G(F(B))); or walk a digit model "
+               "from a translation model (a CycleGAN's row: A, G(A), F(G(A)), B, F(B), G(F(B)); CUT's: A, G(A); "
+               "pix2pix's: A, G(A), B); or walk a digit model "
                "between two seeds' codes or two labels.")
 
 
@@ -45,10 +46,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m translate.sample", description=DESCRIPTION)
     parser.add_argument("model", help="run folder, checkpoint folder or model folder (e.g. models/cdcgan-mnist), or "
                         "a digit model's exported .onnx file (needs no PyTorch)")
-    parser.add_argument("--n", type=int, help="number of images (default 64), of rows for a CycleGAN (default 4), "
-                        "or of walks (default 1)")
+    parser.add_argument("--n", type=int, help="number of images (default 64), of rows for a translation model "
+                        "(default 4), or of walks (default 1)")
     parser.add_argument("--label", type=int, help="class to generate (conditional models only)")
-    parser.add_argument("--seed", type=int, help="the codes drawn, or which test images a CycleGAN shows (default 0)")
+    parser.add_argument("--seed", type=int,
+                        help="the codes drawn, or which test images a translation model shows (default 0)")
     parser.add_argument("--truncation", type=float, metavar="T",
                         help="the truncation trick (BigGAN): redraw every code component with |z| > T until it "
                         "fits; smaller T trades variety for typical images")
@@ -58,7 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     walks.add_argument("--interpolate-labels", type=int, nargs=2, metavar=("A", "B"),
                        help="cDCGAN: keep --seed's code and move the conditioning from label A to label B")
     walks.add_argument("--steps", type=int, help=f"images per walk, both ends included (default {DEFAULT_STEPS})")
-    parser.add_argument("--data", help="CycleGAN: the data root holding the domains' test sets (default "
+    parser.add_argument("--data", help="translation models: the data root holding the test sets (default "
                         "$TRANSLATE_DATA, else ./data)")
     parser.add_argument("--out", type=output_file("samples.png"), default=Path("samples.png"),
                         help="grid image (.png or .jpg); for a walk also .gif or .webp, one frame per step")
@@ -83,7 +85,7 @@ def main(argv: list[str] | None = None) -> None:
                               "draw fewer walks or steps")
         seeds = tuple(args.interpolate or (seed, seed))
         images = drawer.walk(rows, steps, seeds, args.label, args.interpolate_labels, args.truncation)
-        _write_walk(args.out, images, rows, steps, args.scale)
+        _write_walk(args.out, images, steps, args.scale)
         print(f"wrote {rows} walk(s) of {steps} images to {args.out}")
         return
     n = args.n or drawer.grid_count
@@ -139,7 +141,7 @@ def _check(args: argparse.Namespace, walking: bool) -> None:
     refuse_run_files(args.out, "--out")
 
 
-def _write_walk(path: Path, images: np.ndarray, rows: int, steps: int, scale: int) -> None:
+def _write_walk(path: Path, images: np.ndarray, steps: int, scale: int) -> None:
     """A strip (one row per walk), or for .gif and .webp an animation whose frame k shows step
     k of every walk, one above the other as in the strip."""
     if path.suffix.lower() in ANIMATIONS:

@@ -83,7 +83,6 @@ PIX2PIX = DatasetServer(
              "(after accepting its terms) and pair them side by side into {dest}/{{train,val}}"},
 )
 CYCLEGAN_DATASETS = CYCLEGAN.names
-URL_ENV = CYCLEGAN.url_env
 # The largest of either set unpacks to about 9 GB (edges2handbags); more is not a dataset.
 MAX_UNPACKED_BYTES = 16 * 1024**3
 DEADLINE = 2 * 3600.0  # seconds for a whole download: 3 GB at 0.4 MB/s

@@ -237,9 +237,11 @@ def read_checkpoint(path: str | os.PathLike) -> Checkpoint:
     return Checkpoint(folder, meta["family"], meta["model"], meta.get("train", {}))
 
 
-def _check_shapes(expected: dict[str, tuple[int, ...]], saved: dict[str, tuple[int, ...]], checkpoint: Checkpoint,
-                  prefix: str) -> None:
-    """One line naming the file and the first tensor that does not fit, if any."""
+def _check_shapes(module: nn.Module, checkpoint: Checkpoint, prefix: str) -> None:
+    """One line naming the file and the first tensor saved under ``prefix`` that does not fit
+    ``module``, if any (read from the file's header: no weights are loaded)."""
+    expected = {name: tuple(tensor.shape) for name, tensor in module.state_dict().items()}
+    saved = checkpoint.shapes(prefix)
     where = f"the weights in {checkpoint.path / WEIGHTS} do not fit the architecture in its {CONFIG}"
     for name, shape in expected.items():
         if name not in saved:
@@ -254,8 +256,7 @@ def _check_shapes(expected: dict[str, tuple[int, ...]], saved: dict[str, tuple[i
 def load_weights(module: nn.Module, checkpoint: Checkpoint, prefix: str) -> None:
     """Load the tensors saved under ``prefix`` into ``module``; a mismatch is one line naming
     the file and the first tensor that does not fit."""
-    expected = {name: tuple(tensor.shape) for name, tensor in module.state_dict().items()}
-    _check_shapes(expected, checkpoint.shapes(prefix), checkpoint, prefix)
+    _check_shapes(module, checkpoint, prefix)
     module.load_state_dict(checkpoint.weights(prefix))
 
 
@@ -265,8 +266,7 @@ def build_loaded(factory: Callable[[], M], checkpoint: Checkpoint, prefix: str) 
     device, where it takes no memory: a config and weights that disagree cost nothing."""
     with torch.device("meta"):
         skeleton = factory()
-    expected = {name: tuple(tensor.shape) for name, tensor in skeleton.state_dict().items()}
-    _check_shapes(expected, checkpoint.shapes(prefix), checkpoint, prefix)
+    _check_shapes(skeleton, checkpoint, prefix)
     module = factory()
     module.load_state_dict(checkpoint.weights(prefix))
     return module

@@ -1,4 +1,4 @@
-"""What every GAN run settles the same way once its processes are up: a resumed run continues
+"""What every translation run settles the same way once its processes are up: a resumed run continues
 on as many processes as it was trained on, and records the world size and the precision it
 trains in."""
 

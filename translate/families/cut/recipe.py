@@ -39,7 +39,7 @@ from translate.modeling.resnet_gan import build_discriminator
 from translate.modeling.resnet_generator import ResnetGenerator
 from translate.training.data import derived_generator
 from translate.training.distributed import Context, wrap
-from translate.training.optim import adam, critic_loss, optimise, set_requires_grad
+from translate.training.optim import adam, critic_loss, optimise, parameters_of, set_requires_grad
 
 
 class ContrastiveGenerator(nn.Module):
@@ -115,7 +115,7 @@ class CUTRecipe(ScheduledRecipe):
             features = self.generator.encode(real_a, self.hyper.nce_layers)
         channels = {name: feature.shape[1] for name, feature in features.items()}
         self.projection = PatchProjection(channels, self.hyper.projection_width).to(self.device)
-        params = [*self.generator.parameters(), *self.projection.parameters()]
+        params = parameters_of((self.generator, self.projection))
         self.opt_g = adam(params, self.hyper.lr, self.hyper.beta1, self.hyper.beta2, self.device)
         self.schedule("generator", self.opt_g)
         contrastive = ContrastiveGenerator(self.generator, self.projection, self.hyper)
