@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 
 import pytest
 import yaml
@@ -57,3 +58,28 @@ def measured(model: str, evaluation: dict, task: str) -> dict:
     source, target = task.split(" → ")
     scores = evaluation[f"{source}_to_{target}"]
     return {"fid": lambda: scores["fid"], "kid": lambda: scores["kid_mean"]}
+
+
+# Set once the data is read (MNIST has ten classes), not by the command line.
+FROM_THE_DATA = {"n_classes", "classes"}
+
+
+@pytest.mark.parametrize("card", CARDS, ids=[card.parent.name for card in CARDS])
+def test_a_model_cards_training_command_sets_the_models_recorded_config(card):
+    from translate.families import get_family
+    from translate.train import _parse
+
+    commands = [line for block in re.findall(r"```bash\n(.*?)```", card.read_text(), re.S)
+                for line in block.splitlines() if line.startswith("python -m translate.train ")]
+    assert commands, f"{card} gives no training command"
+    args = _parse(shlex.split(commands[0])[3:])
+    model, settings = get_family(args.family).new_settings(args)
+    recorded = json.loads((card.parent / "config.json").read_text())
+    assert recorded["family"] == args.family
+    expected = type(model).from_dict(recorded["model"]).to_dict()  # the defaults of fields added since
+    given = model.to_dict()
+    assert {k: v for k, v in given.items() if k not in FROM_THE_DATA} == {
+        k: v for k, v in expected.items() if k not in FROM_THE_DATA}
+    trained = settings.to_dict()
+    assert {k: trained[k] for k in recorded["train"] if k not in FROM_THE_DATA} == {
+        k: v for k, v in recorded["train"].items() if k not in FROM_THE_DATA}
