@@ -73,7 +73,7 @@ def fetch(name: str, data_root: Path, paired: bool = False) -> Status:
     elif name == "fid":
         if not (data_root / FID_FILE).is_file():
             url = os.environ.get("TRANSLATE_FID_URL", FID_URL)
-            fetch_file(url, data_root / FID_FILE, FID_SHA256, 128 * MB, member=FID_MEMBER, offline=OFFLINE)
+            fetch_file(url, data_root / FID_FILE, FID_SHA256, 128 * MB, member=FID_MEMBER)
     elif name in PIX2PIX.names and (paired or name not in CYCLEGAN_DATASETS):
         if not (data_root / name).is_dir():
             download_pix2pix_dataset(name, data_root)

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from translate.errors import DataError
-from translate.io.download import MB, OFFLINE, fetch_file
+from translate.io.download import MB, fetch_file
 
 MNIST_URL = "https://ossci-datasets.s3.amazonaws.com/mnist/{file}"  # the mirror torchvision uses
 MNIST_RAW = Path("mnist/MNIST/raw")  # under the data folder, where torchvision's layout puts them
@@ -53,7 +53,7 @@ def download_mnist(data_root: Path) -> None:
     url = os.environ.get("TRANSLATE_MNIST_URL", MNIST_URL)
     for file, sha256 in MNIST_SHA256.items():
         if not (data_root / MNIST_RAW / file).is_file():
-            fetch_file(url.format(file=file), data_root / MNIST_RAW / file, sha256, 32 * MB, offline=OFFLINE)
+            fetch_file(url.format(file=file), data_root / MNIST_RAW / file, sha256, 32 * MB)
 
 
 def load_mnist(data_root: Path, split: str = "train", download: bool = False) -> tuple[torch.Tensor, torch.Tensor]:

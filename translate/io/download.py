@@ -191,7 +191,7 @@ def _sigterm_interrupts() -> Iterator[None]:
 
 
 def fetch_file(url: str, dest: Path, sha256: str, max_bytes: int, member: str | None = None,
-               timeout: float = 60.0, deadline: float = DEADLINE, offline: str = "") -> Path:
+               timeout: float = 60.0, deadline: float = DEADLINE, offline: str = OFFLINE) -> Path:
     """Download ``url`` (or, with ``member``, that file inside the zip at ``url``) to ``dest``,
     within ``max_bytes`` and ``deadline`` seconds, and keep it only if its sha256 is ``sha256``:
     it is written in a locked temporary folder beside ``dest`` and renamed into place, so a
