@@ -1,5 +1,5 @@
 """Inference benchmark: PyTorch eager (fp32, and bf16 autocast on a CPU that computes bf16
-natively) vs ONNX Runtime (fp32, fp16) on this machine.
+natively) vs ONNX Runtime (fp32, fp16 weights, fp16) on this machine.
 
 Times the CycleGAN ResNet generator at 256x256 and the cDCGAN digit generator, at batch
 1 and 8, with the same thread count for both runtimes, and relates each to the model's
@@ -7,7 +7,7 @@ FLOP count and this machine's fp32 matrix-multiply rate measured in the same run
 row answers which way `translate.apply` is faster here: a model folder (PyTorch, bf16 under
 `--precision auto`) or its exported ONNX file (ONNX Runtime, the precision it was exported in).
 
-    python bench/inference.py [--threads 2] [--repeats 5] [--out bench/results/inference-cpu.md]
+    python bench/inference.py [--threads 2] [--repeats 5] [--note TEXT] [--out bench/results/inference-cpu.md]
 
 Weights are random (speed does not depend on them); the digit generator uses the shipped
 models/cdcgan-mnist when present.
@@ -16,6 +16,7 @@ models/cdcgan-mnist when present.
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import statistics
 import tempfile
@@ -24,19 +25,22 @@ from pathlib import Path
 
 import onnxruntime as ort
 import torch
+from timing import alternating_medians
 from torch.utils.flop_counter import FlopCounterMode
 
 from translate.cli import run_cli
 from translate.families.cyclegan.nets import CycleGANConfig, build_generator
 from translate.families.dcgan.nets import DCGANConfig, Generator
 from translate.modeling.device import autocast, cpu_bf16_features, describe_cpu
+from translate.modeling.half_storage import round_to_fp16
 from translate.onnx_contract import ModelInfo
-from translate.onnx_export import ExportPlan, write_onnx
+from translate.onnx_export import EXPORT_PRECISIONS, ExportPlan, write_onnx
 
 # Only timed with ONNX Runtime directly, never opened by translate.runtime: minimal metadata.
 BENCH_INFO = ModelInfo(family="bench", task="translate", channels=3)
 
 ROOT = Path(__file__).resolve().parents[1]
+WARMUP = 2  # untimed calls of each runtime first: allocations, thread pools, caches
 
 
 def timed(fn, repeats: int, warmup: int = 2) -> float:
@@ -128,36 +132,38 @@ def run(threads: int, repeats: int) -> tuple[list[dict], float, str]:
         for name, module, make_inputs, names in models():
             per_image_flops = flops(module, make_inputs(1))
             sessions = {}
-            for precision in ("fp32", "fp16"):
+            for precision in EXPORT_PRECISIONS:  # as translate.export writes them
                 path = Path(tmp) / f"{len(rows)}-{precision}.onnx"
                 axes = {n: {0: "batch"} for n in [*names, "output"]}
-                plan = ExportPlan(module, names, axes, [make_inputs(1)], BENCH_INFO, output_names=["output"])
-                write_onnx(plan, path, 17, precision == "fp16")
+                exported = module
+                if precision == "fp16-weights":  # its weights must be fp16 values first, as export rounds them
+                    exported = copy.deepcopy(module)
+                    round_to_fp16(exported)
+                plan = ExportPlan(exported, names, axes, [make_inputs(1)], BENCH_INFO, output_names=["output"])
+                write_onnx(plan, path, 17, precision)
                 sessions[precision] = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
             for batch in (1, 8):
                 inputs = make_inputs(batch)
                 feeds = {n: t.numpy() for n, t in zip(names, inputs, strict=True)}
-                candidates = {"PyTorch eager fp32": lambda m=module, x=inputs: m(*x)}
+                candidates = {"PyTorch eager fp32": lambda _, m=module, x=inputs: m(*x)}
                 if cpu_bf16_features():
-                    candidates["PyTorch eager bf16 autocast"] = lambda m=module, x=inputs: _in_bf16(m, x)
+                    candidates["PyTorch eager bf16 autocast"] = lambda _, m=module, x=inputs: _in_bf16(m, x)
                 for precision, session in sessions.items():
-                    candidates[f"ONNX Runtime {precision}"] = lambda s=session, f=feeds: s.run(None, f)
-                baseline = None
-                for runtime, fn in candidates.items():
-                    with torch.inference_mode():
-                        seconds = timed(fn, repeats)
-                    baseline = baseline or seconds
-                    achieved = per_image_flops * batch / seconds
+                    candidates[f"ONNX Runtime {precision}"] = lambda _, s=session, f=feeds: s.run(None, f)
+                with torch.inference_mode():  # the candidates take turns, so a busy machine slows them alike
+                    seconds = alternating_medians(candidates, WARMUP, repeats, torch.device("cpu"))
+                baseline = seconds["PyTorch eager fp32"]
+                for runtime, took in seconds.items():
                     rows.append(
                         {
                             "model": name,
                             "runtime": runtime,
                             "batch": batch,
-                            "ms_per_image": 1000 * seconds / batch,
-                            "images_per_s": batch / seconds,
-                            "speedup_vs_eager": baseline / seconds,
+                            "ms_per_image": 1000 * took / batch,
+                            "images_per_s": batch / took,
+                            "speedup_vs_eager": baseline / took,
                             "gflop_per_image": per_image_flops / 1e9,
-                            "fraction_of_peak": achieved / peak,
+                            "fraction_of_peak": per_image_flops * batch / took / peak,
                         }
                     )
     return rows, peak, source
@@ -174,11 +180,13 @@ def _share(row: dict) -> str:
     return "—" if "bf16" in row["runtime"] else f"{100 * row['fraction_of_peak']:.0f}%"
 
 
-def table(rows: list[dict], peak: float, source: str, threads: int) -> str:
+def table(rows: list[dict], peak: float, source: str, threads: int, repeats: int, note: str = "") -> str:
     lines = [
         f"Inference on the {describe_cpu()}, {threads} threads, torch {torch.__version__}, "
         f"onnxruntime {ort.__version__}; fp32 GEMM ceiling {peak / 1e9:.0f} GFLOP/s, measured in the same run "
-        f"with {source}.",
+        f"with {source}. Median of {repeats} calls after {WARMUP} warm-up, the runtimes taking turns. ONNX "
+        "fp16-weights: stored in fp16, computed in fp32 (what the shipped models use); fp16: computed in fp16.",
+        *([note] if note else []),
         "",
         "| model | runtime | batch | ms / image | images / s | vs eager fp32 | GFLOP / image | share of fp32 peak |",
         "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
@@ -194,17 +202,19 @@ def table(rows: list[dict], peak: float, source: str, threads: int) -> str:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=5, help="timed calls of each runtime (the median is kept)")
+    parser.add_argument("--note", default="", help="a line under the header, e.g. what else ran on the machine")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "inference-cpu.md",
                         help="where the table goes (name the CPU in it, e.g. inference-cpu-amd-epyc.md)")
     args = parser.parse_args(argv)
     rows, peak, source = run(args.threads, args.repeats)
-    text = table(rows, peak, source, args.threads)
+    text = table(rows, peak, source, args.threads, args.repeats, args.note)
     print(text)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text)
     args.out.with_suffix(".json").write_text(
-        json.dumps({"peak_flops": peak, "peak_source": source, "rows": rows}, indent=2) + "\n"
+        json.dumps({"cpu": describe_cpu(), "repeats": args.repeats, "warmup": WARMUP, "note": args.note,
+                    "peak_flops": peak, "peak_source": source, "rows": rows}, indent=2) + "\n"
     )
 
 
