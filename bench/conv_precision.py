@@ -6,7 +6,7 @@ of the whole step. Times one 3x3 convolution, forward and backward at batch 1, a
 of the ResNet generator (ngf 64) at a 128-px input, in fp32 and in bf16, and a 2048 x 2048
 matmul for comparison with the figure matmuls alone give.
 
-    python bench/conv_precision.py [--iters 20]
+    python bench/conv_precision.py [--iters 20] [--note TEXT]
 
 prints a Markdown table and saves it (and a JSON copy) as bench/results/conv-precision-cpu.md.
 """
@@ -14,11 +14,11 @@ prints a Markdown table and saves it (and a JSON copy) as bench/results/conv-pre
 from __future__ import annotations
 
 import argparse
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 import torch
+from timing import alternating_medians
 
 from translate.cli import run_cli
 from translate.io.fileio import atomic_write, write_json
@@ -27,47 +27,49 @@ from translate.modeling.device import describe_cpu
 RESULTS = Path(__file__).resolve().parent / "results"
 # (channels, side): the generator's full-resolution, half-resolution and residual-block maps at 128 px.
 SHAPES = [(64, 128), (128, 64), (256, 32)]
+WARMUP = 3
 
 
-def _seconds(run: Callable[[], object], iters: int) -> float:
-    for _ in range(3):
-        run()
-    began = time.perf_counter()
-    for _ in range(iters):
-        run()
-    return (time.perf_counter() - began) / iters
-
-
-def conv_seconds(channels: int, side: int, dtype: torch.dtype, iters: int) -> float:
-    """Seconds for one forward and backward of a 3x3 convolution (input gradient included)."""
+def conv_step(channels: int, side: int, dtype: torch.dtype) -> Callable[[int], object]:
+    """One forward and backward of a 3x3 convolution (input gradient included)."""
     torch.manual_seed(0)
     conv = torch.nn.Conv2d(channels, channels, 3, padding=1).to(dtype)
     x = torch.randn(1, channels, side, side, dtype=dtype, requires_grad=True)
-    return _seconds(lambda: conv(x).sum().backward(), iters)
+    return lambda _: conv(x).sum().backward()
 
 
-def matmul_seconds(n: int, dtype: torch.dtype, iters: int) -> float:
+def matmul(n: int, dtype: torch.dtype) -> Callable[[int], object]:
     a = torch.randn(n, n).to(dtype)
-    return _seconds(lambda: a @ a, iters)
+    return lambda _: a @ a
+
+
+def in_turn(make: Callable[[torch.dtype], Callable[[int], object]], iters: int) -> tuple[float, float]:
+    """(fp32, bf16) median seconds, the two taking turns so that a busy machine slows both alike."""
+    medians = alternating_medians({"fp32": make(torch.float32), "bf16": make(torch.bfloat16)}, WARMUP, iters,
+                                  torch.device("cpu"))
+    return medians["fp32"], medians["bf16"]
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--iters", type=int, default=20)
+    parser.add_argument("--note", default="", help="a line under the header, e.g. what else ran on the machine")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     rows = []
     for channels, side in SHAPES:
         flops = 3 * 2 * channels * channels * 9 * side * side  # forward, input and weight gradients
-        fp32, bf16 = (conv_seconds(channels, side, dtype, args.iters) for dtype in (torch.float32, torch.bfloat16))
+        fp32, bf16 = in_turn(lambda dtype, c=channels, s=side: conv_step(c, s, dtype), args.iters)
         rows.append({"what": f"3x3 conv, {channels} channels, {side}x{side}, forward + backward",
                      "fp32_s": fp32, "bf16_s": bf16, "gflop": flops / 1e9})
     n = 2048
-    fp32, bf16 = (matmul_seconds(n, dtype, args.iters) for dtype in (torch.float32, torch.bfloat16))
+    fp32, bf16 = in_turn(lambda dtype: matmul(n, dtype), args.iters)
     rows.append({"what": f"{n} x {n} matmul", "fp32_s": fp32, "bf16_s": bf16, "gflop": 2 * n**3 / 1e9})
     lines = [
         f"{describe_cpu()}, torch {torch.__version__}, "
-        f"{torch.get_num_threads()} threads, batch 1, mean of {args.iters} runs after 3 warm-up.",
+        f"{torch.get_num_threads()} threads, batch 1, median of {args.iters} runs after {WARMUP} warm-up, fp32 and "
+        "bf16 taking turns.",
+        *([args.note] if args.note else []),
         "",
         "| operation | fp32 ms | fp32 GFLOP/s | bf16 ms | bf16 GFLOP/s | bf16 speed-up |",
         "|---|---|---|---|---|---|",
@@ -79,7 +81,9 @@ def main(argv: list[str] | None = None) -> None:
     table = "\n".join(lines) + "\n"
     print(table)
     atomic_write(args.out / "conv-precision-cpu.md", lambda tmp: tmp.write_text(table))
-    write_json(args.out / "conv-precision-cpu.json", {"torch": torch.__version__, "iters": args.iters, "rows": rows})
+    write_json(args.out / "conv-precision-cpu.json", {"cpu": describe_cpu(), "torch": torch.__version__,
+                                                      "iters": args.iters, "warmup": WARMUP, "note": args.note,
+                                                      "rows": rows})
 
 
 if __name__ == "__main__":

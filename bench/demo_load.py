@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import statistics
 import sys
 import tempfile
@@ -29,10 +28,11 @@ from translate.cli import run_cli
 from translate.datasets.root import resolve_data_root
 from translate.families.cyclegan.nets import GENERATOR_NAMES, CycleGANConfig, build_generator
 from translate.modeling.checkpoint import write_model_folder
+from translate.modeling.device import describe_cpu
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # demo/ is a folder of the repository, not an installed package
-from demo.process import assemble_exports, memory_mb, served_demo  # noqa: E402
+from demo.process import assemble_exports, memory_mib, served_demo  # noqa: E402
 
 PHOTO = "horse2zebra/testA/n02381460_1010.jpg"
 
@@ -77,7 +77,7 @@ def run_load(url: str, pid: int, clients: int, requests: int, photo: Path) -> di
     wall = time.perf_counter() - start
     results = [r for session in sessions for r in session]
     row: dict[str, object] = {"clients": clients, "requests": len(results), "wall_s": wall,
-                              "throughput_per_s": len(results) / wall, "peak_rss_mb": memory_mb(pid, "VmHWM")}
+                              "throughput_per_s": len(results) / wall, "peak_rss_mib": memory_mib(pid, "VmHWM")}
     row["failed"] = [error for _, _, error in results if error]
     for kind in ("digits", "translate"):
         times = [seconds for k, seconds, error in results if k == kind and not error]
@@ -110,12 +110,12 @@ def write_table(rows: list[dict], out: Path, note: str = "") -> None:
         "# Demo under load",
         "",
         f"`python bench/demo_load.py --clients {last['clients']} --requests {per_client}`"
-        f" on {platform.machine()} with {torch.get_num_threads()} cores visible to torch; the server runs the"
+        f" on the {describe_cpu()}; the server runs the"
         " demo's defaults (concurrency 2, queue 32). Latencies are seconds per request as a client sees"
         " them, queueing included." + (f" {note}" if note else ""),
         "",
         "| clients | requests | failed | digits p50 / p90 / p99 | translate p50 / p90 / p99 | req/s | "
-        "server peak RSS (MB) |",
+        "server peak RSS (MiB) |",
         "| --- | --- | --- | --- | --- | --- | --- |",
     ]
     for row in rows:
@@ -123,14 +123,14 @@ def write_table(rows: list[dict], out: Path, note: str = "") -> None:
         lines.append(
             f"| {row['clients']} | {row['requests']} | {len(row['failed'])} "
             f"| {d['p50']:.2f} / {d['p90']:.2f} / {d['p99']:.2f} | {t['p50']:.2f} / {t['p90']:.2f} / {t['p99']:.2f} "
-            f"| {row['throughput_per_s']:.2f} | {row['peak_rss_mb']:.0f} |"
+            f"| {row['throughput_per_s']:.2f} | {row['peak_rss_mib']:.0f} |"
         )
     lines += [
         "",
         f"With {last['clients']} clients the median translation takes "
         f"{last['translate']['p50'] / base['translate']['p50']:.2f}x as long as for one client alone, and "
         f"throughput is {last['throughput_per_s'] / base['throughput_per_s']:.2f}x; the server's peak memory "
-        f"is {last['peak_rss_mb'] / base['peak_rss_mb']:.2f}x the one-client peak.",
+        f"is {last['peak_rss_mib'] / base['peak_rss_mib']:.2f}x the one-client peak.",
     ]
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text("\n".join(lines) + "\n")

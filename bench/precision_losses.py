@@ -27,6 +27,7 @@ from translate.families.cyclegan.recipe import CycleGANRecipe
 from translate.families.cyclegan.settings import CycleGANHyper
 from translate.families.translation_recipe import RecipeOptions
 from translate.io.fileio import atomic_write, write_json
+from translate.modeling.device import describe_cpu
 from translate.training.distributed import Context
 from translate.training.domains import UnpairedImages, UnpairedSource
 
@@ -73,7 +74,8 @@ def main(argv: list[str] | None = None) -> None:
     header = (f"CycleGAN, ngf {args.ngf}, 9 blocks, {args.crop}-px crops of the real horse2zebra photos, batch 1, "
               f"the same initial weights and batches; window means of each loss term, fp32 / bf16 autocast. "
               f"{args.steps} steps took {results['fp32'][1]:.0f} s in fp32 and {results['bf16'][1]:.0f} s in bf16 "
-              f"({speed:.2f}x); torch {torch.__version__}, {torch.get_num_threads()} threads.")
+              f"({speed:.2f}x), one run after the other (bench/train_step.py times precisions in turn); "
+              f"{describe_cpu()}, torch {torch.__version__}, {torch.get_num_threads()} threads.")
     lines = [header, "", "| steps | " + " | ".join(TERMS) + " |", "|---|" + "---|" * len(TERMS)]
     for row in rows:
         lines.append(f"| {row['steps']} | " + " | ".join(f"{row[t][0]:.3f} / {row[t][1]:.3f}" for t in TERMS) + " |")

@@ -20,6 +20,7 @@ import torch
 
 from translate.cli import run_cli
 from translate.families.cyclegan.nets import CycleGANConfig, build_generator
+from translate.modeling.device import describe_cpu
 from translate.onnx_contract import ModelInfo
 from translate.onnx_export import ExportPlan, write_onnx
 
@@ -66,20 +67,21 @@ def main(argv: list[str] | None = None) -> None:
             ).stdout.split()
             peak, seconds = int(out[0]), float(out[1])
             rows.append(
-                {"side": side, "megapixels": side * side / 1e6, "peak_rss_mb": peak / 2**20, "seconds": seconds}
+                {"side": side, "megapixels": side * side / 1e6, "peak_rss_mib": peak / 2**20, "seconds": seconds}
             )
     lines = [
-        "ONNX Runtime (CPU, 2 threads), CycleGAN ResNet generator (9 blocks, ngf 64), one image, fp32.",
+        f"ONNX Runtime on the {describe_cpu()}, 2 threads, CycleGAN ResNet generator (9 blocks, ngf 64), one "
+        "image, fp32.",
         "",
-        "| input | megapixels | peak RSS (MB) | MB per extra megapixel (vs the first row) | seconds |",
+        "| input | megapixels | peak RSS (MiB) | MiB per extra megapixel (vs the first row) | seconds |",
         "| --- | ---: | ---: | ---: | ---: |",
     ]
     base = rows[0]
     for row in rows:
         extra = row["megapixels"] - base["megapixels"]
-        slope = (row["peak_rss_mb"] - base["peak_rss_mb"]) / extra if extra else float("nan")
+        slope = (row["peak_rss_mib"] - base["peak_rss_mib"]) / extra if extra else float("nan")
         lines.append(
-            f"| {row['side']}x{row['side']} | {row['megapixels']:.2f} | {row['peak_rss_mb']:.0f} | "
+            f"| {row['side']}x{row['side']} | {row['megapixels']:.2f} | {row['peak_rss_mib']:.0f} | "
             f"{slope:.0f} | {row['seconds']:.2f} |"
         )
     text = "\n".join(lines) + "\n" + (f"\n{args.note}\n" if args.note else "")

@@ -93,8 +93,8 @@ def assemble_exports(dest: Path, cyclegan_run: Path, sketch_run: Path | None = N
     return dest
 
 
-def memory_mb(pid: int, field: str = "VmRSS") -> float:
-    """A process's memory from /proc (``VmRSS``: resident now, ``VmHWM``: peak so far), in MB."""
+def memory_mib(pid: int, field: str = "VmRSS") -> float:
+    """A process's memory from /proc (``VmRSS``: resident now, ``VmHWM``: peak so far), in MiB."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith(field + ":"):
             return int(line.split()[1]) / 1024

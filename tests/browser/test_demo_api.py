@@ -14,7 +14,7 @@ from gradio_client.exceptions import AppError
 from PIL import Image
 
 from demo.models import DemoModels
-from demo.process import memory_mb
+from demo.process import memory_mib
 
 from .conftest import served_log
 
@@ -145,6 +145,6 @@ def test_eight_clients_at_once_are_all_answered_and_memory_stays_flat(served, ho
         with ThreadPoolExecutor(8) as pool:
             shapes = list(pool.map(session, range(8)))
         assert all(translated == (256, 256, 3) for _, translated in shapes)
-        rounds.append(memory_mb(process.pid))
+        rounds.append(memory_mib(process.pid))
     # A second round of the same load must not grow the server: nothing is kept per request.
-    assert rounds[1] < rounds[0] + 100, f"server memory grew from {rounds[0]:.0f} to {rounds[1]:.0f} MB"
+    assert rounds[1] < rounds[0] + 100, f"server memory grew from {rounds[0]:.0f} to {rounds[1]:.0f} MiB"
