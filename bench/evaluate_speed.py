@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from timing import alternating_medians
+from timing import alternating_medians_by_clock
 
 from translate.cli import run_cli
 from translate.datasets.root import resolve_data_root
@@ -103,12 +103,12 @@ def fids(scores: dict[str, Any]) -> dict[str, float]:
 
 def inception_medians(variants: list[str], data_root: Path, batch: int, iters: int) -> dict[str, dict[str, float]]:
     """Median wall and CPU seconds per batch of 28 px digits through each variant's network,
-    in turns: ``{"wall": {variant: s}, "cpu": {variant: s}}``."""
+    in turns, both clocks timing the same batches: ``{"wall": {variant: s}, "cpu": {variant: s}}``."""
     pixels = _to_inception_input(torch.rand(batch, 1, 28, 28) * 2 - 1)  # pool3's input: 0..255 at 299 px
     nets = {v: extractor(v, None, data_root) for v in variants}
     loops = {v: (lambda i, net=net: net.pool3(pixels)) for v, net in nets.items()}
-    return {name: alternating_medians(loops, warmup=1, iters=iters, device=torch.device("cpu"), clock=clock)
-            for name, clock in (("wall", time.perf_counter), ("cpu", time.process_time))}
+    return alternating_medians_by_clock(loops, 1, iters, torch.device("cpu"),
+                                        {"wall": time.perf_counter, "cpu": time.process_time})
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -124,6 +124,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--data", help="folder holding the datasets and fid/ (default $TRANSLATE_DATA, else ./data)")
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--tag", default="", help="added to the result files' name, e.g. the machine")
+    parser.add_argument("--note", default="", help="a line under the header, e.g. what else ran on the machine")
     args = parser.parse_args(argv)
     if BASELINE not in args.variants:
         parser.error(f"--variants must include the baseline {BASELINE}")
@@ -140,7 +141,8 @@ def main(argv: list[str] | None = None) -> None:
          + " (empty feature cache), one variant after the other")
         + f"; {describe_cpu()}, {torch.get_num_threads()} threads, torch {torch.__version__}. Inception batch: "
         f"median wall and CPU seconds per batch of 50 digits, the variants taking turns ({args.batch_iters} timed "
-        "batches each, for each clock).",
+        "batches each, both clocks timing the same batches).",
+        *([args.note] if args.note else []),
         "",
         "| Inception network | first evaluation (s) | speed-up | Inception batch, wall s | speed-up "
         "| Inception batch, CPU s | speed-up | FID | ΔFID | KID |",
@@ -165,7 +167,7 @@ def main(argv: list[str] | None = None) -> None:
     stem = "evaluate-speed" + (f"-{args.tag}" if args.tag else "")
     atomic_write(args.out / f"{stem}.md", lambda tmp: tmp.write_text(table))
     write_json(args.out / f"{stem}.json", {"cpu": describe_cpu(), "torch": torch.__version__, "model": str(args.model),
-                                          "n": args.n, "real_n": args.real_n, "runs": runs,
+                                          "n": args.n, "real_n": args.real_n, "note": args.note, "runs": runs,
                                           "inception_batch_medians": medians})
 
 
