@@ -24,10 +24,14 @@ def alternating_medians_by_clock(
     clocks: dict[str, Callable[[], float]],
 ) -> dict[str, dict[str, float]]:
     """As :func:`alternating_medians`, each call timed by every clock at once (e.g. wall and
-    CPU time of the same steps): {clock name: {loop name: median seconds}}."""
+    CPU time of the same steps): {clock name: {loop name: median seconds}}. The order of the
+    turns rotates from one iteration to the next, so that no loop always goes first (after
+    another's allocations, or into a cache another has just warmed)."""
     times: dict[str, dict[str, list[float]]] = {c: {name: [] for name in loops} for c in clocks}
+    names = list(loops)
     for i in range(warmup + iters):
-        for name, loop in loops.items():
+        for name in names[i % len(names):] + names[: i % len(names)]:
+            loop = loops[name]
             if device.type == "cuda":
                 torch.cuda.synchronize()
             began = {c: clock() for c, clock in clocks.items()}
