@@ -90,8 +90,10 @@ def flops(module: torch.nn.Module, inputs: tuple[torch.Tensor, ...]) -> int:
     return counter.get_total_flops()
 
 
-def models() -> list[tuple[str, torch.nn.Module, callable, list[str]]]:
-    """(name, module, inputs(batch), input names) for each benchmarked generator."""
+def models() -> list[tuple[str, torch.nn.Module, callable, list[str], int]]:
+    """(name, module, inputs(batch), input names, calls per timing) for each benchmarked
+    generator: a digit batch takes about a millisecond, so each of its timings spans many calls,
+    lest one scheduler hiccup be the median."""
     torch.manual_seed(0)
     cyclegan = build_generator(CycleGANConfig(n_blocks=9, ngf=64)).eval()
     shipped = ROOT / "models" / "cdcgan-mnist"
@@ -112,12 +114,13 @@ def models() -> list[tuple[str, torch.nn.Module, callable, list[str]]]:
             return self.generator(z, label)
 
     return [
-        ("CycleGAN generator 256x256", cyclegan, lambda n: (torch.rand(n, 3, 256, 256) * 2 - 1,), ["image"]),
+        ("CycleGAN generator 256x256", cyclegan, lambda n: (torch.rand(n, 3, 256, 256) * 2 - 1,), ["image"], 1),
         (
             "cDCGAN digits 28x28",
             Digits().eval(),
             lambda n: (torch.randn(n, config.z_dim), torch.arange(n) % 10),
             ["z", "label"],
+            100,
         ),
     ]
 
@@ -129,7 +132,7 @@ def run(threads: int, repeats: int) -> tuple[list[dict], float, str]:
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
     with tempfile.TemporaryDirectory() as tmp:
-        for name, module, make_inputs, names in models():
+        for name, module, make_inputs, names, calls in models():
             per_image_flops = flops(module, make_inputs(1))
             sessions = {}
             for precision in EXPORT_PRECISIONS:  # as translate.export writes them
@@ -150,8 +153,10 @@ def run(threads: int, repeats: int) -> tuple[list[dict], float, str]:
                     candidates["PyTorch eager bf16 autocast"] = lambda _, m=module, x=inputs: _in_bf16(m, x)
                 for precision, session in sessions.items():
                     candidates[f"ONNX Runtime {precision}"] = lambda _, s=session, f=feeds: s.run(None, f)
+                timings = {runtime: _repeated(fn, calls) for runtime, fn in candidates.items()}
                 with torch.inference_mode():  # the candidates take turns, so a busy machine slows them alike
-                    seconds = alternating_medians(candidates, WARMUP, repeats, torch.device("cpu"))
+                    medians = alternating_medians(timings, WARMUP, repeats, torch.device("cpu"))
+                seconds = {runtime: median / calls for runtime, median in medians.items()}
                 baseline = seconds["PyTorch eager fp32"]
                 for runtime, took in seconds.items():
                     rows.append(
@@ -169,6 +174,11 @@ def run(threads: int, repeats: int) -> tuple[list[dict], float, str]:
     return rows, peak, source
 
 
+def _repeated(fn, calls: int):
+    """``fn`` called ``calls`` times in a row, as one timing."""
+    return lambda i: [fn(i) for _ in range(calls)]
+
+
 def _in_bf16(module: torch.nn.Module, inputs: tuple[torch.Tensor, ...]) -> torch.Tensor:
     """``module`` under the bf16 autocast that ``--precision auto`` uses on this CPU."""
     with autocast("bf16", torch.device("cpu")):
@@ -184,7 +194,8 @@ def table(rows: list[dict], peak: float, source: str, threads: int, repeats: int
     lines = [
         f"Inference on the {describe_cpu()}, {threads} threads, torch {torch.__version__}, "
         f"onnxruntime {ort.__version__}; fp32 GEMM ceiling {peak / 1e9:.0f} GFLOP/s, measured in the same run "
-        f"with {source}. Median of {repeats} calls after {WARMUP} warm-up, the runtimes taking turns. ONNX "
+        f"with {source}. Median of {repeats} timings after {WARMUP} warm-up, the runtimes taking turns (a "
+        "digit timing spans 100 calls). ONNX "
         "fp16-weights: stored in fp16, computed in fp32 (what the shipped models use); fp16: computed in fp16.",
         *([note] if note else []),
         "",
