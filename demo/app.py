@@ -71,6 +71,14 @@ label:has(input:disabled), .off { opacity: 0.55; filter: grayscale(1); cursor: n
 """
 
 
+def upload_size(text: str) -> int:
+    """``--max-upload``'s value in bytes, or argparse's one-line error (exit 2) naming the form."""
+    try:
+        return parse_size(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python demo/app.py", description="Serve the translate demo in a browser.")
     parser.add_argument("--port", type=port_number, default=7860)
@@ -83,7 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--concurrency", type=positive_int, default=2, help="requests computed at once; the rest queue")
     parser.add_argument("--queue-size", type=positive_int, default=32,
                         help="requests waiting at most; more are refused")
-    parser.add_argument("--max-upload", default="25mb",
+    parser.add_argument("--max-upload", type=upload_size, default="25mb",
                         help="the most an upload request may carry (default 25mb), whatever the number of files")
     parser.add_argument("--monitoring", action="store_true", help="serve Gradio's /monitoring pages (off by default)")
     return parser
@@ -91,10 +99,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
-    try:
-        max_upload = parse_size(args.max_upload)
-    except ValueError as exc:
-        raise SystemExit(f"error: --max-upload: {exc}") from None
     check_port_free(args.host, args.port)
     # Gradio decodes the sketchpad's uploads with PIL: refuse what OpenCV would refuse to read_image,
     # instead of PIL's warning up to twice that.
@@ -108,9 +112,9 @@ def main(argv: list[str] | None = None) -> None:
         print(f"warning: {problem}")
     app = build_app(models, args.max_side, args.concurrency, args.queue_size, ResultFiles(temp / "results"))
     UploadSweeper(Path(os.environ["GRADIO_TEMP_DIR"])).start()
-    app.launch(server_name=args.host, server_port=args.port, share=args.share, max_file_size=max_upload,
+    app.launch(server_name=args.host, server_port=args.port, share=args.share, max_file_size=args.max_upload,
                allowed_paths=[str(EXAMPLES)], footer_links=["api"], enable_monitoring=args.monitoring, css=CSS,
-               app_kwargs={"middleware": [Middleware(UploadBytesLimit, limit=max_upload + FORM_OVERHEAD)]})
+               app_kwargs={"middleware": [Middleware(UploadBytesLimit, limit=args.max_upload + FORM_OVERHEAD)]})
 
 
 if __name__ == "__main__":

@@ -27,15 +27,21 @@ FORM_OVERHEAD = 64 * 1024  # multipart boundaries and headers around the file by
 
 
 def parse_size(text: str) -> int:
-    """``25mb``, ``512kb``, ``1gb`` or a number of bytes."""
+    """``25mb``, ``512kb``, ``1gb`` or a number of bytes (at least one: a limit of 0 would
+    refuse every upload)."""
     units = {"kb": 1024, "mb": 1024**2, "gb": 1024**3, "b": 1}
     lowered = text.strip().lower()
+    size = None
     for unit, factor in units.items():
         if lowered.endswith(unit) and lowered[: -len(unit)].strip().replace(".", "", 1).isdigit():
-            return int(float(lowered[: -len(unit)]) * factor)
-    if lowered.isdigit():
-        return int(lowered)
-    raise ValueError(f"not a size: {text!r} (use e.g. 25mb)")
+            size = int(float(lowered[: -len(unit)]) * factor)
+            break
+    else:
+        if lowered.isdigit():
+            size = int(lowered)
+    if size is None or size < 1:
+        raise ValueError(f"not a size of at least one byte: {text!r} (use e.g. 25mb)")
+    return size
 
 
 class UploadBytesLimit:

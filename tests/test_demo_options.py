@@ -17,6 +17,8 @@ from tests.cli_errors import argparse_error
     (["--queue-size", "-1"], "argument --queue-size: must be a positive integer, got -1"),
     (["--max-side", "big"], "argument --max-side: must be a positive integer, got big"),
     (["--share", "maybe"], "argument --share: expected true or false, got 'maybe'"),
+    (["--max-upload", "lots"], "argument --max-upload: not a size of at least one byte: 'lots' (use e.g. 25mb)"),
+    (["--max-upload", "0mb"], "argument --max-upload: not a size of at least one byte: '0mb' (use e.g. 25mb)"),
 ])
 def test_a_wrong_option_is_named_by_argparse(argv, message, capsys):
     assert argparse_error(capsys, build_parser().parse_args, *argv) == f"python demo/app.py: error: {message}"
@@ -46,3 +48,13 @@ def test_a_port_another_program_holds_is_one_line_before_anything_loads(tmp_path
         assert str(info.value).startswith(f"error: cannot listen on 127.0.0.1:{port} (Address already in use): "
                                           "another program may hold the port; pass --port with a free one")
     check_port_free("127.0.0.1", port)  # free again: no error
+
+
+@pytest.mark.parametrize(("text", "size"), [("25mb", 25 * 2**20), ("512KB", 512 * 2**10), ("1.5mb", 3 * 2**19),
+                                            ("1gb", 2**30), ("10", 10), ("10 b", 10)])
+def test_max_upload_takes_a_size_in_bytes_or_binary_units(text, size):
+    assert build_parser().parse_args(["--max-upload", text]).max_upload == size
+
+
+def test_the_default_upload_limit_is_25_mib():
+    assert build_parser().parse_args([]).max_upload == 25 * 2**20

@@ -4,6 +4,7 @@ import textwrap
 import warnings
 
 import numpy as np
+import onnxruntime
 import pytest
 import torch
 
@@ -164,6 +165,21 @@ def test_a_graph_whose_output_breaks_its_metadata_promise_fails_with_our_error(t
 def test_unknown_device_is_refused(onnx_files):
     with pytest.raises(InputError, match="unknown device"):
         Sampler(onnx_files["dcgan"], device="tpu")
+
+
+def test_cuda_without_onnxruntime_gpu_names_the_package(onnx_files):
+    if "CUDAExecutionProvider" in onnxruntime.get_available_providers():
+        pytest.skip("this onnxruntime has the CUDA provider")
+    with pytest.raises(InputError, match="install onnxruntime-gpu or use device='cpu'"):
+        Sampler(onnx_files["dcgan"], device="cuda")
+
+
+def test_threads_reach_onnx_runtime_and_must_be_a_positive_integer(onnx_files):
+    sampler = Sampler(onnx_files["dcgan"], threads=1)
+    assert sampler.session.get_session_options().intra_op_num_threads == 1
+    for threads in ("2", 0, -1, 1.5):
+        with pytest.raises(InputError, match=f"threads must be a positive integer, got {threads!r}"):
+            Sampler(onnx_files["dcgan"], threads=threads)
 
 
 @pytest.fixture(scope="module")

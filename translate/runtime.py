@@ -52,8 +52,9 @@ def open_session(
         raise ModelFileError(f"{path} {problem}: create it with python -m translate.export CHECKPOINT --out {path}")
     providers = providers_for(device)
     options = ort.SessionOptions()
-    if threads:
-        options.intra_op_num_threads = threads
+    if threads is not None:  # None: ONNX Runtime's own choice (the machine's cores)
+        _check_count("threads", threads)
+        options.intra_op_num_threads = int(threads)
     try:
         session = ort.InferenceSession(str(path), options, providers=providers)
     except Exception as exc:  # onnxruntime raises its own exception types for bad files
