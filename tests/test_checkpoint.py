@@ -1,4 +1,5 @@
 import pickle
+import re
 
 import pytest
 import torch
@@ -113,6 +114,24 @@ def test_corrupt_weights_and_state_files_are_clear_errors(tmp_path):
     (path / "state.pt").write_bytes((path / "state.pt").read_bytes()[:100])
     with pytest.raises(CheckpointError, match=r"state.pt is not a readable training state \(PytorchStreamReader"):
         read_checkpoint(tmp_path).training_state()
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ('{"model"', r"config.json is not valid JSON: Expecting ':' delimiter"),
+    ('{"model": {}}', r"config.json lacks the 'family' \(a name\) and 'model' keys of a translate checkpoint"),
+    ('{"family": 3, "model": {}}', r"config.json lacks the 'family' \(a name\)"),
+])
+def test_a_damaged_config_is_one_line_naming_the_file(tmp_path, capsys, text, message):
+    from translate.sample import main as sample_main
+
+    from .cli_errors import one_line_error
+
+    path, _ = _save(tmp_path / "run", 1)
+    (path / "config.json").write_text(text)
+    error = one_line_error(capsys, sample_main, str(tmp_path / "run"), "--out", str(tmp_path / "grid.png"))
+    assert error.startswith(f"error: {path / 'config.json'}")
+    assert re.search(message, error), error
+    assert not (tmp_path / "grid.png").exists()
 
 
 def test_model_folder_files_get_the_usual_permissions(tmp_path):

@@ -160,3 +160,24 @@ def test_export_errors(tmp_path, runs, capsys):
         run_cli(export_main, [str(tmp_path / "missing"), "--out", str(tmp_path / "x.onnx")])
     assert info.value.code == 2 and capsys.readouterr().err.startswith("error: ")
     assert not (tmp_path / "x.onnx").exists()
+
+
+def test_an_opset_is_one_the_exporter_writes_and_its_failures_are_one_line(tmp_path, runs, monkeypatch, capsys):
+    from .cli_errors import one_line_error
+
+    for opset in (5, 21):
+        error = one_line_error(capsys, export_main, str(runs["dcgan"]), "--out", str(tmp_path / "x.onnx"),
+                               "--opset", str(opset))
+        assert error == (f"error: opset {opset} is outside the 7 to 20 that the exporter writes: leave --opset out "
+                         "for 17")
+    run_cli(export_main, [str(runs["dcgan"]), "--out", str(tmp_path / "old.onnx"), "--opset", "11"])
+    assert onnx.load(str(tmp_path / "old.onnx")).opset_import[0].version == 11
+
+    def refuses(*args, **kwargs):
+        raise RuntimeError("Exporting the operator 'aten::thing' to ONNX opset version 11 is not supported.\nmore")
+
+    monkeypatch.setattr("torch.onnx.export", refuses)
+    error = one_line_error(capsys, export_main, str(runs["dcgan"]), "--out", str(tmp_path / "x.onnx"), "--opset", "11")
+    assert error == ("error: the export in opset 11 failed (Exporting the operator 'aten::thing' to ONNX opset "
+                     "version 11 is not supported.): try the default, --opset 17")
+    assert not (tmp_path / "x.onnx").exists()

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from translate.cli import run_cli
 from translate.families import export_model
-from translate.onnx_export import DEFAULT_OPSET
+from translate.onnx_export import DEFAULT_OPSET, OPSETS
 
 DESCRIPTION = "Export a trained generator to ONNX, checked against PyTorch before it is reported as done."
 
@@ -25,7 +25,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("checkpoint", help="run folder, checkpoint folder or model folder")
     parser.add_argument("--out", required=True, type=Path, help="the .onnx file to write")
     parser.add_argument("--direction", help="which generator of a translation model: AtoB (default) or BtoA")
-    parser.add_argument("--opset", type=int, default=DEFAULT_OPSET)
+    parser.add_argument("--opset", type=int, default=DEFAULT_OPSET,
+                        help=f"ONNX opset version, {OPSETS.start} to {OPSETS.stop - 1} (default {DEFAULT_OPSET})")
     precision = parser.add_mutually_exclusive_group()
     precision.add_argument("--fp16", action="store_true", help="fp16 weights and arithmetic, fp32 inputs and outputs")
     precision.add_argument("--fp16-weights", action="store_true",

@@ -25,6 +25,7 @@ if TYPE_CHECKING:  # imported where used: the onnx package is needed only to exp
     import onnx
 
 DEFAULT_OPSET = 17
+OPSETS = range(7, 21)  # what torch's TorchScript exporter writes (torch.onnx._constants: 7 to 20)
 FP32_TOLERANCE = 1e-4
 # Measured on the shipped MNIST generators in fp16: at most 7.4e-3 (dcgan) and 4.8e-3
 # (cdcgan) from PyTorch fp32, on outputs in [-1, 1]; the bound leaves room for other models.
@@ -169,17 +170,22 @@ def write_checked(plan: ExportPlan, out: Path, opset: int = DEFAULT_OPSET, preci
     first, so the check holds the file to fp32 agreement with what it computes."""
     if precision not in EXPORT_PRECISIONS:
         raise ExportError(f"precision {precision!r} is not one of {', '.join(EXPORT_PRECISIONS)}")
+    if opset not in OPSETS:
+        raise ExportError(f"opset {opset} is outside the {OPSETS.start} to {OPSETS.stop - 1} that the exporter "
+                          f"writes: leave --opset out for {DEFAULT_OPSET}")
     plan.module.eval()  # the exporter restores the module's mode after tracing: it must be eval
     if precision == "fp16-weights":
         round_to_fp16(plan.module)
     tolerance = FP16_TOLERANCE if precision == "fp16" else FP32_TOLERANCE
     with atomic_path(out) as tmp:
-        write_onnx(plan, tmp, opset, precision, provenance)
         try:
+            write_onnx(plan, tmp, opset, precision, provenance)
             worst = check_onnx_file(plan, tmp, tolerance)
-        except ExportError:
+        except (ExportError, OSError):  # ours, and a disk's (the command line words those)
             raise
-        except Exception as exc:  # onnx.checker and onnxruntime raise their own types
-            raise ExportError(f"the exported model failed its check: {exc}") from exc
+        except Exception as exc:  # torch.onnx, onnx.checker and onnxruntime raise their own types
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            hint = "" if opset == DEFAULT_OPSET else f": try the default, --opset {DEFAULT_OPSET}"
+            raise ExportError(f"the export in opset {opset} failed ({reason}){hint}") from exc
     shapes = [tuple(inputs[0].shape) for inputs in plan.check_inputs]
     return {"path": str(out), "max_abs_diff": worst, "tolerance": tolerance, "checked_shapes": shapes}
