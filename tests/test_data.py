@@ -85,3 +85,29 @@ def test_read_image_converts_grey_alpha_and_16_bit(tmp_path):
     (tmp_path / "empty.jpg").write_bytes(b"")
     with pytest.raises(DataError, match="empty.jpg: not a readable image"):
         read_image(tmp_path / "empty.jpg")
+
+
+def test_a_folder_smaller_than_one_batch_is_one_line_naming_the_batch_size_to_pass(digit_folder, tmp_path, capsys):
+    from translate.train import main as train_main
+
+    from .cli_errors import one_line_error
+
+    run = tmp_path / "run"
+    error = one_line_error(capsys, train_main, "cdcgan", "--dataset", "folder", "--data", str(digit_folder),
+                           "--image-size", "32", "--workers", "0", "--out", str(run))  # the default batch: 128
+    assert error == ("error: the dataset has 40 images, fewer than one batch of 128: pass --batch-size 40 or less, "
+                     "or add images")
+    assert not (run / "checkpoints").exists()
+
+
+def test_domains_smaller_than_one_step_name_the_batch_size_to_pass(tmp_path, capsys):
+    from translate.train import main as train_main
+
+    from .cli_errors import one_line_error
+    from .cyclegan_data import horse2zebra, horse_zebra_argv
+
+    data = horse2zebra(tmp_path / "data")  # 4 horses, 4 zebras: an epoch is the larger domain
+    error = one_line_error(capsys, train_main, *horse_zebra_argv(data, "--out", str(tmp_path / "run"),
+                                                                 "--batch-size", "9"))
+    assert error == ("error: the data has 4 training examples, fewer than one step of 9 x 1 ranks: pass "
+                     "--batch-size 4 or less, or add examples")

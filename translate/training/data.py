@@ -68,7 +68,8 @@ class TensorSource:
 
     def __init__(self, images: torch.Tensor, labels: torch.Tensor, batch_size: int, seed: int):
         if len(images) < batch_size:
-            raise DataError(f"the dataset has {len(images)} images, fewer than one batch of {batch_size}")
+            raise DataError(f"the dataset has {len(images)} images, fewer than one batch of {batch_size}: "
+                            f"pass --batch-size {len(images)} or less, or add images")
         self.images, self.labels, self.batch_size, self.seed = images, labels, batch_size, seed
         self.steps_per_epoch = len(images) // batch_size
 
@@ -150,7 +151,8 @@ class FolderSource:
 
     def __init__(self, dataset: ImageFolder, batch_size: int, seed: int, workers: int, pin_memory: bool = False):
         if len(dataset) < batch_size:
-            raise DataError(f"the dataset has {len(dataset)} images, fewer than one batch of {batch_size}")
+            raise DataError(f"the dataset has {len(dataset)} images, fewer than one batch of {batch_size}: "
+                            f"pass --batch-size {len(dataset)} or less, or add images")
         self.dataset, self.batch_size, self.seed = dataset, batch_size, seed
         self.workers, self.pin_memory = workers, pin_memory
         self.steps_per_epoch = len(dataset) // batch_size

@@ -102,7 +102,7 @@ class UnpairedSource:
         if len(dataset) < batch_size * world_size:
             raise DataError(
                 f"the data has {len(dataset)} training examples, fewer than one step of {batch_size} x {world_size} "
-                "ranks"
+                f"ranks: pass --batch-size {max(1, len(dataset) // world_size)} or less, or add examples"
             )
         self.dataset, self.batch_size, self.seed, self.workers = dataset, batch_size, seed, workers
         self.pin_memory, self.rank, self.world_size = pin_memory, rank, world_size
