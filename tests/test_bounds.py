@@ -65,6 +65,18 @@ def test_flags_no_run_can_use_are_refused_at_start(tmp_path, capsys, flags, mess
     assert not (tmp_path / "run").exists()
 
 
+@pytest.mark.parametrize(("flags", "message"), [
+    (["--lambda-cycle", "-1"], "--lambda-cycle must be a number of 0 or more, got -1.0"),
+    (["--lambda-identity", "nan"], "--lambda-identity must be a number of 0 or more, got nan"),
+    (["--pool-size", "-1"], "--pool-size"),
+])
+def test_cyclegan_loss_weights_no_run_can_use_are_refused_at_start(tmp_path, capsys, flags, message):
+    error = one_line_error(capsys, train_main, "cyclegan", "--domains", "horse", "zebra", "--out",
+                           str(tmp_path / "run"), *flags)
+    assert message in error
+    assert not (tmp_path / "run").exists()
+
+
 def test_a_training_state_that_does_not_fit_the_weights_is_refused_at_resume(tmp_path, capsys):
     small, other = trained_run(tmp_path, "dcgan", steps=1), trained_run(tmp_path, "dcgan", 1, ("--ngf", "4"), "other")
     state = next((small / "checkpoints").glob("step-*")) / "state.pt"
