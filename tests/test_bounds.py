@@ -68,7 +68,7 @@ def test_flags_no_run_can_use_are_refused_at_start(tmp_path, capsys, flags, mess
 @pytest.mark.parametrize(("flags", "message"), [
     (["--lambda-cycle", "-1"], "--lambda-cycle must be a number of 0 or more, got -1.0"),
     (["--lambda-identity", "nan"], "--lambda-identity must be a number of 0 or more, got nan"),
-    (["--pool-size", "-1"], "--pool-size"),
+    (["--pool-size", "-1"], "--pool-size must not be negative, got -1"),
 ])
 def test_cyclegan_loss_weights_no_run_can_use_are_refused_at_start(tmp_path, capsys, flags, message):
     error = one_line_error(capsys, train_main, "cyclegan", "--domains", "horse", "zebra", "--out",
