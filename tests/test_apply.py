@@ -92,10 +92,18 @@ def test_a_multiple_of_4_goes_through_the_generator_unpadded(run, data_root):
 
 
 def test_single_file_and_bad_arguments(run, horses, tmp_path, capsys):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "notes.txt").write_text("no photos here")
     apply(str(run[0]), "--input", str(horses / "odd.jpg"), "--output", str(tmp_path / "one"))
     assert [p.name for p in (tmp_path / "one").iterdir() if p.name != OUTPUT_MARKER] == ["odd.jpg"]
     for argv, message in [
         ((str(run[0]), "--input", str(horses), "--output", str(horses)), "is the input folder"),
+        ((str(run[0]), "--input", str(horses), "--output", str(horses / "zebras")),
+         f"--output {horses / 'zebras'} lies inside the input folder {horses}: the translations would mix"),
+        ((str(run[0]), "--input", str(horses), "--output", str(horses.parent)),
+         f"--output {horses.parent} holds the input folder {horses}: the translations would mix"),
+        ((str(run[0]), "--input", str(empty), "--output", str(tmp_path / "o")), f"no images or videos in {empty}"),
         ((str(run[0]), "--input", str(tmp_path / "nope"), "--output", str(tmp_path / "o")), "does not exist"),
         ((str(run[0]), "--input", str(horses / "broken.jpg"), "--output", str(tmp_path / "o")), "none of the 1"),
         ((str(tmp_path), "--input", str(horses), "--output", str(tmp_path / "o")), "no checkpoint in"),
@@ -105,6 +113,7 @@ def test_single_file_and_bad_arguments(run, horses, tmp_path, capsys):
             apply(*argv)
         err = capsys.readouterr().err.strip().splitlines()[-1]
         assert err.startswith("error: ") and message in err
+    assert not (horses / "zebras").exists() and not (tmp_path / "o").exists()  # nothing written by any of them
 
 
 def test_a_pixel_limit_below_every_image_names_each_size_and_writes_nothing(run, horses, tmp_path, capsys):
@@ -115,7 +124,13 @@ def test_a_pixel_limit_below_every_image_names_each_size_and_writes_nothing(run,
     assert "odd.jpg: 57x101 (5,757 pixels), above the limit of 10 pixels: scale it down first" in err
     assert err.strip().splitlines()[-1] == ("error: none of the 4 input files could be translated (each is named "
                                             "above, with why): nothing was written")
-    assert [p.name for p in out.iterdir()] == [OUTPUT_MARKER]
+    assert not out.exists()  # nothing written: not even the folder and its marker
+    earlier = tmp_path / "earlier"  # an earlier call's output folder keeps its files and its marker
+    apply(str(run[0]), "--input", str(horses / "odd.jpg"), "--output", str(earlier))
+    with pytest.raises(SystemExit):
+        apply(str(run[0]), "--input", str(horses), "--output", str(earlier), "--max-pixels", "10", "--overwrite")
+    assert sorted(p.name for p in earlier.iterdir()) == [OUTPUT_MARKER, "odd.jpg"]
+    capsys.readouterr()
     for limit in ("0", "-5", "lots"):
         with pytest.raises(SystemExit):
             apply(str(run[0]), "--input", str(horses), "--output", str(out), "--max-pixels", limit)

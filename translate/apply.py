@@ -19,6 +19,7 @@ existing files are replaced only with ``--overwrite``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -128,6 +129,7 @@ def main(argv: list[str] | None = None) -> None:
     files = input_files(args.input)
     check_outputs(files, args.input, args.output, args.overwrite)
     model = load_model(args)
+    created, marked = not args.output.exists(), (args.output / OUTPUT_MARKER).exists()
     write_json(args.output / OUTPUT_MARKER, {"input": str(args.input), "model": model.source,
                                              "direction": model.direction})
     images, frames, skipped = 0, [], []
@@ -146,10 +148,21 @@ def main(argv: list[str] | None = None) -> None:
                 skipped.append(file)
             progress.update()
     if not images and not frames:
+        if not marked:  # an earlier call's outputs keep theirs
+            _remove_marker(args.output, created)
         raise DataError(f"none of the {len(files)} input files could be translated (each is named above, with "
                         "why): nothing was written")
     print(f"translated {translated_count(images, frames)} {model.domains[0]} -> {model.domains[1]} into "
           f"{args.output}" + (f"; skipped {len(skipped)} file(s), named above" if skipped else ""))
+
+
+def _remove_marker(output: Path, created: bool) -> None:
+    """Leave no trace of a call that translated nothing: its marker, and the folder if the call
+    made it and nothing else is in it."""
+    (output / OUTPUT_MARKER).unlink(missing_ok=True)
+    if created:
+        with contextlib.suppress(OSError):  # not empty: something else was put there meanwhile
+            output.rmdir()
 
 
 def read_input(file: Path, channels: int, max_pixels: int, max_side: int | None) -> np.ndarray:
