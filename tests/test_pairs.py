@@ -75,6 +75,14 @@ def test_a_line_drawing_traces_the_shapes_outline_in_black_on_white():
     assert lines[12:20, 30].any() and lines[30, 12:20].any() and lines[44:52, 30].any()  # the outline's sides
 
 
+def test_a_wider_line_covers_the_thin_one_and_more():
+    image = np.zeros((64, 64, 3), np.uint8)
+    image[16:48, 16:48] = (200, 40, 40)
+    thin, wide = (line_drawing(image, EdgeSettings(sigma=1.0, line_width=w))[:, :, 0] == 0 for w in (1, 3))
+    assert (wide >= thin).all()  # every thin line pixel is inside the wide line
+    assert 2 * thin.sum() < wide.sum() < 4 * thin.sum()  # about three pixels across instead of one
+
+
 def test_bilateral_smoothing_flattens_texture_and_keeps_the_outline():
     rng = np.random.default_rng(1)
     image = np.clip(rng.normal(120, 40, (96, 96, 3)), 0, 255).astype(np.uint8)  # a coarse texture
@@ -146,12 +154,15 @@ def test_gray_takes_its_test_photos_from_another_folder(tmp_path):
         ("photos", ["gray", "{tmp}/photos", "{tmp}/out", "--size", "8"], "--size must lie in 16.."),
         ("photos", ["edges", "{tmp}/photos", "{tmp}/out", "--sigma", "0"], "--sigma must lie in (0, 20]"),
         ("photos", ["gray", "{tmp}/photos", "{tmp}/out", "--test-fraction", "1.5"], "--test-fraction must lie"),
+        ("photos", ["edges", "{tmp}/photos", "{tmp}/out", "--strong-share", "1"], "--strong-share must lie in (0, 1)"),
+        ("photos", ["edges", "{tmp}/photos", "{tmp}/out", "--line-width", "10"], "--line-width in 1..9"),
+        ("one", ["gray", "{tmp}/photos", "{tmp}/out"], "1 photo(s) cannot be split into training and test pairs"),
     ],
 )
 def test_bad_input_is_a_one_line_error_and_writes_nothing(tmp_path, capsys, setup, argv, message):
     (tmp_path / "empty").mkdir()
-    if setup == "photos":
-        photos(tmp_path / "photos", 3)
+    if setup in ("photos", "one"):
+        photos(tmp_path / "photos", 3 if setup == "photos" else 1)
     err = one_line_error(capsys, pairs_main, *(a.format(tmp=tmp_path) for a in argv))
     assert message.format(tmp=tmp_path) in err
     assert not (tmp_path / "out").exists()
