@@ -380,3 +380,30 @@ def test_sigterm_during_a_destructor_still_stops_the_server_and_removes_its_file
     assert "still serving" not in result.stdout and "Traceback" not in result.stderr
     folder = Path(result.stdout.split()[0])
     assert folder.name.startswith("translate-demo-") and not folder.exists()
+
+
+def _renamed(source, dest, source_domain, target_domain):
+    """A copy of the ONNX file ``source`` whose metadata names other domains."""
+    from translate.onnx_contract import PREFIX
+
+    model = onnx.load(str(source))
+    for prop in model.metadata_props:
+        if prop.key == PREFIX + "source_domain":
+            prop.value = source_domain
+        elif prop.key == PREFIX + "target_domain":
+            prop.value = target_domain
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    onnx.save(model, str(dest))
+    return dest
+
+
+def test_the_directions_and_the_sketch_title_come_from_the_files_domain_names(translator_file, tmp_path):
+    _renamed(translator_file[1], tmp_path / "both" / "horse2zebra.onnx", "apple", "orange")
+    _renamed(translator_file[1], tmp_path / "both" / "edges2zebra.onnx", "outline", "cat")
+    models = DemoModels.load(tmp_path / "both")
+    assert models.direction_choices() == [("apple → orange", "AtoB"), ("orange → apple", "BtoA")]
+    assert models.sketch_title() == "Sketch → cat"
+    # Only the other direction's file: its source is the B side.
+    _renamed(translator_file[1], tmp_path / "back" / "zebra2horse.onnx", "orange", "apple")
+    assert DemoModels.load(tmp_path / "back").domains() == ("apple", "orange")
+    assert DemoModels.load(tmp_path / "none").direction_choices()[0][0] == "horse → zebra"  # no files: the defaults
