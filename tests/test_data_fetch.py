@@ -91,3 +91,19 @@ def test_list_names_what_is_missing_and_the_command_that_fetches_it(tmp_path, ca
     assert f"python -m translate.data fetch mnist horse2zebra fid --data {tmp_path}" in captured.err
     error = one_line_error(capsys, main, "fetch", "imagenet", "--data", str(tmp_path))
     assert "unknown data 'imagenet'" in error
+
+
+def test_list_names_a_changed_file_and_the_command_that_fetches_it_again(tmp_path, data_root, capsys):
+    raw = tmp_path / "mnist" / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    for file in MNIST_SHA256:
+        shutil.copy(data_root / "mnist" / "MNIST" / "raw" / file, raw / file)
+    changed = raw / "t10k-labels-idx1-ubyte.gz"
+    data = bytearray(changed.read_bytes())
+    data[100] ^= 0xFF  # one byte flipped
+    changed.write_bytes(bytes(data))
+    main(["list", "--data", str(tmp_path)])
+    captured = capsys.readouterr()
+    [line] = [line for line in captured.out.splitlines() if line.startswith("mnist: ")]
+    assert "t10k-labels-idx1-ubyte.gz differ from the published files" in line and "ok (" not in line
+    assert f"python -m translate.data fetch mnist horse2zebra fid --data {tmp_path}" in captured.err
