@@ -105,6 +105,16 @@ def test_not_a_zip_or_not_a_dataset_is_refused(tmp_path, server, data_root):
         download_cyclegan_dataset("horse2zebra", tmp_path / "data")
 
 
+def test_an_archive_that_would_unpack_too_large_is_refused_before_unpacking(tmp_path, server, data_root,
+                                                                          monkeypatch):
+    zip_of_real_files(server / "horse2zebra.zip", data_root, {"trainA": 2, "trainB": 2, "testA": 1, "testB": 1})
+    monkeypatch.setattr("translate.io.download.MAX_UNPACKED_BYTES", 10)
+    data = tmp_path / "data"
+    with pytest.raises(DataError, match=r"horse2zebra.zip would unpack to 0.0 GB, more than any CycleGAN dataset"):
+        download_cyclegan_dataset("horse2zebra", data)
+    assert list(data.iterdir()) == []
+
+
 def test_unknown_names_and_existing_folders_are_refused(tmp_path):
     with pytest.raises(DataError, match="not one of the CycleGAN datasets"):
         download_cyclegan_dataset("cat2dog", tmp_path)
@@ -127,7 +137,8 @@ def test_a_file_given_as_the_data_folder_is_named_before_anything_is_fetched(tmp
 def misbehaving(monkeypatch):
     """A local server that misbehaves as its path says: ``endless`` streams without end and
     without a length, ``huge`` announces 100 GB, ``drip`` sends a byte every 0.1 s, ``badlength``
-    sends ``Content-Length: abc``, ``missing`` answers 404. Returns a function that points the
+    sends ``Content-Length: abc``, ``short`` closes after 10 kB of the 100 kB it announced,
+    ``missing`` answers 404. Returns a function that points the
     downloader at one of them (and gives that URL pattern)."""
 
     class Misbehaving(http.server.BaseHTTPRequestHandler):
@@ -137,10 +148,14 @@ def misbehaving(monkeypatch):
                 self.send_error(404)
                 return
             self.send_response(200)
-            length = {"huge": str(100 * 10**9), "badlength": "abc"}.get(mode)
+            length = {"huge": str(100 * 10**9), "badlength": "abc", "short": "100000"}.get(mode)
             if length:
                 self.send_header("Content-Length", length)
             self.end_headers()
+            if mode == "short":  # a tenth of what it announced, then the connection closes
+                self.wfile.write(b"x" * 10_000)
+                self.close_connection = True
+                return
             try:
                 for _ in range(10**6 if mode == "endless" else 600):
                     self.wfile.write(b"x" if mode == "drip" else b"x" * 65536)
@@ -177,6 +192,15 @@ def test_a_download_is_bounded_in_bytes_and_time_and_leaves_nothing(tmp_path, mi
     misbehaving("drip")  # each byte comes within the timeout: only the deadline can stop it
     with pytest.raises(DataError, match=r"was not done in time"):
         download_cyclegan_dataset("horse2zebra", data, timeout=5, deadline=1)
+    assert list(data.iterdir()) == []
+
+
+def test_a_download_cut_short_is_named_and_leaves_nothing(tmp_path, misbehaving):
+    url = misbehaving("short").format(name="horse2zebra")
+    data = tmp_path / "data"
+    with pytest.raises(DataError) as info:
+        download_cyclegan_dataset("horse2zebra", data)
+    assert str(info.value) == f"the download of {url} stopped after 10000 of 100000 bytes: try again"
     assert list(data.iterdir()) == []
 
 
