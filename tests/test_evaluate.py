@@ -97,6 +97,17 @@ def test_errors_are_one_line_and_exit_2(tmp_path, capsys, argv, message):
     assert captured.err.startswith("error: ") and captured.err.count("\n") == 1 and message in captured.err
 
 
+def test_a_translation_model_without_test_sets_is_one_line_naming_where_it_looked(tmp_path, capsys):
+    from .cli_errors import one_line_error
+    from .cyclegan_data import horse2zebra
+
+    run = trained_run(tmp_path, "cyclegan", steps=1)
+    data = horse2zebra(tmp_path / "train-only", {"trainA": 1, "trainB": 1})
+    error = one_line_error(capsys, main, str(run), "--data", str(data))
+    assert error == (f"error: scoring needs test images: {data / 'horse2zebra'}/testA and "
+                     f"{data / 'horse2zebra'}/testB were not found")
+
+
 @pytest.mark.slow
 def test_cyclegan_is_scored_in_both_directions_on_the_test_sets(tmp_path, capsys, data_root):
     run = trained_run(tmp_path, "cyclegan", steps=2)

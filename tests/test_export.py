@@ -156,6 +156,9 @@ def test_export_errors(tmp_path, runs, capsys):
         export(tmp_path / "missing", tmp_path / "x.onnx")
     with pytest.raises(ConfigError, match="--direction applies to translation models"):
         export(runs["dcgan"], tmp_path / "x.onnx", direction="AtoB")
+    with pytest.raises(ConfigError, match="unknown direction 'atob': choose one of AtoB, BtoA"):
+        export(runs["cyclegan"], tmp_path / "x.onnx", direction="atob")
+    capsys.readouterr()  # the tiny runs' training output
     with pytest.raises(SystemExit) as info:
         run_cli(export_main, [str(tmp_path / "missing"), "--out", str(tmp_path / "x.onnx")])
     assert info.value.code == 2 and capsys.readouterr().err.startswith("error: ")

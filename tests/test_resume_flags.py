@@ -3,6 +3,8 @@ flag dropped without a word; the run's own command again, with ``--resume``, con
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tests.cli_errors import one_line_error
@@ -39,3 +41,14 @@ def test_a_changed_setting_is_refused_and_the_same_one_passes(run, capsys):
                             "--epochs", "3", "--eval-every", "0", "--save-every-steps", "1"))
     checkpoint = read_checkpoint(run)
     assert checkpoint.path.name == "step-00000002" and checkpoint.train["hyper"]["epochs"] == 3
+
+
+def test_a_flag_the_run_did_not_record_is_refused_rather_than_guessed(run, capsys):
+    _, run = run
+    config = read_checkpoint(run).path / "config.json"  # as a run written before --lr was recorded
+    meta = json.loads(config.read_text())
+    del meta["train"]["hyper"]["lr"]
+    config.write_text(json.dumps(meta))
+    error = one_line_error(capsys, train_main, "cyclegan", "--out", str(run), "--resume", "--lr", "0.0001")
+    assert error == (f"error: --resume continues {run} with the settings it recorded, and --lr 0.0001 is fixed when "
+                     "a run starts: leave it out, or start a new run in another --out")
