@@ -97,6 +97,14 @@ def test_errors_are_one_line_and_exit_2(tmp_path, capsys, argv, message):
     assert captured.err.startswith("error: ") and captured.err.count("\n") == 1 and message in captured.err
 
 
+def test_evaluate_takes_a_model_or_two_folders_not_both_nor_neither(tmp_path, capsys):
+    from .cli_errors import one_line_error
+
+    expected = "error: name a run, checkpoint or model folder to score, or two image folders with --folders A B"
+    assert one_line_error(capsys, main) == expected
+    assert one_line_error(capsys, main, str(tmp_path), "--folders", str(tmp_path), str(tmp_path)) == expected
+
+
 def test_a_translation_model_without_test_sets_is_one_line_naming_where_it_looked(tmp_path, capsys):
     from .cli_errors import one_line_error
     from .cyclegan_data import horse2zebra

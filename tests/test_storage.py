@@ -3,6 +3,7 @@ disk that fills up at a checkpoint stops the run with the previous checkpoint in
 
 import errno
 import os
+from pathlib import Path
 
 import pytest
 
@@ -28,6 +29,18 @@ def test_an_out_that_cannot_be_created_fails_at_start_up(tmp_path, capsys, famil
                                  *extra)
         assert f"--out {out} cannot be created: {blocker} is a file, not a folder: choose another --out" in message
     assert blocker.read_text() == "a file, not a folder"
+
+
+def test_an_out_in_a_folder_without_write_permission_fails_at_start_up(tmp_path, capsys, monkeypatch):
+    # Root writes anywhere, so the permission is refused the way os.access would for a user.
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda path, mode: False if Path(path) == locked else real_access(path, mode))
+    out = locked / "run"
+    message = one_line_error(capsys, train_main, "dcgan", "--out", str(out), "--data", str(tmp_path / "none"))
+    assert message == f"error: --out {out} is not writable ({locked} does not allow writing): choose another --out"
+    assert not out.exists()
 
 
 def test_other_commands_name_the_output_they_cannot_write(tmp_path, capsys):
