@@ -111,3 +111,22 @@ def test_domains_smaller_than_one_step_name_the_batch_size_to_pass(tmp_path, cap
                                                                  "--batch-size", "9"))
     assert error == ("error: the data has 4 training examples, fewer than one step of 9 x 1 ranks: pass "
                      "--batch-size 4 or less, or add examples")
+
+
+def test_resuming_a_cdcgan_on_other_class_folders_is_refused(digit_folder, tmp_path, capsys):
+    from translate.modeling.checkpoint import read_checkpoint
+    from translate.train import main as train_main
+
+    from .cli_errors import one_line_error
+
+    run = tmp_path / "run"
+    common = ["--dataset", "folder", "--data", str(digit_folder), "--image-size", "32", "--batch-size", "8",
+              "--ngf", "8", "--ndf", "8", "--z-dim", "8", "--workers", "0", "--out", str(run)]
+    train_main(["cdcgan", *common, "--max-steps", "1"])
+    (digit_folder / "3").rename(digit_folder / "three")
+    error = one_line_error(capsys, train_main, "cdcgan", *common, "--resume", "--max-steps", "2")
+    classes = ["0", "1", "2", "4", "5", "6", "7", "8", "9", "three"]
+    assert error == (f"error: the data's classes {classes} differ from the checkpoint's "
+                     f"{[str(d) for d in range(10)]}: resume on the data the run trained on, or start a new run in "
+                     "another --out")
+    assert read_checkpoint(run).path.name == "step-00000001"

@@ -55,6 +55,7 @@ def _source(conditional: bool, model: DCGANConfig, settings: GANTrainConfig, run
         classes = dataset.classes
         source = FolderSource(dataset, settings.batch_size, settings.seed, run.workers, device.type == "cuda")
     if conditional and settings.classes and settings.classes != classes:
-        raise ConfigError(f"the data's classes {classes} differ from the checkpoint's {settings.classes}")
+        raise ConfigError(f"the data's classes {classes} differ from the checkpoint's {settings.classes}: resume on "
+                          "the data the run trained on, or start a new run in another --out")
     settings.classes = classes if conditional else []
     return source
