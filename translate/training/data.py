@@ -63,13 +63,17 @@ def epoch_batches(
     return [order[i * per_step + first : i * per_step + first + batch_size].tolist() for i in range(start, steps)]
 
 
+def _check_one_batch(images: int, batch_size: int) -> None:
+    if images < batch_size:
+        raise DataError(f"the dataset has {images} images, fewer than one batch of {batch_size}: "
+                        f"pass --batch-size {images} or less, or add images")
+
+
 class TensorSource:
     """Batches from uint8 N x H x W x C images held in memory (MNIST: 47 MB, no loader processes needed)."""
 
     def __init__(self, images: torch.Tensor, labels: torch.Tensor, batch_size: int, seed: int):
-        if len(images) < batch_size:
-            raise DataError(f"the dataset has {len(images)} images, fewer than one batch of {batch_size}: "
-                            f"pass --batch-size {len(images)} or less, or add images")
+        _check_one_batch(len(images), batch_size)
         self.images, self.labels, self.batch_size, self.seed = images, labels, batch_size, seed
         self.steps_per_epoch = len(images) // batch_size
 
@@ -150,9 +154,7 @@ class FolderSource:
     """Batches from an :class:`ImageFolder` through a DataLoader with worker processes."""
 
     def __init__(self, dataset: ImageFolder, batch_size: int, seed: int, workers: int, pin_memory: bool = False):
-        if len(dataset) < batch_size:
-            raise DataError(f"the dataset has {len(dataset)} images, fewer than one batch of {batch_size}: "
-                            f"pass --batch-size {len(dataset)} or less, or add images")
+        _check_one_batch(len(dataset), batch_size)
         self.dataset, self.batch_size, self.seed = dataset, batch_size, seed
         self.workers, self.pin_memory = workers, pin_memory
         self.steps_per_epoch = len(dataset) // batch_size
