@@ -148,7 +148,7 @@ def test_make_test_runs_pytest(clone, data_root):
     assert "1 passed" in output and "bringing up nodes" not in output  # one process, as the README says
     output = succeeds(f"{MAKE} test-fast PYTEST_ARGS='tests/test_data_fetch.py'", clone, data_root)
     # Its slow test left out (pytest-xdist's summary does not count what the workers deselect).
-    assert re.search(r"\b4 passed\b", output) and "failed" not in output, output
+    assert re.search(r"\b5 passed\b", output) and "failed" not in output, output
 
 
 # -- the demo --------------------------------------------------------------------------------
