@@ -18,9 +18,7 @@ from __future__ import annotations
 import argparse
 import copy
 import json
-import statistics
 import tempfile
-import time
 from pathlib import Path
 
 import onnxruntime as ort
@@ -41,18 +39,7 @@ BENCH_INFO = ModelInfo(family="bench", task="translate", channels=3)
 
 ROOT = Path(__file__).resolve().parents[1]
 WARMUP = 2  # untimed calls of each runtime first: allocations, thread pools, caches
-
-
-def timed(fn, repeats: int, warmup: int = 2) -> float:
-    """Median seconds of ``fn()`` over ``repeats`` calls after ``warmup`` calls."""
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+DIGIT_CALLS = 100  # a digit batch takes about a millisecond: each of its timings spans this many calls
 
 
 def matmul_peak(threads: int, size: int = 2048, repeats: int = 10) -> tuple[float, str]:
@@ -65,7 +52,6 @@ def matmul_peak(threads: int, size: int = 2048, repeats: int = 10) -> tuple[floa
 
     torch.set_num_threads(threads)
     a, b = torch.randn(size, size), torch.randn(size, size)
-    rates = {"PyTorch": 2 * size**3 / timed(lambda: a @ b, repeats)}
     tensor = lambda name: helper.make_tensor_value_info(name, TensorProto.FLOAT, [size, size])  # noqa: E731
     graph = helper.make_graph(
         [helper.make_node("MatMul", ["A", "B"], ["C"])], "gemm", [tensor("A"), tensor("B")], [tensor("C")]
@@ -76,7 +62,9 @@ def matmul_peak(threads: int, size: int = 2048, repeats: int = 10) -> tuple[floa
     options.intra_op_num_threads = threads
     session = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
     feeds = {"A": a.numpy(), "B": b.numpy()}
-    rates["ONNX Runtime"] = 2 * size**3 / timed(lambda: session.run(None, feeds), repeats)
+    seconds = alternating_medians({"PyTorch": lambda _: a @ b, "ONNX Runtime": lambda _: session.run(None, feeds)},
+                                  WARMUP, repeats, torch.device("cpu"))
+    rates = {name: 2 * size**3 / took for name, took in seconds.items()}
     best = max(rates, key=rates.get)
     return rates[
         best
@@ -92,8 +80,7 @@ def flops(module: torch.nn.Module, inputs: tuple[torch.Tensor, ...]) -> int:
 
 def models() -> list[tuple[str, torch.nn.Module, callable, list[str], int]]:
     """(name, module, inputs(batch), input names, calls per timing) for each benchmarked
-    generator: a digit batch takes about a millisecond, so each of its timings spans many calls,
-    lest one scheduler hiccup be the median."""
+    generator: many calls per timing for the fast digits, lest one scheduler hiccup be the median."""
     torch.manual_seed(0)
     cyclegan = build_generator(CycleGANConfig(n_blocks=9, ngf=64)).eval()
     shipped = ROOT / "models" / "cdcgan-mnist"
@@ -120,7 +107,7 @@ def models() -> list[tuple[str, torch.nn.Module, callable, list[str], int]]:
             Digits().eval(),
             lambda n: (torch.randn(n, config.z_dim), torch.arange(n) % 10),
             ["z", "label"],
-            100,
+            DIGIT_CALLS,
         ),
     ]
 
@@ -195,7 +182,7 @@ def table(rows: list[dict], peak: float, source: str, threads: int, repeats: int
         f"Inference on the {describe_cpu()}, {threads} threads, torch {torch.__version__}, "
         f"onnxruntime {ort.__version__}; fp32 GEMM ceiling {peak / 1e9:.0f} GFLOP/s, measured in the same run "
         f"with {source}. Median of {repeats} timings after {WARMUP} warm-up, the runtimes taking turns (a "
-        "digit timing spans 100 calls). ONNX "
+        f"digit timing spans {DIGIT_CALLS} calls). ONNX "
         "fp16-weights: stored in fp16, computed in fp32 (what the shipped models use); fp16: computed in fp16.",
         *([note] if note else []),
         "",
