@@ -6,7 +6,12 @@ import torch
 from translate.datasets.mnist import load_mnist
 from translate.datasets.root import resolve_data_root
 from translate.errors import DataError
+from translate.modeling.checkpoint import read_checkpoint
+from translate.train import main as train_main
 from translate.training.data import FolderSource, ImageFolder, TensorSource, epoch_order, read_image
+
+from .cli_errors import one_line_error
+from .cyclegan_data import horse2zebra, horse_zebra_argv
 
 
 def test_real_mnist_loads_from_the_idx_files(mnist_test, data_root):
@@ -88,10 +93,6 @@ def test_read_image_converts_grey_alpha_and_16_bit(tmp_path):
 
 
 def test_a_folder_smaller_than_one_batch_is_one_line_naming_the_batch_size_to_pass(digit_folder, tmp_path, capsys):
-    from translate.train import main as train_main
-
-    from .cli_errors import one_line_error
-
     run = tmp_path / "run"
     error = one_line_error(capsys, train_main, "cdcgan", "--dataset", "folder", "--data", str(digit_folder),
                            "--image-size", "32", "--workers", "0", "--out", str(run))  # the default batch: 128
@@ -101,11 +102,6 @@ def test_a_folder_smaller_than_one_batch_is_one_line_naming_the_batch_size_to_pa
 
 
 def test_domains_smaller_than_one_step_name_the_batch_size_to_pass(tmp_path, capsys):
-    from translate.train import main as train_main
-
-    from .cli_errors import one_line_error
-    from .cyclegan_data import horse2zebra, horse_zebra_argv
-
     data = horse2zebra(tmp_path / "data")  # 4 horses, 4 zebras: an epoch is the larger domain
     error = one_line_error(capsys, train_main, *horse_zebra_argv(data, "--out", str(tmp_path / "run"),
                                                                  "--batch-size", "9"))
@@ -114,11 +110,6 @@ def test_domains_smaller_than_one_step_name_the_batch_size_to_pass(tmp_path, cap
 
 
 def test_resuming_a_cdcgan_on_other_class_folders_is_refused(digit_folder, tmp_path, capsys):
-    from translate.modeling.checkpoint import read_checkpoint
-    from translate.train import main as train_main
-
-    from .cli_errors import one_line_error
-
     run = tmp_path / "run"
     common = ["--dataset", "folder", "--data", str(digit_folder), "--image-size", "32", "--batch-size", "8",
               "--ngf", "8", "--ndf", "8", "--z-dim", "8", "--workers", "0", "--out", str(run)]

@@ -16,6 +16,8 @@ from translate.families.dcgan.family import generate, requested_labels
 from translate.families.dcgan.nets import DCGANConfig, Generator
 from translate.training.checkpoint import save_checkpoint
 
+from .cli_errors import one_line_error
+from .cyclegan_data import horse2zebra
 from .exporting import trained_run
 from .memory import peak_rss_kb, reset_peak_rss
 
@@ -98,17 +100,12 @@ def test_errors_are_one_line_and_exit_2(tmp_path, capsys, argv, message):
 
 
 def test_evaluate_takes_a_model_or_two_folders_not_both_nor_neither(tmp_path, capsys):
-    from .cli_errors import one_line_error
-
     expected = "error: name a run, checkpoint or model folder to score, or two image folders with --folders A B"
     assert one_line_error(capsys, main) == expected
     assert one_line_error(capsys, main, str(tmp_path), "--folders", str(tmp_path), str(tmp_path)) == expected
 
 
 def test_a_translation_model_without_test_sets_is_one_line_naming_where_it_looked(tmp_path, capsys):
-    from .cli_errors import one_line_error
-    from .cyclegan_data import horse2zebra
-
     run = trained_run(tmp_path, "cyclegan", steps=1)
     data = horse2zebra(tmp_path / "train-only", {"trainA": 1, "trainB": 1})
     error = one_line_error(capsys, main, str(run), "--data", str(data))
@@ -180,8 +177,6 @@ def test_folders_of_large_photos_are_scored_in_bounded_memory(tmp_path, capsys, 
 def test_a_one_way_scorer_takes_only_its_target_domains_features(tmp_path, monkeypatch, data_root):
     """A one-way translator meets one real set: the other domain's features are never computed."""
     from translate.evaluation import protocols
-
-    from .cyclegan_data import horse2zebra
 
     data = horse2zebra(tmp_path / "data", {"trainA": 1, "trainB": 1, "testA": 2, "testB": 2})
     featured = []
