@@ -112,6 +112,10 @@ def _with_metadata(source, path, **changes):
     ("translate.fid", -3, "fid -3.0 is not a finite number of at least 0"),
     ("translate.kid", "inf", "kid inf is not a finite number"),
     ("translate.fid", "good", "has incomplete translate metadata"),
+    ("translate.min_size", 10, "min_size 10 is not a multiple of pad_multiple 4"),
+    ("translate.value_range", "[0, 1]", r"pixel conventions .*value_range '\[0, 1\]' \(expected '\[-1, 1\]'\)"),
+    ("translate.layout", "NHWC", "layout 'NHWC' \\(expected 'NCHW'\\)"),
+    ("translate.channel_order", "BGR", "channel_order 'BGR' \\(expected 'RGB'\\)"),
 ])
 def test_onnx_metadata_out_of_bounds_is_a_model_file_error(tmp_path, translator_file, key, value, message):
     path = _with_metadata(translator_file[1], tmp_path / "edited.onnx", **{key: value})

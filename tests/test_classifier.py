@@ -98,3 +98,30 @@ def test_conditional_accuracy_with_true_wrong_resized_and_rgb_images(shipped, mn
     assert conditional_accuracy(shipped, larger, labels) >= 0.95
     with pytest.raises(ConfigError):
         conditional_accuracy(shipped, images, labels[:10])
+
+
+@pytest.mark.parametrize(("flag", "value", "message"), [
+    ("--threads", "0", "--threads: must be a positive integer, got 0"),
+    ("--epochs", "-1", "--epochs: must be a positive integer, got -1"), ("--seed", "-3", "--seed must lie")])
+def test_the_command_refuses_bad_numbers_before_reading_data(tmp_path, capsys, flag, value, message):
+    from translate.classifier import main
+
+    with pytest.raises((SystemExit, ConfigError)) as error:
+        main(["--out", str(tmp_path / "clf"), "--data", str(tmp_path / "no-data"), flag, value])
+    assert message in (str(error.value) if isinstance(error.value, ConfigError) else capsys.readouterr().err)
+    assert not (tmp_path / "clf").exists()
+
+
+def test_the_command_refuses_to_replace_a_classifier_before_training(tmp_path, capsys):
+    from translate.classifier import main
+
+    (tmp_path / "judge").mkdir()
+    (tmp_path / "judge" / "model.safetensors").write_bytes(b"weights")
+    for out, match in ((tmp_path / "judge", "already holds files.*--overwrite"), (tmp_path / "judge" / "model.safetensors", "is a file")):
+        with pytest.raises(ConfigError, match=match):
+            main(["--out", str(out), "--data", str(tmp_path / "no-data")])
+    assert (tmp_path / "judge" / "model.safetensors").read_bytes() == b"weights"
+    # With --overwrite the check passes and the command goes on to read the data (missing here).
+    with pytest.raises(Exception, match="no-data|MNIST|mnist") as error:
+        main(["--out", str(tmp_path / "judge"), "--overwrite", "--data", str(tmp_path / "no-data")])
+    assert not isinstance(error.value, ConfigError) or "already holds" not in str(error.value)

@@ -154,6 +154,7 @@ def test_gray_takes_its_test_photos_from_another_folder(tmp_path):
         ("photos", ["gray", "{tmp}/photos", "{tmp}/out", "--size", "8"], "--size must lie in 16.."),
         ("photos", ["edges", "{tmp}/photos", "{tmp}/out", "--sigma", "0"], "--sigma must lie in (0, 20]"),
         ("photos", ["gray", "{tmp}/photos", "{tmp}/out", "--test-fraction", "1.5"], "--test-fraction must lie"),
+        ("photos", ["gray", "{tmp}/photos", "{tmp}/out", "--seed", "-1"], "--seed must lie in 0.."),
         ("photos", ["edges", "{tmp}/photos", "{tmp}/out", "--strong-share", "1"], "--strong-share must lie in (0, 1)"),
         ("photos", ["edges", "{tmp}/photos", "{tmp}/out", "--line-width", "10"], "--line-width in 1..9"),
         ("one", ["gray", "{tmp}/photos", "{tmp}/out"], "1 photo(s) cannot be split into training and test pairs"),

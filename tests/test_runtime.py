@@ -228,7 +228,7 @@ def test_translator_accepts_grey_and_rgba_and_batches_mixed_sizes(translator_fil
         (np.zeros((2, 8, 8, 3), np.uint8), r"got shape \(2, 8, 8, 3\), a batch: translate_batch\(list\(images\)\)"),
         (np.zeros((2, 8, 8, 5), np.uint8), r"H x W or H x W x 1/3/4, got shape \(2, 8, 8, 5\)$"),
         (np.zeros((3, 8, 9), np.uint8), r"got shape \(3, 8, 9\), channels first: image.transpose\(1, 2, 0\)"),
-        ([[0, 1], [2, 3]], r"must be a numpy array, got list: np.asarray\(image\) makes one"),
+        ([[0, 1], [2, 3]], r"must be a numpy array, got list: np.asarray\(image.convert\(.RGB.\)\) makes one"),
         ("horse.jpg", r"got the path 'horse.jpg': use translate_file for a file$"),
     ],
 )
@@ -239,7 +239,8 @@ def test_translator_rejects_bad_images(translator_file, image, message):
 
 def test_translator_refuses_images_above_its_pixel_bound(translator_file):
     translator = Translator(translator_file[1], max_pixels=100 * 100)
-    with pytest.raises(InputError, match="101x100 image exceeds max_pixels=10000"):
+    assert translator.translate(np.zeros((100, 100, 3), np.uint8)).shape == (100, 100, 3)  # the bound is inclusive
+    with pytest.raises(InputError, match=r"101x100 image \(padded to 104x100.*\) exceeds max_pixels=10000"):
         translator.translate(np.zeros((100, 101, 3), np.uint8))
 
 
@@ -249,3 +250,82 @@ def test_translate_batch_wants_a_list_and_a_positive_batch_size(translator_file)
         translator.translate_batch(np.zeros((4, 5, 3), np.uint8))  # its rows are not images
     with pytest.raises(InputError, match="batch_size must be a positive integer, got 0"):
         translator.translate_batch([np.zeros((4, 5, 3), np.uint8)], batch_size=0)
+
+
+def test_the_pixel_bound_counts_the_padding_the_model_needs(tmp_path):
+    translator = Translator(onnx_model(tmp_path / "m.onnx", TRANSLATOR_METADATA), max_pixels=64)  # multiple 4, min 8
+    assert translator.translate(np.zeros((1, 8, 3), np.uint8)).shape == (1, 8, 3)  # padded to 8 x 8: 64 pixels
+    with pytest.raises(InputError, match=r"a 9x1 image \(padded to 12x8: this model takes sides that are multiples "
+                       r"of 4 and at least 8\) exceeds max_pixels=64"):
+        translator.translate(np.zeros((1, 9, 3), np.uint8))
+    with pytest.raises(InputError, match=r"a 9x1 image \(padded"):  # refused before any image runs
+        translator.translate_batch([np.zeros((8, 8, 3), np.uint8), np.zeros((1, 9, 3), np.uint8)])
+
+
+class CountingSession:
+    """A real ONNX Runtime session that records the batch shape of every run."""
+
+    def __init__(self, session):
+        self.session, self.shapes = session, []
+
+    def run(self, outputs, feeds):
+        self.shapes.append(next(iter(feeds.values())).shape)
+        return self.session.run(outputs, feeds)
+
+
+def test_translate_batch_runs_at_most_max_pixels_at_a_time(tmp_path):
+    translator = Translator(onnx_model(tmp_path / "m.onnx", TRANSLATOR_METADATA), max_pixels=2 * 8 * 8)
+    rng = np.random.default_rng(0)
+    images = [rng.integers(0, 256, (8, 8, 3), np.uint8) for _ in range(5)] + [rng.integers(0, 256, (5, 6, 3), np.uint8)]
+    singles = [translator.translate(image) for image in images]
+    translator.session = CountingSession(translator.session)
+    out = translator.translate_batch(iter(images), batch_size=8)  # any iterable of images
+    assert translator.session.shapes == [(2, 3, 8, 8)] * 3  # the 6 x 5 image pads to 8 x 8 and runs with the rest
+    assert all(np.array_equal(a, b) and a.flags.c_contiguous for a, b in zip(out, singles, strict=True))
+
+
+class NotANumber(torch.nn.Module):
+    """log(x - 2) of inputs in [-1, 1]: NaN everywhere, as an overflowing fp16 graph gives."""
+
+    def forward(self, x):
+        return torch.log(x - 2)
+
+
+def test_nan_output_is_a_model_file_error_not_black_pixels(tmp_path):
+    path = onnx_model(tmp_path / "nan.onnx", {**TRANSLATOR_METADATA, "translate.precision": "fp16"}, module=NotANumber())
+    with pytest.raises(ModelFileError, match=f"{path} returned NaN or infinite values: its fp16 arithmetic "
+                       "overflowed: re-export it with --fp16-weights"):
+        Translator(path).translate(np.zeros((8, 8, 3), np.uint8))
+
+
+def test_cuda_that_onnx_runtime_cannot_start_is_refused_not_run_on_the_cpu(onnx_files, monkeypatch):
+    # The onnxruntime-gpu case: the provider is listed, but its libraries do not load and ONNX
+    # Runtime quietly builds a CPU session (this CPU build does exactly that with CUDA asked for).
+    monkeypatch.setattr(onnxruntime, "get_available_providers", lambda: ["CUDAExecutionProvider", "CPUExecutionProvider"])
+    with pytest.warns(UserWarning), pytest.raises(InputError, match="could not start CUDAExecutionProvider.*device='cpu'"):
+        Sampler(onnx_files["dcgan"], device="cuda")
+
+
+class OutOfMemorySession:
+    """Fails as ONNX Runtime does when an allocation fails (its own exception type and message)."""
+
+    def run(self, outputs, feeds):
+        from onnxruntime.capi.onnxruntime_pybind11_state import RuntimeException
+
+        raise RuntimeException("[ONNXRuntimeError] : 6 : RUNTIME_EXCEPTION : Non-zero status code returned while "
+                               "running Conv node. Failed to allocate memory for requested buffer of size 1073741824")
+
+
+def test_running_out_of_memory_names_the_input_not_the_file(tmp_path):
+    translator = Translator(onnx_model(tmp_path / "m.onnx", TRANSLATOR_METADATA))
+    translator.session = OutOfMemorySession()
+    with pytest.raises(InputError, match="ran out of memory .*smaller images, a smaller batch_size or a lower max_pixels"):
+        translator.translate(np.zeros((8, 8, 3), np.uint8))
+
+
+def test_walks_refuse_a_huge_count_before_allocating(onnx_files):
+    sampler = Sampler(onnx_files["cdcgan"])
+    with pytest.raises(InputError, match="exceeds max_samples"):
+        sampler.interpolate(0, 1, 2, labels=3, n=10**12)
+    with pytest.raises(InputError, match="n must be a positive integer"):
+        sampler.interpolate(0, 1, 2, labels=3, n=0)

@@ -3,7 +3,8 @@
 
 ``python -m translate.classifier --data DIR --out DIR`` trains on the MNIST train split,
 measures test accuracy, and writes ``model.safetensors``, ``config.json`` and a
-``README.md`` model card, each replaced atomically. The one shipped inside the package
+``README.md`` model card, each replaced atomically; a folder that holds files is replaced only
+with ``--overwrite``. The one shipped inside the package
 (``translate/evaluation/mnist-classifier``) was made this way.
 """
 
@@ -23,8 +24,11 @@ from translate.cli import run_cli  # first: without torch, it names the extra to
 import torch
 import torch.nn.functional as F
 
+from translate.arguments import positive_int
+from translate.config import check_seed
 from translate.datasets.mnist import load_mnist
 from translate.datasets.root import resolve_data_root
+from translate.errors import ConfigError
 from translate.evaluation.judge import DEFAULT_CLASSIFIER, FAMILY, Classifier, ClassifierConfig, accuracy
 from translate.io.fileio import atomic_write
 from translate.modeling.checkpoint import write_model_folder
@@ -86,6 +90,16 @@ def save_classifier(model: Classifier, out: Path, card: str, metadata: dict[str,
     atomic_write(out / "README.md", lambda tmp: tmp.write_text(card))
 
 
+def check_out(out: Path, overwrite: bool) -> None:
+    """Refuse, before minutes of training, an --out that would replace a classifier (by default
+    the judge that every conditional-accuracy figure is measured with) unless asked to."""
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"--out {out} is a file: choose a new folder")
+    if out.is_dir() and any(out.iterdir()) and not overwrite:
+        raise ConfigError(f"--out {out} already holds files (the default is the package's judge): add --overwrite "
+                          "to replace them, or choose a new folder")
+
+
 def _hardware() -> str:
     return f"{cpu_model()}, {os.cpu_count()} cores, {torch.get_num_threads()} torch threads (CPU only)"
 
@@ -118,10 +132,13 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m translate.classifier", description=DESCRIPTION)
     parser.add_argument("--data", help="folder holding mnist/MNIST/raw (default $TRANSLATE_DATA, else ./data)")
     parser.add_argument("--out", default=str(DEFAULT_CLASSIFIER), help="output folder (default: the package's judge)")
-    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--overwrite", action="store_true", help="replace the classifier already in --out")
+    parser.add_argument("--epochs", type=positive_int, default=3)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--threads", type=int, default=2, help="CPU threads for torch")
+    parser.add_argument("--threads", type=positive_int, default=2, help="CPU threads for torch")
     args = parser.parse_args(argv)
+    check_seed(args.seed)
+    check_out(Path(args.out), args.overwrite)
     torch.set_num_threads(args.threads)
     command = "python -m translate.classifier " + shlex.join(sys.argv[1:] if argv is None else argv)
     root = resolve_data_root(args.data)

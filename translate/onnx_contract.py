@@ -111,7 +111,19 @@ def read_model_info(metadata: dict[str, str], path: Path) -> ModelInfo:
     except RecursionError:  # class_names nested thousands deep
         raise ModelFileError(f"{path} has translate metadata nested too deeply to read: re-export it") from None
     _check_bounds(info, path)
+    _check_conventions(values, info, path)
     return info
+
+
+def _check_conventions(values: dict[str, str], info: ModelInfo, path: Path) -> None:
+    """The pixel conventions the runtime applies are fixed ([-1, 1], NCHW, RGB or grey): a
+    file that states others would be fed wrongly and give wrong images without an error."""
+    expected = {"value_range": "[-1, 1]", "layout": "NCHW", "channel_order": "grey" if info.channels == 1 else "RGB"}
+    wrong = [f"{key} {values[key]!r} (expected {want!r})" for key, want in expected.items()
+             if key in values and values[key] != want]
+    if wrong:
+        raise ModelFileError(f"{path} states pixel conventions this runtime does not apply ({'; '.join(wrong)}): "
+                             "re-export it with python -m translate.export")
 
 
 def _check_bounds(info: ModelInfo, path: Path) -> None:
@@ -124,6 +136,8 @@ def _check_bounds(info: ModelInfo, path: Path) -> None:
         problems.append(f"pad_multiple {info.pad_multiple} is outside 1..{MAX_PAD_MULTIPLE}")
     if not 1 <= info.min_size <= MAX_MIN_SIZE:
         problems.append(f"min_size {info.min_size} is outside 1..{MAX_MIN_SIZE}")
+    elif info.pad_multiple >= 1 and info.min_size % info.pad_multiple:  # padding to it would miss the multiple
+        problems.append(f"min_size {info.min_size} is not a multiple of pad_multiple {info.pad_multiple}")
     if info.precision not in PRECISIONS:
         problems.append(f"precision {info.precision!r} is not one of {', '.join(PRECISIONS)}")
     if info.task == "sample" and not 1 <= info.z_dim <= MAX_Z_DIM:

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from translate.cli import run_cli
+from translate.config import check_seed
 from translate.datasets.drawings import CONVERSIONS, EdgeSettings, greyscale, line_drawing
 from translate.datasets.pair_maker import make_pairs
 from translate.errors import ConfigError, DataError
@@ -84,6 +85,7 @@ def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     if not 16 <= args.size <= MAX_SIZE:
         raise ConfigError(f"--size must lie in 16..{MAX_SIZE} pixels, got {args.size}")
+    check_seed(args.seed)
     if args.out.exists() and (not args.out.is_dir() or any(args.out.iterdir())):
         raise DataError(f"{args.out} already exists and is not an empty folder: remove it or choose another OUT")
     files = photos(args.source, "SRC")

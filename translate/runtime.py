@@ -20,7 +20,7 @@ import numpy as np
 import onnxruntime as ort
 
 from translate.errors import InputError, ModelFileError
-from translate.io.images import TRANSLATE_MAX_PIXELS, convert_channels, pad_to_multiple, read_image
+from translate.io.images import TRANSLATE_MAX_PIXELS, convert_channels, pad_amounts, pad_to_multiple, read_image
 from translate.io.pixels import to_pixels, to_unit
 from translate.latent import check_steps, code_walk, label_walk, latent_codes
 from translate.onnx_contract import ModelInfo, read_model_info
@@ -59,6 +59,10 @@ def open_session(
         session = ort.InferenceSession(str(path), options, providers=providers)
     except Exception as exc:  # onnxruntime raises its own exception types for bad files
         raise ModelFileError(f"{path} is not a loadable ONNX model ({type(exc).__name__}): re-export it") from exc
+    if providers[0] not in session.get_providers():  # ONNX Runtime falls back to the CPU with only a log line
+        raise InputError(f"device {device!r} asked for, but ONNX Runtime could not start {providers[0]} (its log "
+                         "above says why; usually CUDA or cuDNN libraries of another version than onnxruntime-gpu "
+                         "needs): fix the install or use device='cpu'")
     info = read_model_info(dict(session.get_modelmeta().custom_metadata_map), path)
     if task is not None and info.task != task:
         raise ModelFileError(f"{path} holds a {info.family} model, which {_TASKS[info.task][1]}: "
@@ -70,13 +74,17 @@ _TASKS = {"sample": ("Sampler", "draws images from codes"), "translate": ("Trans
 
 
 def run_session(session: ort.InferenceSession, feeds: dict[str, np.ndarray], path: Path) -> np.ndarray:
-    """The first output of ``session`` on ``feeds``; ONNX Runtime's own failures (a graph
-    that does not take inputs its metadata promises) become ModelFileError naming the file."""
+    """The first output of ``session`` on ``feeds``; ONNX Runtime's own failures become
+    InputError when memory ran out (the input's fault), else ModelFileError naming the file (a
+    graph that does not take inputs its metadata promises)."""
     try:
         return session.run(None, feeds)[0]
     except Exception as exc:  # onnxruntime raises its own exception types
         shapes = {name: value.shape for name, value in feeds.items()}
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        if "alloc" in reason.lower() or "out of memory" in reason.lower():
+            raise InputError(f"ONNX Runtime ran out of memory running {path} on inputs {shapes} ({reason}): use "
+                             "smaller images, a smaller batch_size or a lower max_pixels") from exc
         raise ModelFileError(f"ONNX Runtime could not run {path} on inputs {shapes} ({reason}): "
                              "re-export it with python -m translate.export") from exc
 
@@ -138,8 +146,8 @@ class Sampler:
         """``n`` walks of ``steps`` images, uint8 n x steps x H x W x C: walk i goes from code i
         of ``seed_a`` to code i of ``seed_b`` along the great circle, both ends included (they
         are those seeds' own images). ``labels`` as in :meth:`sample`, one per walk."""
-        row_labels = self._labels(n, labels)
         start, end = self.codes(n, seed_a, truncation), self.codes(n, seed_b, truncation)
+        row_labels = self._labels(n, labels)
         return self._walk(start, end, row_labels, row_labels, steps)
 
     def interpolate_labels(self, label_a: int, label_b: int, steps: int, seed: int = 0, n: int = 1,
@@ -183,7 +191,7 @@ class Sampler:
             feeds = {"z": z[start : start + batch_size]}
             if label_feed is not None:
                 feeds["label"] = label_feed[start : start + batch_size]
-            out.append(to_pixels(run_session(self.session, feeds, self.path)))
+            out.append(to_pixels(_finite(run_session(self.session, feeds, self.path), self.path, self.info.precision)))
         return np.concatenate(out)
 
     def _label_feed(self, n: int, labels: int | Sequence[int] | np.ndarray | None) -> np.ndarray | None:
@@ -256,24 +264,27 @@ class Translator:
         return self.translate(read_image(path, self.info.channels, max_pixels=self.max_pixels))
 
     def translate_batch(self, images: Sequence[np.ndarray], batch_size: int = 8) -> list[np.ndarray]:
-        """Translate many images; those of the same size run together in batches."""
+        """Translate many images. Every image is checked before any runs; those of the same
+        padded size then run together, at most ``batch_size`` images and ``max_pixels`` padded
+        pixels at a time, each prepared just before its run (memory follows one run, not the list)."""
         if isinstance(images, np.ndarray):  # iterating it would take each row for an image
             raise InputError("translate_batch takes a list of images: use translate for a single array")
         _check_count("batch_size", batch_size)
-        prepared = [self._prepare(image) for image in images]
-        results: list[np.ndarray | None] = [None] * len(prepared)
+        images = list(images)
         by_size: dict[tuple[int, int], list[int]] = {}
-        for index, (padded, _) in enumerate(prepared):
-            by_size.setdefault(padded.shape[1:], []).append(index)
-        for indices in by_size.values():
-            for start in range(0, len(indices), batch_size):
-                chunk = indices[start : start + batch_size]
-                batch = np.stack([prepared[i][0] for i in chunk])
+        for index, image in enumerate(images):
+            by_size.setdefault(self._padded_size(image), []).append(index)
+        results: list[np.ndarray | None] = [None] * len(images)
+        for (height, width), indices in by_size.items():
+            per_run = max(1, min(batch_size, self.max_pixels // (height * width)))
+            for start in range(0, len(indices), per_run):
+                chunk = indices[start : start + per_run]
+                prepared = [self._prepare(images[i]) for i in chunk]
+                batch = np.stack([padded for padded, _ in prepared])
                 out = to_pixels(self._checked_output(run_session(self.session, {self.input_name: batch}, self.path),
                                                      batch.shape))
-                for i, translated in zip(chunk, out, strict=True):
-                    top, left, height, width = prepared[i][1]
-                    results[i] = translated[top : top + height, left : left + width]
+                for i, translated, (_, (top, left, h, w)) in zip(chunk, out, prepared, strict=True):
+                    results[i] = np.ascontiguousarray(translated[top : top + h, left : left + w])
         return results  # type: ignore[return-value]
 
     def _checked_output(self, out: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
@@ -283,21 +294,41 @@ class Translator:
         if out.shape != expected or not np.issubdtype(out.dtype, np.floating):
             raise ModelFileError(f"{self.path} returned {out.dtype} {tuple(out.shape)} for an input of shape "
                                  f"{tuple(shape)}, where its metadata promises float {expected}: re-export it")
-        return out
+        return _finite(out, self.path, self.info.precision)
+
+    def _padded_size(self, image: np.ndarray) -> tuple[int, int]:
+        """Check an image and return the (height, width) the model sees after padding, refusing
+        one whose padded size exceeds ``max_pixels`` (padding a 1 x N strip to the model's
+        minimum side can multiply its pixels many times)."""
+        _check_image(image)
+        height, width = image.shape[:2]
+        padded = tuple(side + sum(pad_amounts(side, self.info.pad_multiple, self.info.min_size))
+                       for side in (height, width))
+        if padded[0] * padded[1] > self.max_pixels:
+            grown = "" if padded == (height, width) else (
+                f" (padded to {padded[1]}x{padded[0]}: this model takes sides that are multiples of "
+                f"{self.info.pad_multiple} and at least {self.info.min_size})")
+            raise InputError(f"a {width}x{height} image{grown} exceeds max_pixels={self.max_pixels}: scale or crop it "
+                             "first, or raise max_pixels if the machine has the memory")
+        return padded
 
     def _prepare(self, image: np.ndarray) -> tuple[np.ndarray, tuple[int, int, int, int]]:
         """Check, convert to the model's channels, pad to its multiple, scale to [-1, 1], CHW;
         with the (top, left, height, width) window to crop the output back to."""
-        _check_image(image)
+        self._padded_size(image)
         height, width = image.shape[:2]
-        if height * width > self.max_pixels:
-            raise InputError(
-                f"a {width}x{height} image exceeds max_pixels={self.max_pixels}: scale it down first "
-                "or raise max_pixels if the machine has the memory"
-            )
         converted = convert_channels(image, self.info.channels)
         padded, (top, left) = pad_to_multiple(converted, self.info.pad_multiple, self.info.min_size)
         return to_unit(padded)[0], (top, left, height, width)
+
+
+def _finite(out: np.ndarray, path: Path, precision: str) -> np.ndarray:
+    """The graph's output if every value is finite: NaN would otherwise become black pixels."""
+    if not np.isfinite(out).all():
+        fix = ("its fp16 arithmetic overflowed: re-export it with --fp16-weights (fp32 arithmetic) or in fp32"
+               if precision == "fp16" else "re-export it with python -m translate.export")
+        raise ModelFileError(f"{path} returned NaN or infinite values: {fix}")
+    return out
 
 
 def _check_image(image: object) -> None:
@@ -307,8 +338,8 @@ def _check_image(image: object) -> None:
     if isinstance(image, (str, os.PathLike)):
         raise InputError(f"an image must be a numpy array, got the path {str(image)!r}: use translate_file for a file")
     if not isinstance(image, np.ndarray):
-        raise InputError(f"an image must be a numpy array, got {type(image).__name__}: np.asarray(image) makes one "
-                         "of a PIL image or nested lists (uint8, RGB)")
+        raise InputError(f"an image must be a numpy array, got {type(image).__name__}: np.asarray(image.convert('RGB')) "
+                         "makes one of a PIL image, np.asarray(rows, np.uint8) of nested lists")
     if image.dtype != np.uint8:
         if np.issubdtype(image.dtype, np.floating):
             fix = "for values in 0..1, (image * 255).round().astype(np.uint8)"
