@@ -117,7 +117,8 @@ def test_the_command_refuses_to_replace_a_classifier_before_training(tmp_path, c
 
     (tmp_path / "judge").mkdir()
     (tmp_path / "judge" / "model.safetensors").write_bytes(b"weights")
-    for out, match in ((tmp_path / "judge", "already holds files.*--overwrite"), (tmp_path / "judge" / "model.safetensors", "is a file")):
+    judge = tmp_path / "judge"
+    for out, match in ((judge, "already holds files.*--overwrite"), (judge / "model.safetensors", "is a file")):
         with pytest.raises(ConfigError, match=match):
             main(["--out", str(out), "--data", str(tmp_path / "no-data")])
     assert (tmp_path / "judge" / "model.safetensors").read_bytes() == b"weights"

@@ -338,8 +338,9 @@ def _check_image(image: object) -> None:
     if isinstance(image, (str, os.PathLike)):
         raise InputError(f"an image must be a numpy array, got the path {str(image)!r}: use translate_file for a file")
     if not isinstance(image, np.ndarray):
-        raise InputError(f"an image must be a numpy array, got {type(image).__name__}: np.asarray(image.convert('RGB')) "
-                         "makes one of a PIL image, np.asarray(rows, np.uint8) of nested lists")
+        raise InputError(f"an image must be a numpy array, got {type(image).__name__}: "
+                         "np.asarray(image.convert('RGB')) makes one of a PIL image, np.asarray(rows, np.uint8) "
+                         "of nested lists")
     if image.dtype != np.uint8:
         if np.issubdtype(image.dtype, np.floating):
             fix = "for values in 0..1, (image * 255).round().astype(np.uint8)"
