@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from translate.errors import TranslateError
+from translate.errors import ModelFileError, TranslateError
 from translate.runtime import Sampler, Translator
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -95,6 +95,15 @@ def how_to_make(missing: dict[str, str], root: Path = ROOT) -> str:
     return "\n".join(lines)
 
 
+def _check_direction(spec: ModelFile, translator: Translator, path: Path) -> None:
+    """A two-way model's file must have been exported in the direction the page serves it in."""
+    info = translator.info
+    if spec.direction and info.direction and info.direction != spec.direction:
+        raise ModelFileError(f"{path} translates {info.source_domain} → {info.target_domain} (exported with "
+                             f"--direction {info.direction}), but the page serves it as {spec.direction}: "
+                             f"python -m translate.export {spec.shipped} --direction {spec.direction} --out {path}")
+
+
 def _direction(spec: ModelFile) -> str:
     return f" --direction {spec.direction}" if spec.direction else ""
 
@@ -122,12 +131,32 @@ class DemoModels:
                 if spec.kind == "sampler":
                     models.samplers[key] = Sampler(path, threads=threads)
                 else:
-                    models.translators[key] = Translator(path, threads=threads)
+                    translator = Translator(path, threads=threads)
+                    _check_direction(spec, translator, path)
+                    models.translators[key] = translator
             except TranslateError as exc:
                 models.problems[key] = str(exc).replace(str(path), shown) if path.exists() else f"{shown} is missing"
                 if not spec.optional:
                     models.missing[key] = shown
+        models._drop_other_domains(exports)
         return models
+
+    def _drop_other_domains(self, exports: Path) -> None:
+        """A photo translator of other domains than the page's (its first file's) is refused, so
+        a choice labelled horse → zebra never runs a model of something else."""
+        a, b = self.domains()
+        for key, spec in MODEL_FILES.items():
+            info = self.translators[key].info if spec.serves and key in self.translators else None
+            if info is None or not info.source_domain:
+                continue
+            expected = (a, b) if spec.serves == "AtoB" else (b, a)
+            if (info.source_domain, info.target_domain) != expected:
+                del self.translators[key]
+                shown = _shown(exports / spec.file)
+                self.problems[key] = (f"{shown} translates {info.source_domain} → {info.target_domain}, but the page "
+                                      f"serves it as {expected[0]} → {expected[1]}: export it from a {a} ↔ {b} model")
+                if not spec.optional:
+                    self.missing[key] = shown
 
     def photo_models(self, direction: str) -> list[str]:
         """The keys of the translators loaded for a photo direction, lowest FID first, unscored last."""

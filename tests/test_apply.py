@@ -167,10 +167,19 @@ def test_an_onnx_file_translates_as_its_checkpoint_does(translator_file, horses,
 
 
 def test_an_onnx_file_refuses_what_only_a_checkpoint_can_do(translator_file, onnx_files, horses, tmp_path, capsys):
-    onnx_file = translator_file[1]
+    import onnx
+
+    onnx_file, older = translator_file[1], tmp_path / "older.onnx"
+    model = onnx.load(str(onnx_file))  # as files exported before the direction was recorded
+    onnx.helper.set_model_props(model, {p.key: p.value for p in model.metadata_props
+                                        if p.key not in ("translate.direction", "translate.task")})
+    onnx.save(model, str(older))
     for argv, message in [
-        ((str(onnx_file), "--direction", "BtoA"), f"{onnx_file} translates AtoB only (horse -> zebra): for BtoA, "
-                                                  "pass the file exported with --direction BtoA"),
+        ((str(older), "--direction", "AtoB"), f"{older} records no direction (exported by an earlier toolkit): "
+                                              "leave --direction out"),
+        ((str(onnx_file), "--direction", "BtoA"), f"{onnx_file} translates AtoB only (horse -> zebra): for zebra -> "
+                                                  "horse, pass a file that translates that way (a two-way model's "
+                                                  "exported with --direction BtoA, or a model trained that way)"),
         ((str(onnx_file), "--precision", "bf16"), "--precision applies to a checkpoint or model folder"),
         ((str(onnx_files["dcgan"]),), "holds a dcgan model, which draws images rather than translating them"),
         ((str(tmp_path / "missing.onnx"),), "missing.onnx does not exist"),

@@ -106,6 +106,11 @@ def test_the_final_scores_go_in_and_the_authors_prose_stays(cyclegan_run, tmp_pa
     assert meta["thumbnail"] == "samples.png" and meta["tags"] == ["gan", "cyclegan", "onnx", "zebra"]
     assert "metrics" not in meta
 
+    # A record that does not parse is called damaged, not a record of other weights.
+    (model / "evaluation.json").write_text('{"weights_sha256": "ab')
+    run_cli(card_main, [str(model)])
+    assert "`evaluation.json` is damaged (not a JSON object), so it was not read" in card.read_text()
+
 
 def test_a_card_written_by_hand_is_left_alone(cyclegan_run, tmp_path, capsys):
     model = tmp_path / "tiny-h2z"
@@ -117,6 +122,14 @@ def test_a_card_written_by_hand_is_left_alone(cyclegan_run, tmp_path, capsys):
     assert (model / "README.md").read_text() == "# My zebras\n\nWritten by hand.\n"
     error = one_line_error(capsys, card_main, str(model))
     assert error.startswith(f"error: {model / 'README.md'} has no single block of figures to rewrite: put the line")
+    (model / "README.md").write_bytes("\ufeff# Saved as UTF-16\n".encode("utf-16"))  # as some editors save
+    assert one_line_error(capsys, card_main, str(model)).startswith(
+        f"error: {model / 'README.md'} is not UTF-8 text (invalid start byte at byte 0): save it as UTF-8 text")
+    (model / "README.md").unlink()
+    (model / "README.md").mkdir()
+    assert one_line_error(capsys, card_main, str(model)).startswith(
+        f"error: {model / 'README.md'} is a folder, not a regular file, so it was not read: save it as UTF-8")
+    (model / "README.md").rmdir()
     assert one_line_error(capsys, card_main, str(tmp_path)).startswith(f"error: no checkpoint in {tmp_path}")
     assert one_line_error(capsys, card_main, str(cyclegan_run)) == (
         f"error: {cyclegan_run} is a training run or checkpoint, not a model folder: write one with python -m "

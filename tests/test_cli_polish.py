@@ -104,9 +104,25 @@ def test_data_may_name_the_dataset_folder_itself(tmp_path):
 def test_wrong_domain_names_list_what_the_folder_holds_and_suggest_the_nearest(tmp_path):
     data = horse2zebra(tmp_path / "data")
     with pytest.raises(DataError, match=r"holds horse2zebra \(did you mean --domains horse zebra\?\)"):
-        find_domains(data, "horses", "zebra")
+        find_domains(data, "horses", "zebra", training=True)
     with pytest.raises(DataError, match="or add --download to fetch it"):
-        find_domains(tmp_path, "apple", "orange")
+        find_domains(tmp_path, "apple", "orange", training=True)
+
+
+def test_commands_that_only_read_data_name_no_training_flags(tmp_path, capsys):
+    """sample and evaluate take the domains from the model and have no --download."""
+    with pytest.raises(DataError, match=r"holds horse2zebra$"):
+        find_domains(horse2zebra(tmp_path / "listed"), "horses", "zebra")
+    run = trained_run(tmp_path, "cyclegan", steps=1)
+    (tmp_path / "empty").mkdir()
+    error = one_line_error(capsys, sample_main, str(run), "--data", str(tmp_path / "empty"),
+                           "--out", str(tmp_path / "grid.png"))
+    assert error.endswith(f"; or fetch it with python -m translate.data fetch horse2zebra --data {tmp_path / 'empty'}")
+    assert "--download" not in error and not (tmp_path / "grid.png").exists()
+    (tmp_path / "data.zip").write_bytes(b"PK")
+    error = one_line_error(capsys, sample_main, str(run), "--data", str(tmp_path / "data.zip"),
+                           "--out", str(tmp_path / "grid.png"))
+    assert f"the data folder {tmp_path / 'data.zip'} is a file, not a folder: pass --data DIR" in error
 
 
 def test_a_data_folder_that_does_not_exist_is_named(tmp_path, capsys):

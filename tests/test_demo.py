@@ -382,8 +382,8 @@ def test_sigterm_during_a_destructor_still_stops_the_server_and_removes_its_file
     assert folder.name.startswith("translate-demo-") and not folder.exists()
 
 
-def _renamed(source, dest, source_domain, target_domain):
-    """A copy of the ONNX file ``source`` whose metadata names other domains."""
+def _renamed(source, dest, source_domain, target_domain, direction=None):
+    """A copy of the ONNX file ``source`` whose metadata names other domains (and direction)."""
     from translate.onnx_contract import PREFIX
 
     model = onnx.load(str(source))
@@ -392,6 +392,8 @@ def _renamed(source, dest, source_domain, target_domain):
             prop.value = source_domain
         elif prop.key == PREFIX + "target_domain":
             prop.value = target_domain
+        elif prop.key == PREFIX + "direction" and direction:
+            prop.value = direction
     dest.parent.mkdir(parents=True, exist_ok=True)
     onnx.save(model, str(dest))
     return dest
@@ -404,6 +406,23 @@ def test_the_directions_and_the_sketch_title_come_from_the_files_domain_names(tr
     assert models.direction_choices() == [("apple → orange", "AtoB"), ("orange → apple", "BtoA")]
     assert models.sketch_title() == "Sketch → cat"
     # Only the other direction's file: its source is the B side.
-    _renamed(translator_file[1], tmp_path / "back" / "zebra2horse.onnx", "orange", "apple")
+    _renamed(translator_file[1], tmp_path / "back" / "zebra2horse.onnx", "orange", "apple", "BtoA")
     assert DemoModels.load(tmp_path / "back").domains() == ("apple", "orange")
+
+
+def test_a_file_of_the_wrong_direction_or_domains_is_refused_not_mislabelled(translator_file, tmp_path):
+    exports = tmp_path / "exports"
+    _renamed(translator_file[1], exports / "zebra2horse.onnx", "horse", "zebra")  # exported AtoB, named BtoA
+    models = DemoModels.load(exports, threads=1)
+    assert "BtoA" not in models.translators and models.missing["BtoA"] == "zebra2horse.onnx"
+    assert models.problems["BtoA"] == (
+        "zebra2horse.onnx translates horse → zebra (exported with --direction AtoB), but the page serves it as "
+        "BtoA: python -m translate.export models/cyclegan-horse2zebra --direction BtoA --out zebra2horse.onnx")
+    _renamed(translator_file[1], exports / "horse2zebra.onnx", "horse", "zebra")
+    _renamed(translator_file[1], exports / "cut-horse2zebra.onnx", "apple", "orange")  # a model of other domains
+    models = DemoModels.load(exports, threads=1)
+    assert "AtoB" in models.translators and "cut-AtoB" not in models.translators
+    assert models.problems["cut-AtoB"] == ("cut-horse2zebra.onnx translates apple → orange, but the page serves it "
+                                           "as horse → zebra: export it from a horse ↔ zebra model")
+    assert "cut-AtoB" not in models.missing  # an extra model: nothing to make
     assert DemoModels.load(tmp_path / "none").direction_choices()[0][0] == "horse → zebra"  # no files: the defaults

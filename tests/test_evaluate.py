@@ -86,6 +86,8 @@ def test_conditional_model_at_32px_adds_accuracy_and_is_reproducible(tmp_path, c
         (["{model}", "--n", "50001"], "more than 50,000"),
         (["{model}", "--batch-size", "0"], "at least 1"),
         (["{model}", "--classifier", "{tmp}"], "no classifier"),
+        (["{model}", "--cache-dir", "{model}/checkpoints/latest/cache"], "--cache-dir {model}/checkpoints/latest/"
+         "cache cannot be created: {model}/checkpoints/latest is a file, not a folder: choose another --cache-dir"),
     ],
 )
 @pytest.mark.slow
@@ -96,7 +98,8 @@ def test_errors_are_one_line_and_exit_2(tmp_path, capsys, argv, message):
     assert exit_info.value.code == 2
     captured = capsys.readouterr()
     assert captured.out == ""
-    assert captured.err.startswith("error: ") and captured.err.count("\n") == 1 and message in captured.err
+    assert captured.err.startswith("error: ") and captured.err.count("\n") == 1
+    assert message.format(tmp=tmp_path, model=model) in captured.err
 
 
 def test_evaluate_takes_a_model_or_two_folders_not_both_nor_neither(tmp_path, capsys):

@@ -197,6 +197,15 @@ def test_reference_features_are_cached_as_plain_npy(tmp_path):
     assert extractor.calls == 2 and len(list(tmp_path.glob("set-*.npy"))) == 2
 
 
+def test_a_cache_that_cannot_be_written_warns_and_keeps_the_features(tmp_path):
+    extractor, images = CountingExtractor(), torch.rand(5, 1, 28, 28)
+    (tmp_path / "cache").write_text("a file where the cache folder would be")
+    with pytest.warns(UserWarning, match=r"not cached: .*a file.* computed again next time; --cache-dir or "
+                      r"\$TRANSLATE_CACHE names another folder"):
+        feats = cached_features(extractor, images, "set", tmp_path / "cache")
+    assert feats.shape == (5, 2048) and extractor.calls == 1
+
+
 def test_a_damaged_cache_file_is_recomputed(tmp_path):
     extractor, images = CountingExtractor(), torch.rand(5, 1, 28, 28)
     cached_features(extractor, images, "set", tmp_path)

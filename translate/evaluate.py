@@ -78,6 +78,8 @@ def main(argv: list[str] | None = None) -> None:
         raise ConfigError(f"--progress-every must be 0 seconds or more, got {args.progress_every}")
     if args.out:
         check_writable(args.out.parent, "--out")  # now, not after minutes of scoring
+    if args.cache_dir:
+        check_writable(Path(args.cache_dir), "--cache-dir")
     request = EvaluationRequest(
         data_root=resolve_data_root(args.data), device=select_device(args.gpu), n=args.n, real_n=args.real_n,
         fid_weights=args.fid_weights, classifier=args.classifier, batch_size=args.batch_size, seed=args.seed,

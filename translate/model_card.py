@@ -23,7 +23,7 @@ import yaml
 from translate.errors import ConfigError
 from translate.evaluation.fidelity import FIDELITY_METRICS
 from translate.evaluation.record import EVALUATION_FILE, scores_of
-from translate.io.fileio import atomic_write, file_sha256
+from translate.io.fileio import atomic_write, file_sha256, open_regular, read_json_if_exists
 from translate.io.run_layout import METRICS_FILE, read_metrics
 from translate.modeling.checkpoint import STATE, WEIGHTS, Checkpoint, read_checkpoint
 
@@ -47,9 +47,9 @@ def refresh_card(folder: Path, strict: bool = True) -> str:
     figures = f"{BEGIN}\n{card_figures(facts)}{END}\n"
     if not card.exists():
         text = f"{front_matter(facts)}# {title(facts)}\n\n{figures}"
-        atomic_write(card, lambda tmp: tmp.write_text(text))
+        atomic_write(card, lambda tmp: tmp.write_text(text, encoding="utf-8"))
         return f"wrote {card}"
-    text = card.read_text()
+    text = _read_card(card)
     if text.count(BEGIN) != 1 or text.count(END) != 1 or text.index(BEGIN) > text.index(END):
         if not strict:
             return f"kept {card}: it has no block of figures to rewrite"
@@ -59,8 +59,19 @@ def refresh_card(folder: Path, strict: bool = True) -> str:
     before, rest = body.split(BEGIN, 1)
     after = rest.split(END, 1)[1].removeprefix("\n")
     meta = front_matter(facts, _authors_front_matter(text))
-    atomic_write(card, lambda tmp: tmp.write_text(meta + before + figures + after))
+    atomic_write(card, lambda tmp: tmp.write_text(meta + before + figures + after, encoding="utf-8"))
     return f"rewrote the front matter and the figures in {card}"
+
+
+def _read_card(card: Path) -> str:
+    """The card's text (UTF-8, as written); a card that is not a regular file or not UTF-8 is a
+    ConfigError naming the fix, not a traceback."""
+    fix = "save it as UTF-8 text, or move it aside to get a new card"
+    try:
+        with open_regular(card, fix) as file:
+            return file.read().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{card} is not UTF-8 text ({exc.reason} at byte {exc.start}): {fix}") from None
 
 
 @dataclass(frozen=True)
@@ -72,7 +83,7 @@ class _Facts:
     directions: list[str]  # a translation model's generators (AtoB, BtoA); none for one that draws images
     final: dict[str, dict[str, Any]]  # evaluation.json's scores of these very weights, by what was scored
     protocol: dict[str, Any] | None  # and how they were taken
-    stale: bool  # evaluation.json is there, but scored other weights
+    unscored_why: str  # without final scores: evaluation.json is damaged, scored other weights, or is not there
     records: list[dict[str, Any]]  # metrics.jsonl
     origin: dict[str, str]  # where in the run the weights come from (pack's source_step, ...), if known
 
@@ -89,7 +100,7 @@ class _Facts:
         protocol = scores.get("protocol")
         return cls(folder, model, [d for d in ("AtoB", "BtoA") if model.has_weights(f"generator_{d}")], final,
                    protocol if final and isinstance(protocol, dict) else None,
-                   not final and (folder / EVALUATION_FILE).exists(), read_metrics(folder / METRICS_FILE),
+                   "" if final else _unscored_why(folder / EVALUATION_FILE), read_metrics(folder / METRICS_FILE),
                    model.provenance())
 
     @property
@@ -101,6 +112,16 @@ class _Facts:
         """The training data's name: as the run recorded it (pix2pix's in its model config,
         the digit models' in their training settings), else the domains' (``horse2zebra``)."""
         return self.model.train.get("dataset") or self.model.model.get("dataset") or "2".join(self.domains)
+
+
+def _unscored_why(record: Path) -> str:
+    """Why a folder's card shows no final scores: a record that cannot be read is not one of
+    other weights, and saying so sends the reader to the right fix."""
+    if not record.exists():
+        return "Not scored yet"
+    if not isinstance(read_json_if_exists(record), dict):
+        return f"`{EVALUATION_FILE}` is damaged (not a JSON object), so it was not read; score the folder again"
+    return f"`{EVALUATION_FILE}` scored other weights than this folder's"
 
 
 def title(facts: _Facts) -> str:
@@ -261,8 +282,7 @@ def _evaluation(facts: _Facts) -> str:
     command = (f"`python -m translate.evaluate {name} --out {name}/{EVALUATION_FILE}`, then "
                f"`python -m translate.card {name}`")
     if not facts.final:
-        why = f"`{EVALUATION_FILE}` scored other weights than this folder's" if facts.stale else "Not scored yet"
-        return f"## Evaluation\n\n{why}: {command}.\n\n"
+        return f"## Evaluation\n\n{facts.unscored_why}: {command}.\n\n"
     entries = facts.final
     metrics = [m for m in ("fid", "kid_mean", "kid_std", "conditional_accuracy", *FIDELITY_METRICS)
                if any(m in e for e in entries.values())]

@@ -68,9 +68,13 @@ def onnx_model(path: Path, direction: str | None, gpu: bool, precision: str | No
         raise ConfigError(f"{path} holds a {info.family} model, which draws images rather than translating them: "
                           "draw with translate.runtime.Sampler, or python -m translate.sample on the model folder it "
                           "was exported from")
+    if direction is not None and not info.direction:
+        raise ConfigError(f"{path} records no direction (exported by an earlier toolkit): leave --direction out, "
+                          "or export it again with python -m translate.export")
     if direction is not None and direction != info.direction:
         raise ConfigError(f"{path} translates {info.direction} only ({info.source_domain} -> {info.target_domain}): "
-                          f"for {direction}, pass the file exported with --direction {direction}")
+                          f"for {info.target_domain} -> {info.source_domain}, pass a file that translates that way (a "
+                          f"two-way model's exported with --direction {direction}, or a model trained that way)")
     if precision is not None:
         raise ConfigError(f"--precision applies to a checkpoint or model folder; {path} runs in the precision it "
                           f"was exported in ({info.precision}): leave --precision out")

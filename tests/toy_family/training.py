@@ -82,7 +82,7 @@ class ToyRecipe:
 
 def train_run(family: ToyFamily, model: ToyConfig, settings: ToyTrainConfig, run: RunOptions,
               checkpoint: Checkpoint | None = None) -> Trainer:
-    folders = family.domain_folders(run.data, settings.domains, run.download)
+    folders = family.domain_folders(run.data, settings.domains, run.download, training=True)
     dataset = UnpairedImages(domain_files(folders.train_a), domain_files(folders.train_b), settings.load_size,
                              model.image_size, settings.seed)
     torch.manual_seed(settings.seed)

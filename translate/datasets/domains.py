@@ -38,16 +38,18 @@ def _paired(folder: Path, swapped: bool = False, note: str = "") -> DomainFolder
                          test_b if test_b.is_dir() else None, note)
 
 
-def find_domains(data_root: Path, domain_a: str, domain_b: str) -> DomainFolders:
+def find_domains(data_root: Path, domain_a: str, domain_b: str, training: bool = False) -> DomainFolders:
     """The folders of domains A and B, looked for as (in turn):
 
     ``<data>/A2B/{trainA,trainB[,testA,testB]}`` (the reference layout); ``<data>/B2A/`` with
     its sides swapped; ``<data>`` itself in that layout (``--data`` naming the dataset);
     ``<data>/A/`` and ``<data>/B/``. Otherwise the error lists what ``<data>`` holds and
-    suggests the nearest pair.
+    suggests the fix: for ``training`` (a command with ``--domains`` and ``--download``) the
+    nearest pair and ``--download``, else ``python -m translate.data fetch``.
     """
     if not data_root.is_dir():
-        raise DataError(f"the data folder {data_root} does not exist: pass --data DIR (or set TRANSLATE_DATA) to "
+        problem = "is a file, not a folder" if data_root.exists() else "does not exist"
+        raise DataError(f"the data folder {data_root} {problem}: pass --data DIR (or set TRANSLATE_DATA) to "
                         "the folder that holds the dataset")
     pair, reverse = f"{domain_a}2{domain_b}", f"{domain_b}2{domain_a}"
     found = (
@@ -61,21 +63,22 @@ def find_domains(data_root: Path, domain_a: str, domain_b: str) -> DomainFolders
         return found
     if (data_root / domain_a).is_dir() and (data_root / domain_b).is_dir():
         return DomainFolders(data_root / domain_a, data_root / domain_b)
-    raise DataError(_not_found(data_root, domain_a, domain_b))
+    raise DataError(_not_found(data_root, domain_a, domain_b, training))
 
 
-def domain_folders(data_root: Path, domain_a: str, domain_b: str, download: bool = False) -> DomainFolders:
+def domain_folders(data_root: Path, domain_a: str, domain_b: str, download: bool = False,
+                   training: bool = False) -> DomainFolders:
     """:func:`find_domains`; with ``download``, a reference dataset is fetched first when it is missing."""
     try:
-        return find_domains(data_root, domain_a, domain_b)
+        return find_domains(data_root, domain_a, domain_b, training)
     except DataError:
         if not download:
             raise
     download_cyclegan_dataset(f"{domain_a}2{domain_b}", data_root)
-    return find_domains(data_root, domain_a, domain_b)
+    return find_domains(data_root, domain_a, domain_b, training)
 
 
-def _not_found(data_root: Path, domain_a: str, domain_b: str) -> str:
+def _not_found(data_root: Path, domain_a: str, domain_b: str, training: bool) -> str:
     pair = f"{domain_a}2{domain_b}"
     message = (f"no images for domains {domain_a!r} and {domain_b!r}: looked for {data_root / pair}/trainA and "
                f"trainB, and for {data_root / domain_a} and {data_root / domain_b}")
@@ -83,12 +86,13 @@ def _not_found(data_root: Path, domain_a: str, domain_b: str) -> str:
     if pairs:
         message += f"; {data_root} holds {', '.join(pairs)}"
         nearest = difflib.get_close_matches(pair, pairs, n=1, cutoff=0.4)
-        if nearest:
+        if nearest and training:
             message += f" (did you mean --domains {' '.join(nearest[0].split('2', 1))}?)"
     else:
         message += "; pass --data DIR (or set TRANSLATE_DATA) to the folder that holds them"
     if pair in CYCLEGAN_DATASETS:
-        message += "; or add --download to fetch it"
+        message += ("; or add --download to fetch it" if training
+                    else f"; or fetch it with python -m translate.data fetch {pair} --data {data_root}")
     return message
 
 

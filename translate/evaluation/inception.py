@@ -31,7 +31,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from translate.datasets.root import resolve_data_root
-from translate.errors import ConfigError
+from translate.errors import ConfigError, StorageError
 from translate.evaluation.inception_onnx import OnnxInception
 from translate.evaluation.inception_port import port
 from translate.io.fileio import atomic_write, file_sha256
@@ -263,7 +263,8 @@ def cached_features(
     progress: Progress = QUIET,
 ) -> np.ndarray:
     """Features of a fixed reference set, computed once and kept in ``cache_dir`` as ``.npy``;
-    the computing pass reports to ``progress``.
+    the computing pass reports to ``progress``. A cache that cannot be written is a warning,
+    not a lost scoring.
 
     The key hashes the images' bytes (so any change of set, count or preprocessing
     before this point misses), the resize protocol and the network's identity.
@@ -289,5 +290,9 @@ def cached_features(
     with progress.track(f"Inception features of {name} (first time only, then cached in {path.parent})",
                         len(images)) as tracker:
         feats = extractor(images, batch_size, tracker)
-    _save_npy(path, feats)
+    try:
+        _save_npy(path, feats)
+    except StorageError as exc:  # the features are computed: a cache that cannot be written costs only the next run
+        warnings.warn(f"not cached: {exc} (the features are computed again next time; --cache-dir or "
+                      f"${CACHE_ENV} names another folder)", stacklevel=2)
     return feats

@@ -97,10 +97,12 @@ class TranslationFamily(Family):
         config = loaded[self.directions[0]][1]
         return {direction: net.to(device) for direction, (net, _) in loaded.items()}, config
 
-    def domain_folders(self, data: str | None, domains: list[str], download: bool = False) -> DomainFolders:
+    def domain_folders(self, data: str | None, domains: list[str], download: bool = False,
+                       training: bool = False) -> DomainFolders:
         """The domains' folders under the data root ``data`` (fetched first with ``download``);
-        how they were found is noted when it is not the obvious way."""
-        folders = domain_folders(resolve_data_root(data), *domains, download=download)
+        how they were found is noted when it is not the obvious way. ``training``: the error
+        for missing data names training's flags (``--domains``, ``--download``)."""
+        folders = domain_folders(resolve_data_root(data), *domains, download=download, training=training)
         if folders.note:
             print(f"note: {folders.note}", file=sys.stderr)
         return folders

@@ -58,7 +58,7 @@ def unpaired_data(family: TranslationFamily, model: TranslationConfig, settings:
                   run: RunOptions) -> TrainingData:
     """Random crops of the two domains' training images, and each domain's first test images
     (its training images where it has no test set) for the grid."""
-    folders = family.domain_folders(run.data, settings.domains, run.download)
+    folders = family.domain_folders(run.data, settings.domains, run.download, training=True)
     size = model.image_size
     dataset = UnpairedImages(domain_files(folders.train_a), domain_files(folders.train_b), settings.load_size,
                              size, settings.seed, model.channels)
