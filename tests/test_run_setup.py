@@ -10,7 +10,7 @@ import torch
 
 from translate.errors import ConfigError
 from translate.families.cyclegan.settings import CycleGANHyper, CycleGANTrainConfig
-from translate.families.translation_options import resume_settings
+from translate.families.translation_settings import resume_settings
 from translate.training.distributed import Context
 from translate.training.run_setup import settle
 

@@ -294,8 +294,8 @@ class TranslationScorer:
 
 # -- two folders ---------------------------------------------------------------------------
 def _readable_images(folder: Path, skipped: list[str]) -> Iterator[np.ndarray]:
-    """The RGB images below ``folder`` in file-name order; files that do not decode are named on
-    stderr and in ``skipped``."""
+    """The RGB images below ``folder`` (recursively, sorted by path); files that do not decode
+    are named on stderr and in ``skipped``."""
     for path in list_images(folder):
         try:
             yield read_image(path)

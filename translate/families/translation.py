@@ -6,6 +6,7 @@ and, during training, keeping the best generators. A translation family subclass
 
 from __future__ import annotations
 
+import argparse
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -22,8 +23,8 @@ from translate.errors import ConfigError
 from translate.evaluation.best import best_keeping_evaluator
 from translate.evaluation.protocols import EvaluationRequest, Scorer, TranslationScorer
 from translate.families.base import Family
-from translate.families.translation_settings import RESUMABLE_FLAGS
-from translate.modeling.checkpoint import Checkpoint, build_loaded, model_config
+from translate.families.translation_settings import RESUMABLE_FLAGS, TranslationTrainConfig, resume_settings
+from translate.modeling.checkpoint import Checkpoint, build_loaded, model_config, train_config
 from translate.modeling.inference import translation_grid, translation_titles
 from translate.onnx_contract import ModelInfo
 from translate.onnx_export import ExportPlan
@@ -63,23 +64,35 @@ class TranslationFamily(Family):
     resumable_flags = RESUMABLE_FLAGS
     recorded_names = {"crop_size": "image_size"}  # the training crop is the model's image size
     config_class: type[ConfigBase]  # the model config, a TranslationConfig
+    train_config_class: type[TranslationTrainConfig]  # what config.json's "train" records
+    generator_names: dict[str, str]  # each direction's generator, by its checkpoint prefix
+    build_generator: Callable[[Any], nn.Module]  # a generator of the model config (a staticmethod)
 
     def model_config(self, checkpoint: Checkpoint) -> Any:
         """The checkpoint's architecture, as this family's config class."""
         return model_config(checkpoint, self.config_class)
 
-    def load_shipped(self, checkpoint: Checkpoint, direction: str | None,
-                     build: Callable[[Any], nn.Module]) -> tuple[nn.Module, Any]:
-        """The generator a run ships in ``direction`` (the first by default), built by ``build``
-        from the model config and loaded in eval mode, with that config: its weight average
-        (``<prefix>_average``, as the recipes of ``--average-from-epoch`` save it) where the run
-        kept one, else the trained generator."""
+    def resumed_settings(self, checkpoint: Checkpoint, args: argparse.Namespace) -> tuple[Any, Any]:
+        """The architecture and training settings ``checkpoint`` recorded, with what the flags may
+        change on --resume (:func:`~translate.families.translation_settings.resume_settings`)."""
+        settings = train_config(checkpoint, self.train_config_class)
+        resume_settings(settings, args)
+        return self.model_config(checkpoint), settings
+
+    def load_generator(self, checkpoint: Checkpoint, direction: str | None = None) -> tuple[nn.Module, Any]:
+        """The generator a run ships in ``direction`` (the first by default) in eval mode, with
+        the model config: its weight average (``<prefix>_average``, as the recipes of
+        ``--average-from-epoch`` save it) where the run kept one, else the trained generator."""
         direction = self.check_direction(direction, checkpoint)
         config = self.model_config(checkpoint)
         trained = self.generator_prefix(direction)
         average = f"{trained}_average"
         prefix = average if checkpoint.has_weights(average) else trained
-        return build_loaded(lambda: build(config), checkpoint, prefix).eval(), config
+        return build_loaded(lambda: self.build_generator(config), checkpoint, prefix).eval(), config
+
+    def generator_prefix(self, direction: str | None) -> str:
+        """The checkpoint prefix of the generator of ``direction`` (the first by default)."""
+        return self.generator_names[direction or self.directions[0]]
 
     def check_direction(self, direction: str | None, checkpoint: Checkpoint) -> str | None:
         """As :meth:`Family.check_direction`; asked for the way back, a one-way model (CUT,

@@ -108,20 +108,3 @@ def new_settings(args: argparse.Namespace, model: NormedConfig, hyper: Scheduled
     settings = settings_class(hyper=hyper, **run_fields(args, model))
     settings.validate()
     return settings
-
-
-def resume_settings(settings: TranslationTrainConfig, args: argparse.Namespace) -> None:
-    """What the flags may change on --resume (RESUMABLE_FLAGS): the run's length, --compile and
-    the scoring's schedule. The command checks that no other flag asks for a change
-    (:mod:`translate.resume_flags`)."""
-    hyper = settings.hyper
-    hyper.epochs = args.epochs or hyper.epochs
-    hyper.epochs_decay = hyper.epochs_decay if args.epochs_decay is None else args.epochs_decay
-    hyper.validate()
-    if args.compile is not None:
-        settings.compile = args.compile
-    if args.eval_every is not None:
-        settings.eval_every = args.eval_every
-    if args.eval_every_averaged is not None:
-        settings.eval_every_averaged = args.eval_every_averaged
-    settings.validate()

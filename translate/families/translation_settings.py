@@ -5,6 +5,7 @@ family (CycleGAN, CUT, pix2pix) shares."""
 
 from __future__ import annotations
 
+import argparse
 from dataclasses import dataclass
 
 from translate.config import ConfigBase, check_seed
@@ -92,3 +93,20 @@ class TranslationTrainConfig(ConfigBase):
         or never where ``eval_every`` turns scoring off."""
         start = self.hyper.average_from_epoch
         return (start, self.eval_every_averaged) if self.eval_every and self.eval_every_averaged and start else None
+
+
+def resume_settings(settings: TranslationTrainConfig, args: argparse.Namespace) -> None:
+    """What the flags may change on --resume (RESUMABLE_FLAGS): the run's length, --compile and
+    the scoring's schedule. The command checks that no other flag asks for a change
+    (:mod:`translate.resume_flags`)."""
+    hyper = settings.hyper
+    hyper.epochs = args.epochs or hyper.epochs
+    hyper.epochs_decay = hyper.epochs_decay if args.epochs_decay is None else args.epochs_decay
+    hyper.validate()
+    if args.compile is not None:
+        settings.compile = args.compile
+    if args.eval_every is not None:
+        settings.eval_every = args.eval_every
+    if args.eval_every_averaged is not None:
+        settings.eval_every_averaged = args.eval_every_averaged
+    settings.validate()

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import hashlib
 import os
 import shutil
 import signal
@@ -33,7 +32,7 @@ from pathlib import Path, PurePosixPath
 from typing import IO
 
 from translate.errors import DataError
-from translate.io.fileio import TEMP_SUFFIX, TEMP_TAG, check_writable, temporary_name, write_failure
+from translate.io.fileio import TEMP_SUFFIX, TEMP_TAG, check_writable, file_sha256, temporary_name, write_failure
 from translate.progress import Progress
 
 MB = 10**6  # as the progress bar counts (tqdm, SI units), so the two agree
@@ -212,14 +211,6 @@ def fetch_file(url: str, dest: Path, sha256: str, max_bytes: int, member: str | 
                             f"{sha256}: not kept; try again, or another mirror{offline}")
         os.replace(fetched, dest)
     return dest
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as stream:
-        while chunk := stream.read(CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _extract_member(archive: Path, member: str, into: Path, url: str) -> Path:

@@ -29,7 +29,7 @@ def parse_metrics(content: bytes) -> list[dict[str, Any]]:
     for line in content.decode("utf-8", errors="replace").splitlines():
         try:
             record = json.loads(line)
-        except json.JSONDecodeError:
+        except (ValueError, RecursionError):  # a line cut short, or nested thousands deep
             continue
         if isinstance(record, dict):
             records.append(record)

@@ -1,6 +1,7 @@
 """Shared DCGAN-style building blocks.
 
-Every network family (DCGAN, cDCGAN, CycleGAN, the MNIST classifier) is assembled
+Every network (the DCGAN and cDCGAN generators and discriminators, the ResNet generator of
+CycleGAN and CUT, the U-Net of pix2pix, the PatchGAN, the MNIST classifier) is assembled
 from these units, so a fix or an option added here reaches all of them.
 """
 

@@ -1,7 +1,7 @@
-"""Training on aligned pairs (pix2pix's data): each pair's two images get the same random
-resize, crop and flip, drawn from a generator seeded by (seed, epoch, index), so a sample is
-the same whichever worker, process or resumed run loads it (finding and reading the pairs is
-:mod:`translate.datasets.paired`)."""
+"""Training on aligned pairs (pix2pix's data): each pair's two images are resized to the same
+``load_size`` square and get the same random crop and flip, drawn from a generator seeded by
+(seed, epoch, index), so a sample is the same whichever worker, process or resumed run loads
+it (finding and reading the pairs is :mod:`translate.datasets.paired`)."""
 
 from __future__ import annotations
 

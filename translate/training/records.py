@@ -11,7 +11,7 @@ from typing import Any
 import torch
 
 from translate.io.fileio import atomic_write, open_regular, remove_temporaries, write_image
-from translate.io.run_layout import METRICS_FILE
+from translate.io.run_layout import METRICS_FILE, parse_metrics
 from translate.modeling.checkpoint import checkpoint_root
 from translate.modeling.pixels import grid_image
 
@@ -55,14 +55,8 @@ class RunRecords:
 
     def scored(self, epoch: int) -> bool:
         """Whether metrics.jsonl holds the scores taken after ``epoch`` (False on other ranks)."""
-        for line in self._read_metrics().splitlines() if self.enabled else ():
-            try:
-                record = json.loads(line)
-            except (ValueError, RecursionError):
-                continue
-            if isinstance(record, dict) and "eval" in record and record.get("epoch") == epoch:
-                return True
-        return False
+        records = parse_metrics(self._read_metrics().encode()) if self.enabled else []
+        return any("eval" in record and record.get("epoch") == epoch for record in records)
 
     def _read_metrics(self) -> str:
         """metrics.jsonl as the run wrote it ("" before its first record). Only a regular file is

@@ -6,7 +6,8 @@ orchestrates, so it never needs to know which family it trains. In a distributed
 (``world_size > 1``) every rank trains on its own share of each step, and only rank 0
 writes logs, grids and checkpoints.
 
-Faults: Ctrl-C stops at the end of a step, with a checkpoint; a NaN or infinite loss
+Faults: Ctrl-C (or SIGTERM) stops at the end of a step, with a checkpoint (in a distributed
+run at once, without one: the ranks would see it at different steps); a NaN or infinite loss
 stops the run without saving the poisoned weights, or with ``skip_nonfinite`` the
 recipe skips that step's update and the loop counts it.
 """

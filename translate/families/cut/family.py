@@ -8,8 +8,6 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from torch import nn
-
 from translate.families import translation_options as options
 from translate.families.base import RunOptions
 from translate.families.cut.nets import (
@@ -24,7 +22,7 @@ from translate.families.cut.projection import PATCHES
 from translate.families.cut.settings import MODES, MONITOR_EVERY, CUTHyper, CUTTrainConfig
 from translate.families.optimisation import OptimisationDefaults
 from translate.families.translation import TranslationFamily
-from translate.modeling.checkpoint import Checkpoint, train_config
+from translate.modeling.checkpoint import Checkpoint
 from translate.modeling.resnet_generator import ResnetGenerator
 
 if TYPE_CHECKING:
@@ -42,6 +40,9 @@ class CUTFamily(TranslationFamily):
     summary = "one-way unpaired translation by patchwise contrast (CUT, FastCUT)"
     directions = (DIRECTION,)
     config_class = CUTConfig
+    train_config_class = CUTTrainConfig
+    generator_names = {DIRECTION: GENERATOR}
+    build_generator = staticmethod(build_cut_generator)
     size_multiple = ResnetGenerator.size_multiple
     min_size = ResnetGenerator.min_size
     optimisation = OptimisationDefaults(loss="lsgan", batch_size=1, batch_help="images per process and step")
@@ -78,9 +79,7 @@ class CUTFamily(TranslationFamily):
         return model, options.new_settings(args, model, hyper, CUTTrainConfig)
 
     def resumed_settings(self, checkpoint: Checkpoint, args: argparse.Namespace) -> tuple[CUTConfig, CUTTrainConfig]:
-        settings = train_config(checkpoint, CUTTrainConfig)
-        options.resume_settings(settings, args)
-        model = self.model_config(checkpoint)
+        model, settings = super().resumed_settings(checkpoint, args)
         check_layers(settings.hyper.nce_layers, model.n_blocks)
         return model, settings
 
@@ -93,15 +92,6 @@ class CUTFamily(TranslationFamily):
 
         return train_translation(self, model, settings, run, checkpoint, unpaired_data(self, model, settings, run),
                                  CUTRecipe, CPU_TIME)
-
-    # -- a trained model -----------------------------------------------------------------
-    def load_generator(self, checkpoint: Checkpoint, direction: str | None = None) -> tuple[nn.Module, CUTConfig]:
-        """The generator (its only direction is ``AtoB``, domain_a to domain_b) in eval mode, with
-        its config; a run trained with ``--average-from-epoch`` gives its weight average."""
-        return self.load_shipped(checkpoint, direction, build_cut_generator)
-
-    def generator_prefix(self, direction: str | None) -> str:
-        return GENERATOR
 
 
 FAMILIES = [CUTFamily()]

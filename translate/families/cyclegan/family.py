@@ -8,8 +8,6 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from torch import nn
-
 from translate.families.base import RunOptions
 from translate.families.cyclegan.nets import (
     DIRECTIONS,
@@ -24,10 +22,9 @@ from translate.families.translation_options import (
     add_translation_options,
     new_model,
     new_settings,
-    resume_settings,
     schedule,
 )
-from translate.modeling.checkpoint import Checkpoint, train_config
+from translate.modeling.checkpoint import Checkpoint
 from translate.modeling.resnet_generator import ResnetGenerator
 
 if TYPE_CHECKING:
@@ -41,6 +38,9 @@ class CycleGANFamily(TranslationFamily):
     summary = "unpaired translation between two domains"
     directions = DIRECTIONS
     config_class = CycleGANConfig
+    train_config_class = CycleGANTrainConfig
+    generator_names = GENERATOR_NAMES
+    build_generator = staticmethod(build_generator)
     size_multiple = ResnetGenerator.size_multiple
     min_size = ResnetGenerator.min_size
     optimisation = OptimisationDefaults(loss="lsgan", batch_size=1, batch_help="images per process and step")
@@ -70,28 +70,12 @@ class CycleGANFamily(TranslationFamily):
                               pool_size=args.pool_size, **schedule(args, REFERENCE_EPOCHS))
         return model, new_settings(args, model, hyper, CycleGANTrainConfig)
 
-    def resumed_settings(self, checkpoint: Checkpoint, args: argparse.Namespace) -> tuple[CycleGANConfig,
-                                                                                          CycleGANTrainConfig]:
-        settings = train_config(checkpoint, CycleGANTrainConfig)
-        resume_settings(settings, args)
-        return self.model_config(checkpoint), settings
-
     # -- training ------------------------------------------------------------------------
     def train(self, model: CycleGANConfig, settings: CycleGANTrainConfig, run: RunOptions,
               checkpoint: Checkpoint | None = None) -> Trainer:
         from translate.families.cyclegan.training import train_run  # training's modules load only to train
 
         return train_run(self, model, settings, run, checkpoint)
-
-    # -- a trained model -----------------------------------------------------------------
-    def load_generator(self, checkpoint: Checkpoint, direction: str | None = None) -> tuple[nn.Module,
-                                                                                           CycleGANConfig]:
-        """One generator (``AtoB`` by default, or ``BtoA``) in eval mode, with its config; a
-        run trained with ``--average-from-epoch`` gives its weight average, the model it ships."""
-        return self.load_shipped(checkpoint, direction, build_generator)
-
-    def generator_prefix(self, direction: str | None) -> str:
-        return GENERATOR_NAMES[direction or "AtoB"]
 
 
 FAMILIES = [CycleGANFamily()]

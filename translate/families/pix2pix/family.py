@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
-from torch import nn
 
 from translate.datasets.domains import check_sizes
 from translate.datasets.paired import find_paired, read_pairs, recorded_domains, resized_pairs
@@ -26,7 +25,7 @@ from translate.families.optimisation import OptimisationDefaults
 from translate.families.pix2pix.nets import GENERATOR, Pix2PixConfig, build_generator
 from translate.families.pix2pix.settings import REFERENCE_EPOCHS, Pix2PixHyper, Pix2PixTrainConfig
 from translate.families.translation import GRID_SIDE, TranslationFamily
-from translate.modeling.checkpoint import Checkpoint, train_config
+from translate.modeling.checkpoint import Checkpoint
 from translate.modeling.unet_generator import unet_sizes
 
 if TYPE_CHECKING:
@@ -40,6 +39,9 @@ class Pix2PixFamily(TranslationFamily):
     summary = "paired translation (a U-Net and a conditional PatchGAN, Isola et al. 2017)"
     directions = ("AtoB",)
     config_class = Pix2PixConfig
+    train_config_class = Pix2PixTrainConfig
+    generator_names = {"AtoB": GENERATOR}
+    build_generator = staticmethod(build_generator)
     grid_count = 4
     optimisation = OptimisationDefaults(loss="bce", batch_size=1, batch_help="pairs per process and step")
 
@@ -99,29 +101,12 @@ class Pix2PixFamily(TranslationFamily):
                              **options.schedule(args, REFERENCE_EPOCHS))
         return model, options.new_settings(args, model, hyper, Pix2PixTrainConfig)
 
-    def resumed_settings(self, checkpoint: Checkpoint, args: argparse.Namespace) -> tuple[Pix2PixConfig,
-                                                                                          Pix2PixTrainConfig]:
-        model = self.model_config(checkpoint)
-        settings = train_config(checkpoint, Pix2PixTrainConfig)
-        options.resume_settings(settings, args)
-        return model, settings
-
     # -- training ------------------------------------------------------------------------
     def train(self, model: Pix2PixConfig, settings: Pix2PixTrainConfig, run: RunOptions,
               checkpoint: Checkpoint | None = None) -> Trainer:
         from translate.families.pix2pix.training import train_run  # training's modules load only to train
 
         return train_run(self, model, settings, run, checkpoint)
-
-    # -- a trained model -----------------------------------------------------------------
-    def load_generator(self, checkpoint: Checkpoint, direction: str | None = None) -> tuple[nn.Module,
-                                                                                           Pix2PixConfig]:
-        """The generator in eval mode, with its config; a run trained with ``--average-from-epoch``
-        gives its weight average."""
-        return self.load_shipped(checkpoint, direction, build_generator)
-
-    def generator_prefix(self, direction: str | None) -> str:
-        return GENERATOR
 
     # -- paired data in the grid and the scores -------------------------------------------
     def grid_images(self, config: Pix2PixConfig, n: int, seed: int, device: torch.device,

@@ -8,9 +8,10 @@ kept, what the run ships. With ``l1_only`` there is no discriminator: the genera
 the L1 term alone.
 
 Naming: ``generator_AtoB`` maps the input side to the output side (``generator_AtoB_average``:
-its average); ``discriminator`` scores the two stacked as channels. The reference's
-discriminator loss is halved; Adam's updates do not change with a constant factor on the
-loss, so ours is the loss as named (``--loss``).
+its average); ``discriminator`` scores the two stacked as channels. The reference halves
+the discriminator loss; ours is the loss as ``--loss`` defines it (halved for ``lsgan``, as
+in the reference CycleGAN, whole for the others), and Adam's updates do not change with a
+constant factor on the loss.
 """
 
 from __future__ import annotations
