@@ -50,6 +50,10 @@ def test_wrong_family_missing_and_model_folder_errors(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(CheckpointError, match="no checkpoint in"):
         find_checkpoint(tmp_path / "empty")
+    (tmp_path / "half").mkdir()
+    (tmp_path / "half" / "config.json").write_text("{}")
+    with pytest.raises(CheckpointError, match="; it has config.json but no model.safetensors: copy that too"):
+        find_checkpoint(tmp_path / "half")
     (tmp_path / "empty" / "horse2zebra.onnx").write_bytes(b"")  # a file beside no checkpoint names itself
     with pytest.raises(CheckpointError, match=r"horse2zebra.onnx is not a checkpoint, and .*empty holds none: pass a "
                        r"run folder, a checkpoint folder or a model folder \(for an ONNX export, the model folder it "

@@ -145,3 +145,13 @@ def test_sample_scale_makes_digits_readable(tmp_path):
 def test_sample_refuses_bad_layouts(tmp_path, capsys, argv, message):
     run = trained_run(tmp_path, "cdcgan", steps=1)
     assert message in one_line_error(capsys, sample_main, str(run), *argv, "--out", str(tmp_path / "x.png"))
+
+
+def test_resuming_a_run_at_its_limit_says_nothing_was_trained(tmp_path, capsys):
+    run = trained_run(tmp_path, "cdcgan", steps=1)
+    capsys.readouterr()
+    run_cli(train_main, ["cdcgan", "--out", str(run), "--resume", "--max-steps", "1"])
+    captured = capsys.readouterr()
+    assert ("note: nothing to train at step 1: --max-steps 1 is reached (a higher one continues it)"
+            in captured.err)
+    assert "trained cdcgan to step 1" in captured.out

@@ -87,6 +87,10 @@ def test_apply_refuses_to_write_onto_a_single_input_file(translator_file, horses
     error = one_line_error(capsys, apply_main, str(translator_file[0]), "--input", str(photo), "--output",
                            str(horses), "--overwrite")
     assert f"would write onto the input {photo}" in error
+    error = one_line_error(capsys, apply_main, str(translator_file[0]), "--input", str(horses), "--output",
+                           str(photo))  # a file where the folder would be: named up front, not an internal file
+    assert error == (f"error: --output {photo} cannot be created: {photo} is a file, not a folder: "
+                     "choose another --output")
 
 
 def test_an_earlier_output_inside_the_input_is_skipped(translator_file, horses, tmp_path, capsys):

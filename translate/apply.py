@@ -29,7 +29,7 @@ import numpy as np
 from translate.arguments import PRECISIONS, positive_int
 from translate.command_line import run_cli
 from translate.errors import ConfigError, DataError
-from translate.io.fileio import write_image, write_json
+from translate.io.fileio import check_writable, write_image, write_json
 from translate.io.images import (
     IMAGE_EXTENSIONS,
     TRANSLATE_MAX_PIXELS,
@@ -78,7 +78,8 @@ def _output_name(file: Path, name: Path) -> Path:
 def check_outputs(files: list[tuple[Path, Path]], source: Path, output: Path, overwrite: bool) -> None:
     """Refuse, before anything is translated: an --output that is, holds or lies inside the
     input folder; one that would write onto an input or through a link into it; and
-    (without --overwrite) files that exist."""
+    (without --overwrite) files that exist; a file where the --output folder would be."""
+    check_writable(output, "--output")
     out = output.resolve()
     if source.is_dir():
         folder = source.resolve()

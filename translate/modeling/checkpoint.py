@@ -173,7 +173,12 @@ def _step_names(root: Path) -> list[str]:
 def _what_is_there(path: Path, most: int = 6) -> str:
     """Where a folder holds no checkpoint, what it holds that the user may have meant: a run's
     checkpoints without their ``latest`` (a run stopped before its first save finished, or a
-    copy without it), or model and run folders one level down (``models/`` for ``models/NAME``)."""
+    copy without it), half a model folder (one of its two files), or model and run folders one
+    level down (``models/`` for ``models/NAME``)."""
+    present = [name for name in (CONFIG, WEIGHTS) if (path / name).is_file()]
+    if len(present) == 1:
+        missing = WEIGHTS if present == [CONFIG] else CONFIG
+        return f"; it has {present[0]} but no {missing}: copy that too, or write the folder again (translate.pack)"
     if (path / LATEST).is_file() and path.name == checkpoint_root(path.parent).name:
         return f"; it is a run's checkpoints folder: pass the run, {path.parent}"
     root = checkpoint_root(path)

@@ -235,6 +235,15 @@ class Trainer:
                              self.context)
         return (spec.max_steps is not None and self.step >= spec.max_steps) or over_time
 
+    def _limit_note(self) -> str:
+        """Which end the run stands at, and how to go on past it."""
+        spec = self.spec
+        if self.epoch >= spec.epochs:
+            return f"all {spec.epochs} epochs are done (a longer schedule continues it)"
+        if spec.max_steps is not None and self.step >= spec.max_steps:
+            return f"--max-steps {spec.max_steps} is reached (a higher one continues it)"
+        return "its --max-hours or --max-cpu-hours is spent (a higher one continues it)"
+
     def fit(self) -> None:
         self.prepare()
         self.records.open(self.step)
@@ -244,6 +253,8 @@ class Trainer:
                     print(f"note: taking the scores of epoch {self.epoch} first: the run stopped before it recorded "
                           "them", file=sys.stderr)
                     self._evaluate()
+                if self.done() and self.is_main:  # a resume of a run already at its end or a limit
+                    print(f"note: nothing to train at step {self.step}: {self._limit_note()}", file=sys.stderr)
                 while not self.done() and not self.stop.requested:
                     self._run_epoch()
         except KeyboardInterrupt:  # a second Ctrl-C, or any in a distributed run
