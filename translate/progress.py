@@ -21,9 +21,11 @@ class Tracker(Protocol):
     """What a pass reports to: ``update(images done since the last call)``, and ``note`` for a
     message of its own (a skipped file), which a bar keeps from breaking into."""
 
-    def update(self, n: int = 1) -> object: ...
+    def update(self, n: int = 1) -> object:
+        """``n`` more images done."""
 
-    def note(self, message: str) -> object: ...
+    def note(self, message: str) -> object:
+        """Print ``message`` without breaking the bar."""
 
 
 @dataclass(frozen=True)

@@ -216,7 +216,8 @@ class Scorer(Protocol):
     entries, each with its ``direction``, ``fid`` and ``kid_mean`` among its scores, and the
     ``protocol``. Read once, scored as often as asked (``--eval-every``)."""
 
-    def score(self, generators: dict[str, nn.Module]) -> dict[str, Any]: ...
+    def score(self, generators: dict[str, nn.Module]) -> dict[str, Any]:
+        """The scores of ``generators`` (by direction) and the protocol they were taken with."""
 
 
 TRANSLATION_DIRECTIONS = ("AtoB", "BtoA")

@@ -35,8 +35,11 @@ class TranslationRecipe(Recipe, Protocol):
     """A recipe that also says which generators the run scores, samples and ships, by direction,
     and what to note beside their scores (e.g. how many weights their average holds)."""
 
-    def shipped_generators(self) -> dict[str, nn.Module]: ...
-    def averaged(self) -> dict[str, int]: ...
+    def shipped_generators(self) -> dict[str, nn.Module]:
+        """The generators the run ships, by direction: the weight averages where kept."""
+
+    def averaged(self) -> dict[str, int]:
+        """How many weights each direction's average holds (none before it starts)."""
 
 
 # (model config, hyper-parameters, context, the grid's fixed images (TrainingData.fixed),

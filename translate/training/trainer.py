@@ -50,18 +50,35 @@ class Recipe(Protocol):
 
     skip_nonfinite: bool  # the step raises NonFiniteStep instead of applying a non-finite update
 
-    # Build what the data sizes (e.g. CUT's projection heads, sized by the first batch's features),
-    # with its optimiser; ``first_batch()`` gives the run's first batch, on the device. Called once,
-    # before modules() and optimizers() are read: see Trainer.prepare.
-    def prepare(self, first_batch: Callable[[], tuple[torch.Tensor, ...]]) -> None: ...
-    def modules(self) -> dict[str, nn.Module]: ...
-    def optimizers(self) -> dict[str, torch.optim.Optimizer]: ...
-    def step(self, batch: tuple[torch.Tensor, ...], step: int) -> dict[str, float]: ...
-    def sample_grid(self) -> tuple[torch.Tensor, int]: ...  # images in [-1, 1], images per row
-    def on_epoch_end(self, epoch: int) -> None: ...
-    def before_checkpoint(self) -> None: ...  # bring derived weights up to date before the grid and the save
-    def extra_state(self) -> dict[str, Any]: ...  # called on every rank: it may gather across ranks
-    def load_extra_state(self, state: dict[str, Any]) -> None: ...
+    def prepare(self, first_batch: Callable[[], tuple[torch.Tensor, ...]]) -> None:
+        """Build what the data sizes (e.g. CUT's projection heads, sized by the first batch's
+        features), with its optimiser; ``first_batch()`` gives the run's first batch, on the
+        device. Called once, before modules() and optimizers() are read: see Trainer.prepare."""
+
+    def modules(self) -> dict[str, nn.Module]:
+        """Every module the checkpoint saves, by its prefix there."""
+
+    def optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        """Every optimiser the checkpoint saves, by name."""
+
+    def step(self, batch: tuple[torch.Tensor, ...], step: int) -> dict[str, float]:
+        """One optimisation step on ``batch``: its losses by name, for the bar and metrics.jsonl."""
+
+    def sample_grid(self) -> tuple[torch.Tensor, int]:
+        """The grid of the run's fixed inputs: images in [-1, 1], and images per row."""
+
+    def on_epoch_end(self, epoch: int) -> None:
+        """After each epoch's last step: the learning-rate schedule, the weight average."""
+
+    def before_checkpoint(self) -> None:
+        """Bring derived weights up to date before the grid and the save."""
+
+    def extra_state(self) -> dict[str, Any]:
+        """What exact resume needs beyond modules and optimisers (schedules, image pools, an average's count).
+        Called on every rank: it may gather across ranks."""
+
+    def load_extra_state(self, state: dict[str, Any]) -> None:
+        """Restore what :meth:`extra_state` returned."""
 
 
 class BatchSource(Protocol):
@@ -69,7 +86,8 @@ class BatchSource(Protocol):
 
     steps_per_epoch: int
 
-    def batches(self, epoch: int, start: int = 0) -> Iterator[tuple[torch.Tensor, ...]]: ...
+    def batches(self, epoch: int, start: int = 0) -> Iterator[tuple[torch.Tensor, ...]]:
+        """Epoch ``epoch``'s batches from batch ``start`` on, the same on every resume."""
 
 
 @dataclass
