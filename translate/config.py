@@ -10,6 +10,7 @@ the file the dict came from.
 from __future__ import annotations
 
 import dataclasses
+import math
 import reprlib
 import types
 import typing
@@ -57,6 +58,13 @@ class ConfigBase:
         config = cls(**values)
         config.validate()
         return config
+
+
+def check_weight(name: str, value: float) -> None:
+    """A loss weight (or any factor that 0 turns off): a finite number of 0 or more, or a
+    ConfigError naming the flag. NaN passes a plain ``value >= 0`` test's negation."""
+    if not (math.isfinite(value) and value >= 0):
+        raise ConfigError(f"{name} must be a number of 0 or more, got {value}")
 
 
 def check_ranges(config: Any, ranges: dict[str, tuple[int, int]]) -> None:

@@ -8,6 +8,7 @@ import argparse
 import math
 from dataclasses import dataclass
 
+from translate.config import check_weight
 from translate.errors import ConfigError
 from translate.modeling.losses import LOSS_NAMES
 
@@ -50,5 +51,4 @@ def check_optimiser(lr: float, beta1: float, beta2: float, gp_weight: float) -> 
     for name, beta in (("--beta1", beta1), ("--beta2", beta2)):
         if not 0.0 <= beta < 1.0:
             raise ConfigError(f"{name} must lie in [0, 1), got {beta}")
-    if not (math.isfinite(gp_weight) and gp_weight >= 0):
-        raise ConfigError(f"--gp-weight must be a number of 0 or more, got {gp_weight}")
+    check_weight("--gp-weight", gp_weight)

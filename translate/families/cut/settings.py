@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from translate.config import check_weight
 from translate.errors import ConfigError
 from translate.families.cut.projection import PATCHES, WIDTH
 from translate.families.translation_settings import ScheduledHyper, TranslationTrainConfig
@@ -49,8 +50,7 @@ class CUTHyper(ScheduledHyper):
         super().validate()
         if self.mode not in MODES:
             raise ConfigError(f"unknown --mode {self.mode!r}: choose one of {', '.join(MODES)}")
-        if not (math.isfinite(self.lambda_nce) and self.lambda_nce >= 0):
-            raise ConfigError(f"--nce-lambda must be a number of 0 or more, got {self.lambda_nce}")
+        check_weight("--nce-lambda", self.lambda_nce)
         if not (math.isfinite(self.temperature) and self.temperature > 0):
             raise ConfigError(f"the PatchNCE temperature must be a positive number, got {self.temperature}")
         for name, value, most in (("--nce-patches", self.patches, MAX_PATCHES),

@@ -3,9 +3,9 @@ settings with the reference implementation's defaults, and the run's own."""
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
+from translate.config import check_weight
 from translate.errors import ConfigError
 from translate.families.translation_settings import ScheduledHyper, TranslationTrainConfig
 
@@ -22,9 +22,8 @@ class CycleGANHyper(ScheduledHyper):
 
     def validate(self) -> None:
         super().validate()
-        for name, value in (("--lambda-cycle", self.lambda_cycle), ("--lambda-identity", self.lambda_identity)):
-            if not (math.isfinite(value) and value >= 0):
-                raise ConfigError(f"{name} must be a number of 0 or more, got {value}")
+        check_weight("--lambda-cycle", self.lambda_cycle)
+        check_weight("--lambda-identity", self.lambda_identity)
         if self.pool_size < 0:
             raise ConfigError(f"--pool-size must not be negative, got {self.pool_size}")
 

@@ -4,9 +4,9 @@ run, :mod:`translate.families.translation_settings`)."""
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
+from translate.config import check_weight
 from translate.errors import ConfigError
 from translate.families.translation_settings import ScheduledHyper, TranslationTrainConfig
 
@@ -25,8 +25,7 @@ class Pix2PixHyper(ScheduledHyper):
 
     def validate(self) -> None:
         super().validate()
-        if not (math.isfinite(self.lambda_l1) and self.lambda_l1 >= 0):
-            raise ConfigError(f"--lambda-l1 must be a number of 0 or more, got {self.lambda_l1}")
+        check_weight("--lambda-l1", self.lambda_l1)
         if self.l1_only and self.lambda_l1 == 0:
             raise ConfigError("--l1-only with --lambda-l1 0 leaves nothing to train on")
 
