@@ -19,14 +19,15 @@ import os
 import pickle
 import re
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 import torch
 from safetensors import safe_open
-from safetensors.torch import load_file, save
+from safetensors.torch import save
 from torch import nn
 
 from translate import __version__
@@ -55,14 +56,11 @@ class Checkpoint:
     train: dict[str, Any]
 
     def weights(self, prefix: str) -> dict[str, torch.Tensor]:
-        """State dict of one module saved under ``prefix`` (e.g. ``generator``)."""
-        self._check_weights_file()
-        try:
-            tensors = load_file(self.path / WEIGHTS)
-        except Exception as exc:  # safetensors raises its own error types for corrupt files
-            raise CheckpointError(f"{self.path / WEIGHTS} is not a readable safetensors file: {exc}") from exc
+        """State dict of one module saved under ``prefix`` (e.g. ``generator``); only its tensors are read."""
         head = prefix + "."
-        picked = {k[len(head) :]: v for k, v in tensors.items() if k.startswith(head)}
+        with self._weights_file() as weights:
+            picked = {name[len(head):]: weights.get_tensor(name)
+                      for name in weights.keys() if name.startswith(head)}  # noqa: SIM118 (no __iter__)
         if not picked:
             raise CheckpointError(f"{self.path / WEIGHTS} holds no weights for {prefix!r}")
         return picked
@@ -70,32 +68,30 @@ class Checkpoint:
     def shapes(self, prefix: str) -> dict[str, tuple[int, ...]]:
         """Shapes of the tensors saved under ``prefix``, from the file's header (no tensor is read)."""
         head = prefix + "."
-        self._check_weights_file()
-        try:
-            with safe_open(self.path / WEIGHTS, "pt") as weights:
-                return {name[len(head):]: tuple(weights.get_slice(name).get_shape())
-                        for name in weights.keys() if name.startswith(head)}  # noqa: SIM118 (no __iter__)
-        except Exception as exc:  # safetensors raises its own error types for corrupt files
-            raise CheckpointError(f"{self.path / WEIGHTS} is not a readable safetensors file: {exc}") from exc
+        with self._weights_file() as weights:
+            return {name[len(head):]: tuple(weights.get_slice(name).get_shape())
+                    for name in weights.keys() if name.startswith(head)}  # noqa: SIM118 (no __iter__)
 
     def has_weights(self, prefix: str) -> bool:
         """Whether the weights file holds a module saved under ``prefix``."""
-        head = prefix + "."
-        self._check_weights_file()
-        try:
-            with safe_open(self.path / WEIGHTS, "pt") as weights:
-                names = weights.keys()  # reads the header only
-        except Exception as exc:  # safetensors raises its own error types for corrupt files
-            raise CheckpointError(f"{self.path / WEIGHTS} is not a readable safetensors file: {exc}") from exc
-        return any(name.startswith(head) for name in names)
+        with self._weights_file() as weights:
+            names = weights.keys()  # reads the header only
+        return any(name.startswith(prefix + ".") for name in names)
 
     def provenance(self) -> dict[str, str]:
         """What ``translate.pack`` wrote in the weights file's header: the source checkpoint, its
         sha256, and where in its run the weights come from. Empty for a run's own checkpoints."""
+        with self._weights_file() as weights:
+            return dict(weights.metadata() or {})
+
+    @contextmanager
+    def _weights_file(self) -> Iterator[Any]:
+        """The weights file as safetensors opens it (the header read, tensors on demand); a file
+        that is not a regular one, or that safetensors cannot read, is a CheckpointError naming it."""
         self._check_weights_file()
         try:
             with safe_open(self.path / WEIGHTS, "pt") as weights:
-                return dict(weights.metadata() or {})
+                yield weights
         except Exception as exc:  # safetensors raises its own error types for corrupt files
             raise CheckpointError(f"{self.path / WEIGHTS} is not a readable safetensors file: {exc}") from exc
 
