@@ -7,9 +7,9 @@ from pathlib import Path
 
 import numpy as np
 
-from translate.families.translation import CHECK_SHAPES, fitting
+from translate.families.translation import CHECK_SHAPES
 from translate.io.fileio import write_image
-from translate.io.images import read_image
+from translate.io.images import padded_side, read_image
 from translate.modeling.checkpoint import read_checkpoint, write_model_folder
 
 from .toy_family.family import ToyFamily
@@ -29,8 +29,8 @@ def _model(tmp_path: Path, width: int) -> Path:
     return tmp_path
 
 
-def test_fitting_pads_to_the_multiple_and_the_minimum():
-    assert [fitting(side, 16, 48) for side in (1, 48, 49, 75, 101)] == [48, 48, 64, 80, 112]
+def test_padded_side_is_the_multiple_and_at_least_the_minimum():
+    assert [padded_side(side, 16, 48) for side in (1, 48, 49, 75, 101)] == [48, 48, 64, 80, 112]
 
 
 def test_the_export_plan_states_and_checks_the_models_own_sizes(tmp_path):
@@ -38,7 +38,7 @@ def test_the_export_plan_states_and_checks_the_models_own_sizes(tmp_path):
     wide = family.export_plan(read_checkpoint(_model(tmp_path / "wide", 8)))
     assert (wide.info.pad_multiple, wide.info.min_size) == (16, 48)
     shapes = [tuple(inputs[0].shape) for inputs in wide.check_inputs]
-    assert shapes == [(n, 3, fitting(h, 16, 48), fitting(w, 16, 48)) for n, h, w in CHECK_SHAPES]
+    assert shapes == [(n, 3, padded_side(h, 16, 48), padded_side(w, 16, 48)) for n, h, w in CHECK_SHAPES]
     narrow = family.export_plan(read_checkpoint(_model(tmp_path / "narrow", 4)))
     assert (narrow.info.pad_multiple, narrow.info.min_size) == (8, 8)
 

@@ -20,7 +20,7 @@ import numpy as np
 import onnxruntime as ort
 
 from translate.errors import InputError, ModelFileError
-from translate.io.images import TRANSLATE_MAX_PIXELS, convert_channels, pad_amounts, pad_to_multiple, read_image
+from translate.io.images import TRANSLATE_MAX_PIXELS, convert_channels, pad_to_multiple, padded_side, read_image
 from translate.io.pixels import to_pixels, to_unit
 from translate.latent import check_steps, code_walk, label_walk, latent_codes
 from translate.onnx_contract import ModelInfo, read_model_info
@@ -302,8 +302,7 @@ class Translator:
         minimum side can multiply its pixels many times)."""
         _check_image(image)
         height, width = image.shape[:2]
-        padded = tuple(side + sum(pad_amounts(side, self.info.pad_multiple, self.info.min_size))
-                       for side in (height, width))
+        padded = tuple(padded_side(side, self.info.pad_multiple, self.info.min_size) for side in (height, width))
         if padded[0] * padded[1] > self.max_pixels:
             grown = "" if padded == (height, width) else (
                 f" (padded to {padded[1]}x{padded[0]}: this model takes sides that are multiples of "

@@ -24,6 +24,7 @@ from translate.evaluation.best import best_keeping_evaluator
 from translate.evaluation.protocols import EvaluationRequest, Scorer, TranslationScorer
 from translate.families.base import Family
 from translate.families.translation_settings import RESUMABLE_FLAGS, TranslationTrainConfig, resume_settings
+from translate.io.images import padded_side
 from translate.modeling.checkpoint import Checkpoint, build_loaded, model_config, train_config
 from translate.modeling.inference import translation_grid, translation_titles
 from translate.onnx_contract import ModelInfo
@@ -48,11 +49,6 @@ class TranslationConfig(Protocol):
 def domain_names(config: TranslationConfig, direction: str) -> tuple[str, str]:
     """(source, target) domain of a generator: ``AtoB`` maps domain A to domain B, ``BtoA`` back."""
     return (config.domain_a, config.domain_b) if direction == "AtoB" else (config.domain_b, config.domain_a)
-
-
-def fitting(side: int, multiple: int, minimum: int) -> int:
-    """``side`` padded as inference pads it: to the generator's multiple, at least its minimum."""
-    return max(minimum, -(-side // multiple) * multiple)
 
 
 class TranslationFamily(Family):
@@ -146,7 +142,7 @@ class TranslationFamily(Family):
         source, target = domain_names(config, direction)
         multiple, minimum = self.input_sizes(config)
         gen = torch.Generator().manual_seed(1234)
-        check_inputs = [(torch.rand(n, config.channels, *(fitting(side, multiple, minimum) for side in (h, w)),
+        check_inputs = [(torch.rand(n, config.channels, *(padded_side(side, multiple, minimum) for side in (h, w)),
                                     generator=gen) * 2 - 1,)
                         for n, h, w in CHECK_SHAPES]
         info = ModelInfo(

@@ -166,11 +166,16 @@ def convert_channels(image: np.ndarray, channels: int = 3, bgr: bool = False) ->
     return np.ascontiguousarray(image[:, :, ::-1]) if bgr else image
 
 
+def padded_side(size: int, multiple: int, minimum: int = 1) -> int:
+    """The side a model sees for an image side ``size``: the next multiple of ``multiple``, at
+    least ``minimum`` (a multiple of it wherever a model states both)."""
+    return max(minimum, -(-size // multiple) * multiple)
+
+
 def pad_amounts(size: int, multiple: int, minimum: int = 1) -> tuple[int, int]:
-    """(before, after) padding that takes ``size`` to a multiple of ``multiple`` of at least
-    ``minimum``, split evenly so the model sees the image centred."""
-    target = max(minimum, -(-size // multiple) * multiple)
-    extra = target - size
+    """(before, after) padding that takes ``size`` to :func:`padded_side`, split evenly so the
+    model sees the image centred."""
+    extra = padded_side(size, multiple, minimum) - size
     return extra // 2, extra - extra // 2
 
 
