@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from translate.config import ConfigBase, check_ranges
-from translate.errors import ConfigError
-from translate.modeling.blocks import NORMS, UPSAMPLES
-from translate.modeling.patch_discriminator import PatchDiscriminator, smallest_input
+from translate.config import ConfigBase
+from translate.modeling.patch_discriminator import PatchDiscriminator
 from translate.modeling.resnet_generator import MIN_SIZE, SIZE_MULTIPLE, ResnetGenerator
+from translate.modeling.translation_architecture import check_architecture
 
 # The reference uses ngf 64, 9 blocks and 256 px; these bounds leave room and refuse absurd sizes.
 SIZE_RANGES = {"ngf": (1, 512), "ndf": (1, 512), "n_blocks": (1, 64), "n_layers": (1, 8), "image_size": (1, 4096)}
@@ -31,22 +30,7 @@ class ResnetGANConfig(ConfigBase):
     domain_b: str = "B"
 
     def validate(self) -> None:
-        if self.channels not in (1, 3):
-            raise ConfigError(f"channels must be 1 or 3, got {self.channels}")
-        check_ranges(self, SIZE_RANGES)
-        if self.image_size < MIN_SIZE or self.image_size % SIZE_MULTIPLE:
-            raise ConfigError(
-                f"image size {self.image_size} is not usable: pick a multiple of {SIZE_MULTIPLE} of at least {MIN_SIZE}"
-            )
-        smallest = smallest_input(self.n_layers)
-        if self.image_size < smallest:
-            raise ConfigError(
-                f"image size {self.image_size} is too small for a PatchGAN with {self.n_layers} layers: "
-                f"crop at least {smallest} pixels or lower --n-layers"
-            )
-        for name, value, choices in (("norm", self.norm, NORMS), ("upsample", self.upsample, UPSAMPLES)):
-            if value not in choices:
-                raise ConfigError(f"{name} {value!r} is not one of {', '.join(choices)}")
+        check_architecture(self, SIZE_RANGES, SIZE_MULTIPLE, MIN_SIZE, "the ResNet generator")
 
 
 def build_generator(config: ResnetGANConfig, antialias: bool = False) -> ResnetGenerator:

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from translate.config import ConfigBase, check_ranges
+from translate.config import ConfigBase
 from translate.errors import ConfigError
-from translate.modeling.blocks import NORMS, UPSAMPLES
-from translate.modeling.patch_discriminator import PatchDiscriminator, smallest_input
+from translate.modeling.patch_discriminator import PatchDiscriminator
+from translate.modeling.translation_architecture import check_architecture
 from translate.modeling.unet_generator import UnetGenerator, unet_sizes
 from translate.onnx_contract import MAX_PAD_MULTIPLE
 
@@ -43,20 +43,8 @@ class Pix2PixConfig(ConfigBase):
     reverse: bool = False
 
     def validate(self) -> None:
-        if self.channels not in (1, 3):
-            raise ConfigError(f"channels must be 1 or 3, got {self.channels}")
-        check_ranges(self, SIZE_RANGES)
         multiple, minimum = unet_sizes(self.depth)
-        if self.image_size < minimum or self.image_size % multiple:
-            raise ConfigError(f"crop size {self.image_size} does not fit a U-Net of depth {self.depth}: pick a "
-                              f"multiple of {multiple} (2**depth), or lower --depth")
-        smallest = smallest_input(self.n_layers)
-        if self.image_size < smallest:
-            raise ConfigError(f"crop size {self.image_size} is too small for a PatchGAN with {self.n_layers} layers: "
-                              f"crop at least {smallest} pixels or lower --n-layers")
-        for name, value, choices in (("norm", self.norm, NORMS), ("upsample", self.upsample, UPSAMPLES)):
-            if value not in choices:
-                raise ConfigError(f"{name} {value!r} is not one of {', '.join(choices)}")
+        check_architecture(self, SIZE_RANGES, multiple, minimum, f"a U-Net of depth {self.depth}", "lower --depth")
         if not self.dataset:
             raise ConfigError("name the paired dataset: --dataset NAME (a folder of the data root)")
 
