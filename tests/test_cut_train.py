@@ -25,6 +25,7 @@ from translate.train import main as train_main
 
 from .cli_errors import one_line_error
 from .cyclegan_data import TINY, horse2zebra
+from .exporting import trained_run
 from .test_new_family import cv2_write
 from .training_runs import assert_same_state, optimizer_states, train, weights
 
@@ -146,3 +147,10 @@ def test_every_command_takes_a_one_way_cut_model(tmp_path, data, data_root, caps
     assert {"horse_to_zebra", "protocol"} <= set(scores) and "zebra_to_horse" not in scores
     assert scores["horse_to_zebra"]["fid"] > 0
     assert len(list((tmp_path / "cache").glob("*.npy"))) == 1  # the zebras' features only
+
+
+def test_cut_trains_with_the_gradient_penalty(tmp_path):
+    run = trained_run(tmp_path, "cut", steps=2, extra=("--loss", "wgan-gp"))
+    assert read_checkpoint(run).train["hyper"]["loss"] == "wgan-gp"
+    [record] = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert record["gp_B"] > 0 and {"d_B", "g_B", "nce", "nce_identity"} <= set(record)

@@ -77,14 +77,20 @@ def test_the_discriminator_judges_input_and_output_together():
     assert critic(torch.rand(2, 6, 32, 32)).shape == (2, 1, 2, 2)
 
 
-@pytest.mark.parametrize("l1_only", [False, True])
-def test_one_step_trains_every_network_and_logs_its_terms(l1_only):
+@pytest.mark.parametrize(("l1_only", "loss"), [(False, "bce"), (True, "bce"), (False, "wgan-gp")])
+def test_one_step_trains_every_network_and_logs_its_terms(l1_only, loss):
     batch = (torch.rand(1, 3, 32, 32) * 2 - 1, torch.rand(1, 3, 32, 32) * 2 - 1)
-    recipe = Pix2PixRecipe(_config(), Pix2PixHyper(l1_only=l1_only), Context(), batch)
+    recipe = Pix2PixRecipe(_config(), Pix2PixHyper(l1_only=l1_only, loss=loss), Context(), batch)
     before = {name: [p.detach().clone() for p in m.parameters()] for name, m in recipe.modules().items()}
     logs = recipe.step(batch, 0)
     assert set(recipe.modules()) == ({"generator_AtoB"} if l1_only else {"generator_AtoB", "discriminator"})
-    assert set(logs) == ({"g_loss", "l1"} if l1_only else {"g_loss", "l1", "g_gan", "d_loss"})
+    expected = {"g_loss", "l1"} if l1_only else {"g_loss", "l1", "g_gan", "d_loss"}
+    assert set(logs) == expected | ({"gp"} if loss == "wgan-gp" else set())
+    assert all(isinstance(value, float) for value in logs.values())
+    if loss == "wgan-gp":  # the penalty's mixing is a pure function of (seed, step, rank)
+        again = Pix2PixRecipe(_config(), Pix2PixHyper(loss=loss), Context(), batch)
+        assert recipe.penalty_mixing(3).initial_seed() == again.penalty_mixing(3).initial_seed()
+        assert recipe.penalty_mixing(3).initial_seed() != recipe.penalty_mixing(4).initial_seed()
     assert logs["g_loss"] == pytest.approx(100 * logs["l1"] + logs.get("g_gan", 0), rel=1e-5)
     for name, module in recipe.modules().items():
         assert any(not torch.equal(p, q) for p, q in zip(before[name], module.parameters(), strict=True)), name

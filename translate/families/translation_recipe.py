@@ -16,6 +16,7 @@ from torch import nn
 
 from translate.families.translation_settings import ScheduledHyper
 from translate.modeling.device import autocast
+from translate.training.data import derived_generator
 from translate.training.distributed import Context
 from translate.training.optim import WeightMean, linear_decay
 
@@ -54,6 +55,22 @@ class ScheduledRecipe:
         self.schedulers: dict[str, torch.optim.lr_scheduler.LambdaLR] = {}
         self.generators: dict[str, nn.Module] = {}  # by direction, as trained
         self.average: WeightMean | None = None
+
+    def step_generator(self, step: int, *stream: int, device: torch.device | str = "cpu") -> torch.Generator:
+        """Randomness of ``step`` (``stream`` tells a step's draws apart), a pure function of
+        (seed, step, rank, stream): a resumed run, or another process, draws the same numbers."""
+        return derived_generator(self.seed, step, self.context.rank, *stream, device=device)
+
+    def penalty_mixing(self, step: int, *stream: int) -> torch.Generator | None:
+        """The gradient penalty's mixing weights' generator for ``step``, on the run's device;
+        None unless the loss is wgan-gp."""
+        return self.step_generator(step, *stream, device=self.device) if self.hyper.loss == "wgan-gp" else None
+
+    @staticmethod
+    def step_logs(logs: dict[str, torch.Tensor]) -> dict[str, float]:
+        """A step's losses as floats, read off the device in one sync rather than one per loss."""
+        values = torch.stack([v.detach().float() for v in logs.values()]).tolist()
+        return dict(zip(logs, values, strict=True))
 
     def place(self, net: nn.Module) -> nn.Module:
         """``net`` on the run's device, in its memory format."""

@@ -37,7 +37,6 @@ from translate.modeling.inference import translation_grid
 from translate.modeling.losses import adversarial, patch_nce
 from translate.modeling.resnet_gan import build_discriminator
 from translate.modeling.resnet_generator import ResnetGenerator
-from translate.training.data import derived_generator
 from translate.training.distributed import Context, wrap
 from translate.training.optim import adam, critic_loss, optimise, parameters_of, set_requires_grad
 
@@ -135,17 +134,15 @@ class CUTRecipe(ScheduledRecipe):
         """Translate, update the discriminator on that translation, then the generator and MLPs."""
         real_a, real_b = (t.contiguous(memory_format=self.memory_format) for t in batch)
         hyper = self.hyper
-        # The coin flip and the patches' places are a pure function of (seed, step, rank).
-        keys = (self.seed, step, self.context.rank)
-        flip = hyper.flip_equivariance and bool(torch.rand((), generator=derived_generator(*keys, 0)) < 0.5)
+        # The coin flip and the patches' places are a pure function of (seed, step, rank): see step_generator.
+        flip = hyper.flip_equivariance and bool(torch.rand((), generator=self.step_generator(step, 0)) < 0.5)
         with self.autocast:
-            out = self.g_step(real_a, real_b, flip, derived_generator(*keys, 1))
+            out = self.g_step(real_a, real_b, flip, self.step_generator(step, 1))
 
         set_requires_grad([self.discriminator], True)
-        penalty = hyper.loss == "wgan-gp"
-        mixing = derived_generator(*keys, 2, device=self.device) if penalty else None
-        d_loss, gp = critic_loss(self.d_step, real_b, out["fake"], self.d_loss, self.autocast, penalty, mixing,
-                                 self.config.norm != "batch")
+        mixing = self.penalty_mixing(step, 2)
+        d_loss, gp = critic_loss(self.d_step, real_b, out["fake"], self.d_loss, self.autocast, mixing is not None,
+                                 mixing, self.config.norm != "batch")
         d_terms = {"d_B": d_loss, **({"gp_B": gp} if gp is not None else {})}
         d_total = d_loss + hyper.gp_weight * gp if gp is not None else d_loss
         optimise(self.opt_d, d_total, d_terms, self.skip_nonfinite, self.context)
@@ -164,8 +161,7 @@ class CUTRecipe(ScheduledRecipe):
         logs = {"g_loss": g_total, **terms, **d_terms}
         if (step + 1) % hyper.monitor_every == 0:
             logs.update(self._monitor(step + 1))
-        values = torch.stack([v.detach().float() for v in logs.values()]).tolist()  # one device sync
-        return dict(zip(logs, values, strict=True))
+        return self.step_logs(logs)
 
     def _monitor(self, step: int) -> dict[str, torch.Tensor]:
         """The collapse measures of the trained generator on the fixed batch; their warnings on rank 0."""

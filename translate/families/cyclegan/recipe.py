@@ -37,7 +37,6 @@ from translate.families.cyclegan.settings import CycleGANHyper
 from translate.families.translation_recipe import DEFAULT_OPTIONS, RecipeOptions, ScheduledRecipe
 from translate.modeling.inference import translation_grid
 from translate.modeling.losses import Loss, adversarial, cycle_loss, identity_loss
-from translate.training.data import derived_generator
 from translate.training.distributed import Context, gather, wrap
 from translate.training.optim import (
     adam,
@@ -182,17 +181,12 @@ class CycleGANRecipe(ScheduledRecipe):
         optimise(self.opt_g, g_total, {"g_loss": g_total, **terms}, self.skip_nonfinite, self.context)
 
         set_requires_grad(self.discriminators.values(), True)
-        # Coin flips of the pools (and penalty mixing) are a pure function of (seed, step, rank).
-        keys = (self.seed, step, self.context.rank)
-        pooled = {d: self.pools[d].query(out[f"fake_{d}"], derived_generator(*keys, i)) for i, d in enumerate("AB")}
-        mixing = derived_generator(*keys, 2, device=self.device) if hyper.loss == "wgan-gp" else None
-        d_total, d_terms = self.d_step(real_a, pooled["A"], real_b, pooled["B"], mixing)
+        pooled = {d: self.pools[d].query(out[f"fake_{d}"], self.step_generator(step, i)) for i, d in enumerate("AB")}
+        d_total, d_terms = self.d_step(real_a, pooled["A"], real_b, pooled["B"], self.penalty_mixing(step, 2))
         optimise(self.opt_d, d_total, d_terms, self.skip_nonfinite, self.context)
         self.update_average(step)
 
-        logs = {"g_loss": g_total, **terms, **d_terms}
-        values = torch.stack([v.detach().float() for v in logs.values()]).tolist()  # one device sync
-        return dict(zip(logs, values, strict=True))
+        return self.step_logs({"g_loss": g_total, **terms, **d_terms})
 
     def sample_grid(self) -> tuple[torch.Tensor, int]:
         """One row per fixed test pair, by the generators that ship: A, G(A), F(G(A)), B, F(B), G(F(B))."""

@@ -34,7 +34,6 @@ from translate.families.pix2pix.settings import Pix2PixHyper
 from translate.families.translation_recipe import DEFAULT_OPTIONS, RecipeOptions, ScheduledRecipe
 from translate.modeling.inference import translation_grid
 from translate.modeling.losses import adversarial
-from translate.training.data import derived_generator
 from translate.training.distributed import Context, wrap
 from translate.training.optim import adam, critic_loss, optimise
 
@@ -92,9 +91,7 @@ class Pix2PixRecipe(ScheduledRecipe):
         g_total = hyper.lambda_l1 * terms["l1"]
         if self.discriminator is not None:
             self.discriminator.requires_grad_(True)
-            # Penalty mixing is a pure function of (seed, step, rank), as the CycleGAN's is.
-            mixing = (derived_generator(self.seed, step, self.context.rank, device=self.device)
-                      if hyper.loss == "wgan-gp" else None)
+            mixing = self.penalty_mixing(step)
             d_value, penalty = critic_loss(self.d_train, torch.cat([real_a, real_b], 1),
                                            torch.cat([real_a, fake_b], 1), self.d_loss, self.autocast,
                                            mixing is not None, mixing, joint=self.config.norm != "batch")
@@ -110,9 +107,7 @@ class Pix2PixRecipe(ScheduledRecipe):
             g_total = g_total + terms["g_gan"]
         optimise(self.opt_g, g_total, {"g_loss": g_total, **terms}, self.skip_nonfinite, self.context)
         self.update_average(step)
-        logs = {"g_loss": g_total, **terms, **logs}
-        values = torch.stack([v.detach().float() for v in logs.values()]).tolist()  # one device sync
-        return dict(zip(logs, values, strict=True))
+        return self.step_logs({"g_loss": g_total, **terms, **logs})
 
     def sample_grid(self) -> tuple[torch.Tensor, int]:
         """One row per fixed test pair, by the generator that ships: input, G(input), target."""
