@@ -11,18 +11,7 @@ from torch import nn
 
 from translate.errors import DataError
 from translate.evaluation.fidelity import FIDELITY_PROTOCOL, l1, psnr, ssim
-from translate.evaluation.inception import image_features
-from translate.evaluation.protocols import (
-    KID_SUBSET_SIZE,
-    KID_SUBSETS,
-    NO_INCEPTION_SCORE,
-    EvaluationRequest,
-    kid_protocol,
-    network_protocol,
-    real_features,
-    translate_all,
-)
-from translate.evaluation.scores import fid, kid
+from translate.evaluation.protocols import EvaluationRequest, real_features, set_protocol, set_scores, translate_all
 
 
 class PairedScorer:
@@ -47,17 +36,11 @@ class PairedScorer:
         request = self.request
         translated = translate_all(generators["AtoB"], self.inputs, self.size_multiple, self.min_size, request,
                                    f"{source} test inputs")
-        with request.progress.track(f"Inception features of {len(translated)} translations to {target}",
-                                    len(translated)) as bar:
-            fake_feats = image_features(self.extractor, translated, request.batch_size, bar)
-        kid_mean, kid_std = kid(self.real_features, fake_feats, KID_SUBSETS, KID_SUBSET_SIZE, request.seed)
         pairs = list(zip(translated, self.targets, strict=True))
         return {
             f"{source}_to_{target}": {
                 "direction": "AtoB",
-                "fid": fid(self.real_features, fake_feats),
-                "kid_mean": kid_mean,
-                "kid_std": kid_std,
+                **set_scores(self.extractor, translated, self.real_features, target, request),
                 "l1": float(np.mean([l1(out, real) for out, real in pairs])),
                 "psnr": float(np.mean([psnr(out, real) for out, real in pairs])),
                 "ssim": float(np.mean([ssim(out, real) for out, real in pairs])),
@@ -69,8 +52,6 @@ class PairedScorer:
                 f"to a multiple of {self.size_multiple}, at least {self.min_size}, cropped back) and compared with "
                 "its own target; FID and KID: all translations against all real targets",
                 **FIDELITY_PROTOCOL,
-                "kid": kid_protocol(KID_SUBSET_SIZE, request.seed) + " (clipped to the smaller set)",
-                "inception_score": NO_INCEPTION_SCORE,
-                **network_protocol(self.extractor),
+                **set_protocol(self.extractor, request),
             },
         }

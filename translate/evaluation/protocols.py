@@ -267,30 +267,37 @@ class TranslationScorer:
                               "build it with the model's directions")
         for direction, generator in generators.items():
             source, target = self.names[direction]
-            photos = self.real[source]
-            translated = translate_all(generator, photos, self.size_multiple, self.min_size, request,
+            translated = translate_all(generator, self.real[source], self.size_multiple, self.min_size, request,
                                        f"{source} test images")
-            with request.progress.track(f"Inception features of {len(photos)} translations to {target}",
-                                        len(photos)) as bar:
-                fake_feats = image_features(self.extractor, translated, request.batch_size, bar)
-            real_feats = self.real_features[target]
-            kid_mean, kid_std = kid(real_feats, fake_feats, KID_SUBSETS, KID_SUBSET_SIZE, request.seed)
             scores[f"{source}_to_{target}"] = {
                 "direction": direction,
-                "fid": fid(real_feats, fake_feats),
-                "kid_mean": kid_mean,
-                "kid_std": kid_std,
+                **set_scores(self.extractor, translated, self.real_features[target], target, request),
                 "translated": f"{len(translated)} {source} test images",
                 "real": f"{len(self.real[target])} {target} test images",
             }
         scores["protocol"] = {
             "pairs": f"each domain's test set translated at full size in fp32 (reflect-padded to a multiple of "
             f"{self.size_multiple}, cropped back), against the real test set of the other domain",
-            "kid": kid_protocol(KID_SUBSET_SIZE, request.seed) + " (clipped to the smaller set)",
-            "inception_score": NO_INCEPTION_SCORE,
-            **network_protocol(self.extractor),
+            **set_protocol(self.extractor, request),
         }
         return scores
+
+
+def set_scores(extractor: Any, translated: list[np.ndarray], real_feats: np.ndarray, target: str,
+               request: EvaluationRequest) -> dict[str, float]:
+    """FID and KID of ``translated`` as a set against the real ``target`` images' features: what
+    every translation family's scorer reports, whatever else it measures."""
+    with request.progress.track(f"Inception features of {len(translated)} translations to {target}",
+                                len(translated)) as bar:
+        fake_feats = image_features(extractor, translated, request.batch_size, bar)
+    kid_mean, kid_std = kid(real_feats, fake_feats, KID_SUBSETS, KID_SUBSET_SIZE, request.seed)
+    return {"fid": fid(real_feats, fake_feats), "kid_mean": kid_mean, "kid_std": kid_std}
+
+
+def set_protocol(extractor: Any, request: EvaluationRequest) -> dict[str, str]:
+    """How :func:`set_scores` measured: KID's subsets, no Inception Score, the network."""
+    return {"kid": kid_protocol(KID_SUBSET_SIZE, request.seed) + " (clipped to the smaller set)",
+            "inception_score": NO_INCEPTION_SCORE, **network_protocol(extractor)}
 
 
 # -- two folders ---------------------------------------------------------------------------
