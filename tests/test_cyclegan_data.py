@@ -82,6 +82,15 @@ def test_a_corrupt_file_is_named_and_replaced_so_batches_keep_their_size(data):
     assert a.shape == b.shape == (5, 3, 32, 32)
 
 
+def test_a_domain_whose_every_file_was_damaged_during_the_run_is_one_error(data):
+    dataset = _dataset(data)
+    for path in (data / "horse2zebra" / "trainA").iterdir():  # damaged after the run found them
+        path.write_bytes(b"\xff\xd8 truncated")
+    with pytest.warns(UserWarning, match="skipping"), pytest.raises(
+            DataError, match=r"none of the \d+ images of a domain could be read any more: check the data"):
+        dataset[0, 0]
+
+
 def test_loader_workers_and_resume_position_do_not_change_the_batches(data):
     dataset = _dataset(data)
     serial = list(UnpairedSource(dataset, 1, seed=3, workers=0).batches(2))

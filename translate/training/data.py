@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import signal
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import torch
@@ -20,6 +21,9 @@ from translate.datasets.mnist import load_mnist
 from translate.errors import DataError
 from translate.io.images import IMAGE_EXTENSIONS, list_images, read_image
 from translate.modeling.pixels import to_unit
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 def epoch_order(n: int, seed: int, epoch: int) -> torch.Tensor:
@@ -50,6 +54,18 @@ def loader_generator(seed: int, epoch: int) -> torch.Generator:
     resumed run starts a loader mid-epoch, and a draw from the global RNG there would shift
     every later random draw of the steps (the U-Net's dropout) away from a straight run's."""
     return derived_generator(seed, epoch, LOADER_KEY)
+
+
+def first_readable(items: Sequence[T], index: int, read: Callable[[T], R], what: str) -> R:
+    """``read(items[index])``, or of the next item that reads (wrapping round) where it fails: a
+    file damaged while a run goes on is named in a warning and passed over, not a crash hours
+    in. ``what`` names the items in the error when none reads any more."""
+    for offset in range(len(items)):
+        try:
+            return read(items[(index + offset) % len(items)])
+        except DataError as exc:
+            warnings.warn(f"skipping {exc}", stacklevel=2)
+    raise DataError(f"none of the {len(items)} {what} could be read any more: check the data")
 
 
 def epoch_batches(

@@ -8,7 +8,6 @@ same whichever worker, process or resumed run loads it.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,7 +20,14 @@ from translate.datasets.domains import check_sizes
 from translate.errors import DataError
 from translate.io.images import read_image
 from translate.modeling.pixels import to_unit
-from translate.training.data import derived_generator, epoch_batches, epoch_order, ignore_interrupts, loader_generator
+from translate.training.data import (
+    derived_generator,
+    epoch_batches,
+    epoch_order,
+    first_readable,
+    ignore_interrupts,
+    loader_generator,
+)
 
 
 def augmented(images: tuple[np.ndarray, ...], load_size: int, crop_size: int, draws: list[float]) -> list[
@@ -76,12 +82,7 @@ class UnpairedImages(Dataset):
         return augmented((self._decode(files, index),), self.load_size, self.crop_size, draws)[0]
 
     def _decode(self, files: list[Path], index: int) -> np.ndarray:
-        for offset in range(len(files)):
-            try:
-                return read_image(files[(index + offset) % len(files)], self.channels)
-            except DataError as exc:
-                warnings.warn(f"skipping {exc}", stacklevel=1)
-        raise DataError(f"none of the {len(files)} images of a domain could be decoded any more: check the data")
+        return first_readable(files, index, lambda path: read_image(path, self.channels), "images of a domain")
 
 
 class UnpairedSource:

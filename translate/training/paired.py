@@ -5,16 +5,13 @@ it (finding and reading the pairs is :mod:`translate.datasets.paired`)."""
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import torch
 from torch.utils.data import Dataset
 
 from translate.datasets.domains import check_sizes
 from translate.datasets.paired import Pair, read_pair
-from translate.errors import DataError
-from translate.training.data import derived_generator
+from translate.training.data import derived_generator, first_readable
 from translate.training.domains import augmented
 
 
@@ -40,9 +37,4 @@ class PairedImages(Dataset):
         return (b, a) if self.reverse else (a, b)
 
     def _decode(self, index: int) -> tuple[np.ndarray, np.ndarray]:
-        for offset in range(len(self.pairs)):
-            try:
-                return read_pair(self.pairs[(index + offset) % len(self.pairs)], self.channels)
-            except DataError as exc:
-                warnings.warn(f"skipping {exc}", stacklevel=1)
-        raise DataError(f"none of the {len(self.pairs)} pairs could be read any more: check the data")
+        return first_readable(self.pairs, index, lambda pair: read_pair(pair, self.channels), "pairs")
