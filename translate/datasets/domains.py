@@ -7,13 +7,11 @@ import difflib
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
-import numpy as np
 import torch
 
 from translate.errors import ConfigError, DataError
 from translate.io.download import CYCLEGAN_DATASETS, download_cyclegan_dataset
-from translate.io.images import IMAGE_EXTENSIONS, list_images, read_image
+from translate.io.images import IMAGE_EXTENSIONS, list_images, read_image, resize_square
 from translate.modeling.pixels import to_unit
 
 
@@ -129,13 +127,10 @@ def resized_images(files: list[Path], count: int, size: int, channels: int = 3,
                    folder: Path | None = None) -> torch.Tensor:
     """The first ``count`` readable images of ``files`` (from ``folder``), resized to ``size``
     by area averaging, in [-1, 1]; unreadable files are passed over."""
-    import albumentations as A
-
-    resize = A.Resize(size, size, interpolation=cv2.INTER_AREA)
     images = []
     for path in files:
         try:
-            images.append(to_unit(np.ascontiguousarray(resize(image=read_image(path, channels))["image"]))[0])
+            images.append(to_unit(resize_square(read_image(path, channels), size))[0])
         except DataError:
             continue
         if len(images) == count:

@@ -19,7 +19,6 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
 import numpy as np
 import torch
 
@@ -27,7 +26,7 @@ from translate.datasets.pair_maker import RECORD
 from translate.errors import DataError
 from translate.io.download import PIX2PIX, download_pix2pix_dataset
 from translate.io.fileio import read_json_if_exists
-from translate.io.images import IMAGE_EXTENSIONS, list_images, read_image
+from translate.io.images import IMAGE_EXTENSIONS, list_images, read_image, resize_square
 from translate.modeling.pixels import to_unit
 
 TEST_SPLITS = ("test", "val")  # the split scored and shown, in order of preference
@@ -93,8 +92,7 @@ def resized_pairs(pairs: list[Pair], count: int, size: int, channels: int = 3,
     for pair in pairs:
         read = read_pairs([pair], channels, reverse)
         for side, images in zip((inputs, targets), read, strict=True):
-            side += [to_unit(np.ascontiguousarray(cv2.resize(image, (size, size), interpolation=cv2.INTER_AREA)
-                                                  .reshape(size, size, -1)))[0] for image in images]
+            side += [to_unit(resize_square(image, size))[0] for image in images]
         if len(inputs) == count:
             break
     if not inputs:

@@ -128,6 +128,12 @@ def scale_to_side(image: np.ndarray, max_side: int) -> np.ndarray:
     return scaled.reshape(*scaled.shape[:2], *image.shape[2:])  # OpenCV drops a single channel's axis
 
 
+def resize_square(image: np.ndarray, size: int) -> np.ndarray:
+    """An H x W x C image resized to ``size`` x ``size`` by area averaging (a grid cell), keeping
+    its channel axis, which OpenCV drops for a single channel."""
+    return np.ascontiguousarray(cv2.resize(image, (size, size), interpolation=cv2.INTER_AREA).reshape(size, size, -1))
+
+
 def apply_orientation(image: np.ndarray, orientation: int) -> np.ndarray:
     """Turn an image stored with EXIF orientation 1..8 upright (1 is already upright)."""
     turned = {
