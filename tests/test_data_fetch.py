@@ -107,3 +107,11 @@ def test_list_names_a_changed_file_and_the_command_that_fetches_it_again(tmp_pat
     [line] = [line for line in captured.out.splitlines() if line.startswith("mnist: ")]
     assert "t10k-labels-idx1-ubyte.gz differ from the published files" in line and "ok (" not in line
     assert f"python -m translate.data fetch mnist horse2zebra fid --data {tmp_path}" in captured.err
+
+
+def test_a_failed_fetch_leaves_no_folders_it_made(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("TRANSLATE_MNIST_URL", "http://127.0.0.1:9/{file}")  # the discard port: connection refused
+    (tmp_path / "data").mkdir()
+    error = one_line_error(capsys, main, "fetch", "mnist", "--data", str(tmp_path / "data"))
+    assert "could not download http://127.0.0.1:9/" in error
+    assert list((tmp_path / "data").iterdir()) == []  # no empty mnist/MNIST/raw left behind

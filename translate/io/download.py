@@ -194,22 +194,32 @@ def fetch_file(url: str, dest: Path, sha256: str, max_bytes: int, member: str | 
     """Download ``url`` (or, with ``member``, that file inside the zip at ``url``) to ``dest``,
     within ``max_bytes`` and ``deadline`` seconds, and keep it only if its sha256 is ``sha256``:
     it is written in a locked temporary folder beside ``dest`` and renamed into place, so a
-    failed, stopped or wrong download leaves nothing behind. ``offline`` ends each error."""
+    failed, stopped or wrong download leaves nothing behind, not even the folders it made for
+    ``dest``. ``offline`` ends each error."""
+    made = [folder for folder in (dest.parent, *dest.parent.parents) if not folder.exists()]  # deepest first
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise write_failure(dest.parent, exc) from exc
     _remove_abandoned(dest.parent, dest.name)
-    with _work_folder(dest.parent, dest.name) as work, _sigterm_interrupts():
-        fetched = work / "download"
-        _fetch(url, fetched, timeout, time.monotonic() + deadline, max_bytes, dest.name, offline)
-        if member is not None:
-            fetched = _extract_member(fetched, member, work / "member", url)
-        digest = file_sha256(fetched)
-        if digest != sha256:
-            raise DataError(f"{url}{f' ({member})' if member else ''} has sha256 {digest}, not the published "
-                            f"{sha256}: not kept; try again, or another mirror{offline}")
-        os.replace(fetched, dest)
+    try:
+        with _work_folder(dest.parent, dest.name) as work, _sigterm_interrupts():
+            fetched = work / "download"
+            _fetch(url, fetched, timeout, time.monotonic() + deadline, max_bytes, dest.name, offline)
+            if member is not None:
+                fetched = _extract_member(fetched, member, work / "member", url)
+            digest = file_sha256(fetched)
+            if digest != sha256:
+                raise DataError(f"{url}{f' ({member})' if member else ''} has sha256 {digest}, not the published "
+                                f"{sha256}: not kept; try again, or another mirror{offline}")
+            os.replace(fetched, dest)
+    except BaseException:
+        for folder in made:  # stops at the first one something else has been put in meanwhile
+            try:
+                folder.rmdir()
+            except OSError:
+                break
+        raise
     return dest
 
 
