@@ -3,6 +3,10 @@ disk that fills up at a checkpoint stops the run with the previous checkpoint in
 
 import errno
 import os
+import resource
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -12,7 +16,6 @@ from translate.families import load_generator
 from translate.modeling.checkpoint import read_checkpoint
 from translate.sample import main as sample_main
 from translate.train import main as train_main
-from translate.training import checkpoint as checkpoint_module
 
 from .cli_errors import one_line_error
 from .exporting import TINY
@@ -54,17 +57,18 @@ def test_other_commands_name_the_output_they_cannot_write(tmp_path, capsys):
 
 def test_a_full_disk_at_a_checkpoint_stops_the_run_and_keeps_the_previous_one(tmp_path, capsys, monkeypatch):
     run = tmp_path / "run"
-    real_save_file, calls = checkpoint_module.save_file, []
+    real_write_bytes, calls = Path.write_bytes, []
 
-    def disk_fills_at_the_third_checkpoint(tensors, filename, metadata=None):
-        calls.append(filename)
-        if len(calls) == 3:
-            with open(filename, "wb") as f:  # what fitted before the disk was full
-                f.write(b"\0" * 1000)
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), filename)
-        real_save_file(tensors, filename, metadata)
+    def disk_fills_at_the_third_checkpoint(path, data):
+        """As the OS fails a write when the disk fills: part written, then ENOSPC."""
+        if path.name == "model.safetensors":
+            calls.append(path)
+            if len(calls) == 3:
+                real_write_bytes(path, bytes(data)[:1000])
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+        return real_write_bytes(path, data)
 
-    monkeypatch.setattr(checkpoint_module, "save_file", disk_fills_at_the_third_checkpoint)
+    monkeypatch.setattr(Path, "write_bytes", disk_fills_at_the_third_checkpoint)
     argv = ["dcgan", "--out", str(run), "--save-every-steps", "1", *TINY]
     message = one_line_error(capsys, train_main, *argv, "--max-steps", "5")
     assert f"could not write {run / 'checkpoints' / 'step-00000003'}: the disk is full" in message
@@ -76,6 +80,26 @@ def test_a_full_disk_at_a_checkpoint_stops_the_run_and_keeps_the_previous_one(tm
     assert previous.path.name == "step-00000002" and previous.training_state()["step"] == 2
     load_generator(run)
 
-    monkeypatch.setattr(checkpoint_module, "save_file", real_save_file)  # space was freed
+    monkeypatch.setattr(Path, "write_bytes", real_write_bytes)  # space was freed
     run_cli(train_main, [*argv, "--max-steps", "4", "--resume"])
     assert read_checkpoint(run).training_state()["step"] == 4
+
+
+@pytest.mark.slow
+def test_a_real_write_failure_at_a_checkpoint_is_one_line_not_a_traceback(tmp_path, data_root):
+    """With the real libraries: a file-size limit makes the OS refuse the checkpoint's write (as a
+    full disk does). safetensors and torch.save would report it as their own errors."""
+    def limit_file_size():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # the write fails with EFBIG instead of a kill
+        resource.setrlimit(resource.RLIMIT_FSIZE, (60_000, 60_000))
+
+    run = tmp_path / "run"
+    argv = ["dcgan", "--out", str(run), "--max-steps", "2", "--save-every-steps", "1", "--data", str(data_root), *TINY]
+    result = subprocess.run([sys.executable, "-m", "translate.train", *argv], preexec_fn=limit_file_size,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr[-2000:]
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"error: could not write {run / 'checkpoints' / 'step-00000001'}: the file is larger than this process may "
+        "write (File too large): raise the limit (ulimit -f) or the quota; then continue from the last checkpoint "
+        "with --resume")
+    assert [p.name for p in (run / "checkpoints").iterdir()] == []  # nothing half written left

@@ -198,6 +198,8 @@ def write_failure(path: Path, exc: OSError) -> StorageError:
         cause, fix = "the disk is full", "free some space there or choose a folder on another disk"
     elif exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
         cause, fix = "the place is not writable", "choose a folder you can write to"
+    elif exc.errno == errno.EFBIG:
+        cause, fix = "the file is larger than this process may write", "raise the limit (ulimit -f) or the quota"
     elif exc.errno in (errno.ENOTDIR, errno.EEXIST):
         cause, fix = "a file is in the way of a folder", "choose another path"
     else:

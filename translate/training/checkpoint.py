@@ -5,6 +5,7 @@ their layout and how they are read), and the check of an optimiser state loaded 
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import os
 import shutil
@@ -12,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors.torch import save_file
+from safetensors.torch import save
 from torch import nn
 
 from translate.errors import CheckpointError
@@ -47,10 +48,14 @@ def save_checkpoint(
         tmp = temporary_name(root, name)
         tmp.mkdir()
         try:
-            save_file(flat_state(modules), str(tmp / WEIGHTS))
+            # Serialised in memory and written by Python, whose failures are OSErrors with their
+            # cause: safetensors and torch.save would report a full disk as their own errors.
+            (tmp / WEIGHTS).write_bytes(save(flat_state(modules)))
             meta = checkpoint_meta(family, model_config, train_config)
             (tmp / CONFIG).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
-            torch.save(state, tmp / STATE)
+            state_bytes = io.BytesIO()
+            torch.save(state, state_bytes)
+            (tmp / STATE).write_bytes(state_bytes.getbuffer())
             for file in tmp.iterdir():
                 with open(file, "rb") as f:
                     os.fsync(f.fileno())
