@@ -95,8 +95,11 @@ def test_the_monitors_measure_copies_and_single_outputs():
     assert copied["identity_distance"].item() == 0 and copied["output_spread"].item() == pytest.approx(1)
     one_output = collapse_measures(inputs, inputs[:1].expand(4, -1, -1, -1))
     assert one_output["output_spread"].item() == 0 and one_output["identity_distance"].item() > 0.1
-    with pytest.raises(ValueError, match="at least 2 images"):
-        collapse_measures(inputs[:1], inputs[:1])
+    # A single source test image: its identity distance, no spread to measure (and no error
+    # at the first measurement, a hundred steps into the run).
+    single = collapse_measures(inputs[:1], inputs[:1])
+    assert set(single) == {"identity_distance"} and single["identity_distance"] == 0
+    assert len(collapse_warnings({k: v.item() for k, v in single.items()}, 5000)) == 1
 
 
 def test_the_monitors_warn_past_the_warm_up_only():

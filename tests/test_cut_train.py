@@ -24,7 +24,7 @@ from translate.sample import main as sample_main
 from translate.train import main as train_main
 
 from .cli_errors import one_line_error
-from .cyclegan_data import TINY, horse2zebra
+from .cyclegan_data import TINY, horse2zebra, horse_zebra_argv
 from .exporting import trained_run
 from .test_new_family import cv2_write
 from .training_runs import assert_same_state, optimizer_states, train, weights
@@ -154,3 +154,12 @@ def test_cut_trains_with_the_gradient_penalty(tmp_path):
     assert read_checkpoint(run).train["hyper"]["loss"] == "wgan-gp"
     [record] = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     assert record["gp_B"] > 0 and {"d_B", "g_B", "nce", "nce_identity"} <= set(record)
+
+
+def test_cut_with_a_single_source_test_image_measures_what_it_can(tmp_path):
+    data = horse2zebra(tmp_path / "data", {"trainA": 2, "trainB": 2, "testA": 1, "testB": 1})
+    run = tmp_path / "run"
+    run_cli(train_main, [*horse_zebra_argv(data, family="cut"), "--out", str(run), "--max-steps", "2",
+                         "--monitor-every", "1"])
+    [record] = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert record["identity_distance"] > 0 and "output_spread" not in record

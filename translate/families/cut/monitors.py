@@ -11,6 +11,8 @@ photos apart by far more than a fifth of their own distances.
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 IDENTITY_THRESHOLD = 0.05  # mean |G(x) - x| below this: the generator copies its input
@@ -29,13 +31,12 @@ def _mean_pairwise_distance(images: torch.Tensor) -> torch.Tensor:
 
 def collapse_measures(inputs: torch.Tensor, outputs: torch.Tensor) -> dict[str, torch.Tensor]:
     """``identity_distance``: the mean |G(x) - x|; ``output_spread``: the outputs' mean pairwise
-    L1 distance over the inputs' (1: as far apart as the inputs, 0: all the same). Needs two
-    or more distinct inputs."""
-    if len(inputs) < 2:
-        raise ValueError("the collapse monitors need a batch of at least 2 images")
-    identity = (outputs.float() - inputs.float()).abs().mean()
-    spread = _mean_pairwise_distance(outputs) / _mean_pairwise_distance(inputs).clamp_min(1e-8)
-    return {"identity_distance": identity, "output_spread": spread}
+    L1 distance over the inputs' (1: as far apart as the inputs, 0: all the same), only where
+    there are two or more inputs to spread (a source domain may have a single test image)."""
+    measures = {"identity_distance": (outputs.float() - inputs.float()).abs().mean()}
+    if len(inputs) >= 2:
+        measures["output_spread"] = _mean_pairwise_distance(outputs) / _mean_pairwise_distance(inputs).clamp_min(1e-8)
+    return measures
 
 
 def collapse_warnings(measures: dict[str, float], step: int) -> list[str]:
@@ -47,7 +48,7 @@ def collapse_warnings(measures: dict[str, float], step: int) -> list[str]:
         warnings.append(f"warning: step {step}: the generator nearly copies its input (mean |G(x) - x| "
                         f"{measures['identity_distance']:.3f} < {IDENTITY_THRESHOLD}): identity collapse, known of "
                         "FastCUT with a large --nce-lambda; try a smaller one or --mode cut")
-    if measures["output_spread"] < SPREAD_THRESHOLD:
+    if measures.get("output_spread", math.inf) < SPREAD_THRESHOLD:
         warnings.append(f"warning: step {step}: the outputs are nearly one image (their spread is "
                         f"{measures['output_spread']:.3f} of the inputs', < {SPREAD_THRESHOLD}): mode collapse; "
                         "go back to an earlier checkpoint or lower --lr")
