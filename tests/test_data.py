@@ -1,3 +1,5 @@
+import re
+
 import cv2
 import numpy as np
 import pytest
@@ -37,6 +39,20 @@ def test_missing_mnist_names_the_path_and_the_fix(tmp_path):
     message = str(info.value)
     assert str(tmp_path / "mnist" / "MNIST" / "raw") in message and "--data" in message and "--download" in message
     assert "\n" not in message
+
+
+@pytest.mark.parametrize("keep", [100, 2], ids=["cut short", "no header"])
+def test_a_damaged_mnist_file_names_itself_and_the_fetch(tmp_path, data_root, keep):
+    raw = tmp_path / "mnist" / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    for stem in ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"):
+        [source] = [p for p in (data_root / "mnist" / "MNIST" / "raw").iterdir() if p.name.startswith(stem)]
+        (raw / source.name).write_bytes(source.read_bytes())
+    damaged = next(raw.glob("t10k-images-idx3-ubyte*"))
+    damaged.write_bytes(damaged.read_bytes()[:keep])
+    with pytest.raises(DataError, match=f"{re.escape(str(damaged))} is damaged or cut short .*: delete it, then "
+                       f"python -m translate.data fetch mnist --data {re.escape(str(tmp_path))}"):
+        load_mnist(tmp_path, "test")
 
 
 def test_epoch_order_is_a_pure_function_of_seed_and_epoch():

@@ -86,6 +86,7 @@ def test_conditional_model_at_32px_adds_accuracy_and_is_reproducible(tmp_path, c
         (["{model}", "--n", "50001"], "more than 50,000"),
         (["{model}", "--batch-size", "0"], "at least 1"),
         (["{model}", "--classifier", "{tmp}"], "no classifier"),
+        (["{model}", "--seed", "-1"], "--seed must lie in 0.."),
         (["{model}", "--cache-dir", "{model}/checkpoints/latest/cache"], "--cache-dir {model}/checkpoints/latest/"
          "cache cannot be created: {model}/checkpoints/latest is a file, not a folder: choose another --cache-dir"),
     ],

@@ -10,11 +10,13 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from translate.apply import main as apply_main
 from translate.cli import run_cli
 from translate.export import main as export_main
+from translate.io.fileio import write_image
 from translate.modeling.checkpoint import find_checkpoint
 from translate.pack import main as pack_main
 from translate.sample import main as sample_main
@@ -191,3 +193,18 @@ def test_a_folder_named_as_the_output_file_is_refused_before_any_work(tmp_path, 
     blocked.write_text("a file where a folder would go")
     error = one_line_error(capsys, evaluate_main, str(run), "--out", str(blocked / "evaluation.json"))
     assert error == f"error: --out {blocked} cannot be created: {blocked} is a file, not a folder: choose another --out"
+
+
+def test_apply_skips_a_file_too_large_once_padded_and_goes_on(translator_file, tmp_path, capsys):
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    rng = np.random.default_rng(0)
+    write_image(photos / "a-small.png", rng.integers(0, 256, (8, 8, 3), np.uint8))
+    write_image(photos / "b-odd.png", rng.integers(0, 256, (10, 10, 3), np.uint8))  # padded to 12 x 12: 144 pixels
+    write_image(photos / "c-small.png", rng.integers(0, 256, (8, 8, 3), np.uint8))
+    run_cli(apply_main, [str(translator_file[1]), "--input", str(photos), "--output", str(tmp_path / "out"),
+                         "--max-pixels", "120"])
+    captured = capsys.readouterr()
+    assert "translated 2 image(s)" in captured.out and "skipped 1 file(s)" in captured.out
+    assert f"skipping {photos / 'b-odd.png'}: a 10x10 image (padded to 12x12" in captured.err
+    assert sorted(p.name for p in (tmp_path / "out").glob("*.png")) == ["a-small.png", "c-small.png"]

@@ -28,7 +28,7 @@ import numpy as np
 
 from translate.arguments import PRECISIONS, positive_int
 from translate.command_line import run_cli
-from translate.errors import ConfigError, DataError
+from translate.errors import ConfigError, DataError, InputError
 from translate.io.fileio import check_writable, write_image, write_json
 from translate.io.images import (
     IMAGE_EXTENSIONS,
@@ -146,6 +146,9 @@ def main(argv: list[str] | None = None) -> None:
                     images += 1
             except DataError as exc:
                 progress.note(f"skipping {exc}")
+                skipped.append(file)
+            except InputError as exc:  # e.g. too large once padded to the model's sizes: this file only
+                progress.note(f"skipping {file}: {exc}")
                 skipped.append(file)
             progress.update()
     if not images and not frames:

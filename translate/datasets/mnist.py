@@ -29,14 +29,21 @@ MNIST_CLASSES = tuple(str(d) for d in range(10))
 
 
 def _read_idx(path: Path) -> np.ndarray:
+    """An IDX file's array; a file cut short or damaged (gzip, header or size) is a DataError
+    naming it and the fix, not a traceback from gzip, struct or numpy."""
+    fix = (f"delete it, then python -m translate.data fetch mnist --data {path.parents[3]} (or copy the original "
+           "file there)")
     opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rb") as f:
-        data = f.read()
-    zero, dtype_code, ndim = struct.unpack(">HBB", data[:4])
-    if zero != 0 or dtype_code != 0x08:
-        raise DataError(f"{path} is not an unsigned-byte IDX file: replace it with the original MNIST file")
-    shape = struct.unpack(f">{ndim}I", data[4 : 4 + 4 * ndim])
-    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(shape)
+    try:
+        with opener(path, "rb") as f:
+            data = f.read()
+        zero, dtype_code, ndim = struct.unpack(">HBB", data[:4])
+        if zero != 0 or dtype_code != 0x08:
+            raise DataError(f"{path} is not an unsigned-byte IDX file: {fix}")
+        shape = struct.unpack(f">{ndim}I", data[4 : 4 + 4 * ndim])
+        return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(shape)
+    except (OSError, EOFError, struct.error, ValueError) as exc:  # gzip.BadGzipFile is an OSError
+        raise DataError(f"{path} is damaged or cut short ({type(exc).__name__}): {fix}") from None
 
 
 def _find_idx(raw: Path, stem: str) -> Path | None:

@@ -23,6 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from translate.config import check_seed
 from translate.datasets.domains import domain_files, find_domains
 from translate.datasets.mnist import load_mnist
 from translate.errors import ConfigError, DataError
@@ -83,6 +84,7 @@ class EvaluationRequest:
             )
         if self.batch_size < 1:
             raise ConfigError(f"--batch-size must be at least 1, got {self.batch_size}")
+        check_seed(self.seed)  # KID's subsets draw from it, after minutes of features
 
     def extractor(self) -> InceptionFeatures:
         return InceptionFeatures(self.fid_weights, self.device, self.data_root, self.precision)
