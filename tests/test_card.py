@@ -210,3 +210,18 @@ def test_a_card_of_a_runs_best_generators_states_their_own_training(tmp_path, da
     assert json.loads(capsys.readouterr().out)["source_choice"] == "the checkpoint of step 6"
     text = (tmp_path / "last" / "README.md").read_text()
     assert "| epochs | 1.50 (1 complete) |\n| steps | 6 |\n" in text and "the run went on to" not in text
+
+
+def test_a_front_matter_yaml_cannot_read_is_refused_not_replaced(cyclegan_run, tmp_path, capsys):
+    model = tmp_path / "tiny-h2z"
+    run_cli(pack_main, [str(cyclegan_run), "--out", str(model)])
+    card = model / "README.md"
+    broken = card.read_text().replace("tags:\n", "thumbnail: [samples.png\ntags:\n", 1)  # an unclosed list
+    card.write_text(broken)
+    error = one_line_error(capsys, card_main, str(model))
+    assert error.startswith(f"error: {card}'s front matter is not YAML (line ") and "fix it" in error
+    assert card.read_text() == broken  # the author's keys are not dropped
+    capsys.readouterr()
+    run_cli(pack_main, [str(cyclegan_run), "--out", str(model), "--overwrite"])
+    assert json.loads(capsys.readouterr().out)["card"].startswith(f"kept {card}: {card}'s front matter is not YAML")
+    assert card.read_text() == broken

@@ -126,7 +126,12 @@ def test_pack_writes_only_into_a_new_folder_or_over_a_model_it_packed(tmp_path, 
     notes = tmp_path / "notes"
     notes.mkdir()
     (notes / "todo.txt").write_text("mine")
-    assert "holds other files and no model" in one_line_error(capsys, pack_main, str(run), "--out", str(notes))
+    assert "holds other files and no readable model: choose" in one_line_error(capsys, pack_main, str(run), "--out",
+                                                                              str(notes))
+    (notes / "config.json").write_text("{")  # a damaged model folder says why it is not read
+    (notes / "model.safetensors").write_bytes(b"junk")
+    assert "holds other files and no readable model (" in one_line_error(capsys, pack_main, str(run), "--out",
+                                                                         str(notes))
     model = tmp_path / "models" / "dcgan"
     run_cli(pack_main, [str(run), "--out", str(model)])
     (model / "README.md").write_text("the model card")

@@ -55,10 +55,16 @@ def refresh_card(folder: Path, strict: bool = True) -> str:
             return f"kept {card}: it has no block of figures to rewrite"
         raise ConfigError(f"{card} has no single block of figures to rewrite: put the line {BEGIN!r} and, below it, "
                           f"{END!r} where they should go (or move the card aside to get a new one)")
+    try:
+        authors = _authors_front_matter(text, card)
+    except ConfigError as exc:
+        if not strict:
+            return f"kept {card}: {exc}"
+        raise
     body = FRONT_MATTER.sub("", text, count=1)
     before, rest = body.split(BEGIN, 1)
     after = rest.split(END, 1)[1].removeprefix("\n")
-    meta = front_matter(facts, _authors_front_matter(text))
+    meta = front_matter(facts, authors)
     atomic_write(card, lambda tmp: tmp.write_text(meta + before + figures + after, encoding="utf-8"))
     return f"rewrote the front matter and the figures in {card}"
 
@@ -133,14 +139,22 @@ def title(facts: _Facts) -> str:
     return f"{family}: {a} ↔ {b}" if len(facts.directions) == 2 else f"{family}: {a} → {b}"
 
 
-def _authors_front_matter(text: str) -> dict[str, Any]:
-    """The front matter a card has now (``{}`` where it has none, or none that YAML reads)."""
+def _authors_front_matter(text: str, card: Path) -> dict[str, Any]:
+    """The front matter a card has now (``{}`` where it has none); one that YAML cannot read, or
+    that is not a mapping, is a ConfigError: rewriting it would drop what the author put there."""
     found = FRONT_MATTER.match(text)
-    try:
-        meta = yaml.safe_load(found.group(0)[4:-4]) if found else None
-    except yaml.YAMLError:
+    if not found:
         return {}
-    return meta if isinstance(meta, dict) else {}
+    fix = "fix it (or remove it to get the generated one), then python -m translate.card"
+    try:
+        meta = yaml.safe_load(found.group(0)[4:-4])
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 2})" if mark is not None else ""
+        raise ConfigError(f"{card}'s front matter is not YAML{where}: {fix}") from None
+    if meta is not None and not isinstance(meta, dict):
+        raise ConfigError(f"{card}'s front matter is a {type(meta).__name__}, not a mapping of keys: {fix}")
+    return meta or {}
 
 
 def front_matter(facts: _Facts, authors: dict[str, Any] | None = None) -> str:

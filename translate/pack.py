@@ -91,12 +91,13 @@ def check_out(out: Path, given: Path, checkpoint: Checkpoint, overwrite: bool) -
         return
     if (out / STATE).exists():
         raise ConfigError(f"--out {out} is a training checkpoint: choose a new folder")
+    damage = ""
     try:
         earlier = read_checkpoint(out).family if (out / WEIGHTS).exists() else None
-    except CheckpointError:
-        earlier = None
+    except CheckpointError as exc:
+        earlier, damage = None, f" ({exc})"
     if earlier != checkpoint.family:
-        what = f"a {earlier} model" if earlier else "other files and no model"
+        what = f"a {earlier} model" if earlier else f"other files and no readable model{damage}"
         raise ConfigError(f"--out {out} holds {what}: choose a new or empty folder (--overwrite replaces only a "
                           f"{checkpoint.family} model folder packed before)")
     if not overwrite:
