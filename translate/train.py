@@ -1,4 +1,5 @@
-"""Command line: ``python -m translate.train {dcgan,cdcgan,cyclegan} [options]``.
+"""Command line: ``python -m translate.train FAMILY [options]``, FAMILY one of the registered
+families (dcgan, cdcgan, cyclegan, cut, pix2pix, and any a plugin adds).
 
 On ``--resume`` the architecture and optimisation settings come from the run's
 checkpoint; run-length flags (``--epochs``, ``--max-steps``), ``--data``, ``--gpu``,
