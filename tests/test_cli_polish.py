@@ -155,3 +155,20 @@ def test_resuming_a_run_at_its_limit_says_nothing_was_trained(tmp_path, capsys):
     assert ("note: nothing to train at step 1: --max-steps 1 is reached (a higher one continues it)"
             in captured.err)
     assert "trained cdcgan to step 1" in captured.out
+
+
+def test_resume_mistakes_name_the_fix(tmp_path, capsys):
+    run = trained_run(tmp_path, "cdcgan", steps=1)
+    error = one_line_error(capsys, train_main, "dcgan", "--out", str(run), "--resume")
+    assert error.endswith("is a cdcgan checkpoint, but a dcgan one is needed: name cdcgan as the family (or, for a "
+                          "new run, choose another --out)")
+    error = one_line_error(capsys, train_main, "dcgan", "--out", str(tmp_path / "nowhere"), "--resume")
+    assert error.endswith("does not exist: check --out, or leave out --resume to start a new run")
+
+
+def test_a_grid_of_more_rows_than_test_images_names_the_most(tmp_path, capsys):
+    run = trained_run(tmp_path, "cyclegan", steps=1)  # 2 test images a domain
+    error = one_line_error(capsys, sample_main, str(run), "--n", "5", "--data", str(tmp_path / "data"), "--out",
+                           str(tmp_path / "grid.png"))
+    assert error.endswith("--n 5 asks for more rows than the 2 images of "
+                          f"{tmp_path / 'data' / 'horse2zebra' / 'testA'}: pass --n 2 or fewer")

@@ -114,7 +114,8 @@ def test_a_translation_model_without_test_sets_is_one_line_naming_where_it_looke
     data = horse2zebra(tmp_path / "train-only", {"trainA": 1, "trainB": 1})
     error = one_line_error(capsys, main, str(run), "--data", str(data))
     assert error == (f"error: scoring needs test images: {data / 'horse2zebra'}/testA and "
-                     f"{data / 'horse2zebra'}/testB were not found")
+                     f"{data / 'horse2zebra'}/testB were not found: add them (python -m translate.data fetch "
+                     "horse2zebra has them for the reference datasets)")
 
 
 @pytest.mark.slow

@@ -129,7 +129,8 @@ def main(argv: list[str] | None = None) -> Trainer:
                      skip_nonfinite=args.skip_nonfinite, precision=args.precision,
                      download=getattr(args, "download", False), fid_weights=args.fid_weights)
     if args.resume and not args.out.is_dir():
-        raise CheckpointError(f"--resume found nothing to continue: {args.out} does not exist")
+        raise CheckpointError(f"--resume found nothing to continue: {args.out} does not exist: check --out, or leave "
+                              "out --resume to start a new run")
     # Under torchrun every process runs this; rank 0 alone holds the folder and writes into it.
     with RunLock(args.out) if os.environ.get("RANK", "0") == "0" else nullcontext():
         checkpoint = None

@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from translate.config import check_seed
-from translate.datasets.domains import domain_files, find_domains
+from translate.datasets.domains import DomainFolders, domain_files, find_domains
 from translate.datasets.mnist import load_mnist
 from translate.errors import ConfigError, DataError
 from translate.evaluation.inception import (
@@ -243,8 +243,7 @@ class TranslationScorer:
         self.size_multiple, self.min_size = size_multiple, min_size  # what the generators take
         folders = find_domains(request.data_root, domain_a, domain_b)
         if folders.test_a is None or folders.test_b is None:
-            pair = request.data_root / f"{domain_a}2{domain_b}"
-            raise DataError(f"scoring needs test images: {pair}/testA and {pair}/testB were not found")
+            raise DataError(_no_test_sets(folders, request.data_root, domain_a, domain_b))
         names = {"AtoB": (domain_a, domain_b), "BtoA": (domain_b, domain_a)}
         self.names = {direction: names[direction] for direction in directions}
         # --real-n: each domain's first N test images, as the inputs translated and as the real set.
@@ -283,6 +282,18 @@ class TranslationScorer:
             **set_protocol(self.extractor, request),
         }
         return scores
+
+
+def _no_test_sets(folders: DomainFolders, data_root: Path, domain_a: str, domain_b: str) -> str:
+    """Where scoring looked for the test sets (next to the training folders it found), and how
+    to get them."""
+    trains = (folders.train_a, folders.train_b)
+    if not all(train.name.startswith("train") for train in trains):  # <data>/A and <data>/B: no test sets
+        return (f"scoring needs test images, which {trains[0]} and {trains[1]} have none of: lay the data out as "
+                f"{data_root / f'{domain_a}2{domain_b}'}/trainA, trainB, testA and testB")
+    tests = [train.parent / ("test" + train.name.removeprefix("train")) for train in trains]
+    return (f"scoring needs test images: {tests[0]} and {tests[1]} were not found: add them (python -m "
+            f"translate.data fetch {domain_a}2{domain_b} has them for the reference datasets)")
 
 
 def set_scores(extractor: Any, translated: list[np.ndarray], real_feats: np.ndarray, target: str,

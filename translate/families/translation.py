@@ -188,7 +188,8 @@ class TranslationFamily(Family):
             test, train = sources[direction]
             files = domain_files(test or train)
             if n > len(files):
-                raise ConfigError(f"--n {n} asks for more rows than the {len(files)} images of {test or train}")
+                raise ConfigError(f"--n {n} asks for more rows than the {len(files)} images of {test or train}: "
+                                  f"pass --n {len(files)} or fewer")
             chosen = [files[i] for i in rng.permutation(len(files))]  # unreadable ones are passed over
             inputs[direction] = resized_images(chosen, n, GRID_SIDE, config.channels, test or train).to(device)
         return inputs, {}

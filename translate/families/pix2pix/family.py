@@ -116,7 +116,8 @@ class Pix2PixFamily(TranslationFamily):
         found = find_paired(resolve_data_root(data), config.dataset)
         pairs = found.test or found.train
         if n > len(pairs):
-            raise ConfigError(f"--n {n} asks for more rows than the {len(pairs)} pairs of {found.folder}")
+            raise ConfigError(f"--n {n} asks for more rows than the {len(pairs)} pairs of {found.folder}: "
+                              f"pass --n {len(pairs)} or fewer")
         chosen = [pairs[i] for i in np.random.default_rng(seed).permutation(len(pairs))]
         inputs, targets = resized_pairs(chosen, n, GRID_SIDE, config.channels, config.reverse)
         return {"AtoB": inputs.to(device)}, {"AtoB": targets.to(device)}
