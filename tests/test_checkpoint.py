@@ -121,7 +121,8 @@ def test_corrupt_weights_and_state_files_are_clear_errors(tmp_path):
 
 
 @pytest.mark.parametrize(("text", "message"), [
-    ('{"model"', r"config.json is not valid JSON: Expecting ':' delimiter"),
+    ('{"model"', r"config.json is not valid JSON \(Expecting ':' delimiter.*\): copy the folder again"),
+    ('{"family": "dcgan", "model": {}, "train": null}', r"config.json holds 'model' or 'train' that is not a mapping"),
     ('{"model": {}}', r"config.json lacks the 'family' \(a name\) and 'model' keys of a translate checkpoint"),
     ('{"family": 3, "model": {}}', r"config.json lacks the 'family' \(a name\)"),
 ])

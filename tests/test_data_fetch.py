@@ -106,7 +106,10 @@ def test_list_names_a_changed_file_and_the_command_that_fetches_it_again(tmp_pat
     captured = capsys.readouterr()
     [line] = [line for line in captured.out.splitlines() if line.startswith("mnist: ")]
     assert "t10k-labels-idx1-ubyte.gz differ from the published files" in line and "ok (" not in line
-    assert f"python -m translate.data fetch mnist horse2zebra fid --data {tmp_path}" in captured.err
+    fetch_missing = f"fetch what is missing with: python -m translate.data fetch horse2zebra fid --data {tmp_path}"
+    assert fetch_missing in captured.err
+    assert ("delete what differs (named above), then fetch it again with: python -m translate.data fetch mnist "
+            f"--data {tmp_path}") in captured.err
 
 
 def test_a_failed_fetch_leaves_no_folders_it_made(tmp_path, monkeypatch, capsys):

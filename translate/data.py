@@ -149,16 +149,19 @@ def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     data_root = resolve_data_root(args.data)
     names = (args.names or DEFAULT) if args.command == "fetch" else DEFAULT
-    missing = []
+    missing, changed = [], []
     for name in names:
         found = fetch(name, data_root, args.paired) if args.command == "fetch" else status(name, data_root)
         state = f"ok ({found.checked})" if found.present else (found.checked or "missing")
         print(f"{name}: {found.path}: {state}")
         if not found.present:
-            missing.append(name)
+            (changed if found.checked else missing).append(name)
     if missing:
         print(f"fetch what is missing with: python -m translate.data fetch {' '.join(missing)} --data {data_root}",
               file=sys.stderr)
+    if changed:  # fetch keeps what is there: what differs must go first
+        print(f"delete what differs (named above), then fetch it again with: python -m translate.data fetch "
+              f"{' '.join(changed)} --data {data_root}", file=sys.stderr)
 
 
 def run() -> None:

@@ -35,7 +35,7 @@ def check_label(n_classes: int, label: int | None, flag: str = "--label") -> Non
     if label is None:
         return
     if not n_classes:
-        raise InputError(f"{flag} needs a conditional (cdcgan) model; this one is unconditional")
+        raise InputError(f"{flag} needs a conditional (cdcgan) model; this one is unconditional: leave {flag} out")
     if not 0 <= label < n_classes:
         raise InputError(f"{flag} {label} is out of range: this model has classes 0..{n_classes - 1}")
 

@@ -159,7 +159,8 @@ def check_onnx_file(plan: ExportPlan, path: Path, tolerance: float) -> float:
             raise ExportError(f"ONNX Runtime returned shape {got.shape}, PyTorch {expected.shape}")
         worst = max(worst, float(np.abs(got - expected).max()))
     if not worst <= tolerance:
-        raise ExportError(f"ONNX Runtime differs from PyTorch by {worst:.2e} (> {tolerance:.0e})")
+        raise ExportError(f"ONNX Runtime differs from PyTorch by {worst:.2e} (> {tolerance:.0e}), so nothing was "
+                          "written: export in fp32 (without --fp16, or with --fp16-weights), or try another --opset")
     return worst
 
 

@@ -84,5 +84,6 @@ def load_mnist(data_root: Path, split: str = "train", download: bool = False) ->
     images = torch.from_numpy(_read_idx(image_file).copy())
     labels = torch.from_numpy(_read_idx(label_file).astype(np.int64))
     if images.ndim != 3 or len(images) != len(labels):
-        raise DataError(f"{image_file} and {label_file} do not hold matching images and labels")
+        raise DataError(f"{image_file} and {label_file} do not hold matching images and labels: delete both, then "
+                        f"python -m translate.data fetch mnist --data {data_root}")
     return images, labels

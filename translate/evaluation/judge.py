@@ -131,7 +131,8 @@ def class_probabilities(classifier: Classifier, images: torch.Tensor, batch_size
     device = next(classifier.parameters()).device
     if images.shape[1] != config.channels:
         if config.channels != 1:
-            raise ConfigError(f"the classifier takes {config.channels}-channel images, got {images.shape[1]}")
+            raise ConfigError(f"the classifier takes {config.channels}-channel images, got {images.shape[1]}: pass a "
+                              f"--classifier trained on {images.shape[1]}-channel images, or leave --classifier out")
         images = images.mean(dim=1, keepdim=True)
     if images.shape[-2:] != (config.image_size, config.image_size):
         size = (config.image_size, config.image_size)

@@ -228,14 +228,21 @@ def read_checkpoint(path: str | os.PathLike) -> Checkpoint:
     try:
         with open_regular(folder / CONFIG) as file:
             meta = json.loads(file.read())
-    except (OSError, ValueError) as exc:
-        raise CheckpointError(f"{folder / CONFIG} is not valid JSON: {exc}") from exc
+    except ValueError as exc:
+        raise CheckpointError(f"{folder / CONFIG} is not valid JSON ({exc}): copy the folder again, or write it "
+                              "again with python -m translate.pack") from exc
+    except OSError as exc:
+        raise CheckpointError(f"cannot read {folder / CONFIG} ({exc.strerror or exc}): check that it is a file you "
+                              "may read") from exc
     except RecursionError:
         raise CheckpointError(f"{folder / CONFIG} is nested too deeply to be a translate config: replace it with "
                               "the config.json that translate wrote") from None
     if not isinstance(meta, dict) or not {"family", "model"} <= set(meta) or not isinstance(meta["family"], str):
         raise CheckpointError(f"{folder / CONFIG} lacks the 'family' (a name) and 'model' keys of a translate "
                               "checkpoint")
+    if not isinstance(meta["model"], dict) or not isinstance(meta.get("train", {}), dict):
+        raise CheckpointError(f"{folder / CONFIG} holds 'model' or 'train' that is not a mapping of settings: replace "
+                              "it with the config.json that translate wrote")
     return Checkpoint(folder, meta["family"], meta["model"], meta.get("train", {}))
 
 
