@@ -118,3 +118,11 @@ def test_a_failed_fetch_leaves_no_folders_it_made(tmp_path, monkeypatch, capsys)
     error = one_line_error(capsys, main, "fetch", "mnist", "--data", str(tmp_path / "data"))
     assert "could not download http://127.0.0.1:9/" in error
     assert list((tmp_path / "data").iterdir()) == []  # no empty mnist/MNIST/raw left behind
+
+
+def test_a_mirror_variable_without_its_placeholder_is_one_line_naming_it(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("TRANSLATE_MNIST_URL", "http://mirror.example/mnist/{name}")  # {file} expected
+    error = one_line_error(capsys, main, "fetch", "mnist", "--data", str(tmp_path / "data"))
+    assert error.startswith("error: $TRANSLATE_MNIST_URL is 'http://mirror.example/mnist/{name}': it must be a URL "
+                            "with {file} where the name goes")
+    assert not (tmp_path / "data" / "mnist").exists()

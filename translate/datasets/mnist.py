@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gzip
-import os
 import struct
 from pathlib import Path
 
@@ -11,7 +10,7 @@ import numpy as np
 import torch
 
 from translate.errors import DataError
-from translate.io.download import MB, fetch_file
+from translate.io.download import MB, fetch_file, mirror_url
 
 MNIST_URL = "https://ossci-datasets.s3.amazonaws.com/mnist/{file}"  # the mirror torchvision uses
 MNIST_RAW = Path("mnist/MNIST/raw")  # under the data folder, where torchvision's layout puts them
@@ -57,10 +56,10 @@ def download_mnist(data_root: Path) -> None:
     """Fetch the four original IDX files that are missing into ``<data_root>/mnist/MNIST/raw``,
     each kept only if its sha256 is the published one (``TRANSLATE_MNIST_URL``, with
     ``{file}``, names another mirror)."""
-    url = os.environ.get("TRANSLATE_MNIST_URL", MNIST_URL)
     for file, sha256 in MNIST_SHA256.items():
         if not (data_root / MNIST_RAW / file).is_file():
-            fetch_file(url.format(file=file), data_root / MNIST_RAW / file, sha256, 32 * MB)
+            fetch_file(mirror_url("TRANSLATE_MNIST_URL", MNIST_URL, file=file), data_root / MNIST_RAW / file, sha256,
+                       32 * MB)
 
 
 def load_mnist(data_root: Path, split: str = "train", download: bool = False) -> tuple[torch.Tensor, torch.Tensor]:

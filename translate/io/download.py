@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import IO
 
-from translate.errors import DataError
+from translate.errors import ConfigError, DataError
 from translate.io.fileio import TEMP_SUFFIX, TEMP_TAG, check_writable, file_sha256, temporary_name, write_failure
 from translate.progress import Progress
 
@@ -56,7 +56,21 @@ class DatasetServer:
         return tuple(self.max_bytes)
 
     def dataset_url(self, name: str) -> str:
-        return os.environ.get(self.url_env, self.url).format(name=name)
+        """Where ``name`` is fetched from: the server's URL, or the one ``url_env`` names."""
+        return mirror_url(self.url_env, self.url, name=name)
+
+
+def mirror_url(env: str, default: str, **fields: str) -> str:
+    """``default``, or the URL the environment variable ``env`` names, with ``fields`` filled in;
+    a variable whose placeholders are not those is a ConfigError naming it (str.format would
+    raise KeyError or ValueError)."""
+    template = os.environ.get(env, default)
+    try:
+        return template.format(**fields)
+    except (KeyError, IndexError, ValueError) as exc:
+        wanted = " and ".join("{" + key + "}" for key in fields)
+        raise ConfigError(f"${env} is {template!r}: it must be a URL with {wanted} where the name goes, and no "
+                          f"other braces ({type(exc).__name__}: {exc})") from None
 
 
 CYCLEGAN = DatasetServer(
