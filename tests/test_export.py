@@ -23,7 +23,12 @@ from translate.training.checkpoint import save_checkpoint
 
 from .exporting import trained_run
 
-VARIANTS = {"dcgan-fc": ("--fc-width", "24")}  # runs beside each family's own: NAME -> extra train flags
+VARIANTS = {  # runs beside each family's own: NAME -> extra train flags
+    "dcgan-fc": ("--fc-width", "24"),
+    "dcgan-spectral": ("--g-norm", "spectral"),
+    "cyclegan-spectral": ("--norm", "spectral"),
+    "dcgan-resize": ("--upsample", "resize"),  # a convolution, then batch norm
+}
 
 
 class TrainedRuns(dict):
@@ -34,7 +39,9 @@ class TrainedRuns(dict):
         self.root = root
 
     def __missing__(self, name: str) -> Path:
-        self[name] = trained_run(self.root, name.split("-")[0], extra=VARIANTS.get(name, ()), name=name)
+        root = self.root / name  # each its own data folder
+        root.mkdir()
+        self[name] = trained_run(root, name.split("-")[0], extra=VARIANTS.get(name, ()), name=name)
         return self[name]
 
 
@@ -130,6 +137,31 @@ def test_fp16_weights_halve_the_file_and_compute_in_fp32(runs, tmp_path):
     half = Translator(tmp_path / "half-weights.onnx").translate(photo)
     fp32 = Translator(tmp_path / "full.onnx").translate(photo)
     assert np.abs(half.astype(int) - fp32.astype(int)).max() <= 3  # only the rounding of the weights differs
+
+
+@pytest.mark.parametrize("name", ["dcgan-spectral", "cyclegan-spectral"])
+def test_a_spectral_norm_generator_exports(runs, tmp_path, name):
+    """Spectral norm's power iteration cannot be traced; in eval mode its weight is a constant,
+    which the file holds (the export failed on aten::vdot before)."""
+    for precision in ("fp32", "fp16-weights"):
+        report = export(runs[name], tmp_path / f"{precision}.onnx", precision=precision)
+        assert report["max_abs_diff"] <= 1e-4, precision
+
+
+def test_fp16_weights_keep_a_batch_norm_after_a_convolution(runs, tmp_path):
+    """Folding would merge the two into weights that are no fp16 numbers; the file keeps them
+    apart, and ONNX Runtime folds them when it opens it."""
+    report = export(runs["dcgan-resize"], tmp_path / "half-weights.onnx", precision="fp16-weights")
+    assert report["max_abs_diff"] <= 1e-4
+    graph = onnx.load(str(tmp_path / "half-weights.onnx")).graph
+    assert any(node.op_type == "BatchNormalization" for node in graph.node)
+    assert {i.data_type for i in graph.initializer} <= {onnx.TensorProto.FLOAT16, onnx.TensorProto.INT64}
+
+
+def test_fp16_weights_need_an_opset_that_keeps_weights_out_of_the_inputs(runs, tmp_path):
+    with pytest.raises(ExportError, match="--fp16-weights needs opset 9 or later .*: leave --opset out for 17"):
+        export(runs["dcgan"], tmp_path / "old.onnx", opset=8, precision="fp16-weights")
+    assert not (tmp_path / "old.onnx").exists()
 
 
 def test_weights_beyond_fp16_range_are_refused_by_name():

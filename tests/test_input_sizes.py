@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from translate.families.translation import CHECK_SHAPES
+from translate.families.translation import CHECK_SHAPES, check_shapes
 from translate.io.fileio import write_image
 from translate.io.images import padded_side, read_image
 from translate.modeling.checkpoint import read_checkpoint, write_model_folder
@@ -39,6 +39,8 @@ def test_the_export_plan_states_and_checks_the_models_own_sizes(tmp_path):
     assert (wide.info.pad_multiple, wide.info.min_size) == (16, 48)
     shapes = [tuple(inputs[0].shape) for inputs in wide.check_inputs]
     assert shapes == [(n, 3, padded_side(h, 16, 48), padded_side(w, 16, 48)) for n, h, w in CHECK_SHAPES]
+    # A minimum that swallows every check shape (pix2pix's 256) adds a non-square one.
+    assert check_shapes(256, 256) == [(1, 256, 256), (2, 256, 256), (1, 256, 256), (1, 256, 512)]
     narrow = family.export_plan(read_checkpoint(_model(tmp_path / "narrow", 4)))
     assert (narrow.info.pad_multiple, narrow.info.min_size) == (8, 8)
 

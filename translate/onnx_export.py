@@ -26,6 +26,7 @@ if TYPE_CHECKING:  # imported where used: the onnx package is needed only to exp
 
 DEFAULT_OPSET = 17
 OPSETS = range(7, 21)  # what torch's TorchScript exporter writes (torch.onnx._constants: 7 to 20)
+FP16_WEIGHTS_MIN_OPSET = 9  # from opset 9 on, initialisers need not be listed as graph inputs too
 FP32_TOLERANCE = 1e-4
 # Measured on the shipped MNIST generators in fp16: at most 7.4e-3 (dcgan) and 4.8e-3
 # (cdcgan) from PyTorch fp32, on outputs in [-1, 1]; the bound leaves room for other models.
@@ -64,14 +65,30 @@ def trace_to_onnx(
     output_names: list[str],
     dynamic_axes: dict[str, dict[int, str]],
     opset: int = DEFAULT_OPSET,
+    fold_constants: bool = True,
 ) -> None:
     """Trace ``module`` on ``example`` into an ONNX graph at ``target`` (a path or a file
     object): the one exporter call of the toolkit, TorchScript-based because it writes the
-    plain, dynamic-batch graphs our checks and ONNX Runtime expect."""
+    plain, dynamic-batch graphs our checks and ONNX Runtime expect. ``fold_constants`` False
+    keeps each weight as the module holds it (folding merges a convolution with the batch norm
+    after it into new weights)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notice
         torch.onnx.export(module, example, target, input_names=input_names, output_names=output_names,
-                          dynamic_axes=dynamic_axes, opset_version=opset, dynamo=False)
+                          dynamic_axes=dynamic_axes, opset_version=opset, dynamo=False,
+                          do_constant_folding=fold_constants)
+
+
+def bake_parametrizations(module: nn.Module) -> None:
+    """Replace each parametrised weight (spectral norm's) by the value it has in eval mode, a
+    constant: the exporter cannot trace spectral norm's power iteration. ``module`` must be in
+    eval mode; it computes the same after."""
+    from torch.nn.utils import parametrize
+
+    for sub in module.modules():
+        if parametrize.is_parametrized(sub):
+            for name in list(sub.parametrizations):
+                parametrize.remove_parametrizations(sub, name, leave_parametrized=True)
 
 
 def write_onnx(plan: ExportPlan, path: Path, opset: int, precision: str = "fp32",
@@ -80,8 +97,10 @@ def write_onnx(plan: ExportPlan, path: Path, opset: int, precision: str = "fp32"
     ``provenance`` (source file, its sha256, toolkit version)."""
     import onnx
 
+    # With fp16 weights every stored value must stay the fp16 number it was rounded to, so
+    # nothing is folded here; ONNX Runtime folds the graph when it opens the file.
     trace_to_onnx(plan.module, plan.check_inputs[0], str(path), plan.input_names, plan.output_names,
-                  plan.dynamic_axes, opset)
+                  plan.dynamic_axes, opset, fold_constants=precision != "fp16-weights")
     model = onnx.load(str(path))
     if precision == "fp16":
         from onnxruntime.transformers.float16 import convert_float_to_float16
@@ -132,8 +151,8 @@ def store_initialisers_fp16(graph: onnx.GraphProto) -> None:
         values = numpy_helper.to_array(initialiser)
         stored = values.astype(np.float16)
         if not np.array_equal(stored.astype(np.float32), values):
-            raise ExportError(f"{initialiser.name} holds values that fp16 cannot store exactly: round the module "
-                              "first (round_to_fp16)")
+            raise ExportError(f"{initialiser.name} holds values that fp16 cannot store exactly (the graph computed "
+                              "it from the weights): export in fp32 or with --fp16")
         name = initialiser.name
         initialiser.CopyFrom(numpy_helper.from_array(stored, f"{name}.fp16"))
         casts.append(onnx.helper.make_node("Cast", [f"{name}.fp16"], [name], name=f"{name}.to_fp32",
@@ -174,7 +193,11 @@ def write_checked(plan: ExportPlan, out: Path, opset: int = DEFAULT_OPSET, preci
     if opset not in OPSETS:
         raise ExportError(f"opset {opset} is outside the {OPSETS.start} to {OPSETS.stop - 1} that the exporter "
                           f"writes: leave --opset out for {DEFAULT_OPSET}")
+    if precision == "fp16-weights" and opset < FP16_WEIGHTS_MIN_OPSET:
+        raise ExportError(f"--fp16-weights needs opset {FP16_WEIGHTS_MIN_OPSET} or later (older graphs list their "
+                          f"weights as inputs too): leave --opset out for {DEFAULT_OPSET}")
     plan.module.eval()  # the exporter restores the module's mode after tracing: it must be eval
+    bake_parametrizations(plan.module)
     if precision == "fp16-weights":
         round_to_fp16(plan.module)
     tolerance = FP16_TOLERANCE if precision == "fp16" else FP32_TOLERANCE

@@ -27,7 +27,7 @@ from translate.io.fileio import file_sha256
 from translate.io.run_layout import refuse_run_files
 from translate.modeling.checkpoint import WEIGHTS, read_checkpoint
 from translate.modeling.half_storage import holds_fp16_values
-from translate.onnx_export import DEFAULT_OPSET, write_checked
+from translate.onnx_export import DEFAULT_OPSET, bake_parametrizations, write_checked
 
 __all__ = ["Family", "RunOptions", "all_families", "export_model", "get_family", "load_generator"]
 
@@ -61,6 +61,7 @@ def export_model(
                               "e.g. exports/")
     refuse_run_files(out, "--out")
     plan = get_family(checkpoint.family).export_plan(checkpoint, direction)
+    bake_parametrizations(plan.module.eval())  # before the fp16 test below: the weights the file holds
     source_sha256 = file_sha256(checkpoint.path / WEIGHTS)
     scores = recorded_scores(checkpoint.path, source_sha256, plan.info.direction)
     if precision == "fp16" or (precision == "fp16-weights" and not holds_fp16_values(plan.module)):

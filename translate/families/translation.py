@@ -37,6 +37,15 @@ CHECK_SHAPES = ((1, 256, 256), (2, 128, 192), (1, 75, 101))
 PADDING_NOTE = "reflect, split evenly between the sides; crop the output back to the input size"
 
 
+def check_shapes(multiple: int, minimum: int) -> list[tuple[int, int, int]]:
+    """The export's check inputs, (batch, height, width): :data:`CHECK_SHAPES` padded as
+    inference pads them, and where that leaves only squares of one size (pix2pix's minimum of
+    256 swallows them all) a non-square one a multiple wider, so the file's height and width are
+    still checked as free to vary."""
+    shapes = [(n, padded_side(h, multiple, minimum), padded_side(w, multiple, minimum)) for n, h, w in CHECK_SHAPES]
+    return shapes if any(h != w for _, h, w in shapes) else [*shapes, (1, minimum, minimum + multiple)]
+
+
 class TranslationConfig(Protocol):
     """What every translation family's model config records."""
 
@@ -142,9 +151,8 @@ class TranslationFamily(Family):
         source, target = domain_names(config, direction)
         multiple, minimum = self.input_sizes(config)
         gen = torch.Generator().manual_seed(1234)
-        check_inputs = [(torch.rand(n, config.channels, *(padded_side(side, multiple, minimum) for side in (h, w)),
-                                    generator=gen) * 2 - 1,)
-                        for n, h, w in CHECK_SHAPES]
+        check_inputs = [(torch.rand(n, config.channels, h, w, generator=gen) * 2 - 1,)
+                        for n, h, w in check_shapes(multiple, minimum)]
         info = ModelInfo(
             family=self.name, task=self.task, channels=config.channels, pad_multiple=multiple,
             min_size=minimum, image_size=config.image_size, direction=direction, source_domain=source,
