@@ -9,7 +9,7 @@ from safetensors.torch import load_file
 
 from tests.cli_errors import one_line_error
 from tests.cyclegan_data import TINY, horse2zebra, horse_zebra_argv
-from tests.training_runs import train, weights
+from tests.training_runs import optimizer_states, train, weights
 from translate.cli import run_cli
 from translate.families import get_family, load_generator
 from translate.modeling.checkpoint import read_checkpoint
@@ -73,6 +73,20 @@ def test_resume_mid_epoch_matches_a_straight_run_bit_for_bit(tmp_path, data):
     sa, sb = (read_checkpoint(r).training_state()["recipe"] for r in (straight, resumed))
     assert torch.equal(sa["pools"]["A"]["images"], sb["pools"]["A"]["images"])
     assert sa["average_count"] == sb["average_count"] == 3
+
+
+def test_a_longer_schedule_on_resume_trains_at_its_rate_from_the_first_step(tmp_path, data):
+    """A finished 1 + 1 epoch run ends at rate 0; resumed with --epochs-decay 3, its third
+    epoch trains at half the rate (1 - 2/4), not at the 0 the optimiser saved."""
+    run = tmp_path / "run"
+    common = horse_zebra_argv(data, "--epochs", "1", "--out", str(run))
+    train(*common, "--epochs-decay", "1")  # 2 epochs of 4 steps
+    rates = {name: state["param_groups"][0]["lr"] for name, state in optimizer_states(run).items()}
+    assert set(rates.values()) == {0.0}
+    train(*common, "--epochs-decay", "3", "--max-steps", "9", "--resume")
+    assert read_checkpoint(run).training_state()["step"] == 9
+    rates = {name: state["param_groups"][0]["lr"] for name, state in optimizer_states(run).items()}
+    assert rates and all(rate == pytest.approx(1e-4) for rate in rates.values()), rates
 
 
 @pytest.mark.slow

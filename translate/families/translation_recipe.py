@@ -125,8 +125,15 @@ class ScheduledRecipe:
         return extra
 
     def load_extra_state(self, state: dict[str, Any]) -> None:
+        """The schedules' positions, and each optimiser's rate set from its schedule as it is now:
+        the optimiser's saved rate is the old schedule's, which a resume that changes --epochs or
+        --epochs-decay would otherwise keep for a whole epoch (0 on extending a finished run)."""
         for name, scheduler in self.schedulers.items():
             scheduler.load_state_dict(state["schedulers"][name])
+            groups = scheduler.optimizer.param_groups
+            for group, base, factor in zip(groups, scheduler.base_lrs, scheduler.lr_lambdas, strict=True):
+                group["lr"] = base * factor(scheduler.last_epoch)
+            scheduler._last_lr = [group["lr"] for group in groups]  # what get_last_lr() reports
         if self.average is not None:
             self.average.count = int(state["average_count"])
 

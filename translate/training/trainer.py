@@ -167,6 +167,9 @@ class Trainer:
             **self.clock.state(),
             "optimizers": {k: o.state_dict() for k, o in self.recipe.optimizers().items()},
             "torch_rng": torch.get_rng_state(),
+            # On a GPU, dropout (pix2pix's U-Net) draws from the device's generator.
+            **({"cuda_rng": torch.cuda.get_rng_state(self.context.device)}
+               if self.context.device.type == "cuda" else {}),
             "recipe": self.recipe.extra_state(),
         }
         path = None
@@ -223,6 +226,8 @@ class Trainer:
                 optimizer.load_state_dict(state["optimizers"][name])
                 check_optimizer_state(optimizer, name)
             torch.set_rng_state(state["torch_rng"])
+            if "cuda_rng" in state and self.context.device.type == "cuda":
+                torch.cuda.set_rng_state(state["cuda_rng"], self.context.device)
             self.recipe.load_extra_state(state["recipe"])
             step, epoch, skipped = int(state["step"]), int(state["epoch"]), int(state.get("skipped_steps", 0))
             self.clock.load(state, step)
