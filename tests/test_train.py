@@ -193,3 +193,16 @@ def test_bad_input_gets_one_line_errors_and_leaves_no_files(tmp_path, capsys, di
     train("dcgan", "--out", str(out), "--max-steps", "1", *TINY)
     assert "already holds a run" in _error(capsys, "dcgan", "--out", str(out), *TINY)
     assert "is a dcgan checkpoint, but a cdcgan one" in _error(capsys, "cdcgan", "--out", str(out), "--resume")
+
+
+def test_tensorboard_keeps_the_checkpoints_own_step_across_a_resume(tmp_path):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    run = tmp_path / "run"
+    argv = ["dcgan", "--out", str(run), *TINY]
+    train(*argv, "--max-steps", "2")
+    train(*argv, "--max-steps", "4", "--resume")
+    events = EventAccumulator(str(run / "tensorboard"))
+    events.Reload()
+    steps = [event.step for event in events.Scalars("loss/g_loss")]
+    assert steps == [1, 2, 3, 4]  # step 2, logged before its checkpoint, survives the resume's purge

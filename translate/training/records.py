@@ -25,7 +25,7 @@ class RunRecords:
         self.writer = None
 
     def open(self, step: int) -> None:
-        """Clear a killed run's temporaries and start TensorBoard at ``step`` (later events are dropped)."""
+        """Clear a killed run's temporaries and start TensorBoard after ``step`` (later events are dropped)."""
         if not self.enabled:
             return
         from torch.utils.tensorboard import SummaryWriter
@@ -34,7 +34,9 @@ class RunRecords:
         for folder in (self.run_dir, checkpoint_root(self.run_dir), self.run_dir / "samples"):
             remove_temporaries(folder)
         self._read_metrics()  # a FIFO or a link in its place fails now, not after an epoch
-        self.writer = SummaryWriter(str(self.run_dir / "tensorboard"), purge_step=step or None)
+        # A killed run's events after its checkpoint are dropped; those at the checkpoint's own step
+        # (written before it was saved, and not written again) stay.
+        self.writer = SummaryWriter(str(self.run_dir / "tensorboard"), purge_step=step + 1 if step else None)
 
     def close(self) -> None:
         if self.writer is not None:
