@@ -28,15 +28,17 @@ def _worker(dump: Path, argv: list[str]) -> None:
     save_file(tensors, str(dump / f"rank{trainer.context.rank}.safetensors"))
 
 
-def test_two_gloo_processes_keep_identical_weights_and_only_rank_0_writes(tmp_path, capsys):
+def test_two_gloo_processes_keep_identical_weights_and_only_rank_0_writes(tmp_path, capsys, data_root):
     from tests.cyclegan_data import TINY, horse2zebra
     from translate.cli import run_cli
 
     data, run, dump = horse2zebra(tmp_path / "data"), tmp_path / "run", tmp_path / "dump"
     dump.mkdir()
     # 4 horses / 4 zebras, 2 ranks x batch 1: 2 steps an epoch; stop in the middle of epoch 2.
+    # Scored after epoch 1 by rank 0 while rank 1 waits (it once went on alone and hung).
     argv = ["cyclegan", "--domains", "horse", "zebra", "--data", str(data), "--out", str(run), "--epochs", "1",
-            "--epochs-decay", "1", "--max-steps", "3", *TINY]
+            "--epochs-decay", "1", "--max-steps", "3", "--eval-every", "1", "--fid-weights",
+            str(data_root / "fid" / "inception-2015-12-05-fid.pt"), *TINY]
     # TMPDIR: torchrun leaves a torchelastic_* folder in the temporary directory.
     env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1", "TMPDIR": str(tmp_path)}
     launch = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2"]
@@ -49,7 +51,7 @@ def test_two_gloo_processes_keep_identical_weights_and_only_rank_0_writes(tmp_pa
     assert ranks[0].keys() == ranks[1].keys() == saved.keys()
     assert all(torch.equal(ranks[0][k], ranks[1][k]) and torch.equal(ranks[0][k], saved[k]) for k in saved)
     records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
-    assert [(r["epoch"], r["step"]) for r in records] == [(1, 2), (1, 3)]  # one writer
+    assert [(r["epoch"], r["step"], "eval" in r) for r in records] == [(1, 2, False), (1, 2, True), (1, 3, False)]
     config = json.loads((run / "checkpoints" / "step-00000003" / "config.json").read_text())
     assert config["train"]["world_size"] == 2
     state = torch.load(run / "checkpoints" / "step-00000003" / "state.pt", weights_only=True)

@@ -396,7 +396,9 @@ class Trainer:
         every, later = self.spec.eval_every, self.spec.eval_every_from
         if later is not None and self.epoch >= later[0]:
             every = later[1]
-        return bool(self.evaluator and every) and (self.epoch % every == 0 or self.epoch == self.spec.epochs)
+        # From the schedule alone, the same on every rank: only rank 0 holds the evaluator, and
+        # the others must meet it at the scoring's barrier.
+        return bool(every) and (self.epoch % every == 0 or self.epoch == self.spec.epochs)
 
     def _scoring_owed(self) -> bool:
         """Whether a resumed run owes the scoring after the epoch its checkpoint ends: that
@@ -404,11 +406,12 @@ class Trainer:
         lose it for good (after the last epoch, the final model's). Scores in metrics.jsonl
         are not taken again."""
         at_epoch_end = self.step > 0 and self.step == self.epoch * self.source.steps_per_epoch
-        return at_epoch_end and self._evaluation_due() and not self.records.scored(self.epoch)
+        owed = self.is_main and at_epoch_end and self._evaluation_due() and not self.records.scored(self.epoch)
+        return any_rank(owed, self.context)  # only rank 0 reads metrics.jsonl
 
     def _evaluate(self) -> None:
         """Score the networks (rank 0; the others wait) into metrics.jsonl and TensorBoard."""
-        if self.is_main:
+        if self.is_main and self.evaluator is not None:
             began = time.perf_counter()
             scores = self.evaluator(self.epoch)
             seconds = round(time.perf_counter() - began, 1)
