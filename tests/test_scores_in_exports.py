@@ -89,6 +89,12 @@ def test_a_sampler_record_gives_its_one_fid_and_what_it_compared(tmp_path):
     assert recorded_scores(tmp_path, "abc", "") == {
         "fid": 9.5, "kid": -0.0001, "scored": "10000 generated images against 10000 of the MNIST test split"}
     assert recorded_scores(tmp_path, "other weights", "") == {}
+    # Scores off the standard protocol say so, so that a file's FID is not read as a plain one.
+    record["protocol"] |= {"latent": "z ~ N(0, I) of dimension 100: ..., truncated at 0.5 (components beyond it "
+                           "drawn again)", "inception_precision": "bf16"}
+    (tmp_path / EVALUATION_FILE).write_text(json.dumps(record))
+    assert recorded_scores(tmp_path, "abc", "")["scored"] == (
+        "10000 generated images against 10000 of the MNIST test split (codes truncated at 0.5; Inception in bf16)")
 
 
 @pytest.mark.parametrize("record", [

@@ -48,7 +48,21 @@ def recorded_scores(folder: Path, weights_sha256: str, direction: str) -> dict[s
     fid, kid = entry.get("fid"), entry.get("kid_mean")
     if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in (fid, kid)):
         return {}
-    return {"fid": float(fid), "kid": float(kid), "scored": scored}
+    return {"fid": float(fid), "kid": float(kid), "scored": scored + _departures(scores.get("protocol"))}
+
+
+def _departures(protocol: Any) -> str:
+    """What set these scores apart from the standard protocol (codes drawn with the truncation
+    trick, the Inception network run in bf16), so that a file's FID is not read as a plain one."""
+    protocol = protocol if isinstance(protocol, dict) else {}
+    notes = []
+    latent = protocol.get("latent")
+    if isinstance(latent, str) and "truncated at" in latent:
+        notes.append("codes " + latent[latent.index("truncated at"):].split(" (")[0])
+    precision = protocol.get("inception_precision")
+    if isinstance(precision, str) and precision != "fp32":
+        notes.append(f"Inception in {precision}")
+    return f" ({'; '.join(notes)})" if notes else ""
 
 
 def _sampled(protocol: Any) -> str:
