@@ -147,8 +147,13 @@ def test_make_test_runs_pytest(clone, data_root):
     output = succeeds(f"{MAKE} test XDIST= PYTEST_ARGS='tests/test_readme.py -k exists'", clone, data_root)
     assert "1 passed" in output and "bringing up nodes" not in output  # one process, as the README says
     output = succeeds(f"{MAKE} test-fast PYTEST_ARGS='tests/test_data_fetch.py'", clone, data_root)
-    # Its slow test left out (pytest-xdist's summary does not count what the workers deselect).
-    assert re.search(r"\b5 passed\b", output) and "failed" not in output, output
+    # Its slow tests left out (pytest-xdist's summary does not count what the workers deselect).
+    collected = succeeds("python -m pytest --collect-only -q tests/test_data_fetch.py", clone, data_root)
+    counts = re.search(r"(\d+)/(\d+) tests collected \((\d+) deselected\)", succeeds(
+        "python -m pytest --collect-only -q -m 'not slow and not browser' tests/test_data_fetch.py", clone, data_root))
+    fast, everything, slow = (int(n) for n in counts.groups())
+    assert slow and fast + slow == everything and f"{everything} tests collected" in collected
+    assert re.search(rf"\b{fast} passed\b", output) and "failed" not in output, output
 
 
 # -- the demo --------------------------------------------------------------------------------
