@@ -100,8 +100,8 @@ def _check_direction(spec: ModelFile, translator: Translator, path: Path) -> Non
     info = translator.info
     if spec.direction and info.direction and info.direction != spec.direction:
         raise ModelFileError(f"{path} translates {info.source_domain} → {info.target_domain} (exported with "
-                             f"--direction {info.direction}), but the page serves it as {spec.direction}: "
-                             f"python -m translate.export {spec.shipped} --direction {spec.direction} --out {path}")
+                             f"--direction {info.direction}), but the page serves it as {spec.direction}: export "
+                             f"it again with --direction {spec.direction}")
 
 
 def _direction(spec: ModelFile) -> str:

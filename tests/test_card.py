@@ -217,11 +217,20 @@ def test_a_front_matter_yaml_cannot_read_is_refused_not_replaced(cyclegan_run, t
     run_cli(pack_main, [str(cyclegan_run), "--out", str(model)])
     card = model / "README.md"
     broken = card.read_text().replace("tags:\n", "thumbnail: [samples.png\ntags:\n", 1)  # an unclosed list
+    broken = broken.replace(END, "a stale figure\n" + END)
     card.write_text(broken)
     error = one_line_error(capsys, card_main, str(model))
     assert error.startswith(f"error: {card}'s front matter is not YAML (line ") and "fix it" in error
     assert card.read_text() == broken  # the author's keys are not dropped
     capsys.readouterr()
-    run_cli(pack_main, [str(cyclegan_run), "--out", str(model), "--overwrite"])
-    assert json.loads(capsys.readouterr().out)["card"].startswith(f"kept {card}: {card}'s front matter is not YAML")
-    assert card.read_text() == broken
+    run_cli(pack_main, [str(cyclegan_run), "--out", str(model), "--overwrite", "--fp16"])  # other weights
+    done = json.loads(capsys.readouterr().out)["card"]
+    assert done.startswith(f"rewrote the figures (kept the front matter as it was: {card}'s front matter is not "
+                           "YAML (line ") and done.endswith(f"then python -m translate.card) in {card}")
+    text = card.read_text()
+    assert text.startswith(broken.split(BEGIN)[0])  # the author's front matter and prose, as they were
+    assert "a stale figure" not in text and text.count(BEGIN) == 1  # the figures were written again
+    (model / "README.md").write_bytes("# Saved as UTF-16\n".encode("utf-16"))
+    capsys.readouterr()
+    run_cli(pack_main, [str(cyclegan_run), "--out", str(model), "--overwrite"])  # the weights went in: no error
+    assert json.loads(capsys.readouterr().out)["card"].startswith(f"kept {card}: {card} is not UTF-8 text")

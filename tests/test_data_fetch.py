@@ -123,6 +123,6 @@ def test_a_failed_fetch_leaves_no_folders_it_made(tmp_path, monkeypatch, capsys)
 def test_a_mirror_variable_without_its_placeholder_is_one_line_naming_it(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("TRANSLATE_MNIST_URL", "http://mirror.example/mnist/{name}")  # {file} expected
     error = one_line_error(capsys, main, "fetch", "mnist", "--data", str(tmp_path / "data"))
-    assert error.startswith("error: $TRANSLATE_MNIST_URL is 'http://mirror.example/mnist/{name}': it must be a URL "
-                            "with {file} where the name goes")
+    assert error.startswith("error: $TRANSLATE_MNIST_URL is 'http://mirror.example/mnist/{name}', which str.format "
+                            "cannot fill (KeyError: 'name'): set it to a URL with {file} where the name goes")
     assert not (tmp_path / "data" / "mnist").exists()

@@ -200,15 +200,16 @@ def test_a_folder_named_as_the_output_file_is_refused_before_any_work(tmp_path, 
     assert error == f"error: --out {blocked} cannot be created: {blocked} is a file, not a folder: choose another --out"
 
 
-def test_apply_skips_a_file_too_large_once_padded_and_goes_on(translator_file, tmp_path, capsys):
+@pytest.mark.parametrize("kind", ["onnx", "checkpoint"])
+def test_apply_skips_a_file_too_large_once_padded_and_goes_on(translator_file, tmp_path, capsys, kind):
     photos = tmp_path / "photos"
     photos.mkdir()
     rng = np.random.default_rng(0)
     write_image(photos / "a-small.png", rng.integers(0, 256, (8, 8, 3), np.uint8))
     write_image(photos / "b-odd.png", rng.integers(0, 256, (10, 10, 3), np.uint8))  # padded to 12 x 12: 144 pixels
     write_image(photos / "c-small.png", rng.integers(0, 256, (8, 8, 3), np.uint8))
-    run_cli(apply_main, [str(translator_file[1]), "--input", str(photos), "--output", str(tmp_path / "out"),
-                         "--max-pixels", "120"])
+    model = translator_file[1] if kind == "onnx" else translator_file[0]  # the same bound from PyTorch
+    run_cli(apply_main, [str(model), "--input", str(photos), "--output", str(tmp_path / "out"), "--max-pixels", "120"])
     captured = capsys.readouterr()
     assert "translated 2 image(s)" in captured.out and "skipped 1 file(s)" in captured.out
     assert f"skipping {photos / 'b-odd.png'}: a 10x10 image (padded to 12x12" in captured.err

@@ -116,8 +116,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--direction", choices=("AtoB", "BtoA"),
                         help="which generator of a checkpoint (default: its first, AtoB); an ONNX file has one")
     parser.add_argument("--max-pixels", type=positive_int, default=TRANSLATE_MAX_PIXELS,
-                        help="skip larger images and videos of larger frames (default 2048x2048: memory grows "
-                        "with the pixel count); --max-side scales them down instead")
+                        help="skip larger images and videos of larger frames, counted once padded to the model's "
+                        "sizes (default 2048x2048: memory grows with the pixel count); --max-side scales them "
+                        "down instead")
     parser.add_argument("--max-side", type=positive_int,
                         help="scale images and video frames whose longer side is larger down to this many pixels "
                         "before translating (e.g. 1024 for phone photos); the output has the scaled size")
@@ -213,7 +214,7 @@ def load_model(args: argparse.Namespace) -> ImageModel:
         return onnx_model(Path(args.model), args.direction, args.gpu, args.precision, args.max_pixels)
     from translate.checkpoint_models import checkpoint_model
 
-    return checkpoint_model(args.model, args.direction, args.gpu, args.precision)
+    return checkpoint_model(args.model, args.direction, args.gpu, args.precision, args.max_pixels)
 
 
 def run() -> None:

@@ -10,6 +10,7 @@ import translate.cli  # noqa: F401  (first: without PyTorch, one line naming the
 from translate.errors import ConfigError
 from translate.families import get_family
 from translate.families.translation import domain_names
+from translate.io.images import check_padded_size
 from translate.modeling.checkpoint import read_checkpoint
 from translate.modeling.device import resolve_precision, select_device
 from translate.modeling.inference import translate_image
@@ -17,9 +18,11 @@ from translate.modeling.pixels import to_pixels
 from translate.onnx_models import ImageModel
 
 
-def checkpoint_model(source: str, direction: str | None, gpu: bool, precision: str | None) -> ImageModel:
+def checkpoint_model(source: str, direction: str | None, gpu: bool, precision: str | None,
+                     max_pixels: int) -> ImageModel:
     """The generator of a translation run, checkpoint or model folder, in ``direction`` (the
-    family's first by default), on the GPU or the CPU, in ``precision`` (default auto)."""
+    family's first by default), on the GPU or the CPU, in ``precision`` (default auto); an image
+    above ``max_pixels`` once padded to the generator's sizes is refused, as the runtime does."""
     checkpoint = read_checkpoint(source)
     family = get_family(checkpoint.family)
     if family.task != "translate":
@@ -33,6 +36,7 @@ def checkpoint_model(source: str, direction: str | None, gpu: bool, precision: s
     size_multiple, min_size = family.input_sizes(config)
 
     def translate(image: np.ndarray) -> np.ndarray:
+        check_padded_size(*image.shape[:2], size_multiple, min_size, max_pixels)
         return translate_image(generator, image, size_multiple, min_size, device, resolved)
 
     return ImageModel(str(checkpoint.path), direction, domain_names(config, direction), config.channels, translate)

@@ -20,7 +20,7 @@ from typing import Any
 
 import yaml
 
-from translate.errors import ConfigError
+from translate.errors import ConfigError, TranslateError
 from translate.evaluation.fidelity import FIDELITY_METRICS
 from translate.evaluation.record import EVALUATION_FILE, scores_of
 from translate.io.fileio import atomic_write, file_sha256, open_regular, read_json_if_exists
@@ -41,32 +41,38 @@ END = "<!-- translate.card: end -->"
 
 def refresh_card(folder: Path, strict: bool = True) -> str:
     """Write ``folder``'s card, or rewrite the front matter and the figures of the one it has;
-    returns what was done. A card without a block of figures (written by hand) is refused, or
-    with ``strict`` False left as it is."""
+    returns what was done. A card without a block of figures (written by hand), or one that
+    cannot be read, is refused, or with ``strict`` False (pack, which has replaced the weights
+    already) left as it is; a front matter YAML cannot read is refused, or kept as it is while
+    the figures are rewritten."""
     card, facts = folder / CARD_FILE, _Facts.read(folder)
     figures = f"{BEGIN}\n{card_figures(facts)}{END}\n"
     if not card.exists():
         text = f"{front_matter(facts)}# {title(facts)}\n\n{figures}"
         atomic_write(card, lambda tmp: tmp.write_text(text, encoding="utf-8"))
         return f"wrote {card}"
-    text = _read_card(card)
+    try:
+        text = _read_card(card)
+    except TranslateError as exc:
+        if not strict:
+            return f"kept {card}: {exc}"
+        raise
     if text.count(BEGIN) != 1 or text.count(END) != 1 or text.index(BEGIN) > text.index(END):
         if not strict:
             return f"kept {card}: it has no block of figures to rewrite"
         raise ConfigError(f"{card} has no single block of figures to rewrite: put the line {BEGIN!r} and, below it, "
                           f"{END!r} where they should go (or move the card aside to get a new one)")
-    try:
-        authors = _authors_front_matter(text, card)
-    except ConfigError as exc:
-        if not strict:
-            return f"kept {card}: {exc}"
-        raise
     body = FRONT_MATTER.sub("", text, count=1)
     before, rest = body.split(BEGIN, 1)
     after = rest.split(END, 1)[1].removeprefix("\n")
-    meta = front_matter(facts, authors)
+    try:
+        meta, done = front_matter(facts, _authors_front_matter(text, card)), "the front matter and the figures"
+    except ConfigError as exc:
+        if strict:
+            raise
+        meta, done = text[: len(text) - len(body)], f"the figures (kept the front matter as it was: {exc})"
     atomic_write(card, lambda tmp: tmp.write_text(meta + before + figures + after, encoding="utf-8"))
-    return f"rewrote the front matter and the figures in {card}"
+    return f"rewrote {done} in {card}"
 
 
 def _read_card(card: Path) -> str:

@@ -119,8 +119,10 @@ def _check_conventions(values: dict[str, str], info: ModelInfo, path: Path) -> N
     """The pixel conventions the runtime applies are fixed ([-1, 1], NCHW, RGB or grey): a
     file that states others would be fed wrongly and give wrong images without an error."""
     expected = {"value_range": "[-1, 1]", "layout": "NCHW", "channel_order": "grey" if info.channels == 1 else "RGB"}
+    # Exports before 3a9c591 wrote "RGB" for grey models too; the runtime always read them right.
+    legacy = {("channel_order", "RGB")} if info.channels == 1 else set()
     wrong = [f"{key} {values[key]!r} (expected {want!r})" for key, want in expected.items()
-             if key in values and values[key] != want]
+             if key in values and values[key] != want and (key, values[key]) not in legacy]
     if wrong:
         raise ModelFileError(f"{path} states pixel conventions this runtime does not apply ({'; '.join(wrong)}): "
                              "re-export it with python -m translate.export")

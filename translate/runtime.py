@@ -20,7 +20,7 @@ import numpy as np
 import onnxruntime as ort
 
 from translate.errors import InputError, ModelFileError
-from translate.io.images import TRANSLATE_MAX_PIXELS, convert_channels, pad_to_multiple, padded_side, read_image
+from translate.io.images import TRANSLATE_MAX_PIXELS, check_padded_size, convert_channels, pad_to_multiple, read_image
 from translate.io.pixels import to_pixels, to_unit
 from translate.latent import check_steps, code_walk, label_walk, latent_codes
 from translate.onnx_contract import ModelInfo, read_model_info
@@ -82,9 +82,10 @@ def run_session(session: ort.InferenceSession, feeds: dict[str, np.ndarray], pat
     except Exception as exc:  # onnxruntime raises its own exception types
         shapes = {name: value.shape for name, value in feeds.items()}
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        if "alloc" in reason.lower() or "out of memory" in reason.lower():
-            raise InputError(f"ONNX Runtime ran out of memory running {path} on inputs {shapes} ({reason}): use "
-                             "smaller images, a smaller batch_size or a lower max_pixels") from exc
+        if any(sign in reason.lower() for sign in ("failed to allocate", "bad_alloc", "out of memory")):
+            raise InputError(f"ONNX Runtime ran out of memory running {path} on inputs {shapes} ({reason}): give "
+                             "it less at a time (smaller images or batch_size, a lower max_pixels; fewer samples "
+                             "a call)") from exc
         raise ModelFileError(f"ONNX Runtime could not run {path} on inputs {shapes} ({reason}): "
                              "re-export it with python -m translate.export") from exc
 
@@ -301,15 +302,7 @@ class Translator:
         one whose padded size exceeds ``max_pixels`` (padding a 1 x N strip to the model's
         minimum side can multiply its pixels many times)."""
         _check_image(image)
-        height, width = image.shape[:2]
-        padded = tuple(padded_side(side, self.info.pad_multiple, self.info.min_size) for side in (height, width))
-        if padded[0] * padded[1] > self.max_pixels:
-            grown = "" if padded == (height, width) else (
-                f" (padded to {padded[1]}x{padded[0]}: this model takes sides that are multiples of "
-                f"{self.info.pad_multiple} and at least {self.info.min_size})")
-            raise InputError(f"a {width}x{height} image{grown} exceeds max_pixels={self.max_pixels}: scale or crop it "
-                             "first, or raise max_pixels if the machine has the memory")
-        return padded
+        return check_padded_size(*image.shape[:2], self.info.pad_multiple, self.info.min_size, self.max_pixels)
 
     def _prepare(self, image: np.ndarray) -> tuple[np.ndarray, tuple[int, int, int, int]]:
         """Check, convert to the model's channels, pad to its multiple, scale to [-1, 1], CHW;

@@ -111,7 +111,11 @@ def _resume_checkpoint(out: Path, family: Family) -> Checkpoint:
         checkpoint = read_checkpoint(out)
     except CheckpointError as exc:
         raise CheckpointError(f"--resume found nothing to continue: {exc}") from exc
-    checkpoint.expect_family(family.name)
+    try:
+        checkpoint.expect_family(family.name)
+    except CheckpointError as exc:
+        raise CheckpointError(f"{exc}: name {checkpoint.family} as the family (or, for a new run, choose another "
+                              "--out)") from None
     return checkpoint
 
 

@@ -67,10 +67,10 @@ def mirror_url(env: str, default: str, **fields: str) -> str:
     template = os.environ.get(env, default)
     try:
         return template.format(**fields)
-    except (KeyError, IndexError, ValueError) as exc:
+    except (KeyError, IndexError, ValueError, AttributeError, TypeError) as exc:
         wanted = " and ".join("{" + key + "}" for key in fields)
-        raise ConfigError(f"${env} is {template!r}: it must be a URL with {wanted} where the name goes, and no "
-                          f"other braces ({type(exc).__name__}: {exc})") from None
+        raise ConfigError(f"${env} is {template!r}, which str.format cannot fill ({type(exc).__name__}: {exc}): set "
+                          f"it to a URL with {wanted} where the name goes, and no other braces") from None
 
 
 CYCLEGAN = DatasetServer(

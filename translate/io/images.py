@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 
 from translate import DECODE_MAX_PIXELS  # also OpenCV's own limit, set on import of translate
-from translate.errors import DataError
+from translate.errors import DataError, InputError
 from translate.io.imageheader import read_header
 
 HEADER_BYTES = 1 << 16  # read first: every header this module checks starts within it (TIFF pages may not)
@@ -176,6 +176,20 @@ def padded_side(size: int, multiple: int, minimum: int = 1) -> int:
     """The side a model sees for an image side ``size``: the next multiple of ``multiple``, at
     least ``minimum`` (a multiple of it wherever a model states both)."""
     return max(minimum, -(-size // multiple) * multiple)
+
+
+def check_padded_size(height: int, width: int, multiple: int, minimum: int, max_pixels: int) -> tuple[int, int]:
+    """The (height, width) a model taking sides of ``multiple``, at least ``minimum``, sees for an
+    image; an InputError when that is above ``max_pixels`` (padding a 1 x N strip to the minimum
+    side can multiply its pixels many times)."""
+    padded = (padded_side(height, multiple, minimum), padded_side(width, multiple, minimum))
+    if padded[0] * padded[1] > max_pixels:
+        grown = "" if padded == (height, width) else (
+            f" (padded to {padded[1]}x{padded[0]}: this model takes sides that are multiples of {multiple} and at "
+            f"least {minimum})")
+        raise InputError(f"a {width}x{height} image{grown} exceeds max_pixels={max_pixels}: scale or crop it first, "
+                         "or raise max_pixels (--max-pixels) if the machine has the memory")
+    return padded
 
 
 def pad_amounts(size: int, multiple: int, minimum: int = 1) -> tuple[int, int]:

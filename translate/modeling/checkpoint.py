@@ -124,8 +124,7 @@ class Checkpoint:
     def expect_family(self, *families: str) -> None:
         if self.family not in families:
             raise CheckpointError(
-                f"{self.path} is a {self.family} checkpoint, but a {' or '.join(families)} one is needed: name "
-                f"{self.family} as the family (or, for a new run, choose another --out)"
+                f"{self.path} is a {self.family} checkpoint, but a {' or '.join(families)} one is needed"
             )
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from translate.config import ConfigBase
+from translate.config import ConfigBase, check_ranges
 from translate.errors import ConfigError
 from translate.modeling.patch_discriminator import PatchDiscriminator
 from translate.modeling.translation_architecture import check_architecture
@@ -43,6 +43,7 @@ class Pix2PixConfig(ConfigBase):
     reverse: bool = False
 
     def validate(self) -> None:
+        check_ranges(self, SIZE_RANGES)  # first: the depth sets 2**depth
         multiple, minimum = unet_sizes(self.depth)
         check_architecture(self, SIZE_RANGES, multiple, minimum, f"a U-Net of depth {self.depth}", "lower --depth")
         if not self.dataset:
