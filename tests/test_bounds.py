@@ -10,7 +10,7 @@ import onnx
 import pytest
 import torch
 
-from translate.errors import ModelFileError
+from translate.errors import ConfigError, ModelFileError
 from translate.evaluate import main as evaluate_main
 from translate.export import main as export_main
 from translate.pack import main as pack_main
@@ -146,3 +146,18 @@ def test_a_deeply_nested_config_is_a_one_line_error_naming_it(tmp_path, capsys, 
                        (export_main, ["--out", str(tmp_path / "x.onnx")]), (evaluate_main, ["--n", "2"])):
         error = one_line_error(capsys, main, str(run), *argv)
         assert str(config_file) in error and len(error) < 400, error[:400]
+
+
+def test_grey_exports_from_before_channel_order_was_grey_still_open(tmp_path, onnx_files):
+    legacy = _with_metadata(onnx_files["dcgan"], tmp_path / "legacy.onnx", **{"translate.channel_order": "RGB"})
+    assert Sampler(legacy).sample(2).shape[-1] == 1  # the runtime always read these right
+    other = _with_metadata(onnx_files["dcgan"], tmp_path / "other.onnx", **{"translate.channel_order": "BGR"})
+    with pytest.raises(ModelFileError, match="channel_order 'BGR'"):
+        Sampler(other)
+
+
+def test_a_huge_unet_depth_is_refused_before_two_to_its_power_is_computed():
+    from translate.families.pix2pix.nets import Pix2PixConfig
+
+    with pytest.raises(ConfigError, match=r"depth 100000000000 is outside 2\.\.8"):
+        Pix2PixConfig(depth=10**11, dataset="edges2zebra").validate()
