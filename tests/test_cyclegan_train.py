@@ -89,6 +89,18 @@ def test_a_longer_schedule_on_resume_trains_at_its_rate_from_the_first_step(tmp_
     assert rates and all(rate == pytest.approx(1e-4) for rate in rates.values()), rates
 
 
+def test_a_resume_on_data_of_another_size_is_refused(tmp_path, data, capsys):
+    run = tmp_path / "run"
+    train(*horse_zebra_argv(data, "--out", str(run), "--max-steps", "2"))
+    train_a = data / "horse2zebra" / "trainA"
+    for i, photo in enumerate(sorted(train_a.iterdir())):  # twice the horses: twice the steps an epoch
+        (train_a / f"copy{i}{photo.suffix}").write_bytes(photo.read_bytes())
+    error = one_line_error(capsys, train_main, *horse_zebra_argv(data, "--out", str(run), "--max-steps", "4",
+                                                                  "--resume"))
+    assert error.endswith("trained 4 steps an epoch, and its data now gives 8: its place in the epoch would be "
+                          "wrong; resume it on the data it trained on (check --data), or start a new run")
+
+
 @pytest.mark.slow
 def test_an_averaged_run_ships_scores_and_packs_its_average(tmp_path, data):
     run, model = tmp_path / "run", tmp_path / "model"

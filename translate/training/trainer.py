@@ -163,6 +163,7 @@ class Trainer:
         state = {
             "step": self.step,
             "epoch": self.epoch,
+            "steps_per_epoch": self.source.steps_per_epoch,  # where in its epoch a resume goes on
             "skipped_steps": self.skipped,
             **self.clock.state(),
             "optimizers": {k: o.state_dict() for k, o in self.recipe.optimizers().items()},
@@ -238,6 +239,11 @@ class Trainer:
         if min(step, epoch, skipped) < 0:
             raise CheckpointError(f"{checkpoint.path / STATE} holds an impossible position (step {step}, epoch "
                                   f"{epoch}): resume from a checkpoint that this run wrote")
+        trained = state.get("steps_per_epoch")  # checkpoints from before it was saved go on as they did
+        if trained is not None and int(trained) != self.source.steps_per_epoch:
+            raise CheckpointError(f"{checkpoint.path} trained {int(trained)} steps an epoch, and its data now gives "
+                                  f"{self.source.steps_per_epoch}: its place in the epoch would be wrong; resume it "
+                                  "on the data it trained on (check --data), or start a new run")
         self.step, self.epoch, self.skipped = step, epoch, skipped
         self.last_checkpoint = checkpoint.path
 
