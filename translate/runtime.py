@@ -305,9 +305,9 @@ class Translator:
         return check_padded_size(*image.shape[:2], self.info.pad_multiple, self.info.min_size, self.max_pixels)
 
     def _prepare(self, image: np.ndarray) -> tuple[np.ndarray, tuple[int, int, int, int]]:
-        """Check, convert to the model's channels, pad to its multiple, scale to [-1, 1], CHW;
-        with the (top, left, height, width) window to crop the output back to."""
-        self._padded_size(image)
+        """Convert an image :meth:`_padded_size` has checked to the model's channels, pad to its
+        multiple, scale to [-1, 1], CHW; with the (top, left, height, width) window to crop the
+        output back to."""
         height, width = image.shape[:2]
         converted = convert_channels(image, self.info.channels)
         padded, (top, left) = pad_to_multiple(converted, self.info.pad_multiple, self.info.min_size)
