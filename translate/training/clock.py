@@ -14,7 +14,12 @@ class RunClock:
     """Wall-clock seconds spent training (steps, data loading, checkpoints; not the scoring),
     and the CPU seconds this process used meanwhile (all its threads; not the data-loader
     processes). ``from_step``: the step the count began at, 0 unless the run was resumed from
-    a checkpoint written before runs were timed."""
+    a checkpoint written before runs were timed.
+
+    The figures read (``hours``, ``cpu_hours``, ``record``, ``state``) are those of the last
+    ``lap``, which the trainer takes as each step ends: the limits are judged on, and the
+    metrics and checkpoint of that step record, one and the same count. What runs after a lap
+    (a checkpoint's writing) is counted at the next one."""
 
     def __init__(self) -> None:
         self.seconds = 0.0
@@ -26,20 +31,19 @@ class RunClock:
         self._mark = (time.perf_counter(), time.process_time())
 
     def stop(self) -> None:
-        self._lap()
+        self.lap()
         self._mark = None
 
     def hours(self) -> float:
-        """Hours trained so far, the running stretch included."""
-        self._lap()
+        """Hours trained up to the last lap."""
         return self.seconds / 3600
 
     def cpu_hours(self) -> float:
-        """CPU hours this process has used training so far, the running stretch included."""
-        self._lap()
+        """CPU hours this process had used training up to the last lap."""
         return self.cpu_seconds / 3600
 
-    def _lap(self) -> None:
+    def lap(self) -> None:
+        """Add the time since the last lap (or start) to the count: a step has ended."""
         if self._mark is not None:
             now = (time.perf_counter(), time.process_time())
             self.seconds += now[0] - self._mark[0]
@@ -48,13 +52,11 @@ class RunClock:
 
     def record(self) -> dict[str, float | int]:
         """The figures for metrics.jsonl."""
-        self._lap()
         return {"train_hours": round(self.seconds / 3600, 6), "cpu_hours": round(self.cpu_seconds / 3600, 6),
                 "clock_from_step": self.from_step}  # to 6 decimals: 3.6 ms, so a few fast steps are not 0
 
     def state(self) -> dict[str, float | int]:
         """For the checkpoint."""
-        self._lap()
         return {"train_seconds": self.seconds, "cpu_seconds": self.cpu_seconds, "clock_from_step": self.from_step}
 
     def load(self, state: dict[str, Any], step: int) -> None:

@@ -349,6 +349,7 @@ class Trainer:
                     logs = step_logs or logs
                     images = len(batch[0]) * self.context.world_size
                 self.step += 1
+                self.clock.lap()  # the count the limits, the metrics and this step's checkpoint share
                 bar.update(1)
                 if speed.add(images):  # the first step of a start also paid for start-up: time from here
                     restart_clock(bar)
