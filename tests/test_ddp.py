@@ -6,6 +6,8 @@ command line and then dumps the rank's own weights, so the test can compare the 
 
 import json
 import os
+import resource
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -61,6 +63,35 @@ def test_two_gloo_processes_keep_identical_weights_and_only_rank_0_writes(tmp_pa
     with pytest.raises(SystemExit):
         run_cli(train_main, [*argv, "--max-steps", "4", "--resume"])  # one process
     assert "trained on 2 processes: resume it on as many" in capsys.readouterr().err
+
+
+def test_a_checkpoint_rank_0_cannot_write_stops_every_rank_with_the_reason(tmp_path, data_root):
+    """A full disk at a checkpoint (here a file-size limit, as in test_storage) on rank 0: the
+    other rank must not wait on in the checkpoint's barrier, nor go on training alone."""
+    from tests.cyclegan_data import TINY, horse2zebra
+
+    def limit_file_size():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # the write fails with EFBIG instead of a kill
+        resource.setrlimit(resource.RLIMIT_FSIZE, (60_000, 60_000))
+
+    data, run = horse2zebra(tmp_path / "data"), tmp_path / "run"
+    argv = ["cyclegan", "--domains", "horse", "zebra", "--data", str(data), "--out", str(run), "--max-steps", "3",
+            "--save-every-steps", "1", *TINY]
+    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1", "TMPDIR": str(tmp_path)}
+    launch = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2"]
+    result = subprocess.run([*launch, "-m", "translate.train", *argv], env=env, capture_output=True, text=True,
+                            timeout=300, preexec_fn=limit_file_size)
+    assert result.returncode != 0
+    # Each rank's last line (after its progress bar's carriage returns), then torchrun's own report.
+    lines = [line.split("\r")[-1] for line in result.stderr.splitlines()]
+    assert (f"error: could not write {run / 'checkpoints' / 'step-00000001'}: the file is larger than this process "
+            "may write (File too large): raise the limit (ulimit -f) or the quota; then continue from the last "
+            "checkpoint with --resume") in lines, result.stderr[-3000:]
+    assert ("error: rank 0 could not write the checkpoint of step 1 (its error says why); then continue from the "
+            "last checkpoint with --resume") in lines, result.stderr[-3000:]
+    assert "exitcode  : -15" not in result.stderr  # neither rank was killed: both stopped on the error
+    assert result.stderr.count("Traceback") == 1  # torchrun's ChildFailedError, none from a rank
+    assert [p.name for p in (run / "checkpoints").iterdir()] == []
 
 
 if __name__ == "__main__":

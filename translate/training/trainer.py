@@ -173,7 +173,7 @@ class Trainer:
                if self.context.device.type == "cuda" else {}),
             "recipe": self.recipe.extra_state(),
         }
-        path = None
+        path, failure = None, None
         if self.is_main:
             try:
                 path = save_checkpoint(
@@ -186,8 +186,11 @@ class Trainer:
                     state,
                 )
             except StorageError as exc:
-                raise StorageError(f"{exc}; then continue from the last checkpoint with --resume") from exc
-        self._barrier()
+                failure = exc
+        # Every rank waits for the write here, and all stop together if it failed (none trains on alone).
+        if any_rank(failure is not None, self.context):
+            reason = failure or f"rank 0 could not write the checkpoint of step {self.step} (its error says why)"
+            raise StorageError(f"{reason}; then continue from the last checkpoint with --resume") from failure
         self.last_checkpoint = path
         return path
 
