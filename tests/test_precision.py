@@ -3,6 +3,7 @@ its precision and keeps it on --resume, and that resume is exact within each pre
 
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -22,6 +23,8 @@ from translate.modeling.device import (
     describe_cpu,
     resolve_precision,
 )
+from translate.training.distributed import Context
+from translate.training.run_setup import settle
 
 
 @pytest.fixture(scope="module")
@@ -136,3 +139,11 @@ def test_the_first_steps_losses_in_bf16_are_fp32s_to_a_few_parts_in_a_thousand(t
     gaps = {name: abs(records["bf16"][name] / records["fp32"][name] - 1) for name in names}
     assert max(gaps.values()) < 0.05, gaps
     assert max(gaps.values()) > 0, "bf16 gave fp32's losses exactly"
+
+
+@pytest.mark.parametrize("rank", [0, 1])
+def test_only_the_first_rank_notes_a_resume_moved_to_another_precision(capsys, rank):
+    settings = SimpleNamespace(world_size=2, precision="bf16")  # a train config's two fields
+    settle(settings, Context(rank=rank, world_size=2), "fp32", resumed=True)
+    assert settings.precision == "fp32"
+    assert ("note: this run trained in bf16 and continues in fp32" in capsys.readouterr().err) == (rank == 0)

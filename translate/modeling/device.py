@@ -101,14 +101,16 @@ def autocast(precision: str, device: torch.device) -> AbstractContextManager:
     raise ConfigError(f"precision must be resolved to fp32 or bf16 first, got {precision!r}")
 
 
-def run_precision(requested: str | None, recorded: str | None, device: torch.device, resumed: bool) -> str:
+def run_precision(requested: str | None, recorded: str | None, device: torch.device, resumed: bool,
+                  quiet: bool = False) -> str:
     """The precision a training run uses: the flag's; else on --resume the run's own (runs from
     before --precision trained in bf16 on CUDA, fp32 on the CPU); else ``auto``. A resume that
     the flag moves to another precision is allowed (e.g. onto a CPU without native bf16), with a
-    note: exact resume holds only within a precision."""
+    note (``quiet``: none, as on the ranks of a distributed run but the first): exact resume
+    holds only within a precision."""
     if requested is not None:
         precision = resolve_precision(requested, device)
-        if resumed and recorded is not None and precision != recorded:
+        if resumed and recorded is not None and precision != recorded and not quiet:
             print(f"note: this run trained in {recorded} and continues in {precision} (--precision {requested}): "
                   f"from here its steps differ from the run's in {recorded}; drop --precision to keep {recorded}",
                   file=sys.stderr)

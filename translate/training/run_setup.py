@@ -26,4 +26,5 @@ def settle(settings: DistributedSettings, context: Context, requested_precision:
         raise ConfigError(f"this run was trained on {settings.world_size} processes: resume it on as many "
                           f"(torchrun --nproc_per_node {settings.world_size})")
     settings.world_size = context.world_size
-    settings.precision = run_precision(requested_precision, settings.precision, context.device, resumed)
+    settings.precision = run_precision(requested_precision, settings.precision, context.device, resumed,
+                                       quiet=context.rank != 0)
