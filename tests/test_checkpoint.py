@@ -1,5 +1,7 @@
 import pickle
 import re
+import shutil
+import subprocess
 
 import pytest
 import torch
@@ -37,6 +39,37 @@ def test_only_the_newest_three_are_kept_and_no_temporary_folder_remains(tmp_path
         _save(tmp_path, step)
     names = sorted(p.name for p in (tmp_path / "checkpoints").iterdir())
     assert names == ["latest", "step-00000003", "step-00000004", "step-00000005"]
+
+
+@pytest.fixture
+def immutable():
+    """Marks folders immutable (chattr +i: even root cannot rename or empty them) and clears
+    the mark afterwards, so that tmp_path can be cleaned."""
+    marked = []
+
+    def mark(folder):
+        if shutil.which("chattr") is None or subprocess.run(["chattr", "+i", str(folder)]).returncode:
+            pytest.skip("chattr +i is not available here (it needs root and a file system that has it)")
+        marked.append(folder)
+
+    yield mark
+    for folder in marked:
+        subprocess.run(["chattr", "-i", str(folder)], check=True)
+
+
+def test_an_old_checkpoint_that_cannot_be_deleted_is_named_and_the_run_goes_on(tmp_path, immutable):
+    for step in (1, 2, 3):
+        _save(tmp_path, step)
+    stuck = tmp_path / "checkpoints" / "step-00000001"
+    immutable(stuck)
+    with pytest.warns(UserWarning) as caught:
+        path, _ = _save(tmp_path, 4)
+    assert [str(w.message) for w in caught] == [
+        f"could not delete the old checkpoint step-00000001 ({stuck}: Operation not permitted): the run goes on; "
+        "delete it by hand, as each one left takes disk space"]
+    assert find_checkpoint(tmp_path) == path
+    names = sorted(p.name for p in (tmp_path / "checkpoints").iterdir())
+    assert names == ["latest", "step-00000001", "step-00000002", "step-00000003", "step-00000004"]
 
 
 def test_wrong_family_missing_and_model_folder_errors(tmp_path):

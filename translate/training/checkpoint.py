@@ -4,11 +4,11 @@ their layout and how they are read), and the check of an optimiser state loaded 
 
 from __future__ import annotations
 
-import contextlib
 import io
 import json
 import os
 import shutil
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -71,9 +71,19 @@ def save_checkpoint(
     if replaced is not None:
         shutil.rmtree(replaced, ignore_errors=True)
     for folder in sorted(p for p in root.glob("step-*") if p.is_dir())[:-keep]:
-        with contextlib.suppress(OSError):  # an old checkpoint left behind is no reason to stop
-            shutil.rmtree(_move_aside(folder), ignore_errors=True)
+        _remove_old(folder)
     return final
+
+
+def _remove_old(folder: Path) -> None:
+    """Delete an old checkpoint. One that cannot be deleted is no reason to stop the run, but
+    left in silence, such folders would fill the disk of a long run: say so."""
+    try:
+        shutil.rmtree(_move_aside(folder))
+    except OSError as exc:
+        warnings.warn(f"could not delete the old checkpoint {folder.name} ({exc.filename or folder}: "
+                      f"{exc.strerror or exc}): the run goes on; delete it by hand, as each one left takes disk space",
+                      stacklevel=3)
 
 
 def _move_aside(folder: Path) -> Path:
