@@ -6,7 +6,7 @@ accepts, the correct result."""
 import cv2
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import array_shapes, arrays
 
@@ -15,7 +15,9 @@ from translate.io.imageheader import read_header
 from translate.io.images import decode_image
 from translate.runtime import Sampler, Translator
 
-SETTINGS = {"deadline": None, "database": None}  # no example database written into the repository
+# No example database written into the repository; derandomize: the same examples on every
+# run, so CI cannot go red on a new draw (a failure is found here, and kept with @example).
+SETTINGS = {"deadline": None, "database": None, "derandomize": True}
 MAGIC = [b"", b"\x89PNG\r\n\x1a\n", b"\xff\xd8", b"\xff\xd8\xff\xe1\x00\x10Exif\x00\x00", b"RIFF\x00\x00\x00\x00WEBP",
          b"BM", b"II*\x00", b"MM\x00*", b"GIF89a", b"P6\n"]
 
@@ -70,14 +72,26 @@ IMAGES = st.one_of(
 )
 
 
+def _padded(side: int, multiple: int, minimum: int) -> int:
+    """The side the model sees, by hand: rounded up to its multiple, at least its minimum."""
+    while side % multiple or side < minimum:
+        side += 1
+    return side
+
+
 @settings(max_examples=60, **SETTINGS)
 @given(image=IMAGES)
+@example(image=np.zeros((25, 37), np.uint8))  # 925 pixels, but 28 x 40 = 1,120 once padded: refused
+@example(image=np.zeros((32, 32), np.uint8))  # exactly max_pixels
 def test_translator_takes_any_array_or_raises_our_error(translator, image):
     height, width = (image.shape + (0, 0))[:2]
+    info = translator.info
     valid = (
         image.dtype == np.uint8
         and (image.ndim == 2 or (image.ndim == 3 and image.shape[2] in (1, 3, 4)))
-        and 1 <= height * width <= translator.max_pixels
+        and height * width >= 1
+        and _padded(height, info.pad_multiple, info.min_size) * _padded(width, info.pad_multiple, info.min_size)
+        <= translator.max_pixels
     )
     try:
         translated = translator.translate(image)
