@@ -67,7 +67,11 @@ def test_two_gloo_processes_keep_identical_weights_and_only_rank_0_writes(tmp_pa
 
 def test_a_checkpoint_rank_0_cannot_write_stops_every_rank_with_the_reason(tmp_path, data_root):
     """A full disk at a checkpoint (here a file-size limit, as in test_storage) on rank 0: the
-    other rank must not wait on in the checkpoint's barrier, nor go on training alone."""
+    other rank must not wait on in the checkpoint's barrier, nor go on training alone. The two
+    ranks are started here as torchrun would (its environment variables), not by torchrun: it
+    kills the other ranks as soon as one exits, which would race the very exits checked here."""
+    from demo.process import free_port
+    from tests.cli_errors import message_lines
     from tests.cyclegan_data import TINY, horse2zebra
 
     def limit_file_size():
@@ -77,20 +81,26 @@ def test_a_checkpoint_rank_0_cannot_write_stops_every_rank_with_the_reason(tmp_p
     data, run = horse2zebra(tmp_path / "data"), tmp_path / "run"
     argv = ["cyclegan", "--domains", "horse", "zebra", "--data", str(data), "--out", str(run), "--max-steps", "3",
             "--save-every-steps", "1", *TINY]
-    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1", "TMPDIR": str(tmp_path)}
-    launch = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2"]
-    result = subprocess.run([*launch, "-m", "translate.train", *argv], env=env, capture_output=True, text=True,
-                            timeout=300, preexec_fn=limit_file_size)
-    assert result.returncode != 0
-    # Each rank's last line (after its progress bar's carriage returns), then torchrun's own report.
-    lines = [line.split("\r")[-1] for line in result.stderr.splitlines()]
-    assert (f"error: could not write {run / 'checkpoints' / 'step-00000001'}: the file is larger than this process "
-            "may write (File too large): raise the limit (ulimit -f) or the quota; then continue from the last "
-            "checkpoint with --resume") in lines, result.stderr[-3000:]
-    assert ("error: rank 0 could not write the checkpoint of step 1 (its error says why); then continue from the "
-            "last checkpoint with --resume") in lines, result.stderr[-3000:]
-    assert "exitcode  : -15" not in result.stderr  # neither rank was killed: both stopped on the error
-    assert result.stderr.count("Traceback") == 1  # torchrun's ChildFailedError, none from a rank
+    group = {"WORLD_SIZE": "2", "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(free_port())}
+    ranks = [subprocess.Popen([sys.executable, "-m", "translate.train", *argv], cwd=REPO, text=True,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=limit_file_size,
+                              env={**os.environ, **group, "RANK": str(r), "LOCAL_RANK": str(r),
+                                   "OMP_NUM_THREADS": "1"})
+             for r in (0, 1)]
+    try:
+        errors = [rank.communicate(timeout=300)[1] for rank in ranks]
+    finally:  # a rank left waiting (in a barrier) must not outlive the test
+        for rank in ranks:
+            rank.kill()
+    assert [rank.returncode for rank in ranks] == [2, 2], errors
+    assert message_lines(errors[0])[-1] == (
+        f"error: could not write {run / 'checkpoints' / 'step-00000001'}: the file is larger than this process may "
+        "write (File too large): raise the limit (ulimit -f) or the quota; then continue from the last checkpoint "
+        "with --resume")
+    assert message_lines(errors[1])[-1] == (
+        "error: rank 0 could not write the checkpoint of step 1 (its error says why); then continue from the last "
+        "checkpoint with --resume")
+    assert not any("Traceback" in error for error in errors)
     assert [p.name for p in (run / "checkpoints").iterdir()] == []
 
 
