@@ -57,11 +57,19 @@ def wait_for(condition, process: subprocess.Popen, timeout: float = 120.0):
     raise AssertionError("timed out")
 
 
+def freeze(process: subprocess.Popen) -> None:
+    """SIGSTOP ``process`` and wait until it has stopped: kill() returns before then, and a
+    system call in flight (a rename waiting on the journal) still completes."""
+    process.send_signal(signal.SIGSTOP)
+    _, status = os.waitpid(process.pid, os.WUNTRACED)
+    assert os.WIFSTOPPED(status), f"the process ended (wait status {status}) instead of stopping"
+
+
 def freeze_in_a_write(run: Path, process: subprocess.Popen) -> None:
     """Stop ``process`` (SIGSTOP) at a moment when a checkpoint is half written on disk."""
     while True:
         wait_for(lambda: any(".step-" in name for name in temporaries(run)), process)
-        process.send_signal(signal.SIGSTOP)
+        freeze(process)
         if any(".step-" in name for name in temporaries(run)):
             return
         process.send_signal(signal.SIGCONT)  # the write finished in between: catch the next one
@@ -248,13 +256,13 @@ def test_a_kill_during_the_last_scoring_is_made_good_on_resume(tmp_path, data_ro
     weights = data_root / "fid" / "inception-2015-12-05-fid.pt"
     argv = horse_zebra_argv(data, "--epochs", "1", "--epochs-decay", "0", "--eval-every", "1", "--fid-weights",
                             str(weights))
-    run, log = tmp_path / "run", tmp_path / "stderr.txt"
-    process = start_training(run, log, *argv)
-    try:
-        wait_for(lambda: latest_step(run) == 4, process)  # the last checkpoint: the scoring comes next
-    finally:
-        process.kill()
-        process.wait()
+    run = tmp_path / "run"
+    # Killed as the scoring begins, by the process itself: a test polling for that moment could
+    # be starved of the CPU until the scoring had ended.
+    killed = subprocess.run([sys.executable, "-c", KILLED_AT_SCORING, *argv, "--out", str(run)], cwd=tmp_path,
+                            env={**os.environ, "PYTHONPATH": str(REPO)}, capture_output=True, text=True, timeout=300)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+    assert latest_step(run) == 4  # the last checkpoint was written before the scoring
     scored = [line for line in (run / "metrics.jsonl").read_text().splitlines() if '"eval"' in line]
     assert not scored and not (run / "best").exists(), "the kill came after the scoring"
     run_cli(train_main, [*argv, "--out", str(run), "--resume"])
@@ -266,6 +274,18 @@ def test_a_kill_during_the_last_scoring_is_made_good_on_resume(tmp_path, data_ro
     run_cli(train_main, [*argv, "--out", str(run), "--resume"])  # nothing owed any more: nothing scored again
     assert (run / "metrics.jsonl").read_text().count('"eval"') == 1
 
+
+KILLED_AT_SCORING = """
+import os
+import signal
+import sys
+
+from translate.train import main
+from translate.training.trainer import Trainer
+
+Trainer._evaluate = lambda self: os.kill(os.getpid(), signal.SIGKILL)
+main(sys.argv[1:])
+"""
 
 BEST_WRITER = """
 import sys
@@ -304,7 +324,7 @@ def test_best_never_holds_the_weights_of_one_epoch_and_the_scores_of_another(tmp
         assert writer.stdout.readline()  # the first best/ is written: freeze the writer at random moments
         for _ in range(40):
             time.sleep(rng.uniform(0.0, 0.02))
-            writer.send_signal(signal.SIGSTOP)  # what a kill at this moment would leave on disk
+            freeze(writer)  # what a kill at this moment would leave on disk
             try:
                 weights, epoch = best_epochs(best)
                 assert weights == {float(epoch)}, f"best/ holds weights of epochs {weights} with the scores of {epoch}"
