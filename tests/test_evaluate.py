@@ -1,12 +1,14 @@
 """``python -m translate.evaluate`` end to end on tiny untrained generators, and its errors."""
 
 import json
+from types import SimpleNamespace
 
 import cv2
 import numpy as np
 import pytest
 import torch
 
+from translate import progress as progress_module
 from translate.cli import run_cli
 from translate.errors import ConfigError
 from translate.evaluate import main
@@ -139,7 +141,7 @@ def test_cyclegan_is_scored_in_both_directions_on_the_test_sets(tmp_path, capsys
 
 
 @pytest.mark.slow
-def test_off_a_terminal_each_pass_says_what_it_does_and_how_far_it_is(tmp_path, capsys):
+def test_off_a_terminal_each_pass_says_what_it_does_and_how_far_it_is(tmp_path, capsys, monkeypatch):
     """stderr is captured here, not a terminal: progress comes as plain lines, as in a log file."""
     model = run_folder(tmp_path / "dcgan")
     argv = [str(a) for a in (model, "--n", 12, "--real-n", 8, "--batch-size", 4, "--cache-dir", tmp_path / "cache")]
@@ -159,8 +161,19 @@ def test_off_a_terminal_each_pass_says_what_it_does_and_how_far_it_is(tmp_path, 
     assert [line.rsplit(": ", 1)[1].split(" images")[0] for line in generated] == ["0/12", "4/12", "8/12", "12/12"]
     # The default: a line at the start and at the end of each pass, and every 30 s between; the
     # real set's features now come from the cache, so only the generated images' pass shows.
+    # Timed by a clock the test sets: one that stands still, then one 30 s on at every reading.
+    now = [0.0]
+    monkeypatch.setattr(progress_module, "time", SimpleNamespace(perf_counter=lambda: now[0]))
     lines = stderr_lines()
     assert len(lines) == 2 and all(line.startswith("Inception features of 12 generated images: ") for line in lines)
+
+    def slow_clock() -> float:
+        now[0] += 30.0
+        return now[0]
+
+    monkeypatch.setattr(progress_module, "time", SimpleNamespace(perf_counter=slow_clock))
+    lines = stderr_lines()
+    assert [line.rsplit(": ", 1)[1].split(" images")[0] for line in lines] == ["0/12", "4/12", "8/12", "12/12"]
 
 
 @pytest.mark.slow
