@@ -141,10 +141,11 @@ def test_eight_clients_at_once_are_all_answered_and_memory_stays_flat(served, ho
         return [_rgb(digits).shape, _rgb(translated).shape]
 
     rounds = []
-    for _ in range(2):
+    for _ in range(3):
         with ThreadPoolExecutor(8) as pool:
             shapes = list(pool.map(session, range(8)))
         assert all(translated == (256, 256, 3) for _, translated in shapes)
         rounds.append(memory_mib(process.pid))
-    # A second round of the same load must not grow the server: nothing is kept per request.
-    assert rounds[1] < rounds[0] + 100, f"server memory grew from {rounds[0]:.0f} to {rounds[1]:.0f} MiB"
+    # Once warm (the first round grows the allocator's per-thread pools), another round of the
+    # same load must not grow the server: nothing is kept per request.
+    assert rounds[2] < rounds[1] + 100, f"server memory grew from {rounds[1]:.0f} to {rounds[2]:.0f} MiB"
