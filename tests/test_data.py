@@ -83,6 +83,28 @@ def test_image_folder_reads_classes_and_skips_a_corrupt_file(digit_folder):
     assert sorted(labels.tolist()) == sorted([d for d in range(10) for _ in range(4)])
 
 
+def test_hidden_entries_are_not_data_and_linked_folders_are_followed_once(digit_folder, tmp_path):
+    """What copying photos off a Mac, a notebook or a zip leaves beside them is not data; a class
+    folder linked in from elsewhere is (once, even where a link points back up)."""
+    seven = digit_folder / "7" / "7_1.png"
+    (digit_folder / "7" / "._7_1.png").write_bytes(b"\x00\x05\x16\x07AppleDouble")  # macOS resource fork
+    for junk in (".ipynb_checkpoints", "__MACOSX"):
+        (digit_folder / junk).mkdir()
+        (digit_folder / junk / "7_1-checkpoint.png").write_bytes(seven.read_bytes())
+    (digit_folder / "3" / ".hidden").mkdir()
+    (digit_folder / "3" / ".hidden" / "3_9.png").write_bytes(seven.read_bytes())
+    elsewhere = tmp_path / "more"
+    (elsewhere / "deeper").mkdir(parents=True)
+    (elsewhere / "deeper" / "3_5.png").write_bytes((digit_folder / "3" / "3_1.png").read_bytes())
+    (elsewhere / "deeper" / "back").symlink_to(elsewhere)  # a loop
+    (digit_folder / "3" / "linked").symlink_to(elsewhere)
+    dataset = ImageFolder(digit_folder, 32, 1, class_folders=True)
+    assert dataset.classes == [str(d) for d in range(10)]
+    assert len(dataset) == 41
+    assert [p.relative_to(digit_folder).as_posix() for p, label in dataset.items if label == 3][-1] == (
+        "3/linked/deeper/3_5.png")
+
+
 def test_image_folder_errors(tmp_path):
     with pytest.raises(DataError, match="does not exist"):
         ImageFolder(tmp_path / "nope", 28, 1)

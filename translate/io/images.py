@@ -64,9 +64,27 @@ def decode_image(
     return convert_channels(image, channels, bgr=True)
 
 
+def is_data_name(name: str) -> bool:
+    """Whether a file or folder name can hold data: hidden names (macOS's ``._x.jpg`` beside each
+    copied photo, ``.ipynb_checkpoints``, ``.DS_Store``) and zips' ``__MACOSX`` folders cannot."""
+    return not name.startswith(".") and name != "__MACOSX"
+
+
 def list_images(folder: Path, extensions: tuple[str, ...] = IMAGE_EXTENSIONS) -> list[Path]:
-    """Image files (or others, by ``extensions``) below ``folder``, by extension, case-insensitive; sorted."""
-    return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in extensions)
+    """Image files (or others, by ``extensions``) below ``folder``, by extension, case-insensitive;
+    sorted. Hidden entries are left out (:func:`is_data_name`); linked folders are followed,
+    each real folder once (a link back up does not loop)."""
+    found, seen = [], set()
+    for top, folders, files in os.walk(folder, followlinks=True):
+        real = os.path.realpath(top)
+        if real in seen:
+            folders.clear()
+            continue
+        seen.add(real)
+        folders[:] = [name for name in folders if is_data_name(name)]
+        found += [path for path in (Path(top, name) for name in files if is_data_name(name))
+                  if path.suffix.lower() in extensions and path.is_file()]
+    return sorted(found)
 
 
 def read_image(

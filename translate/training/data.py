@@ -19,7 +19,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from translate.datasets.mnist import load_mnist
 from translate.errors import DataError
-from translate.io.images import IMAGE_EXTENSIONS, list_images, read_image
+from translate.io.images import IMAGE_EXTENSIONS, is_data_name, list_images, read_image
 from translate.modeling.pixels import to_unit
 
 T = TypeVar("T")
@@ -124,7 +124,7 @@ class ImageFolder(Dataset):
         if not root.is_dir():
             raise DataError(f"image folder {root} does not exist: pass --data DIR with your images")
         if class_folders:
-            self.classes = sorted(d.name for d in root.iterdir() if d.is_dir())
+            self.classes = sorted(d.name for d in root.iterdir() if d.is_dir() and is_data_name(d.name))
             if not self.classes:
                 raise DataError(f"{root} has no class sub-folders: put each class's images in {root}/<class>/")
             self.items = [(p, i) for i, c in enumerate(self.classes) for p in list_images(root / c)]
