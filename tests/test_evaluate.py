@@ -124,12 +124,17 @@ def test_a_translation_model_without_test_sets_is_one_line_naming_where_it_looke
 def test_cyclegan_is_scored_in_both_directions_on_the_test_sets(tmp_path, capsys, data_root):
     run = trained_run(tmp_path, "cyclegan", steps=2)
     data = tmp_path / "data"  # trained_run's copy: 2 test horses, 2 test zebras
+    broken = data / "horse2zebra" / "testB" / "n0_broken.jpg"  # passed over and named, not a stop
+    broken.write_bytes(b"\xff\xd8 not a photo")
     weights = data_root / "fid" / "inception-2015-12-05-fid.pt"
     capsys.readouterr()  # the training run's output
     run_cli(
         main, [str(run), "--data", str(data), "--fid-weights", str(weights), "--cache-dir", str(tmp_path / "cache")]
     )
-    result = json.loads(capsys.readouterr().out)
+    captured = capsys.readouterr()
+    result = json.loads(captured.out)
+    assert f"skipping {broken}" in captured.err and result["protocol"]["skipped_files"] == [str(broken)]
+    assert result["horse_to_zebra"]["real"] == "2 zebra test images"
     for key, direction in (("horse_to_zebra", "AtoB"), ("zebra_to_horse", "BtoA")):
         scores = result[key]
         assert scores["direction"] == direction and scores["fid"] > 0 and np.isfinite(scores["kid_mean"])

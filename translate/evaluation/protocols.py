@@ -12,6 +12,7 @@ Families call the first two; ``translate.evaluate --folders`` the third.
 
 from __future__ import annotations
 
+import itertools
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -246,10 +247,15 @@ class TranslationScorer:
             raise DataError(_no_test_sets(folders, request.data_root, domain_a, domain_b))
         names = {"AtoB": (domain_a, domain_b), "BtoA": (domain_b, domain_a)}
         self.names = {direction: names[direction] for direction in directions}
-        # --real-n: each domain's first N test images, as the inputs translated and as the real set.
-        tests = {domain_a: domain_files(folders.test_a)[: request.real_n],
-                 domain_b: domain_files(folders.test_b)[: request.real_n]}
-        self.real = {name: [read_image(f, channels) for f in files] for name, files in tests.items()}
+        # --real-n: each domain's first N readable test images, as the inputs translated and as the
+        # real set. A file that does not decode (a stray ._x.jpg) is passed over, named, and listed
+        # in the protocol: it must not stop the scoring, nor the training run that scores.
+        self.skipped: list[str] = []
+        self.real = {}
+        for name, folder in ((domain_a, folders.test_a), (domain_b, folders.test_b)):
+            domain_files(folder)  # an error when none decodes
+            self.real[name] = list(itertools.islice(_readable_images(folder, self.skipped, channels),
+                                                    request.real_n))
         self.request = request
         self.extractor = request.extractor()
         targets = [target for _, target in self.names.values()]  # the real sets the translations meet
@@ -280,6 +286,7 @@ class TranslationScorer:
             "pairs": f"each domain's test set translated at full size in fp32 (reflect-padded to a multiple of "
             f"{self.size_multiple}, cropped back), against the real test set of the other domain",
             **set_protocol(self.extractor, request),
+            **({"skipped_files": self.skipped} if self.skipped else {}),
         }
         return scores
 
@@ -314,12 +321,12 @@ def set_protocol(extractor: Any, request: EvaluationRequest) -> dict[str, str]:
 
 
 # -- two folders ---------------------------------------------------------------------------
-def _readable_images(folder: Path, skipped: list[str]) -> Iterator[np.ndarray]:
-    """The RGB images below ``folder`` (recursively, sorted by path); files that do not decode
-    are named on stderr and in ``skipped``."""
+def _readable_images(folder: Path, skipped: list[str], channels: int = 3) -> Iterator[np.ndarray]:
+    """The images below ``folder`` (recursively, sorted by path), in RGB or grey by ``channels``;
+    files that do not decode are named on stderr and in ``skipped``."""
     for path in list_images(folder):
         try:
-            yield read_image(path)
+            yield read_image(path, channels)
         except DataError as exc:
             print(f"skipping {exc}", file=sys.stderr)
             skipped.append(str(path))
