@@ -44,6 +44,16 @@ def test_the_side_by_side_layout_splits_into_a_and_b(tmp_path):
     assert np.array_equal(a, halves[1]) and np.array_equal(b, halves[1][::-1])
 
 
+def test_pairs_at_the_top_of_a_dataset_train_without_its_test_split(tmp_path):
+    """No train/ folder: the side-by-side images at the top are the training pairs, and those of
+    test/ (scored and shown) are not among them."""
+    side_by_side(tmp_path / "set", 3)
+    side_by_side(tmp_path / "set" / "test", 2, seed=10)
+    data = find_paired(tmp_path, "set")
+    assert [p.name for p in data.train] == ["000", "001", "002"]
+    assert data.test_split == "test" and [p.name for p in data.test] == ["000", "001"]
+
+
 def test_a_and_b_folders_pair_by_name_and_name_what_has_no_partner(tmp_path):
     root = tmp_path / "set"
     for side in "AB":

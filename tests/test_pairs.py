@@ -144,6 +144,24 @@ def test_gray_takes_its_test_photos_from_another_folder(tmp_path):
     assert np.array_equal(a[:, :, 0], cv2.cvtColor(b, cv2.COLOR_RGB2GRAY))
 
 
+def test_a_test_folder_inside_src_is_held_out_and_same_named_photos_keep_their_pairs(tmp_path):
+    """Photos from two camera folders (both with a photo0.jpg), a photo0.png beside one, and the
+    test photos in a folder of their own below SRC."""
+    source = tmp_path / "photos"
+    photos(source / "100", 2)
+    photos(source / "101", 2, seed=5)
+    write_image(source / "100" / "photo0.png", _photo(9))
+    photos(source / "held", 2, seed=20)
+    out = tmp_path / "out"
+    pairs_main(["gray", str(source), str(out), "--test", str(source / "held"), "--size", "16"])
+    assert sorted(p.name for p in (out / "train").iterdir()) == [
+        "100_photo0_jpg.png", "100_photo0_png.png", "100_photo1.png", "101_photo0.png", "101_photo1.png"]
+    assert sorted(p.name for p in (out / "test").iterdir()) == ["photo0.png", "photo1.png"]
+    assert json.loads((out / "pairs.json").read_text())["counts"] == {"train": 5, "test": 2}
+    first = read_pair(find_paired(tmp_path, "out").test[0])[1]
+    assert np.abs(first.astype(int) - cv2.resize(_photo(20), (16, 16), interpolation=cv2.INTER_AREA)).max() < 40
+
+
 @pytest.mark.parametrize(
     ("setup", "argv", "message"),
     [
@@ -158,6 +176,8 @@ def test_gray_takes_its_test_photos_from_another_folder(tmp_path):
         ("photos", ["edges", "{tmp}/photos", "{tmp}/out", "--strong-share", "1"], "--strong-share must lie in (0, 1)"),
         ("photos", ["edges", "{tmp}/photos", "{tmp}/out", "--line-width", "10"], "--line-width in 1..9"),
         ("one", ["gray", "{tmp}/photos", "{tmp}/out"], "1 photo(s) cannot be split into training and test pairs"),
+        ("photos", ["gray", "{tmp}/photos", "{tmp}/out", "--test", "{tmp}/photos"],
+         "every photo of SRC {tmp}/photos is a --test photo: name a SRC with photos to train on"),
     ],
 )
 def test_bad_input_is_a_one_line_error_and_writes_nothing(tmp_path, capsys, setup, argv, message):

@@ -90,7 +90,13 @@ def main(argv: list[str] | None = None) -> None:
         raise DataError(f"{args.out} already exists and is not an empty folder: remove it or choose another OUT")
     files = photos(args.source, "SRC")
     if args.test is not None:
-        splits = {"train": files, "test": photos(args.test, "--test")}
+        held = photos(args.test, "--test")
+        # A --test folder inside SRC: its photos are test photos only, never training ones too.
+        kept = set(map(Path.resolve, held))
+        train = [f for f in files if f.resolve() not in kept]
+        if not train:
+            raise DataError(f"every photo of SRC {args.source} is a --test photo: name a SRC with photos to train on")
+        splits = {"train": train, "test": held}
         test_source = {"test_source": str(args.test)}
     else:
         splits = split(files, args.test_fraction, args.seed)

@@ -8,6 +8,8 @@ leaves no half-made dataset."""
 
 from __future__ import annotations
 
+import os
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -40,7 +42,7 @@ def make_pairs(convert: Conversion, splits: dict[str, list[Path]], out: Path, si
             (folder / split).mkdir()
             counts[split] = 0
             with progress.track(f"{split} pairs", len(photos), unit="photos") as tracker:
-                for photo in photos:
+                for photo, name in zip(photos, pair_names(photos), strict=True):
                     try:
                         image = read_image(photo)
                     except DataError as exc:
@@ -48,7 +50,7 @@ def make_pairs(convert: Conversion, splits: dict[str, list[Path]], out: Path, si
                         skipped.append(str(photo))
                     else:
                         square = cv2.resize(image, (size, size), interpolation=cv2.INTER_AREA)
-                        write_image(folder / split / f"{photo.stem}.png", np.concatenate([convert(square), square], 1))
+                        write_image(folder / split / f"{name}.png", np.concatenate([convert(square), square], 1))
                         counts[split] += 1
                     tracker.update()
             if not counts[split]:
@@ -59,3 +61,16 @@ def make_pairs(convert: Conversion, splits: dict[str, list[Path]], out: Path, si
 
     replace_folder(out, build)
     return counts
+
+
+def pair_names(photos: list[Path]) -> list[str]:
+    """A file name for each photo's pair, unique within its split: the photo's path below the
+    photos' common folder (``100/IMG_1.jpg`` -> ``100_IMG_1``: two camera folders both have an
+    IMG_1), with its extension where two photos differ only by that (``x.jpg``, ``x.png``)."""
+    if not photos:
+        return []
+    root = Path(os.path.commonpath([photo.parent for photo in photos]))
+    names = [photo.relative_to(root).with_suffix("").as_posix().replace("/", "_") for photo in photos]
+    repeated = {name for name, count in Counter(names).items() if count > 1}
+    return [f"{name}_{photo.suffix.lstrip('.')}" if name in repeated else name
+            for name, photo in zip(names, photos, strict=True)]

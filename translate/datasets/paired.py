@@ -100,11 +100,13 @@ def resized_pairs(pairs: list[Pair], count: int, size: int, channels: int = 3,
     return torch.stack(inputs), torch.stack(targets)
 
 
-def split_pairs(folder: Path) -> list[Pair]:
+def split_pairs(folder: Path, leave_out: tuple[str, ...] = ()) -> list[Pair]:
     """The pairs of one split folder: its ``A/`` and ``B/`` files matched by name, or else its
-    side-by-side images; files without a partner are named in a warning and left out."""
+    side-by-side images, but for those in its sub-folders named in ``leave_out``; files without
+    a partner are named in a warning and left out."""
     if not ((folder / "A").is_dir() and (folder / "B").is_dir()):
-        return [Pair(path.relative_to(folder).with_suffix("").as_posix(), (path,)) for path in list_images(folder)]
+        return [Pair(path.relative_to(folder).with_suffix("").as_posix(), (path,)) for path in list_images(folder)
+                if path.relative_to(folder).parts[0] not in leave_out]
     sides = [_by_name(folder / side) for side in ("A", "B")]
     for own, other, other_side in ((sides[0], sides[1], "B"), (sides[1], sides[0], "A")):
         for name in sorted(own.keys() - other.keys()):
@@ -140,7 +142,8 @@ def find_paired(data_root: Path, name: str, download: bool = False) -> PairedDat
         raise DataError(f"{folder} holds unpaired domains (trainA, trainB), as CycleGAN's datasets do: a paired "
                         "model needs pairs in train/ (side by side) or A/ and B/")
     train_folder = folder / "train" if (folder / "train").is_dir() else folder
-    train = split_pairs(train_folder)
+    # Side-by-side images at the top are the training pairs; the test split's below them are not.
+    train = split_pairs(train_folder, TEST_SPLITS if train_folder == folder else ())
     if not train:
         raise DataError(f"no image pairs in {train_folder}: looked for side-by-side {', '.join(IMAGE_EXTENSIONS)} "
                         "images, or folders A/ and B/ of same-named files")
