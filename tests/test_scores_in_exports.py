@@ -79,7 +79,11 @@ def test_the_best_generators_a_run_kept_export_with_the_scores_that_made_them_be
         report = export_model(run / "best", out, direction)
         info = Translator(out).info
         assert (info.fid, info.kid) == (best["scores"][key]["fid"], best["scores"][key]["kid_mean"])
-        assert report["fid"] == info.fid and info.scored.startswith("2 ")
+        source, target = key.split("_to_")
+        # Kept for this very FID among the run's scorings on these sets: the label says so.
+        assert report["fid"] == info.fid and info.scored == (
+            f"2 {source} test images against 2 {target} test images (weights kept as the lowest of a run's "
+            "scorings on these sets)")
 
 
 def test_a_sampler_record_gives_its_one_fid_and_what_it_compared(tmp_path):
