@@ -80,7 +80,7 @@ def test_the_extractor_runs_and_keys_its_cache_by_precision_and_runtime(data_roo
                            for p, r in (("fp32", "auto"), ("fp32", "torch"), ("bf16", "auto")))
     assert (fp32.runtime, torch32.runtime, bf16.runtime) == ("onnxruntime", "torch", "torch")
     assert len({fp32.weights_id, torch32.weights_id, bf16.weights_id}) == 3
-    assert fp32.weights_id.endswith(":fp32:onnxruntime")
+    assert fp32.weights_id.endswith(":fp32:onnxruntime:cpu")
     a, t, b = fp32(digits), torch32(digits), bf16(digits)
     assert a.dtype == b.dtype == np.float64 and a.shape == b.shape == (3, 2048)
     np.testing.assert_allclose(a, t, rtol=1e-4, atol=2e-5)
@@ -89,6 +89,27 @@ def test_the_extractor_runs_and_keys_its_cache_by_precision_and_runtime(data_roo
         InceptionFeatures(data_root=data_root, precision="auto")
     with pytest.raises(ConfigError, match="fp32 on a CPU only"):
         InceptionFeatures(data_root=data_root, precision="bf16", runtime="onnxruntime")
+
+
+def test_the_network_runs_without_tf32_and_the_switches_are_put_back(data_root, monkeypatch):
+    """On CUDA, cuDNN's default TF32 convolutions would make a scoring recorded as fp32 another
+    arithmetic; the switches are global, so they are restored for the training that goes on."""
+    extractor = InceptionFeatures(data_root=data_root, precision="fp32", runtime="torch")
+    seen = []
+
+    def network(x):
+        seen.append((torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32))
+        return torch.zeros(len(x), 2048)
+
+    monkeypatch.setattr(extractor, "_net", network)
+    before = torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32
+    torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = True  # what a run may have set
+    try:
+        extractor.pool3(torch.zeros(2, 3, 299, 299))
+        assert seen == [(False, False)]
+        assert torch.backends.cudnn.allow_tf32 and torch.backends.cuda.matmul.allow_tf32
+    finally:
+        torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = before
 
 
 def test_a_file_that_is_not_the_fid_network_is_refused_with_the_fix(tmp_path):

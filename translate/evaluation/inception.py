@@ -18,11 +18,12 @@ network FID and KID are defined with. Images are scored as they would be saved:
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -179,14 +180,16 @@ class InceptionFeatures:
 
     @property
     def weights_id(self) -> str:
-        """Identity of the network for cache keys: file name, size, sha256, precision and runtime."""
+        """Identity of the network for cache keys: file name, size, sha256, precision, runtime and
+        device kind (a GPU's kernels round otherwise than a CPU's)."""
         if self._weights_id is None:
+            run = f"{self.precision}:{self.runtime}:{self.device.type}"
             if self.weights_path is None:
-                self._weights_id = f"{self.weights_name}:{self.precision}:{self.runtime}"
+                self._weights_id = f"{self.weights_name}:{run}"
             else:
                 size = self.weights_path.stat().st_size
                 digest = file_sha256(self.weights_path)
-                self._weights_id = f"{self.weights_name}:{size}:{digest}:{self.precision}:{self.runtime}"
+                self._weights_id = f"{self.weights_name}:{size}:{digest}:{run}"
         return self._weights_id
 
     def __call__(self, images: torch.Tensor, batch_size: int = 50, progress: Tracker | None = None) -> np.ndarray:
@@ -208,7 +211,7 @@ class InceptionFeatures:
         this extractor's device."""
         # The JIT's profiling passes cost more than they save on this conv net (several seconds
         # per new batch shape on a CPU), so the plain graph runs.
-        with torch.inference_mode(), torch.jit.optimized_execution(False):
+        with torch.inference_mode(), torch.jit.optimized_execution(False), _without_tf32():
             # torchmetrics' copy normalises uint8 input itself; the TorchScript file does not.
             x = x.contiguous(memory_format=torch.channels_last)
             if self._wants_uint8:
@@ -217,6 +220,19 @@ class InceptionFeatures:
             else:
                 features = self._net(_normalise(x).to(DTYPES[self.precision]))
             return features.reshape(len(x), -1).double().cpu().numpy()
+
+
+@contextlib.contextmanager
+def _without_tf32() -> Iterator[None]:
+    """fp32 that is fp32 on CUDA too: cuDNN runs convolutions in TF32 (10-bit mantissas) by
+    default, which moves FID by about 0.01 while the record would say fp32. The two global
+    switches are put back afterwards (a training run may want TF32 for itself)."""
+    saved = torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32
+    torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = False
+    try:
+        yield
+    finally:
+        torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = saved
 
 
 def image_features(
