@@ -49,8 +49,9 @@ class PairedScorer:
             },
             "protocol": {
                 "pairs": f"each test pair of {self.split}: its input translated at full size in fp32 (reflect-padded "
-                f"to a multiple of {self.size_multiple}, at least {self.min_size}, cropped back) and compared with "
-                "its own target; FID and KID: all translations against all real targets",
+                f"to a multiple of {self.size_multiple}, at least {self.min_size}, cropped back) by the generator "
+                "in eval mode (dropout off, unlike the reference's test.py, so that a score is one number) and "
+                "compared with its own target; FID and KID: all translations against all real targets",
                 **FIDELITY_PROTOCOL,
                 **set_protocol(self.extractor, request),
             },
