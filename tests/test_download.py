@@ -47,21 +47,37 @@ def server(tmp_path, monkeypatch):
 
 
 def test_train_download_fetches_unpacks_and_trains(tmp_path, server, data_root, capsys):
-    zip_of_real_files(server / "horse2zebra.zip", data_root, {"trainA": 3, "trainB": 3, "testA": 1, "testB": 1})
+    # Served as apple2orange (a dataset without published sums: a few real photos pass for it);
+    # named the other way round, as --domains orange apple, it is still the one fetched.
+    zip_of_real_files(server / "apple2orange.zip", data_root, {"trainA": 3, "trainB": 3, "testA": 1, "testB": 1},
+                      top="apple2orange")
     data, run = tmp_path / "data", tmp_path / "run"
-    run_cli(train_main, ["cyclegan", "--domains", "horse", "zebra", "--data", str(data), "--download",
+    run_cli(train_main, ["cyclegan", "--domains", "orange", "apple", "--data", str(data), "--download",
                          "--out", str(run), "--max-steps", "2", *TINY])
-    assert sorted(p.name for p in (data / "horse2zebra").iterdir()) == ["testA", "testB", "trainA", "trainB"]
+    assert sorted(p.name for p in (data / "apple2orange").iterdir()) == ["testA", "testB", "trainA", "trainB"]
     expected = sorted(p.name for p in (data_root / "horse2zebra" / "trainA").iterdir())[:3]
-    assert sorted(p.name for p in (data / "horse2zebra" / "trainA").iterdir()) == expected
-    assert (data / "horse2zebra" / "trainA" / expected[0]).read_bytes() == (
+    assert sorted(p.name for p in (data / "apple2orange" / "trainA").iterdir()) == expected
+    assert (data / "apple2orange" / "trainA" / expected[0]).read_bytes() == (
         data_root / "horse2zebra" / "trainA" / expected[0]).read_bytes()
     assert read_checkpoint(run).path.name == "step-00000002"
-    assert [p.name for p in data.iterdir()] == ["horse2zebra"]  # no temporary files left
-    megabytes = (server / "horse2zebra.zip").stat().st_size / 1e6
+    assert [p.name for p in data.iterdir()] == ["apple2orange"]  # no temporary files left
+    megabytes = (server / "apple2orange.zip").stat().st_size / 1e6
     err = capsys.readouterr().err  # off a terminal: lines at the start and the end, in MB
-    assert f"downloading horse2zebra: 0.0/{megabytes:.1f} MB (0%), 0 s\n" in err
-    assert re.search(rf"downloading horse2zebra: {megabytes:.1f}/{megabytes:.1f} MB \(100%\), \d+ s, done\n", err)
+    assert f"downloading apple2orange: 0.0/{megabytes:.1f} MB (0%), 0 s\n" in err
+    assert re.search(rf"downloading apple2orange: {megabytes:.1f}/{megabytes:.1f} MB \(100%\), \d+ s, done\n", err)
+
+
+def test_train_download_checks_horse2zebra_against_its_published_sums(tmp_path, server, data_root, capsys):
+    """As translate.data fetch does: a horse2zebra that is not the published one is not kept."""
+    zip_of_real_files(server / "horse2zebra.zip", data_root, {"trainA": 3, "trainB": 3, "testA": 1, "testB": 1})
+    data = tmp_path / "data"
+    with pytest.raises(SystemExit) as info:
+        run_cli(train_main, ["cyclegan", "--domains", "zebra", "horse", "--data", str(data), "--download", "--out",
+                             str(tmp_path / "run"), *TINY])
+    assert info.value.code == 2
+    error = capsys.readouterr().err.strip().splitlines()[-1]  # after the download's own lines
+    assert error.startswith("error: the downloaded horse2zebra differs from the published set (8 images): removed")
+    assert list(data.iterdir()) == []
 
 
 def test_a_missing_dataset_without_download_names_the_path_and_the_flag(tmp_path, capsys):

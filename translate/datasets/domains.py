@@ -66,13 +66,17 @@ def find_domains(data_root: Path, domain_a: str, domain_b: str, training: bool =
 
 def domain_folders(data_root: Path, domain_a: str, domain_b: str, download: bool = False,
                    training: bool = False) -> DomainFolders:
-    """:func:`find_domains`; with ``download``, a reference dataset is fetched first when it is missing."""
+    """:func:`find_domains`; with ``download``, a reference dataset is fetched first when it is
+    missing, the other way round where only that one is published (``--domains zebra horse``
+    takes horse2zebra, whose B side is then domain A)."""
     try:
         return find_domains(data_root, domain_a, domain_b, training)
     except DataError:
         if not download:
             raise
-    download_cyclegan_dataset(f"{domain_a}2{domain_b}", data_root)
+    pair, reverse = f"{domain_a}2{domain_b}", f"{domain_b}2{domain_a}"
+    download_cyclegan_dataset(reverse if pair not in CYCLEGAN_DATASETS and reverse in CYCLEGAN_DATASETS else pair,
+                              data_root)
     return find_domains(data_root, domain_a, domain_b, training)
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import os
 import shutil
 import signal
@@ -104,10 +105,38 @@ CHUNK = 1 << 20
 OFFLINE = "; offline, copy it from a machine that has it and point --data (or TRANSLATE_DATA) at its folder"
 
 
+# sha256 of the lines "<sha256>  <folder>/<file>\n" of every image, sorted by folder and name.
+TREE_SHA256 = {"horse2zebra": "fb1d1fb79192dfee03e9a251d2e64dbfb4039fda7204196f9c16784a9e153408"}
+SPLITS = ("testA", "testB", "trainA", "trainB")
+
+
 def download_cyclegan_dataset(name: str, data_root: Path, timeout: float = 60.0, deadline: float = DEADLINE,
                               max_bytes: int | None = None) -> Path:
-    """Download and unpack the CycleGAN dataset ``name`` (e.g. ``horse2zebra``): see :func:`download_dataset`."""
-    return download_dataset(CYCLEGAN, name, data_root, timeout, deadline, max_bytes)
+    """Download and unpack the CycleGAN dataset ``name`` (e.g. ``horse2zebra``): see
+    :func:`download_dataset`. One with published sums (:data:`TREE_SHA256`) is checked image
+    by image, and removed unless it is the published set."""
+    folder = download_dataset(CYCLEGAN, name, data_root, timeout, deadline, max_bytes)
+    problem = tree_problem(folder, name)
+    if problem:
+        shutil.rmtree(folder)
+        raise DataError(f"the downloaded {name} {problem}: removed; try again, or another mirror{OFFLINE}")
+    return folder
+
+
+def tree_problem(folder: Path, name: str) -> str:
+    """Why the images of ``folder`` are not the published ``name`` (empty when they are, or
+    when ``name`` has no published sums)."""
+    if name not in TREE_SHA256:
+        return ""
+    lines = []
+    for split in SPLITS:
+        if not (folder / split).is_dir():
+            return f"has no {split}/"
+        lines += [f"{file_sha256(path)}  {split}/{path.name}\n" for path in sorted((folder / split).iterdir())
+                  if path.is_file() and path.suffix.lower() in (".jpg", ".jpeg", ".png")]
+    if hashlib.sha256("".join(lines).encode()).hexdigest() != TREE_SHA256[name]:
+        return f"differs from the published set ({len(lines)} images)"
+    return ""
 
 
 def download_pix2pix_dataset(name: str, data_root: Path, timeout: float = 60.0, deadline: float = DEADLINE,
