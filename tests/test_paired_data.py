@@ -19,6 +19,7 @@ from translate.io.download import PIX2PIX, download_pix2pix_dataset
 from translate.io.fileio import write_image
 from translate.training.paired import PairedImages
 
+from .cli_errors import one_line_error
 from .local_server import serving
 
 
@@ -153,6 +154,15 @@ def test_translate_data_fetches_pix2pix_sets_and_the_paired_facades_when_asked(t
     assert out == [f"{name}: {data / name}: ok (no published sums to check against)" for name in ("edges2shoes",
                                                                                                   "facades")]
     assert len(find_paired(data, "facades").train) == len(find_paired(data, "edges2shoes").train) == 2
+    # The same name without --paired is the CycleGAN paper's facades, which the folder is not.
+    error = one_line_error(capsys, data_main, "fetch", "facades", "--data", str(data))
+    assert error == (f"error: {data / 'facades'} holds pix2pix's paired facades (train/), not the CycleGAN paper's "
+                     "unpaired one, which goes in the same place: move it away first, or fetch into another --data "
+                     "(or add --paired if the paired one is what you want)")
+    (data / "facades" / "train").rename(data / "facades" / "trainA")  # as if the unpaired one were there
+    (data / "facades" / "trainB").mkdir()
+    error = one_line_error(capsys, data_main, "fetch", "facades", "--paired", "--data", str(data))
+    assert "holds the CycleGAN paper's unpaired facades (trainA, trainB), not the paired one" in error
 
 
 def test_archives_with_links_or_without_train_are_refused(tmp_path, pix2pix_server):

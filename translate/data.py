@@ -73,13 +73,28 @@ def fetch(name: str, data_root: Path, paired: bool = False) -> Status:
     elif name in PIX2PIX.names and (paired or name not in CYCLEGAN_DATASETS):
         if not (data_root / name).is_dir():
             download_pix2pix_dataset(name, data_root)
+        _check_layout(data_root / name, paired=True)
     elif name in CYCLEGAN_DATASETS:
         if not (data_root / name).is_dir():
             download_cyclegan_dataset(name, data_root)  # checked against the published sums where known
+        _check_layout(data_root / name, paired=False)
     else:
         known = dict.fromkeys(["mnist", "fid", *CYCLEGAN_DATASETS, *PIX2PIX.names])
         raise DataError(f"unknown data {name!r}: choose from {', '.join(known)}")
     return status(name, data_root)
+
+
+def _check_layout(folder: Path, paired: bool) -> None:
+    """facades and maps exist in both papers' sets, at the same place: one already there in the
+    other layout is not the one asked for."""
+    has_pairs, has_domains = (folder / "train").is_dir(), (folder / "trainA").is_dir()
+    if paired and has_domains and not has_pairs:
+        raise DataError(f"{folder} holds the CycleGAN paper's unpaired {folder.name} (trainA, trainB), not the "
+                        "paired one, which goes in the same place: move it away first, or fetch into another --data")
+    if not paired and has_pairs and not has_domains:
+        raise DataError(f"{folder} holds pix2pix's paired {folder.name} (train/), not the CycleGAN paper's "
+                        "unpaired one, which goes in the same place: move it away first, or fetch into another "
+                        "--data (or add --paired if the paired one is what you want)")
 
 
 def status(name: str, data_root: Path) -> Status:
