@@ -134,7 +134,8 @@ class ImageFolder(Dataset):
         if not self.items:
             raise DataError(f"no images in {root}: looked for {', '.join(IMAGE_EXTENSIONS)} files")
         self.channels = channels
-        self.transform = A.Compose([A.SmallestMaxSize(max_size=image_size), A.CenterCrop(image_size, image_size)])
+        self.transform = A.Compose([A.SmallestMaxSize(max_size=image_size, area_for_downscale="image"),
+                                    A.CenterCrop(image_size, image_size)])  # area averaging down: no aliasing
 
     def __len__(self) -> int:
         return len(self.items)

@@ -41,7 +41,9 @@ def augmented(images: tuple[np.ndarray, ...], load_size: int, crop_size: int, dr
 
     room = load_size - crop_size + 1
     x, y = int(draws[0] * room), int(draws[1] * room)
-    steps = [A.Resize(load_size, load_size, interpolation=cv2.INTER_CUBIC),
+    # Bicubic up, area averaging down (the reference's PIL bicubic anti-aliases a photo larger
+    # than load_size; OpenCV's bicubic alone would alias its fine detail into moiré).
+    steps = [A.Resize(load_size, load_size, interpolation=cv2.INTER_CUBIC, area_for_downscale="image"),
              A.Crop(x_min=x, y_min=y, x_max=x + crop_size, y_max=y + crop_size)]
     if draws[2] < 0.5:
         steps.append(A.HorizontalFlip(p=1.0))
