@@ -135,6 +135,12 @@ def test_a_photo_larger_than_the_load_size_is_shrunk_without_aliasing(tmp_path):
     # In [-1, 1], grey is 0. Area averaging by a factor of 3.5 leaves a faint beat (std 0.12,
     # 15 grey levels); bicubic alone left std 0.75 (96 grey levels).
     assert abs(training.mean().item()) < 0.05 and training.std().item() < 0.2
+    # A panorama, wider and lower than the load size: its rows grow (bicubic: no row repeated,
+    # as area averaging would repeat them) while its columns shrink (averaged: the stripes go).
+    panorama = np.random.default_rng(0).integers(0, 256, (100, 1000, 3), dtype=np.uint8)
+    panorama[:, ::2] = 255
+    [wide] = augmented((panorama,), 286, 286, [0.0, 0.0, 0.9])
+    assert not (wide[:, 1:] == wide[:, :-1]).all(dim=(0, 2)).any()  # C x H x W: no two neighbouring rows alike
     (tmp_path / "fence").mkdir()
     cv2.imwrite(str(tmp_path / "fence" / "fence.png"), stripes)
     digit, _ = ImageFolder(tmp_path / "fence", 28, 1)[0]  # uint8 pixels

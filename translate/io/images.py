@@ -152,6 +152,23 @@ def resize_square(image: np.ndarray, size: int) -> np.ndarray:
     return np.ascontiguousarray(cv2.resize(image, (size, size), interpolation=cv2.INTER_AREA).reshape(size, size, -1))
 
 
+def resize_for_training(image: np.ndarray, height: int, width: int) -> np.ndarray:
+    """An H x W x C image resized as the reference's PIL bicubic does it: bicubic where a side
+    grows, area averaging where it shrinks (no aliasing), one axis at a time where one side
+    grows and the other shrinks (area averaging would repeat rows on the growing side)."""
+
+    def resize(pixels: np.ndarray, size: tuple[int, int], shrinking: bool) -> np.ndarray:
+        method = cv2.INTER_AREA if shrinking else cv2.INTER_CUBIC
+        return cv2.resize(pixels, size, interpolation=method).reshape(size[1], size[0], -1)
+
+    rows, columns = image.shape[:2]
+    if (rows > height) == (columns > width) or rows == height or columns == width:
+        resized = resize(image, (width, height), rows > height or columns > width)
+    else:
+        resized = resize(resize(image, (width, rows), columns > width), (width, height), rows > height)
+    return np.ascontiguousarray(resized)
+
+
 def apply_orientation(image: np.ndarray, orientation: int) -> np.ndarray:
     """Turn an image stored with EXIF orientation 1..8 upright (1 is already upright)."""
     turned = {

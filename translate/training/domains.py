@@ -11,14 +11,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-import cv2
 import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
 from translate.datasets.domains import check_sizes
 from translate.errors import DataError
-from translate.io.images import read_image
+from translate.io.images import read_image, resize_for_training
 from translate.modeling.pixels import to_unit
 from translate.training.data import (
     derived_generator,
@@ -43,8 +42,8 @@ def augmented(images: tuple[np.ndarray, ...], load_size: int, crop_size: int, dr
     x, y = int(draws[0] * room), int(draws[1] * room)
     # Bicubic up, area averaging down (the reference's PIL bicubic anti-aliases a photo larger
     # than load_size; OpenCV's bicubic alone would alias its fine detail into moiré).
-    steps = [A.Resize(load_size, load_size, interpolation=cv2.INTER_CUBIC, area_for_downscale="image"),
-             A.Crop(x_min=x, y_min=y, x_max=x + crop_size, y_max=y + crop_size)]
+    images = tuple(resize_for_training(image, load_size, load_size) for image in images)
+    steps = [A.Crop(x_min=x, y_min=y, x_max=x + crop_size, y_max=y + crop_size)]
     if draws[2] < 0.5:
         steps.append(A.HorizontalFlip(p=1.0))
     others = {f"image{i}": "image" for i in range(1, len(images))}
