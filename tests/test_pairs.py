@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from translate.datasets.drawings import EdgeSettings, drop_small_pieces, fill_small_holes, greyscale, line_drawing, thin
+from translate.datasets.pair_maker import pair_names
 from translate.datasets.paired import find_paired, read_pair, recorded_domains
 from translate.io.fileio import write_image
 from translate.pairs import main as pairs_main
@@ -160,6 +161,13 @@ def test_a_test_folder_inside_src_is_held_out_and_same_named_photos_keep_their_p
     assert json.loads((out / "pairs.json").read_text())["counts"] == {"train": 5, "test": 2}
     first = read_pair(find_paired(tmp_path, "out").test[0])[1]
     assert np.abs(first.astype(int) - cv2.resize(_photo(20), (16, 16), interpolation=cv2.INTER_AREA)).max() < 40
+
+
+def test_pair_names_never_meet():
+    photos = [Path("/s/100/IMG_1.jpg"), Path("/s/101/IMG_1.jpg"), Path("/s/a/b_c.jpg"), Path("/s/a_b/c.jpg"),
+              Path("/s/x.jpg"), Path("/s/x.png")]
+    assert pair_names(photos) == ["100_IMG_1", "101_IMG_1", "a_b_c_jpg", "a_b_c_jpg_2", "x_jpg", "x_png"]
+    assert pair_names([Path("/s/only/one.jpg")]) == ["one"] and pair_names([]) == []
 
 
 @pytest.mark.parametrize(

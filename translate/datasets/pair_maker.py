@@ -66,11 +66,18 @@ def make_pairs(convert: Conversion, splits: dict[str, list[Path]], out: Path, si
 def pair_names(photos: list[Path]) -> list[str]:
     """A file name for each photo's pair, unique within its split: the photo's path below the
     photos' common folder (``100/IMG_1.jpg`` -> ``100_IMG_1``: two camera folders both have an
-    IMG_1), with its extension where two photos differ only by that (``x.jpg``, ``x.png``)."""
+    IMG_1), with its extension where two photos differ only by that (``x.jpg``, ``x.png``), and
+    numbered where names still meet."""
     if not photos:
         return []
     root = Path(os.path.commonpath([photo.parent for photo in photos]))
     names = [photo.relative_to(root).with_suffix("").as_posix().replace("/", "_") for photo in photos]
     repeated = {name for name, count in Counter(names).items() if count > 1}
-    return [f"{name}_{photo.suffix.lstrip('.')}" if name in repeated else name
-            for name, photo in zip(names, photos, strict=True)]
+    names = [f"{name}_{photo.suffix.lstrip('.')}" if name in repeated else name
+             for name, photo in zip(names, photos, strict=True)]
+    taken: Counter[str] = Counter()  # a_b/c.jpg and a/b_c.jpg still meet: number the later ones
+    unique = []
+    for name in names:
+        taken[name] += 1
+        unique.append(name if taken[name] == 1 else f"{name}_{taken[name]}")
+    return unique

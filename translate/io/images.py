@@ -81,7 +81,7 @@ def list_images(folder: Path, extensions: tuple[str, ...] = IMAGE_EXTENSIONS) ->
             folders.clear()
             continue
         seen.add(real)
-        folders[:] = [name for name in folders if is_data_name(name)]
+        folders[:] = sorted(name for name in folders if is_data_name(name))  # the same walk on every machine
         found += [path for path in (Path(top, name) for name in files if is_data_name(name))
                   if path.suffix.lower() in extensions and path.is_file()]
     return sorted(found)
