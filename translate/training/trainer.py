@@ -375,6 +375,9 @@ class Trainer:
         if finished:
             self.recipe.on_epoch_end(self.epoch)
             self.epoch += 1
+        self.recipe.before_checkpoint()
+        self.write_grid(f"epoch-{self.epoch:03d}" if finished else f"step-{self.step:08d}")
+        self.clock.lap()  # the grid's time too, in the record and the checkpoint below
         record = {
             "epoch": self.epoch,
             "step": self.step,
@@ -387,8 +390,6 @@ class Trainer:
         }
         self.records.metrics(record)
         self.records.scalars("epoch", {key: record[key] for key in sums}, self.step)
-        self.recipe.before_checkpoint()
-        self.write_grid(f"epoch-{self.epoch:03d}" if finished else f"step-{self.step:08d}")
         self.save()
         self.clock.stop()  # the scoring is not training time
         if finished and self._evaluation_due():
