@@ -192,14 +192,14 @@ def test_a_card_of_a_runs_best_generators_states_their_own_training(tmp_path, da
         assert ("| these weights | the weights kept for the best horse → zebra FID scored during training "
                 "(epoch 1), on the test sets of the scores below: chosen as the lowest of several noisy readings, "
                 "that FID reads a little low |") in text
-        assert packed["source_chosen_by"] == "horse → zebra FID on the test sets"
+        assert packed["source_chosen_by"] == "AtoB"  # the direction whose FID kept them
         assert (f"| the run went on to | step 6: 1.50 (1 complete) epochs; {end['train_hours']:.2f} wall, "
                 f"{end['cpu_hours']:.2f} CPU hours |") in text
         assert "| **1** (these weights) | 4 |" in text and "| eval_every | 1 |" in text
     # Packed again (as fp16, say), a model folder keeps where its weights come from.
     run_cli(pack_main, [str(tmp_path / "model-True"), "--out", str(tmp_path / "again"), "--fp16"])
     again = json.loads(capsys.readouterr().out)
-    assert again["source_step"] == "4" and again["source_chosen_by"] == "horse → zebra FID on the test sets"
+    assert again["source_step"] == "4" and again["source_chosen_by"] == "AtoB"
     assert "| steps | 4 |\n" in (tmp_path / "again" / "README.md").read_text()
     # Kept from a weight average (--average-from-epoch), the card says how many snapshots it held.
     averaged = [{**r, "eval": {**r["eval"], "generators_averaged": 2}} if "eval" in r else r for r in records]

@@ -80,10 +80,11 @@ def test_the_best_generators_a_run_kept_export_with_the_scores_that_made_them_be
         info = Translator(out).info
         assert (info.fid, info.kid) == (best["scores"][key]["fid"], best["scores"][key]["kid_mean"])
         source, target = key.split("_to_")
-        # Kept for this very FID among the run's scorings on these sets: the label says so.
+        # Kept for the horse -> zebra FID among the run's scorings on these sets: each label says so.
+        chosen = ("weights kept as the lowest of a run's scorings on these sets" if direction == "AtoB" else
+                  "weights kept for the other direction's lowest FID of a run's scorings on the test sets")
         assert report["fid"] == info.fid and info.scored == (
-            f"2 {source} test images against 2 {target} test images (weights kept as the lowest of a run's "
-            "scorings on these sets)")
+            f"2 {source} test images against 2 {target} test images ({chosen})")
 
 
 def test_a_sampler_record_gives_its_one_fid_and_what_it_compared(tmp_path):

@@ -28,13 +28,15 @@ from typing import Any
 from translate.cli import run_cli
 from translate.errors import CheckpointError, ConfigError
 from translate.evaluation.best import BEST_RECORD
+from translate.evaluation.record import chosen_direction
 from translate.families import get_family
 from translate.io.fileio import atomic_write, file_sha256, open_regular, read_json_if_exists
 from translate.io.run_layout import METRICS_FILE, enclosing_run, parse_metrics
 from translate.model_card import refresh_card
 from translate.modeling.checkpoint import STATE, WEIGHTS, Checkpoint, read_checkpoint, write_model_folder
 
-# Where in its run the weights come from; source_chosen_by: the scores that chose them, if any.
+# Where in its run the weights come from; source_chosen_by: the direction whose test-set FID
+# chose them (a run's best/), if any.
 ORIGIN_KEYS = ("source_epoch", "source_step", "source_choice", "source_chosen_by")
 DESCRIPTION = ("Write a model folder to ship: a run's generators and config, and its metrics.jsonl, without "
                "training state.")
@@ -142,12 +144,11 @@ def weights_origin(checkpoint: Checkpoint, records: list[dict[str, Any]]) -> dic
     averaged = scorings[-1]["eval"].get("generators_averaged")
     weights = (f"the average of {averaged} snapshots of the weights" if isinstance(averaged, int) and averaged > 0
                else "the weights")
-    direction = first.replace("_to_", " → ")
     return {"source_epoch": str(best["epoch"]), "source_step": str(scorings[-1]["step"]),
-            "source_choice": f"{weights} kept for the best {direction} FID scored during training (epoch "
-                             f"{best['epoch']}), on the test sets of the scores below: chosen as the lowest of "
-                             "several noisy readings, that FID reads a little low",
-            "source_chosen_by": f"{direction} FID on the test sets"}
+            "source_choice": f"{weights} kept for the best {first.replace('_to_', ' → ')} FID scored during "
+                             f"training (epoch {best['epoch']}), on the test sets of the scores below: chosen as "
+                             "the lowest of several noisy readings, that FID reads a little low",
+            "source_chosen_by": chosen_direction(checkpoint.path) or scores[first]["direction"]}
 
 
 def training_record(checkpoint: Path) -> Path | None:

@@ -29,17 +29,22 @@ def scores_of(folder: Path, weights_sha256: str) -> dict[str, Any]:
     return record["scores"] if isinstance(record.get("scores"), dict) else record
 
 
-def kept_as_best(folder: Path) -> bool:
-    """Whether ``folder`` is a run's ``best/``: its record names the epoch whose scoring kept it."""
+def chosen_direction(folder: Path) -> str | None:
+    """The direction whose FID kept ``folder``'s weights, where it is a run's ``best/`` (its
+    record names the epoch whose scoring kept them, and that FID); None for any other folder."""
     record = read_json_if_exists(folder / EVALUATION_FILE)
-    return isinstance(record, dict) and "epoch" in record and isinstance(record.get("scores"), dict)
+    if not isinstance(record, dict) or "epoch" not in record or not isinstance(record.get("scores"), dict):
+        return None
+    return next((v["direction"] for v in record["scores"].values()
+                 if isinstance(v, dict) and "direction" in v and v.get("fid") == record.get("fid")), None)
 
 
-def recorded_scores(folder: Path, weights_sha256: str, direction: str, chosen_by_it: bool = False) -> dict[str, Any]:
+def recorded_scores(folder: Path, weights_sha256: str, direction: str, chosen_by: str | None = None) -> dict[str, Any]:
     """``{"fid", "kid", "scored"}`` that ``folder``'s record holds for the weights of that sha256
     (for a translation model, its generator of ``direction``); ``{}`` when there is no record,
-    it scored other weights, or it holds no finite FID for them. ``chosen_by_it``: the weights
-    were kept for this FID among a run's scorings (RUN/best), which "scored" says."""
+    it scored other weights, or it holds no finite FID for them. ``chosen_by``: the direction
+    whose FID kept the weights among a run's scorings on the test sets (RUN/best), which
+    "scored" says."""
     scores = scores_of(folder, weights_sha256)
     by_direction = [v for v in scores.values() if isinstance(v, dict) and "direction" in v]
     if by_direction:
@@ -55,15 +60,18 @@ def recorded_scores(folder: Path, weights_sha256: str, direction: str, chosen_by
     fid, kid = entry.get("fid"), entry.get("kid_mean")
     if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in (fid, kid)):
         return {}
-    return {"fid": float(fid), "kid": float(kid), "scored": scored + _departures(scores.get("protocol"), chosen_by_it)}
+    chosen = None if chosen_by is None else (
+        "weights kept as the lowest of a run's scorings on these sets" if chosen_by == direction
+        else "weights kept for the other direction's lowest FID of a run's scorings on the test sets")
+    return {"fid": float(fid), "kid": float(kid), "scored": scored + _departures(scores.get("protocol"), chosen)}
 
 
-def _departures(protocol: Any, chosen_by_it: bool = False) -> str:
-    """What set these scores apart from the standard protocol (weights chosen by this very FID,
-    codes drawn with the truncation trick, the Inception network run in bf16), so that a file's
-    FID is not read as a plain one."""
+def _departures(protocol: Any, chosen: str | None = None) -> str:
+    """What set these scores apart from the standard protocol (``chosen``: how the weights were
+    chosen by scores on the test sets; codes drawn with the truncation trick; the Inception
+    network run in bf16), so that a file's FID is not read as a plain one."""
     protocol = protocol if isinstance(protocol, dict) else {}
-    notes = ["weights kept as the lowest of a run's scorings on these sets"] if chosen_by_it else []
+    notes = [chosen] if chosen else []
     latent = protocol.get("latent")
     if isinstance(latent, str) and "truncated at" in latent:
         notes.append("codes " + latent[latent.index("truncated at"):].split(" (")[0])

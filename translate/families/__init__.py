@@ -20,7 +20,7 @@ from torch import nn
 from translate import __version__
 from translate.config import ConfigBase
 from translate.errors import ConfigError
-from translate.evaluation.record import EVALUATION_FILE, kept_as_best, recorded_scores
+from translate.evaluation.record import EVALUATION_FILE, chosen_direction, recorded_scores
 from translate.families.base import Family, RunOptions
 from translate.families.registry import all_families, get_family
 from translate.io.fileio import file_sha256
@@ -63,8 +63,8 @@ def export_model(
     plan = get_family(checkpoint.family).export_plan(checkpoint, direction)
     bake_parametrizations(plan.module.eval())  # before the fp16 test below: the weights the file holds
     source_sha256 = file_sha256(checkpoint.path / WEIGHTS)
-    chosen = kept_as_best(checkpoint.path) or "source_chosen_by" in checkpoint.provenance()
-    scores = recorded_scores(checkpoint.path, source_sha256, plan.info.direction, chosen_by_it=chosen)
+    chosen_by = chosen_direction(checkpoint.path) or checkpoint.provenance().get("source_chosen_by")
+    scores = recorded_scores(checkpoint.path, source_sha256, plan.info.direction, chosen_by)
     if precision == "fp16" or (precision == "fp16-weights" and not holds_fp16_values(plan.module)):
         scores = {}  # the file computes other numbers than those scored
     plan.info = replace(plan.info, **scores)
