@@ -115,12 +115,12 @@ def download_cyclegan_dataset(name: str, data_root: Path, timeout: float = 60.0,
     """Download and unpack the CycleGAN dataset ``name`` (e.g. ``horse2zebra``): see
     :func:`download_dataset`. One with published sums (:data:`TREE_SHA256`) is checked image
     by image, and removed unless it is the published set."""
-    folder = download_dataset(CYCLEGAN, name, data_root, timeout, deadline, max_bytes)
-    problem = tree_problem(folder, name)
-    if problem:
-        shutil.rmtree(folder)
-        raise DataError(f"the downloaded {name} {problem}: removed; try again, or another mirror{OFFLINE}")
-    return folder
+    def check(unpacked: Path) -> None:
+        problem = tree_problem(unpacked, name)
+        if problem:
+            raise DataError(f"the downloaded {name} {problem}: removed; try again, or another mirror{OFFLINE}")
+
+    return download_dataset(CYCLEGAN, name, data_root, timeout, deadline, max_bytes, check)
 
 
 def tree_problem(folder: Path, name: str) -> str:
@@ -146,10 +146,13 @@ def download_pix2pix_dataset(name: str, data_root: Path, timeout: float = 60.0, 
 
 
 def download_dataset(server: DatasetServer, name: str, data_root: Path, timeout: float = 60.0,
-                     deadline: float = DEADLINE, max_bytes: int | None = None) -> Path:
+                     deadline: float = DEADLINE, max_bytes: int | None = None,
+                     check: Callable[[Path], None] | None = None) -> Path:
     """Download and unpack ``name`` from ``server`` into ``data_root/name``; returns that folder.
     ``timeout`` bounds each wait for the server, ``deadline`` the whole download, and
-    ``max_bytes`` the archive (default: the dataset's bound, ``server.max_bytes``)."""
+    ``max_bytes`` the archive (default: the dataset's bound, ``server.max_bytes``). ``check``
+    raises for an unpacked folder that must not be kept: it runs before the folder takes its
+    place, so no one ever reads an unchecked dataset there."""
     dest = data_root / name
     if name in server.refused:
         raise DataError(f"{name} cannot be downloaded: {server.refused[name].format(dest=dest)}")
@@ -173,6 +176,8 @@ def download_dataset(server: DatasetServer, name: str, data_root: Path, timeout:
                offline)
         unpacked = work / "unpacked"
         _unpack(archive, unpacked, name, url, server)
+        if check is not None:
+            check(unpacked / name)
         os.rename(unpacked / name, dest)
     print(f"downloaded {name} from {url} into {dest}", file=sys.stderr)
     return dest
