@@ -42,19 +42,18 @@ def test_only_the_newest_three_are_kept_and_no_temporary_folder_remains(tmp_path
 
 
 @pytest.fixture
-def immutable():
-    """Marks folders immutable (chattr +i: even root cannot rename or empty them) and clears
-    the mark afterwards, so that tmp_path can be cleaned."""
-    marked = []
+def immutable(tmp_path):
+    """Marks files or folders immutable (chattr +i: even root cannot rename or delete them),
+    and clears every mark below tmp_path afterwards (wherever a marked file was moved), so that
+    tmp_path can be cleaned."""
 
-    def mark(folder):
-        if shutil.which("chattr") is None or subprocess.run(["chattr", "+i", str(folder)]).returncode:
+    def mark(path):
+        if shutil.which("chattr") is None or subprocess.run(["chattr", "+i", str(path)]).returncode:
             pytest.skip("chattr +i is not available here (it needs root and a file system that has it)")
-        marked.append(folder)
 
     yield mark
-    for folder in marked:
-        subprocess.run(["chattr", "-i", str(folder)], check=True)
+    if shutil.which("chattr"):
+        subprocess.run(["chattr", "-R", "-i", str(tmp_path)], capture_output=True)
 
 
 def test_an_old_checkpoint_that_cannot_be_deleted_is_named_and_the_run_goes_on(tmp_path, immutable):
@@ -65,11 +64,26 @@ def test_an_old_checkpoint_that_cannot_be_deleted_is_named_and_the_run_goes_on(t
     with pytest.warns(UserWarning) as caught:
         path, _ = _save(tmp_path, 4)
     assert [str(w.message) for w in caught] == [
-        f"could not delete the old checkpoint step-00000001 ({stuck}: Operation not permitted): the run goes on; "
-        "delete it by hand, as each one left takes disk space"]
+        f"could not delete the old checkpoint step-00000001 (Operation not permitted): the run goes on; delete "
+        f"{stuck} by hand, as each one left takes disk space"]
     assert find_checkpoint(tmp_path) == path
     names = sorted(p.name for p in (tmp_path / "checkpoints").iterdir())
     assert names == ["latest", "step-00000001", "step-00000002", "step-00000003", "step-00000004"]
+
+
+def test_an_old_checkpoint_moved_aside_but_not_emptied_is_named_by_its_temporary_name(tmp_path, immutable):
+    """A file inside it cannot go (its folder renames, but the file is immutable): the warning
+    names the folder as it is now called, which is what the user must delete."""
+    for step in (1, 2, 3):
+        _save(tmp_path, step)
+    stuck = tmp_path / "checkpoints" / "step-00000001" / "state.pt"
+    immutable(stuck)
+    with pytest.warns(UserWarning) as caught:
+        _save(tmp_path, 4)
+    [left] = [p for p in (tmp_path / "checkpoints").iterdir() if p.name.startswith(".step-00000001")]
+    assert [str(w.message) for w in caught] == [
+        f"could not delete the old checkpoint step-00000001 (Operation not permitted): the run goes on; delete "
+        f"{left} by hand, as each one left takes disk space"]
 
 
 def test_wrong_family_missing_and_model_folder_errors(tmp_path):

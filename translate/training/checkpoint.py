@@ -77,13 +77,15 @@ def save_checkpoint(
 
 def _remove_old(folder: Path) -> None:
     """Delete an old checkpoint. One that cannot be deleted is no reason to stop the run, but
-    left in silence, such folders would fill the disk of a long run: say so."""
+    left in silence, such folders would fill the disk of a long run: say so, naming what is
+    left (under its temporary name, once it was moved aside)."""
+    left = folder
     try:
-        shutil.rmtree(_move_aside(folder))
+        left = _move_aside(folder)
+        shutil.rmtree(left)
     except OSError as exc:
-        warnings.warn(f"could not delete the old checkpoint {folder.name} ({exc.filename or folder}: "
-                      f"{exc.strerror or exc}): the run goes on; delete it by hand, as each one left takes disk space",
-                      stacklevel=3)
+        warnings.warn(f"could not delete the old checkpoint {folder.name} ({exc.strerror or exc}): the run goes "
+                      f"on; delete {left} by hand, as each one left takes disk space", stacklevel=3)
 
 
 def _move_aside(folder: Path) -> Path:
