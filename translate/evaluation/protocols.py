@@ -354,8 +354,8 @@ def score_folders(folders: tuple[Path, Path], request: EvaluationRequest) -> dic
         "protocol": {
             "images": counts,
             "skipped_files": skipped,
-            "image_input": "every PNG, JPEG, WebP, BMP or TIFF below each folder, decoded upright to RGB, "
-            "each at its own size",
+            "image_input": "every PNG, JPEG, WebP, BMP or TIFF below each folder (hidden names and __MACOSX "
+            "left out, linked folders followed), decoded upright to RGB, each at its own size",
             "kid": kid_protocol(min(KID_SUBSET_SIZE, *counts), request.seed),
             **network_protocol(extractor),
         },
