@@ -13,8 +13,10 @@ ways in one run:
 Each variant scores the model exactly as ``translate.evaluate MODEL --n N`` does, with an
 empty feature cache of its own, one after the other. Then, because a busy machine slows
 sequential runs unequally, the Inception passes alone are timed again in alternation (batch
-by batch, medians), which gives the ratios that hold under load, in wall seconds and in CPU seconds (all of this
-process's threads: what the work costs, which another process's load barely moves).
+by batch, medians), which gives the ratios that hold under load best, in wall seconds and in CPU seconds (all of
+this process's threads: what the work costs, which another process's load moves least, though not
+nothing: shared caches and memory bandwidth make the same batch cost 8-23% more CPU time beside a
+training run). Say what else ran with ``--note``.
 ``--batches-only`` times only those batches: minutes instead of an hour.
 
     python bench/evaluate_speed.py [--model models/cdcgan-mnist] [--n 10000] [--real-n N]
