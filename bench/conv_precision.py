@@ -6,7 +6,7 @@ of the whole step. Times one 3x3 convolution, forward and backward at batch 1, a
 of the ResNet generator (ngf 64) at a 128-px input, in fp32 and in bf16, and a 2048 x 2048
 matmul for comparison with the figure matmuls alone give.
 
-    python bench/conv_precision.py [--iters 20] [--note TEXT]
+    python bench/conv_precision.py [--iters 20] [--note TEXT] [--tag NAME]
 
 prints a Markdown table and saves it (and a JSON copy) as bench/results/conv-precision-cpu.md.
 """
@@ -57,6 +57,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--iters", type=int, default=20)
     parser.add_argument("--note", default="", help="a line under the header, e.g. what else ran on the machine")
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--tag", default="cpu",
+                        help="the results' name, conv-precision-TAG.md: one per machine, so that a run on one "
+                        "does not replace another's (default cpu)")
     args = parser.parse_args(argv)
     rows = []
     for channels, side in SHAPES:
@@ -82,8 +85,8 @@ def main(argv: list[str] | None = None) -> None:
                      f"{row['fp32_s'] / row['bf16_s']:.2f}x |")
     table = "\n".join(lines) + "\n"
     print(table)
-    atomic_write(args.out / "conv-precision-cpu.md", lambda tmp: tmp.write_text(table))
-    write_json(args.out / "conv-precision-cpu.json", {"cpu": describe_cpu(), "torch": torch.__version__,
+    atomic_write(args.out / f"conv-precision-{args.tag}.md", lambda tmp: tmp.write_text(table))
+    write_json(args.out / f"conv-precision-{args.tag}.json", {"cpu": describe_cpu(), "torch": torch.__version__,
                                                       "iters": args.iters, "warmup": WARMUP, "note": args.note,
                                                       "rows": rows})
 
