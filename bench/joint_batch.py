@@ -10,7 +10,8 @@ against separate, the two taking turns, in fp32 and bf16 autocast, at 128 and 25
 
     python bench/joint_batch.py [--sizes 128 256] [--warmup 2] [--iters 5]
 
-prints a Markdown table and saves it (and a JSON copy) as bench/results/joint-batch-cpu.md.
+prints a Markdown table and saves it (and a JSON copy) as bench/results/joint-batch-TAG.md
+(--tag, default cpu).
 """
 
 from __future__ import annotations
@@ -72,6 +73,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--iters", type=int, default=5)
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--tag", default="cpu",
+                        help="the results' name, joint-batch-TAG.md: one per machine, so that a run on one does not "
+                        "replace another's (default cpu)")
     args = parser.parse_args(argv)
     rows = []
     for size in args.sizes:
@@ -96,9 +100,9 @@ def main(argv: list[str] | None = None) -> None:
                      f"{row['separate']:.3f} | {row['separate'] / row['joint']:.2f}x |")
     table = "\n".join(lines) + "\n"
     print(table)
-    atomic_write(args.out / "joint-batch-cpu.md", lambda tmp: tmp.write_text(table))
-    write_json(args.out / "joint-batch-cpu.json", {"torch": torch.__version__, "warmup": args.warmup,
-                                                   "iters": args.iters, "rows": rows})
+    atomic_write(args.out / f"joint-batch-{args.tag}.md", lambda tmp: tmp.write_text(table))
+    write_json(args.out / f"joint-batch-{args.tag}.json", {"cpu": describe_cpu(), "torch": torch.__version__,
+                                                            "warmup": args.warmup, "iters": args.iters, "rows": rows})
 
 
 if __name__ == "__main__":

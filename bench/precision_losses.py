@@ -7,7 +7,7 @@ comparison is of window means, not of single steps.
 
     python bench/precision_losses.py [--steps 300] [--window 50] [--data DIR]
 
-prints a Markdown table and saves it (and a JSON copy) as bench/results/precision-losses.md.
+prints a Markdown table and saves it (and a JSON copy) as bench/results/precision-losses[-TAG].md.
 """
 
 from __future__ import annotations
@@ -56,6 +56,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--crop", type=int, default=128)
     parser.add_argument("--data", help="folder holding horse2zebra/ (default $TRANSLATE_DATA, else ./data)")
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--tag", default="",
+                        help="the results' name, precision-losses-TAG.md: one per machine, so that a run on one "
+                        "does not replace another's (default none)")
     args = parser.parse_args(argv)
     folders = find_domains(resolve_data_root(args.data), "horse", "zebra")
     dataset = UnpairedImages(domain_files(folders.train_a), domain_files(folders.train_b), 256, args.crop, 0)
@@ -81,9 +84,10 @@ def main(argv: list[str] | None = None) -> None:
         lines.append(f"| {row['steps']} | " + " | ".join(f"{row[t][0]:.3f} / {row[t][1]:.3f}" for t in TERMS) + " |")
     table = "\n".join(lines) + "\n"
     print(table)
-    atomic_write(args.out / "precision-losses.md", lambda tmp: tmp.write_text(table))
-    write_json(args.out / "precision-losses.json", {"steps": args.steps, "window": args.window, "rows": rows,
-                                                     "seconds": {p: r[1] for p, r in results.items()}})
+    name = f"precision-losses-{args.tag}" if args.tag else "precision-losses"
+    atomic_write(args.out / f"{name}.md", lambda tmp: tmp.write_text(table))
+    write_json(args.out / f"{name}.json", {"cpu": describe_cpu(), "steps": args.steps, "window": args.window,
+                                           "rows": rows, "seconds": {p: r[1] for p, r in results.items()}})
 
 
 if __name__ == "__main__":
