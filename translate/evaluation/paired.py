@@ -53,6 +53,6 @@ class PairedScorer:
                 "in eval mode (dropout off, unlike the reference's test.py, so that a score is one number) and "
                 "compared with its own target; FID and KID: all translations against all real targets",
                 **FIDELITY_PROTOCOL,
-                **set_protocol(self.extractor, request),
+                **set_protocol(self.extractor, request, (len(translated), len(self.targets))),
             },
         }

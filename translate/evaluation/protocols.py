@@ -285,7 +285,8 @@ class TranslationScorer:
         scores["protocol"] = {
             "pairs": f"each domain's test set translated at full size in fp32 (reflect-padded to a multiple of "
             f"{self.size_multiple}, cropped back), against the real test set of the other domain",
-            **set_protocol(self.extractor, request),
+            # Each direction compares one domain's test set, translated, with the other's.
+            **set_protocol(self.extractor, request, tuple(len(images) for images in self.real.values())),
             **({"skipped_files": self.skipped} if self.skipped else {}),
         }
         return scores
@@ -314,9 +315,10 @@ def set_scores(extractor: Any, translated: list[np.ndarray], real_feats: np.ndar
     return {"fid": fid(real_feats, fake_feats), "kid_mean": kid_mean, "kid_std": kid_std}
 
 
-def set_protocol(extractor: Any, request: EvaluationRequest) -> dict[str, str]:
-    """How :func:`set_scores` measured: KID's subsets, no Inception Score, the network."""
-    return {"kid": kid_protocol(KID_SUBSET_SIZE, request.seed) + " (clipped to the smaller set)",
+def set_protocol(extractor: Any, request: EvaluationRequest, set_sizes: tuple[int, ...]) -> dict[str, str]:
+    """How :func:`set_scores` measured: KID's subsets (of the size it used: ``KID_SUBSET_SIZE``,
+    or the smallest of ``set_sizes``, the sets it compared), no Inception Score, the network."""
+    return {"kid": kid_protocol(min(KID_SUBSET_SIZE, *set_sizes), request.seed),
             "inception_score": NO_INCEPTION_SCORE, **network_protocol(extractor)}
 
 
