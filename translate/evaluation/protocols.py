@@ -253,9 +253,10 @@ class TranslationScorer:
         self.skipped: list[str] = []
         self.real = {}
         for name, folder in ((domain_a, folders.test_a), (domain_b, folders.test_b)):
-            domain_files(folder)  # an error when none decodes
             self.real[name] = list(itertools.islice(_readable_images(folder, self.skipped, channels),
                                                     request.real_n))
+            if not self.real[name]:
+                domain_files(folder)  # raises, naming what is wrong: no image files, or none that decodes
         self.request = request
         self.extractor = request.extractor()
         targets = [target for _, target in self.names.values()]  # the real sets the translations meet
