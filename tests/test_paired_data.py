@@ -70,18 +70,22 @@ def test_a_and_b_folders_pair_by_name_and_name_what_has_no_partner(tmp_path):
     assert [p.name for p in data.train] == ["one"] and data.test == [] and data.test_split is None
 
 
-def test_halves_of_two_sizes_are_refused_and_skipped_in_training(tmp_path):
-    write_image(tmp_path / "odd.png", _image(0, 24, 49))
-    with pytest.raises(DataError, match="49 px wide, so its halves differ"):
-        read_pair(Pair("odd", (tmp_path / "odd.png",)))
+def test_an_odd_width_splits_as_the_reference_does_and_b_loses_its_last_column(tmp_path):
+    a, b = _image(0, 24, 24), _image(1, 24, 24)
+    write_image(tmp_path / "odd.png", np.concatenate([a, b, np.full((24, 1, 3), 7, np.uint8)], 1))
+    read_a, read_b = read_pair(Pair("odd", (tmp_path / "odd.png",)))
+    assert np.array_equal(read_a, a) and np.array_equal(read_b, b)
+
+
+def test_files_of_two_sizes_are_refused_and_skipped_in_training(tmp_path):
     write_image(tmp_path / "a.png", _image(0, 24, 24))
     write_image(tmp_path / "b.png", _image(0, 24, 32))
+    mixed = Pair("mixed", (tmp_path / "a.png", tmp_path / "b.png"))
     with pytest.raises(DataError, match="A is 24x24 but B 32x24"):
-        read_pair(Pair("mixed", (tmp_path / "a.png", tmp_path / "b.png")))
+        read_pair(mixed)
     side_by_side(tmp_path / "good", 1)
-    pairs = [Pair("odd", (tmp_path / "odd.png",)), *split_pairs(tmp_path / "good")]
-    with pytest.warns(UserWarning, match="odd.png"):
-        a, b = PairedImages(pairs, 24, 16, seed=0)[(0, 0)]
+    with pytest.warns(UserWarning, match="b.png"):
+        a, b = PairedImages([mixed, *split_pairs(tmp_path / "good")], 24, 16, seed=0)[(0, 0)]
     assert a.shape == b.shape == (3, 16, 16)
 
 

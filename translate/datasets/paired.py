@@ -8,9 +8,10 @@ Layouts, under ``<data>/NAME``:
 - two folders of same-named files, ``A/`` and ``B/``: either ``{train,test}/{A,B}`` or just
   ``{A,B}`` (training pairs only). Files pair by name without their extension.
 
-A file with no partner is named in a warning and left out when the pairs are listed; a pair
-whose halves differ in size is refused when it is read (the training data skips it with a
-warning, as it does images that do not decode).
+A file with no partner is named in a warning and left out when the pairs are listed; A and B
+files of two sizes are refused when they are read (the training data skips them with a
+warning, as it does images that do not decode). A side-by-side image of odd width splits as
+the reference's does (see :func:`read_pair`).
 """
 
 from __future__ import annotations
@@ -52,15 +53,15 @@ class PairedData:
 
 
 def read_pair(pair: Pair, channels: int = 3) -> tuple[np.ndarray, np.ndarray]:
-    """(A, B) as uint8 H x W x C of one size; DataError for a file that does not decode or
-    halves that differ (an odd width of a side-by-side image, or A and B files of two sizes)."""
+    """(A, B) as uint8 H x W x C of one size; DataError for a file that does not decode or A and
+    B files of two sizes. A side-by-side image of odd width splits where the reference's
+    ``aligned_dataset.py`` does, A being the left ``width // 2`` columns; B, one column wider
+    there (which the reference squeezes into its resize), loses its last column, so that the
+    halves stay aligned pixel for pixel."""
     if len(pair.files) == 1:
         image = read_image(pair.files[0], channels)
-        width = image.shape[1]
-        if width % 2:
-            raise DataError(f"{pair.files[0]}: {width} px wide, so its halves differ by a pixel: not a side-by-side "
-                            "pair")
-        return image[:, : width // 2], image[:, width // 2 :]
+        half = image.shape[1] // 2
+        return image[:, :half], image[:, half : 2 * half]
     a, b = (read_image(path, channels) for path in pair.files)
     if a.shape[:2] != b.shape[:2]:
         raise DataError(f"{pair.name}: A is {a.shape[1]}x{a.shape[0]} but B {b.shape[1]}x{b.shape[0]} "
