@@ -138,17 +138,19 @@ def weights_origin(checkpoint: Checkpoint, records: list[dict[str, Any]]) -> dic
     scorings = [r for r in records if isinstance(r.get("eval"), dict) and r.get("epoch") == best.get("epoch")
                 and isinstance(r.get("step"), int)]
     scores = best.get("scores") if isinstance(best.get("scores"), dict) else {}
-    first = next((name for name, v in scores.items() if isinstance(v, dict) and "direction" in v), None)
-    if not scorings or first is None:
+    directions = {name: v["direction"] for name, v in scores.items() if isinstance(v, dict) and "direction" in v}
+    if not scorings or not directions:
         return {}
+    chosen_by = chosen_direction(checkpoint.path) or next(iter(directions.values()))
+    chosen = next((name for name, direction in directions.items() if direction == chosen_by), next(iter(directions)))
     averaged = scorings[-1]["eval"].get("generators_averaged")
     weights = (f"the average of {averaged} snapshots of the weights" if isinstance(averaged, int) and averaged > 0
                else "the weights")
     return {"source_epoch": str(best["epoch"]), "source_step": str(scorings[-1]["step"]),
-            "source_choice": f"{weights} kept for the best {first.replace('_to_', ' → ')} FID scored during "
+            "source_choice": f"{weights} kept for the best {chosen.replace('_to_', ' → ')} FID scored during "
                              f"training (epoch {best['epoch']}), on the test sets of the scores below: chosen as "
                              "the lowest of several noisy readings, that FID reads a little low",
-            "source_chosen_by": chosen_direction(checkpoint.path) or scores[first]["direction"]}
+            "source_chosen_by": chosen_by}
 
 
 def training_record(checkpoint: Path) -> Path | None:
