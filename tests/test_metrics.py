@@ -17,6 +17,7 @@ from translate.evaluation.inception import (
     cached_features,
     find_fid_weights,
 )
+from translate.evaluation.protocols import network_protocol
 from translate.evaluation.scores import fid, fid_from_stats, kid
 from translate.modeling.pixels import to_unit
 
@@ -161,6 +162,12 @@ def test_without_weights_torchmetrics_inception_gets_uint8_at_299(tmp_path, monk
         "shape": (3, 3, 299, 299),
     }
     assert out.shape == (3, 2048) and out.dtype == np.float64
+    # The record says which network scored, and that its input was rounded once more.
+    stated = network_protocol(extractor)
+    assert stated["weights"].startswith("torchmetrics ") and "inception-v3-compat" in stated["weights"]
+    resize = stated["inception_input"]
+    assert "rounded to uint8 again" in resize and "as the network expects" not in resize
+    assert extractor.weights_id.startswith(stated["weights"])
 
 
 def test_inception_input_is_pil_bicubic_of_the_saved_grey_levels(mnist_test):

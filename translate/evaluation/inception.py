@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import importlib.metadata
 import json
 import os
 import warnings
@@ -51,6 +52,11 @@ RESIZE_PROTOCOL = (
     "F.interpolate(299x299, bicubic, align_corners=False, antialias=True) = PIL bicubic as in clean-fid, "
     "clamp 0..255, then (x - 128) / 128 as the network expects"
 )
+# The fallback network's input: torchmetrics' copy takes uint8 only, so the resized pixels are
+# rounded once more, and it normalises them itself.
+RESIZE_PROTOCOL_TORCHMETRICS = RESIZE_PROTOCOL.replace(
+    "then (x - 128) / 128 as the network expects",
+    "rounded to uint8 again (torchmetrics' network takes uint8 only and normalises it itself)")
 # Part of every feature-cache key: raise it whenever features of the same images change, so
 # that no file computed the old way is ever reused (2: the (x - 128) / 128 input scale; 3: the
 # network with its batch norms folded, features within 1e-5 of the file's in fp32).
@@ -156,9 +162,10 @@ class InceptionFeatures:
         else:
             self.weights_path = None
             self.runtime = "torch"
-            self.weights_name = "torchmetrics NoTrainInceptionV3 inception-v3-compat"
             self._net = self._load_torchmetrics(data_root)
+            self.weights_name = f"torchmetrics {_version('torchmetrics')} NoTrainInceptionV3 inception-v3-compat"
             self._wants_uint8 = True  # torch-fidelity's extractor accepts only uint8 input
+        self.input_protocol = RESIZE_PROTOCOL_TORCHMETRICS if self._wants_uint8 else RESIZE_PROTOCOL
         self._weights_id: str | None = None
 
     def _load_torchscript(self, path: Path) -> nn.Module | OnnxInception:
@@ -221,6 +228,15 @@ class InceptionFeatures:
             else:
                 features = self._net(_normalise(x).to(DTYPES[self.precision]))
             return features.reshape(len(x), -1).double().cpu().numpy()
+
+
+def _version(package: str) -> str:
+    """An installed package's version, for records and cache keys: the fallback network's
+    weights come with torchmetrics, so its version names them."""
+    try:
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return "(version unknown)"
 
 
 @contextlib.contextmanager

@@ -30,7 +30,6 @@ from translate.datasets.mnist import load_mnist
 from translate.errors import ConfigError, DataError
 from translate.evaluation.inception import (
     FEATURE_LAYER,
-    RESIZE_PROTOCOL,
     InceptionFeatures,
     cached_features,
     image_features,
@@ -94,7 +93,7 @@ class EvaluationRequest:
 def network_protocol(extractor: InceptionFeatures) -> dict[str, str]:
     """How every protocol here turns images into features and features into FID."""
     return {
-        "inception_input": RESIZE_PROTOCOL,
+        "inception_input": extractor.input_protocol,
         "feature_layer": FEATURE_LAYER,
         "weights": extractor.weights_name,
         "inception_precision": extractor.precision,
