@@ -36,19 +36,16 @@ def augmented(images: tuple[np.ndarray, ...], load_size: int, crop_size: int, dr
     aligned): resized to ``load_size`` square, cropped to ``crop_size`` at the offsets
     ``draws[0]`` and ``draws[1]`` (in [0, 1) of the room there is), and flipped if ``draws[2]``
     < 0.5; as float tensors in [-1, 1]."""
-    import albumentations as A
-
     room = load_size - crop_size + 1
     x, y = int(draws[0] * room), int(draws[1] * room)
-    # Bicubic up, area averaging down (the reference's PIL bicubic anti-aliases a photo larger
-    # than load_size; OpenCV's bicubic alone would alias its fine detail into moiré).
-    images = tuple(resize_for_training(image, load_size, load_size) for image in images)
-    steps = [A.Crop(x_min=x, y_min=y, x_max=x + crop_size, y_max=y + crop_size)]
-    if draws[2] < 0.5:
-        steps.append(A.HorizontalFlip(p=1.0))
-    others = {f"image{i}": "image" for i in range(1, len(images))}
-    out = A.Compose(steps, additional_targets=others)(image=images[0], **dict(zip(others, images[1:], strict=True)))
-    return [to_unit(np.ascontiguousarray(out[key]))[0] for key in ("image", *others)]
+    flip = draws[2] < 0.5
+    out = []
+    for image in images:
+        # Bicubic up, area averaging down (the reference's PIL bicubic anti-aliases a photo larger
+        # than load_size; OpenCV's bicubic alone would alias its fine detail into moiré).
+        crop = resize_for_training(image, load_size, load_size)[y : y + crop_size, x : x + crop_size]
+        out.append(to_unit(np.ascontiguousarray(crop[:, ::-1] if flip else crop))[0])
+    return out
 
 
 class UnpairedImages(Dataset):
