@@ -1,8 +1,9 @@
 """The ``train`` flags of the translation families, declared once: the schedule, weight
-average, speed and scoring every one has (:func:`add_schedule_options`), and the data and
-networks of those that train the shared ResNet generator against a PatchGAN on two domains'
-folders (CycleGAN, CUT: :func:`add_translation_options`); and the settings they make, new or
-on --resume."""
+average, speed and scoring every one has (:func:`add_schedule_options`), the image size and the
+generator-against-PatchGAN widths they all read (:func:`add_image_options`,
+:func:`add_network_options`), and the data and networks of those that train the shared ResNet
+generator on two domains' folders (CycleGAN, CUT: :func:`add_translation_options`); and the
+settings they make, new or on --resume."""
 
 from __future__ import annotations
 
@@ -32,17 +33,27 @@ def add_translation_options(parser: argparse.ArgumentParser, optim: argparse._Ar
     data = parser.add_argument_group("data")
     data.add_argument("--domains", nargs=2, metavar=("A", "B"),
                       help="<data>/A2B/{trainA,trainB} or <data>/A/ and <data>/B/ (e.g. horse zebra)")
-    data.add_argument("--load-size", type=int, default=286, help="resize to this square before cropping")
-    data.add_argument("--crop-size", type=int, default=256, help="random crop (the training image size)")
-    data.add_argument("--channels", type=int, choices=(1, 3), default=3, help="3: RGB (default); 1: grey")
+    add_image_options(data, "random crop (the training image size)")
     model = parser.add_argument_group("model")
+    add_network_options(model)
+    model.add_argument("--n-blocks", type=int, default=9, help="residual blocks: 9 for 256 px, 6 for 128 px")
+    add_schedule_options(parser, optim, epochs_decay_default, "FID and KID on the test sets")
+
+
+def add_image_options(data: argparse._ArgumentGroup, crop_help: str) -> None:
+    """The training images' size and channels, as every translation family reads them."""
+    data.add_argument("--load-size", type=int, default=286, help="resize to this square before cropping")
+    data.add_argument("--crop-size", type=int, default=256, help=crop_help)
+    data.add_argument("--channels", type=int, choices=(1, 3), default=3, help="3: RGB (default); 1: grey")
+
+
+def add_network_options(model: argparse._ArgumentGroup, norm_help: str | None = None) -> None:
+    """The widths, norm and upsampling of a generator against a PatchGAN, the reference's defaults."""
     model.add_argument("--ngf", type=int, default=64)
     model.add_argument("--ndf", type=int, default=64)
-    model.add_argument("--n-blocks", type=int, default=9, help="residual blocks: 9 for 256 px, 6 for 128 px")
     model.add_argument("--n-layers", type=int, default=3, help="PatchGAN depth (3: 70x70 patches)")
-    model.add_argument("--norm", default="instance")
+    model.add_argument("--norm", default="instance", help=norm_help)
     model.add_argument("--upsample", choices=("transpose", "resize"), default="transpose")
-    add_schedule_options(parser, optim, epochs_decay_default, "FID and KID on the test sets")
 
 
 def add_schedule_options(parser: argparse.ArgumentParser, optim: argparse._ArgumentGroup,

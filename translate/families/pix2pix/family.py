@@ -62,23 +62,15 @@ class Pix2PixFamily(TranslationFamily):
         data.add_argument("--domains", nargs=2, metavar=("A", "B"),
                           help="names of the input and output sides (default: those translate.pairs recorded, "
                           "else A B)")
-        data.add_argument("--load-size", type=int, default=286, help="resize to this square before cropping")
-        data.add_argument("--crop-size", type=int, default=256,
-                          help="random crop, the same for both halves (a multiple of 2**depth)")
-        data.add_argument("--channels", type=int, choices=(1, 3), default=3, help="3: RGB (default); 1: grey")
+        options.add_image_options(data, "random crop, the same for both halves (a multiple of 2**depth)")
         model = parser.add_argument_group("model")
-        model.add_argument("--ngf", type=int, default=64)
-        model.add_argument("--ndf", type=int, default=64)
+        options.add_network_options(model, "instance (default; the reference's batch norm with its batch of 1 "
+                                    "normalises each image alike in training, but the shipped, eval-mode generator "
+                                    "would use running statistics instead)")
         model.add_argument("--depth", type=int, default=8,
                            help="U-Net levels: 8 for 256 px (the reference's unet_256), 7 for 128 px")
-        model.add_argument("--n-layers", type=int, default=3, help="PatchGAN depth (3: 70x70 patches)")
-        model.add_argument("--norm", default="instance",
-                           help="instance (default; the reference's batch norm with its batch of 1 normalises "
-                           "each image alike in training, but the shipped, eval-mode generator would use "
-                           "running statistics instead)")
         model.add_argument("--dropout", action=argparse.BooleanOptionalAction, default=True,
                            help="the reference's 0.5 dropout on the U-Net's full-width decoder levels (default on)")
-        model.add_argument("--upsample", choices=("transpose", "resize"), default="transpose")
         optim.add_argument("--lambda-l1", type=float, default=100.0, help="weight of the L1 term (default 100)")
         optim.add_argument("--l1-only", action="store_true",
                            help="no discriminator: the generator learns the L1 term alone (the paper's blurry "
