@@ -164,6 +164,12 @@ def test_resume_mistakes_name_the_fix(tmp_path, capsys):
                           "new run, choose another --out)")
     error = one_line_error(capsys, train_main, "dcgan", "--out", str(tmp_path / "nowhere"), "--resume")
     assert error.endswith("does not exist: check --out, or leave out --resume to start a new run")
+    photos = tmp_path / "photos"  # a user's folder, not a run: left as it was
+    photos.mkdir()
+    (photos / "horse.jpg").write_bytes(b"a photo")
+    error = one_line_error(capsys, train_main, "dcgan", "--out", str(photos), "--resume")
+    assert error.endswith(f"{photos} holds no checkpoints/: check --out, or leave out --resume to start a new run")
+    assert [p.name for p in photos.iterdir()] == ["horse.jpg"]
 
 
 def test_a_grid_of_more_rows_than_test_images_names_the_most(tmp_path, capsys):
