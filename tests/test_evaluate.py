@@ -11,7 +11,7 @@ import torch
 from translate import progress as progress_module
 from translate.cli import run_cli
 from translate.errors import ConfigError
-from translate.evaluate import main
+from translate.evaluate import check_record_target, main
 from translate.evaluation.judge import conditional_accuracy, load_classifier
 from translate.families import load_generator
 from translate.families.dcgan.family import generate, requested_labels
@@ -91,6 +91,9 @@ def test_conditional_model_at_32px_adds_accuracy_and_is_reproducible(tmp_path, c
         (["{model}", "--seed", "-1"], "--seed must lie in 0.."),
         (["{model}", "--cache-dir", "{model}/checkpoints/latest/cache"], "--cache-dir {model}/checkpoints/latest/"
          "cache cannot be created: {model}/checkpoints/latest is a file, not a folder: choose another --cache-dir"),
+        (["{model}", "--out", "{model}/checkpoints/latest"], "the scores are written as JSON: name a .json file"),
+        (["{model}", "--out", "{tmp}/model.safetensors"], "the scores are written as JSON: name a .json file"),
+        (["{model}", "--out", "{model}/best/evaluation.json"], "which belongs to the training run"),
     ],
 )
 @pytest.mark.slow
@@ -103,6 +106,18 @@ def test_errors_are_one_line_and_exit_2(tmp_path, capsys, argv, message):
     assert captured.out == ""
     assert captured.err.startswith("error: ") and captured.err.count("\n") == 1
     assert message.format(tmp=tmp_path, model=model) in captured.err
+
+
+def test_out_replaces_an_earlier_record_but_never_another_json_file(tmp_path, capsys):
+    config = tmp_path / "config.json"
+    config.write_text('{"family": "dcgan"}')
+    error = one_line_error(capsys, main, "--folders", str(tmp_path), str(tmp_path), "--out", str(config))
+    assert error == (f"error: --out {config} exists and is not an earlier record of translate.evaluate: choose "
+                     "another file, e.g. MODEL/evaluation.json")
+    assert config.read_text() == '{"family": "dcgan"}'
+    check_record_target(tmp_path / "new.json")
+    config.write_text('{"fid": 1.0, "protocol": {}}')
+    check_record_target(config)
 
 
 def test_evaluate_takes_a_model_or_two_folders_not_both_nor_neither(tmp_path, capsys):

@@ -26,7 +26,8 @@ from translate.evaluation.judge import DEFAULT_CLASSIFIER
 from translate.evaluation.protocols import MAX_GENERATED, EvaluationRequest, score_folders
 from translate.evaluation.record import EVALUATION_FILE
 from translate.families import get_family
-from translate.io.fileio import check_writable, file_sha256, write_json
+from translate.io.fileio import check_writable, file_sha256, read_json_if_exists, write_json
+from translate.io.run_layout import refuse_run_files
 from translate.modeling.checkpoint import WEIGHTS, read_checkpoint
 from translate.modeling.device import select_device
 from translate.progress import DEFAULT_EVERY, Progress
@@ -77,7 +78,7 @@ def main(argv: list[str] | None = None) -> None:
     if not args.progress_every >= 0:
         raise ConfigError(f"--progress-every must be 0 seconds or more, got {args.progress_every}")
     if args.out:
-        check_writable(args.out.parent, "--out")  # now, not after minutes of scoring
+        check_record_target(args.out)  # now, not after minutes of scoring
     if args.cache_dir:
         check_writable(Path(args.cache_dir), "--cache-dir")
     request = EvaluationRequest(
@@ -99,6 +100,21 @@ def main(argv: list[str] | None = None) -> None:
     if args.out:
         write_json(args.out, result)
 
+
+
+def check_record_target(path: Path) -> None:
+    """ConfigError unless ``path`` is somewhere the scores can go: a .json file, new or an earlier
+    record of this command (never a model's config.json or a run's own files), in a writable folder."""
+    example = f"e.g. MODEL/{EVALUATION_FILE}"
+    if path.suffix.lower() != ".json":
+        raise ConfigError(f"--out {path}: the scores are written as JSON: name a .json file, {example}")
+    refuse_run_files(path, "--out")
+    if path.exists():
+        earlier = read_json_if_exists(path)
+        if not (isinstance(earlier, dict) and {"protocol", "scores"} & earlier.keys()):  # scores, or best/'s
+            raise ConfigError(f"--out {path} exists and is not an earlier record of translate.evaluate: "
+                              f"choose another file, {example}")
+    check_writable(path.parent, "--out")
 
 
 def run() -> None:
