@@ -23,7 +23,7 @@ from translate.training.progress import Throughput, restart_clock
 
 from .cli_errors import one_line_error
 from .cyclegan_data import TINY as CYCLEGAN_TINY
-from .cyclegan_data import horse2zebra
+from .cyclegan_data import horse2zebra, horse_zebra_argv
 from .exporting import TINY, trained_run
 
 REPO = Path(__file__).resolve().parents[1]
@@ -170,6 +170,17 @@ def test_resume_mistakes_name_the_fix(tmp_path, capsys):
     error = one_line_error(capsys, train_main, "dcgan", "--out", str(photos), "--resume")
     assert error.endswith(f"{photos} holds no checkpoints/: check --out, or leave out --resume to start a new run")
     assert [p.name for p in photos.iterdir()] == ["horse.jpg"]
+
+
+def test_a_run_inside_the_folders_it_trains_on_is_refused_and_leaves_nothing_there(tmp_path, capsys):
+    data = horse2zebra(tmp_path / "data")
+    horses = data / "horse2zebra" / "trainA"
+    before = sorted(p.name for p in horses.iterdir())
+    out = horses / "run"
+    error = one_line_error(capsys, train_main, *horse_zebra_argv(data), "--out", str(out), "--max-steps", "1")
+    assert error == (f"error: --out {out} lies inside {horses}, which this run reads its images from (its sample "
+                     "grids would become training data): choose an --out outside it, e.g. runs/NAME")
+    assert sorted(p.name for p in horses.iterdir()) == before
 
 
 def test_a_grid_of_more_rows_than_test_images_names_the_most(tmp_path, capsys):

@@ -8,6 +8,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 import torch
@@ -16,6 +17,7 @@ from torch.utils.data import Dataset
 
 from translate.datasets.domains import domain_files, fixed_images
 from translate.datasets.root import resolve_data_root
+from translate.errors import ConfigError
 from translate.evaluation.protocols import EvaluationRequest
 from translate.families.base import RunOptions
 from translate.families.translation import TranslationConfig, TranslationFamily
@@ -51,10 +53,21 @@ RecipeFactory = Callable[..., TranslationRecipe]
 class TrainingData:
     """What a run trains on: a dataset indexed by ``(epoch, index)`` (see
     :class:`~translate.training.domains.UnpairedSource`), and the two batches of fixed images
-    its recipe draws the sample grid from (the domains' test images, or test inputs and targets)."""
+    its recipe draws the sample grid from (the domains' test images, or test inputs and targets),
+    and the folders all of it is read from."""
 
     dataset: Dataset
     fixed: tuple[torch.Tensor, torch.Tensor]
+    folders: tuple[Path, ...]
+
+    def check_out(self, out: Path) -> None:
+        """ConfigError when the run folder ``out`` lies inside a folder the data is read from: images
+        are listed there recursively, so the run's sample grids would become training data."""
+        for folder in self.folders:
+            if out.resolve().is_relative_to(folder.resolve()):
+                raise ConfigError(f"--out {out} lies inside {folder}, which this run reads its images from (its "
+                                  "sample grids would become training data): choose an --out outside it, e.g. "
+                                  "runs/NAME")
 
 
 def unpaired_data(family: TranslationFamily, model: TranslationConfig, settings: TranslationTrainConfig,
@@ -67,7 +80,8 @@ def unpaired_data(family: TranslationFamily, model: TranslationConfig, settings:
                              size, settings.seed, model.channels)
     fixed = tuple(fixed_images(test or train, GRID_IMAGES, size, model.channels)
                   for test, train in ((folders.test_a, folders.train_a), (folders.test_b, folders.train_b)))
-    return TrainingData(dataset, fixed)
+    found = (folders.train_a, folders.train_b, folders.test_a, folders.test_b)
+    return TrainingData(dataset, fixed, tuple(folder for folder in found if folder is not None))
 
 
 def train_translation(family: TranslationFamily, model: TranslationConfig, settings: TranslationTrainConfig,
@@ -78,6 +92,7 @@ def train_translation(family: TranslationFamily, model: TranslationConfig, setti
     given, and train it. ``cpu_time`` says how long a CPU takes, where the family knows (the
     hint of --gpu without CUDA, and the note of a CPU run without a preset)."""
     hint = "" if cpu_time is None else f"; on a CPU, {cpu_time}"
+    data.check_out(run.out)
     context = distributed.setup(select_device(run.gpu, hint))
     try:
         settle(settings, context, run.precision, checkpoint is not None)

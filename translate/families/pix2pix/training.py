@@ -28,7 +28,7 @@ def paired_data(model: Pix2PixConfig, settings: Pix2PixTrainConfig, run: RunOpti
     dataset = PairedImages(data.train, settings.load_size, model.image_size, settings.seed, model.channels,
                            model.reverse)
     fixed = resized_pairs(data.test or data.train, GRID_IMAGES, model.image_size, model.channels, model.reverse)
-    return TrainingData(dataset, fixed)
+    return TrainingData(dataset, fixed, (data.folder,))
 
 
 def train_run(family: Pix2PixFamily, model: Pix2PixConfig, settings: Pix2PixTrainConfig, run: RunOptions,
