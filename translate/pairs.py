@@ -86,6 +86,10 @@ def main(argv: list[str] | None = None) -> None:
     if not 16 <= args.size <= MAX_SIZE:
         raise ConfigError(f"--size must lie in 16..{MAX_SIZE} pixels, got {args.size}")
     check_seed(args.seed)
+    for flag, source in (("SRC", args.source), ("--test", args.test)):
+        if source is not None and args.out.resolve().is_relative_to(source.resolve()):
+            raise ConfigError(f"OUT {args.out} lies inside {flag} {source}: its pairs would be read as photos the next "
+                              f"time {source} is used; choose an OUT outside it")
     if args.out.exists() and (not args.out.is_dir() or any(args.out.iterdir())):
         raise DataError(f"{args.out} already exists and is not an empty folder: remove it or choose another OUT")
     files = photos(args.source, "SRC")
