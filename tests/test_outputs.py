@@ -93,6 +93,11 @@ def test_apply_refuses_to_write_onto_a_single_input_file(translator_file, horses
                            str(photo))  # a file where the folder would be: named up front, not an internal file
     assert error == (f"error: --output {photo} cannot be created: {photo} is a file, not a folder: "
                      "choose another --output")
+    zebra = horses.parent / "zebra.JPG"  # meant as the output file: it would become a folder of that name
+    error = one_line_error(capsys, apply_main, str(translator_file[0]), "--input", str(photo), "--output", str(zebra))
+    assert error == (f"error: --output {zebra} names a file, but --output is the folder the translations go into "
+                     f"(under their own names): e.g. --output {horses.parent / 'zebra'}/")
+    assert not zebra.exists()
 
 
 def test_an_earlier_output_inside_the_input_is_skipped(translator_file, horses, tmp_path, capsys):

@@ -78,7 +78,11 @@ def _output_name(file: Path, name: Path) -> Path:
 def check_outputs(files: list[tuple[Path, Path]], source: Path, output: Path, overwrite: bool) -> None:
     """Refuse, before anything is translated: an --output that is, holds or lies inside the
     input folder; one that would write onto an input or through a link into it; and
-    (without --overwrite) files that exist; a file where the --output folder would be."""
+    (without --overwrite) files that exist; a file where the --output folder would be; a new
+    --output named like an image or video file, which would become a folder of that name."""
+    if not output.exists() and output.suffix.lower() in IMAGE_EXTENSIONS + VIDEO_EXTENSIONS:
+        raise ConfigError(f"--output {output} names a file, but --output is the folder the translations go into "
+                          f"(under their own names): e.g. --output {output.with_suffix('')}/")
     check_writable(output, "--output")
     out = output.resolve()
     if source.is_dir():
