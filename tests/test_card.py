@@ -134,6 +134,8 @@ def test_a_card_written_by_hand_is_left_alone(cyclegan_run, tmp_path, capsys):
     assert one_line_error(capsys, card_main, str(cyclegan_run)) == (
         f"error: {cyclegan_run} is a training run or checkpoint, not a model folder: write one with python -m "
         f"translate.pack {cyclegan_run} --out models/NAME (it writes the card too)")
+    assert one_line_error(capsys, card_main, str(model / "config.json")) == (
+        f"error: {model / 'config.json'} is a file: pass the model folder that holds it, {model}")
     (model / "model.safetensors").write_bytes(b"junk")
     assert "model.safetensors is not a readable safetensors file" in one_line_error(capsys, card_main, str(model))
 

@@ -102,6 +102,8 @@ class _Facts:
     @classmethod
     def read(cls, folder: Path) -> _Facts:
         """``folder`` read as a model folder (config and weights checked), never a run or a checkpoint."""
+        if folder.is_file():
+            raise ConfigError(f"{folder} is a file: pass the model folder that holds it, {folder.parent}")
         model = read_checkpoint(folder)
         if model.path.resolve() != folder.resolve() or (folder / STATE).exists():
             raise ConfigError(f"{folder} is a training run or checkpoint, not a model folder: write one with python "
