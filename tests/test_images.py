@@ -2,6 +2,8 @@
 format that carries it, and sizes read from headers before anything is decoded."""
 
 import io
+import struct
+import warnings
 
 import cv2
 import numpy as np
@@ -75,6 +77,17 @@ def test_exif_orientation_is_applied_as_pillow_applies_it(photo, fmt, options, t
     got = decode_image(data)
     assert got.shape == expected.shape
     assert np.abs(got.astype(float) - expected).mean() <= tolerance
+
+
+@pytest.mark.parametrize(("fmt", "options"), [("PNG", {}), ("WEBP", {"lossless": True}), ("JPEG", {"quality": 95})])
+def test_a_damaged_exif_block_is_read_as_no_rotation_not_as_a_damaged_image(photo, fmt, options):
+    image = Image.fromarray(photo_crop(photo))
+    damaged = b"Exif\0\0II*\0" + struct.pack("<IH", 8, 5)  # says 5 entries follow; none does
+    data = _save(image, fmt, exif=damaged, **options)
+    with warnings.catch_warnings():  # Pillow says "Corrupt EXIF data" for one of them, and opens it, as OpenCV does
+        warnings.simplefilter("ignore", UserWarning)
+        Image.open(io.BytesIO(data)).load()
+    np.testing.assert_array_equal(decode_image(data), decode_image(_save(image, fmt, **options)))
 
 
 def test_header_sizes_match_the_decoded_sizes(photo):

@@ -49,6 +49,15 @@ def read_header(data: bytes) -> ImageHeader | None:
     return None
 
 
+def _exif_orientation(exif: bytes) -> int:
+    """The orientation an EXIF block records; 1 (as stored) where the block is damaged: the
+    pixels are still fine, and OpenCV and PIL open such photos."""
+    try:
+        return _tiff_tags(exif).get(ORIENTATION_TAG, 1)
+    except (struct.error, IndexError, KeyError, ValueError):
+        return 1
+
+
 def _png(data: bytes) -> ImageHeader | None:
     if data[12:16] != b"IHDR":  # libpng insists on IHDR first; the size is read from it
         return None
@@ -59,7 +68,7 @@ def _png(data: bytes) -> ImageHeader | None:
         if kind in (b"IDAT", b"IEND"):
             break
         if kind == b"eXIf":
-            orientation = _tiff_tags(data[pos + 8 : pos + 8 + length]).get(ORIENTATION_TAG, 1)
+            orientation = _exif_orientation(data[pos + 8 : pos + 8 + length])
         pos += 12 + length
     return ImageHeader("png", width, height, _valid(orientation))
 
@@ -81,7 +90,7 @@ def _jpeg(data: bytes) -> ImageHeader | None:
         (length,) = struct.unpack_from(">H", data, pos + 2)
         segment = data[pos + 4 : pos + 2 + length]
         if marker == 0xE1 and segment.startswith(b"Exif\0\0"):
-            orientation = _tiff_tags(segment[6:]).get(ORIENTATION_TAG, 1)
+            orientation = _exif_orientation(segment[6:])
         elif marker in _SOF_MARKERS:
             height, width = struct.unpack_from(">HH", segment, 1)
             size = width, height
@@ -111,7 +120,7 @@ def _webp(data: bytes) -> ImageHeader | None:
         if claim is not None:  # the canvas and every frame: the largest claim is what a decoder may make
             size = claim if size is None else (max(size[0], claim[0]), max(size[1], claim[1]))
         elif kind == b"EXIF":
-            orientation = _tiff_tags(chunk.removeprefix(b"Exif\0\0")).get(ORIENTATION_TAG, 1)
+            orientation = _exif_orientation(chunk.removeprefix(b"Exif\0\0"))
         pos += 8 + length + (length & 1)  # chunks are padded to an even length
     return None if size is None else ImageHeader("webp", *size, _valid(orientation))
 
