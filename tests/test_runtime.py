@@ -1,3 +1,4 @@
+import dataclasses
 import subprocess
 import sys
 import textwrap
@@ -270,9 +271,13 @@ class CountingSession:
     def __init__(self, session):
         self.session, self.shapes = session, []
 
-    def run(self, outputs, feeds):
+    def run(self, outputs, feeds, run_options=None):
         self.shapes.append(next(iter(feeds.values())).shape)
-        return self.session.run(outputs, feeds)
+        self.run_options = run_options
+        return self.session.run(outputs, feeds, run_options)
+
+    def get_providers(self):
+        return self.session.get_providers()
 
 
 def test_translate_batch_runs_at_most_max_pixels_at_a_time(tmp_path):
@@ -314,7 +319,10 @@ def test_cuda_that_onnx_runtime_cannot_start_is_refused_not_run_on_the_cpu(onnx_
 class OutOfMemorySession:
     """Fails as ONNX Runtime does when an allocation fails (its own exception type and message)."""
 
-    def run(self, outputs, feeds):
+    def get_providers(self):
+        return ["CPUExecutionProvider"]
+
+    def run(self, outputs, feeds, run_options=None):
         from onnxruntime.capi.onnxruntime_pybind11_state import RuntimeException
 
         raise RuntimeException("[ONNXRuntimeError] : 6 : RUNTIME_EXCEPTION : Non-zero status code returned while "
@@ -326,6 +334,50 @@ def test_running_out_of_memory_names_the_input_not_the_file(tmp_path):
     translator.session = OutOfMemorySession()
     with pytest.raises(InputError, match="ran out of memory .*: give it less at a time"):
         translator.translate(np.zeros((8, 8, 3), np.uint8))
+
+
+def test_each_run_gives_back_the_memory_it_grew_the_arena_by(tmp_path):
+    translator = Translator(onnx_model(tmp_path / "m.onnx", TRANSLATOR_METADATA))
+    translator.session = CountingSession(translator.session)
+    translator.translate(np.zeros((8, 8, 3), np.uint8))
+    assert translator.session.run_options.get_run_config_entry("memory.enable_memory_arena_shrinkage") == "cpu:0"
+
+
+def test_a_bad_image_in_a_batch_is_named_by_its_place(translator_file):
+    translator = Translator(translator_file[1])
+    good = np.zeros((8, 8, 3), np.uint8)
+    with pytest.raises(InputError, match=r"^image 2 of 3: an image must be uint8"):
+        translator.translate_batch([good, good, good.astype(np.float32)])
+    with pytest.raises(InputError, match=r"^an image must be uint8"):  # one image: no place to name
+        translator.translate_batch([good.astype(np.float32)])
+
+
+def test_bounds_given_to_the_constructors_are_checked(onnx_files, translator_file):
+    with pytest.raises(InputError, match="max_pixels must be a positive integer, got None"):
+        Translator(translator_file[1], max_pixels=None)
+    with pytest.raises(InputError, match="max_samples must be a positive integer, got 0"):
+        Sampler(onnx_files["dcgan"], max_samples=0)
+
+
+def test_the_default_sample_bound_holds_the_same_bytes_at_any_image_size(onnx_files):
+    digits = Sampler(onnx_files["dcgan"])
+    assert (digits.info.image_size, digits.max_samples) == (28, 1_000_000)
+    rgb64 = dataclasses.replace(digits.info, image_size=64, channels=3)
+    assert Sampler(onnx_files["dcgan"], opened=(digits.session, rgb64)).max_samples == 784_000_000 // (64 * 64 * 3)
+
+
+def test_a_file_for_a_newer_onnx_runtime_says_so_and_keeps_the_provenance_it_reads(onnx_files, tmp_path):
+    import onnx
+
+    model = onnx.load(str(onnx_files["dcgan"]))
+    model.ir_version = 99
+    newer = tmp_path / "newer.onnx"
+    onnx.save(model, str(newer))
+    with pytest.raises(ModelFileError, match=r"Unsupported model IR version.*upgrade onnxruntime if the file was "
+                       "made for a newer one"):
+        Sampler(newer)
+    extra = Sampler(onnx_files["dcgan"]).info.extra  # the keys ModelInfo has no field for
+    assert "translate.source" not in extra and set(extra) >= {"source", "source_sha256", "toolkit_version"}
 
 
 def test_walks_refuse_a_huge_count_before_allocating(onnx_files):

@@ -17,9 +17,10 @@ below it (``tests/test_families.py`` checks):
 - the command lines ``train``, ``sample``, ``apply``, ``export``, ``evaluate``, ``pack``, ``card``,
   ``data``, ``pairs``, ``classifier``.
 
-Importing it sets OpenCV's own decoding limit (``OPENCV_IO_MAX_IMAGE_PIXELS``, read when
-OpenCV decodes its first image) to the toolkit's, 64 megapixels, unless a smaller one is
-set: the decoder then refuses by itself what a header check might miss.
+Importing it sets OpenCV's own decoding limit (``OPENCV_IO_MAX_IMAGE_PIXELS``, which OpenCV
+reads when ``cv2`` is imported) to the toolkit's, 64 megapixels, unless a smaller one is set:
+the decoder then refuses by itself what a header check might miss. An application that
+imports ``cv2`` before ``translate`` keeps OpenCV's own limit; the header checks hold either way.
 """
 
 import os

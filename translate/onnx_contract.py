@@ -20,6 +20,10 @@ from translate.io.pixels import NORMALISATION
 
 PREFIX = "translate."
 TASKS = ("sample", "translate")
+# The keys ModelInfo reads into its fields, or writes from them; the others are its ``extra``.
+READ_KEYS = frozenset({"family", "task", "channels", "channel_order", "pad_multiple", "min_size", "precision",
+                       "value_range", "normalisation", "layout", "image_size", "fid", "kid", "scored", "z_dim",
+                       "class_names", "direction", "source_domain", "target_domain"})
 LEGACY_TASKS = {"dcgan": "sample", "cdcgan": "sample", "cyclegan": "translate"}
 PRECISIONS = ("fp32", "fp16")
 # Bounds on what a file may claim, so a damaged or hostile file cannot make the runtime
@@ -104,6 +108,7 @@ def read_model_info(metadata: dict[str, str], path: Path) -> ModelInfo:
             fid=float(values["fid"]) if "fid" in values else None,
             kid=float(values["kid"]) if "kid" in values else None,
             scored=values.get("scored", ""),
+            extra={key: value for key, value in values.items() if key not in READ_KEYS},
         )
     except (KeyError, ValueError) as exc:
         raise ModelFileError(f"{path} has incomplete translate metadata ({type(exc).__name__}: {exc}): "

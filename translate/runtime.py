@@ -26,7 +26,10 @@ from translate.latent import check_steps, code_walk, label_walk, latent_codes
 from translate.onnx_contract import ModelInfo, read_model_info
 
 DEFAULT_MAX_PIXELS = TRANSLATE_MAX_PIXELS  # Translator's bound, kept under its public name (see translate.io.images)
-DEFAULT_MAX_SAMPLES = 1_000_000  # Sampler's bound per call: about 0.8 GB of 28 x 28 digits plus 0.4 GB of codes
+# Sampler's bound per call, in bytes of images: a million 28 x 28 digits (0.8 GB, with 0.4 GB
+# of codes); as many 64-px RGB images as fit the same bytes (63,802).
+SAMPLE_BYTES = 784_000_000
+DEFAULT_MAX_SAMPLES = SAMPLE_BYTES // (28 * 28)  # a digit file's bound, the one this module used to name
 
 
 def providers_for(device: str) -> list[str]:
@@ -58,7 +61,9 @@ def open_session(
     try:
         session = ort.InferenceSession(str(path), options, providers=providers)
     except Exception as exc:  # onnxruntime raises its own exception types for bad files
-        raise ModelFileError(f"{path} is not a loadable ONNX model ({type(exc).__name__}): re-export it") from exc
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ModelFileError(f"{path} is not a loadable ONNX model ({reason}): re-export it with python -m "
+                             "translate.export, or upgrade onnxruntime if the file was made for a newer one") from exc
     if providers[0] not in session.get_providers():  # ONNX Runtime falls back to the CPU with only a log line
         raise InputError(f"device {device!r} asked for, but ONNX Runtime could not start {providers[0]} (its log "
                          "above says why; usually CUDA or cuDNN libraries of another version than onnxruntime-gpu "
@@ -76,9 +81,13 @@ _TASKS = {"sample": ("Sampler", "draws images from codes"), "translate": ("Trans
 def run_session(session: ort.InferenceSession, feeds: dict[str, np.ndarray], path: Path) -> np.ndarray:
     """The first output of ``session`` on ``feeds``; ONNX Runtime's own failures become
     InputError when memory ran out (the input's fault), else ModelFileError naming the file (a
-    graph that does not take inputs its metadata promises)."""
+    graph that does not take inputs its metadata promises).
+
+    The session's memory arena gives back what the run grew it by: it otherwise keeps the
+    largest run's memory for the session's life (about 0.5 GB more after one 1536-px photo, for
+    as long as a demo or a service holds the model)."""
     try:
-        return session.run(None, feeds)[0]
+        return session.run(None, feeds, _shrinking_arenas(session))[0]
     except Exception as exc:  # onnxruntime raises its own exception types
         shapes = {name: value.shape for name, value in feeds.items()}
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
@@ -90,6 +99,14 @@ def run_session(session: ort.InferenceSession, feeds: dict[str, np.ndarray], pat
                              "re-export it with python -m translate.export") from exc
 
 
+def _shrinking_arenas(session: ort.InferenceSession) -> ort.RunOptions:
+    """Run options that shrink the memory arenas of ``session``'s devices after the run."""
+    options = ort.RunOptions()
+    arenas = "cpu:0;gpu:0" if session.get_providers()[0] == "CUDAExecutionProvider" else "cpu:0"
+    options.add_run_config_entry("memory.enable_memory_arena_shrinkage", arenas)
+    return options
+
+
 class Sampler:
     """Draws images from an exported DCGAN or cDCGAN generator: from a seed's codes
     (optionally truncated), along a walk between two seeds' codes, or, for a cDCGAN, along a
@@ -97,7 +114,8 @@ class Sampler:
 
     A call asking for more than ``max_samples`` images is refused before anything is
     allocated: the codes and images are held in memory, and a count typed one digit too
-    long would otherwise end with the process killed for memory rather than an error.
+    long would otherwise end with the process killed for memory rather than an error. By
+    default the bound is what :data:`SAMPLE_BYTES` of the file's images hold.
 
     A cDCGAN file's ``label`` input takes float class weights (N x classes: one-hot rows, or
     weights between two labels); files exported before walks between labels existed take
@@ -105,10 +123,13 @@ class Sampler:
     """
 
     def __init__(self, path: str | os.PathLike, device: str = "cpu", threads: int | None = None,
-                 max_samples: int = DEFAULT_MAX_SAMPLES, *, opened: tuple | None = None):
+                 max_samples: int | None = None, *, opened: tuple | None = None):
         self.path = Path(path)
-        self.max_samples = max_samples
+        if max_samples is not None:
+            _check_count("max_samples", max_samples)
         self.session, self.info = opened or open_session(path, "sample", device, threads)
+        image_bytes = self.info.image_size**2 * self.info.channels  # 0 in files that do not record the size
+        self.max_samples = max_samples or (max(1, SAMPLE_BYTES // image_bytes) if image_bytes else DEFAULT_MAX_SAMPLES)
         _expect_inputs(self.session, ["z", "label"] if self.info.class_names else ["z"], self.path)
         self.z_dim = self.info.z_dim
         _expect_last_dim(self.session, "z", self.z_dim, "z_dim", self.path)
@@ -185,15 +206,18 @@ class Sampler:
         if not np.isfinite(z).all():
             raise InputError("z holds NaN or infinite values")
         n = len(z)
-        z = z.astype(np.float32)
+        z = z.astype(np.float32, copy=False)
         label_feed = self._label_feed(n, labels)
-        out = []
+        out = None  # filled batch by batch: no list of batches and a concatenated copy side by side
         for start in range(0, n, batch_size):
             feeds = {"z": z[start : start + batch_size]}
             if label_feed is not None:
                 feeds["label"] = label_feed[start : start + batch_size]
-            out.append(to_pixels(_finite(run_session(self.session, feeds, self.path), self.path, self.info.precision)))
-        return np.concatenate(out)
+            batch = to_pixels(_finite(run_session(self.session, feeds, self.path), self.path, self.info.precision))
+            if out is None:
+                out = np.empty((n, *batch.shape[1:]), batch.dtype)
+            out[start : start + len(batch)] = batch
+        return out
 
     def _label_feed(self, n: int, labels: int | Sequence[int] | np.ndarray | None) -> np.ndarray | None:
         """What the file's ``label`` input takes for ``n`` images: class weights (class indices
@@ -252,6 +276,7 @@ class Translator:
         _expect_inputs(self.session, ["image"], self.path)
         _expect_channels(self.session, self.info.channels, self.path)
         self.input_name = "image"
+        _check_count("max_pixels", max_pixels)
         self.max_pixels = max_pixels
 
     def translate(self, image: np.ndarray) -> np.ndarray:
@@ -274,7 +299,11 @@ class Translator:
         images = list(images)
         by_size: dict[tuple[int, int], list[int]] = {}
         for index, image in enumerate(images):
-            by_size.setdefault(self._padded_size(image), []).append(index)
+            try:
+                size = self._padded_size(image)
+            except InputError as exc:
+                raise (InputError(f"image {index} of {len(images)}: {exc}") if len(images) > 1 else exc) from None
+            by_size.setdefault(size, []).append(index)
         results: list[np.ndarray | None] = [None] * len(images)
         for (height, width), indices in by_size.items():
             per_run = max(1, min(batch_size, self.max_pixels // (height * width)))

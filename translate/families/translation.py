@@ -34,7 +34,8 @@ GRID_SIDE = 256  # translate.sample's grid cells: the reference datasets' photo 
 # The export's check inputs before padding to the generator's size: a square, a non-square
 # batch of 2, and an odd size (75 x 101) that only the padding makes fit.
 CHECK_SHAPES = ((1, 256, 256), (2, 128, 192), (1, 75, 101))
-PADDING_NOTE = "reflect, split evenly between the sides; crop the output back to the input size"
+PADDING_NOTE = ("reflect, split evenly between the sides (the edge repeated where a side is no larger than its "
+                "padding); crop the output back to the input size")
 
 
 def check_shapes(multiple: int, minimum: int) -> list[tuple[int, int, int]]:
