@@ -44,7 +44,7 @@ DESCRIPTION = ("Write a model folder to ship: a run's generators and config, and
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m translate.pack", description=DESCRIPTION)
-    parser.add_argument("checkpoint", help="run folder or checkpoint folder")
+    parser.add_argument("checkpoint", help="run folder, checkpoint folder or model folder (e.g. RUN/best)")
     parser.add_argument("--out", type=Path, required=True,
                         help="the model folder to write (e.g. models/NAME): a new or empty folder")
     parser.add_argument("--overwrite", action="store_true",

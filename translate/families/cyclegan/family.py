@@ -49,8 +49,9 @@ class CycleGANFamily(TranslationFamily):
     # of five candidates given the same CPU time it scored best (the README has the
     # comparison). Its schedule, 30 epochs and 30 of decay (0.3 of the reference's steps), the
     # generators' weight average from epoch 33 on and its scorings (every 2 epochs, every epoch
-    # of the average) are those of the run that trained models/cyclegan-horse2zebra (its model
-    # card has the FID over training), so that the preset's RUN/best is that model again.
+    # of the average) are those of the horse <-> zebra run that is to ship as
+    # models/cyclegan-horse2zebra (its card will give the FID over training), so that the
+    # preset's RUN/best is that model again.
     presets = {
         "cpu": {"ngf": 64, "n_blocks": 9, "load_size": 256, "crop_size": 128, "lambda_identity": 0.5,
                 "epochs": 30, "epochs_decay": 30, "average_from_epoch": 33, "precision": "auto", "compile": True,

@@ -19,7 +19,8 @@ if TYPE_CHECKING:
 # What --gpu without CUDA suggests instead; the times are the preset's 80,040 steps and 44
 # scorings as its runs measured them on this project's 2-core machines: 0.78-0.84 s a step and
 # 94-102 s a scoring on the Intel CPU with AMX, 0.86 s and 85-89 s on an AMD EPYC of family 26,
-# 1.49-1.68 s and 179-187 s on slower AMD EPYCs (1.68 s and 179 s on one of family 25, Zen 4).
+# 1.50-1.65 s and 160-166 s on an AMD EPYC of family 25 (Zen 4), 1.49-1.68 s and 160-187 s on
+# AMD EPYCs whose family was not recorded (the README's table).
 PRESET_CPU_TIME = ("--preset cpu trains the reference networks on 128-px crops in 18.5 to 40 hours "
                    "(2 cores with native bf16: an Intel CPU with AMX or a Zen 5 AMD EPYC to a slower AMD EPYC)")
 
