@@ -1,5 +1,5 @@
-"""Outputs never overwrite inputs: export refuses to write into the model it exports or a
-name that is not .onnx; apply refuses output folders that are, hold or lie inside the
+"""Outputs never overwrite inputs: export refuses to write into the model it exports, a
+name that is not .onnx, or over a file that is not an earlier export of the same kind of model; apply refuses output folders that are, hold or lie inside the
 input, inputs that link into the output, and existing files unless --overwrite, and skips
 the outputs of an earlier apply found inside its input. No output of sample, apply,
 export or pack lands on a run's own files, and pack writes only into a new or empty folder
@@ -48,6 +48,23 @@ def test_export_refuses_to_write_into_the_model_it_exports(translator_file, caps
 def test_export_writes_only_onnx_files(translator_file, tmp_path, capsys):
     error = one_line_error(capsys, export_main, str(translator_file[0]), "--out", str(tmp_path / "model.pt"))
     assert "must be a .onnx file" in error and not (tmp_path / "model.pt").exists()
+
+
+def test_export_replaces_only_an_earlier_export_of_the_same_kind_of_model(translator_file, tmp_path, capsys):
+    run, earlier = translator_file
+    shipped = tmp_path / "horse2zebra.onnx"
+    shutil.copy(earlier, shipped)
+    run_cli(export_main, [str(run), "--direction", "AtoB", "--out", str(shipped)])  # a better model, same kind
+    before = shipped.read_bytes()
+    error = one_line_error(capsys, export_main, str(run), "--direction", "BtoA", "--out", str(shipped))
+    assert error == (f"error: --out {shipped} holds a cyclegan horse → zebra model, not a cyclegan zebra → horse "
+                     "model like this one: choose another file, or remove it first to replace it")
+    notes = tmp_path / "notes.onnx"
+    notes.write_text("somebody's notes")
+    error = one_line_error(capsys, export_main, str(run), "--out", str(notes))
+    assert error == (f"error: --out {notes} exists and is not an ONNX file of this toolkit: choose another file, or "
+                     "remove it first to replace it")
+    assert shipped.read_bytes() == before and notes.read_text() == "somebody's notes"
 
 
 def test_apply_refuses_an_output_that_holds_the_input(translator_file, horses, capsys):

@@ -27,6 +27,7 @@ from translate.io.fileio import file_sha256
 from translate.io.run_layout import refuse_run_files
 from translate.modeling.checkpoint import WEIGHTS, read_checkpoint
 from translate.modeling.half_storage import holds_fp16_values
+from translate.onnx_contract import ModelInfo, read_model_info
 from translate.onnx_export import DEFAULT_OPSET, bake_parametrizations, write_checked
 
 __all__ = ["Family", "RunOptions", "all_families", "export_model", "get_family", "load_generator"]
@@ -61,6 +62,7 @@ def export_model(
                               "e.g. exports/")
     refuse_run_files(out, "--out")
     plan = get_family(checkpoint.family).export_plan(checkpoint, direction)
+    _check_replaceable(out, plan.info)
     bake_parametrizations(plan.module.eval())  # before the fp16 test below: the weights the file holds
     source_sha256 = file_sha256(checkpoint.path / WEIGHTS)
     chosen_by = chosen_direction(checkpoint.path) or checkpoint.provenance().get("source_chosen_by")
@@ -71,6 +73,30 @@ def export_model(
     provenance = {"source_sha256": source_sha256, "source": str(checkpoint.path), "toolkit_version": __version__}
     report = write_checked(plan, out, opset, precision, provenance)
     return {**report, "fid": scores.get("fid"), "scored": scores.get("scored") or _unscored(checkpoint.path)}
+
+
+def _check_replaceable(out: Path, info: ModelInfo) -> None:
+    """ConfigError when ``out`` exists and is not an earlier export of a model of the same kind
+    (family, and for a translator its direction between the same domains): re-exporting a
+    better model over its file is how a shipped file is replaced, but a file of another model,
+    or not of this toolkit, is somebody's work."""
+    if not out.exists():
+        return
+    import onnx
+
+    def kind(model: ModelInfo) -> str:
+        way = f" {model.source_domain} → {model.target_domain}" if model.task == "translate" else ""
+        return f"a {model.family}{way} model"
+
+    try:
+        props = {p.key: p.value for p in onnx.load(str(out), load_external_data=False).metadata_props}
+        earlier = read_model_info(props, out)
+    except Exception as exc:  # onnx's own errors for files that are not ONNX; ours for other ONNX files
+        raise ConfigError(f"--out {out} exists and is not an ONNX file of this toolkit: choose another file, or "
+                          "remove it first to replace it") from exc
+    if kind(earlier) != kind(info):
+        raise ConfigError(f"--out {out} holds {kind(earlier)}, not {kind(info)} like this one: choose another file, "
+                          "or remove it first to replace it")
 
 
 def _unscored(folder: Path) -> str:
