@@ -90,6 +90,15 @@ def test_a_damaged_exif_block_is_read_as_no_rotation_not_as_a_damaged_image(phot
     np.testing.assert_array_equal(decode_image(data), decode_image(_save(image, fmt, **options)))
 
 
+def test_a_bound_above_opencv_s_own_is_held_to_opencv_s_with_a_size_error(monkeypatch):
+    png = cv2.imencode(".png", np.zeros((20, 30, 3), np.uint8))[1].tobytes()  # 600 pixels
+    monkeypatch.setenv("OPENCV_IO_MAX_IMAGE_PIXELS", "500")  # what OpenCV would refuse above, without a reason
+    with pytest.raises(DataError, match=r"x\.png: 30x20 \(600 pixels\), above the limit of 500 pixels: scale it down"):
+        decode_image(png, "x.png", max_pixels=10**8)
+    monkeypatch.setenv("OPENCV_IO_MAX_IMAGE_PIXELS", "600")
+    assert decode_image(png, "x.png", max_pixels=10**8).shape == (20, 30, 3)
+
+
 def test_header_sizes_match_the_decoded_sizes(photo):
     rgb = photo_crop(photo)[:37, :53]  # odd sizes, wider than tall
     pil = Image.fromarray(rgb)

@@ -27,9 +27,9 @@ import os
 
 __version__ = "0.1.0"
 
-_OPENCV_LIMIT = "OPENCV_IO_MAX_IMAGE_PIXELS"
+OPENCV_LIMIT = "OPENCV_IO_MAX_IMAGE_PIXELS"
 # Larger images are refused before decoding: 64 megapixels decode to 192 MB (384 MB at 16
 # bits) and hold any full-frame camera's photos (translate.io.images checks it from headers).
 DECODE_MAX_PIXELS = 8192 * 8192
-if not os.environ.get(_OPENCV_LIMIT, "").isdigit() or int(os.environ[_OPENCV_LIMIT]) > DECODE_MAX_PIXELS:
-    os.environ[_OPENCV_LIMIT] = str(DECODE_MAX_PIXELS)
+if not os.environ.get(OPENCV_LIMIT, "").isdigit() or int(os.environ[OPENCV_LIMIT]) > DECODE_MAX_PIXELS:
+    os.environ[OPENCV_LIMIT] = str(DECODE_MAX_PIXELS)

@@ -11,7 +11,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from translate import DECODE_MAX_PIXELS  # also OpenCV's own limit, set on import of translate
+from translate import DECODE_MAX_PIXELS, OPENCV_LIMIT  # also OpenCV's own limit, set on import of translate
 from translate.errors import DataError, InputError
 from translate.io.imageheader import read_header
 
@@ -35,6 +35,7 @@ def decode_image(
     (PPM, GIF, ...), and allocates whatever size a 20-byte header claims. Anything else, a
     damaged or truncated file, or an image above ``max_pixels`` raises DataError naming ``name``.
     """
+    max_pixels = min(max_pixels, opencv_decode_limit())  # above it OpenCV would refuse without saying why
     raw = np.frombuffer(data, dtype=np.uint8) if isinstance(data, bytes) else np.asarray(data).reshape(-1)
     if raw.dtype != np.uint8:
         raise DataError(f"{name}: encoded image data must be bytes or a uint8 array, got {raw.dtype}")
@@ -62,6 +63,13 @@ def decode_image(
     if header.format != "tiff":  # OpenCV's TIFF decoder turns images upright itself, even with IMREAD_UNCHANGED
         image = apply_orientation(image, header.orientation)
     return convert_channels(image, channels, bgr=True)
+
+
+def opencv_decode_limit() -> int:
+    """The most pixels OpenCV decodes, as its variable says (importing translate sets it to
+    DECODE_MAX_PIXELS unless a smaller one is set; OpenCV's own default without it is 2**30)."""
+    value = os.environ.get(OPENCV_LIMIT, "")
+    return int(value) if value.isdigit() else 1 << 30
 
 
 def is_data_name(name: str) -> bool:
