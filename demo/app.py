@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import warnings
 from pathlib import Path
 
 import gradio as gr
@@ -32,10 +31,19 @@ from demo.models import ROOT, DemoModels  # noqa: E402
 from demo.options import check_port_free, exports_folder, port_number, true_or_false  # noqa: E402
 from demo.photos import DEFAULT_MAX_SIDE  # noqa: E402
 from demo.results import ResultFiles  # noqa: E402
-from demo.serving import FORM_OVERHEAD, UploadBytesLimit, UploadSweeper, parse_size, private_temp_dir  # noqa: E402
+from demo.serving import (  # noqa: E402
+    FORM_OVERHEAD,
+    UploadBytesLimit,
+    UploadSweeper,
+    owns_gradio_temp,
+    parse_size,
+    private_temp_dir,
+)
 from demo.tabs import EXAMPLES, digits_tab, photo_tab, sketch_tab  # noqa: E402
 from translate import DECODE_MAX_PIXELS  # noqa: E402
 from translate.arguments import positive_int  # noqa: E402
+
+CONCURRENCY_GROUP = "models"  # every queued event: --concurrency bounds them together
 
 
 def build_app(models: DemoModels, max_side: int = DEFAULT_MAX_SIDE, concurrency: int = 2,
@@ -54,7 +62,10 @@ def build_app(models: DemoModels, max_side: int = DEFAULT_MAX_SIDE, concurrency:
         with gr.Tab(models.sketch_title()):
             sketch_tab(models, results, max_side)
         if draw_first_grid is not None:
-            app.load(*draw_first_grid)
+            app.load(*draw_first_grid, api_visibility="private")  # /generate_digits is the API for it
+    for fn in app.fns.values():  # Gradio limits each function on its own: one limit for all the models' work
+        if fn.queue:
+            fn.concurrency_id = CONCURRENCY_GROUP
     for block in app.blocks.values():
         if isinstance(block, gr.components.Component):
             quiet_checks(block)
@@ -100,10 +111,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     check_port_free(args.host, args.port)
-    # Gradio decodes the sketchpad's uploads with PIL: refuse what OpenCV would refuse to read_image,
-    # instead of PIL's warning up to twice that.
-    Image.MAX_IMAGE_PIXELS = DECODE_MAX_PIXELS
-    warnings.simplefilter("error", Image.DecompressionBombWarning)
+    # Gradio decodes the sketchpad's uploads with PIL: refuse what OpenCV would refuse to read_image.
+    # PIL raises DecompressionBombError above twice its bound whatever the warning filters say (a
+    # filter that turned its warning into an error would not hold: Gradio's own catch_warnings
+    # blocks, overlapping in two threads, can leave an "ignore" filter in place for good).
+    Image.MAX_IMAGE_PIXELS = DECODE_MAX_PIXELS // 2
     temp = private_temp_dir()  # before Gradio picks its upload folder
     print(f"temporary files in {temp} (removed when the server stops)", flush=True)
     threads = max(1, (os.cpu_count() or 1) // args.concurrency)  # the concurrent requests share the cores
@@ -111,7 +123,8 @@ def main(argv: list[str] | None = None) -> None:
     for problem in models.problems.values():
         print(f"warning: {problem}")
     app = build_app(models, args.max_side, args.concurrency, args.queue_size, ResultFiles(temp / "results"))
-    UploadSweeper(Path(os.environ["GRADIO_TEMP_DIR"])).start()
+    if owns_gradio_temp(temp):
+        UploadSweeper(temp / "gradio").start()
     app.launch(server_name=args.host, server_port=args.port, share=args.share, max_file_size=args.max_upload,
                allowed_paths=[str(EXAMPLES)], footer_links=["api"], enable_monitoring=args.monitoring, css=CSS,
                app_kwargs={"middleware": [Middleware(UploadBytesLimit, limit=args.max_upload + FORM_OVERHEAD)]})

@@ -31,11 +31,12 @@ def quiet_checks(component: gr.components.Component) -> None:
     """Make ``component``'s own input check (a slider's range, a radio's choices) answer an API
     call the page's controls never make with Gradio's message alone: without this, Gradio also
     prints a traceback in the server log. A radio also takes a choice by the label the page
-    shows ("all 0–9") as well as by its value ("all"). ``build_app`` applies it to every
+    shows ("all 0–9") as well as by its value ("all"), and so does a dropdown. ``build_app`` applies it to every
     component. (The check is wrapped on the instance: a subclass of a Gradio component would
     make Gradio write a ``.pyi`` file next to this one.)"""
     check = component.preprocess
-    labels = {label: value for label, value in component.choices} if isinstance(component, gr.Radio) else {}
+    labels = ({label: value for label, value in component.choices} if isinstance(component, gr.Radio | gr.Dropdown)
+              else {})
 
     def preprocess(payload: Any) -> Any:
         try:

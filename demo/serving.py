@@ -22,7 +22,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-UPLOAD_PATH_SUFFIX = "/upload"
+# Where files come in: uploads, and the sketchpad's drawings (sent to its server function).
+UPLOAD_PATH_SUFFIXES = ("/upload", "/component_server", "/component_server/")
+UPLOAD_PREFIX = "tmp"  # tempfile's default prefix, which Gradio's uploads in progress keep
 FORM_OVERHEAD = 64 * 1024  # multipart boundaries and headers around the file bytes
 
 
@@ -52,7 +54,7 @@ class UploadBytesLimit:
         self.app, self.limit = app, limit
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or scope["method"] != "POST" or not scope["path"].endswith(UPLOAD_PATH_SUFFIX):
+        if scope["type"] != "http" or scope["method"] != "POST" or not scope["path"].endswith(UPLOAD_PATH_SUFFIXES):
             await self.app(scope, receive, send)
             return
         headers = dict(scope["headers"])
@@ -86,8 +88,10 @@ async def _plain(send: Any, status: int, text: str) -> None:
 
 class UploadSweeper(threading.Thread):
     """Every ``every`` seconds, removes the files at the top of the upload folder that are older
-    than ``age`` seconds: Gradio writes each upload there, then moves it into a folder named
-    by its hash; a file still at the top long after is one it refused and forgot."""
+    than ``age`` seconds and named as Gradio names an upload in progress (``tmp...``): Gradio
+    writes each upload there, then moves it into a folder named by its hash; a file still at the
+    top long after is one it refused and forgot. Only for the server's own folder (see
+    :func:`private_temp_dir`): a folder the user named may hold other files."""
 
     def __init__(self, folder: Path, every: float = 60.0, age: float = 600.0):
         super().__init__(daemon=True, name="upload-sweeper")
@@ -103,7 +107,8 @@ class UploadSweeper(threading.Thread):
             return 0
         for entry in entries:
             try:
-                if entry.is_file(follow_symlinks=False) and now - entry.stat().st_mtime > self.age:
+                if (entry.name.startswith(UPLOAD_PREFIX) and entry.is_file(follow_symlinks=False)
+                        and now - entry.stat().st_mtime > self.age):
                     os.unlink(entry.path)
                     removed += 1
             except OSError:
@@ -117,13 +122,20 @@ class UploadSweeper(threading.Thread):
 
 def private_temp_dir() -> Path:
     """A temporary folder for this server (Gradio's uploads and cache go in it, through
-    ``GRADIO_TEMP_DIR``, unless the user set that), removed at exit and on SIGTERM."""
+    ``GRADIO_TEMP_DIR``, unless the user set that: :func:`owns_gradio_temp` says), removed at
+    exit and on SIGTERM."""
     folder = Path(tempfile.mkdtemp(prefix="translate-demo-"))
     os.environ.setdefault("GRADIO_TEMP_DIR", str(folder / "gradio"))
     atexit.register(shutil.rmtree, folder, ignore_errors=True)
     # SIGTERM (systemctl, docker stop) ends the process without running atexit.
     signal.signal(signal.SIGTERM, functools.partial(_remove_and_exit, folder))
     return folder
+
+
+def owns_gradio_temp(folder: Path) -> bool:
+    """Whether Gradio's uploads go into ``folder`` (from :func:`private_temp_dir`), rather than
+    into a ``GRADIO_TEMP_DIR`` the user set, which the server must not sweep."""
+    return os.environ.get("GRADIO_TEMP_DIR") == str(folder / "gradio")
 
 
 def _remove_and_exit(folder: Path, signum: int, frame: object) -> None:

@@ -183,6 +183,39 @@ def _model_radio(models: DemoModels, direction: str) -> dict[str, Any]:
     return {"choices": choices, "value": choices[0][1] if choices else None, "info": models.scored_text(direction)}
 
 
+BLOBS_KEPT = 64  # drawings sent to the sketchpad and not yet used: the oldest go beyond this
+
+
+def composite_only(pad: gr.Sketchpad) -> None:
+    """Bound what the sketchpad takes in and decodes to what the tab uses, its composite.
+
+    Gradio decodes the background and every layer a payload lists before the handler runs (an
+    API call naming one uploaded 64 MP picture a hundred times asks for 25 GB), and keeps every
+    drawing the page sends to the pad's ``accept_blobs`` in a dict shared by all sessions until
+    an event uses it, growing a layer list to whatever index a request names."""
+    decode, accept = pad.preprocess, pad.accept_blobs
+
+    def preprocess(payload: Any) -> Any:
+        if payload is not None and payload.id is None:  # an API call: its files are in the payload
+            payload = payload.model_copy(update={"background": None, "layers": []})
+        elif payload is not None and payload.id in pad.blob_storage:  # the page's: sent before, by id
+            kept = pad.blob_storage[payload.id]
+            pad.blob_storage[payload.id] = kept.model_copy(update={"background": None, "layers": []})
+        return decode(payload)
+
+    def accept_blobs(data: Any) -> None:
+        if data.data.get("type") != "composite":  # the background and layers are never used
+            return None
+        accept(data)
+        while len(pad.blob_storage) > BLOBS_KEPT:
+            pad.blob_storage.pop(next(iter(pad.blob_storage)))
+        return None
+
+    accept_blobs._is_server_fn = True  # type: ignore[attr-defined]  # how Gradio's route finds it
+    pad.preprocess = preprocess  # type: ignore[method-assign]
+    pad.accept_blobs = accept_blobs  # type: ignore[method-assign]
+
+
 def sketch_tab(models: DemoModels, results: ResultFiles, max_side: int) -> None:
     usable = not _unavailable(models, list(SKETCH_KEYS))
     _, target = models.sketch_domains()
@@ -206,6 +239,8 @@ def sketch_tab(models: DemoModels, results: ResultFiles, max_side: int) -> None:
                 outputs = [gr.Image(label=label, type="filepath", interactive=False, elem_id=f"sketch-{key}",
                                     elem_classes="photo-output", min_width=160)
                            for key, label in (("lines", "Lines the model is given"), ("output", target.capitalize()))]
+
+    composite_only(pad)
 
     @user_errors
     def run(value: Any) -> tuple[str | None, str | None, str]:

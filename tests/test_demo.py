@@ -8,17 +8,22 @@ import textwrap
 from pathlib import Path
 
 import cv2
+import gradio as gr
 import numpy as np
 import onnx
 import pytest
 import torch
+from gradio.components.image_editor import AcceptBlobs, EditorData
+from gradio.data_classes import FileData
 
-from demo.app import build_app
+from demo.app import CONCURRENCY_GROUP, build_app
 from demo.digits import DIGIT_SCALE, digit_checks, digit_grid
+from demo.gradio_errors import quiet_checks
 from demo.models import DemoModels, how_to_make
 from demo.photos import load_photo, sketch_drawing, translate_photo, translate_sketch
 from demo.results import ResultFiles
-from demo.tabs import unavailable_text
+from demo.serving import UploadSweeper, owns_gradio_temp
+from demo.tabs import BLOBS_KEPT, unavailable_text
 from tests.conftest import REPO
 from translate.datasets.drawings import strokes_as_lines
 from translate.errors import DataError, InputError
@@ -426,3 +431,50 @@ def test_a_file_of_the_wrong_direction_or_domains_is_refused_not_mislabelled(tra
                                            "as horse → zebra: export it from a horse ↔ zebra model")
     assert "cut-AtoB" not in models.missing  # an extra model: nothing to make
     assert DemoModels.load(tmp_path / "none").direction_choices()[0][0] == "horse → zebra"  # no files: the defaults
+
+
+def test_every_queued_event_shares_one_concurrency_limit_and_the_first_grid_is_no_api(models):
+    app = build_app(models, concurrency=2)
+    groups = {fn.concurrency_id for fn in app.fns.values() if fn.queue}
+    assert groups == {CONCURRENCY_GROUP}  # Gradio's default is a limit per function: 3 tabs, 3 x 2 at once
+    assert sorted(app.get_api_info()["named_endpoints"]) == ["/generate_digits", "/translate_photo",
+                                                            "/translate_sketch"]
+    app.close()
+
+
+def test_the_sketchpad_decodes_only_its_composite_and_keeps_few_drawings(models, tmp_path):
+    app = build_app(models)
+    pad = next(block for block in app.blocks.values() if getattr(block, "elem_id", None) == "sketchpad")
+    cv2.imwrite(str(tmp_path / "large.png"), np.full((300, 300, 3), 255, np.uint8))
+    cv2.imwrite(str(tmp_path / "drawing.png"), np.zeros((8, 8, 3), np.uint8))
+    large = FileData(path=str(tmp_path / "large.png"))
+    value = pad.preprocess(EditorData(background=large, layers=[large] * 3,  # an API call naming a picture 4 times
+                                      composite=FileData(path=str(tmp_path / "drawing.png"))))
+    assert value["background"] is None and value["layers"] == [] and value["composite"].shape == (8, 8, 4)
+
+    def blob(kind: str, index: str | None, key: str) -> AcceptBlobs:
+        return AcceptBlobs(data={"type": kind, "index": index, "id": key, "file": b""}, files=[("blob", b"png")])
+
+    pad.accept_blobs(blob("layer", "10000000000", "huge-index"))  # would grow a list of 10**10 entries
+    pad.accept_blobs(blob("background", None, "unused"))
+    assert pad.blob_storage == {}
+    for i in range(BLOBS_KEPT + 6):
+        pad.accept_blobs(blob("composite", None, f"drawing-{i}"))
+    assert list(pad.blob_storage) == [f"drawing-{i}" for i in range(6, BLOBS_KEPT + 6)]  # the oldest went first
+    app.close()
+
+
+def test_a_dropdown_takes_the_label_the_page_shows_as_its_value():
+    dropdown = gr.Dropdown(choices=[("same digit", "same"), ("7", "7")], value="same")
+    quiet_checks(dropdown)
+    assert dropdown.preprocess("same digit") == "same" and dropdown.preprocess("7") == "7"
+
+
+def test_the_sweeper_removes_only_gradio_s_leftovers_and_only_in_the_server_s_own_folder(tmp_path, monkeypatch):
+    for name in ("tmpa1b2c3", "notes.txt"):
+        (tmp_path / name).write_bytes(b"x")
+    assert UploadSweeper(tmp_path, age=0).sweep() == 1 and [p.name for p in tmp_path.iterdir()] == ["notes.txt"]
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path / "gradio"))
+    assert owns_gradio_temp(tmp_path)
+    monkeypatch.setenv("GRADIO_TEMP_DIR", "/tmp")  # the user's: never swept
+    assert not owns_gradio_temp(tmp_path)

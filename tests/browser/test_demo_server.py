@@ -27,15 +27,16 @@ def _multipart(files: list[tuple[str, bytes]]) -> tuple[bytes, str]:
     return parts + f"--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
 
 
-def _upload(url: str, files: list[tuple[str, bytes]], chunked: bool = False) -> tuple[int, str]:
+def _upload(url: str, files: list[tuple[str, bytes]], chunked: bool = False,
+            path: str = "/gradio_api/upload") -> tuple[int, str]:
     body, content_type = _multipart(files)
     host, port = url.removeprefix("http://").strip("/").split(":")
     connection = http.client.HTTPConnection(host, int(port), timeout=60)
     headers = {"Content-Type": content_type}
     if chunked:
-        connection.request("POST", "/gradio_api/upload", body=iter([body]), headers=headers, encode_chunked=True)
+        connection.request("POST", path, body=iter([body]), headers=headers, encode_chunked=True)
     else:
-        connection.request("POST", "/gradio_api/upload", body=body, headers=headers)
+        connection.request("POST", path, body=body, headers=headers)
     response = connection.getresponse()
     return response.status, response.read().decode(errors="replace")
 
@@ -48,8 +49,10 @@ def test_a_request_may_not_carry_more_than_max_upload_in_many_files(tmp_path, de
     with served_demo(demo_exports, tmp_path / "server") as (url, _):
         uploads = tmp_path / "server" / "gradio"
         before = _stored(uploads)  # the example photos, cached at start
-        status, text = _upload(url, [(f"part{i}.jpg", b"\0" * (10 << 20)) for i in range(4)])  # 40 MB, 10 MB each
-        assert status == 413 and "at most" in text
+        parts = [(f"part{i}.jpg", b"\0" * (10 << 20)) for i in range(4)]  # 40 MB, 10 MB each
+        for path in ("/gradio_api/upload", "/gradio_api/component_server"):  # the sketchpad's drawings come there
+            status, text = _upload(url, parts, path=path)
+            assert status == 413 and "at most" in text
         status, _ = _upload(url, [("small.jpg", b"\0" * 1024)], chunked=True)
         assert status == 411
         assert _stored(uploads) == before  # nothing of either was written
