@@ -83,6 +83,7 @@ def test_skip_nonfinite_skips_the_step_without_any_update_and_counts_it(tmp_path
             later = states[3]["optimizers"][name]["state"][index]
             assert all(torch.equal(values[k], later[k]) for k in values)
     assert (states[2]["skipped_steps"], states[3]["skipped_steps"], states[4]["skipped_steps"]) == (1, 2, 2)
+    assert [states[n]["skipped_in_a_row"] for n in (2, 3, 4)] == [0, 1, 0]  # a resume goes on counting
     # Step 4 trained again.
     assert not all(torch.equal(weights[3][k], weights[4][k]) for k in weights[3])
     assert all(torch.isfinite(t).all() for t in weights[4].values())
@@ -103,6 +104,13 @@ def test_weights_that_overflow_stop_the_run_even_when_skipping(tmp_path, capsys)
     assert info.value.code == 2 and len(skips) == 25 and all(": skipped, " in line for line in skips)
     assert message == ("error: the last 25 steps up to step 25 were all skipped: the weights have diverged; "
                        "start again with a lower --lr")
+    # A stop and a resume in the middle of the streak go on counting it: the run still stops at step 25.
+    stopped = tmp_path / "stopped"
+    run_cli(train_main, ["dcgan", "--out", str(stopped), "--lr", "1e30", "--skip-nonfinite", "--max-steps", "10",
+                         "--save-every-steps", "10", *TINY])
+    with pytest.raises(SystemExit):
+        run_cli(train_main, ["dcgan", "--out", str(stopped), "--resume", "--skip-nonfinite", "--max-steps", "100"])
+    assert message_lines(capsys.readouterr().err)[-1].startswith("error: the last 25 steps up to step 25 were all")
 
 
 def test_non_finite_weights_are_never_saved(tmp_path, capsys):

@@ -6,7 +6,9 @@ rather than waited on."""
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -20,6 +22,7 @@ from translate.io.run_layout import LOCK_NAME
 from translate.modeling.checkpoint import WEIGHTS, find_checkpoint, read_checkpoint
 from translate.sample import main as sample_main
 from translate.train import main as train_main
+from translate.training.run_folder import claim_for_new_run
 
 from .cli_errors import message_lines, one_line_error
 from .conftest import REPO
@@ -110,6 +113,30 @@ def test_a_run_cleans_up_only_its_own_temporaries(tmp_path):
     theirs.mkdir()
     run_cli(train_main, ["dcgan", "--out", str(run), "--resume", "--max-steps", "2"])
     assert not ours.exists() and theirs.exists()
+
+
+@pytest.mark.slow
+def test_lines_recorded_after_the_checkpoint_a_run_goes_on_from_are_not_kept_twice(tmp_path):
+    run = tmp_path / "run"
+    run_cli(train_main, ["dcgan", *TINY, "--out", str(run), "--max-steps", "2", "--save-every-steps", "1"])
+    # As if the save of step 2 had failed after its line was written (a kill, a full disk):
+    shutil.rmtree(run / "checkpoints" / "step-00000002")
+    (run / "checkpoints" / "latest").write_text("step-00000001\n")
+    run_cli(train_main, ["dcgan", "--out", str(run), "--resume", "--max-steps", "2"])
+    steps = [json.loads(line)["step"] for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert steps == [2]
+
+
+@pytest.mark.slow
+def test_a_run_whose_first_save_failed_can_be_started_again_in_its_folder(tmp_path):
+    run = tmp_path / "run"
+    claim_for_new_run(run, "dcgan", reuse=False)  # as the first start left it: marker, empty checkpoints/, a line
+    (run / "checkpoints" / ".step-00000001.translate-0123abcd.tmp").mkdir(parents=True)
+    (run / "metrics.jsonl").write_text('{"epoch": 0, "step": 1, "epoch_complete": false}\n')
+    run_cli(train_main, ["dcgan", *TINY, "--out", str(run), "--max-steps", "1"])
+    assert read_checkpoint(run).path.name == "step-00000001"
+    assert [json.loads(line)["step"] for line in (run / "metrics.jsonl").read_text().splitlines()] == [1]
+    assert not list((run / "checkpoints").glob(".*.tmp"))
 
 
 def test_latest_may_name_only_a_checkpoint_of_its_own_run(tmp_path, capsys):

@@ -132,6 +132,13 @@ def checkpoint_root(run_dir: Path) -> Path:
     return run_dir / "checkpoints"
 
 
+def holds_checkpoints(run_dir: Path) -> bool:
+    """Whether a run folder holds a checkpoint to go on from (its ``latest``, or a whole
+    ``step-*`` folder): a ``checkpoints/`` left empty by a first save that failed holds none."""
+    root = checkpoint_root(run_dir)
+    return (root / LATEST).is_file() or any((root / name / CONFIG).is_file() for name in _step_names(root))
+
+
 def find_checkpoint(path: str | os.PathLike) -> Path:
     """Resolve a run folder, a checkpoint folder, a model folder or a file inside one."""
     given = Path(path)

@@ -25,7 +25,10 @@ class RunRecords:
         self.writer = None
 
     def open(self, step: int) -> None:
-        """Clear a killed run's temporaries and start TensorBoard after ``step`` (later events are dropped)."""
+        """Clear a killed run's temporaries, and drop what was recorded after the checkpoint of
+        ``step`` that the run goes on from: TensorBoard's later events, and metrics.jsonl's
+        lines of later steps (an epoch's line is written just before its checkpoint: a save that
+        failed would otherwise leave a line that the steps trained again write a second time)."""
         if not self.enabled:
             return
         from torch.utils.tensorboard import SummaryWriter
@@ -33,7 +36,10 @@ class RunRecords:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         for folder in (self.run_dir, checkpoint_root(self.run_dir), self.run_dir / "samples"):
             remove_temporaries(folder)
-        self._read_metrics()  # a FIFO or a link in its place fails now, not after an epoch
+        text = self._read_metrics()  # a FIFO or a link in its place fails now, not after an epoch
+        kept = [line for line in text.splitlines(keepends=True) if not _after(line, step)]
+        if len(kept) < len(text.splitlines()):
+            atomic_write(self.run_dir / METRICS_FILE, lambda tmp: tmp.write_text("".join(kept)))
         # A killed run's events after its checkpoint are dropped; those at the checkpoint's own step
         # (written before it was saved, and not written again) stay.
         self.writer = SummaryWriter(str(self.run_dir / "tensorboard"), purge_step=step + 1 if step else None)
@@ -73,3 +79,13 @@ class RunRecords:
     def grid(self, name: str, images: torch.Tensor, nrow: int) -> None:
         if self.enabled:
             write_image(self.run_dir / "samples" / f"{name}.png", grid_image(images, nrow))
+
+
+def _after(line: str, step: int) -> bool:
+    """Whether a metrics.jsonl line records a step after ``step`` (a line that does not parse
+    is kept, as the run wrote it)."""
+    try:
+        record = json.loads(line)
+    except ValueError:
+        return False
+    return isinstance(record, dict) and isinstance(record.get("step"), int) and record["step"] > step

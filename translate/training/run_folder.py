@@ -25,6 +25,7 @@ from types import TracebackType
 from translate.errors import ConfigError, StorageError
 from translate.io.fileio import write_failure, write_json
 from translate.io.run_layout import LOCK_NAME, MARKER_NAME, RUN_ENTRIES
+from translate.modeling.checkpoint import holds_checkpoints
 
 _HELD: set[int] = set()  # the lock descriptors this process holds
 
@@ -108,7 +109,7 @@ def claim_for_new_run(run_dir: Path, family: str, reuse: bool) -> None:
     """Mark ``run_dir`` as a translate run folder, or refuse it: a folder that already holds a
     run wants --resume; one with other files wants --reuse-out, and even then none of the
     names a run writes may be taken."""
-    if (run_dir / "checkpoints").exists():
+    if holds_checkpoints(run_dir):
         raise ConfigError(f"{run_dir} already holds a run: pass --resume to continue it or choose another --out")
     if not (run_dir / MARKER_NAME).is_file():
         others = sorted(p.name for p in run_dir.iterdir() if p.name != LOCK_NAME) if run_dir.is_dir() else []

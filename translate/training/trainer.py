@@ -165,6 +165,7 @@ class Trainer:
             "epoch": self.epoch,
             "steps_per_epoch": self.source.steps_per_epoch,  # where in its epoch a resume goes on
             "skipped_steps": self.skipped,
+            "skipped_in_a_row": self.skipped_in_a_row,  # so that a resume keeps counting towards the limit
             **self.clock.state(),
             "optimizers": {k: o.state_dict() for k, o in self.recipe.optimizers().items()},
             "torch_rng": torch.get_rng_state(),
@@ -248,6 +249,7 @@ class Trainer:
                                   f"{self.source.steps_per_epoch}: its place in the epoch would be wrong; resume it "
                                   "on the data it trained on (check --data), or start a new run")
         self.step, self.epoch, self.skipped = step, epoch, skipped
+        self.skipped_in_a_row = int(state.get("skipped_in_a_row", 0))
         self.last_checkpoint = checkpoint.path
 
     # -- records -----------------------------------------------------------------------
@@ -295,7 +297,7 @@ class Trainer:
             raise
         finally:
             self.records.close()
-        if self.stop.requested:
+        if self.stop.requested and not self.done():  # a finished run ends as finished, whatever came last
             signum = self.stop.signum
             how = "interrupted" if signum == signal.SIGINT else f"stopped by {signal.Signals(signum).name}"
             print(f"{how} at step {self.step}: saved {self.last_checkpoint}; continue with --resume", file=sys.stderr)
@@ -334,7 +336,7 @@ class Trainer:
         start = self.step - self.epoch * spe
         sums: dict[str, float] = defaultdict(float)
         counts: dict[str, int] = defaultdict(int)
-        skipped_before = self.skipped
+        skipped_before, first_step = self.skipped, self.step + 1
         speed = Throughput()
         logs: dict[str, float] = {}
         self.clock.start()
@@ -384,6 +386,7 @@ class Trainer:
             "epoch_complete": finished,
             "images_per_s": round(speed.rate(), 3),
             "skipped_steps": self.skipped - skipped_before,
+            "means_from_step": first_step,  # the losses are means over the steps of this start alone
             **self.clock.record(),
             "machine": self.machine,
             **{k: sums[k] / counts[k] for k in sums},
@@ -392,7 +395,10 @@ class Trainer:
         self.records.scalars("epoch", {key: record[key] for key in sums}, self.step)
         self.save()
         self.clock.stop()  # the scoring is not training time
-        if finished and self._evaluation_due():
+        # A stop asked for during the epoch's last step leaves at once (the scoring takes minutes, past
+        # a scheduler's grace period): the next start takes it (see _scoring_owed). The last epoch's
+        # is taken here all the same, since the run ends with it.
+        if finished and self._evaluation_due() and (not self.stop.requested or self.done()):
             self._evaluate()
 
     def position(self) -> str:
