@@ -1,9 +1,10 @@
 """Outputs never overwrite inputs: export refuses to write into the model it exports, a
-name that is not .onnx, or over a file that is not an earlier export of the same kind of model; apply refuses output folders that are, hold or lie inside the
-input, inputs that link into the output, and existing files unless --overwrite, and skips
-the outputs of an earlier apply found inside its input. No output of sample, apply,
-export or pack lands on a run's own files, and pack writes only into a new or empty folder
-or, with --overwrite, over a model it packed before, copying only regular files."""
+name that is not .onnx, or over a file that is not an earlier export of the same kind of
+model; apply refuses output folders that are, hold or lie inside the input, inputs that link
+into the output, and existing files unless --overwrite, and skips the outputs of an earlier
+apply found inside its input. No output of sample, apply, export or pack lands on a run's own
+files, and pack writes only into a new or empty folder or, with --overwrite, over a model it
+packed before, copying only regular files."""
 
 from __future__ import annotations
 
