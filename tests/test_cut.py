@@ -9,7 +9,13 @@ import torch
 from translate.errors import ConfigError
 from translate.families.cut import monitors
 from translate.families.cut.monitors import collapse_measures, collapse_warnings
-from translate.families.cut.nets import CUTConfig, check_layers, nce_layers
+from translate.families.cut.nets import (
+    CUTConfig,
+    build_cut_discriminator,
+    build_cut_generator,
+    check_layers,
+    nce_layers,
+)
 from translate.families.cut.projection import PatchProjection, gather_patches, sample_places
 from translate.families.cut.recipe import ContrastiveGenerator
 from translate.families.cut.settings import CUTHyper
@@ -17,10 +23,25 @@ from translate.modeling.losses import patch_nce
 from translate.modeling.resnet_gan import build_generator
 
 
+def test_networks_start_as_the_cut_reference_starts_them_an_untrained_generator_near_grey():
+    torch.manual_seed(0)
+    config = CUTConfig(ngf=16, ndf=16, n_blocks=2, image_size=64)
+    generator, discriminator = build_cut_generator(config), build_cut_discriminator(config)
+    down1 = generator.stages()["down1"]
+    convolution = next(m for m in down1.modules() if isinstance(m, torch.nn.Conv2d)).weight  # 32 x 16 x 3 x 3
+    assert convolution.std().item() == pytest.approx(0.02 * (2 / (16 * 9 + 32 * 9)) ** 0.5, rel=0.1)
+    with torch.no_grad():
+        assert generator(torch.rand(2, 3, 64, 64) * 2 - 1).std().item() < 0.1  # near grey (0.6 at N(0, 0.02))
+        assert discriminator(torch.rand(2, 3, 64, 64)).abs().max().item() < 0.1
+    projection = PatchProjection({"down1": 32})
+    assert projection.heads["down1"][0].weight.std().item() == pytest.approx(0.02 * (2 / (32 + 256)) ** 0.5, rel=0.1)
+
+
 def test_patchnce_reads_the_input_both_downsamplings_and_the_first_and_middle_blocks():
     assert nce_layers(9) == ["input", "down1", "down2", "block1", "block5"]  # the reference's 0,4,8,12,16
-    assert nce_layers(6) == ["input", "down1", "down2", "block1", "block3"]
-    assert nce_layers(2) == ["input", "down1", "down2", "block1"]
+    assert nce_layers(6) == ["input", "down1", "down2", "block1", "block5"]  # block 5 whatever the depth
+    assert nce_layers(2) == ["input", "down1", "down2", "block1", "block2"]  # the last, with fewer
+    assert nce_layers(1) == ["input", "down1", "down2", "block1"]
     check_layers(nce_layers(2), 2)
     with pytest.raises(ConfigError, match="distinct encoder stages .* got input, block5"):
         check_layers(["input", "block5"], 2)

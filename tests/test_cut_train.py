@@ -70,7 +70,7 @@ def test_resume_mid_epoch_matches_a_straight_run_bit_for_bit(tmp_path, data, mod
     hyper = read_checkpoint(straight).train["hyper"]
     assert (hyper["lambda_nce"], hyper["nce_identity"], hyper["flip_equivariance"]) == (
         (1.0, True, False) if mode == "cut" else (10.0, False, True))
-    assert hyper["nce_layers"] == ["input", "down1", "down2", "block1"]  # TINY's 2 blocks: block1 is the middle
+    assert hyper["nce_layers"] == ["input", "down1", "down2", "block1", "block2"]  # TINY's 2 blocks: the last
 
 
 @pytest.mark.slow

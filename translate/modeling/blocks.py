@@ -122,6 +122,21 @@ class ResidualBlock(nn.Module):
         return x + self.body(x)
 
 
+def init_xavier_weights(module: nn.Module, gain: float = 0.02) -> None:
+    """The CUT reference's initialisation (its ``--init_type xavier --init_gain 0.02``): conv and
+    linear weights Xavier-normal with gain 0.02 (a std of about 0.001 for 3x3 convolutions of
+    64 to 256 channels, against DCGAN's 0.02), norm scales ~ N(1, 0.02), biases 0. Apply with
+    ``net.apply(init_xavier_weights)``."""
+    if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+        weight = module.parametrizations.weight.original if hasattr(module, "parametrizations") else module.weight
+        nn.init.xavier_normal_(weight, gain)
+        if module.bias is not None:
+            nn.init.zeros_(module.bias)
+    elif isinstance(module, (nn.BatchNorm2d, nn.GroupNorm)) and module.weight is not None:
+        nn.init.normal_(module.weight, 1.0, gain)
+        nn.init.zeros_(module.bias)
+
+
 def init_dcgan_weights(module: nn.Module) -> None:
     """DCGAN initialisation: conv weights ~ N(0, 0.02), norm scales ~ N(1, 0.02), biases 0.
 

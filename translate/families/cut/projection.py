@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from translate.modeling.blocks import init_dcgan_weights
+from translate.modeling.blocks import init_xavier_weights
 
 PATCHES = 256  # places per layer and image (the reference's --num_patches)
 WIDTH = 256  # the MLPs' hidden and output width (the reference's --netF_nc)
@@ -39,7 +39,7 @@ class PatchProjection(nn.Module):
         super().__init__()
         self.heads = nn.ModuleDict({name: nn.Sequential(nn.Linear(c, width), nn.ReLU(), nn.Linear(width, width))
                                     for name, c in channels.items()})
-        self.apply(init_dcgan_weights)  # N(0, 0.02) weights and zero biases, as the reference's init_net
+        self.apply(init_xavier_weights)  # Xavier-normal, gain 0.02, zero biases: the reference's init_net
 
     def forward(self, features: dict[str, torch.Tensor], places: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """Each layer's patches at its ``places``, projected and scaled to unit length."""

@@ -28,6 +28,7 @@ from translate.families.cut.nets import (
     GENERATOR,
     PROJECTION,
     CUTConfig,
+    build_cut_discriminator,
     build_cut_generator,
 )
 from translate.families.cut.projection import PatchProjection, sample_places
@@ -35,7 +36,6 @@ from translate.families.cut.settings import CUTHyper
 from translate.families.translation_recipe import DEFAULT_OPTIONS, RecipeOptions, ScheduledRecipe
 from translate.modeling.inference import translation_grid
 from translate.modeling.losses import adversarial, patch_nce
-from translate.modeling.resnet_gan import build_discriminator
 from translate.modeling.resnet_generator import ResnetGenerator
 from translate.training.distributed import Context, wrap
 from translate.training.optim import adam, critic_loss, optimise, parameters_of, set_requires_grad
@@ -94,7 +94,7 @@ class CUTRecipe(ScheduledRecipe):
         self.config = config
         self.fixed = fixed[0]  # source images: the grid's rows, and the monitors' batch
         self.generator = self.place(build_cut_generator(config))
-        self.discriminator = self.place(build_discriminator(config))
+        self.discriminator = self.place(build_cut_discriminator(config))
         self.d_loss, self.g_loss = adversarial(hyper.loss)
         self.judge = self.maybe_compile(self.discriminator)
         self.d_step = self.maybe_compile(wrap(self.discriminator, context))
