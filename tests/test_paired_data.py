@@ -17,6 +17,7 @@ from translate.datasets.paired import Pair, find_paired, read_pair, read_pairs, 
 from translate.errors import DataError
 from translate.io.download import PIX2PIX, download_pix2pix_dataset
 from translate.io.fileio import write_image
+from translate.modeling.pixels import to_unit
 from translate.training.paired import PairedImages
 
 from .cli_errors import one_line_error
@@ -200,3 +201,7 @@ def test_reverse_puts_b_first_and_the_grid_rows_are_resized_pairs(tmp_path):
     with pytest.warns(UserWarning, match="001.png"):
         grid_a, grid_b = resized_pairs(pairs, 2, 12, channels=1)
     assert grid_a.shape == grid_b.shape == (2, 1, 12, 12) and grid_a.abs().max() <= 1
+    # At the training crops' scale: the central 12 px of the 24-px halves, pixel for pixel.
+    with pytest.warns(UserWarning, match="001.png"):
+        crop_a, _ = resized_pairs(pairs, 2, 12, load_size=24)
+    assert torch.equal(crop_a[0], to_unit(halves[0][6:18, 6:18])[0])

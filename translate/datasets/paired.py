@@ -85,15 +85,19 @@ def read_pairs(pairs: list[Pair], channels: int = 3, reverse: bool = False) -> t
     return inputs, targets
 
 
-def resized_pairs(pairs: list[Pair], count: int, size: int, channels: int = 3,
-                  reverse: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+def resized_pairs(pairs: list[Pair], count: int, size: int, channels: int = 3, reverse: bool = False,
+                  load_size: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """(inputs, targets) of the first ``count`` readable pairs, resized to ``size`` square by
-    area averaging, in [-1, 1]: a sample grid's rows."""
+    area averaging, in [-1, 1]: a sample grid's rows. With ``load_size``, resized to that and
+    cut to their central ``size`` square instead, at the scale training crops them: one-pixel
+    lines shrunk by area averaging would turn grey, a drawing the model never saw."""
     inputs, targets = [], []
+    margin = 0 if load_size is None else (load_size - size) // 2
     for pair in pairs:
         read = read_pairs([pair], channels, reverse)
         for side, images in zip((inputs, targets), read, strict=True):
-            side += [to_unit(resize_square(image, size))[0] for image in images]
+            side += [to_unit(resize_square(image, load_size or size)[margin : margin + size, margin : margin + size])[0]
+                     for image in images]
         if len(inputs) == count:
             break
     if not inputs:

@@ -27,7 +27,8 @@ def paired_data(model: Pix2PixConfig, settings: Pix2PixTrainConfig, run: RunOpti
     data = find_paired(resolve_data_root(run.data), model.dataset, run.download)
     dataset = PairedImages(data.train, settings.load_size, model.image_size, settings.seed, model.channels,
                            model.reverse)
-    fixed = resized_pairs(data.test or data.train, GRID_IMAGES, model.image_size, model.channels, model.reverse)
+    fixed = resized_pairs(data.test or data.train, GRID_IMAGES, model.image_size, model.channels, model.reverse,
+                          settings.load_size)
     return TrainingData(dataset, fixed, (data.folder,))
 
 
