@@ -46,7 +46,7 @@ PHOTO_RUN = "runs/horse2zebra"
 # The preset's 80,040 steps and 44 scorings on the project's 2-core CPUs (the README has each).
 PHOTO_RECIPE = TrainingRecipe(
     (f"python -m translate.train cyclegan --domains horse zebra --preset cpu --download --out {PHOTO_RUN}",),
-    "18.5 to 40 hours on a 2-core CPU", PHOTO_RUN)
+    "15.5 to 40 hours on a 2-core CPU", PHOTO_RUN)
 SKETCH_RUN = "runs/edges2zebra"
 # pix2pix's reference recipe, 266,800 steps of 256 px at depth 8: 0.89 CPU-s a step here (one
 # thread, bf16, 2-core AMD EPYC of family 25; 12 steps against 1), about 66 CPU-hours.

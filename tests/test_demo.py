@@ -335,7 +335,7 @@ def test_the_commands_name_only_model_folders_that_exist(tmp_path):
     missing = {"AtoB": "exports/horse2zebra.onnx", "BtoA": "exports/zebra2horse.onnx"}
     train = "python -m translate.train cyclegan --domains horse zebra --preset cpu --download --out runs/horse2zebra"
     assert how_to_make(missing, root=tmp_path).splitlines() == [  # no shipped model: train one
-        "# train a model first (18.5 to 40 hours on a 2-core CPU):", train,
+        "# train a model first (15.5 to 40 hours on a 2-core CPU):", train,
         "python -m translate.export runs/horse2zebra --direction AtoB --out exports/horse2zebra.onnx",
         "python -m translate.export runs/horse2zebra --direction BtoA --out exports/zebra2horse.onnx",
     ]
@@ -343,7 +343,7 @@ def test_the_commands_name_only_model_folders_that_exist(tmp_path):
     assert how_to_make(missing, root=tmp_path).splitlines()[:3] == [
         "python -m translate.export models/cyclegan-horse2zebra --direction AtoB --out exports/horse2zebra.onnx",
         "python -m translate.export models/cyclegan-horse2zebra --direction BtoA --out exports/zebra2horse.onnx",
-        "# or train your own first (18.5 to 40 hours on a 2-core CPU):",
+        "# or train your own first (15.5 to 40 hours on a 2-core CPU):",
     ]
 
 
