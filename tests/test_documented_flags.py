@@ -21,6 +21,9 @@ OTHER_TOOLS = {
     "--nproc_per_node": "torchrun",
     "--nce_layers": "the reference CUT code (which our CUT's docs compare with)",
     "--num_patches": "the reference CUT code",
+    "--init_type": "the reference CUT code (its initialisation, which ours copies)",
+    "--init_gain": "the reference CUT code",
+    "--no_antialias": "the reference CUT code (its discriminator's sampling, which ours does not copy)",
 }
 SOURCES = [*sorted((REPO / "translate").rglob("*.py")), *sorted((REPO / "demo").glob("*.py")),
            *sorted((REPO / "bench").glob("*.py"))]

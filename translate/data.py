@@ -140,8 +140,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     data_root = resolve_data_root(args.data)
-    if data_root.exists() and not data_root.is_dir():
-        raise DataError(f"the data folder {data_root} is a file: pass --data a folder (or one to create)")
+    if args.command == "list" and data_root.exists() and not data_root.is_dir():  # fetch says so as it writes
+        raise DataError(f"the data folder {data_root} is a file: pass --data a folder")
     names = (args.names or DEFAULT) if args.command == "fetch" else DEFAULT
     missing, changed = [], []
     for name in names:

@@ -24,6 +24,7 @@ from translate.errors import CheckpointError
 from translate.families import Family, RunOptions, all_families, get_family
 from translate.families.optimisation import add_optimisation_options
 from translate.io.fileio import check_writable
+from translate.io.run_layout import is_run_folder
 from translate.modeling.checkpoint import Checkpoint, checkpoint_root, read_checkpoint
 from translate.resume_flags import check_resume_flags, flag_names, given_flags
 from translate.training.run_folder import RunLock, claim_for_new_run
@@ -132,7 +133,9 @@ def main(argv: list[str] | None = None) -> Trainer:
                      workers=args.workers, save_every_steps=args.save_every_steps, log_every=args.log_every,
                      skip_nonfinite=args.skip_nonfinite, precision=args.precision,
                      download=getattr(args, "download", False), fid_weights=args.fid_weights)
-    if args.resume and not checkpoint_root(args.out).is_dir():  # before the lock goes into a user's folder
+    # Before the lock goes into a folder that is no run (a user's photos, say); a run folder goes on
+    # to the lock, which names a process that holds it.
+    if args.resume and not checkpoint_root(args.out).is_dir() and not is_run_folder(args.out):
         what = "holds no checkpoints/" if args.out.is_dir() else "does not exist"
         raise CheckpointError(f"--resume found nothing to continue: {args.out} {what}: check --out, or leave out "
                               "--resume to start a new run")
