@@ -11,7 +11,8 @@ import numpy as np
 from demo.models import MODEL_FILES, PHOTO_KEYS, DemoModels
 from translate.datasets.drawings import strokes_as_lines
 from translate.errors import InputError
-from translate.io.images import convert_channels, read_image, scale_to_side
+from translate.io.imageheader import read_header
+from translate.io.images import HEADER_BYTES, convert_channels, read_image, scale_to_side
 
 DEFAULT_MAX_SIDE = 1024
 
@@ -22,6 +23,20 @@ def load_photo(path: str | os.PathLike | None, max_side: int) -> tuple[np.ndarra
         raise InputError("upload a photo first (or click one of the examples)")
     path = Path(path)
     return fit_side(read_image(path, name=path.name), max_side, path.name)  # read_image checks the header first
+
+
+def check_photo(path: str | os.PathLike | None) -> None:
+    """load_photo's error for an upload that is no image, from its header: without decoding a
+    photo (up to 64 MP) that no model could translate."""
+    if not path:
+        raise InputError("upload a photo first (or click one of the examples)")
+    try:
+        with open(path, "rb") as file:
+            header = read_header(file.read(HEADER_BYTES))
+    except OSError:
+        header = None
+    if header is None or header.problem:
+        load_photo(path, 1)  # refuses it from its header, in its own words
 
 
 def fit_side(image: np.ndarray, max_side: int, name: str) -> tuple[np.ndarray, str]:
@@ -40,7 +55,7 @@ def translate_photo(models: DemoModels, path: str | None, direction: str, round_
     """(input as used, translation, round trip or None, note) for one uploaded photo, translated
     by ``model`` (a key of MODEL_FILES serving ``direction``; default: its lowest FID). The
     round trip takes the other direction's lowest-FID model."""
-    image, note = load_photo(path, max_side)  # a file that is not an image says so, model or not
+    check_photo(path)  # a file that is not an image says so, model or not
     if direction not in PHOTO_KEYS:
         raise InputError(f"unknown direction {direction!r}: choose {' or '.join(PHOTO_KEYS)}")
     key = model or next(iter(models.photo_models(direction)), direction)
@@ -50,6 +65,7 @@ def translate_photo(models: DemoModels, path: str | None, direction: str, round_
     translator = models.translators.get(key)
     if translator is None:
         raise InputError(models.problems.get(key, f"{MODEL_FILES[key].file} is missing"))
+    image, note = load_photo(path, max_side)  # decoded only for a model that can translate it
     translated = translator.translate(image)
     note += f". By {models.model_label(key)}"
     back = None

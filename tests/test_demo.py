@@ -275,7 +275,7 @@ def test_an_absent_extra_model_is_not_missing_and_a_broken_one_is_only_reported(
     assert models.scored_text("AtoB") == "FID: none of these files records one"
 
 
-def test_missing_model_files_name_the_file_and_the_command(tmp_path, demo_exports, horse_photo):
+def test_missing_model_files_name_the_file_and_the_command(tmp_path, demo_exports, horse_photo, monkeypatch):
     exports = tmp_path / "exports"
     exports.mkdir()
     (exports / "horse2zebra.onnx").write_bytes((demo_exports / "horse2zebra.onnx").read_bytes())
@@ -299,8 +299,14 @@ def test_missing_model_files_name_the_file_and_the_command(tmp_path, demo_export
     text.write_text("not a photo")
     with pytest.raises(DataError, match="notes.jpg: not a readable image"):
         translate_photo(models, str(text), "BtoA", False)
-    with pytest.raises(InputError, match="zebra2horse.onnx is missing"):
-        translate_photo(models, str(horse_photo), "BtoA", False)
+    with pytest.raises(DataError, match="nowhere.jpg: cannot read it"):
+        translate_photo(models, str(tmp_path / "nowhere.jpg"), "BtoA", False)
+    decoded = []
+    with monkeypatch.context() as patch:  # no model for it: the photo is not decoded for nothing
+        patch.setattr("demo.photos.read_image", lambda *args, **kwargs: decoded.append(args))
+        with pytest.raises(InputError, match="zebra2horse.onnx is missing"):
+            translate_photo(models, str(horse_photo), "BtoA", False)
+    assert decoded == []
     _, translated, back, note = translate_photo(models, str(horse_photo), "AtoB", True)
     assert translated.shape == (256, 256, 3) and back is None
     assert "No round trip" in note and "zebra2horse.onnx is missing" in note
