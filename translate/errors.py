@@ -36,3 +36,10 @@ class FileKindError(TranslateError):
 
 class DivergedError(TranslateError):
     """Training produced a NaN or infinite loss or weight."""
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message (a library's can run to pages of context), or
+    its type's name where it says nothing: the reason a one-line error of ours quotes."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

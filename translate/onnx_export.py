@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from translate.errors import TranslateError
+from translate.errors import TranslateError, first_line
 from translate.io.fileio import atomic_path
 from translate.modeling.half_storage import round_to_fp16
 from translate.onnx_contract import ModelInfo
@@ -210,7 +210,7 @@ def write_checked(plan: ExportPlan, out: Path, opset: int = DEFAULT_OPSET, preci
         except (ExportError, OSError):  # ours, and a disk's (the command line words those)
             raise
         except Exception as exc:  # torch.onnx, onnx.checker and onnxruntime raise their own types
-            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            reason = first_line(exc)
             hint = "" if opset == DEFAULT_OPSET else f": try the default, --opset {DEFAULT_OPSET}"
             raise ExportError(f"the export in opset {opset} failed ({reason}){hint}") from exc
     shapes = [tuple(inputs[0].shape) for inputs in plan.check_inputs]

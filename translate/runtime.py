@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
-from translate.errors import InputError, ModelFileError
+from translate.errors import InputError, ModelFileError, first_line
 from translate.io.images import TRANSLATE_MAX_PIXELS, check_padded_size, convert_channels, pad_to_multiple, read_image
 from translate.io.pixels import to_pixels, to_unit
 from translate.latent import check_steps, code_walk, label_walk, latent_codes
@@ -61,7 +61,7 @@ def open_session(
     try:
         session = ort.InferenceSession(str(path), options, providers=providers)
     except Exception as exc:  # onnxruntime raises its own exception types for bad files
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        reason = first_line(exc)
         raise ModelFileError(f"{path} is not a loadable ONNX model ({reason}): re-export it with python -m "
                              "translate.export, or upgrade onnxruntime if the file was made for a newer one") from exc
     if providers[0] not in session.get_providers():  # ONNX Runtime falls back to the CPU with only a log line
@@ -84,13 +84,14 @@ def run_session(session: ort.InferenceSession, feeds: dict[str, np.ndarray], pat
     graph that does not take inputs its metadata promises).
 
     The session's memory arena gives back what the run grew it by: it otherwise keeps the
-    largest run's memory for the session's life (about 0.5 GB more after one 1536-px photo, for
-    as long as a demo or a service holds the model)."""
+    largest run's memory for the session's life (3.2 GB against 0.3 GB after one 1536-px photo
+    with the full-size CycleGAN generator, bench/translator_arena.py, for as long as a demo or a
+    service holds the model)."""
     try:
         return session.run(None, feeds, _shrinking_arenas(session))[0]
     except Exception as exc:  # onnxruntime raises its own exception types
         shapes = {name: value.shape for name, value in feeds.items()}
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        reason = first_line(exc)
         if any(sign in reason.lower() for sign in ("failed to allocate", "bad_alloc", "out of memory")):
             raise InputError(f"ONNX Runtime ran out of memory running {path} on inputs {shapes} ({reason}): give "
                              "it less at a time (smaller images or batch_size, a lower max_pixels; fewer samples "

@@ -32,7 +32,7 @@ from torch import nn
 
 from translate import __version__
 from translate.config import ConfigBase
-from translate.errors import CheckpointError, ConfigError
+from translate.errors import CheckpointError, ConfigError, first_line
 from translate.io.fileio import atomic_write, check_regular, open_regular, write_json
 from translate.modeling.half_storage import to_fp16
 
@@ -117,7 +117,7 @@ class Checkpoint:
                 "was not loaded: resume only from checkpoints that translate.train wrote"
             ) from exc
         except Exception as exc:  # a truncated or damaged file
-            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            reason = first_line(exc)
             raise CheckpointError(f"{state_file} is not a readable training state ({reason}): "
                                   "resume from an earlier checkpoint") from exc
 

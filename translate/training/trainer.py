@@ -29,7 +29,7 @@ import torch.distributed as dist
 from torch import nn
 from tqdm import tqdm
 
-from translate.errors import CheckpointError, DivergedError, StorageError
+from translate.errors import CheckpointError, DivergedError, StorageError, first_line
 from translate.modeling.checkpoint import STATE, Checkpoint, load_weights
 from translate.modeling.device import describe_device
 from translate.training.checkpoint import check_optimizer_state, save_checkpoint
@@ -237,7 +237,7 @@ class Trainer:
             step, epoch, skipped = int(state["step"]), int(state["epoch"]), int(state.get("skipped_steps", 0))
             self.clock.load(state, step)
         except (KeyError, TypeError, ValueError, RuntimeError, CheckpointError) as exc:
-            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            reason = first_line(exc)
             raise CheckpointError(f"{checkpoint.path / STATE} does not fit this run ({type(exc).__name__}: "
                                   f"{reason[:200]}): resume from a checkpoint that this run wrote") from None
         if min(step, epoch, skipped) < 0:
