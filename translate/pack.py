@@ -28,7 +28,7 @@ from typing import Any
 from translate.cli import run_cli
 from translate.errors import CheckpointError, ConfigError
 from translate.evaluation.best import BEST_RECORD
-from translate.evaluation.record import chosen_direction
+from translate.evaluation.record import direction_chosen_in
 from translate.families import get_family
 from translate.io.fileio import atomic_write, file_sha256, open_regular, read_json_if_exists
 from translate.io.run_layout import METRICS_FILE, enclosing_run, parse_metrics
@@ -141,7 +141,7 @@ def weights_origin(checkpoint: Checkpoint, records: list[dict[str, Any]]) -> dic
     directions = {name: v["direction"] for name, v in scores.items() if isinstance(v, dict) and "direction" in v}
     if not scorings or not directions:
         return {}
-    chosen_by = chosen_direction(checkpoint.path) or next(iter(directions.values()))
+    chosen_by = direction_chosen_in(best) or next(iter(directions.values()))
     chosen = next((name for name, direction in directions.items() if direction == chosen_by), next(iter(directions)))
     averaged = scorings[-1]["eval"].get("generators_averaged")
     weights = (f"the average of {averaged} snapshots of the weights" if isinstance(averaged, int) and averaged > 0

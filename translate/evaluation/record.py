@@ -32,7 +32,11 @@ def scores_of(folder: Path, weights_sha256: str) -> dict[str, Any]:
 def chosen_direction(folder: Path) -> str | None:
     """The direction whose FID kept ``folder``'s weights, where it is a run's ``best/`` (its
     record names the epoch whose scoring kept them, and that FID); None for any other folder."""
-    record = read_json_if_exists(folder / EVALUATION_FILE)
+    return direction_chosen_in(read_json_if_exists(folder / EVALUATION_FILE))
+
+
+def direction_chosen_in(record: Any) -> str | None:
+    """:func:`chosen_direction` of a record already read."""
     if not isinstance(record, dict) or "epoch" not in record or not isinstance(record.get("scores"), dict):
         return None
     return next((v["direction"] for v in record["scores"].values()

@@ -36,9 +36,9 @@ class RunRecords:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         for folder in (self.run_dir, checkpoint_root(self.run_dir), self.run_dir / "samples"):
             remove_temporaries(folder)
-        text = self._read_metrics()  # a FIFO or a link in its place fails now, not after an epoch
-        kept = [line for line in text.splitlines(keepends=True) if not _after(line, step)]
-        if len(kept) < len(text.splitlines()):
+        lines = self._read_metrics().splitlines(keepends=True)  # a FIFO or a link there fails now, not later
+        kept = [line for line in lines if not _after(line, step)]
+        if len(kept) < len(lines):
             atomic_write(self.run_dir / METRICS_FILE, lambda tmp: tmp.write_text("".join(kept)))
         # A killed run's events after its checkpoint are dropped; those at the checkpoint's own step
         # (written before it was saved, and not written again) stay.
