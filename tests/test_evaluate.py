@@ -24,11 +24,11 @@ from .exporting import trained_run
 from .memory import peak_rss_kb, reset_peak_rss
 
 
-def run_folder(path, n_classes=0, image_size=28):
+def run_folder(path, n_classes=0, image_size=28, train=None):
     """A run folder with one checkpoint of an untrained, tiny generator."""
     config = DCGANConfig(image_size=image_size, z_dim=8, n_classes=n_classes, ngf=4, ndf=4)
     family = "cdcgan" if n_classes else "dcgan"
-    save_checkpoint(path, 1, family, config.to_dict(), {}, {"generator": Generator(config)}, {})
+    save_checkpoint(path, 1, family, config.to_dict(), train or {}, {"generator": Generator(config)}, {})
     return path
 
 
@@ -106,6 +106,12 @@ def test_errors_are_one_line_and_exit_2(tmp_path, capsys, argv, message):
     assert captured.out == ""
     assert captured.err.startswith("error: ") and captured.err.count("\n") == 1
     assert message.format(tmp=tmp_path, model=model) in captured.err
+
+
+def test_a_digit_model_trained_on_a_folder_is_not_scored_against_mnist(tmp_path, capsys):
+    model = run_folder(tmp_path / "model", n_classes=10, train={"dataset": "folder"})
+    error = one_line_error(capsys, main, str(model), "--n", "10", "--real-n", "4", "--cache-dir", str(tmp_path))
+    assert "was trained on --dataset folder" in error and "--folders REAL_DIR GENERATED_DIR" in error
 
 
 def test_out_replaces_an_earlier_record_but_never_another_json_file(tmp_path, capsys):

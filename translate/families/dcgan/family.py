@@ -252,6 +252,12 @@ class DCGANFamily(Family):
 
     def evaluate(self, checkpoint: Checkpoint, request: EvaluationRequest) -> dict[str, Any]:
         request.validate()
+        dataset = checkpoint.train.get("dataset", "mnist")  # checkpoints from before the option: MNIST
+        if dataset != "mnist":  # its scores against MNIST digits (and the digit judge's reading) would mean nothing
+            raise ConfigError(
+                f"{checkpoint.path} was trained on --dataset {dataset}, and a digit model is scored against the "
+                "MNIST test digits only: score images it drew (e.g. by the runtime's Sampler) "
+                "against real ones instead: python -m translate.evaluate --folders REAL_DIR GENERATED_DIR")
         generator, config = self.load_generator(checkpoint)
         generator = generator.to(request.device)
         # Exactly the images python -m translate.sample draws with the same seed.
