@@ -16,6 +16,7 @@ from translate.evaluate import main
 from translate.evaluation.inception import InceptionFeatures, _normalise, _to_inception_input, load_fid_file
 from translate.evaluation.inception_onnx import OnnxInception
 from translate.evaluation.inception_port import port
+from translate.evaluation.protocols import EvaluationRequest, translate_all
 from translate.io.images import list_images, read_image
 from translate.modeling.pixels import to_unit
 
@@ -107,6 +108,26 @@ def test_the_network_runs_without_tf32_and_the_switches_are_put_back(data_root, 
     try:
         extractor.pool3(torch.zeros(2, 3, 299, 299))
         assert seen == [(False, False)]
+        assert torch.backends.cudnn.allow_tf32 and torch.backends.cuda.matmul.allow_tf32
+    finally:
+        torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = before
+
+
+def test_the_scored_translations_are_made_without_tf32_too(tmp_path):
+    """The protocol says the test images are translated in fp32: on CUDA that needs the switches off."""
+    seen = []
+
+    class Recording(nn.Module):
+        def forward(self, x):
+            seen.append((torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32))
+            return x
+
+    before = torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32
+    torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = True
+    try:
+        images = [np.zeros((8, 8, 3), np.uint8)] * 2
+        translated = translate_all(Recording(), images, 4, 4, EvaluationRequest(data_root=tmp_path), "horses")
+        assert len(translated) == 2 and seen == [(False, False)] * 2
         assert torch.backends.cudnn.allow_tf32 and torch.backends.cuda.matmul.allow_tf32
     finally:
         torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = before

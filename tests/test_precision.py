@@ -79,10 +79,13 @@ def test_the_cpu_model_falls_back_to_the_platform_without_proc_cpuinfo(monkeypat
 
 
 @pytest.mark.parametrize("native", [True, False])
-def test_auto_is_bf16_on_cuda_and_on_cpus_with_native_bf16_else_fp32(monkeypatch, native):
+def test_auto_is_bf16_where_the_cpu_or_gpu_computes_it_natively_else_fp32(monkeypatch, native):
     monkeypatch.setattr(device_module, "cpu_bf16_features", lambda: ["AVX512-BF16"] if native else [])
+    # PyTorch's default check also says yes where it only emulates bf16 (a T4, a V100): slower than fp32.
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda including_emulation=True: including_emulation or native)
     assert resolve_precision("auto", torch.device("cpu")) == ("bf16" if native else "fp32")
-    assert resolve_precision("auto", torch.device("cuda")) == "bf16"
+    assert resolve_precision("auto", torch.device("cuda")) == ("bf16" if native else "fp32")
+    assert bf16_support(torch.device("cuda")) == ("native bf16 (CUDA)" if native else "bf16 emulated")
     assert resolve_precision("fp32", torch.device("cuda")) == "fp32"
     assert resolve_precision("bf16", torch.device("cpu")) == "bf16"  # asked for: emulated if need be
 

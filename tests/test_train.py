@@ -9,7 +9,13 @@ from translate.families import load_generator
 from translate.families.dcgan.recipe import GANRecipe
 from translate.families.dcgan.settings import GANHyper
 from translate.train import main as train_main
-from translate.training.optim import WeightMean, averaged_copy, estimate_batch_norm, update_average
+from translate.training.optim import (
+    WeightMean,
+    averaged_copy,
+    estimate_batch_norm,
+    load_optimizer_state,
+    update_average,
+)
 
 from .cli_errors import one_line_error
 from .exporting import TINY as GAN_TINY
@@ -128,6 +134,20 @@ def test_update_average_moves_parameters_by_one_minus_decay_and_leaves_buffers()
     assert torch.equal(average.running_mean, torch.zeros(3))
 
 
+def test_a_resumed_optimiser_keeps_the_fused_setting_of_the_device_it_runs_on():
+    """A run saved on CUDA (fused Adam) and resumed on the CPU, or the other way, must not take
+    the saved setting: fused Adam is what adam() gives CUDA, and slower or unsupported elsewhere."""
+    net = torch.nn.Linear(3, 2)
+    saved = torch.optim.Adam(net.parameters(), fused=True)
+    net(torch.ones(1, 3)).sum().backward()
+    saved.step()
+    resumed = torch.optim.Adam(net.parameters(), fused=False)
+    load_optimizer_state(resumed, saved.state_dict())
+    assert resumed.param_groups[0]["fused"] is False
+    assert torch.equal(resumed.state[net.weight]["exp_avg"], saved.state[net.weight]["exp_avg"])
+    resumed.step()  # the loaded state serves the unfused step
+
+
 def test_weight_mean_is_the_uniform_mean_of_the_weights_it_was_given():
     net = torch.nn.Linear(3, 2)
     mean = WeightMean({"net": net})
@@ -193,6 +213,15 @@ def test_bad_input_gets_one_line_errors_and_leaves_no_files(tmp_path, capsys, di
     train("dcgan", "--out", str(out), "--max-steps", "1", *TINY)
     assert "already holds a run" in _error(capsys, "dcgan", "--out", str(out), *TINY)
     assert "is a dcgan checkpoint, but a cdcgan one" in _error(capsys, "cdcgan", "--out", str(out), "--resume")
+
+
+def test_torchrun_of_a_digit_family_is_refused_before_anything_is_written(tmp_path, capsys, monkeypatch):
+    """Each of its processes would think itself rank 0, on the same GPU, writing into one folder."""
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("RANK", "0")
+    out = tmp_path / "run"
+    assert "dcgan trains in one process" in _error(capsys, "dcgan", "--out", str(out), *TINY)
+    assert not out.exists()
 
 
 def test_tensorboard_keeps_the_checkpoints_own_step_across_a_resume(tmp_path):

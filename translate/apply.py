@@ -129,8 +129,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--overwrite", action="store_true", help="replace files that already exist in --output")
     parser.add_argument("--gpu", action="store_true", help="run on CUDA (an ONNX file: needs onnxruntime-gpu)")
     parser.add_argument("--precision", choices=PRECISIONS,
-                        help="for a checkpoint: auto (default) is bf16 on CUDA and on CPUs that compute it natively, "
-                        "else fp32; an ONNX file runs in the precision it was exported in")
+                        help="for a checkpoint: auto (default) is bf16 on Ampere or later GPUs and on CPUs that "
+                        "compute it natively, else fp32; an ONNX file runs in the precision it was exported in")
     args = parser.parse_args(argv)
     files = input_files(args.input)
     check_outputs(files, args.input, args.output, args.overwrite)

@@ -20,7 +20,7 @@ from typing import Any
 
 from translate.arguments import PRECISIONS, non_negative_int, positive_hours, positive_int
 from translate.cli import run_cli
-from translate.errors import CheckpointError
+from translate.errors import CheckpointError, ConfigError
 from translate.families import Family, RunOptions, all_families, get_family
 from translate.families.optimisation import add_optimisation_options
 from translate.io.fileio import check_writable
@@ -57,8 +57,8 @@ def _run_options(parser: argparse.ArgumentParser) -> None:
     run.add_argument("--seed", type=int, default=0)
     run.add_argument("--gpu", action="store_true", help="train on CUDA")
     run.add_argument("--precision", choices=PRECISIONS,
-                     help="auto: bf16 autocast on CUDA and on CPUs that compute bf16 natively (AMX, AVX512-BF16), "
-                     "else fp32 (default auto; on --resume the run's own)")
+                     help="auto: bf16 autocast on Ampere or later GPUs and on CPUs that compute bf16 natively (AMX, "
+                     "AVX512-BF16), else fp32 (default auto; on --resume the run's own)")
     run.add_argument("--workers", type=non_negative_int, default=default_workers(),
                      help="data-loader processes for image folders (default: up to 4, at most the cores)")
     run.add_argument("--save-every-steps", type=positive_int, help="also checkpoint every N steps")
@@ -124,6 +124,9 @@ def main(argv: list[str] | None = None) -> Trainer:
     """Train as the command line says; returns the trainer (its recipe holds the networks)."""
     args = _parse(argv)
     family = get_family(args.family)
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1 and not family.data_parallel:  # each process would be rank 0
+        raise ConfigError(f"{family.name} trains in one process: start it with python -m translate.train, not "
+                          "torchrun (data-parallel training is for the translation families)")
     if args.out is None:
         domains = getattr(args, "domains", None)
         args.out = Path("runs") / (f"{family.name}-{domains[0]}2{domains[1]}" if domains else family.name)

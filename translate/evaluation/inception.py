@@ -19,13 +19,12 @@ network FID and KID are defined with. Images are scored as they would be saved:
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import importlib.metadata
 import json
 import os
 import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -38,7 +37,7 @@ from translate.errors import ConfigError, StorageError
 from translate.evaluation.inception_onnx import OnnxInception
 from translate.evaluation.inception_port import port
 from translate.io.fileio import atomic_write, file_sha256
-from translate.modeling.device import autocast
+from translate.modeling.device import autocast, strict_fp32
 from translate.modeling.pixels import to_pixels
 from translate.progress import QUIET, Progress, Tracker
 
@@ -219,7 +218,7 @@ class InceptionFeatures:
         this extractor's device."""
         # The JIT's profiling passes cost more than they save on this conv net (several seconds
         # per new batch shape on a CPU), so the plain graph runs.
-        with torch.inference_mode(), torch.jit.optimized_execution(False), _without_tf32():
+        with torch.inference_mode(), torch.jit.optimized_execution(False), strict_fp32():
             # torchmetrics' copy normalises uint8 input itself; the TorchScript file does not.
             x = x.contiguous(memory_format=torch.channels_last)
             if self._wants_uint8:
@@ -237,19 +236,6 @@ def _version(package: str) -> str:
         return importlib.metadata.version(package)
     except importlib.metadata.PackageNotFoundError:
         return "(version unknown)"
-
-
-@contextlib.contextmanager
-def _without_tf32() -> Iterator[None]:
-    """fp32 that is fp32 on CUDA too: cuDNN runs convolutions in TF32 (10-bit mantissas) by
-    default, which moves FID by about 0.01 while the record would say fp32. The two global
-    switches are put back afterwards (a training run may want TF32 for itself)."""
-    saved = torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32
-    torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = False
-    try:
-        yield
-    finally:
-        torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = saved
 
 
 def image_features(

@@ -38,6 +38,7 @@ from translate.evaluation.judge import DEFAULT_CLASSIFIER, class_probabilities, 
 from translate.evaluation.scores import fid, inception_score, kid
 from translate.io.images import list_images, read_image
 from translate.latent import check_truncation
+from translate.modeling.device import strict_fp32
 from translate.modeling.inference import translate_image
 from translate.modeling.pixels import to_unit
 from translate.progress import QUIET, Progress
@@ -203,7 +204,7 @@ def translate_all(generator: nn.Module, images: list[np.ndarray], size_multiple:
     was_training = generator.training
     generator.eval()
     try:
-        with request.progress.track(f"translating the {len(images)} {what}", len(images)) as bar:
+        with request.progress.track(f"translating the {len(images)} {what}", len(images)) as bar, strict_fp32():
             translated = []
             for image in images:
                 translated.append(translate_image(generator, image, size_multiple, min_size, request.device))

@@ -85,6 +85,7 @@ class Family(ABC):
     # a family whose architecture sets them per model says so in input_sizes.
     size_multiple: int = 1
     min_size: int = 1
+    data_parallel: bool = False  # whether torchrun may launch it in several processes (DDP)
 
     # -- command line (the edge: namespaces in, typed configs out) --------------------
     @abstractmethod

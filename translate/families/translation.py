@@ -67,6 +67,7 @@ class TranslationFamily(Family):
 
     task = "translate"
     grid_count = 4  # rows of test images
+    data_parallel = True
     resumable_flags = RESUMABLE_FLAGS
     recorded_names = {"crop_size": "image_size"}  # the training crop is the model's image size
     config_class: type[ConfigBase]  # the model config, a TranslationConfig

@@ -2,10 +2,10 @@
 
 bf16 autocast runs convolutions and matrix products in bfloat16 while losses, norms and
 the optimiser's master weights stay in fp32 (autocast's own op lists decide), so no loss
-scaling is needed. It pays where the hardware computes in bf16 natively: CUDA GPUs, and
-CPUs with AMX or AVX512-BF16 (on a 2-core AVX512-BF16 CPU here a 2048² matmul ran at 946
-GFLOP/s in bf16 against 211 in fp32). Elsewhere bf16 is emulated and slower than fp32, so
-``auto`` picks fp32 there.
+scaling is needed. It pays where the hardware computes in bf16 natively: CUDA GPUs from
+Ampere (compute capability 8) on, and CPUs with AMX or AVX512-BF16 (on a 2-core AVX512-BF16
+CPU here a 2048² matmul ran at 946 GFLOP/s in bf16 against 211 in fp32). Elsewhere bf16 is
+emulated and slower than fp32, so ``auto`` picks fp32 there.
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ from __future__ import annotations
 import os
 import platform
 import sys
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 
 import torch
@@ -46,7 +47,7 @@ def cpu_bf16_features() -> list[str]:
 def bf16_support(device: torch.device) -> str:
     """How ``device`` computes bf16, for a benchmark's header: natively (naming the CPU
     feature, or CUDA) or emulated."""
-    features = ["CUDA"] if device.type == "cuda" else cpu_bf16_features()
+    features = (["CUDA"] if gpu_has_native_bf16() else []) if device.type == "cuda" else cpu_bf16_features()
     return f"native bf16 ({', '.join(features)})" if features else "bf16 emulated"
 
 
@@ -76,6 +77,12 @@ def describe_device(device: torch.device) -> str:
     return torch.cuda.get_device_name(device) if device.type == "cuda" else describe_cpu()
 
 
+def gpu_has_native_bf16() -> bool:
+    """Whether the current CUDA GPU computes bf16 in hardware (Ampere, compute capability 8, and
+    later; ROCm): on older ones (T4, V100) PyTorch emulates it, slower than fp32."""
+    return torch.cuda.is_bf16_supported(including_emulation=False)
+
+
 def cpu_has_native_bf16() -> bool:
     """Whether this CPU computes bf16 products in hardware (AMX tiles or AVX512-BF16)."""
     return bool(cpu_bf16_features())
@@ -87,7 +94,7 @@ def resolve_precision(name: str, device: torch.device) -> str:
         raise ConfigError(f"unknown precision {name!r}: choose one of {', '.join(PRECISIONS)}")
     if name != "auto":
         return name
-    if device.type == "cuda" or (device.type == "cpu" and cpu_has_native_bf16()):
+    if (device.type == "cuda" and gpu_has_native_bf16()) or (device.type == "cpu" and cpu_has_native_bf16()):
         return "bf16"
     return "fp32"
 
@@ -99,6 +106,19 @@ def autocast(precision: str, device: torch.device) -> AbstractContextManager:
     if precision == "fp32":
         return nullcontext()
     raise ConfigError(f"precision must be resolved to fp32 or bf16 first, got {precision!r}")
+
+
+@contextmanager
+def strict_fp32() -> Iterator[None]:
+    """fp32 that is fp32 on CUDA too, for scoring: cuDNN runs convolutions in TF32 (10-bit
+    mantissas) by default, which moves FID by about 0.01 while the record would say fp32. The
+    two global switches are put back afterwards (a training run may want TF32 for itself)."""
+    saved = torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32
+    torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = False
+    try:
+        yield
+    finally:
+        torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = saved
 
 
 def run_precision(requested: str | None, recorded: str | None, device: torch.device, resumed: bool,

@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
+from typing import Any
 
 import torch
 from torch import nn
@@ -20,6 +21,15 @@ def adam(
 ) -> torch.optim.Adam:
     """Adam, fused into one kernel per step on CUDA."""
     return torch.optim.Adam(list(params), lr, (beta1, beta2), fused=device.type == "cuda")
+
+
+def load_optimizer_state(optimizer: torch.optim.Optimizer, state: dict[str, Any]) -> None:
+    """``optimizer.load_state_dict(state)``, keeping the optimiser's own ``fused`` setting: it
+    belongs to the device (fused on CUDA, see :func:`adam`), and a run resumed on another device
+    would otherwise take the one it was saved with."""
+    groups = [{**saved, "fused": current.get("fused")}
+              for saved, current in zip(state["param_groups"], optimizer.param_groups, strict=False)]
+    optimizer.load_state_dict({**state, "param_groups": groups})
 
 
 def linear_decay(epochs: int, epochs_decay: int) -> Callable[[int], float]:

@@ -35,7 +35,7 @@ from translate.modeling.device import describe_device
 from translate.training.checkpoint import check_optimizer_state, save_checkpoint
 from translate.training.clock import RunClock
 from translate.training.distributed import Context, any_rank
-from translate.training.optim import NonFiniteStep
+from translate.training.optim import NonFiniteStep, load_optimizer_state
 from translate.training.progress import Throughput, restart_clock
 from translate.training.records import RunRecords
 from translate.training.stopping import GracefulStop, StopRequested
@@ -228,7 +228,7 @@ class Trainer:
             load_weights(module, checkpoint, name)
         try:
             for name, optimizer in self.recipe.optimizers().items():
-                optimizer.load_state_dict(state["optimizers"][name])
+                load_optimizer_state(optimizer, state["optimizers"][name])
                 check_optimizer_state(optimizer, name)
             torch.set_rng_state(state["torch_rng"])
             if "cuda_rng" in state and self.context.device.type == "cuda":
@@ -264,9 +264,10 @@ class Trainer:
     def _at_a_limit(self) -> bool:
         """Whether --max-steps, --max-hours or --max-cpu-hours ends the run here (on every rank alike)."""
         spec = self.spec
-        over_time = any_rank((spec.max_hours is not None and self.clock.hours() >= spec.max_hours)
-                             or (spec.max_cpu_hours is not None and self.clock.cpu_hours() >= spec.max_cpu_hours),
-                             self.context)
+        timed = spec.max_hours is not None or spec.max_cpu_hours is not None  # else no collective at every step
+        over_time = timed and any_rank((spec.max_hours is not None and self.clock.hours() >= spec.max_hours)
+                                       or (spec.max_cpu_hours is not None
+                                           and self.clock.cpu_hours() >= spec.max_cpu_hours), self.context)
         return (spec.max_steps is not None and self.step >= spec.max_steps) or over_time
 
     def _limit_note(self) -> str:

@@ -23,6 +23,7 @@ from translate.families.optimisation import OptimisationDefaults
 from translate.io.grids import grid_columns
 from translate.latent import check_label, code_walk, label_walk, latent_codes
 from translate.modeling.checkpoint import Checkpoint, build_loaded, model_config, train_config
+from translate.modeling.device import strict_fp32
 from translate.modeling.losses import LOSS_NAMES
 from translate.onnx_contract import ModelInfo
 from translate.onnx_export import ExportPlan
@@ -261,8 +262,9 @@ class DCGANFamily(Family):
         generator, config = self.load_generator(checkpoint)
         generator = generator.to(request.device)
         # Exactly the images python -m translate.sample draws with the same seed.
-        fake = generate(generator, config, request.n, None, request.seed, request.device, request.batch_size,
-                        truncation=request.truncation)
+        with strict_fp32():  # the protocol says fp32: not TF32 on CUDA
+            fake = generate(generator, config, request.n, None, request.seed, request.device, request.batch_size,
+                            truncation=request.truncation)
         labels = requested_labels(config, request.n)
         latent = (f"z ~ N(0, I) of dimension {config.z_dim}: translate.latent.latent_codes, numpy PCG64 "
                   f"seed {request.seed}")

@@ -42,8 +42,9 @@ class GANRecipe:
         self.opt_g = adam(self.generator.parameters(), hyper.lr, hyper.beta1, hyper.beta2, device)
         self.opt_d = adam(self.discriminator.parameters(), hyper.lr, hyper.beta1, hyper.beta2, device)
         self.autocast = autocast(precision, device)
-        # Its own RNG for noise and penalty mixing, saved in checkpoints for exact resume.
-        self.rng = torch.Generator(device=device).manual_seed(seed)
+        # Its own RNG for noise and penalty mixing, saved in checkpoints for exact resume; on the
+        # CPU whatever the device, so that a run resumes on another (a CUDA generator's state is another kind).
+        self.rng = torch.Generator().manual_seed(seed)
         self.fixed_z, self.fixed_labels = self._fixed_inputs(seed)
 
     def prepare(self, first_batch: Callable[[], tuple[torch.Tensor, ...]]) -> None:
@@ -65,7 +66,7 @@ class GANRecipe:
         """One discriminator update, plus a generator update on every n_critic-th step."""
         real, labels = batch
         cond = self._labels(labels)
-        z = torch.randn(len(real), self.config.z_dim, device=self.device, generator=self.rng)
+        z = torch.randn(len(real), self.config.z_dim, generator=self.rng).to(self.device)
         with self.autocast:
             fake = self.generator(z, cond)
         wgan = self.hyper.loss == "wgan-gp"

@@ -17,6 +17,7 @@ from translate.families.dcgan.settings import GANTrainConfig
 from translate.modeling.checkpoint import Checkpoint
 from translate.modeling.device import run_precision, select_device
 from translate.training.data import FolderSource, ImageFolder, TensorSource, mnist_images
+from translate.training.distributed import Context
 from translate.training.trainer import Trainer
 
 if TYPE_CHECKING:
@@ -35,7 +36,7 @@ def train_run(family: DCGANFamily, model: DCGANConfig, settings: GANTrainConfig,
     recipe = GANRecipe(model, settings.hyper, device, settings.precision, seed=settings.seed,
                        skip_nonfinite=run.skip_nonfinite)
     spec = run.run_spec(family.name, model.to_dict(), settings.to_dict(), settings.epochs)
-    trainer = Trainer(spec, recipe, source)
+    trainer = Trainer(spec, recipe, source, Context(device=device))  # the trainer moves each batch there
     if checkpoint is not None:
         trainer.resume(checkpoint)
     trainer.fit()
