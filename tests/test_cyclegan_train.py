@@ -136,6 +136,8 @@ def test_bad_input_gets_one_line_errors(tmp_path, capsys, data):
         file.write_bytes(b"corrupt")
     assert "none of the 4 image files in" in _error(capsys, *base, "--domains", "horse", "zebra")
     assert "unknown loss 'wgan'" in _error(capsys, *base, "--domains", "horse", "zebra", "--loss", "wgan")
+    compiled = _error(capsys, *base, "--domains", "horse", "zebra", "--loss", "wgan-gp", "--compile")
+    assert "--loss wgan-gp cannot train compiled" in compiled and "add --no-compile" in compiled
     late = _error(capsys, *base, "--domains", "horse", "zebra", "--epochs", "2", "--epochs-decay", "1",
                   "--average-from-epoch", "4")
     assert "--average-from-epoch must be one of the run's epochs, 1..3, or 0 (no average), got 4" in late

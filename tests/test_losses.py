@@ -125,6 +125,17 @@ def test_patch_nce_matches_the_reference_formulation_and_trains_only_the_query()
     assert query.grad is not None and query.grad.abs().sum() > 0 and key.grad is None
 
 
+def test_patch_nce_stays_fp32_under_bf16_autocast():
+    """CUT calls it inside the step's autocast, which would otherwise run the product in bf16."""
+    gen = torch.Generator().manual_seed(2)
+    query = torch.nn.functional.normalize(torch.randn(2 * 64, 32, generator=gen), dim=1)
+    key = torch.nn.functional.normalize(torch.randn(2 * 64, 32, generator=gen), dim=1)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        under_autocast = patch_nce(query, key, 2)
+    assert under_autocast.dtype == torch.float32
+    assert torch.equal(under_autocast, patch_nce(query, key, 2))
+
+
 def test_patch_nce_refuses_rows_that_do_not_split_into_images():
     with pytest.raises(ValueError, match="5 patches do not split into 2 images"):
         patch_nce(QUERY[:5], KEY[:5], 2)

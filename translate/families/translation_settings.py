@@ -84,6 +84,9 @@ class TranslationTrainConfig(ConfigBase):
             raise ConfigError(f"--eval-every must be 0 (off) or more, got {self.eval_every}")
         if self.eval_every_averaged is not None and self.eval_every_averaged < 1:
             raise ConfigError(f"--eval-every-averaged must be 1 or more, got {self.eval_every_averaged}")
+        if self.compile and self.hyper.loss == "wgan-gp":  # else the first step fails inside torch
+            raise ConfigError("--loss wgan-gp cannot train compiled: its gradient penalty needs a double backward, "
+                              "which torch.compile does not support; add --no-compile (the CPU preset compiles)")
         check_seed(self.seed)
 
     def averaged_scoring(self) -> tuple[int, int] | None:

@@ -27,7 +27,8 @@ def _bce_g(fake: torch.Tensor) -> torch.Tensor:
 
 
 def _lsgan_d(real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
-    # Halved as in the reference CycleGAN so D learns at half G's rate.
+    # Halved as in the reference CycleGAN (backward_D_basic); Adam divides a constant factor out of
+    # its steps, so this scales the logged loss, not how fast D learns.
     return 0.5 * ((real - 1).pow(2).mean() + fake.pow(2).mean())
 
 
@@ -75,7 +76,8 @@ def gradient_penalty(
     Multiply by lambda (10 in the paper) and add to the critic loss; the graph is kept
     so the penalty trains the critic.
     """
-    eps = torch.rand(len(real), 1, 1, 1, device=real.device, generator=generator, dtype=real.dtype)
+    on = generator.device if generator is not None else real.device  # a CPU generator serves a CUDA run too
+    eps = torch.rand(len(real), 1, 1, 1, device=on, generator=generator, dtype=real.dtype).to(real.device)
     mixed = (eps * real.detach() + (1 - eps) * fake.detach()).requires_grad_(True)
     scores = critic(mixed, **critic_kwargs)
     (grads,) = torch.autograd.grad(scores.sum(), mixed, create_graph=True)
@@ -115,7 +117,9 @@ def patch_nce(query: torch.Tensor, key: torch.Tensor, images: int,
     dim = query.shape[1]
     q = query.float().view(images, -1, dim)
     k = key.detach().float().view(images, -1, dim)
-    logits = torch.bmm(q, k.transpose(1, 2)) / temperature  # [image, query patch, key patch]; positives on the diagonal
+    # [image, query patch, key patch], positives on the diagonal; autocast would run bmm in bf16, fp32 inputs or not.
+    with torch.autocast(q.device.type, enabled=False):
+        logits = torch.bmm(q, k.transpose(1, 2)) / temperature
     patches = logits.shape[1]
     targets = torch.arange(patches, device=logits.device).repeat(images)
     return F.cross_entropy(logits.flatten(0, 1), targets)
