@@ -1,8 +1,8 @@
 """Latent codes from a seed, truncated codes, and walks between codes and between labels: the
 one definition every tool shares, so that ``--seed 0`` in ``translate.sample`` and
 ``translate.evaluate``, ``Sampler.sample(seed=0)`` and the demo's seed 0 mean the same
-images, and a walk or a truncation draws the same codes everywhere. Torch-free (the runtime
-draws codes too).
+images, and a walk or a truncation draws the same codes everywhere (truncated codes for the
+same count: their redraws follow all the first draws). Torch-free (the runtime draws codes too).
 """
 
 from __future__ import annotations
