@@ -15,7 +15,7 @@ from translate.apply import OUTPUT_MARKER
 from translate.errors import DataError
 from translate.io import video as video_module
 from translate.io.images import read_image
-from translate.io.video import VIDEO_CODECS, VideoReader, write_video
+from translate.io.video import VIDEO_CODECS, VideoReader, at_constant_rate, write_video
 from translate.onnx_models import onnx_model
 
 FPS = 12.0
@@ -198,7 +198,7 @@ def test_with_the_video_extra_a_video_is_h264_and_keeps_its_sound(translator_fil
                    check=True)
     assert "Audio: aac" in streams(folder / "sound.mp4")
     apply(str(onnx_file), "--input", str(folder), "--output", str(tmp_path / "out"))
-    assert "translated 2 video(s) (16 frames, H.264, with the sound)" in capsys.readouterr().out
+    assert "translated 2 video(s) (16 frames, H.264, with their sound if any)" in capsys.readouterr().out
     with_sound, without = streams(tmp_path / "out" / "sound.mp4"), streams(tmp_path / "out" / "silent.mp4")
     assert "Video: h264" in with_sound and "Audio: aac" in with_sound
     assert "Video: h264" in without and "Audio" not in without
@@ -213,3 +213,49 @@ def test_with_the_video_extra_a_video_is_h264_and_keeps_its_sound(translator_fil
     out, expected = frames_of(tmp_path / "out" / "sound.mp4"), frames_of(tmp_path / "reference.mp4")
     assert len(out) == len(expected) == 8
     assert all(np.array_equal(a, b) for a, b in zip(out, expected, strict=True))
+
+
+@pytest.mark.parametrize(
+    ("times", "fps", "shown"),
+    [
+        ([round(i * 1000 / 30, 1) for i in range(6)], 30.0, [1] * 6),  # constant rate, OpenCV's rounded times
+        ([0, 100, 200, 500, 600], 10.0, [1, 1, 3, 1, 1]),  # slower in the middle: that frame is held
+        ([0, 30, 60, 100], 10.0, [0, 1, 0, 0]),  # faster than the rate: one frame per period, the latest due
+        ([0], 25.0, [1]),
+    ],
+)
+def test_frames_are_placed_at_a_constant_rate_by_their_times(times, fps, shown):
+    frames = [np.full((2, 2, 3), i, np.uint8) for i in range(len(times))]
+    placed = list(at_constant_rate(zip(times, frames, strict=True), fps))
+    assert [count for _, count in placed] == shown
+    assert all(frame is original for (frame, _), original in zip(placed, frames, strict=True))
+
+
+def test_a_variable_rate_anamorphic_clip_keeps_its_timing_and_aspect_under_a_name_with_a_colon(
+        translator_file, tmp_path, capsys, monkeypatch):
+    """A phone's variable frame rate (here 1 s at 20 fps, then 1 s at 4 fps) written at one
+    rate frame by frame would end early and leave the sound behind; a camcorder's 4:3 pixels
+    would play squashed; and FFmpeg reads "take:1" as a protocol unless the path is absolute."""
+    imageio_ffmpeg = pytest.importorskip("imageio_ffmpeg")
+    _, onnx_file = translator_file
+    monkeypatch.chdir(tmp_path)
+    sources = []
+    for rate in (20, 4):
+        sources += ["-f", "lavfi", "-i", f"testsrc=size=48x48:rate={rate}:duration=1"]
+    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", *sources, "-filter_complex",
+                    "[0][1]concat=n=2:v=1,setsar=4/3[v]", "-map", "[v]", "-fps_mode", "vfr", "-c:v", "libx264",
+                    str(tmp_path / "take:1.mp4")], check=True)
+    with VideoReader(tmp_path / "take:1.mp4") as video:
+        assert video.info.pixel_aspect == (4, 3)
+        fps = video.info.fps
+        times = [ms for ms, _ in video.timed_frames()]
+    assert len(times) == 24 and times[20] == pytest.approx(1000, abs=1)
+    apply(str(onnx_file), "--input", "take:1.mp4", "--output", "out:1")
+    capsys.readouterr()
+    described = streams(tmp_path / "out:1" / "take:1.mp4")
+    assert "SAR 4:3" in described
+    with VideoReader(tmp_path / "out:1" / "take:1.mp4") as video:
+        out_times = [ms for ms, _ in video.timed_frames()]
+    # Two seconds of pictures at the file's stated rate, as the source had (and its sound would have).
+    assert len(out_times) == round(2 * fps)
+    assert out_times[-1] + 1000 / fps == pytest.approx(2000, abs=1000 / fps)

@@ -43,6 +43,7 @@ from translate.io.run_layout import refuse_run_files
 from translate.io.video import (
     VIDEO_EXTENSIONS,
     VideoReader,
+    at_constant_rate,
     carries_sound,
     is_video,
     translated_name,
@@ -194,18 +195,20 @@ def translate_video(file: Path, out: Path, model: ImageModel, max_pixels: int, m
         with Progress.for_stderr().track(f"translating {file.name}", info.frames or None, "frames") as progress:
 
             def translated() -> Iterator[np.ndarray]:
-                for frame in video.frames(model.channels):
-                    yield model.translate(frame if max_side is None else scale_to_side(frame, max_side))
+                for frame, shown in at_constant_rate(video.timed_frames(model.channels), info.fps):
+                    if shown:  # a frame a variable-rate clip holds for less than a period may be dropped
+                        picture = model.translate(frame if max_side is None else scale_to_side(frame, max_side))
+                        yield from [picture] * shown
                     progress.update()
 
-            return write_video(out, translated(), info.fps, sound_from=file)
+            return write_video(out, translated(), info.fps, sound_from=file, pixel_aspect=info.pixel_aspect)
 
 
 def translated_count(images: int, frames: list[int]) -> str:
     """What was translated, in words: "3 image(s)", "1 video(s) (240 frames, ...)", or both."""
     parts = [f"{images} image(s)"] if images or not frames else []
     if frames:
-        sound = ("H.264, with the sound" if carries_sound()
+        sound = ("H.264, with their sound if any" if carries_sound()
                  else "without sound: pip install imageio-ffmpeg keeps it, as H.264")
         parts.append(f"{len(frames)} video(s) ({sum(frames)} frames, {sound})")
     return " and ".join(parts)

@@ -8,7 +8,10 @@ MOV, MKV, AVI; WebM, MPEG, WMV, FLV, 3GP and OGV are read and come out as MP4). 
 browsers play, and the source's sound comes along; without it OpenCV writes MPEG-4 Part 2
 (``mp4v``; AVI: Motion JPEG), which desktop players play, and no sound (OpenCV carries pictures
 only, and its FFmpeg has no H.264 encoder). Encoders take even sizes, so a frame of odd width
-or height loses its last column or row.
+or height loses its last column or row. Frames are placed by their timestamps at the file's
+frame rate (a variable-rate phone clip keeps its timing, and its sound stays in sync); with the
+extra, non-square pixels keep their aspect ratio. Paths reach FFmpeg absolute, so a name with a
+colon is not read as a protocol ("take:1.mp4").
 """
 
 from __future__ import annotations
@@ -76,6 +79,7 @@ class VideoInfo:
     frames: int
     width: int
     height: int
+    pixel_aspect: tuple[int, int] = (1, 1)  # width:height of one pixel (1:1 but for anamorphic sources)
 
 
 class VideoReader:
@@ -85,7 +89,7 @@ class VideoReader:
     def __init__(self, path: Path):
         self.path = path
         with _quiet_opencv():
-            self._capture = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
+            self._capture = cv2.VideoCapture(str(path.absolute()), cv2.CAP_FFMPEG)
         if not self._capture.isOpened():
             raise DataError(f"{path} could not be opened as a video (damaged, or a codec OpenCV's FFmpeg does not "
                             f"decode): convert it, e.g. ffmpeg -i {path.name} converted.mp4")
@@ -95,14 +99,26 @@ class VideoReader:
             frames=max(int(self._capture.get(cv2.CAP_PROP_FRAME_COUNT)), 0),
             width=int(self._capture.get(cv2.CAP_PROP_FRAME_WIDTH)),
             height=int(self._capture.get(cv2.CAP_PROP_FRAME_HEIGHT)),
+            pixel_aspect=_pixel_aspect(self._capture),
         )
 
     def frames(self, channels: int = 3) -> Iterator[np.ndarray]:
+        for _, frame in self.timed_frames(channels):
+            yield frame
+
+    def timed_frames(self, channels: int = 3) -> Iterator[tuple[float, np.ndarray]]:
+        """Each frame with its time in milliseconds from the first (OpenCV's reading of its
+        timestamp; one frame period after the last where a file states none or goes back)."""
+        last = None
         while True:
             ok, bgr = self._capture.read()
             if not ok:
                 return
-            yield convert_channels(bgr, channels, bgr=True)
+            ms = self._capture.get(cv2.CAP_PROP_POS_MSEC)
+            if last is not None and not (math.isfinite(ms) and ms > last):
+                ms = last + 1000.0 / self.info.fps
+            last = ms
+            yield ms, convert_channels(bgr, channels, bgr=True)
 
     def close(self) -> None:
         self._capture.release()
@@ -114,17 +130,52 @@ class VideoReader:
         self.close()
 
 
+def _pixel_aspect(capture: cv2.VideoCapture) -> tuple[int, int]:
+    """The sample aspect ratio the file states, 1:1 where it states none or nonsense."""
+    num, den = (int(capture.get(prop)) for prop in (cv2.CAP_PROP_SAR_NUM, cv2.CAP_PROP_SAR_DEN))
+    return (num, den) if num > 0 and den > 0 else (1, 1)
+
+
+def at_constant_rate(timed: Iterable[tuple[float, np.ndarray]], fps: float) -> Iterator[tuple[np.ndarray, int]]:
+    """Each frame with how many times it is shown at ``fps`` (0: dropped), as FFmpeg's constant
+    frame rate mode places them: output frame k shows the latest frame due by k + 1/2 periods.
+    A clip of constant rate shows every frame once; a variable-rate one (phones slow the rate
+    in the dark) repeats frames where it was slower and drops some where it was faster, so its
+    pictures keep their times, and the sound, which is copied as it was, stays in sync."""
+    period = 1000.0 / fps
+    start = None
+    pending: tuple[float, np.ndarray] | None = None
+    slot = 0  # the next output frame
+
+    def slots_before(ms: float) -> int:  # output frames k with k * period + period / 2 < ms
+        return max(math.ceil((ms - start) / period - 0.5), 0)  # start: the first frame's time
+
+    last_interval = period  # the last frame lasts as long as the one before it (a period if alone)
+    for ms, frame in timed:
+        if start is None:
+            start = ms
+        if pending is not None:
+            end = slots_before(ms)
+            yield pending[1], max(end - slot, 0)
+            slot, last_interval = max(end, slot), ms - pending[0]
+        pending = (ms, frame)
+    if pending is not None:
+        yield pending[1], max(slots_before(pending[0] + last_interval) - slot, 1 if slot == 0 else 0)
+
+
 def carries_sound() -> bool:
     """Whether videos are written by FFmpeg (the ``video`` extra: H.264 with the sound kept)
     rather than by OpenCV (MPEG-4 Part 2 or Motion JPEG, no sound)."""
     return imageio_ffmpeg is not None
 
 
-def write_video(path: Path, frames: Iterable[np.ndarray], fps: float, sound_from: Path | None = None) -> int:
+def write_video(path: Path, frames: Iterable[np.ndarray], fps: float, sound_from: Path | None = None,
+                pixel_aspect: tuple[int, int] = (1, 1)) -> int:
     """Encode RGB (H x W x 3) or grey (H x W x 1) uint8 frames of one size, as they come, into
     ``path`` (its extension picks the container), and return how many were written. With the
     ``video`` extra the frames become H.264 and the sound of ``sound_from``, if it has any,
-    comes along (as AAC); without it, OpenCV writes them without sound.
+    comes along (as AAC), and ``pixel_aspect`` is stated in the file; without it, OpenCV writes
+    them without sound, in square pixels.
 
     The file appears only when the last frame is in: it is encoded under a temporary folder
     beside ``path`` (FFmpeg picks the container by the file's extension, so a temporary file
@@ -140,7 +191,7 @@ def write_video(path: Path, frames: Iterable[np.ndarray], fps: float, sound_from
             encoded = Path(folder) / path.name
             pictures = _pictures(frames, path.name)
             if carries_sound():
-                count = _encode_with_ffmpeg(encoded, pictures, fps, sound_from)
+                count = _encode_with_ffmpeg(encoded, pictures, fps, sound_from, pixel_aspect)
             else:
                 count = _encode_with_opencv(encoded, pictures, fps, codec)
             if count == 0:
@@ -180,7 +231,7 @@ def _encode_with_opencv(path: Path, pictures: Iterator[np.ndarray], fps: float, 
         for picture in pictures:
             if writer is None:
                 with _quiet_opencv():
-                    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*codec), fps,
+                    writer = cv2.VideoWriter(str(path.absolute()), cv2.VideoWriter_fourcc(*codec), fps,
                                              (picture.shape[1], picture.shape[0]))
                 if not writer.isOpened():
                     raise DataError(f"OpenCV could not start a {codec} encoder for {path.name}: write .mp4 or .avi")
@@ -192,15 +243,18 @@ def _encode_with_opencv(path: Path, pictures: Iterator[np.ndarray], fps: float, 
     return count
 
 
-def _encode_with_ffmpeg(path: Path, pictures: Iterator[np.ndarray], fps: float, sound_from: Path | None) -> int:
+def _encode_with_ffmpeg(path: Path, pictures: Iterator[np.ndarray], fps: float, sound_from: Path | None,
+                        pixel_aspect: tuple[int, int]) -> int:
     sound = sound_from if sound_from is not None and _has_sound(sound_from) else None
+    aspect = [] if pixel_aspect == (1, 1) else ["-vf", f"setsar={pixel_aspect[0]}/{pixel_aspect[1]}"]
     writer, count = None, 0
     try:
         for picture in pictures:
             if writer is None:
                 writer = imageio_ffmpeg.write_frames(
-                    str(path), (picture.shape[1], picture.shape[0]), fps=fps, codec="libx264", quality=8,
-                    macro_block_size=2, ffmpeg_log_level="error", audio_path=None if sound is None else str(sound),
+                    str(path.absolute()), (picture.shape[1], picture.shape[0]), fps=fps, codec="libx264",
+                    quality=8, macro_block_size=2, ffmpeg_log_level="error", output_params=aspect,
+                    audio_path=None if sound is None else str(sound.absolute()),
                     audio_codec=None if sound is None else "aac")
                 writer.send(None)  # the generator starts FFmpeg
             writer.send(picture)
@@ -213,6 +267,7 @@ def _encode_with_ffmpeg(path: Path, pictures: Iterator[np.ndarray], fps: float, 
 
 def _has_sound(path: Path) -> bool:
     """Whether FFmpeg finds an audio stream in ``path``."""
-    probe = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-i", str(path)], capture_output=True,
+    probe = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-i", str(path.absolute())],
+                           capture_output=True,
                            text=True, timeout=60, check=False)
     return re.search(r"Stream #\S+.*: Audio:", probe.stderr) is not None
