@@ -1,4 +1,5 @@
 import dataclasses
+import os
 import subprocess
 import sys
 import textwrap
@@ -9,7 +10,7 @@ import onnxruntime
 import pytest
 import torch
 
-from translate.errors import InputError, ModelFileError
+from translate.errors import DataError, InputError, ModelFileError
 from translate.runtime import Sampler, Translator
 
 from .conftest import REPO
@@ -85,14 +86,15 @@ TRANSLATOR_METADATA = {"translate.family": "cyclegan", "translate.channels": "3"
                        "translate.min_size": "8"}
 
 
-def onnx_model(path, metadata=None, input_name="image", any_size=True, module=None):
+def onnx_model(path, metadata=None, input_name="image", any_size=True, module=None, channels=3):
     """A real ONNX file (a 1x1 convolution, or ``module``) with the given input name and metadata."""
     import onnx
 
     axes = {input_name: {0: "batch", 2: "height", 3: "width"}} if any_size else None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notice
-        torch.onnx.export(module or torch.nn.Conv2d(3, 3, 1), (torch.randn(1, 3, 8, 8),), str(path),
+        example = (torch.randn(1, channels, 8, 8),)
+        torch.onnx.export(module or torch.nn.Conv2d(channels, channels, 1), example, str(path),
                           input_names=[input_name], dynamic_axes=axes, dynamo=False)
     model = onnx.load(str(path))
     onnx.helper.set_model_props(model, metadata or {})
@@ -276,8 +278,8 @@ class CountingSession:
         self.run_options = run_options
         return self.session.run(outputs, feeds, run_options)
 
-    def get_providers(self):
-        return self.session.get_providers()
+    def __getattr__(self, name):  # the rest of the session's interface
+        return getattr(self.session, name)
 
 
 def test_translate_batch_runs_at_most_max_pixels_at_a_time(tmp_path):
@@ -321,6 +323,9 @@ class OutOfMemorySession:
 
     def get_providers(self):
         return ["CPUExecutionProvider"]
+
+    def get_session_options(self):
+        return onnxruntime.SessionOptions()
 
     def run(self, outputs, feeds, run_options=None):
         from onnxruntime.capi.onnxruntime_pybind11_state import RuntimeException
@@ -382,7 +387,52 @@ def test_a_file_for_a_newer_onnx_runtime_says_so_and_keeps_the_provenance_it_rea
 
 def test_walks_refuse_a_huge_count_before_allocating(onnx_files):
     sampler = Sampler(onnx_files["cdcgan"])
-    with pytest.raises(InputError, match="exceeds max_samples"):
+    with pytest.raises(InputError, match="1000000000000 walks of 2 steps exceed max_samples"):
         sampler.interpolate(0, 1, 2, labels=3, n=10**12)
     with pytest.raises(InputError, match="n must be a positive integer"):
         sampler.interpolate(0, 1, 2, labels=3, n=0)
+
+
+def test_walks_check_their_whole_count_before_drawing_a_code(onnx_files, monkeypatch):
+    sampler = Sampler(onnx_files["cdcgan"], max_samples=100)
+    monkeypatch.setattr(sampler, "codes", lambda *a, **k: pytest.fail("codes drawn before the count was checked"))
+    with pytest.raises(InputError, match="100 walks of 2 steps exceed max_samples=100"):
+        sampler.interpolate(0, 1, 2, labels=3, n=100)
+    with pytest.raises(InputError, match="100 walks of 2 steps exceed max_samples=100"):
+        sampler.interpolate_labels(1, 2, 2, n=100)
+    with pytest.raises(InputError, match="steps must be a whole number"):
+        sampler.interpolate(0, 1, 0)
+
+
+def test_class_weights_may_be_rows_of_a_list(onnx_files):
+    sampler = Sampler(onnx_files["cdcgan"])
+    z = sampler.codes(2, seed=0)
+    weights = [[0.5, 0.5] + [0.0] * 8, [0.0] * 9 + [1.0]]
+    assert np.array_equal(sampler.generate(z, weights), sampler.generate(z, np.array(weights)))
+    with pytest.raises(InputError, match="rows of numbers"):
+        sampler.generate(z, [[0.5, "a"], [1]])
+
+
+def test_a_fifo_is_refused_rather_than_read_forever(translator_file, tmp_path):
+    fifo = tmp_path / "photo.png"
+    os.mkfifo(fifo)
+    with pytest.raises(DataError, match="is a FIFO, not a regular file"):
+        Translator(translator_file[1]).translate_file(fifo)
+
+
+def test_a_session_without_a_cpu_arena_runs(tmp_path):
+    """An application's own session (e.g. with the arena off to hold less memory): asking it to
+    shrink an arena it lacks would fail every run."""
+    path = onnx_model(tmp_path / "m.onnx", TRANSLATOR_METADATA)
+    translator = Translator(path)
+    options = onnxruntime.SessionOptions()
+    options.enable_cpu_mem_arena = False
+    translator.session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    assert translator.translate(np.zeros((8, 8, 3), np.uint8)).shape == (8, 8, 3)
+
+
+def test_each_result_of_a_grey_batch_is_its_own_array(tmp_path):
+    metadata = {**TRANSLATOR_METADATA, "translate.channels": "1"}
+    translator = Translator(onnx_model(tmp_path / "grey.onnx", metadata, channels=1))
+    out = translator.translate_batch([np.full((8, 8), v, np.uint8) for v in (0, 100, 200)])
+    assert not any(np.shares_memory(a, b) for i, a in enumerate(out) for b in out[i + 1:])

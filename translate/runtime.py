@@ -101,10 +101,16 @@ def run_session(session: ort.InferenceSession, feeds: dict[str, np.ndarray], pat
 
 
 def _shrinking_arenas(session: ort.InferenceSession) -> ort.RunOptions:
-    """Run options that shrink the memory arenas of ``session``'s devices after the run."""
+    """Run options that shrink the memory arenas of ``session``'s devices after the run: only
+    arenas it has (ONNX Runtime fails a run that names one it lacks, as in a session an
+    application opened with ``enable_cpu_mem_arena`` off), on the GPU it runs on."""
     options = ort.RunOptions()
-    arenas = "cpu:0;gpu:0" if session.get_providers()[0] == "CUDAExecutionProvider" else "cpu:0"
-    options.add_run_config_entry("memory.enable_memory_arena_shrinkage", arenas)
+    arenas = ["cpu:0"] if session.get_session_options().enable_cpu_mem_arena else []
+    if session.get_providers()[0] == "CUDAExecutionProvider":
+        cuda = session.get_provider_options().get("CUDAExecutionProvider", {})
+        arenas.append(f"gpu:{cuda.get('device_id', '0')}")
+    if arenas:
+        options.add_run_config_entry("memory.enable_memory_arena_shrinkage", ";".join(arenas))
     return options
 
 
@@ -169,6 +175,7 @@ class Sampler:
         """``n`` walks of ``steps`` images, uint8 n x steps x H x W x C: walk i goes from code i
         of ``seed_a`` to code i of ``seed_b`` along the great circle, both ends included (they
         are those seeds' own images). ``labels`` as in :meth:`sample`, one per walk."""
+        self._check_walks(n, steps)
         start, end = self.codes(n, seed_a, truncation), self.codes(n, seed_b, truncation)
         row_labels = self._labels(n, labels)
         return self._walk(start, end, row_labels, row_labels, steps)
@@ -181,16 +188,21 @@ class Sampler:
         if not self.classes:
             raise InputError(f"interpolate_labels needs a conditional model; {self.path} is unconditional "
                              f"({self.info.family}): use interpolate")
+        self._check_walks(n, steps)
         codes = self.codes(n, seed, truncation)
         return self._walk(codes, codes, self._labels(n, label_a), self._labels(n, label_b), steps)
 
-    def _walk(self, start: np.ndarray, end: np.ndarray, first: np.ndarray | None, last: np.ndarray | None,
-              steps: int) -> np.ndarray:
+    def _check_walks(self, rows: int, steps: int) -> None:
+        """Before any code is drawn: ``rows`` walks of ``steps`` images fit ``max_samples``."""
+        _check_count("n", rows)
         check_steps(steps)
-        rows = len(start)
         if rows * steps > self.max_samples:
             raise InputError(f"{rows} walks of {steps} steps exceed max_samples={self.max_samples} per call: "
                              "walk fewer rows or steps")
+
+    def _walk(self, start: np.ndarray, end: np.ndarray, first: np.ndarray | None, last: np.ndarray | None,
+              steps: int) -> np.ndarray:
+        rows = len(start)
         weights = None if first is None else label_walk(first, last, len(self.classes), steps)
         images = self.generate(code_walk(start, end, steps), weights)
         return images.reshape(rows, steps, *images.shape[1:])
@@ -223,6 +235,11 @@ class Sampler:
     def _label_feed(self, n: int, labels: int | Sequence[int] | np.ndarray | None) -> np.ndarray | None:
         """What the file's ``label`` input takes for ``n`` images: class weights (class indices
         become one-hot rows), or class indices for files that take those."""
+        if isinstance(labels, (list, tuple)) and labels and isinstance(labels[0], (list, tuple, np.ndarray)):
+            try:  # class weights given as rows of numbers, as the docs allow
+                labels = np.asarray(labels, dtype=np.float64)
+            except (TypeError, ValueError):
+                raise InputError("class weights must be rows of numbers, one row of len(classes) per image") from None
         if isinstance(labels, np.ndarray) and labels.ndim == 2 and np.issubdtype(labels.dtype, np.floating):
             return self._weights_feed(n, labels)
         indices = self._labels(n, labels)
@@ -315,7 +332,7 @@ class Translator:
                 out = to_pixels(self._checked_output(run_session(self.session, {self.input_name: batch}, self.path),
                                                      batch.shape))
                 for i, translated, (_, (top, left, h, w)) in zip(chunk, out, prepared, strict=True):
-                    results[i] = np.ascontiguousarray(translated[top : top + h, left : left + w])
+                    results[i] = translated[top : top + h, left : left + w].copy()  # its own, not a view of the batch
         return results  # type: ignore[return-value]
 
     def _checked_output(self, out: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:

@@ -12,7 +12,8 @@ import cv2
 import numpy as np
 
 from translate import DECODE_MAX_PIXELS, OPENCV_LIMIT  # also OpenCV's own limit, set on import of translate
-from translate.errors import DataError, InputError
+from translate.errors import DataError, FileKindError, InputError
+from translate.io.fileio import open_regular
 from translate.io.imageheader import read_header
 
 HEADER_BYTES = 1 << 16  # read first: every header this module checks starts within it (TIFF pages may not)
@@ -106,7 +107,7 @@ def read_image(
     """
     name = name or str(path)
     try:
-        with open(path, "rb") as file:
+        with open_regular(Path(path), "give the path of an image file") as file:  # a FIFO would block forever
             size = os.fstat(file.fileno()).st_size
             if size > max_pixels * MAX_BYTES_PER_PIXEL + HEADER_BYTES:
                 raise DataError(f"{name}: {size / 1e9:.2f} GB, more than an image of at most "
@@ -116,6 +117,8 @@ def read_image(
             if header is not None and not header.problem:
                 check_size(header.width, header.height, max_pixels, name)
             raw = np.frombuffer(head + file.read(), dtype=np.uint8)
+    except FileKindError as exc:
+        raise DataError(str(exc)) from None
     except OSError as exc:
         raise DataError(f"{name}: cannot read it ({exc.strerror or exc})") from exc
     return decode_image(raw, name, channels, max_pixels)
