@@ -15,7 +15,7 @@ from translate.latent import check_truncation, label_mix, slerp  # as the CLI an
 from translate.runtime import Sampler
 
 MAX_DIGITS = 100
-SEED_MAX = 2**63 - 1  # numpy's generators take any non-negative int; the CLI and the runtime stop here
+SEED_MAX = 2**63 - 1  # numpy's generators take any non-negative int; the CLI stops here (a signed 64-bit seed)
 ALL_DIGITS = ("all 0–9", "all")  # the page's label and the value of the "every digit" choice
 SAME_DIGITS = ("same digit", "same")  # ... and of "no walk between digits"
 SAME_DIGIT = SAME_DIGITS[1]
