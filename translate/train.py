@@ -47,7 +47,8 @@ def _run_options(parser: argparse.ArgumentParser) -> None:
     run.add_argument("--max-steps", type=positive_int, help="stop after this many optimisation steps in total")
     run.add_argument("--max-hours", type=positive_hours,
                      help="stop once the run has trained this many hours in all, its resumes included (wall clock, "
-                     "scoring not counted): to compare recipes at the same CPU time")
+                     "scoring not counted; pauses and waits for a busy CPU count too: compare recipes by "
+                     "--max-cpu-hours)")
     run.add_argument("--max-cpu-hours", type=positive_hours,
                      help="stop once the training process has used this many CPU hours in all (its threads, resumes "
                      "included, scoring not counted): the budget that other work on a shared machine does not shrink")

@@ -1,7 +1,9 @@
 """How long a run has trained, over its whole life: its checkpoints carry the count, so a run
 stopped and resumed over several sessions still knows its hours. Comparing recipes "for the
-same CPU time" (``--max-hours``, ``--max-cpu-hours``) and a model card's CPU-hours come from here, not from
-estimates."""
+same CPU time" (``--max-cpu-hours``; ``--max-hours`` is wall clock, pauses included) and a model
+card's CPU-hours come from here, not from estimates. CPU time is the training process's own
+(its threads): child processes (data-loader workers, ``torch.compile``'s compiler runs) are not
+counted, nor is scoring."""
 
 from __future__ import annotations
 
