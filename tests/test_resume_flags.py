@@ -52,3 +52,19 @@ def test_a_flag_the_run_did_not_record_is_refused_rather_than_guessed(run, capsy
     error = one_line_error(capsys, train_main, "cyclegan", "--out", str(run), "--resume", "--lr", "0.0001")
     assert error == (f"error: --resume continues {run} with the settings it recorded, and --lr 0.0001 is fixed when "
                      "a run starts: leave it out, or start a new run in another --out")
+
+
+def test_a_run_recorded_with_compile_and_wgan_gp_resumes_with_no_compile(tmp_path, capsys):
+    """The pair is refused (torch.compile has no double backward for the penalty); a run that
+    recorded both, as one from before the refusal would, continues with --no-compile."""
+    data = horse2zebra(tmp_path / "data")
+    run = tmp_path / "run"
+    train(*horse_zebra_argv(data, "--out", str(run), "--loss", "wgan-gp", "--no-compile", "--max-steps", "1"))
+    config_file = read_checkpoint(run).path / "config.json"
+    config = json.loads(config_file.read_text())
+    config["train"]["compile"] = True
+    config_file.write_text(json.dumps(config))
+    error = one_line_error(capsys, train_main, "cyclegan", "--out", str(run), "--resume", "--max-steps", "2")
+    assert "--loss wgan-gp cannot train compiled" in error and "add --no-compile" in error
+    train("cyclegan", "--out", str(run), "--resume", "--no-compile", "--max-steps", "2", "--data", str(data))
+    assert read_checkpoint(run).path.name == "step-00000002"

@@ -1,5 +1,6 @@
 import dataclasses
 import os
+import signal
 import subprocess
 import sys
 import textwrap
@@ -416,8 +417,19 @@ def test_class_weights_may_be_rows_of_a_list(onnx_files):
 def test_a_fifo_is_refused_rather_than_read_forever(translator_file, tmp_path):
     fifo = tmp_path / "photo.png"
     os.mkfifo(fifo)
-    with pytest.raises(DataError, match="is a FIFO, not a regular file"):
-        Translator(translator_file[1]).translate_file(fifo)
+    translator = Translator(translator_file[1])
+
+    def blocked(*_):
+        raise TimeoutError("translate_file waited for a writer to the FIFO")
+
+    previous = signal.signal(signal.SIGALRM, blocked)
+    signal.alarm(10)
+    try:
+        with pytest.raises(DataError, match="is a FIFO, not a regular file"):
+            translator.translate_file(fifo)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def test_a_session_without_a_cpu_arena_runs(tmp_path):

@@ -146,6 +146,9 @@ def test_a_resumed_optimiser_keeps_the_fused_setting_of_the_device_it_runs_on():
     assert resumed.param_groups[0]["fused"] is False
     assert torch.equal(resumed.state[net.weight]["exp_avg"], saved.state[net.weight]["exp_avg"])
     resumed.step()  # the loaded state serves the unfused step
+    two_groups = torch.optim.Adam([{"params": [net.weight]}, {"params": [net.bias]}])
+    with pytest.raises(ValueError, match="1 parameter groups, this one 2"):
+        load_optimizer_state(two_groups, saved.state_dict())
 
 
 def test_weight_mean_is_the_uniform_mean_of_the_weights_it_was_given():

@@ -222,6 +222,8 @@ def test_with_the_video_extra_a_video_is_h264_and_keeps_its_sound(translator_fil
         ([0, 100, 200, 500, 600], 10.0, [1, 1, 3, 1, 1]),  # slower in the middle: that frame is held
         ([0, 30, 60, 100], 10.0, [0, 1, 0, 0]),  # faster than the rate: one frame per period, the latest due
         ([0], 25.0, [1]),
+        ([0, 1000, 59000], 25.0, [25, 1, 1]),  # a 58 s gap is a break in the timestamps: one period, not 58 s
+        ([0, 40, 94843751, 94843791], 25.0, [1, 1, 1, 1]),  # a timestamp that wraps
     ],
 )
 def test_frames_are_placed_at_a_constant_rate_by_their_times(times, fps, shown):

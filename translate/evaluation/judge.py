@@ -22,6 +22,7 @@ from translate.config import ConfigBase, check_ranges
 from translate.errors import CheckpointError, ConfigError
 from translate.modeling.blocks import conv_unit
 from translate.modeling.checkpoint import CONFIG, WEIGHTS, build_loaded, model_config, read_checkpoint
+from translate.modeling.device import strict_fp32
 
 DEFAULT_CLASSIFIER = Path(__file__).resolve().parent / "mnist-classifier"
 FAMILY = "classifier"  # the family name its model folder records
@@ -137,7 +138,8 @@ def class_probabilities(classifier: Classifier, images: torch.Tensor, batch_size
     if images.shape[-2:] != (config.image_size, config.image_size):
         size = (config.image_size, config.image_size)
         images = F.interpolate(images, size=size, mode="bilinear", align_corners=False, antialias=True)
-    return np.concatenate([
-        torch.softmax(classifier(images[i : i + batch_size].to(device)).double(), dim=1).cpu().numpy()
-        for i in range(0, len(images), batch_size)
-    ])
+    with strict_fp32():  # the scores are recorded as fp32: not TF32 on CUDA
+        return np.concatenate([
+            torch.softmax(classifier(images[i : i + batch_size].to(device)).double(), dim=1).cpu().numpy()
+            for i in range(0, len(images), batch_size)
+        ])

@@ -118,4 +118,5 @@ def new_settings(args: argparse.Namespace, model: NormedConfig, hyper: Scheduled
     hyper.check_norm(model.norm)
     settings = settings_class(hyper=hyper, **run_fields(args, model))
     settings.validate()
+    settings.check_compile()
     return settings

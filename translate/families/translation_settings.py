@@ -84,10 +84,14 @@ class TranslationTrainConfig(ConfigBase):
             raise ConfigError(f"--eval-every must be 0 (off) or more, got {self.eval_every}")
         if self.eval_every_averaged is not None and self.eval_every_averaged < 1:
             raise ConfigError(f"--eval-every-averaged must be 1 or more, got {self.eval_every_averaged}")
-        if self.compile and self.hyper.loss == "wgan-gp":  # else the first step fails inside torch
+        check_seed(self.seed)
+
+    def check_compile(self) -> None:
+        """Once the flags are applied (a new run's, or a resume's --no-compile): else the first
+        step fails inside torch. Not in ``validate``, which reading a checkpoint runs first."""
+        if self.compile and self.hyper.loss == "wgan-gp":
             raise ConfigError("--loss wgan-gp cannot train compiled: its gradient penalty needs a double backward, "
                               "which torch.compile does not support; add --no-compile (the CPU preset compiles)")
-        check_seed(self.seed)
 
     def averaged_scoring(self) -> tuple[int, int] | None:
         """(first epoch, N): from the weight average's first epoch on, score every N epochs
@@ -113,3 +117,4 @@ def resume_settings(settings: TranslationTrainConfig, args: argparse.Namespace) 
     if args.eval_every_averaged is not None:
         settings.eval_every_averaged = args.eval_every_averaged
     settings.validate()
+    settings.check_compile()

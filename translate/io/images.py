@@ -118,7 +118,7 @@ def read_image(
                 check_size(header.width, header.height, max_pixels, name)
             raw = np.frombuffer(head + file.read(), dtype=np.uint8)
     except FileKindError as exc:
-        raise DataError(str(exc)) from None
+        raise DataError(str(exc).replace(str(path), name, 1)) from None
     except OSError as exc:
         raise DataError(f"{name}: cannot read it ({exc.strerror or exc})") from exc
     return decode_image(raw, name, channels, max_pixels)

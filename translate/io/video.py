@@ -44,6 +44,7 @@ VIDEO_CODECS = {".mp4": "mp4v", ".m4v": "mp4v", ".mov": "mp4v", ".mkv": "mp4v", 
 READ_ONLY_VIDEO_EXTENSIONS = (".webm", ".mpg", ".mpeg", ".wmv", ".flv", ".3gp", ".ogv")
 VIDEO_EXTENSIONS = (*VIDEO_CODECS, *READ_ONLY_VIDEO_EXTENSIONS)
 DEFAULT_FPS = 25.0  # for a file that states no usable frame rate
+TIMESTAMP_BREAK_MS = 10_000.0  # a longer gap between frames is a break in the timestamps (FFmpeg's own bound)
 
 
 def is_video(path: Path) -> bool:
@@ -141,24 +142,31 @@ def at_constant_rate(timed: Iterable[tuple[float, np.ndarray]], fps: float) -> I
     frame rate mode places them: output frame k shows the latest frame due by k + 1/2 periods.
     A clip of constant rate shows every frame once; a variable-rate one (phones slow the rate
     in the dark) repeats frames where it was slower and drops some where it was faster, so its
-    pictures keep their times, and the sound, which is copied as it was, stays in sync."""
+    pictures keep their times, and the sound, which is copied as it was, stays in sync.
+
+    A gap of more than TIMESTAMP_BREAK_MS between two frames (joined segments, a timestamp
+    that wraps) is a break in the timestamps, not a frame held for minutes: the frame before
+    it is shown for one period, and the times after it follow on."""
     period = 1000.0 / fps
-    start = None
+    shift = None  # subtracted from each time: the first frame's, plus the breaks' gaps
     pending: tuple[float, np.ndarray] | None = None
     slot = 0  # the next output frame
+    last_interval = period  # the last frame lasts as long as the one before it (a period if alone)
 
     def slots_before(ms: float) -> int:  # output frames k with k * period + period / 2 < ms
-        return max(math.ceil((ms - start) / period - 0.5), 0)  # start: the first frame's time
+        return max(math.ceil(ms / period - 0.5), 0)
 
-    last_interval = period  # the last frame lasts as long as the one before it (a period if alone)
     for ms, frame in timed:
-        if start is None:
-            start = ms
+        shift = ms if shift is None else shift
         if pending is not None:
-            end = slots_before(ms)
+            interval = ms - shift - pending[0]
+            if interval > TIMESTAMP_BREAK_MS:
+                shift += interval - period
+                interval = period
+            end = slots_before(ms - shift)
             yield pending[1], max(end - slot, 0)
-            slot, last_interval = max(end, slot), ms - pending[0]
-        pending = (ms, frame)
+            slot, last_interval = max(end, slot), interval
+        pending = (ms - shift, frame)
     if pending is not None:
         yield pending[1], max(slots_before(pending[0] + last_interval) - slot, 1 if slot == 0 else 0)
 

@@ -26,9 +26,13 @@ def adam(
 def load_optimizer_state(optimizer: torch.optim.Optimizer, state: dict[str, Any]) -> None:
     """``optimizer.load_state_dict(state)``, keeping the optimiser's own ``fused`` setting: it
     belongs to the device (fused on CUDA, see :func:`adam`), and a run resumed on another device
-    would otherwise take the one it was saved with."""
+    would otherwise take the one it was saved with. Another number of parameter groups is a
+    ValueError, as in load_state_dict."""
+    if len(state["param_groups"]) != len(optimizer.param_groups):
+        raise ValueError(f"the saved optimiser has {len(state['param_groups'])} parameter groups, this one "
+                         f"{len(optimizer.param_groups)}")
     groups = [{**saved, "fused": current.get("fused")}
-              for saved, current in zip(state["param_groups"], optimizer.param_groups, strict=False)]
+              for saved, current in zip(state["param_groups"], optimizer.param_groups, strict=True)]
     optimizer.load_state_dict({**state, "param_groups": groups})
 
 

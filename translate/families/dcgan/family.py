@@ -261,7 +261,8 @@ class DCGANFamily(Family):
                 "against real ones instead: python -m translate.evaluate --folders REAL_DIR GENERATED_DIR")
         generator, config = self.load_generator(checkpoint)
         generator = generator.to(request.device)
-        # Exactly the images python -m translate.sample draws with the same seed.
+        # The images python -m translate.sample draws with the same seed (exactly so on the CPU;
+        # on CUDA sample may use TF32, which scoring does not).
         with strict_fp32():  # the protocol says fp32: not TF32 on CUDA
             fake = generate(generator, config, request.n, None, request.seed, request.device, request.batch_size,
                             truncation=request.truncation)
