@@ -32,6 +32,9 @@ SAMPLE_BYTES = 784_000_000
 DEFAULT_MAX_SAMPLES = SAMPLE_BYTES // (28 * 28)  # a digit file's bound, the one this module used to name
 
 
+# What Sampler.generate takes as labels: one class, one per image, or class weights (rows per image).
+Labels = int | Sequence[int] | Sequence[Sequence[float]] | np.ndarray | None
+
 def providers_for(device: str) -> list[str]:
     """Execution providers for ``"cpu"`` or ``"cuda"`` (CUDA falls back to the CPU per node)."""
     if device == "cpu":
@@ -207,7 +210,7 @@ class Sampler:
         images = self.generate(code_walk(start, end, steps), weights)
         return images.reshape(rows, steps, *images.shape[1:])
 
-    def generate(self, z: np.ndarray, labels: int | Sequence[int] | np.ndarray | None = None,
+    def generate(self, z: np.ndarray, labels: Labels = None,
                  batch_size: int = 256) -> np.ndarray:
         """Images for given latent codes (N x z_dim), e.g. points between two seeds' codes.
         ``labels`` as in :meth:`sample`, or float class weights N x classes (e.g.
@@ -232,7 +235,7 @@ class Sampler:
             out[start : start + len(batch)] = batch
         return out
 
-    def _label_feed(self, n: int, labels: int | Sequence[int] | np.ndarray | None) -> np.ndarray | None:
+    def _label_feed(self, n: int, labels: Labels) -> np.ndarray | None:
         """What the file's ``label`` input takes for ``n`` images: class weights (class indices
         become one-hot rows), or class indices for files that take those."""
         if isinstance(labels, (list, tuple)) and labels and isinstance(labels[0], (list, tuple, np.ndarray)):
