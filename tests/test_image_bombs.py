@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from translate.errors import DataError
+from translate.io import images as images_module
 from translate.io.imageheader import read_header
 from translate.io.images import decode_image, read_image
 from translate.runtime import Translator
@@ -123,7 +124,7 @@ def test_a_huge_header_is_refused_after_reading_only_the_header(tmp_path, monkey
     path = tmp_path / "huge.png"
     path.write_bytes(huge_png(12000, 12000))
     reads = []
-    real_open = open
+    real_open = images_module.open_regular
 
     class Counting:
         def __init__(self, file):
@@ -142,7 +143,7 @@ def test_a_huge_header_is_refused_after_reading_only_the_header(tmp_path, monkey
             reads.append(n)
             return self.file.read(n)
 
-    monkeypatch.setattr("builtins.open", lambda p, mode="r", *a, **k: Counting(real_open(p, mode, *a, **k)))
+    monkeypatch.setattr(images_module, "open_regular", lambda *a, **k: Counting(real_open(*a, **k)))
     with pytest.raises(DataError, match="huge.png: 12000x12000"):
         read_image(path)
     assert reads == [1 << 16]  # the header only, never the rest
