@@ -9,9 +9,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import cv2
+import numpy as np
 import pytest
 
+from translate.apply import main as apply_main
 from translate.cli import run_cli
+from translate.export import main as export_main
 from translate.families import load_generator
 from translate.modeling.checkpoint import read_checkpoint
 from translate.sample import main as sample_main
@@ -53,6 +57,31 @@ def test_other_commands_name_the_output_they_cannot_write(tmp_path, capsys):
     out = tmp_path / "notes.txt" / "grid.png"
     message = one_line_error(capsys, sample_main, str(run), "--out", str(out))
     assert f"could not write {out}: a file is in the way of a folder" in message
+    # export and apply check their outputs before any work, as docs/reliability.md says.
+    onnx_out = tmp_path / "notes.txt" / "model.onnx"
+    message = one_line_error(capsys, export_main, str(run), "--out", str(onnx_out))
+    assert "notes.txt" in message and "a file is in the way of a folder" in message
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    cv2.imwrite(str(photos / "a.png"), np.zeros((8, 8, 3), np.uint8))
+    message = one_line_error(capsys, apply_main, str(run), "--input", str(photos), "--output",
+                             str(tmp_path / "notes.txt" / "out"))
+    assert "notes.txt" in message and ("is a file, not a folder" in message or "in the way" in message)
+    fifo = tmp_path / "pipe.onnx"
+    os.mkfifo(fifo)  # an existing --out is read for its metadata: not a FIFO, which would never end
+    assert "is a FIFO, not a regular file" in one_line_error(capsys, export_main, str(run), "--out", str(fifo))
+
+
+def test_a_full_disk_under_tensorboard_is_one_line_not_its_traceback(tmp_path, capsys, monkeypatch):
+    from torch.utils import tensorboard
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(tensorboard, "SummaryWriter", full)
+    run = tmp_path / "run"
+    message = one_line_error(capsys, train_main, "dcgan", "--out", str(run), "--max-steps", "1", *TINY)
+    assert f"could not write {run / 'tensorboard'}: the disk is full" in message
 
 
 def test_a_full_disk_at_a_checkpoint_stops_the_run_and_keeps_the_previous_one(tmp_path, capsys, monkeypatch):

@@ -12,7 +12,7 @@ import pytest
 
 from tests.test_apply import apply, run  # noqa: F401  (run: the fixture of a fresh tiny CycleGAN checkpoint)
 from translate.apply import OUTPUT_MARKER
-from translate.errors import DataError
+from translate.errors import DataError, StorageError
 from translate.io import video as video_module
 from translate.io.images import read_image
 from translate.io.video import VIDEO_CODECS, VideoReader, at_constant_rate, write_video
@@ -102,6 +102,23 @@ def test_a_failed_write_leaves_nothing_and_names_the_problem(encoder, horse, tmp
         write_video(tmp_path / "d.mp4", [horse[:1, :1]], FPS)
     with pytest.raises(DataError, match=r"cannot write a video as '.webm': use one of .mp4, .m4v, .mov, .mkv, .avi$"):
         write_video(tmp_path / "e.webm", [horse[:32, :32]], FPS)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_write_the_disk_cut_short_is_an_error_not_a_broken_video(encoder, horse, tmp_path, monkeypatch):
+    """Neither encoder reports a failed write (a full disk): the file is checked before it is named."""
+    encode = "_encode_with_opencv" if encoder == "opencv" else "_encode_with_ffmpeg"
+    real = getattr(video_module, encode)
+
+    def cut_short(path, *args):
+        count = real(path, *args)
+        with open(path, "r+b") as file:
+            file.truncate(2000)  # what a disk that filled up mid-file leaves
+        return count
+
+    monkeypatch.setattr(video_module, encode, cut_short)
+    with pytest.raises(StorageError, match=r"could not write .*clip.mp4: the encoder stored 0 of its 8 frames"):
+        write_video(tmp_path / "clip.mp4", [horse[:48, 4 * i:4 * i + 64] for i in range(8)], FPS)
     assert list(tmp_path.iterdir()) == []
 
 

@@ -23,7 +23,7 @@ from translate.errors import ConfigError
 from translate.evaluation.record import EVALUATION_FILE, chosen_direction, recorded_scores
 from translate.families.base import Family, RunOptions
 from translate.families.registry import all_families, get_family
-from translate.io.fileio import file_sha256
+from translate.io.fileio import check_regular, file_sha256
 from translate.io.run_layout import refuse_run_files
 from translate.modeling.checkpoint import WEIGHTS, read_checkpoint
 from translate.modeling.half_storage import holds_fp16_values
@@ -82,6 +82,7 @@ def _check_replaceable(out: Path, info: ModelInfo) -> None:
     or not of this toolkit, is somebody's work."""
     if not out.exists():
         return
+    check_regular(out, "choose another --out")  # onnx.load would wait forever on a FIFO
     import onnx
 
     def kind(model: ModelInfo) -> str:

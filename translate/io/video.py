@@ -29,7 +29,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from translate.errors import DataError
+from translate.errors import DataError, StorageError
 from translate.io.fileio import TEMP_SUFFIX, TEMP_TAG, fsync_dir, write_failure
 from translate.io.images import convert_channels
 
@@ -204,6 +204,7 @@ def write_video(path: Path, frames: Iterable[np.ndarray], fps: float, sound_from
                 count = _encode_with_opencv(encoded, pictures, fps, codec)
             if count == 0:
                 raise DataError(f"no frames to write into {path.name}")
+            _check_encoded(encoded, path, count)
             with open(encoded, "rb+") as f:
                 os.fsync(f.fileno())
             os.replace(encoded, path)
@@ -211,6 +212,20 @@ def write_video(path: Path, frames: Iterable[np.ndarray], fps: float, sound_from
     except OSError as exc:
         raise write_failure(path, exc) from exc
     return count
+
+
+def _check_encoded(encoded: Path, path: Path, count: int) -> None:
+    """StorageError unless ``encoded`` opens as a video of ``count`` frames: neither encoder
+    reports a failed write (a full disk), and a file cut short has no index to play it by."""
+    with _quiet_opencv():
+        capture = cv2.VideoCapture(str(encoded.absolute()), cv2.CAP_FFMPEG)
+    try:
+        found = int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) if capture.isOpened() else 0
+    finally:
+        capture.release()
+    if found < count:
+        raise StorageError(f"could not write {path}: the encoder stored {found} of its {count} frames (a full "
+                           "disk, or a size limit): free some space there or choose a folder on another disk")
 
 
 def _pictures(frames: Iterable[np.ndarray], name: str) -> Iterator[np.ndarray]:

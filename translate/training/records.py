@@ -4,13 +4,15 @@ what a killed run of its own left half written."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from translate.io.fileio import atomic_write, open_regular, remove_temporaries, write_image
+from translate.io.fileio import atomic_write, open_regular, remove_temporaries, write_failure, write_image
 from translate.io.run_layout import METRICS_FILE, parse_metrics
 from translate.modeling.checkpoint import checkpoint_root
 from translate.modeling.pixels import grid_image
@@ -42,17 +44,28 @@ class RunRecords:
             atomic_write(self.run_dir / METRICS_FILE, lambda tmp: tmp.write_text("".join(kept)))
         # A killed run's events after its checkpoint are dropped; those at the checkpoint's own step
         # (written before it was saved, and not written again) stay.
-        self.writer = SummaryWriter(str(self.run_dir / "tensorboard"), purge_step=step + 1 if step else None)
+        with self._tensorboard_writes():
+            self.writer = SummaryWriter(str(self.run_dir / "tensorboard"), purge_step=step + 1 if step else None)
+
+    @contextlib.contextmanager
+    def _tensorboard_writes(self) -> Iterator[None]:
+        """TensorBoard's own write errors (a full disk) as our one-line error, not its traceback."""
+        try:
+            yield
+        except OSError as exc:
+            raise write_failure(self.run_dir / "tensorboard", exc) from exc
 
     def close(self) -> None:
         if self.writer is not None:
-            self.writer.close()
-            self.writer = None
+            writer, self.writer = self.writer, None
+            with self._tensorboard_writes():
+                writer.close()
 
     def scalars(self, prefix: str, values: dict[str, float], step: int) -> None:
         if self.writer is not None:
-            for key, value in values.items():
-                self.writer.add_scalar(f"{prefix}/{key}", value, step)
+            with self._tensorboard_writes():
+                for key, value in values.items():
+                    self.writer.add_scalar(f"{prefix}/{key}", value, step)
 
     def metrics(self, record: dict[str, Any]) -> None:
         """Append ``record`` to metrics.jsonl (the file is replaced whole, never left half written)."""
