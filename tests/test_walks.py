@@ -120,6 +120,8 @@ def test_a_walk_written_as_a_png_is_a_strip(tmp_path):
     (["--interpolate-labels", "3", "10"], "--interpolate-labels 10 is out of range"),
     (["--interpolate-labels", "3", "8", "--label", "1"], "--label and --interpolate-labels both set the label"),
     (["--interpolate", "1", "2", "--n", "2000", "--steps", "6"], "more than 10000 images"),
+    (["--interpolate", "1", str(2**64)], "--interpolate's seeds must lie in 0.."),
+    (["--interpolate", "-1", "2"], "--interpolate's seeds must lie in 0.."),
 ])
 @pytest.mark.parametrize("source", [MODELS / "cdcgan-mnist", EXPORTS / "cdcgan-mnist.onnx"])
 def test_walk_and_truncation_errors_are_one_line(tmp_path, capsys, argv, message, source):
@@ -201,6 +203,7 @@ class _IndexGenerator(torch.nn.Module):
     ("cdcgan", ("--label", "7", "--n", "8", "--scale", "2", "--truncation", "1.5")),
     ("cdcgan", ("--interpolate-labels", "3", "8", "--steps", "8", "--n", "4")),
     ("cdcgan", ("--interpolate", "1", "2", "--label", "5", "--steps", "6", "--n", "2", "--truncation", "1.5")),
+    ("cdcgan", ("--interpolate", "4", "9", "--interpolate-labels", "1", "2", "--steps", "5", "--n", "3")),
     ("dcgan", ("--n", "20", "--seed", "3", "--truncation", "1.5")),
     ("dcgan", ("--interpolate", "1", "2", "--steps", "6", "--n", "2")),
 ])

@@ -78,10 +78,10 @@ def check_ranges(config: Any, ranges: dict[str, tuple[int, int]]) -> None:
             raise ConfigError(f"{name} {value} is outside {low}..{high}")
 
 
-def check_seed(seed: int) -> None:
-    """A seed every consumer takes (torch, numpy), or a ConfigError naming --seed."""
+def check_seed(seed: int, flag: str = "--seed") -> None:
+    """A seed every consumer takes (torch, numpy), or a ConfigError naming ``flag``."""
     if not 0 <= seed <= MAX_SEED:
-        raise ConfigError(f"--seed must lie in 0..{MAX_SEED}, got {seed}")
+        raise ConfigError(f"{flag} must lie in 0..{MAX_SEED}, got {seed}")
 
 
 def _required(f: dataclasses.Field) -> bool:

@@ -110,7 +110,8 @@ class OnnxDrawer:
         for end in labels or ():
             check_label(len(self.sampler.classes), end, "--interpolate-labels")
         if labels:
-            walks = self.sampler.interpolate_labels(*labels, steps, seed=seeds[0], n=rows, truncation=truncation)
+            walks = self.sampler.interpolate_labels(*labels, steps, seed=seeds[0], n=rows, truncation=truncation,
+                                                    to_seed=seeds[1])  # --interpolate's too, if given
         else:
             walks = self.sampler.interpolate(*seeds, steps, labels=label, n=rows, truncation=truncation)
         return walks.reshape(-1, *walks.shape[2:])

@@ -184,16 +184,18 @@ class Sampler:
         return self._walk(start, end, row_labels, row_labels, steps)
 
     def interpolate_labels(self, label_a: int, label_b: int, steps: int, seed: int = 0, n: int = 1,
-                           truncation: float | None = None) -> np.ndarray:
+                           truncation: float | None = None, to_seed: int | None = None) -> np.ndarray:
         """cDCGAN: ``n`` walks of ``steps`` images, uint8 n x steps x H x W x C: walk i keeps
         code i of ``seed`` and moves its class weights from one-hot ``label_a`` to one-hot
-        ``label_b`` in equal steps, both ends included."""
+        ``label_b`` in equal steps, both ends included. With ``to_seed`` the code walks too, to
+        code i of ``to_seed`` (as :meth:`interpolate`), both walks in step."""
         if not self.classes:
             raise InputError(f"interpolate_labels needs a conditional model; {self.path} is unconditional "
                              f"({self.info.family}): use interpolate")
         self._check_walks(n, steps)
-        codes = self.codes(n, seed, truncation)
-        return self._walk(codes, codes, self._labels(n, label_a), self._labels(n, label_b), steps)
+        start = self.codes(n, seed, truncation)
+        end = start if to_seed is None else self.codes(n, to_seed, truncation)
+        return self._walk(start, end, self._labels(n, label_a), self._labels(n, label_b), steps)
 
     def _check_walks(self, rows: int, steps: int) -> None:
         """Before any code is drawn: ``rows`` walks of ``steps`` images fit ``max_samples``."""

@@ -113,6 +113,8 @@ def _check(args: argparse.Namespace, walking: bool) -> None:
     """Flags that cannot be used, before any model is read."""
     if args.seed is not None:
         check_seed(args.seed)
+    for seed in args.interpolate or ():
+        check_seed(seed, "--interpolate's seeds")
     if args.n is not None and args.n < 1:
         raise ConfigError(f"--n must be at least 1, got {args.n}")
     if args.n is not None and args.n > MAX_GRID_IMAGES:
