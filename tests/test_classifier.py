@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from translate.classifier import random_shift, save_classifier, train
+from translate.classifier import _model_card, random_shift, save_classifier, train
 from translate.errors import CheckpointError, ConfigError
 from translate.evaluation.judge import (
     DEFAULT_CLASSIFIER,
@@ -61,6 +61,8 @@ def test_short_training_run_saves_and_reloads(tmp_path, mnist_test):
     reloaded = load_classifier(tmp_path / "clf")
     assert not reloaded.training
     assert torch.equal(reloaded(images[:8]), model(images[:8]))
+    card = _model_card("python -m translate.classifier", ClassifierConfig(width=4), 100, 60.0, 120.0, 0.5, (256, 128))
+    assert "MNIST train split (256 images)" in card and "on the MNIST test split (128 images)" in card
 
 
 def test_missing_or_broken_classifier_folder_is_a_checkpoint_error(tmp_path):

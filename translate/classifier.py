@@ -104,7 +104,9 @@ def _hardware() -> str:
     return f"{cpu_model()}, {os.cpu_count()} cores, {torch.get_num_threads()} torch threads (CPU only)"
 
 
-def _model_card(command: str, config: ClassifierConfig, params: int, wall: float, cpu: float, test_acc: float) -> str:
+def _model_card(command: str, config: ClassifierConfig, params: int, wall: float, cpu: float, test_acc: float,
+                sizes: tuple[int, int]) -> str:
+    """The judge's card; ``sizes``: the (train, test) images it saw (a copy of MNIST may be cut)."""
     return f"""# MNIST classifier
 
 The judge behind `conditional_accuracy` in `python -m translate.evaluate`: the share of
@@ -114,9 +116,9 @@ generated digits that this network reads as the label the generator was asked fo
 - Output: logits for the digits 0-9.
 - Architecture: `translate.evaluation.judge.Classifier`, config in `config.json`
   (`{json.dumps(config.to_dict())}`), {params:,} parameters.
-- Training: MNIST train split (60,000 images), AdamW with a one-cycle learning rate,
+- Training: MNIST train split ({sizes[0]:,} images), AdamW with a one-cycle learning rate,
   random shifts of up to 2 px.
-- **Test accuracy: {100 * test_acc:.2f}%** on the MNIST test split (10,000 images).
+- **Test accuracy: {100 * test_acc:.2f}%** on the MNIST test split ({sizes[1]:,} images).
 - Training time: {wall / 60:.1f} min wall clock ({cpu / 60:.1f} min of CPU time) on {_hardware()},
   torch {torch.__version__}.
 
@@ -150,7 +152,7 @@ def main(argv: list[str] | None = None) -> None:
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     test_acc = accuracy(model, to_unit(test_images[..., None]), test_labels)
     params = sum(p.numel() for p in model.parameters())
-    card = _model_card(command, config, params, wall, cpu, test_acc)
+    card = _model_card(command, config, params, wall, cpu, test_acc, (len(train_images), len(test_images)))
     save_classifier(model, Path(args.out), card, {"test_accuracy": f"{test_acc:.4f}", "command": command})
     print(json.dumps({"out": args.out, "test_accuracy": test_acc, "train_seconds": round(wall, 1)}))
 

@@ -78,7 +78,8 @@ def load_mnist(data_root: Path, split: str = "train", download: bool = False) ->
     if image_file is None or label_file is None:
         raise DataError(
             f"MNIST not found: looked for {image_stem}[.gz] and {label_stem}[.gz] in {raw}; "
-            "pass --data DIR (or set TRANSLATE_DATA) to the folder holding mnist/MNIST/raw, or add --download"
+            "pass --data DIR (or set TRANSLATE_DATA) to the folder holding mnist/MNIST/raw, or fetch it there: "
+            "python -m translate.data fetch mnist --data DIR (train's --download does the same)"
         )
     images = torch.from_numpy(_read_idx(image_file).copy())
     labels = torch.from_numpy(_read_idx(label_file).astype(np.int64))
