@@ -130,3 +130,35 @@ def test_a_mirror_variable_without_its_placeholder_is_one_line_naming_it(tmp_pat
     assert error.startswith("error: $TRANSLATE_MNIST_URL is 'http://mirror.example/mnist/{name}', which str.format "
                             "cannot fill (KeyError: 'name'): set it to a URL with {file} where the name goes")
     assert not (tmp_path / "data" / "mnist").exists()
+
+
+def test_uncompressed_mnist_is_present_and_not_fetched_again(tmp_path, data_root, capsys):
+    """load_mnist reads the IDX files gzipped or not (the README's layout allows both)."""
+    import gzip
+
+    raw = tmp_path / "mnist" / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    for file in MNIST_SHA256:
+        (raw / file.removesuffix(".gz")).write_bytes(gzip.decompress((data_root / "mnist" / "MNIST" / "raw" /
+                                                                       file).read_bytes()))
+    main(["list", "--data", str(tmp_path)])
+    [line] = [line for line in capsys.readouterr().out.splitlines() if line.startswith("mnist: ")]
+    assert "ok (uncompressed files, which have no published sums" in line
+    main(["fetch", "mnist", "--data", str(tmp_path)])  # offline here: it must not try to download
+    assert sorted(p.name for p in raw.iterdir()) == sorted(f.removesuffix(".gz") for f in MNIST_SHA256)
+
+
+def test_fetch_fails_while_a_dataset_without_sums_is_incomplete(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("TRANSLATE_CYCLEGAN_URL", "http://127.0.0.1:9/{name}.zip")  # never reached: the folder is there
+    (tmp_path / "apple2orange" / "trainA").mkdir(parents=True)
+    with pytest.raises(SystemExit):
+        run_cli(main, ["fetch", "apple2orange", "--data", str(tmp_path)])
+    captured = capsys.readouterr()
+    [line] = [line for line in captured.out.splitlines() if line.startswith("apple2orange: ")]
+    assert line.endswith("incomplete: no images in trainA/, trainB/, testA/, testB/")
+    assert captured.err.strip().endswith("error: not ready to use: apple2orange (see above)")
+    for sub in ("trainA", "trainB", "testA", "testB"):
+        (tmp_path / "apple2orange" / sub).mkdir(exist_ok=True)
+        (tmp_path / "apple2orange" / sub / "a.jpg").write_bytes(b"jpeg")
+    main(["fetch", "apple2orange", "--data", str(tmp_path)])  # complete now: no error
+    assert "apple2orange: " in (out := capsys.readouterr().out) and "ok (its folders" in out

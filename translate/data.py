@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from translate.cli import run_cli
-from translate.datasets.mnist import MNIST_RAW, MNIST_SHA256, download_mnist
+from translate.datasets.mnist import MNIST_RAW, MNIST_SHA256, download_mnist, find_idx
 from translate.datasets.root import resolve_data_root
 from translate.errors import DataError
 from translate.io.download import (
@@ -101,10 +101,15 @@ def status(name: str, data_root: Path) -> Status:
     """Whether ``name`` is in ``data_root``, checked against its published sums where we have them."""
     if name == "mnist":
         folder = data_root / MNIST_RAW
-        if not all((folder / file).is_file() for file in MNIST_SHA256):
+        found = [find_idx(folder, file.removesuffix(".gz")) for file in MNIST_SHA256]
+        if None in found:
             return Status(name, folder, False, "")
-        wrong = [file for file, sha256 in MNIST_SHA256.items() if file_sha256(folder / file) != sha256]
-        return Status(name, folder, not wrong, _said("sha256 of each file", wrong))
+        gzipped = [path for path in found if path.name in MNIST_SHA256]  # the published sums are of these
+        wrong = [path.name for path in gzipped if file_sha256(path) != MNIST_SHA256[path.name]]
+        how = "sha256 of each file" if len(gzipped) == len(found) else (
+            "sha256 of the gzipped files; uncompressed ones have no published sums" if gzipped
+            else "uncompressed files, which have no published sums to check against")
+        return Status(name, folder, not wrong, _said(how, wrong))
     if name == "fid":
         path = data_root / FID_FILE
         if not path.is_file():
@@ -115,9 +120,27 @@ def status(name: str, data_root: Path) -> Status:
     if not folder.is_dir():
         return Status(name, folder, False, "")
     if name not in TREE_SHA256:
-        return Status(name, folder, True, "no published sums to check against")
+        problem = _layout_problem(folder, name)
+        return Status(name, folder, not problem, problem or "its folders; no published sums to check against")
     problem = tree_problem(folder, name)
     return Status(name, folder, not problem, problem or "sha256 of its images")
+
+
+def _layout_problem(folder: Path, name: str) -> str:
+    """What a dataset without published sums lacks: a folder of images of each domain and split
+    (the CycleGAN paper's sets), or a train/ of pairs (pix2pix's); either will do for a name
+    both papers use."""
+    def lacking(subfolders: tuple[str, ...]) -> list[str]:
+        return [sub for sub in subfolders if not (folder / sub).is_dir() or not any((folder / sub).iterdir())]
+
+    layouts = []
+    if name in CYCLEGAN_DATASETS:
+        layouts.append(lacking(("trainA", "trainB", "testA", "testB")))
+    if name in PIX2PIX.names:
+        layouts.append(lacking(("train",)))
+    if not layouts or any(not missing for missing in layouts):
+        return ""
+    return f"incomplete: no images in {', '.join(f'{sub}/' for sub in min(layouts, key=len))}"
 
 
 def _said(how: str, wrong: list[str]) -> str:
@@ -156,6 +179,8 @@ def main(argv: list[str] | None = None) -> None:
     if changed:  # fetch keeps what is there: what differs must go first
         print(f"delete what differs (named above), then fetch it again with: python -m translate.data fetch "
               f"{' '.join(changed)} --data {data_root}", file=sys.stderr)
+    if args.command == "fetch" and (missing or changed):  # so that `fetch && train` stops here
+        raise DataError(f"not ready to use: {', '.join(missing + changed)} (see above)")
 
 
 def run() -> None:

@@ -45,7 +45,8 @@ def _read_idx(path: Path) -> np.ndarray:
         raise DataError(f"{path} is damaged or cut short ({type(exc).__name__}): {fix}") from None
 
 
-def _find_idx(raw: Path, stem: str) -> Path | None:
+def find_idx(raw: Path, stem: str) -> Path | None:
+    """The IDX file ``stem`` in ``raw``, uncompressed or gzipped; None if neither is there."""
     for name in (stem, stem + ".gz"):
         if (raw / name).is_file():
             return raw / name
@@ -53,11 +54,11 @@ def _find_idx(raw: Path, stem: str) -> Path | None:
 
 
 def download_mnist(data_root: Path) -> None:
-    """Fetch the four original IDX files that are missing into ``<data_root>/mnist/MNIST/raw``,
+    """Fetch the four original IDX files that are missing (in neither form) into ``<data_root>/mnist/MNIST/raw``,
     each kept only if its sha256 is the published one (``TRANSLATE_MNIST_URL``, with
     ``{file}``, names another mirror)."""
     for file, sha256 in MNIST_SHA256.items():
-        if not (data_root / MNIST_RAW / file).is_file():
+        if find_idx(data_root / MNIST_RAW, file.removesuffix(".gz")) is None:  # gzipped or not, as load_mnist reads
             fetch_file(mirror_url("TRANSLATE_MNIST_URL", MNIST_URL, file=file), data_root / MNIST_RAW / file, sha256,
                        32 * MB)
 
@@ -72,9 +73,9 @@ def load_mnist(data_root: Path, split: str = "train", download: bool = False) ->
         raise DataError(f"unknown MNIST split {split!r}: use 'train' or 'test'")
     raw = data_root / MNIST_RAW
     image_stem, label_stem = MNIST_FILES[split]
-    if download and (_find_idx(raw, image_stem) is None or _find_idx(raw, label_stem) is None):
+    if download and (find_idx(raw, image_stem) is None or find_idx(raw, label_stem) is None):
         download_mnist(data_root)
-    image_file, label_file = _find_idx(raw, image_stem), _find_idx(raw, label_stem)
+    image_file, label_file = find_idx(raw, image_stem), find_idx(raw, label_stem)
     if image_file is None or label_file is None:
         raise DataError(
             f"MNIST not found: looked for {image_stem}[.gz] and {label_stem}[.gz] in {raw}; "
