@@ -110,6 +110,16 @@ def test_a_walk_written_as_a_png_is_a_strip(tmp_path):
     assert read_image(out).shape == (2 + 30, 2 + 8 * 30, 3)  # the default 8 steps in one row
 
 
+def test_a_walk_too_wide_for_jpeg_says_so_in_one_line(tmp_path, capfd):
+    out = tmp_path / "walk.jpg"  # 1000 steps of 28 px at --scale 3: 90,006 px, beyond JPEG's 65,500
+    with pytest.raises(SystemExit):
+        run_cli(sample_main, [str(EXPORTS / "cdcgan-mnist.onnx"), "--interpolate", "1", "2", "--steps", "1000",
+                              "--scale", "3", "--out", str(out)])
+    err = capfd.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "too large for .jpg (at most 65,500 pixels a side): write .png" in err[0]
+    assert not out.exists()
+
+
 @pytest.mark.parametrize(("argv", "message"), [
     (["--truncation", "0"], "truncation must be a finite number of at least 0.01"),
     (["--truncation", "nan"], "truncation must be a finite number"),

@@ -120,17 +120,37 @@ def read_json_if_exists(path: Path) -> Any:
         return None
 
 
+# The largest side each format holds (JPEG's 65,500 and WebP's 16,383 pixels, as OpenCV's encoders enforce).
+FORMAT_MAX_SIDE = {".jpg": 65_500, ".jpeg": 65_500, ".webp": 16_383}
+
+
+@contextlib.contextmanager
+def _opencv_errors_hushed() -> Iterator[None]:
+    """OpenCV logs an encoder's refusal to stderr above the one-line error given for it."""
+    level = cv2.utils.logging.getLogLevel()
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
+    try:
+        yield
+    finally:
+        cv2.utils.logging.setLogLevel(level)
+
+
 def write_image(path: Path, rgb: np.ndarray) -> None:
     """Save an H x W x 3 (RGB), H x W x 1 or H x W (grey) uint8 array; the format follows the
     file extension."""
     check_image_suffix(path)
+    side = FORMAT_MAX_SIDE.get(path.suffix.lower())
+    if side is not None and max(rgb.shape[:2]) > side:  # else OpenCV logs its own error, then fails
+        raise TranslateError(f"a {rgb.shape[1]}x{rgb.shape[0]} picture is too large for {path.suffix} (at most "
+                             f"{side:,} pixels a side): write .png, or make it smaller")
     if rgb.ndim == 3 and rgb.shape[2] == 1:
         rgb = rgb[:, :, 0]
     bgr = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR) if rgb.ndim == 3 else rgb
-    try:
-        ok, encoded = cv2.imencode(path.suffix or ".png", bgr)
-    except cv2.error:
-        ok = False
+    with _opencv_errors_hushed():
+        try:
+            ok, encoded = cv2.imencode(path.suffix or ".png", bgr)
+        except cv2.error:
+            ok = False
     if not ok:
         raise TranslateError(f"could not encode an image as {path.suffix!r}: use .png or .jpg")
     atomic_write(path, lambda tmp: tmp.write_bytes(encoded.tobytes()))
