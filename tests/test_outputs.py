@@ -166,36 +166,6 @@ def test_pack_writes_only_into_a_new_folder_or_over_a_model_it_packed(tmp_path, 
     assert (model / "README.md").read_text() == "the model card"
 
 
-def test_a_pack_that_fails_half_way_leaves_the_earlier_model_whole(tmp_path, capsys, monkeypatch):
-    """Weights, config and record change together: a full disk (or a kill) after the weights
-    were written used to leave new weights beside the old model's config and card."""
-    import errno
-
-    from translate import pack as pack_module
-
-    run = trained_run(tmp_path, "dcgan", steps=1)
-    model = tmp_path / "models" / "dcgan"
-    run_cli(pack_main, [str(run), "--out", str(model)])
-    (model / "README.md").write_text("the model card")
-    before = snapshot(model)
-    real = pack_module.write_model_folder
-
-    def full_after_the_weights(dest, *args, **kwargs):
-        real(dest, *args, **kwargs)
-        raise OSError(errno.ENOSPC, "No space left on device")
-
-    monkeypatch.setattr(pack_module, "write_model_folder", full_after_the_weights)
-    assert "the disk is full" in one_line_error(capsys, pack_main, str(run), "--out", str(model), "--overwrite",
-                                                "--fp16")
-    assert snapshot(model) == before
-    assert not [p for p in model.parent.iterdir() if p.name != "dcgan"]  # no temporary folder left beside it
-    monkeypatch.undo()
-    (model / ".model.safetensors.translate-0123abcd.tmp").write_bytes(b"a killed pack's leftover")
-    run_cli(pack_main, [str(run), "--out", str(model), "--overwrite", "--fp16"])  # the leftover does not block it
-    assert sorted(p.name for p in model.iterdir()) == ["README.md", "config.json", "metrics.jsonl", "model.safetensors"]
-    assert (model / "README.md").read_text() == "the model card"
-
-
 def test_pack_copies_only_regular_files(tmp_path, capsys):
     run = trained_run(tmp_path, "dcgan", steps=1)
     secret = tmp_path / "secret.txt"

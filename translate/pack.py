@@ -15,16 +15,13 @@ has keeps its prose, and one written by hand, without a block of figures, is lef
 
 ``--out`` must be a new or empty folder, or with ``--overwrite`` a model folder of the same
 family packed before (its other files, such as a model card, stay). It is never a run or a
-checkpoint, nor anything that holds or lies inside the source. The folder is assembled beside
-``--out`` and put in its place in one step, so a kill or a full disk leaves the old model whole
-(weights, config and record together); the card is refreshed after.
+checkpoint, nor anything that holds or lies inside the source.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -33,17 +30,10 @@ from translate.errors import CheckpointError, ConfigError
 from translate.evaluation.best import BEST_RECORD
 from translate.evaluation.record import direction_chosen_in
 from translate.families import get_family
-from translate.io.fileio import (
-    file_sha256,
-    is_temporary,
-    open_regular,
-    read_json_if_exists,
-    remove_temporaries,
-    replace_folder,
-)
+from translate.io.fileio import atomic_write, file_sha256, open_regular, read_json_if_exists
 from translate.io.run_layout import METRICS_FILE, enclosing_run, parse_metrics
 from translate.model_card import refresh_card
-from translate.modeling.checkpoint import CONFIG, STATE, WEIGHTS, Checkpoint, read_checkpoint, write_model_folder
+from translate.modeling.checkpoint import STATE, WEIGHTS, Checkpoint, read_checkpoint, write_model_folder
 
 # Where in its run the weights come from; source_chosen_by: the direction whose test-set FID
 # chose them (a run's best/), if any.
@@ -74,32 +64,15 @@ def main(argv: list[str] | None = None) -> None:
     metadata = {"source": str(checkpoint.path), "source_sha256": file_sha256(checkpoint.path / WEIGHTS),
                 "weights": "fp16, computed with in fp32" if args.fp16 else "fp32",
                 **weights_origin(checkpoint, parse_metrics(copied) if copied is not None else [])}
-
-    def build(folder: Path) -> None:
-        keep_other_files(args.out, folder)  # a card's prose, what its author added
-        write_model_folder(folder, checkpoint.family, checkpoint.model, modules, training_settings(checkpoint),
-                           metadata, args.fp16)
-        if copied is not None:  # else an overwritten model's record, not this one's, stays behind
-            (folder / METRICS_FILE).write_bytes(copied)
-
-    # Weights, config and record change together: a kill or a full disk leaves the old folder whole.
-    replace_folder(args.out, build)
+    write_model_folder(args.out, checkpoint.family, checkpoint.model, modules, training_settings(checkpoint),
+                       metadata, args.fp16)
+    if copied is None:
+        (args.out / METRICS_FILE).unlink(missing_ok=True)  # an overwritten model's record is not this one's
+    else:
+        atomic_write(args.out / METRICS_FILE, lambda tmp: tmp.write_bytes(copied))
     card = refresh_card(args.out, strict=False)
     print(json.dumps({"out": str(args.out), "networks": sorted(modules), **metadata,
                       "training_record": str(record) if record else None, "card": card}))
-
-
-def keep_other_files(out: Path, folder: Path) -> None:
-    """Copy into ``folder`` what ``out`` holds besides the model and its training record."""
-    if not out.is_dir():
-        return
-    for item in out.iterdir():
-        if item.name in (WEIGHTS, CONFIG, METRICS_FILE) or is_temporary(item):
-            continue
-        if item.is_dir() and not item.is_symlink():
-            shutil.copytree(item, folder / item.name, symlinks=True)
-        else:
-            shutil.copy2(item, folder / item.name, follow_symlinks=False)
 
 
 def check_out(out: Path, given: Path, checkpoint: Checkpoint, overwrite: bool) -> None:
@@ -117,8 +90,6 @@ def check_out(out: Path, given: Path, checkpoint: Checkpoint, overwrite: bool) -
                           "choose a new folder outside any run")
     if out.exists() and not out.is_dir():
         raise ConfigError(f"--out {out} is a file: choose a new folder")
-    if out.is_dir():
-        remove_temporaries(out)  # what a pack before this one left when it was killed
     if not out.exists() or not any(out.iterdir()):
         return
     if (out / STATE).exists():

@@ -197,11 +197,6 @@ def temporary_name(folder: Path, name: str) -> Path:
     return folder / f".{name}.{TEMP_TAG}{uuid.uuid4().hex[:8]}{TEMP_SUFFIX}"
 
 
-def is_temporary(path: Path) -> bool:
-    """Whether ``path`` is named as this toolkit's writes name their temporaries."""
-    return _OUR_TEMPORARY.fullmatch(path.name) is not None
-
-
 def remove_temporaries(folder: Path) -> None:
     """Delete the leftovers of this toolkit's writes that a crash or kill interrupted in
     ``folder`` (names made by :func:`temporary_name` and :func:`atomic_path` only).
@@ -209,7 +204,7 @@ def remove_temporaries(folder: Path) -> None:
     Call it only where no other process of ours is writing into ``folder``.
     """
     for leftover in folder.glob(f".*{TEMP_SUFFIX}"):
-        if not is_temporary(leftover):
+        if not _OUR_TEMPORARY.fullmatch(leftover.name):
             continue
         if leftover.is_dir() and not leftover.is_symlink():
             shutil.rmtree(leftover, ignore_errors=True)
