@@ -156,8 +156,8 @@ def test_translate_data_fetches_pix2pix_sets_and_the_paired_facades_when_asked(t
     data = tmp_path / "data"
     run_cli(data_main, ["fetch", "edges2shoes", "facades", "--paired", "--data", str(data)])
     out = capsys.readouterr().out.splitlines()
-    assert out == [f"{name}: {data / name}: ok (no published sums to check against)" for name in ("edges2shoes",
-                                                                                                  "facades")]
+    assert out == [f"{name}: {data / name}: ok (its folders; no published sums to check against)"
+                   for name in ("edges2shoes", "facades")]
     assert len(find_paired(data, "facades").train) == len(find_paired(data, "edges2shoes").train) == 2
     # The same name without --paired is the CycleGAN paper's facades, which the folder is not.
     error = one_line_error(capsys, data_main, "fetch", "facades", "--data", str(data))

@@ -81,7 +81,7 @@ def fetch(name: str, data_root: Path, paired: bool = False) -> Status:
     else:
         known = dict.fromkeys(["mnist", "fid", *CYCLEGAN_DATASETS, *PIX2PIX.names])
         raise DataError(f"unknown data {name!r}: choose from {', '.join(known)}")
-    return status(name, data_root)
+    return status(name, data_root, paired or name not in CYCLEGAN_DATASETS)
 
 
 def _check_layout(folder: Path, paired: bool) -> None:
@@ -97,8 +97,9 @@ def _check_layout(folder: Path, paired: bool) -> None:
                         "--data (or add --paired if the paired one is what you want)")
 
 
-def status(name: str, data_root: Path) -> Status:
-    """Whether ``name`` is in ``data_root``, checked against its published sums where we have them."""
+def status(name: str, data_root: Path, paired: bool | None = None) -> Status:
+    """Whether ``name`` is in ``data_root``, checked against its published sums where we have them
+    (else for its folders: ``paired`` says which paper's layout, None either)."""
     if name == "mnist":
         folder = data_root / MNIST_RAW
         found = [find_idx(folder, file.removesuffix(".gz")) for file in MNIST_SHA256]
@@ -120,13 +121,13 @@ def status(name: str, data_root: Path) -> Status:
     if not folder.is_dir():
         return Status(name, folder, False, "")
     if name not in TREE_SHA256:
-        problem = _layout_problem(folder, name)
+        problem = _layout_problem(folder, name, paired)
         return Status(name, folder, not problem, problem or "its folders; no published sums to check against")
     problem = tree_problem(folder, name)
     return Status(name, folder, not problem, problem or "sha256 of its images")
 
 
-def _layout_problem(folder: Path, name: str) -> str:
+def _layout_problem(folder: Path, name: str, paired: bool | None) -> str:
     """What a dataset without published sums lacks: a folder of images of each domain and split
     (the CycleGAN paper's sets), or a train/ of pairs (pix2pix's); either will do for a name
     both papers use."""
@@ -134,9 +135,9 @@ def _layout_problem(folder: Path, name: str) -> str:
         return [sub for sub in subfolders if not (folder / sub).is_dir() or not any((folder / sub).iterdir())]
 
     layouts = []
-    if name in CYCLEGAN_DATASETS:
+    if name in CYCLEGAN_DATASETS and paired is not True:
         layouts.append(lacking(("trainA", "trainB", "testA", "testB")))
-    if name in PIX2PIX.names:
+    if name in PIX2PIX.names and paired is not False:
         layouts.append(lacking(("train",)))
     if not layouts or any(not missing for missing in layouts):
         return ""
@@ -173,12 +174,13 @@ def main(argv: list[str] | None = None) -> None:
         print(f"{name}: {found.path}: {state}")
         if not found.present:
             (changed if found.checked else missing).append(name)
+    paired = " --paired" if getattr(args, "paired", False) else ""
     if missing:
-        print(f"fetch what is missing with: python -m translate.data fetch {' '.join(missing)} --data {data_root}",
-              file=sys.stderr)
+        print(f"fetch what is missing with: python -m translate.data fetch {' '.join(missing)}{paired} "
+              f"--data {data_root}", file=sys.stderr)
     if changed:  # fetch keeps what is there: what differs must go first
         print(f"delete what differs (named above), then fetch it again with: python -m translate.data fetch "
-              f"{' '.join(changed)} --data {data_root}", file=sys.stderr)
+              f"{' '.join(changed)}{paired} --data {data_root}", file=sys.stderr)
     if args.command == "fetch" and (missing or changed):  # so that `fetch && train` stops here
         raise DataError(f"not ready to use: {', '.join(missing + changed)} (see above)")
 

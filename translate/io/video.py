@@ -216,11 +216,12 @@ def write_video(path: Path, frames: Iterable[np.ndarray], fps: float, sound_from
 
 def _check_encoded(encoded: Path, path: Path, count: int) -> None:
     """StorageError unless ``encoded`` opens as a video of ``count`` frames: neither encoder
-    reports a failed write (a full disk), and a file cut short has no index to play it by."""
+    fails on a failed write (a full disk; FFmpeg only logs it), and a file cut short has no index
+    to play it by. A Matroska file whose header was written last can still state all its frames."""
     with _quiet_opencv():
         capture = cv2.VideoCapture(str(encoded.absolute()), cv2.CAP_FFMPEG)
     try:
-        found = int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) if capture.isOpened() else 0
+        found = max(int(capture.get(cv2.CAP_PROP_FRAME_COUNT)), 0) if capture.isOpened() else 0  # MKV cut short: < 0
     finally:
         capture.release()
     if found < count:
