@@ -125,14 +125,15 @@ FORMAT_MAX_SIDE = {".jpg": 65_500, ".jpeg": 65_500, ".webp": 16_383}
 
 
 @contextlib.contextmanager
-def _opencv_errors_hushed() -> Iterator[None]:
-    """OpenCV logs an encoder's refusal to stderr above the one-line error given for it."""
-    level = cv2.utils.logging.getLogLevel()
-    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
+def opencv_log_level(level: int) -> Iterator[None]:
+    """OpenCV's log level set to ``level`` for a while: OpenCV logs to stderr what this toolkit
+    then says in one line (an encoder's refusal, a file it cannot open)."""
+    before = cv2.utils.logging.getLogLevel()
+    cv2.utils.logging.setLogLevel(level)
     try:
         yield
     finally:
-        cv2.utils.logging.setLogLevel(level)
+        cv2.utils.logging.setLogLevel(before)
 
 
 def write_image(path: Path, rgb: np.ndarray) -> None:
@@ -146,7 +147,7 @@ def write_image(path: Path, rgb: np.ndarray) -> None:
     if rgb.ndim == 3 and rgb.shape[2] == 1:
         rgb = rgb[:, :, 0]
     bgr = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR) if rgb.ndim == 3 else rgb
-    with _opencv_errors_hushed():
+    with opencv_log_level(cv2.utils.logging.LOG_LEVEL_SILENT):
         try:
             ok, encoded = cv2.imencode(path.suffix or ".png", bgr)
         except cv2.error:

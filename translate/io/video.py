@@ -30,7 +30,7 @@ import cv2
 import numpy as np
 
 from translate.errors import DataError, StorageError
-from translate.io.fileio import TEMP_SUFFIX, TEMP_TAG, fsync_dir, write_failure
+from translate.io.fileio import TEMP_SUFFIX, TEMP_TAG, fsync_dir, opencv_log_level, write_failure
 from translate.io.images import convert_channels
 
 try:  # the "video" extra: FFmpeg with H.264, which browsers play, and the sound kept
@@ -63,12 +63,8 @@ def _quiet_opencv() -> Iterator[None]:
     """OpenCV and FFmpeg log to stderr about files they cannot open ("moov atom not found"),
     above the one-line error this toolkit gives; hush them while a video is opened."""
     os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # AV_LOG_QUIET, read when FFmpeg starts
-    level = cv2.utils.logging.getLogLevel()
-    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
-    try:
+    with opencv_log_level(cv2.utils.logging.LOG_LEVEL_ERROR):
         yield
-    finally:
-        cv2.utils.logging.setLogLevel(level)
 
 
 @dataclass(frozen=True)
