@@ -166,6 +166,36 @@ def test_pack_writes_only_into_a_new_folder_or_over_a_model_it_packed(tmp_path, 
     assert (model / "README.md").read_text() == "the model card"
 
 
+def test_a_pack_that_fails_half_way_leaves_the_earlier_model_whole(tmp_path, capsys, monkeypatch):
+    """Weights, config and record change together: a full disk after the weights were written
+    used to leave new weights beside the old model's config; and a killed pack's temporary file
+    made every later pack refuse the folder as holding other files."""
+    import errno
+
+    run = trained_run(tmp_path, "dcgan", steps=1)
+    model = tmp_path / "models" / "dcgan"
+    run_cli(pack_main, [str(run), "--out", str(model)])
+    (model / "README.md").write_text("the model card")
+    before = snapshot(model)
+    real_write_text = Path.write_text
+
+    def full_at_the_config(self, *args, **kwargs):
+        if self.name.startswith(".config.json."):
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_write_text(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "write_text", full_at_the_config)
+    assert "the disk is full" in one_line_error(capsys, pack_main, str(run), "--out", str(model), "--overwrite",
+                                                "--fp16")
+    monkeypatch.undo()
+    assert snapshot(model) == before  # the fp32 weights and their config, and no temporaries
+    new = tmp_path / "models" / "new"
+    new.mkdir()
+    (new / ".model.safetensors.translate-0123abcd.tmp").write_bytes(b"what a killed pack leaves")
+    run_cli(pack_main, [str(run), "--out", str(new), "--fp16"])
+    assert sorted(p.name for p in new.iterdir()) == ["README.md", "config.json", "metrics.jsonl", "model.safetensors"]
+
+
 def test_pack_copies_only_regular_files(tmp_path, capsys):
     run = trained_run(tmp_path, "dcgan", steps=1)
     secret = tmp_path / "secret.txt"

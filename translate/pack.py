@@ -15,7 +15,10 @@ has keeps its prose, and one written by hand, without a block of figures, is lef
 
 ``--out`` must be a new or empty folder, or with ``--overwrite`` a model folder of the same
 family packed before (its other files, such as a model card, stay). It is never a run or a
-checkpoint, nor anything that holds or lies inside the source.
+checkpoint, nor anything that holds or lies inside the source. Weights, config and training
+record are written under temporary names and renamed together, so a kill or a full disk
+leaves the earlier model's files, not some of each (and a killed pack's temporaries are
+cleared by the next).
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from translate.errors import CheckpointError, ConfigError
 from translate.evaluation.best import BEST_RECORD
 from translate.evaluation.record import direction_chosen_in
 from translate.families import get_family
-from translate.io.fileio import atomic_write, file_sha256, open_regular, read_json_if_exists
+from translate.io.fileio import file_sha256, is_temporary, open_regular, read_json_if_exists, remove_temporaries
 from translate.io.run_layout import METRICS_FILE, enclosing_run, parse_metrics
 from translate.model_card import refresh_card
 from translate.modeling.checkpoint import STATE, WEIGHTS, Checkpoint, read_checkpoint, write_model_folder
@@ -64,12 +67,13 @@ def main(argv: list[str] | None = None) -> None:
     metadata = {"source": str(checkpoint.path), "source_sha256": file_sha256(checkpoint.path / WEIGHTS),
                 "weights": "fp16, computed with in fp32" if args.fp16 else "fp32",
                 **weights_origin(checkpoint, parse_metrics(copied) if copied is not None else [])}
+    if args.out.is_dir():
+        remove_temporaries(args.out)  # a pack killed before this one left them; nothing else writes here now
+    # Weights, config and record are replaced together: a kill or a full disk leaves the old ones.
     write_model_folder(args.out, checkpoint.family, checkpoint.model, modules, training_settings(checkpoint),
-                       metadata, args.fp16)
+                       metadata, args.fp16, extra_files={} if copied is None else {METRICS_FILE: copied})
     if copied is None:
         (args.out / METRICS_FILE).unlink(missing_ok=True)  # an overwritten model's record is not this one's
-    else:
-        atomic_write(args.out / METRICS_FILE, lambda tmp: tmp.write_bytes(copied))
     card = refresh_card(args.out, strict=False)
     print(json.dumps({"out": str(args.out), "networks": sorted(modules), **metadata,
                       "training_record": str(record) if record else None, "card": card}))
@@ -90,7 +94,7 @@ def check_out(out: Path, given: Path, checkpoint: Checkpoint, overwrite: bool) -
                           "choose a new folder outside any run")
     if out.exists() and not out.is_dir():
         raise ConfigError(f"--out {out} is a file: choose a new folder")
-    if not out.exists() or not any(out.iterdir()):
+    if not out.exists() or not any(not is_temporary(item) for item in out.iterdir()):  # a killed pack's leftovers
         return
     if (out / STATE).exists():
         raise ConfigError(f"--out {out} is a training checkpoint: choose a new folder")

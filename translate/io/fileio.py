@@ -73,6 +73,20 @@ def atomic_write(path: Path, write: Callable[[Path], Any]) -> None:
         write(tmp)
 
 
+def write_together(folder: Path, writers: dict[str, Callable[[Path], Any]]) -> None:
+    """Write files that belong together (a model's weights and its config): each under a
+    temporary name in ``folder`` first, then all renamed into place in a row, so a kill or a
+    full disk while writing leaves the earlier files as they were, not some of each."""
+    with contextlib.ExitStack() as stack:
+        for name, write in writers.items():
+            write(stack.enter_context(atomic_path(folder / name)))
+
+
+def is_temporary(path: Path) -> bool:
+    """Whether ``path`` is named as this toolkit's writes name their temporaries."""
+    return _OUR_TEMPORARY.fullmatch(path.name) is not None
+
+
 def write_json(path: Path, data: Any) -> None:
     atomic_write(path, lambda tmp: tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n"))
 
@@ -205,7 +219,7 @@ def remove_temporaries(folder: Path) -> None:
     Call it only where no other process of ours is writing into ``folder``.
     """
     for leftover in folder.glob(f".*{TEMP_SUFFIX}"):
-        if not _OUR_TEMPORARY.fullmatch(leftover.name):
+        if not is_temporary(leftover):
             continue
         if leftover.is_dir() and not leftover.is_symlink():
             shutil.rmtree(leftover, ignore_errors=True)

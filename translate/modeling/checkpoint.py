@@ -33,7 +33,7 @@ from torch import nn
 from translate import __version__
 from translate.config import ConfigBase
 from translate.errors import CheckpointError, ConfigError, first_line
-from translate.io.fileio import atomic_write, check_regular, open_regular, write_json
+from translate.io.fileio import check_regular, open_regular, write_together
 from translate.modeling.half_storage import to_fp16
 
 WEIGHTS = "model.safetensors"
@@ -311,17 +311,24 @@ def write_model_folder(
     train_config: dict[str, Any] | None = None,
     metadata: dict[str, str] | None = None,
     fp16: bool = False,
+    extra_files: dict[str, bytes] | None = None,
 ) -> None:
     """A shipped model folder: weights and config as in a checkpoint, without training state.
 
-    Each file is replaced atomically; ``metadata`` goes into the safetensors header. ``fp16``
-    stores the fp32 weights in fp16 (:mod:`translate.modeling.half_storage`); loading widens them.
+    The files (and ``extra_files``, e.g. the run's record) are replaced together
+    (:func:`~translate.io.fileio.write_together`); ``metadata`` goes into the safetensors header.
+    ``fp16`` stores the fp32 weights in fp16 (:mod:`translate.modeling.half_storage`); loading
+    widens them.
     """
     tensors = flat_state(modules)
     if fp16:
         tensors = {name: to_fp16(name, tensor) for name, tensor in tensors.items()}
-    atomic_write(dest / WEIGHTS, lambda tmp: tmp.write_bytes(reproducible_safetensors(tensors, metadata)))
-    write_json(dest / CONFIG, checkpoint_meta(family, model_config, train_config or {}))
+    weights = reproducible_safetensors(tensors, metadata)
+    config = json.dumps(checkpoint_meta(family, model_config, train_config or {}), indent=2, sort_keys=True) + "\n"
+    writers = {WEIGHTS: lambda tmp: tmp.write_bytes(weights), CONFIG: lambda tmp: tmp.write_text(config)}
+    for name, data in (extra_files or {}).items():
+        writers[name] = lambda tmp, data=data: tmp.write_bytes(data)
+    write_together(dest, writers)
 
 
 def reproducible_safetensors(tensors: dict[str, torch.Tensor], metadata: dict[str, str] | None = None) -> bytes:
