@@ -72,16 +72,28 @@ def test_other_commands_name_the_output_they_cannot_write(tmp_path, capsys):
     assert "is a FIFO, not a regular file" in one_line_error(capsys, export_main, str(run), "--out", str(fifo))
 
 
+@pytest.mark.filterwarnings("error::pytest.PytestUnhandledThreadExceptionWarning")  # the thread's traceback
 def test_a_full_disk_under_tensorboard_is_one_line_not_its_traceback(tmp_path, capsys, monkeypatch):
+    import threading
+
+    from tensorboard.summary.writer import record_writer
     from torch.utils import tensorboard
 
     def full(*args, **kwargs):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    monkeypatch.setattr(tensorboard, "SummaryWriter", full)
+    hook = threading.excepthook
     run = tmp_path / "run"
-    message = one_line_error(capsys, train_main, "dcgan", "--out", str(run), "--max-steps", "1", *TINY)
-    assert f"could not write {run / 'tensorboard'}: the disk is full" in message
+    with monkeypatch.context() as patch:
+        patch.setattr(tensorboard, "SummaryWriter", full)  # at the start
+        message = one_line_error(capsys, train_main, "dcgan", "--out", str(run), "--max-steps", "1", *TINY)
+        assert f"could not write {run / 'tensorboard'}: the disk is full" in message
+    # Mid-run: TensorBoard's writer thread fails first (and would print its own traceback).
+    monkeypatch.setattr(record_writer.RecordWriter, "write", full)
+    message = one_line_error(capsys, train_main, "dcgan", "--out", str(tmp_path / "run2"), "--max-steps", "3",
+                             "--log-every", "1", *TINY)
+    assert "tensorboard: the disk is full" in message
+    assert threading.excepthook is hook  # put back
 
 
 def test_a_full_disk_at_a_checkpoint_stops_the_run_and_keeps_the_previous_one(tmp_path, capsys, monkeypatch):

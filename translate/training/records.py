@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ class RunRecords:
     def __init__(self, run_dir: Path, enabled: bool):
         self.run_dir, self.enabled = run_dir, enabled
         self.writer = None
+        self._excepthook: ThreadHook = threading.excepthook  # put back on close
 
     def open(self, step: int) -> None:
         """Clear a killed run's temporaries, and drop what was recorded after the checkpoint of
@@ -44,8 +46,15 @@ class RunRecords:
             atomic_write(self.run_dir / METRICS_FILE, lambda tmp: tmp.write_text("".join(kept)))
         # A killed run's events after its checkpoint are dropped; those at the checkpoint's own step
         # (written before it was saved, and not written again) stay.
-        with self._tensorboard_writes():
-            self.writer = SummaryWriter(str(self.run_dir / "tensorboard"), purge_step=step + 1 if step else None)
+        # Its writer thread (started by the constructor) fails first, printing a traceback; our next
+        # call raises the same error in one line.
+        self._excepthook, threading.excepthook = threading.excepthook, _quiet_writer_thread(threading.excepthook)
+        try:
+            with self._tensorboard_writes():
+                self.writer = SummaryWriter(str(self.run_dir / "tensorboard"), purge_step=step + 1 if step else None)
+        except BaseException:
+            threading.excepthook = self._excepthook
+            raise
 
     @contextlib.contextmanager
     def _tensorboard_writes(self) -> Iterator[None]:
@@ -58,8 +67,11 @@ class RunRecords:
     def close(self) -> None:
         if self.writer is not None:
             writer, self.writer = self.writer, None
-            with self._tensorboard_writes():
-                writer.close()
+            try:
+                with self._tensorboard_writes():
+                    writer.close()
+            finally:
+                threading.excepthook = self._excepthook
 
     def scalars(self, prefix: str, values: dict[str, float], step: int) -> None:
         if self.writer is not None:
@@ -102,3 +114,17 @@ def _after(line: str, step: int) -> bool:
     except ValueError:
         return False
     return isinstance(record, dict) and isinstance(record.get("step"), int) and record["step"] > step
+
+
+ThreadHook = Callable[[threading.ExceptHookArgs], Any]
+
+
+def _quiet_writer_thread(previous: ThreadHook) -> ThreadHook:
+    """``previous`` but for an OSError in TensorBoard's writer thread, which the run reports itself."""
+
+    def hook(args: threading.ExceptHookArgs) -> Any:
+        if not (isinstance(args.exc_value, OSError) and type(args.thread).__name__ == "_AsyncWriterThread"):
+            return previous(args)
+        return None
+
+    return hook
