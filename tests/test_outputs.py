@@ -196,6 +196,31 @@ def test_a_pack_that_fails_half_way_leaves_the_earlier_model_whole(tmp_path, cap
     assert sorted(p.name for p in new.iterdir()) == ["README.md", "config.json", "metrics.jsonl", "model.safetensors"]
 
 
+def test_files_written_together_are_all_synced_before_any_is_renamed(tmp_path, monkeypatch):
+    import errno
+    import os
+
+    from translate.errors import StorageError
+    from translate.io.fileio import write_together
+
+    for name in ("weights", "config"):
+        (tmp_path / name).write_text("old")
+    synced, real_fsync = [], os.fsync
+
+    def failing_second_sync(fd):
+        synced.append(fd)
+        if len(synced) == 2:
+            raise OSError(errno.EIO, "Input/output error")
+        return real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", failing_second_sync)
+    with pytest.raises(StorageError, match="could not write .*config"):
+        write_together(tmp_path, {"weights": lambda tmp: tmp.write_text("new"),
+                                  "config": lambda tmp: tmp.write_text("new")})
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config", "weights"]  # no temporaries left
+    assert (tmp_path / "weights").read_text() == (tmp_path / "config").read_text() == "old"
+
+
 def test_pack_copies_only_regular_files(tmp_path, capsys):
     run = trained_run(tmp_path, "dcgan", steps=1)
     secret = tmp_path / "secret.txt"

@@ -89,7 +89,15 @@ def test_a_full_disk_under_tensorboard_is_one_line_not_its_traceback(tmp_path, c
         message = one_line_error(capsys, train_main, "dcgan", "--out", str(run), "--max-steps", "1", *TINY)
         assert f"could not write {run / 'tensorboard'}: the disk is full" in message
     # Mid-run: TensorBoard's writer thread fails first (and would print its own traceback).
-    monkeypatch.setattr(record_writer.RecordWriter, "write", full)
+    real_write, writes = record_writer.RecordWriter.write, []
+
+    def full_later(self, data):
+        writes.append(data)
+        if len(writes) > 3:  # the file's first events are written: the disk fills during the run
+            full()
+        return real_write(self, data)
+
+    monkeypatch.setattr(record_writer.RecordWriter, "write", full_later)
     message = one_line_error(capsys, train_main, "dcgan", "--out", str(tmp_path / "run2"), "--max-steps", "3",
                              "--log-every", "1", *TINY)
     assert "tensorboard: the disk is full" in message

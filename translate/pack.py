@@ -16,9 +16,9 @@ has keeps its prose, and one written by hand, without a block of figures, is lef
 ``--out`` must be a new or empty folder, or with ``--overwrite`` a model folder of the same
 family packed before (its other files, such as a model card, stay). It is never a run or a
 checkpoint, nor anything that holds or lies inside the source. Weights, config and training
-record are written under temporary names and renamed together, so a kill or a full disk
-leaves the earlier model's files, not some of each (and a killed pack's temporaries are
-cleared by the next).
+record are all written and synced under temporary names before any is renamed into place, so
+a kill or a full disk leaves the earlier model's files (only a kill within the renames
+themselves could mix them), and a killed pack's temporaries are cleared by the next.
 """
 
 from __future__ import annotations

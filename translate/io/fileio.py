@@ -75,11 +75,32 @@ def atomic_write(path: Path, write: Callable[[Path], Any]) -> None:
 
 def write_together(folder: Path, writers: dict[str, Callable[[Path], Any]]) -> None:
     """Write files that belong together (a model's weights and its config): each under a
-    temporary name in ``folder`` first, then all renamed into place in a row, so a kill or a
-    full disk while writing leaves the earlier files as they were, not some of each."""
-    with contextlib.ExitStack() as stack:
+    temporary name in ``folder``, all written and synced before the first is renamed into place,
+    so a full disk, a failed sync or a kill while writing leaves the earlier files as they were;
+    only a kill within the renames themselves (microseconds) can leave some of each."""
+    temporaries: dict[str, Path] = {}
+    failing = folder  # what an error names
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
         for name, write in writers.items():
-            write(stack.enter_context(atomic_path(folder / name)))
+            failing = folder / name
+            fd, tmp = tempfile.mkstemp(prefix=f".{name}.{TEMP_TAG}", suffix=TEMP_SUFFIX, dir=folder)
+            os.close(fd)
+            temporaries[name] = Path(tmp)
+            write(temporaries[name])
+        for name, tmp in temporaries.items():
+            failing = folder / name
+            os.chmod(tmp, 0o666 & ~_UMASK)  # as atomic_path gives its files
+            with open(tmp, "rb+") as f:
+                os.fsync(f.fileno())
+        for name, tmp in temporaries.items():
+            failing = folder / name
+            os.replace(tmp, failing)
+    except OSError as exc:
+        raise write_failure(failing, exc) from exc
+    finally:
+        for tmp in temporaries.values():
+            tmp.unlink(missing_ok=True)
 
 
 def is_temporary(path: Path) -> bool:

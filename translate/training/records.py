@@ -27,6 +27,7 @@ class RunRecords:
         self.run_dir, self.enabled = run_dir, enabled
         self.writer = None
         self._excepthook: ThreadHook = threading.excepthook  # put back on close
+        self._quiet_hook: ThreadHook | None = None
 
     def open(self, step: int) -> None:
         """Clear a killed run's temporaries, and drop what was recorded after the checkpoint of
@@ -48,13 +49,19 @@ class RunRecords:
         # (written before it was saved, and not written again) stay.
         # Its writer thread (started by the constructor) fails first, printing a traceback; our next
         # call raises the same error in one line.
-        self._excepthook, threading.excepthook = threading.excepthook, _quiet_writer_thread(threading.excepthook)
+        self._excepthook = threading.excepthook
+        self._quiet_hook = threading.excepthook = _quiet_writer_thread(self._excepthook)
         try:
             with self._tensorboard_writes():
                 self.writer = SummaryWriter(str(self.run_dir / "tensorboard"), purge_step=step + 1 if step else None)
         except BaseException:
-            threading.excepthook = self._excepthook
+            self._put_back_hook()
             raise
+
+    def _put_back_hook(self) -> None:
+        """The thread hook as it was, unless something installed another since."""
+        if threading.excepthook is self._quiet_hook:
+            threading.excepthook = self._excepthook
 
     @contextlib.contextmanager
     def _tensorboard_writes(self) -> Iterator[None]:
@@ -71,7 +78,7 @@ class RunRecords:
                 with self._tensorboard_writes():
                     writer.close()
             finally:
-                threading.excepthook = self._excepthook
+                self._put_back_hook()
 
     def scalars(self, prefix: str, values: dict[str, float], step: int) -> None:
         if self.writer is not None:
