@@ -223,3 +223,28 @@ def test_a_damaged_latest_says_how_to_repair_it(tmp_path, capsys):
     latest.write_text("step-00000001\n")  # the repair it names
     run_cli(train_main, ["dcgan", "--out", str(run), "--resume", "--max-steps", "2"])
     assert read_checkpoint(run).path.name == "step-00000002"
+
+
+def test_a_lock_on_a_file_a_failed_start_removed_is_taken_again_on_the_new_file(tmp_path, monkeypatch):
+    """A start that fails removes the lock file it made; a process that opened that file just
+    before would hold a lock on a deleted file while a third locks a new one: two holders."""
+    from translate.errors import ConfigError
+    from translate.training import run_folder
+
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / LOCK_NAME).write_text("")
+    real_flock, calls = run_folder.fcntl.flock, []
+
+    def removed_first(fd, operation):
+        calls.append(fd)
+        if len(calls) == 1:
+            (run / LOCK_NAME).unlink()  # what the failed start's exit does between our open and our lock
+        return real_flock(fd, operation)
+
+    monkeypatch.setattr(run_folder.fcntl, "flock", removed_first)
+    with run_folder.RunLock(run):
+        assert len(calls) == 2  # opened again, on the file now at the path
+        monkeypatch.setattr(run_folder.fcntl, "flock", real_flock)
+        with pytest.raises(ConfigError, match="is in use by"), run_folder.RunLock(run):
+            pass

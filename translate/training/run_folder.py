@@ -50,8 +50,23 @@ class RunLock:
         self.created = False
 
     def __enter__(self) -> RunLock:
+        self.created = not self.path.parent.exists()
+        while True:
+            fd = self._lock_file()
+            if _is_at(fd, self.path):
+                break
+            # A start that failed removed the file between our open and our lock (see __exit__): a
+            # lock on it holds nothing, as a third process would create and lock a new one.
+            os.close(fd)
+        _HELD.add(fd)
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        self.fd = fd
+        return self
+
+    def _lock_file(self) -> int:
+        """The lock file at ``self.path``, opened (created if need be) and locked by this process."""
         try:
-            self.created = not self.path.parent.exists()
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as exc:
@@ -65,11 +80,7 @@ class RunLock:
                 raise StorageError(f"cannot lock {self.path}: {exc.strerror}") from exc
             raise ConfigError(f"{self.path.parent} is in use by {_describe_holder(holder)}: wait for it to finish or "
                               "stop it, or choose another --out") from None
-        _HELD.add(fd)
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
-        self.fd = fd
-        return self
+        return fd
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
                  traceback: TracebackType | None) -> None:
@@ -85,6 +96,16 @@ class RunLock:
         _HELD.discard(self.fd)
         os.close(self.fd)  # closing releases the lock; the file stays, for the next run to lock
         self.fd = None
+
+
+def _is_at(fd: int, path: Path) -> bool:
+    """Whether the open file ``fd`` is the one ``path`` names now."""
+    try:
+        now = os.stat(path)
+    except FileNotFoundError:
+        return False
+    held = os.fstat(fd)
+    return (held.st_dev, held.st_ino) == (now.st_dev, now.st_ino)
 
 
 def _describe_holder(recorded: str) -> str:
