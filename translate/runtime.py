@@ -35,6 +35,7 @@ DEFAULT_MAX_SAMPLES = SAMPLE_BYTES // (28 * 28)  # a digit file's bound, the one
 # What Sampler.generate takes as labels: one class, one per image, or class weights (rows per image).
 Labels = int | Sequence[int] | Sequence[Sequence[float]] | np.ndarray | None
 
+
 def providers_for(device: str) -> list[str]:
     """Execution providers for ``"cpu"`` or ``"cuda"`` (CUDA falls back to the CPU per node)."""
     if device == "cpu":

@@ -51,20 +51,30 @@ def atomic_path(path: Path) -> Iterator[Path]:
     tmp = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{TEMP_TAG}", suffix=TEMP_SUFFIX, dir=path.parent)
-        os.close(fd)
-        yield Path(tmp)
-        # After the writer: some writers (safetensors) replace the file, dropping an earlier chmod.
-        # mkstemp makes 0600; final files get the usual permissions.
-        os.chmod(tmp, 0o666 & ~_UMASK)
-        with open(tmp, "rb+") as f:
-            os.fsync(f.fileno())
+        tmp = _temporary_file(path.parent, path.name)
+        yield tmp
+        _ready_to_rename(tmp)
         os.replace(tmp, path)
     except OSError as exc:
         raise write_failure(path, exc) from exc
     finally:
-        if tmp is not None and os.path.exists(tmp):
-            os.unlink(tmp)
+        if tmp is not None:
+            tmp.unlink(missing_ok=True)
+
+
+def _temporary_file(folder: Path, name: str) -> Path:
+    """A new empty file in ``folder`` named as this toolkit's temporaries for ``name`` are."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{name}.{TEMP_TAG}", suffix=TEMP_SUFFIX, dir=folder)
+    os.close(fd)
+    return Path(tmp)
+
+
+def _ready_to_rename(tmp: Path) -> None:
+    """After the writer (some, as safetensors, replace the file, dropping an earlier chmod):
+    mkstemp's 0600 becomes the usual permissions, and the bytes reach the disk."""
+    os.chmod(tmp, 0o666 & ~_UMASK)
+    with open(tmp, "rb+") as f:
+        os.fsync(f.fileno())
 
 
 def atomic_write(path: Path, write: Callable[[Path], Any]) -> None:
@@ -84,15 +94,11 @@ def write_together(folder: Path, writers: dict[str, Callable[[Path], Any]]) -> N
         folder.mkdir(parents=True, exist_ok=True)
         for name, write in writers.items():
             failing = folder / name
-            fd, tmp = tempfile.mkstemp(prefix=f".{name}.{TEMP_TAG}", suffix=TEMP_SUFFIX, dir=folder)
-            os.close(fd)
-            temporaries[name] = Path(tmp)
+            temporaries[name] = _temporary_file(folder, name)
             write(temporaries[name])
         for name, tmp in temporaries.items():
             failing = folder / name
-            os.chmod(tmp, 0o666 & ~_UMASK)  # as atomic_path gives its files
-            with open(tmp, "rb+") as f:
-                os.fsync(f.fileno())
+            _ready_to_rename(tmp)
         for name, tmp in temporaries.items():
             failing = folder / name
             os.replace(tmp, failing)

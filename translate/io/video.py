@@ -288,6 +288,5 @@ def _encode_with_ffmpeg(path: Path, pictures: Iterator[np.ndarray], fps: float, 
 def _has_sound(path: Path) -> bool:
     """Whether FFmpeg finds an audio stream in ``path``."""
     probe = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-i", str(path.absolute())],
-                           capture_output=True,
-                           text=True, timeout=60, check=False)
+                           capture_output=True, text=True, timeout=60, check=False)
     return re.search(r"Stream #\S+.*: Audio:", probe.stderr) is not None
