@@ -32,6 +32,7 @@ from translate.onnx_models import Drawer, OnnxDrawer, is_onnx_file
 
 MAX_GRID_IMAGES = 10_000  # a 100 x 100 grid; past that a grid is unreadable and only costs memory
 MAX_SCALE = 16
+MAX_PICTURE_PIXELS = 256_000_000  # 768 MB of RGB: 10 x 10 digits at --scale 16 are 23 million
 DEFAULT_STEPS = 8
 ANIMATIONS = (".gif", ".webp")  # --out suffixes that get a walk as frames instead of a strip
 FRAME_MS = 120  # GIF stores hundredths of a second
@@ -94,6 +95,7 @@ def main(argv: list[str] | None = None) -> None:
     grid = image_grid(images, nrow)
     if titles and nrow == columns:  # another --nrow mixes the columns: no titles then
         grid = titled(grid, titles, images.shape[2])
+    check_picture_size(grid.shape, args.scale)
     write_image(args.out, enlarged(grid, args.scale))
     what = "rows of test images and their translations" if drawer.task == "translate" else "samples"
     print(f"wrote {n} {what} to {args.out}")
@@ -147,10 +149,25 @@ def _write_walk(path: Path, images: np.ndarray, steps: int, scale: int) -> None:
     """A strip (one row per walk), or for .gif and .webp an animation whose frame k shows step
     k of every walk, one above the other as in the strip."""
     if path.suffix.lower() in ANIMATIONS:
-        frames = [image_grid(images[k::steps], 1, scale) for k in range(steps)]
-        write_animation(path, frames, FRAME_MS)
+        frames = [image_grid(images[k::steps], 1) for k in range(steps)]
+        check_picture_size(frames[0].shape, scale)
+        write_animation(path, [enlarged(frame, scale) for frame in frames], FRAME_MS)
     else:
-        write_image(path, image_grid(images, steps, scale))
+        strip = image_grid(images, steps)
+        check_picture_size(strip.shape, scale)
+        write_image(path, enlarged(strip, scale))
+
+
+def check_picture_size(shape: tuple[int, ...], scale: int) -> None:
+    """Refuse a picture that ``--scale`` would make too large to hold in memory and to open,
+    naming the largest scale that fits, before it is enlarged."""
+    height, width = shape[:2]
+    if height * width * scale * scale <= MAX_PICTURE_PIXELS:
+        return
+    fits = [s for s in range(1, scale) if height * width * s * s <= MAX_PICTURE_PIXELS]
+    fix = f"use --scale {fits[-1]} or fewer" if fits else "draw fewer images (--n)"
+    raise ConfigError(f"--scale {scale} would make a {width * scale:,} x {height * scale:,} px picture, more than "
+                      f"{MAX_PICTURE_PIXELS // 1_000_000:,} million pixels: {fix}")
 
 
 def run() -> None:
