@@ -66,15 +66,17 @@ def test_unconditional_model_gets_fid_kid_and_its_protocol(tmp_path, capsys):
 @pytest.mark.slow
 def test_conditional_model_at_32px_adds_accuracy_and_is_reproducible(tmp_path, capsys):
     model = run_folder(tmp_path / "cdcgan", n_classes=10, image_size=32)
-    argv = [model, "--n", 10, "--real-n", 4, "--cache-dir", tmp_path / "cache", "--batch-size", 5]
+    argv = [model, "--n", 12, "--real-n", 4, "--cache-dir", tmp_path / "cache", "--batch-size", 5]
     first = evaluate(capsys, *argv)
     # The judge's reading of exactly the images translate.sample draws with the same seed.
     generator, config = load_generator(model)
-    images = generate(generator, config, 10, seed=0)
-    expected = conditional_accuracy(load_classifier(), images, requested_labels(config, 10))
+    images = generate(generator, config, 12, seed=0)
+    labels = requested_labels(config, 12)
+    assert labels.tolist() == [*range(10), 0, 1]
+    expected = conditional_accuracy(load_classifier(), images, labels)
     assert first["conditional_accuracy"] == expected
     assert "32 px" in first["protocol"]["real_resize"] and "28 px" in first["protocol"]["classifier_input"]
-    assert "n/10 per class" in first["protocol"]["labels"]
+    assert first["protocol"]["labels"] == "balanced: 2 for labels 0..1, 1 for the rest (sample i asks for label i % 10)"
     second = evaluate(capsys, *argv)  # the real features now come from the cache
     assert (second["fid"], second["kid_mean"]) == (first["fid"], first["kid_mean"])
 

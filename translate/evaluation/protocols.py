@@ -180,9 +180,16 @@ def score_generated_digits(
         )
     if labels is not None:
         result["conditional_accuracy"] = read_as_requested(probabilities, labels)
-        protocol["labels"] = f"balanced: n/{n_classes} per class (sample i asks for label i % {n_classes})"
+        protocol["labels"] = _label_protocol(len(labels), n_classes)
     result["protocol"] = protocol
     return result
+
+
+def _label_protocol(n: int, n_classes: int) -> str:
+    """How the asked-for labels were laid out: exactly balanced only when ``n`` divides evenly."""
+    share = f"{n // n_classes} per class" if n % n_classes == 0 else (
+        f"{n // n_classes + 1} for labels 0..{n % n_classes - 1}, {n // n_classes} for the rest")
+    return f"balanced: {share} (sample i asks for label i % {n_classes})"
 
 
 # -- a translator on two domains' test sets ---------------------------------------------------
