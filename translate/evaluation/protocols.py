@@ -187,8 +187,9 @@ def score_generated_digits(
 
 def _label_protocol(n: int, n_classes: int) -> str:
     """How the asked-for labels were laid out: exactly balanced only when ``n`` divides evenly."""
-    share = f"{n // n_classes} per class" if n % n_classes == 0 else (
-        f"{n // n_classes + 1} for labels 0..{n % n_classes - 1}, {n // n_classes} for the rest")
+    each, extra = divmod(n, n_classes)
+    more = "label 0" if extra == 1 else f"labels 0..{extra - 1}"
+    share = f"{each} per class" if extra == 0 else f"{each + 1} for {more}, {each} for the rest"
     return f"balanced: {share} (sample i asks for label i % {n_classes})"
 
 
