@@ -10,15 +10,18 @@ import torch
 
 from translate import progress as progress_module
 from translate.cli import run_cli
+from translate.datasets.root import resolve_data_root
 from translate.errors import ConfigError
 from translate.evaluate import check_record_target, main
 from translate.evaluation.judge import conditional_accuracy, load_classifier
+from translate.evaluation.protocols import EvaluationRequest, score_generated_digits
 from translate.families import load_generator
 from translate.families.dcgan.family import generate, requested_labels
 from translate.families.dcgan.nets import DCGANConfig, Generator
 from translate.training.checkpoint import save_checkpoint
 
 from .cli_errors import one_line_error
+from .conftest import REPO
 from .cyclegan_data import horse2zebra
 from .exporting import trained_run
 from .memory import peak_rss_kb, reset_peak_rss
@@ -32,7 +35,7 @@ def run_folder(path, n_classes=0, image_size=28, train=None):
     return path
 
 
-def test_scored_images_are_the_ones_sample_draws_with_the_same_seed():
+def test_a_batched_draw_is_the_same_as_one_draw():
     config = DCGANConfig(z_dim=8, n_classes=10, ngf=4, ndf=4)
     generator = Generator(config).eval()
     images = generate(generator, config, 23, seed=5, batch_size=10)  # evaluate's batched draw
@@ -79,6 +82,24 @@ def test_conditional_model_at_32px_adds_accuracy_and_is_reproducible(tmp_path, c
     assert first["protocol"]["labels"] == "balanced: 2 for labels 0..1, 1 for the rest (sample i asks for label i % 10)"
     second = evaluate(capsys, *argv)  # the real features now come from the cache
     assert (second["fid"], second["kid_mean"]) == (first["fid"], first["kid_mean"])
+
+
+@pytest.mark.slow
+def test_scored_digits_are_the_ones_sample_draws_with_the_same_seed_and_labels(tmp_path, capsys):
+    """On the shipped cDCGAN, whose digits the judge reads (an untrained generator's are all read
+    as one digit, so any seed or label order would score the same)."""
+    model = REPO / "models" / "cdcgan-mnist"
+    argv = [model, "--n", 20, "--real-n", 20, "--cache-dir", tmp_path / "cache"]
+    result = evaluate(capsys, *argv, "--seed", 3)
+    generator, config = load_generator(model)
+    labels = requested_labels(config, 20)
+    expected = conditional_accuracy(load_classifier(), generate(generator, config, 20, seed=3), labels)
+    assert result["conditional_accuracy"] == expected >= 0.9
+    drawn = generate(generator, config, 20, seed=3)
+    assert conditional_accuracy(load_classifier(), drawn, labels.roll(1)) < 0.5  # the judge tells the labels apart
+    request = EvaluationRequest(resolve_data_root(None), n=20, real_n=20, seed=3, cache_dir=str(tmp_path / "cache"))
+    assert score_generated_digits(drawn, labels, 10, request, "seed 3")["fid"] == result["fid"]
+    assert evaluate(capsys, *argv, "--seed", 4)["fid"] != result["fid"]
 
 
 @pytest.mark.parametrize(
