@@ -15,22 +15,32 @@ from translate.evaluation.protocols import EvaluationRequest
 
 
 class Darker(nn.Module):
-    """Halves the brightness: a known, imperfect translation. Its ``calls`` count the images."""
+    """Halves the brightness: a known, imperfect translation. ``modes`` records, per image, whether
+    it was called in train mode."""
 
     def __init__(self):
         super().__init__()
-        self.calls = 0
+        self.modes: list[bool] = []
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        self.calls += 1
+        self.modes.append(self.training)
         return (images + 1) / 2 - 1
+
+
+class Negative(nn.Module):
+    """The perfect translator of these pairs, whose targets are their inputs' negatives."""
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return -images
 
 
 @pytest.fixture(scope="module")
 def pairs():
+    """Targets unlike their inputs (255 - input), so that scoring against the inputs by mistake
+    gives other figures."""
     rng = np.random.default_rng(0)
     inputs = [rng.integers(0, 256, (32, 40, 3), dtype=np.uint8) for _ in range(4)]
-    return inputs, [image.copy() for image in inputs]
+    return inputs, [255 - image for image in inputs]
 
 
 def _scorer(pairs, data_root, tmp_path, **kwargs) -> PairedScorer:
@@ -44,7 +54,8 @@ def test_each_output_is_scored_against_its_own_target(pairs, data_root, tmp_path
     scores = _scorer(pairs, data_root, tmp_path).score({"AtoB": generator})
     entry = scores["edges_to_zebra"]
     darker = [((image.astype(float) + 255) / 2 - 127.5).round().clip(0, 255).astype(np.uint8) for image in pairs[0]]
-    assert generator.calls == 4 and generator.training  # one image at a time, and left in train mode
+    # One image at a time, in eval mode (as the protocol says), and the generator left in train mode.
+    assert generator.modes == [False] * 4 and generator.training
     assert entry["l1"] == pytest.approx(np.mean([l1(d, t) for d, t in zip(darker, pairs[1], strict=True)]), abs=2e-3)
     assert entry["psnr"] == pytest.approx(np.mean([psnr(d, t) for d, t in zip(darker, pairs[1], strict=True)]),
                                           abs=0.05)
@@ -57,9 +68,12 @@ def test_each_output_is_scored_against_its_own_target(pairs, data_root, tmp_path
 
 
 def test_a_perfect_translation_scores_zero_l1_and_full_ssim(pairs, data_root, tmp_path):
-    entry = _scorer(pairs, data_root, tmp_path, real_n=3).score({"AtoB": nn.Identity()})["edges_to_zebra"]
+    scorer = _scorer(pairs, data_root, tmp_path, real_n=3)
+    entry = scorer.score({"AtoB": Negative()})["edges_to_zebra"]
     assert entry["l1"] == 0 and entry["psnr"] == 100 and entry["ssim"] == pytest.approx(1.0)
     assert abs(entry["fid"]) < 1e-3 and entry["real"] == "their 3 zebra targets"
+    unchanged = scorer.score({"AtoB": nn.Identity()})["edges_to_zebra"]  # the inputs are far from the targets
+    assert unchanged["l1"] > 0.3 and unchanged["ssim"] < 0.5 and unchanged["fid"] > 1
 
 
 def test_fewer_than_two_pairs_cannot_be_scored(pairs, data_root, tmp_path):
