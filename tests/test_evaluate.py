@@ -13,8 +13,10 @@ from translate.cli import run_cli
 from translate.datasets.root import resolve_data_root
 from translate.errors import ConfigError
 from translate.evaluate import check_record_target, main
+from translate.evaluation.inception import image_features
 from translate.evaluation.judge import conditional_accuracy, load_classifier
-from translate.evaluation.protocols import EvaluationRequest, score_generated_digits
+from translate.evaluation.protocols import EvaluationRequest, TranslationScorer, score_generated_digits
+from translate.evaluation.scores import fid
 from translate.families import load_generator
 from translate.families.dcgan.family import generate, requested_labels
 from translate.families.dcgan.nets import DCGANConfig, Generator
@@ -162,6 +164,19 @@ def test_a_translation_model_without_test_sets_is_one_line_naming_where_it_looke
     assert error == (f"error: scoring needs test images: {data / 'horse2zebra'}/testA and "
                      f"{data / 'horse2zebra'}/testB were not found: add them (python -m translate.data fetch "
                      "horse2zebra has them for the reference datasets)")
+
+
+@pytest.mark.slow
+def test_each_direction_meets_its_target_domains_real_set(data_root, tmp_path):
+    """Generators that change nothing score the distance between the two real test sets, each
+    way: paired with its source domain's set by mistake, a translation would score about 0."""
+    request = EvaluationRequest(data_root, real_n=10, cache_dir=str(tmp_path))
+    scorer = TranslationScorer(("horse", "zebra"), 3, request, 4, 4)
+    scores = scorer.score({"AtoB": torch.nn.Identity(), "BtoA": torch.nn.Identity()})
+    horses, zebras = (image_features(scorer.extractor, scorer.real[name]) for name in ("horse", "zebra"))
+    assert scores["horse_to_zebra"]["fid"] == pytest.approx(fid(horses, zebras), rel=1e-6)
+    assert scores["zebra_to_horse"]["fid"] == pytest.approx(fid(zebras, horses), rel=1e-6)
+    assert scores["horse_to_zebra"]["fid"] > 50
 
 
 @pytest.mark.slow
