@@ -89,10 +89,13 @@ def test_grid_rows_are_a_g_a_f_g_a_b_f_b_g_f_b():
     recipe = _recipe()
     grid, per_row = recipe.sample_grid()
     assert per_row == 6 and grid.shape == (2 * 6, 3, 32, 32)
-    a = recipe.fixed[0][:2]
-    assert torch.equal(grid[0::6], a)
+    a, b = recipe.fixed[0][:2], recipe.fixed[1][:2]
+    g, f = (recipe.shipped_generators()[direction] for direction in ("AtoB", "BtoA"))
     with torch.no_grad():
-        assert torch.allclose(grid[1::6], recipe.generators["AtoB"](a), atol=1e-6)
+        columns = [a, g(a), f(g(a)), b, f(b), g(f(b))]
+    for column, expected in enumerate(columns):
+        assert torch.allclose(grid[column::6], expected, atol=1e-5), f"column {column}"
+    assert not torch.allclose(columns[1], columns[4], atol=1e-3)  # the two generators differ
 
 
 def test_extra_state_round_trips_schedules_and_pools():
