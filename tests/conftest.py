@@ -16,6 +16,14 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 os.environ.setdefault("TRANSLATE_DATA", str(REPO.parent / "shared" / "data"))
+# No test may reach the network, even through a bug that downloads again: every server a test
+# does not set itself (a local one) is the discard port, which refuses at once. The commands
+# tests start inherit this.
+OFFLINE_URLS = {"TRANSLATE_MNIST_URL": "http://127.0.0.1:9/{file}", "TRANSLATE_FID_URL": "http://127.0.0.1:9/fid.pt",
+                "TRANSLATE_CYCLEGAN_URL": "http://127.0.0.1:9/{name}.zip",
+                "TRANSLATE_PIX2PIX_URL": "http://127.0.0.1:9/{name}.tar.gz"}
+for _name, _url in OFFLINE_URLS.items():
+    os.environ.setdefault(_name, _url)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

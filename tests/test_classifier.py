@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from translate.classifier import _model_card, random_shift, save_classifier, train
-from translate.errors import CheckpointError, ConfigError
+from translate.errors import CheckpointError, ConfigError, DataError
 from translate.evaluation.judge import (
     DEFAULT_CLASSIFIER,
     Classifier,
@@ -125,6 +125,5 @@ def test_the_command_refuses_to_replace_a_classifier_before_training(tmp_path, c
             main(["--out", str(out), "--data", str(tmp_path / "no-data")])
     assert (tmp_path / "judge" / "model.safetensors").read_bytes() == b"weights"
     # With --overwrite the check passes and the command goes on to read the data (missing here).
-    with pytest.raises(Exception, match="no-data|MNIST|mnist") as error:
+    with pytest.raises(DataError, match=f"MNIST not found: .* in {tmp_path / 'no-data'}"):
         main(["--out", str(tmp_path / "judge"), "--overwrite", "--data", str(tmp_path / "no-data")])
-    assert not isinstance(error.value, ConfigError) or "already holds" not in str(error.value)
