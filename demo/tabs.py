@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict, deque
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -183,7 +185,8 @@ def _model_radio(models: DemoModels, direction: str) -> dict[str, Any]:
     return {"choices": choices, "value": choices[0][1] if choices else None, "info": models.scored_text(direction)}
 
 
-BLOBS_KEPT = 64  # drawings sent to the sketchpad and not yet used: the oldest go beyond this
+BLOBS_PER_SESSION = 4  # a session's newest drawings: a click still queued when the next stroke comes finds its own
+SESSIONS_KEPT = 64  # sessions whose drawings are kept; the one that drew least recently goes beyond this
 
 
 def composite_only(pad: gr.Sketchpad) -> None:
@@ -192,23 +195,37 @@ def composite_only(pad: gr.Sketchpad) -> None:
     Gradio decodes the background and every layer a payload lists before the handler runs (an
     API call naming one uploaded 64 MP picture a hundred times asks for 25 GB), and keeps every
     drawing the page sends to the pad's ``accept_blobs`` in a dict shared by all sessions until
-    an event uses it, growing a layer list to whatever index a request names."""
+    an event uses it, growing a layer list to whatever index a request names. The page sends its
+    composite after every stroke, under a new id: the newest few are kept per session, so that
+    other people's strokes never push out a drawing whose click waits in the queue."""
     decode, accept = pad.preprocess, pad.accept_blobs
+    sessions: OrderedDict[str, deque[str]] = OrderedDict()  # blob ids by session, the latest to draw last
+    lock = threading.Lock()  # Gradio runs both in its thread pool
 
     def preprocess(payload: Any) -> Any:
         if payload is not None and payload.id is None:  # an API call: its files are in the payload
             payload = payload.model_copy(update={"background": None, "layers": []})
-        elif payload is not None and payload.id in pad.blob_storage:  # the page's: sent before, by id
-            kept = pad.blob_storage[payload.id]
-            pad.blob_storage[payload.id] = kept.model_copy(update={"background": None, "layers": []})
+        elif payload is not None:  # the page's: sent before, by id
+            with lock:
+                kept = pad.blob_storage.get(payload.id)
+                if kept is not None:
+                    pad.blob_storage[payload.id] = kept.model_copy(update={"background": None, "layers": []})
         return decode(payload)
 
-    def accept_blobs(data: Any) -> None:
+    def accept_blobs(data: Any, request: gr.Request) -> None:
         if data.data.get("type") != "composite":  # the background and layers are never used
             return None
-        accept(data)
-        while len(pad.blob_storage) > BLOBS_KEPT:
-            pad.blob_storage.pop(next(iter(pad.blob_storage)))
+        with lock:
+            accept(data)
+            ids = sessions.pop(request.session_hash or "", deque())
+            if data.data["id"] not in ids:
+                ids.append(data.data["id"])
+            while len(ids) > BLOBS_PER_SESSION:
+                pad.blob_storage.pop(ids.popleft(), None)
+            sessions[request.session_hash or ""] = ids
+            while len(sessions) > SESSIONS_KEPT:
+                for key in sessions.popitem(last=False)[1]:
+                    pad.blob_storage.pop(key, None)
         return None
 
     accept_blobs._is_server_fn = True  # type: ignore[attr-defined]  # how Gradio's route finds it

@@ -23,7 +23,7 @@ from demo.models import DemoModels, how_to_make
 from demo.photos import load_photo, sketch_drawing, translate_photo, translate_sketch
 from demo.results import ResultFiles
 from demo.serving import UploadSweeper, owns_gradio_temp
-from demo.tabs import BLOBS_KEPT, unavailable_text
+from demo.tabs import BLOBS_PER_SESSION, SESSIONS_KEPT, unavailable_text
 from tests.conftest import REPO
 from translate.datasets.drawings import strokes_as_lines
 from translate.errors import DataError, InputError
@@ -458,15 +458,29 @@ def test_the_sketchpad_decodes_only_its_composite_and_keeps_few_drawings(models,
                                       composite=FileData(path=str(tmp_path / "drawing.png"))))
     assert value["background"] is None and value["layers"] == [] and value["composite"].shape == (8, 8, 4)
 
-    def blob(kind: str, index: str | None, key: str) -> AcceptBlobs:
-        return AcceptBlobs(data={"type": kind, "index": index, "id": key, "file": b""}, files=[("blob", b"png")])
+    png = cv2.imencode(".png", np.zeros((8, 8, 3), np.uint8))[1].tobytes()
 
-    pad.accept_blobs(blob("layer", "10000000000", "huge-index"))  # would grow a list of 10**10 entries
-    pad.accept_blobs(blob("background", None, "unused"))
+    def blob(kind: str, index: str | None, key: str) -> AcceptBlobs:
+        return AcceptBlobs(data={"type": kind, "index": index, "id": key, "file": b""}, files=[("blob", png)])
+
+    def session(name: str) -> gr.Request:
+        return gr.Request(session_hash=name)
+
+    pad.accept_blobs(blob("layer", "10000000000", "huge-index"), session("a"))  # would grow a 10**10 list
+    pad.accept_blobs(blob("background", None, "unused"), session("a"))
     assert pad.blob_storage == {}
-    for i in range(BLOBS_KEPT + 6):
-        pad.accept_blobs(blob("composite", None, f"drawing-{i}"))
-    assert list(pad.blob_storage) == [f"drawing-{i}" for i in range(6, BLOBS_KEPT + 6)]  # the oldest went first
+    pad.accept_blobs(blob("composite", None, "a-drawing"), session("a"))  # its click waits in the queue...
+    for stroke in range(100):  # ...while two others draw on: each keeps only its newest few
+        for other in ("b", "c"):
+            pad.accept_blobs(blob("composite", None, f"{other}-{stroke}"), session(other))
+    assert sorted(pad.blob_storage) == sorted(["a-drawing", *(f"{other}-{stroke}" for other in "bc"
+                                                              for stroke in range(100 - BLOBS_PER_SESSION, 100))])
+    drawing = pad.preprocess(EditorData(id="a-drawing", background=None, layers=[], composite=None))
+    assert drawing["composite"].shape == (8, 8, 4)
+    assert "a-drawing" not in pad.blob_storage  # used: Gradio lets go of it
+    for other in range(SESSIONS_KEPT):  # as many new sessions as are kept push out the oldest ones
+        pad.accept_blobs(blob("composite", None, f"new-{other}"), session(f"new-{other}"))
+    assert sorted(pad.blob_storage) == sorted(f"new-{other}" for other in range(SESSIONS_KEPT))
     app.close()
 
 
