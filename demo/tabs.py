@@ -139,12 +139,16 @@ def photo_tab(models: DemoModels, results: ResultFiles, max_side: int) -> None:
             direction = gr.Radio(directions, value=first, label="Direction", interactive=usable)
             model = gr.Radio(**_model_radio(models, first), label="Model", elem_id="photo-model",
                              interactive=usable)
+            # The API's model: left out, it is None (the direction's lowest FID), not the page's
+            # first choice, which belongs to the first direction only.
+            api_model = gr.Radio(choices=model.choices, value=None, visible=False)
             # Its choices follow the direction in the page, but an API call is checked against the
             # first direction's: any key passes here, translate_photo names the right ones, and
             # the API page lists every direction's.
             keys = [key for direction in PHOTO_KEYS for key in models.photo_models(direction)]
-            model.preprocess = lambda key: key  # type: ignore[method-assign]
-            model.api_info = lambda: {"enum": keys, "title": "Radio", "type": "string"}  # type: ignore[method-assign]
+            for radio in (model, api_model):
+                radio.preprocess = lambda key: key  # type: ignore[method-assign]
+                radio.api_info = lambda: {"enum": keys, "title": "Radio", "type": "string"}  # type: ignore[method-assign]
             both = len(served) == len(PHOTO_KEYS)  # a round trip needs a model for the way back
             round_trip = gr.Checkbox(both or not usable, label="Also translate back (round trip)",
                                      info=None if both or not usable else "off: no model file translates back",
@@ -173,7 +177,9 @@ def photo_tab(models: DemoModels, results: ResultFiles, max_side: int) -> None:
     inputs = [photo, direction, round_trip, model]
     direction.input(lambda key: gr.update(**_model_radio(models, key)), direction, model, api_name=False,
                     queue=False)
-    button.click(run, inputs, [*outputs, note], api_name="translate_photo")
+    button.click(run, inputs, [*outputs, note], api_name=False)
+    gr.Button(visible=False).click(run, [photo, direction, round_trip, api_model], [*outputs, note],
+                                   api_name="translate_photo")
     if examples:
         gallery.select(pick_example, None, [photo, direction, model], api_name=False, queue=False).then(
             run, inputs, [*outputs, note], api_name=False)

@@ -252,6 +252,7 @@ def test_each_direction_offers_its_models_with_their_fid_the_lowest_first(two_mo
     parameters = app.get_api_info()["named_endpoints"]["/translate_photo"]["parameters"]
     assert [p["parameter_name"] for p in parameters] == ["photo", "direction", "round_trip", "model"]
     assert parameters[3]["type"]["enum"] == ["cut-AtoB", "AtoB", "BtoA", "cut-BtoA"]  # every direction's, for the API
+    assert parameters[3]["parameter_default"] is None  # left out: the lowest FID of the direction asked for
     app.close()
 
 
