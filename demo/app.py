@@ -28,7 +28,7 @@ if __package__ in (None, ""):
 
 from demo.gradio_errors import quiet_checks, quiet_inputs  # noqa: E402
 from demo.models import ROOT, DemoModels  # noqa: E402
-from demo.options import check_port_free, exports_folder, port_number, true_or_false  # noqa: E402
+from demo.options import MAX_SIDE_LIMIT, check_port_free, exports_folder, max_side, port_number, true_or_false  # noqa: E402
 from demo.photos import DEFAULT_MAX_SIDE  # noqa: E402
 from demo.results import ResultFiles  # noqa: E402
 from demo.serving import (  # noqa: E402
@@ -97,8 +97,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--share", type=true_or_false, nargs="?", const=True, default=False, metavar="true|false",
                         help="make a public gradio.live link (needs internet); --share alone means true")
     parser.add_argument("--exports", type=exports_folder, default=ROOT / "exports", help="folder of the ONNX files")
-    parser.add_argument("--max-side", type=positive_int, default=DEFAULT_MAX_SIDE,
-                        help="uploads larger than this are scaled")
+    parser.add_argument("--max-side", type=max_side, default=DEFAULT_MAX_SIDE,
+                        help=f"uploads larger than this are scaled (default {DEFAULT_MAX_SIDE}; at most "
+                        f"{MAX_SIDE_LIMIT})")
     parser.add_argument("--concurrency", type=positive_int, default=2, help="requests computed at once; the rest queue")
     parser.add_argument("--queue-size", type=positive_int, default=32,
                         help="requests waiting at most; more are refused")

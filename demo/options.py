@@ -5,9 +5,15 @@ one line naming the option, not a traceback from Gradio once the models are load
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import socket
 from pathlib import Path
+
+from translate.arguments import positive_int
+from translate.io.images import TRANSLATE_MAX_PIXELS
+
+MAX_SIDE_LIMIT = math.isqrt(TRANSLATE_MAX_PIXELS)  # a square photo scaled to it is what a model translates at most
 
 
 def true_or_false(text: str) -> bool:
@@ -26,6 +32,15 @@ def port_number(text: str) -> int:
     if not 1 <= port <= 65535:
         raise argparse.ArgumentTypeError(f"must be a port number, 1 to 65535, got {text}")
     return port
+
+
+def max_side(text: str) -> int:
+    """The side uploads are scaled to: any photo scaled to it must fit the models' pixel limit."""
+    side = positive_int(text)
+    if side > MAX_SIDE_LIMIT:
+        raise argparse.ArgumentTypeError(f"must be at most {MAX_SIDE_LIMIT}, got {side}: the models translate "
+                                         f"at most {TRANSLATE_MAX_PIXELS:,} pixels, a {MAX_SIDE_LIMIT} px square")
+    return side
 
 
 def exports_folder(text: str) -> Path:

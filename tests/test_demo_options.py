@@ -16,6 +16,8 @@ from tests.cli_errors import argparse_error
     (["--concurrency", "0"], "argument --concurrency: must be a positive integer, got 0"),
     (["--queue-size", "-1"], "argument --queue-size: must be a positive integer, got -1"),
     (["--max-side", "big"], "argument --max-side: must be a positive integer, got big"),
+    (["--max-side", "3000"], "argument --max-side: must be at most 2048, got 3000: the models translate at most "
+                             "4,194,304 pixels, a 2048 px square"),
     (["--share", "maybe"], "argument --share: expected true or false, got 'maybe'"),
     (["--max-upload", "lots"], "argument --max-upload: not a size of at least one byte: 'lots' (use e.g. 25mb)"),
     (["--max-upload", "0mb"], "argument --max-upload: not a size of at least one byte: '0mb' (use e.g. 25mb)"),
