@@ -74,8 +74,18 @@ PHOTO_KEYS = ("AtoB", "BtoA")  # the photo tab's directions, and the keys of the
 SKETCH_KEYS = ("sketch",)
 
 
+def _command_path(path: Path) -> str:
+    """A server file as the page's commands write it: relative to the app's folder, where they
+    run, else in ``$EXPORTS`` (``--exports`` named a folder elsewhere, whose path the page does
+    not show: the file's name alone would be written where the server never reads it)."""
+    try:
+        return str(path.resolve().relative_to(ROOT))
+    except ValueError:
+        return f'"$EXPORTS/{path.name}"'
+
+
 def how_to_make(missing: dict[str, str], root: Path = ROOT) -> str:
-    """Shell commands that make the ``missing`` files (key -> the file as the page names it):
+    """Shell commands that make the ``missing`` files (key -> the file as the commands write it):
     an export from the model folder where the repository holds it, and for models that can be
     trained here, training one first. Never a command naming a folder that is not there."""
     lines = []
@@ -92,6 +102,8 @@ def how_to_make(missing: dict[str, str], root: Path = ROOT) -> str:
         lines += [f"{first} ({recipe.time}):", *recipe.commands]
         lines += [f"python -m translate.export {recipe.run}{_direction(MODEL_FILES[key])} --out {missing[key]}"
                   for key in keys]
+    if any("$EXPORTS" in target for target in missing.values()):
+        lines.insert(0, "EXPORTS=...  # first: the folder the demo's --exports names")
     return "\n".join(lines)
 
 
@@ -137,7 +149,7 @@ class DemoModels:
             except TranslateError as exc:
                 models.problems[key] = str(exc).replace(str(path), shown) if path.exists() else f"{shown} is missing"
                 if not spec.optional:
-                    models.missing[key] = shown
+                    models.missing[key] = _command_path(path)
         models._drop_other_domains(exports)
         return models
 
@@ -156,7 +168,7 @@ class DemoModels:
                 self.problems[key] = (f"{shown} translates {info.source_domain} → {info.target_domain}, but the page "
                                       f"serves it as {expected[0]} → {expected[1]}: export it from a {a} ↔ {b} model")
                 if not spec.optional:
-                    self.missing[key] = shown
+                    self.missing[key] = _command_path(exports / spec.file)
 
     def photo_models(self, direction: str) -> list[str]:
         """The keys of the translators loaded for a photo direction, lowest FID first, unscored last."""

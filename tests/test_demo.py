@@ -284,12 +284,14 @@ def test_missing_model_files_name_the_file_and_the_command(tmp_path, demo_export
     models = DemoModels.load(exports, threads=1)
     assert set(models.problems) == set(models.missing) == {"cdcgan", "dcgan", "BtoA", "sketch"}
     assert models.problems["cdcgan"] == "cdcgan-mnist.onnx is missing"
-    assert how_to_make({"cdcgan": models.missing["cdcgan"]}) == (
-        "python -m translate.export models/cdcgan-mnist --out cdcgan-mnist.onnx")
+    # The exports folder lies outside the project, where the commands run: they write into it.
+    assert how_to_make({"cdcgan": models.missing["cdcgan"]}).splitlines() == [
+        "EXPORTS=...  # first: the folder the demo's --exports names",
+        'python -m translate.export models/cdcgan-mnist --out "$EXPORTS/cdcgan-mnist.onnx"']
     assert models.problems["dcgan"].startswith("dcgan-mnist.onnx is not a loadable ONNX model")
     commands = how_to_make({"BtoA": models.missing["BtoA"]})
     assert models.model_choices("BtoA") == [] and models.scored_text("BtoA") == "no model file for this direction yet"
-    assert "--direction BtoA --out zebra2horse.onnx" in commands
+    assert '--direction BtoA --out "$EXPORTS/zebra2horse.onnx"' in commands
     # The server's absolute paths never reach the page.
     assert not any(str(tmp_path) in text for text in [*models.problems.values(), *models.missing.values(), commands])
 
@@ -314,12 +316,13 @@ def test_missing_model_files_name_the_file_and_the_command(tmp_path, demo_export
     with pytest.raises(InputError, match="edges2zebra.onnx is missing"):
         translate_sketch(models, drawn_on_the_pad())
     assert how_to_make({"sketch": models.missing["sketch"]}).splitlines() == [
+        "EXPORTS=...  # first: the folder the demo's --exports names",
         "# train a model first (more than a day on a 2-core CPU, with pix2pix's reference recipe):",
         "python -m translate.data fetch horse2zebra --data data",
         "python -m translate.pairs edges data/horse2zebra/trainB data/edges2zebra --test data/horse2zebra/testB "
         "--domains edges zebra",
         "python -m translate.train pix2pix --dataset edges2zebra --data data --out runs/edges2zebra",
-        "python -m translate.export runs/edges2zebra --out edges2zebra.onnx",
+        'python -m translate.export runs/edges2zebra --out "$EXPORTS/edges2zebra.onnx"',
     ]
 
 
@@ -426,7 +429,7 @@ def test_a_file_of_the_wrong_direction_or_domains_is_refused_not_mislabelled(tra
     exports = tmp_path / "exports"
     _renamed(translator_file[1], exports / "zebra2horse.onnx", "horse", "zebra")  # exported AtoB, named BtoA
     models = DemoModels.load(exports, threads=1)
-    assert "BtoA" not in models.translators and models.missing["BtoA"] == "zebra2horse.onnx"
+    assert "BtoA" not in models.translators and models.missing["BtoA"] == '"$EXPORTS/zebra2horse.onnx"'
     assert models.problems["BtoA"] == (
         "zebra2horse.onnx translates horse → zebra (exported with --direction AtoB), but the page serves it as "
         "BtoA: export it again with --direction BtoA")
