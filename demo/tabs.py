@@ -120,9 +120,7 @@ def photo_tab(models: DemoModels, results: ResultFiles, max_side: int) -> None:
     usable = bool(served)
     _unavailable(models, list(PHOTO_KEYS), usable)  # a CUT file alone serves its direction
     first = served[0] if served else PHOTO_KEYS[0]
-    a, _ = models.domains()
-    examples = [(path, "AtoB" if path.name.startswith(a) else "BtoA") for path in sorted(EXAMPLES.glob("*.jpg"))]
-    examples = [(path, key) for path, key in examples if key in served]
+    examples = [(path, key) for path, key in _examples(models) if key in served]
     with gr.Row(equal_height=False):
         with gr.Column(scale=1, min_width=280):
             label = (f"Photo (JPEG, PNG, WebP, BMP or TIFF; larger than {max_side} px is scaled down)" if usable
@@ -183,6 +181,14 @@ def photo_tab(models: DemoModels, results: ResultFiles, max_side: int) -> None:
     if examples:
         gallery.select(pick_example, None, [photo, direction, model], api_name=False, queue=False).then(
             run, inputs, [*outputs, note], api_name=False)
+
+
+def _examples(models: DemoModels) -> list[tuple[Path, str]]:
+    """The bundled photos (``<domain>-<n>.jpg``) with the direction that translates each: only
+    those of the served models' domains (a model of other domains gets none)."""
+    directions = dict(zip(models.domains(), ("AtoB", "BtoA"), strict=True))
+    named = [(path, directions.get(path.stem.rsplit("-", 1)[0])) for path in sorted(EXAMPLES.glob("*.jpg"))]
+    return [(path, key) for path, key in named if key is not None]
 
 
 def _model_radio(models: DemoModels, direction: str) -> dict[str, Any]:

@@ -502,3 +502,20 @@ def test_the_sweeper_removes_only_gradio_s_leftovers_and_only_in_the_server_s_ow
     assert owns_gradio_temp(tmp_path)
     monkeypatch.setenv("GRADIO_TEMP_DIR", "/tmp")  # the user's: never swept
     assert not owns_gradio_temp(tmp_path)
+
+
+@pytest.mark.parametrize(("domains", "expected"), [
+    (("horse", "zebra"), ["AtoB", "AtoB", "BtoA", "BtoA"]),
+    (("zebra", "horse"), ["BtoA", "BtoA", "AtoB", "AtoB"]),  # a model trained the other way round
+    (("horses", "zebras"), []),  # other domain names: no example is run by a model of something else
+    (("apple", "orange"), []),
+])
+def test_each_example_photo_goes_to_the_model_of_its_domain(domains, expected):
+    from types import SimpleNamespace
+
+    from demo.tabs import _examples
+
+    examples = _examples(SimpleNamespace(domains=lambda: domains))
+    assert [path.name for path, _ in examples] == (["horse-1.jpg", "horse-2.jpg", "zebra-1.jpg", "zebra-2.jpg"]
+                                                   if expected else [])
+    assert [key for _, key in examples] == expected
