@@ -84,7 +84,8 @@ def _sampler(models: DemoModels, model: str) -> Sampler:
 
 
 def _count(count: float | None) -> int:
-    if not isinstance(count, (int, float)) or not math.isfinite(count) or not 1 <= count <= MAX_DIGITS:
+    if (not isinstance(count, (int, float)) or not math.isfinite(count) or count != int(count)
+            or not 1 <= count <= MAX_DIGITS):
         raise InputError(f"the number of images must be a whole number 1..{MAX_DIGITS}, got {count}")
     return int(count)
 
@@ -99,7 +100,10 @@ def _truncation(truncation: float | None) -> float | None:
     """The slider's threshold: 0 is off (None), else at least translate.latent's minimum."""
     if truncation == 0:
         return None
-    check_truncation(truncation)
+    try:
+        check_truncation(truncation)
+    except InputError as exc:  # the page's wording: its slider has no "leaving out"
+        raise InputError(str(exc).replace("leave it out for plain codes", "set 0 for plain codes")) from None
     return float(truncation)
 
 
