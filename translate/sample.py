@@ -65,7 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "$TRANSLATE_DATA, else ./data)")
     parser.add_argument("--out", type=output_file("samples.png"), default=Path("samples.png"),
                         help="grid image (.png or .jpg); for a walk also .gif or .webp, one frame per step")
-    parser.add_argument("--nrow", type=int, help="images per row (default: 10 for conditional models, else square)")
+    parser.add_argument("--nrow", type=int, help="images per row (default: 10 for a conditional model drawing every "
+                        "class in turn, else square; a translation model's own columns)")
     parser.add_argument("--scale", type=int, default=1,
                         help=f"enlarge the grid N times with sharp pixels (28 px digits read well at 3; at most "
                         f"{MAX_SCALE})")

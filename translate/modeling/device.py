@@ -4,7 +4,8 @@ bf16 autocast runs convolutions and matrix products in bfloat16 while losses, no
 the optimiser's master weights stay in fp32 (autocast's own op lists decide), so no loss
 scaling is needed. It pays where the hardware computes in bf16 natively: CUDA GPUs from
 Ampere (compute capability 8) on, and CPUs with AMX or AVX512-BF16 (on a 2-core AVX512-BF16
-CPU here a 2048² matmul ran at 946 GFLOP/s in bf16 against 211 in fp32). Elsewhere bf16 is
+CPU here a 2048² matmul ran at 897 GFLOP/s in bf16 against 214 in fp32:
+bench/results/conv-precision-intel.md). Elsewhere bf16 is
 emulated and slower than fp32, so ``auto`` picks fp32 there.
 """
 

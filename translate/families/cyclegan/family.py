@@ -46,7 +46,7 @@ class CycleGANFamily(TranslationFamily):
     optimisation = OptimisationDefaults(loss="lsgan", batch_size=1, batch_help="images per process and step")
     # Named recipes: defaults for the flags, under whatever flags the user gives. "cpu" is the
     # reference networks (ngf 64, 9 blocks) on 128-px crops of the photos at their own scale:
-    # of five candidates given the same CPU time it scored best (the README has the
+    # of five candidates given the same CPU time it scored best (docs/training.md has the
     # comparison). Its schedule, 30 epochs and 30 of decay (0.3 of the reference's steps), the
     # generators' weight average from epoch 33 on and its scorings (every 2 epochs, every epoch
     # of the average) are those of the horse <-> zebra run that is to ship as

@@ -18,8 +18,8 @@ if TYPE_CHECKING:
 
 # What --gpu without CUDA suggests instead; the times are the preset's 80,040 steps and 44
 # scorings as its runs measured them on this project's 2-core machines: 0.63-0.82 s a step and
-# 126-150 s a scoring on an Intel Xeon with AMX (family 6, model 167), 0.78-0.84 s and 94-102 s on an
-# Intel with AMX whose model was not recorded, 0.86 s and 85-89 s on an AMD EPYC of family 26,
+# 126-196 s a scoring on an Intel Xeon with AMX (family 6, model 167), 0.78-0.84 s and 94-102 s on an
+# Intel whose model was not recorded (the machine until 2026-11-29), 0.86 s and 85-89 s on an AMD EPYC of family 26,
 # 1.50-1.65 s and 160-166 s on an AMD EPYC of family 25 (Zen 4), 1.49-1.68 s and 160-187 s on
 # AMD EPYCs whose family was not recorded (the README's table).
 PRESET_CPU_TIME = ("--preset cpu trains the reference networks on 128-px crops in 15.5 to 40 hours "
