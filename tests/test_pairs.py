@@ -95,6 +95,17 @@ def test_bilateral_smoothing_flattens_texture_and_keeps_the_outline():
     assert lines[3][32:40, 48].any() and lines[3][48, 32:40].any()  # the square's outline stays
 
 
+def test_close_stripes_stay_separate_lines():
+    """A zebra's stripes: 13 dark bars 3 px wide, 3 px apart, each drawn by both its edges (a
+    closing of the edges had merged them all into one outline around the pattern)."""
+    image = np.full((96, 96, 3), 255, np.uint8)
+    for left in range(10, 86, 6):
+        image[10:86, left : left + 3] = 0
+    lines = line_drawing(image, EdgeSettings())[:, :, 0] == 0
+    crossings = np.flatnonzero(np.diff(lines[48].astype(np.int8)) == 1)  # where the row meets a line
+    assert len(crossings) == 26
+
+
 def test_a_grey_nose_on_a_blue_sky_has_a_line():
     """Two colours of one brightness: an edge in colour that brightness alone would miss."""
     image = np.zeros((48, 48, 3), np.uint8)

@@ -7,10 +7,13 @@ The line drawing follows the way edges2shoes was made (HED edges, then thinned, 
 fragments removed: the reference repository's ``scripts/edges/PostprocessHED.m``), with
 OpenCV's Canny detector on a smoothed image in place of HED: a few passes of a bilateral
 filter (which flattens texture such as grass but keeps the contours of things), a Gaussian
-blur, Canny on each colour channel (a grey nose against a blue sky has no edge in brightness
-alone) at thresholds set by the image's own gradients (the strongest ``strong_share`` of them
-start lines), its edges closed over one-pixel gaps and thinned back to one pixel (Guo and
-Hall, 1989), pieces shorter than ``min_pixels`` dropped, and drawn black on white.
+blur, OpenCV's colour Canny (at each pixel the gradient of the channel where it is
+strongest: a grey nose against a blue sky has no edge in brightness alone) at thresholds set
+by the image's own gradients (the strongest ``strong_share`` of them start lines), thinned to
+one pixel with its connections kept (Guo and Hall, 1989), pieces shorter than ``min_pixels``
+dropped, and drawn black on white. One Canny over the colours keeps each contour one line: a
+Canny per channel gives edges a pixel apart that had to be closed into one, and the closing
+joined neighbouring stripes of a zebra into a lattice of cells the photo does not have.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ import numpy as np
 from translate.errors import ConfigError
 
 BILATERAL_DIAMETER = 9  # pixels
-HOLE_PIXELS = 12  # holes the closing of one-pixel gaps leaves between doubled edges
+HOLE_PIXELS = 12  # holes inside a hand-drawn stroke (a loop of a wide brush) filled before thinning
 # The neighbours of a pixel, clockwise from the one above it: P2 .. P9 in the thinning papers.
 _NEIGHBOURS = ((-1, 0), (-1, 1), (0, 1), (1, 1), (1, 0), (1, -1), (0, -1), (-1, -1))
 
@@ -64,9 +67,8 @@ def line_drawing(image: np.ndarray, settings: EdgeSettings) -> np.ndarray:
     gradient = np.max([np.abs(cv2.Sobel(c, cv2.CV_32F, 1, 0)) + np.abs(cv2.Sobel(c, cv2.CV_32F, 0, 1))
                        for c in channels], axis=0)  # Canny's own L1 gradient, the strongest channel's
     high = max(1.0, float(np.quantile(gradient, 1 - settings.strong_share)))
-    edges = np.any([cv2.Canny(c, settings.low_ratio * high, high) > 0 for c in channels], axis=0)
-    closed = cv2.dilate(edges.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
-    lines = drop_small_pieces(thin(fill_small_holes(closed, HOLE_PIXELS)), settings.min_pixels)
+    edges = cv2.Canny(np.ascontiguousarray(smooth), settings.low_ratio * high, high) > 0  # colour Canny
+    lines = drop_small_pieces(thin(edges), settings.min_pixels)
     if settings.line_width > 1:
         kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (settings.line_width,) * 2)
         lines = cv2.dilate(lines.astype(np.uint8), kernel) > 0
@@ -119,7 +121,7 @@ def thin(mask: np.ndarray) -> np.ndarray:
 
 def fill_small_holes(mask: np.ndarray, max_pixels: int) -> np.ndarray:
     """``mask`` with its enclosed holes of at most ``max_pixels`` pixels filled (4-connected),
-    so that thinning draws one line where the closing merged two, not a chain of loops."""
+    so that thinning draws one line through a wide stroke, not a chain of loops."""
     _, labels, stats, _ = cv2.connectedComponentsWithStats((~mask).astype(np.uint8), connectivity=4)
     small = stats[:, cv2.CC_STAT_AREA] <= max_pixels
     return mask | small[labels] & ~mask
