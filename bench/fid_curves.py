@@ -44,7 +44,7 @@ def batch_size(run: Path) -> int:
 def scores_over_time(run: Path, score: str, clock: str = "train_hours") -> list[dict[str, Any]]:
     """(epoch, step, hours, measured, value) of every ``score`` in the run's records, in order,
     at the run's ``clock``: ``train_hours`` (wall) or ``cpu_hours`` (the training process's CPU
-    time, which contention from other work on the machine does not inflate). Steps taken before
+    time, which contention from other work on the machine inflates least). Steps taken before
     the run was timed are counted at a rebuilt rate (``hours_per_step``) and marked unmeasured."""
     metrics = run / "metrics.jsonl"
     if not metrics.is_file():
@@ -81,7 +81,8 @@ def scores_over_time(run: Path, score: str, clock: str = "train_hours") -> list[
 def hours_per_step(run: Path, records: list[dict[str, Any]], clock: str) -> Callable[[dict[str, Any]], float]:
     """The rate at which steps not timed by the run are counted, given an epoch record: wall hours
     from that epoch's own images per second; CPU hours at the run's CPU time per step over the
-    span it timed (scorings included), as the CPU time of untimed steps was never recorded."""
+    span it timed (scoring is never on that clock), as the CPU time of untimed steps was never
+    recorded."""
     if clock == "train_hours":
         images_per_step = batch_size(run) if any(clock not in r for r in records if "images_per_s" in r) else 1
         return lambda record: images_per_step / record["images_per_s"] / 3600 if record["images_per_s"] else 0.0
@@ -152,7 +153,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--score", default="horse_to_zebra/fid", help="an eval key of the runs' metrics.jsonl")
     parser.add_argument("--clock", choices=["train_hours", "cpu_hours"], default="train_hours",
                         help="wall-clock training hours (default), or the training process's CPU hours, which "
-                        "other work on the machine does not inflate")
+                        "other work on the machine inflates least")
     parser.add_argument("--hours", type=float, help="also tabulate each run's last and best score within H hours")
     parser.add_argument("--tag", default="compare", help="results go to bench/results/fid-curves-TAG.*")
     args = parser.parse_args(argv)

@@ -51,7 +51,7 @@ def _run_options(parser: argparse.ArgumentParser) -> None:
                      "--max-cpu-hours)")
     run.add_argument("--max-cpu-hours", type=positive_hours,
                      help="stop once the training process has used this many CPU hours in all (its threads, resumes "
-                     "included, scoring not counted): the budget that other work on a shared machine does not shrink")
+                     "included, scoring not counted): the budget that other work on a shared machine shrinks least")
     run.add_argument("--resume", action="store_true", help="continue from the latest checkpoint in --out")
     run.add_argument("--reuse-out", action="store_true",
                      help="start a new run in an --out that already holds other files (they are left alone)")
