@@ -163,3 +163,15 @@ def test_cut_with_a_single_source_test_image_measures_what_it_can(tmp_path):
                          "--monitor-every", "1"])
     [record] = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     assert record["identity_distance"] > 0 and "output_spread" not in record
+
+
+@pytest.mark.slow
+def test_a_compiled_run_trains_and_records_it(tmp_path, data):
+    """The CPU recipe's candidates compile, as the CycleGAN preset does: the projection MLPs are
+    built on the first batch, before the step that uses them is compiled."""
+    run = tmp_path / "run"
+    train(*cut_argv(data, run, "--mode", "fastcut", "--max-steps", "3", "--compile"))
+    config = json.loads((read_checkpoint(run).path / "config.json").read_text())
+    assert config["train"]["compile"] is True
+    losses = [r for r in records(run) if "nce" in r]
+    assert losses and all(np.isfinite(r["nce"]) for r in losses)
