@@ -28,7 +28,14 @@ if __package__ in (None, ""):
 
 from demo.gradio_errors import quiet_checks, quiet_inputs  # noqa: E402
 from demo.models import ROOT, DemoModels  # noqa: E402
-from demo.options import MAX_SIDE_LIMIT, check_port_free, exports_folder, max_side, port_number, true_or_false  # noqa: E402
+from demo.options import (  # noqa: E402
+    MAX_SIDE_LIMIT,
+    check_port_free,
+    exports_folder,
+    max_side,
+    port_number,
+    true_or_false,
+)
 from demo.photos import DEFAULT_MAX_SIDE  # noqa: E402
 from demo.results import ResultFiles  # noqa: E402
 from demo.serving import (  # noqa: E402

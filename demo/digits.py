@@ -98,7 +98,7 @@ def _walk(walk: float | None) -> float:
 
 def _truncation(truncation: float | None) -> float | None:
     """The slider's threshold: 0 is off (None), else at least translate.latent's minimum."""
-    if truncation == 0:
+    if truncation is None or truncation == 0:  # an API call may leave it out
         return None
     try:
         check_truncation(truncation)

@@ -7,6 +7,7 @@ adds rows here instead of special cases in the page code.
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -78,10 +79,8 @@ def _command_path(path: Path) -> str:
     """A server file as the page's commands write it: relative to the app's folder, where they
     run, else in ``$EXPORTS`` (``--exports`` named a folder elsewhere, whose path the page does
     not show: the file's name alone would be written where the server never reads it)."""
-    try:
-        return str(path.resolve().relative_to(ROOT))
-    except ValueError:
-        return f'"$EXPORTS/{path.name}"'
+    relative = _in_project(path)
+    return shlex.quote(relative) if relative is not None else f'"$EXPORTS/{path.name}"'
 
 
 def how_to_make(missing: dict[str, str], root: Path = ROOT) -> str:
@@ -103,7 +102,7 @@ def how_to_make(missing: dict[str, str], root: Path = ROOT) -> str:
         lines += [f"python -m translate.export {recipe.run}{_direction(MODEL_FILES[key])} --out {missing[key]}"
                   for key in keys]
     if any("$EXPORTS" in target for target in missing.values()):
-        lines.insert(0, "EXPORTS=...  # first: the folder the demo's --exports names")
+        lines.insert(0, ': "${EXPORTS:?set EXPORTS to the folder given to the demo as --exports}"')
     return "\n".join(lines)
 
 
@@ -127,7 +126,7 @@ class DemoModels:
     samplers: dict[str, Sampler] = field(default_factory=dict)
     translators: dict[str, Translator] = field(default_factory=dict)
     problems: dict[str, str] = field(default_factory=dict)  # why a model is unavailable, naming its file
-    missing: dict[str, str] = field(default_factory=dict)  # the unavailable files, as the page names them
+    missing: dict[str, str] = field(default_factory=dict)  # the unavailable files, as the commands write them
 
     @classmethod
     def load(cls, exports: Path, threads: int | None = None) -> DemoModels:
@@ -220,9 +219,14 @@ def _fid_order(fid: float | None) -> tuple[bool, float]:
     return fid is None, fid or 0.0
 
 
-def _shown(path: Path) -> str:
-    """How a page names a server file: relative to the app's folder, else by its name alone."""
+def _in_project(path: Path) -> str | None:
+    """``path`` relative to the app's folder, or None outside it."""
     try:
         return str(path.resolve().relative_to(ROOT))
     except ValueError:
-        return path.name
+        return None
+
+
+def _shown(path: Path) -> str:
+    """How a page names a server file: relative to the app's folder, else by its name alone."""
+    return _in_project(path) or path.name

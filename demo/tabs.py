@@ -139,14 +139,15 @@ def photo_tab(models: DemoModels, results: ResultFiles, max_side: int) -> None:
                              interactive=usable)
             # The API's model: left out, it is None (the direction's lowest FID), not the page's
             # first choice, which belongs to the first direction only.
-            api_model = gr.Radio(choices=model.choices, value=None, visible=False)
+            api_model = gr.Radio(choices=model.choices, value=None, label="Model", visible=False)
             # Its choices follow the direction in the page, but an API call is checked against the
             # first direction's: any key passes here, translate_photo names the right ones, and
             # the API page lists every direction's.
             keys = [key for direction in PHOTO_KEYS for key in models.photo_models(direction)]
+            info = {"enum": keys, "title": "Radio", "type": "string"}
             for radio in (model, api_model):
                 radio.preprocess = lambda key: key  # type: ignore[method-assign]
-                radio.api_info = lambda: {"enum": keys, "title": "Radio", "type": "string"}  # type: ignore[method-assign]
+                radio.api_info = lambda: info  # type: ignore[method-assign]
             both = len(served) == len(PHOTO_KEYS)  # a round trip needs a model for the way back
             round_trip = gr.Checkbox(both or not usable, label="Also translate back (round trip)",
                                      info=None if both or not usable else "off: no model file translates back",
@@ -199,6 +200,7 @@ def _model_radio(models: DemoModels, direction: str) -> dict[str, Any]:
 
 BLOBS_PER_SESSION = 4  # a session's newest drawings: a click still queued when the next stroke comes finds its own
 SESSIONS_KEPT = 64  # sessions whose drawings are kept; the one that drew least recently goes beyond this
+BLOB_MAX_BYTES = 1 << 20  # a composite of the 256-px pad is a few dozen kB; a larger one is not the page's
 
 
 def composite_only(pad: gr.Sketchpad) -> None:
@@ -217,24 +219,26 @@ def composite_only(pad: gr.Sketchpad) -> None:
     def preprocess(payload: Any) -> Any:
         if payload is not None and payload.id is None:  # an API call: its files are in the payload
             payload = payload.model_copy(update={"background": None, "layers": []})
-        elif payload is not None:  # the page's: sent before, by id
-            with lock:
-                kept = pad.blob_storage.get(payload.id)
-                if kept is not None:
-                    pad.blob_storage[payload.id] = kept.model_copy(update={"background": None, "layers": []})
-        return decode(payload)
+            return decode(payload)
+        with lock:  # the page's: sent before, by id; Gradio's decode takes it out of the storage
+            kept = pad.blob_storage.get(payload.id) if payload is not None else None
+            if kept is not None:
+                pad.blob_storage[payload.id] = kept.model_copy(update={"background": None, "layers": []})
+            return decode(payload)
 
-    def accept_blobs(data: Any, request: gr.Request) -> None:
-        if data.data.get("type") != "composite":  # the background and layers are never used
-            return None
+    def accept_blobs(data: Any) -> None:
+        if data.data.get("type") != "composite" or len(data.files[0][1]) > BLOB_MAX_BYTES:
+            return None  # the background and layers are never used
+        session = str(data.data.get("session_hash") or "")  # a field of the form the page posts
         with lock:
             accept(data)
-            ids = sessions.pop(request.session_hash or "", deque())
-            if data.data["id"] not in ids:
-                ids.append(data.data["id"])
+            ids = sessions.pop(session, deque())
+            if data.data["id"] in ids:
+                ids.remove(data.data["id"])  # sent again: the newest now
+            ids.append(data.data["id"])
             while len(ids) > BLOBS_PER_SESSION:
                 pad.blob_storage.pop(ids.popleft(), None)
-            sessions[request.session_hash or ""] = ids
+            sessions[session] = ids
             while len(sessions) > SESSIONS_KEPT:
                 for key in sessions.popitem(last=False)[1]:
                     pad.blob_storage.pop(key, None)

@@ -95,7 +95,8 @@ def test_grid_rows_are_a_g_a_f_g_a_b_f_b_g_f_b():
         columns = [a, g(a), f(g(a)), b, f(b), g(f(b))]
     for column, expected in enumerate(columns):
         assert torch.allclose(grid[column::6], expected, atol=1e-5), f"column {column}"
-    assert not torch.allclose(columns[1], columns[4], atol=1e-3)  # the two generators differ
+    with torch.no_grad():
+        assert not torch.allclose(g(b), f(b), atol=1e-3)  # the two generators differ
 
 
 def test_extra_state_round_trips_schedules_and_pools():

@@ -13,8 +13,8 @@ import numpy as np
 import onnx
 import pytest
 import torch
-from gradio.components.image_editor import AcceptBlobs, EditorData
-from gradio.data_classes import FileData
+from gradio.components.image_editor import EditorData
+from gradio.data_classes import DataWithFiles, FileData
 
 from demo.app import CONCURRENCY_GROUP, build_app
 from demo.digits import DIGIT_SCALE, digit_checks, digit_grid
@@ -287,8 +287,12 @@ def test_missing_model_files_name_the_file_and_the_command(tmp_path, demo_export
     assert models.problems["cdcgan"] == "cdcgan-mnist.onnx is missing"
     # The exports folder lies outside the project, where the commands run: they write into it.
     assert how_to_make({"cdcgan": models.missing["cdcgan"]}).splitlines() == [
-        "EXPORTS=...  # first: the folder the demo's --exports names",
+        ': "${EXPORTS:?set EXPORTS to the folder given to the demo as --exports}"',
         'python -m translate.export models/cdcgan-mnist --out "$EXPORTS/cdcgan-mnist.onnx"']
+    first = how_to_make({"cdcgan": models.missing["cdcgan"]}).splitlines()[0]
+    unset = subprocess.run(["bash", "-c", first], capture_output=True, text=True, env={"PATH": os.defpath})
+    assert unset.returncode != 0 and "set EXPORTS to the folder given to the demo as --exports" in unset.stderr
+    assert subprocess.run(["bash", "-c", first], env={"PATH": os.defpath, "EXPORTS": str(exports)}).returncode == 0
     assert models.problems["dcgan"].startswith("dcgan-mnist.onnx is not a loadable ONNX model")
     commands = how_to_make({"BtoA": models.missing["BtoA"]})
     assert models.model_choices("BtoA") == [] and models.scored_text("BtoA") == "no model file for this direction yet"
@@ -317,7 +321,7 @@ def test_missing_model_files_name_the_file_and_the_command(tmp_path, demo_export
     with pytest.raises(InputError, match="edges2zebra.onnx is missing"):
         translate_sketch(models, drawn_on_the_pad())
     assert how_to_make({"sketch": models.missing["sketch"]}).splitlines() == [
-        "EXPORTS=...  # first: the folder the demo's --exports names",
+        ': "${EXPORTS:?set EXPORTS to the folder given to the demo as --exports}"',
         "# train a model first (more than a day on a 2-core CPU, with pix2pix's reference recipe):",
         "python -m translate.data fetch horse2zebra --data data",
         "python -m translate.pairs edges data/horse2zebra/trainB data/edges2zebra --test data/horse2zebra/testB "
@@ -465,26 +469,26 @@ def test_the_sketchpad_decodes_only_its_composite_and_keeps_few_drawings(models,
 
     png = cv2.imencode(".png", np.zeros((8, 8, 3), np.uint8))[1].tobytes()
 
-    def blob(kind: str, index: str | None, key: str) -> AcceptBlobs:
-        return AcceptBlobs(data={"type": kind, "index": index, "id": key, "file": b""}, files=[("blob", png)])
+    def blob(kind: str, index: str | None, key: str, session: str) -> DataWithFiles:
+        """What Gradio's route hands the pad: the form the page posts (its session among the
+        fields) and the picture."""
+        return DataWithFiles(data={"type": kind, "index": index, "id": key, "session_hash": session},
+                             files=[("blob", png)])
 
-    def session(name: str) -> gr.Request:
-        return gr.Request(session_hash=name)
-
-    pad.accept_blobs(blob("layer", "10000000000", "huge-index"), session("a"))  # would grow a 10**10 list
-    pad.accept_blobs(blob("background", None, "unused"), session("a"))
+    pad.accept_blobs(blob("layer", "10000000000", "huge-index", "a"))  # would grow a 10**10 list
+    pad.accept_blobs(blob("background", None, "unused", "a"))
     assert pad.blob_storage == {}
-    pad.accept_blobs(blob("composite", None, "a-drawing"), session("a"))  # its click waits in the queue...
+    pad.accept_blobs(blob("composite", None, "a-drawing", "a"))  # its click waits in the queue...
     for stroke in range(100):  # ...while two others draw on: each keeps only its newest few
         for other in ("b", "c"):
-            pad.accept_blobs(blob("composite", None, f"{other}-{stroke}"), session(other))
+            pad.accept_blobs(blob("composite", None, f"{other}-{stroke}", other))
     assert sorted(pad.blob_storage) == sorted(["a-drawing", *(f"{other}-{stroke}" for other in "bc"
                                                               for stroke in range(100 - BLOBS_PER_SESSION, 100))])
     drawing = pad.preprocess(EditorData(id="a-drawing", background=None, layers=[], composite=None))
     assert drawing["composite"].shape == (8, 8, 4)
     assert "a-drawing" not in pad.blob_storage  # used: Gradio lets go of it
     for other in range(SESSIONS_KEPT):  # as many new sessions as are kept push out the oldest ones
-        pad.accept_blobs(blob("composite", None, f"new-{other}"), session(f"new-{other}"))
+        pad.accept_blobs(blob("composite", None, f"new-{other}", f"new-{other}"))
     assert sorted(pad.blob_storage) == sorted(f"new-{other}" for other in range(SESSIONS_KEPT))
     app.close()
 

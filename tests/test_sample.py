@@ -59,6 +59,9 @@ def test_generate_is_seeded_and_cycles_classes(tmp_path):
     # 100 x 100 digits (3,002 px square) at --scale 16 would take 6.9 GB; 5 is the largest scale that fits
     (0, ["--n", "10000", "--scale", "16"], "48,032 x 48,032 px picture, more than 256 million pixels: use --scale 5"),
     (10, ["--interpolate-labels", "0", "9", "--n", "10", "--steps", "1000", "--scale", "9"], "use --scale 5 or fewer"),
+    # An animation holds all its frames: 1000 frames of 10 walks, 32 x 302 px each unscaled
+    (10, ["--interpolate-labels", "0", "9", "--n", "10", "--steps", "1000", "--scale", "16", "--out", "w.gif"],
+     "1,000 frames of 512 x 4,832 px, more than 256 million pixels: use --scale 5 or fewer"),
 ])
 def test_sample_errors(tmp_path, capsys, n_classes, argv, message):
     run = _run(tmp_path, n_classes)

@@ -151,7 +151,7 @@ def _write_walk(path: Path, images: np.ndarray, steps: int, scale: int) -> None:
     k of every walk, one above the other as in the strip."""
     if path.suffix.lower() in ANIMATIONS:
         frames = [image_grid(images[k::steps], 1) for k in range(steps)]
-        check_picture_size(frames[0].shape, scale)
+        check_picture_size(frames[0].shape, scale, len(frames))  # all frames are held at once
         write_animation(path, [enlarged(frame, scale) for frame in frames], FRAME_MS)
     else:
         strip = image_grid(images, steps)
@@ -159,16 +159,19 @@ def _write_walk(path: Path, images: np.ndarray, steps: int, scale: int) -> None:
         write_image(path, enlarged(strip, scale))
 
 
-def check_picture_size(shape: tuple[int, ...], scale: int) -> None:
-    """Refuse a picture that ``--scale`` would make too large to hold in memory and to open,
-    naming the largest scale that fits, before it is enlarged."""
-    height, width = shape[:2]
-    if height * width * scale * scale <= MAX_PICTURE_PIXELS:
+def check_picture_size(shape: tuple[int, ...], scale: int, frames: int = 1) -> None:
+    """Refuse a picture (or an animation's ``frames`` of that size) that ``--scale`` would make
+    too large to hold in memory and to open, naming the largest scale that fits, before it is
+    enlarged."""
+    pixels = shape[0] * shape[1] * frames
+    if pixels * scale * scale <= MAX_PICTURE_PIXELS:
         return
-    fits = [s for s in range(1, scale) if height * width * s * s <= MAX_PICTURE_PIXELS]
-    fix = f"use --scale {fits[-1]} or fewer" if fits else "draw fewer images (--n)"
-    raise ConfigError(f"--scale {scale} would make a {width * scale:,} x {height * scale:,} px picture, more than "
-                      f"{MAX_PICTURE_PIXELS // 1_000_000:,} million pixels: {fix}")
+    fits = [s for s in range(1, scale) if pixels * s * s <= MAX_PICTURE_PIXELS]
+    fix = f"use --scale {fits[-1]} or fewer" if fits else "draw fewer images (--n, --steps)"
+    size = f"{shape[1] * scale:,} x {shape[0] * scale:,} px"
+    what = f"{frames:,} frames of {size}" if frames > 1 else f"a {size} picture"
+    raise ConfigError(f"--scale {scale} would make {what}, more than {MAX_PICTURE_PIXELS // 1_000_000:,} million "
+                      f"pixels: {fix}")
 
 
 def run() -> None:

@@ -4,6 +4,7 @@ localhost: oversized and nameless uploads, the monitoring pages, SIGTERM."""
 from __future__ import annotations
 
 import http.client
+import json
 import re
 import signal
 import time
@@ -12,15 +13,20 @@ import urllib.request
 import uuid
 from pathlib import Path
 
+import cv2
+import numpy as np
 import pytest
 
 from demo.process import served_demo
 from demo.serving import UploadSweeper
 
 
-def _multipart(files: list[tuple[str, bytes]]) -> tuple[bytes, str]:
+def _multipart(files: list[tuple[str, bytes]], fields: dict[str, str] | None = None) -> tuple[bytes, str]:
     boundary = uuid.uuid4().hex
     parts = b"".join(
+        f"--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n".encode()
+        for name, value in (fields or {}).items()
+    ) + b"".join(
         f"--{boundary}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"{name}\"\r\n"
         f"Content-Type: application/octet-stream\r\n\r\n".encode() + data + b"\r\n" for name, data in files
     )
@@ -28,8 +34,8 @@ def _multipart(files: list[tuple[str, bytes]]) -> tuple[bytes, str]:
 
 
 def _upload(url: str, files: list[tuple[str, bytes]], chunked: bool = False,
-            path: str = "/gradio_api/upload") -> tuple[int, str]:
-    body, content_type = _multipart(files)
+            path: str = "/gradio_api/upload", fields: dict[str, str] | None = None) -> tuple[int, str]:
+    body, content_type = _multipart(files, fields)
     host, port = url.removeprefix("http://").strip("/").split(":")
     connection = http.client.HTTPConnection(host, int(port), timeout=60)
     headers = {"Content-Type": content_type}
@@ -58,6 +64,20 @@ def test_a_request_may_not_carry_more_than_max_upload_in_many_files(tmp_path, de
         assert _stored(uploads) == before  # nothing of either was written
         status, _ = _upload(url, [("small.jpg", b"\xff\xd8" + b"\0" * 1024)])
         assert status == 200 and 0 < _stored(uploads) - before < 10_000
+
+
+def test_the_sketchpad_takes_a_drawing_the_way_the_page_sends_it(tmp_path, demo_exports):
+    """The form the page posts to the pad's accept_blobs after a stroke, through Gradio's real
+    route (which hands the function the form, not a gr.Request)."""
+    with served_demo(demo_exports, tmp_path / "server") as (url, _):
+        with urllib.request.urlopen(url + "config", timeout=30) as response:
+            config = json.load(response)
+        [pad] = [c["id"] for c in config["components"] if c.get("props", {}).get("elem_id") == "sketchpad"]
+        png = cv2.imencode(".png", np.zeros((8, 8, 4), np.uint8))[1].tobytes()
+        fields = {"session_hash": "s1", "component_id": str(pad), "fn_name": "accept_blobs", "type": "composite",
+                  "id": "drawing-1", "index": "null"}
+        status, text = _upload(url, [("blob", png)], path="/gradio_api/component_server", fields=fields)
+        assert status == 200, text
 
 
 def test_a_refused_upload_name_leaves_nothing_once_swept(tmp_path, demo_exports):
