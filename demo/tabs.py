@@ -227,8 +227,8 @@ def composite_only(pad: gr.Sketchpad) -> None:
             return decode(payload)
 
     def accept_blobs(data: Any) -> None:
-        if data.data.get("type") != "composite" or len(data.files[0][1]) > BLOB_MAX_BYTES:
-            return None  # the background and layers are never used
+        if data.data.get("type") != "composite" or len(data.files) != 1 or len(data.files[0][1]) > BLOB_MAX_BYTES:
+            return None  # the background and layers are never used; one picture is what the page sends
         session = str(data.data.get("session_hash") or "")  # a field of the form the page posts
         with lock:
             accept(data)

@@ -23,7 +23,7 @@ from demo.models import DemoModels, how_to_make
 from demo.photos import load_photo, sketch_drawing, translate_photo, translate_sketch
 from demo.results import ResultFiles
 from demo.serving import UploadSweeper, owns_gradio_temp
-from demo.tabs import BLOBS_PER_SESSION, SESSIONS_KEPT, unavailable_text
+from demo.tabs import BLOB_MAX_BYTES, BLOBS_PER_SESSION, SESSIONS_KEPT, unavailable_text
 from tests.conftest import REPO
 from translate.datasets.drawings import strokes_as_lines
 from translate.errors import DataError, InputError
@@ -477,6 +477,10 @@ def test_the_sketchpad_decodes_only_its_composite_and_keeps_few_drawings(models,
 
     pad.accept_blobs(blob("layer", "10000000000", "huge-index", "a"))  # would grow a 10**10 list
     pad.accept_blobs(blob("background", None, "unused", "a"))
+    pad.accept_blobs(DataWithFiles(data={"type": "composite", "index": None, "id": "none", "session_hash": "a"},
+                                   files=[]))  # no picture
+    pad.accept_blobs(DataWithFiles(data={"type": "composite", "index": None, "id": "big", "session_hash": "a"},
+                                   files=[("blob", b"\0" * (BLOB_MAX_BYTES + 1))]))  # not the pad's
     assert pad.blob_storage == {}
     pad.accept_blobs(blob("composite", None, "a-drawing", "a"))  # its click waits in the queue...
     for stroke in range(100):  # ...while two others draw on: each keeps only its newest few
