@@ -65,6 +65,12 @@ def test_pack_writes_a_card_whose_figures_are_the_folders_own(cyclegan_run, tmp_
             "then `python -m translate.card models/tiny-h2z`.") in text
     assert text.index(BEGIN) < text.index("## Use") < text.index("## Data and license") < text.index(END)
     assert "samples.png" not in text  # no picture yet
+    # The command the run was started with, as metrics.jsonl recorded it.
+    [start] = [r["start"] for r in map(json.loads, (cyclegan_run / "metrics.jsonl").read_text().splitlines())
+               if "start" in r]
+    assert start["command"].startswith("python -m translate.train cyclegan --domains horse zebra")
+    assert f"## Commands run (`metrics.jsonl`)\n\n```bash\n# from the start, {start['time']}" in text
+    assert f"\n{start['command']}\n```" in text
     run_cli(sample_main, [str(card.parent), "--n", "1", "--data", str(cyclegan_run.parent / "data"), "--out",
                           str(card.parent / "samples.png")])
     run_cli(card_main, [str(card.parent)])

@@ -1,6 +1,7 @@
 """Short real training runs on MNIST and image folders, exact resume, and the CLI's errors."""
 
 import json
+import shlex
 
 import pytest
 import torch
@@ -8,6 +9,7 @@ import torch
 from translate.families import load_generator
 from translate.families.dcgan.recipe import GANRecipe
 from translate.families.dcgan.settings import GANHyper
+from translate.io.run_layout import read_metrics
 from translate.train import main as train_main
 from translate.training.optim import (
     WeightMean,
@@ -63,6 +65,13 @@ def test_resume_mid_epoch_gives_the_same_weights_as_a_straight_run(tmp_path, ext
     assert a.keys() == b.keys()
     assert any(k.startswith("generator_ema.") for k in a) == bool(extra)
     assert all(torch.equal(a[k], b[k]) for k in a), "resumed weights differ from the straight run"
+    # Each start is on record, with its command as typed, for the model card.
+    starts = [r for r in read_metrics(resumed / "metrics.jsonl") if "start" in r]
+    assert [(r["step"], r["start"]["command"]) for r in starts] == [
+        (0, shlex.join(["python", "-m", "translate.train", "cdcgan", "--out", str(resumed), "--max-steps", "3",
+                        *TINY, *extra])),
+        (3, shlex.join(["python", "-m", "translate.train", "cdcgan", "--out", str(resumed), "--max-steps", "5",
+                        "--resume", *TINY]))]
 
 
 @pytest.mark.slow

@@ -199,7 +199,7 @@ def _is_number(value: Any) -> bool:
 def card_figures(facts: _Facts) -> str:
     """The card's generated sections, in Markdown."""
     sections = [_samples(facts), _use(facts), _table("Architecture (`config.json`)", facts.model.model),
-                _training(facts), _scores_during_training(facts), _evaluation(facts),
+                _training(facts), _commands_run(facts), _scores_during_training(facts), _evaluation(facts),
                 _data_and_license(facts)]
     return "".join(s for s in sections if s)
 
@@ -262,6 +262,22 @@ def _training(facts: _Facts) -> str:
         hours = f"; {_hours(end)} hours" if "train_hours" in end else ""
         done["the run went on to"] = f"step {end['step']:,}: {_epochs_at(end['step'], epochs)} epochs{hours}"
     return _table("Training (`metrics.jsonl`)", done) + settings_table
+
+
+def _commands_run(facts: _Facts) -> str:
+    """The run's starts up to these weights' step, as its metrics.jsonl recorded them: each
+    command as typed (``--resume`` included), with the toolkit commit it ran."""
+    step = _weights_step(facts)
+    starts = [r for r in facts.records if isinstance(r.get("start"), dict) and isinstance(r.get("step"), int)
+              and (step is None or r["step"] <= step)]
+    if not starts:
+        return ""
+    lines = []
+    for record in starts:
+        start, at = record["start"], "from the start" if record["step"] == 0 else f"at step {record['step']:,}"
+        commit = f", toolkit {start['commit']}" if start.get("commit") else ""
+        lines += [f"# {at}, {start.get('time', 'time not recorded')}{commit}", str(start.get("command", ""))]
+    return "## Commands run (`metrics.jsonl`)\n\n```bash\n" + "\n".join(lines) + "\n```\n\n"
 
 
 def _weights_step(facts: _Facts) -> int | None:

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
+import sys
 from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
@@ -136,7 +138,8 @@ def main(argv: list[str] | None = None) -> Trainer:
                      max_hours=args.max_hours, max_cpu_hours=args.max_cpu_hours, resume=args.resume, gpu=args.gpu,
                      workers=args.workers, save_every_steps=args.save_every_steps, log_every=args.log_every,
                      skip_nonfinite=args.skip_nonfinite, precision=args.precision,
-                     download=getattr(args, "download", False), fid_weights=args.fid_weights)
+                     download=getattr(args, "download", False), fid_weights=args.fid_weights,
+                     command="python -m translate.train " + shlex.join(sys.argv[1:] if argv is None else argv))
     # Before the lock goes into a folder that is no run (a user's photos, say); a run folder goes on
     # to the lock, which names a process that holds it.
     if args.resume and not checkpoint_root(args.out).is_dir() and not is_run_folder(args.out):

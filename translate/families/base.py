@@ -50,6 +50,7 @@ class RunOptions:
     precision: str | None = None  # None: auto (or on --resume, the run's own)
     download: bool = False  # fetch a missing dataset
     fid_weights: str | None = None  # the FID network, for families that score during training
+    command: str = ""  # the command line of this start, as metrics.jsonl records it
 
     def run_spec(self, family: str, model_config: dict[str, Any], train_config: dict[str, Any], epochs: int,
                  eval_every: int | None = None, eval_every_from: tuple[int, int] | None = None) -> RunSpec:
@@ -61,7 +62,8 @@ class RunOptions:
         return RunSpec(run_dir=self.out, family=family, model_config=model_config, train_config=train_config,
                        epochs=epochs, max_steps=self.max_steps, max_hours=self.max_hours,
                        max_cpu_hours=self.max_cpu_hours, save_every_steps=self.save_every_steps,
-                       log_every=self.log_every, eval_every=eval_every, eval_every_from=eval_every_from)
+                       log_every=self.log_every, eval_every=eval_every, eval_every_from=eval_every_from,
+                       command=self.command)
 
 
 class Family(ABC):

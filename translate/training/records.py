@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import contextlib
 import json
+import subprocess
 import threading
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -111,6 +113,30 @@ class RunRecords:
     def grid(self, name: str, images: torch.Tensor, nrow: int) -> None:
         if self.enabled:
             write_image(self.run_dir / "samples" / f"{name}.png", grid_image(images, nrow))
+
+
+def start_record(command: str) -> dict[str, str | None]:
+    """What metrics.jsonl keeps of a start (the first or a ``--resume``): its command line, the
+    toolkit's commit where it runs from a git checkout, and the time, so that a model card can
+    say exactly how its weights were trained, stop by stop."""
+    return {"command": command, "commit": source_commit(),
+            "time": datetime.now(UTC).isoformat(timespec="seconds")}
+
+
+def source_commit() -> str | None:
+    """The toolkit's git commit, with ``+changes`` where tracked files differ from it; None
+    outside a git checkout (an installed wheel) or without git."""
+    root = Path(__file__).resolve().parents[2]
+    if not (root / ".git").exists():
+        return None
+    try:
+        head = subprocess.run(["git", "-C", str(root), "rev-parse", "--short=12", "HEAD"], capture_output=True,
+                              text=True, timeout=10, check=True).stdout.strip()
+        changed = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+                                 capture_output=True, text=True, timeout=10, check=True).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return head + ("+changes" if changed else "")
 
 
 def _after(line: str, step: int) -> bool:

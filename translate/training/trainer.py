@@ -37,7 +37,7 @@ from translate.training.clock import RunClock
 from translate.training.distributed import Context, any_rank
 from translate.training.optim import NonFiniteStep, load_optimizer_state
 from translate.training.progress import Throughput, restart_clock
-from translate.training.records import RunRecords
+from translate.training.records import RunRecords, start_record
 from translate.training.stopping import GracefulStop, StopRequested
 
 # With --skip-nonfinite, this many skipped steps in a row mean diverged weights, not bad
@@ -106,6 +106,7 @@ class RunSpec:
     log_every: int = 50
     eval_every: int | None = None  # epochs between calls of the trainer's evaluator (and after the last)
     eval_every_from: tuple[int, int] | None = None  # (epoch E, N): from epoch E on, every N epochs instead
+    command: str = ""  # this start's command line: metrics.jsonl records it, for the model card
 
 
 # Scores the live networks during training: returns scalars by name (e.g. "horse_to_zebra/fid").
@@ -282,6 +283,8 @@ class Trainer:
     def fit(self) -> None:
         self.prepare()
         self.records.open(self.step)
+        if self.spec.command:
+            self.records.metrics({"step": self.step, "start": start_record(self.spec.command)})
         try:
             with self.stop:
                 if self._scoring_owed():
