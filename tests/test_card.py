@@ -60,7 +60,9 @@ def test_pack_writes_a_card_whose_figures_are_the_folders_own(cyclegan_run, tmp_
     hyper = config["train"]["hyper"]
     assert f"| ngf | {config['model']['ngf']} |" in text and f"| lambda_cycle | {hyper['lambda_cycle']:.4g} |" in text
     assert f"| steps | {last['step']} |" in text and f"| machine | {describe_cpu()} |" in text
-    assert f"| training hours | {last['train_hours']:.2f} wall, {last['cpu_hours']:.2f} CPU |" in text
+    assert (f"| training time | {last['cpu_hours']:.2f} CPU-hours of the training process, "
+            f"{last['train_hours']:.2f} wall-clock hours (pauses included) |") in text
+    assert "| stored as | fp32 |" in text
     assert ("Not scored yet: `python -m translate.evaluate models/tiny-h2z --out models/tiny-h2z/evaluation.json`, "
             "then `python -m translate.card models/tiny-h2z`.") in text
     assert text.index(BEGIN) < text.index("## Use") < text.index("## Data and license") < text.index(END)
@@ -196,19 +198,22 @@ def test_a_card_of_a_runs_best_generators_states_their_own_training(tmp_path, da
         assert read_checkpoint(model).train == settings
         text = (model / "README.md").read_text()
         assert "| epochs | 1 |\n| steps | 4 |\n" in text
-        assert f"| training hours | {kept['train_hours']:.2f} wall, {kept['cpu_hours']:.2f} CPU |" in text
+        assert (f"| training time | {kept['cpu_hours']:.2f} CPU-hours of the training process, "
+                f"{kept['train_hours']:.2f} wall-clock hours (pauses included) |") in text
         assert ("| these weights | the weights kept for the best horse → zebra FID scored during training "
                 "(epoch 1), on the test sets of the scores below: chosen as the lowest of several noisy readings, "
                 "that FID reads a little low |") in text
         assert packed["source_chosen_by"] == "AtoB"  # the direction whose FID kept them
-        assert (f"| the run went on to | step 6: 1.50 (1 complete) epochs; {end['train_hours']:.2f} wall, "
-                f"{end['cpu_hours']:.2f} CPU hours |") in text
+        assert (f"| the run went on to | step 6: 1.50 (1 complete) epochs; {end['cpu_hours']:.2f} CPU-hours of "
+                f"the training process, {end['train_hours']:.2f} wall-clock hours (pauses included) |") in text
         assert "| **1** (these weights) | 4 |" in text and "| eval_every | 1 |" in text
     # Packed again (as fp16, say), a model folder keeps where its weights come from.
     run_cli(pack_main, [str(tmp_path / "model-True"), "--out", str(tmp_path / "again"), "--fp16"])
     again = json.loads(capsys.readouterr().out)
     assert again["source_step"] == "4" and again["source_chosen_by"] == "AtoB"
     assert "| steps | 4 |\n" in (tmp_path / "again" / "README.md").read_text()
+    assert "| stored as | fp16 (half the download; the networks compute in fp32) |" in (
+        tmp_path / "again" / "README.md").read_text()
     # Kept from a weight average (--average-from-epoch), the card says how many snapshots it held.
     averaged = [{**r, "eval": {**r["eval"], "generators_averaged": 2}} if "eval" in r else r for r in records]
     (run / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in averaged))
@@ -222,6 +227,14 @@ def test_a_card_of_a_runs_best_generators_states_their_own_training(tmp_path, da
     assert json.loads(capsys.readouterr().out)["source_choice"] == "the checkpoint of step 6"
     text = (tmp_path / "last" / "README.md").read_text()
     assert "| epochs | 1.50 (1 complete) |\n| steps | 6 |\n" in text and "the run went on to" not in text
+    # A checkpoint of a run whose weight average has begun ships the average, and says so.
+    averaging = tmp_path / "averaging"
+    run_cli(train_main, horse_zebra_argv(tmp_path / "data", "--out", str(averaging), "--average-from-epoch", "1",
+                                         "--average-every", "1", "--eval-every", "0", "--max-steps", "2"))
+    capsys.readouterr()
+    run_cli(pack_main, [str(averaging), "--out", str(tmp_path / "last-averaged")])
+    assert json.loads(capsys.readouterr().out)["source_choice"] == (
+        "the average of 2 snapshots of the weights in the checkpoint of step 2")
 
 
 def test_a_front_matter_yaml_cannot_read_is_refused_not_replaced(cyclegan_run, tmp_path, capsys):

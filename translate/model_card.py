@@ -251,15 +251,18 @@ def _training(facts: _Facts) -> str:
     done = {"epochs": _epochs_at(step, epochs), "steps": f"{step:,}"}
     reached = [r for r in epochs if r["step"] <= step]
     if reached and "train_hours" in reached[-1]:
-        done["training hours"] = _hours(reached[-1]) + (f" (as recorded at step {reached[-1]['step']:,})"
+        done["training time"] = _hours(reached[-1]) + (f" (as recorded at step {reached[-1]['step']:,})"
                                                          if reached[-1]["step"] != step else "")
     machines = list(dict.fromkeys(r["machine"] for r in epochs if r.get("machine")))
     if machines:
         done["machine"] = "; ".join(machines)
     if facts.origin.get("source_choice"):
         done["these weights"] = facts.origin["source_choice"]
+    if facts.origin.get("weights"):  # pack's --fp16, or fp32
+        done["stored as"] = facts.origin["weights"].replace("fp16, computed with in fp32",
+                                                            "fp16 (half the download; the networks compute in fp32)")
     if end["step"] > step:
-        hours = f"; {_hours(end)} hours" if "train_hours" in end else ""
+        hours = f"; {_hours(end)}" if "train_hours" in end else ""
         done["the run went on to"] = f"step {end['step']:,}: {_epochs_at(end['step'], epochs)} epochs{hours}"
     return _table("Training (`metrics.jsonl`)", done) + settings_table
 
@@ -296,9 +299,12 @@ def _epochs_at(step: int, epochs: list[dict[str, Any]]) -> str:
 
 
 def _hours(record: dict[str, Any]) -> str:
+    """The run's clocks at ``record``: CPU-hours of the training process (its threads; not its
+    loader workers or scoring), and wall-clock hours, which count pauses and a busy CPU's waits."""
     since = record.get("clock_from_step", 0)
     timed = f" (timed from step {since:,})" if since else ""
-    return f"{record['train_hours']:.2f} wall, {record['cpu_hours']:.2f} CPU{timed}"
+    return (f"{record['cpu_hours']:.2f} CPU-hours of the training process, {record['train_hours']:.2f} wall-clock "
+            f"hours (pauses included){timed}")
 
 
 def _scores_during_training(facts: _Facts) -> str:

@@ -134,8 +134,12 @@ def weights_origin(checkpoint: Checkpoint, records: list[dict[str, Any]]) -> dic
     if (checkpoint.path / STATE).is_file():
         state = checkpoint.training_state()
         step = int(state["step"])
+        recipe = state.get("recipe") if isinstance(state.get("recipe"), dict) else {}
+        averaged = recipe.get("average_count")  # the weights that ship are the average's, once it has begun
+        weights = (f"the average of {averaged} snapshots of the weights in " if isinstance(averaged, int) and averaged
+                   else "")
         return {"source_epoch": str(int(state["epoch"])), "source_step": str(step),
-                "source_choice": f"the checkpoint of step {step:,}"}
+                "source_choice": f"{weights}the checkpoint of step {step:,}"}
     best = read_json_if_exists(checkpoint.path / BEST_RECORD)
     if not isinstance(best, dict) or enclosing_run(checkpoint.path) is None:
         return {k: v for k, v in checkpoint.provenance().items() if k in ORIGIN_KEYS}
