@@ -66,8 +66,8 @@ def test_resume_mid_epoch_gives_the_same_weights_as_a_straight_run(tmp_path, ext
     assert any(k.startswith("generator_ema.") for k in a) == bool(extra)
     assert all(torch.equal(a[k], b[k]) for k in a), "resumed weights differ from the straight run"
     # Each start is on record, with its command as typed, for the model card.
-    starts = [r for r in read_metrics(resumed / "metrics.jsonl") if "start" in r]
-    assert [(r["step"], r["start"]["command"]) for r in starts] == [
+    starts = [r["start"] for r in read_metrics(resumed / "metrics.jsonl") if "start" in r]
+    assert [(start["from_step"], start["command"]) for start in starts] == [
         (0, shlex.join(["python", "-m", "translate.train", "cdcgan", "--out", str(resumed), "--max-steps", "3",
                         *TINY, *extra])),
         (3, shlex.join(["python", "-m", "translate.train", "cdcgan", "--out", str(resumed), "--max-steps", "5",

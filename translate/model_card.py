@@ -271,13 +271,13 @@ def _commands_run(facts: _Facts) -> str:
     """The run's starts up to these weights' step, as its metrics.jsonl recorded them: each
     command as typed (``--resume`` included), with the toolkit commit it ran."""
     step = _weights_step(facts)
-    starts = [r for r in facts.records if isinstance(r.get("start"), dict) and isinstance(r.get("step"), int)
-              and (step is None or r["step"] <= step)]
+    starts = [r["start"] for r in facts.records if isinstance(r.get("start"), dict)
+              and isinstance(r["start"].get("from_step"), int) and (step is None or r["start"]["from_step"] < step)]
     if not starts:
         return ""
     lines = []
-    for record in starts:
-        start, at = record["start"], "from the start" if record["step"] == 0 else f"at step {record['step']:,}"
+    for start in starts:
+        at = "from the start" if start["from_step"] == 0 else f"resumed at step {start['from_step']:,}"
         commit = f", toolkit {start['commit']}" if start.get("commit") else ""
         lines += [f"# {at}, {start.get('time', 'time not recorded')}{commit}", str(start.get("command", ""))]
     return "## Commands run (`metrics.jsonl`)\n\n```bash\n" + "\n".join(lines) + "\n```\n\n"

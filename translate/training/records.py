@@ -115,11 +115,11 @@ class RunRecords:
             write_image(self.run_dir / "samples" / f"{name}.png", grid_image(images, nrow))
 
 
-def start_record(command: str) -> dict[str, str | None]:
-    """What metrics.jsonl keeps of a start (the first or a ``--resume``): its command line, the
-    toolkit's commit where it runs from a git checkout, and the time, so that a model card can
-    say exactly how its weights were trained, stop by stop."""
-    return {"command": command, "commit": source_commit(),
+def start_record(command: str, step: int) -> dict[str, Any]:
+    """What metrics.jsonl keeps of a start (the first or a ``--resume``, from ``step``): its
+    command line, the toolkit's commit where it runs from a git checkout, and the time, so that
+    a model card can say exactly how its weights were trained, stop by stop."""
+    return {"command": command, "from_step": step, "commit": source_commit(),
             "time": datetime.now(UTC).isoformat(timespec="seconds")}
 
 
@@ -130,13 +130,13 @@ def source_commit() -> str | None:
     if not (root / ".git").exists():
         return None
     try:
-        head = subprocess.run(["git", "-C", str(root), "rev-parse", "--short=12", "HEAD"], capture_output=True,
-                              text=True, timeout=10, check=True).stdout.strip()
-        changed = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
-                                 capture_output=True, text=True, timeout=10, check=True).stdout.strip()
+        head = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True,
+                              timeout=10, check=True).stdout.strip()
+        changed = subprocess.run(["git", "-C", str(root), "status", "-s", "-uno"], capture_output=True, text=True,
+                                 timeout=10, check=True).stdout.strip()  # tracked files only
     except (OSError, subprocess.SubprocessError):
         return None
-    return head + ("+changes" if changed else "")
+    return head[:12] + ("+changes" if changed else "")
 
 
 def _after(line: str, step: int) -> bool:
