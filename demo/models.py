@@ -75,12 +75,15 @@ PHOTO_KEYS = ("AtoB", "BtoA")  # the photo tab's directions, and the keys of the
 SKETCH_KEYS = ("sketch",)
 
 
+EXPORTS_UNSET = "set EXPORTS to the folder given to the demo as --exports"  # each command stops on it, pasted too
+
+
 def _command_path(path: Path) -> str:
     """A server file as the page's commands write it: relative to the app's folder, where they
     run, else in ``$EXPORTS`` (``--exports`` named a folder elsewhere, whose path the page does
     not show: the file's name alone would be written where the server never reads it)."""
     relative = _in_project(path)
-    return shlex.quote(relative) if relative is not None else f'"$EXPORTS/{path.name}"'
+    return shlex.quote(relative) if relative is not None else f'"${{EXPORTS:?{EXPORTS_UNSET}}}/{path.name}"'
 
 
 def how_to_make(missing: dict[str, str], root: Path = ROOT) -> str:
@@ -101,8 +104,6 @@ def how_to_make(missing: dict[str, str], root: Path = ROOT) -> str:
         lines += [f"{first} ({recipe.time}):", *recipe.commands]
         lines += [f"python -m translate.export {recipe.run}{_direction(MODEL_FILES[key])} --out {missing[key]}"
                   for key in keys]
-    if any("$EXPORTS" in target for target in missing.values()):
-        lines.insert(0, ': "${EXPORTS:?set EXPORTS to the folder given to the demo as --exports}"')
     return "\n".join(lines)
 
 

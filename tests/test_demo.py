@@ -30,6 +30,7 @@ from translate.errors import DataError, InputError
 from translate.evaluation.judge import conditional_accuracy, load_classifier
 from translate.io.grids import image_grid
 
+EXPORTS_GUARD = "${EXPORTS:?set EXPORTS to the folder given to the demo as --exports}"
 CELL = 28 * DIGIT_SCALE
 PAD = 2 * DIGIT_SCALE
 
@@ -286,17 +287,19 @@ def test_missing_model_files_name_the_file_and_the_command(tmp_path, demo_export
     assert set(models.problems) == set(models.missing) == {"cdcgan", "dcgan", "BtoA", "sketch"}
     assert models.problems["cdcgan"] == "cdcgan-mnist.onnx is missing"
     # The exports folder lies outside the project, where the commands run: they write into it.
-    assert how_to_make({"cdcgan": models.missing["cdcgan"]}).splitlines() == [
-        ': "${EXPORTS:?set EXPORTS to the folder given to the demo as --exports}"',
-        'python -m translate.export models/cdcgan-mnist --out "$EXPORTS/cdcgan-mnist.onnx"']
-    first = how_to_make({"cdcgan": models.missing["cdcgan"]}).splitlines()[0]
-    unset = subprocess.run(["bash", "-c", first], capture_output=True, text=True, env={"PATH": os.defpath})
+    [command] = how_to_make({"cdcgan": models.missing["cdcgan"]}).splitlines()
+    assert command == f'python -m translate.export models/cdcgan-mnist --out "{EXPORTS_GUARD}/cdcgan-mnist.onnx"'
+    # The shell fills in the folder, or refuses that command (pasted into a terminal too) while EXPORTS is unset.
+    shown = command.replace("python -m translate.export", "printf %s", 1)
+    unset = subprocess.run(["bash", "-c", shown], capture_output=True, text=True, env={"PATH": os.defpath})
     assert unset.returncode != 0 and "set EXPORTS to the folder given to the demo as --exports" in unset.stderr
-    assert subprocess.run(["bash", "-c", first], env={"PATH": os.defpath, "EXPORTS": str(exports)}).returncode == 0
+    filled = subprocess.run(["bash", "-c", shown], capture_output=True, text=True,
+                            env={"PATH": os.defpath, "EXPORTS": str(exports)})
+    assert filled.stdout.endswith(f"--out{exports}/cdcgan-mnist.onnx")
     assert models.problems["dcgan"].startswith("dcgan-mnist.onnx is not a loadable ONNX model")
     commands = how_to_make({"BtoA": models.missing["BtoA"]})
     assert models.model_choices("BtoA") == [] and models.scored_text("BtoA") == "no model file for this direction yet"
-    assert '--direction BtoA --out "$EXPORTS/zebra2horse.onnx"' in commands
+    assert f'--direction BtoA --out "{EXPORTS_GUARD}/zebra2horse.onnx"' in commands
     # The server's absolute paths never reach the page.
     assert not any(str(tmp_path) in text for text in [*models.problems.values(), *models.missing.values(), commands])
 
@@ -321,13 +324,12 @@ def test_missing_model_files_name_the_file_and_the_command(tmp_path, demo_export
     with pytest.raises(InputError, match="edges2zebra.onnx is missing"):
         translate_sketch(models, drawn_on_the_pad())
     assert how_to_make({"sketch": models.missing["sketch"]}).splitlines() == [
-        ': "${EXPORTS:?set EXPORTS to the folder given to the demo as --exports}"',
         "# train a model first (more than a day on a 2-core CPU, with pix2pix's reference recipe):",
         "python -m translate.data fetch horse2zebra --data data",
         "python -m translate.pairs edges data/horse2zebra/trainB data/edges2zebra --test data/horse2zebra/testB "
         "--domains edges zebra",
         "python -m translate.train pix2pix --dataset edges2zebra --data data --out runs/edges2zebra",
-        'python -m translate.export runs/edges2zebra --out "$EXPORTS/edges2zebra.onnx"',
+        f'python -m translate.export runs/edges2zebra --out "{EXPORTS_GUARD}/edges2zebra.onnx"',
     ]
 
 
@@ -434,7 +436,7 @@ def test_a_file_of_the_wrong_direction_or_domains_is_refused_not_mislabelled(tra
     exports = tmp_path / "exports"
     _renamed(translator_file[1], exports / "zebra2horse.onnx", "horse", "zebra")  # exported AtoB, named BtoA
     models = DemoModels.load(exports, threads=1)
-    assert "BtoA" not in models.translators and models.missing["BtoA"] == '"$EXPORTS/zebra2horse.onnx"'
+    assert "BtoA" not in models.translators and models.missing["BtoA"] == f'"{EXPORTS_GUARD}/zebra2horse.onnx"'
     assert models.problems["BtoA"] == (
         "zebra2horse.onnx translates horse → zebra (exported with --direction AtoB), but the page serves it as "
         "BtoA: export it again with --direction BtoA")
