@@ -220,11 +220,13 @@ def composite_only(pad: gr.Sketchpad) -> None:
         if payload is not None and payload.id is None:  # an API call: its files are in the payload
             payload = payload.model_copy(update={"background": None, "layers": []})
             return decode(payload)
-        with lock:  # the page's: sent before, by id; Gradio's decode takes it out of the storage
+        with lock:  # the page's: sent before, by id (Gradio's decode takes it out of the storage)
             kept = pad.blob_storage.get(payload.id) if payload is not None else None
             if kept is not None:
                 pad.blob_storage[payload.id] = kept.model_copy(update={"background": None, "layers": []})
-            return decode(payload)
+        # Decoded without the lock, so that no session waits on another's picture; an eviction in
+        # between (64 sessions drawing meanwhile) reads as an empty pad, as an evicted drawing does.
+        return decode(payload)
 
     def accept_blobs(data: Any) -> None:
         if data.data.get("type") != "composite" or len(data.files) != 1 or len(data.files[0][1]) > BLOB_MAX_BYTES:
