@@ -3,7 +3,6 @@ enter: the GAN image folder, CycleGAN's domain folders, a training run, translat
 and the ONNX Runtime Translator. Good files come out upright and RGB; bad ones are named
 and skipped (datasets, apply) or refused with our own error (library calls)."""
 
-import json
 import warnings
 
 import numpy as np
@@ -22,6 +21,7 @@ from translate.training.data import FolderSource, ImageFolder
 from translate.training.domains import UnpairedImages
 
 from .bad_images import write_corpus
+from .training_runs import recorded
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +74,7 @@ def test_a_dcgan_trains_on_the_good_files_of_a_messy_folder(corpus, tmp_path):
     with pytest.warns(UserWarning) as caught:
         run_cli(train_main, argv)
     assert _warned_names(caught, cases) == bad
-    records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    records = recorded(run)
     assert [r["epoch"] for r in records] == [1, 2]
     assert all(np.isfinite(r["d_loss"]) and np.isfinite(r["g_loss"]) for r in records)
 

@@ -27,7 +27,7 @@ from .cli_errors import one_line_error
 from .cyclegan_data import TINY, horse2zebra, horse_zebra_argv
 from .exporting import trained_run
 from .test_new_family import cv2_write
-from .training_runs import assert_same_state, optimizer_states, train, weights
+from .training_runs import assert_same_state, optimizer_states, recorded, train, weights
 
 MODULES = {"generator_AtoB", "discriminator_B", "projection"}
 
@@ -42,7 +42,7 @@ def cut_argv(data: Path, out: Path, *options: str, domains: tuple[str, str] = ("
 
 
 def records(run: Path) -> list[dict]:
-    return [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    return recorded(run)
 
 
 @pytest.mark.slow
@@ -152,7 +152,7 @@ def test_every_command_takes_a_one_way_cut_model(tmp_path, data, data_root, caps
 def test_cut_trains_with_the_gradient_penalty(tmp_path):
     run = trained_run(tmp_path, "cut", steps=2, extra=("--loss", "wgan-gp"))
     assert read_checkpoint(run).train["hyper"]["loss"] == "wgan-gp"
-    [record] = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    [record] = recorded(run)
     assert record["gp_B"] > 0 and {"d_B", "g_B", "nce", "nce_identity"} <= set(record)
 
 
@@ -161,7 +161,7 @@ def test_cut_with_a_single_source_test_image_measures_what_it_can(tmp_path):
     run = tmp_path / "run"
     run_cli(train_main, [*horse_zebra_argv(data, family="cut"), "--out", str(run), "--max-steps", "2",
                          "--monitor-every", "1"])
-    [record] = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    [record] = recorded(run)
     assert record["identity_distance"] > 0 and "output_spread" not in record
 
 

@@ -17,6 +17,8 @@ from translate.modeling.device import resolve_precision
 from translate.pack import main as pack_main
 from translate.train import main as train_main
 
+from .training_runs import recorded
+
 
 @pytest.fixture
 def data(tmp_path):
@@ -29,7 +31,7 @@ def test_a_short_run_writes_grids_metrics_tensorboard_and_a_full_checkpoint(tmp_
     # 4 horses and 4 zebras: 4 steps an epoch; one epoch and two steps more.
     train(*horse_zebra_argv(data, "--out", str(run), "--max-steps", "6", "--epochs", "1", "--epochs-decay", "1"))
     assert "note: training on the CPU without a preset may take days: --preset cpu" in capsys.readouterr().err
-    records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    records = recorded(run)
     assert [(r["epoch"], r["step"], r["epoch_complete"]) for r in records] == [(1, 4, True), (1, 6, False)]
     for key in ("g_loss", "g_A", "g_B", "cycle_A", "cycle_B", "idt_A", "idt_B", "d_A", "d_B"):
         assert torch.isfinite(torch.tensor(records[0][key])), key
@@ -156,7 +158,7 @@ def test_eval_every_scores_both_directions_and_keeps_the_best_generators(tmp_pat
     averaging = ("--average-from-epoch", "2", "--average-every", "2", "--eval-every-averaged", "1") if average else ()
     train(*horse_zebra_argv(data, "--out", str(run), "--epochs", "3", "--epochs-decay", "1", "--eval-every", "3",
                             "--fid-weights", str(weights), *averaging))
-    records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    records = recorded(run)
     scored = [r for r in records if "eval" in r]
     # every 3 epochs and after the last; every epoch of the average
     assert [r["epoch"] for r in scored] == ([2, 3, 4] if average else [3, 4])

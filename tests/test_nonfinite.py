@@ -3,7 +3,6 @@ checkpoint, or with --skip-nonfinite skips the step without any update from it. 
 honestly: through the data (a batch poisoned in the real data source) or a learning rate
 so large that the weights overflow."""
 
-import json
 
 import pytest
 import torch
@@ -19,6 +18,7 @@ from translate.train import main as train_main
 from .cli_errors import message_lines, one_line_error
 from .cyclegan_data import horse2zebra, horse_zebra_argv
 from .exporting import TINY
+from .training_runs import recorded
 
 # Where each family's training module finds its data source.
 SOURCES = {"dcgan": (dcgan_training, "TensorSource"), "cyclegan": (translation_training, "UnpairedSource")}
@@ -70,7 +70,7 @@ def test_skip_nonfinite_skips_the_step_without_any_update_and_counts_it(tmp_path
                          "--skip-nonfinite"])
     err = capsys.readouterr().err
     assert "step 1: skipped" in err and "step 3: skipped" in err
-    [record] = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    [record] = recorded(run)
     assert record["skipped_steps"] == 2 and "skipped=2" in err  # the progress bar counts them too
 
     steps = {n: read_checkpoint(run / "checkpoints" / f"step-{n:08d}") for n in (2, 3, 4)}

@@ -2,7 +2,6 @@
 (wall clock) or ``--max-cpu-hours`` (the process's CPU time) stops it at a training-time
 budget: the way recipes are compared "for the same CPU time"."""
 
-import json
 
 import pytest
 import torch
@@ -12,11 +11,11 @@ from translate.training.clock import RunClock
 
 from .cli_errors import one_line_error
 from .exporting import TINY
-from .training_runs import train
+from .training_runs import recorded, train
 
 
 def records(run) -> list[dict]:
-    return [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    return recorded(run)
 
 
 def state_file(run, step: int):

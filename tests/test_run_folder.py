@@ -6,7 +6,6 @@ rather than waited on."""
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import signal
@@ -27,6 +26,7 @@ from translate.training.run_folder import claim_for_new_run
 from .cli_errors import message_lines, one_line_error
 from .conftest import REPO
 from .exporting import TINY, trained_run
+from .training_runs import recorded
 
 
 def start(run: Path, *args: str) -> subprocess.Popen:
@@ -123,7 +123,7 @@ def test_lines_recorded_after_the_checkpoint_a_run_goes_on_from_are_not_kept_twi
     shutil.rmtree(run / "checkpoints" / "step-00000002")
     (run / "checkpoints" / "latest").write_text("step-00000001\n")
     run_cli(train_main, ["dcgan", "--out", str(run), "--resume", "--max-steps", "2"])
-    steps = [json.loads(line)["step"] for line in (run / "metrics.jsonl").read_text().splitlines()]
+    steps = [r["step"] for r in recorded(run)]
     assert steps == [2]
 
 
@@ -135,7 +135,7 @@ def test_a_run_whose_first_save_failed_can_be_started_again_in_its_folder(tmp_pa
     (run / "metrics.jsonl").write_text('{"epoch": 0, "step": 1, "epoch_complete": false}\n')
     run_cli(train_main, ["dcgan", *TINY, "--out", str(run), "--max-steps", "1"])
     assert read_checkpoint(run).path.name == "step-00000001"
-    assert [json.loads(line)["step"] for line in (run / "metrics.jsonl").read_text().splitlines()] == [1]
+    assert [r["step"] for r in recorded(run)] == [1]
     assert not list((run / "checkpoints").glob(".*.tmp"))
 
 

@@ -21,7 +21,7 @@ from translate.training.optim import (
 
 from .cli_errors import one_line_error
 from .exporting import TINY as GAN_TINY
-from .training_runs import train, weights
+from .training_runs import recorded, train, weights
 
 TINY = [*GAN_TINY, "--log-every", "1"]
 
@@ -40,7 +40,7 @@ TINY = [*GAN_TINY, "--log-every", "1"]
 def test_short_real_run_writes_samples_metrics_and_checkpoint(tmp_path, family, loss):
     run = tmp_path / "run"
     train(family, "--out", str(run), "--loss", loss, "--max-steps", "3", *TINY)
-    [record] = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    [record] = recorded(run)
     assert record["step"] == 3 and not record["epoch_complete"]
     assert all(torch.isfinite(torch.tensor(record[k])) for k in ("d_loss", "g_loss"))
     if loss == "wgan-gp":
@@ -67,6 +67,7 @@ def test_resume_mid_epoch_gives_the_same_weights_as_a_straight_run(tmp_path, ext
     assert all(torch.equal(a[k], b[k]) for k in a), "resumed weights differ from the straight run"
     # Each start is on record, with its command as typed, for the model card.
     starts = [r["start"] for r in read_metrics(resumed / "metrics.jsonl") if "start" in r]
+    assert [r["step"] for r in read_metrics(resumed / "metrics.jsonl") if "start" in r] == [0, 3]
     assert [(start["from_step"], start["command"]) for start in starts] == [
         (0, shlex.join(["python", "-m", "translate.train", "cdcgan", "--out", str(resumed), "--max-steps", "3",
                         *TINY, *extra])),
@@ -102,7 +103,7 @@ def test_resume_across_epochs_on_an_image_folder(tmp_path, digit_folder):
     train("cdcgan", "--out", str(resumed), "--max-steps", "12", "--resume", *common)
     a, b = weights(straight), weights(resumed)
     assert all(torch.equal(a[k], b[k]) for k in a)
-    epochs = [json.loads(line)["epoch"] for line in (straight / "metrics.jsonl").read_text().splitlines()]
+    epochs = [r["epoch"] for r in recorded(straight)]
     assert epochs == [1, 2, 2]  # two full epochs, then the stop at step 12
     assert sorted(p.name for p in (straight / "samples").iterdir()) == [
         "epoch-001.png",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import torch
@@ -38,3 +39,10 @@ def assert_same_state(first: Path, second: Path) -> None:
         for index, saved in states[0][name]["state"].items():
             other = states[1][name]["state"][index]
             assert all(torch.equal(saved[key], other[key]) for key in saved), (name, index)
+
+
+def recorded(run: Path) -> list[dict]:
+    """The records of the run's metrics.jsonl (epochs, log intervals, scorings) without each
+    start's own line (``start``: the command, commit and step a start went on from)."""
+    return [record for line in (run / "metrics.jsonl").read_text().splitlines()
+            if "start" not in (record := json.loads(line))]

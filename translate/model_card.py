@@ -271,15 +271,19 @@ def _commands_run(facts: _Facts) -> str:
     """The run's starts up to these weights' step, as its metrics.jsonl recorded them: each
     command as typed (``--resume`` included), with the toolkit commit it ran."""
     step = _weights_step(facts)
-    starts = [r["start"] for r in facts.records if isinstance(r.get("start"), dict)
-              and isinstance(r["start"].get("from_step"), int) and (step is None or r["start"]["from_step"] < step)]
+    # By the step each went on from; of two from the same checkpoint the later counts (the
+    # earlier stopped before its next checkpoint, and its steps were trained again).
+    starts = {r["start"]["from_step"]: r["start"] for r in facts.records if isinstance(r.get("start"), dict)
+              and isinstance(r["start"].get("from_step"), int) and (step is None or r["start"]["from_step"] < step)}
     if not starts:
         return ""
     lines = []
-    for start in starts:
+    for start in starts.values():
         at = "from the start" if start["from_step"] == 0 else f"resumed at step {start['from_step']:,}"
         commit = f", toolkit {start['commit']}" if start.get("commit") else ""
-        lines += [f"# {at}, {start.get('time', 'time not recorded')}{commit}", str(start.get("command", ""))]
+        processes = start.get("processes", 1)
+        under = f", under torchrun with {processes} processes" if isinstance(processes, int) and processes > 1 else ""
+        lines += [f"# {at}, {start.get('time', 'time not recorded')}{commit}{under}", str(start.get("command", ""))]
     return "## Commands run (`metrics.jsonl`)\n\n```bash\n" + "\n".join(lines) + "\n```\n\n"
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import subprocess
 import threading
 from collections.abc import Callable, Iterator
@@ -115,12 +116,13 @@ class RunRecords:
             write_image(self.run_dir / "samples" / f"{name}.png", grid_image(images, nrow))
 
 
-def start_record(command: str, step: int) -> dict[str, Any]:
+def start_record(command: str, step: int, processes: int = 1) -> dict[str, Any]:
     """What metrics.jsonl keeps of a start (the first or a ``--resume``, from ``step``): its
-    command line, the toolkit's commit where it runs from a git checkout, and the time, so that
-    a model card can say exactly how its weights were trained, stop by stop."""
-    return {"command": command, "from_step": step, "commit": source_commit(),
-            "time": datetime.now(UTC).isoformat(timespec="seconds")}
+    command line (the home folder as ``~``; ``processes`` > 1 under torchrun), the toolkit's
+    commit where it runs from a git checkout, and the time, so that a model card can say how
+    its weights were trained, stop by stop."""
+    return {"command": command.replace(str(Path.home()), "~"), "from_step": step, "processes": processes,
+            "commit": source_commit(), "time": datetime.now(UTC).isoformat(timespec="seconds")}
 
 
 def source_commit() -> str | None:
@@ -133,7 +135,8 @@ def source_commit() -> str | None:
         head = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True,
                               timeout=10, check=True).stdout.strip()
         changed = subprocess.run(["git", "-C", str(root), "status", "-s", "-uno"], capture_output=True, text=True,
-                                 timeout=10, check=True).stdout.strip()  # tracked files only
+                                 timeout=10, check=True,  # tracked files only, without taking the index lock
+                                 env={**os.environ, "GIT_OPTIONAL_LOCKS": "0"}).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return None
     return head[:12] + ("+changes" if changed else "")

@@ -133,7 +133,6 @@ class Trainer:
         self.skipped = 0  # steps skipped for a non-finite loss or gradient, over the whole run
         self.skipped_in_a_row = 0
         self.clock = RunClock()
-        self.pending_start: dict[str, Any] | None = None  # this start's record, until an epoch record carries it
         self.machine = describe_device(self.context.device)  # what the hours were measured on
         self.is_main = self.context.rank == 0
         self.last_checkpoint: Path | None = None  # the newest checkpoint this run can go on from
@@ -284,9 +283,9 @@ class Trainer:
     def fit(self) -> None:
         self.prepare()
         self.records.open(self.step)
-        # Carried by this start's first epoch record (a stop writes one too), so that every line
-        # of metrics.jsonl stays an epoch's, a log interval's or a scoring's.
-        self.pending_start = start_record(self.spec.command, self.step) if self.spec.command else None
+        if self.spec.command and self.is_main:  # a line of its own, before any step: no kill can lose it
+            self.records.metrics({"step": self.step, "start": start_record(self.spec.command, self.step,
+                                                                           self.context.world_size)})
         try:
             with self.stop:
                 if self._scoring_owed():
@@ -396,9 +395,7 @@ class Trainer:
             **self.clock.record(),
             "machine": self.machine,
             **{k: sums[k] / counts[k] for k in sums},
-            **({"start": self.pending_start} if self.pending_start else {}),
         }
-        self.pending_start = None
         self.records.metrics(record)
         self.records.scalars("epoch", {key: record[key] for key in sums}, self.step)
         self.save()
