@@ -136,7 +136,7 @@ def weights_origin(checkpoint: Checkpoint, records: list[dict[str, Any]]) -> dic
         step = int(state["step"])
         recipe = state.get("recipe") if isinstance(state.get("recipe"), dict) else {}
         averaged = recipe.get("average_count")  # the weights that ship are the average's, once it has begun
-        weights = (f"the average of {averaged} snapshots of the weights in " if isinstance(averaged, int) and averaged
+        weights = (f"the average of {_snapshots(averaged)} of the weights in " if isinstance(averaged, int) and averaged
                    else "")
         return {"source_epoch": str(int(state["epoch"])), "source_step": str(step),
                 "source_choice": f"{weights}the checkpoint of step {step:,}"}
@@ -152,13 +152,17 @@ def weights_origin(checkpoint: Checkpoint, records: list[dict[str, Any]]) -> dic
     chosen_by = direction_chosen_in(best) or next(iter(directions.values()))
     chosen = next((name for name, direction in directions.items() if direction == chosen_by), next(iter(directions)))
     averaged = scorings[-1]["eval"].get("generators_averaged")
-    weights = (f"the average of {averaged} snapshots of the weights" if isinstance(averaged, int) and averaged > 0
+    weights = (f"the average of {_snapshots(averaged)} of the weights" if isinstance(averaged, int) and averaged > 0
                else "the weights")
     return {"source_epoch": str(best["epoch"]), "source_step": str(scorings[-1]["step"]),
             "source_choice": f"{weights} kept for the best {chosen.replace('_to_', ' → ')} FID scored during "
                              f"training (epoch {best['epoch']}), on the test sets of the scores below: chosen as "
                              "the lowest of several noisy readings, that FID reads a little low",
             "source_chosen_by": chosen_by}
+
+
+def _snapshots(count: int) -> str:
+    return f"{count} snapshot" + ("" if count == 1 else "s")
 
 
 def training_record(checkpoint: Path) -> Path | None:

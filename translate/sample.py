@@ -96,7 +96,7 @@ def main(argv: list[str] | None = None) -> None:
     grid = image_grid(images, nrow)
     if titles and nrow == columns:  # another --nrow mixes the columns: no titles then
         grid = titled(grid, titles, images.shape[2])
-    check_picture_size(grid.shape, args.scale)
+    check_picture_size(grid.shape, args.scale, fewer="--n")
     write_image(args.out, enlarged(grid, args.scale))
     what = "rows of test images and their translations" if drawer.task == "translate" else "samples"
     print(f"wrote {n} {what} to {args.out}")
@@ -159,7 +159,7 @@ def _write_walk(path: Path, images: np.ndarray, steps: int, scale: int) -> None:
         write_image(path, enlarged(strip, scale))
 
 
-def check_picture_size(shape: tuple[int, ...], scale: int, frames: int = 1) -> None:
+def check_picture_size(shape: tuple[int, ...], scale: int, frames: int = 1, fewer: str = "--n, --steps") -> None:
     """Refuse a picture (or an animation's ``frames`` of that size) that ``--scale`` would make
     too large to hold in memory and to open, naming the largest scale that fits, before it is
     enlarged."""
@@ -167,7 +167,7 @@ def check_picture_size(shape: tuple[int, ...], scale: int, frames: int = 1) -> N
     if pixels * scale * scale <= MAX_PICTURE_PIXELS:
         return
     fits = [s for s in range(1, scale) if pixels * s * s <= MAX_PICTURE_PIXELS]
-    fix = f"use --scale {fits[-1]} or fewer" if fits else "draw fewer images (--n, --steps)"
+    fix = f"use --scale {fits[-1]} or fewer" if fits else f"draw fewer images ({fewer})"
     size = f"{shape[1] * scale:,} x {shape[0] * scale:,} px"
     what = f"{frames:,} frames of {size}" if frames > 1 else f"a {size} picture"
     raise ConfigError(f"--scale {scale} would make {what}, more than {MAX_PICTURE_PIXELS // 1_000_000:,} million "
