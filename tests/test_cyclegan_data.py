@@ -10,6 +10,8 @@ import torch
 from tests.cyclegan_data import GREY_ZEBRA, horse2zebra
 from translate.datasets.domains import domain_files, find_domains, fixed_images
 from translate.errors import ConfigError, DataError
+from translate.io.images import list_images, read_image, resize_square
+from translate.modeling.pixels import to_unit
 from translate.training.data import ImageFolder
 from translate.training.domains import UnpairedImages, UnpairedSource, augmented
 
@@ -124,6 +126,16 @@ def test_ranks_get_disjoint_shares_of_each_step(data):
 def test_fixed_images_are_the_first_readable_test_images(data):
     images = fixed_images(data / "horse2zebra" / "testA", 4, 24)
     assert images.shape == (2, 3, 24, 24)  # only two test horses in the copy
+
+
+def test_the_grid_shows_test_photos_at_the_scale_training_crops_them(data):
+    """A model trained on 24-px crops of photos loaded at 48 px sees a horse at half the photo's
+    width: its grid cells are the photos' central 24 px at 48, not the whole photo shrunk to 24."""
+    folder = data / "horse2zebra" / "testA"
+    cells = fixed_images(folder, 2, 24, load_size=48)
+    first = read_image(list_images(folder)[0])
+    assert torch.equal(cells[0], to_unit(resize_square(first, 48)[12:36, 12:36])[0])
+    assert not torch.equal(cells[0], fixed_images(folder, 2, 24)[0])
 
 
 def test_a_photo_larger_than_the_load_size_is_shrunk_without_aliasing(tmp_path):

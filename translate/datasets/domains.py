@@ -11,7 +11,7 @@ import torch
 
 from translate.errors import ConfigError, DataError
 from translate.io.download import CYCLEGAN_DATASETS, download_cyclegan_dataset
-from translate.io.images import IMAGE_EXTENSIONS, list_images, read_image, resize_square
+from translate.io.images import IMAGE_EXTENSIONS, at_training_scale, list_images, read_image
 from translate.modeling.pixels import to_unit
 
 
@@ -122,19 +122,21 @@ def check_sizes(load_size: int, crop_size: int) -> None:
         )
 
 
-def fixed_images(folder: Path, count: int, size: int, channels: int = 3) -> torch.Tensor:
-    """The first ``count`` readable images of a folder, resized to ``size`` (the sample grid's inputs)."""
-    return resized_images(list_images(folder), count, size, channels, folder)
+def fixed_images(folder: Path, count: int, size: int, channels: int = 3, load_size: int | None = None) -> torch.Tensor:
+    """The first ``count`` readable images of a folder as the sample grid's inputs, at the scale
+    training crops them (see :func:`~translate.io.images.at_training_scale`)."""
+    return resized_images(list_images(folder), count, size, channels, folder, load_size)
 
 
 def resized_images(files: list[Path], count: int, size: int, channels: int = 3,
-                   folder: Path | None = None) -> torch.Tensor:
+                   folder: Path | None = None, load_size: int | None = None) -> torch.Tensor:
     """The first ``count`` readable images of ``files`` (from ``folder``), resized to ``size``
-    by area averaging, in [-1, 1]; unreadable files are passed over."""
+    by area averaging (or cut from ``load_size`` at training scale), in [-1, 1]; unreadable
+    files are passed over."""
     images = []
     for path in files:
         try:
-            images.append(to_unit(resize_square(read_image(path, channels), size))[0])
+            images.append(to_unit(at_training_scale(read_image(path, channels), size, load_size))[0])
         except DataError:
             continue
         if len(images) == count:

@@ -27,7 +27,7 @@ from translate.datasets.pair_maker import RECORD
 from translate.errors import DataError
 from translate.io.download import PIX2PIX, download_pix2pix_dataset
 from translate.io.fileio import read_json_if_exists
-from translate.io.images import IMAGE_EXTENSIONS, list_images, read_image, resize_square
+from translate.io.images import IMAGE_EXTENSIONS, at_training_scale, list_images, read_image
 from translate.modeling.pixels import to_unit
 
 TEST_SPLITS = ("test", "val")  # the split scored and shown, in order of preference
@@ -92,12 +92,10 @@ def resized_pairs(pairs: list[Pair], count: int, size: int, channels: int = 3, r
     cut to their central ``size`` square instead, at the scale training crops them: one-pixel
     lines shrunk by area averaging would turn grey, a drawing the model never saw."""
     inputs, targets = [], []
-    margin = 0 if load_size is None else (load_size - size) // 2
     for pair in pairs:
         read = read_pairs([pair], channels, reverse)
         for side, images in zip((inputs, targets), read, strict=True):
-            side += [to_unit(resize_square(image, load_size or size)[margin : margin + size, margin : margin + size])[0]
-                     for image in images]
+            side += [to_unit(at_training_scale(image, size, load_size))[0] for image in images]
         if len(inputs) == count:
             break
     if not inputs:

@@ -78,7 +78,7 @@ def unpaired_data(family: TranslationFamily, model: TranslationConfig, settings:
     size = model.image_size
     dataset = UnpairedImages(domain_files(folders.train_a), domain_files(folders.train_b), settings.load_size,
                              size, settings.seed, model.channels)
-    fixed = tuple(fixed_images(test or train, GRID_IMAGES, size, model.channels)
+    fixed = tuple(fixed_images(test or train, GRID_IMAGES, size, model.channels, settings.load_size)
                   for test, train in ((folders.test_a, folders.train_a), (folders.test_b, folders.train_b)))
     found = (folders.train_a, folders.train_b, folders.test_a, folders.test_b)
     return TrainingData(dataset, fixed, tuple(folder for folder in found if folder is not None))

@@ -157,6 +157,16 @@ def scale_to_side(image: np.ndarray, max_side: int) -> np.ndarray:
     return scaled.reshape(*scaled.shape[:2], *image.shape[2:])  # OpenCV drops a single channel's axis
 
 
+def at_training_scale(image: np.ndarray, size: int, load_size: int | None = None) -> np.ndarray:
+    """A sample grid's cell: ``image`` resized to ``size`` square, or, for a model trained on
+    ``size`` crops of images loaded at ``load_size``, resized to that and cut to its central
+    ``size`` square, so that things show at the scale the model learnt them."""
+    if load_size is None or load_size <= size:
+        return resize_square(image, size)
+    margin = (load_size - size) // 2
+    return np.ascontiguousarray(resize_square(image, load_size)[margin : margin + size, margin : margin + size])
+
+
 def resize_square(image: np.ndarray, size: int) -> np.ndarray:
     """An H x W x C image resized to ``size`` x ``size`` by area averaging (a grid cell), keeping
     its channel axis, which OpenCV drops for a single channel."""
