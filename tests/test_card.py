@@ -259,3 +259,13 @@ def test_a_front_matter_yaml_cannot_read_is_refused_not_replaced(cyclegan_run, t
     capsys.readouterr()
     run_cli(pack_main, [str(cyclegan_run), "--out", str(model), "--overwrite"])  # the weights went in: no error
     assert json.loads(capsys.readouterr().out)["card"].startswith(f"kept {card}: {card} is not UTF-8 text")
+
+
+def test_a_digit_model_trained_with_ema_says_its_card_holds_the_average(tmp_path, capsys):
+    run = trained_run(tmp_path, "dcgan", steps=2, extra=("--ema", "0.9"))
+    capsys.readouterr()
+    run_cli(pack_main, [str(run), "--out", str(tmp_path / "model")])
+    assert json.loads(capsys.readouterr().out)["source_choice"] == (
+        "the exponential moving average (--ema) of the generator's weights in the checkpoint of step 2")
+    assert "| these weights | the exponential moving average (--ema) of the generator's weights in the checkpoint " \
+           "of step 2 |" in (tmp_path / "model" / "README.md").read_text()

@@ -33,6 +33,7 @@ from translate.errors import CheckpointError, ConfigError
 from translate.evaluation.best import BEST_RECORD
 from translate.evaluation.record import direction_chosen_in
 from translate.families import get_family
+from translate.families.translation import snapshots
 from translate.io.fileio import file_sha256, is_temporary, open_regular, read_json_if_exists, remove_temporaries
 from translate.io.run_layout import METRICS_FILE, enclosing_run, parse_metrics
 from translate.model_card import refresh_card
@@ -134,12 +135,10 @@ def weights_origin(checkpoint: Checkpoint, records: list[dict[str, Any]]) -> dic
     if (checkpoint.path / STATE).is_file():
         state = checkpoint.training_state()
         step = int(state["step"])
-        recipe = state.get("recipe") if isinstance(state.get("recipe"), dict) else {}
-        averaged = recipe.get("average_count")  # the weights that ship are the average's, once it has begun
-        weights = (f"the average of {_snapshots(averaged)} of the weights in " if isinstance(averaged, int) and averaged
-                   else "")
+        weights = get_family(checkpoint.family).shipped_weights(checkpoint, state)  # an average, where one ships
         return {"source_epoch": str(int(state["epoch"])), "source_step": str(step),
-                "source_choice": f"{weights}the checkpoint of step {step:,}"}
+                "source_choice": f"{weights} in the checkpoint of step {step:,}" if weights
+                else f"the checkpoint of step {step:,}"}
     best = read_json_if_exists(checkpoint.path / BEST_RECORD)
     if not isinstance(best, dict) or enclosing_run(checkpoint.path) is None:
         return {k: v for k, v in checkpoint.provenance().items() if k in ORIGIN_KEYS}
@@ -152,17 +151,13 @@ def weights_origin(checkpoint: Checkpoint, records: list[dict[str, Any]]) -> dic
     chosen_by = direction_chosen_in(best) or next(iter(directions.values()))
     chosen = next((name for name, direction in directions.items() if direction == chosen_by), next(iter(directions)))
     averaged = scorings[-1]["eval"].get("generators_averaged")
-    weights = (f"the average of {_snapshots(averaged)} of the weights" if isinstance(averaged, int) and averaged > 0
+    weights = (f"the average of {snapshots(averaged)} of the weights" if isinstance(averaged, int) and averaged > 0
                else "the weights")
     return {"source_epoch": str(best["epoch"]), "source_step": str(scorings[-1]["step"]),
             "source_choice": f"{weights} kept for the best {chosen.replace('_to_', ' → ')} FID scored during "
                              f"training (epoch {best['epoch']}), on the test sets of the scores below: chosen as "
                              "the lowest of several noisy readings, that FID reads a little low",
             "source_chosen_by": chosen_by}
-
-
-def _snapshots(count: int) -> str:
-    return f"{count} snapshot" + ("" if count == 1 else "s")
 
 
 def training_record(checkpoint: Path) -> Path | None:

@@ -121,6 +121,12 @@ class Family(ABC):
     def evaluate(self, checkpoint: Checkpoint, request: EvaluationRequest) -> dict[str, Any]:
         """Scores of a checkpoint under the family's protocol, with the protocol stated."""
 
+    def shipped_weights(self, checkpoint: Checkpoint, state: dict[str, Any]) -> str:
+        """What the weights ``shipped_modules`` takes from ``checkpoint`` (whose training state
+        is ``state``) are, for a model card, where they are not the trained ones (a weight
+        average); "" where they are."""
+        return ""
+
     def shipped_modules(self, checkpoint: Checkpoint) -> dict[str, nn.Module]:
         """What a model folder of this family holds, by checkpoint prefix: its generator(s)
         (as ``load_generator`` gives them), without discriminators or training state."""

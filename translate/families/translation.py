@@ -61,6 +61,11 @@ def domain_names(config: TranslationConfig, direction: str) -> tuple[str, str]:
     return (config.domain_a, config.domain_b) if direction == "AtoB" else (config.domain_b, config.domain_a)
 
 
+def snapshots(count: int) -> str:
+    """How a card counts the weights a weight average holds."""
+    return f"{count} snapshot" + ("" if count == 1 else "s")
+
+
 class TranslationFamily(Family):
     """A family of generators that map images of one domain to another, one per direction
     (``AtoB``, and ``BtoA`` if it maps back too)."""
@@ -85,6 +90,12 @@ class TranslationFamily(Family):
         settings = train_config(checkpoint, self.train_config_class)
         resume_settings(settings, args)
         return self.model_config(checkpoint), settings
+
+    def shipped_weights(self, checkpoint: Checkpoint, state: dict[str, Any]) -> str:
+        """The average of the generators' weights, once ``--average-from-epoch`` has begun it."""
+        recipe = state.get("recipe") if isinstance(state.get("recipe"), dict) else {}
+        count = recipe.get("average_count")
+        return f"the average of {snapshots(count)} of the weights" if isinstance(count, int) and count > 0 else ""
 
     def load_generator(self, checkpoint: Checkpoint, direction: str | None = None) -> tuple[nn.Module, Any]:
         """The generator a run ships in ``direction`` (the first by default) in eval mode, with
