@@ -104,11 +104,14 @@ def machines(run: Path) -> list[str]:
 
 
 def within(rows: list[dict[str, Any]], hours: float) -> dict[str, Any]:
-    """The last and the best score taken within ``hours`` of training."""
+    """The last and the best score taken within ``hours`` of training, and the first after: a
+    run scored every few epochs has no score at ``hours`` itself, and the curve is not
+    interpolated, so a comparison at ``hours`` states the points on both sides."""
     early = [row for row in rows if row["hours"] <= hours]
+    after = next((row for row in rows if row["hours"] > hours), None)
     if not early:
-        return {"last": None, "best": None}
-    return {"last": early[-1], "best": min(early, key=lambda row: row["value"])}
+        return {"last": None, "next": after, "best": None}
+    return {"last": early[-1], "next": after, "best": min(early, key=lambda row: row["value"])}
 
 
 def _hours(row: dict[str, Any]) -> str:
@@ -124,11 +127,12 @@ def table(curves: dict[str, list[dict[str, Any]]], score: str, budget: float | N
                   + (f" {r.get('averaged', 0)} |" if averaging else "") for r in rows]
     if budget is not None:
         lines += ["", f"Within {budget:g} {clock}:", "",
-                  f"| run | last {score} (epoch, hours) | best {score} (epoch, hours) |", "| --- | --- | --- |"]
+                  f"| run | last {score} (epoch, hours) | first after (epoch, hours) | best {score} (epoch, hours) |",
+                  "| --- | --- | --- | --- |"]
         for name, rows in curves.items():
-            cells = [f"{r['value']:.2f} ({r['epoch']}, {_hours(r)} h)" if r else "none yet"
+            cells = [f"{r['value']:.2f} ({r['epoch']}, {_hours(r)} h)" if r else "none"
                      for r in within(rows, budget).values()]
-            lines.append(f"| {name} | {cells[0]} | {cells[1]} |")
+            lines.append(f"| {name} | {cells[0]} | {cells[1]} | {cells[2]} |")
     return "\n".join(lines)
 
 

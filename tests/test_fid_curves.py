@@ -66,7 +66,8 @@ def test_scores_sit_at_the_hours_the_run_recorded(scored_run):
     assert [row["hours"] for row in cpu] == [r["cpu_hours"] for r in scored]
     best = fid_curves.within(rows, rows[1]["hours"])
     assert best["last"] == rows[1] and best["best"] == min(rows[:2], key=lambda row: row["value"])
-    assert fid_curves.within(rows, 0) == {"last": None, "best": None}
+    assert best["next"] == rows[2]  # the curve's point on the other side of the budget
+    assert fid_curves.within(rows, 0) == {"last": None, "next": rows[0], "best": None}
     text = fid_curves.table({"tiny": rows}, "horse_to_zebra/fid", rows[1]["hours"], "train_hours")
     assert f"| tiny | 3 | {rows[2]['step']} | {rows[2]['hours']:.2f} | {rows[2]['value']:.2f} |\n" in text
     assert "averaged" not in text and all(row["averaged"] == 0 for row in rows)
