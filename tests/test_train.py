@@ -6,10 +6,12 @@ import shlex
 import pytest
 import torch
 
+from translate.cli import run_cli
 from translate.families import load_generator
 from translate.families.dcgan.recipe import GANRecipe
 from translate.families.dcgan.settings import GANHyper
 from translate.io.run_layout import read_metrics
+from translate.pack import main as pack_main
 from translate.train import main as train_main
 from translate.training.optim import (
     WeightMean,
@@ -73,6 +75,14 @@ def test_resume_mid_epoch_gives_the_same_weights_as_a_straight_run(tmp_path, ext
                         *TINY, *extra])),
         (3, shlex.join(["python", "-m", "translate.train", "cdcgan", "--out", str(resumed), "--max-steps", "5",
                         "--resume", *TINY]))]
+    # A start at the weights' own step (here one with nothing to train) added nothing to them: the
+    # model card lists the two starts that trained them, each with its command.
+    train("cdcgan", "--out", str(resumed), "--max-steps", "5", "--resume", *TINY)
+    run_cli(pack_main, [str(resumed), "--out", str(tmp_path / "model")])
+    card = (tmp_path / "model" / "README.md").read_text()
+    listed = card.split("## Commands run (`metrics.jsonl`)\n\n```bash\n")[1].split("```")[0].splitlines()
+    assert [line.split(",")[0] for line in listed[::2]] == ["# from the start", "# resumed at step 3"]
+    assert listed[1::2] == [start["command"] for start in starts]
 
 
 @pytest.mark.slow
