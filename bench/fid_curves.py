@@ -12,7 +12,7 @@ recorded before runs were timed, rebuilt from each epoch record's steps and imag
 the steps of a process killed before its record). With ``--clock cpu_hours``, the steps of a run
 timed only from a later step (``clock_from_step``) count at the CPU time per step it measured
 from there on, also marked ≈; a run never timed has no CPU hours. With ``--hours H``, each run's last and best
-score within H hours is tabulated too. Saves ``bench/results/fid-curves-TAG.{md,json,png}``
+score within H hours, and its first after, are tabulated too. Saves ``bench/results/fid-curves-TAG.{md,json,png}``
 (the plot needs matplotlib: ``pip install -e ".[bench]"``). Hours hold only for the machine a
 run trained on, which its records name (``machine``; not recorded before 2026-12-03).
 """
@@ -130,8 +130,9 @@ def table(curves: dict[str, list[dict[str, Any]]], score: str, budget: float | N
                   f"| run | last {score} (epoch, hours) | first after (epoch, hours) | best {score} (epoch, hours) |",
                   "| --- | --- | --- | --- |"]
         for name, rows in curves.items():
+            points = within(rows, budget)
             cells = [f"{r['value']:.2f} ({r['epoch']}, {_hours(r)} h)" if r else "none"
-                     for r in within(rows, budget).values()]
+                     for r in (points["last"], points["next"], points["best"])]
             lines.append(f"| {name} | {cells[0]} | {cells[1]} | {cells[2]} |")
     return "\n".join(lines)
 
@@ -158,7 +159,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--clock", choices=["train_hours", "cpu_hours"], default="train_hours",
                         help="wall-clock training hours (default), or the training process's CPU hours, which "
                         "other work on the machine inflates least")
-    parser.add_argument("--hours", type=float, help="also tabulate each run's last and best score within H hours")
+    parser.add_argument("--hours", type=float, help="also tabulate each run's last and best score within H hours, "
+                        "and its first after")
     parser.add_argument("--tag", default="compare", help="results go to bench/results/fid-curves-TAG.*")
     args = parser.parse_args(argv)
     named = dict(item.split("=", 1) if "=" in item else (Path(item).name, item) for item in args.runs)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import uuid
 from collections import OrderedDict, deque
 from collections.abc import Sequence
 from pathlib import Path
@@ -220,12 +221,14 @@ def composite_only(pad: gr.Sketchpad) -> None:
         if payload is not None and payload.id is None:  # an API call: its files are in the payload
             payload = payload.model_copy(update={"background": None, "layers": []})
             return decode(payload)
-        with lock:  # the page's: sent before, by id (Gradio's decode takes it out of the storage)
-            kept = pad.blob_storage.get(payload.id) if payload is not None else None
+        with lock:  # the page's, sent before by id: moved under a key of its own, for this request alone
+            kept = pad.blob_storage.pop(payload.id, None) if payload is not None else None
             if kept is not None:
-                pad.blob_storage[payload.id] = kept.model_copy(update={"background": None, "layers": []})
-        # Decoded without the lock, so that no session waits on another's picture; an eviction in
-        # between (64 sessions drawing meanwhile) reads as an empty pad, as an evicted drawing does.
+                key = f"{payload.id}/{uuid.uuid4().hex}"  # in no session's list: nothing evicts it
+                pad.blob_storage[key] = kept.model_copy(update={"background": None, "layers": []})
+                payload = payload.model_copy(update={"id": key})
+        # Decoded without the lock, so that no session waits on another's picture (Gradio's decode
+        # takes the drawing out of the storage).
         return decode(payload)
 
     def accept_blobs(data: Any) -> None:

@@ -3,7 +3,6 @@ checkpoint, or with --skip-nonfinite skips the step without any update from it. 
 honestly: through the data (a batch poisoned in the real data source) or a learning rate
 so large that the weights overflow."""
 
-
 import pytest
 import torch
 from safetensors.torch import load_file

@@ -2,7 +2,6 @@
 (wall clock) or ``--max-cpu-hours`` (the process's CPU time) stops it at a training-time
 budget: the way recipes are compared "for the same CPU time"."""
 
-
 import pytest
 import torch
 

@@ -163,8 +163,9 @@ def at_training_scale(image: np.ndarray, size: int, load_size: int | None = None
     ``size`` square, so that things show at the scale the model learnt them."""
     if load_size is None or load_size <= size:
         return resize_square(image, size)
-    margin = (load_size - size) // 2
-    return np.ascontiguousarray(resize_square(image, load_size)[margin : margin + size, margin : margin + size])
+    margin = (load_size - size) // 2  # resized as training loads it (bicubic where it grows)
+    loaded = resize_for_training(image, load_size, load_size)
+    return np.ascontiguousarray(loaded[margin : margin + size, margin : margin + size])
 
 
 def resize_square(image: np.ndarray, size: int) -> np.ndarray:

@@ -118,10 +118,10 @@ class RunRecords:
 
 def start_record(command: str, step: int, processes: int = 1) -> dict[str, Any]:
     """What metrics.jsonl keeps of a start (the first or a ``--resume``, from ``step``): its
-    command line (the home folder as ``~``; ``processes`` > 1 under torchrun), the toolkit's
+    command line as given (``processes`` > 1 under torchrun), the toolkit's
     commit where it runs from a git checkout, and the time, so that a model card can say how
     its weights were trained, stop by stop."""
-    return {"command": command.replace(str(Path.home()), "~"), "from_step": step, "processes": processes,
+    return {"command": command, "from_step": step, "processes": processes,
             "commit": source_commit(), "time": datetime.now(UTC).isoformat(timespec="seconds")}
 
 

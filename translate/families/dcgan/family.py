@@ -209,8 +209,8 @@ class DCGANFamily(Family):
     # -- a trained model -----------------------------------------------------------------
     def shipped_weights(self, checkpoint: Checkpoint, state: dict[str, Any]) -> str:
         """The generator's exponential moving average, for a run trained with ``--ema``."""
-        return "the exponential moving average (--ema) of the generator's weights" if checkpoint.has_weights(
-            EMA_NAME) else ""
+        averaged = checkpoint.has_weights(EMA_NAME)
+        return "the exponential moving average (--ema) of the generator's weights" if averaged else ""
 
     def load_generator(self, checkpoint: Checkpoint, direction: str | None = None) -> tuple[nn.Module, DCGANConfig]:
         """The generator, in eval mode; a run trained with ``--ema`` gives its weight average,
