@@ -41,10 +41,6 @@ def cut_argv(data: Path, out: Path, *options: str, domains: tuple[str, str] = ("
     return ["cut", "--domains", *domains, "--data", str(data), "--out", str(out), *TINY, *options]
 
 
-def records(run: Path) -> list[dict]:
-    return recorded(run)
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize(("mode", "precision"), [("cut", "fp32"), ("fastcut", "bf16")])
 def test_resume_mid_epoch_matches_a_straight_run_bit_for_bit(tmp_path, data, mode, precision):
@@ -63,7 +59,7 @@ def test_resume_mid_epoch_matches_a_straight_run_bit_for_bit(tmp_path, data, mod
     assert len(optimizer_states(straight)["generator"]["state"]) == generator_params + projection_params
     assert_same_state(straight, split)
 
-    first_epoch = records(straight)[0]
+    first_epoch = recorded(straight)[0]
     assert first_epoch["epoch_complete"] and {"identity_distance", "output_spread", "nce", "g_B", "d_B"} <= set(
         first_epoch)
     assert ("nce_identity" in first_epoch) == (mode == "cut")
@@ -173,5 +169,5 @@ def test_a_compiled_run_trains_and_records_it(tmp_path, data):
     train(*cut_argv(data, run, "--mode", "fastcut", "--max-steps", "3", "--compile"))
     config = json.loads((read_checkpoint(run).path / "config.json").read_text())
     assert config["train"]["compile"] is True
-    losses = [r for r in records(run) if "nce" in r]
+    losses = [r for r in recorded(run) if "nce" in r]
     assert losses and all(np.isfinite(r["nce"]) for r in losses)

@@ -13,10 +13,6 @@ from .exporting import TINY
 from .training_runs import recorded, train
 
 
-def records(run) -> list[dict]:
-    return recorded(run)
-
-
 def state_file(run, step: int):
     return run / "checkpoints" / f"step-{step:08d}" / "state.pt"
 
@@ -24,13 +20,13 @@ def state_file(run, step: int):
 def test_the_training_time_is_recorded_and_carried_through_a_resume(tmp_path):
     run = tmp_path / "run"
     train("dcgan", "--out", str(run), "--max-steps", "3", *TINY)
-    [first] = records(run)
+    [first] = recorded(run)
     assert first["train_hours"] > 0 and first["cpu_hours"] > 0 and first["clock_from_step"] == 0
     state = torch.load(state_file(run, 3), weights_only=True)
     # The record is written before the epoch's grid and checkpoint, which the state's count includes.
     assert state["train_seconds"] >= first["train_hours"] * 3600 - 0.01
     train("dcgan", "--out", str(run), "--max-steps", "6", "--resume", *TINY)
-    second = records(run)[-1]
+    second = recorded(run)[-1]
     resumed = torch.load(state_file(run, 6), weights_only=True)
     assert resumed["train_seconds"] > state["train_seconds"] and resumed["cpu_seconds"] > state["cpu_seconds"]
     assert second["train_hours"] >= first["train_hours"] and second["clock_from_step"] == 0
@@ -44,7 +40,7 @@ def test_a_checkpoint_from_before_runs_were_timed_starts_the_count_at_its_step(t
         del state[key]
     torch.save(state, state_file(run, 3))
     train("dcgan", "--out", str(run), "--max-steps", "5", "--resume", *TINY)
-    assert records(run)[-1]["clock_from_step"] == 3
+    assert recorded(run)[-1]["clock_from_step"] == 3
     assert torch.load(state_file(run, 5), weights_only=True)["clock_from_step"] == 3
 
 
@@ -64,7 +60,7 @@ def test_max_hours_stops_the_run_at_its_budget_and_a_resume_keeps_to_it(tmp_path
     budget = 2 / 3600  # two seconds: well inside the first epoch of MNIST (3,750 steps of 16)
     train("dcgan", "--out", str(run), "--max-hours", str(budget), "--max-steps", "3000", "--save-every-steps", "1",
           *TINY)
-    last = records(run)[-1]
+    last = recorded(run)[-1]
     stopped = last["step"]
     assert 0 < stopped < 3000 and not last["epoch_complete"]
     seconds = torch.load(state_file(run, stopped), weights_only=True)["train_seconds"]
@@ -87,7 +83,7 @@ def test_max_cpu_hours_stops_the_run_at_its_cpu_budget_and_a_resume_keeps_to_it(
     budget = 2 / 3600  # two CPU-seconds
     train("dcgan", "--out", str(run), "--max-cpu-hours", str(budget), "--max-steps", "3000",
           "--save-every-steps", "1", *TINY)
-    last = records(run)[-1]
+    last = recorded(run)[-1]
     stopped = last["step"]
     assert 0 < stopped < 3000 and not last["epoch_complete"]
     state = torch.load(state_file(run, stopped), weights_only=True)

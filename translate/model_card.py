@@ -26,6 +26,7 @@ from translate.evaluation.record import EVALUATION_FILE, scores_of
 from translate.io.fileio import atomic_write, file_sha256, open_regular, read_json_if_exists
 from translate.io.run_layout import METRICS_FILE, read_metrics
 from translate.modeling.checkpoint import STATE, WEIGHTS, Checkpoint, read_checkpoint
+from translate.modeling.half_storage import FP16_STORAGE
 
 CARD_FILE = "README.md"
 SAMPLES_FILE = "samples.png"  # a model folder's picture, which its card shows
@@ -259,8 +260,9 @@ def _training(facts: _Facts) -> str:
     if facts.origin.get("source_choice"):
         done["these weights"] = facts.origin["source_choice"]
     if facts.origin.get("weights"):  # pack's --fp16, or fp32
-        done["stored as"] = facts.origin["weights"].replace("fp16, computed with in fp32",
-                                                            "fp16 (half the download; the networks compute in fp32)")
+        stored = facts.origin["weights"]
+        fp16 = "fp16 (half the download; the networks compute in fp32)"
+        done["stored as"] = fp16 if stored == FP16_STORAGE else stored
     if end["step"] > step:
         hours = f"; {_hours(end)}" if "train_hours" in end else ""
         done["the run went on to"] = f"step {end['step']:,}: {_epochs_at(end['step'], epochs)} epochs{hours}"

@@ -33,11 +33,12 @@ from translate.errors import CheckpointError, ConfigError
 from translate.evaluation.best import BEST_RECORD
 from translate.evaluation.record import direction_chosen_in
 from translate.families import get_family
-from translate.families.translation import snapshots
+from translate.families.translation import weight_average
 from translate.io.fileio import file_sha256, is_temporary, open_regular, read_json_if_exists, remove_temporaries
 from translate.io.run_layout import METRICS_FILE, enclosing_run, parse_metrics
 from translate.model_card import refresh_card
 from translate.modeling.checkpoint import STATE, WEIGHTS, Checkpoint, read_checkpoint, write_model_folder
+from translate.modeling.half_storage import FP16_STORAGE
 
 # Where in its run the weights come from; source_chosen_by: the direction whose test-set FID
 # chose them (a run's best/), if any.
@@ -66,7 +67,7 @@ def main(argv: list[str] | None = None) -> None:
                           follow_links=False) as source:
             copied = source.read()
     metadata = {"source": str(checkpoint.path), "source_sha256": file_sha256(checkpoint.path / WEIGHTS),
-                "weights": "fp16, computed with in fp32" if args.fp16 else "fp32",
+                "weights": FP16_STORAGE if args.fp16 else "fp32",
                 **weights_origin(checkpoint, parse_metrics(copied) if copied is not None else [])}
     if args.out.is_dir():
         remove_temporaries(args.out)  # a pack killed before this one left them; nothing else writes here now
@@ -150,9 +151,7 @@ def weights_origin(checkpoint: Checkpoint, records: list[dict[str, Any]]) -> dic
         return {}
     chosen_by = direction_chosen_in(best) or next(iter(directions.values()))
     chosen = next((name for name, direction in directions.items() if direction == chosen_by), next(iter(directions)))
-    averaged = scorings[-1]["eval"].get("generators_averaged")
-    weights = (f"the average of {snapshots(averaged)} of the weights" if isinstance(averaged, int) and averaged > 0
-               else "the weights")
+    weights = weight_average(scorings[-1]["eval"].get("generators_averaged")) or "the weights"
     return {"source_epoch": str(best["epoch"]), "source_step": str(scorings[-1]["step"]),
             "source_choice": f"{weights} kept for the best {chosen.replace('_to_', ' → ')} FID scored during "
                              f"training (epoch {best['epoch']}), on the test sets of the scores below: chosen as "

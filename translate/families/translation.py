@@ -61,9 +61,11 @@ def domain_names(config: TranslationConfig, direction: str) -> tuple[str, str]:
     return (config.domain_a, config.domain_b) if direction == "AtoB" else (config.domain_b, config.domain_a)
 
 
-def snapshots(count: int) -> str:
-    """How a card counts the weights a weight average holds."""
-    return f"{count} snapshot" + ("" if count == 1 else "s")
+def weight_average(count: Any) -> str:
+    """How a card names a weight average of ``count`` snapshots; "" for none (not begun)."""
+    if not isinstance(count, int) or count < 1:
+        return ""
+    return f"the average of {count} snapshot{'' if count == 1 else 's'} of the weights"
 
 
 class TranslationFamily(Family):
@@ -94,8 +96,7 @@ class TranslationFamily(Family):
     def shipped_weights(self, checkpoint: Checkpoint, state: dict[str, Any]) -> str:
         """The average of the generators' weights, once ``--average-from-epoch`` has begun it."""
         recipe = state.get("recipe") if isinstance(state.get("recipe"), dict) else {}
-        count = recipe.get("average_count")
-        return f"the average of {snapshots(count)} of the weights" if isinstance(count, int) and count > 0 else ""
+        return weight_average(recipe.get("average_count"))
 
     def load_generator(self, checkpoint: Checkpoint, direction: str | None = None) -> tuple[nn.Module, Any]:
         """The generator a run ships in ``direction`` (the first by default) in eval mode, with

@@ -15,6 +15,7 @@ from torch import nn
 
 from translate.errors import ConfigError
 
+FP16_STORAGE = "fp16, computed with in fp32"  # a packed folder's header says so of its weights
 FP16_MAX = torch.finfo(torch.float16).max  # 65504
 
 
