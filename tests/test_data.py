@@ -5,12 +5,20 @@ import numpy as np
 import pytest
 import torch
 
+from translate.config import MAX_SEED
 from translate.datasets.mnist import load_mnist
 from translate.datasets.root import resolve_data_root
 from translate.errors import DataError
 from translate.modeling.checkpoint import read_checkpoint
 from translate.train import main as train_main
-from translate.training.data import FolderSource, ImageFolder, TensorSource, epoch_order, read_image
+from translate.training.data import (
+    FolderSource,
+    ImageFolder,
+    TensorSource,
+    derived_generator,
+    epoch_order,
+    read_image,
+)
 
 from .cli_errors import one_line_error
 from .cyclegan_data import horse2zebra, horse_zebra_argv
@@ -59,6 +67,21 @@ def test_epoch_order_is_a_pure_function_of_seed_and_epoch():
     assert torch.equal(epoch_order(100, 3, 7), epoch_order(100, 3, 7))
     assert not torch.equal(epoch_order(100, 3, 7), epoch_order(100, 3, 8))
     assert sorted(epoch_order(100, 3, 7).tolist()) == list(range(100))
+    assert sorted(epoch_order(100, MAX_SEED, 7).tolist()) == list(range(100))  # the largest --seed
+
+
+def draws(stream: str, *keys: int) -> list[float]:
+    return torch.rand(4, generator=derived_generator(stream, *keys)).tolist()
+
+
+def test_derived_streams_are_pure_and_never_share_draws():
+    assert draws("step", 5, 0, 1) == draws("step", 5, 0, 1)
+    # SeedSequence pads with zeros: bare keys would let (seed, step, rank) draw what
+    # (seed, step, rank, 0) does, and a step (seed, step, rank) what sample (seed, epoch, index) does.
+    distinct = [("step", 5, 0), ("step", 5, 0, 0), ("sample", 5, 0), ("order", 5, 0), ("loader", 5, 0),
+                ("step", 2**32, 1), ("step", 0, 2**32 + 1), ("step", -1, 0), ("step", 2**64 - 1, 1)]
+    assert len({tuple(draws(*keys)) for keys in distinct}) == len(distinct)
+    assert draws("step", -1) == draws("step", 2**64 - 1)  # keys are taken mod 2**64
 
 
 def test_tensor_source_resumes_at_a_batch(mnist_test):

@@ -59,7 +59,7 @@ class ScheduledRecipe:
     def step_generator(self, step: int, *stream: int, device: torch.device | str = "cpu") -> torch.Generator:
         """Randomness of ``step`` (``stream`` tells a step's draws apart), a pure function of
         (seed, step, rank, stream): a resumed run, or another process, draws the same numbers."""
-        return derived_generator(self.seed, step, self.context.rank, *stream, device=device)
+        return derived_generator("step", self.seed, step, self.context.rank, *stream, device=device)
 
     def penalty_mixing(self, step: int, *stream: int) -> torch.Generator | None:
         """The gradient penalty's mixing weights' generator for ``step``, on the run's device;

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import signal
 import warnings
+import zlib
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TypeVar
@@ -32,30 +33,30 @@ def epoch_order(n: int, seed: int, epoch: int) -> torch.Tensor:
     Deriving it rather than drawing it from a running RNG lets a resumed run skip to
     the exact batch where it stopped.
     """
-    return torch.randperm(n, generator=torch.Generator().manual_seed(seed * 1_000_003 + epoch))
+    return torch.randperm(n, generator=derived_generator("order", seed, epoch))
 
 
-def derived_generator(*keys: int, device: torch.device | str = "cpu") -> torch.Generator:
-    """A generator seeded by a hash of ``keys`` (e.g. seed, epoch, index).
+def derived_generator(stream: str, *keys: int, device: torch.device | str = "cpu") -> torch.Generator:
+    """A generator seeded by a hash of ``stream`` (what the draws are for) and ``keys`` (e.g.
+    seed, epoch, index).
 
-    Randomness drawn from it is a pure function of the keys, so a resumed run, another
-    loader worker or another process redraws exactly the same numbers.
+    Randomness drawn from it is a pure function of its arguments, so a resumed run, another
+    loader worker or another process redraws exactly the same numbers. The stream's name and the
+    number of keys are hashed in, and each key as two 32-bit words: numpy's SeedSequence pads its
+    entropy with zeros and splits a big int into as many words as it needs, so the bare keys
+    would let (seed, step, 0, 0) of one stream draw what (seed, step) of another does.
     """
-    entropy = [key % 2**64 for key in keys]
+    words = [word for key in keys for word in (key % 2**32, key // 2**32 % 2**32)]
+    entropy = [zlib.crc32(stream.encode()), len(keys), *words]
     seed = int(np.random.SeedSequence(entropy).generate_state(1, np.uint64)[0])
     return torch.Generator(device=device).manual_seed(seed)
-
-
-# The loaders' stream (seed, epoch, 0x10AD) is also sample 4269's (seed, epoch, index): harmless, as it
-# only seeds the workers, and nothing in a worker draws from a global random state.
-LOADER_KEY = 0x10AD
 
 
 def loader_generator(seed: int, epoch: int) -> torch.Generator:
     """What an epoch's DataLoader draws its base seed from, instead of torch's global RNG: a
     resumed run starts a loader mid-epoch, and a draw from the global RNG there would shift
     every later random draw of the steps (the U-Net's dropout) away from a straight run's."""
-    return derived_generator(seed, epoch, LOADER_KEY)
+    return derived_generator("loader", seed, epoch)
 
 
 def first_readable(items: Sequence[T], index: int, read: Callable[[T], R], what: str) -> R:

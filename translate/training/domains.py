@@ -70,7 +70,7 @@ class UnpairedImages(Dataset):
 
     def __getitem__(self, key: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor]:
         epoch, index = key
-        draws = torch.rand(7, generator=derived_generator(self.seed, epoch, index)).tolist()
+        draws = torch.rand(7, generator=derived_generator("sample", self.seed, epoch, index)).tolist()
         files_a, files_b = self.files
         image_a = self._augmented(files_a, index % len(files_a), draws[1:4])
         image_b = self._augmented(files_b, int(draws[0] * len(files_b)), draws[4:7])

@@ -32,7 +32,7 @@ class PairedImages(Dataset):
 
     def __getitem__(self, key: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor]:
         epoch, index = key
-        draws = torch.rand(3, generator=derived_generator(self.seed, epoch, index)).tolist()
+        draws = torch.rand(3, generator=derived_generator("sample", self.seed, epoch, index)).tolist()
         a, b = augmented(self._decode(index), self.load_size, self.crop_size, draws)
         return (b, a) if self.reverse else (a, b)
 
