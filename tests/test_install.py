@@ -161,7 +161,7 @@ def test_the_distributions_hold_the_license_notices_and_the_judge(distributions)
         assert "translate/evaluation/mnist-classifier/model.safetensors" in names
         assert "translate/evaluation/mnist-classifier/config.json" in names
         assert "translate/runtime.py" in names
-    assert not any(name.startswith("tests/") for name in in_wheel)
+    assert not any(name.startswith("tests/") for name in in_wheel + in_sdist)
     assert {"LICENSE", "NOTICE.md", "pyproject.toml", "README.md"} <= set(in_sdist)
     assert any(name.endswith("licenses/LICENSE") for name in in_wheel)
     assert any(name.endswith("licenses/NOTICE.md") for name in in_wheel)

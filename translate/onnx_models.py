@@ -66,8 +66,7 @@ def onnx_model(path: Path, direction: str | None, gpu: bool, precision: str | No
     info = opened[1]
     if info.task != "translate":
         raise ConfigError(f"{path} holds a {info.family} model, which draws images rather than translating them: "
-                          "draw with translate.runtime.Sampler, or python -m translate.sample on the model folder it "
-                          "was exported from")
+                          "draw with translate.runtime.Sampler, or python -m translate.sample on this file")
     if direction is not None and not info.direction:
         raise ConfigError(f"{path} records no direction (exported by an earlier toolkit): leave --direction out, "
                           "or export it again with python -m translate.export")
