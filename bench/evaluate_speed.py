@@ -15,7 +15,7 @@ empty feature cache of its own, one after the other. Then, because a busy machin
 sequential runs unequally, the Inception passes alone are timed again in alternation (batch
 by batch, medians), which gives the ratios that hold under load best, in wall seconds and in CPU seconds (all of
 this process's threads: what the work costs, which another process's load moves least, though not
-nothing: shared caches and memory bandwidth make the same batch cost 8-23% more CPU time beside a
+nothing: shared caches and memory bandwidth make the same batch cost more CPU time beside a
 training run). Say what else ran with ``--note``.
 ``--batches-only`` times only those batches: minutes instead of an hour.
 

@@ -49,7 +49,7 @@ class ReferencePool:
     def query(self, images: torch.Tensor) -> torch.Tensor:
         out = []
         for image in images:
-            image = image.unsqueeze(0)
+            image = image.detach().unsqueeze(0)  # the reference's image.data: no autograd nodes kept
             if len(self.images) < self.size:
                 self.images.append(image)
                 out.append(image)

@@ -88,7 +88,7 @@ def run_session(session: ort.InferenceSession, feeds: dict[str, np.ndarray], pat
     graph that does not take inputs its metadata promises).
 
     The session's memory arena gives back what the run grew it by: it otherwise keeps the
-    largest run's memory for the session's life (3.2 GB against 0.3 GB after one 1536-px photo
+    largest run's memory for the session's life (3.2 GiB against 0.3 GiB after one 1536-px photo
     with the full-size CycleGAN generator, bench/translator_arena.py, for as long as a demo or a
     service holds the model)."""
     try:
