@@ -11,12 +11,12 @@ Only compare FIDs taken with the same ``--n``: the small-sample bias on MNIST is
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import time
 from pathlib import Path
 
 import torch
+from provenance import save_result
 
 from translate.cli import run_cli
 from translate.datasets.root import resolve_data_root
@@ -71,10 +71,10 @@ def main(argv: list[str] | None = None) -> None:
         fake = generate(generator, config, args.n, None, 0)
         rows.append({"variant": name, "fid": fid(real_feats, extractor(fake)),
                      "seconds": time.perf_counter() - start})
-    write_table(rows, where, args)
+    write_table(rows, where, args, argv)
 
 
-def write_table(rows: list[dict], where: str, args: argparse.Namespace) -> None:
+def write_table(rows: list[dict], where: str, args: argparse.Namespace, argv: list[str] | None) -> None:
     live = rows[0]["fid"]
     lines = [
         "# Weight average against the live generator",
@@ -86,10 +86,8 @@ def write_table(rows: list[dict], where: str, args: argparse.Namespace) -> None:
         "| --- | --- | --- |",
     ]
     lines += [f"| {row['variant']} | {row['fid']:.2f} | {row['fid'] / live:.2f}x |" for row in rows]
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text("\n".join(lines) + "\n")
-    args.out.with_suffix(".json").write_text(json.dumps({"checkpoint": where, "n": args.n, "rows": rows}, indent=2))
     print("\n".join(lines))
+    save_result(args.out, "\n".join(lines), {"checkpoint": where, "n": args.n, "rows": rows}, __file__, argv)
 
 
 if __name__ == "__main__":

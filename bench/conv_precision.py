@@ -18,10 +18,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import torch
+from provenance import save_result
 from timing import alternating_medians
 
 from translate.cli import run_cli
-from translate.io.fileio import atomic_write, write_json
 from translate.modeling.device import describe_cpu
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -85,10 +85,8 @@ def main(argv: list[str] | None = None) -> None:
                      f"{row['fp32_s'] / row['bf16_s']:.2f}x |")
     table = "\n".join(lines) + "\n"
     print(table)
-    atomic_write(args.out / f"conv-precision-{args.tag}.md", lambda tmp: tmp.write_text(table))
-    write_json(args.out / f"conv-precision-{args.tag}.json", {"cpu": describe_cpu(), "torch": torch.__version__,
-                                                      "iters": args.iters, "warmup": WARMUP, "note": args.note,
-                                                      "rows": rows})
+    save_result(args.out / f"conv-precision-{args.tag}.md", table,
+                {"iters": args.iters, "warmup": WARMUP, "note": args.note, "rows": rows}, __file__, argv)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,6 @@ server's peak resident memory (VmHWM), for the demo's default queue (2 at once).
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 import tempfile
@@ -23,6 +22,7 @@ from pathlib import Path
 
 import torch
 from gradio_client import Client, handle_file
+from provenance import save_result
 
 from translate.cli import run_cli
 from translate.datasets.root import resolve_data_root
@@ -103,10 +103,10 @@ def main(argv: list[str] | None = None) -> None:
         with served_demo(exports, Path(tmp) / "server") as (url, process):
             client_session(url, 2, photo, 0)  # warm-up: first session runs, first upload
             rows = [run_load(url, process.pid, n, args.requests, photo) for n in (1, args.clients)]
-    write_table(rows, args.out, args.note)
+    write_table(rows, args.out, args.note, argv)
 
 
-def write_table(rows: list[dict], out: Path, note: str = "") -> None:
+def write_table(rows: list[dict], out: Path, note: str, argv: list[str] | None) -> None:
     base, last = rows[0], rows[-1]
     per_client = last["requests"] // last["clients"]
     lines = [
@@ -135,10 +135,8 @@ def write_table(rows: list[dict], out: Path, note: str = "") -> None:
         f"throughput is {last['throughput_per_s'] / base['throughput_per_s']:.2f}x; the server's peak memory "
         f"is {last['peak_rss_mib'] / base['peak_rss_mib']:.2f}x the one-client peak.",
     ]
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text("\n".join(lines) + "\n")
-    out.with_suffix(".json").write_text(json.dumps(rows, indent=2) + "\n")
     print("\n".join(lines))
+    save_result(out, "\n".join(lines), {"rows": rows}, __file__, argv)
 
 
 if __name__ == "__main__":

@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from provenance import save_result
 from timing import alternating_medians_by_clock
 
 from translate.cli import run_cli
@@ -43,7 +44,6 @@ from translate.datasets.root import resolve_data_root
 from translate.evaluation.inception import InceptionFeatures, _to_inception_input, load_fid_file
 from translate.evaluation.protocols import EvaluationRequest
 from translate.families import get_family
-from translate.io.fileio import atomic_write, write_json
 from translate.modeling.checkpoint import read_checkpoint
 from translate.modeling.device import describe_cpu
 from translate.progress import Progress
@@ -167,10 +167,9 @@ def main(argv: list[str] | None = None) -> None:
     table = "\n".join(lines) + "\n"
     print(table)
     stem = "evaluate-speed" + (f"-{args.tag}" if args.tag else "")
-    atomic_write(args.out / f"{stem}.md", lambda tmp: tmp.write_text(table))
-    write_json(args.out / f"{stem}.json", {"cpu": describe_cpu(), "torch": torch.__version__, "model": str(args.model),
-                                          "n": args.n, "real_n": args.real_n, "note": args.note, "runs": runs,
-                                          "inception_batch_medians": medians})
+    save_result(args.out / f"{stem}.md", table,
+                {"model": str(args.model), "n": args.n, "real_n": args.real_n, "note": args.note, "runs": runs,
+                 "inception_batch_medians": medians}, __file__, argv)
 
 
 if __name__ == "__main__":

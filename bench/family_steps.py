@@ -23,6 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import torch
+from provenance import save_result
 from timing import alternating_medians_by_clock
 
 from translate.cli import run_cli
@@ -36,7 +37,6 @@ from translate.families.pix2pix.nets import Pix2PixConfig
 from translate.families.pix2pix.recipe import Pix2PixRecipe
 from translate.families.pix2pix.settings import Pix2PixHyper
 from translate.families.translation_recipe import RecipeOptions
-from translate.io.fileio import atomic_write, write_json
 from translate.modeling.device import describe_device, select_device
 from translate.training.distributed import Context
 
@@ -122,11 +122,10 @@ def main(argv: list[str] | None = None) -> None:
     text = table(result, header) + (f"\n{args.note}\n" if args.note else "")
     print(text)
     stem = f"family-steps-{device.type}" + (f"-{args.tag}" if args.tag else "")
-    atomic_write(args.out / f"{stem}.md", lambda tmp: tmp.write_text(text))
-    write_json(args.out / f"{stem}.json", {"device": describe_device(device), "torch": torch.__version__,
-                                           "size": args.size, "precision": args.precision, "compile": args.compile,
-                                           "warmup": args.warmup, "iters": args.iters, "note": args.note,
-                                           "steps": result})
+    save_result(args.out / f"{stem}.md", text,
+                {"device": describe_device(device), "size": args.size, "precision": args.precision,
+                 "compile": args.compile, "warmup": args.warmup, "iters": args.iters, "note": args.note,
+                 "steps": result}, __file__, argv)
 
 
 if __name__ == "__main__":

@@ -26,10 +26,11 @@ from pathlib import Path
 from typing import Any
 
 from plots import new_figure
+from provenance import save_result
 
 from translate.cli import run_cli
 from translate.errors import ConfigError
-from translate.io.fileio import atomic_write, write_json
+from translate.io.fileio import atomic_write
 from translate.modeling.checkpoint import CONFIG, find_checkpoint
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -169,11 +170,10 @@ def main(argv: list[str] | None = None) -> None:
     text = table(curves, args.score, args.hours, args.clock) + "\n\n" + "".join(
         f"- {name}: `{run}`, trained on {'; '.join(trained_on[name])}\n" for name, run in named.items())
     print(text)
-    RESULTS.mkdir(exist_ok=True)
     out = RESULTS / f"fid-curves-{args.tag}"
-    atomic_write(out.with_suffix(".md"), lambda tmp: tmp.write_text(text))
-    write_json(out.with_suffix(".json"), {"score": args.score, "clock": args.clock, "runs": named,
-                                          "machines": trained_on, "curves": curves, "budget_hours": args.hours})
+    save_result(out.with_suffix(".md"), text, {"score": args.score, "clock": args.clock, "runs": named,
+                                              "machines": trained_on, "curves": curves, "budget_hours": args.hours},
+                __file__, argv)
     plot(curves, args.score, args.clock, out.with_suffix(".png"))
 
 

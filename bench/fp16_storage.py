@@ -19,11 +19,12 @@ import json
 from pathlib import Path
 from typing import Any
 
+from provenance import save_result
+
 from translate.cli import run_cli
 from translate.evaluate import main as evaluate_main
 from translate.evaluation.fidelity import FIDELITY_METRICS
 from translate.evaluation.record import EVALUATION_FILE
-from translate.io.fileio import atomic_write, write_json
 from translate.modeling.checkpoint import WEIGHTS
 from translate.pack import main as pack_main
 
@@ -90,10 +91,7 @@ def main(argv: list[str] | None = None) -> None:
     measured = measure(args.source, args.work or Path("runs") / "fp16-storage" / args.tag, evaluate_args)
     text = table(measured)
     print(text)
-    args.results.mkdir(parents=True, exist_ok=True)
-    out = args.results / f"fp16-storage-{args.tag}"
-    atomic_write(out.with_suffix(".md"), lambda tmp: tmp.write_text(text))
-    write_json(out.with_suffix(".json"), measured)
+    save_result((args.results / f"fp16-storage-{args.tag}").with_suffix(".md"), text, measured, __file__, argv)
 
 
 if __name__ == "__main__":

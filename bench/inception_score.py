@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from provenance import save_result
 
 from translate.cli import run_cli
 from translate.datasets.root import resolve_data_root
@@ -27,7 +28,6 @@ from translate.evaluation.protocols import IS_SPLITS, real_digits
 from translate.evaluation.scores import inception_score, score_splits
 from translate.families import load_generator
 from translate.families.dcgan.family import generate, requested_labels
-from translate.io.fileio import atomic_write, write_json
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -74,8 +74,7 @@ def main(argv: list[str] | None = None) -> None:
                      f"{r['class_entropy']:.4f} | {r['judge_entropy']:.4f} | {accuracy} |")
     table = "\n".join(lines) + "\n"
     print(table)
-    atomic_write(args.out / "inception-score.md", lambda tmp: tmp.write_text(table))
-    write_json(args.out / "inception-score.json", {"rows": rows, "protocol": header})
+    save_result(args.out / "inception-score.md", table, {"rows": rows, "protocol": header}, __file__, argv)
 
 
 def _scores(probabilities: np.ndarray, labels: torch.Tensor | None) -> dict[str, float | int | None]:

@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import argparse
 import copy
-import json
 import tempfile
 from pathlib import Path
 
 import onnxruntime as ort
 import torch
+from provenance import save_result
 from timing import alternating_medians
 from torch.utils.flop_counter import FlopCounterMode
 
@@ -208,12 +208,8 @@ def main(argv: list[str] | None = None) -> None:
     rows, peak, source = run(args.threads, args.repeats)
     text = table(rows, peak, source, args.threads, args.repeats, args.note)
     print(text)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(text)
-    args.out.with_suffix(".json").write_text(
-        json.dumps({"cpu": describe_cpu(), "repeats": args.repeats, "warmup": WARMUP, "note": args.note,
-                    "peak_flops": peak, "peak_source": source, "rows": rows}, indent=2) + "\n"
-    )
+    save_result(args.out, text, {"repeats": args.repeats, "warmup": WARMUP, "note": args.note, "peak_flops": peak,
+                                 "peak_source": source, "rows": rows}, __file__, argv)
 
 
 if __name__ == "__main__":

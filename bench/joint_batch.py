@@ -20,13 +20,13 @@ import argparse
 from pathlib import Path
 
 import torch
+from provenance import save_result
 from timing import alternating_medians
 
 from translate.cli import run_cli
 from translate.families.cyclegan.nets import CycleGANConfig, build_discriminator, build_generator
 from translate.families.cyclegan.recipe import CycleDiscriminators, CycleGenerators
 from translate.families.cyclegan.settings import CycleGANHyper
-from translate.io.fileio import atomic_write, write_json
 from translate.modeling.device import autocast, describe_cpu
 from translate.modeling.losses import adversarial
 
@@ -100,9 +100,8 @@ def main(argv: list[str] | None = None) -> None:
                      f"{row['separate']:.3f} | {row['separate'] / row['joint']:.2f}x |")
     table = "\n".join(lines) + "\n"
     print(table)
-    atomic_write(args.out / f"joint-batch-{args.tag}.md", lambda tmp: tmp.write_text(table))
-    write_json(args.out / f"joint-batch-{args.tag}.json", {"cpu": describe_cpu(), "torch": torch.__version__,
-                                                            "warmup": args.warmup, "iters": args.iters, "rows": rows})
+    save_result(args.out / f"joint-batch-{args.tag}.md", table,
+                {"warmup": args.warmup, "iters": args.iters, "rows": rows}, __file__, argv)
 
 
 if __name__ == "__main__":

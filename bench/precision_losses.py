@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from provenance import save_result
 
 from translate.cli import run_cli
 from translate.datasets.domains import domain_files, find_domains
@@ -26,7 +27,6 @@ from translate.families.cyclegan.nets import CycleGANConfig
 from translate.families.cyclegan.recipe import CycleGANRecipe
 from translate.families.cyclegan.settings import CycleGANHyper
 from translate.families.translation_recipe import RecipeOptions
-from translate.io.fileio import atomic_write, write_json
 from translate.modeling.device import describe_cpu
 from translate.training.distributed import Context
 from translate.training.domains import UnpairedImages, UnpairedSource
@@ -85,9 +85,8 @@ def main(argv: list[str] | None = None) -> None:
     table = "\n".join(lines) + "\n"
     print(table)
     name = f"precision-losses-{args.tag}" if args.tag else "precision-losses"
-    atomic_write(args.out / f"{name}.md", lambda tmp: tmp.write_text(table))
-    write_json(args.out / f"{name}.json", {"cpu": describe_cpu(), "steps": args.steps, "window": args.window,
-                                           "rows": rows, "seconds": {p: r[1] for p, r in results.items()}})
+    save_result(args.out / f"{name}.md", table, {"steps": args.steps, "window": args.window, "rows": rows,
+                                                 "seconds": {p: r[1] for p, r in results.items()}}, __file__, argv)
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ import argparse
 from pathlib import Path
 
 import torch
+from provenance import save_result
 
 from translate.cli import run_cli
 from translate.datasets.mnist import load_mnist
@@ -24,7 +25,6 @@ from translate.datasets.root import resolve_data_root
 from translate.evaluation.inception import InceptionFeatures, cached_features
 from translate.evaluation.protocols import KID_SUBSET_SIZE, KID_SUBSETS, network_protocol
 from translate.evaluation.scores import fid, kid
-from translate.io.fileio import atomic_write, write_json
 from translate.modeling.pixels import to_unit
 from translate.progress import Progress
 
@@ -60,8 +60,8 @@ def main(argv: list[str] | None = None) -> None:
               for r in rows]
     table = "\n".join(lines) + "\n"
     print(table)
-    atomic_write(args.out / "real-floor.md", lambda tmp: tmp.write_text(table))
-    write_json(args.out / "real-floor.json", {"rows": rows, "protocol": network_protocol(extractor)})
+    save_result(args.out / "real-floor.md", table, {"rows": rows, "protocol": network_protocol(extractor)},
+                __file__, argv)
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import torch
+from provenance import save_result
 from timing import alternating_medians
 from torch import nn
 
@@ -33,7 +34,6 @@ from translate.families.cyclegan.nets import CycleGANConfig, build_discriminator
 from translate.families.cyclegan.recipe import CycleGANRecipe
 from translate.families.cyclegan.settings import CycleGANHyper
 from translate.families.translation_recipe import RecipeOptions
-from translate.io.fileio import atomic_write, write_json
 from translate.modeling.device import bf16_support, describe_cpu, select_device
 from translate.training.distributed import Context
 
@@ -181,9 +181,9 @@ def main(argv: list[str] | None = None) -> None:
     table = _table(rows, header) + (f"\n{args.note}\n" if args.note else "")
     print(table)
     stem = f"train_step-{device.type}" + (f"-{args.tag}" if args.tag else "")
-    atomic_write(args.out / f"{stem}.md", lambda tmp: tmp.write_text(table))
-    write_json(args.out / f"{stem}.json", {"device": name, "torch": torch.__version__, "warmup": args.warmup,
-                                           "iters": args.iters, "note": args.note, "rows": rows})
+    save_result(args.out / f"{stem}.md", table,
+                {"device": name, "warmup": args.warmup, "iters": args.iters, "note": args.note, "rows": rows},
+                __file__, argv)
 
 
 if __name__ == "__main__":

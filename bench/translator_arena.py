@@ -18,6 +18,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from provenance import save_result
+
 from translate.cli import run_cli
 from translate.modeling.device import describe_cpu
 
@@ -84,8 +86,7 @@ def main(argv: list[str] | None = None) -> None:
         lines += ["", args.note]
     table = "\n".join(lines) + "\n"
     print(table)
-    args.out.write_text(table)
-    args.out.with_suffix(".json").write_text(json.dumps({"cpu": describe_cpu(), "results": results}, indent=1) + "\n")
+    save_result(args.out, table, {"results": results}, __file__, argv)
 
 
 if __name__ == "__main__":

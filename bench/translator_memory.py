@@ -10,13 +10,13 @@ peak across ``exec``): runtime, model and activations.
 from __future__ import annotations
 
 import argparse
-import json
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 import torch
+from provenance import save_result
 
 from translate.cli import run_cli
 from translate.families.cyclegan.nets import CycleGANConfig, build_generator
@@ -86,9 +86,7 @@ def main(argv: list[str] | None = None) -> None:
         )
     text = "\n".join(lines) + "\n" + (f"\n{args.note}\n" if args.note else "")
     print(text)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(text)
-    args.out.with_suffix(".json").write_text(json.dumps(rows, indent=2) + "\n")
+    save_result(args.out, text, {"rows": rows}, __file__, argv)
 
 
 if __name__ == "__main__":

@@ -26,12 +26,13 @@ from typing import Any
 
 import torch
 from plots import new_figure
+from provenance import save_result
 
 from translate.cli import run_cli
 from translate.datasets.root import resolve_data_root
 from translate.evaluation.protocols import EvaluationRequest
 from translate.families import get_family
-from translate.io.fileio import atomic_write, write_json
+from translate.io.fileio import atomic_write
 from translate.modeling.checkpoint import read_checkpoint
 from translate.modeling.device import describe_cpu
 
@@ -140,8 +141,7 @@ def main(argv: list[str] | None = None) -> None:
     rows = sweep(args.models, args.truncation, args.n, resolve_data_root(args.data), args.out / "truncation.jsonl")
     text = table(rows, args.n)
     print(text)
-    atomic_write(args.out / "truncation.md", lambda tmp: tmp.write_text(text))
-    write_json(args.out / "truncation.json", {"cpu": describe_cpu(), "torch": torch.__version__, "rows": rows})
+    save_result(args.out / "truncation.md", text, {"rows": rows}, __file__, argv)
     plot(rows, args.out / "truncation.png")
 
 
