@@ -18,6 +18,7 @@ from translate.modeling.checkpoint import read_checkpoint
 from translate.runtime import Sampler, Translator
 from translate.sample import main as sample_main
 from translate.train import main as train_main
+from translate.training.data import RANDOM_STREAMS
 
 from .cyclegan_data import horse2zebra
 
@@ -32,7 +33,7 @@ def old_run(tmp_path):
     return copy
 
 
-def test_an_old_cdcgan_run_samples_exports_and_resumes(old_run, tmp_path):
+def test_an_old_cdcgan_run_samples_exports_and_resumes(old_run, tmp_path, capsys):
     run = old_run("cdcgan")
     assert "precision" not in read_checkpoint(run).train  # written before --precision existed
     run_cli(sample_main, [str(run), "--n", "10", "--out", str(tmp_path / "grid.png")])
@@ -40,7 +41,12 @@ def test_an_old_cdcgan_run_samples_exports_and_resumes(old_run, tmp_path):
     export_model(run, tmp_path / "old.onnx")
     assert Sampler(tmp_path / "old.onnx").sample(3, labels=7).shape == (3, 28, 28, 1)
     run_cli(train_main, ["cdcgan", "--out", str(run), "--resume", "--max-steps", "5"])
+    # Its data order was drawn by the streams before they were named: the resume says it is not exact.
+    assert "whose random streams differ from this one's" in capsys.readouterr().err
     resumed = read_checkpoint(run)
+    assert resumed.training_state()["random_streams"] == RANDOM_STREAMS
+    run_cli(train_main, ["cdcgan", "--out", str(run), "--resume", "--max-steps", "6"])
+    assert "random streams" not in capsys.readouterr().err  # its own checkpoints resume exactly
     assert resumed.path.name == "step-00000005"
     assert resumed.train["precision"] == "fp32"  # what the CPU trained in before: resume stays in it
     assert resumed.train["hyper"]["loss"] == "bce" and resumed.train["classes"][:2] == ["0", "1"]

@@ -36,6 +36,11 @@ def epoch_order(n: int, seed: int, epoch: int) -> torch.Tensor:
     return torch.randperm(n, generator=derived_generator("order", seed, epoch))
 
 
+# How derived_generator and epoch_order make their numbers, saved in each checkpoint: 2 since
+# streams are named (before it, epoch_order overflowed on large seeds and streams could coincide).
+RANDOM_STREAMS = 2
+
+
 def derived_generator(stream: str, *keys: int, device: torch.device | str = "cpu") -> torch.Generator:
     """A generator seeded by a hash of ``stream`` (what the draws are for) and ``keys`` (e.g.
     seed, epoch, index).

@@ -34,6 +34,7 @@ from translate.modeling.checkpoint import STATE, Checkpoint, load_weights
 from translate.modeling.device import describe_device
 from translate.training.checkpoint import check_optimizer_state, save_checkpoint
 from translate.training.clock import RunClock
+from translate.training.data import RANDOM_STREAMS
 from translate.training.distributed import Context, any_rank
 from translate.training.optim import NonFiniteStep, load_optimizer_state
 from translate.training.progress import Throughput, restart_clock
@@ -167,6 +168,7 @@ class Trainer:
             "steps_per_epoch": self.source.steps_per_epoch,  # where in its epoch a resume goes on
             "skipped_steps": self.skipped,
             "skipped_in_a_row": self.skipped_in_a_row,  # so that a resume keeps counting towards the limit
+            "random_streams": RANDOM_STREAMS,
             **self.clock.state(),
             "optimizers": {k: o.state_dict() for k, o in self.recipe.optimizers().items()},
             "torch_rng": torch.get_rng_state(),
@@ -251,6 +253,11 @@ class Trainer:
                                   "on the data it trained on (check --data), or start a new run")
         self.step, self.epoch, self.skipped = step, epoch, skipped
         self.skipped_in_a_row = int(state.get("skipped_in_a_row", 0))
+        if state.get("random_streams", 1) != RANDOM_STREAMS and self.is_main:
+            print(f"note: {checkpoint.path} was written by a toolkit whose random streams differ from this one's "
+                  "(before 2026-12-06): from here on the data order, augmentations and pools draw other numbers than "
+                  "a straight run would have, so the rest of this epoch may show some images twice and others not "
+                  "at all; the run goes on, and resumes exactly from the checkpoints it writes now", file=sys.stderr)
         self.last_checkpoint = checkpoint.path
 
     # -- records -----------------------------------------------------------------------
