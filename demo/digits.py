@@ -15,7 +15,8 @@ from translate.latent import check_truncation, label_mix, slerp  # as the CLI an
 from translate.runtime import Sampler
 
 MAX_DIGITS = 100
-SEED_MAX = 2**63 - 1  # numpy's generators take any non-negative int; the CLI stops here (a signed 64-bit seed)
+SEED_MAX = 2**53 - 1  # the page sends numbers as JavaScript doubles, exact to 2^53 - 1: beyond, a typed seed
+# would silently draw a neighbour's digits (the command line and the runtime take seeds to 2^63 - 1)
 ALL_DIGITS = ("all 0–9", "all")  # the page's label and the value of the "every digit" choice
 SAME_DIGITS = ("same digit", "same")  # ... and of "no walk between digits"
 SAME_DIGIT = SAME_DIGITS[1]
@@ -120,9 +121,9 @@ def _label(sampler: Sampler, digit: str | None) -> int | None:
 
 def _seed(value: float | None) -> int:
     if value is None or value == "":
-        raise InputError("enter a seed: a whole number 0 … 2⁶³−1")
+        raise InputError("enter a seed: a whole number 0 … 2⁵³−1")
     if not isinstance(value, (int, float)) or not float(value).is_integer() or not 0 <= value <= SEED_MAX:
-        raise InputError(f"a seed must be a whole number 0 … 2⁶³−1, got {_as_typed(value)}")
+        raise InputError(f"a seed must be a whole number 0 … 2⁵³−1, got {_as_typed(value)}")
     return int(value)
 
 

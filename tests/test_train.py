@@ -8,6 +8,7 @@ import torch
 
 from translate.cli import run_cli
 from translate.families import load_generator
+from translate.families.dcgan.nets import DCGANConfig
 from translate.families.dcgan.recipe import GANRecipe
 from translate.families.dcgan.settings import GANHyper
 from translate.io.run_layout import read_metrics
@@ -258,3 +259,13 @@ def test_tensorboard_keeps_the_checkpoints_own_step_across_a_resume(tmp_path):
     events.Reload()
     steps = [event.step for event in events.Scalars("loss/g_loss")]
     assert steps == [1, 2, 3, 4]  # step 2, logged before its checkpoint, survives the resume's purge
+
+
+def test_the_grids_codes_are_not_the_first_steps_noise():
+    # Both were drawn from generators seeded with the seed itself: the grid showed the very codes
+    # the first step had trained on.
+    recipe = GANRecipe(DCGANConfig(), GANHyper(), torch.device("cpu"), seed=12345)
+    noise = torch.Generator()
+    noise.set_state(recipe.rng.get_state())
+    first_step = torch.randn(len(recipe.fixed_z), recipe.config.z_dim, generator=noise)
+    assert not torch.isclose(first_step, recipe.fixed_z).all(dim=1).any()

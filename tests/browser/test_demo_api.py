@@ -90,7 +90,7 @@ def test_errors_come_back_as_messages_and_leave_no_traceback(client, served, tmp
         client.predict("cdcgan", "eleven", 9, 4, 5, 0.0, api_name="/generate_digits")
     with pytest.raises(AppError, match="not in the list of choices"):
         client.predict(handle_file(str(fake)), "sideways", False, api_name="/translate_photo")
-    with pytest.raises(AppError, match="a seed must be a whole number 0 … 2⁶³−1, got -2"):
+    with pytest.raises(AppError, match="a seed must be a whole number 0 … 2⁵³−1, got -2"):
         client.predict("cdcgan", "7", 9, -2, 5, 0.0, api_name="/generate_digits")
     blank = tmp_path / "blank.png"
     cv2.imwrite(str(blank), np.full((64, 64, 3), 255, np.uint8))

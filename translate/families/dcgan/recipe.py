@@ -13,6 +13,7 @@ from translate.families.dcgan.nets import EMA_NAME, DCGANConfig, Discriminator, 
 from translate.families.dcgan.settings import GANHyper
 from translate.modeling.device import autocast
 from translate.modeling.losses import adversarial
+from translate.training.data import derived_generator
 from translate.training.optim import adam, averaged_copy, critic_loss, estimate_batch_norm, optimise, update_average
 
 # Batch-norm statistics of the weight average: estimated on 100 x 256 generated images.
@@ -44,7 +45,7 @@ class GANRecipe:
         self.autocast = autocast(precision, device)
         # Its own RNG for noise and penalty mixing, saved in checkpoints for exact resume; on the
         # CPU whatever the device, so that a run resumes on another (a CUDA generator's state is another kind).
-        self.rng = torch.Generator().manual_seed(seed)
+        self.rng = derived_generator("noise", seed)  # not the grid's codes, nor the global RNG's draws
         self.fixed_z, self.fixed_labels = self._fixed_inputs(seed)
 
     def prepare(self, first_batch: Callable[[], tuple[torch.Tensor, ...]]) -> None:
@@ -117,7 +118,7 @@ class GANRecipe:
 
     def _fixed_inputs(self, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
         """Grid inputs: 64 codes, or for cDCGAN one row per class with shared codes per column."""
-        gen = torch.Generator().manual_seed(seed)
+        gen = derived_generator("grid", seed)
         n_classes = self.config.n_classes
         if n_classes:
             columns = 10
