@@ -31,6 +31,7 @@ from provenance import save_result
 from translate.cli import run_cli
 from translate.errors import ConfigError
 from translate.io.fileio import atomic_write
+from translate.io.run_layout import METRICS_FILE, read_metrics
 from translate.modeling.checkpoint import CONFIG, find_checkpoint
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -47,11 +48,11 @@ def scores_over_time(run: Path, score: str, clock: str = "train_hours") -> list[
     at the run's ``clock``: ``train_hours`` (wall) or ``cpu_hours`` (the training process's CPU
     time, which contention from other work on the machine inflates least). Steps taken before
     the run was timed are counted at a rebuilt rate (``hours_per_step``) and marked unmeasured."""
-    metrics = run / "metrics.jsonl"
+    metrics = run / METRICS_FILE
     if not metrics.is_file():
         raise ConfigError(f"{metrics} does not exist: give NAME=RUN with RUN a training run's folder "
                           "(the --out of translate.train)")
-    records = [json.loads(line) for line in metrics.read_text().splitlines() if line.strip()]
+    records = read_metrics(metrics)
     rate = hours_per_step(run, records, clock)
     hours, measured, last_step, rows = 0.0, True, 0, []
     offset = None  # for a run timed from a later step on: the hours rebuilt up to that step
@@ -100,7 +101,7 @@ def hours_per_step(run: Path, records: list[dict[str, Any]], clock: str) -> Call
 
 def machines(run: Path) -> list[str]:
     """The machines a run's epochs were trained on, as its records name them."""
-    records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines() if line.strip()]
+    records = read_metrics(run / METRICS_FILE)
     return list(dict.fromkeys(record.get("machine", "not recorded") for record in records if "images_per_s" in record))
 
 

@@ -12,16 +12,19 @@ import pytest
 
 from translate.cli import run_cli
 
-PROGRESS_BAR = re.compile(r"epoch \d+/\d+: ")  # the trainer's tqdm bar, redrawn after each \r
+PROGRESS_BAR = re.compile(r"epoch \d+/\d+: ")  # the trainer's bar (after each \r) or lines, and its epoch lines
 # translate.progress off a terminal: "downloading mnist: 0.0/1.6 MB (0%), 0 s", "...: 4/4 images (100%), 2 s, done"
 PROGRESS_LINE = re.compile(r"[^:]+: [\d.]+(/[\d.]+)? \w+( \(\d+%\))?, \d+ s(, done)?$")
+# The trainer's first line: "cdcgan run in /x/run: starting; records in ..." (or "resuming from ...").
+RUN_START = re.compile(r"\w+ run in .+: (starting|resuming from .+); records in ")
 
 
 def message_lines(stderr: str) -> list[str]:
-    """What a command wrote to stderr besides its progress (the trainer's bar, translate.progress's
-    lines) and its notes (advice such as the CPU preset, not errors), line by line."""
+    """What a command wrote to stderr besides its progress (the trainer's bar or lines and its first
+    line, translate.progress's lines) and its notes (advice such as the CPU preset, not errors), line by line."""
     return [line for line in stderr.splitlines()
             if line.strip() and not PROGRESS_BAR.match(line) and not PROGRESS_LINE.match(line)
+            and not RUN_START.match(line)
             and not line.startswith("note: ")]
 
 

@@ -19,7 +19,7 @@ from translate.io.images import read_image
 from translate.sample import main as sample_main
 from translate.train import main as train_main
 from translate.training import progress as progress_module
-from translate.training.progress import Throughput, restart_clock
+from translate.training.progress import LogLines, Throughput, restart_clock
 
 from .cli_errors import one_line_error
 from .cyclegan_data import TINY as CYCLEGAN_TINY
@@ -66,6 +66,37 @@ def test_the_time_left_does_not_count_start_up_as_a_step():
     assert stats["n"] == 521 and stats["initial"] == 501
     assert bar.start_t >= started_up  # the start-up is not part of the rate the ETA divides by
     assert not re.search(r"-\d", shown.getvalue())  # no negative rate or ETA drawn (a resumed run drew them)
+
+
+def test_into_a_log_file_progress_is_a_line_a_minute_with_the_time_left(monkeypatch, capsys):
+    now = [0.0]
+    monkeypatch.setattr(progress_module, "time", SimpleNamespace(perf_counter=lambda: now[0]))
+    with LogLines(total=100, initial=10, desc="epoch 2/5") as bar:
+        now[0] += 30.0  # the first step of a start: loaders, compiling
+        bar.update(1)
+        restart_clock(bar)
+        for _ in range(10):  # then 6 s a step: a line once a minute has passed since the last
+            now[0] += 6.0
+            bar.set_postfix({"g_loss": "1.000", "img/s": "0.2"}, refresh=False)
+            bar.update(1)
+    assert capsys.readouterr().err.splitlines() == [
+        "epoch 2/5: step 10/100 (10%)",
+        "epoch 2/5: step 16/100 (16%), 0:08:24 left, g_loss 1.000, img/s 0.2",  # at 60 s: 84 steps at 6 s
+    ]
+
+
+def test_a_run_into_a_log_says_where_it_is_and_sums_up_each_epoch_without_redraws(tmp_path, capsys):
+    run = tmp_path / "run"
+    run_cli(train_main, ["dcgan", *TINY, "--out", str(run), "--max-steps", "3"])
+    err = capsys.readouterr().err
+    assert "\r" not in err
+    assert f"dcgan run in {run}: starting; records in metrics.jsonl, samples/ and tensorboard/ there" in err
+    assert "epoch 1/25: step 0/3750 (0%)\n" in err
+    assert re.search(r"epoch 1/25: stopped at step 3 \(means of steps 1-3: d_loss [\d.]+, g_loss [\d.]+.*\), "
+                     r"[\d.]+ (img/s|s/img), [\d.]+ training hours, [\d.]+ CPU-hours\n", err), err
+    run_cli(train_main, ["dcgan", "--out", str(run), "--resume", "--max-steps", "5"])
+    assert (f"dcgan run in {run}: resuming from {run / 'checkpoints' / 'step-00000003'} (step 3, in epoch 1/25)"
+            in capsys.readouterr().err)
 
 
 def test_the_final_line_numbers_epochs_as_the_progress_bar_does(tmp_path, capsys):

@@ -136,3 +136,12 @@ def test_a_bad_run_folder_is_one_line_that_names_it_not_a_traceback(tmp_path):
     assert done.returncode == 2, done.stderr
     assert done.stderr.startswith("error: ") and "Traceback" not in done.stderr
     assert str(missing) in done.stderr and len(done.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.slow
+def test_a_line_cut_short_by_a_kill_is_passed_over(scored_run, tmp_path):
+    run = run_with_records(scored_run, tmp_path / "run", records(scored_run))
+    with (run / "metrics.jsonl").open("a") as file:
+        file.write('{"epoch": 4, "step": 9, "eval": {"horse_to_')  # a kill during the write
+    assert fid_curves.scores_over_time(run, "horse_to_zebra/fid") == fid_curves.scores_over_time(
+        scored_run, "horse_to_zebra/fid")

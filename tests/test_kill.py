@@ -9,6 +9,7 @@ import json
 import os
 import random
 import re
+import shlex
 import signal
 import subprocess
 import sys
@@ -88,8 +89,8 @@ def wait_for_group_to_exit(group: int, timeout: float = 10.0) -> bool:
 
 
 def first_bar_position(log: Path) -> int:
-    """The step the progress bar started from (tqdm draws ``| 10/3750 [`` first)."""
-    return int(re.search(r"\|\s*(\d+)/\d+ \[", log.read_text()).group(1))
+    """The step the progress started from (into a file, its first line is ``epoch 1/9: step 10/3750 (0%)``)."""
+    return int(re.search(r"^epoch \d+/\d+: step (\d+)/\d+ ", log.read_text(), re.MULTILINE).group(1))
 
 
 def steps_on_disk(run: Path) -> set[int]:
@@ -193,7 +194,10 @@ def test_ctrl_c_or_sigterm_stops_after_the_step_with_a_checkpoint_and_a_one_line
             process.kill()
     messages = message_lines(log.read_text())
     assert "Traceback" not in log.read_text() and len(messages) == 1, messages
-    match = re.fullmatch(how + r" at step (\d+): saved (.+); continue with --resume", messages[0])
+    # The command to continue keeps what a bare --resume would drop (--save-every-steps is per start).
+    resume = shlex.join(["python", "-m", "translate.train", "cdcgan", "--out", str(run), "--resume",
+                         "--save-every-steps", "2"])
+    match = re.fullmatch(how + r" at step (\d+): saved (.+); continue with: " + re.escape(resume), messages[0])
     assert match, messages
     step = int(match.group(1))
     assert match.group(2) == str(run / "checkpoints" / f"step-{step:08d}") and latest_step(run) == step

@@ -259,6 +259,10 @@ def test_tensorboard_keeps_the_checkpoints_own_step_across_a_resume(tmp_path):
     events.Reload()
     steps = [event.step for event in events.Scalars("loss/g_loss")]
     assert steps == [1, 2, 3, 4]  # step 2, logged before its checkpoint, survives the resume's purge
+    # Each start's first step has no speed yet (it pays for the start-up), and the stops' partial
+    # epochs are not curves of epoch means.
+    assert [event.step for event in events.Scalars("speed/images_per_s")] == [2, 4]
+    assert not [tag for tag in events.Tags()["scalars"] if tag.startswith("epoch/")]
 
 
 def test_the_grids_codes_are_not_the_first_steps_noise():

@@ -13,7 +13,7 @@ from translate.errors import ConfigError
 LOCK_NAME = ".translate-lock"
 MARKER_NAME = ".translate-run"
 # What a run writes at the top of its folder; in a reused folder none may be there already.
-METRICS_FILE = "metrics.jsonl"  # one JSON line per epoch, log interval and scoring
+METRICS_FILE = "metrics.jsonl"  # one JSON line per start, epoch (or stop within one) and scoring
 RUN_ENTRIES = ("checkpoints", "samples", "tensorboard", METRICS_FILE, "best")
 
 

@@ -15,6 +15,7 @@ recipe skips that step's update and the loop counts it.
 from __future__ import annotations
 
 import math
+import shlex
 import signal
 import sys
 import time
@@ -37,7 +38,7 @@ from translate.training.clock import RunClock
 from translate.training.data import RANDOM_STREAMS
 from translate.training.distributed import Context, any_rank
 from translate.training.optim import NonFiniteStep, load_optimizer_state
-from translate.training.progress import Throughput, restart_clock
+from translate.training.progress import Throughput, epoch_progress, restart_clock
 from translate.training.records import RunRecords, start_record
 from translate.training.stopping import GracefulStop, StopRequested
 
@@ -290,6 +291,11 @@ class Trainer:
     def fit(self) -> None:
         self.prepare()
         self.records.open(self.step)
+        if self.is_main:
+            begun = (f"resuming from {self.last_checkpoint} ({self.position()})" if self.last_checkpoint
+                     else "starting")
+            print(f"{self.spec.family} run in {self.spec.run_dir}: {begun}; records in metrics.jsonl, samples/ and "
+                  f"tensorboard/ there (tensorboard --logdir {self.spec.run_dir / 'tensorboard'})", file=sys.stderr)
         if self.spec.command and self.is_main:  # a line of its own, before any step: no kill can lose it
             self.records.metrics({"step": self.step, "start": start_record(self.spec.command, self.step,
                                                                            self.context.world_size)})
@@ -305,15 +311,29 @@ class Trainer:
                     self._run_epoch()
         except KeyboardInterrupt:  # a second Ctrl-C, or any in a distributed run
             print(f"interrupted at step {self.step} without saving; continue from "
-                  f"{self.last_checkpoint or 'the start'} with --resume", file=sys.stderr)
+                  f"{self.last_checkpoint or 'the start'} with: {self.continue_command()}", file=sys.stderr)
             raise
         finally:
             self.records.close()
         if self.stop.requested and not self.done():  # a finished run ends as finished, whatever came last
             signum = self.stop.signum
             how = "interrupted" if signum == signal.SIGINT else f"stopped by {signal.Signals(signum).name}"
-            print(f"{how} at step {self.step}: saved {self.last_checkpoint}; continue with --resume", file=sys.stderr)
+            print(f"{how} at step {self.step}: saved {self.last_checkpoint}; continue with: {self.continue_command()}",
+                  file=sys.stderr)
             raise StopRequested(self.stop.signum)
+
+    def continue_command(self) -> str:
+        """The command that resumes this run as it went: a resume takes --save-every-steps,
+        --log-every and --gpu from its own command line, so a bare --resume would drop them."""
+        spec, words = self.spec, ["python", "-m", "translate.train", self.spec.family, "--out", str(self.spec.run_dir),
+                                  "--resume"]
+        if spec.save_every_steps:
+            words += ["--save-every-steps", str(spec.save_every_steps)]
+        if spec.log_every != RunSpec.log_every:
+            words += ["--log-every", str(spec.log_every)]
+        if self.context.device.type == "cuda":
+            words.append("--gpu")
+        return shlex.join(words)
 
     def _step(self, batch: tuple[torch.Tensor, ...]) -> dict[str, float] | None:
         """One optimisation step: its losses, or None when it was skipped (--skip-nonfinite).
@@ -352,10 +372,8 @@ class Trainer:
         speed = Throughput()
         logs: dict[str, float] = {}
         self.clock.start()
-        # On a terminal the bar redraws often; into a log file, twice a minute (not at every step).
-        interval = 0.1 if sys.stderr.isatty() else 30.0
-        with tqdm(total=spe, initial=start, desc=f"epoch {self.epoch + 1}/{spec.epochs}", dynamic_ncols=True,
-                  mininterval=interval, disable=not self.is_main) as bar:
+        label = f"epoch {self.epoch + 1}/{spec.epochs}"
+        with epoch_progress(spe, start, label, disable=not self.is_main) as bar:
             for batch in self.source.batches(self.epoch, start):
                 images = 0
                 if len(batch[0]):  # empty when every file of the batch failed to decode
@@ -371,12 +389,13 @@ class Trainer:
                 if speed.add(images):  # the first step of a start also paid for start-up: time from here
                     restart_clock(bar)
                 skipped = {"skipped": self.skipped} if self.skipped else {}
-                # refresh=False: the bar redraws at its own interval, not at every step (see mininterval).
+                # refresh=False: the bar redraws at its own interval, not at every step.
                 bar.set_postfix({**{k: f"{v:.3f}" for k, v in logs.items()}, **speed.postfix(), **skipped},
                                 refresh=False)
                 if self.step % spec.log_every == 0:
                     self.records.scalars("loss", logs, self.step)
-                    self.records.scalars("speed", {"images_per_s": speed.rate()}, self.step)
+                    if speed.rate():  # none yet at a start's first step, which pays for the start-up
+                        self.records.scalars("speed", {"images_per_s": speed.rate()}, self.step)
                 if self.stop.requested or self._at_a_limit():
                     break
                 # Not at the epoch's last step: the end-of-epoch checkpoint below is that step's one.
@@ -404,7 +423,15 @@ class Trainer:
             **{k: sums[k] / counts[k] for k in sums},
         }
         self.records.metrics(record)
-        self.records.scalars("epoch", {key: record[key] for key in sums}, self.step)
+        if finished:  # a stop's means cover part of an epoch: metrics.jsonl has them, marked incomplete
+            self.records.scalars("epoch", {key: record[key] for key in sums}, self.step)
+        if self.is_main:
+            means = ", ".join(f"{key} {record[key]:.3f}" for key in sums)
+            means = f" (means of steps {first_step}-{self.step}: {means})" if means else ""
+            rate = "".join(f", {value} {unit}" for unit, value in speed.postfix().items())
+            tqdm.write(f"{label}: {'done' if finished else 'stopped'} at step {self.step}{means}{rate}, "
+                       f"{record['train_hours']:.2f} training hours, {record['cpu_hours']:.2f} CPU-hours",
+                       file=sys.stderr)
         self.save()
         self.clock.stop()  # the scoring is not training time
         # A stop asked for during the epoch's last step leaves at once (the scoring takes minutes, past

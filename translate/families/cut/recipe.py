@@ -19,6 +19,7 @@ from collections.abc import Callable
 
 import torch
 from torch import nn
+from tqdm import tqdm
 
 from translate.families.cut.monitors import collapse_measures, collapse_warnings
 from translate.families.cut.nets import (
@@ -171,7 +172,7 @@ class CUTRecipe(ScheduledRecipe):
         measures = collapse_measures(inputs, outputs)
         if self.context.rank == 0:
             for warning in collapse_warnings({k: v.item() for k, v in measures.items()}, step):
-                print(warning, file=sys.stderr)
+                tqdm.write(warning, file=sys.stderr)  # on a line of its own under a progress bar
         return measures
 
     def sample_grid(self) -> tuple[torch.Tensor, int]:
