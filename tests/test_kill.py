@@ -23,6 +23,7 @@ from translate.cli import run_cli
 from translate.families.dcgan.nets import DCGANConfig, Discriminator, Generator
 from translate.io.fileio import read_json_if_exists
 from translate.modeling.checkpoint import LATEST, load_weights, read_checkpoint
+from translate.train import default_workers
 from translate.train import main as train_main
 from translate.training.stopping import GracefulStop
 
@@ -194,9 +195,10 @@ def test_ctrl_c_or_sigterm_stops_after_the_step_with_a_checkpoint_and_a_one_line
             process.kill()
     messages = message_lines(log.read_text())
     assert "Traceback" not in log.read_text() and len(messages) == 1, messages
-    # The command to continue keeps what a bare --resume would drop (--save-every-steps is per start).
+    # The command to continue keeps what a resume takes from its own command line, not the run's.
     resume = shlex.join(["python", "-m", "translate.train", "cdcgan", "--out", str(run), "--resume",
-                         "--save-every-steps", "2"])
+                         "--data", str(digit_folder), "--save-every-steps", "2",
+                         *(["--workers", "1"] if default_workers() != 1 else [])])
     match = re.fullmatch(how + r" at step (\d+): saved (.+); continue with: " + re.escape(resume), messages[0])
     assert match, messages
     step = int(match.group(1))
@@ -204,7 +206,7 @@ def test_ctrl_c_or_sigterm_stops_after_the_step_with_a_checkpoint_and_a_one_line
     assert read_checkpoint(run).training_state()["step"] == step
     assert wait_for_group_to_exit(process.pid), "a process of the interrupted run is still alive"
 
-    run_cli(train_main, [*args, "--out", str(run), "--resume", "--max-steps", str(step + 2)])
+    run_cli(train_main, [*shlex.split(resume)[3:], "--max-steps", str(step + 2)])  # the command as printed
     assert latest_step(run) == step + 2
 
 

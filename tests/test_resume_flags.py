@@ -68,3 +68,20 @@ def test_a_run_recorded_with_compile_and_wgan_gp_resumes_with_no_compile(tmp_pat
     assert "--loss wgan-gp cannot train compiled" in error and "add --no-compile" in error
     train("cyclegan", "--out", str(run), "--resume", "--no-compile", "--max-steps", "2", "--data", str(data))
     assert read_checkpoint(run).path.name == "step-00000002"
+
+
+def test_the_continue_command_keeps_what_a_resume_takes_from_its_own_command_line(monkeypatch, tmp_path):
+    from translate.train import _continue_command, _parse, default_workers
+
+    run, data = tmp_path / "my run", tmp_path / "data"
+    args = _parse(["cyclegan", "--domains", "horse", "zebra", "--out", str(run), "--data", str(data), "--gpu",
+                   "--save-every-steps", "500", "--log-every", "10", "--skip-nonfinite", "--fid-weights", "fid.pt",
+                   "--workers", str(default_workers() + 1), "--max-steps", "9", "--lr", "1e-4"])
+    monkeypatch.setenv("WORLD_SIZE", "2")  # under torchrun, a run resumes on as many processes
+    assert _continue_command(args) == (
+        f"torchrun --nproc_per_node 2 -m translate.train cyclegan --out '{run}' --resume --data {data} "
+        f"--save-every-steps 500 --fid-weights fid.pt --log-every 10 --workers {default_workers() + 1} --gpu "
+        "--skip-nonfinite")
+    monkeypatch.delenv("WORLD_SIZE")
+    plain = _parse(["dcgan", "--out", str(run)])
+    assert _continue_command(plain) == f"python -m translate.train dcgan --out '{run}' --resume"

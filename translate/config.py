@@ -21,6 +21,7 @@ from translate.errors import ConfigError
 # Values in messages are shown short: an edited file may hold a list nested a thousand deep.
 _SHORT = reprlib.Repr()
 _SHORT.maxlevel, _SHORT.maxstring, _SHORT.maxother = 3, 80, 80
+LOG_EVERY = 50  # steps between TensorBoard scalars, unless --log-every says otherwise
 MAX_SEED = 2**63 - 1  # torch.manual_seed takes 64-bit seeds; a signed bound keeps every consumer happy
 
 

@@ -6,8 +6,8 @@ checkpoint; run-length flags (``--epochs``, ``--max-steps``), ``--data``, ``--gp
 ``--workers``, ``--precision`` and ``--skip-nonfinite`` come from the command line, and a
 flag that would change a recorded setting is an error (:mod:`translate.resume_flags`).
 Ctrl-C stops after the current step with a checkpoint (press it twice to stop at once,
-without one). ``cyclegan`` also trains on several processes:
-``torchrun --nproc_per_node N -m translate.train cyclegan ...``.
+without one). The translation families (cyclegan, cut, pix2pix) also train on several
+processes: ``torchrun --nproc_per_node N -m translate.train cyclegan ...``.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from typing import Any
 
 from translate.arguments import PRECISIONS, non_negative_int, positive_hours, positive_int
 from translate.cli import run_cli
+from translate.config import LOG_EVERY
 from translate.errors import CheckpointError, ConfigError
 from translate.families import Family, RunOptions, all_families, get_family
 from translate.families.optimisation import add_optimisation_options
@@ -65,7 +66,7 @@ def _run_options(parser: argparse.ArgumentParser) -> None:
     run.add_argument("--workers", type=non_negative_int, default=default_workers(),
                      help="data-loader processes for image folders (default: up to 4, at most the cores)")
     run.add_argument("--save-every-steps", type=positive_int, help="also checkpoint every N steps")
-    run.add_argument("--log-every", type=positive_int, default=50, help="TensorBoard scalars every N steps")
+    run.add_argument("--log-every", type=positive_int, default=LOG_EVERY, help="TensorBoard scalars every N steps")
     run.add_argument("--skip-nonfinite", action="store_true",
                      help="skip a step whose loss or gradients are NaN or infinite instead of stopping")
     run.add_argument("--fid-weights", help="FID Inception TorchScript for scores during training "
@@ -123,6 +124,27 @@ def _resume_checkpoint(out: Path, family: Family) -> Checkpoint:
     return checkpoint
 
 
+def _launcher() -> str:
+    """How this start was launched: under torchrun a run resumes only on as many processes."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    return f"torchrun --nproc_per_node {world} -m translate.train" if world > 1 else "python -m translate.train"
+
+
+def _continue_command(args: argparse.Namespace) -> str:
+    """The command that continues this run as this start ran it. A resume takes these flags from
+    its own command line, so a bare --resume would drop them, some silently (--gpu, checkpoints,
+    logging, --skip-nonfinite); the run-length flags are the user's to choose."""
+    words = [args.family, "--out", str(args.out), "--resume"]
+    given = {"--data": args.data, "--save-every-steps": args.save_every_steps, "--fid-weights": args.fid_weights,
+             "--log-every": args.log_every if args.log_every != LOG_EVERY else None,
+             "--workers": args.workers if args.workers != default_workers() else None}
+    for flag, value in given.items():
+        if value is not None:
+            words += [flag, str(value)]
+    words += [flag for flag, on in (("--gpu", args.gpu), ("--skip-nonfinite", args.skip_nonfinite)) if on]
+    return f"{_launcher()} {shlex.join(words)}"
+
+
 def main(argv: list[str] | None = None) -> Trainer:
     """Train as the command line says; returns the trainer (its recipe holds the networks)."""
     args = _parse(argv)
@@ -139,7 +161,8 @@ def main(argv: list[str] | None = None) -> Trainer:
                      workers=args.workers, save_every_steps=args.save_every_steps, log_every=args.log_every,
                      skip_nonfinite=args.skip_nonfinite, precision=args.precision,
                      download=getattr(args, "download", False), fid_weights=args.fid_weights,
-                     command="python -m translate.train " + shlex.join(sys.argv[1:] if argv is None else argv))
+                     command=f"{_launcher()} " + shlex.join(sys.argv[1:] if argv is None else argv),
+                     continue_command=_continue_command(args))
     # Before the lock goes into a folder that is no run (a user's photos, say); a run folder goes on
     # to the lock, which names a process that holds it.
     if args.resume and not checkpoint_root(args.out).is_dir() and not is_run_folder(args.out):

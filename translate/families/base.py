@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import nn
 
-from translate.config import ConfigBase
+from translate.config import LOG_EVERY, ConfigBase
 from translate.errors import ConfigError
 from translate.families.optimisation import OptimisationDefaults
 
@@ -45,12 +45,13 @@ class RunOptions:
     gpu: bool = False
     workers: int = 0
     save_every_steps: int | None = None
-    log_every: int = 50
+    log_every: int = LOG_EVERY
     skip_nonfinite: bool = False
     precision: str | None = None  # None: auto (or on --resume, the run's own)
     download: bool = False  # fetch a missing dataset
     fid_weights: str | None = None  # the FID network, for families that score during training
     command: str = ""  # the command line of this start, as metrics.jsonl records it
+    continue_command: str = ""  # what continues the run as this start ran it, for its stop messages
 
     def run_spec(self, family: str, model_config: dict[str, Any], train_config: dict[str, Any], epochs: int,
                  eval_every: int | None = None, eval_every_from: tuple[int, int] | None = None) -> RunSpec:
@@ -63,7 +64,7 @@ class RunOptions:
                        epochs=epochs, max_steps=self.max_steps, max_hours=self.max_hours,
                        max_cpu_hours=self.max_cpu_hours, save_every_steps=self.save_every_steps,
                        log_every=self.log_every, eval_every=eval_every, eval_every_from=eval_every_from,
-                       command=self.command)
+                       command=self.command, continue_command=self.continue_command)
 
 
 class Family(ABC):

@@ -30,6 +30,7 @@ import torch.distributed as dist
 from torch import nn
 from tqdm import tqdm
 
+from translate.config import LOG_EVERY
 from translate.errors import CheckpointError, DivergedError, StorageError, first_line
 from translate.modeling.checkpoint import STATE, Checkpoint, load_weights
 from translate.modeling.device import describe_device
@@ -105,10 +106,11 @@ class RunSpec:
     max_hours: float | None = None  # stop once the run has trained this long (RunClock), resumes included
     max_cpu_hours: float | None = None  # stop once the run's training has used this much CPU time, resumes included
     save_every_steps: int | None = None
-    log_every: int = 50
+    log_every: int = LOG_EVERY
     eval_every: int | None = None  # epochs between calls of the trainer's evaluator (and after the last)
     eval_every_from: tuple[int, int] | None = None  # (epoch E, N): from epoch E on, every N epochs instead
     command: str = ""  # this start's command line: metrics.jsonl records it, for the model card
+    continue_command: str = ""  # the command that continues the run as this start ran it (its stop messages)
 
 
 # Scores the live networks during training: returns scalars by name (e.g. "horse_to_zebra/fid").
@@ -310,30 +312,22 @@ class Trainer:
                 while not self.done() and not self.stop.requested:
                     self._run_epoch()
         except KeyboardInterrupt:  # a second Ctrl-C, or any in a distributed run
-            print(f"interrupted at step {self.step} without saving; continue from "
-                  f"{self.last_checkpoint or 'the start'} with: {self.continue_command()}", file=sys.stderr)
+            if self.is_main:  # the latest checkpoint, which a save the interrupt cut short may not have named yet
+                print(f"interrupted at step {self.step} without saving it; continue from the run's latest checkpoint "
+                      f"with: {self._continue()}", file=sys.stderr)
             raise
         finally:
             self.records.close()
         if self.stop.requested and not self.done():  # a finished run ends as finished, whatever came last
             signum = self.stop.signum
             how = "interrupted" if signum == signal.SIGINT else f"stopped by {signal.Signals(signum).name}"
-            print(f"{how} at step {self.step}: saved {self.last_checkpoint}; continue with: {self.continue_command()}",
-                  file=sys.stderr)
+            if self.is_main:
+                print(f"{how} at step {self.step}: saved {self.last_checkpoint}; continue with: {self._continue()}",
+                      file=sys.stderr)
             raise StopRequested(self.stop.signum)
 
-    def continue_command(self) -> str:
-        """The command that resumes this run as it went: a resume takes --save-every-steps,
-        --log-every and --gpu from its own command line, so a bare --resume would drop them."""
-        spec, words = self.spec, ["python", "-m", "translate.train", self.spec.family, "--out", str(self.spec.run_dir),
-                                  "--resume"]
-        if spec.save_every_steps:
-            words += ["--save-every-steps", str(spec.save_every_steps)]
-        if spec.log_every != RunSpec.log_every:
-            words += ["--log-every", str(spec.log_every)]
-        if self.context.device.type == "cuda":
-            words.append("--gpu")
-        return shlex.join(words)
+    def _continue(self) -> str:
+        return self.spec.continue_command or f"--resume --out {shlex.quote(str(self.spec.run_dir))}"
 
     def _step(self, batch: tuple[torch.Tensor, ...]) -> dict[str, float] | None:
         """One optimisation step: its losses, or None when it was skipped (--skip-nonfinite).
