@@ -130,6 +130,6 @@ def _seed(value: float | None) -> int:
 def _as_typed(value: object) -> str:
     """A number as the page sent it. Beyond 2^53 the browser has already rounded it to a float,
     so its last digits are not the user's: show it as the float it is (1e+23)."""
-    if isinstance(value, (int, float)) and math.isfinite(value) and abs(value) >= 2**53:
+    if isinstance(value, (int, float)) and math.isfinite(value) and abs(value) > 2**53:
         return f"{float(value):.6g}"
     return str(value)

@@ -72,16 +72,18 @@ def test_into_a_log_file_progress_is_a_line_a_minute_with_the_time_left(monkeypa
     now = [0.0]
     monkeypatch.setattr(progress_module, "time", SimpleNamespace(perf_counter=lambda: now[0]))
     with LogLines(total=100, initial=10, desc="epoch 2/5") as bar:
-        now[0] += 30.0  # the first step of a start: loaders, compiling
+        now[0] += 90.0  # the first step of a start: loaders, compiling; no time left from it
         bar.update(1)
+        bar.set_postfix({"g_loss": "2.000"}, refresh=False)
         restart_clock(bar)
-        for _ in range(10):  # then 6 s a step: a line once a minute has passed since the last
+        for step in range(10):  # then 6 s a step, each step's figures set after its update, as the trainer does
             now[0] += 6.0
-            bar.set_postfix({"g_loss": "1.000", "img/s": "0.2"}, refresh=False)
             bar.update(1)
+            bar.set_postfix({"g_loss": f"{1 + step / 10:.3f}", "img/s": "0.2"}, refresh=False)
     assert capsys.readouterr().err.splitlines() == [
         "epoch 2/5: step 10/100 (10%)",
-        "epoch 2/5: step 16/100 (16%), 0:08:24 left, g_loss 1.000, img/s 0.2",  # at 60 s: 84 steps at 6 s
+        "epoch 2/5: step 11/100 (11%), g_loss 2.000",
+        "epoch 2/5: step 21/100 (21%), 0:07:54 left, g_loss 1.900, img/s 0.2",  # 60 s on: 79 steps at 6 s
     ]
 
 

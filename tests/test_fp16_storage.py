@@ -3,6 +3,7 @@ scored by the real evaluate, and the table compares exactly those scores."""
 
 import importlib.util
 import json
+import sys
 
 import pytest
 
@@ -11,7 +12,11 @@ from .exporting import trained_run
 
 spec = importlib.util.spec_from_file_location("fp16_storage", REPO / "bench" / "fp16_storage.py")
 fp16_storage = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(fp16_storage)
+sys.path.insert(0, str(REPO / "bench"))  # the script imports its sibling helpers, as when run
+try:
+    spec.loader.exec_module(fp16_storage)
+finally:
+    sys.path.remove(str(REPO / "bench"))
 
 
 @pytest.mark.slow

@@ -70,7 +70,8 @@ def test_skip_nonfinite_skips_the_step_without_any_update_and_counts_it(tmp_path
     err = capsys.readouterr().err
     assert "step 1: skipped" in err and "step 3: skipped" in err
     [record] = recorded(run)
-    assert record["skipped_steps"] == 2 and "skipped=2" in err  # the progress bar counts them too
+    assert record["skipped_steps"] == 2 and "at step 4 (means of steps 1-4: " in err
+    assert ", 2 skipped, " in err  # the epoch's line counts them too
 
     steps = {n: read_checkpoint(run / "checkpoints" / f"step-{n:08d}") for n in (2, 3, 4)}
     weights = {n: load_file(c.path / "model.safetensors") for n, c in steps.items()}

@@ -79,7 +79,7 @@ def test_the_continue_command_keeps_what_a_resume_takes_from_its_own_command_lin
                    "--workers", str(default_workers() + 1), "--max-steps", "9", "--lr", "1e-4"])
     monkeypatch.setenv("WORLD_SIZE", "2")  # under torchrun, a run resumes on as many processes
     assert _continue_command(args) == (
-        f"torchrun --nproc_per_node 2 -m translate.train cyclegan --out '{run}' --resume --data {data} "
+        f"torchrun --nproc_per_node 2 -m translate.train cyclegan --out '{run}' --resume --data {data} --max-steps 9 "
         f"--save-every-steps 500 --fid-weights fid.pt --log-every 10 --workers {default_workers() + 1} --gpu "
         "--skip-nonfinite")
     monkeypatch.delenv("WORLD_SIZE")

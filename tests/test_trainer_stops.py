@@ -93,3 +93,29 @@ def test_a_stop_during_the_run_s_last_step_lets_it_finish_as_finished(tmp_path):
     run, scored = tmp_path / "run", []
     trainer(run, scored, term_at=4 * STEPS_PER_EPOCH - 1).fit()  # no StopRequested: exit code 0, not 143
     assert scored == [2, 4] and scorings(run) == [2, 4]
+
+
+class Interrupted(Linear):
+    """Ctrl-C pressed twice (or once under torchrun): KeyboardInterrupt inside step ``at``."""
+
+    def __init__(self, at: int):
+        super().__init__(ScheduledHyper(epochs=2, epochs_decay=2), None)
+        self.at = at
+
+    def step(self, batch, step: int) -> dict[str, float]:
+        if step == self.at:
+            raise KeyboardInterrupt
+        return super().step(batch, step)
+
+
+@pytest.mark.parametrize(("at", "advice"), [
+    (1, "nothing was saved: start it again with: python -m translate.train toy --out RUN"),
+    (STEPS_PER_EPOCH + 1, "continue from the run's latest checkpoint with: python -m translate.train toy --resume"),
+], ids=["before-any-checkpoint", "after-epoch-1"])
+def test_an_interrupt_at_once_says_how_to_go_on(tmp_path, capsys, at, advice):
+    spec = RunSpec(run_dir=tmp_path / "run", family="toy", model_config={}, train_config={}, epochs=4,
+                   command="python -m translate.train toy --out RUN",
+                   continue_command="python -m translate.train toy --resume")
+    with pytest.raises(KeyboardInterrupt):
+        Trainer(spec, Interrupted(at), Batches()).fit()
+    assert f"interrupted at step {at} without saving it; {advice}\n" in capsys.readouterr().err

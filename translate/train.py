@@ -133,9 +133,11 @@ def _launcher() -> str:
 def _continue_command(args: argparse.Namespace) -> str:
     """The command that continues this run as this start ran it. A resume takes these flags from
     its own command line, so a bare --resume would drop them, some silently (--gpu, checkpoints,
-    logging, --skip-nonfinite); the run-length flags are the user's to choose."""
+    logging, --skip-nonfinite) and the limits, which count from the run's first step."""
     words = [args.family, "--out", str(args.out), "--resume"]
-    given = {"--data": args.data, "--save-every-steps": args.save_every_steps, "--fid-weights": args.fid_weights,
+    given = {"--data": args.data, "--max-steps": args.max_steps, "--max-hours": args.max_hours,
+             "--max-cpu-hours": args.max_cpu_hours, "--save-every-steps": args.save_every_steps,
+             "--fid-weights": args.fid_weights,
              "--log-every": args.log_every if args.log_every != LOG_EVERY else None,
              "--workers": args.workers if args.workers != default_workers() else None}
     for flag, value in given.items():

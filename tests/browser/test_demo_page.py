@@ -101,7 +101,7 @@ def test_a_bad_seed_is_named_at_the_seed_and_the_last_grid_stays(page, served, a
     logged_before = len(served_log(served))
     for typed, message in (("-3", "a seed must be a whole number 0 … 2⁵³−1, got -3"),
                            ("99999999999999999999999", "a seed must be a whole number 0 … 2⁵³−1, got 1e+23"),
-                           ("9007199254740992", "a seed must be a whole number 0 … 2⁵³−1, got 9.0072e+15"),
+                           ("9007199254740992", "a seed must be a whole number 0 … 2⁵³−1, got 9007199254740992"),
                            ("", "enter a seed: a whole number 0 … 2⁵³−1")):
         page.locator("#seed input").fill(typed)
         page.get_by_role("button", name="Generate").click()

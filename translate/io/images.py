@@ -20,7 +20,7 @@ HEADER_BYTES = 1 << 16  # read first: every header this module checks starts wit
 MAX_BYTES_PER_PIXEL = 8  # 16-bit RGBA, uncompressed: the most an image file needs per pixel
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
 # Above this many pixels translation is refused (see runtime.Translator and translate.apply).
-# bench/translator_memory.py measured ONNX Runtime at about 0.3 GiB plus 1.4 GiB per megapixel
+# bench/translator_memory.py measured ONNX Runtime at about 0.2 GiB plus 1.4 GiB per megapixel
 # for the full-size CycleGAN generator: one image at this bound peaks at 6.1 GiB (6,211 MiB).
 TRANSLATE_MAX_PIXELS = 2048 * 2048
 

@@ -48,7 +48,7 @@ class LogLines:
         self.total, self.n, self.desc, self.every, self.disable = total, initial, desc, every, disable
         self.postfix: dict[str, Any] = {}
         self.since, self.since_n = time.perf_counter(), initial
-        self.last = self.since
+        self.last, self.timed, self.due = self.since, False, False
 
     def __enter__(self) -> LogLines:
         self._line()
@@ -58,23 +58,26 @@ class LogLines:
         """Nothing: the trainer's epoch line follows."""
 
     def update(self, n: int = 1) -> None:
+        """Count steps; a line is due once a minute has passed, written with the step's figures."""
         self.n += n
-        if time.perf_counter() - self.last >= self.every:
-            self._line()
+        self.due = time.perf_counter() - self.last >= self.every
 
     def set_postfix(self, values: dict[str, Any], refresh: bool = False) -> None:
         self.postfix = values
+        if self.due:
+            self._line()
 
     def restart_clock(self) -> None:
         """Time the rate and the time left from now (the first step paid for the start-up)."""
-        self.since, self.since_n = time.perf_counter(), self.n
+        self.since, self.since_n, self.timed = time.perf_counter(), self.n, True
 
     def _line(self) -> None:
-        self.last = time.perf_counter()
+        self.last, self.due = time.perf_counter(), False
         if self.disable:
             return
         steps, seconds = self.n - self.since_n, self.last - self.since
-        left = f", {_clock((self.total - self.n) * seconds / steps)} left" if steps and seconds else ""
+        timed = self.timed and steps and seconds  # not from the start-up alone
+        left = f", {_clock((self.total - self.n) * seconds / steps)} left" if timed else ""
         figures = "".join(f", {key} {value}" for key, value in self.postfix.items())
         print(f"{self.desc}: step {self.n}/{self.total} ({100 * self.n // max(self.total, 1)}%){left}{figures}",
               file=sys.stderr, flush=True)

@@ -32,7 +32,7 @@ from tqdm import tqdm
 
 from translate.config import LOG_EVERY
 from translate.errors import CheckpointError, DivergedError, StorageError, first_line
-from translate.modeling.checkpoint import STATE, Checkpoint, load_weights
+from translate.modeling.checkpoint import LATEST, STATE, Checkpoint, load_weights
 from translate.modeling.device import describe_device
 from translate.training.checkpoint import check_optimizer_state, save_checkpoint
 from translate.training.clock import RunClock
@@ -257,8 +257,8 @@ class Trainer:
         self.step, self.epoch, self.skipped = step, epoch, skipped
         self.skipped_in_a_row = int(state.get("skipped_in_a_row", 0))
         if state.get("random_streams", 1) != RANDOM_STREAMS and self.is_main:
-            print(f"note: {checkpoint.path} was written by a toolkit whose random streams differ from this one's "
-                  "(before 2026-12-06): from here on the data order, augmentations and pools draw other numbers than "
+            print(f"note: {checkpoint.path} was written by an earlier toolkit, whose random streams may differ "
+                  "from this one's: from here on the data order, augmentations and pools draw other numbers than "
                   "a straight run would have, so the rest of this epoch may show some images twice and others not "
                   "at all; the run goes on, and resumes exactly from the checkpoints it writes now", file=sys.stderr)
         self.last_checkpoint = checkpoint.path
@@ -296,8 +296,9 @@ class Trainer:
         if self.is_main:
             begun = (f"resuming from {self.last_checkpoint} ({self.position()})" if self.last_checkpoint
                      else "starting")
+            logdir = shlex.quote(str(self.spec.run_dir / "tensorboard"))
             print(f"{self.spec.family} run in {self.spec.run_dir}: {begun}; records in metrics.jsonl, samples/ and "
-                  f"tensorboard/ there (tensorboard --logdir {self.spec.run_dir / 'tensorboard'})", file=sys.stderr)
+                  f"tensorboard/ there (tensorboard --logdir {logdir})", file=sys.stderr)
         if self.spec.command and self.is_main:  # a line of its own, before any step: no kill can lose it
             self.records.metrics({"step": self.step, "start": start_record(self.spec.command, self.step,
                                                                            self.context.world_size)})
@@ -313,8 +314,10 @@ class Trainer:
                     self._run_epoch()
         except KeyboardInterrupt:  # a second Ctrl-C, or any in a distributed run
             if self.is_main:  # the latest checkpoint, which a save the interrupt cut short may not have named yet
-                print(f"interrupted at step {self.step} without saving it; continue from the run's latest checkpoint "
-                      f"with: {self._continue()}", file=sys.stderr)
+                saved = (self.spec.run_dir / "checkpoints" / LATEST).exists()
+                how = (f"continue from the run's latest checkpoint with: {self._continue()}" if saved
+                       else f"nothing was saved: start it again with: {self.spec.command or 'its command'}")
+                print(f"interrupted at step {self.step} without saving it; {how}", file=sys.stderr)
             raise
         finally:
             self.records.close()
@@ -422,8 +425,9 @@ class Trainer:
         if self.is_main:
             means = ", ".join(f"{key} {record[key]:.3f}" for key in sums)
             means = f" (means of steps {first_step}-{self.step}: {means})" if means else ""
+            skips = f", {record['skipped_steps']} skipped" if record["skipped_steps"] else ""
             rate = "".join(f", {value} {unit}" for unit, value in speed.postfix().items())
-            tqdm.write(f"{label}: {'done' if finished else 'stopped'} at step {self.step}{means}{rate}, "
+            tqdm.write(f"{label}: {'done' if finished else 'stopped'} at step {self.step}{means}{skips}{rate}, "
                        f"{record['train_hours']:.2f} training hours, {record['cpu_hours']:.2f} CPU-hours",
                        file=sys.stderr)
         self.save()
