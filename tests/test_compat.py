@@ -42,7 +42,7 @@ def test_an_old_cdcgan_run_samples_exports_and_resumes(old_run, tmp_path, capsys
     assert Sampler(tmp_path / "old.onnx").sample(3, labels=7).shape == (3, 28, 28, 1)
     run_cli(train_main, ["cdcgan", "--out", str(run), "--resume", "--max-steps", "5"])
     # Its data order was drawn by the streams before they were named: the resume says it is not exact.
-    assert "whose random streams differ from this one's" in capsys.readouterr().err
+    assert "whose random streams may differ from this one's" in capsys.readouterr().err
     resumed = read_checkpoint(run)
     assert resumed.training_state()["random_streams"] == RANDOM_STREAMS
     run_cli(train_main, ["cdcgan", "--out", str(run), "--resume", "--max-steps", "6"])
