@@ -67,8 +67,9 @@ def test_a_file_that_is_not_the_published_one_is_not_kept(tmp_path, mirrors, cap
     data = tmp_path / "data"
     error = one_line_error(capsys, main, "fetch", "mnist", "--data", str(data))
     assert "t10k-labels-idx1-ubyte.gz has sha256" in error and "not the published" in error
-    assert error.endswith("; offline, copy it from a machine that has it and point --data (or TRANSLATE_DATA) at "
-                          "its folder")
+    # Offline, the file goes where the toolkit reads it, not in a folder --data would point at.
+    assert error.endswith(f"; offline, copy it from a machine that has it to {data}/mnist/MNIST/raw/"
+                          "t10k-labels-idx1-ubyte.gz")
     assert not (data / "mnist" / "MNIST" / "raw" / "t10k-labels-idx1-ubyte.gz").exists()
     assert not leftovers(data)
 

@@ -21,7 +21,7 @@ from tests.local_server import serving
 from translate.cli import run_cli
 from translate.data import main as data_main
 from translate.errors import DataError
-from translate.io.download import CYCLEGAN, download_cyclegan_dataset
+from translate.io.download import CYCLEGAN, download_cyclegan_dataset, download_dataset
 from translate.modeling.checkpoint import read_checkpoint
 from translate.train import main as train_main
 
@@ -90,6 +90,24 @@ def test_a_server_without_the_file_is_a_clear_error_and_leaves_nothing(tmp_path,
     with pytest.raises(DataError, match=r"HTTP 404.*offline, copy the dataset to .*horse2zebra"):
         download_cyclegan_dataset("horse2zebra", tmp_path / "data")
     assert list((tmp_path / "data").iterdir()) == []
+
+
+def test_a_dataset_another_fetch_finished_first_is_taken_as_fetched(tmp_path, server, data_root, capsys):
+    zip_of_real_files(server / "apple2orange.zip", data_root, {"trainA": 1, "trainB": 1, "testA": 1, "testB": 1},
+                      top="apple2orange")
+    data, winner = tmp_path / "data", []
+
+    def other_fetch_finishes(unpacked: Path) -> None:  # while this one checks, another renames its copy in
+        os.rename(unpacked, data / "apple2orange")
+        unpacked.mkdir()
+        (unpacked / "trainA").mkdir()
+        winner.append(sorted(p.name for p in (data / "apple2orange").iterdir()))
+
+    assert download_dataset(CYCLEGAN, "apple2orange", data, check=other_fetch_finishes) == data / "apple2orange"
+    assert winner == [["testA", "testB", "trainA", "trainB"]]
+    assert sorted(p.name for p in (data / "apple2orange").iterdir()) == winner[0]  # the finished copy stays
+    assert "apple2orange: another process fetched it into" in capsys.readouterr().err
+    assert list(data.iterdir()) == [data / "apple2orange"]  # and this one's temporary folder is gone
 
 
 def test_no_network_is_a_clear_error(tmp_path, monkeypatch):
@@ -216,7 +234,9 @@ def test_a_download_cut_short_is_named_and_leaves_nothing(tmp_path, misbehaving)
     data = tmp_path / "data"
     with pytest.raises(DataError) as info:
         download_cyclegan_dataset("horse2zebra", data)
-    assert str(info.value) == f"the download of {url} stopped after 10000 of 100000 bytes: try again"
+    assert str(info.value) == (f"the download of {url} stopped after 10000 of 100000 bytes: try again; offline, copy "
+                               f"the dataset to {data}/horse2zebra/{{trainA,trainB,testA,testB}} and point --data "
+                               "(or TRANSLATE_DATA) at its parent")
     assert list(data.iterdir()) == []
 
 

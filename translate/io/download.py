@@ -15,6 +15,7 @@ same folder, once no process holds it. Torch-free.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import hashlib
 import os
@@ -32,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import IO
 
-from translate.errors import ConfigError, DataError
+from translate.errors import ConfigError, DataError, first_line
 from translate.io.fileio import TEMP_SUFFIX, TEMP_TAG, check_writable, file_sha256, temporary_name, write_failure
 from translate.progress import Progress
 
@@ -101,8 +102,13 @@ CYCLEGAN_DATASETS = CYCLEGAN.names
 MAX_UNPACKED_BYTES = 16 * 1024**3
 DEADLINE = 2 * 3600.0  # seconds for a whole download: 3 GB at 0.4 MB/s
 CHUNK = 1 << 20
-# What a failed fetch of a single file ends with (fetch_file's ``offline``).
-OFFLINE = "; offline, copy it from a machine that has it and point --data (or TRANSLATE_DATA) at its folder"
+# What writing the download, not reading it, fails with.
+WRITE_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM, errno.EROFS, errno.EFBIG)
+
+
+def offline_copy(dest: Path) -> str:
+    """What a failed fetch ends with: where the file or dataset must go without a network."""
+    return f"; offline, copy it from a machine that has it to {dest}"
 
 
 # sha256 of the lines "<sha256>  <folder>/<file>\n" of every image, sorted by folder and name.
@@ -118,7 +124,8 @@ def download_cyclegan_dataset(name: str, data_root: Path, timeout: float = 60.0,
     def check(unpacked: Path) -> None:
         problem = tree_problem(unpacked, name)
         if problem:
-            raise DataError(f"the downloaded {name} {problem}: removed; try again, or another mirror{OFFLINE}")
+            raise DataError(f"the downloaded {name} {problem}: removed; try again, or another mirror"
+                            f"{offline_copy(data_root / name)}")
 
     return download_dataset(CYCLEGAN, name, data_root, timeout, deadline, max_bytes, check)
 
@@ -178,7 +185,14 @@ def download_dataset(server: DatasetServer, name: str, data_root: Path, timeout:
         _unpack(archive, unpacked, name, url, server)
         if check is not None:
             check(unpacked / name)
-        os.rename(unpacked / name, dest)
+        try:
+            os.rename(unpacked / name, dest)
+        except OSError as exc:
+            if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST) or not dest.is_dir():
+                raise write_failure(dest, exc) from exc
+            # Another fetch of the same dataset finished first: its folder went through the same checks.
+            print(f"{name}: another process fetched it into {dest} meanwhile", file=sys.stderr)
+            return dest
     print(f"downloaded {name} from {url} into {dest}", file=sys.stderr)
     return dest
 
@@ -188,7 +202,10 @@ def _work_folder(data_root: Path, name: str) -> Iterator[Path]:
     """A temporary folder beside the dataset, locked (flock) while this process uses it, so
     that :func:`_remove_abandoned` tells a killed download's folder from a running one's."""
     work = temporary_name(data_root, name)
-    work.mkdir()
+    try:
+        work.mkdir()
+    except OSError as exc:  # a folder the data is in, read-only: "read-only is fine" holds only for reading
+        raise write_failure(data_root, exc) from exc
     fd = os.open(work, os.O_RDONLY)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
@@ -238,12 +255,13 @@ def _sigterm_interrupts() -> Iterator[None]:
 
 
 def fetch_file(url: str, dest: Path, sha256: str, max_bytes: int, member: str | None = None,
-               timeout: float = 60.0, deadline: float = DEADLINE, offline: str = OFFLINE) -> Path:
+               timeout: float = 60.0, deadline: float = DEADLINE, offline: str | None = None) -> Path:
     """Download ``url`` (or, with ``member``, that file inside the zip at ``url``) to ``dest``,
     within ``max_bytes`` and ``deadline`` seconds, and keep it only if its sha256 is ``sha256``:
     it is written in a locked temporary folder beside ``dest`` and renamed into place, so a
     failed, stopped or wrong download leaves nothing behind, not even the folders it made for
-    ``dest``. ``offline`` ends each error."""
+    ``dest``. ``offline`` ends each error (default: where to copy the file without a network)."""
+    offline = offline_copy(dest) if offline is None else offline
     made = [folder for folder in (dest.parent, *dest.parent.parents) if not folder.exists()]  # deepest first
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
@@ -305,14 +323,16 @@ def _fetch(url: str, archive: Path, timeout: float, deadline: float, cap: int, n
                     out.write(chunk)
                     progress.update(len(chunk))
             if total and done != total:
-                raise DataError(f"the download of {url} stopped after {done} of {total} bytes: try again")
+                raise DataError(f"the download of {url} stopped after {done} of {total} bytes: try again{offline}")
     except urllib.error.HTTPError as exc:
-        raise DataError(f"could not download {url}: HTTP {exc.code} {exc.reason}{offline}") from None
+        raise DataError(f"could not download {url}: HTTP {exc.code} {first_line(str(exc.reason))}{offline}") from None
     except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
-        reason = getattr(exc, "reason", exc)
+        reason = first_line(str(getattr(exc, "reason", exc)))  # a redirect loop's reason runs to several lines
         raise DataError(f"could not download {url} ({reason}){offline}") from None
     except OSError as exc:
-        raise DataError(f"could not save the download of {url} to {archive}: {exc.strerror or exc}") from None
+        if exc.errno in WRITE_ERRNOS:  # saving failed: where, why and the fix (the temporary file is gone)
+            raise write_failure(archive.parent.parent, exc) from None
+        raise DataError(f"could not download {url} ({exc.strerror or exc}){offline}") from None
 
 
 def _content_length(value: str | None, url: str) -> int:
