@@ -113,7 +113,11 @@ class _Facts:
         final = {k: v for k, v in scores.items() if isinstance(v, dict) and _is_number(v.get("fid"))} or (
             {"model": scores} if _is_number(scores.get("fid")) else {})
         protocol = scores.get("protocol")
-        return cls(folder, model, [d for d in ("AtoB", "BtoA") if model.has_weights(f"generator_{d}")], final,
+        from translate.families import get_family  # the family names its generators' weights
+
+        family = get_family(model.family)
+        directions = [d for d in family.directions if model.has_weights(family.generator_prefix(d))]
+        return cls(folder, model, directions, final,
                    protocol if final and isinstance(protocol, dict) else None,
                    "" if final else _unscored_why(folder / EVALUATION_FILE), read_metrics(folder / METRICS_FILE),
                    model.provenance())

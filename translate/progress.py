@@ -14,7 +14,7 @@ from typing import Protocol
 
 from tqdm import tqdm
 
-DEFAULT_EVERY = 30.0  # seconds between lines off a terminal, as the trainer's bar redraws into a log
+DEFAULT_EVERY = 30.0  # seconds between lines off a terminal (a pass of minutes; a training epoch's are a minute apart)
 
 
 class Tracker(Protocol):

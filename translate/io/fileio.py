@@ -115,6 +115,7 @@ def is_temporary(path: Path) -> bool:
 
 
 def write_json(path: Path, data: Any) -> None:
+    """``data`` as indented JSON with sorted keys, written atomically."""
     atomic_write(path, lambda tmp: tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n"))
 
 

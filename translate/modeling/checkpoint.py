@@ -100,6 +100,7 @@ class Checkpoint:
         check_regular(self.path / WEIGHTS, "replace the folder with a complete checkpoint or model folder")
 
     def training_state(self) -> dict[str, Any]:
+        """The optimisers, RNG, position and clock a resume needs (``state.pt``, loaded weights-only)."""
         state_file = self.path / STATE
         if not state_file.is_file():
             raise CheckpointError(
@@ -122,6 +123,7 @@ class Checkpoint:
                                   "resume from an earlier checkpoint") from exc
 
     def expect_family(self, *families: str) -> None:
+        """Refuse a checkpoint of another family than the command reads."""
         if self.family not in families:
             raise CheckpointError(
                 f"{self.path} is a {self.family} checkpoint, but a {' or '.join(families)} one is needed"
@@ -129,6 +131,7 @@ class Checkpoint:
 
 
 def checkpoint_root(run_dir: Path) -> Path:
+    """Where a run keeps its ``step-NNNNNNNN`` folders and ``latest``."""
     return run_dir / "checkpoints"
 
 

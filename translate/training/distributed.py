@@ -54,6 +54,7 @@ def setup(device: torch.device) -> Context:
 
 
 def shutdown(context: Context) -> None:
+    """Leave the process group at the end of a torchrun run (nothing in one process)."""
     if context.distributed and dist.is_initialized():
         dist.destroy_process_group()
 

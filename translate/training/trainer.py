@@ -32,7 +32,7 @@ from tqdm import tqdm
 
 from translate.config import LOG_EVERY
 from translate.errors import CheckpointError, DivergedError, StorageError, first_line
-from translate.modeling.checkpoint import LATEST, STATE, Checkpoint, load_weights
+from translate.modeling.checkpoint import LATEST, STATE, Checkpoint, checkpoint_root, load_weights
 from translate.modeling.device import describe_device
 from translate.training.checkpoint import check_optimizer_state, save_checkpoint
 from translate.training.clock import RunClock
@@ -71,7 +71,7 @@ class Recipe(Protocol):
         """The grid of the run's fixed inputs: images in [-1, 1], and images per row."""
 
     def on_epoch_end(self, epoch: int) -> None:
-        """After each epoch's last step: the learning-rate schedule, the weight average."""
+        """After each epoch's last step: the learning-rate schedule (weight averages are kept every step)."""
 
     def before_checkpoint(self) -> None:
         """Bring derived weights up to date before the grid and the save."""
@@ -265,11 +265,13 @@ class Trainer:
 
     # -- records -----------------------------------------------------------------------
     def write_grid(self, name: str) -> None:
+        """The recipe's grid of its fixed inputs as ``samples/NAME.png`` (rank 0)."""
         if self.is_main:
             self.records.grid(name, *self.recipe.sample_grid())
 
     # -- the loop ----------------------------------------------------------------------
     def done(self) -> bool:
+        """Whether the run is at its end: all epochs trained, or a step, hours or CPU-hours limit reached."""
         return self.epoch >= self.spec.epochs or self._at_a_limit()
 
     def _at_a_limit(self) -> bool:
@@ -291,6 +293,8 @@ class Trainer:
         return "its --max-hours or --max-cpu-hours is spent (a higher one continues it)"
 
     def fit(self) -> None:
+        """Train to the end or a limit (after :meth:`resume`, from the checkpoint's step); a stop
+        asked for by a signal saves and raises StopRequested."""
         self.prepare()
         self.records.open(self.step)
         if self.is_main:
@@ -314,7 +318,7 @@ class Trainer:
                     self._run_epoch()
         except KeyboardInterrupt:  # a second Ctrl-C, or any in a distributed run
             if self.is_main:  # the latest checkpoint, which a save the interrupt cut short may not have named yet
-                saved = (self.spec.run_dir / "checkpoints" / LATEST).exists()
+                saved = (checkpoint_root(self.spec.run_dir) / LATEST).exists()
                 how = (f"continue from the run's latest checkpoint with: {self._continue()}" if saved
                        else f"nothing was saved: start it again with: {self.spec.command or 'its command'}")
                 print(f"interrupted at step {self.step} without saving it; {how}", file=sys.stderr)

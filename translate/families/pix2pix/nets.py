@@ -51,6 +51,7 @@ class Pix2PixConfig(ConfigBase):
 
 
 def build_generator(config: Pix2PixConfig) -> UnetGenerator:
+    """The U-Net ``config`` describes (checked first)."""
     config.validate()
     return UnetGenerator(config.channels, config.ngf, config.depth, config.norm, config.dropout, config.upsample)
 
