@@ -23,7 +23,12 @@ from translate.errors import ConfigError
 from translate.evaluation.best import best_keeping_evaluator
 from translate.evaluation.protocols import EvaluationRequest, Scorer, TranslationScorer
 from translate.families.base import Family
-from translate.families.translation_settings import RESUMABLE_FLAGS, TranslationTrainConfig, resume_settings
+from translate.families.translation_settings import (
+    RESUMABLE_FLAGS,
+    TranslationTrainConfig,
+    average_name,
+    resume_settings,
+)
 from translate.io.images import padded_side
 from translate.modeling.checkpoint import Checkpoint, build_loaded, model_config, train_config
 from translate.modeling.inference import translation_grid, translation_titles
@@ -100,12 +105,12 @@ class TranslationFamily(Family):
 
     def load_generator(self, checkpoint: Checkpoint, direction: str | None = None) -> tuple[nn.Module, Any]:
         """The generator a run ships in ``direction`` (the first by default) in eval mode, with
-        the model config: its weight average (``<prefix>_average``, as the recipes of
+        the model config: its weight average (:func:`average_name`, as the recipes of
         ``--average-from-epoch`` save it) where the run kept one, else the trained generator."""
         direction = self.check_direction(direction, checkpoint)
         config = self.model_config(checkpoint)
         trained = self.generator_prefix(direction)
-        average = f"{trained}_average"
+        average = average_name(trained)
         prefix = average if checkpoint.has_weights(average) else trained
         return build_loaded(lambda: self.build_generator(config), checkpoint, prefix).eval(), config
 

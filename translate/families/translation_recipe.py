@@ -14,7 +14,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from translate.families.translation_settings import ScheduledHyper
+from translate.families.translation_settings import ScheduledHyper, average_name
 from translate.modeling.device import autocast
 from translate.training.data import derived_generator
 from translate.training.distributed import Context
@@ -86,6 +86,12 @@ class ScheduledRecipe:
         The average is not compiled: it only adds weights, and is used only to score, sample and save."""
         self.generators = generators
         self.average = WeightMean(generators) if self.hyper.average_from_epoch else None
+
+    def averages(self, names: dict[str, str]) -> dict[str, nn.Module]:
+        """The weight averages the run keeps, for :meth:`modules`: by the checkpoint name of
+        each direction's generator in ``names``, under :func:`average_name`."""
+        means = self.average.means if self.average is not None else {}
+        return {average_name(names[direction]): net for direction, net in means.items()}
 
     def shipped_generators(self) -> dict[str, nn.Module]:
         """The generators the run scores, samples and ships, by direction: their weight average

@@ -102,6 +102,12 @@ class TranslationTrainConfig(ConfigBase):
         return (start, self.eval_every_averaged) if self.eval_every and self.eval_every_averaged and start else None
 
 
+def average_name(prefix: str) -> str:
+    """The checkpoint prefix of the weight average of the generator saved under ``prefix``: what
+    a recipe saves it as and what loading a model for sampling, export and scoring looks for."""
+    return f"{prefix}_average"
+
+
 def resume_settings(settings: TranslationTrainConfig, args: argparse.Namespace) -> None:
     """What the flags may change on --resume (RESUMABLE_FLAGS): the run's length, --compile and
     the scoring's schedule. The command checks that no other flag asks for a change

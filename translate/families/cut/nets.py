@@ -13,14 +13,13 @@ from translate.modeling.blocks import init_xavier_weights
 from translate.modeling.resnet_gan import ResnetGANConfig, build_discriminator, build_generator
 from translate.modeling.resnet_generator import ResnetGenerator
 
-__all__ = ["AVERAGE", "DIRECTION", "DISCRIMINATOR", "GENERATOR", "PROJECTION", "CUTConfig",
+__all__ = ["DIRECTION", "DISCRIMINATOR", "GENERATOR", "PROJECTION", "CUTConfig",
            "build_cut_discriminator", "build_cut_generator", "check_layers", "nce_layers"]
 
 DIRECTION = "AtoB"  # a CUT model translates domain_a into domain_b, and only that way
 # Checkpoint prefixes. The generator is named by its direction, as CycleGAN's are, so that a
 # checkpoint and a model folder say which way the model translates.
 GENERATOR = "generator_AtoB"
-AVERAGE = "generator_AtoB_average"  # the generator's weight average (--average-from-epoch)
 DISCRIMINATOR = "discriminator_B"
 PROJECTION = "projection"  # PatchNCE's MLPs, one per layer it reads
 

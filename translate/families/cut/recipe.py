@@ -23,7 +23,6 @@ from tqdm import tqdm
 
 from translate.families.cut.monitors import collapse_measures, collapse_warnings
 from translate.families.cut.nets import (
-    AVERAGE,
     DIRECTION,
     DISCRIMINATOR,
     GENERATOR,
@@ -123,10 +122,8 @@ class CUTRecipe(ScheduledRecipe):
 
     def modules(self) -> dict[str, nn.Module]:
         """The plain networks, and the generator's average if the run keeps one: what checkpoints hold."""
-        modules = {GENERATOR: self.generator, DISCRIMINATOR: self.discriminator, PROJECTION: self.projection}
-        if self.average is not None:
-            modules[AVERAGE] = self.average.means[DIRECTION]
-        return modules
+        return {GENERATOR: self.generator, DISCRIMINATOR: self.discriminator, PROJECTION: self.projection,
+                **self.averages({DIRECTION: GENERATOR})}
 
     def optimizers(self) -> dict[str, torch.optim.Optimizer]:
         return {"generator": self.opt_g, "discriminator": self.opt_d}

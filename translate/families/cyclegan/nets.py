@@ -8,14 +8,13 @@ from dataclasses import dataclass
 
 from translate.modeling.resnet_gan import ResnetGANConfig, build_discriminator, build_generator
 
-__all__ = ["AVERAGE_NAMES", "DIRECTIONS", "DISCRIMINATOR_NAMES", "GENERATOR_NAMES", "CycleGANConfig",
+__all__ = ["DIRECTIONS", "DISCRIMINATOR_NAMES", "GENERATOR_NAMES", "CycleGANConfig",
            "build_discriminator", "build_generator"]
 
 DIRECTIONS = ("AtoB", "BtoA")
 # Checkpoint prefixes of the four networks.
 GENERATOR_NAMES = {"AtoB": "generator_AtoB", "BtoA": "generator_BtoA"}
 DISCRIMINATOR_NAMES = {"A": "discriminator_A", "B": "discriminator_B"}
-AVERAGE_NAMES = {d: f"{name}_average" for d, name in GENERATOR_NAMES.items()}  # the generators' weight averages
 
 
 @dataclass

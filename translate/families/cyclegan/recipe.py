@@ -26,7 +26,6 @@ import torch
 from torch import nn
 
 from translate.families.cyclegan.nets import (
-    AVERAGE_NAMES,
     DISCRIMINATOR_NAMES,
     GENERATOR_NAMES,
     CycleGANConfig,
@@ -150,11 +149,10 @@ class CycleGANRecipe(ScheduledRecipe):
     def modules(self) -> dict[str, nn.Module]:
         """The plain networks (never their DDP or compiled wrappers), and the generators'
         averages if the run keeps them: what checkpoints hold."""
-        averages = self.average.means if self.average is not None else {}
         return {
             **{GENERATOR_NAMES[d]: net for d, net in self.generators.items()},
             **{DISCRIMINATOR_NAMES[d]: net for d, net in self.discriminators.items()},
-            **{AVERAGE_NAMES[d]: net for d, net in averages.items()},
+            **self.averages(GENERATOR_NAMES),
         }
 
     def optimizers(self) -> dict[str, torch.optim.Optimizer]:

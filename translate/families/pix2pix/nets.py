@@ -15,7 +15,6 @@ from translate.modeling.unet_generator import UnetGenerator, unet_sizes
 from translate.onnx_contract import MAX_PAD_MULTIPLE
 
 GENERATOR = "generator_AtoB"  # checkpoint prefixes
-AVERAGE = "generator_AtoB_average"  # the generator's weight average (--average-from-epoch)
 DISCRIMINATOR = "discriminator"
 # The reference uses ngf 64, depth 8 (unet_256) and 256 px; these bounds leave room and refuse absurd sizes.
 # Depth stops where its inputs' multiple, 2**depth, reaches the largest padding the ONNX contract states (8).

@@ -23,7 +23,6 @@ import torch.nn.functional as F
 from torch import nn
 
 from translate.families.pix2pix.nets import (
-    AVERAGE,
     DISCRIMINATOR,
     GENERATOR,
     Pix2PixConfig,
@@ -70,9 +69,7 @@ class Pix2PixRecipe(ScheduledRecipe):
         modules = {GENERATOR: self.generator}
         if self.discriminator is not None:
             modules[DISCRIMINATOR] = self.discriminator
-        if self.average is not None:
-            modules[AVERAGE] = self.average.means["AtoB"]
-        return modules
+        return {**modules, **self.averages({"AtoB": GENERATOR})}
 
     def optimizers(self) -> dict[str, torch.optim.Optimizer]:
         if self.opt_d is None:
