@@ -23,6 +23,7 @@ from translate.families.base import RunOptions
 from translate.families.translation import TranslationConfig, TranslationFamily
 from translate.families.translation_recipe import RecipeOptions
 from translate.families.translation_settings import TranslationTrainConfig
+from translate.io.run_layout import BEST
 from translate.modeling.checkpoint import Checkpoint
 from translate.modeling.device import select_device
 from translate.training import distributed
@@ -107,7 +108,7 @@ def train_translation(family: TranslationFamily, model: TranslationConfig, setti
         evaluator = None
         if settings.eval_every and context.rank == 0:
             request = EvaluationRequest(resolve_data_root(run.data), context.device, fid_weights=run.fid_weights)
-            evaluator = family.best_keeping_evaluator(model, recipe.shipped_generators, request, run.out / "best",
+            evaluator = family.best_keeping_evaluator(model, recipe.shipped_generators, request, run.out / BEST,
                                                       recipe.averaged, settings.to_dict())
         trainer = Trainer(spec, recipe, source, context, evaluator)
         if checkpoint is not None:

@@ -14,7 +14,8 @@ LOCK_NAME = ".translate-lock"
 MARKER_NAME = ".translate-run"
 # What a run writes at the top of its folder; in a reused folder none may be there already.
 METRICS_FILE = "metrics.jsonl"  # one JSON line per start, epoch (or stop within one) and scoring
-RUN_ENTRIES = ("checkpoints", "samples", "tensorboard", METRICS_FILE, "best")
+CHECKPOINTS, SAMPLES, TENSORBOARD, BEST = "checkpoints", "samples", "tensorboard", "best"
+RUN_ENTRIES = (CHECKPOINTS, SAMPLES, TENSORBOARD, METRICS_FILE, BEST)
 
 
 def read_metrics(path: Path) -> list[dict[str, Any]]:
@@ -38,7 +39,7 @@ def parse_metrics(content: bytes) -> list[dict[str, Any]]:
 
 def is_run_folder(folder: Path) -> bool:
     """Whether ``folder`` holds a training run (runs from before the marker have checkpoints/)."""
-    return any((folder / name).exists() for name in (MARKER_NAME, LOCK_NAME)) or (folder / "checkpoints").is_dir()
+    return any((folder / name).exists() for name in (MARKER_NAME, LOCK_NAME)) or (folder / CHECKPOINTS).is_dir()
 
 
 def enclosing_run(path: Path) -> Path | None:

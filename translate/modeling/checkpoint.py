@@ -34,6 +34,7 @@ from translate import __version__
 from translate.config import ConfigBase
 from translate.errors import CheckpointError, ConfigError, first_line
 from translate.io.fileio import check_regular, open_regular, write_together
+from translate.io.run_layout import CHECKPOINTS
 from translate.modeling.half_storage import to_fp16
 
 WEIGHTS = "model.safetensors"
@@ -132,7 +133,7 @@ class Checkpoint:
 
 def checkpoint_root(run_dir: Path) -> Path:
     """Where a run keeps its ``step-NNNNNNNN`` folders and ``latest``."""
-    return run_dir / "checkpoints"
+    return run_dir / CHECKPOINTS
 
 
 def holds_checkpoints(run_dir: Path) -> bool:

@@ -17,7 +17,7 @@ from typing import Any
 import torch
 
 from translate.io.fileio import atomic_write, open_regular, remove_temporaries, write_failure, write_image
-from translate.io.run_layout import METRICS_FILE, parse_metrics
+from translate.io.run_layout import METRICS_FILE, SAMPLES, TENSORBOARD, parse_metrics
 from translate.modeling.checkpoint import checkpoint_root
 from translate.modeling.pixels import grid_image
 
@@ -42,7 +42,7 @@ class RunRecords:
         from torch.utils.tensorboard import SummaryWriter
 
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        for folder in (self.run_dir, checkpoint_root(self.run_dir), self.run_dir / "samples"):
+        for folder in (self.run_dir, checkpoint_root(self.run_dir), self.run_dir / SAMPLES):
             remove_temporaries(folder)
         lines = self._read_metrics().splitlines(keepends=True)  # a FIFO or a link there fails now, not later
         kept = [line for line in lines if not _after(line, step)]
@@ -56,7 +56,7 @@ class RunRecords:
         self._quiet_hook = threading.excepthook = _quiet_writer_thread(self._excepthook)
         try:
             with self._tensorboard_writes():
-                self.writer = SummaryWriter(str(self.run_dir / "tensorboard"), purge_step=step + 1 if step else None)
+                self.writer = SummaryWriter(str(self.run_dir / TENSORBOARD), purge_step=step + 1 if step else None)
         except BaseException:
             self._put_back_hook()
             raise
@@ -72,7 +72,7 @@ class RunRecords:
         try:
             yield
         except OSError as exc:
-            raise write_failure(self.run_dir / "tensorboard", exc) from exc
+            raise write_failure(self.run_dir / TENSORBOARD, exc) from exc
 
     def close(self) -> None:
         if self.writer is not None:
@@ -113,7 +113,7 @@ class RunRecords:
 
     def grid(self, name: str, images: torch.Tensor, nrow: int) -> None:
         if self.enabled:
-            write_image(self.run_dir / "samples" / f"{name}.png", grid_image(images, nrow))
+            write_image(self.run_dir / SAMPLES / f"{name}.png", grid_image(images, nrow))
 
 
 def start_record(command: str, step: int, processes: int = 1) -> dict[str, Any]:

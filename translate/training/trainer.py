@@ -32,6 +32,7 @@ from tqdm import tqdm
 
 from translate.config import LOG_EVERY
 from translate.errors import CheckpointError, DivergedError, StorageError, first_line
+from translate.io.run_layout import TENSORBOARD
 from translate.modeling.checkpoint import LATEST, STATE, Checkpoint, checkpoint_root, load_weights
 from translate.modeling.device import describe_device
 from translate.training.checkpoint import check_optimizer_state, save_checkpoint
@@ -300,7 +301,7 @@ class Trainer:
         if self.is_main:
             begun = (f"resuming from {self.last_checkpoint} ({self.position()})" if self.last_checkpoint
                      else "starting")
-            logdir = shlex.quote(str(self.spec.run_dir / "tensorboard"))
+            logdir = shlex.quote(str(self.spec.run_dir / TENSORBOARD))
             print(f"{self.spec.family} run in {self.spec.run_dir}: {begun}; records in metrics.jsonl, samples/ and "
                   f"tensorboard/ there (tensorboard --logdir {logdir})", file=sys.stderr)
         if self.spec.command and self.is_main:  # a line of its own, before any step: no kill can lose it
