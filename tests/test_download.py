@@ -272,3 +272,20 @@ def test_a_stopped_download_leaves_no_temporary_files(tmp_path, misbehaving):
     with pytest.raises(DataError, match="HTTP 404"):
         download_cyclegan_dataset("horse2zebra", data)
     assert list(data.iterdir()) == []
+
+
+def test_a_disk_that_fills_during_a_download_names_the_data_folder_and_the_fix(tmp_path, misbehaving):
+    misbehaving("endless")
+    data = tmp_path / "data"
+
+    def small_files():  # the process may write files of 200 kB at most: a full disk for this download
+        import resource
+        resource.setrlimit(resource.RLIMIT_FSIZE, (200_000, 200_000))
+
+    done = subprocess.run([sys.executable, "-m", "translate.data", "fetch", "horse2zebra", "--data", str(data)],
+                          capture_output=True, text=True, timeout=120, preexec_fn=small_files,
+                          env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    assert done.stderr.splitlines()[-1] == (f"error: could not write {data}: the file is larger than this process may "
+                                            "write (File too large): raise the limit (ulimit -f) or the quota")
+    assert list(data.iterdir()) == []  # the temporary folder is gone

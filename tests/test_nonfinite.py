@@ -54,7 +54,9 @@ def test_a_nan_loss_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_path, c
                              "--save-every-steps", "1")
     good = run / "checkpoints" / "step-00000001"
     assert f"{term} = nan" in message and "at step 2: the run stopped without saving these weights" in message
-    assert f"the last good checkpoint is {good}: continue it with --resume --skip-nonfinite" in message
+    assert f"the last good checkpoint is {good}: continue it with: python -m translate.train {family} --out {run} " \
+           "--resume" in message
+    assert "--max-steps 3 --save-every-steps 1 " in message and " --skip-nonfinite to skip such steps" in message
     assert read_checkpoint(run).path == good and not (run / "checkpoints" / "step-00000002").exists()
     weights = load_file(good / "model.safetensors")
     assert all(torch.isfinite(t).all() for t in weights.values())

@@ -78,10 +78,21 @@ def test_the_continue_command_keeps_what_a_resume_takes_from_its_own_command_lin
                    "--save-every-steps", "500", "--log-every", "10", "--skip-nonfinite", "--fid-weights", "fid.pt",
                    "--workers", str(default_workers() + 1), "--max-steps", "9", "--lr", "1e-4"])
     monkeypatch.setenv("WORLD_SIZE", "2")  # under torchrun, a run resumes on as many processes
+    monkeypatch.setenv("LOCAL_WORLD_SIZE", "2")
     assert _continue_command(args) == (
         f"torchrun --nproc_per_node 2 -m translate.train cyclegan --out '{run}' --resume --data {data} --max-steps 9 "
         f"--save-every-steps 500 --fid-weights fid.pt --log-every 10 --workers {default_workers() + 1} --gpu "
         "--skip-nonfinite")
+    monkeypatch.setenv("WORLD_SIZE", "4")  # two machines of two
+    assert _continue_command(args).startswith("torchrun --nnodes 2 --nproc_per_node 2 -m translate.train cyclegan ")
     monkeypatch.delenv("WORLD_SIZE")
+    monkeypatch.delenv("TRANSLATE_DATA", raising=False)
+    monkeypatch.delenv("TRANSLATE_FID_WEIGHTS", raising=False)
     plain = _parse(["dcgan", "--out", str(run)])
     assert _continue_command(plain) == f"python -m translate.train dcgan --out '{run}' --resume"
+    # Data and weights this start found through the environment (as make train gives them) are named too:
+    # the shell the command is pasted in may not have it.
+    monkeypatch.setenv("TRANSLATE_DATA", str(data))
+    monkeypatch.setenv("TRANSLATE_FID_WEIGHTS", "fid.pt")
+    assert _continue_command(plain) == (f"python -m translate.train dcgan --out '{run}' --resume --data {data} "
+                                        "--fid-weights fid.pt")

@@ -121,7 +121,8 @@ def test_a_full_disk_at_a_checkpoint_stops_the_run_and_keeps_the_previous_one(tm
     argv = ["dcgan", "--out", str(run), "--save-every-steps", "1", *TINY]
     message = one_line_error(capsys, train_main, *argv, "--max-steps", "5")
     assert f"could not write {run / 'checkpoints' / 'step-00000003'}: the disk is full" in message
-    assert "free some space there" in message and "continue from the last checkpoint with --resume" in message
+    assert "free some space there" in message
+    assert f"continue from the last checkpoint with: python -m translate.train dcgan --out {run} --resume" in message
 
     checkpoints = run / "checkpoints"
     assert sorted(p.name for p in checkpoints.iterdir()) == ["latest", "step-00000001", "step-00000002"]
@@ -150,5 +151,6 @@ def test_a_real_write_failure_at_a_checkpoint_is_one_line_not_a_traceback(tmp_pa
     assert result.stderr.strip().splitlines()[-1] == (
         f"error: could not write {run / 'checkpoints' / 'step-00000001'}: the file is larger than this process may "
         "write (File too large): raise the limit (ulimit -f) or the quota; then continue from the last checkpoint "
-        "with --resume")
+        f"with: python -m translate.train dcgan --out {run} --resume --data {data_root} --max-steps 2 "
+        "--save-every-steps 1")
     assert [p.name for p in (run / "checkpoints").iterdir()] == []  # nothing half written left

@@ -127,7 +127,11 @@ def _resume_checkpoint(out: Path, family: Family) -> Checkpoint:
 def _launcher() -> str:
     """How this start was launched: under torchrun a run resumes only on as many processes."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
-    return f"torchrun --nproc_per_node {world} -m translate.train" if world > 1 else "python -m translate.train"
+    if world == 1:
+        return "python -m translate.train"
+    per_node = int(os.environ.get("LOCAL_WORLD_SIZE", world))
+    nodes = f"--nnodes {world // per_node} " if world > per_node else ""
+    return f"torchrun {nodes}--nproc_per_node {per_node} -m translate.train"
 
 
 def _continue_command(args: argparse.Namespace) -> str:
@@ -135,9 +139,13 @@ def _continue_command(args: argparse.Namespace) -> str:
     its own command line, so a bare --resume would drop them, some silently (--gpu, checkpoints,
     logging, --skip-nonfinite) and the limits, which count from the run's first step."""
     words = [args.family, "--out", str(args.out), "--resume"]
-    given = {"--data": args.data, "--max-steps": args.max_steps, "--max-hours": args.max_hours,
+    # The data and the FID network as this start found them: from the flags, else from the
+    # environment (make train sets TRANSLATE_DATA), which the shell the command is pasted in may lack.
+    data = args.data or os.environ.get("TRANSLATE_DATA")
+    fid_weights = args.fid_weights or os.environ.get("TRANSLATE_FID_WEIGHTS")
+    given = {"--data": data, "--max-steps": args.max_steps, "--max-hours": args.max_hours,
              "--max-cpu-hours": args.max_cpu_hours, "--save-every-steps": args.save_every_steps,
-             "--fid-weights": args.fid_weights,
+             "--fid-weights": fid_weights,
              "--log-every": args.log_every if args.log_every != LOG_EVERY else None,
              "--workers": args.workers if args.workers != default_workers() else None}
     for flag, value in given.items():

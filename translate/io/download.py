@@ -102,8 +102,11 @@ CYCLEGAN_DATASETS = CYCLEGAN.names
 MAX_UNPACKED_BYTES = 16 * 1024**3
 DEADLINE = 2 * 3600.0  # seconds for a whole download: 3 GB at 0.4 MB/s
 CHUNK = 1 << 20
-# What writing the download, not reading it, fails with.
-WRITE_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM, errno.EROFS, errno.EFBIG)
+
+
+def offline_dataset(server: DatasetServer, dest: Path) -> str:
+    """What a failed dataset download ends with: the layout to copy it into without a network."""
+    return f"; offline, copy the dataset to {dest}/{server.layout} and point --data (or TRANSLATE_DATA) at its parent"
 
 
 def offline_copy(dest: Path) -> str:
@@ -125,7 +128,7 @@ def download_cyclegan_dataset(name: str, data_root: Path, timeout: float = 60.0,
         problem = tree_problem(unpacked, name)
         if problem:
             raise DataError(f"the downloaded {name} {problem}: removed; try again, or another mirror"
-                            f"{offline_copy(data_root / name)}")
+                            f"{offline_dataset(CYCLEGAN, data_root / name)}")
 
     return download_dataset(CYCLEGAN, name, data_root, timeout, deadline, max_bytes, check)
 
@@ -177,8 +180,7 @@ def download_dataset(server: DatasetServer, name: str, data_root: Path, timeout:
     _remove_abandoned(data_root, name)
     with _work_folder(data_root, name) as work, _sigterm_interrupts():
         archive = work / f"{name}{server.suffix}"
-        offline = (f"; offline, copy the dataset to {dest}/{server.layout} "
-                   "and point --data (or TRANSLATE_DATA) at its parent")
+        offline = offline_dataset(server, dest)
         _fetch(url, archive, timeout, time.monotonic() + deadline, max_bytes or server.max_bytes[name], name,
                offline)
         unpacked = work / "unpacked"
@@ -188,7 +190,11 @@ def download_dataset(server: DatasetServer, name: str, data_root: Path, timeout:
         try:
             os.rename(unpacked / name, dest)
         except OSError as exc:
-            if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST) or not dest.is_dir():
+            finished = dest.is_dir() and all((dest / folder).is_dir() for folder in server.required)
+            if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST) or not finished:
+                if dest.exists():
+                    raise DataError(f"{dest} appeared while {name} was downloading, and is not the dataset: "
+                                    f"remove it to download {name} again") from None
                 raise write_failure(dest, exc) from exc
             # Another fetch of the same dataset finished first: its folder went through the same checks.
             print(f"{name}: another process fetched it into {dest} meanwhile", file=sys.stderr)
@@ -305,7 +311,7 @@ def _fetch(url: str, archive: Path, timeout: float, deadline: float, cap: int, n
     """Stream ``url`` to ``archive``: at most ``cap`` bytes, done by ``deadline`` (monotonic).
     Errors call the download ``name`` and end in ``offline`` (what to do without a network)."""
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as response, open(archive, "wb") as out:
+        with urllib.request.urlopen(url, timeout=timeout) as response, _saving(archive) as out:
             total = _content_length(response.headers.get("Content-Length"), url)
             if total > cap:
                 raise DataError(f"{url} offers {total / MB:.0f} MB, more than the {cap / MB:.0f} MB that "
@@ -320,7 +326,7 @@ def _fetch(url: str, archive: Path, timeout: float, deadline: float, cap: int, n
                     if time.monotonic() > deadline:
                         raise DataError(f"the download of {url} was not done in time ({done / MB:.1f} MB so far): "
                                         f"stopped; try again later{offline}")
-                    out.write(chunk)
+                    _write(out, chunk, archive)
                     progress.update(len(chunk))
             if total and done != total:
                 raise DataError(f"the download of {url} stopped after {done} of {total} bytes: try again{offline}")
@@ -329,10 +335,27 @@ def _fetch(url: str, archive: Path, timeout: float, deadline: float, cap: int, n
     except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
         reason = first_line(str(getattr(exc, "reason", exc)))  # a redirect loop's reason runs to several lines
         raise DataError(f"could not download {url} ({reason}){offline}") from None
+    except OSError as exc:  # reading from the server (a TLS error is an OSError too); writing is _write's
+        raise DataError(f"could not download {url} ({first_line(str(exc.strerror or exc))}){offline}") from None
+
+
+@contextlib.contextmanager
+def _saving(archive: Path) -> Iterator[IO[bytes]]:
+    """``archive`` open for writing; a failure to create it names the data folder, cause and fix."""
+    try:
+        out = open(archive, "wb")  # noqa: SIM115 (closed by the with below; only its opening is guarded here)
     except OSError as exc:
-        if exc.errno in WRITE_ERRNOS:  # saving failed: where, why and the fix (the temporary file is gone)
-            raise write_failure(archive.parent.parent, exc) from None
-        raise DataError(f"could not download {url} ({exc.strerror or exc}){offline}") from None
+        raise write_failure(archive.parent.parent, exc) from None
+    with out:
+        yield out
+
+
+def _write(out: IO[bytes], chunk: bytes, archive: Path) -> None:
+    """Save a chunk of the download; a full disk names the data folder (the temporary file goes)."""
+    try:
+        out.write(chunk)
+    except OSError as exc:
+        raise write_failure(archive.parent.parent, exc) from None
 
 
 def _content_length(value: str | None, url: str) -> int:

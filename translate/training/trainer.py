@@ -33,7 +33,7 @@ from tqdm import tqdm
 from translate.config import LOG_EVERY
 from translate.errors import CheckpointError, DivergedError, StorageError, first_line
 from translate.io.run_layout import TENSORBOARD
-from translate.modeling.checkpoint import LATEST, STATE, Checkpoint, checkpoint_root, load_weights
+from translate.modeling.checkpoint import STATE, Checkpoint, holds_checkpoints, load_weights
 from translate.modeling.device import describe_device
 from translate.training.checkpoint import check_optimizer_state, save_checkpoint
 from translate.training.clock import RunClock
@@ -198,7 +198,8 @@ class Trainer:
         # Every rank waits for the write here, and all stop together if it failed (none trains on alone).
         if any_rank(failure is not None, self.context):
             reason = failure or f"rank 0 could not write the checkpoint of step {self.step} (its error says why)"
-            raise StorageError(f"{reason}; then continue from the last checkpoint with --resume") from failure
+            raise StorageError(f"{reason}; then continue from the last checkpoint with: {self._continue()}") \
+                from failure
         self.last_checkpoint = path
         return path
 
@@ -219,8 +220,8 @@ class Trainer:
             return "start again with a lower --lr"
         if self.last_checkpoint is None:
             return "start again with a lower --lr, or with --skip-nonfinite to skip such steps"
-        return (f"the last good checkpoint is {self.last_checkpoint}: continue it with --resume --skip-nonfinite "
-                "to skip such steps, or start again with a lower --lr")
+        return (f"the last good checkpoint is {self.last_checkpoint}: continue it with: {self._continue()} "
+                "--skip-nonfinite to skip such steps, or start again with a lower --lr")
 
     def _barrier(self) -> None:
         if self.context.distributed:
@@ -319,7 +320,7 @@ class Trainer:
                     self._run_epoch()
         except KeyboardInterrupt:  # a second Ctrl-C, or any in a distributed run
             if self.is_main:  # the latest checkpoint, which a save the interrupt cut short may not have named yet
-                saved = (checkpoint_root(self.spec.run_dir) / LATEST).exists()
+                saved = holds_checkpoints(self.spec.run_dir)
                 how = (f"continue from the run's latest checkpoint with: {self._continue()}" if saved
                        else f"nothing was saved: start it again with: {self.spec.command or 'its command'}")
                 print(f"interrupted at step {self.step} without saving it; {how}", file=sys.stderr)
@@ -335,7 +336,8 @@ class Trainer:
             raise StopRequested(self.stop.signum)
 
     def _continue(self) -> str:
-        return self.spec.continue_command or f"--resume --out {shlex.quote(str(self.spec.run_dir))}"
+        return self.spec.continue_command or shlex.join(
+            ["python", "-m", "translate.train", self.spec.family, "--out", str(self.spec.run_dir), "--resume"])
 
     def _step(self, batch: tuple[torch.Tensor, ...]) -> dict[str, float] | None:
         """One optimisation step: its losses, or None when it was skipped (--skip-nonfinite).
