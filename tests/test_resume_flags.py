@@ -92,7 +92,11 @@ def test_the_continue_command_keeps_what_a_resume_takes_from_its_own_command_lin
     assert _continue_command(plain) == f"python -m translate.train dcgan --out '{run}' --resume"
     # Data and weights this start found through the environment (as make train gives them) are named too:
     # the shell the command is pasted in may not have it.
-    monkeypatch.setenv("TRANSLATE_DATA", str(data))
+    # Relative ones are made absolute: they were relative to where the run started.
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("TRANSLATE_DATA", "data")
     monkeypatch.setenv("TRANSLATE_FID_WEIGHTS", "fid.pt")
     assert _continue_command(plain) == (f"python -m translate.train dcgan --out '{run}' --resume --data {data} "
-                                        "--fid-weights fid.pt")
+                                        f"--fid-weights {tmp_path / 'fid.pt'}")
+    monkeypatch.setenv("TRANSLATE_DATA", "")  # set but empty: no data named
+    assert "--data" not in _continue_command(plain)

@@ -130,8 +130,15 @@ def _launcher() -> str:
     if world == 1:
         return "python -m translate.train"
     per_node = int(os.environ.get("LOCAL_WORLD_SIZE", world))
-    nodes = f"--nnodes {world // per_node} " if world > per_node else ""
+    # Several machines: each runs it with its rendezvous flags (docs/training.md).
+    nodes = f"--nnodes {-(-world // per_node)} " if world > per_node else ""
     return f"torchrun {nodes}--nproc_per_node {per_node} -m translate.train"
+
+
+def _environment_path(name: str) -> str | None:
+    """A path an environment variable gives, absolute (it was relative to where the run started)."""
+    value = os.environ.get(name)
+    return os.path.abspath(value) if value else None
 
 
 def _continue_command(args: argparse.Namespace) -> str:
@@ -141,8 +148,8 @@ def _continue_command(args: argparse.Namespace) -> str:
     words = [args.family, "--out", str(args.out), "--resume"]
     # The data and the FID network as this start found them: from the flags, else from the
     # environment (make train sets TRANSLATE_DATA), which the shell the command is pasted in may lack.
-    data = args.data or os.environ.get("TRANSLATE_DATA")
-    fid_weights = args.fid_weights or os.environ.get("TRANSLATE_FID_WEIGHTS")
+    data = args.data or _environment_path("TRANSLATE_DATA")
+    fid_weights = args.fid_weights or _environment_path("TRANSLATE_FID_WEIGHTS")
     given = {"--data": data, "--max-steps": args.max_steps, "--max-hours": args.max_hours,
              "--max-cpu-hours": args.max_cpu_hours, "--save-every-steps": args.save_every_steps,
              "--fid-weights": fid_weights,

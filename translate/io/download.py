@@ -15,7 +15,6 @@ same folder, once no process holds it. Torch-free.
 from __future__ import annotations
 
 import contextlib
-import errno
 import fcntl
 import hashlib
 import os
@@ -190,9 +189,11 @@ def download_dataset(server: DatasetServer, name: str, data_root: Path, timeout:
         try:
             os.rename(unpacked / name, dest)
         except OSError as exc:
+            # Whatever the error (ENOTEMPTY, or EPERM in a sticky shared folder, ENOTDIR for a link):
+            # a finished dataset in its place is another fetch's, which went through the same checks.
             finished = dest.is_dir() and all((dest / folder).is_dir() for folder in server.required)
-            if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST) or not finished:
-                if dest.exists():
+            if not finished:
+                if dest.exists() or dest.is_symlink():
                     raise DataError(f"{dest} appeared while {name} was downloading, and is not the dataset: "
                                     f"remove it to download {name} again") from None
                 raise write_failure(dest, exc) from exc
@@ -300,6 +301,8 @@ def _extract_member(archive: Path, member: str, into: Path, url: str) -> Path:
     try:
         with zipfile.ZipFile(archive) as bundle, bundle.open(member) as source, open(into, "wb") as out:
             shutil.copyfileobj(source, out, CHUNK)
+    except OSError as exc:  # zipfile's own errors are not OSErrors: this is the disk
+        raise write_failure(into.parent.parent, exc) from None
     except KeyError:
         raise DataError(f"{url} holds no {member}: not the expected archive") from None
     except zipfile.BadZipFile:
@@ -343,11 +346,16 @@ def _fetch(url: str, archive: Path, timeout: float, deadline: float, cap: int, n
 def _saving(archive: Path) -> Iterator[IO[bytes]]:
     """``archive`` open for writing; a failure to create it names the data folder, cause and fix."""
     try:
-        out = open(archive, "wb")  # noqa: SIM115 (closed by the with below; only its opening is guarded here)
+        out = open(archive, "wb")  # noqa: SIM115 (closed below, where a failing close is a write error too)
     except OSError as exc:
         raise write_failure(archive.parent.parent, exc) from None
-    with out:
+    try:
         yield out
+    finally:
+        try:
+            out.close()  # the last buffered bytes: a quota can refuse them only here
+        except OSError as exc:
+            raise write_failure(archive.parent.parent, exc) from None
 
 
 def _write(out: IO[bytes], chunk: bytes, archive: Path) -> None:
@@ -424,5 +432,5 @@ def _unpack(archive: Path, into: Path, name: str, url: str, server: DatasetServe
                     shutil.copyfileobj(src, dst, CHUNK)
     except (zipfile.BadZipFile, tarfile.TarError, EOFError) as exc:
         raise DataError(f"{url} did not give a {server.suffix[1:]} archive ({exc}): try again later") from None
-    except OSError as exc:
-        raise DataError(f"could not unpack {url} into {into}: {exc.strerror or exc}") from None
+    except OSError as exc:  # local files only: the disk filling as the archive and its tree coexist, most likely
+        raise write_failure(into.parent.parent, exc) from None

@@ -33,7 +33,7 @@ from tqdm import tqdm
 from translate.config import LOG_EVERY
 from translate.errors import CheckpointError, DivergedError, StorageError, first_line
 from translate.io.run_layout import TENSORBOARD
-from translate.modeling.checkpoint import STATE, Checkpoint, holds_checkpoints, load_weights
+from translate.modeling.checkpoint import LATEST, STATE, Checkpoint, checkpoint_root, load_weights
 from translate.modeling.device import describe_device
 from translate.training.checkpoint import check_optimizer_state, save_checkpoint
 from translate.training.clock import RunClock
@@ -320,7 +320,7 @@ class Trainer:
                     self._run_epoch()
         except KeyboardInterrupt:  # a second Ctrl-C, or any in a distributed run
             if self.is_main:  # the latest checkpoint, which a save the interrupt cut short may not have named yet
-                saved = holds_checkpoints(self.spec.run_dir)
+                saved = (checkpoint_root(self.spec.run_dir) / LATEST).is_file()  # what --resume goes on from
                 how = (f"continue from the run's latest checkpoint with: {self._continue()}" if saved
                        else f"nothing was saved: start it again with: {self.spec.command or 'its command'}")
                 print(f"interrupted at step {self.step} without saving it; {how}", file=sys.stderr)
