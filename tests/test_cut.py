@@ -129,6 +129,10 @@ def test_the_monitors_warn_past_the_warm_up_only():
     warnings = collapse_warnings(collapsed, monitors.WARM_UP_STEPS)
     assert len(warnings) == 2 and "identity collapse" in warnings[0] and "mode collapse" in warnings[1]
     assert collapse_warnings({"identity_distance": 0.3, "output_spread": 0.8}, 10**6) == []
+    # docs/cut.md's figures: below 0.05 and 0.2, from step 1000 on
+    assert collapse_warnings(collapsed, 999) == [] and len(collapse_warnings(collapsed, 1000)) == 2
+    assert [len(collapse_warnings({"identity_distance": d, "output_spread": s}, 1000))
+            for d, s in ((0.049, 0.8), (0.051, 0.8), (0.3, 0.19), (0.3, 0.21))] == [1, 0, 1, 0]
 
 
 def test_bad_settings_name_their_flag():

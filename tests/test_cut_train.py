@@ -150,6 +150,11 @@ def test_cut_trains_with_the_gradient_penalty(tmp_path):
     assert read_checkpoint(run).train["hyper"]["loss"] == "wgan-gp"
     [record] = recorded(run)
     assert record["gp_B"] > 0 and {"d_B", "g_B", "nce", "nce_identity"} <= set(record)
+    # cut mode: the adversarial term plus lambda (1) times the mean of PatchNCE and its identity term
+    lam = read_checkpoint(run).train["hyper"]["lambda_nce"]
+    assert lam == 1.0
+    assert record["g_loss"] == pytest.approx(record["g_B"] + lam * (record["nce"] + record["nce_identity"]) / 2,
+                                             rel=1e-5)
 
 
 def test_cut_with_a_single_source_test_image_measures_what_it_can(tmp_path):
@@ -171,3 +176,7 @@ def test_a_compiled_run_trains_and_records_it(tmp_path, data):
     assert config["train"]["compile"] is True
     losses = [r for r in recorded(run) if "nce" in r]
     assert losses and all(np.isfinite(r["nce"]) for r in losses)
+    # fastcut: lambda 10, no identity term
+    assert read_checkpoint(run).train["hyper"]["lambda_nce"] == 10.0
+    assert all("nce_identity" not in r and r["g_loss"] == pytest.approx(r["g_B"] + 10 * r["nce"], rel=1e-5)
+               for r in losses)

@@ -12,7 +12,7 @@ from PIL import Image, ImageOps
 
 from translate.errors import DataError
 from translate.io.imageheader import read_header
-from translate.io.images import decode_image, read_image
+from translate.io.images import decode_image, pad_to_multiple, read_image
 
 from .bad_images import HUGE, huge_png, photo_crop, write_corpus
 
@@ -144,3 +144,15 @@ def test_formats_outside_the_list_are_refused_before_opencv_reads_their_header()
     assert cv2.imdecode(np.frombuffer(small_ppm, np.uint8), cv2.IMREAD_UNCHANGED).shape == (1, 2, 3)
     with pytest.raises(DataError, match="not PNG, JPEG, WebP, BMP or TIFF"):
         decode_image(small_ppm, "upload")
+
+
+def test_inputs_are_reflect_padded_to_the_multiple_and_the_offset_says_where_the_image_is():
+    image = np.arange(5 * 7 * 3, dtype=np.uint8).reshape(5, 7, 3)
+    padded, (top, left) = pad_to_multiple(image, 4)  # 5 -> 8 rows, 7 -> 8 columns
+    assert padded.shape == (8, 8, 3) and np.array_equal(padded[top:top + 5, left:left + 7], image)
+    assert np.array_equal(padded, np.pad(image, ((top, 8 - 5 - top), (left, 8 - 7 - left), (0, 0)), mode="reflect"))
+    # A side too small to reflect that far repeats its edge instead.
+    thin = image[:2]
+    padded, (top, left) = pad_to_multiple(thin, 8)
+    assert padded.shape == (8, 8, 3)
+    assert np.array_equal(padded, np.pad(thin, ((top, 8 - 2 - top), (left, 8 - 7 - left), (0, 0)), mode="edge"))

@@ -202,6 +202,11 @@ def test_reference_features_are_cached_as_plain_npy(tmp_path):
     assert not list(tmp_path.glob(".*"))  # no temporary files left behind
     cached_features(extractor, images[:4], "set", tmp_path)
     assert extractor.calls == 2 and len(list(tmp_path.glob("set-*.npy"))) == 2
+    # The network's identity (file, precision, runtime, device kind) is in the key: features of
+    # the bf16 port are never read back for an fp32 scoring.
+    extractor.weights_id = "another network or precision"
+    cached_features(extractor, images, "set", tmp_path)
+    assert extractor.calls == 3 and len(list(tmp_path.glob("set-*.npy"))) == 3
 
 
 def test_a_cache_that_cannot_be_written_warns_and_keeps_the_features(tmp_path):

@@ -449,3 +449,12 @@ def test_each_result_of_a_grey_batch_is_its_own_array(tmp_path):
     translator = Translator(onnx_model(tmp_path / "grey.onnx", metadata, channels=1))
     out = translator.translate_batch([np.full((8, 8), v, np.uint8) for v in (0, 100, 200)])
     assert not any(np.shares_memory(a, b) for i, a in enumerate(out) for b in out[i + 1:])
+
+
+def test_the_default_pixel_bound_is_2048_by_2048(tmp_path):
+    translator = Translator(onnx_model(tmp_path / "m.onnx", TRANSLATOR_METADATA))  # multiple 4, min 8
+    assert translator.max_pixels == 2048 * 2048  # docs/onnx.md: about 6.1 GiB at the bound with the full generator
+    translator.session = CountingSession(translator.session)
+    with pytest.raises(InputError, match=r"a 2048x2052 image exceeds max_pixels=4194304: scale or crop it"):
+        translator.translate(np.zeros((2052, 2048, 3), np.uint8))
+    assert translator.session.shapes == []  # refused before it ran
