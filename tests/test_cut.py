@@ -142,3 +142,20 @@ def test_bad_settings_name_their_flag():
                             ({"monitor_every": 0}, "--monitor-every must be at least 1")):
         with pytest.raises(ConfigError, match=message):
             CUTHyper(nce_layers=["input"], **change).validate()
+
+
+@pytest.mark.parametrize(("mode", "expected"), [
+    (None, {"mode": "cut", "lambda_nce": 1.0, "nce_identity": True, "flip_equivariance": False, "epochs": 200,
+            "epochs_decay": 200}),
+    ("fastcut", {"mode": "fastcut", "lambda_nce": 10.0, "nce_identity": False, "flip_equivariance": True,
+                 "epochs": 150, "epochs_decay": 50}),
+])
+def test_the_modes_defaults_are_the_ones_docs_cut_md_lists(mode, expected):
+    from translate.families import get_family
+    from translate.train import _parse
+
+    args = _parse(["cut", "--domains", "horse", "zebra", *(["--mode", mode] if mode else [])])
+    _, settings = get_family("cut").new_settings(args)
+    hyper = settings.hyper
+    assert {key: getattr(hyper, key) for key in expected} == expected
+    assert (hyper.patches, hyper.monitor_every, hyper.loss) == (256, 100, "lsgan")

@@ -454,9 +454,13 @@ def test_every_queued_event_shares_one_concurrency_limit_and_the_first_grid_is_n
     app = build_app(models, concurrency=2)
     groups = {fn.concurrency_id for fn in app.fns.values() if fn.queue}
     assert groups == {CONCURRENCY_GROUP}  # Gradio's default is a limit per function: 3 tabs, 3 x 2 at once
+    assert (app._queue.default_concurrency_limit, app._queue.max_size) == (2, 32)  # docs/demo.md's defaults
     assert sorted(app.get_api_info()["named_endpoints"]) == ["/generate_digits", "/translate_photo",
                                                             "/translate_sketch"]
     app.close()
+    other = build_app(models, concurrency=3, queue_size=5)  # --concurrency 3 --queue-size 5
+    assert (other._queue.default_concurrency_limit, other._queue.max_size) == (3, 5)
+    other.close()
 
 
 def test_the_sketchpad_decodes_only_its_composite_and_keeps_few_drawings(models, tmp_path):
