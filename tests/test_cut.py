@@ -159,3 +159,30 @@ def test_the_modes_defaults_are_the_ones_docs_cut_md_lists(mode, expected):
     hyper = settings.hyper
     assert {key: getattr(hyper, key) for key in expected} == expected
     assert (hyper.patches, hyper.monitor_every, hyper.loss) == (256, 100, "lsgan")
+
+
+@pytest.mark.parametrize(("mode", "flips"), [("fastcut", {False, True}), ("cut", {False})])
+def test_fastcut_mirrors_about_half_its_steps_and_cut_none(mode, flips):
+    """docs/cut.md: FastCUT's flip-equivariance, a coin flip per step that mirrors the generator's
+    input; CUT never flips."""
+    from tests.cyclegan_data import TINY
+    from translate.families import get_family
+    from translate.families.cut.recipe import CUTRecipe
+    from translate.train import _parse
+    from translate.training.distributed import Context
+
+    model, settings = get_family("cut").new_settings(_parse(["cut", "--domains", "horse", "zebra", *TINY,
+                                                             "--mode", mode, "--monitor-every", "1000"]))
+    batch = tuple(torch.rand(1, 3, 32, 32) * 2 - 1 for _ in range(2))
+    recipe = CUTRecipe(model, settings.hyper, Context(), (batch[0], batch[1]))
+    recipe.prepare(lambda: batch)
+    seen, step = [], recipe.g_step
+
+    def recording(real_a, real_b, flip, places):
+        seen.append(flip)
+        return step(real_a, real_b, flip, places)
+
+    recipe.g_step = recording
+    for i in range(16):
+        recipe.step(batch, i)
+    assert set(seen) == flips and (mode == "cut" or 3 <= sum(seen) <= 13)
