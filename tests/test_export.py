@@ -16,7 +16,7 @@ from translate.families import load_generator
 from translate.families.dcgan.nets import DCGANConfig, Generator
 from translate.modeling.checkpoint import find_checkpoint
 from translate.modeling.half_storage import round_to_fp16
-from translate.onnx_export import FP16_TOLERANCE, ExportError
+from translate.onnx_export import FP16_TOLERANCE, FP32_TOLERANCE, ExportError
 from translate.pack import main as pack_main
 from translate.runtime import Sampler, Translator
 from translate.training.checkpoint import save_checkpoint
@@ -173,6 +173,7 @@ def test_weights_beyond_fp16_range_are_refused_by_name():
 
 
 def test_a_failed_check_removes_the_file(runs, tmp_path, monkeypatch):
+    assert (FP32_TOLERANCE, FP16_TOLERANCE) == (1e-4, 2e-2)  # the bounds docs/onnx.md states
     monkeypatch.setattr("translate.onnx_export.FP32_TOLERANCE", 0.0)
     with pytest.raises(ExportError, match="differs from PyTorch"):
         export(runs["dcgan"], tmp_path / "bad.onnx")

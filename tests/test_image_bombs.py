@@ -154,3 +154,14 @@ def test_the_translator_refuses_a_bomb_file_by_its_header(tmp_path, translator_f
     bomb.write_bytes(tiff_bomb(16384))
     with pytest.raises(DataError, match="repeats its width or height tag"):
         Translator(translator_file[1]).translate_file(bomb)
+
+
+@pytest.mark.parametrize(("before", "after"), [(None, "67108864"), ("1000000000", "67108864"), ("500", "500"),
+                                              ("lots", "67108864")])
+def test_importing_translate_lowers_a_larger_opencv_pixel_limit_and_keeps_a_smaller_one(before, after):
+    env = {k: v for k, v in os.environ.items() if k != "OPENCV_IO_MAX_IMAGE_PIXELS"}
+    if before is not None:
+        env["OPENCV_IO_MAX_IMAGE_PIXELS"] = before
+    script = "import os, translate; print(os.environ['OPENCV_IO_MAX_IMAGE_PIXELS'])"
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO, env=env, check=True)
+    assert out.stdout.strip() == after  # 8192 x 8192, docs/onnx.md
