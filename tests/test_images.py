@@ -156,3 +156,20 @@ def test_inputs_are_reflect_padded_to_the_multiple_and_the_offset_says_where_the
     padded, (top, left) = pad_to_multiple(thin, 8)
     assert padded.shape == (8, 8, 3)
     assert np.array_equal(padded, np.pad(thin, ((top, 8 - 2 - top), (left, 8 - 7 - left), (0, 0)), mode="edge"))
+
+
+def test_a_webp_animation_is_lossless_and_loops_and_an_old_opencv_says_what_to_install(tmp_path, monkeypatch):
+    from translate.errors import TranslateError
+    from translate.io.fileio import write_animation
+
+    frames = [np.random.default_rng(i).integers(0, 256, (12, 16, 3), dtype=np.uint8) for i in range(3)]
+    write_animation(tmp_path / "walk.webp", frames, 125)
+    with Image.open(tmp_path / "walk.webp") as animation:
+        assert animation.n_frames == 3 and animation.info.get("loop") == 0
+        for index, frame in enumerate(frames):
+            animation.seek(index)
+            assert np.array_equal(np.asarray(animation.convert("RGB")), frame)  # every pixel kept
+            assert animation.info["duration"] == 125
+    monkeypatch.delattr("cv2.imencodeanimation")
+    with pytest.raises(TranslateError, match=r"cannot write animations: install opencv-python-headless 4.12 or later"):
+        write_animation(tmp_path / "old.gif", frames, 125)
