@@ -20,6 +20,7 @@ FLAG = r"(?<![\w-])--[a-z][a-z0-9_-]*[a-z0-9](?![\w-])"
 OTHER_TOOLS = {
     "--nproc_per_node": "torchrun",
     "--logdir": "tensorboard (the trainer's first line says how to watch a run)",
+    "--nnodes": "torchrun (a run of several machines resumes with as many)",
     "--nce_layers": "the reference CUT code (which our CUT's docs compare with)",
     "--num_patches": "the reference CUT code",
     "--init_type": "the reference CUT code (its initialisation, which ours copies)",
