@@ -81,9 +81,9 @@ def test_into_a_log_file_progress_is_a_line_a_minute_with_the_time_left(monkeypa
             bar.update(1)
             bar.set_postfix({"g_loss": f"{1 + step / 10:.3f}", "img/s": "0.2"}, refresh=False)
     assert capsys.readouterr().err.splitlines() == [
-        "epoch 2/5: step 10/100 (10%)",
-        "epoch 2/5: step 11/100 (11%), g_loss 2.000",
-        "epoch 2/5: step 21/100 (21%), 0:07:54 left, g_loss 1.900, img/s 0.2",  # 60 s on: 79 steps at 6 s
+        "epoch 2/5: 10/100 steps (10%)",
+        "epoch 2/5: 11/100 steps (11%), g_loss 2.000",
+        "epoch 2/5: 21/100 steps (21%), 0:07:54 left, g_loss 1.900, img/s 0.2",  # 60 s on: 79 steps at 6 s
     ]
 
 
@@ -93,7 +93,7 @@ def test_a_run_into_a_log_says_where_it_is_and_sums_up_each_epoch_without_redraw
     err = capsys.readouterr().err
     assert "\r" not in err
     assert f"dcgan run in {run}: starting; records in metrics.jsonl, samples/ and tensorboard/ there" in err
-    assert "epoch 1/25: step 0/3750 (0%)\n" in err
+    assert "epoch 1/25: 0/3750 steps (0%)\n" in err
     assert re.search(r"epoch 1/25: stopped at step 3 \(means of steps 1-3: d_loss [\d.]+, g_loss [\d.]+.*\), "
                      r"[\d.]+ (img/s|s/img), [\d.]+ training hours, [\d.]+ CPU-hours\n", err), err
     run_cli(train_main, ["dcgan", "--out", str(run), "--resume", "--max-steps", "5"])

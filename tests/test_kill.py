@@ -90,8 +90,9 @@ def wait_for_group_to_exit(group: int, timeout: float = 10.0) -> bool:
 
 
 def first_bar_position(log: Path) -> int:
-    """The step the progress started from (into a file, its first line is ``epoch 1/9: step 10/3750 (0%)``)."""
-    return int(re.search(r"^epoch \d+/\d+: step (\d+)/\d+ ", log.read_text(), re.MULTILINE).group(1))
+    """The step of its epoch the progress started from (into a file, its first line is
+    ``epoch 1/9: 10/3750 steps (0%)``)."""
+    return int(re.search(r"^epoch \d+/\d+: (\d+)/\d+ steps ", log.read_text(), re.MULTILINE).group(1))
 
 
 def steps_on_disk(run: Path) -> set[int]:

@@ -79,7 +79,7 @@ class LogLines:
         timed = self.timed and steps and seconds  # not from the start-up alone
         left = f", {_clock((self.total - self.n) * seconds / steps)} left" if timed else ""
         figures = "".join(f", {key} {value}" for key, value in self.postfix.items())
-        print(f"{self.desc}: step {self.n}/{self.total} ({100 * self.n // max(self.total, 1)}%){left}{figures}",
+        print(f"{self.desc}: {self.n}/{self.total} steps ({100 * self.n // max(self.total, 1)}%){left}{figures}",
               file=sys.stderr, flush=True)
 
 
