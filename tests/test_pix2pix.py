@@ -229,3 +229,24 @@ def test_every_command_takes_a_pix2pix_model(data, data_root, tmp_path, capsys):
     assert entry["translated"] == "3 grey test inputs" and 0 <= entry["l1"] <= 1 and -1 <= entry["ssim"] <= 1
     assert entry["psnr"] > 0 and entry["fid"] >= 0 and scores["protocol"]["pairs"].startswith(
         "each test pair of grey2photo/test: ")  # the dataset by name, not this machine's path to it
+
+
+def test_each_process_draws_its_own_dropout_masks_and_the_step_alone_decides_them():
+    from translate.families.pix2pix.nets import Pix2PixConfig
+    from translate.families.pix2pix.recipe import Pix2PixRecipe
+    from translate.families.pix2pix.settings import Pix2PixHyper
+    from translate.training.distributed import Context
+
+    config = Pix2PixConfig(ngf=4, ndf=4, depth=6, image_size=64, dataset="pairs")  # dropout on level 4 of 6
+    batch = tuple(torch.rand(1, 3, 64, 64) * 2 - 1 for _ in range(2))
+
+    def generator_after_a_step(rank: int, global_seed: int) -> dict[str, torch.Tensor]:
+        torch.manual_seed(0)  # the same initial weights for every process, as a run's start gives them
+        recipe = Pix2PixRecipe(config, Pix2PixHyper(l1_only=True), Context(rank=rank), batch)
+        torch.manual_seed(global_seed)  # whatever state the global generator is in before the step
+        recipe.step(batch, 7)
+        return recipe.generator.state_dict()
+
+    first = generator_after_a_step(0, 1)
+    assert all(torch.equal(first[k], v) for k, v in generator_after_a_step(0, 2).items())
+    assert not all(torch.equal(first[k], v) for k, v in generator_after_a_step(1, 1).items())

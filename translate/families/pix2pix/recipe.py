@@ -81,6 +81,10 @@ class Pix2PixRecipe(ScheduledRecipe):
         generator update on the GAN and L1 terms (the L1 term alone with ``l1_only``)."""
         real_a, real_b = (t.contiguous(memory_format=self.memory_format) for t in batch)
         hyper = self.hyper
+        # The U-Net's dropout draws from torch's global generator: seed it from (seed, step, rank),
+        # as every other draw of a step, so that each process of a torchrun run draws its own
+        # masks and a resumed run draws a straight run's.
+        torch.manual_seed(int(torch.randint(2**62, (), generator=self.step_generator(step, 1))))
         with self.autocast:
             fake_b = self.g_step(real_a)
         logs: dict[str, torch.Tensor] = {}
