@@ -146,13 +146,13 @@ def test_every_command_takes_a_one_way_cut_model(tmp_path, data, data_root, caps
 
 
 def test_cut_trains_with_the_gradient_penalty(tmp_path):
-    run = trained_run(tmp_path, "cut", steps=2, extra=("--loss", "wgan-gp"))
+    run = trained_run(tmp_path, "cut", steps=2, extra=("--loss", "wgan-gp", "--nce-lambda", "2"))
     assert read_checkpoint(run).train["hyper"]["loss"] == "wgan-gp"
     [record] = recorded(run)
     assert record["gp_B"] > 0 and {"d_B", "g_B", "nce", "nce_identity"} <= set(record)
-    # cut mode: the adversarial term plus lambda (1) times the mean of PatchNCE and its identity term
+    # cut mode: the adversarial term plus lambda times the mean of PatchNCE and its identity term
     lam = read_checkpoint(run).train["hyper"]["lambda_nce"]
-    assert lam == 1.0
+    assert lam == 2.0
     assert record["g_loss"] == pytest.approx(record["g_B"] + lam * (record["nce"] + record["nce_identity"]) / 2,
                                              rel=1e-5)
 

@@ -240,13 +240,17 @@ def test_each_process_draws_its_own_dropout_masks_and_the_step_alone_decides_the
     config = Pix2PixConfig(ngf=4, ndf=4, depth=6, image_size=64, dataset="pairs")  # dropout on level 4 of 6
     batch = tuple(torch.rand(1, 3, 64, 64) * 2 - 1 for _ in range(2))
 
-    def generator_after_a_step(rank: int, global_seed: int) -> dict[str, torch.Tensor]:
+    def generator_after_a_step(rank: int, global_seed: int, step: int = 7) -> dict[str, torch.Tensor]:
         torch.manual_seed(0)  # the same initial weights for every process, as a run's start gives them
         recipe = Pix2PixRecipe(config, Pix2PixHyper(l1_only=True), Context(rank=rank), batch)
         torch.manual_seed(global_seed)  # whatever state the global generator is in before the step
-        recipe.step(batch, 7)
+        recipe.step(batch, step)
         return recipe.generator.state_dict()
 
+    def same(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> bool:
+        return all(torch.equal(a[k], v) for k, v in b.items())
+
     first = generator_after_a_step(0, 1)
-    assert all(torch.equal(first[k], v) for k, v in generator_after_a_step(0, 2).items())
-    assert not all(torch.equal(first[k], v) for k, v in generator_after_a_step(1, 1).items())
+    assert same(first, generator_after_a_step(0, 2))  # the global state before the step changes nothing
+    assert not same(first, generator_after_a_step(1, 1))  # another process: other masks
+    assert not same(first, generator_after_a_step(0, 1, step=8))  # another step: other masks

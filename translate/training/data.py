@@ -36,9 +36,10 @@ def epoch_order(n: int, seed: int, epoch: int) -> torch.Tensor:
     return torch.randperm(n, generator=derived_generator("order", seed, epoch))
 
 
-# How derived_generator and epoch_order make their numbers, saved in each checkpoint: 2 since
-# streams are named (before it, epoch_order overflowed on large seeds and streams could coincide).
-RANDOM_STREAMS = 2
+# How a run's random numbers are made, saved in each checkpoint: 2 since streams are named
+# (before, epoch_order overflowed on large seeds and streams could coincide); 3 since pix2pix's
+# dropout is seeded from the step stream.
+RANDOM_STREAMS = 3
 
 
 def derived_generator(stream: str, *keys: int, device: torch.device | str = "cpu") -> torch.Generator:

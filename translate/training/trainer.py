@@ -176,7 +176,8 @@ class Trainer:
             **self.clock.state(),
             "optimizers": {k: o.state_dict() for k, o in self.recipe.optimizers().items()},
             "torch_rng": torch.get_rng_state(),
-            # On a GPU, dropout (pix2pix's U-Net) draws from the device's generator.
+            # What a recipe may draw from torch's global generators besides its own streams (pix2pix's
+            # dropout reseeds them every step; a new family's might not).
             **({"cuda_rng": torch.cuda.get_rng_state(self.context.device)}
                if self.context.device.type == "cuda" else {}),
             "recipe": self.recipe.extra_state(),
