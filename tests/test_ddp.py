@@ -6,8 +6,6 @@ command line and then dumps the rank's own weights, so the test can compare the 
 
 import json
 import os
-import resource
-import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -17,6 +15,8 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from translate.train import main as train_main
+
+from .file_limits import file_size_limit
 
 pytestmark = pytest.mark.slow  # every test here runs real commands, servers or training
 
@@ -74,16 +74,12 @@ def test_a_checkpoint_rank_0_cannot_write_stops_every_rank_with_the_reason(tmp_p
     from tests.cli_errors import message_lines
     from tests.cyclegan_data import TINY, horse2zebra
 
-    def limit_file_size():
-        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # the write fails with EFBIG instead of a kill
-        resource.setrlimit(resource.RLIMIT_FSIZE, (60_000, 60_000))
-
     data, run = horse2zebra(tmp_path / "data"), tmp_path / "run"
     argv = ["cyclegan", "--domains", "horse", "zebra", "--data", str(data), "--out", str(run), "--max-steps", "3",
             "--save-every-steps", "1", *TINY]
     group = {"WORLD_SIZE": "2", "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(free_port())}
     ranks = [subprocess.Popen([sys.executable, "-m", "translate.train", *argv], cwd=REPO, text=True,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=limit_file_size,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=file_size_limit(60_000),
                               env={**os.environ, **group, "RANK": str(r), "LOCAL_RANK": str(r),
                                    "OMP_NUM_THREADS": "1"})
              for r in (0, 1)]

@@ -17,6 +17,7 @@ import pytest
 from tests.cli_errors import one_line_error
 from tests.conftest import REPO
 from tests.cyclegan_data import TINY
+from tests.file_limits import file_size_limit
 from tests.local_server import serving
 from translate.cli import run_cli
 from translate.data import main as data_main
@@ -278,12 +279,9 @@ def test_a_disk_that_fills_during_a_download_names_the_data_folder_and_the_fix(t
     misbehaving("endless")
     data = tmp_path / "data"
 
-    def small_files():  # the process may write files of 200 kB at most: a full disk for this download
-        import resource
-        resource.setrlimit(resource.RLIMIT_FSIZE, (200_000, 200_000))
-
     done = subprocess.run([sys.executable, "-m", "translate.data", "fetch", "horse2zebra", "--data", str(data)],
-                          capture_output=True, text=True, timeout=120, preexec_fn=small_files,
+                          capture_output=True, text=True, timeout=120,
+                          preexec_fn=file_size_limit(200_000),  # a full disk for this download
                           env={**os.environ, "PYTHONPATH": str(REPO)})
     assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
     assert done.stderr.splitlines()[-1] == (f"error: could not write {data}: the file is larger than this process may "

@@ -3,8 +3,6 @@ disk that fills up at a checkpoint stops the run with the previous checkpoint in
 
 import errno
 import os
-import resource
-import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -23,6 +21,7 @@ from translate.train import main as train_main
 
 from .cli_errors import one_line_error
 from .exporting import TINY
+from .file_limits import file_size_limit
 
 
 @pytest.mark.parametrize("family", ["dcgan", "cyclegan"])
@@ -139,13 +138,9 @@ def test_a_full_disk_at_a_checkpoint_stops_the_run_and_keeps_the_previous_one(tm
 def test_a_real_write_failure_at_a_checkpoint_is_one_line_not_a_traceback(tmp_path, data_root):
     """With the real libraries: a file-size limit makes the OS refuse the checkpoint's write (as a
     full disk does). safetensors and torch.save would report it as their own errors."""
-    def limit_file_size():
-        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # the write fails with EFBIG instead of a kill
-        resource.setrlimit(resource.RLIMIT_FSIZE, (60_000, 60_000))
-
     run = tmp_path / "run"
     argv = ["dcgan", "--out", str(run), "--max-steps", "2", "--save-every-steps", "1", "--data", str(data_root), *TINY]
-    result = subprocess.run([sys.executable, "-m", "translate.train", *argv], preexec_fn=limit_file_size,
+    result = subprocess.run([sys.executable, "-m", "translate.train", *argv], preexec_fn=file_size_limit(60_000),
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr[-2000:]
     assert result.stderr.strip().splitlines()[-1] == (
