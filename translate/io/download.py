@@ -197,7 +197,6 @@ def download_dataset(server: DatasetServer, name: str, data_root: Path, timeout:
                     raise DataError(f"{dest} appeared while {name} was downloading, and is not the dataset: "
                                     f"remove it to download {name} again") from None
                 raise write_failure(dest, exc) from exc
-            # Another fetch of the same dataset finished first: its folder went through the same checks.
             print(f"{name}: another process fetched it into {dest} meanwhile", file=sys.stderr)
             return dest
     print(f"downloaded {name} from {url} into {dest}", file=sys.stderr)
