@@ -14,9 +14,8 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
+from tests.file_limits import file_size_limit  # absolute: torchrun runs this file as a script
 from translate.train import main as train_main
-
-from .file_limits import file_size_limit
 
 pytestmark = pytest.mark.slow  # every test here runs real commands, servers or training
 
