@@ -57,6 +57,7 @@ def test_norm_and_activation_factories():
     assert isinstance(norm_layer("instance", 4), nn.InstanceNorm2d)
     assert isinstance(norm_layer("layer", 4), nn.GroupNorm)
     assert isinstance(norm_layer("none", 4), nn.Identity)
+    assert norm_layer("instance", 4).weight is None and norm_layer("instance_affine", 4).weight.shape == (4,)
     x = torch.tensor([-1.0, 2.0])
     expected = {"relu": [0.0, 2.0], "leaky_relu": [-0.2, 2.0], "tanh": [-0.761594, 0.964028],
                 "sigmoid": [0.268941, 0.880797], "none": [-1.0, 2.0]}
@@ -82,3 +83,19 @@ def test_dcgan_init_statistics():
     bn = net[0][1]
     assert bn.weight.mean().item() == pytest.approx(1.0, abs=0.01)
     assert torch.count_nonzero(bn.bias) == 0
+
+
+def test_affine_instance_norm_is_what_the_pix2pix_references_batch_norm_computes_on_one_image():
+    """The reference trains (and, without --eval, tests) pix2pix with batch norm on batches of one
+    image: per-image statistics with a learned scale and shift, which ``instance_affine`` is."""
+    torch.manual_seed(0)
+    ours, batch_norm = norm_layer("instance_affine", 5), nn.BatchNorm2d(5).train()
+    for module in (ours, batch_norm):
+        module.apply(init_dcgan_weights)
+    batch_norm.load_state_dict({**batch_norm.state_dict(), "weight": ours.weight, "bias": ours.bias + 0.3})
+    ours.bias.data += 0.3  # a learned shift, not only the initial zero
+    x = torch.randn(1, 5, 6, 7) * 3 + 1
+    torch.testing.assert_close(ours(x), batch_norm(x))
+    assert ours.weight.std() > 0 and ours.weight.mean().sub(1).abs() < 0.05  # scales ~ N(1, 0.02), as the reference's
+    unit = conv_unit(3, 4, norm="instance_affine")
+    assert unit[0].bias is None  # its shift makes the conv's bias redundant, as before batch norm

@@ -144,7 +144,8 @@ def test_bad_input_gets_one_line_errors(tmp_path, capsys, data):
                   "--average-from-epoch", "4")
     assert "--average-from-epoch must be one of the run's epochs, 1..3, or 0 (no average), got 4" in late
     batch_norm = _error(capsys, *base, "--domains", "horse", "zebra", "--norm", "batch", "--average-from-epoch", "1")
-    assert "use --norm instance / layer / none or --average-from-epoch 0, not --norm batch" in batch_norm
+    assert ("use --norm instance / instance_affine / layer / none or --average-from-epoch 0, not --norm batch"
+            in batch_norm)
     assert "--resume found nothing" in _error(capsys, *base, "--resume")
     assert not (tmp_path / "run").exists()
 

@@ -18,7 +18,7 @@ from translate.errors import ConfigError
 from translate.evaluate import main as evaluate_main
 from translate.export import main as export_main
 from translate.families import get_family
-from translate.families.pix2pix.nets import Pix2PixConfig, build_discriminator
+from translate.families.pix2pix.nets import Pix2PixConfig, build_discriminator, build_generator
 from translate.families.pix2pix.recipe import Pix2PixRecipe
 from translate.families.pix2pix.settings import Pix2PixHyper
 from translate.io.fileio import write_image
@@ -75,6 +75,16 @@ def test_the_discriminator_judges_input_and_output_together():
     critic = build_discriminator(_config())
     assert critic.body[0][0].in_channels == 6
     assert critic(torch.rand(2, 6, 32, 32)).shape == (2, 1, 2, 2)
+
+
+def test_the_default_norm_is_what_the_references_batch_norm_computes_on_one_image(data, tmp_path):
+    from translate.train import _parse
+
+    model, _ = get_family("pix2pix").new_settings(_parse(argv(data, tmp_path / "run")))
+    assert model.norm == "instance_affine"
+    for net in (build_generator(model), build_discriminator(model)):
+        norms = [m for m in net.modules() if isinstance(m, torch.nn.InstanceNorm2d)]
+        assert norms and all(m.affine and not m.track_running_stats for m in norms)
 
 
 @pytest.mark.parametrize(("l1_only", "loss"), [(False, "bce"), (True, "bce"), (False, "wgan-gp")])

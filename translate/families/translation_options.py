@@ -47,12 +47,13 @@ def add_image_options(data: argparse._ArgumentGroup, crop_help: str) -> None:
     data.add_argument("--channels", type=int, choices=(1, 3), default=3, help="3: RGB (default); 1: grey")
 
 
-def add_network_options(model: argparse._ArgumentGroup, norm_help: str | None = None) -> None:
+def add_network_options(model: argparse._ArgumentGroup, norm_help: str | None = None,
+                        norm_default: str = "instance") -> None:
     """The widths, norm and upsampling of a generator against a PatchGAN, the reference's defaults."""
     model.add_argument("--ngf", type=int, default=64)
     model.add_argument("--ndf", type=int, default=64)
     model.add_argument("--n-layers", type=int, default=3, help="PatchGAN depth (3: 70x70 patches)")
-    model.add_argument("--norm", default="instance", help=norm_help)
+    model.add_argument("--norm", default=norm_default, help=norm_help)
     model.add_argument("--upsample", choices=("transpose", "resize"), default="transpose")
 
 

@@ -17,7 +17,7 @@ from translate.modeling.losses import LOSS_NAMES
 RESUMABLE_FLAGS = frozenset({"download", "epochs_decay", "compile", "eval_every", "eval_every_averaged"})
 
 # Norms whose layers keep no weight-dependent buffers: the only ones a weight average fits.
-AVERAGEABLE_NORMS = ("instance", "layer", "none")
+AVERAGEABLE_NORMS = ("instance", "instance_affine", "layer", "none")
 
 
 @dataclass

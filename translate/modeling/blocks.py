@@ -13,7 +13,7 @@ from torch.nn.utils.parametrizations import spectral_norm
 
 from translate.errors import ConfigError
 
-NORMS: tuple[str, ...] = ("batch", "instance", "layer", "spectral", "none")
+NORMS: tuple[str, ...] = ("batch", "instance", "instance_affine", "layer", "spectral", "none")
 ACTIVATIONS: tuple[str, ...] = ("relu", "leaky_relu", "tanh", "sigmoid", "none")
 UPSAMPLES: tuple[str, ...] = ("transpose", "resize")
 
@@ -28,13 +28,15 @@ def norm_layer(name: str, channels: int) -> nn.Module:
 
     ``spectral`` normalises the convolution's weight instead (see :func:`conv_unit`),
     so it contributes no layer here; ``layer`` is GroupNorm with one group, the
-    batch-independent choice for a WGAN-GP critic.
+    batch-independent choice for a WGAN-GP critic; ``instance_affine`` learns a scale and a
+    shift per channel, which is what the pix2pix reference's batch norm computes with its
+    batch of one image (and, left in training mode, at test time too).
     """
     _check_choice("norm", name, NORMS)
     if name == "batch":
         return nn.BatchNorm2d(channels)
-    if name == "instance":
-        return nn.InstanceNorm2d(channels, affine=False, track_running_stats=False)
+    if name in ("instance", "instance_affine"):
+        return nn.InstanceNorm2d(channels, affine=name == "instance_affine", track_running_stats=False)
     if name == "layer":
         return nn.GroupNorm(1, channels)
     return nn.Identity()
@@ -57,7 +59,7 @@ def _maybe_spectral(conv: nn.Module, norm: str) -> nn.Module:
 
 
 def _needs_bias(norm: str) -> bool:
-    # Batch and layer norm learn a shift of their own, so the conv bias is dropped before them.
+    # Batch, layer and affine instance norm learn a shift of their own: the conv bias is dropped before them.
     # Instance norm (no affine shift here) subtracts each map's mean, which cancels a bias too,
     # but the reference CycleGAN keeps one there: so do we, to match its networks and weights.
     return norm in ("none", "spectral", "instance")
@@ -132,7 +134,7 @@ def init_xavier_weights(module: nn.Module, gain: float = 0.02) -> None:
         nn.init.xavier_normal_(weight, gain)
         if module.bias is not None:
             nn.init.zeros_(module.bias)
-    elif isinstance(module, (nn.BatchNorm2d, nn.GroupNorm)) and module.weight is not None:
+    elif isinstance(module, (nn.BatchNorm2d, nn.GroupNorm, nn.InstanceNorm2d)) and module.weight is not None:
         nn.init.normal_(module.weight, 1.0, gain)
         nn.init.zeros_(module.bias)
 
@@ -148,6 +150,6 @@ def init_dcgan_weights(module: nn.Module) -> None:
         nn.init.normal_(weight, 0.0, 0.02)
         if module.bias is not None:
             nn.init.zeros_(module.bias)
-    elif isinstance(module, (nn.BatchNorm2d, nn.GroupNorm)) and module.weight is not None:
+    elif isinstance(module, (nn.BatchNorm2d, nn.GroupNorm, nn.InstanceNorm2d)) and module.weight is not None:
         nn.init.normal_(module.weight, 1.0, 0.02)
         nn.init.zeros_(module.bias)

@@ -61,7 +61,7 @@ class DCGANConfig(ConfigBase):
         ):
             if value not in choices:
                 raise ConfigError(f"{name} {value!r} is not one of {', '.join(choices)}")
-        if self.fc_width and "instance" in (self.g_norm, self.d_norm):
+        if self.fc_width and {"instance", "instance_affine"} & {self.g_norm, self.d_norm}:
             raise ConfigError(
                 "instance norm cannot follow the fully connected layer (fc_width): its 1x1 map has no "
                 "spatial extent to normalise over; use batch, layer, spectral or none, or fc_width 0"

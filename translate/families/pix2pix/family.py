@@ -64,9 +64,10 @@ class Pix2PixFamily(TranslationFamily):
                           "else A B)")
         options.add_image_options(data, "random crop, the same for both halves (a multiple of 2**depth)")
         model = parser.add_argument_group("model")
-        options.add_network_options(model, "instance (default; the reference's batch norm with its batch of 1 "
-                                    "normalises each image alike in training, but the shipped, eval-mode generator "
-                                    "would use running statistics instead)")
+        options.add_network_options(model, "instance_affine (default: what the reference's batch norm computes "
+                                    "with its batch of 1, a per-image norm with a learned scale and shift, in "
+                                    "training and in its train-mode tests; an eval-mode batch norm would use "
+                                    "running statistics instead)", norm_default="instance_affine")
         model.add_argument("--depth", type=int, default=8,
                            help="U-Net levels: 8 for 256 px (the reference's unet_256), 7 for 128 px")
         model.add_argument("--dropout", action=argparse.BooleanOptionalAction, default=True,

@@ -32,7 +32,7 @@ class Pix2PixConfig(ConfigBase):
     ndf: int = 64
     depth: int = 8
     n_layers: int = 3
-    norm: str = "instance"
+    norm: str = "instance_affine"  # the reference's batch norm on one image: see norm_layer
     dropout: bool = True
     upsample: str = "transpose"
     image_size: int = 256  # the training crop; the generator takes any multiple of 2**depth
