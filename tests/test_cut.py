@@ -93,21 +93,29 @@ def test_the_generator_step_gives_the_translation_and_its_patchnce_terms(identit
     assert out["nce"].item() > 0 and torch.isfinite(out["nce"])
     out["nce"].backward()
     assert step.projection.heads["input"][0].weight.grad is not None
+
+    def by_hand(queries, keys, places):  # the keys from a pass of their own, as the reference encodes them
+        at = sample_places(keys, 16, places)
+        q, k = step.projection(queries, at), step.projection(keys, at)
+        return torch.stack([patch_nce(q[name], k[name], 2, hyper.temperature) for name in layers]).mean()
+
+    with torch.no_grad():  # unmirrored, the keys come from the translating pass: the same loss
+        places = torch.Generator().manual_seed(0)
+        keys = generator.encode(real_a, layers)
+        torch.testing.assert_close(out["nce"], by_hand(generator.encode(out["fake"], layers), keys, places))
+        if identity:
+            idt = generator.encode(generator(real_b), layers)
+            torch.testing.assert_close(out["nce_identity"], by_hand(idt, generator.encode(real_b, layers), places))
     # Flip equivariance: the mirrored input is translated, and its features, mirrored back, meet
     # the unmirrored input's place for place (the reference's flip_equivariance).
     again = step(real_a, real_b, flip=True, places=torch.Generator().manual_seed(0))
     with torch.no_grad():
         torch.testing.assert_close(again["fake"], generator(real_a.flip(3)))
-        keys = generator.encode(real_a, layers)
-        at = sample_places(keys, 16, torch.Generator().manual_seed(0))
-
-        def by_hand(queries):
-            q, k = step.projection(queries, at), step.projection(keys, at)
-            return torch.stack([patch_nce(q[name], k[name], 2, hyper.temperature) for name in layers]).mean()
-
         queries = generator.encode(again["fake"], layers)
-        torch.testing.assert_close(again["nce"], by_hand({name: f.flip(3) for name, f in queries.items()}))
-        assert (again["nce"] - by_hand(queries)).abs() > 1e-4  # not mirrored back: other pairs of patches
+        back = {name: f.flip(3) for name, f in queries.items()}
+        mirrored_back = by_hand(back, keys, torch.Generator().manual_seed(0))
+        torch.testing.assert_close(again["nce"], mirrored_back)
+        assert (again["nce"] - by_hand(queries, keys, torch.Generator().manual_seed(0))).abs() > 1e-4  # other pairs
 
 
 def test_the_monitors_measure_copies_and_single_outputs():

@@ -76,15 +76,25 @@ class ResnetGenerator(nn.Module):
         """The feature maps that the stages named in ``layers`` output (see :meth:`stages`),
         computing no further than the last of them: e.g. CUT's patch features,
         ``("input", "down1", "down2", "block1", "block5")``."""
+        return self._run(images, layers, to_the_end=False)[1]
+
+    def translate_and_encode(self, images: torch.Tensor,
+                             layers: Iterable[str]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """The translation and, from the same pass, the feature maps :meth:`encode` gives: CUT's
+        keys, the source's features, come with its translation instead of from a second pass."""
+        return self._run(images, layers, to_the_end=True)
+
+    def _run(self, images: torch.Tensor, layers: Iterable[str],
+             to_the_end: bool) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         stages, wanted = self.stages(), set(layers)
         unknown = sorted(wanted - set(stages))
         if unknown:
             raise ConfigError(f"the generator has no layer {unknown[0]!r}: its layers are {', '.join(stages)}")
         features, x = {}, images
         for name, stage in stages.items():
-            if not wanted - set(features):
+            if not to_the_end and not wanted - set(features):
                 break
             x = stage(x)
             if name in wanted:
                 features[name] = x
-        return features
+        return x, features

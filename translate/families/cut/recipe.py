@@ -52,23 +52,31 @@ class ContrastiveGenerator(nn.Module):
 
     def forward(self, real_a: torch.Tensor, real_b: torch.Tensor, flip: bool,
                 places: torch.Generator) -> dict[str, torch.Tensor]:
-        identity = self.hyper.nce_identity
+        identity, n = self.hyper.nce_identity, len(real_a)
         inputs = torch.cat([real_a, real_b]) if identity else real_a
-        outputs = self.generator(inputs.flip(3) if flip else inputs)
-        fake = outputs[: len(real_a)]
-        out = {"fake": fake, "nce": self.nce(real_a, fake, flip, places)}
+        if flip:  # the mirrored sources' features are not the keys: nce() encodes the sources
+            outputs, seen = self.generator(inputs.flip(3)), None
+        else:  # the keys come from the pass that translates (the reference encodes the sources again)
+            outputs, seen = self.generator.translate_and_encode(inputs, self.hyper.nce_layers)
+
+        def keys(part: slice) -> dict[str, torch.Tensor] | None:
+            return None if seen is None else {name: feature[part].detach() for name, feature in seen.items()}
+
+        fake = outputs[:n]
+        out = {"fake": fake, "nce": self.nce(real_a, fake, flip, places, keys(slice(0, n)))}
         if identity:
-            out["nce_identity"] = self.nce(real_b, outputs[len(real_a):], flip, places)
+            out["nce_identity"] = self.nce(real_b, outputs[n:], flip, places, keys(slice(n, None)))
         return out
 
-    def nce(self, source: torch.Tensor, translated: torch.Tensor, flip: bool,
-            places: torch.Generator) -> torch.Tensor:
+    def nce(self, source: torch.Tensor, translated: torch.Tensor, flip: bool, places: torch.Generator,
+            keys: dict[str, torch.Tensor] | None = None) -> torch.Tensor:
         """PatchNCE of ``translated`` against ``source``, averaged over the layers. The keys (the
-        source's features) take no gradient, so they are computed without one; a mirrored
-        translation's features are mirrored back to meet them place for place."""
+        source's features, unless given) take no gradient, so they are computed without one; a
+        mirrored translation's features are mirrored back to meet them place for place."""
         layers = self.hyper.nce_layers
-        with torch.no_grad():
-            keys = self.generator.encode(source, layers)
+        if keys is None:
+            with torch.no_grad():
+                keys = self.generator.encode(source, layers)
         queries = self.generator.encode(translated, layers)
         if flip:
             queries = {name: q.flip(3) for name, q in queries.items()}
