@@ -118,6 +118,38 @@ def test_the_generator_step_gives_the_translation_and_its_patchnce_terms(identit
         assert (again["nce"] - by_hand(queries, keys, torch.Generator().manual_seed(0))).abs() > 1e-4  # other pairs
 
 
+@pytest.mark.parametrize("norm", ["instance", "instance_affine", "layer", "none", "batch"])
+def test_the_keys_are_the_sources_own_features_as_a_pass_of_their_own_gives_them(norm):
+    """The reference encodes each source again, without gradient, for its keys; ours come from
+    the translating pass where that is the same (the loss and every gradient), and not with batch
+    norm, whose statistics in that pass span the sources and the targets."""
+    torch.manual_seed(0)
+    generator = build_generator(CUTConfig(ngf=4, ndf=4, n_blocks=2, image_size=16, n_layers=2, norm=norm))
+    layers = nce_layers(2)
+    channels = {name: f.shape[1] for name, f in generator.encode(torch.zeros(2, 3, 16, 16), layers).items()}
+    step = ContrastiveGenerator(generator, PatchProjection(channels, 64), CUTHyper(nce_layers=layers, patches=16))
+    assert step.keys_from_translation is (norm != "batch")
+    real_a, real_b = torch.rand(2, 3, 16, 16) * 2 - 1, torch.rand(2, 3, 16, 16) * 2 - 1
+    params = [*generator.parameters(), *step.projection.parameters()]
+
+    def reference() -> torch.Tensor:
+        places, outputs, terms = torch.Generator().manual_seed(0), generator(torch.cat([real_a, real_b])), []
+        for source, translated in ((real_a, outputs[:2]), (real_b, outputs[2:])):
+            with torch.no_grad():
+                keys = generator.encode(source, layers)
+            at = sample_places(keys, 16, places)
+            q, k = step.projection(generator.encode(translated, layers), at), step.projection(keys, at)
+            terms.append(torch.stack([patch_nce(q[name], k[name], 2, 0.07) for name in layers]).mean())
+        return terms[0] + terms[1]
+
+    out = step(real_a, real_b, flip=False, places=torch.Generator().manual_seed(0))
+    ours = out["nce"] + out["nce_identity"]
+    expected = reference()
+    torch.testing.assert_close(ours, expected)
+    for got, want in zip(torch.autograd.grad(ours, params), torch.autograd.grad(expected, params), strict=True):
+        torch.testing.assert_close(got, want)
+
+
 def test_the_monitors_measure_copies_and_single_outputs():
     inputs = torch.rand(4, 3, 8, 8) * 2 - 1
     copied = collapse_measures(inputs, inputs)

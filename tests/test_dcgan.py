@@ -66,8 +66,9 @@ def test_fc_width_adds_one_fully_connected_hidden_layer_at_each_end():
 
 
 @pytest.mark.parametrize("norm", ["g_norm", "d_norm"])
-def test_fc_width_refuses_instance_norm_and_negative_widths(norm):
+@pytest.mark.parametrize("instance", ["instance", "instance_affine"])
+def test_fc_width_refuses_instance_norm_and_negative_widths(norm, instance):
     with pytest.raises(ConfigError, match="instance norm cannot follow the fully connected layer"):
-        DCGANConfig(fc_width=64, **{norm: "instance"}).validate()
+        DCGANConfig(fc_width=64, **{norm: instance}).validate()
     with pytest.raises(ConfigError, match=r"fc_width -1 is outside 0\.\.16384"):
         DCGANConfig(fc_width=-1).validate()

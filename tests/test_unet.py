@@ -27,6 +27,8 @@ def test_the_reference_unet_256_layout():
     params = sum(p.numel() for p in net.parameters())
     # the reference unet_256 has 54,414,080; our two unnormalised downs keep a bias
     assert 54_400_000 < params < 54_420_000
+    # pix2pix's default norm: the same parameters (a scale and a shift per channel, no conv bias before it)
+    assert sum(p.numel() for p in UnetGenerator(3, 64, 8, norm="instance_affine").parameters()) == params
 
 
 def test_skips_carry_the_encoder_maps_unchanged():

@@ -49,13 +49,17 @@ class ContrastiveGenerator(nn.Module):
     def __init__(self, generator: ResnetGenerator, projection: PatchProjection, hyper: CUTHyper):
         super().__init__()
         self.generator, self.projection, self.hyper = generator, projection, hyper
+        # The translating pass's features are the sources' own only where each image is normalised
+        # alone: batch norm's statistics there span the sources and, in CUT mode, the targets too.
+        self.keys_from_translation = not any(isinstance(m, nn.modules.batchnorm._BatchNorm)
+                                             for m in generator.modules())
 
     def forward(self, real_a: torch.Tensor, real_b: torch.Tensor, flip: bool,
                 places: torch.Generator) -> dict[str, torch.Tensor]:
         identity, n = self.hyper.nce_identity, len(real_a)
         inputs = torch.cat([real_a, real_b]) if identity else real_a
-        if flip:  # the mirrored sources' features are not the keys: nce() encodes the sources
-            outputs, seen = self.generator(inputs.flip(3)), None
+        if flip or not self.keys_from_translation:  # nce() encodes the sources, as the reference does
+            outputs, seen = self.generator(inputs.flip(3) if flip else inputs), None
         else:  # the keys come from the pass that translates (the reference encodes the sources again)
             outputs, seen = self.generator.translate_and_encode(inputs, self.hyper.nce_layers)
 
