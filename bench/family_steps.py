@@ -4,11 +4,13 @@ CycleGAN step. Issue 31 estimated CUT at about 0.69x and FastCUT at 0.36x of a C
 by counting network passes; this measures it, and gives the steps a CPU-time budget buys.
 
     python bench/family_steps.py [--size 128] [--precision bf16] [--compile] [--warmup 3] [--iters 8]
+                                 [--pix2pix-depth D] [--pix2pix-upsample transpose|resize]
 
 Each recipe is the one ``translate.train`` builds (CycleGANRecipe, CUTRecipe in both modes,
 Pix2PixRecipe with and without its discriminator), at batch 1 with the networks the CPU
 recipes use: ResNet generators of ngf 64 and 9 blocks with 70x70 PatchGANs, and pix2pix's
-U-Net of ngf 64 as deep as the size allows (depth 7 at 128 px). Inputs are in memory (data
+U-Net of ngf 64 as deep as the size allows (depth 7 at 128 px; ``--pix2pix-depth`` and
+``--pix2pix-upsample`` time the U-Net a run uses instead). Inputs are in memory (data
 loading is not timed); the recipes take turns, step by step, so a busy machine slows them
 alike, and each gets its median. Wall time and the process's CPU time are both measured.
 Saves ``bench/results/family-steps-<device>[-TAG].{md,json}``.
@@ -56,34 +58,38 @@ def cut_recipe(mode: str, size: int, context: Context, batch: tuple[torch.Tensor
     return recipe
 
 
-def pix2pix_recipe(l1_only: bool, size: int, context: Context, batch: tuple[torch.Tensor, torch.Tensor],
+def deepest(size: int) -> int:
+    """The U-Net depth ``size`` allows (a 2**depth multiple), as the reference's ``unet_256`` is at 256 px."""
+    return min(8, int(math.log2(size)))
+
+
+def pix2pix_recipe(l1_only: bool, unet: Pix2PixConfig, context: Context, batch: tuple[torch.Tensor, torch.Tensor],
                    options: RecipeOptions) -> Pix2PixRecipe:
-    """pix2pix with its U-Net as deep as ``size`` allows (a 2**depth multiple), as the reference's
-    ``unet_256`` is at 256 px."""
-    config = Pix2PixConfig(image_size=size, depth=min(8, int(math.log2(size))), dataset="in-memory")
+    """pix2pix with the U-Net ``unet`` describes, with its discriminator or, ``l1_only``, without."""
+    config = unet
     recipe = Pix2PixRecipe(config, Pix2PixHyper(l1_only=l1_only), context, batch, options)
     recipe.prepare(lambda: batch)
     return recipe
 
 
 def recipes(size: int, context: Context, batch: tuple[torch.Tensor, torch.Tensor], precision: str,
-            compile: bool) -> dict[str, object]:
+            compile: bool, unet: Pix2PixConfig) -> dict[str, object]:
     options = RecipeOptions(precision=precision, compile=compile)
     return {
         BASELINE: CycleGANRecipe(CycleGANConfig(image_size=size), CycleGANHyper(), context, batch, options),
         "CUT": cut_recipe("cut", size, context, batch, options),
         "FastCUT": cut_recipe("fastcut", size, context, batch, options),
-        "pix2pix": pix2pix_recipe(False, size, context, batch, options),
-        "pix2pix L1 only": pix2pix_recipe(True, size, context, batch, options),
+        "pix2pix": pix2pix_recipe(False, unet, context, batch, options),
+        "pix2pix L1 only": pix2pix_recipe(True, unet, context, batch, options),
     }
 
 
 def measure(size: int, device: torch.device, precision: str, compile: bool, warmup: int,
-            iters: int) -> dict[str, dict[str, float]]:
+            iters: int, unet: Pix2PixConfig) -> dict[str, dict[str, float]]:
     """Median wall and CPU seconds per step of each family's recipe."""
     torch.manual_seed(0)
     batch = tuple(torch.rand(1, 3, size, size, device=device) * 2 - 1 for _ in range(2))
-    built = recipes(size, Context(device=device), batch, precision, compile)
+    built = recipes(size, Context(device=device), batch, precision, compile, unet)
     loops: dict[str, Callable[[int], object]] = {name: (lambda i, r=r: r.step(batch, i)) for name, r in built.items()}
     medians = alternating_medians_by_clock(loops, warmup, iters, device,
                                            {"wall": time.perf_counter, "cpu": time.process_time})
@@ -107,16 +113,23 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--compile", action="store_true", help="torch.compile the networks, as the CPU recipes do")
     parser.add_argument("--warmup", type=int, default=3, help="untimed steps per recipe (compiling happens here)")
     parser.add_argument("--iters", type=int, default=8, help="timed steps per recipe")
+    parser.add_argument("--pix2pix-depth", type=int, help="the U-Net's depth (default: as deep as --size allows)")
+    parser.add_argument("--pix2pix-upsample", choices=["transpose", "resize"], default="transpose",
+                        help="the U-Net decoder's up-sampling (pix2pix's --upsample)")
     parser.add_argument("--gpu", action="store_true", help="CUDA instead of the CPU")
     parser.add_argument("--note", default="", help="a line to add under the table (e.g. 'machine busy')")
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--tag", default="", help="added to the result files' name, e.g. the machine")
     args = parser.parse_args(argv)
     device = select_device(args.gpu)
-    result = measure(args.size, device, args.precision, args.compile, args.warmup, args.iters)
+    unet = Pix2PixConfig(image_size=args.size, depth=args.pix2pix_depth or deepest(args.size),
+                         upsample=args.pix2pix_upsample, dataset="in-memory")
+    unet.validate()  # a depth the size does not allow is one line, before anything is built
+    result = measure(args.size, device, args.precision, args.compile, args.warmup, args.iters, unet)
     header = (f"Training step of each translation family at {args.size} px, batch 1, {args.precision}"
               f"{' + torch.compile' if args.compile else ''}; ResNet generators ngf 64, 9 blocks, 70x70 PatchGANs; "
-              f"pix2pix U-Net ngf 64, depth {min(8, int(math.log2(args.size)))}; {describe_device(device)}, torch "
+              f"pix2pix U-Net ngf 64, depth {unet.depth}, {unet.upsample} up-sampling, {unet.norm} norm; "
+              f"{describe_device(device)}, torch "
               f"{torch.__version__}, {torch.get_num_threads()} threads; median of {args.iters} steps after "
               f"{args.warmup} warm-up, the recipes taking turns (CPU time: the process's, all its threads).")
     text = table(result, header) + (f"\n{args.note}\n" if args.note else "")
@@ -125,6 +138,7 @@ def main(argv: list[str] | None = None) -> None:
     save_result(args.out / f"{stem}.md", text,
                 {"device": describe_device(device), "size": args.size, "precision": args.precision,
                  "compile": args.compile, "warmup": args.warmup, "iters": args.iters, "note": args.note,
+                 "pix2pix": {"depth": unet.depth, "upsample": unet.upsample, "norm": unet.norm},
                  "steps": result}, __file__, argv)
 
 
