@@ -255,19 +255,24 @@ def test_a_stopped_download_leaves_no_temporary_files(tmp_path, misbehaving):
     data = tmp_path / "data"
     argv = [sys.executable, "-m", "translate.train", "cyclegan", "--domains", "horse", "zebra", "--data", str(data),
             "--download", "--out", str(tmp_path / "run"), *TINY]
-    for signum in (signal.SIGTERM, signal.SIGKILL):
+    exit_codes = {signal.SIGINT: 130, signal.SIGTERM: 143, signal.SIGKILL: -signal.SIGKILL}  # the shell's for two
+    for signum, code in exit_codes.items():  # Ctrl-C's SIGINT: a parent that ignores it must not pass that on
         download = subprocess.Popen(argv, env={**os.environ, URL_ENV: url, "PYTHONPATH": str(REPO)},
-                                    stderr=subprocess.PIPE, text=True)
+                                    stderr=subprocess.PIPE, text=True,
+                                    preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
         deadline = time.monotonic() + 120
         while not list(data.glob(".horse2zebra.*/horse2zebra.zip")):
             assert time.monotonic() < deadline and download.poll() is None
             time.sleep(0.05)
         download.send_signal(signum)
-        assert download.wait(timeout=60) == (143 if signum == signal.SIGTERM else -signum)  # 143: the shell's
-        assert "Traceback" not in download.stderr.read()
+        assert download.wait(timeout=60) == code
+        said = download.stderr.read()
+        assert "Traceback" not in said
         download.stderr.close()
-        if signum == signal.SIGTERM:
+        if signum != signal.SIGKILL:
             assert list(data.iterdir()) == [] and not (tmp_path / "run").exists()
+            assert said.splitlines()[-1] == ("stopped while downloading horse2zebra: nothing of it is kept; the same "
+                                             "command fetches it again")
     assert len(list(data.iterdir())) == 1  # SIGKILL can remove nothing: the next download does
     misbehaving("missing")
     with pytest.raises(DataError, match="HTTP 404"):

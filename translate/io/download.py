@@ -177,7 +177,7 @@ def download_dataset(server: DatasetServer, name: str, data_root: Path, timeout:
     except OSError as exc:
         raise write_failure(data_root, exc) from exc
     _remove_abandoned(data_root, name)
-    with _work_folder(data_root, name) as work, _sigterm_interrupts():
+    with _work_folder(data_root, name) as work, _sigterm_interrupts(name):
         archive = work / f"{name}{server.suffix}"
         offline = offline_dataset(server, dest)
         _fetch(url, archive, timeout, time.monotonic() + deadline, max_bytes or server.max_bytes[name], name,
@@ -243,9 +243,10 @@ class Terminated(KeyboardInterrupt):
 
 
 @contextlib.contextmanager
-def _sigterm_interrupts() -> Iterator[None]:
-    """While downloading, SIGTERM raises :class:`Terminated`, so the temporary folder is removed
-    on the way out (by default SIGTERM ends the process where it stands)."""
+def _sigterm_interrupts(what: str) -> Iterator[None]:
+    """While downloading ``what``, SIGTERM raises :class:`Terminated`, so the temporary folder is
+    removed on the way out (by default SIGTERM ends the process where it stands); a stop by it
+    or by Ctrl-C says that nothing is kept, and how to fetch it again."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -256,6 +257,10 @@ def _sigterm_interrupts() -> Iterator[None]:
     previous = signal.signal(signal.SIGTERM, stop)
     try:
         yield
+    except KeyboardInterrupt:
+        print(f"stopped while downloading {what}: nothing of it is kept; the same command fetches it again",
+              file=sys.stderr)
+        raise
     finally:
         signal.signal(signal.SIGTERM, previous)
 
@@ -275,7 +280,7 @@ def fetch_file(url: str, dest: Path, sha256: str, max_bytes: int, member: str | 
         raise write_failure(dest.parent, exc) from exc
     _remove_abandoned(dest.parent, dest.name)
     try:
-        with _work_folder(dest.parent, dest.name) as work, _sigterm_interrupts():
+        with _work_folder(dest.parent, dest.name) as work, _sigterm_interrupts(dest.name):
             fetched = work / "download"
             _fetch(url, fetched, timeout, time.monotonic() + deadline, max_bytes, dest.name, offline)
             if member is not None:
