@@ -26,7 +26,7 @@ from pathlib import Path
 
 import torch
 from provenance import save_result
-from timing import alternating_medians_by_clock
+from timing import Timed, alternating_timings_by_clock
 
 from translate.cli import run_cli
 from translate.families.cut.nets import CUTConfig, nce_layers
@@ -85,24 +85,25 @@ def recipes(size: int, context: Context, batch: tuple[torch.Tensor, torch.Tensor
 
 
 def measure(size: int, device: torch.device, precision: str, compile: bool, warmup: int,
-            iters: int, unet: Pix2PixConfig) -> dict[str, dict[str, float]]:
-    """Median wall and CPU seconds per step of each family's recipe."""
+            iters: int, unet: Pix2PixConfig) -> dict[str, dict[str, Timed]]:
+    """Wall and CPU seconds per step (median and range) of each family's recipe."""
     torch.manual_seed(0)
     batch = tuple(torch.rand(1, 3, size, size, device=device) * 2 - 1 for _ in range(2))
     built = recipes(size, Context(device=device), batch, precision, compile, unet)
     loops: dict[str, Callable[[int], object]] = {name: (lambda i, r=r: r.step(batch, i)) for name, r in built.items()}
-    medians = alternating_medians_by_clock(loops, warmup, iters, device,
-                                           {"wall": time.perf_counter, "cpu": time.process_time})
-    return {name: {clock: medians[clock][name] for clock in medians} for name in loops}
+    timed = alternating_timings_by_clock(loops, warmup, iters, device,
+                                         {"wall": time.perf_counter, "cpu": time.process_time})
+    return {name: {clock: timed[clock][name] for clock in timed} for name in loops}
 
 
-def table(result: dict[str, dict[str, float]], header: str) -> str:
-    base = result[BASELINE]
-    lines = [header, "", f"| recipe | s/step | CPU-s/step | vs {BASELINE} (wall) | steps per CPU-hour |",
-             "|---|---:|---:|---:|---:|"]
+def table(result: dict[str, dict[str, Timed]], header: str) -> str:
+    base = result[BASELINE]["wall"].median
+    lines = [header, "", f"| recipe | s/step | CPU-s/step | CPU-s range | vs {BASELINE} (wall) | steps per CPU-hour |",
+             "|---|---:|---:|---:|---:|---:|"]
     for name, row in result.items():
-        lines.append(f"| {name} | {row['wall']:.3f} | {row['cpu']:.3f} | {row['wall'] / base['wall']:.2f}x | "
-                     f"{3600 / row['cpu']:,.0f} |")
+        wall, cpu = row["wall"], row["cpu"]
+        lines.append(f"| {name} | {wall.median:.3f} | {cpu.median:.3f} | {cpu.range()} | {wall.median / base:.2f}x | "
+                     f"{3600 / cpu.median:,.0f} |")
     return "\n".join(lines) + "\n"
 
 
@@ -131,7 +132,8 @@ def main(argv: list[str] | None = None) -> None:
               f"pix2pix U-Net ngf 64, depth {unet.depth}, {unet.upsample} up-sampling, {unet.norm} norm; "
               f"{describe_device(device)}, torch "
               f"{torch.__version__}, {torch.get_num_threads()} threads; median of {args.iters} steps after "
-              f"{args.warmup} warm-up, the recipes taking turns (CPU time: the process's, all its threads).")
+              f"{args.warmup} warm-up, the recipes taking turns (CPU time: the process's, all its threads; "
+              f"its range: the fastest to the slowest step).")
     text = table(result, header) + (f"\n{args.note}\n" if args.note else "")
     print(text)
     stem = f"family-steps-{device.type}" + (f"-{args.tag}" if args.tag else "")
@@ -139,7 +141,9 @@ def main(argv: list[str] | None = None) -> None:
                 {"device": describe_device(device), "size": args.size, "precision": args.precision,
                  "compile": args.compile, "warmup": args.warmup, "iters": args.iters, "note": args.note,
                  "pix2pix": {"depth": unet.depth, "upsample": unet.upsample, "norm": unet.norm},
-                 "steps": result}, __file__, argv)
+                 "steps": {name: {clock: t.median for clock, t in row.items()} for name, row in result.items()},
+                 "ranges": {name: {clock: [t.low, t.high] for clock, t in row.items()}
+                            for name, row in result.items()}}, __file__, argv)
 
 
 if __name__ == "__main__":

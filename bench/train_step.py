@@ -5,7 +5,8 @@ loop written the way the reference implementation (junyanz/pytorch-CycleGAN-and-
 Both train the same networks (ResNet generator with 9 blocks and ngf 64, 70x70 PatchGAN),
 with the same losses (LSGAN, cycle 10, identity 0.5), 50-image pools and Adam, at batch 1,
 on in-memory inputs (data loading is not timed). The two run alternately, iteration by
-iteration, so a busy machine slows both alike; the table gives medians.
+iteration, so a busy machine slows both alike; the table gives medians, and under each row
+the range from the fastest to the slowest iteration.
 
     python bench/train_step.py [--sizes 128 256] [--warmup 2] [--iters 3] [--gpu]
 
@@ -21,12 +22,13 @@ import argparse
 import itertools
 import platform
 import random
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 import torch
 from provenance import save_result
-from timing import alternating_medians
+from timing import Timed, alternating_timings_by_clock
 from torch import nn
 
 from translate.cli import run_cli
@@ -124,8 +126,8 @@ VARIANTS = {
 }
 
 
-def measure(size: int, device: torch.device, warmup: int, iters: int) -> dict[str, float]:
-    """Median seconds per iteration of the plain loop and each toolkit variant at one image size.
+def measure(size: int, device: torch.device, warmup: int, iters: int) -> dict[str, Timed]:
+    """Seconds per iteration (median and range) of the plain loop and each toolkit variant at one image size.
 
     The loops run in turn, iteration by iteration, so a busy machine slows them alike.
     """
@@ -140,16 +142,19 @@ def measure(size: int, device: torch.device, warmup: int, iters: int) -> dict[st
         recipe = CycleGANRecipe(config, CycleGANHyper(), Context(device=device), fixed,
                                 RecipeOptions(compile=compile, precision=precision))
         loops[label] = lambda i, r=recipe: r.step(batch, i)
-    return alternating_medians(loops, warmup, iters, device)
+    return alternating_timings_by_clock(loops, warmup, iters, device, {"wall": time.perf_counter})["wall"]
 
 
-def _table(rows: list[dict[str, float]], header: str) -> str:
-    variants = [name for name in rows[0] if name not in ("size", "plain")]
+def _table(rows: list[tuple[int, dict[str, Timed]]], header: str) -> str:
+    """Median s/it with its speed-up over the plain loop, and under it the fastest to slowest iteration."""
+    variants = [name for name in rows[0][1] if name != "plain"]
     lines = [header, "", "| size | plain loop s/it | " + " | ".join(f"{v} s/it (speed-up)" for v in variants) + " |",
              "|---|---|" + "---|" * len(variants)]
-    for row in rows:
-        cells = [f"{row[v]:.3f} ({row['plain'] / row[v]:.2f}x)" for v in variants]
-        lines.append(f"| {row['size']}x{row['size']} | {row['plain']:.3f} | " + " | ".join(cells) + " |")
+    for size, timed in rows:
+        plain = timed["plain"]
+        cells = [f"{timed[v].median:.3f} ({plain.median / timed[v].median:.2f}x)" for v in variants]
+        lines.append(f"| {size}x{size} | {plain.median:.3f} | " + " | ".join(cells) + " |")
+        lines.append(f"| (range) | {plain.range()} | " + " | ".join(timed[v].range() for v in variants) + " |")
     return "\n".join(lines) + "\n"
 
 
@@ -168,21 +173,24 @@ def main(argv: list[str] | None = None) -> None:
     rows = []
     for size in args.sizes:
         result = measure(size, device, args.warmup, args.iters)
-        rows.append({"size": size, **result})
-        print(f"{size} px: " + ", ".join(f"{k} {v:.3f} s/it" for k, v in result.items()), flush=True)
+        rows.append((size, result))
+        print(f"{size} px: " + ", ".join(f"{k} {v.median:.3f} s/it" for k, v in result.items()), flush=True)
     name = (f"{torch.cuda.get_device_name(device)}, {bf16_support(device)}" if device.type == "cuda"
             else describe_cpu())
     header = (
         f"CycleGAN training step, batch 1, ngf 64, 9 blocks (the reference architecture); {name}, "
         f"torch {torch.__version__}, {torch.get_num_threads()} threads, {platform.machine()}; plain loop: the "
         f"reference's step, eager fp32; toolkit: CycleGANRecipe.step (bf16 is autocast; compile is torch.compile); "
-        f"median of {args.iters} timed iterations after {args.warmup} warm-up, the loops taking turns."
+        f"median of {args.iters} timed iterations after {args.warmup} warm-up, the loops taking turns; "
+        f"(range): the fastest to the slowest of them."
     )
     table = _table(rows, header) + (f"\n{args.note}\n" if args.note else "")
     print(table)
     stem = f"train_step-{device.type}" + (f"-{args.tag}" if args.tag else "")
     save_result(args.out / f"{stem}.md", table,
-                {"device": name, "warmup": args.warmup, "iters": args.iters, "note": args.note, "rows": rows},
+                {"device": name, "warmup": args.warmup, "iters": args.iters, "note": args.note,
+                 "rows": [{"size": size, **{k: t.median for k, t in timed.items()},
+                           "ranges": {k: [t.low, t.high] for k, t in timed.items()}} for size, timed in rows]},
                 __file__, argv)
 
 
