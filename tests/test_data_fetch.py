@@ -92,11 +92,15 @@ def test_list_names_what_is_missing_and_the_command_that_fetches_it(tmp_path, ca
     assert f"python -m translate.data fetch mnist horse2zebra fid --data {tmp_path}" in captured.err
     error = one_line_error(capsys, main, "fetch", "imagenet", "--data", str(tmp_path))
     assert "unknown data 'imagenet': choose from mnist, horse2zebra, fid, apple2orange" in error
-    (tmp_path / "facades" / "train").mkdir(parents=True)  # another known set, here: listed, and checked
+    (tmp_path / "edges2shoes" / "train").mkdir(parents=True)  # another known set, here: listed, and checked
     (tmp_path / "notes").mkdir()  # not a dataset: not listed
     main(["list", "--data", str(tmp_path)])
-    listed = [line.split(":")[0] for line in capsys.readouterr().out.splitlines()]
-    assert listed == ["mnist", "horse2zebra", "fid", "facades"]
+    captured = capsys.readouterr()
+    listed = captured.out.splitlines()
+    assert [line.split(":")[0] for line in listed] == ["mnist", "horse2zebra", "fid", "edges2shoes"]
+    assert listed[-1] == f"edges2shoes: {tmp_path / 'edges2shoes'}: incomplete: no images in train/"
+    # a folder of that name may be the user's own: its state is said, with no advice to delete or fetch it
+    assert "edges2shoes" not in captured.err and "delete" not in captured.err
     photo = tmp_path / "photo.jpg"
     photo.write_bytes(b"not a folder")
     assert one_line_error(capsys, main, "list", "--data", str(photo)) == (

@@ -273,10 +273,35 @@ def test_a_stopped_download_leaves_no_temporary_files(tmp_path, misbehaving):
             assert list(data.iterdir()) == [] and not (tmp_path / "run").exists()
             assert said.splitlines()[-1] == ("stopped while downloading horse2zebra: nothing of it is kept; the same "
                                              "command fetches it again")
+            assert said.count("stopped while") == 1
     assert len(list(data.iterdir())) == 1  # SIGKILL can remove nothing: the next download does
     misbehaving("missing")
     with pytest.raises(DataError, match="HTTP 404"):
         download_cyclegan_dataset("horse2zebra", data)
+    assert list(data.iterdir()) == []
+
+
+@pytest.mark.slow
+def test_a_stopped_file_download_names_its_file_once_and_leaves_no_folders(tmp_path, misbehaving):
+    """MNIST's four files each go through fetch_file: Ctrl-C in the first says so once, for that
+    file, and leaves neither it nor the folders made for it."""
+    mnist_url = misbehaving("drip").replace("{name}.zip", "{file}")
+    data = tmp_path / "data"
+    data.mkdir()
+    fetch = subprocess.Popen([sys.executable, "-m", "translate.data", "fetch", "mnist", "--data", str(data)],
+                             env={**os.environ, "TRANSLATE_MNIST_URL": mnist_url, "PYTHONPATH": str(REPO)},
+                             stderr=subprocess.PIPE, text=True,
+                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    deadline = time.monotonic() + 120
+    while not list(data.glob("mnist/MNIST/raw/.*/download")):
+        assert time.monotonic() < deadline and fetch.poll() is None
+        time.sleep(0.05)
+    fetch.send_signal(signal.SIGINT)
+    assert fetch.wait(timeout=60) == 130
+    said = fetch.stderr.read()
+    fetch.stderr.close()
+    assert "Traceback" not in said and said.count("stopped while") == 1
+    assert said.splitlines()[-1].startswith("stopped while downloading train-images-idx3-ubyte.gz: nothing of it")
     assert list(data.iterdir()) == []
 
 

@@ -145,7 +145,7 @@ def _layout_problem(folder: Path, name: str, paired: bool | None) -> str:
 
 
 def _listed(data_root: Path) -> list[str]:
-    """What ``list`` reports: the default three, and the other known datasets the folder holds."""
+    """What ``list`` reports: the default three, and any folder named as another set ``fetch`` takes."""
     return [*DEFAULT, *(name for name in KNOWN if name not in DEFAULT and (data_root / name).is_dir())]
 
 
@@ -179,7 +179,8 @@ def main(argv: list[str] | None = None) -> None:
         found = fetch(name, data_root, args.paired) if args.command == "fetch" else status(name, data_root)
         state = f"ok ({found.checked})" if found.present else (found.checked or "missing")
         print(f"{name}: {found.path}: {state}")
-        if not found.present:
+        # Another set list shows is a folder of that name, which may be the user's own: its state, no advice.
+        if not found.present and (args.command == "fetch" or name in DEFAULT):
             (changed if found.checked else missing).append(name)
     paired = " --paired" if getattr(args, "paired", False) else ""
     if missing:

@@ -177,7 +177,7 @@ def download_dataset(server: DatasetServer, name: str, data_root: Path, timeout:
     except OSError as exc:
         raise write_failure(data_root, exc) from exc
     _remove_abandoned(data_root, name)
-    with _work_folder(data_root, name) as work, _sigterm_interrupts(name):
+    with _sigterm_interrupts(name, dest), _work_folder(data_root, name) as work:
         archive = work / f"{name}{server.suffix}"
         offline = offline_dataset(server, dest)
         _fetch(url, archive, timeout, time.monotonic() + deadline, max_bytes or server.max_bytes[name], name,
@@ -243,10 +243,11 @@ class Terminated(KeyboardInterrupt):
 
 
 @contextlib.contextmanager
-def _sigterm_interrupts(what: str) -> Iterator[None]:
-    """While downloading ``what``, SIGTERM raises :class:`Terminated`, so the temporary folder is
-    removed on the way out (by default SIGTERM ends the process where it stands); a stop by it
-    or by Ctrl-C says that nothing is kept, and how to fetch it again."""
+def _sigterm_interrupts(what: str, dest: Path) -> Iterator[None]:
+    """While downloading ``what`` to ``dest``, SIGTERM raises :class:`Terminated`, so the temporary
+    folder is removed on the way out (by default SIGTERM ends the process where it stands); a
+    stop by it or by Ctrl-C before ``dest`` is in place says, once that folder is gone, that
+    nothing is kept and how to fetch it again."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -258,8 +259,9 @@ def _sigterm_interrupts(what: str) -> Iterator[None]:
     try:
         yield
     except KeyboardInterrupt:
-        print(f"stopped while downloading {what}: nothing of it is kept; the same command fetches it again",
-              file=sys.stderr)
+        if not (dest.exists() or dest.is_symlink()):
+            print(f"stopped while downloading {what}: nothing of it is kept; the same command fetches it again",
+                  file=sys.stderr)
         raise
     finally:
         signal.signal(signal.SIGTERM, previous)
@@ -279,24 +281,25 @@ def fetch_file(url: str, dest: Path, sha256: str, max_bytes: int, member: str | 
     except OSError as exc:
         raise write_failure(dest.parent, exc) from exc
     _remove_abandoned(dest.parent, dest.name)
-    try:
-        with _work_folder(dest.parent, dest.name) as work, _sigterm_interrupts(dest.name):
-            fetched = work / "download"
-            _fetch(url, fetched, timeout, time.monotonic() + deadline, max_bytes, dest.name, offline)
-            if member is not None:
-                fetched = _extract_member(fetched, member, work / "member", url)
-            digest = file_sha256(fetched)
-            if digest != sha256:
-                raise DataError(f"{url}{f' ({member})' if member else ''} has sha256 {digest}, not the published "
-                                f"{sha256}: not kept; try again, or another mirror{offline}")
-            os.replace(fetched, dest)
-    except BaseException:
-        for folder in made:  # stops at the first one something else has been put in meanwhile
-            try:
-                folder.rmdir()
-            except OSError:
-                break
-        raise
+    with _sigterm_interrupts(dest.name, dest):
+        try:
+            with _work_folder(dest.parent, dest.name) as work:
+                fetched = work / "download"
+                _fetch(url, fetched, timeout, time.monotonic() + deadline, max_bytes, dest.name, offline)
+                if member is not None:
+                    fetched = _extract_member(fetched, member, work / "member", url)
+                digest = file_sha256(fetched)
+                if digest != sha256:
+                    raise DataError(f"{url}{f' ({member})' if member else ''} has sha256 {digest}, not the "
+                                    f"published {sha256}: not kept; try again, or another mirror{offline}")
+                os.replace(fetched, dest)
+        except BaseException:
+            for folder in made:  # stops at the first one something else has been put in meanwhile
+                try:
+                    folder.rmdir()
+                except OSError:
+                    break
+            raise
     return dest
 
 
