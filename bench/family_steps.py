@@ -19,7 +19,6 @@ Saves ``bench/results/family-steps-<device>[-TAG].{md,json}``.
 from __future__ import annotations
 
 import argparse
-import math
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -59,8 +58,9 @@ def cut_recipe(mode: str, size: int, context: Context, batch: tuple[torch.Tensor
 
 
 def deepest(size: int) -> int:
-    """The U-Net depth ``size`` allows (a 2**depth multiple), as the reference's ``unet_256`` is at 256 px."""
-    return min(8, int(math.log2(size)))
+    """The deepest U-Net ``size`` allows (a multiple of 2**depth, 8 at most), as the reference's
+    ``unet_256`` is at 256 px: 7 at 128 px, 5 at 96."""
+    return min(8, (size & -size).bit_length() - 1)
 
 
 def pix2pix_recipe(l1_only: bool, unet: Pix2PixConfig, context: Context, batch: tuple[torch.Tensor, torch.Tensor],
@@ -98,12 +98,12 @@ def measure(size: int, device: torch.device, precision: str, compile: bool, warm
 
 def table(result: dict[str, dict[str, Timed]], header: str) -> str:
     base = result[BASELINE]["wall"].median
-    lines = [header, "", f"| recipe | s/step | CPU-s/step | CPU-s range | vs {BASELINE} (wall) | steps per CPU-hour |",
-             "|---|---:|---:|---:|---:|---:|"]
+    columns = f"| recipe | s/step | range | CPU-s/step | range | vs {BASELINE} (wall) | steps per CPU-hour |"
+    lines = [header, "", columns, "|---|---:|---:|---:|---:|---:|---:|"]
     for name, row in result.items():
         wall, cpu = row["wall"], row["cpu"]
-        lines.append(f"| {name} | {wall.median:.3f} | {cpu.median:.3f} | {cpu.range()} | {wall.median / base:.2f}x | "
-                     f"{3600 / cpu.median:,.0f} |")
+        lines.append(f"| {name} | {wall.median:.3f} | {wall.range()} | {cpu.median:.3f} | {cpu.range()} | "
+                     f"{wall.median / base:.2f}x | {3600 / cpu.median:,.0f} |")
     return "\n".join(lines) + "\n"
 
 
@@ -123,7 +123,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--tag", default="", help="added to the result files' name, e.g. the machine")
     args = parser.parse_args(argv)
     device = select_device(args.gpu)
-    unet = Pix2PixConfig(image_size=args.size, depth=args.pix2pix_depth or deepest(args.size),
+    depth = deepest(args.size) if args.pix2pix_depth is None else args.pix2pix_depth
+    unet = Pix2PixConfig(image_size=args.size, depth=depth,
                          upsample=args.pix2pix_upsample, dataset="in-memory")
     unet.validate()  # a depth the size does not allow is one line, before anything is built
     result = measure(args.size, device, args.precision, args.compile, args.warmup, args.iters, unet)

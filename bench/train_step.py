@@ -189,8 +189,8 @@ def main(argv: list[str] | None = None) -> None:
     stem = f"train_step-{device.type}" + (f"-{args.tag}" if args.tag else "")
     save_result(args.out / f"{stem}.md", table,
                 {"device": name, "warmup": args.warmup, "iters": args.iters, "note": args.note,
-                 "rows": [{"size": size, **{k: t.median for k, t in timed.items()},
-                           "ranges": {k: [t.low, t.high] for k, t in timed.items()}} for size, timed in rows]},
+                 "rows": [{"size": size, **{k: t.median for k, t in timed.items()}} for size, timed in rows],
+                 "ranges": [{"size": size, **{k: [t.low, t.high] for k, t in timed.items()}} for size, timed in rows]},
                 __file__, argv)
 
 

@@ -65,3 +65,11 @@ def test_the_train_step_table_gives_each_median_its_speed_up_and_under_it_the_ra
     lines = train_step._table([(128, row)], "header").splitlines()
     assert lines[2] == "| size | plain loop s/it | toolkit bf16 s/it (speed-up) |"
     assert lines[4:] == ["| 128x128 | 2.000 | 0.500 (4.00x) |", "| (range) | 1.900–2.300 | 0.450–0.600 |"]
+
+
+def test_family_steps_times_the_deepest_unet_a_size_allows(monkeypatch):
+    monkeypatch.syspath_prepend(str(REPO / "bench"))
+    spec = importlib.util.spec_from_file_location("family_steps", REPO / "bench" / "family_steps.py")
+    family_steps = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(family_steps)
+    assert [family_steps.deepest(size) for size in (32, 96, 128, 256, 512)] == [5, 5, 7, 8, 8]
