@@ -249,6 +249,25 @@ def test_a_length_that_is_not_a_number_is_a_one_line_error(tmp_path, misbehaving
     assert list((tmp_path / "data").iterdir()) == []
 
 
+def _stopped_mid_download(argv: list[str], env: dict[str, str], data: Path, partial: str, signum: int,
+                          code: int) -> str:
+    """Run ``argv``, send ``signum`` once ``data`` holds a file matching ``partial``, check its exit
+    ``code`` and that it printed no traceback; its stderr. The child takes Ctrl-C's SIGINT even
+    where the test runner ignores it (an ignored signal is inherited)."""
+    process = subprocess.Popen(argv, env={**os.environ, **env, "PYTHONPATH": str(REPO)}, stderr=subprocess.PIPE,
+                               text=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    deadline = time.monotonic() + 120
+    while not list(data.glob(partial)):
+        assert time.monotonic() < deadline and process.poll() is None
+        time.sleep(0.05)
+    process.send_signal(signum)
+    assert process.wait(timeout=60) == code
+    said = process.stderr.read()
+    process.stderr.close()
+    assert "Traceback" not in said
+    return said
+
+
 @pytest.mark.slow
 def test_a_stopped_download_leaves_no_temporary_files(tmp_path, misbehaving):
     url = misbehaving("drip")
@@ -256,19 +275,8 @@ def test_a_stopped_download_leaves_no_temporary_files(tmp_path, misbehaving):
     argv = [sys.executable, "-m", "translate.train", "cyclegan", "--domains", "horse", "zebra", "--data", str(data),
             "--download", "--out", str(tmp_path / "run"), *TINY]
     exit_codes = {signal.SIGINT: 130, signal.SIGTERM: 143, signal.SIGKILL: -signal.SIGKILL}  # the shell's for two
-    for signum, code in exit_codes.items():  # Ctrl-C's SIGINT: a parent that ignores it must not pass that on
-        download = subprocess.Popen(argv, env={**os.environ, URL_ENV: url, "PYTHONPATH": str(REPO)},
-                                    stderr=subprocess.PIPE, text=True,
-                                    preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-        deadline = time.monotonic() + 120
-        while not list(data.glob(".horse2zebra.*/horse2zebra.zip")):
-            assert time.monotonic() < deadline and download.poll() is None
-            time.sleep(0.05)
-        download.send_signal(signum)
-        assert download.wait(timeout=60) == code
-        said = download.stderr.read()
-        assert "Traceback" not in said
-        download.stderr.close()
+    for signum, code in exit_codes.items():
+        said = _stopped_mid_download(argv, {URL_ENV: url}, data, ".horse2zebra.*/horse2zebra.zip", signum, code)
         if signum != signal.SIGKILL:
             assert list(data.iterdir()) == [] and not (tmp_path / "run").exists()
             assert said.splitlines()[-1] == ("stopped while downloading horse2zebra: nothing of it is kept; the same "
@@ -288,19 +296,10 @@ def test_a_stopped_file_download_names_its_file_once_and_leaves_no_folders(tmp_p
     mnist_url = misbehaving("drip").replace("{name}.zip", "{file}")
     data = tmp_path / "data"
     data.mkdir()
-    fetch = subprocess.Popen([sys.executable, "-m", "translate.data", "fetch", "mnist", "--data", str(data)],
-                             env={**os.environ, "TRANSLATE_MNIST_URL": mnist_url, "PYTHONPATH": str(REPO)},
-                             stderr=subprocess.PIPE, text=True,
-                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-    deadline = time.monotonic() + 120
-    while not list(data.glob("mnist/MNIST/raw/.*/download")):
-        assert time.monotonic() < deadline and fetch.poll() is None
-        time.sleep(0.05)
-    fetch.send_signal(signal.SIGINT)
-    assert fetch.wait(timeout=60) == 130
-    said = fetch.stderr.read()
-    fetch.stderr.close()
-    assert "Traceback" not in said and said.count("stopped while") == 1
+    said = _stopped_mid_download([sys.executable, "-m", "translate.data", "fetch", "mnist", "--data", str(data)],
+                                 {"TRANSLATE_MNIST_URL": mnist_url}, data, "mnist/MNIST/raw/.*/download",
+                                 signal.SIGINT, 130)
+    assert said.count("stopped while") == 1
     assert said.splitlines()[-1].startswith("stopped while downloading train-images-idx3-ubyte.gz: nothing of it")
     assert list(data.iterdir()) == []
 
