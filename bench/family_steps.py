@@ -66,8 +66,7 @@ def deepest(size: int) -> int:
 def pix2pix_recipe(l1_only: bool, unet: Pix2PixConfig, context: Context, batch: tuple[torch.Tensor, torch.Tensor],
                    options: RecipeOptions) -> Pix2PixRecipe:
     """pix2pix with the U-Net ``unet`` describes, with its discriminator or, ``l1_only``, without."""
-    config = unet
-    recipe = Pix2PixRecipe(config, Pix2PixHyper(l1_only=l1_only), context, batch, options)
+    recipe = Pix2PixRecipe(unet, Pix2PixHyper(l1_only=l1_only), context, batch, options)
     recipe.prepare(lambda: batch)
     return recipe
 

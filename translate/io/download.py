@@ -177,7 +177,7 @@ def download_dataset(server: DatasetServer, name: str, data_root: Path, timeout:
     except OSError as exc:
         raise write_failure(data_root, exc) from exc
     _remove_abandoned(data_root, name)
-    with _sigterm_interrupts(name, dest), _work_folder(data_root, name) as work:
+    with _sigterm_interrupts(dest), _work_folder(data_root, name) as work:
         archive = work / f"{name}{server.suffix}"
         offline = offline_dataset(server, dest)
         _fetch(url, archive, timeout, time.monotonic() + deadline, max_bytes or server.max_bytes[name], name,
@@ -243,8 +243,8 @@ class Terminated(KeyboardInterrupt):
 
 
 @contextlib.contextmanager
-def _sigterm_interrupts(what: str, dest: Path) -> Iterator[None]:
-    """While downloading ``what`` to ``dest``, SIGTERM raises :class:`Terminated`, so the temporary
+def _sigterm_interrupts(dest: Path) -> Iterator[None]:
+    """While downloading ``dest``, SIGTERM raises :class:`Terminated`, so the temporary
     folder is removed on the way out (by default SIGTERM ends the process where it stands); a
     stop by it or by Ctrl-C before ``dest`` is in place says, once that folder is gone, that
     nothing is kept and how to fetch it again."""
@@ -260,7 +260,7 @@ def _sigterm_interrupts(what: str, dest: Path) -> Iterator[None]:
         yield
     except KeyboardInterrupt:
         if not (dest.exists() or dest.is_symlink()):
-            print(f"stopped while downloading {what}: nothing of it is kept; the same command fetches it again",
+            print(f"stopped while downloading {dest.name}: nothing of it is kept; the same command fetches it again",
                   file=sys.stderr)
         raise
     finally:
@@ -281,7 +281,7 @@ def fetch_file(url: str, dest: Path, sha256: str, max_bytes: int, member: str | 
     except OSError as exc:
         raise write_failure(dest.parent, exc) from exc
     _remove_abandoned(dest.parent, dest.name)
-    with _sigterm_interrupts(dest.name, dest):
+    with _sigterm_interrupts(dest):
         try:
             with _work_folder(dest.parent, dest.name) as work:
                 fetched = work / "download"
