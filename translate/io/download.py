@@ -2,14 +2,17 @@
 CycleGAN paper's unpaired ones (horse2zebra and its siblings, zip archives) and pix2pix's
 paired ones (facades, maps, edges2shoes..., tar.gz archives).
 
-The archive is streamed to a temporary folder beside its destination, within a byte cap per
-dataset and a total deadline (a server that sends forever, or one byte every few seconds, is
-cut off), checked (members that all stay inside one top folder, no links or devices, of a
-bounded unpacked size, holding the folders the dataset must have), unpacked there and
-renamed into place: an interrupted or failed download leaves nothing that looks like a
-dataset. The temporary folder goes on any exit: errors, Ctrl-C and SIGTERM remove it at
-once, and one left by a killed process (SIGKILL) is removed by the next download into the
-same folder, once no process holds it. Torch-free.
+The archive is streamed beside its destination, within a byte cap per dataset and a total
+deadline (a server that sends forever, or one byte every few seconds, is cut off); a download
+stopped by the deadline, Ctrl-C, SIGTERM or a lost connection keeps its bytes, and the same
+command goes on from there (:mod:`translate.io.partial_download`). The whole archive is moved
+into a temporary folder, checked (members that all stay inside one top folder, no links or
+devices, of a bounded unpacked size, holding the folders the dataset must have), unpacked
+there and renamed into place: nothing that looks like a dataset is ever half there. The
+temporary folder goes on any exit: errors, Ctrl-C and SIGTERM remove it at once, and one left
+by a killed process (SIGKILL) is removed by the next download into the same folder, once no
+process holds it. Single files (:func:`fetch_file`: MNIST's, the FID network) are small and
+start again. Torch-free.
 """
 
 from __future__ import annotations
@@ -32,8 +35,9 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import IO
 
-from translate.errors import ConfigError, DataError, first_line
+from translate.errors import ConfigError, DataError, StorageError, first_line
 from translate.io.fileio import TEMP_SUFFIX, TEMP_TAG, check_writable, file_sha256, temporary_name, write_failure
+from translate.io.partial_download import PartialDownload, holding, partial_download
 from translate.progress import Progress
 
 MB = 10**6  # as the progress bar counts (tqdm, SI units), so the two agree
@@ -177,11 +181,14 @@ def download_dataset(server: DatasetServer, name: str, data_root: Path, timeout:
     except OSError as exc:
         raise write_failure(data_root, exc) from exc
     _remove_abandoned(data_root, name)
-    with _sigterm_interrupts(dest), _work_folder(data_root, name) as work:
-        archive = work / f"{name}{server.suffix}"
+    archive_name = f"{name}{server.suffix}"
+    partial = partial_download(data_root, archive_name, url)
+    with _sigterm_interrupts(dest, partial), holding(partial, name), _work_folder(data_root, name) as work:
         offline = offline_dataset(server, dest)
-        _fetch(url, archive, timeout, time.monotonic() + deadline, max_bytes or server.max_bytes[name], name,
-               offline)
+        _fetch(url, partial.path, timeout, time.monotonic() + deadline, max_bytes or server.max_bytes[name], name,
+               offline, partial)
+        archive = work / archive_name
+        partial.finished(archive)  # whole: checked and unpacked from the temporary folder, never resumed
         unpacked = work / "unpacked"
         _unpack(archive, unpacked, name, url, server)
         if check is not None:
@@ -243,11 +250,11 @@ class Terminated(KeyboardInterrupt):
 
 
 @contextlib.contextmanager
-def _sigterm_interrupts(dest: Path) -> Iterator[None]:
+def _sigterm_interrupts(dest: Path, partial: PartialDownload | None = None) -> Iterator[None]:
     """While downloading ``dest``, SIGTERM raises :class:`Terminated`, so the temporary
     folder is removed on the way out (by default SIGTERM ends the process where it stands); a
-    stop by it or by Ctrl-C before ``dest`` is in place says, once that folder is gone, that
-    nothing is kept and how to fetch it again."""
+    stop by it or by Ctrl-C before ``dest`` is in place says, once that folder is gone, what
+    is kept (the bytes so far at ``partial``, or nothing) and how to go on."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -260,8 +267,9 @@ def _sigterm_interrupts(dest: Path) -> Iterator[None]:
         yield
     except KeyboardInterrupt:
         if not (dest.exists() or dest.is_symlink()):
-            print(f"stopped while downloading {dest.name}: nothing of it is kept; the same command fetches it again",
-                  file=sys.stderr)
+            kept = partial is not None and partial.resumable()
+            said = partial.kept() if kept else "nothing of it is kept; the same command fetches it again"
+            print(f"stopped while downloading {dest.name}: {said}", file=sys.stderr)
         raise
     finally:
         signal.signal(signal.SIGTERM, previous)
@@ -317,60 +325,92 @@ def _extract_member(archive: Path, member: str, into: Path, url: str) -> Path:
     return into
 
 
-def _fetch(url: str, archive: Path, timeout: float, deadline: float, cap: int, name: str, offline: str) -> None:
+def _fetch(url: str, archive: Path, timeout: float, deadline: float, cap: int, name: str, offline: str,
+           partial: PartialDownload | None = None) -> None:
     """Stream ``url`` to ``archive``: at most ``cap`` bytes, done by ``deadline`` (monotonic).
-    Errors call the download ``name`` and end in ``offline`` (what to do without a network)."""
+    With ``partial`` (whose file ``archive`` is), the bytes it holds are not asked for again, and
+    those that come are kept when it stops; bytes that are not the file's are dropped. Errors
+    call the download ``name`` and end in ``offline`` (what to do without a network)."""
+    def refuse(message: str) -> DataError:  # what came is not the file: keep none of it
+        if partial is not None:
+            partial.discard()
+        return DataError(message)
+
+    def kept() -> str:  # what a stop keeps, if anything, and that the same command goes on from there
+        return partial.kept() if partial is not None and partial.resumable() else ""
+
+    folder = archive.parent if partial is not None else archive.parent.parent  # the data folder, for write errors
+    request = urllib.request.Request(url, headers=partial.request_headers() if partial else {})
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as response, _saving(archive) as out:
-            total = _content_length(response.headers.get("Content-Length"), url)
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            done = partial.continues(response.status, response.headers) if partial else 0
+            length = _content_length(response.headers.get("Content-Length"), url)
+            total = done + length if length else 0
             if total > cap:
-                raise DataError(f"{url} offers {total / MB:.0f} MB, more than the {cap / MB:.0f} MB that "
-                                f"{name} can be: not downloaded{offline}")
-            done = 0
-            with Progress.for_stderr().track(f"downloading {name}", total or None, unit="bytes") as progress:
+                raise refuse(f"{url} offers {total / MB:.0f} MB, more than the {cap / MB:.0f} MB that {name} can be: "
+                             f"not downloaded{offline}")
+            late = False
+            with (_saving(archive, folder, append=partial is not None, partial=partial) as out,
+                  Progress.for_stderr().track(f"downloading {name}", total or None, unit="bytes") as progress):
+                progress.update(done)
                 while chunk := response.read1(CHUNK):  # returns what has come, so the deadline is checked often
+                    if done + len(chunk) > cap:
+                        raise refuse(f"{url} sent more than the {cap / MB:.0f} MB that {name} can be: stopped{offline}")
+                    _write(out, chunk, folder)
                     done += len(chunk)
-                    if done > cap:
-                        raise DataError(f"{url} sent more than the {cap / MB:.0f} MB that {name} can be: "
-                                        f"stopped{offline}")
-                    if time.monotonic() > deadline:
-                        raise DataError(f"the download of {url} was not done in time ({done / MB:.1f} MB so far): "
-                                        f"stopped; try again later{offline}")
-                    _write(out, chunk, archive)
                     progress.update(len(chunk))
+                    if late := time.monotonic() > deadline:
+                        break
+            if late:  # said once the file is closed, so that what it keeps is all there
+                raise DataError(f"the download of {url} was not done in time ({done / MB:.1f} MB so far): "
+                                f"stopped; {kept() or 'try again later'}{offline}")
             if total and done != total:
-                raise DataError(f"the download of {url} stopped after {done} of {total} bytes: try again{offline}")
+                raise DataError(f"the download of {url} stopped after {done} of {total} bytes: "
+                                f"{kept() or 'try again'}{offline}")
     except urllib.error.HTTPError as exc:
+        if exc.code == 416 and partial is not None and partial.size():  # more kept than the server's file has
+            partial.discard()
+            _fetch(url, archive, timeout, deadline, cap, name, offline, partial)
+            return
         raise DataError(f"could not download {url}: HTTP {exc.code} {first_line(str(exc.reason))}{offline}") from None
     except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
         reason = first_line(str(getattr(exc, "reason", exc)))  # a redirect loop's reason runs to several lines
-        raise DataError(f"could not download {url} ({reason}){offline}") from None
+        raise DataError(f"could not download {url} ({reason}){'; ' * bool(kept())}{kept()}{offline}") from None
     except OSError as exc:  # reading from the server (a TLS error is an OSError too); writing is _write's
-        raise DataError(f"could not download {url} ({first_line(str(exc.strerror or exc))}){offline}") from None
+        reason = first_line(str(exc.strerror or exc))
+        raise DataError(f"could not download {url} ({reason}){'; ' * bool(kept())}{kept()}{offline}") from None
 
 
 @contextlib.contextmanager
-def _saving(archive: Path) -> Iterator[IO[bytes]]:
-    """``archive`` open for writing; a failure to create it names the data folder, cause and fix."""
+def _saving(archive: Path, folder: Path, append: bool = False,
+            partial: PartialDownload | None = None) -> Iterator[IO[bytes]]:
+    """``archive`` open for writing (after what it holds, with ``append``); a failure to write
+    names the data ``folder``, cause and fix, and drops ``partial``'s bytes (the space they
+    take is wanted back; the temporary folder of a single file goes anyway)."""
     try:
-        out = open(archive, "wb")  # noqa: SIM115 (closed below, where a failing close is a write error too)
-    except OSError as exc:
-        raise write_failure(archive.parent.parent, exc) from None
-    try:
-        yield out
-    finally:
         try:
-            out.close()  # the last buffered bytes: a quota can refuse them only here
+            out = open(archive, "ab" if append else "wb")  # noqa: SIM115 (closed below, where a failing close is a write error too)
         except OSError as exc:
-            raise write_failure(archive.parent.parent, exc) from None
+            raise write_failure(folder, exc) from None
+        try:
+            yield out
+        finally:
+            try:
+                out.close()  # the last buffered bytes: a quota can refuse them only here
+            except OSError as exc:
+                raise write_failure(folder, exc) from None
+    except StorageError:
+        if partial is not None:
+            partial.discard()
+        raise
 
 
-def _write(out: IO[bytes], chunk: bytes, archive: Path) -> None:
-    """Save a chunk of the download; a full disk names the data folder (the temporary file goes)."""
+def _write(out: IO[bytes], chunk: bytes, folder: Path) -> None:
+    """Save a chunk of the download; a full disk names the data ``folder``."""
     try:
         out.write(chunk)
     except OSError as exc:
-        raise write_failure(archive.parent.parent, exc) from None
+        raise write_failure(folder, exc) from None
 
 
 def _content_length(value: str | None, url: str) -> int:

@@ -1,0 +1,180 @@
+"""A stopped dataset download goes on where it stopped: against a local server that answers
+HTTP range requests as the authors' does (Apache: ETag, Last-Modified, If-Range), serving a
+real zip of horse2zebra files, cut off or slowed on demand; never the network."""
+
+import http.server
+import io
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO
+from tests.test_download import URL_ENV, _stopped_mid_download, zip_of_real_files
+from translate.errors import DataError
+from translate.io.download import download_cyclegan_dataset
+from translate.io.partial_download import holding, partial_download
+
+NAME = "apple2orange"  # a CycleGAN dataset without published sums, so a small zip of it is taken
+
+
+@dataclass
+class Site:
+    """What the server serves and how: ``body`` under ``etag``, cut after ``cut_after`` bytes
+    of a response, ``delay`` seconds between its 4 kB writes, ranges honoured unless
+    ``ranges`` is False; ``requests`` records each request's Range and If-Range and what was sent."""
+
+    body: bytes
+    etag: str = '"v1"'
+    cut_after: int | None = None
+    delay: float = 0.0
+    ranges: bool = True
+    requests: list[dict] = field(default_factory=list)
+
+
+@pytest.fixture
+def site(tmp_path, monkeypatch, data_root):
+    site = Site(zip_of_real_files(tmp_path / "a.zip", data_root, {"trainA": 3, "trainB": 3, "testA": 1, "testB": 1},
+                                  top=NAME).read_bytes())
+
+    class Ranged(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            asked, if_range = self.headers.get("Range"), self.headers.get("If-Range")
+            start = 0
+            if site.ranges and asked and if_range == site.etag:
+                start = int(asked.removeprefix("bytes=").removesuffix("-"))
+                if start >= len(site.body):
+                    self.send_error(416)
+                    site.requests.append({"range": asked, "if_range": if_range, "sent": 0})
+                    return
+                self.send_response(206)
+                self.send_header("Content-Range", f"bytes {start}-{len(site.body) - 1}/{len(site.body)}")
+            else:
+                self.send_response(200)
+            self.send_header("Content-Length", str(len(site.body) - start))
+            self.send_header("ETag", site.etag)
+            self.send_header("Last-Modified", "Sat, 05 Dec 2026 10:00:00 GMT")
+            self.end_headers()
+            part = site.body[start:start + site.cut_after if site.cut_after is not None else None]
+            site.requests.append({"range": asked, "if_range": if_range, "sent": len(part)})
+            try:
+                for offset in range(0, len(part), 4096):
+                    self.wfile.write(part[offset:offset + 4096])
+                    self.wfile.flush()
+                    time.sleep(site.delay)
+            except OSError:  # the client stopped
+                pass
+            self.close_connection = True
+
+        def log_message(self, *args):
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Ranged)
+    httpd.daemon_threads = True
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    monkeypatch.setenv(URL_ENV, f"http://127.0.0.1:{httpd.server_port}/{{name}}.zip")
+    yield site
+    httpd.shutdown()
+
+
+def _fetched_correctly(data: Path, site: Site) -> None:
+    """The dataset is the zip's members, byte for byte, and nothing else is left in ``data``."""
+    assert sorted(path.name for path in data.iterdir()) == [NAME]
+    with zipfile.ZipFile(io.BytesIO(site.body)) as archive:
+        for member in archive.infolist():
+            if not member.is_dir():
+                assert (data / member.filename).read_bytes() == archive.read(member)
+
+
+def test_a_download_cut_short_keeps_its_bytes_and_the_same_call_asks_only_for_the_rest(tmp_path, site):
+    data, half = tmp_path / "data", len(site.body) // 2
+    site.cut_after = half
+    with pytest.raises(DataError) as info:
+        download_cyclegan_dataset(NAME, data)
+    partial = data / f".{NAME}.zip.partial"
+    assert str(info.value).startswith(
+        f"the download of {os.environ[URL_ENV].format(name=NAME)} stopped after {half} of {len(site.body)} bytes: "
+        f"the {half / 1e6:.1f} MB so far are kept in {partial}; the same command goes on from there; offline, copy")
+    assert partial.read_bytes() == site.body[:half] and not (data / NAME).exists()
+
+    site.cut_after = None
+    assert download_cyclegan_dataset(NAME, data) == data / NAME
+    assert site.requests[-1] == {"range": f"bytes={half}-", "if_range": '"v1"', "sent": len(site.body) - half}
+    _fetched_correctly(data, site)
+
+
+@pytest.mark.parametrize("change", ["the file changed", "no ranges", "more kept than the file"])
+def test_kept_bytes_that_cannot_be_gone_on_from_are_dropped_and_the_file_fetched_whole(tmp_path, site, data_root,
+                                                                                       change):
+    data = tmp_path / "data"
+    site.cut_after = len(site.body) // 2
+    with pytest.raises(DataError, match="so far are kept"):
+        download_cyclegan_dataset(NAME, data)
+    site.cut_after = None
+    if change == "the file changed":  # a new archive on the server: If-Range no longer matches, the whole comes
+        site.etag = '"v2"'
+        site.body = zip_of_real_files(tmp_path / "b.zip", data_root, {"trainA": 2, "trainB": 4}, top=NAME).read_bytes()
+    elif change == "no ranges":  # the server answers a range request with the whole file
+        site.ranges = False
+    else:  # the server's file is shorter than what is kept: 416, and the whole is asked for again
+        (data / f".{NAME}.zip.partial").write_bytes(site.body + b"more")
+    assert download_cyclegan_dataset(NAME, data) == data / NAME
+    assert site.requests[-1]["sent"] == len(site.body)
+    if change == "more kept than the file":
+        assert site.requests[-2]["sent"] == 0 and site.requests[-1]["range"] is None
+    _fetched_correctly(data, site)
+
+
+def test_a_range_answered_from_elsewhere_is_refused_and_nothing_kept(tmp_path, site, monkeypatch):
+    data = tmp_path / "data"
+    site.cut_after = len(site.body) // 2
+    with pytest.raises(DataError, match="so far are kept"):
+        download_cyclegan_dataset(NAME, data)
+    site.cut_after = None
+    site.body = b"x" * 10 + site.body  # same ETag, other bytes: its Content-Range's total differs from the first
+    with pytest.raises(DataError, match=r"answered the request for its bytes from \d+ on with 'bytes \d+-\d+/\d+': "
+                                        "the partial download is removed; the same command starts it again"):
+        download_cyclegan_dataset(NAME, data)
+    assert list(data.iterdir()) == []
+
+
+def test_a_second_download_of_the_same_dataset_is_refused_while_one_runs(tmp_path, site):
+    data = tmp_path / "data"
+    data.mkdir()
+    url = os.environ[URL_ENV].format(name=NAME)
+    running = holding(partial_download(data, f"{NAME}.zip", url), NAME)  # as a running download holds it
+    with running, pytest.raises(DataError, match=f"another process is downloading {NAME} into {data}: wait for it"):
+        download_cyclegan_dataset(NAME, data)
+    assert site.requests == [] and list(data.iterdir()) == []
+
+
+@pytest.mark.slow
+def test_ctrl_c_or_sigterm_keeps_the_bytes_and_the_same_command_finishes_the_download(tmp_path, site):
+    data = tmp_path / "data"
+    site.delay = 0.05
+    argv = [sys.executable, "-m", "translate.data", "fetch", NAME, "--data", str(data)]
+    partial = data / f".{NAME}.zip.partial"
+    for signum, code in ((signal.SIGINT, 130), (signal.SIGTERM, 143)):
+        before = partial.stat().st_size if partial.exists() else 0
+        said = _stopped_mid_download(argv, {URL_ENV: os.environ[URL_ENV]},
+                                     lambda before=before: partial.exists() and partial.stat().st_size > before + 8192,
+                                     signum, code)
+        assert said.count("stopped while") == 1
+        assert said.splitlines()[-1].startswith(f"stopped while downloading {NAME}: the ")
+        assert said.splitlines()[-1].endswith(f" so far are kept in {partial}; the same command goes on from there")
+        assert 0 < partial.stat().st_size < len(site.body)
+        assert partial.read_bytes() == site.body[:partial.stat().st_size]
+    site.delay = 0.0
+    kept = partial.stat().st_size
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=120, env=env)
+    assert done.returncode == 0, done.stderr
+    assert site.requests[-1] == {"range": f"bytes={kept}-", "if_range": '"v1"', "sent": len(site.body) - kept}
+    _fetched_correctly(data, site)
