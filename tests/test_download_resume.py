@@ -18,6 +18,7 @@ import pytest
 
 from tests.conftest import REPO
 from tests.test_download import URL_ENV, _stopped_mid_download, zip_of_real_files
+from translate.data import main as data_main
 from translate.errors import DataError
 from translate.io.download import download_cyclegan_dataset
 from translate.io.partial_download import holding, partial_download
@@ -93,16 +94,23 @@ def _fetched_correctly(data: Path, site: Site) -> None:
                 assert (data / member.filename).read_bytes() == archive.read(member)
 
 
-def test_a_download_cut_short_keeps_its_bytes_and_the_same_call_asks_only_for_the_rest(tmp_path, site):
+def test_a_download_cut_short_keeps_its_bytes_and_the_same_call_asks_only_for_the_rest(tmp_path, site, capsys):
     data, half = tmp_path / "data", len(site.body) // 2
     site.cut_after = half
     with pytest.raises(DataError) as info:
         download_cyclegan_dataset(NAME, data)
+    progress = capsys.readouterr().err.splitlines()
+    assert progress[-1].startswith(f"downloading {NAME}: ") and not progress[-1].endswith("done")  # it is not
     partial = data / f".{NAME}.zip.partial"
     assert str(info.value).startswith(
         f"the download of {os.environ[URL_ENV].format(name=NAME)} stopped after {half} of {len(site.body)} bytes: "
         f"the {half / 1e6:.1f} MB so far are kept in {partial}; the same command goes on from there; offline, copy")
     assert partial.read_bytes() == site.body[:half] and not (data / NAME).exists()
+    data_main(["list", "--data", str(data)])  # says what is kept, and the command that goes on
+    said = capsys.readouterr()
+    assert said.out.splitlines()[-1] == (f"{NAME}: {data / NAME}: missing ({half / 1e6:.1f} of "
+                                         f"{len(site.body) / 1e6:.1f} MB downloaded; fetch goes on from there)")
+    assert f"python -m translate.data fetch mnist horse2zebra fid {NAME} --data {data}" in said.err
 
     site.cut_after = None
     assert download_cyclegan_dataset(NAME, data) == data / NAME

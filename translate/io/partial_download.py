@@ -114,6 +114,18 @@ def partial_download(data_root: Path, archive_name: str, url: str) -> PartialDow
     return PartialDownload(data_root / f".{archive_name}{PARTIAL_SUFFIX}", url)
 
 
+def kept_of(data_root: Path, archive_name: str) -> tuple[int, int] | None:
+    """The bytes kept of a stopped download of ``archive_name`` and the whole file's size, if
+    any are kept (of whichever URL: for saying so, as ``translate.data list`` does)."""
+    partial = partial_download(data_root, archive_name, "")
+    try:
+        total = json.loads(partial.info.read_text()).get("total")
+    except (OSError, ValueError, AttributeError):
+        return None
+    size = partial.size()
+    return (size, total) if size and isinstance(total, int) else None
+
+
 @contextlib.contextmanager
 def holding(partial: PartialDownload, dataset: str) -> Iterator[PartialDownload]:
     """``partial``, locked against other processes while the block runs; bytes of another URL
