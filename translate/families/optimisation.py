@@ -8,7 +8,7 @@ import argparse
 import math
 from dataclasses import dataclass
 
-from translate.config import check_weight
+from translate.config import ConfigBase, check_weight
 from translate.errors import ConfigError
 from translate.modeling.losses import LOSS_NAMES
 
@@ -42,6 +42,23 @@ def add_optimisation_options(parser: argparse.ArgumentParser,
     group.add_argument("--gp-weight", type=float, default=defaults.gp_weight,
                        help="gradient penalty lambda for wgan-gp")
     return group
+
+
+@dataclass
+class OptimiserHyper(ConfigBase):
+    """The shared flags' values as a run records them (``hyper`` in its ``config.json``); a
+    family's settings subclass it, with their own ``loss`` default and fields."""
+
+    loss: str = "lsgan"
+    lr: float = 2e-4
+    beta1: float = 0.5
+    beta2: float = 0.999
+    gp_weight: float = 10.0
+
+    def validate(self) -> None:
+        if self.loss not in LOSS_NAMES:
+            raise ConfigError(f"unknown loss {self.loss!r}: choose one of {', '.join(LOSS_NAMES)}")
+        check_optimiser(self.lr, self.beta1, self.beta2, self.gp_weight)
 
 
 def check_optimiser(lr: float, beta1: float, beta2: float, gp_weight: float) -> None:

@@ -10,8 +10,7 @@ from dataclasses import dataclass
 
 from translate.config import ConfigBase, check_seed
 from translate.errors import ConfigError
-from translate.families.optimisation import check_optimiser
-from translate.modeling.losses import LOSS_NAMES
+from translate.families.optimisation import OptimiserHyper
 
 # The shared flags a resume may change (see resume_settings): the schedule's length, speed, scoring.
 RESUMABLE_FLAGS = frozenset({"download", "epochs_decay", "compile", "eval_every", "eval_every_averaged"})
@@ -21,24 +20,17 @@ AVERAGEABLE_NORMS = ("instance", "instance_affine", "layer", "none")
 
 
 @dataclass
-class ScheduledHyper(ConfigBase):
+class ScheduledHyper(OptimiserHyper):
     """Adam, a constant learning rate for ``epochs`` then a linear decay to zero over
     ``epochs_decay``, and a uniform average of the generators' weights from a chosen epoch on."""
 
-    loss: str = "lsgan"
-    lr: float = 2e-4
-    beta1: float = 0.5
-    beta2: float = 0.999
     epochs: int = 100
     epochs_decay: int = 100
-    gp_weight: float = 10.0
     average_from_epoch: int = 0  # first epoch whose weights enter the generators' average; 0: no average
     average_every: int = 500  # steps between the weights the average takes
 
     def validate(self) -> None:
-        if self.loss not in LOSS_NAMES:
-            raise ConfigError(f"unknown loss {self.loss!r}: choose one of {', '.join(LOSS_NAMES)}")
-        check_optimiser(self.lr, self.beta1, self.beta2, self.gp_weight)
+        super().validate()
         if self.epochs_decay < 0:
             raise ConfigError(f"--epochs-decay must not be negative, got {self.epochs_decay}")
         if self.epochs < 1:

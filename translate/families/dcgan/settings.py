@@ -8,8 +8,7 @@ from typing import Any
 
 from translate.config import ConfigBase, check_seed
 from translate.errors import ConfigError
-from translate.families.optimisation import check_optimiser
-from translate.modeling.losses import LOSS_NAMES
+from translate.families.optimisation import OptimiserHyper
 
 # Per-loss defaults from the papers: WGAN-GP trains a layer-normed critic 5x per G step.
 LOSS_DEFAULTS: dict[str, dict[str, Any]] = {
@@ -20,21 +19,15 @@ DEFAULT_EPOCHS = 25
 
 
 @dataclass
-class GANHyper(ConfigBase):
-    """Optimisation settings of a GAN recipe."""
+class GANHyper(OptimiserHyper):
+    """Optimisation settings of a GAN recipe: the shared ones, critic steps and an EMA."""
 
     loss: str = "bce"
-    lr: float = 2e-4
-    beta1: float = 0.5
-    beta2: float = 0.999
     n_critic: int = 1
-    gp_weight: float = 10.0
     ema: float = 0.0  # decay of the generator's weight average; 0 trains without one
 
     def validate(self) -> None:
-        if self.loss not in LOSS_NAMES:
-            raise ConfigError(f"unknown loss {self.loss!r}: choose one of {', '.join(LOSS_NAMES)}")
-        check_optimiser(self.lr, self.beta1, self.beta2, self.gp_weight)
+        super().validate()
         if self.n_critic < 1:
             raise ConfigError(f"--n-critic must be at least 1, got {self.n_critic}")
         if not 0.0 <= self.ema < 1.0:
