@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import tarfile
 import threading
 import time
 import zipfile
@@ -20,23 +21,32 @@ from tests.conftest import REPO
 from tests.test_download import URL_ENV, _stopped_mid_download, zip_of_real_files
 from translate.data import main as data_main
 from translate.errors import DataError
-from translate.io.download import download_cyclegan_dataset
-from translate.io.partial_download import holding, partial_download
+from translate.io.download import (
+    CYCLEGAN,
+    PIX2PIX,
+    download_cyclegan_dataset,
+    download_dataset,
+    download_pix2pix_dataset,
+)
+from translate.io.partial_download import holding, partial_download, strong_validator
 
+MODIFIED = "Sat, 05 Dec 2026 10:00:00 GMT"
 NAME = "apple2orange"  # a CycleGAN dataset without published sums, so a small zip of it is taken
 
 
 @dataclass
 class Site:
     """What the server serves and how: ``body`` under ``etag``, cut after ``cut_after`` bytes
-    of a response, ``delay`` seconds between its 4 kB writes, ranges honoured unless
-    ``ranges`` is False; ``requests`` records each request's Range and If-Range and what was sent."""
+    of a response, ``delay`` seconds between its 4 kB writes, ``ranges`` "honoured", "ignored"
+    (the whole file sent) or "refused" (416, as for a range beyond the file's end), a strong
+    ``etag`` or none (Last-Modified alone then); ``requests`` records each request's Range and
+    If-Range and what was sent."""
 
     body: bytes
-    etag: str = '"v1"'
+    etag: str | None = '"v1"'
     cut_after: int | None = None
     delay: float = 0.0
-    ranges: bool = True
+    ranges: str = "honoured"
     requests: list[dict] = field(default_factory=list)
 
 
@@ -49,9 +59,9 @@ def site(tmp_path, monkeypatch, data_root):
         def do_GET(self):
             asked, if_range = self.headers.get("Range"), self.headers.get("If-Range")
             start = 0
-            if site.ranges and asked and if_range == site.etag:
+            if asked and site.ranges != "ignored" and if_range in (site.etag, MODIFIED):
                 start = int(asked.removeprefix("bytes=").removesuffix("-"))
-                if start >= len(site.body):
+                if site.ranges == "refused" or start >= len(site.body):
                     self.send_error(416)
                     site.requests.append({"range": asked, "if_range": if_range, "sent": 0})
                     return
@@ -60,8 +70,9 @@ def site(tmp_path, monkeypatch, data_root):
             else:
                 self.send_response(200)
             self.send_header("Content-Length", str(len(site.body) - start))
-            self.send_header("ETag", site.etag)
-            self.send_header("Last-Modified", "Sat, 05 Dec 2026 10:00:00 GMT")
+            if site.etag:
+                self.send_header("ETag", site.etag)
+            self.send_header("Last-Modified", MODIFIED)  # send_response has sent Date: now, well after it
             self.end_headers()
             part = site.body[start:start + site.cut_after if site.cut_after is not None else None]
             site.requests.append({"range": asked, "if_range": if_range, "sent": len(part)})
@@ -118,7 +129,7 @@ def test_a_download_cut_short_keeps_its_bytes_and_the_same_call_asks_only_for_th
     _fetched_correctly(data, site)
 
 
-@pytest.mark.parametrize("change", ["the file changed", "no ranges", "more kept than the file"])
+@pytest.mark.parametrize("change", ["the file changed", "no ranges", "ranges refused"])
 def test_kept_bytes_that_cannot_be_gone_on_from_are_dropped_and_the_file_fetched_whole(tmp_path, site, data_root,
                                                                                        change):
     data = tmp_path / "data"
@@ -130,12 +141,12 @@ def test_kept_bytes_that_cannot_be_gone_on_from_are_dropped_and_the_file_fetched
         site.etag = '"v2"'
         site.body = zip_of_real_files(tmp_path / "b.zip", data_root, {"trainA": 2, "trainB": 4}, top=NAME).read_bytes()
     elif change == "no ranges":  # the server answers a range request with the whole file
-        site.ranges = False
-    else:  # the server's file is shorter than what is kept: 416, and the whole is asked for again
-        (data / f".{NAME}.zip.partial").write_bytes(site.body + b"more")
+        site.ranges = "ignored"
+    else:  # 416: the whole is asked for again
+        site.ranges = "refused"
     assert download_cyclegan_dataset(NAME, data) == data / NAME
     assert site.requests[-1]["sent"] == len(site.body)
-    if change == "more kept than the file":
+    if change == "ranges refused":
         assert site.requests[-2]["sent"] == 0 and site.requests[-1]["range"] is None
     _fetched_correctly(data, site)
 
@@ -147,8 +158,9 @@ def test_a_range_answered_from_elsewhere_is_refused_and_nothing_kept(tmp_path, s
         download_cyclegan_dataset(NAME, data)
     site.cut_after = None
     site.body = b"x" * 10 + site.body  # same ETag, other bytes: its Content-Range's total differs from the first
-    with pytest.raises(DataError, match=r"answered the request for its bytes from \d+ on with 'bytes \d+-\d+/\d+': "
-                                        "the partial download is removed; the same command starts it again"):
+    with pytest.raises(DataError, match=r"answered the request for its bytes from \d+ on with 'bytes \d+-\d+/\d+' \(of "
+                                        r"\d+ bytes\), not the rest of its \d+ bytes: the partial download is removed; "
+                                        "the same command starts it again"):
         download_cyclegan_dataset(NAME, data)
     assert list(data.iterdir()) == []
 
@@ -186,3 +198,82 @@ def test_ctrl_c_or_sigterm_keeps_the_bytes_and_the_same_command_finishes_the_dow
     assert done.returncode == 0, done.stderr
     assert site.requests[-1] == {"range": f"bytes={kept}-", "if_range": '"v1"', "sent": len(site.body) - kept}
     _fetched_correctly(data, site)
+
+
+def test_a_server_with_only_last_modified_is_resumed_by_it(tmp_path, site):
+    data, site.etag = tmp_path / "data", None
+    site.cut_after = len(site.body) // 3
+    with pytest.raises(DataError, match="so far are kept"):
+        download_cyclegan_dataset(NAME, data)
+    site.cut_after = None
+    assert download_cyclegan_dataset(NAME, data) == data / NAME
+    assert site.requests[-1]["if_range"] == MODIFIED and site.requests[-1]["sent"] == len(site.body) // 3 * 2 + (
+        len(site.body) % 3)
+    _fetched_correctly(data, site)
+
+
+@pytest.mark.parametrize(("headers", "validator"), [
+    ({"ETag": '"abc"', "Last-Modified": MODIFIED}, '"abc"'),
+    ({"ETag": 'W/"abc"', "Last-Modified": MODIFIED, "Date": "Sun, 06 Dec 2026 10:00:00 GMT"}, MODIFIED),
+    ({"Last-Modified": MODIFIED, "Date": "Sat, 05 Dec 2026 10:00:00 GMT"}, None),  # could change within its second
+    ({"Last-Modified": MODIFIED}, None),  # no Date to tell
+    ({"ETag": 'W/"abc"'}, None),
+    ({}, None),
+])
+def test_only_a_strong_validator_lets_kept_bytes_be_gone_on_from(headers, validator):
+    assert strong_validator(headers) == validator
+
+
+def test_several_stops_each_keep_more_and_the_last_call_finishes(tmp_path, site):
+    data, quarter = tmp_path / "data", len(site.body) // 4
+    partial = data / f".{NAME}.zip.partial"
+    site.cut_after = quarter  # of every response: the first and the resumed one alike
+    for kept in (quarter, 2 * quarter):
+        with pytest.raises(DataError, match="so far are kept"):
+            download_cyclegan_dataset(NAME, data)
+        assert partial.read_bytes() == site.body[:kept]
+    site.cut_after, site.delay = None, 0.02
+    with pytest.raises(DataError, match=r"was not done in time \(.*\): stopped; the .* so far are kept in"):
+        download_cyclegan_dataset(NAME, data, deadline=0.1)  # the deadline keeps what came, too
+    assert partial.stat().st_size > 2 * quarter
+    site.delay = 0.0
+    assert download_cyclegan_dataset(NAME, data) == data / NAME
+    assert site.requests[-1]["range"] == f"bytes={len(site.body) - site.requests[-1]['sent']}-"
+    _fetched_correctly(data, site)
+
+
+def test_a_stop_after_the_last_byte_keeps_the_whole_archive_and_asks_nothing_again(tmp_path, site):
+    data = tmp_path / "data"
+
+    def stopped(unpacked: Path) -> None:  # Ctrl-C as the download checks what it unpacked
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        download_dataset(CYCLEGAN, NAME, data, check=stopped)
+    assert (data / f".{NAME}.zip.partial").read_bytes() == site.body
+    asked = len(site.requests)
+    assert download_cyclegan_dataset(NAME, data) == data / NAME
+    assert len(site.requests) == asked  # unpacked from what was kept
+    _fetched_correctly(data, site)
+
+
+def test_a_tar_gz_whose_checksum_fails_is_refused_and_not_kept(tmp_path, site, monkeypatch):
+    """tarfile stops at the archive's last block and never reads the gzip trailer's CRC: the
+    download reads to it, so bytes spliced wrongly into a pix2pix archive are caught."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+        for name in ("facades/train/1.jpg", "facades/test/1.jpg"):
+            data = b"\xff\xd8 not really a photo"
+            member = tarfile.TarInfo(name)
+            member.size = len(data)
+            archive.addfile(member, io.BytesIO(data))
+    body = bytearray(buffer.getvalue())
+    body[-8] ^= 0xFF  # the CRC-32 of the uncompressed bytes
+    site.body = bytes(body)
+    monkeypatch.setenv(PIX2PIX.url_env, os.environ[URL_ENV].replace(".zip", ".tar.gz"))
+    data_folder = tmp_path / "data"
+    with pytest.raises(DataError, match=r"did not give a tar.gz archive \(CRC check failed"):
+        download_pix2pix_dataset("facades", data_folder)
+    assert list(data_folder.iterdir()) == []
+    site.body = buffer.getvalue()  # the same archive, whole
+    assert download_pix2pix_dataset("facades", data_folder) == data_folder / "facades"

@@ -5,11 +5,12 @@ paired ones (facades, maps, edges2shoes..., tar.gz archives).
 The archive is streamed beside its destination, within a byte cap per dataset and a total
 deadline (a server that sends forever, or one byte every few seconds, is cut off); a download
 stopped by the deadline, Ctrl-C, SIGTERM or a lost connection keeps its bytes, and the same
-command goes on from there (:mod:`translate.io.partial_download`). The whole archive is moved
-into a temporary folder, checked (members that all stay inside one top folder, no links or
+command goes on from there (:mod:`translate.io.partial_download`). The whole archive is
+checked (a whole gzip stream; members that all stay inside one top folder, no links or
 devices, of a bounded unpacked size, holding the folders the dataset must have), unpacked
-there and renamed into place: nothing that looks like a dataset is ever half there. The
-temporary folder goes on any exit: errors, Ctrl-C and SIGTERM remove it at once, and one left
+into a temporary folder and renamed into place: nothing that looks like a dataset is ever
+half there. The archive goes once the dataset is in place, or as soon as it fails a check.
+The temporary folder goes on any exit: errors, Ctrl-C and SIGTERM remove it at once, and one left
 by a killed process (SIGKILL) is removed by the next download into the same folder, once no
 process holds it. Single files (:func:`fetch_file`: MNIST's, the FID network) are small and
 start again. Torch-free.
@@ -19,7 +20,9 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import gzip
 import hashlib
+import http.client
 import os
 import shutil
 import signal
@@ -30,6 +33,7 @@ import time
 import urllib.error
 import urllib.request
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -185,16 +189,20 @@ def download_dataset(server: DatasetServer, name: str, data_root: Path, timeout:
     partial = partial_download(data_root, archive_name, url)
     with _sigterm_interrupts(dest, partial), holding(partial, name), _work_folder(data_root, name) as work:
         offline = offline_dataset(server, dest)
-        _fetch(url, partial.path, timeout, time.monotonic() + deadline, max_bytes or server.max_bytes[name], name,
-               offline, partial)
-        archive = work / archive_name
-        partial.finished(archive)  # whole: checked and unpacked from the temporary folder, never resumed
+        if not partial.complete():  # else a stop came after its last byte: unpacked as it is
+            _fetch(url, partial.path, timeout, time.monotonic() + deadline, max_bytes or server.max_bytes[name],
+                   name, offline, partial)
         unpacked = work / "unpacked"
-        _unpack(archive, unpacked, name, url, server)
-        if check is not None:
-            check(unpacked / name)
+        try:
+            _unpack(partial.path, unpacked, name, url, server)
+            if check is not None:
+                check(unpacked / name)
+        except DataError:
+            partial.discard()  # not the dataset: nothing of it is worth going on from
+            raise
         try:
             os.rename(unpacked / name, dest)
+            partial.discard()  # the dataset is in place
         except OSError as exc:
             # Whatever the error (ENOTEMPTY, or EPERM in a sticky shared folder, ENOTDIR for a link):
             # a finished dataset in its place is another fetch's, which went through the same checks.
@@ -205,6 +213,7 @@ def download_dataset(server: DatasetServer, name: str, data_root: Path, timeout:
                                     f"remove it to download {name} again") from None
                 raise write_failure(dest, exc) from exc
             print(f"{name}: another process fetched it into {dest} meanwhile", file=sys.stderr)
+            partial.discard()
             return dest
     print(f"downloaded {name} from {url} into {dest}", file=sys.stderr)
     return dest
@@ -336,16 +345,18 @@ def _fetch(url: str, archive: Path, timeout: float, deadline: float, cap: int, n
             partial.discard()
         return DataError(message)
 
-    def kept() -> str:  # what a stop keeps, if anything, and that the same command goes on from there
-        return partial.kept() if partial is not None and partial.resumable() else ""
+    def kept(otherwise: str = "") -> str:  # what a stop keeps and that the same command goes on, or ``otherwise``
+        return partial.kept() if partial is not None and partial.resumable() else otherwise
+
+    def also_kept() -> str:  # the same, after an error's cause
+        return f"; {kept()}" if kept() else ""
 
     folder = archive.parent if partial is not None else archive.parent.parent  # the data folder, for write errors
     request = urllib.request.Request(url, headers=partial.request_headers() if partial else {})
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
-            done = partial.continues(response.status, response.headers) if partial else 0
-            length = _content_length(response.headers.get("Content-Length"), url)
-            total = done + length if length else 0
+            done, whole = partial.continues(response.status, response.headers) if partial else (0, 0)
+            total = whole or _content_length(response.headers.get("Content-Length"), url)  # 0: not known
             if total > cap:
                 raise refuse(f"{url} offers {total / MB:.0f} MB, more than the {cap / MB:.0f} MB that {name} can be: "
                              f"not downloaded{offline}")
@@ -359,26 +370,27 @@ def _fetch(url: str, archive: Path, timeout: float, deadline: float, cap: int, n
                     _write(out, chunk, folder)
                     done += len(chunk)
                     progress.update(len(chunk))
-                    if late := time.monotonic() > deadline:
+                    if late := time.monotonic() > deadline and done != total:
                         break
             if late:  # said once the file is closed, so that what it keeps is all there
                 raise DataError(f"the download of {url} was not done in time ({done / MB:.1f} MB so far): "
-                                f"stopped; {kept() or 'try again later'}{offline}")
+                                f"stopped; {kept('try again later')}{offline}")
             if total and done != total:
                 raise DataError(f"the download of {url} stopped after {done} of {total} bytes: "
-                                f"{kept() or 'try again'}{offline}")
+                                f"{kept('try again')}{offline}")
     except urllib.error.HTTPError as exc:
         if exc.code == 416 and partial is not None and partial.size():  # more kept than the server's file has
             partial.discard()
             _fetch(url, archive, timeout, deadline, cap, name, offline, partial)
             return
-        raise DataError(f"could not download {url}: HTTP {exc.code} {first_line(str(exc.reason))}{offline}") from None
-    except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
+        raise DataError(f"could not download {url}: HTTP {exc.code} {first_line(str(exc.reason))}{also_kept()}"
+                        f"{offline}") from None
+    except (urllib.error.URLError, TimeoutError, ConnectionError, http.client.HTTPException) as exc:
         reason = first_line(str(getattr(exc, "reason", exc)))  # a redirect loop's reason runs to several lines
-        raise DataError(f"could not download {url} ({reason}){'; ' * bool(kept())}{kept()}{offline}") from None
+        raise DataError(f"could not download {url} ({reason}){also_kept()}{offline}") from None
     except OSError as exc:  # reading from the server (a TLS error is an OSError too); writing is _write's
         reason = first_line(str(exc.strerror or exc))
-        raise DataError(f"could not download {url} ({reason}){'; ' * bool(kept())}{kept()}{offline}") from None
+        raise DataError(f"could not download {url} ({reason}){also_kept()}{offline}") from None
 
 
 @contextlib.contextmanager
@@ -435,15 +447,19 @@ class _Member:
 
 
 def _members(archive: Path, suffix: str, stack: contextlib.ExitStack) -> list[_Member]:
-    """The entries of a zip or tar.gz archive, open until ``stack`` closes."""
+    """The entries of a zip or tar.gz archive, open until ``stack`` closes. A tar.gz is read
+    to the end of its gzip stream, whose checksum is checked only there (tarfile stops at the
+    archive's last block): a zip's members are checked as they are read."""
     if suffix == ".zip":
         zipped = stack.enter_context(zipfile.ZipFile(archive))
         return [_Member(m.filename, m.file_size, m.is_dir(),
                         not m.is_dir() and (m.external_attr >> 16) & 0o170000 in (0, 0o100000),
                         lambda m=m: zipped.open(m)) for m in zipped.infolist()]
     tarred = stack.enter_context(tarfile.open(archive, "r:gz"))  # noqa: SIM115 (the stack closes it)
-    return [_Member(m.name, m.size, m.isdir(), m.isfile(), lambda m=m: tarred.extractfile(m))
-            for m in tarred.getmembers()]
+    members = tarred.getmembers()
+    while tarred.fileobj is not None and tarred.fileobj.read(CHUNK):
+        pass
+    return [_Member(m.name, m.size, m.isdir(), m.isfile(), lambda m=m: tarred.extractfile(m)) for m in members]
 
 
 def _unpack(archive: Path, into: Path, name: str, url: str, server: DatasetServer) -> None:
@@ -477,7 +493,7 @@ def _unpack(archive: Path, into: Path, name: str, url: str, server: DatasetServe
                 target.parent.mkdir(parents=True, exist_ok=True)
                 with member.open() as src, open(target, "wb") as dst:
                     shutil.copyfileobj(src, dst, CHUNK)
-    except (zipfile.BadZipFile, tarfile.TarError, EOFError) as exc:
+    except (zipfile.BadZipFile, tarfile.TarError, EOFError, gzip.BadGzipFile, zlib.error) as exc:
         raise DataError(f"{url} did not give a {server.suffix[1:]} archive ({exc}): try again later") from None
     except OSError as exc:  # local files only: the disk filling as the archive and its tree coexist, most likely
         raise write_failure(into.parent.parent, exc) from None

@@ -6,13 +6,18 @@ The bytes so far are ``.<archive>.partial`` beside the dataset, with what they a
 of (URL, the server's validator of that file, its size) in ``.<archive>.partial.json``. A
 command that finds them asks the server for the rest only if it is still the same file (an
 HTTP ``Range`` request with ``If-Range``); a server that answers with the whole file (it has
-changed, or it ignores ranges) starts it over. A file lock keeps two downloads of one dataset
-from writing the same bytes. Nothing partial is ever where the toolkit reads a dataset.
+changed, or it ignores ranges) starts it over. The archive is unpacked from there, and goes
+once the dataset is in place, or at once if it is not the dataset; a stop while unpacking
+keeps it whole. A file lock, held from the first byte to the last step, keeps two downloads
+of one dataset from writing the same bytes. Nothing partial is ever where the toolkit reads
+a dataset.
 """
 
 from __future__ import annotations
 
 import contextlib
+import datetime
+import email.utils
 import fcntl
 import json
 import os
@@ -30,7 +35,7 @@ _CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+)")
 
 @dataclass
 class PartialDownload:
-    """The kept start of ``url``'s archive at ``path`` (locked by this process while open)."""
+    """The kept start of ``url``'s archive at ``path`` (locked by this process while held)."""
 
     path: Path
     url: str
@@ -50,63 +55,81 @@ class PartialDownload:
             return {}
         return recorded if isinstance(recorded, dict) and recorded.get("url") == self.url else {}
 
-    def request_headers(self) -> dict[str, str]:
-        """The headers that ask for the rest of the same file: none when nothing can be resumed
-        (no bytes, or no validator that says the server's file is still the one they came from)."""
-        recorded, size = self._recorded(), self.size()
-        if not size or not isinstance(recorded.get("validator"), str) or not isinstance(recorded.get("total"), int):
-            return {}
-        return {"Range": f"bytes={size}-", "If-Range": recorded["validator"]}
-
-    def continues(self, status: int, headers: Mapping[str, str]) -> int:
-        """How many kept bytes the response with ``status`` and ``headers`` continues: the
-        kept size for a 206 that starts where they end, 0 for a whole file (the kept bytes
-        are dropped). Records the file the bytes are now the start of."""
-        if status == 206 and "Range" in self.request_headers():
-            match = _CONTENT_RANGE.fullmatch((headers.get("Content-Range") or "").strip())
-            size = self.size()
-            if not match or int(match[1]) != size or int(match[3]) != self._recorded().get("total"):
-                self.discard()
-                raise DataError(f"{self.url} answered the request for its bytes from {size} on with "
-                                f"{headers.get('Content-Range')!r}: the partial download is removed; "
-                                "the same command starts it again")
-            return size
-        self.discard()
-        length, validator = (headers.get("Content-Length") or "").strip(), _validator(headers)
-        if length.isdigit() and validator:  # else what comes cannot be resumed, and is not kept
-            self.info.write_text(json.dumps({"url": self.url, "validator": validator, "total": int(length)}))
-        return 0
-
-    def discard(self) -> None:
-        """Drop the kept bytes and their record (they are not the start of the file); the
-        emptied file stays, as the lock is held on it."""
-        if self.path.exists():
-            os.truncate(self.path, 0)
-        self.info.unlink(missing_ok=True)
-
-    def finished(self, archive: Path) -> None:
-        """The whole file is here: move it to ``archive`` (it is never resumed again)."""
-        os.replace(self.path, archive)
-        self.info.unlink(missing_ok=True)
+    def total(self) -> int | None:
+        """The size of the whole file the kept bytes are the start of, if known."""
+        recorded = self._recorded()
+        total = recorded.get("total")
+        return total if isinstance(total, int) and isinstance(recorded.get("validator"), str) else None
 
     def resumable(self) -> bool:
         """Whether the kept bytes can be gone on from: some, of a file whose size and validator are known."""
-        return bool(self.request_headers())
+        total = self.total()
+        return total is not None and 0 < self.size() <= total
+
+    def complete(self) -> bool:
+        """Whether the whole file is kept (a stop came after its last byte)."""
+        return self.resumable() and self.size() == self.total()
+
+    def request_headers(self) -> dict[str, str]:
+        """The headers that ask for the rest of the same file: none when nothing can be resumed."""
+        if not self.resumable():
+            return {}
+        return {"Range": f"bytes={self.size()}-", "If-Range": str(self._recorded()["validator"])}
+
+    def continues(self, status: int, headers: Mapping[str, str]) -> tuple[int, int]:
+        """(kept bytes the response continues, the whole file's size or 0 if unknown), from
+        its ``status`` and ``headers``: a 206 must send the rest of the file the kept bytes
+        are the start of, or the download is refused and they are dropped; anything else is
+        the whole file, recorded as what the bytes to come are the start of."""
+        length = (headers.get("Content-Length") or "").strip()
+        if status == 206 and self.resumable():
+            size, total = self.size(), self.total()
+            match = _CONTENT_RANGE.fullmatch((headers.get("Content-Range") or "").strip())
+            if (not match or (int(match[1]), int(match[2]), int(match[3])) != (size, total - 1, total)
+                    or (length.isdigit() and int(length) != total - size)):
+                self.discard()
+                raise DataError(f"{self.url} answered the request for its bytes from {size} on with "
+                                f"{headers.get('Content-Range')!r} (of {length or 'unknown'} bytes), not the rest "
+                                f"of its {total} bytes: the partial download is removed; the same command starts "
+                                "it again")
+            return size, total
+        self.discard()
+        validator = strong_validator(headers)
+        if length.isdigit() and validator:  # else what comes cannot be resumed, and is not kept
+            try:
+                self.info.write_text(json.dumps({"url": self.url, "validator": validator, "total": int(length)}))
+            except OSError as exc:
+                raise write_failure(self.path.parent, exc) from None
+        return 0, int(length) if length.isdigit() else 0
+
+    def discard(self) -> None:
+        """Drop the kept bytes and their record (they are not the start of the file, or the
+        dataset is in place); the emptied file goes when the download lets go of it."""
+        self.info.unlink(missing_ok=True)
+        if self.path.exists():
+            os.truncate(self.path, 0)
 
     def kept(self) -> str:
         """What a stop leaves, for its message."""
         size = self.size()
         amount = f"{size / 10**6:.1f} MB" if size >= 10**5 else f"{size} bytes"
-        return f"the {amount} so far are kept in {self.path}; the same command goes on from there"
+        what = f"the whole archive ({amount}) is" if self.complete() else f"the {amount} so far are"
+        return f"{what} kept in {self.path}; the same command goes on from there"
 
 
-def _validator(headers: Mapping[str, str]) -> str | None:
-    """What identifies the server's file for If-Range: a strong ETag, else Last-Modified (a
-    weak ETag may not be used for ranges)."""
+def strong_validator(headers: Mapping[str, str]) -> str | None:
+    """What identifies the server's file for If-Range: a strong ETag, else a Last-Modified at
+    least a second older than the response's Date (RFC 9110 8.8.2.2: a file changed within
+    the second it was sent in could change again unseen); None if neither."""
     etag = (headers.get("ETag") or "").strip()
     if etag and not etag.startswith("W/"):
         return etag
-    return (headers.get("Last-Modified") or "").strip() or None
+    modified, date = (headers.get("Last-Modified") or "").strip(), (headers.get("Date") or "").strip()
+    try:
+        strong = email.utils.parsedate_to_datetime(date) - email.utils.parsedate_to_datetime(modified)
+    except (TypeError, ValueError):
+        return None
+    return modified if strong >= datetime.timedelta(seconds=1) else None
 
 
 def partial_download(data_root: Path, archive_name: str, url: str) -> PartialDownload:
@@ -137,14 +160,15 @@ def holding(partial: PartialDownload, dataset: str) -> Iterator[PartialDownload]
         yield partial
     finally:
         if not partial.resumable():
-            partial.path.unlink(missing_ok=True)
-            partial.info.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):  # the error on its way out is the one to see
+                partial.info.unlink(missing_ok=True)
+                partial.path.unlink(missing_ok=True)
         os.close(fd)
 
 
 def _locked(path: Path, dataset: str) -> int:
     """A descriptor of ``path`` (created if need be) holding its lock. The lock is taken again
-    if the file was removed or replaced meanwhile (by the download that held it last)."""
+    if the file was removed meanwhile (by the download that held it last)."""
     while True:
         try:
             fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
