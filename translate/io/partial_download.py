@@ -85,13 +85,15 @@ class PartialDownload:
         if status == 206 and self.resumable():
             size, total = self.size(), self.total()
             match = _CONTENT_RANGE.fullmatch((headers.get("Content-Range") or "").strip())
+            sent = strong_validator(headers)  # a server that honours Range but not If-Range sends another's
             if (not match or (int(match[1]), int(match[2]), int(match[3])) != (size, total - 1, total)
-                    or (length.isdigit() and int(length) != total - size)):
+                    or (length.isdigit() and int(length) != total - size)
+                    or sent not in (None, self._recorded()["validator"])):
                 self.discard()
                 raise DataError(f"{self.url} answered the request for its bytes from {size} on with "
-                                f"{headers.get('Content-Range')!r} (of {length or 'unknown'} bytes), not the rest "
-                                f"of its {total} bytes: the partial download is removed; the same command starts "
-                                "it again")
+                                f"{headers.get('Content-Range')!r} (of {length or 'unknown'} bytes, version {sent}), "
+                                f"not the rest of its {total} bytes: the partial download is removed; the same "
+                                "command starts it again")
             return size, total
         self.discard()
         validator = strong_validator(headers)
@@ -135,18 +137,6 @@ def strong_validator(headers: Mapping[str, str]) -> str | None:
 def partial_download(data_root: Path, archive_name: str, url: str) -> PartialDownload:
     """Where the start of ``archive_name`` from ``url`` is kept between commands."""
     return PartialDownload(data_root / f".{archive_name}{PARTIAL_SUFFIX}", url)
-
-
-def kept_of(data_root: Path, archive_name: str) -> tuple[int, int] | None:
-    """The bytes kept of a stopped download of ``archive_name`` and the whole file's size, if
-    any are kept (of whichever URL: for saying so, as ``translate.data list`` does)."""
-    partial = partial_download(data_root, archive_name, "")
-    try:
-        total = json.loads(partial.info.read_text()).get("total")
-    except (OSError, ValueError, AttributeError):
-        return None
-    size = partial.size()
-    return (size, total) if size and isinstance(total, int) else None
 
 
 @contextlib.contextmanager
