@@ -144,7 +144,7 @@ def test_not_a_zip_or_not_a_dataset_is_refused(tmp_path, server, data_root):
 def test_an_archive_that_would_unpack_too_large_is_refused_before_unpacking(tmp_path, server, data_root,
                                                                           monkeypatch):
     zip_of_real_files(server / "horse2zebra.zip", data_root, {"trainA": 2, "trainB": 2, "testA": 1, "testB": 1})
-    monkeypatch.setattr("translate.io.download.MAX_UNPACKED_BYTES", 10)
+    monkeypatch.setattr("translate.io.archives.MAX_UNPACKED_BYTES", 10)
     data = tmp_path / "data"
     with pytest.raises(DataError, match=r"horse2zebra.zip would unpack to 0.0 GB, more than any CycleGAN dataset"):
         download_cyclegan_dataset("horse2zebra", data)

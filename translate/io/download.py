@@ -6,10 +6,9 @@ The archive is streamed beside its destination, within a byte cap per dataset an
 deadline (a server that sends forever, or one byte every few seconds, is cut off); a download
 stopped by the deadline, Ctrl-C, SIGTERM or a lost connection keeps its bytes, and the same
 command goes on from there (:mod:`translate.io.partial_download`). The whole archive is
-checked (a whole gzip stream; members that all stay inside one top folder, no links or
-devices, of a bounded unpacked size, holding the folders the dataset must have), unpacked
-into a temporary folder and renamed into place: nothing that looks like a dataset is ever
-half there. The archive goes once the dataset is in place, or as soon as it fails a check.
+checked and unpacked into a temporary folder (:mod:`translate.io.archives`) and renamed into
+place: nothing that looks like a dataset is ever half there. The archive goes once the
+dataset is in place, or as soon as it fails a check.
 The temporary folder goes on any exit: errors, Ctrl-C and SIGTERM remove it at once, and one left
 by a killed process (SIGKILL) is removed by the next download into the same folder, once no
 process holds it. Single files (:func:`fetch_file`: MNIST's, the FID network) are small and
@@ -20,26 +19,24 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import gzip
 import hashlib
 import http.client
 import os
 import shutil
 import signal
 import sys
-import tarfile
 import threading
 import time
 import urllib.error
 import urllib.request
 import zipfile
-import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import IO
 
 from translate.errors import ConfigError, DataError, StorageError, first_line
+from translate.io.archives import unpack
 from translate.io.fileio import TEMP_SUFFIX, TEMP_TAG, check_writable, file_sha256, temporary_name, write_failure
 from translate.io.partial_download import PartialDownload, holding, partial_download
 from translate.progress import Progress
@@ -105,8 +102,6 @@ PIX2PIX = DatasetServer(
              "(after accepting its terms) and pair them side by side into {dest}/{{train,val}}"},
 )
 CYCLEGAN_DATASETS = CYCLEGAN.names
-# The largest of either set unpacks to about 9 GB (edges2handbags); more is not a dataset.
-MAX_UNPACKED_BYTES = 16 * 1024**3
 DEADLINE = 2 * 3600.0  # seconds for a whole download: 3 GB at 0.4 MB/s
 CHUNK = 1 << 20
 
@@ -196,7 +191,7 @@ def download_dataset(server: DatasetServer, name: str, data_root: Path, timeout:
                    name, offline, partial)
         unpacked = work / "unpacked"
         try:
-            _unpack(partial.path, unpacked, name, url, server)
+            unpack(partial.path, unpacked, name, url, server.kind, server.suffix, server.required)
             if check is not None:
                 check(unpacked / name)
         except DataError:
@@ -442,68 +437,3 @@ def _content_length(value: str | None, url: str) -> int:
         raise DataError(f"{url} sent an invalid Content-Length header ({value[:40]!r}): try again later or use "
                         "another server")
     return int(value)
-
-
-@dataclass(frozen=True)
-class _Member:
-    """One entry of an archive, as the checks before unpacking see it."""
-
-    name: str
-    size: int
-    is_dir: bool
-    is_file: bool  # a regular file (not a link, device or pipe)
-    open: Callable[[], IO[bytes]]  # a binary stream of its bytes
-
-
-def _members(archive: Path, suffix: str, stack: contextlib.ExitStack) -> list[_Member]:
-    """The entries of a zip or tar.gz archive, open until ``stack`` closes. A tar.gz is read
-    to the end of its gzip stream, whose checksum is checked only there (tarfile stops at the
-    archive's last block): a zip's members are checked as they are read."""
-    if suffix == ".zip":
-        zipped = stack.enter_context(zipfile.ZipFile(archive))
-        return [_Member(m.filename, m.file_size, m.is_dir(),
-                        not m.is_dir() and (m.external_attr >> 16) & 0o170000 in (0, 0o100000),
-                        lambda m=m: zipped.open(m)) for m in zipped.infolist()]
-    tarred = stack.enter_context(tarfile.open(archive, "r:gz"))  # noqa: SIM115 (the stack closes it)
-    members = tarred.getmembers()
-    while tarred.fileobj is not None and tarred.fileobj.read(CHUNK):
-        pass
-    return [_Member(m.name, m.size, m.isdir(), m.isfile(), lambda m=m: tarred.extractfile(m)) for m in members]
-
-
-def _unpack(archive: Path, into: Path, name: str, url: str, server: DatasetServer) -> None:
-    """Unpack after checking every member: one top folder ``name``, no absolute or ``..`` paths,
-    nothing but folders and regular files, a bounded total size, and the server's required
-    folders inside."""
-    try:
-        with contextlib.ExitStack() as stack:
-            members = _members(archive, server.suffix, stack)
-            total = 0
-            for member in members:
-                path = PurePosixPath(member.name)
-                if path.is_absolute() or ".." in path.parts or not path.parts or path.parts[0] != name:
-                    raise DataError(f"{url} holds {member.name!r}, outside the folder {name}/: not unpacked")
-                if not (member.is_dir or member.is_file):
-                    raise DataError(f"{url} holds {member.name!r}, a link or special file: not unpacked")
-                total += member.size
-            if total > MAX_UNPACKED_BYTES:
-                raise DataError(f"{url} would unpack to {total / 1e9:.1f} GB, more than any {server.kind} dataset: "
-                                "not unpacked")
-            tops = {PurePosixPath(m.name).parts[1] for m in members if len(PurePosixPath(m.name).parts) > 2}
-            if not set(server.required) <= tops:
-                folders = " and ".join(f"{name}/{folder}" for folder in server.required)
-                raise DataError(f"{url} has no {folders}: not a {server.kind} dataset")
-            into.mkdir()
-            for member in members:
-                target = into / member.name
-                if member.is_dir:
-                    target.mkdir(parents=True, exist_ok=True)
-                    continue
-                target.parent.mkdir(parents=True, exist_ok=True)
-                with member.open() as src, open(target, "wb") as dst:
-                    shutil.copyfileobj(src, dst, CHUNK)
-    except (zipfile.BadZipFile, tarfile.TarError, EOFError, gzip.BadGzipFile, zlib.error,
-            NotImplementedError, RuntimeError) as exc:  # the last two: a zip compressed or encrypted beyond zipfile
-        raise DataError(f"{url} did not give a {server.suffix[1:]} archive ({exc}): try again later") from None
-    except OSError as exc:  # local files only: the disk filling as the archive and its tree coexist, most likely
-        raise write_failure(into.parent.parent, exc) from None
