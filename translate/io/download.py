@@ -280,8 +280,8 @@ def _sigterm_interrupts(dest: Path, partial: PartialDownload | None = None) -> I
         yield
     except KeyboardInterrupt:
         if not (dest.exists() or dest.is_symlink()):
-            kept = partial is not None and partial.resumable()
-            said = partial.kept() if kept else "nothing of it is kept; the same command fetches it again"
+            nothing = "nothing of it is kept; the same command fetches it again"
+            said = partial.kept(nothing) if partial is not None else nothing
             print(f"stopped while downloading {dest.name}: {said}", file=sys.stderr)
         raise
     finally:
@@ -350,10 +350,11 @@ def _fetch(url: str, archive: Path, timeout: float, deadline: float, cap: int, n
         return DataError(message)
 
     def kept(otherwise: str = "") -> str:  # what a stop keeps and that the same command goes on, or ``otherwise``
-        return partial.kept() if partial is not None and partial.resumable() else otherwise
+        return partial.kept(otherwise) if partial is not None else otherwise
 
     def also_kept() -> str:  # the same, after an error's cause
-        return f"; {kept()}" if kept() else ""
+        said = kept()
+        return f"; {said}" if said else ""
 
     folder = archive.parent if partial is not None else archive.parent.parent  # the data folder, for write errors
     request = urllib.request.Request(url, headers=partial.request_headers() if partial else {})

@@ -111,8 +111,11 @@ class PartialDownload:
         if self.path.exists():
             os.truncate(self.path, 0)
 
-    def kept(self) -> str:
-        """What a stop leaves, for its message."""
+    def kept(self, otherwise: str = "") -> str:
+        """What a stop leaves and that the same command goes on from there, for its message;
+        ``otherwise`` when nothing is kept that can be gone on from."""
+        if not self.resumable():
+            return otherwise
         size = self.size()
         amount = f"{size / 10**6:.1f} MB" if size >= 10**5 else f"{size} bytes"
         what = f"the whole archive ({amount}) is" if self.complete() else f"the {amount} so far are"
