@@ -78,6 +78,13 @@ def test_pack_writes_a_card_whose_figures_are_the_folders_own(cyclegan_run, tmp_
     run_cli(card_main, [str(card.parent)])
     shown = "![Test images and their translations, drawn by python -m translate.sample](samples.png)\n"
     assert card.read_text().index(shown) < card.read_text().index("## Use")
+    # Photos ship as JPEG (a quarter of the bytes): of two pictures, the card shows the one drawn last.
+    run_cli(sample_main, [str(card.parent), "--n", "1", "--data", str(cyclegan_run.parent / "data"), "--out",
+                          str(card.parent / "samples.jpg")])
+    assert (card.parent / "samples.jpg").read_bytes()[:3] == b"\xff\xd8\xff"  # a JPEG, as the name says
+    run_cli(card_main, [str(card.parent)])
+    text = card.read_text()
+    assert shown.replace("samples.png", "samples.jpg") in text and "samples.png" not in text
 
 
 def test_the_final_scores_go_in_and_the_authors_prose_stays(cyclegan_run, tmp_path, capsys):

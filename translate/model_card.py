@@ -29,7 +29,9 @@ from translate.modeling.checkpoint import STATE, WEIGHTS, Checkpoint, read_check
 from translate.modeling.half_storage import FP16_STORAGE
 
 CARD_FILE = "README.md"
-SAMPLES_FILE = "samples.png"  # a model folder's picture, which its card shows
+# A model folder's picture, which its card shows: JPEG for photos (a quarter of the PNG's bytes,
+# which every clone downloads), PNG for digits (sharp pixels).
+SAMPLES_FILES = ("samples.jpg", "samples.png")
 FRONT_MATTER = re.compile(r"\A---\n.*?\n---\n", re.S)
 # (key in evaluation.json, model-index type, name, decimals kept)
 METRICS = [("fid", "fid", "FID", 2), ("kid_mean", "kid", "KID", 4), ("conditional_accuracy", "accuracy",
@@ -230,11 +232,14 @@ def _use(facts: _Facts) -> str:
 
 
 def _samples(facts: _Facts) -> str:
-    """The folder's picture, where it has one (``translate.sample MODEL ... --out MODEL/samples.png``)."""
-    if not (facts.folder / SAMPLES_FILE).is_file():
+    """The folder's picture, where it has one (``translate.sample MODEL ... --out MODEL/samples.jpg``);
+    of two, the one drawn last."""
+    pictures = [facts.folder / name for name in SAMPLES_FILES if (facts.folder / name).is_file()]
+    if not pictures:
         return ""
+    picture = max(pictures, key=lambda path: path.stat().st_mtime_ns)
     what = "Test images and their translations" if facts.directions else "Samples"
-    return f"![{what}, drawn by python -m translate.sample]({SAMPLES_FILE})\n\n"
+    return f"![{what}, drawn by python -m translate.sample]({picture.name})\n\n"
 
 
 def _data_and_license(facts: _Facts) -> str:
