@@ -95,6 +95,9 @@ def test_kid_matches_a_double_loop():
     mean, std = kid(x, y, subsets=1, subset_size=1000)
     assert mean == pytest.approx(_kid_double_loop(x, y), rel=1e-12)
     assert std == 0.0
+    # As many subsets as asked draw the same whole sets: the same figure, and no spread (not
+    # the float noise of summing in other orders).
+    assert kid(x, y, subsets=100, subset_size=1000) == (mean, 0.0)
 
 
 def test_kid_clips_the_subset_size_and_is_reproducible():
