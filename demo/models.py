@@ -68,7 +68,8 @@ MODEL_FILES = {
                           optional=True),
     "cut-BtoA": ModelFile("cut-zebra2horse.onnx", "translator", "models/cut-zebra2horse", serves="BtoA", name="CUT",
                           optional=True),
-    "sketch": ModelFile("edges2zebra.onnx", "translator", "models/pix2pix-edges2zebra", None, SKETCH_RECIPE),
+    "sketch": ModelFile("edges2zebra.onnx", "translator", "models/pix2pix-edges2zebra", None, SKETCH_RECIPE,
+                        name="pix2pix"),
 }
 DIGIT_KEYS = ("cdcgan", "dcgan")
 PHOTO_KEYS = ("AtoB", "BtoA")  # the photo tab's directions, and the keys of the models it needs

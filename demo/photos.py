@@ -97,7 +97,8 @@ def sketch_drawing(value: Any) -> np.ndarray:
 def translate_sketch(models: DemoModels, value: Any,
                      max_side: int = DEFAULT_MAX_SIDE) -> tuple[np.ndarray, np.ndarray, str]:
     """(the lines the model is given, what it made of them, note) for a drawing: its dark
-    strokes thinned to the one-pixel lines of the pairs the model learnt from."""
+    strokes thinned to the one-pixel lines of the pairs the model learnt from. The note names
+    the model and its FID, as the photo tab's does."""
     drawing, note = fit_side(sketch_drawing(value), max_side, "drawing")
     translator = models.translators.get("sketch")
     if translator is None:  # before the thinning: no work for a request that cannot be answered
@@ -105,4 +106,4 @@ def translate_sketch(models: DemoModels, value: Any,
     lines = strokes_as_lines(drawing)
     if lines.min() == 255:
         raise InputError("the drawing is blank: draw dark lines on the white pad (or upload a line drawing)")
-    return lines, translator.translate(lines), note
+    return lines, translator.translate(lines), f"{note}. By {models.model_label('sketch')}"

@@ -8,6 +8,7 @@ that a failure. Screenshots go to ``test-artifacts/browser/<test>/``.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -18,6 +19,7 @@ import numpy as np
 import pytest
 
 from demo.process import served_demo
+from demo.tabs import SKETCH_SIZE
 
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = Path(os.environ.get("TRANSLATE_CHROMIUM", "/usr/bin/chromium"))
@@ -152,3 +154,29 @@ def translated_photo(page, photo: Path, screenshot: Path) -> tuple[np.ndarray, n
     back, _ = shown_image(page, "#photo-round-trip")
     page.screenshot(path=screenshot)
     return cv2.cvtColor(cv2.imread(str(photo)), cv2.COLOR_BGR2RGB), translated, back
+
+
+# An animal drawn on the sketch tab's pad, as strokes of points (fractions of the drawing): a
+# body, four legs and a neck.
+ZEBRA_OUTLINE = [[(0.25 + 0.5 * x, 0.45 + 0.15 * y) for x, y in
+                  ((0, 0), (0.2, -1), (0.8, -1), (1, 0), (0.8, 1), (0.2, 1), (0, 0))],
+                 *([(x, 0.6), (x, 0.85)] for x in (0.3, 0.4, 0.6, 0.7)),
+                 [(0.75, 0.35), (0.9, 0.2)]]
+
+
+def draw_on_sketchpad(page, strokes: list[list[tuple[float, float]]]) -> None:
+    """Pick the brush and drag the mouse along each stroke, with points as fractions of the
+    256-px drawing: the editor shows it centred in its canvas at the zoom it displays."""
+    pad = page.locator("#sketchpad")
+    pad.get_by_role("button", name="Brush").click()
+    zoom = int(re.search(r"(\d+)%", pad.inner_text()).group(1)) / 100
+    box = pad.locator("canvas").first.bounding_box()
+    centre = (box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    for stroke in strokes:
+        points = [(centre[0] + (fx - 0.5) * SKETCH_SIZE * zoom, centre[1] + (fy - 0.5) * SKETCH_SIZE * zoom)
+                  for fx, fy in stroke]
+        page.mouse.move(*points[0])
+        page.mouse.down()
+        for point in points[1:]:
+            page.mouse.move(*point, steps=8)
+        page.mouse.up()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,9 +13,17 @@ from demo.app import CSS, build_app
 from demo.digits import digit_grid
 from demo.models import DemoModels
 from demo.process import free_port, wait_until_serving
-from demo.tabs import SKETCH_SIZE
 
-from .conftest import open_photo_tab, served_log, shown_image, shown_until_equal, translated_photo, upload_photo
+from .conftest import (
+    ZEBRA_OUTLINE,
+    draw_on_sketchpad,
+    open_photo_tab,
+    served_log,
+    shown_image,
+    shown_until_equal,
+    translated_photo,
+    upload_photo,
+)
 
 
 def test_a_grid_is_drawn_when_the_page_opens(page, server, artifacts):
@@ -280,24 +287,6 @@ def _radio_labels(group) -> list[str]:
     return [label.inner_text().strip() for label in group.locator("label").all()]
 
 
-def _draw(page, strokes: list[list[tuple[float, float]]]) -> None:
-    """Pick the brush and drag the mouse along each stroke, with points as fractions of the
-    256-px drawing: the editor shows it centred in its canvas at the zoom it displays."""
-    pad = page.locator("#sketchpad")
-    pad.get_by_role("button", name="Brush").click()
-    zoom = int(re.search(r"(\d+)%", pad.inner_text()).group(1)) / 100
-    box = pad.locator("canvas").first.bounding_box()
-    centre = (box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
-    for stroke in strokes:
-        points = [(centre[0] + (fx - 0.5) * SKETCH_SIZE * zoom, centre[1] + (fy - 0.5) * SKETCH_SIZE * zoom)
-                  for fx, fy in stroke]
-        page.mouse.move(*points[0])
-        page.mouse.down()
-        for point in points[1:]:
-            page.mouse.move(*point, steps=8)
-        page.mouse.up()
-
-
 def test_a_drawing_made_with_the_mouse_becomes_a_zebra(page, server, artifacts):
     page.goto(server)
     page.get_by_role("tab", name="Sketch → zebra").click()
@@ -306,10 +295,7 @@ def test_a_drawing_made_with_the_mouse_becomes_a_zebra(page, server, artifacts):
     page.get_by_text("or upload a line drawing with the pad's picture button").wait_for()
     page.get_by_role("button", name="Make a zebra").click()  # nothing drawn yet
     page.get_by_test_id("toast-text").get_by_text("draw something first").wait_for()
-    body = [(0.25 + 0.5 * x, 0.45 + 0.15 * y) for x, y in
-            ((0, 0), (0.2, -1), (0.8, -1), (1, 0), (0.8, 1), (0.2, 1), (0, 0))]
-    legs = [[(x, 0.6), (x, 0.85)] for x in (0.3, 0.4, 0.6, 0.7)]
-    _draw(page, [body, *legs, [(0.75, 0.35), (0.9, 0.2)]])
+    draw_on_sketchpad(page, ZEBRA_OUTLINE)
     page.screenshot(path=artifacts / "1-drawn.png")
     page.get_by_role("button", name="Make a zebra").click()
     lines, _ = shown_image(page, "#sketch-lines")
