@@ -4,6 +4,7 @@ real zip of horse2zebra files, cut off or slowed on demand; never the network.""
 
 import email.utils
 import errno
+import hashlib
 import http.server
 import io
 import os
@@ -29,6 +30,7 @@ from translate.io.download import (
     download_cyclegan_dataset,
     download_dataset,
     download_pix2pix_dataset,
+    fetch_file,
 )
 from translate.io.fileio import write_failure
 from translate.io.partial_download import holding, partial_download, strong_validator
@@ -345,3 +347,37 @@ def test_a_zip_compressed_beyond_zipfile_is_refused_and_not_kept(tmp_path, site)
     with pytest.raises(DataError, match=r"did not give a zip archive \(.*compression method"):
         download_cyclegan_dataset(NAME, data)
     assert list(data.iterdir()) == []
+
+
+def test_a_single_file_cut_short_keeps_its_bytes_and_the_same_call_fetches_the_rest(tmp_path, site):
+    """MNIST's files and the FID network's archive go through fetch_file: kept and resumed the same way."""
+    url = os.environ[URL_ENV].format(name="file")
+    dest, half = tmp_path / "data" / "raw" / "file.gz", 50_000  # of about 250 kB
+    partial = dest.with_name(f".{dest.name}.partial")
+    site.cut_after = half
+    with pytest.raises(DataError) as info:
+        fetch_file(url, dest, hashlib.sha256(site.body).hexdigest(), 10**8)
+    assert str(info.value).startswith(f"the download of {url} stopped after {half} of {len(site.body)} bytes: "
+                                      f"the {half} bytes so far are kept in {partial}; the same command goes on "
+                                      "from there")
+    assert partial.read_bytes() == site.body[:half] and not dest.exists()
+
+    site.cut_after = None
+    assert fetch_file(url, dest, hashlib.sha256(site.body).hexdigest(), 10**8) == dest
+    assert site.requests[-1] == {"range": f"bytes={half}-", "if_range": '"v1"', "sent": len(site.body) - half}
+    assert dest.read_bytes() == site.body and sorted(dest.parent.iterdir()) == [dest]
+
+
+def test_a_resumed_single_file_that_fails_its_sum_is_not_kept(tmp_path, site):
+    """A server that sends the rest of another file under the same ETag: the spliced bytes fail
+    the published sum, and nothing is kept to go on from, nor the folders made for the file."""
+    url = os.environ[URL_ENV].format(name="file")
+    dest, wanted = tmp_path / "data" / "raw" / "file.gz", hashlib.sha256(site.body).hexdigest()
+    site.cut_after = 1000
+    with pytest.raises(DataError, match="so far are kept"):
+        fetch_file(url, dest, wanted, 10**8)
+    site.cut_after, site.body = None, site.body[:1000] + bytes(len(site.body) - 1000)  # the same size, other bytes
+    with pytest.raises(DataError, match=f"has sha256 [0-9a-f]{{64}}, not the published {wanted}: not kept"):
+        fetch_file(url, dest, wanted, 10**8)
+    assert site.requests[-1]["range"] == "bytes=1000-"
+    assert list(dest.parent.iterdir()) == []  # the folder this test's first call made stays, empty

@@ -14,8 +14,8 @@
 
 Each file is downloaded beside its destination, checked, and renamed into place: nothing
 half-fetched or different from the published file is ever left where the toolkit reads. A
-dataset archive stopped half-way keeps its bytes (``DATA/.NAME.zip.partial``), and the same
-command fetches only the rest.
+download stopped half-way keeps its bytes (``DATA/.NAME.zip.partial``, or ``.FILE.partial``
+beside a single file), and the same command fetches only the rest.
 The servers can be replaced for mirrors and tests: ``TRANSLATE_MNIST_URL`` (with
 ``{file}``), ``TRANSLATE_FID_URL``, ``TRANSLATE_CYCLEGAN_URL`` and ``TRANSLATE_PIX2PIX_URL`` (with
 ``{name}``).

@@ -291,10 +291,12 @@ def _sigterm_interrupts(dest: Path, partial: PartialDownload | None = None) -> I
 def fetch_file(url: str, dest: Path, sha256: str, max_bytes: int, member: str | None = None,
                timeout: float = 60.0, deadline: float = DEADLINE, offline: str | None = None) -> Path:
     """Download ``url`` (or, with ``member``, that file inside the zip at ``url``) to ``dest``,
-    within ``max_bytes`` and ``deadline`` seconds, and keep it only if its sha256 is ``sha256``:
-    it is written in a locked temporary folder beside ``dest`` and renamed into place, so a
-    failed, stopped or wrong download leaves nothing behind, not even the folders it made for
-    ``dest``. ``offline`` ends each error (default: where to copy the file without a network)."""
+    within ``max_bytes`` and ``deadline`` seconds, and keep it only if its sha256 is ``sha256``.
+    The bytes come into ``.NAME.partial`` beside ``dest``, locked, and a stopped download keeps
+    them where the server can send the rest of the same file (as a dataset archive's do: the
+    same command goes on from there); the file is renamed into place once checked. A failed or
+    wrong download leaves nothing behind, not even the folders it made for ``dest``.
+    ``offline`` ends each error (default: where to copy the file without a network)."""
     offline = offline_copy(dest) if offline is None else offline
     made = [folder for folder in (dest.parent, *dest.parent.parents) if not folder.exists()]  # deepest first
     try:
@@ -302,20 +304,28 @@ def fetch_file(url: str, dest: Path, sha256: str, max_bytes: int, member: str | 
     except OSError as exc:
         raise write_failure(dest.parent, exc) from exc
     _remove_abandoned(dest.parent, dest.name)
-    with _sigterm_interrupts(dest):
+    partial = partial_download(dest.parent, dest.name, url)
+    with _sigterm_interrupts(dest, partial):
         try:
-            with _work_folder(dest.parent, dest.name) as work:
-                fetched = work / "download"
-                _fetch(url, fetched, timeout, time.monotonic() + deadline, max_bytes, dest.name, offline)
-                if member is not None:
-                    fetched = _extract_member(fetched, member, work / "member", url)
-                digest = file_sha256(fetched)
-                if digest != sha256:
-                    raise DataError(f"{url}{f' ({member})' if member else ''} has sha256 {digest}, not the "
-                                    f"published {sha256}: not kept; try again, or another mirror{offline}")
+            with holding(partial, dest.name), _work_folder(dest.parent, dest.name) as work:
+                if not partial.complete():  # else a stop came after its last byte: checked as it is
+                    _fetch(url, partial.path, timeout, time.monotonic() + deadline, max_bytes, dest.name, offline,
+                           partial)
+                try:  # copied out, so that the locked partial stays whole until the file is in place
+                    fetched = _copied_out(partial.path, member, work / "download", url)
+                    digest = file_sha256(fetched)
+                    if digest != sha256:
+                        raise DataError(f"{url}{f' ({member})' if member else ''} has sha256 {digest}, not the "
+                                        f"published {sha256}: not kept; try again, or another mirror{offline}")
+                except DataError:
+                    partial.discard()  # not the file: nothing of it is worth going on from
+                    raise
+                except StorageError as exc:  # the disk, while copying out: the whole download stays, and is named
+                    raise StorageError(f"{exc}; {partial.kept()}") from None
                 os.replace(fetched, dest)
+                partial.discard()  # the file is in place
         except BaseException:
-            for folder in made:  # stops at the first one something else has been put in meanwhile
+            for folder in made:  # stops at the first one something else is in: kept bytes, or another's files
                 try:
                     folder.rmdir()
                 except OSError:
@@ -324,10 +334,13 @@ def fetch_file(url: str, dest: Path, sha256: str, max_bytes: int, member: str | 
     return dest
 
 
-def _extract_member(archive: Path, member: str, into: Path, url: str) -> Path:
-    """The file ``member`` of the zip ``archive``, copied out to ``into``."""
+def _copied_out(download: Path, member: str | None, into: Path, url: str) -> Path:
+    """``into``, holding the ``download`` or, with ``member``, that file of the zip it is."""
     try:
-        with zipfile.ZipFile(archive) as bundle, bundle.open(member) as source, open(into, "wb") as out:
+        if member is None:
+            shutil.copyfile(download, into)
+            return into
+        with zipfile.ZipFile(download) as bundle, bundle.open(member) as source, open(into, "wb") as out:
             shutil.copyfileobj(source, out, CHUNK)
     except OSError as exc:  # zipfile's own errors are not OSErrors: this is the disk
         raise write_failure(into.parent.parent, exc) from None

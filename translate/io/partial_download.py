@@ -1,6 +1,7 @@
-"""A dataset archive's download in progress, kept between commands so that a stopped one goes
-on where it stopped (the pix2pix archives run to gigabytes over plain HTTP, and a download
-that ends at its deadline or on Ctrl-C would otherwise start again from the first byte).
+"""A download in progress (a dataset archive, or a single file such as the FID network's),
+kept between commands so that a stopped one goes on where it stopped (the pix2pix archives
+run to gigabytes over plain HTTP, and a download that ends at its deadline or on Ctrl-C would
+otherwise start again from the first byte).
 
 The bytes so far are ``.<archive>.partial`` beside the dataset, with what they are the start
 of (URL, the server's validator of that file, its size) in ``.<archive>.partial.json``. A
