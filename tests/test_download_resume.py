@@ -370,7 +370,7 @@ def test_a_single_file_cut_short_keeps_its_bytes_and_the_same_call_fetches_the_r
 
 def test_a_resumed_single_file_that_fails_its_sum_is_not_kept(tmp_path, site):
     """A server that sends the rest of another file under the same ETag: the spliced bytes fail
-    the published sum, and nothing is kept to go on from, nor the folders made for the file."""
+    the published sum, and nothing is kept to go on from."""
     url = os.environ[URL_ENV].format(name="file")
     dest, wanted = tmp_path / "data" / "raw" / "file.gz", hashlib.sha256(site.body).hexdigest()
     site.cut_after = 1000
@@ -381,3 +381,37 @@ def test_a_resumed_single_file_that_fails_its_sum_is_not_kept(tmp_path, site):
         fetch_file(url, dest, wanted, 10**8)
     assert site.requests[-1]["range"] == "bytes=1000-"
     assert list(dest.parent.iterdir()) == []  # the folder this test's first call made stays, empty
+
+
+def test_a_zip_members_fetch_resumes_and_a_damaged_zip_keeps_nothing(tmp_path, site):
+    """The FID network comes as one member of a zip: resumed as any file; a zip whose deflate
+    stream cannot be read is dropped whole (kept, every later call would read it again), and
+    the next call fetches it afresh. A file another fetch put in place meanwhile is taken."""
+    content, member = bytes(range(256)) * 800, "pkg/default_1.pt"
+    packed = io.BytesIO()
+    with zipfile.ZipFile(packed, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(member, content)
+    site.body = packed.getvalue()
+    url, dest, wanted = os.environ[URL_ENV].format(name="file"), tmp_path / "data" / "fid" / "net.pt", \
+        hashlib.sha256(content).hexdigest()
+    site.cut_after = 600
+    with pytest.raises(DataError, match="the 600 bytes so far are kept in"):
+        fetch_file(url, dest, wanted, 10**8, member=member)
+    site.cut_after = None
+    assert fetch_file(url, dest, wanted, 10**8, member=member) == dest
+    assert dest.read_bytes() == content and site.requests[-1]["range"] == "bytes=600-"
+    assert sorted(dest.parent.iterdir()) == [dest]
+
+    asked = len(site.requests)
+    assert fetch_file(url, dest, wanted, 10**8, member=member) == dest and len(site.requests) == asked
+
+    dest.unlink()
+    damaged = bytearray(site.body)
+    damaged[100:108] = b"\xff" * 8  # inside the deflate stream: zlib cannot decode it
+    site.body, whole = bytes(damaged), site.body
+    with pytest.raises(DataError, match=r"is not a zip archive that can be read \(Error -3 while decompressing"):
+        fetch_file(url, dest, wanted, 10**8, member=member)
+    assert list(dest.parent.iterdir()) == []
+    site.body = whole
+    assert fetch_file(url, dest, wanted, 10**8, member=member) == dest
+    assert site.requests[-1]["range"] is None and dest.read_bytes() == content

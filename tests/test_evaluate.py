@@ -194,7 +194,8 @@ def test_cyclegan_is_scored_in_both_directions_on_the_test_sets(tmp_path, capsys
     result = json.loads(captured.out)
     assert f"skipping {broken}" in captured.err and result["protocol"]["skipped_files"] == [str(broken)]
     assert result["horse_to_zebra"]["real"] == "2 zebra test images"
-    assert "100 subsets of 2, " in result["protocol"]["kid"]  # the size KID used, not the 1,000 it would take
+    # 2 against 2: both sets whole, not subsets of the 1,000 KID would take
+    assert "of both sets whole (2 each: " in result["protocol"]["kid"]
     for key, direction in (("horse_to_zebra", "AtoB"), ("zebra_to_horse", "BtoA")):
         scores = result[key]
         assert scores["direction"] == direction and scores["fid"] > 0 and np.isfinite(scores["kid_mean"])

@@ -65,6 +65,8 @@ def test_each_output_is_scored_against_its_own_target(pairs, data_root, tmp_path
     protocol = scores["protocol"]
     assert "edges2zebra/test" in protocol["pairs"] and "multiple of 16" in protocol["pairs"]
     assert {"l1", "psnr", "ssim", "kid", "weights"} <= protocol.keys()
+    # 4 outputs against their 4 targets: KID's subsets are both sets whole, one value and no spread.
+    assert entry["kid_std"] == 0.0 and "of both sets whole (4 each" in protocol["kid"]
 
 
 def test_a_perfect_translation_scores_zero_l1_and_full_ssim(pairs, data_root, tmp_path):

@@ -104,8 +104,13 @@ def network_protocol(extractor: InceptionFeatures) -> dict[str, str]:
     }
 
 
-def kid_protocol(subset: int, seed: int) -> str:
-    """KID as computed, in words: recorded with each KID score, beside it in `evaluation.json` and cards."""
+def kid_protocol(set_sizes: tuple[int, ...], seed: int) -> str:
+    """KID as computed on sets of ``set_sizes`` (:func:`translate.evaluation.scores.kid`), in
+    words: recorded with each KID score, beside it in `evaluation.json` and cards."""
+    subset = min(KID_SUBSET_SIZE, *set_sizes)
+    if all(size == subset for size in set_sizes):
+        return (f"unbiased MMD^2, kernel (x.y/2048 + 1)^3, of both sets whole ({subset} each: every subset of that "
+                "size would be the same, so one value and std 0)")
     return (f"unbiased MMD^2, kernel (x.y/2048 + 1)^3, {KID_SUBSETS} subsets of {subset}, mean and std over "
             f"subsets, seed {seed}")
 
@@ -162,7 +167,7 @@ def score_generated_digits(
         "real_resize": real_resize,
         "generated_images": len(generated),
         "latent": latent,
-        "kid": kid_protocol(min(KID_SUBSET_SIZE, len(real), len(generated)), request.seed),
+        "kid": kid_protocol((len(real), len(generated)), request.seed),
         **network_protocol(extractor),
         "inception_score": (
             f"exp(E_x KL(p(y|x) || p(y))) with p(y|x) the softmax of the classifier below (the MNIST judge, "
@@ -326,8 +331,9 @@ def set_scores(extractor: Any, translated: list[np.ndarray], real_feats: np.ndar
 
 def set_protocol(extractor: Any, request: EvaluationRequest, set_sizes: tuple[int, ...]) -> dict[str, str]:
     """How :func:`set_scores` measured: KID's subsets (of the size it used: ``KID_SUBSET_SIZE``,
-    or the smallest of ``set_sizes``, the sets it compared), no Inception Score, the network."""
-    return {"kid": kid_protocol(min(KID_SUBSET_SIZE, *set_sizes), request.seed),
+    or the smallest of ``set_sizes``, the sets it compared; or both sets whole), no Inception
+    Score, the network."""
+    return {"kid": kid_protocol(set_sizes, request.seed),
             "inception_score": NO_INCEPTION_SCORE, **network_protocol(extractor)}
 
 
@@ -367,7 +373,7 @@ def score_folders(folders: tuple[Path, Path], request: EvaluationRequest) -> dic
             "skipped_files": skipped,
             "image_input": "every PNG, JPEG, WebP, BMP or TIFF below each folder (hidden names and __MACOSX "
             "left out, linked folders followed), decoded upright to RGB, each at its own size",
-            "kid": kid_protocol(min(KID_SUBSET_SIZE, *counts), request.seed),
+            "kid": kid_protocol(tuple(counts), request.seed),
             **network_protocol(extractor),
         },
     }

@@ -11,8 +11,8 @@ place: nothing that looks like a dataset is ever half there. The archive goes on
 dataset is in place, or as soon as it fails a check.
 The temporary folder goes on any exit: errors, Ctrl-C and SIGTERM remove it at once, and one left
 by a killed process (SIGKILL) is removed by the next download into the same folder, once no
-process holds it. Single files (:func:`fetch_file`: MNIST's, the FID network) are small and
-start again. Torch-free.
+process holds it. Single files (:func:`fetch_file`: MNIST's, the FID network's archive) are
+kept and resumed the same way, and checked against their published sha256. Torch-free.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ import time
 import urllib.error
 import urllib.request
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -295,7 +296,8 @@ def fetch_file(url: str, dest: Path, sha256: str, max_bytes: int, member: str | 
     The bytes come into ``.NAME.partial`` beside ``dest``, locked, and a stopped download keeps
     them where the server can send the rest of the same file (as a dataset archive's do: the
     same command goes on from there); the file is renamed into place once checked. A failed or
-    wrong download leaves nothing behind, not even the folders it made for ``dest``.
+    wrong download that keeps nothing leaves nothing behind, not even the folders it made for
+    ``dest``. One that another process finished meanwhile is taken as it is.
     ``offline`` ends each error (default: where to copy the file without a network)."""
     offline = offline_copy(dest) if offline is None else offline
     made = [folder for folder in (dest.parent, *dest.parent.parents) if not folder.exists()]  # deepest first
@@ -308,6 +310,9 @@ def fetch_file(url: str, dest: Path, sha256: str, max_bytes: int, member: str | 
     with _sigterm_interrupts(dest, partial):
         try:
             with holding(partial, dest.name), _work_folder(dest.parent, dest.name) as work:
+                if dest.is_file() and file_sha256(dest) == sha256:  # another fetch's, done while this one waited
+                    partial.discard()
+                    return dest
                 if not partial.complete():  # else a stop came after its last byte: checked as it is
                     _fetch(url, partial.path, timeout, time.monotonic() + deadline, max_bytes, dest.name, offline,
                            partial)
@@ -321,7 +326,7 @@ def fetch_file(url: str, dest: Path, sha256: str, max_bytes: int, member: str | 
                     partial.discard()  # not the file: nothing of it is worth going on from
                     raise
                 except StorageError as exc:  # the disk, while copying out: the whole download stays, and is named
-                    raise StorageError(f"{exc}; {partial.kept()}") from None
+                    raise StorageError(f"{exc}; {partial.kept('nothing of it is kept')}") from None
                 os.replace(fetched, dest)
                 partial.discard()  # the file is in place
         except BaseException:
@@ -342,12 +347,13 @@ def _copied_out(download: Path, member: str | None, into: Path, url: str) -> Pat
             return into
         with zipfile.ZipFile(download) as bundle, bundle.open(member) as source, open(into, "wb") as out:
             shutil.copyfileobj(source, out, CHUNK)
-    except OSError as exc:  # zipfile's own errors are not OSErrors: this is the disk
-        raise write_failure(into.parent.parent, exc) from None
     except KeyError:
         raise DataError(f"{url} holds no {member}: not the expected archive") from None
-    except zipfile.BadZipFile:
-        raise DataError(f"{url} is not a zip archive: not the expected file") from None
+    except (zipfile.BadZipFile, EOFError, zlib.error, NotImplementedError, RuntimeError) as exc:
+        # the last two: compressed or encrypted beyond zipfile; all of them, bytes that are not the file's
+        raise DataError(f"{url} is not a zip archive that can be read ({exc}): not the expected file") from None
+    except OSError as exc:  # zipfile's own errors are not OSErrors: this is the disk
+        raise write_failure(into.parent.parent, exc) from None
     return into
 
 
