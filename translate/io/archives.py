@@ -32,6 +32,10 @@ class Member:
     is_file: bool  # a regular file (not a link, device or pipe)
     open: Callable[[], IO[bytes]]  # a binary stream of its bytes
 
+# What reading a zip raises when its bytes are not a zip zipfile can read (the last two: one
+# compressed or encrypted beyond zipfile): shared by unpacking and by a single file's member.
+UNREADABLE_ZIP = (zipfile.BadZipFile, EOFError, zlib.error, NotImplementedError, RuntimeError)
+
 
 def members_of(archive: Path, suffix: str, stack: contextlib.ExitStack) -> list[Member]:
     """The entries of a zip or tar.gz archive, open until ``stack`` closes. A tar.gz is read
@@ -80,8 +84,7 @@ def unpack(archive: Path, into: Path, name: str, url: str, kind: str, suffix: st
                 target.parent.mkdir(parents=True, exist_ok=True)
                 with member.open() as src, open(target, "wb") as dst:
                     shutil.copyfileobj(src, dst, COPY_CHUNK)
-    except (zipfile.BadZipFile, tarfile.TarError, EOFError, gzip.BadGzipFile, zlib.error,
-            NotImplementedError, RuntimeError) as exc:  # the last two: a zip compressed or encrypted beyond zipfile
+    except (*UNREADABLE_ZIP, tarfile.TarError, gzip.BadGzipFile) as exc:
         raise DataError(f"{url} did not give a {suffix[1:]} archive ({exc}): try again later") from None
     except OSError as exc:  # local files only: the disk filling as the archive and its tree coexist, most likely
         raise write_failure(into.parent.parent, exc) from None

@@ -30,14 +30,13 @@ import time
 import urllib.error
 import urllib.request
 import zipfile
-import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
 from translate.errors import ConfigError, DataError, StorageError, first_line
-from translate.io.archives import unpack
+from translate.io.archives import UNREADABLE_ZIP, unpack
 from translate.io.fileio import TEMP_SUFFIX, TEMP_TAG, check_writable, file_sha256, temporary_name, write_failure
 from translate.io.partial_download import PartialDownload, holding, partial_download
 from translate.progress import Progress
@@ -349,8 +348,7 @@ def _copied_out(download: Path, member: str | None, into: Path, url: str) -> Pat
             shutil.copyfileobj(source, out, CHUNK)
     except KeyError:
         raise DataError(f"{url} holds no {member}: not the expected archive") from None
-    except (zipfile.BadZipFile, EOFError, zlib.error, NotImplementedError, RuntimeError) as exc:
-        # the last two: compressed or encrypted beyond zipfile; all of them, bytes that are not the file's
+    except UNREADABLE_ZIP as exc:
         raise DataError(f"{url} is not a zip archive that can be read ({exc}): not the expected file") from None
     except OSError as exc:  # zipfile's own errors are not OSErrors: this is the disk
         raise write_failure(into.parent.parent, exc) from None
