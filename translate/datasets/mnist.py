@@ -53,13 +53,18 @@ def find_idx(raw: Path, stem: str) -> Path | None:
     return None
 
 
+def mnist_url(file: str) -> str:
+    """Where ``file`` is fetched from: the mirror torchvision uses, or ``TRANSLATE_MNIST_URL``."""
+    return mirror_url("TRANSLATE_MNIST_URL", MNIST_URL, file=file)
+
+
 def download_mnist(data_root: Path) -> None:
     """Fetch the four original IDX files that are missing (in neither form) into ``<data_root>/mnist/MNIST/raw``,
     each kept only if its sha256 is the published one (``TRANSLATE_MNIST_URL``, with
     ``{file}``, names another mirror)."""
     for file, sha256 in MNIST_SHA256.items():
         if find_idx(data_root / MNIST_RAW, file.removesuffix(".gz")) is None:  # gzipped or not, as load_mnist reads
-            fetch_file(mirror_url("TRANSLATE_MNIST_URL", MNIST_URL, file=file), data_root / MNIST_RAW / file, sha256,
+            fetch_file(mnist_url(file), data_root / MNIST_RAW / file, sha256,
                        32 * MB)
 
 

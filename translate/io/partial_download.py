@@ -119,7 +119,7 @@ class PartialDownload:
             return otherwise
         size = self.size()
         amount = f"{size / 10**6:.1f} MB" if size >= 10**5 else f"{size} bytes"
-        what = f"the whole archive ({amount}) is" if self.complete() else f"the {amount} so far are"
+        what = f"the whole file ({amount}) is" if self.complete() else f"the {amount} so far are"
         return f"{what} kept in {self.path}; the same command goes on from there"
 
 
