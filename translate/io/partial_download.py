@@ -117,9 +117,8 @@ class PartialDownload:
         ``otherwise`` when nothing is kept that can be gone on from."""
         if not self.resumable():
             return otherwise
-        size = self.size()
-        amount = f"{size / 10**6:.1f} MB" if size >= 10**5 else f"{size} bytes"
-        what = f"the whole file ({amount}) is" if self.complete() else f"the {amount} so far are"
+        size = amount(self.size())
+        what = f"the whole file ({size}) is" if self.complete() else f"the {size} so far are"
         return f"{what} kept in {self.path}; the same command goes on from there"
 
 
@@ -136,6 +135,11 @@ def strong_validator(headers: Mapping[str, str]) -> str | None:
     except (TypeError, ValueError):
         return None
     return modified if strong >= datetime.timedelta(seconds=1) else None
+
+
+def amount(size: int) -> str:
+    """A number of bytes for a message: MB (SI, as the progress bar counts) from 0.1 MB, else bytes."""
+    return f"{size / 10**6:.1f} MB" if size >= 10**5 else f"{size} bytes"
 
 
 def partial_download(data_root: Path, archive_name: str, url: str) -> PartialDownload:
