@@ -326,11 +326,11 @@ def test_missing_model_files_name_the_file_and_the_command(tmp_path, demo_export
     with pytest.raises(InputError, match="edges2zebra.onnx is missing"):
         translate_sketch(models, drawn_on_the_pad())
     assert how_to_make({"sketch": models.missing["sketch"]}).splitlines() == [
-        "# train a model first (more than a day on a 2-core CPU, with pix2pix's reference recipe):",
+        "# train a model first (about 3 hours on one core of a 2-core CPU):",
         "python -m translate.data fetch horse2zebra --data data",
         "python -m translate.pairs edges data/horse2zebra/trainB data/edges2zebra --test data/horse2zebra/testB "
         "--domains edges zebra",
-        "python -m translate.train pix2pix --dataset edges2zebra --data data --out runs/edges2zebra",
+        "python -m translate.train pix2pix --dataset edges2zebra --data data --preset cpu --out runs/edges2zebra",
         f'python -m translate.export runs/edges2zebra --out "{EXPORTS_GUARD}/edges2zebra.onnx"',
     ]
 

@@ -250,14 +250,16 @@ PAIRS = "python -m translate.pairs edges SRC OUT --test TEST --domains edges zeb
 PIX2PIX = "python -m translate.train pix2pix --dataset NAME --data DIR --out runs/pix2pix"
 PIX2PIX_L1 = "python -m translate.train pix2pix --dataset NAME --data DIR --l1-only --out runs/pix2pix-l1"
 PIX2PIX_EVALUATE = "python -m translate.evaluate runs/pix2pix --data DIR"
+PIX2PIX_PRESET = ("python -m translate.train pix2pix --dataset edges2zebra --data DIR --preset cpu "
+                  "--out runs/edges2zebra")
 TINY_PIX2PIX = "--max-steps 1 --ngf 4 --ndf 4 --depth 5 --load-size 36 --crop-size 32 --workers 0"
 
 
-@documents(PAIRS, PIX2PIX, PIX2PIX_L1, PIX2PIX_EVALUATE)
+@documents(PAIRS, PIX2PIX, PIX2PIX_L1, PIX2PIX_EVALUATE, PIX2PIX_PRESET)
 @pytest.mark.slow
 def test_pairs_from_zebras_train_pix2pix_and_its_baseline_and_score(clone, data_root):
-    """docs/pix2pix.md: edges -> zebra pairs from a few zebras, both models trained one step of
-    tiny networks, and the GAN model scored on the test pairs."""
+    """docs/pix2pix.md: edges -> zebra pairs from a few zebras, both models and the CPU preset
+    trained one step of tiny networks, and the GAN model scored on the test pairs."""
     for folder, split, count in (("zebras", "trainB", 4), ("zebras-test", "testB", 3)):
         (clone / folder).mkdir()
         for photo in sorted((data_root / "horse2zebra" / split).iterdir())[:count]:
@@ -266,6 +268,9 @@ def test_pairs_from_zebras_train_pix2pix_and_its_baseline_and_score(clone, data_
     assert "wrote 4 training and 3 test pairs" in succeeds(concrete(PAIRS, fill), clone, data_root)
     for documented in (PIX2PIX, PIX2PIX_L1):
         succeeds(concrete(documented, fill, TINY_PIX2PIX), clone, data_root)
+    succeeds(concrete(PIX2PIX_PRESET, fill, f"{TINY_PIX2PIX} --eval-every 0"), clone, data_root)
+    preset_run = find_checkpoint(clone / "runs" / "edges2zebra")
+    assert json.loads((preset_run / CONFIG).read_text())["train"]["preset"] == "cpu"
     weights = data_root / "fid" / "inception-2015-12-05-fid.pt"
     result = shell(concrete(PIX2PIX_EVALUATE, fill, f"--fid-weights {weights}"), clone, data_root)
     assert result.returncode == 0, result.stderr

@@ -24,6 +24,7 @@ from translate.families.pix2pix.settings import Pix2PixHyper
 from translate.io.fileio import write_image
 from translate.io.images import read_image
 from translate.modeling.checkpoint import STATE, WEIGHTS, find_checkpoint
+from translate.modeling.device import resolve_precision
 from translate.pack import main as pack_main
 from translate.pairs import main as pairs_main
 from translate.runtime import Translator
@@ -155,8 +156,27 @@ def test_a_compiled_run_trains_and_records_it(data, tmp_path):
     assert config["train"]["compile"] is True
 
 
-def test_l1_only_trains_a_generator_alone(data, tmp_path):
+@pytest.mark.slow
+def test_the_cpu_preset_sets_its_recipe_under_the_flags_given_and_the_run_keeps_it(data, tmp_path, capsys):
+    """The shipped model's recipe; flags given (TINY's networks and crops, no scoring) win."""
+    run = tmp_path / "run"
+    train(*argv(data, run, "--preset", "cpu", "--eval-every", "0", "--max-steps", "1"))
+    assert "without a preset" not in capsys.readouterr().err
+    train("pix2pix", "--out", str(run), "--data", str(data), "--max-steps", "2", "--resume")
+    config = json.loads((find_checkpoint(run) / "config.json").read_text())
+    settings, model, preset = config["train"], config["model"], get_family("pix2pix").presets["cpu"]
+    assert settings["preset"] == "cpu" and find_checkpoint(run).name == "step-00000002"
+    hyper = settings["hyper"]
+    assert (hyper["epochs"], hyper["epochs_decay"], hyper["average_from_epoch"]) == (9, 9, 4) == (
+        preset["epochs"], preset["epochs_decay"], preset["average_from_epoch"])  # not the reference's 100 + 100
+    assert model["upsample"] == "resize" and settings["precision"] == resolve_precision("auto", torch.device("cpu"))
+    assert (model["depth"], model["image_size"], settings["load_size"], settings["eval_every"]) == (3, 32, 36, 0)
+
+
+def test_l1_only_trains_a_generator_alone(data, tmp_path, capsys):
     train(*argv(data, tmp_path / "run", "--max-steps", "2", "--l1-only"))
+    assert "note: training on the CPU without a preset may take days: --preset cpu (128-px crops" in \
+        capsys.readouterr().err
     weights = load_file(find_checkpoint(tmp_path / "run") / WEIGHTS)
     assert {name.split(".")[0] for name in weights} == {"generator_AtoB"}
 
