@@ -52,7 +52,7 @@ SKETCH_RUN = "runs/edges2zebra"
 # The preset's 18 epochs of 1,334 pairs at 0.147 CPU-hours each and 18 scorings of about 80 s, on
 # one core of the 2-core AMD EPYC of family 25 (session 44): about 3.1 hours.
 SKETCH_RECIPE = TrainingRecipe(
-    ("python -m translate.data fetch horse2zebra --data data",
+    ("python -m translate.data fetch horse2zebra fid --data data",  # the preset scores every epoch
      "python -m translate.pairs edges data/horse2zebra/trainB data/edges2zebra --test data/horse2zebra/testB "
      "--domains edges zebra",
      f"python -m translate.train pix2pix --dataset edges2zebra --data data --preset cpu --out {SKETCH_RUN}"),

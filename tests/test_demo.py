@@ -327,7 +327,7 @@ def test_missing_model_files_name_the_file_and_the_command(tmp_path, demo_export
         translate_sketch(models, drawn_on_the_pad())
     assert how_to_make({"sketch": models.missing["sketch"]}).splitlines() == [
         "# train a model first (about 3 hours on one core of a 2-core CPU):",
-        "python -m translate.data fetch horse2zebra --data data",
+        "python -m translate.data fetch horse2zebra fid --data data",
         "python -m translate.pairs edges data/horse2zebra/trainB data/edges2zebra --test data/horse2zebra/testB "
         "--domains edges zebra",
         "python -m translate.train pix2pix --dataset edges2zebra --data data --preset cpu --out runs/edges2zebra",
