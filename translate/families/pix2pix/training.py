@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 # What --gpu without CUDA suggests instead, and a CPU run without a preset is told: an epoch of
 # edges2zebra's 1,334 pairs took 0.147 CPU-hours of training steps with the preset (one thread,
-# bf16, the 2-core AMD EPYC of family 25, model 17; session 44's runs/pix2pix-gan-resize-avg5),
+# bf16, the 2-core AMD EPYC of family 25, model 17; session 44's first, 4 + 4-epoch run),
 # and 0.89 CPU-s a step (0.33 CPU-hours an epoch) at the reference's 256 px and depth 8 there.
 PRESET_CPU_TIME = ("--preset cpu (128-px crops, a depth-6 U-Net, 9 + 9 epochs) took 0.15 CPU-hours an epoch of "
                    "1,334 pairs on one core of a 2-core AMD EPYC (2.6 for 18 epochs), the reference's 256-px "
