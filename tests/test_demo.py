@@ -325,14 +325,21 @@ def test_missing_model_files_name_the_file_and_the_command(tmp_path, demo_export
     assert "No round trip" in note and "zebra2horse.onnx is missing" in note
     with pytest.raises(InputError, match="edges2zebra.onnx is missing"):
         translate_sketch(models, drawn_on_the_pad())
-    assert how_to_make({"sketch": models.missing["sketch"]}).splitlines() == [
-        "# train a model first (about 3 hours on one core of a 2-core CPU):",
+    sketch = {"sketch": models.missing["sketch"]}
+    recipe = [
         "python -m translate.data fetch horse2zebra fid --data data",
         "python -m translate.pairs edges data/horse2zebra/trainB data/edges2zebra --test data/horse2zebra/testB "
         "--domains edges zebra",
         "python -m translate.train pix2pix --dataset edges2zebra --data data --preset cpu --out runs/edges2zebra",
         f'python -m translate.export runs/edges2zebra --out "{EXPORTS_GUARD}/edges2zebra.onnx"',
     ]
+    root = tmp_path / "clone"  # a checkout without the shipped model folder, then with it
+    assert how_to_make(sketch, root=root).splitlines() == [
+        "# train a model first (about 3 hours on one core of a 2-core CPU):", *recipe]
+    (root / "models" / "pix2pix-edges2zebra").mkdir(parents=True)
+    assert how_to_make(sketch, root=root).splitlines() == [
+        f'python -m translate.export models/pix2pix-edges2zebra --out "{EXPORTS_GUARD}/edges2zebra.onnx"',
+        "# or train your own first (about 3 hours on one core of a 2-core CPU):", *recipe]
 
 
 def test_a_model_file_with_deeply_nested_metadata_only_turns_its_tab_off(tmp_path, demo_exports):
