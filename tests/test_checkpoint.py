@@ -1,11 +1,14 @@
+import os
 import pickle
 import re
 import shutil
 import subprocess
+import sys
 
 import pytest
 import torch
 
+from tests.conftest import REPO
 from translate.errors import CheckpointError
 from translate.families import all_families, load_generator
 from translate.families.dcgan.nets import DCGANConfig, Discriminator, Generator
@@ -198,3 +201,16 @@ def test_model_folder_files_get_the_usual_permissions(tmp_path):
         assert (tmp_path / "model" / name).stat().st_mode & 0o777 == 0o666 & ~umask
     loaded, config = load_generator(tmp_path / "model")
     assert config == CONFIG
+
+
+@pytest.mark.parametrize("model", sorted(p.name for p in (REPO / "models").iterdir() if p.is_dir()))
+def test_loading_a_shipped_model_imports_neither_training_nor_the_compiler(model):
+    """Reading a model is not training (sample, apply, evaluate and the judge stay light), and the
+    shape check's meta-device skeleton is not initialised: that imported torch._dynamo, 2 s a
+    command."""
+    code = ("import sys; from translate.families import load_generator; "
+            f"load_generator({str(REPO / 'models' / model)!r}); "
+            "print(sorted(m for m in ('translate.training', 'torch._dynamo') if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                            env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=120)
+    assert result.stdout.split("\n")[-2] == "[]"

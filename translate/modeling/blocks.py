@@ -124,11 +124,21 @@ class ResidualBlock(nn.Module):
         return x + self.body(x)
 
 
+def _is_skeleton(module: nn.Module) -> bool:
+    """A module laid out on the meta device (checkpoint.build_loaded's shape check) has no values
+    to draw: initialising it only imports torch._dynamo for the meta kernels, 2 s of every
+    command that loads a model (and it draws no random numbers, so skipping it changes none)."""
+    first = next(module.parameters(), None)  # with a spectral norm's weight.original
+    return first is not None and first.is_meta
+
+
 def init_xavier_weights(module: nn.Module, gain: float = 0.02) -> None:
     """The CUT reference's initialisation (its ``--init_type xavier --init_gain 0.02``): conv and
     linear weights Xavier-normal with gain 0.02 (a std of about 0.001 for 3x3 convolutions of
     64 to 256 channels, against DCGAN's 0.02), norm scales ~ N(1, 0.02), biases 0. Apply with
     ``net.apply(init_xavier_weights)``."""
+    if _is_skeleton(module):
+        return
     if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
         weight = module.parametrizations.weight.original if hasattr(module, "parametrizations") else module.weight
         nn.init.xavier_normal_(weight, gain)
@@ -145,6 +155,8 @@ def init_dcgan_weights(module: nn.Module) -> None:
     Apply with ``net.apply(init_dcgan_weights)``. Spectral-normalised convs keep their
     original weight under ``parametrizations.weight.original``, which is initialised too.
     """
+    if _is_skeleton(module):
+        return
     if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
         weight = module.parametrizations.weight.original if hasattr(module, "parametrizations") else module.weight
         nn.init.normal_(weight, 0.0, 0.02)
