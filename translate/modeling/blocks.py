@@ -7,6 +7,8 @@ from these units, so a fix or an option added here reaches all of them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
@@ -132,21 +134,28 @@ def _is_skeleton(module: nn.Module) -> bool:
     return first is not None and first.is_meta
 
 
+def _init_weights(module: nn.Module, init_weight: Callable[[torch.Tensor], object], norm_std: float) -> None:
+    """What both initialisations share: conv and linear weights by ``init_weight`` (for a
+    spectral-normalised conv its ``parametrizations.weight.original``), norm scales
+    ~ N(1, norm_std), biases 0; a meta-device skeleton is left alone."""
+    if _is_skeleton(module):
+        return
+    if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+        weight = module.parametrizations.weight.original if hasattr(module, "parametrizations") else module.weight
+        init_weight(weight)
+        if module.bias is not None:
+            nn.init.zeros_(module.bias)
+    elif isinstance(module, (nn.BatchNorm2d, nn.GroupNorm, nn.InstanceNorm2d)) and module.weight is not None:
+        nn.init.normal_(module.weight, 1.0, norm_std)
+        nn.init.zeros_(module.bias)
+
+
 def init_xavier_weights(module: nn.Module, gain: float = 0.02) -> None:
     """The CUT reference's initialisation (its ``--init_type xavier --init_gain 0.02``): conv and
     linear weights Xavier-normal with gain 0.02 (a std of about 0.001 for 3x3 convolutions of
     64 to 256 channels, against DCGAN's 0.02), norm scales ~ N(1, 0.02), biases 0. Apply with
     ``net.apply(init_xavier_weights)``."""
-    if _is_skeleton(module):
-        return
-    if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
-        weight = module.parametrizations.weight.original if hasattr(module, "parametrizations") else module.weight
-        nn.init.xavier_normal_(weight, gain)
-        if module.bias is not None:
-            nn.init.zeros_(module.bias)
-    elif isinstance(module, (nn.BatchNorm2d, nn.GroupNorm, nn.InstanceNorm2d)) and module.weight is not None:
-        nn.init.normal_(module.weight, 1.0, gain)
-        nn.init.zeros_(module.bias)
+    _init_weights(module, lambda weight: nn.init.xavier_normal_(weight, gain), gain)
 
 
 def init_dcgan_weights(module: nn.Module) -> None:
@@ -155,13 +164,4 @@ def init_dcgan_weights(module: nn.Module) -> None:
     Apply with ``net.apply(init_dcgan_weights)``. Spectral-normalised convs keep their
     original weight under ``parametrizations.weight.original``, which is initialised too.
     """
-    if _is_skeleton(module):
-        return
-    if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
-        weight = module.parametrizations.weight.original if hasattr(module, "parametrizations") else module.weight
-        nn.init.normal_(weight, 0.0, 0.02)
-        if module.bias is not None:
-            nn.init.zeros_(module.bias)
-    elif isinstance(module, (nn.BatchNorm2d, nn.GroupNorm, nn.InstanceNorm2d)) and module.weight is not None:
-        nn.init.normal_(module.weight, 1.0, 0.02)
-        nn.init.zeros_(module.bias)
+    _init_weights(module, lambda weight: nn.init.normal_(weight, 0.0, 0.02), 0.02)
