@@ -25,3 +25,15 @@ def test_every_preset_value_is_a_flag_of_its_family_that_takes_it(family):
             action = actions[key]
             assert action.choices is None or value in action.choices, (family, preset, key, value)
             assert action.type is None or action.type(str(value)) == value, (family, preset, key, value)  # as typed
+
+
+@pytest.mark.parametrize("family", sorted(name for name, family in all_families().items() if not family.presets))
+def test_a_preset_for_a_family_without_any_is_refused_naming_those_with_one(family, capsys):
+    from translate.train import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main([family, "--preset", "cpu"])
+    error = capsys.readouterr().err
+    having = sorted(name for name, other in all_families().items() if other.presets)
+    assert exit_info.value.code == 2 and "unrecognized arguments" not in error
+    assert f"{family} has no --preset" in error and f"presets are {', '.join(having)}" in error

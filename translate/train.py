@@ -86,6 +86,8 @@ def build_parser(preset: dict[str, Any] | None = None) -> argparse.ArgumentParse
         if family.presets:
             sub.add_argument("--preset", choices=sorted(family.presets),
                              help="a named recipe: it sets the defaults of its flags, under those given")
+        else:  # taken, to be refused by _parse with the families that have one (not "unrecognized arguments")
+            sub.add_argument("--preset", help=argparse.SUPPRESS)
         family.add_train_options(sub, add_optimisation_options(sub, family.optimisation))
         if preset and preset["family"] == name:
             sub.set_defaults(**preset["values"])
@@ -94,8 +96,13 @@ def build_parser(preset: dict[str, Any] | None = None) -> argparse.ArgumentParse
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
     """Flags, with a preset's values under the flags given (a resumed run keeps its own settings)."""
-    args = build_parser().parse_args(argv)
-    preset_name = getattr(args, "preset", None)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    preset_name = args.preset
+    if preset_name is not None and not get_family(args.family).presets:
+        having = ", ".join(sorted(name for name, family in all_families().items() if family.presets))
+        parser.error(f"{args.family} has no --preset: set its flags instead (python -m translate.train "
+                     f"{args.family} --help); the families with presets are {having}")
     if preset_name and not args.resume:
         values = get_family(args.family).presets[preset_name]
         args = build_parser({"family": args.family, "values": values}).parse_args(argv)
