@@ -1,13 +1,13 @@
 """Every family's named recipes (``--preset``) set flags its training parser has, to values
 those flags accept: argparse's set_defaults takes any name silently, so a misspelled key
-would be a recipe value that never applies."""
+would be a recipe value that never applies. A family without presets refuses ``--preset`` by name."""
 
 import argparse
 
 import pytest
 
 from translate.families import all_families
-from translate.train import build_parser
+from translate.train import build_parser, main
 
 
 def _family_parser(name: str) -> argparse.ArgumentParser:
@@ -29,8 +29,6 @@ def test_every_preset_value_is_a_flag_of_its_family_that_takes_it(family):
 
 @pytest.mark.parametrize("family", sorted(name for name, family in all_families().items() if not family.presets))
 def test_a_preset_for_a_family_without_any_is_refused_naming_those_with_one(family, capsys):
-    from translate.train import main
-
     with pytest.raises(SystemExit) as exit_info:
         main([family, "--preset", "cpu"])
     error = capsys.readouterr().err
