@@ -9,15 +9,18 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from safetensors.torch import load_file
 
 from translate.apply import main as apply_main
 from translate.cli import run_cli
 from translate.evaluate import main as evaluate_main
 from translate.export import main as export_main
+from translate.families import get_family
 from translate.families.cut import monitors
 from translate.io.images import read_image
 from translate.modeling.checkpoint import WEIGHTS, read_checkpoint
+from translate.modeling.device import resolve_precision
 from translate.pack import main as pack_main
 from translate.runtime import Translator
 from translate.sample import main as sample_main
@@ -167,11 +170,12 @@ def test_cut_with_a_single_source_test_image_measures_what_it_can(tmp_path):
 
 
 @pytest.mark.slow
-def test_a_compiled_run_trains_and_records_it(tmp_path, data):
-    """The CPU recipe's candidates compile, as the CycleGAN preset does: the projection MLPs are
-    built on the first batch, before the step that uses them is compiled."""
+def test_a_compiled_run_trains_and_records_it(tmp_path, data, capsys):
+    """The CPU recipe compiles, as the CycleGAN preset does: the projection MLPs are built on the
+    first batch, before the step that uses them is compiled."""
     run = tmp_path / "run"
     train(*cut_argv(data, run, "--mode", "fastcut", "--max-steps", "3", "--compile"))
+    assert "note: training on the CPU without a preset may take days: --preset cpu (FastCUT" in capsys.readouterr().err
     config = json.loads((read_checkpoint(run).path / "config.json").read_text())
     assert config["train"]["compile"] is True
     losses = [r for r in recorded(run) if "nce" in r]
@@ -180,3 +184,24 @@ def test_a_compiled_run_trains_and_records_it(tmp_path, data):
     assert read_checkpoint(run).train["hyper"]["lambda_nce"] == 10.0
     assert all("nce_identity" not in r and r["g_loss"] == pytest.approx(r["g_B"] + 10 * r["nce"], rel=1e-5)
                for r in losses)
+
+
+@pytest.mark.slow
+def test_the_cpu_preset_sets_its_recipe_under_the_flags_given_and_the_run_keeps_it(tmp_path, data, capsys):
+    """The recipe issue 31's candidates chose; flags given (TINY's networks and crops, no
+    compiling, no scoring) win, and a resume keeps the preset's values."""
+    run = tmp_path / "run"
+    train(*cut_argv(data, run, "--preset", "cpu", "--no-compile", "--eval-every", "0", "--max-steps", "1"))
+    assert "without a preset" not in capsys.readouterr().err
+    train("cut", "--out", str(run), "--data", str(data), "--max-steps", "2", "--resume")
+    checkpoint = read_checkpoint(run)
+    settings, hyper, preset = checkpoint.train, checkpoint.train["hyper"], get_family("cut").presets["cpu"]
+    assert settings["preset"] == "cpu" and checkpoint.path.name == "step-00000002"
+    assert (hyper["mode"], hyper["lambda_nce"], hyper["nce_identity"], hyper["flip_equivariance"]) == (
+        preset["mode"], preset["nce_lambda"], False, True)
+    assert (hyper["epochs"], hyper["epochs_decay"], hyper["average_from_epoch"]) == (
+        preset["epochs"], preset["epochs_decay"], preset["average_from_epoch"]) != (150, 50, 0)  # not the mode's
+    assert settings["precision"] == resolve_precision("auto", torch.device("cpu"))
+    assert (settings["compile"], settings["eval_every"]) == (False, 0)  # the flags over the preset
+    assert settings["eval_every_averaged"] == preset["eval_every_averaged"] == 1
+    assert (checkpoint.model["ngf"], checkpoint.model["image_size"], settings["load_size"]) == (8, 32, 36)
