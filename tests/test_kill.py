@@ -190,7 +190,7 @@ def test_ctrl_c_or_sigterm_stops_after_the_step_with_a_checkpoint_and_a_one_line
         wait_for(lambda: latest_step(run) >= 2, process)
         time.sleep(random.Random(6).uniform(0.0, 0.3))
         os.killpg(process.pid, signum)  # the whole process group, as a terminal or a container stop does
-        assert process.wait(timeout=60) == code
+        assert process.wait(timeout=60) == code, log.read_text()[-3000:]  # how it ended otherwise
     finally:
         if process.poll() is None:
             process.kill()
