@@ -9,18 +9,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from safetensors.torch import load_file
 
 from translate.apply import main as apply_main
 from translate.cli import run_cli
 from translate.evaluate import main as evaluate_main
 from translate.export import main as export_main
-from translate.families import get_family
 from translate.families.cut import monitors
 from translate.io.images import read_image
 from translate.modeling.checkpoint import WEIGHTS, read_checkpoint
-from translate.modeling.device import resolve_precision
 from translate.pack import main as pack_main
 from translate.runtime import Translator
 from translate.sample import main as sample_main
@@ -30,7 +27,7 @@ from .cli_errors import one_line_error
 from .cyclegan_data import TINY, horse2zebra, horse_zebra_argv
 from .exporting import trained_run
 from .test_new_family import cv2_write
-from .training_runs import assert_same_state, optimizer_states, recorded, train, weights
+from .training_runs import assert_same_state, cpu_preset_run, optimizer_states, recorded, train, weights
 
 MODULES = {"generator_AtoB", "discriminator_B", "projection"}
 
@@ -191,17 +188,12 @@ def test_the_cpu_preset_sets_its_recipe_under_the_flags_given_and_the_run_keeps_
     """The recipe issue 31's candidates chose; flags given (TINY's networks and crops, no
     compiling, no scoring) win, and a resume keeps the preset's values."""
     run = tmp_path / "run"
-    train(*cut_argv(data, run, "--preset", "cpu", "--no-compile", "--eval-every", "0", "--max-steps", "1"))
-    assert "without a preset" not in capsys.readouterr().err
-    train("cut", "--out", str(run), "--data", str(data), "--max-steps", "2", "--resume")
-    checkpoint = read_checkpoint(run)
-    settings, hyper, preset = checkpoint.train, checkpoint.train["hyper"], get_family("cut").presets["cpu"]
-    assert settings["preset"] == "cpu" and checkpoint.path.name == "step-00000002"
+    checkpoint, preset = cpu_preset_run(run, cut_argv(data, run, "--no-compile", "--eval-every", "0"),
+                                        ["cut", "--out", str(run), "--data", str(data)], capsys)
+    settings, hyper = checkpoint.train, checkpoint.train["hyper"]
     assert (hyper["mode"], hyper["lambda_nce"], hyper["nce_identity"], hyper["flip_equivariance"]) == (
         preset["mode"], preset["nce_lambda"], False, True)
-    assert (hyper["epochs"], hyper["epochs_decay"], hyper["average_from_epoch"]) == (
-        preset["epochs"], preset["epochs_decay"], preset["average_from_epoch"]) != (150, 50, 0)  # not the mode's
-    assert settings["precision"] == resolve_precision("auto", torch.device("cpu"))
+    assert (hyper["epochs"], hyper["epochs_decay"], hyper["average_from_epoch"]) != (150, 50, 0)  # not the mode's
     assert (settings["compile"], settings["eval_every"]) == (False, 0)  # the flags over the preset
     assert settings["eval_every_averaged"] == preset["eval_every_averaged"] == 1
     assert (checkpoint.model["ngf"], checkpoint.model["image_size"], settings["load_size"]) == (8, 32, 36)

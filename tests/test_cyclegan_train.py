@@ -9,11 +9,10 @@ from safetensors.torch import load_file
 
 from tests.cli_errors import one_line_error
 from tests.cyclegan_data import TINY, horse2zebra, horse_zebra_argv
-from tests.training_runs import optimizer_states, train, weights
+from tests.training_runs import cpu_preset_run, optimizer_states, train, weights
 from translate.cli import run_cli
-from translate.families import get_family, load_generator
+from translate.families import load_generator
 from translate.modeling.checkpoint import read_checkpoint
-from translate.modeling.device import resolve_precision
 from translate.pack import main as pack_main
 from translate.train import main as train_main
 
@@ -210,19 +209,11 @@ def test_gpu_without_cuda_names_the_cpu_preset_and_its_time(tmp_path, data, caps
 def test_the_cpu_preset_sets_its_recipe_under_the_flags_given_and_the_run_keeps_it(tmp_path, data, capsys):
     run = tmp_path / "run"
     # TINY gives its own networks and crops; --no-compile and --eval-every 0 override two more.
-    train(*horse_zebra_argv(data, "--out", str(run), "--preset", "cpu", "--no-compile", "--eval-every", "0",
-                            "--max-steps", "1"))
-    assert "without a preset" not in capsys.readouterr().err
-    train(*horse_zebra_argv(data, "--out", str(run), "--max-steps", "2", "--resume"))
-    checkpoint = read_checkpoint(run)
-    assert checkpoint.path.name == "step-00000002"
+    first = horse_zebra_argv(data, "--out", str(run), "--no-compile", "--eval-every", "0")
+    checkpoint, preset = cpu_preset_run(run, first, horse_zebra_argv(data, "--out", str(run)), capsys)
     settings = checkpoint.train
-    assert settings["preset"] == "cpu"
-    preset = get_family("cyclegan").presets["cpu"]
     schedule = (settings["hyper"]["epochs"], settings["hyper"]["epochs_decay"], settings["hyper"]["average_from_epoch"])
-    # the preset's, not the reference's
-    assert schedule == (preset["epochs"], preset["epochs_decay"], preset["average_from_epoch"]) != (100, 100, 0)
-    assert settings["precision"] == resolve_precision("auto", torch.device("cpu"))
+    assert schedule != (100, 100, 0)  # the preset's (cpu_preset_run checks), not the reference's
     assert (settings["compile"], settings["eval_every"]) == (False, 0)  # the flags over the preset
     assert settings["eval_every_averaged"] == preset["eval_every_averaged"] == 1
     assert (checkpoint.model["ngf"], checkpoint.model["image_size"], settings["load_size"]) == (8, 32, 36)

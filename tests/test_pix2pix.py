@@ -24,7 +24,6 @@ from translate.families.pix2pix.settings import Pix2PixHyper
 from translate.io.fileio import write_image
 from translate.io.images import read_image
 from translate.modeling.checkpoint import STATE, WEIGHTS, find_checkpoint
-from translate.modeling.device import resolve_precision
 from translate.pack import main as pack_main
 from translate.pairs import main as pairs_main
 from translate.runtime import Translator
@@ -33,7 +32,7 @@ from translate.training.distributed import Context
 
 from .cli_errors import one_line_error
 from .local_server import serving
-from .training_runs import train
+from .training_runs import cpu_preset_run, train
 
 TINY = ("--ngf", "4", "--ndf", "4", "--depth", "3", "--load-size", "36", "--crop-size", "32", "--workers", "0",
         "--log-every", "1")
@@ -160,16 +159,11 @@ def test_a_compiled_run_trains_and_records_it(data, tmp_path):
 def test_the_cpu_preset_sets_its_recipe_under_the_flags_given_and_the_run_keeps_it(data, tmp_path, capsys):
     """The shipped model's recipe; flags given (TINY's networks and crops, no scoring) win."""
     run = tmp_path / "run"
-    train(*argv(data, run, "--preset", "cpu", "--eval-every", "0", "--max-steps", "1"))
-    assert "without a preset" not in capsys.readouterr().err
-    train("pix2pix", "--out", str(run), "--data", str(data), "--max-steps", "2", "--resume")
-    config = json.loads((find_checkpoint(run) / "config.json").read_text())
-    settings, model, preset = config["train"], config["model"], get_family("pix2pix").presets["cpu"]
-    assert settings["preset"] == "cpu" and find_checkpoint(run).name == "step-00000002"
-    hyper = settings["hyper"]
-    assert (hyper["epochs"], hyper["epochs_decay"], hyper["average_from_epoch"]) == (9, 9, 4) == (
-        preset["epochs"], preset["epochs_decay"], preset["average_from_epoch"])  # not the reference's 100 + 100
-    assert model["upsample"] == "resize" and settings["precision"] == resolve_precision("auto", torch.device("cpu"))
+    checkpoint, _ = cpu_preset_run(run, argv(data, run, "--eval-every", "0"),
+                                   ["pix2pix", "--out", str(run), "--data", str(data)], capsys)
+    settings, model, hyper = checkpoint.train, checkpoint.model, checkpoint.train["hyper"]
+    assert (hyper["epochs"], hyper["epochs_decay"], hyper["average_from_epoch"]) == (9, 9, 4)  # not 100 + 100
+    assert model["upsample"] == "resize"
     assert (model["depth"], model["image_size"], settings["load_size"], settings["eval_every"]) == (3, 32, 36, 0)
 
 

@@ -9,7 +9,9 @@ import torch
 from safetensors.torch import load_file
 
 from translate.cli import run_cli
-from translate.modeling.checkpoint import WEIGHTS, find_checkpoint, read_checkpoint
+from translate.families import get_family
+from translate.modeling.checkpoint import WEIGHTS, Checkpoint, find_checkpoint, read_checkpoint
+from translate.modeling.device import resolve_precision
 from translate.train import main as train_main
 
 
@@ -46,3 +48,21 @@ def recorded(run: Path) -> list[dict]:
     start's own line (``start``: the command, commit and step a start went on from)."""
     return [record for line in (run / "metrics.jsonl").read_text().splitlines()
             if "start" not in (record := json.loads(line))]
+
+
+def cpu_preset_run(run: Path, argv: list[str], resume: list[str], capsys) -> tuple[Checkpoint, dict]:
+    """Train ``argv`` (a family, its data and flags over the preset) with ``--preset cpu`` for a
+    step into ``run``, resume it with ``resume`` to step 2, and check what every CPU preset keeps:
+    no no-preset note, the preset recorded, its schedule and bf16-where-native precision. The
+    checkpoint and the preset, for the family's own checks."""
+    train(*argv, "--preset", "cpu", "--max-steps", "1")
+    assert "without a preset" not in capsys.readouterr().err
+    train(*resume, "--max-steps", "2", "--resume")
+    checkpoint = read_checkpoint(run)
+    settings, preset = checkpoint.train, get_family(checkpoint.family).presets["cpu"]
+    assert settings["preset"] == "cpu" and checkpoint.path.name == "step-00000002"
+    hyper = settings["hyper"]
+    assert (hyper["epochs"], hyper["epochs_decay"], hyper["average_from_epoch"]) == (
+        preset["epochs"], preset["epochs_decay"], preset["average_from_epoch"])
+    assert settings["precision"] == resolve_precision("auto", torch.device("cpu"))
+    return checkpoint, preset
