@@ -28,11 +28,11 @@ from translate.modeling.resnet_generator import ResnetGenerator
 if TYPE_CHECKING:
     from translate.training.trainer import Trainer
 
-# What a CPU run without a preset is told: the preset's steps at the CPU time a FastCUT step took in
-# its candidate runs (0.89-0.93 CPU-s, one thread each on a 2-core AMD EPYC of family 25, model 17,
-# issue 31), and its scorings.
-CPU_TIME = ("--preset cpu (FastCUT, PatchNCE weight 1, 128-px crops, 38 + 12 epochs: 66,700 steps) is sized to "
-            "the CycleGAN preset's 20 CPU-hours: 10 to 12 hours on both cores of a 2-core AMD EPYC (Zen 4)")
+# What a CPU run without a preset is told: the preset's steps at the CPU and wall time a step of its
+# full run took on both cores of a 2-core AMD EPYC of family 25, model 17 (issue 31: 1.11-1.13 CPU-s,
+# 0.57 s), and its scorings.
+CPU_TIME = ("--preset cpu (FastCUT, PatchNCE weight 1, 128-px crops, 38 + 12 epochs: 66,700 steps) takes about "
+            "21 CPU-hours, 11 hours with its scorings, on both cores of a 2-core AMD EPYC (Zen 4)")
 
 
 class CUTFamily(TranslationFamily):
