@@ -287,7 +287,7 @@ class Sampler:
 
 
 class Translator:
-    """Translates images of any size with an exported CycleGAN generator.
+    """Translates images of any size with an exported translation generator (CycleGAN, CUT, pix2pix).
 
     Inputs above ``max_pixels`` are refused rather than tiled: instance normalisation
     makes each tile's colours depend on its own statistics, so tiles would show seams.

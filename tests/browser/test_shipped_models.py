@@ -18,6 +18,7 @@ from .conftest import REPO, ZEBRA_OUTLINE, draw_on_sketchpad, open_photo_tab, sh
 EXPORTS = REPO / "exports"
 PHOTO_FILES = {"AtoB": "horse2zebra.onnx", "BtoA": "zebra2horse.onnx"}
 SKETCH_FILE = "edges2zebra.onnx"
+CUT_FILE = "cut-horse2zebra.onnx"
 
 
 @pytest.fixture(scope="module")
@@ -39,14 +40,35 @@ def _shipped_translator(name: str, issue: int) -> Translator:
 
 
 def test_the_shipped_cyclegan_turns_a_test_horse_into_a_zebra_and_back(page, shipped, artifacts, horse_photo):
-    fid = _shipped_translator(PHOTO_FILES["AtoB"], 12).info.fid
+    there, back_fid = (_shipped_translator(PHOTO_FILES[way], 12).info.fid for way in ("AtoB", "BtoA"))
     open_photo_tab(page, shipped)
-    page.get_by_text(f"CycleGAN · FID {fid:.1f}").first.wait_for()
+    page.get_by_role("radio", name=f"CycleGAN · FID {there:.1f}").click()  # another model may list first
     horse, zebra, back = translated_photo(page, horse_photo, artifacts / "1-horse-to-zebra-and-back.png")
+    note = f"By CycleGAN · FID {there:.1f}, back by CycleGAN · FID {back_fid:.1f}"
+    page.locator("#photo-note").get_by_text(note).wait_for()
     assert zebra.shape == back.shape == horse.shape
     assert np.abs(zebra.astype(int) - horse).mean() > 5, "the translation is the input"
     # The cycle brings the horse back closer than the zebra is to it: the two files are a pair.
     assert np.abs(back.astype(int) - horse).mean() < np.abs(zebra.astype(int) - horse).mean()
+
+
+def test_the_shipped_cut_is_listed_by_its_fid_beside_the_cyclegan_and_translates(page, shipped, artifacts,
+                                                                                horse_photo):
+    cut = _shipped_translator(CUT_FILE, 31).info.fid
+    cyclegan = _shipped_translator(PHOTO_FILES["AtoB"], 12).info.fid
+    open_photo_tab(page, shipped)
+    labels = {f"CUT · FID {cut:.1f}": cut, f"CycleGAN · FID {cyclegan:.1f}": cyclegan}
+    listed = [label.inner_text().strip() for label in page.locator("#photo-model label").all()]
+    assert listed == sorted(labels, key=labels.get)  # the lowest FID first, and checked
+    assert page.get_by_role("radio", name=listed[0]).is_checked()
+    page.get_by_role("radio", name=f"CUT · FID {cut:.1f}").click()
+    horse, by_cut, _ = translated_photo(page, horse_photo, artifacts / "1-horse-to-zebra-by-cut.png")
+    page.locator("#photo-note").get_by_text(f"By CUT · FID {cut:.1f}, back by CycleGAN").wait_for()
+    assert by_cut.shape == horse.shape
+    assert np.abs(by_cut.astype(int) - horse).mean() > 5, "the translation is the input"
+    # The page runs the shipped file: the same photo through it in ONNX Runtime gives this zebra.
+    expected = Translator(EXPORTS / CUT_FILE).translate(horse)
+    assert np.abs(by_cut.astype(int) - expected).mean() < 1
 
 
 def test_the_shipped_pix2pix_makes_a_zebra_of_a_drawing(page, shipped, artifacts):
