@@ -140,6 +140,11 @@ def open_photo_tab(page, url: str) -> None:
     page.get_by_role("button", name="Translate").wait_for()
 
 
+def radio_labels(group) -> list[str]:
+    """The labels of a radio group's choices, in the order the page lists them."""
+    return [label.inner_text().strip() for label in group.locator("label").all()]
+
+
 def upload_photo(page, path: Path) -> None:
     page.locator("#photo-input input[type=file]").set_input_files(str(path))
     page.locator("#photo-input").get_by_text(path.stem).first.wait_for()  # shown as stem + suffix

@@ -18,6 +18,7 @@ from .conftest import (
     ZEBRA_OUTLINE,
     draw_on_sketchpad,
     open_photo_tab,
+    radio_labels,
     served_log,
     shown_image,
     shown_until_equal,
@@ -238,7 +239,7 @@ def test_a_cut_model_alone_translates_its_direction(page, artifacts, demo_export
         page.get_by_text("Partly available: horse2zebra.onnx and zebra2horse.onnx are missing. To make them:"
                          ).wait_for()
         assert page.get_by_text("Unavailable: horse2zebra.onnx").count() == 0
-        assert _radio_labels(page.locator("#photo-model")) == ["CUT · FID 60.2"]
+        assert radio_labels(page.locator("#photo-model")) == ["CUT · FID 60.2"]
         assert page.get_by_role("radio", name="horse → zebra").is_checked()
         assert page.get_by_role("radio", name="zebra → horse").count() == 0  # no direction that cannot work
         assert page.get_by_role("checkbox").is_disabled() and not page.get_by_role("checkbox").is_checked()
@@ -259,13 +260,13 @@ def test_each_direction_lists_its_models_with_their_fid_and_the_chosen_one_trans
     with serving_only(demo_exports_with_choices, tmp_path / "exports", files) as url:
         open_photo_tab(page, url)
         models = page.locator("#photo-model")
-        assert _radio_labels(models) == ["CUT · FID 60.2", "CycleGAN · FID 97.6"]  # the lowest FID first
+        assert radio_labels(models) == ["CUT · FID 60.2", "CycleGAN · FID 97.6"]  # the lowest FID first
         assert page.get_by_role("radio", name="CUT · FID 60.2").is_checked()
         models.get_by_text("FID (lower is better) of 120 horse test images against 140 zebra test images").wait_for()
         page.screenshot(path=artifacts / "1-horse-to-zebra-models.png")
         page.get_by_role("radio", name="zebra → horse").click()
         page.get_by_role("radio", name="CUT · not scored").wait_for()
-        assert _radio_labels(models) == ["CycleGAN · FID 120.0", "CUT · not scored"]
+        assert radio_labels(models) == ["CycleGAN · FID 120.0", "CUT · not scored"]
         assert page.get_by_role("radio", name="CycleGAN · FID 120.0").is_checked()
         page.get_by_role("radio", name="CUT · not scored").click()
         upload_photo(page, horse_photo)
@@ -279,12 +280,8 @@ def test_each_direction_lists_its_models_with_their_fid_and_the_chosen_one_trans
         shown_image(page, "#photo-translated", previous=by_cut)
         page.wait_for_timeout(500)  # the outputs fade back in from their pending look
         assert page.get_by_role("radio", name="horse → zebra").is_checked()
-        assert _radio_labels(models) == ["CUT · FID 60.2", "CycleGAN · FID 97.6"]
+        assert radio_labels(models) == ["CUT · FID 60.2", "CycleGAN · FID 97.6"]
         page.screenshot(path=artifacts / "3-example-by-the-best.png")
-
-
-def _radio_labels(group) -> list[str]:
-    return [label.inner_text().strip() for label in group.locator("label").all()]
 
 
 def test_a_drawing_made_with_the_mouse_becomes_a_zebra(page, server, artifacts):

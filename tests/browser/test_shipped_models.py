@@ -13,7 +13,15 @@ import pytest
 from demo.process import served_demo
 from translate.runtime import Translator
 
-from .conftest import REPO, ZEBRA_OUTLINE, draw_on_sketchpad, open_photo_tab, shown_image, translated_photo
+from .conftest import (
+    REPO,
+    ZEBRA_OUTLINE,
+    draw_on_sketchpad,
+    open_photo_tab,
+    radio_labels,
+    shown_image,
+    translated_photo,
+)
 
 EXPORTS = REPO / "exports"
 PHOTO_FILES = {"AtoB": "horse2zebra.onnx", "BtoA": "zebra2horse.onnx"}
@@ -58,7 +66,7 @@ def test_the_shipped_cut_is_listed_by_its_fid_beside_the_cyclegan_and_translates
     cyclegan = _shipped_translator(PHOTO_FILES["AtoB"], 12).info.fid
     open_photo_tab(page, shipped)
     labels = {f"CUT · FID {cut:.1f}": cut, f"CycleGAN · FID {cyclegan:.1f}": cyclegan}
-    listed = [label.inner_text().strip() for label in page.locator("#photo-model label").all()]
+    listed = radio_labels(page.locator("#photo-model"))
     assert listed == sorted(labels, key=labels.get)  # the lowest FID first, and checked
     assert page.get_by_role("radio", name=listed[0]).is_checked()
     page.get_by_role("radio", name=f"CUT · FID {cut:.1f}").click()
