@@ -176,6 +176,10 @@ class DemoModels:
         keys = [key for key, spec in MODEL_FILES.items() if spec.serves == direction and key in self.translators]
         return sorted(keys, key=lambda key: _fid_order(self.translators[key].info.fid))
 
+    def default_model(self, direction: str) -> str | None:
+        """The model a photo direction uses unless one is chosen: its lowest FID (None: no model)."""
+        return next(iter(self.photo_models(direction)), None)
+
     def model_label(self, key: str) -> str:
         """A model as the page lists it: its name and FID, e.g. "CycleGAN · FID 97.6"."""
         fid = self.translators[key].info.fid

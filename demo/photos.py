@@ -58,7 +58,7 @@ def translate_photo(models: DemoModels, path: str | None, direction: str, round_
     check_photo(path)  # a file that is not an image says so, model or not
     if direction not in PHOTO_KEYS:
         raise InputError(f"unknown direction {direction!r}: choose {' or '.join(PHOTO_KEYS)}")
-    key = model or next(iter(models.photo_models(direction)), direction)
+    key = model or models.default_model(direction) or direction
     if key not in MODEL_FILES or MODEL_FILES[key].serves != direction:
         served = ", ".join(models.photo_models(direction)) or "none"
         raise InputError(f"model {key!r} does not translate {direction}: choose one of {served}")
@@ -71,7 +71,7 @@ def translate_photo(models: DemoModels, path: str | None, direction: str, round_
     back = None
     if round_trip:
         reverse = PHOTO_KEYS[1 - PHOTO_KEYS.index(direction)]
-        back_key = next(iter(models.photo_models(reverse)), None)
+        back_key = models.default_model(reverse)
         if back_key is None:
             note += f". No round trip: {models.problems[reverse]}"
         else:

@@ -195,8 +195,8 @@ def _examples(models: DemoModels) -> list[tuple[Path, str]]:
 
 def _model_radio(models: DemoModels, direction: str) -> dict[str, Any]:
     """The model choice for a direction: its models with their FIDs, the lowest chosen."""
-    choices = models.model_choices(direction)
-    return {"choices": choices, "value": choices[0][1] if choices else None, "info": models.scored_text(direction)}
+    return {"choices": models.model_choices(direction), "value": models.default_model(direction),
+            "info": models.scored_text(direction)}
 
 
 BLOBS_PER_SESSION = 4  # a session's newest drawings: a click still queued when the next stroke comes finds its own
