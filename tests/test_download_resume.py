@@ -70,8 +70,9 @@ def site(tmp_path, monkeypatch, data_root):
                                                        or site.ranges == "without If-Range"):
                 start = int(asked.removeprefix("bytes=").removesuffix("-"))
                 if site.ranges == "refused" or start >= len(site.body):
-                    self.send_error(416)
+                    # Recorded before the answer: once the client has it, its next request may be recorded first.
                     site.requests.append({"range": asked, "if_range": if_range, "sent": 0})
+                    self.send_error(416)
                     return
                 self.send_response(206)
                 self.send_header("Content-Range", f"bytes {start}-{len(site.body) - 1}/{len(site.body)}")
@@ -81,9 +82,9 @@ def site(tmp_path, monkeypatch, data_root):
             if site.etag:
                 self.send_header("ETag", site.etag)
             self.send_header("Last-Modified", MODIFIED)  # send_response has sent Date: now, well after it
-            self.end_headers()
             part = site.body[start:start + site.cut_after if site.cut_after is not None else None]
             site.requests.append({"range": asked, "if_range": if_range, "sent": len(part)})
+            self.end_headers()
             try:
                 for offset in range(0, len(part), 4096):
                     self.wfile.write(part[offset:offset + 4096])
