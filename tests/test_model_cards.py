@@ -62,9 +62,18 @@ def measured(model: str, evaluation: dict, task: str) -> dict:
 
 # Set once the data is read (MNIST has ten classes), not by the command line.
 FROM_THE_DATA = {"n_classes", "classes"}
-# A paired dataset's side names, where the command gives no --domains: read from the record that
-# translate.pairs left in the dataset folder (which a fresh checkout has not made).
-DOMAINS_FROM_THE_DATA = {"domain_a", "domain_b", "domains"}
+
+
+def dataset_side_names(card_text: str, args) -> list[str] | None:
+    """The side names a paired run reads from its dataset folder's record when its command gives
+    no --domains (a fresh checkout has no such folder): those the card's `translate.pairs` command
+    wrote there, swapped by --reverse as training swaps them."""
+    if getattr(args, "domains", "absent") is not None:
+        return None
+    found = re.search(r"^python -m translate\.pairs .*--domains (\S+) (\S+)", card_text, re.M)
+    assert found, "a paired card whose training command names no --domains shows the translate.pairs command that did"
+    names = list(found.groups())
+    return names[::-1] if args.reverse else names
 
 
 @pytest.mark.parametrize("card", CARDS, ids=[card.parent.name for card in CARDS])
@@ -77,16 +86,17 @@ def test_a_model_cards_training_command_sets_the_models_recorded_config(card):
                 and "--resume" not in line]  # a resume's settings are its checkpoint's ('Commands run' lists them)
     assert commands, f"{card} gives no training command"
     args = _parse(shlex.split(commands[0])[3:])
+    if names := dataset_side_names(card.read_text(), args):
+        args = _parse(shlex.split(commands[0])[3:] + ["--domains", *names])
     model, settings = get_family(args.family).new_settings(args)
     recorded = json.loads((card.parent / "config.json").read_text())
     assert recorded["family"] == args.family
     expected = type(model).from_dict(recorded["model"]).to_dict()  # the defaults of fields added since
     given = model.to_dict()
-    from_the_data = FROM_THE_DATA | (set() if getattr(args, "domains", None) else DOMAINS_FROM_THE_DATA)
-    assert {k: v for k, v in given.items() if k not in from_the_data} == {
-        k: v for k, v in expected.items() if k not in from_the_data}
+    assert {k: v for k, v in given.items() if k not in FROM_THE_DATA} == {
+        k: v for k, v in expected.items() if k not in FROM_THE_DATA}
     trained = settings.to_dict()
     if trained.get("precision") is None:  # --precision auto: resolved where it trains (bf16 where native), recorded so
         trained["precision"] = recorded["train"].get("precision")
-    assert {k: trained[k] for k in recorded["train"] if k not in from_the_data} == {
-        k: v for k, v in recorded["train"].items() if k not in from_the_data}
+    assert {k: trained[k] for k in recorded["train"] if k not in FROM_THE_DATA} == {
+        k: v for k, v in recorded["train"].items() if k not in FROM_THE_DATA}
