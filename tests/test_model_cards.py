@@ -68,7 +68,7 @@ def dataset_side_names(card_text: str, args) -> list[str] | None:
     """The side names a paired run reads from its dataset folder's record when its command gives
     no --domains (a fresh checkout has no such folder): those the card's `translate.pairs` command
     wrote there, swapped by --reverse as training swaps them."""
-    if getattr(args, "domains", "absent") is not None:
+    if "domains" not in vars(args) or args.domains is not None:  # a family without sides, or named
         return None
     found = re.search(r"^python -m translate\.pairs .*--domains (\S+) (\S+)", card_text, re.M)
     assert found, "a paired card whose training command names no --domains shows the translate.pairs command that did"
@@ -81,13 +81,15 @@ def test_a_model_cards_training_command_sets_the_models_recorded_config(card):
     from translate.families import get_family
     from translate.train import _parse
 
-    commands = [line for block in re.findall(r"```bash\n(.*?)```", card.read_text(), re.S)
+    text = card.read_text()
+    commands = [line for block in re.findall(r"```bash\n(.*?)```", text, re.S)
                 for line in block.splitlines() if line.startswith("python -m translate.train ")
                 and "--resume" not in line]  # a resume's settings are its checkpoint's ('Commands run' lists them)
     assert commands, f"{card} gives no training command"
-    args = _parse(shlex.split(commands[0])[3:])
-    if names := dataset_side_names(card.read_text(), args):
-        args = _parse(shlex.split(commands[0])[3:] + ["--domains", *names])
+    argv = shlex.split(commands[0])[3:]
+    args = _parse(argv)
+    if names := dataset_side_names(text, args):
+        args = _parse([*argv, "--domains", *names])
     model, settings = get_family(args.family).new_settings(args)
     recorded = json.loads((card.parent / "config.json").read_text())
     assert recorded["family"] == args.family
