@@ -248,3 +248,16 @@ def test_a_lock_on_a_file_a_failed_start_removed_is_taken_again_on_the_new_file(
         monkeypatch.setattr(run_folder.fcntl, "flock", real_flock)
         with pytest.raises(ConfigError, match="is in use by"), run_folder.RunLock(run):
             pass
+
+
+@pytest.mark.parametrize("family", ["dcgan", "cut"])
+def test_a_start_that_fails_leaves_no_folder_behind_not_even_the_default_outs_parent(tmp_path, capsys, monkeypatch,
+                                                                                     family):
+    monkeypatch.chdir(tmp_path)  # the default --out is runs/<name>, relative to where the user stands
+    domains = ("--domains", "horse", "zebra") if family == "cut" else ()
+    missing = tmp_path / "missing"
+    assert str(missing) in one_line_error(capsys, train_main, family, *domains, "--data", str(missing))
+    deep = tmp_path / "a" / "b" / "run"  # --out with parents that do not exist yet
+    error = one_line_error(capsys, train_main, family, *domains, "--data", str(missing), "--out", str(deep))
+    assert str(missing) in error
+    assert list(tmp_path.iterdir()) == []

@@ -47,10 +47,10 @@ class RunLock:
     def __init__(self, run_dir: Path):
         self.path = run_dir / LOCK_NAME
         self.fd: int | None = None
-        self.created = False
+        self.created: list[Path] = []  # the folders this start makes, deepest first
 
     def __enter__(self) -> RunLock:
-        self.created = not self.path.parent.exists()
+        self.created = _missing_folders(self.path.parent)
         while True:
             fd = self._lock_file()
             if _is_at(fd, self.path):
@@ -91,11 +91,21 @@ class RunLock:
             # A start that failed before writing anything (bad data, bad flags) leaves nothing behind.
             (folder / MARKER_NAME).unlink(missing_ok=True)
             self.path.unlink(missing_ok=True)
-            if self.created:
-                folder.rmdir()
+            for made in self.created:  # and not the parents it made either (the default --out's runs/)
+                with contextlib.suppress(OSError):  # another process has put something there meanwhile
+                    made.rmdir()
         _HELD.discard(self.fd)
         os.close(self.fd)  # closing releases the lock; the file stays, for the next run to lock
         self.fd = None
+
+
+def _missing_folders(folder: Path) -> list[Path]:
+    """``folder`` and those of its parents that do not exist yet, deepest first."""
+    missing = []
+    while not folder.exists() and folder != folder.parent:
+        missing.append(folder)
+        folder = folder.parent
+    return missing
 
 
 def _is_at(fd: int, path: Path) -> bool:
